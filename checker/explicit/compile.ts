@@ -1,0 +1,303 @@
+/**
+ * Compiles a model and its properties to JavaScript over flat Int32Array states. Why this module
+ * exists: the explicit engine needs hundreds of thousands of successor computations a second, which
+ * an AST interpreter cannot give. Index types are small, so quantifiers and forEach loops are
+ * unrolled and most offsets fold to constants. The interpreter in model/lang/interp.ts stays the
+ * reference semantics; tests check this compiler against it.
+ */
+import { ModelRuntimeError } from '../../model/lang/errors.js';
+import type { Expr, Loc } from '../../model/lang/expr.js';
+import { slotCount } from '../../model/lang/layout.js';
+import type { Model, RuleDef } from '../../model/lang/protocol.js';
+import type { Stmt } from '../../model/lang/stmt.js';
+import { type ScalarType, type Type, cardinality, minValue, toCode } from '../../model/lang/types.js';
+import type { Property } from '../../properties/property.js';
+
+/** Called once per enabled rule instance with the successor in `t`; `stepFail` is a step property index or -1. */
+export type EmitFn = (instance: number, stepFail: number) => void;
+
+export interface CompiledModel {
+  /** Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many were enabled. */
+  readonly expand: (s: Int32Array, t: Int32Array, emit: EmitFn) => number;
+  /** Index (into `invariants`) of the first invariant `s` violates, or -1. */
+  readonly firstViolated: (s: Int32Array) => number;
+  /** One predicate per cover. */
+  readonly covers: readonly ((s: Int32Array) => boolean)[];
+  /** Whether `s` is a legal end state. */
+  readonly isEnd: (s: Int32Array) => boolean;
+  readonly invariants: readonly Property[];
+  readonly steps: readonly Property[];
+  readonly coverProps: readonly Property[];
+  /** Packing of a state into 32-bit words. */
+  readonly words: number;
+  readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void;
+  readonly unpack: (w: Uint32Array, off: number, s: Int32Array) => void;
+  /** Total bits of a packed state. */
+  readonly bits: number;
+  /** The generated source, for debugging. */
+  readonly source: string;
+}
+
+type Code = { readonly c: string; readonly bool: boolean };
+type Ctx = { readonly vars: ReadonlyMap<number, string>; readonly cur: string; readonly pre: string | null };
+
+const num = (x: Code): string => (x.bool ? `(${x.c} ? 1 : 0)` : x.c);
+const boo = (x: Code): string => (x.bool ? x.c : `(${x.c} !== 0)`);
+
+class Gen {
+  private readonly model: Model;
+  readonly errors: string[] = [];
+  constructor(model: Model) {
+    this.model = model;
+  }
+
+  /** The slot offset of a location: a number when constant, else a JS expression. */
+  offset(loc: Loc, ctx: Ctx): string {
+    const v = this.model.layout.vars[loc.varIdx];
+    if (!v) throw new Error('bad variable');
+    let k = v.base;
+    const dyn: string[] = [];
+    let t: Type = v.type;
+    for (const p of loc.path) {
+      if (p.kind === 'field') {
+        if (t.kind !== 'record') throw new Error('field of non-record');
+        for (const [f, ft] of Object.entries(t.fields)) {
+          if (f === p.name) {
+            t = ft;
+            break;
+          }
+          k += slotCount(ft);
+        }
+      } else {
+        if (t.kind !== 'array') throw new Error('index of non-array');
+        const stride = slotCount(t.elem);
+        const ix = this.expr(p.e, ctx);
+        if (/^-?\d+$/.test(ix.c)) k += Number(ix.c) * stride;
+        else dyn.push(stride === 1 ? `(${num(ix)})` : `(${num(ix)}) * ${stride}`);
+        t = t.elem;
+      }
+    }
+    return dyn.length === 0 ? String(k) : `${k} + ${dyn.join(' + ')}`;
+  }
+
+  expr(e: Expr, ctx: Ctx): Code {
+    switch (e.op) {
+      case 'lit': return { c: String(e.value), bool: false };
+      case 'var': {
+        const v = ctx.vars.get(e.id);
+        if (v === undefined) throw new Error(`unbound variable ${e.name}`);
+        return { c: v, bool: false };
+      }
+      case 'read': return { c: `${ctx.cur}[${this.offset(e.loc, ctx)}]`, bool: false };
+      case 'pre': {
+        if (!ctx.pre) throw new Error('pre() outside a step');
+        return this.expr(e.e, { ...ctx, cur: ctx.pre, pre: null });
+      }
+      case 'not': return { c: `!${boo(this.expr(e.e, ctx))}`, bool: true };
+      case 'and': return { c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' && ')})`, bool: true };
+      case 'or': return { c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' || ')})`, bool: true };
+      case 'implies': return { c: `(!${boo(this.expr(e.a, ctx))} || ${boo(this.expr(e.b, ctx))})`, bool: true };
+      case 'cmp': {
+        const op = { eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
+        return { c: `(${num(this.expr(e.a, ctx))} ${op} ${num(this.expr(e.b, ctx))})`, bool: true };
+      }
+      case 'arith': {
+        const op = { add: '+', sub: '-', mul: '*' }[e.fn];
+        return { c: `(${num(this.expr(e.a, ctx))} ${op} ${num(this.expr(e.b, ctx))})`, bool: false };
+      }
+      case 'ite': {
+        const a = this.expr(e.a, ctx);
+        const b = this.expr(e.b, ctx);
+        if (a.bool && b.bool) return { c: `(${boo(this.expr(e.c, ctx))} ? ${a.c} : ${b.c})`, bool: true };
+        return { c: `(${boo(this.expr(e.c, ctx))} ? ${num(a)} : ${num(b)})`, bool: false };
+      }
+      case 'quant': {
+        const parts: Code[] = [];
+        for (let i = 0; i < e.index.size; i++) {
+          const vars = new Map(ctx.vars);
+          vars.set(e.id, String(i));
+          parts.push(this.expr(e.body, { ...ctx, vars }));
+        }
+        if (e.q === 'forall') return { c: `(${parts.map(boo).join(' && ')})`, bool: true };
+        if (e.q === 'exists') return { c: `(${parts.map(boo).join(' || ')})`, bool: true };
+        return { c: `(${parts.map(num).join(' + ')})`, bool: false };
+      }
+      case 'isSome': return { c: `(${num(this.expr(e.e, ctx))} >= 0)`, bool: true };
+      case 'unwrap': return { c: `U(${num(this.expr(e.e, ctx))})`, bool: false };
+      case 'some':
+      case 'ord': return this.expr(e.e, ctx);
+    }
+  }
+
+  stmts(ss: readonly Stmt[], ctx: Ctx, out: string[], ind: string): void {
+    for (const st of ss) {
+      switch (st.kind) {
+        case 'assign': {
+          const off = this.offset(st.loc, ctx);
+          const t = st.loc.type as ScalarType;
+          const v = this.expr(st.e, ctx);
+          const same = st.e.type === t || (st.e.type.kind === t.kind && t.kind !== 'range' && t.kind !== 'option');
+          if (/^-?\d+$/.test(v.c) || same || v.bool) {
+            out.push(`${ind}${ctx.cur}[${off}] = ${num(v)};`);
+          } else {
+            const lo = minValue(t);
+            const hi = lo + cardinality(t) - 1;
+            out.push(`${ind}{ const v = ${num(v)}; if (v < ${lo} || v > ${hi}) R(v, ${off}); ${ctx.cur}[${off}] = v; }`);
+          }
+          break;
+        }
+        case 'reset': {
+          const off = this.offset(st.loc, ctx);
+          const n = slotCount(st.loc.type);
+          const defaults = this.defaults(st.loc.type);
+          for (let i = 0; i < n; i++) out.push(`${ind}${ctx.cur}[${off} + ${i}] = ${defaults[i]};`);
+          break;
+        }
+        case 'if': {
+          out.push(`${ind}if (${boo(this.expr(st.c, ctx))}) {`);
+          this.stmts(st.then, ctx, out, `${ind}  `);
+          if (st.else.length) {
+            out.push(`${ind}} else {`);
+            this.stmts(st.else, ctx, out, `${ind}  `);
+          }
+          out.push(`${ind}}`);
+          break;
+        }
+        case 'forEach':
+          for (let i = 0; i < st.index.size; i++) {
+            const vars = new Map(ctx.vars);
+            vars.set(st.id, String(i));
+            this.stmts(st.body, { ...ctx, vars }, out, ind);
+          }
+          break;
+      }
+    }
+  }
+
+  defaults(t: Type): number[] {
+    const out: number[] = [];
+    const walk = (x: Type) => {
+      if (x.kind === 'record') for (const ft of Object.values(x.fields)) walk(ft);
+      else if (x.kind === 'array') for (let i = 0; i < x.index.size; i++) walk(x.elem);
+      else out.push(minValue(x));
+    };
+    walk(t);
+    return out;
+  }
+}
+
+function bitsFor(t: ScalarType): number {
+  const c = cardinality(t);
+  return c <= 1 ? 0 : Math.ceil(Math.log2(c));
+}
+
+/** Generates pack/unpack code: slots laid into 32-bit words, no slot straddling two words. */
+function packCode(model: Model): { words: number; bits: number; pack: string[]; unpack: string[] } {
+  const types = model.layout.slotTypes;
+  const pack: string[] = [];
+  const unpack: string[] = [];
+  let word = 0;
+  let used = 0;
+  let bits = 0;
+  let parts: string[] = [];
+  const flush = () => {
+    pack.push(`w[off + ${word}] = ${parts.length ? parts.join(' | ') : '0'};`);
+    parts = [];
+  };
+  types.forEach((t, i) => {
+    const b = bitsFor(t);
+    bits += b;
+    const bias = toCode(t, 0); // code = natural + bias
+    if (b === 0) {
+      unpack.push(`s[${i}] = ${minValue(t)};`);
+      return;
+    }
+    if (used + b > 32) {
+      flush();
+      word++;
+      used = 0;
+    }
+    const codeExpr = bias === 0 ? `s[${i}]` : `(s[${i}] + ${bias})`;
+    parts.push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
+    const mask = b === 32 ? '0xffffffff' : `0x${((2 ** b) - 1).toString(16)}`;
+    const field = used === 0 ? `w[off + ${word}]` : `(w[off + ${word}] >>> ${used})`;
+    unpack.push(`s[${i}] = (${field} & ${mask})${bias === 0 ? '' : ` - ${bias}`};`);
+    used += b;
+  });
+  flush();
+  return { words: word + 1, bits, pack, unpack };
+}
+
+/** Compiles the model's rules, start-state-independent predicates and packing. */
+export function compileModel(model: Model, properties: readonly Property[]): CompiledModel {
+  const g = new Gen(model);
+  const invariants = properties.filter((p) => p.kind === 'invariant');
+  const steps = properties.filter((p) => p.kind === 'step');
+  const coverProps = properties.filter((p) => p.kind === 'cover');
+  const lines: string[] = ['let n = 0;'];
+  let base = 0;
+  model.rules.forEach((r: RuleDef) => {
+    const vars = new Map<number, string>();
+    const names = r.params.map((_, i) => `a${i}`);
+    r.params.forEach((p, i) => vars.set((p.v as { id: number }).id, names[i] as string));
+    const gctx: Ctx = { vars, cur: 's', pre: null };
+    const bctx: Ctx = { vars, cur: 't', pre: 's' };
+    let ind = '';
+    let idExpr = String(base);
+    let stride = 1;
+    const sizes = r.params.map((p) => p.index.size);
+    for (let i = r.params.length - 1; i >= 0; i--) {
+      idExpr += ` + a${i}${stride === 1 ? '' : ` * ${stride}`}`;
+      stride *= sizes[i] as number;
+    }
+    r.params.forEach((p, i) => {
+      lines.push(`${ind}for (let a${i} = 0; a${i} < ${p.index.size}; a${i}++) {`);
+      ind += '  ';
+    });
+    lines.push(`${ind}if (${boo(g.expr(r.guard, gctx))}) {`);
+    lines.push(`${ind}  t.set(s);`);
+    g.stmts(r.body, bctx, lines, `${ind}  `);
+    const mine = steps.map((p, i) => ({ p, i })).filter(({ p }) => p.kind === 'step' && (p.rule === null || p.rule === r.name));
+    lines.push(`${ind}  let f = -1;`);
+    for (const { p, i } of mine) lines.push(`${ind}  if (f < 0 && !${boo(g.expr(p.pred, bctx))}) f = ${i};`);
+    lines.push(`${ind}  n++; emit(${idExpr}, f);`);
+    lines.push(`${ind}}`);
+    for (let i = 0; i < r.params.length; i++) {
+      ind = ind.slice(2);
+      lines.push(`${ind}}`);
+    }
+    base += stride;
+  });
+  lines.push('return n;');
+  const sctx: Ctx = { vars: new Map(), cur: 's', pre: null };
+  const invLines = invariants.map((p, i) => `if (!${boo(g.expr(p.pred, sctx))}) return ${i};`);
+  invLines.push('return -1;');
+  const coverSrc = coverProps.map((p) => `return ${boo(g.expr(p.pred, sctx))};`);
+  const endSrc = model.endState ? `return ${boo(g.expr(model.endState, sctx))};` : 'return false;';
+  const pk = packCode(model);
+  const labels = model.instances.map((x) => x.label);
+  const U = (v: number) => {
+    if (v < 0) throw new ModelRuntimeError('?', 'unwrap of none');
+    return v;
+  };
+  const R = (v: number, off: number) => {
+    throw new ModelRuntimeError('?', `value ${v} out of range assigned to ${model.layout.slotNames[off]}`);
+  };
+  void labels;
+  const mk = <T>(args: string[], body: string): T => new Function('U', 'R', `return function (${args.join(', ')}) {\n${body}\n};`)(U, R) as T;
+  const expandSrc = lines.join('\n');
+  return {
+    expand: mk(['s', 't', 'emit'], expandSrc),
+    firstViolated: mk(['s'], invLines.join('\n')),
+    covers: coverSrc.map((c) => mk<(s: Int32Array) => boolean>(['s'], c)),
+    isEnd: mk(['s'], endSrc),
+    invariants,
+    steps,
+    coverProps,
+    words: pk.words,
+    bits: pk.bits,
+    pack: mk(['s', 'w', 'off'], pk.pack.join('\n')),
+    unpack: mk(['w', 'off', 's'], pk.unpack.join('\n')),
+    source: expandSrc,
+  };
+}

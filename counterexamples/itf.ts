@@ -1,0 +1,209 @@
+/**
+ * ITF (Informal Trace Format, as written by Apalache and Quint) reading and writing. Why this module
+ * exists: counterexamples are files other tools can read, and files we read back must be checked
+ * strictly, because a trace that silently decodes wrong would make replay lie.
+ *
+ * Encoding of our values: bool as JSON booleans, enum values as strings, ranges and index values as
+ * `{"#bigint": "n"}`, options as the variants `{"tag":"Some","value":v}` / `{"tag":"None","value":{"#tup":[]}}`,
+ * records as objects, arrays over an index type as `{"#map": [[i, v], ...]}`.
+ * Our own fields live in `#meta` (tool, protocol, variant, params, property, engine, seed, choices).
+ */
+import { McError } from '../model/lang/errors.js';
+import { type Value, decodeState, encodeState } from '../model/lang/layout.js';
+import type { Model, ParamValues } from '../model/lang/protocol.js';
+import { type ScalarType, type Type, isScalar } from '../model/lang/types.js';
+import type { Trace } from './trace.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function toItf(t: Type, v: Value): Json {
+  if (isScalar(t)) return scalarToItf(t, v);
+  if (t.kind === 'record') {
+    const o: Record<string, Json> = {};
+    for (const [f, ft] of Object.entries(t.fields)) o[f] = toItf(ft, (v as Record<string, Value>)[f] as Value);
+    return o;
+  }
+  return { '#map': (v as Value[]).map((x, i) => [{ '#bigint': String(i) }, toItf(t.elem, x)]) };
+}
+
+function scalarToItf(t: ScalarType, v: Value): Json {
+  switch (t.kind) {
+    case 'bool': return v as boolean;
+    case 'enum': return v as string;
+    case 'option': return v === null ? { tag: 'None', value: { '#tup': [] } } : { tag: 'Some', value: scalarToItf(t.inner, v) };
+    default: return { '#bigint': String(v) };
+  }
+}
+
+function fromItf(t: Type, j: Json, path: string): Value {
+  const bad = (what: string): never => {
+    throw new McError('MC022', `trace state field ${path}: expected ${what}, found ${JSON.stringify(j)?.slice(0, 60)}`);
+  };
+  if (isScalar(t)) {
+    switch (t.kind) {
+      case 'bool': return typeof j === 'boolean' ? j : bad('a boolean');
+      case 'enum': return typeof j === 'string' ? j : bad('a string');
+      case 'option': {
+        if (typeof j !== 'object' || j === null || Array.isArray(j) || typeof j.tag !== 'string') return bad('a Some/None variant');
+        if (j.tag === 'None') return null;
+        if (j.tag === 'Some') return fromItf(t.inner, j.value as Json, path);
+        return bad('a Some/None variant');
+      }
+      default: {
+        if (typeof j !== 'object' || j === null || Array.isArray(j) || typeof j['#bigint'] !== 'string' || !/^-?\d+$/.test(j['#bigint'])) {
+          return bad('{"#bigint": "..."}');
+        }
+        return Number(j['#bigint']);
+      }
+    }
+  }
+  if (t.kind === 'record') {
+    if (typeof j !== 'object' || j === null || Array.isArray(j)) return bad('a record');
+    const o: Record<string, Value> = {};
+    for (const [f, ft] of Object.entries(t.fields)) {
+      if (!(f in j)) bad(`a record with field ${f}`);
+      o[f] = fromItf(ft, j[f] as Json, `${path}.${f}`);
+    }
+    return o;
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j) || !Array.isArray(j['#map'])) return bad('{"#map": [...]}');
+  const out: Value[] = new Array(t.index.size).fill(null);
+  const seen = new Set<number>();
+  for (const pair of j['#map'] as Json[]) {
+    if (!Array.isArray(pair) || pair.length !== 2) return bad('[key, value] pairs');
+    const k = fromItf(t.index, pair[0] as Json, `${path}[key]`) as number;
+    if (k < 0 || k >= t.index.size || seen.has(k)) return bad(`distinct keys 0..${t.index.size - 1}`);
+    seen.add(k);
+    out[k] = fromItf(t.elem, pair[1] as Json, `${path}[${k}]`);
+  }
+  if (seen.size !== t.index.size) bad(`${t.index.size} entries`);
+  return out;
+}
+
+/** Writes a trace as an ITF object. */
+export function traceToItf(trace: Trace, model: Model): Record<string, Json> {
+  const meta: Record<string, Json> = {
+    format: 'ITF',
+    'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
+    tool: `mirrorcheck@${TOOL_VERSION}`,
+    protocol: trace.protocol,
+    variant: trace.variant,
+    params: trace.params as Record<string, Json>,
+    property: trace.property,
+    requirement: trace.requirement,
+    engine: trace.engine,
+    choices: trace.steps.map((s) => s.choice),
+  };
+  if (trace.seed !== undefined) meta.seed = trace.seed;
+  if (trace.extra) meta.extra = trace.extra as Record<string, Json>;
+  if (trace.note) meta.note = trace.note;
+  const out: Record<string, Json> = {
+    '#meta': meta,
+    vars: model.layout.vars.map((v) => v.name),
+    states: trace.steps.map((st, i) => {
+      const o: Record<string, Json> = { '#meta': { index: i, action: i === 0 ? null : st.label, choice: st.choice } };
+      const dec = decodeState(model.layout, st.state);
+      for (const v of model.layout.vars) o[v.name] = toItf(v.type, dec[v.name] as Value);
+      return o;
+    }),
+  };
+  if (trace.loop !== undefined) out.loop = trace.loop;
+  return out;
+}
+
+/** The header of an ITF trace file: enough to know which model to build before decoding states. */
+export interface ItfHeader {
+  readonly protocol: string;
+  readonly variant: string | null;
+  readonly params: ParamValues;
+  readonly property: string | null;
+  readonly requirement: string | null;
+  readonly engine: string;
+  readonly choices: readonly number[];
+  readonly seed?: string;
+  readonly loop?: number;
+  readonly note?: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Parses trace file text and checks the ITF shape and our `#meta` (MC021/MC022 on failure). */
+export function parseItf(text: string): { header: ItfHeader; doc: Record<string, Json> } {
+  let doc: Json;
+  try {
+    doc = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new McError('MC021', `trace is not valid JSON (truncated or malformed): ${(e as Error).message}`);
+  }
+  const bad = (m: string): never => {
+    throw new McError('MC022', `not a mirrorcheck ITF trace: ${m}`);
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return bad('top level is not an object');
+  if (!Array.isArray(doc.vars) || !doc.vars.every((v) => typeof v === 'string')) bad('"vars" must be an array of strings');
+  if (!Array.isArray(doc.states) || doc.states.length === 0) bad('"states" must be a non-empty array');
+  const meta = doc['#meta'];
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return bad('missing "#meta"');
+  if (typeof meta.protocol !== 'string') bad('"#meta.protocol" missing');
+  const choices = meta.choices;
+  if (!Array.isArray(choices) || !choices.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0)) {
+    bad('"#meta.choices" must be an array of non-negative integers');
+  }
+  if ((choices as number[]).length !== (doc.states as Json[]).length) bad(`${(choices as number[]).length} choices for ${(doc.states as Json[]).length} states`);
+  const params = meta.params;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return bad('"#meta.params" must be an object');
+  for (const v of Object.values(params)) if (typeof v !== 'number' && typeof v !== 'string') bad('parameter values must be numbers or strings');
+  if (doc.loop !== undefined && (typeof doc.loop !== 'number' || !Number.isInteger(doc.loop) || doc.loop < 0 || doc.loop >= (doc.states as Json[]).length)) {
+    bad('"loop" must index a state');
+  }
+  const str = (x: Json | undefined) => (typeof x === 'string' ? x : null);
+  const header: ItfHeader = {
+    protocol: meta.protocol as string,
+    variant: str(meta.variant),
+    params: params as ParamValues,
+    property: str(meta.property),
+    requirement: str(meta.requirement),
+    engine: str(meta.engine) ?? 'unknown',
+    choices: choices as number[],
+    ...(typeof meta.seed === 'string' ? { seed: meta.seed } : {}),
+    ...(typeof doc.loop === 'number' ? { loop: doc.loop } : {}),
+    ...(typeof meta.note === 'string' ? { note: meta.note } : {}),
+    ...(typeof meta.extra === 'object' && meta.extra !== null && !Array.isArray(meta.extra) ? { extra: meta.extra } : {}),
+  };
+  return { header, doc: doc as Record<string, Json> };
+}
+
+/** Decodes the states of a parsed ITF document against a model (MC022 when they do not fit). */
+export function itfToTrace(header: ItfHeader, doc: Record<string, Json>, model: Model): Trace {
+  const names = model.layout.vars.map((v) => v.name);
+  const vars = doc.vars as string[];
+  if (vars.length !== names.length || !names.every((n) => vars.includes(n))) {
+    throw new McError('MC022', `trace variables [${vars.join(', ')}] do not match the model's [${names.join(', ')}]`);
+  }
+  const steps = (doc.states as Json[]).map((sj, i) => {
+    if (typeof sj !== 'object' || sj === null || Array.isArray(sj)) throw new McError('MC022', `state ${i} is not an object`);
+    const o: Record<string, Value> = {};
+    for (const v of model.layout.vars) {
+      if (!(v.name in sj)) throw new McError('MC022', `state ${i} lacks variable ${v.name}`);
+      o[v.name] = fromItf(v.type, sj[v.name] as Json, `states[${i}].${v.name}`);
+    }
+    const s = encodeState(model.layout, o);
+    if (typeof s === 'string') throw new McError('MC022', `state ${i}: ${s}`);
+    const m = sj['#meta'];
+    const label = typeof m === 'object' && m !== null && !Array.isArray(m) && typeof m.action === 'string' ? m.action : i === 0 ? 'init' : '?';
+    return { choice: header.choices[i] as number, label, state: s };
+  });
+  return {
+    protocol: header.protocol,
+    variant: header.variant,
+    params: header.params,
+    engine: header.engine,
+    property: header.property,
+    requirement: header.requirement,
+    steps,
+    ...(header.loop !== undefined ? { loop: header.loop } : {}),
+    ...(header.seed !== undefined ? { seed: header.seed } : {}),
+    ...(header.note !== undefined ? { note: header.note } : {}),
+    ...(header.extra !== undefined ? { extra: header.extra } : {}),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The state layout: every state variable flattened into scalar slots. Why this module exists: all
+ * engines and the trace format agree on one flat view of a state (slot i has scalar type
+ * `slotTypes[i]`), so a state is an Int32Array of natural values, and structured values for people
+ * and ITF files are derived from it in one place.
+ */
+import type { Loc } from './expr.js';
+import { type ScalarType, type Type, isScalar, minValue } from './types.js';
+
+/** A state variable as laid out: its first slot and its number of slots. */
+export interface VarLayout { readonly name: string; readonly type: Type; readonly base: number; readonly size: number }
+
+/** The flat layout of all state variables. */
+export interface Layout {
+  readonly vars: readonly VarLayout[];
+  readonly nSlots: number;
+  readonly slotTypes: readonly ScalarType[];
+  /** Human-readable slot names, e.g. `dma[1].state`. */
+  readonly slotNames: readonly string[];
+}
+
+/** A structured value: bool, enum name, integer (range or index), null for none, arrays, records. */
+export type Value = boolean | number | string | null | readonly Value[] | { readonly [k: string]: Value };
+
+/** Number of scalar slots a type occupies. */
+export function slotCount(t: Type): number {
+  if (isScalar(t)) return 1;
+  if (t.kind === 'record') return Object.values(t.fields).reduce((n, ft) => n + slotCount(ft), 0);
+  return t.index.size * slotCount(t.elem);
+}
+
+/** Lays out the given variables in declaration order. */
+export function makeLayout(vars: readonly { name: string; type: Type }[]): Layout {
+  const out: VarLayout[] = [];
+  const slotTypes: ScalarType[] = [];
+  const slotNames: string[] = [];
+  const walk = (t: Type, name: string) => {
+    if (isScalar(t)) {
+      slotTypes.push(t);
+      slotNames.push(name);
+    } else if (t.kind === 'record') {
+      for (const [f, ft] of Object.entries(t.fields)) walk(ft, `${name}.${f}`);
+    } else {
+      for (let i = 0; i < t.index.size; i++) walk(t.elem, `${name}[${i}]`);
+    }
+  };
+  let base = 0;
+  for (const v of vars) {
+    const size = slotCount(v.type);
+    out.push({ name: v.name, type: v.type, base, size });
+    walk(v.type, v.name);
+    base += size;
+  }
+  return { vars: out, nSlots: base, slotTypes, slotNames };
+}
+
+/**
+ * The slot offset of a location, given a function that evaluates index expressions. Returns the
+ * first slot of the location (a location of record or array type spans `slotCount(loc.type)` slots).
+ */
+export function locOffset(layout: Layout, loc: Loc, evalIndex: (e: Extract<Loc['path'][number], { kind: 'at' }>['e']) => number): number {
+  const v = layout.vars[loc.varIdx] as VarLayout;
+  let off = v.base;
+  let t: Type = v.type;
+  for (const p of loc.path) {
+    if (p.kind === 'field') {
+      if (t.kind !== 'record') throw new Error('field of non-record');
+      for (const [f, ft] of Object.entries(t.fields)) {
+        if (f === p.name) {
+          t = ft;
+          break;
+        }
+        off += slotCount(ft);
+      }
+    } else {
+      if (t.kind !== 'array') throw new Error('index of non-array');
+      off += evalIndex(p.e) * slotCount(t.elem);
+      t = t.elem;
+    }
+  }
+  return off;
+}
+
+/** A state with every slot at its type's default value. */
+export function defaultState(layout: Layout): Int32Array {
+  const s = new Int32Array(layout.nSlots);
+  layout.slotTypes.forEach((t, i) => {
+    s[i] = minValue(t);
+  });
+  return s;
+}
+
+function scalarValue(t: ScalarType, v: number): Value {
+  switch (t.kind) {
+    case 'bool': return v !== 0;
+    case 'enum': return t.values[v] ?? `?${v}`;
+    case 'option': return v < 0 ? null : scalarValue(t.inner, v);
+    default: return v;
+  }
+}
+
+function scalarNatural(t: ScalarType, x: Value): number | undefined {
+  switch (t.kind) {
+    case 'bool': return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
+    case 'enum': {
+      const i = typeof x === 'string' ? t.values.indexOf(x) : -1;
+      return i >= 0 ? i : undefined;
+    }
+    case 'option': return x === null ? -1 : scalarNatural(t.inner, x);
+    case 'range': return typeof x === 'number' && Number.isInteger(x) && x >= t.lo && x <= t.hi ? x : undefined;
+    case 'index': return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < t.size ? x : undefined;
+  }
+}
+
+/** Decodes the slots of one variable (or any typed region) into a structured value. */
+export function decodeValue(t: Type, s: ArrayLike<number>, off: number): Value {
+  if (isScalar(t)) return scalarValue(t, s[off] as number);
+  if (t.kind === 'record') {
+    const o: Record<string, Value> = {};
+    let k = off;
+    for (const [f, ft] of Object.entries(t.fields)) {
+      o[f] = decodeValue(ft, s, k);
+      k += slotCount(ft);
+    }
+    return o;
+  }
+  const n = slotCount(t.elem);
+  return Array.from({ length: t.index.size }, (_, i) => decodeValue(t.elem, s, off + i * n));
+}
+
+/** Decodes a whole state into `{ varName: value }`. */
+export function decodeState(layout: Layout, s: ArrayLike<number>): Record<string, Value> {
+  const o: Record<string, Value> = {};
+  for (const v of layout.vars) o[v.name] = decodeValue(v.type, s, v.base);
+  return o;
+}
+
+/**
+ * Encodes a structured value into slots; returns a description of the first mismatch, or null.
+ * Used when reading traces: a stored state that does not fit the model is reported, not guessed.
+ */
+export function encodeValue(t: Type, x: Value, s: Int32Array, off: number, path: string): string | null {
+  if (isScalar(t)) {
+    const v = scalarNatural(t, x);
+    if (v === undefined) return `${path}: ${JSON.stringify(x)} is not a value of this field`;
+    s[off] = v;
+    return null;
+  }
+  if (t.kind === 'record') {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return `${path}: expected a record`;
+    let k = off;
+    for (const [f, ft] of Object.entries(t.fields)) {
+      const err = encodeValue(ft, (x as Record<string, Value>)[f] as Value, s, k, `${path}.${f}`);
+      if (err) return err;
+      k += slotCount(ft);
+    }
+    return null;
+  }
+  if (!Array.isArray(x) || x.length !== t.index.size) return `${path}: expected an array of ${t.index.size}`;
+  const n = slotCount(t.elem);
+  for (let i = 0; i < t.index.size; i++) {
+    const err = encodeValue(t.elem, x[i] as Value, s, off + i * n, `${path}[${i}]`);
+    if (err) return err;
+  }
+  return null;
+}
+
+/** Encodes `{ varName: value }` into a state; returns an error description or the state. */
+export function encodeState(layout: Layout, o: Record<string, Value>): Int32Array | string {
+  const s = new Int32Array(layout.nSlots);
+  for (const v of layout.vars) {
+    if (!(v.name in o)) return `missing variable ${v.name}`;
+    const err = encodeValue(v.type, o[v.name] as Value, s, v.base, v.name);
+    if (err) return err;
+  }
+  return s;
+}

@@ -1,0 +1,258 @@
+/**
+ * Protocols: parameters, named bug variants, state variables, start states and guarded rules.
+ * Why this module exists: a protocol is written once, through this builder, and the resulting
+ * `Model` (plain data plus a layout) is what every engine, the trace reader and the exporters read.
+ * It knows no engine and no particular protocol.
+ *
+ * @example
+ * ```ts
+ * export const toy = defineProtocol({
+ *   name: 'toy', summary: 'a counter', spec: 'spec/toy.md',
+ *   params: { max: intParam(3, 1, 8, 'largest value') },
+ *   variants: [],
+ *   build(b, cfg) {
+ *     const n = b.v('n', range(0, cfg.int('max')));
+ *     b.rule('Inc', {}, () => ({ guard: lt(n, cfg.int('max')), body: [assign(n, add(n, 1))] }));
+ *     return { n };
+ *   },
+ * });
+ * ```
+ */
+import { McError } from './errors.js';
+import { type Expr, type Operand, Ref, boolExpr, fail, freshVar, within } from './expr.js';
+import { type Layout, makeLayout } from './layout.js';
+import type { Stmt } from './stmt.js';
+import { type IndexType, type Type, index as mkIndex } from './types.js';
+
+/** A protocol parameter: an integer in [min, max] or one of a set of names. */
+export type ParamSpec =
+  | { readonly kind: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly doc: string }
+  | { readonly kind: 'enum'; readonly default: string; readonly values: readonly string[]; readonly doc: string };
+
+export const intParam = (def: number, min: number, max: number, doc: string): ParamSpec => ({ kind: 'int', default: def, min, max, doc });
+export const enumParam = (def: string, values: readonly string[], doc: string): ParamSpec => ({ kind: 'enum', default: def, values, doc });
+
+/** A named bug variant: a one-knob mutation that reproduces a real bug or misuse. */
+export interface VariantSpec {
+  readonly name: string;
+  /** One line: the bug this variant reproduces. */
+  readonly summary: string;
+  /** The kernel commit, thread or document it comes from. */
+  readonly cites: string;
+  /** Returns why the variant does not apply to these parameters, or null when it does. */
+  readonly appliesTo?: (params: ParamValues) => string | null;
+}
+
+export type ParamValues = Readonly<Record<string, number | string>>;
+
+/** Fairness of a rule, for liveness checking. */
+export type Fairness = 'none' | 'weak' | 'strong';
+
+/** A rule (a Murphi ruleset when it has parameters). */
+export interface RuleDef {
+  readonly name: string;
+  readonly params: readonly { readonly name: string; readonly index: IndexType; readonly v: Expr }[];
+  readonly guard: Expr;
+  readonly body: readonly Stmt[];
+  readonly fairness: Fairness;
+}
+
+/** One rule with concrete parameter values: the unit the engines choose between. */
+export interface RuleInstance {
+  /** Position in `Model.instances`; the number stored in choice lists. */
+  readonly id: number;
+  readonly ruleIdx: number;
+  readonly rule: RuleDef;
+  readonly args: readonly number[];
+  /** Printed form, `Name(p=0, d=1)`. */
+  readonly label: string;
+}
+
+/** A start state: assignments applied to the all-default state. */
+export interface InitDef { readonly name: string; readonly body: readonly Stmt[] }
+
+/** A built model: what every engine reads. */
+export interface Model<H = unknown> {
+  readonly protocol: string;
+  readonly variant: string | null;
+  readonly params: ParamValues;
+  readonly vars: readonly { readonly name: string; readonly type: Type }[];
+  readonly indexes: readonly IndexType[];
+  readonly rules: readonly RuleDef[];
+  readonly instances: readonly RuleInstance[];
+  readonly inits: readonly InitDef[];
+  /** States where having no enabled rule is legal (not a deadlock); absent means none is legal. */
+  readonly endState: Expr | null;
+  readonly layout: Layout;
+  /** The protocol's own handles (variables, index types) for its property set. */
+  readonly handles: H;
+}
+
+/** Parameter access inside `build`. */
+export interface BuildConfig {
+  readonly params: ParamValues;
+  readonly variant: string | null;
+  int(name: string): number;
+  str(name: string): string;
+  /** True when the variant being built is `name`. */
+  is(name: string): boolean;
+}
+
+/** The builder handed to a protocol's `build` function. */
+export interface Builder {
+  /** Declares an index type; its size usually comes from a parameter. */
+  index(name: string, size: number, opts?: { symmetric?: boolean }): IndexType;
+  /** Declares a state variable and returns a reference to it. */
+  v(name: string, type: Type): Ref;
+  /** Declares a start state (several make the initial states nondeterministic). */
+  init(name: string, body: () => readonly Stmt[]): void;
+  /** Declares a rule, expanded once per combination of its parameters' values. */
+  rule<P extends Record<string, IndexType>>(
+    name: string,
+    params: P,
+    fn: (args: { [K in keyof P]: Expr }) => { guard: Operand; body: readonly Stmt[] },
+    opts?: { fairness?: Fairness },
+  ): void;
+  /** Declares which states may legally have no enabled rule. */
+  endState(pred: () => Operand): void;
+}
+
+/** A protocol definition: written once, built for given parameters and variant. */
+export interface ProtocolDef<H = unknown> {
+  readonly name: string;
+  readonly summary: string;
+  /** Path of the spec document, relative to the project root. */
+  readonly spec: string;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  readonly variants: readonly VariantSpec[];
+  /** Cross-parameter validation; returns a message when the combination is invalid. */
+  readonly validate?: (p: ParamValues) => string | null;
+  build(b: Builder, cfg: BuildConfig): H;
+}
+
+export function defineProtocol<H>(def: ProtocolDef<H>): ProtocolDef<H> {
+  return def;
+}
+
+/** Resolves parameter values given as strings or numbers against the protocol's declarations. */
+export function resolveParams(def: ProtocolDef<unknown>, given: Readonly<Record<string, string | number>> = {}): ParamValues {
+  const out: Record<string, number | string> = {};
+  for (const k of Object.keys(given)) {
+    if (!(k in def.params)) {
+      throw new McError('MC003', `unknown parameter '${k}' for ${def.name} (parameters: ${Object.keys(def.params).join(', ')})`);
+    }
+  }
+  for (const [k, spec] of Object.entries(def.params)) {
+    const raw = given[k];
+    if (raw === undefined) {
+      out[k] = spec.default;
+      continue;
+    }
+    if (spec.kind === 'int') {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+      if (!Number.isInteger(n) || n < spec.min || n > spec.max) {
+        throw new McError('MC004', `parameter ${k}=${raw} is out of range for ${def.name} (integer ${spec.min}..${spec.max})`);
+      }
+      out[k] = n;
+    } else {
+      if (!spec.values.includes(String(raw))) {
+        throw new McError('MC004', `parameter ${k}=${raw} is not one of ${spec.values.join(', ')}`);
+      }
+      out[k] = String(raw);
+    }
+  }
+  const msg = def.validate?.(out);
+  if (msg) throw new McError('MC004', `${def.name}: ${msg}`);
+  return out;
+}
+
+function cartesian(sizes: readonly number[]): number[][] {
+  let acc: number[][] = [[]];
+  for (const n of sizes) {
+    const next: number[][] = [];
+    for (const a of acc) for (let i = 0; i < n; i++) next.push([...a, i]);
+    acc = next;
+  }
+  return acc;
+}
+
+/** Builds a protocol for the given variant (null: the correct protocol) and parameters. */
+export function buildModel<H>(
+  def: ProtocolDef<H>,
+  opts: { variant?: string | null; params?: Readonly<Record<string, string | number>> } = {},
+): Model<H> {
+  const variant = opts.variant ?? null;
+  const params = resolveParams(def as ProtocolDef<unknown>, opts.params);
+  if (variant !== null) {
+    const vs = def.variants.find((v) => v.name === variant);
+    if (!vs) throw new McError('MC002', `unknown variant '${variant}' of ${def.name} (variants: ${def.variants.map((v) => v.name).join(', ')})`);
+    const why = vs.appliesTo?.(params);
+    if (why) throw new McError('MC005', `variant ${variant} does not apply: ${why}`);
+  }
+  const vars: { name: string; type: Type }[] = [];
+  const indexes: IndexType[] = [];
+  const rules: RuleDef[] = [];
+  const inits: InitDef[] = [];
+  let endState: Expr | null = null;
+  const b: Builder = {
+    index(name, size, o) {
+      const t = mkIndex(name, size, o);
+      if (indexes.some((x) => x.name === name)) fail(`index type ${name} declared twice`);
+      indexes.push(t);
+      return t;
+    },
+    v(name, type) {
+      if (vars.some((x) => x.name === name)) fail(`variable ${name} declared twice`);
+      vars.push({ name, type });
+      return new Ref({ varIdx: vars.length - 1, varName: name, path: [], type });
+    },
+    init(name, body) {
+      inits.push({ name, body: within(`init ${name}`, body) });
+    },
+    rule(name, ps, fn, o) {
+      within(`rule ${name}`, () => {
+        if (rules.some((r) => r.name === name)) fail(`rule ${name} declared twice`);
+        const plist = Object.entries(ps).map(([pn, idx]) => ({ name: pn, index: idx, v: freshVar(idx, pn) }));
+        const args = Object.fromEntries(plist.map((p) => [p.name, p.v])) as never;
+        const r = fn(args);
+        rules.push({ name, params: plist, guard: boolExpr(r.guard, 'guard'), body: r.body, fairness: o?.fairness ?? 'none' });
+      });
+    },
+    endState(pred) {
+      endState = within('endState', () => boolExpr(pred(), 'endState'));
+    },
+  };
+  const cfg: BuildConfig = {
+    params,
+    variant,
+    int: (n) => {
+      const v = params[n];
+      if (typeof v !== 'number') throw new Error(`parameter ${n} is not an integer parameter`);
+      return v;
+    },
+    str: (n) => String(params[n]),
+    is: (n) => variant === n,
+  };
+  const handles = def.build(b, cfg);
+  if (inits.length === 0) within(def.name, () => fail('no start state declared'));
+  const instances: RuleInstance[] = [];
+  rules.forEach((rule, ruleIdx) => {
+    for (const args of cartesian(rule.params.map((p) => p.index.size))) {
+      const label = `${rule.name}(${rule.params.map((p, i) => `${p.name}=${args[i]}`).join(', ')})`;
+      instances.push({ id: instances.length, ruleIdx, rule, args, label });
+    }
+  });
+  return {
+    protocol: def.name,
+    variant,
+    params,
+    vars,
+    indexes,
+    rules,
+    instances,
+    inits,
+    endState,
+    layout: makeLayout(vars),
+    handles,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Property kinds. Why this module exists: properties are named predicates written in the modelling
+ * language, each citing the spec requirement it checks, so that every engine evaluates the same
+ * thing and every report can say which requirement of which spec was broken.
+ */
+import { type Expr, type Operand, boolExpr, within } from '../model/lang/expr.js';
+import type { Model, ProtocolDef } from '../model/lang/protocol.js';
+
+interface PropertyBase {
+  /** kebab-case name, as users type it. */
+  readonly name: string;
+  /** The spec requirement it checks, e.g. `FM-R3`. */
+  readonly requirement: string;
+  /** One line in plain words. */
+  readonly doc: string;
+}
+
+/** Holds in every reachable state. */
+export interface Invariant extends PropertyBase { readonly kind: 'invariant'; readonly pred: Expr }
+/**
+ * Holds on every step (pre-state, rule instance, post-state). Plain references read the post-state;
+ * `pre(x)` reads the pre-state. With `rule` set, only steps of that rule are checked, and `pred` may
+ * use that rule's parameters.
+ */
+export interface StepProperty extends PropertyBase { readonly kind: 'step'; readonly rule: string | null; readonly pred: Expr }
+/** Must be reachable: a cover never reached means the model may be vacuous. */
+export interface Cover extends PropertyBase { readonly kind: 'cover'; readonly pred: Expr }
+
+export type Property = Invariant | StepProperty | Cover;
+
+export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {
+  return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => boolExpr(pred, 'invariant')) };
+}
+
+export function cover(name: string, requirement: string, doc: string, pred: Operand): Cover {
+  return { kind: 'cover', name, requirement, doc, pred: within(`cover ${name}`, () => boolExpr(pred, 'cover')) };
+}
+
+/** A step property on the steps of one rule of `model` (its parameters are passed to `fn`). */
+export function stepProperty(
+  model: Model,
+  name: string,
+  requirement: string,
+  doc: string,
+  rule: string | null,
+  fn: (args: Readonly<Record<string, Expr>>) => Operand,
+): StepProperty {
+  return within(`step property ${name}`, () => {
+    let args: Record<string, Expr> = {};
+    if (rule !== null) {
+      const r = model.rules.find((x) => x.name === rule);
+      if (!r) throw new Error(`step property ${name}: no rule ${rule} in ${model.protocol}`);
+      args = Object.fromEntries(r.params.map((p) => [p.name, p.v]));
+    }
+    return { kind: 'step' as const, name, requirement, doc, rule, pred: boolExpr(fn(args), 'step property') };
+  });
+}
+
+/** The properties of one protocol, built against a built model (its handles and rules). */
+export interface PropertySet<H> {
+  readonly protocol: ProtocolDef<H>;
+  build(model: Model<H>): readonly Property[];
+}
+
+export function definePropertySet<H>(protocol: ProtocolDef<H>, build: (model: Model<H>) => readonly Property[]): PropertySet<H> {
+  return { protocol, build };
+}
+
+/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
+export const DEADLOCK = 'deadlock';
