@@ -26,7 +26,36 @@ export interface StepProperty extends PropertyBase { readonly kind: 'step'; read
 /** Must be reachable: a cover never reached means the model may be vacuous. */
 export interface Cover extends PropertyBase { readonly kind: 'cover'; readonly pred: Expr }
 
-export type Property = Invariant | StepProperty | Cover;
+/**
+ * A temporal property checked under the fairness the rules declare:
+ * - `eventually`: every behaviour reaches a state where `q` holds (`p` unused, true);
+ * - `leadsTo`: every state where `p` holds is followed (now or later) by one where `q` holds;
+ * - `alwaysEventually`: `q` holds infinitely often (equivalently `true leadsTo q` from every state).
+ * A counterexample is a lasso: a prefix and a loop that repeats forever without reaching `q`.
+ */
+export interface Liveness extends PropertyBase {
+  readonly kind: 'liveness';
+  readonly form: 'eventually' | 'leadsTo' | 'alwaysEventually';
+  readonly p: Expr;
+  readonly q: Expr;
+}
+
+export type Property = Invariant | StepProperty | Cover | Liveness;
+
+/** `p ~> q`: every state satisfying p is followed by one satisfying q. */
+export function leadsTo(name: string, requirement: string, doc: string, p: Operand, q: Operand): Liveness {
+  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo') }));
+}
+
+/** `<> q` from the start states. */
+export function eventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
+  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'eventually' as const, name, requirement, doc, p: boolExpr(true, 'eventually'), q: boolExpr(q, 'eventually') }));
+}
+
+/** `[]<> q`. */
+export function alwaysEventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
+  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'alwaysEventually' as const, name, requirement, doc, p: boolExpr(true, 'alwaysEventually'), q: boolExpr(q, 'alwaysEventually') }));
+}
 
 export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {
   return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => boolExpr(pred, 'invariant')) };
