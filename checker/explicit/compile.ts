@@ -155,10 +155,10 @@ class Gen {
         }
         case 'if': {
           out.push(`${ind}if (${boo(this.expr(st.c, ctx))}) {`);
-          this.stmts(st.then, ctx, out, `${ind}  `);
-          if (st.else.length) {
+          this.stmts(st.thenBody, ctx, out, `${ind}  `);
+          if (st.elseBody.length) {
             out.push(`${ind}} else {`);
-            this.stmts(st.else, ctx, out, `${ind}  `);
+            this.stmts(st.elseBody, ctx, out, `${ind}  `);
           }
           out.push(`${ind}}`);
           break;
@@ -239,7 +239,9 @@ export function compileModel(model: Model, properties: readonly Property[]): Com
   model.rules.forEach((r: RuleDef) => {
     const vars = new Map<number, string>();
     const names = r.params.map((_, i) => `a${i}`);
-    r.params.forEach((p, i) => vars.set((p.v as { id: number }).id, names[i] as string));
+    r.params.forEach((p, i) => {
+      vars.set((p.v as { id: number }).id, names[i] as string);
+    });
     const gctx: Ctx = { vars, cur: 's', pre: null };
     const bctx: Ctx = { vars, cur: 't', pre: 's' };
     let ind = '';

@@ -119,7 +119,7 @@ export function execStmts(stmts: readonly Stmt[], env: Env): void {
         break;
       }
       case 'reset': resetRegion(st.loc.type, env.s, offset(env, st.loc)); break;
-      case 'if': execStmts(evalExpr(st.c, env) ? st.then : st.else, env); break;
+      case 'if': execStmts(evalExpr(st.c, env) ? st.thenBody : st.elseBody, env); break;
       case 'forEach':
         for (let i = 0; i < st.index.size; i++) {
           env.bind.set(st.id, i);

@@ -3,13 +3,13 @@
  * expressions, so every engine executes the same semantics. Statements run in order and later ones
  * see the effect of earlier ones (Murphi semantics); a whole body is one atomic step.
  */
-import { type Expr, type Loc, type Operand, Ref, boolExpr, fail, freshVar, toExpr } from './expr.js';
+import { type Expr, type Loc, type Operand, type Ref, boolExpr, fail, freshVar, toExpr } from './expr.js';
 import { type IndexType, type ScalarType, compatible, isScalar, typeName } from './types.js';
 
 export type Stmt =
   | { readonly kind: 'assign'; readonly loc: Loc; readonly e: Expr }
   | { readonly kind: 'reset'; readonly loc: Loc }
-  | { readonly kind: 'if'; readonly c: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  | { readonly kind: 'if'; readonly c: Expr; readonly thenBody: readonly Stmt[]; readonly elseBody: readonly Stmt[] }
   | { readonly kind: 'forEach'; readonly index: IndexType; readonly id: number; readonly name: string; readonly body: readonly Stmt[] };
 
 /** `target := value`. Storing a value outside the target's range is a run-time model error. */
@@ -33,7 +33,7 @@ export function reset(target: Ref): Stmt {
 /** `if c then ... else ... end`. */
 export function when(c: Operand, then: Stmt | readonly Stmt[], otherwise: Stmt | readonly Stmt[] = []): Stmt {
   const list = (s: Stmt | readonly Stmt[]) => (Array.isArray(s) ? (s as readonly Stmt[]) : [s as Stmt]);
-  return { kind: 'if', c: boolExpr(c, 'if'), then: list(then), else: list(otherwise) };
+  return { kind: 'if', c: boolExpr(c, 'if'), thenBody: list(then), elseBody: list(otherwise) };
 }
 
 /** `for i: Index do ... end`. */

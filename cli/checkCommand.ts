@@ -1,0 +1,130 @@
+/**
+ * `mirrorcheck check`: builds each requested protocol/variant, runs an engine, saves the
+ * counterexamples and prints the results. Why this module exists: it is where protocols, properties
+ * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
+ */
+import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
+import { McError } from '../model/lang/errors.js';
+import { buildModel } from '../model/lang/protocol.js';
+import type { Model } from '../model/lang/protocol.js';
+import { type EngineName, loadEngine } from './engines.js';
+import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
+import { type CheckRecord, junit, textRecord } from './report.js';
+import { saveTrace } from './traceFiles.js';
+
+export interface CheckOptions {
+  readonly protocol?: string;
+  readonly variant?: string;
+  readonly params: readonly string[];
+  readonly engine: EngineName;
+  readonly strategy: 'bfs' | 'dfs';
+  readonly depth?: number;
+  readonly maxStates?: number;
+  readonly timeLimit?: number;
+  readonly seed?: number;
+  readonly runs?: number;
+  readonly out: string;
+  readonly format: 'text' | 'json' | 'junit';
+  readonly progress: boolean;
+}
+
+/** Parses `k=v` parameter arguments (MC030 on a malformed one). */
+export function parseParams(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    for (const part of a.split(',')) {
+      const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part.trim());
+      if (!m) throw new McError('MC030', `bad --param '${part}': expected name=value`);
+      out[m[1] as string] = m[2] as string;
+    }
+  }
+  return out;
+}
+
+/** Exit code of one result: 0 ok, 1 violated, 2 model error, 3 incomplete, 4 internal error. */
+export function exitCodeOf(r: CheckResult): number {
+  switch (r.status) {
+    case 'ok': return 0;
+    case 'violated': return 1;
+    case 'incomplete': return 3;
+    case 'error': return r.code === 'MC040' ? 4 : 2;
+  }
+}
+
+/** Combines exit codes: internal error beats bad input beats violation beats incomplete beats ok. */
+export function combineExit(codes: readonly number[]): number {
+  for (const c of [4, 2, 1, 3]) if (codes.includes(c)) return c;
+  return 0;
+}
+
+function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResult, save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null): CheckRecord {
+  const st = r.stats;
+  const base = {
+    protocol: model.protocol, variant: model.variant, params: model.params, engine,
+    ...(engine === 'explicit' ? { strategy: opts.strategy } : {}),
+    status: r.status,
+    states: st.states, transitions: st.transitions, depth: st.depth, elapsedMs: st.elapsedMs,
+    statesPerSec: st.statesPerSec, bytesPerState: st.bytesPerState,
+    covers: 'covers' in r ? r.covers : [],
+  };
+  switch (r.status) {
+    case 'ok':
+      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), violations: [] };
+    case 'violated':
+      return {
+        ...base, guarantee: r.guarantee,
+        violations: r.violations.map((v) => ({
+          property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
+          length: v.trace ? v.trace.steps.length - 1 : null,
+          trace: v.trace ? save(v.trace) : null,
+          ...(v.trace?.loop !== undefined ? { loop: v.trace.loop } : {}),
+        })),
+      };
+    case 'incomplete':
+      return { ...base, guarantee: null, violations: [], reason: r.reason };
+    case 'error':
+      return { ...base, guarantee: null, violations: [], error: { code: r.code, message: r.message, trace: r.trace ? save(r.trace) : null } };
+  }
+}
+
+/** Runs `check` and returns the process exit code. */
+export async function runCheck(opts: CheckOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const params = parseParams(opts.params);
+  const entries: RegistryEntry[] = opts.protocol ? [lookupProtocol(opts.protocol)] : [...registry];
+  if (!opts.protocol && (opts.variant || Object.keys(params).length)) {
+    throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
+  }
+  // Build every model first, so bad input is reported before any work is done.
+  const jobs = entries.map((e) => {
+    const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
+    return { model, properties: e.properties.build(model) };
+  });
+  const engine = await loadEngine(opts.engine);
+  const records: CheckRecord[] = [];
+  const codes: number[] = [];
+  for (const { model, properties } of jobs) {
+    const job: CheckJob = {
+      model, properties, strategy: opts.strategy,
+      limits: {
+        ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+      },
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
+    };
+    const onProgress = opts.progress
+      ? (p: Progress) => err(`[${model.protocol}${model.variant ? `/${model.variant}` : ''}] ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
+      : undefined;
+    const r = await engine.run(job, onProgress ? { onProgress } : {});
+    const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);
+    const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
+    const rec = toRecord(model, engine.name, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null));
+    records.push(rec);
+    codes.push(exitCodeOf(r));
+    if (opts.format === 'json') out(JSON.stringify(rec));
+    else if (opts.format === 'text') out(textRecord(rec));
+  }
+  if (opts.format === 'junit') out(junit(records));
+  return combineExit(codes);
+}

@@ -1,0 +1,18 @@
+/**
+ * Engine selection for the CLI. Why this module exists: engines are loaded on demand, so that a
+ * command that does not use z3 never pays for loading it.
+ */
+import type { Engine } from '../checker/engine.js';
+import { explicitEngine } from '../checker/explicit/explicit.js';
+import { McError } from '../model/lang/errors.js';
+
+export const ENGINE_NAMES = ['explicit', 'random', 'smt'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** The engine called `name`. */
+export async function loadEngine(name: EngineName): Promise<Engine> {
+  switch (name) {
+    case 'explicit': return explicitEngine;
+    default: throw new McError('MC030', `engine '${name}' is not available in this build`);
+  }
+}

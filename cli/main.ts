@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * The mirrorcheck command line. Why this module exists: it parses arguments (yargs) and maps every
+ * outcome to an exit code: 0 ok, 1 violation, 2 bad usage or input (one line with an error code,
+ * never a stack trace), 3 incomplete, 4 internal error.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { McError } from '../model/lang/errors.js';
+import { runCheck } from './checkCommand.js';
+import { ENGINE_NAMES, type EngineName } from './engines.js';
+import { runList } from './listCommand.js';
+import { runReplay } from './replayCommand.js';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+function fail(code: string, message: string, exit: number): void {
+  err(`mirrorcheck: error ${code}: ${message.split('\n')[0]}`);
+  process.exitCode = exit;
+}
+
+async function guarded(fn: () => Promise<number> | number): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    if (e instanceof McError) fail(e.code, e.message, e.code === 'MC040' ? 4 : 2);
+    else fail('MC040', `internal error: ${(e as Error)?.message ?? String(e)}`, 4);
+  }
+}
+
+try {
+  await yargs(hideBin(process.argv))
+  .scriptName('mirrorcheck')
+  .usage('$0 <command> [options]\n\nModel checker for device page-table mirroring and DMA invalidation protocols.')
+  .command(
+    'list',
+    'list the built-in protocols, their parameters, variants and properties',
+    (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+    (a) => guarded(() => runList(a.format, out)),
+  )
+  .command(
+    'check [protocol]',
+    'check a protocol (all built-in protocols when none is named)',
+    (y) =>
+      y
+        .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
+        .option('variant', { type: 'string', describe: 'a named bug variant' })
+        .option('param', { type: 'string', array: true, default: [] as string[], describe: 'parameter name=value (repeatable)' })
+        .option('engine', { choices: ENGINE_NAMES, default: 'explicit' as EngineName })
+        .option('strategy', { choices: ['bfs', 'dfs'] as const, default: 'bfs' as const })
+        .option('depth', { type: 'number', describe: 'explore at most this many steps' })
+        .option('max-states', { type: 'number', describe: 'stop after this many distinct states (exit 3)' })
+        .option('time-limit', { type: 'number', describe: 'stop after this many seconds (exit 3)' })
+        .option('seed', { type: 'number', describe: 'seed of the random engine' })
+        .option('runs', { type: 'number', describe: 'runs of the random engine' })
+        .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
+        .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+        .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' }),
+    (a) =>
+      guarded(() =>
+        runCheck(
+          {
+            ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
+            ...(a.variant !== undefined ? { variant: a.variant } : {}),
+            params: a.param.map(String),
+            engine: a.engine,
+            strategy: a.strategy,
+            ...(a.depth !== undefined ? { depth: a.depth } : {}),
+            ...(a['max-states'] !== undefined ? { maxStates: a['max-states'] } : {}),
+            ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
+            ...(a.seed !== undefined ? { seed: a.seed } : {}),
+            ...(a.runs !== undefined ? { runs: a.runs } : {}),
+            out: a.out,
+            format: a.format,
+            progress: a.progress,
+          },
+          out,
+          err,
+        ),
+      ),
+  )
+  .command(
+    'replay <trace>',
+    're-execute a saved trace on the current model and print it',
+    (y) =>
+      y
+        .positional('trace', { type: 'string', demandOption: true })
+        .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
+        .option('render', { choices: ['text', 'mermaid'] as const, default: 'text' as const })
+        .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
+    (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
+  )
+  .demandCommand(1, 'name a command: list, check or replay')
+  .strict()
+  .fail((msg, e) => {
+    throw e ?? new McError('MC030', msg ?? 'bad usage');
+  })
+  .help()
+  .parseAsync();
+} catch (e) {
+  if (e instanceof McError) fail(e.code, e.message, 2);
+  else fail('MC030', (e as Error)?.message ?? String(e), 2);
+}

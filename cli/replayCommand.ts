@@ -1,0 +1,66 @@
+/**
+ * `mirrorcheck replay TRACE`: re-executes a saved counterexample on the current model and prints
+ * it. Exit 1 when the violation reproduces, 0 when the trace replays with no violation, 4 when it no
+ * longer replays on the model, 2 for a file that is missing, truncated or not a trace.
+ */
+import { readFileSync } from 'node:fs';
+import { itfToTrace, parseItf } from '../counterexamples/itf.js';
+import { renderMermaid, renderText } from '../counterexamples/render.js';
+import { replayTrace } from '../counterexamples/replay.js';
+import { McError } from '../model/lang/errors.js';
+import { buildModel } from '../model/lang/protocol.js';
+import { registry } from './registry.js';
+import { paramsText } from './report.js';
+
+export interface ReplayOptions {
+  readonly file: string;
+  readonly on: 'model' | 'harness';
+  readonly render: 'text' | 'mermaid';
+  readonly full: boolean;
+}
+
+/** Runs `replay` and returns the exit code. */
+export async function runReplay(opts: ReplayOptions, out: (s: string) => void): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(opts.file, 'utf8');
+  } catch (e) {
+    throw new McError('MC020', `cannot read trace ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { header, doc } = parseItf(text);
+  const entry = registry.find((x) => x.protocol.name === header.protocol);
+  if (!entry) throw new McError('MC023', `trace is of protocol '${header.protocol}', which this build does not have (built-in: ${registry.map((x) => x.protocol.name).join(', ')})`);
+  const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
+  const properties = entry.properties.build(model);
+  let trace: ReturnType<typeof itfToTrace>;
+  try {
+    trace = itfToTrace(header, doc, model);
+  } catch (e) {
+    if (e instanceof McError) {
+      out(`trace no longer replays: its states do not fit the current model (${e.message})`);
+      return 4;
+    }
+    throw e;
+  }
+  if (opts.on === 'harness') throw new McError('MC030', 'replay --on harness is not available in this build');
+  const rep = replayTrace(model, properties, trace);
+  out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`);
+  if (header.note) out(`Note: ${header.note}`);
+  const input = { model, states: rep.states, labels: rep.labels, violation: rep.violation, full: opts.full, ...(trace.loop !== undefined ? { loop: trace.loop } : {}) };
+  out(opts.render === 'mermaid' ? renderMermaid(input) : renderText(input));
+  if (rep.mismatch) {
+    out(`REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}. The trace no longer replays on this model.`);
+    return 4;
+  }
+  if (rep.modelError) {
+    out(`MODEL ERROR at step ${rep.modelError.step}: ${rep.modelError.message}`);
+    return 2;
+  }
+  if (rep.violation) {
+    const same = header.property === null || header.property === rep.violation.property;
+    out(`Reproduced: ${rep.violation.property} (${rep.violation.requirement}) is violated at step ${rep.violation.step}.${same ? '' : ` (The trace recorded ${header.property}; the first violation on replay is another property.)`}`);
+    return 1;
+  }
+  out(`Replayed ${trace.steps.length - 1} steps: no property is violated${header.property ? ` (the recorded violation of ${header.property} no longer happens)` : ''}.`);
+  return 0;
+}

@@ -1,0 +1,25 @@
+/**
+ * Saving traces. Why this module exists: counterexample files are the product users keep, so names
+ * are predictable and an existing file is never overwritten (a numeric suffix is added instead).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { traceToItf } from '../counterexamples/itf.js';
+import type { Trace } from '../counterexamples/trace.js';
+import type { Model } from '../model/lang/protocol.js';
+
+/** A file name in `dir` that does not exist yet: `base.itf.json`, else `base.1.itf.json`, ... */
+export function freshPath(dir: string, base: string): string {
+  let p = join(dir, `${base}.itf.json`);
+  for (let i = 1; existsSync(p); i++) p = join(dir, `${base}.${i}.itf.json`);
+  return p;
+}
+
+/** Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. */
+export function saveTrace(dir: string, model: Model, trace: Trace): string {
+  mkdirSync(dir, { recursive: true });
+  const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', trace.engine].join('.');
+  const path = freshPath(dir, base);
+  writeFileSync(path, `${JSON.stringify(traceToItf(trace, model), null, 2)}\n`, { flag: 'wx' });
+  return path;
+}

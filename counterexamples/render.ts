@@ -1,0 +1,87 @@
+/**
+ * Renderers for traces: a numbered text listing showing only changed fields, and a Mermaid sequence
+ * diagram. Why this module exists: a counterexample must be readable by the driver author who has
+ * to fix the bug, so printing lives in one place and every command renders traces the same way.
+ */
+import type { Model } from '../model/lang/protocol.js';
+import type { ScalarType } from '../model/lang/types.js';
+import type { ReplayViolation } from './replay.js';
+
+/** Formats one slot's natural value for people. */
+export function formatSlot(t: ScalarType, v: number): string {
+  switch (t.kind) {
+    case 'bool': return v ? 'true' : 'false';
+    case 'enum': return t.values[v] ?? `?${v}`;
+    case 'option': return v < 0 ? 'none' : formatSlot(t.inner, v);
+    default: return String(v);
+  }
+}
+
+/** The fields that differ between two states, as `name: old -> new`. */
+export function changedFields(model: Model, a: Int32Array | null, b: Int32Array): string[] {
+  const out: string[] = [];
+  model.layout.slotTypes.forEach((t, i) => {
+    const nb = b[i] as number;
+    if (a === null) out.push(`${model.layout.slotNames[i]} = ${formatSlot(t, nb)}`);
+    else if (a[i] !== nb) out.push(`${model.layout.slotNames[i]}: ${formatSlot(t, a[i] as number)} -> ${formatSlot(t, nb)}`);
+  });
+  return out;
+}
+
+export interface RenderInput {
+  readonly model: Model;
+  readonly states: readonly Int32Array[];
+  readonly labels: readonly string[];
+  readonly violation: ReplayViolation | null;
+  readonly loop?: number;
+  /** Show every field of every state, not only changes. */
+  readonly full?: boolean;
+}
+
+/** The numbered text listing. */
+export function renderText(r: RenderInput): string {
+  const lines: string[] = [];
+  r.states.forEach((s, i) => {
+    const head = i === 0 ? `State 0 (${r.labels[0]})` : `Step ${i}: ${r.labels[i]}`;
+    const loopMark = r.loop !== undefined && i === r.loop ? '   <-- loop starts here' : '';
+    const v = r.violation && r.violation.step === i ? `   <-- VIOLATION ${r.violation.property} (${r.violation.requirement})` : '';
+    lines.push(`${head}${loopMark}${v}`);
+    const fields = changedFields(r.model, i === 0 || r.full ? null : (r.states[i - 1] as Int32Array), s);
+    for (const f of fields) lines.push(`    ${f}`);
+    if (i > 0 && fields.length === 0) lines.push('    (no field changed)');
+    if (r.violation && r.violation.step === i) lines.push(`    ${r.violation.kind} ${r.violation.property} [${r.violation.requirement}]: ${r.violation.doc}`);
+  });
+  if (r.loop !== undefined) {
+    lines.push(`Steps ${r.loop + 1}..${r.states.length - 1} then back to state ${r.loop}: these steps repeat forever.`);
+  }
+  return lines.join('\n');
+}
+
+function actorOf(label: string): string {
+  const m = /^([A-Z][a-z]+)/.exec(label);
+  const p = m?.[1] ?? 'Model';
+  return ({ Mm: 'MM', Cpu: 'CPU', Driver: 'Driver', Hca: 'HCA', Dev: 'Device', Device: 'Device', Inv: 'MM' } as Record<string, string>)[p] ?? p;
+}
+
+/** A Mermaid `sequenceDiagram`: one message per step from its actor, with the changed fields as a note. */
+export function renderMermaid(r: RenderInput): string {
+  const actors = ['CPU', 'MM', 'Driver', 'HCA'];
+  for (const l of r.labels.slice(1)) {
+    const a = actorOf(l);
+    if (!actors.includes(a)) actors.push(a);
+  }
+  const lines = ['sequenceDiagram'];
+  for (const a of actors) lines.push(`    participant ${a}`);
+  const esc = (x: string) => x.replace(/[;#]/g, ' ');
+  r.states.forEach((s, i) => {
+    if (i === 0) return;
+    const a = actorOf(r.labels[i] as string);
+    if (r.loop !== undefined && i === r.loop + 1) lines.push('    loop repeats forever');
+    lines.push(`    ${a}->>${a}: ${i}. ${esc(r.labels[i] as string)}`);
+    const ch = changedFields(r.model, r.states[i - 1] as Int32Array, s);
+    if (ch.length) lines.push(`    Note right of ${a}: ${esc(ch.join(', ')).replace(/->/g, '→')}`);
+    if (r.violation && r.violation.step === i) lines.push(`    Note over ${actors[0]},${actors[actors.length - 1]}: VIOLATION ${r.violation.property} (${r.violation.requirement})`);
+  });
+  if (r.loop !== undefined) lines.push('    end');
+  return lines.join('\n');
+}
