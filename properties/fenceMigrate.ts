@@ -3,7 +3,7 @@
  * Why this module exists: the protocol says what happens; this says what must hold, in the same
  * language, so that every engine checks exactly these predicates.
  */
-import { and, eq, exists, forall, implies, isNone, isSome, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
+import { and, eq, exists, forall, implies, ite, isNone, isSome, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
 import { option } from '../model/lang/types.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { cover, definePropertySet, invariant, stepProperty } from './property.js';
@@ -15,6 +15,12 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fen
   const afterDrain = h.steps.includes('drain') ? h.steps.slice(h.steps.indexOf('drain') + 1) : [];
   const fenceReturned = (p: ReturnType<typeof ord>) => or(...afterDrain.map((s) => eq(mig.at(p).f('step'), s)), false);
   const inflight = (d: ReturnType<typeof ord>) => eq(dma.at(d).f('state'), 'inflight');
+  // Where the page's data lives: the PTE frame, except between the copy and the remap, when a
+  // migration entry blocks the CPU and the new frame already holds the data (the order of
+  // Documentation/mm/hmm.rst may update and unblock the device before the CPU PTE is switched).
+  const afterCopy = h.steps.includes('copy') ? h.steps.slice(h.steps.indexOf('copy') + 1) : [];
+  const copied = (p: ReturnType<typeof ord>) => or(...afterCopy.map((s) => eq(mig.at(p).f('step'), s)), false);
+  const current = (p: ReturnType<typeof ord>) => ite(and(pte.at(p).f('migration'), copied(p)), mig.at(p).f('to'), pte.at(p).f('frame'));
   const props = [
     invariant(
       'mirror-coherent', 'FM-R1',
@@ -24,7 +30,8 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fen
     invariant(
       'fence-complete', 'FM-R2',
       'once the fence has returned, no DMA to the old frame is in flight until the migration ends',
-      forall(Page, (p) => implies(fenceReturned(p), forall(Slot, (d) => not(and(inflight(d), eq(dma.at(d).f('frame'), mig.at(p).f('from'))))))),
+      forall(Page, (p) =>
+        implies(fenceReturned(p), forall(Slot, (d) => not(and(inflight(d), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from'))))))),
     ),
     invariant(
       'no-dma-to-freed-frame', 'FM-R3',
@@ -38,8 +45,8 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fen
     ),
     invariant(
       'no-lost-write', 'FM-R4',
-      "the frame the CPU PTE names holds the page's latest completed write (CPU reads see it)",
-      forall(Page, (p) => eq(data.at(pte.at(p).f('frame')), latest.at(p))),
+      "the frame that holds the page's data (the PTE frame; the new frame once copied under a migration entry) has its latest completed write",
+      forall(Page, (p) => eq(data.at(current(p)), latest.at(p))),
     ),
     stepProperty(
       model, 'no-stale-dma-read', 'FM-R5',
