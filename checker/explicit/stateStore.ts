@@ -80,7 +80,7 @@ export class StateStore {
     (this.parentChunks[ci] as Uint32Array)[id & MASK] = parent < 0 ? NO_PARENT : parent;
     (this.viaChunks[ci] as Uint32Array)[id & MASK] = via;
     this.table[slot] = id;
-    if (this.count * 4 > this.table.length * 3) this.grow();
+    if (this.count * 2 > this.table.length) this.grow();
     return id;
   }
 
