@@ -3,8 +3,9 @@
  * language, each citing the spec requirement it checks, so that every engine evaluates the same
  * thing and every report can say which requirement of which spec was broken.
  */
-import { type Expr, type Operand, boolExpr, within } from '../model/lang/expr.js';
+import { type Expr, type Operand, boolExpr, freshVar, within } from '../model/lang/expr.js';
 import type { Model, ProtocolDef } from '../model/lang/protocol.js';
+import type { IndexType } from '../model/lang/types.js';
 
 interface PropertyBase {
   /** kebab-case name, as users type it. */
@@ -38,6 +39,11 @@ export interface Liveness extends PropertyBase {
   readonly form: 'eventually' | 'leadsTo' | 'alwaysEventually';
   readonly p: Expr;
   readonly q: Expr;
+  /**
+   * Set for a per-instance property (`leadsToEach`): `p` and `q` mention the index variable `v`,
+   * and the property is checked once for every value of `index` (for each DMA slot, each page).
+   */
+  readonly each?: { readonly index: IndexType; readonly v: Expr };
 }
 
 export type Property = Invariant | StepProperty | Cover | Liveness;
@@ -45,6 +51,20 @@ export type Property = Invariant | StepProperty | Cover | Liveness;
 /** `p ~> q`: every state satisfying p is followed by one satisfying q. */
 export function leadsTo(name: string, requirement: string, doc: string, p: Operand, q: Operand): Liveness {
   return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo') }));
+}
+
+/**
+ * `p(i) ~> q(i)` for every value `i` of an index type, e.g. every stalled DMA slot completes:
+ * `leadsToEach('stall-completes', 'FM-L1', '...', Slot, (d) => [eq(dma.at(d).f('state'), 'stalled'), eq(dma.at(d).f('state'), 'idle')])`.
+ */
+export function leadsToEach(
+  name: string, requirement: string, doc: string, index: IndexType, fn: (i: Expr) => readonly [Operand, Operand],
+): Liveness {
+  return within(`liveness ${name}`, () => {
+    const v = freshVar(index, index.name.toLowerCase());
+    const [p, q] = fn(v);
+    return { kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo'), each: { index, v } };
+  });
 }
 
 /** `<> q` from the start states. */

@@ -303,3 +303,21 @@ export function compileModel(model: Model, properties: readonly Property[]): Com
     source: expandSrc,
   };
 }
+
+/**
+ * Compiles one boolean expression over a state (a liveness goal, for example) to a JavaScript
+ * predicate. `bind` gives values to index variables the expression leaves free (the `each`
+ * variable of a per-instance liveness property). Used by the liveness checker, which evaluates its
+ * goals on every reachable state.
+ */
+export function compilePredicate(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): (s: Int32Array) => boolean {
+  const g = new Gen(model);
+  const vars = new Map<number, string>();
+  for (const [id, v] of bind) vars.set(id, String(v));
+  const src = `return ${boo(g.expr(e, { vars, cur: 's', pre: null }))};`;
+  const U = (v: number) => {
+    if (v < 0) throw new ModelRuntimeError('property', 'unwrap of none');
+    return v;
+  };
+  return new Function('U', `return function (s) {\n${src}\n};`)(U) as (s: Int32Array) => boolean;
+}

@@ -48,6 +48,13 @@ export type ParamValues = Readonly<Record<string, number | string>>;
 /** Fairness of a rule, for liveness checking. */
 export type Fairness = 'none' | 'weak' | 'strong';
 
+/**
+ * What one fairness requirement covers: each instance of the rule on its own (`instance`, the
+ * default: one requirement per actor, e.g. per page or per DMA slot), or all instances of the rule
+ * together (`rule`: some instance is eventually taken, which lets one actor starve).
+ */
+export type FairnessScope = 'instance' | 'rule';
+
 /** A rule (a Murphi ruleset when it has parameters). */
 export interface RuleDef {
   readonly name: string;
@@ -55,6 +62,8 @@ export interface RuleDef {
   readonly guard: Expr;
   readonly body: readonly Stmt[];
   readonly fairness: Fairness;
+  /** Scope of `fairness`; absent means `instance`. */
+  readonly fairnessScope?: FairnessScope;
 }
 
 /** One rule with concrete parameter values: the unit the engines choose between. */
@@ -111,7 +120,7 @@ export interface Builder {
     name: string,
     params: P,
     fn: (args: { [K in keyof P]: Expr }) => { guard: Operand; body: readonly Stmt[] },
-    opts?: { fairness?: Fairness },
+    opts?: { fairness?: Fairness; fairnessScope?: FairnessScope },
   ): void;
   /** Declares which states may legally have no enabled rule. */
   endState(pred: () => Operand): void;
@@ -215,7 +224,10 @@ export function buildModel<H>(
         const plist = Object.entries(ps).map(([pn, idx]) => ({ name: pn, index: idx, v: freshVar(idx, pn) }));
         const args = Object.fromEntries(plist.map((p) => [p.name, p.v])) as never;
         const r = fn(args);
-        rules.push({ name, params: plist, guard: boolExpr(r.guard, 'guard'), body: r.body, fairness: o?.fairness ?? 'none' });
+        rules.push({
+          name, params: plist, guard: boolExpr(r.guard, 'guard'), body: r.body, fairness: o?.fairness ?? 'none',
+          ...(o?.fairnessScope ? { fairnessScope: o.fairnessScope } : {}),
+        });
       });
     },
     endState(pred) {

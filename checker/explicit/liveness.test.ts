@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { checkLasso } from '../../counterexamples/lasso.js';
+import { parseItf, itfToTrace, traceToItf } from '../../counterexamples/itf.js';
+import type { Trace } from '../../counterexamples/trace.js';
+import { buildModel, type Model, type ProtocolDef } from '../../model/lang/protocol.js';
+import type { Liveness, PropertySet } from '../../properties/property.js';
+import {
+  lossyChannel, lossyChannelProperties, mutex, mutexProperties, seqRetry, seqRetryProperties, stopper, stopperProperties,
+} from '../../test/fixtures/livenessProtocols.js';
+import type { CheckResult, Violation } from '../engine.js';
+import { explicitCheckWithLiveness, livenessCheck } from './liveness.js';
+
+function run<H>(def: ProtocolDef<H>, set: PropertySet<H>, opts: { params?: Record<string, string | number>; variant?: string; fairness?: 'declared' | 'none' } = {}) {
+  const model = buildModel(def, { params: opts.params ?? {}, variant: opts.variant ?? null });
+  const properties = set.build(model);
+  const result = livenessCheck({ model, properties, limits: {} }, {}, opts.fairness ? { fairness: opts.fairness } : {});
+  return { model, properties, result };
+}
+
+const violations = (r: CheckResult): readonly Violation[] => (r.status === 'violated' ? r.violations : []);
+
+/** Replays a violation's lasso through the interpreter and returns the verdict. */
+function replay(model: Model, properties: readonly unknown[], v: Violation) {
+  const prop = (properties as Liveness[]).find((p) => p.name === v.property) as Liveness;
+  return checkLasso(model, v.trace as Trace, prop);
+}
+
+describe('textbook liveness cases with known answers', () => {
+  it('mutex: a trying process starves under weak fairness of Acquire', () => {
+    const { model, properties, result } = run(mutex, mutexProperties, { params: { acquire: 'weak' } });
+    const [v] = violations(result);
+    expect(v?.property).toBe('trying-enters');
+    const tr = v?.trace as Trace;
+    expect(tr.extra?.lasso).toBe('cycle');
+    // The loop is process 1 taking the lock again and again while process 0 keeps trying.
+    const loopLabels = tr.steps.slice((tr.loop as number) + 1).map((s) => s.label);
+    expect(loopLabels.some((l) => l.startsWith('Acquire(i=1)'))).toBe(true);
+    expect(loopLabels.some((l) => l.startsWith('Acquire(i=0)'))).toBe(false);
+    const chk = replay(model, properties, v as Violation);
+    expect(chk).toMatchObject({ ok: true, kind: 'cycle', each: 0 });
+  });
+
+  it('mutex: no starvation under strong fairness of Acquire per process', () => {
+    const { result } = run(mutex, mutexProperties, { params: { acquire: 'strong' } });
+    expect(result.status).toBe('ok');
+    if (result.status === 'ok') expect(result.stats.states).toBe(8);
+  });
+
+  it('mutex: strong fairness over the whole Acquire rule still lets one process starve', () => {
+    const { model, properties, result } = run(mutex, mutexProperties, { params: { acquire: 'strong-rule' } });
+    const [v] = violations(result);
+    expect(v?.trace?.extra?.lasso).toBe('cycle');
+    expect(replay(model, properties, v as Violation)).toMatchObject({ ok: true });
+  });
+
+  it('mutex: the weak-fairness lasso is rejected as unfair when replayed under strong fairness', () => {
+    const weak = run(mutex, mutexProperties, { params: { acquire: 'weak' } });
+    const strongModel = buildModel(mutex, { params: { acquire: 'strong' } });
+    const v = violations(weak.result)[0] as Violation;
+    const prop = mutexProperties.build(strongModel)[0] as Liveness;
+    const chk = checkLasso(strongModel, v.trace as Trace, prop);
+    expect(chk.ok).toBe(false);
+    if (!chk.ok) expect(chk.message).toContain('strong Acquire(i=0)');
+  });
+
+  it('lossy channel: the retransmit loop livelocks without fairness and under weak fairness, not over a fair-lossy link', () => {
+    for (const deliver of ['none', 'weak'] as const) {
+      const { model, properties, result } = run(lossyChannel, lossyChannelProperties, { params: { deliver } });
+      const [v] = violations(result);
+      expect(v?.property).toBe('delivered');
+      const tr = v?.trace as Trace;
+      // Prefix: start; loop: SenderSend, ChannelLose, back to the start state.
+      expect(tr.loop).toBe(0);
+      expect(tr.steps.map((s) => s.label)).toEqual(['init empty', 'SenderSend()', 'ChannelLose()']);
+      expect(replay(model, properties, v as Violation)).toMatchObject({ ok: true, kind: 'cycle', loopSteps: 2 });
+    }
+    expect(run(lossyChannel, lossyChannelProperties, { params: { deliver: 'strong' } }).result.status).toBe('ok');
+  });
+
+  it('seq-retry: a fresh snapshot per retry always finishes (bounded bumps), with or without fairness', () => {
+    for (const fairness of ['none', 'weak']) {
+      expect(run(seqRetry, seqRetryProperties, { params: { fairness } }).result.status).toBe('ok');
+    }
+  });
+
+  it('seq-retry: retrying with the stale snapshot livelocks even under weak fairness (B6)', () => {
+    const { model, properties, result } = run(seqRetry, seqRetryProperties, { variant: 'stale-retry', params: { fairness: 'weak' } });
+    const [v] = violations(result);
+    const tr = v?.trace as Trace;
+    expect(tr.steps.map((s) => s.label)).toEqual(['init begin', 'RetrierBegin()', 'MmBumpSeq()', 'RetrierCheck()']);
+    expect(tr.loop).toBe(2);
+    expect(replay(model, properties, v as Violation)).toMatchObject({ ok: true, kind: 'cycle', loopSteps: 1 });
+  });
+
+  it('seq-retry without the retrier being fair: the system may also just never run it', () => {
+    // With bumps=0 there is nothing else to do, so even without fairness the retrier must run.
+    expect(run(seqRetry, seqRetryProperties, { params: { bumps: 0, fairness: 'none' } }).result.status).toBe('ok');
+  });
+
+  it('stopper: a run that stops in a deadlock and one that stops in a legal end state are told apart', () => {
+    const { model, properties, result } = run(stopper, stopperProperties);
+    const vs = violations(result);
+    expect(vs.map((v) => v.property)).toEqual(['reaches-four', 'one-leads-to-four']);
+    const [dead, end] = vs as [Violation, Violation];
+    expect(dead.message).toContain('deadlock');
+    expect(dead.trace?.extra?.lasso).toBe('deadlock');
+    expect(dead.trace?.steps.map((s) => s.label)).toEqual(['init zero', 'Jam()']);
+    expect(dead.trace?.loop).toBe(1);
+    expect(end.message).toContain('legal end state');
+    expect(end.trace?.extra?.lasso).toBe('end-state');
+    expect(end.trace?.steps.map((s) => s.label)).toEqual(['init zero', 'Go()', 'Abort()']);
+    for (const v of vs) expect(replay(model, properties, v)).toMatchObject({ ok: true, kind: 'stop', loopSteps: 0 });
+  });
+
+  it('with liveness wired into the explicit engine, the lasso is listed before the deadlock it explains', () => {
+    const model = buildModel(stopper);
+    const r = explicitCheckWithLiveness({ model, properties: stopperProperties.build(model), limits: {} });
+    expect(violations(r).map((v) => v.kind)).toEqual(['liveness', 'liveness', 'deadlock']);
+  });
+});
+
+describe('lasso replay rejects traces that do not prove a liveness failure', () => {
+  const { model, properties, result } = run(lossyChannel, lossyChannelProperties, { params: { deliver: 'weak' } });
+  const v = violations(result)[0] as Violation;
+  const tr = v.trace as Trace;
+  const prop = properties[0] as Liveness;
+
+  it('a loop that does not close', () => {
+    const bad: Trace = { ...tr, steps: tr.steps.slice(0, 2) };
+    expect(checkLasso(model, bad, prop)).toMatchObject({ ok: false });
+  });
+  it('a loop index on a state that still has enabled rules', () => {
+    const bad: Trace = { ...tr, loop: tr.steps.length - 1 };
+    const chk = checkLasso(model, bad, prop);
+    expect(chk.ok).toBe(false);
+    if (!chk.ok) expect(chk.message).toContain('not a stopping state');
+  });
+  it('a stored state that the step does not produce', () => {
+    const steps = tr.steps.map((s, i) => (i === 1 ? { ...s, state: Int32Array.from(s.state, () => 0) } : s));
+    expect(checkLasso(model, { ...tr, steps }, prop)).toMatchObject({ ok: false, step: 1 });
+  });
+  it('a run where the goal holds', () => {
+    const deliver = model.instances.find((i) => i.rule.name === 'ChannelDeliver')?.id as number;
+    const s1 = tr.steps[1] as Trace['steps'][number];
+    const s2 = { choice: deliver, label: 'ChannelDeliver()', state: Int32Array.from([0, 1]) };
+    const chk = checkLasso(model, { ...tr, steps: [tr.steps[0] as Trace['steps'][number], s1, s2], loop: 2 }, prop);
+    expect(chk.ok).toBe(false);
+    if (!chk.ok) expect(chk.message).toContain('reaches the goal');
+  });
+  it('an unfair loop (fairness mode taken from the trace, or given)', () => {
+    const strong = buildModel(lossyChannel, { params: { deliver: 'strong' } });
+    const chk = checkLasso(strong, tr, lossyChannelProperties.build(strong)[0] as Liveness);
+    expect(chk.ok).toBe(false);
+    expect(checkLasso(strong, tr, lossyChannelProperties.build(strong)[0] as Liveness, { fairness: 'none' })).toMatchObject({ ok: true });
+  });
+});
+
+describe('ITF round trip of lassos', () => {
+  it('writes the loop index, reads it back, and the lasso still replays', () => {
+    for (const [def, set, params] of [
+      [mutex, mutexProperties, { acquire: 'weak' }],
+      [stopper, stopperProperties, {}],
+    ] as const) {
+      const { model, properties, result } = run(def as ProtocolDef<unknown>, set as PropertySet<unknown>, { params });
+      for (const v of violations(result)) {
+        const itf = traceToItf(v.trace as Trace, model);
+        expect(itf.loop).toBe(v.trace?.loop);
+        const { header, doc } = parseItf(JSON.stringify(itf));
+        const back = itfToTrace(header, doc, model);
+        expect(back.loop).toBe(v.trace?.loop);
+        expect(back.steps.map((s) => s.choice)).toEqual(v.trace?.steps.map((s) => s.choice));
+        expect(back.steps.map((s) => Array.from(s.state))).toEqual(v.trace?.steps.map((s) => Array.from(s.state)));
+        expect(back.extra).toEqual(v.trace?.extra);
+        expect(replay(model, properties, { ...v, trace: back })).toMatchObject({ ok: true });
+      }
+    }
+  });
+});
