@@ -27,6 +27,8 @@ export interface CheckJob {
   readonly strategy?: 'bfs' | 'dfs';
   readonly seed?: number;
   readonly runs?: number;
+  /** Store one canonical state per class of states equal up to permuting symmetric index values (default false). */
+  readonly symmetry?: boolean;
   /** Check for deadlocks (default true). */
   readonly deadlock?: boolean;
 }
@@ -72,9 +74,16 @@ export interface Violation {
 export interface CoverReport { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }
 
 export type CheckResult =
-  | { readonly status: 'ok'; readonly guarantee: Guarantee; readonly bound?: number; readonly stats: Stats; readonly covers: readonly CoverReport[] }
+  | {
+      readonly status: 'ok'; readonly guarantee: Guarantee; readonly bound?: number;
+      /** Runs sampled (guarantee `sampled`); `bound` is then the depth of each run. */
+      readonly runs?: number;
+      readonly stats: Stats; readonly covers: readonly CoverReport[];
+    }
   | {
       readonly status: 'violated'; readonly guarantee: Guarantee; readonly stats: Stats;
+      /** Runs sampled before the violation was found (guarantee `sampled`). */
+      readonly runs?: number;
       readonly violations: readonly Violation[]; readonly covers: readonly CoverReport[];
     }
   | { readonly status: 'incomplete'; readonly reason: string; readonly stats: Stats; readonly covers: readonly CoverReport[] }

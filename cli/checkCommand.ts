@@ -26,6 +26,8 @@ export interface CheckOptions {
   readonly out: string;
   readonly format: 'text' | 'json' | 'junit';
   readonly progress: boolean;
+  /** Symmetry reduction over symmetric index types (explicit engine). */
+  readonly symmetry: boolean;
 }
 
 /** Parses `k=v` parameter arguments (MC030 on a malformed one). */
@@ -61,7 +63,7 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
   const st = r.stats;
   const base = {
     protocol: model.protocol, variant: model.variant, params: model.params, engine,
-    ...(engine === 'explicit' ? { strategy: opts.strategy } : {}),
+    ...(engine === 'explicit' ? { strategy: opts.strategy, symmetry: opts.symmetry && model.indexes.some((i) => i.symmetric && i.size > 1) } : {}),
     status: r.status,
     states: st.states, transitions: st.transitions, depth: st.depth, elapsedMs: st.elapsedMs,
     statesPerSec: st.statesPerSec, bytesPerState: st.bytesPerState,
@@ -104,7 +106,7 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   const codes: number[] = [];
   for (const { model, properties } of jobs) {
     const job: CheckJob = {
-      model, properties, strategy: opts.strategy,
+      model, properties, strategy: opts.strategy, symmetry: opts.symmetry,
       limits: {
         ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),

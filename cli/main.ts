@@ -56,7 +56,8 @@ try {
         .option('runs', { type: 'number', describe: 'runs of the random engine' })
         .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
         .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
-        .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' }),
+        .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
+        .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' }),
     (a) =>
       guarded(() =>
         runCheck(
@@ -74,6 +75,7 @@ try {
             out: a.out,
             format: a.format,
             progress: a.progress,
+            symmetry: a.symmetry,
           },
           out,
           err,

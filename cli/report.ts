@@ -13,6 +13,8 @@ export interface CheckRecord {
   readonly params: ParamValues;
   readonly engine: string;
   readonly strategy?: string;
+  /** Whether symmetry reduction was applied (states then counts canonical representatives). */
+  readonly symmetry?: boolean;
   readonly status: CheckResult['status'];
   readonly guarantee: string | null;
   readonly bound?: number;
@@ -42,7 +44,7 @@ export function paramsText(p: ParamValues): string {
 /** Human-readable summary of one record. */
 export function textRecord(r: CheckRecord): string {
   const lines: string[] = [];
-  const head = `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}`;
+  const head = `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}${r.symmetry ? ' symmetry' : ''}`;
   lines.push(head);
   switch (r.status) {
     case 'ok':

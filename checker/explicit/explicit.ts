@@ -12,22 +12,65 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
 import { type CompiledModel, compileModel } from './compile.js';
 import { StateStore } from './stateStore.js';
+import { Canonicalizer, checkSymmetric } from './symmetry.js';
 
-/** Builds a trace from a path of stored state ids (plus an optional final successor not stored). */
+/**
+ * Builds a trace from a path of stored state ids (plus an optional final successor not stored).
+ * Under symmetry reduction the stored states are canonical representatives, so the concrete trace
+ * is rebuilt step by step: from the concrete start state, take a rule instance whose successor has
+ * the stored canonical form. The result replays exactly on the model.
+ */
 function traceFrom(
-  model: Model, cm: CompiledModel, store: StateStore, ids: readonly number[],
-  prop: { name: string; requirement: string } | null, extra?: { via: number; state: Int32Array },
+  model: Model, cm: CompiledModel, canon: Canonicalizer, store: StateStore, ids: readonly number[],
+  prop: { name: string; requirement: string } | null, extra?: { via: number; state: Int32Array; stepFail?: boolean },
 ): Trace {
   const w = new Uint32Array(cm.words);
-  const steps: TraceStep[] = ids.map((id, i) => {
+  const unpackId = (id: number) => {
     store.read(id, w, 0);
     const s = new Int32Array(model.layout.nSlots);
     cm.unpack(w, 0, s);
-    const via = store.via(id);
-    const label = i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`);
-    return { choice: via, label, state: s };
-  });
-  if (extra) steps.push({ choice: extra.via, label: model.instances[extra.via]?.label ?? `#${extra.via}`, state: new Int32Array(extra.state) });
+    return s;
+  };
+  const label = (via: number) => model.instances[via]?.label ?? `#${via}`;
+  let steps: TraceStep[];
+  if (!canon.active) {
+    steps = ids.map((id, i) => {
+      const via = store.via(id);
+      return { choice: via, label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : label(via), state: unpackId(id) };
+    });
+    if (extra) steps.push({ choice: extra.via, label: label(extra.via), state: new Int32Array(extra.state) });
+  } else {
+    const rootVia = store.via(ids[0] as number);
+    let cur = initState(model, model.inits[rootVia] as (typeof model.inits)[number]);
+    steps = [{ choice: rootVia, label: `init ${model.inits[rootVia]?.name ?? rootVia}`, state: cur }];
+    const targets: { words: Uint32Array; needStepFail: boolean; prefer: number }[] = ids.slice(1).map((id) => {
+      const x = new Uint32Array(cm.words);
+      store.read(id, x, 0);
+      return { words: x, needStepFail: false, prefer: store.via(id) };
+    });
+    if (extra) {
+      const x = new Uint32Array(cm.words);
+      cm.pack(extra.state, x, 0);
+      canon.canonical(extra.state, x);
+      targets.push({ words: x, needStepFail: extra.stepFail ?? false, prefer: extra.via });
+    }
+    const t = new Int32Array(model.layout.nSlots);
+    const pw = new Uint32Array(cm.words);
+    for (const target of targets) {
+      let found: { via: number; state: Int32Array } | null = null;
+      cm.expand(cur, t, (k, f) => {
+        if (found?.via === target.prefer || (target.needStepFail && f < 0)) return;
+        cm.pack(t, pw, 0);
+        canon.canonical(t, pw);
+        for (let i = 0; i < cm.words; i++) if (pw[i] !== target.words[i]) return;
+        found = { via: k, state: new Int32Array(t) };
+      });
+      const step = found as { via: number; state: Int32Array } | null;
+      if (!step) throw new McError('MC040', 'internal error: cannot rebuild a concrete trace under symmetry reduction');
+      steps.push({ choice: step.via, label: label(step.via), state: step.state });
+      cur = step.state;
+    }
+  }
   return {
     protocol: model.protocol,
     variant: model.variant,
@@ -59,6 +102,8 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   const checkDeadlock = job.deadlock ?? true;
   const cm = compileModel(model, job.properties);
   const store = new StateStore(cm.words, Math.max(model.instances.length, model.inits.length));
+  if (job.symmetry) checkSymmetric(model, job.properties);
+  const canon = new Canonicalizer(job.symmetry ? model : { ...model, indexes: [] }, cm.words, cm.pack);
   const W = cm.words;
   const tmp = new Uint32Array(W);
   const rw = new Uint32Array(W);
@@ -100,7 +145,7 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
       violations.push({
         property: p.name, requirement: p.requirement, kind: 'invariant',
         message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
-        trace: traceFrom(model, cm, store, store.path(id), p),
+        trace: traceFrom(model, cm, canon, store, store.path(id), p),
       });
       stop = true;
       return;
@@ -116,12 +161,13 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (stop) return;
     generated++;
     cm.pack(t, tmp, 0);
+    if (canon.active) canon.canonical(t, tmp);
     if (f >= 0) {
       const p = cm.steps[f] as Property;
       violations.push({
         property: p.name, requirement: p.requirement, kind: 'step',
         message: `step property ${p.name} (${p.requirement}) violated by ${model.instances[k]?.label}: ${p.doc}`,
-        trace: traceFrom(model, cm, store, store.path(curId), p, { via: k, state: t }),
+        trace: traceFrom(model, cm, canon, store, store.path(curId), p, { via: k, state: t, stepFail: true }),
       });
       stop = true;
       return;
@@ -132,10 +178,8 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
 
   const errorResult = (e: unknown, id: number | null): CheckResult => {
     if (e instanceof ModelRuntimeError && id !== null) {
-      store.read(id, rw, 0);
-      cm.unpack(rw, 0, s);
-      const f = failingInstance(model, s);
-      const trace = traceFrom(model, cm, store, store.path(id), null);
+      const trace = traceFrom(model, cm, canon, store, store.path(id), null);
+      const f = failingInstance(model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
       return {
         status: 'error', code: e.code,
         message: f ? `model error ${f.message} (after ${trace.steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
@@ -155,6 +199,7 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
       return errorResult(e, null);
     }
     cm.pack(st, tmp, 0);
+    if (canon.active) canon.canonical(st, tmp);
     const r = store.insert(tmp, 0, -1, i);
     if (r >= 0) onNew(r, st, 0);
   }
@@ -211,7 +256,7 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
       violations.push({
         property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
         message: 'deadlock: no rule is enabled and the state is not a legal end state',
-        trace: traceFrom(model, cm, store, store.path(id), { name: DEADLOCK, requirement: 'deadlock' }),
+        trace: traceFrom(model, cm, canon, store, store.path(id), { name: DEADLOCK, requirement: 'deadlock' }),
       });
       stop = true;
     }

@@ -109,7 +109,8 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const mode = cfg.str('mode');
     const Page = b.index('Page', P);
     const Frame = b.index('Frame', cfg.int('frames'));
-    const Slot = b.index('Slot', cfg.int('slots'));
+    // DMA slots are interchangeable: a scalarset, so engines may reduce by symmetry.
+    const Slot = b.index('Slot', cfg.int('slots'), { symmetric: true });
     const Val = range(0, W);
     const steps = migrationSteps(mode, cfg.variant);
     const Step = enumOf('MigStep', ['idle', ...steps]);
