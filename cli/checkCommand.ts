@@ -28,6 +28,10 @@ export interface CheckOptions {
   readonly progress: boolean;
   /** Symmetry reduction over symmetric index types (explicit engine). */
   readonly symmetry: boolean;
+  /** Check only these properties (by name); all when empty. */
+  readonly only: readonly string[];
+  /** Report states with no enabled rule (that are not legal end states) as deadlocks. */
+  readonly deadlock: boolean;
 }
 
 /** Parses `k=v` parameter arguments (MC030 on a malformed one). */
@@ -99,14 +103,17 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   // Build every model first, so bad input is reported before any work is done.
   const jobs = entries.map((e) => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
-    return { model, properties: e.properties.build(model) };
+    const all = e.properties.build(model);
+    const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
+    if (unknown.length) throw new McError('MC003', `unknown property '${unknown[0]}' of ${model.protocol} (properties: ${all.map((p) => p.name).join(', ')})`);
+    return { model, properties: opts.only.length ? all.filter((p) => opts.only.includes(p.name)) : all };
   });
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
   for (const { model, properties } of jobs) {
     const job: CheckJob = {
-      model, properties, strategy: opts.strategy, symmetry: opts.symmetry,
+      model, properties, strategy: opts.strategy, symmetry: opts.symmetry, deadlock: opts.deadlock,
       limits: {
         ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),

@@ -57,6 +57,8 @@ try {
         .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
         .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
         .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
+        .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
+        .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
         .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' }),
     (a) =>
       guarded(() =>
@@ -76,6 +78,8 @@ try {
             format: a.format,
             progress: a.progress,
             symmetry: a.symmetry,
+            only: a.property.map(String),
+            deadlock: a.deadlock,
           },
           out,
           err,
