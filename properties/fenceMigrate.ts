@@ -6,7 +6,7 @@
 import { and, eq, exists, forall, implies, ite, isNone, isSome, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
 import { option } from '../model/lang/types.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { cover, definePropertySet, invariant, stepProperty } from './property.js';
+import { cover, definePropertySet, invariant, leadsToEach, stepProperty } from './property.js';
 
 export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fenceMigrate, (model) => {
   const h = model.handles;
@@ -70,5 +70,21 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fen
     covers.push(cover('frame-reuse', 'FM-C4', "a page lives in a frame that another page owned at the start (freed, then reused)",
       exists(Page, (p) => and(lt(ord(pte.at(p).f('frame')), Page.size), ne(ord(pte.at(p).f('frame')), ord(p))))));
   }
-  return [...props, ...covers];
+  // Liveness, checked under the fairness the rules declare (weakly fair driver, mm and HCA
+  // completion steps; migrations, DMA issue and CPU writes are the environment's choice).
+  const held = h.mode === 'fence' ? 'stalled' : 'faulting';
+  const live = [
+    leadsToEach('held-dma-completes', 'FM-L1',
+      h.mode === 'fence'
+        ? 'every DMA operation that stalls on a fence eventually completes'
+        : 'every DMA operation that faults on a zapped translation eventually completes',
+      Slot, (d) => [eq(dma.at(d).f('state'), held), eq(dma.at(d).f('state'), 'idle')]),
+    leadsToEach('every-migration-ends', 'FM-L2', 'every migration that starts eventually finishes (the page is idle again)',
+      Page, (p) => [ne(mig.at(p).f('step'), 'idle'), eq(mig.at(p).f('step'), 'idle')]),
+  ];
+  if (h.mode === 'zap-and-fault') {
+    live.push(leadsToEach('device-fault-resolved', 'FM-L3', 'every device fault is eventually resolved: the faulting operation gets a translation',
+      Slot, (d) => [eq(dma.at(d).f('state'), 'faulting'), ne(dma.at(d).f('state'), 'faulting')]));
+  }
+  return [...props, ...covers, ...live];
 });

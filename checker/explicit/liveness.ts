@@ -306,7 +306,7 @@ function checkGoal(g: StateGraph, goal: Goal, pq: Uint8Array, groups: FairnessGr
 
 function describeGoal(goal: Goal): string {
   const e = goal.prop.each;
-  return e && goal.each !== null ? ` for ${e.index.name} ${(e.v as { name: string }).name}=${goal.each}` : '';
+  return e && goal.each !== null ? ` for ${e.index.name} ${goal.each}` : '';
 }
 
 function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessMode): Violation {

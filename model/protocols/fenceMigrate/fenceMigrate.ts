@@ -33,6 +33,8 @@ export function migrationSteps(mode: string, variant: string | null): readonly M
     case 'unblock-before-update': return ['fence', 'drain', 'copy', 'remap', 'unblock', 'update', 'end', 'free'];
     case 'unblock-before-copy': return ['fence', 'drain', 'update', 'unblock', 'copy', 'remap', 'end', 'free'];
     case 'free-before-fence': return ['free', 'fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end'];
+    // The error path returns without the unblock: the migration finishes, DMA stays blocked.
+    case 'never-unblock': return ['fence', 'drain', 'copy', 'remap', 'update', 'end', 'free'];
     default: return ['fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end', 'free'];
   }
 }
@@ -71,8 +73,12 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     migrations: intParam(2, 0, 4, 'migrations performed in a run (bounded)'),
     writes: intParam(2, 0, 6, 'writes (CPU or DMA) in a run; each writes a fresh value'),
     mode: enumParam('fence', ['fence', 'zap-and-fault'], 'fence: block DMA and update the HCA table; zap-and-fault: zap the translation and re-fault'),
+    fault: enumParam('atomic', ['atomic', 'retry'], 'zap-and-fault fault handler: atomic (one step), or retry (read_begin, hmm_range_fault, read_retry under the lock; goes back for a fresh seq on a collision)'),
   },
-  validate: (p) => ((p.frames as number) <= (p.pages as number) ? `frames (${p.frames}) must exceed pages (${p.pages})` : null),
+  validate: (p) =>
+    (p.frames as number) <= (p.pages as number)
+      ? `frames (${p.frames}) must exceed pages (${p.pages})`
+      : p.fault === 'retry' && p.mode !== 'zap-and-fault' ? 'fault=retry needs mode=zap-and-fault (fence mode has no device faults)' : null,
   variants: [
     {
       name: 'unblock-before-update',
@@ -100,6 +106,18 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       name: 'no-invalidate',
       summary: 'the page moves without the mirror being told (no notifier call): the HCA keeps translating to the old frame',
       cites: 'mmu_notifier contract (include/linux/mmu_notifier.h); B11 60bae7370896 class: PTE change not reflected in a secondary TLB',
+    },
+    {
+      name: 'never-unblock',
+      summary: 'an error path returns without unblocking DMA: the migration finishes but the page stays blocked, and DMA stalled on it never completes',
+      cites: 'S9 "every lock taken in a callback is released on every path"; B4 7608bf40cf24 class (error return skips the release, the holder waits forever); L1',
+      appliesTo: fenceOnly,
+    },
+    {
+      name: 'stale-seq-retry',
+      summary: 'on a collision the fault handler retries hmm_range_fault with the old notifier seq instead of a fresh read_begin: read_retry fails forever (livelock)',
+      cites: 'B6 342981fff328 "drm/amdgpu: drop retry loop in amdgpu_hmm_range_get_pages" (retry on -EBUSY without a fresh seq "degenerates into a busy spin"); L1',
+      appliesTo: (p) => (p.mode === 'zap-and-fault' && p.fault === 'retry' ? null : 'it concerns the fault retry loop: use --param mode=zap-and-fault --param fault=retry'),
     },
   ],
   build(b: Builder, cfg: BuildConfig): FenceMigrateHandles {
@@ -135,6 +153,11 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const dma = b.v('dma', arrayOf(Slot, record({ state: DmaState, write: bool, page: Page, frame: Frame, val: Val })));
     const written = b.v('written', range(0, W));
     const migsLeft = b.v('migsLeft', range(0, M));
+    // fault=retry only: the interval notifier's invalidate seq per page (bumped when an
+    // invalidation starts), and the fault handler's progress: its read_begin seq and PTE snapshot.
+    const retry = mode === 'zap-and-fault' && cfg.str('fault') === 'retry';
+    const seq = retry ? b.v('seq', arrayOf(Page, range(0, M))) : null;
+    const fault = retry ? b.v('fault', arrayOf(Page, record({ stage: enumOf('FaultStage', ['idle', 'walk', 'commit']), seq: range(0, M), frame: Frame }))) : null;
 
     b.init('mapped', () => [
       ...Array.from({ length: P }, (_, i) => [
@@ -154,19 +177,24 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       const n = next(s);
       return n === 'idle' ? [reset(mig.at(p))] : [assign(mig.at(p).f('step'), n)];
     };
+    // Fairness (liveness checking): driver and mm steps, DMA resume and completion are weakly fair,
+    // as kernel scheduling makes them (a runnable work item eventually runs, the HCA completes
+    // what it started). Starting a migration, issuing DMA and CPU writes are the environment's
+    // choices: not fair.
+    const fair = { fairness: 'weak' as const };
     const stepRule = (name: string, s: MigStep, extraGuard: (p: Expr) => Expr | true, body: (p: Expr) => ReturnType<typeof assign>[]) => {
       if (!steps.includes(s)) return;
       b.rule(name, { p: Page }, ({ p }) => ({
         guard: extraGuard(p) === true ? eq(mig.at(p).f('step'), s) : and(eq(mig.at(p).f('step'), s), extraGuard(p) as Expr),
         body: [...body(p), ...advance(p, s)],
-      }));
+      }), fair);
     };
 
     // migrate_vma_setup: open the invalidation, install a migration entry, allocate the new frame.
     b.rule('MmMigrateStart', { p: Page, f: Frame }, ({ p, f }) => ({
       guard: and(eq(mig.at(p).f('step'), 'idle'), lt(0, migsLeft), not(isSome(owner.at(f)))),
       body: [
-        ...(cfg.is('no-invalidate') ? [] : [assign(inv.at(p), true)]),
+        ...(cfg.is('no-invalidate') ? [] : [assign(inv.at(p), true), ...(seq ? [assign(seq.at(p), add(seq.at(p), 1))] : [])]),
         assign(pte.at(p).f('migration'), true),
         assign(owner.at(f), some(p, option(Page))),
         assign(mig.at(p).f('from'), pte.at(p).f('frame')),
@@ -229,7 +257,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         ),
         body: [assign(dma.at(d).f('state'), 'inflight'), assign(dma.at(d).f('frame'), unwrap(hca.at(pg)))],
       };
-    });
+    }, fair);
     // The memory access happens at completion: a write's value becomes the page's latest value now.
     b.rule('HcaCompleteDma', { d: Slot }, ({ d }) => ({
       guard: eq(dma.at(d).f('state'), 'inflight'),
@@ -240,8 +268,30 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         ]),
         reset(dma.at(d)),
       ],
-    }));
-    if (mode === 'zap-and-fault') {
+    }), fair);
+    if (mode === 'zap-and-fault' && fault && seq) {
+      // ODP page-fault handler as the collision-retry loop of kernel-protocols.md 1.4 (F1..F6).
+      const faulting = (p: Expr) => exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p)));
+      const h = (p: Expr) => fault.at(p);
+      // F1 mmu_interval_read_begin: sleeps while an invalidation is open, then samples the seq.
+      b.rule('DriverFaultBegin', { p: Page }, ({ p }) => ({
+        guard: and(eq(h(p).f('stage'), 'idle'), not(isSome(hca.at(p))), not(inv.at(p)), faulting(p)),
+        body: [assign(h(p).f('seq'), seq.at(p)), assign(h(p).f('stage'), 'walk')],
+      }), fair);
+      // F2 hmm_range_fault: snapshot the PTE (waits on a migration entry until it is removed).
+      b.rule('DriverFaultWalk', { p: Page }, ({ p }) => ({
+        guard: and(eq(h(p).f('stage'), 'walk'), not(pte.at(p).f('migration'))),
+        body: [assign(h(p).f('frame'), pte.at(p).f('frame')), assign(h(p).f('stage'), 'commit')],
+      }), fair);
+      // F4-F6 under the driver lock: mmu_interval_read_retry; program the mkey, or retry. The
+      // correct retry goes back to F1 for a fresh seq; stale-seq-retry goes back to F2 with the old one.
+      b.rule('DriverFaultCommit', { p: Page }, ({ p }) => ({
+        guard: eq(h(p).f('stage'), 'commit'),
+        body: [when(eq(seq.at(p), h(p).f('seq')),
+          [assign(hca.at(p), some(h(p).f('frame'), option(Frame))), reset(h(p))],
+          [assign(h(p).f('stage'), cfg.is('stale-seq-retry') ? 'walk' : 'idle')])],
+      }), fair);
+    } else if (mode === 'zap-and-fault') {
       // ODP page-fault handler: mirror the CPU PTE once no invalidation is open and no migration
       // entry stands in the PTE (hmm_range_fault + the sequence check, done atomically here;
       // odp-mirror models the collision-retry loop itself).
@@ -251,7 +301,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
           exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p))),
         ),
         body: [assign(hca.at(p), some(pte.at(p).f('frame'), option(Frame)))],
-      }));
+      }), fair);
     }
 
     // --- CPU user ---
