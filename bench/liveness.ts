@@ -63,7 +63,7 @@ if (part !== null) {
     const r = JSON.parse(out.trim().split('\n').pop() as string) as PartResult;
     console.log(
       `${which.padEnd(8)} ${r.status.padEnd(8)} ${r.states} states, ${r.transitions} transitions, ${(r.elapsedMs / 1000).toFixed(2)} s, ` +
-        `peak rss ${r.maxRssMiB} MiB (engine arrays ${r.storeMiB} MiB)`,
+        `peak rss ${r.maxRssMiB} MiB (engine arrays allocated ${r.storeMiB} MiB)`,
     );
     for (const v of r.violations) console.log(`         ${v}`);
   }
