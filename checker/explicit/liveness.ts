@@ -133,13 +133,14 @@ function fairLoop(g: StateGraph, tok: Int32Array, entry: number, groups: Fairnes
   // Per group over the component: in how many states enabled, and whether taken inside.
   const enabledIn = new Map<number, number>();
   const taken = new Set<number>();
+  // Last state in which each group was counted (each state is visited once by the BFS).
+  const lastSeen = new Int32Array(groups.count).fill(-1);
   bfsInComponent(g, tok, T, entry, sc, (v) => {
-    const seen = new Set<number>();
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
       const grp = groupOf[labels[j] as number] as number;
       if (grp < 0) continue;
-      if (!seen.has(grp)) {
-        seen.add(grp);
+      if (lastSeen[grp] !== v) {
+        lastSeen[grp] = v;
         enabledIn.set(grp, (enabledIn.get(grp) ?? 0) + 1);
       }
       if (tok[targets[j] as number] === T) taken.add(grp);
