@@ -3,7 +3,7 @@
  * command that does not use z3 never pays for loading it.
  */
 import type { Engine } from '../checker/engine.js';
-import { explicitEngine } from '../checker/explicit/explicit.js';
+import { explicitLivenessEngine } from '../checker/explicit/liveness.js';
 import { McError } from '../model/lang/errors.js';
 
 export const ENGINE_NAMES = ['explicit', 'random', 'smt'] as const;
@@ -12,7 +12,7 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 /** The engine called `name`. */
 export async function loadEngine(name: EngineName): Promise<Engine> {
   switch (name) {
-    case 'explicit': return explicitEngine;
+    case 'explicit': return explicitLivenessEngine;
     default: throw new McError('MC030', `engine '${name}' is not available in this build`);
   }
 }

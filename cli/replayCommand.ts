@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { itfToTrace, parseItf } from '../counterexamples/itf.js';
 import { renderMermaid, renderText } from '../counterexamples/render.js';
+import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
@@ -43,6 +44,25 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     throw e;
   }
   if (opts.on === 'harness') throw new McError('MC030', 'replay --on harness is not available in this build');
+  const liveProp = properties.find((p) => p.kind === 'liveness' && p.name === header.property);
+  if (trace.loop !== undefined && liveProp?.kind === 'liveness') {
+    // A lasso: replay it, check the loop closes, the goal never holds on it and the loop is fair.
+    const lasso = checkLasso(model, trace, liveProp);
+    const rep = replayTrace(model, [], trace, { checkDeadlock: false });
+    out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, lasso of ${trace.steps.length - 1} steps, property ${liveProp.name} (${liveProp.requirement}): ${liveProp.doc}`);
+    if (header.note) out(`Note: ${header.note}`);
+    out(renderText({ model, states: rep.states, labels: rep.labels, violation: null, loop: trace.loop, full: opts.full }));
+    if (!lasso.ok) {
+      out(`LASSO CHECK FAILED${lasso.step !== null ? ` at step ${lasso.step}` : ''}: ${lasso.message}. The trace no longer replays on this model.`);
+      return 4;
+    }
+    out(
+      lasso.kind === 'cycle'
+        ? `Reproduced: ${liveProp.name} (${liveProp.requirement}) fails: steps ${lasso.loop + 1}..${trace.steps.length - 1} repeat forever${lasso.each !== null ? ` (for index value ${lasso.each})` : ''}, every fairness requirement (${lasso.fairness}) is met on the loop, and the goal never holds.`
+        : `Reproduced: ${liveProp.name} (${liveProp.requirement}) fails: the run stops in state ${lasso.loop} (no rule enabled) and stays there forever without reaching the goal${lasso.each !== null ? ` (for index value ${lasso.each})` : ''}.`,
+    );
+    return 1;
+  }
   const rep = replayTrace(model, properties, trace);
   out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`);
   if (header.note) out(`Note: ${header.note}`);

@@ -52,7 +52,12 @@ export function renderText(r: RenderInput): string {
     if (r.violation && r.violation.step === i) lines.push(`    ${r.violation.kind} ${r.violation.property} [${r.violation.requirement}]: ${r.violation.doc}`);
   });
   if (r.loop !== undefined) {
-    lines.push(`Steps ${r.loop + 1}..${r.states.length - 1} then back to state ${r.loop}: these steps repeat forever.`);
+    const last = r.states.length - 1;
+    lines.push(
+      r.loop >= last
+        ? `State ${last}: no rule is enabled; the run stays here forever.`
+        : `Steps ${r.loop + 1}..${last} lead back to state ${r.loop}: these steps repeat forever.`,
+    );
   }
   return lines.join('\n');
 }
