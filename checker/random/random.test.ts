@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { replayTrace } from '../../counterexamples/replay.js';
+import type { Trace } from '../../counterexamples/trace.js';
+import { type Ref, add, lt } from '../../model/lang/expr.js';
+import { initState } from '../../model/lang/interp.js';
+import { buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { range } from '../../model/lang/types.js';
+import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { invariant } from '../../properties/property.js';
+import type { CheckResult } from '../engine.js';
+import { compileModel } from '../explicit/compile.js';
+import { explicitCheck } from '../explicit/explicit.js';
+import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_SEED, randomCheck } from './random.js';
+import { ChoiceRunner } from './runChoices.js';
+
+const job = (variant: string | null, params: Record<string, string | number> = {}, extra: { seed?: number; runs?: number; depth?: number } = {}) => {
+  const model = buildModel(fenceMigrate, { variant, params });
+  const properties = fenceMigrateProperties.build(model);
+  return {
+    model, properties,
+    job: { model, properties, limits: extra.depth !== undefined ? { depth: extra.depth } : {}, ...(extra.seed !== undefined ? { seed: extra.seed } : {}), ...(extra.runs !== undefined ? { runs: extra.runs } : {}) },
+  };
+};
+
+const traceOf = (r: CheckResult): Trace => {
+  if (r.status !== 'violated') throw new Error(`expected a violation, got ${r.status}`);
+  const t = r.violations[0]?.trace;
+  if (!t) throw new Error('no trace');
+  return t;
+};
+
+const VARIANTS: [string, string][] = [
+  ['unblock-before-update', 'fence'],
+  ['fence-without-drain', 'fence'],
+  ['unblock-before-copy', 'fence'],
+  ['free-before-fence', 'fence'],
+  ['no-invalidate', 'fence'],
+  ['fence-without-drain', 'zap-and-fault'],
+  ['free-before-fence', 'zap-and-fault'],
+  ['no-invalidate', 'zap-and-fault'],
+];
+
+/** Too large for exhaustive search: BFS explores 16.6 million states to depth 7 in 50 s without finishing. */
+const LARGE = { pages: 4, frames: 6, slots: 3, migrations: 4, writes: 6 };
+
+describe('random engine on fence-migrate', () => {
+  it.each(VARIANTS)('finds %s (%s) with seed 7; the shrunk trace is as short as the BFS one and replays', (variant, mode) => {
+    const { model, properties, job: j } = job(variant, { mode }, { seed: 7 });
+    const r = randomCheck(j);
+    expect(r.status).toBe('violated');
+    if (r.status !== 'violated') return;
+    expect(r.guarantee).toBe('sampled');
+    const t = traceOf(r);
+    const bfs = traceOf(explicitCheck({ model, properties, limits: {} }));
+    expect(t.property).toBe(bfs.property);
+    expect(t.steps.length).toBe(bfs.steps.length);
+    expect(t.engine).toBe('random');
+    expect(t.seed).toBe('7');
+    const rep = replayTrace(model, properties, t);
+    expect(rep.mismatch).toBeNull();
+    expect(rep.modelError).toBeNull();
+    expect(rep.violation?.property).toBe(t.property);
+    expect(rep.violation?.step).toBe(t.steps.length - 1);
+  });
+
+  it('the recorded raw choice list reproduces the trace exactly', () => {
+    const { model, properties, job: j } = job('unblock-before-copy', {}, { seed: 7 });
+    const t = traceOf(randomCheck(j));
+    const raw = t.extra?.rawChoices as number[];
+    const runner = new ChoiceRunner(compileModel(model, properties), model.layout.nSlots, model.instances.length);
+    const taken: number[] = [];
+    const out = runner.run(initState(model, model.inits[raw[0] as number]!), raw.slice(1), { checkDeadlock: true, record: (s) => taken.push(s.instance) });
+    expect(out.stop).not.toBeNull();
+    expect(taken).toEqual(t.steps.slice(1).map((s) => s.choice));
+  });
+
+  it('the same seed gives the same trace; another seed still finds the bug; the fast-check path replays it', () => {
+    const a = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 7 }).job));
+    const b = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 7 }).job));
+    expect(b.steps.map((s) => s.label)).toEqual(a.steps.map((s) => s.label));
+    expect(b.steps.map((s) => Array.from(s.state))).toEqual(a.steps.map((s) => Array.from(s.state)));
+    expect(b.extra).toEqual(a.extra);
+    const c = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 12345 }).job));
+    expect(c.property).toBe('fence-complete');
+    const viaPath = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 7 }).job, {}, { path: a.extra?.fcPath as string }));
+    expect(viaPath.steps.map((s) => s.label)).toEqual(a.steps.map((s) => s.label));
+  });
+
+  it.each(['fence', 'zap-and-fault'])('the correct protocol (%s) is sampled, never proved, and reaches every cover', (mode) => {
+    const r = randomCheck(job(null, { mode }).job);
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.guarantee).toBe('sampled');
+    expect(r.runs).toBe(DEFAULT_RUNS);
+    expect(r.bound).toBe(DEFAULT_DEPTH);
+    expect(r.covers.every((c) => c.reached)).toBe(true);
+  });
+
+  it('records the default seed when none is given', () => {
+    expect(traceOf(randomCheck(job('no-invalidate').job)).seed).toBe(String(DEFAULT_SEED));
+  });
+
+  it.each(['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate'])(
+    'finds %s at a size too large for exhaustive search, with a short trace that replays',
+    (variant) => {
+      const { model, properties, job: j } = job(variant, LARGE, { seed: 7 });
+      const t = traceOf(randomCheck(j));
+      expect(t.steps.length - 1).toBeLessThanOrEqual(8);
+      const rep = replayTrace(model, properties, t);
+      expect(rep.mismatch).toBeNull();
+      expect(rep.violation?.property).toBe(t.property);
+    },
+  );
+});
+
+describe('random engine on small fixtures', () => {
+  const counter = defineProtocol<{ n: Ref }>({
+    name: 'counter', summary: 'counts up to a limit and stops', spec: 'test',
+    params: { max: intParam(3, 1, 8, 'limit'), overflow: intParam(0, 0, 1, '1: the last increment overflows the range') },
+    variants: [],
+    build(b, cfg) {
+      const max = cfg.int('max');
+      const n = b.v('n', range(0, max));
+      b.init('zero', () => []);
+      b.rule('Inc', {}, () => ({ guard: lt(n, max + cfg.int('overflow')), body: [assign(n, add(n, 1))] }));
+      return { n };
+    },
+  });
+
+  it('reports a deadlock, with the trace that leads to it', () => {
+    const model = buildModel(counter, { params: { max: 3 } });
+    const r = randomCheck({ model, properties: [], limits: {} });
+    expect(r.status).toBe('violated');
+    const t = traceOf(r);
+    expect(t.property).toBe('deadlock');
+    expect(t.steps.length - 1).toBe(3);
+  });
+
+  it('finds an invariant violation and keeps only the steps it needs', () => {
+    const model = buildModel(counter, { params: { max: 6 } });
+    const props = [invariant('below-four', 'T-1', 'n stays below 4', lt(model.handles.n, 4))];
+    const t = traceOf(randomCheck({ model, properties: props, limits: {}, seed: 3 }));
+    expect(t.property).toBe('below-four');
+    expect(t.steps.length - 1).toBe(4);
+  });
+
+  it('a run-time model error is an error result whose trace leads to it', () => {
+    const model = buildModel(counter, { params: { max: 2, overflow: 1 } });
+    const r = randomCheck({ model, properties: [], limits: {} });
+    expect(r.status).toBe('error');
+    if (r.status !== 'error') return;
+    expect(r.code).toBe('MC011');
+    expect(r.trace?.steps.length).toBe(3);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * The random-interleaving engine. Why this module exists: exhaustive search stops scaling long before
+ * the configurations driver authors care about (four pages, six frames, several DMA slots), but most
+ * protocol bugs need only a short, specific interleaving. fast-check generates choice lists, each
+ * entry picking the i-th enabled rule instance modulo the number enabled, so every list is a valid
+ * run; a failing list is shrunk by fast-check to a short one, which gives counterexamples close to
+ * the BFS shortest. Safety properties (invariants, step properties, deadlock) are checked at every
+ * step of every run.
+ *
+ * What it must not do: report a run that found nothing as a proof. Its `ok` carries the guarantee
+ * `sampled`, with the number of runs and the depth. It never prints; progress goes through hooks.
+ *
+ * Reproduction: the same seed gives the same runs, the same shrinking and the same trace; the trace
+ * records the seed, fast-check's counterexample path and the raw choice list.
+ */
+import fc from 'fast-check';
+import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
+import { applyRule, enabled, initState } from '../../model/lang/interp.js';
+import type { Model } from '../../model/lang/protocol.js';
+import { DEADLOCK, type Property } from '../../properties/property.js';
+import type { Trace, TraceStep } from '../../counterexamples/trace.js';
+import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
+import { compileModel } from '../explicit/compile.js';
+import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from './runChoices.js';
+
+/** Runs when the job gives none. */
+export const DEFAULT_RUNS = 1000;
+/** Steps per run when the job gives no depth limit. */
+export const DEFAULT_DEPTH = 50;
+/** The seed used when the job gives none (recorded in every trace, so runs reproduce). */
+export const DEFAULT_SEED = 7;
+/** Largest raw choice value generated; taken modulo the number of enabled instances. */
+const MAX_CHOICE = 0xffff;
+
+/** Options beyond the common job. */
+export interface RandomOptions {
+  /**
+   * A fast-check counterexample path (`extra.fcPath` of a random trace). With the same seed it
+   * replays that counterexample directly instead of searching again.
+   */
+  readonly path?: string;
+}
+
+/** The raw input of one run: the start-state index and the choice list. */
+type RunInput = readonly [number, readonly number[]];
+
+/** Finds which enabled rule instance raises a run-time model error in `s` (through the interpreter). */
+function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
+  for (const inst of model.instances) {
+    try {
+      if (enabled(model, inst, s)) applyRule(model, inst, s);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return { via: inst.id, message: e.message };
+      throw e;
+    }
+  }
+  return null;
+}
+
+/** Whether two stops are the same broken property. */
+function sameStop(a: RunStop | null, b: RunStop): boolean {
+  if (a === null || a.kind !== b.kind) return false;
+  return a.kind === 'deadlock' || (a.kind !== 'modelError' && b.kind !== 'modelError' && b.kind !== 'deadlock' && a.index === b.index);
+}
+
+/**
+ * Removes steps one at a time (to a fixpoint) while the shortened run still breaks the same
+ * property; a step whose instance is no longer enabled cannot be dropped.
+ */
+function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: readonly number[], stop: RunStop, checkDeadlock: boolean): number[] {
+  let cur = [...steps];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = cur.length - 1; i >= 0; i--) {
+      const cand = [...cur.slice(0, i), ...cur.slice(i + 1)];
+      const r = runner.runInstances(init, cand, checkDeadlock);
+      if (r && sameStop(r.outcome.stop, stop)) {
+        cur = cand.slice(0, r.outcome.length);
+        changed = true;
+        if (i > cur.length) i = cur.length;
+      }
+    }
+  }
+  return cur;
+}
+
+/**
+ * Runs `job` with the random engine.
+ *
+ * @example
+ * ```ts
+ * const r = randomCheck({ model, properties, limits: { depth: 50 }, runs: 1000, seed: 7 });
+ * if (r.status === 'violated') console.log(r.violations[0].trace?.steps.length);
+ * ```
+ */
+export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOptions = {}): CheckResult {
+  const { model } = job;
+  const runs = job.runs ?? DEFAULT_RUNS;
+  const depth = job.limits.depth ?? DEFAULT_DEPTH;
+  const seed = job.seed ?? DEFAULT_SEED;
+  const checkDeadlock = job.deadlock ?? true;
+  const start = Date.now();
+  let totalSteps = 0;
+  let totalGenerated = 0;
+  let maxLen = 0;
+  let runsDone = 0;
+
+  const stats = (): Stats => {
+    const elapsedMs = Date.now() - start;
+    return {
+      states: totalSteps,
+      transitions: totalGenerated,
+      depth: maxLen,
+      elapsedMs,
+      statesPerSec: elapsedMs > 0 ? Math.round((totalSteps * 1000) / elapsedMs) : totalSteps * 1000,
+      bytesPerState: 0,
+      storeBytes: 0,
+    };
+  };
+  if (!Number.isInteger(runs) || runs < 1) throw new McError('MC030', `--runs must be a positive integer, got ${runs}`);
+  if (!Number.isInteger(depth) || depth < 1) throw new McError('MC030', `--depth must be a positive integer, got ${depth}`);
+  if (!Number.isInteger(seed)) throw new McError('MC030', `--seed must be an integer, got ${seed}`);
+
+  let cm: ReturnType<typeof compileModel>;
+  let inits: Int32Array[];
+  try {
+    cm = compileModel(model, job.properties);
+    inits = model.inits.map((i) => initState(model, i));
+  } catch (e) {
+    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
+    throw e;
+  }
+  const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
+  const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
+  let unreachedCovers = coverDepth.length;
+  const onState = (s: Int32Array, d: number) => {
+    if (unreachedCovers === 0) return;
+    for (let i = 0; i < coverDepth.length; i++) {
+      const c = coverDepth[i] ?? null;
+      if ((c === null || d < c) && (cm.covers[i] as (x: Int32Array) => boolean)(s)) {
+        if (c === null) unreachedCovers--;
+        coverDepth[i] = d;
+      }
+    }
+  };
+  const coverReports = (): CoverReport[] =>
+    cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: coverDepth[i] !== null, depth: coverDepth[i] ?? null }));
+
+  let lastReport = start;
+  const execute = (input: RunInput, record?: (st: RecordedStep) => void): RunOutcome => {
+    const out = runner.run(inits[input[0]] as Int32Array, input[1], { checkDeadlock, onState, ...(record ? { record } : {}) });
+    totalSteps += out.length;
+    totalGenerated += out.generated;
+    if (out.length > maxLen) maxLen = out.length;
+    return out;
+  };
+
+  const arb = fc.tuple(
+    fc.nat({ max: model.inits.length - 1 }),
+    fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }),
+  );
+  const prop = fc.property(arb, (input) => {
+    runsDone++;
+    if (hooks.onProgress && (runsDone & 63) === 0) {
+      const now = Date.now();
+      if (now - lastReport >= 1000) {
+        lastReport = now;
+        const el = now - start;
+        hooks.onProgress({ generated: totalGenerated, distinct: totalSteps, queue: 0, depth: maxLen, elapsedMs: el, statesPerSec: Math.round((totalSteps * 1000) / Math.max(1, el)) });
+      }
+    }
+    return execute(input).stop === null;
+  });
+  const params: fc.Parameters<[RunInput]> = {
+    seed,
+    numRuns: runs,
+    ...(opts.path !== undefined ? { path: opts.path } : {}),
+    ...(job.limits.timeLimitSec !== undefined ? { interruptAfterTimeLimit: job.limits.timeLimitSec * 1000, markInterruptAsFailure: false } : {}),
+  };
+  const details = fc.check(prop, params);
+  const generatedRuns = details.numRuns;
+
+  if (!details.failed) {
+    if (details.interrupted) {
+      return { status: 'incomplete', reason: `time limit of ${job.limits.timeLimitSec}s reached after ${generatedRuns} of ${runs} runs`, stats: stats(), covers: coverReports() };
+    }
+    return { status: 'ok', guarantee: 'sampled', bound: depth, runs: generatedRuns, stats: stats(), covers: coverReports() };
+  }
+  if (details.errorInstance && !details.counterexample) {
+    const e: unknown = details.errorInstance;
+    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
+    throw e;
+  }
+  const fcInput = (details.counterexample as [RunInput])[0];
+  const initIdx = fcInput[0];
+  const first: RecordedStep[] = [];
+  const firstStop = execute(fcInput, (st) => first.push(st)).stop;
+  if (firstStop === null) {
+    // The property failed in fast-check but not when run again: the run is not deterministic.
+    return { status: 'error', code: 'MC040', message: 'random engine: a failing run did not fail when re-executed', stats: stats(), trace: null };
+  }
+  // fast-check's shrinking works on raw choices, whose meaning depends on what is enabled, so a step
+  // that does not matter can survive it. Drop such steps while the same property still fails.
+  const kept = firstStop.kind === 'modelError' ? first.map((r) => r.instance) : dropIrrelevantSteps(runner, inits[initIdx] as Int32Array, first.map((r) => r.instance), firstStop, checkDeadlock);
+  const rerun = runner.runInstances(inits[initIdx] as Int32Array, kept, checkDeadlock);
+  const input: RunInput = [initIdx, rerun ? rerun.choices : fcInput[1]];
+  const recorded: RecordedStep[] = [];
+  const stop = execute(input, (st) => recorded.push(st)).stop ?? firstStop;
+  const steps: TraceStep[] = [
+    { choice: initIdx, label: `init ${model.inits[initIdx]?.name ?? initIdx}`, state: new Int32Array(inits[initIdx] as Int32Array) },
+    ...recorded.map((r) => ({ choice: r.instance, label: model.instances[r.instance]?.label ?? `#${r.instance}`, state: r.state })),
+  ];
+  const extra: Record<string, unknown> = {
+    fcSeed: details.seed,
+    fcPath: details.counterexamplePath,
+    fcCounterexampleSteps: first.length,
+    rawChoices: [initIdx, ...input[1]],
+    runs: generatedRuns,
+    depth,
+    shrinks: details.numShrinks,
+  };
+  const traceFor = (p: { name: string; requirement: string } | null, more: Partial<Trace> = {}): Trace => ({
+    protocol: model.protocol,
+    variant: model.variant,
+    params: model.params,
+    engine: 'random',
+    property: p?.name ?? null,
+    requirement: p?.requirement ?? null,
+    steps,
+    seed: String(seed),
+    extra,
+    ...more,
+  });
+
+  if (stop.kind === 'modelError') {
+    const e = stop.error;
+    if (!(e instanceof McError)) throw e;
+    const last = (steps[steps.length - 1] as TraceStep).state;
+    const f = e instanceof ModelRuntimeError ? failingInstance(model, last) : null;
+    const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f ? { failingChoice: f.via } : {}) } });
+    return {
+      status: 'error', code: e.code, stats: stats(), trace,
+      message: f ? `model error ${f.message} (after ${steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
+    };
+  }
+  let violation: Violation;
+  if (stop.kind === 'deadlock') {
+    violation = {
+      property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
+      message: 'deadlock: no rule is enabled and the state is not a legal end state',
+      trace: traceFor({ name: DEADLOCK, requirement: 'deadlock' }),
+    };
+  } else if (stop.kind === 'step') {
+    const p = cm.steps[stop.index] as Property;
+    const last = steps[steps.length - 1] as TraceStep;
+    violation = {
+      property: p.name, requirement: p.requirement, kind: 'step',
+      message: `step property ${p.name} (${p.requirement}) violated by ${last.label}: ${p.doc}`,
+      trace: traceFor(p),
+    };
+  } else {
+    const p = cm.invariants[stop.index] as Property;
+    violation = {
+      property: p.name, requirement: p.requirement, kind: 'invariant',
+      message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
+      trace: traceFor(p),
+    };
+  }
+  return { status: 'violated', guarantee: 'sampled', runs: generatedRuns, stats: stats(), violations: [violation], covers: coverReports() };
+}
+
+/** The random engine behind the common interface. */
+export const randomEngine: Engine = {
+  name: 'random',
+  run: async (job, hooks) => randomCheck(job, hooks),
+};

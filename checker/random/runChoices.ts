@@ -1,0 +1,132 @@
+/**
+ * Executes one run of a model driven by a choice list. Why this module exists: the random engine
+ * hands fast-check a property over choice lists, and the same execution must rebuild the trace of a
+ * failing list afterwards; both go through this one function, so the trace is exactly the run that
+ * failed. Each choice picks the i-th enabled rule instance modulo the number enabled, so every list
+ * is a valid run, whatever fast-check generates or shrinks it to.
+ *
+ * It runs the compiled model (checker/explicit/compile.ts); the interpreter stays the reference and
+ * the random engine's tests replay every trace through it.
+ */
+import type { CompiledModel } from '../explicit/compile.js';
+
+/** What stopped a run early: a broken property, a deadlock, or a run-time model error. */
+export type RunStop =
+  | { readonly kind: 'invariant'; readonly index: number }
+  | { readonly kind: 'step'; readonly index: number }
+  | { readonly kind: 'deadlock' }
+  | { readonly kind: 'modelError'; readonly error: unknown };
+
+/** The outcome of one run. */
+export interface RunOutcome {
+  /** Steps taken (rule instances applied). */
+  readonly length: number;
+  /** Successors generated along the way. */
+  readonly generated: number;
+  readonly stop: RunStop | null;
+  /** True when the run ended in a legal end state before using all its choices. */
+  readonly ended: boolean;
+}
+
+/** A recorded step: the rule instance taken and a copy of the state it led to. */
+export interface RecordedStep { readonly instance: number; readonly state: Int32Array }
+
+/** Reusable buffers for runs of one compiled model, so a run allocates nothing. */
+export class ChoiceRunner {
+  private readonly cm: CompiledModel;
+  private readonly nSlots: number;
+  private readonly pool: Int32Array;
+  private readonly ids: Int32Array;
+  private readonly fails: Int32Array;
+  private readonly s: Int32Array;
+  private readonly t: Int32Array;
+  private count = 0;
+  private readonly emit: (k: number, f: number) => void;
+
+  constructor(cm: CompiledModel, nSlots: number, nInstances: number) {
+    this.cm = cm;
+    this.nSlots = nSlots;
+    this.pool = new Int32Array(Math.max(1, nInstances) * nSlots);
+    this.ids = new Int32Array(Math.max(1, nInstances));
+    this.fails = new Int32Array(Math.max(1, nInstances));
+    this.s = new Int32Array(nSlots);
+    this.t = new Int32Array(nSlots);
+    this.emit = (k, f) => {
+      this.pool.set(this.t, this.count * this.nSlots);
+      this.ids[this.count] = k;
+      this.fails[this.count] = f;
+      this.count++;
+    };
+  }
+
+  /**
+   * Runs `choices` from `init`. `onState` sees every state (after the start state and after each
+   * step), for cover tracking; `record` receives each step taken, for building a trace.
+   */
+  run(
+    init: Int32Array,
+    choices: readonly number[],
+    opts: { checkDeadlock: boolean; onState?: (s: Int32Array, depth: number) => void; record?: (step: RecordedStep) => void },
+  ): RunOutcome {
+    const { cm, s, nSlots } = this;
+    s.set(init);
+    let generated = 0;
+    opts.onState?.(s, 0);
+    const bad0 = cm.firstViolated(s);
+    if (bad0 >= 0) return { length: 0, generated, stop: { kind: 'invariant', index: bad0 }, ended: false };
+    for (let i = 0; i < choices.length; i++) {
+      this.count = 0;
+      try {
+        cm.expand(s, this.t, this.emit);
+      } catch (error) {
+        return { length: i, generated, stop: { kind: 'modelError', error }, ended: false };
+      }
+      const n = this.count;
+      generated += n;
+      if (n === 0) {
+        if (opts.checkDeadlock && !cm.isEnd(s)) return { length: i, generated, stop: { kind: 'deadlock' }, ended: false };
+        return { length: i, generated, stop: null, ended: true };
+      }
+      const c = (choices[i] as number) % n;
+      s.set(this.pool.subarray(c * nSlots, (c + 1) * nSlots));
+      opts.record?.({ instance: this.ids[c] as number, state: new Int32Array(s) });
+      opts.onState?.(s, i + 1);
+      const f = this.fails[c] as number;
+      if (f >= 0) return { length: i + 1, generated, stop: { kind: 'step', index: f }, ended: false };
+      const bad = cm.firstViolated(s);
+      if (bad >= 0) return { length: i + 1, generated, stop: { kind: 'invariant', index: bad }, ended: false };
+    }
+    return { length: choices.length, generated, stop: null, ended: false };
+  }
+
+  /**
+   * Runs a list of rule instances (by id) from `init`. Returns null when one of them is not enabled
+   * where it is taken; otherwise the outcome and the raw choice (position among the enabled
+   * instances) of each step, so the same run can be given again as a choice list.
+   */
+  runInstances(init: Int32Array, instances: readonly number[], checkDeadlock: boolean): { outcome: RunOutcome; choices: number[] } | null {
+    const pos: number[] = [];
+    const { cm, s } = this;
+    s.set(init);
+    // Each step looks up its instance among the enabled ones; the run itself is then one ordinary run.
+    for (const want of instances) {
+      this.count = 0;
+      try {
+        cm.expand(s, this.t, this.emit);
+      } catch {
+        return null;
+      }
+      let c = -1;
+      for (let j = 0; j < this.count; j++) if (this.ids[j] === want) c = j;
+      if (c < 0) return null;
+      pos.push(c);
+      s.set(this.pool.subarray(c * this.nSlots, (c + 1) * this.nSlots));
+    }
+    return { outcome: this.run(init, pos, { checkDeadlock }), choices: pos };
+  }
+
+  /** The state the last run stopped in (valid until the next run). */
+  get current(): Int32Array {
+    return this.s;
+  }
+}
