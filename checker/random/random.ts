@@ -64,21 +64,31 @@ function sameStop(a: RunStop | null, b: RunStop): boolean {
 }
 
 /**
- * Removes steps one at a time (to a fixpoint) while the shortened run still breaks the same
- * property; a step whose instance is no longer enabled cannot be dropped.
+ * Shortens a failing run while it still breaks the same property, to a fixpoint: drop one step; or
+ * move one step later, leaving out the steps that are then no longer enabled (an operation issued
+ * while its page is blocked, then resumed, becomes one issued after the unblock).
  */
 function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: readonly number[], stop: RunStop, checkDeadlock: boolean): number[] {
   let cur = [...steps];
+  const attempt = (cand: readonly number[], lenient: boolean): boolean => {
+    const r = runner.runInstances(init, cand, checkDeadlock, lenient);
+    if (!r || !sameStop(r.outcome.stop, stop) || r.outcome.length >= cur.length + (lenient ? 0 : 1)) return false;
+    cur = r.taken.slice(0, r.outcome.length);
+    return true;
+  };
   let changed = true;
   while (changed) {
     changed = false;
     for (let i = cur.length - 1; i >= 0; i--) {
-      const cand = [...cur.slice(0, i), ...cur.slice(i + 1)];
-      const r = runner.runInstances(init, cand, checkDeadlock);
-      if (r && sameStop(r.outcome.stop, stop)) {
-        cur = cand.slice(0, r.outcome.length);
+      if (attempt([...cur.slice(0, i), ...cur.slice(i + 1)], false)) {
         changed = true;
-        if (i > cur.length) i = cur.length;
+        i = Math.min(i, cur.length);
+      }
+    }
+    for (let i = 0; i < cur.length && !changed; i++) {
+      for (let j = i + 1; j < cur.length && !changed; j++) {
+        const moved = [...cur.slice(0, i), ...cur.slice(i + 1, j + 1), cur[i] as number, ...cur.slice(j + 1)];
+        if (attempt(moved, true)) changed = true;
       }
     }
   }

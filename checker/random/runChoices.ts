@@ -104,11 +104,13 @@ export class ChoiceRunner {
    * where it is taken; otherwise the outcome and the raw choice (position among the enabled
    * instances) of each step, so the same run can be given again as a choice list.
    */
-  runInstances(init: Int32Array, instances: readonly number[], checkDeadlock: boolean): { outcome: RunOutcome; choices: number[] } | null {
+  runInstances(init: Int32Array, instances: readonly number[], checkDeadlock: boolean, skipDisabled = false): { outcome: RunOutcome; choices: number[]; taken: number[] } | null {
     const pos: number[] = [];
+    const taken: number[] = [];
     const { cm, s } = this;
     s.set(init);
     // Each step looks up its instance among the enabled ones; the run itself is then one ordinary run.
+    // With `skipDisabled`, an instance that is not enabled where it comes is left out instead.
     for (const want of instances) {
       this.count = 0;
       try {
@@ -118,11 +120,15 @@ export class ChoiceRunner {
       }
       let c = -1;
       for (let j = 0; j < this.count; j++) if (this.ids[j] === want) c = j;
-      if (c < 0) return null;
+      if (c < 0) {
+        if (skipDisabled) continue;
+        return null;
+      }
       pos.push(c);
+      taken.push(want);
       s.set(this.pool.subarray(c * this.nSlots, (c + 1) * this.nSlots));
     }
-    return { outcome: this.run(init, pos, { checkDeadlock }), choices: pos };
+    return { outcome: this.run(init, pos, { checkDeadlock }), choices: pos, taken };
   }
 
   /** The state the last run stopped in (valid until the next run). */
