@@ -54,13 +54,21 @@ for (const [sizeName, size] of SIZES) {
     const t1 = Date.now();
     const bfs = explicitCheck({ model, properties, limits: { timeLimitSec: bfsLimit } });
     const bfsMs = Date.now() - t1;
-    const trace = r.status === 'violated' ? r.violations[0]?.trace ?? null : null;
+    const trace = r.status === 'violated' ? (r.violations[0]?.trace ?? null) : null;
     const harness = trace ? replayOnHarness(model, trace) : null;
     const cells = [
-      sizeName.padEnd(8), variant.padEnd(22), mode.padEnd(14), (r.status === 'violated' ? 'yes' : r.status).padEnd(6), String(ms).padEnd(7),
-      String(r.status === 'violated' ? r.runs : '-').padEnd(5), String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
-      String(stepsOf(r) ?? '-').padEnd(7), String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4), String(bfsMs).padEnd(8),
-      String(trace?.property ?? '-').padEnd(30), harness ? (harness.damage[0]?.kind ?? 'no damage') + (harness.added.length ? ` (+${harness.added.length})` : '') : '-',
+      sizeName.padEnd(8),
+      variant.padEnd(22),
+      mode.padEnd(14),
+      (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
+      String(ms).padEnd(7),
+      String(r.status === 'violated' ? r.runs : '-').padEnd(5),
+      String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
+      String(stepsOf(r) ?? '-').padEnd(7),
+      String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),
+      String(bfsMs).padEnd(8),
+      String(trace?.property ?? '-').padEnd(30),
+      harness ? (harness.damage[0]?.kind ?? 'no damage') + (harness.added.length ? ` (+${harness.added.length})` : '') : '-',
     ];
     console.log(cells.join(' '));
   }
@@ -70,6 +78,8 @@ for (const [sizeName, size] of SIZES) {
     const model = buildModel(fenceMigrate, { params: { ...size, mode } });
     const t0 = Date.now();
     const r = randomCheck({ model, properties: fenceMigrateProperties.build(model), limits: { depth }, seed, runs });
-    console.log(`correct protocol, ${sizeName} size, ${mode}: ${r.status}${r.status === 'ok' ? ` (${r.guarantee}, ${r.runs} runs of depth ${r.bound})` : ''} in ${Date.now() - t0} ms, ${r.stats.states} steps executed`);
+    console.log(
+      `correct protocol, ${sizeName} size, ${mode}: ${r.status}${r.status === 'ok' ? ` (${r.guarantee}, ${r.runs} runs of depth ${r.bound})` : ''} in ${Date.now() - t0} ms, ${r.stats.states} steps executed`,
+    );
   }
 }

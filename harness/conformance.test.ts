@@ -90,7 +90,7 @@ const KNOBS: [DriverKnob, Record<string, string>, string[]][] = [
 ];
 
 describe('each bug knob of the reference driver', () => {
-  it.each(KNOBS)('%s (%j): its steps are the variant model\'s, a mapped property breaks, and memory shows concrete damage', (knob, params, props) => {
+  it.each(KNOBS)("%s (%j): its steps are the variant model's, a mapped property breaks, and memory shows concrete damage", (knob, params, props) => {
     const s = survey(knob, params, 800);
     // free-before-fence: once the freed frame is reused, the model's drain waits for any DMA to that
     // frame while the HCA's fence waits only for the page's own DMA, so they can disagree at DriverFenceWait.

@@ -32,7 +32,11 @@ export interface ConformanceFailure {
 }
 
 /** A model property broken on the mapped states. */
-export interface MappedViolation { readonly step: number; readonly property: string; readonly requirement: string }
+export interface MappedViolation {
+  readonly step: number;
+  readonly property: string;
+  readonly requirement: string;
+}
 
 export interface ConformanceReport {
   /** Steps executed (model steps plus internal ones). */
@@ -73,7 +77,9 @@ function same(a: Int32Array, b: Int32Array): boolean {
  * example to run a driver knob against the correct model.
  */
 export function checkConformanceWith(
-  model: Model, properties: readonly Property[], scheduler: Scheduler,
+  model: Model,
+  properties: readonly Property[],
+  scheduler: Scheduler,
   opts: { maxSteps?: number; config?: Partial<SystemConfig> } = {},
 ): ConformanceReport {
   const { cm, byLabel } = prepare(model, properties);
@@ -82,7 +88,14 @@ export function checkConformanceWith(
   const labels: string[] = [];
   let modelSteps = 0;
   let violation: MappedViolation | null = null;
-  const done = (failure: ConformanceFailure | null): ConformanceReport => ({ steps: labels.length, modelSteps, labels, failure, violation, damage: sys.damage });
+  const done = (failure: ConformanceFailure | null): ConformanceReport => ({
+    steps: labels.length,
+    modelSteps,
+    labels,
+    failure,
+    violation,
+    damage: sys.damage,
+  });
   const checkInvariants = (s: Int32Array, step: number) => {
     if (violation) return;
     const k = cm.firstViolated(s);
@@ -104,7 +117,8 @@ export function checkConformanceWith(
     if (acts.length === 0) {
       const cur = m0;
       const movable = model.instances.find((i) => enabled(model, i, cur));
-      if (movable) return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
+      if (movable)
+        return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
       sys.reportHung();
       if (!violation && !cm.isEnd(cur)) violation = { step: labels.length, property: DEADLOCK, requirement: 'deadlock' };
       break;
@@ -114,12 +128,18 @@ export function checkConformanceWith(
     const step = labels.length + 1;
     const inst = byLabel.get(a.label);
     if (a.internal === (inst !== undefined)) {
-      return done({ kind: 'not-allowed', step, label: a.label, message: a.internal ? `internal step ${a.label} has the label of a model rule` : `${a.label} is not a rule instance of the model` });
+      return done({
+        kind: 'not-allowed',
+        step,
+        label: a.label,
+        message: a.internal ? `internal step ${a.label} has the label of a model rule` : `${a.label} is not a rule instance of the model`,
+      });
     }
     let expected: Int32Array | null = null;
     try {
       if (inst) {
-        if (!enabled(model, inst, m0)) return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
+        if (!enabled(model, inst, m0))
+          return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
         expected = applyRule(model, inst, m0);
       }
     } catch (e) {
@@ -153,7 +173,10 @@ export function checkConformanceWith(
 
 /** Runs one schedule given as a choice list (entry i picks action `choices[i] mod n`). */
 export function checkConformance(
-  model: Model, properties: readonly Property[], choices: readonly number[], opts: { config?: Partial<SystemConfig> } = {},
+  model: Model,
+  properties: readonly Property[],
+  choices: readonly number[],
+  opts: { config?: Partial<SystemConfig> } = {},
 ): ConformanceReport {
   return checkConformanceWith(model, properties, choiceListScheduler(choices), opts);
 }

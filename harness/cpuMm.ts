@@ -21,7 +21,9 @@ export interface Pte {
 }
 
 /** The outcome of hmm_range_fault on one page. */
-export type HmmResult = { readonly ok: true; readonly pfn: number; readonly writable: boolean } | { readonly ok: false; readonly error: 'EBUSY' | 'EFAULT' | 'EPERM' };
+export type HmmResult =
+  | { readonly ok: true; readonly pfn: number; readonly writable: boolean }
+  | { readonly ok: false; readonly error: 'EBUSY' | 'EFAULT' | 'EPERM' };
 
 export class CpuMm {
   readonly ptes: Pte[];

@@ -44,10 +44,20 @@ export interface DmaCompletion {
 }
 
 /** A page-fault event reported to the driver (an ODP "memory scheme" fault on one page). */
-export interface PageFaultEvent { readonly id: number; readonly opId: number; readonly page: number; readonly write: boolean }
+export interface PageFaultEvent {
+  readonly id: number;
+  readonly opId: number;
+  readonly page: number;
+  readonly write: boolean;
+}
 
 /** A posted fence: complete once every operation in flight to its pages when it was posted has finished. */
-export interface FenceHandle { readonly id: number; readonly start: number; readonly end: number; readonly outstanding: Set<number> }
+export interface FenceHandle {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+  readonly outstanding: Set<number>;
+}
 
 export class Hca {
   /** The mkey's translation table: the frame each page translates to, or null (zapped / never mapped). */
@@ -137,7 +147,7 @@ export class Hca {
   /** Completes the in-flight operation on `slot`: the memory access happens now. */
   complete(slot: number): DmaCompletion {
     const op = this.slots[slot];
-    if (!op || op.state !== 'inflight' || op.frame === null) throw new Error(`DMA slot ${slot} has nothing in flight`);
+    if (op?.state !== 'inflight' || op.frame === null) throw new Error(`DMA slot ${slot} has nothing in flight`);
     const f = op.frame;
     this.onAccess?.(op, f);
     let value: number;

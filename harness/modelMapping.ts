@@ -70,7 +70,7 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
     inv: pages.map((p) => sys.invalidating(p)),
     mig: pages.map((p) => {
       const t = sys.migrationOf(p);
-      if (!t || !t.pending) return { step: 'idle', from: 0, to: 0 };
+      if (!t?.pending) return { step: 'idle', from: 0, to: 0 };
       const rule = ruleName(labelOf(t.pending));
       return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to };
     }),
@@ -80,7 +80,8 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
     dma: hca.slots.map((op) =>
       op === null
         ? { state: 'idle', write: false, page: 0, frame: 0, val: 0 }
-        : { state: op.state, write: op.write, page: op.page, frame: op.frame ?? 0, val: op.val }),
+        : { state: op.state, write: op.write, page: op.page, frame: op.frame ?? 0, val: op.val },
+    ),
     written: workload.written,
     migsLeft: workload.migrationsLeft,
     // fault=retry models only: invalidations that reached each page, and each page's fault work.
@@ -95,7 +96,12 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
 }
 
 /** How to read one slot out of the structured value: variable, optional array index, optional field. */
-interface SlotPlan { readonly v: string; readonly i: number; readonly f: string | null; readonly t: ScalarType }
+interface SlotPlan {
+  readonly v: string;
+  readonly i: number;
+  readonly f: string | null;
+  readonly t: ScalarType;
+}
 
 const plans = new WeakMap<Model, readonly SlotPlan[] | null>();
 
@@ -123,13 +129,16 @@ function planOf(model: Model): readonly SlotPlan[] | null {
 /** The natural value of a structured scalar, or undefined when it is not a value of `t`. */
 function natural(t: ScalarType, x: Value): number | undefined {
   switch (t.kind) {
-    case 'bool': return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
+    case 'bool':
+      return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
     case 'enum': {
       const k = typeof x === 'string' ? t.values.indexOf(x) : -1;
       return k >= 0 ? k : undefined;
     }
-    case 'option': return x === null ? -1 : natural(t.inner, x);
-    default: return typeof x === 'number' && inType(t, x) ? x : undefined;
+    case 'option':
+      return x === null ? -1 : natural(t.inner, x);
+    default:
+      return typeof x === 'number' && inType(t, x) ? x : undefined;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Flow } from './scheduler.js';
 
 /** Callbacks that only set the sequence (what every correct callback does first). */
 const setSeqOnly = (core: NotifierCore): IntervalNotifierOps => ({
+  // biome-ignore lint/correctness/useYield: a callback that never waits for the device
   *invalidate(sub, _range, cur): Flow<boolean> {
     core.setSeq(sub, cur);
     return true;

@@ -53,7 +53,10 @@ export class IntervalSubscription {
 }
 
 /** An open invalidation region (between invalidate_range_start and _end). */
-export interface OpenRegion { readonly id: number; readonly range: NotifierRange }
+export interface OpenRegion {
+  readonly id: number;
+  readonly range: NotifierRange;
+}
 
 /** The per-mm notifier state (struct mmu_notifier_subscriptions) and its operations. */
 export class NotifierCore {

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
+import { livenessCheck } from '../checker/explicit/liveness.js';
 import { compileModel } from '../checker/explicit/compile.js';
 import { randomCheck } from '../checker/random/random.js';
 import { ChoiceRunner } from '../checker/random/runChoices.js';
@@ -69,6 +70,21 @@ describe('replay of model counterexamples on the reference driver and simulated 
     expect(r.damage.length).toBeGreaterThan(0);
   });
 
+  it.each([
+    ['never-unblock', {}, 'page 0 stays blocked'],
+    ['stale-seq-retry', { mode: 'zap-and-fault', fault: 'retry' }, 'its page fault on page 0 is never resolved, and steps 17..18 repeat forever'],
+  ] as const)('the liveness lasso of %s (%j) shows DMA that hangs forever', (variant, params, words) => {
+    const { model, properties } = setup(variant, params);
+    const r = livenessCheck({ model, properties: properties.filter((p) => p.kind === 'liveness'), limits: {} });
+    const trace = traceOf(r);
+    expect(trace.loop).toBeDefined();
+    const h = replayOnHarness(model, trace);
+    expect(h.mismatch).toBeNull();
+    expect(h.added).toEqual([]);
+    expect(h.damage[0]?.kind).toBe('hung-dma');
+    expect(h.damage[0]?.message).toContain(words);
+  });
+
   it('the report reads as numbered steps with the hardware changes and the damage in words', () => {
     const { model, properties } = setup('free-before-fence');
     const lines = harnessReplayLines(replayOnHarness(model, traceOf(explicitCheck({ model, properties, limits: {} }))));
@@ -84,7 +100,10 @@ describe('replay of model counterexamples on the reference driver and simulated 
     const init = initState(model, model.inits[0]!);
     const steps: Trace['steps'][number][] = [{ choice: 0, label: 'init mapped', state: init }];
     const choices = Array.from({ length: 60 }, (_, i) => (i * 7919 + 13) % 1000);
-    runner.run(init, choices, { checkDeadlock: true, record: (s) => steps.push({ choice: s.instance, label: model.instances[s.instance]!.label, state: s.state }) });
+    runner.run(init, choices, {
+      checkDeadlock: true,
+      record: (s) => steps.push({ choice: s.instance, label: model.instances[s.instance]!.label, state: s.state }),
+    });
     const trace: Trace = { protocol: model.protocol, variant: null, params: model.params, engine: 'test', property: null, requirement: null, steps };
     const r = replayOnHarness(model, trace);
     expect(r.mismatch).toBeNull();

@@ -56,6 +56,9 @@ export interface HarnessReplayOptions {
   readonly maxAdded?: number;
 }
 
+/** Ids of the DMA operations outstanding now. */
+const outstanding = (sys: MirrorSystem) => new Set(sys.hca.slots.flatMap((op) => (op ? [op.id] : [])));
+
 const paramOf = (label: string, name: string): string | null => new RegExp(`[(, ]${name}=(\\d+)`).exec(label)?.[1] ?? null;
 
 /**
@@ -165,9 +168,16 @@ export function replayOnHarness(model: Model, trace: Trace, opts: HarnessReplayO
     const start = modelStateOf(model, sys);
     const first = trace.steps[0];
     if (typeof start === 'string' || !first || !sameState(start, first.state)) {
-      mismatch = { step: 0, message: typeof start === 'string' ? start : first ? `start state differs: ${firstDiff(model, first.state, start)}` : 'the trace is empty' };
+      mismatch = {
+        step: 0,
+        message: typeof start === 'string' ? start : first ? `start state differs: ${firstDiff(model, first.state, start)}` : 'the trace is empty',
+      };
       return { sys, steps, mismatch };
     }
+    // A lasso (liveness counterexample) repeats its steps from `loop` on forever: DMA outstanding at
+    // the loop's start and still outstanding at its end never completes.
+    const loop = trace.loop;
+    let atLoop: Set<number> | null = loop === 0 ? outstanding(sys) : null;
     for (let i = 0; i < labelsOfTrace.length && !mismatch; i++) {
       const label = labelsOfTrace[i] as string;
       const err = follow(sys, label, (a, rec) => steps.push({ traceStep: a.label === label ? i + 1 : null, added: false, record: rec }));
@@ -179,6 +189,13 @@ export function replayOnHarness(model: Model, trace: Trace, opts: HarnessReplayO
       const want = (trace.steps[i + 1] as Trace['steps'][number]).state;
       if (typeof m === 'string') mismatch = { step: i + 1, message: m };
       else if (!sameState(m, want)) mismatch = { step: i + 1, message: `after ${label} the harness differs from the trace: ${firstDiff(model, want, m)}` };
+      if (loop === i + 1) atLoop = outstanding(sys);
+    }
+    if (!mismatch) {
+      const stillThere = new Set([...(atLoop ?? [])].filter((id) => outstanding(sys).has(id)));
+      const last = trace.steps.length - 1;
+      if (loop !== undefined && loop < last && stillThere.size > 0) sys.reportHung(stillThere, `steps ${loop + 1}..${last} repeat forever without it`);
+      else if (sys.enabled().length === 0) sys.reportHung();
     }
     for (const label of added) {
       if (mismatch) break;
@@ -189,22 +206,23 @@ export function replayOnHarness(model: Model, trace: Trace, opts: HarnessReplayO
   };
 
   const finish = (r: ReturnType<typeof run>, added: readonly string[]): HarnessReplayReport => {
-    const damage = r.steps.flatMap((s) => s.record.damage);
-    const inTrace = r.steps.some((s) => !s.added && s.record.damage.length > 0);
+    const damage = r.sys.damage;
+    const inTrace = damage.some((d) => d.kind === 'hung-dma') || r.steps.some((s) => !s.added && s.record.damage.length > 0);
     let summary: string;
     if (r.mismatch) summary = `the harness could not follow the trace at step ${r.mismatch.step}: ${r.mismatch.message}`;
-    else if (damage.length === 0) summary = `no damage: the reference driver${model.variant ? ` with knob ${model.variant}` : ''} ran the ${labelsOfTrace.length} steps and memory is intact`;
+    else if (damage.length === 0)
+      summary = `no damage: the reference driver${model.variant ? ` with knob ${model.variant}` : ''} ran the ${labelsOfTrace.length} steps and memory is intact`;
     else {
       const first = damage[0] as Damage;
       summary = inTrace
-        ? `damage reproduced at step ${first.step}: ${first.message}`
+        ? `damage reproduced ${first.step > r.steps.length ? 'at the end of the trace' : `at step ${first.step}`}: ${first.message}`
         : `damage reproduced ${added.length} step${added.length === 1 ? '' : 's'} after the trace ends (${added.join(', ')}): ${first.message}`;
     }
     return { ...base, steps: r.steps, damage, damageInTrace: inTrace, added: r.mismatch ? [] : added, mismatch: r.mismatch, summary };
   };
 
   const plain = run([]);
-  if (plain.mismatch || plain.steps.some((s) => s.record.damage.length > 0) || opts.extend === false) return finish(plain, []);
+  if (plain.mismatch || plain.sys.damage.length > 0 || opts.extend === false || trace.loop !== undefined) return finish(plain, []);
   const end = modelStateOf(model, plain.sys);
   if (typeof end === 'string') return finish(plain, []);
   const cm = compileModel(model, []);
@@ -219,7 +237,9 @@ export function replayOnHarness(model: Model, trace: Trace, opts: HarnessReplayO
 /** The report as lines of text: numbered steps with what changed in the hardware, then the damage. */
 export function harnessReplayLines(r: HarnessReplayReport): string[] {
   const out: string[] = [];
-  out.push(`Replay on the reference driver and simulated hardware: ${r.protocol}${r.variant ? `, driver knob ${r.variant}` : ', correct driver'}, mode ${r.mode}`);
+  out.push(
+    `Replay on the reference driver and simulated hardware: ${r.protocol}${r.variant ? `, driver knob ${r.variant}` : ', correct driver'}, mode ${r.mode}`,
+  );
   let n = 0;
   for (const s of r.steps) {
     n++;
@@ -228,8 +248,9 @@ export function harnessReplayLines(r: HarnessReplayReport): string[] {
     for (const c of s.record.changes) out.push(`       ${c}`);
     for (const d of s.record.damage) out.push(`       DAMAGE (${d.kind}): ${d.message}`);
   }
+  const last = r.steps.length;
+  for (const d of r.damage) if (d.step > last) out.push(`     DAMAGE (${d.kind}): ${d.message}`);
   if (r.added.length > 0) out.push(`The trace ends before memory is damaged; ${r.added.length} added step${r.added.length === 1 ? '' : 's'} show the damage.`);
   out.push(r.summary.charAt(0).toUpperCase() + r.summary.slice(1));
   return out;
 }
-

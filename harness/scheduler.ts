@@ -27,7 +27,9 @@ const always = () => true;
 
 /** Formats a step label the way the model prints rule instances: `Name(a=0, b=1)`. */
 export function stepLabel(name: string, args: Readonly<Record<string, number>> = {}): string {
-  return `${name}(${Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+  return `${name}(${Object.entries(args)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')})`;
 }
 
 /** A scheduling point for a step the model has. */

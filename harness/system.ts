@@ -114,16 +114,24 @@ export class MirrorSystem {
     this.mm = new CpuMm(config.pages, this.notifier, this.memory);
     this.hca = new Hca(config.pages, config.slots, this.memory);
     this.workload = new Workload(config.pages, config.writes, config.migrations);
-    this.driver = new HcaMirrorDriver(this.mm, this.hca, { queueWork: (tag, flow) => this.spawn(tag, flow) }, { mode: config.mode, knob: config.knob, faultSteps: config.faultSteps ?? 'atomic' });
+    this.driver = new HcaMirrorDriver(
+      this.mm,
+      this.hca,
+      { queueWork: (tag, flow) => this.spawn(tag, flow) },
+      { mode: config.mode, knob: config.knob, faultSteps: config.faultSteps ?? 'atomic' },
+    );
     for (let p = 0; p < config.pages; p++) this.mm.populate(p, p);
     this.driver.register((config.start ?? 'mapped') === 'mapped');
     this.hca.onAccess = (op, frame) => {
       const owner = this.memory.owner[frame] ?? null;
       if (owner === op.page) return;
       const where = owner === null ? 'after it was freed' : `after it was freed and reused by page ${owner}`;
-      this.report('freed-frame-access', op.write
-        ? `DMA write of value ${op.val} for page ${op.page} landed in frame ${frame} ${where}`
-        : `DMA read of page ${op.page} read frame ${frame} ${where} (it returned ${this.memory.data[frame]})`);
+      this.report(
+        'freed-frame-access',
+        op.write
+          ? `DMA write of value ${op.val} for page ${op.page} landed in frame ${frame} ${where}`
+          : `DMA read of page ${op.page} read frame ${frame} ${where} (it returned ${this.memory.data[frame]})`,
+      );
     };
   }
 
@@ -179,30 +187,43 @@ export class MirrorSystem {
       const free = this.memory.freeFrames();
       for (let p = 0; p < pages; p++) {
         if (this.migrationOf(p) || this.mm.pte(p).pfn === null) continue;
-        for (const f of free) out.push({ label: stepLabel('MmMigrateStart', { p, f }), actor: 'mm', internal: false, run: () => void this.startMigration(p, f) });
+        for (const f of free)
+          out.push({ label: stepLabel('MmMigrateStart', { p, f }), actor: 'mm', internal: false, run: () => void this.startMigration(p, f) });
       }
     }
     if (this.config.peerDma ?? true) {
       for (let d = 0; d < this.config.slots; d++) {
         if (!this.hca.slotIdle(d)) continue;
-        for (let p = 0; p < pages; p++) out.push({ label: stepLabel('HcaIssueDmaRead', { d, p }), actor: 'hca', internal: false, run: () => void this.hca.issue(d, p, false, 0) });
+        for (let p = 0; p < pages; p++)
+          out.push({ label: stepLabel('HcaIssueDmaRead', { d, p }), actor: 'hca', internal: false, run: () => void this.hca.issue(d, p, false, 0) });
         if (this.workload.writesLeft > 0) {
-          for (let p = 0; p < pages; p++) out.push({ label: stepLabel('HcaIssueDmaWrite', { d, p }), actor: 'hca', internal: false, run: () => this.issueWrite(d, p) });
+          for (let p = 0; p < pages; p++)
+            out.push({ label: stepLabel('HcaIssueDmaWrite', { d, p }), actor: 'hca', internal: false, run: () => this.issueWrite(d, p) });
         }
       }
     }
     for (let d = 0; d < this.config.slots; d++) {
       if (this.hca.canRetry(d)) {
         const o = this.hca.retryOutcome(d);
-        out.push({ label: stepLabel(o === 'inflight' ? 'HcaResumeDma' : o === 'fail' ? 'HcaFailDma' : 'HcaRetryDma', { d }), actor: 'hca', internal: o !== 'inflight', run: () => this.hca.retry(d) });
+        out.push({
+          label: stepLabel(o === 'inflight' ? 'HcaResumeDma' : o === 'fail' ? 'HcaFailDma' : 'HcaRetryDma', { d }),
+          actor: 'hca',
+          internal: o !== 'inflight',
+          run: () => this.hca.retry(d),
+        });
       }
       const op = this.hca.slots[d];
       if (op && op.state === 'inflight') out.push({ label: stepLabel('HcaCompleteDma', { d }), actor: 'hca', internal: false, run: () => this.completeDma(d) });
     }
     for (const t of this.tasks) {
       const pt = t.pending;
-      if (pt && pt.ready()) {
-        out.push({ label: labelOf(pt), actor: t.tag.kind === 'migrate' ? (labelOf(pt).startsWith('Mm') ? 'mm' : 'driver') : 'driver', internal: isInternal(pt), run: () => this.advance(t) });
+      if (pt?.ready()) {
+        out.push({
+          label: labelOf(pt),
+          actor: t.tag.kind === 'migrate' ? (labelOf(pt).startsWith('Mm') ? 'mm' : 'driver') : 'driver',
+          internal: isInternal(pt),
+          run: () => this.advance(t),
+        });
       }
     }
     return out;
@@ -231,7 +252,10 @@ export class MirrorSystem {
     if (c.value !== want && this.memory.owner[c.frame as number] === c.page) {
       const now = this.mm.pte(c.page).pfn;
       const where = now !== null && now !== c.frame ? `its old frame ${c.frame} (the CPU PTE names frame ${now})` : `frame ${c.frame}`;
-      this.report('stale-read', `DMA read of page ${c.page} returned ${this.valueText(c.value as number)} from ${where}, but the latest write to page ${c.page} was ${this.valueText(want)}`);
+      this.report(
+        'stale-read',
+        `DMA read of page ${c.page} returned ${this.valueText(c.value as number)} from ${where}, but the latest write to page ${c.page} was ${this.valueText(want)}`,
+      );
     }
   }
 
@@ -258,23 +282,30 @@ export class MirrorSystem {
       const v = this.memory.data[f] as number;
       const want = this.workload.latest[p] as number;
       if (v === want) continue;
-      const msg = want !== 0
-        ? `page ${p} lost the write of value ${want}: the CPU reads ${this.valueText(v)} from frame ${f}`
-        : `page ${p} was corrupted: the CPU reads ${this.valueText(v)} from frame ${f}, but page ${p} was never written`;
+      const msg =
+        want !== 0
+          ? `page ${p} lost the write of value ${want}: the CPU reads ${this.valueText(v)} from frame ${f}`
+          : `page ${p} was corrupted: the CPU reads ${this.valueText(v)} from frame ${f}, but page ${p} was never written`;
       this.report('lost-write', msg);
     }
   }
 
   /**
-   * Called when nothing can run: DMA still outstanding then never completes (a hung queue pair).
-   * Returns the damage reported.
+   * Reports DMA that will never complete (a hung queue pair): by default every outstanding operation,
+   * when nothing can run; with `only`, those operations, for the reason `because` (a loop that repeats
+   * forever without them). Returns the damage reported.
    */
-  reportHung(): Damage[] {
+  reportHung(only?: ReadonlySet<number>, because = 'nothing else can run'): Damage[] {
     const before = this.damage.length;
     for (const op of this.hca.slots) {
-      if (!op) continue;
-      const why = op.state === 'stalled' ? `page ${op.page} stays blocked` : op.state === 'faulting' ? `its page fault on page ${op.page} is never resolved` : 'it never completes';
-      this.report('hung-dma', `DMA ${op.write ? `write of value ${op.val}` : 'read'} for page ${op.page} on slot ${op.slot} hangs: ${why} and nothing else can run`);
+      if (!op || (only && !only.has(op.id))) continue;
+      const why =
+        op.state === 'stalled'
+          ? `page ${op.page} stays blocked`
+          : op.state === 'faulting'
+            ? `its page fault on page ${op.page} is never resolved`
+            : 'it never completes';
+      this.report('hung-dma', `DMA ${op.write ? `write of value ${op.val}` : 'read'} for page ${op.page} on slot ${op.slot} hangs: ${why}, and ${because}`);
     }
     return this.damage.slice(before);
   }
@@ -312,7 +343,12 @@ export class MirrorSystem {
   /** Performs the enabled action labelled `label`; throws when it is not enabled. */
   performLabel(label: string): StepRecord {
     const a = this.enabled().find((x) => x.label === label);
-    if (!a) throw new Error(`${label} is not enabled (enabled: ${this.enabled().map((x) => x.label).join(', ')})`);
+    if (!a)
+      throw new Error(
+        `${label} is not enabled (enabled: ${this.enabled()
+          .map((x) => x.label)
+          .join(', ')})`,
+      );
     return this.perform(a);
   }
 
@@ -342,7 +378,9 @@ export class MirrorSystem {
       this.snapshot(),
       this.mm.ptes.map((e) => e.prot),
       this.tasks.map((t) => (t.pending ? labelOf(t.pending) : '')),
-      this.workload.latest, this.workload.writesLeft, this.workload.migrationsLeft,
+      this.workload.latest,
+      this.workload.writesLeft,
+      this.workload.migrationsLeft,
       this.hca.slots.map((op) => (op ? [op.resumed, op.error] : null)),
       this.driver.subs.map((s) => this.notifier.readBeginWouldSleep(s)),
     ]);
@@ -366,7 +404,13 @@ function describeChanges(a: Snapshot, b: Snapshot): string[] {
   b.owner.forEach((o, f) => {
     const was = a.owner[f] ?? null;
     if (o === was) return;
-    out.push(o === null ? `frame ${f} freed (it held page ${was})` : was === null ? `frame ${f} allocated to page ${o}` : `frame ${f} moves from page ${was} to page ${o}`);
+    out.push(
+      o === null
+        ? `frame ${f} freed (it held page ${was})`
+        : was === null
+          ? `frame ${f} allocated to page ${o}`
+          : `frame ${f} moves from page ${was} to page ${o}`,
+    );
   });
   b.data.forEach((v, f) => {
     if (v !== a.data[f]) out.push(`frame ${f} now holds ${v} (was ${a.data[f]})`);

@@ -6,13 +6,7 @@
  */
 
 /** The five safety variants of fence-migrate, as driver knobs (same names as the model's variants). */
-export const SAFETY_KNOBS = [
-  'unblock-before-update',
-  'fence-without-drain',
-  'unblock-before-copy',
-  'free-before-fence',
-  'no-invalidate',
-] as const;
+export const SAFETY_KNOBS = ['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate'] as const;
 
 /** The liveness variants: the driver gets stuck (DMA never unblocked, a fault retried forever). */
 export const LIVENESS_KNOBS = ['never-unblock', 'stale-seq-retry'] as const;

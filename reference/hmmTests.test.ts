@@ -21,21 +21,34 @@ const PAGES = 4;
 /** The hmm fixture: one mirror of PAGES populated pages, nothing mirrored yet (the device faults them in). */
 function fixture(mode: MigrationMode = 'zap-and-fault', opts: { start?: 'mapped' | 'unmirrored'; migrations?: number } = {}): MirrorSystem {
   return new MirrorSystem({
-    pages: PAGES, frames: 2 * PAGES, slots: 2, writes: 1000, migrations: opts.migrations ?? 1000,
-    mode, knob: null, start: opts.start ?? 'unmirrored', peerDma: false, cpuWrites: false,
+    pages: PAGES,
+    frames: 2 * PAGES,
+    slots: 2,
+    writes: 1000,
+    migrations: opts.migrations ?? 1000,
+    mode,
+    knob: null,
+    start: opts.start ?? 'unmirrored',
+    peerDma: false,
+    cpuWrites: false,
   });
 }
 
 /** Runs whatever can run (the driver's work, the HCA), first action first, until nothing can. */
 function settle(sys: MirrorSystem): void {
-  sys.run({ choose: (acts) => (acts.some((a) => !a.label.startsWith('MmMigrateStart')) ? acts.findIndex((a) => !a.label.startsWith('MmMigrateStart')) : null) }, 10_000);
+  sys.run(
+    { choose: (acts) => (acts.some((a) => !a.label.startsWith('MmMigrateStart')) ? acts.findIndex((a) => !a.label.startsWith('MmMigrateStart')) : null) },
+    10_000,
+  );
 }
 
 /** One device access of page `p` (an RDMA read, or a write of a fresh value); waits for its completion. */
 function deviceAccess(sys: MirrorSystem, p: number, write = false): DmaCompletion {
-  const slot = sys.hca.slots.findIndex((s) => s === null);
+  const slot = sys.hca.slots.indexOf(null);
   if (slot < 0) throw new Error('no free DMA slot');
-  const op = write ? (sys.issueWrite(slot, p), sys.hca.slots[slot]!) : sys.hca.issue(slot, p, false, 0);
+  if (write) sys.issueWrite(slot, p);
+  else sys.hca.issue(slot, p, false, 0);
+  const op = sys.hca.slots[slot]!;
   settle(sys);
   const c = sys.hca.completions.find((x) => x.opId === op.id);
   if (!c) throw new Error(`DMA of page ${p} did not complete`);

@@ -19,8 +19,15 @@ const job = (variant: string | null, params: Record<string, string | number> = {
   const model = buildModel(fenceMigrate, { variant, params });
   const properties = fenceMigrateProperties.build(model);
   return {
-    model, properties,
-    job: { model, properties, limits: extra.depth !== undefined ? { depth: extra.depth } : {}, ...(extra.seed !== undefined ? { seed: extra.seed } : {}), ...(extra.runs !== undefined ? { runs: extra.runs } : {}) },
+    model,
+    properties,
+    job: {
+      model,
+      properties,
+      limits: extra.depth !== undefined ? { depth: extra.depth } : {},
+      ...(extra.seed !== undefined ? { seed: extra.seed } : {}),
+      ...(extra.runs !== undefined ? { runs: extra.runs } : {}),
+    },
   };
 };
 
@@ -119,7 +126,9 @@ describe('random engine on fence-migrate', () => {
 
 describe('random engine on small fixtures', () => {
   const counter = defineProtocol<{ n: Ref }>({
-    name: 'counter', summary: 'counts up to a limit and stops', spec: 'test',
+    name: 'counter',
+    summary: 'counts up to a limit and stops',
+    spec: 'test',
     params: { max: intParam(3, 1, 8, 'limit'), overflow: intParam(0, 0, 1, '1: the last increment overflows the range') },
     variants: [],
     build(b, cfg) {

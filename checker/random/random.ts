@@ -166,10 +166,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     return out;
   };
 
-  const arb = fc.tuple(
-    fc.nat({ max: model.inits.length - 1 }),
-    fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }),
-  );
+  const arb = fc.tuple(fc.nat({ max: model.inits.length - 1 }), fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }));
   const prop = fc.property(arb, (input) => {
     runsDone++;
     if (hooks.onProgress && (runsDone & 63) === 0) {
@@ -177,7 +174,14 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
       if (now - lastReport >= 1000) {
         lastReport = now;
         const el = now - start;
-        hooks.onProgress({ generated: totalGenerated, distinct: totalSteps, queue: 0, depth: maxLen, elapsedMs: el, statesPerSec: Math.round((totalSteps * 1000) / Math.max(1, el)) });
+        hooks.onProgress({
+          generated: totalGenerated,
+          distinct: totalSteps,
+          queue: 0,
+          depth: maxLen,
+          elapsedMs: el,
+          statesPerSec: Math.round((totalSteps * 1000) / Math.max(1, el)),
+        });
       }
     }
     return execute(input).stop === null;
@@ -193,7 +197,12 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
 
   if (!details.failed) {
     if (details.interrupted) {
-      return { status: 'incomplete', reason: `time limit of ${job.limits.timeLimitSec}s reached after ${generatedRuns} of ${runs} runs`, stats: stats(), covers: coverReports() };
+      return {
+        status: 'incomplete',
+        reason: `time limit of ${job.limits.timeLimitSec}s reached after ${generatedRuns} of ${runs} runs`,
+        stats: stats(),
+        covers: coverReports(),
+      };
     }
     return { status: 'ok', guarantee: 'sampled', bound: depth, runs: generatedRuns, stats: stats(), covers: coverReports() };
   }
@@ -212,7 +221,16 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   }
   // fast-check's shrinking works on raw choices, whose meaning depends on what is enabled, so a step
   // that does not matter can survive it. Drop such steps while the same property still fails.
-  const kept = firstStop.kind === 'modelError' ? first.map((r) => r.instance) : dropIrrelevantSteps(runner, inits[initIdx] as Int32Array, first.map((r) => r.instance), firstStop, checkDeadlock);
+  const kept =
+    firstStop.kind === 'modelError'
+      ? first.map((r) => r.instance)
+      : dropIrrelevantSteps(
+          runner,
+          inits[initIdx] as Int32Array,
+          first.map((r) => r.instance),
+          firstStop,
+          checkDeadlock,
+        );
   const rerun = runner.runInstances(inits[initIdx] as Int32Array, kept, checkDeadlock);
   const input: RunInput = [initIdx, rerun ? rerun.choices : fcInput[1]];
   const recorded: RecordedStep[] = [];
@@ -250,14 +268,19 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     const f = e instanceof ModelRuntimeError ? failingInstance(model, last) : null;
     const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f ? { failingChoice: f.via } : {}) } });
     return {
-      status: 'error', code: e.code, stats: stats(), trace,
+      status: 'error',
+      code: e.code,
+      stats: stats(),
+      trace,
       message: f ? `model error ${f.message} (after ${steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
     };
   }
   let violation: Violation;
   if (stop.kind === 'deadlock') {
     violation = {
-      property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
+      property: DEADLOCK,
+      requirement: 'deadlock',
+      kind: 'deadlock',
       message: 'deadlock: no rule is enabled and the state is not a legal end state',
       trace: traceFor({ name: DEADLOCK, requirement: 'deadlock' }),
     };
@@ -265,14 +288,18 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     const p = cm.steps[stop.index] as Property;
     const last = steps[steps.length - 1] as TraceStep;
     violation = {
-      property: p.name, requirement: p.requirement, kind: 'step',
+      property: p.name,
+      requirement: p.requirement,
+      kind: 'step',
       message: `step property ${p.name} (${p.requirement}) violated by ${last.label}: ${p.doc}`,
       trace: traceFor(p),
     };
   } else {
     const p = cm.invariants[stop.index] as Property;
     violation = {
-      property: p.name, requirement: p.requirement, kind: 'invariant',
+      property: p.name,
+      requirement: p.requirement,
+      kind: 'invariant',
       message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
       trace: traceFor(p),
     };

@@ -29,7 +29,10 @@ export interface RunOutcome {
 }
 
 /** A recorded step: the rule instance taken and a copy of the state it led to. */
-export interface RecordedStep { readonly instance: number; readonly state: Int32Array }
+export interface RecordedStep {
+  readonly instance: number;
+  readonly state: Int32Array;
+}
 
 /** Reusable buffers for runs of one compiled model, so a run allocates nothing. */
 export class ChoiceRunner {
@@ -104,7 +107,12 @@ export class ChoiceRunner {
    * where it is taken; otherwise the outcome and the raw choice (position among the enabled
    * instances) of each step, so the same run can be given again as a choice list.
    */
-  runInstances(init: Int32Array, instances: readonly number[], checkDeadlock: boolean, skipDisabled = false): { outcome: RunOutcome; choices: number[]; taken: number[] } | null {
+  runInstances(
+    init: Int32Array,
+    instances: readonly number[],
+    checkDeadlock: boolean,
+    skipDisabled = false,
+  ): { outcome: RunOutcome; choices: number[]; taken: number[] } | null {
     const pos: number[] = [];
     const taken: number[] = [];
     const { cm, s } = this;
