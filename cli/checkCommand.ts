@@ -63,6 +63,13 @@ export function combineExit(codes: readonly number[]): number {
   return 0;
 }
 
+/** The number of random runs and the seed, for a sampled result. */
+function sampling(r: CheckResult): { runs?: number; seed?: string } {
+  if (r.status !== 'ok' && r.status !== 'violated') return {};
+  const seed = r.status === 'violated' ? r.violations.find((v) => v.trace?.seed !== undefined)?.trace?.seed : undefined;
+  return { ...(r.runs !== undefined ? { runs: r.runs } : {}), ...(seed !== undefined ? { seed } : {}) };
+}
+
 function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResult, save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null): CheckRecord {
   const st = r.stats;
   const base = {
@@ -75,10 +82,10 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
   };
   switch (r.status) {
     case 'ok':
-      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), violations: [] };
+      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), ...sampling(r), violations: [] };
     case 'violated':
       return {
-        ...base, guarantee: r.guarantee,
+        ...base, guarantee: r.guarantee, ...sampling(r),
         violations: r.violations.map((v) => ({
           property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
           length: v.trace ? v.trace.steps.length - 1 : null,

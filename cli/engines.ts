@@ -13,6 +13,7 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 export async function loadEngine(name: EngineName): Promise<Engine> {
   switch (name) {
     case 'explicit': return explicitLivenessEngine;
+    case 'random': return (await import('../checker/random/random.js')).randomEngine;
     default: throw new McError('MC030', `engine '${name}' is not available in this build`);
   }
 }

@@ -43,7 +43,17 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     }
     throw e;
   }
-  if (opts.on === 'harness') throw new McError('MC030', 'replay --on harness is not available in this build');
+  if (opts.on === 'harness') {
+    if (header.protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate reference driver; this trace is of ${header.protocol}`);
+    const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
+    const rep = replayOnHarness(model, trace);
+    for (const line of harnessReplayLines(rep)) out(line);
+    if (rep.mismatch) {
+      out(`HARNESS REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}`);
+      return 4;
+    }
+    return rep.damage.length > 0 ? 1 : 0;
+  }
   const liveProp = properties.find((p) => p.kind === 'liveness' && p.name === header.property);
   if (trace.loop !== undefined && liveProp?.kind === 'liveness') {
     // A lasso: replay it, check the loop closes, the goal never holds on it and the loop is fair.
