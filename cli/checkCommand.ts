@@ -4,6 +4,7 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
+import { DEFAULT_SEED } from '../checker/random/random.js';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
@@ -64,9 +65,10 @@ export function combineExit(codes: readonly number[]): number {
 }
 
 /** The number of random runs and the seed, for a sampled result. */
-function sampling(r: CheckResult): { runs?: number; seed?: string } {
+function sampling(r: CheckResult, usedSeed?: number): { runs?: number; seed?: string } {
   if (r.status !== 'ok' && r.status !== 'violated') return {};
-  const seed = r.status === 'violated' ? r.violations.find((v) => v.trace?.seed !== undefined)?.trace?.seed : undefined;
+  const traced = r.status === 'violated' ? r.violations.find((v) => v.trace?.seed !== undefined)?.trace?.seed : undefined;
+  const seed = traced ?? (r.runs !== undefined && usedSeed !== undefined ? String(usedSeed) : undefined);
   return { ...(r.runs !== undefined ? { runs: r.runs } : {}), ...(seed !== undefined ? { seed } : {}) };
 }
 
@@ -82,10 +84,10 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
   };
   switch (r.status) {
     case 'ok':
-      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), ...sampling(r), violations: [] };
+      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)), violations: [] };
     case 'violated':
       return {
-        ...base, guarantee: r.guarantee, ...sampling(r),
+        ...base, guarantee: r.guarantee, ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
         violations: r.violations.map((v) => ({
           property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
           length: v.trace ? v.trace.steps.length - 1 : null,
