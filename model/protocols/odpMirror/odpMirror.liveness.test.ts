@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { CheckResult, Violation } from '../../../checker/engine.js';
+import { livenessCheck } from '../../../checker/explicit/liveness.js';
+import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.js';
+import { checkLasso } from '../../../counterexamples/lasso.js';
+import type { Trace } from '../../../counterexamples/trace.js';
+import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import type { Liveness } from '../../../properties/property.js';
+import type { FairnessMode } from '../../lang/fairness.js';
+import { buildModel } from '../../lang/protocol.js';
+import { odpMirror } from './odpMirror.js';
+
+function live(variant: string | null, params: Record<string, string | number> = {}, fairness: FairnessMode = 'declared') {
+  const model = buildModel(odpMirror, { variant, params });
+  const properties = odpMirrorProperties.build(model).filter((p) => p.kind === 'liveness');
+  const result = livenessCheck({ model, properties, limits: {} }, {}, { fairness });
+  const prop = (name: string) => properties.find((p) => p.name === name) as Liveness;
+  return { model, properties, result, prop };
+}
+const violated = (r: CheckResult): Violation[] => (r.status === 'violated' ? [...r.violations] : []);
+const byName = (r: CheckResult, name: string) => violated(r).find((v) => v.property === name) as Violation;
+const labels = (t: Trace) => t.steps.map((s) => s.label);
+
+describe('odp-mirror progress: the correct protocol under the declared fairness', () => {
+  it.each([['default', {}], ['no atomic accesses', { atomics: 0 }], ['three pages', { pages: 3, frames: 3 }]])(
+    '%s: fault progress, no perpetual device fault, invalidation progress all hold', (_, params) => {
+      const { result, properties } = live(null, params);
+      expect(properties.map((p) => p.name)).toEqual(['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']);
+      expect(result.status).toBe('ok');
+    });
+
+  it('without fairness it does not: a started invalidation can wait forever while the device keeps reading', () => {
+    const { model, result, prop } = live(null, {}, 'none');
+    expect(violated(result).map((v) => v.property)).toEqual(['invalidation-progress']);
+    const t = byName(result, 'invalidation-progress').trace as Trace;
+    expect(labels(t)[1]).toBe('MmMadviseStart(i=0, p=0)');
+    expect(labels(t).slice((t.loop as number) + 1).every((l) => l.startsWith('Dev'))).toBe(true);
+    expect(checkLasso(model, t, prop('invalidation-progress'))).toMatchObject({ ok: true, fairness: 'none' });
+    // Not a fair run: the invalidator's next step stays enabled and is never taken.
+    expect(checkLasso(model, t, prop('invalidation-progress'), { fairness: 'declared' }).ok).toBe(false);
+  });
+});
+
+describe('progress bugs are lassos', () => {
+  it('no-secondary-tlb-flush (B15): the device faults on its cached read-only entry forever', () => {
+    const { model, result, prop } = live('no-secondary-tlb-flush');
+    expect(violated(result).map((v) => v.property)).toEqual(['no-perpetual-device-fault']);
+    const t = byName(result, 'no-perpetual-device-fault').trace as Trace;
+    expect(t.extra?.lasso).toBe('cycle');
+    expect([t.steps.length - 1, t.loop]).toEqual([34, 26]);
+    // The loop: translate (read-only TLB hit, fault), serve the fault, commit, resume.
+    const loop = labels(t).slice((t.loop as number) + 1);
+    expect(loop[0]).toBe('DevTranslate(d=0)');
+    expect(loop.at(-1)).toBe('DriverReadRetry()');
+    expect(loop).not.toContain('DevCompleteAccess(d=0)');
+    expect(checkLasso(model, t, prop('no-perpetual-device-fault'))).toMatchObject({ ok: true, kind: 'cycle' });
+    // The lasso survives the ITF round trip.
+    const { header, doc } = parseItf(JSON.stringify(traceToItf(t, model)));
+    expect(checkLasso(model, itfToTrace(header, doc, model), prop('no-perpetual-device-fault'))).toMatchObject({ ok: true });
+  });
+
+  it('no-owner-filter (H1): every atomic access ends in a failed fault, its own exclusive region forcing each retry', () => {
+    const { model, result, prop } = live('no-owner-filter');
+    expect(violated(result).map((v) => v.property)).toEqual(['no-perpetual-device-fault']);
+    const t = byName(result, 'no-perpetual-device-fault').trace as Trace;
+    const seen = labels(t);
+    expect(seen.filter((l) => l === 'DriverExclusiveInvalidate()').length).toBe(3);
+    expect(seen).toContain('DevReportError(d=0)');
+    expect(seen.some((l) => l.startsWith('Mm'))).toBe(false);
+    expect(checkLasso(model, t, prop('no-perpetual-device-fault'))).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['lock-across-read-begin', ['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']],
+    ['end-skipped-after-eagain', ['fault-progress', 'no-perpetual-device-fault']],
+    ['missed-unlock-nonblocking', ['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']],
+  ])('%s: the deadlock shows as stuck progress', (variant, props) => {
+    const { model, result, prop } = live(variant);
+    expect(violated(result).map((v) => v.property)).toEqual(props);
+    for (const name of props) expect(checkLasso(model, byName(result, name).trace as Trace, prop(name)).ok).toBe(true);
+  });
+
+  it.each(['valid-flag', 'seq-per-chunk', 'no-set-seq', 'no-read-retry', 'zap-without-drain', 'retry-stale-seq'])(
+    '%s is a safety bug only: every progress property still holds', (variant) => {
+      // retry-stale-seq spins until the 1 s timeout and then fails the fault; that failure is the
+      // safety property no-fault-timeout (ODP-R9), and later accesses are served again.
+      expect(live(variant).result.status).toBe('ok');
+    });
+});
