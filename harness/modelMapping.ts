@@ -15,6 +15,7 @@
  *   fault[p]    (fault=retry) the page's fault work: next step of its loop, the invalidation count
  *               its read_begin saw, the frame its hmm_range_fault found
  */
+import { McError } from '../model/lang/errors.js';
 import { type Value, encodeState } from '../model/lang/layout.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type ScalarType, inType, isScalar } from '../model/lang/types.js';
@@ -43,10 +44,10 @@ export function ruleName(label: string): string {
 
 /** The system configuration that corresponds to a built fence-migrate model (its params and variant). */
 export function systemConfigFor(model: Model): SystemConfig {
-  if (model.protocol !== 'fence-migrate') throw new Error(`the harness runs fence-migrate, not ${model.protocol}`);
+  if (model.protocol !== 'fence-migrate') throw new McError('MC030', `the harness runs fence-migrate only, not ${model.protocol}`);
   const p = model.params;
   const knob: DriverKnob | null = isDriverKnob(model.variant) ? model.variant : null;
-  if (model.variant !== null && knob === null) throw new Error(`variant ${model.variant} has no knob in the reference driver`);
+  if (model.variant !== null && knob === null) throw new McError('MC030', `variant ${model.variant} has no knob in the reference driver`);
   return {
     pages: p.pages as number,
     frames: p.frames as number,

@@ -8,7 +8,9 @@
  * step of every run.
  *
  * What it must not do: report a run that found nothing as a proof. Its `ok` carries the guarantee
- * `sampled`, with the number of runs and the depth. It never prints; progress goes through hooks.
+ * `sampled`, with the number of runs and the depth (each run takes up to `depth` steps; fast-check
+ * draws the length). Covers it does not reach are reported unreached, not as violations; liveness
+ * properties are not checked here. It never prints; progress goes through hooks.
  *
  * Reproduction: the same seed gives the same runs, the same shrinking and the same trace; the trace
  * records the seed, fast-check's counterexample path and the raw choice list.
