@@ -34,6 +34,14 @@ describe('fence-migrate golden reachable-state counts (computed once, pinned)', 
     if (result.status === 'ok') expect(result.covers.every((c) => c.reached)).toBe(true);
   });
 
+  it('the hmm.rst order (update and unblock the HCA before the remap) is also correct: no false alarm', () => {
+    for (const params of [{}, MEDIUM, LARGE]) {
+      const { result } = check(null, { ...params, order: 'device-first' });
+      expect(result.status).toBe('ok');
+      expect(check('fence-without-drain', { ...params, order: 'device-first' }).result.status).toBe('violated');
+    }
+  });
+
   it('DFS visits exactly the same states as BFS', () => {
     expect(check(null, MEDIUM, 'dfs').result.stats.states).toBe(13589);
   });

@@ -24,7 +24,7 @@ import type { Ref } from '../../lang/expr.js';
 export type MigStep = 'fence' | 'zap' | 'drain' | 'copy' | 'remap' | 'update' | 'unblock' | 'end' | 'free';
 
 /** The step sequence a migration follows for a mode and variant. */
-export function migrationSteps(mode: string, variant: string | null): readonly MigStep[] {
+export function migrationSteps(mode: string, variant: string | null, order = 'remap-first'): readonly MigStep[] {
   if (variant === 'no-invalidate') return ['copy', 'remap', 'free'];
   if (mode === 'zap-and-fault') {
     return variant === 'free-before-fence' ? ['free', 'zap', 'drain', 'copy', 'remap', 'end'] : ['zap', 'drain', 'copy', 'remap', 'end', 'free'];
@@ -35,7 +35,12 @@ export function migrationSteps(mode: string, variant: string | null): readonly M
     case 'free-before-fence': return ['free', 'fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end'];
     // The error path returns without the unblock: the migration finishes, DMA stays blocked.
     case 'never-unblock': return ['fence', 'drain', 'copy', 'remap', 'update', 'end', 'free'];
-    default: return ['fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end', 'free'];
+    default:
+      // device-first is the order of Documentation/mm/hmm.rst: the device table is updated (and DMA
+      // unblocked) before migrate_vma_finalize replaces the migration entry.
+      return order === 'device-first'
+        ? ['fence', 'drain', 'copy', 'update', 'unblock', 'remap', 'end', 'free']
+        : ['fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end', 'free'];
   }
 }
 
@@ -73,12 +78,15 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     migrations: intParam(2, 0, 4, 'migrations performed in a run (bounded)'),
     writes: intParam(2, 0, 6, 'writes (CPU or DMA) in a run; each writes a fresh value'),
     mode: enumParam('fence', ['fence', 'zap-and-fault'], 'fence: block DMA and update the HCA table; zap-and-fault: zap the translation and re-fault'),
+    order: enumParam('remap-first', ['remap-first', 'device-first'], 'fence mode, correct order: remap the CPU PTE before updating the HCA (remap-first), or update and unblock the HCA first (device-first, the hmm.rst order); variants that reorder steps keep their own order'),
     fault: enumParam('atomic', ['atomic', 'retry'], 'zap-and-fault fault handler: atomic (one step), or retry (read_begin, hmm_range_fault, read_retry under the lock; goes back for a fresh seq on a collision)'),
   },
   validate: (p) =>
     (p.frames as number) <= (p.pages as number)
       ? `frames (${p.frames}) must exceed pages (${p.pages})`
-      : p.fault === 'retry' && p.mode !== 'zap-and-fault' ? 'fault=retry needs mode=zap-and-fault (fence mode has no device faults)' : null,
+      : p.fault === 'retry' && p.mode !== 'zap-and-fault'
+        ? 'fault=retry needs mode=zap-and-fault (fence mode has no device faults)'
+        : p.order === 'device-first' && p.mode !== 'fence' ? 'order=device-first needs mode=fence (zap-and-fault has no update/unblock)' : null,
   variants: [
     {
       name: 'unblock-before-update',
@@ -130,7 +138,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     // DMA slots are interchangeable: a scalarset, so engines may reduce by symmetry.
     const Slot = b.index('Slot', cfg.int('slots'), { symmetric: true });
     const Val = range(0, W);
-    const steps = migrationSteps(mode, cfg.variant);
+    const steps = migrationSteps(mode, cfg.variant, cfg.str('order'));
     const Step = enumOf('MigStep', ['idle', ...steps]);
     const DmaState = enumOf('DmaState', mode === 'fence' ? ['idle', 'stalled', 'inflight'] : ['idle', 'faulting', 'inflight']);
 
