@@ -211,8 +211,10 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         assign(migsLeft, sub(migsLeft, 1)),
       ],
     }));
+    // The HCA fence covers the page's range: it waits for DMA issued for this page to its old frame
+    // (after an early free, another page's DMA to the reused frame is not this fence's business).
     const noInflightToOld = (p: Expr) =>
-      forall(Slot, (d) => not(and(eq(dma.at(d).f('state'), 'inflight'), eq(dma.at(d).f('frame'), mig.at(p).f('from')))));
+      forall(Slot, (d) => not(and(eq(dma.at(d).f('state'), 'inflight'), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from')))));
     // Driver: fence and block DMA for the page (mlx5 UMR with fence / revoke semantics).
     stepRule('DriverFenceDma', 'fence', () => true, (p) => [assign(blocked.at(p), true)]);
     // Driver (ODP): zap the HCA translation for the page.
