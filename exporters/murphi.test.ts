@@ -62,6 +62,17 @@ describe('toMurphi prints the model from its data', () => {
     expect(t.match(/startstate "/g)?.length).toBe(2);
   });
 
+  it('prints symmetric index types as scalarsets only when asked', () => {
+    expect(text).toMatch(/^\s+Slot: 0\.\.0; -- symmetric/m);
+    const sym = toMurphi(model, properties, { symmetry: true });
+    expect(sym).toMatch(/^\s+Slot: scalarset\(1\);/m);
+    expect(sym).toMatch(/^\s+Page: 0\.\.1;/m);
+    expect(rumurFlags(model, { symmetry: true })).toContain('exhaustive');
+    // The fixture's holder is an option of the symmetric Proc: none has no scalarset value.
+    const fx = fixture(null);
+    expect(() => toMurphi(fx.model, fx.properties, { symmetry: true })).toThrow(/option\(Proc\) with symmetry/);
+  });
+
   it('refuses an option of a range that does not start at 0 (MC010)', () => {
     const odd = defineProtocol({
       name: 'odd', summary: 'option of 2..4', spec: '', params: {}, variants: [],
@@ -112,11 +123,24 @@ describe('Rumur reaches exactly our states on fence-migrate', () => {
   it.skipIf(!HAVE_RUMUR).each([
     ['fence', {}], ['fence', MEDIUM], ['zap-and-fault', {}], ['zap-and-fault', MEDIUM],
   ] as const)(`mode %s %j (${NEEDS})`, (mode, params) => {
-    const { ours, peer } = check(fm(null, { ...params, mode }), ['-O1']);
+    const { ours, peer } = check(fm(null, { ...params, mode }));
     expect(ours.status).toBe('ok');
     expect(ours.stats.states).toBeGreaterThan(3000);
     expectAgreement(ours, peer);
     expect(peer.output).not.toMatch(/not hit/);
+  });
+});
+
+describe('with symmetry reduction, Rumur (exhaustive) stores exactly our canonical states', () => {
+  it.skipIf(!HAVE_RUMUR).each([
+    ['fence', 3], ['zap-and-fault', 2],
+  ] as const)(`mode %s, %i symmetric DMA slots (${NEEDS})`, (mode, slots) => {
+    const { model, properties } = fm(null, { mode, slots });
+    const ours = explicitCheck({ model, properties, limits: {}, symmetry: true });
+    const plain = explicitCheck({ model, properties, limits: {} });
+    expect(ours.stats.states).toBeLessThan(plain.stats.states);
+    const peer = runRumur(toMurphi(model, properties, { symmetry: true }), { threads: 1, flags: rumurFlags(model, { symmetry: true }), cflags: ['-O0'] });
+    expectAgreement(ours, peer);
   });
 });
 

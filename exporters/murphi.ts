@@ -5,8 +5,11 @@
  * strings. The acid test is that Rumur reaches exactly as many states as the explicit engine.
  *
  * Encoding choices, each keeping Rumur's state count equal to ours:
- * - index types print as subranges `0..n-1`, also when marked symmetric: the explicit engine does
- *   not reduce by symmetry yet, and a scalarset would make Rumur count fewer states;
+ * - index types print as subranges `0..n-1`; with the `symmetry` option, those marked symmetric
+ *   print as scalarsets and Rumur runs with `--symmetry-reduction exhaustive`, which, like our
+ *   engine's symmetry reduction, stores exactly one state per class of permuted states (Rumur's
+ *   default heuristic may store several). An option of a symmetric index is refused then: its
+ *   -1 for none is no value of a scalarset;
  * - enums print as Murphi enums with the values prefixed by the type (`MigStep_idle`), since two
  *   enums of one model may share a value name;
  * - an option of an index or of a range `0..hi` prints as the subrange `-1..hi`, -1 meaning none:
@@ -34,6 +37,8 @@ import type { Property, StepProperty } from '../properties/property.js';
 export interface MurphiOptions {
   /** Check for deadlocks (default true, as in a check job). */
   readonly deadlock?: boolean;
+  /** Print symmetric index types as scalarsets, for a run with symmetry reduction (default false). */
+  readonly symmetry?: boolean;
 }
 
 // Keywords of Murphi and Rumur; identifiers are case-sensitive, keywords are not.
@@ -95,7 +100,10 @@ class MurphiPrinter {
   private readonly unwrapFns = new Map<string, string>();
   private readonly mkOptFns = new Map<string, string>();
 
-  constructor(private readonly model: Model) {
+  constructor(
+    private readonly model: Model,
+    private readonly symmetry: boolean,
+  ) {
     for (const idx of model.indexes) this.indexType(idx);
     for (const v of model.vars) this.declareTypes(v.type);
     for (const v of model.vars) this.varNames.push(this.names.fresh(v.name));
@@ -108,8 +116,11 @@ class MurphiPrinter {
     if (n === undefined) {
       n = this.names.fresh(t.name);
       this.indexNames.set(t.name, n);
-      const note = t.symmetric ? ' -- symmetric in the model; a subrange so that no symmetry reduction applies' : '';
-      this.typeDecls.push(`  ${n}: 0..${t.size - 1};${note}`);
+      if (t.symmetric && this.symmetry) this.typeDecls.push(`  ${n}: scalarset(${t.size});`);
+      else {
+        const note = t.symmetric ? ' -- symmetric in the model; printed as a subrange, without symmetry reduction' : '';
+        this.typeDecls.push(`  ${n}: 0..${t.size - 1};${note}`);
+      }
     }
     return n;
   }
@@ -150,6 +161,9 @@ class MurphiPrinter {
     const key = inner.kind === 'enum' ? `e:${enumKey(inner)}` : inner.kind === 'index' ? `i:${inner.name}` : inner.kind === 'range' ? `r:${inner.lo}:${inner.hi}` : 'b';
     let n = this.optTypes.get(key);
     if (n !== undefined) return n;
+    if (inner.kind === 'index' && inner.symmetric && this.symmetry) {
+      throw new McError('MC010', `cannot export option(${inner.name}) with symmetry: none (-1) is no value of the scalarset ${inner.name}`);
+    }
     if (inner.kind === 'range' && inner.lo !== 0) {
       throw new McError('MC010', `cannot export option(${inner.lo}..${inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`);
     }
@@ -227,6 +241,9 @@ class MurphiPrinter {
     switch (t.kind) {
       case 'bool': return value ? 'true' : 'false';
       case 'enum': return this.enumType(t).consts[value] as string;
+      case 'index':
+        if (t.symmetric && this.symmetry) throw new McError('MC010', `cannot export the constant ${value} of the symmetric index ${t.name} as a scalarset value`);
+        return String(value);
       default: return value < 0 ? `(${value})` : String(value);
     }
   }
@@ -450,7 +467,7 @@ function collectPreVars(e: Expr, inPre: boolean, out: Set<number>): void {
 /** The Rumur flags that make its deadlock check ours (see the module comment). */
 export function rumurFlags(model: Model, opts: MurphiOptions = {}): string[] {
   const ours = (opts.deadlock ?? true) && model.endState === null;
-  return ['--deadlock-detection', ours ? 'stuck' : 'off'];
+  return ['--deadlock-detection', ours ? 'stuck' : 'off', ...(opts.symmetry ? ['--symmetry-reduction', 'exhaustive'] : [])];
 }
 
 /**
@@ -464,5 +481,5 @@ export function rumurFlags(model: Model, opts: MurphiOptions = {}): string[] {
  * ```
  */
 export function toMurphi(model: Model, properties: readonly Property[], opts: MurphiOptions = {}): string {
-  return `${new MurphiPrinter(model).print(properties, opts)}\n`;
+  return `${new MurphiPrinter(model, opts.symmetry ?? false).print(properties, opts)}\n`;
 }
