@@ -1,0 +1,172 @@
+/**
+ * k-induction with z3. Why this module exists: BMC only says "no violation within k steps"; a proof
+ * that the safety properties hold in every reachable state of a model (at its parameter sizes) needs
+ * induction, and when induction fails a person needs to see why: the counterexample to induction.
+ *
+ * The property P of a state is: every invariant holds (the safety invariants plus any strengthening
+ * invariants supplied) and no enabled rule raises a model error; step properties must hold on every
+ * step. For k = 1, 2, ...:
+ * - base case: no path of k-1 steps from a start state breaks P (a real counterexample otherwise);
+ * - step case: no path of k steps whose first k states satisfy P (and whose first k-1 steps satisfy
+ *   the step properties) breaks P at its end; with `simplePath` the states on the path are distinct,
+ *   which makes the method complete for finite models at a large enough k.
+ * When the step case holds, P holds in every reachable state. Deadlock freedom is not part of P.
+ * Every model z3 returns is replayed by the interpreter (replay.ts), as in BMC.
+ */
+import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { initState } from '../../model/lang/interp.js';
+import type { Model } from '../../model/lang/protocol.js';
+import type { Invariant, Property } from '../../properties/property.js';
+import { decodePath, splitProperties } from './bmc.js';
+import type { ProofResult } from './proofResult.js';
+import { modelErrorOf, replayPath, stuckFinding, traceOf, violationFinding, violationOf } from './replay.js';
+import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
+import { Terms } from './terms.js';
+import { SlotTranslator } from './translate.js';
+import { Unrolling } from './unroll.js';
+import { type SmtSession, type SolverHandle, withSession } from './z3Host.js';
+
+export interface ProveOptions {
+  /** Largest k tried (default 8). */
+  readonly maxK?: number;
+  readonly timeLimitSec?: number;
+  /** Extra invariants assumed and proved together with the properties (see PropertySet.proofHints). */
+  readonly strengthening?: readonly Invariant[];
+  /** Require the states of the step-case path to be distinct (default true). */
+  readonly simplePath?: boolean;
+  readonly session?: SmtSession;
+}
+
+export const DEFAULT_MAX_K = 8;
+
+/**
+ * Tries to prove the safety properties (invariants and step properties of `properties`, plus
+ * `opts.strengthening`) of `model` by k-induction, k = 1..maxK.
+ * Returns `proved` with the k that succeeded, `violated` when the base case finds a real
+ * counterexample, `cti` with the step case's counterexample to induction at k = maxK (a trace whose
+ * first state need not be reachable), `incomplete` on a timeout or z3 `unknown`, or `error`.
+ */
+export async function prove(model: Model, properties: readonly Property[], opts: ProveOptions = {}): Promise<ProofResult> {
+  const start = Date.now();
+  const elapsed = () => Date.now() - start;
+  for (const init of model.inits) {
+    try {
+      initState(model, init);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
+      throw e;
+    }
+  }
+  const split = splitProperties(properties);
+  const props = { ...split, invariants: [...split.invariants, ...(opts.strengthening ?? [])] };
+  const names = [...props.invariants, ...props.steps].map((p) => p.name);
+  const maxK = opts.maxK ?? DEFAULT_MAX_K;
+  const simple = opts.simplePath ?? true;
+  const deadline = opts.timeLimitSec === undefined ? null : start + opts.timeLimitSec * 1000;
+
+  const go = async (s: SmtSession): Promise<ProofResult> => {
+    const tm = new Terms(s);
+    const ops = new SymOps(tm);
+    const tr = new SlotTranslator(ops, model);
+    const base = new Unrolling(tm, ops, tr, props, false);
+    const step = new Unrolling(tm, ops, tr, props, false);
+    const bs = s.newSolver('QF_BV');
+    const ss = s.newSolver('QF_BV');
+    const bad = (u: Unrolling, t: number): BoolSym => ops.or([u.err(t), u.violated(t)]);
+    const incomplete = (what: string): ProofResult => ({
+      status: 'incomplete', method: 'k-induction', elapsedMs: elapsed(),
+      reason: s.lastReason === 'time limit reached' ? `time limit of ${opts.timeLimitSec}s reached ${what}` : `z3 answered unknown ${what} (${s.lastReason})`,
+    });
+    const disagree = (why: string): ProofResult => ({
+      status: 'error', method: 'k-induction', code: 'MC040', trace: null, elapsedMs: elapsed(),
+      message: `the SMT encoding and the interpreter disagree: ${why}`,
+    });
+    const ask = async (solver: SolverHandle, q: BoolSym): Promise<'sat' | 'unsat' | 'unknown'> => {
+      if (q.c === false) return 'unsat';
+      s.push(solver);
+      s.add(solver, q.t);
+      const a = await s.check(solver, deadline);
+      if (a !== 'sat') s.pop(solver);
+      return a;
+    };
+    try {
+      s.add(bs, base.addState().t);
+      s.add(bs, base.initConstraint().t);
+      s.add(ss, step.addState().t);
+      s.add(ss, ops.not(bad(step, 0)).t);
+      let lastCti: ProofResult | null = null;
+      for (let k = 1; k <= maxK; k++) {
+        // Base case: no bad state or step at depth k-1 from a start state.
+        const d = k - 1;
+        if (d > 0) {
+          s.add(bs, base.addState().t);
+          s.add(bs, base.transition(d - 1).t);
+        }
+        const b = await ask(bs, bad(base, d));
+        if (b === 'unknown') return incomplete(`in the base case at depth ${d}`);
+        if (b === 'sat') {
+          const m = s.model(bs);
+          const path = decodePath(base, m, d, true);
+          s.releaseModel(m);
+          s.pop(bs);
+          const why = replayPath(model, path);
+          if (why) return disagree(why);
+          const last = path.states[d] as Int32Array;
+          const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
+          if (!f) return disagree(`z3 claims a violation at depth ${d}; the interpreter finds none`);
+          const extra = { depth: d, solver: 'z3-wasm', method: 'k-induction base case' };
+          if (f.kind === 'error') {
+            const { message, trace } = modelErrorOf(model, f, path, extra);
+            return { status: 'error', method: 'k-induction', code: 'MC011', message, trace, elapsedMs: elapsed() };
+          }
+          if (f.kind === 'deadlock') return disagree('deadlock reported by the base case');
+          return { status: 'violated', method: 'k-induction', violation: violationOf(model, f, path, extra), elapsedMs: elapsed() };
+        }
+        s.add(bs, ops.not(bad(base, d)).t);
+
+        // Step case: k states satisfying P, then a bad state or step.
+        s.add(ss, step.addState().t);
+        s.add(ss, step.transition(k - 1).t);
+        if (simple) for (let i = 0; i < k; i++) s.add(ss, step.differ(i, k).t);
+        const a = await ask(ss, bad(step, k));
+        if (a === 'unknown') return incomplete(`in the step case at k=${k}`);
+        if (a === 'unsat') {
+          return {
+            status: 'proved', method: 'k-induction', k, properties: names, elapsedMs: elapsed(),
+            notes: [
+              `${k}-induction at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
+              'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
+              ...(opts.strengthening?.length ? [`strengthening invariants assumed and proved: ${opts.strengthening.map((p) => p.name).join(', ')}`] : []),
+            ],
+          };
+        }
+        const m = s.model(ss);
+        const path = decodePath(step, m, k, false);
+        s.releaseModel(m);
+        s.pop(ss);
+        const why = replayPath(model, path);
+        if (why) return disagree(`counterexample to induction: ${why}`);
+        const last = path.states[k] as Int32Array;
+        const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
+        if (!f || f.kind === 'deadlock') return disagree(`z3 claims the step case fails at k=${k}; the interpreter finds no violation`);
+        const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: '' } : f.property;
+        lastCti = {
+          status: 'cti', method: 'k-induction', k, property: prop.name, requirement: prop.requirement, elapsedMs: 0,
+          message: `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to ${f.kind === 'error' ? `a model error (${f.message})` : 'its violation'}; a strengthening invariant that excludes the first state is missing`,
+          trace: traceOf(model, path, prop, { depth: k, solver: 'z3-wasm', method: 'k-induction step case' }),
+        };
+        s.add(ss, ops.not(bad(step, k)).t);
+      }
+      if (!lastCti) throw new Error('unreachable: maxK < 1');
+      return { ...lastCti, elapsedMs: elapsed() };
+    } catch (e) {
+      if (e instanceof SmtUnsupported) return { status: 'error', method: 'k-induction', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, trace: null, elapsedMs: elapsed() };
+      throw e;
+    } finally {
+      s.releaseSolver(bs);
+      s.releaseSolver(ss);
+    }
+  };
+  if (maxK < 1) throw new Error('maxK must be at least 1');
+  return opts.session ? go(opts.session) : withSession(go);
+}

@@ -1,0 +1,192 @@
+/**
+ * The one owner of z3 in the process. Why this module exists: the wasm build of z3 has sharp edges
+ * (see toolchain.md section 2) and every SMT engine must avoid them the same way:
+ * - z3 is loaded lazily (dynamic import), so commands that never use SMT start fast;
+ * - objects freed by JavaScript finalizers while a check runs on a z3 worker thread corrupt memory.
+ *   A session therefore uses the *low-level* API over its own non-reference-counted context: no
+ *   wrapper object and no finalizer exists, every term lives until the session closes, and closing
+ *   deletes the context deterministically (its solvers and models are released first);
+ * - only one `check` runs at a time in the whole process;
+ * - a `check` longer than 600 s lets Node exit silently (z3's own keep-alive timer is 600 s), so every
+ *   check holds a keep-alive interval and a z3 timeout under 600 s.
+ * `shutdownSmt` stops z3's worker threads; the CLI calls it in a `finally`.
+ */
+import type { Z3_ast, Z3_context, Z3_model, Z3_solver, Z3LowLevel } from 'z3-solver';
+
+type Api = Awaited<ReturnType<(typeof import('z3-solver'))['init']>>;
+/** The low-level z3 functions. */
+export type Z3Core = Z3LowLevel['Z3'];
+
+/** Longest single z3 check we allow: under the 600 s after which the wasm build stops keeping Node alive. */
+export const MAX_CHECK_MS = 590_000;
+
+let loading: Promise<Api> | null = null;
+
+/** Loads and initialises z3 once (the first call takes about 0.2-1 s). */
+export function loadZ3(): Promise<Api> {
+  loading ??= import('z3-solver').then((m) => m.init());
+  return loading;
+}
+
+/** Stops z3's worker threads so the process can exit promptly. Safe to call when z3 was never loaded. */
+export async function shutdownSmt(): Promise<void> {
+  if (!loading) return;
+  const api = await loading;
+  loading = null;
+  const { killThreads } = await import('z3-solver');
+  await killThreads(api.em);
+}
+
+// One check at a time, process-wide.
+let checking: Promise<unknown> = Promise.resolve();
+
+/** The answer of one check. */
+export type CheckAnswer = 'sat' | 'unsat' | 'unknown';
+
+/** A solver owned by a session. */
+export interface SolverHandle {
+  readonly ptr: Z3_solver;
+}
+
+/** A satisfying assignment, valid until released or until its session closes. */
+export interface ModelHandle {
+  readonly ptr: Z3_model;
+}
+
+/**
+ * A z3 context with the solvers and models created in it. Terms built in the context stay valid
+ * until `close()`. Always close a session (use `withSession`).
+ */
+export class SmtSession {
+  readonly z: Z3Core;
+  readonly ctx: Z3_context;
+  private readonly solvers = new Set<Z3_solver>();
+  private readonly models = new Set<Z3_model>();
+  private closed = false;
+  /** Why the last check answered `unknown`. */
+  lastReason = '';
+
+  constructor(api: Api) {
+    this.z = api.Z3;
+    const cfg = this.z.mk_config();
+    this.z.set_param_value(cfg, 'model', 'true');
+    this.ctx = this.z.mk_context(cfg);
+    this.z.del_config(cfg);
+  }
+
+  /** Throws if z3 recorded an error in this context (sort mismatch and the like: a translator bug). */
+  checkError(): void {
+    const code = this.z.get_error_code(this.ctx);
+    if (code !== 0) throw new Error(`z3 error: ${this.z.get_error_msg(this.ctx, code)}`);
+  }
+
+  /** A new solver, released when the session closes (or earlier by `releaseSolver`). */
+  newSolver(logic?: string): SolverHandle {
+    this.assertOpen();
+    const ptr = logic ? this.z.mk_solver_for_logic(this.ctx, this.z.mk_string_symbol(this.ctx, logic)) : this.z.mk_solver(this.ctx);
+    this.z.solver_inc_ref(this.ctx, ptr);
+    this.solvers.add(ptr);
+    return { ptr };
+  }
+
+  releaseSolver(s: SolverHandle): void {
+    if (this.closed || !this.solvers.delete(s.ptr)) return;
+    this.z.solver_dec_ref(this.ctx, s.ptr);
+  }
+
+  add(s: SolverHandle, t: Z3_ast): void {
+    this.z.solver_assert(this.ctx, s.ptr, t);
+  }
+
+  push(s: SolverHandle): void {
+    this.z.solver_push(this.ctx, s.ptr);
+  }
+
+  pop(s: SolverHandle): void {
+    this.z.solver_pop(this.ctx, s.ptr, 1);
+  }
+
+  /**
+   * Runs one check: waits for any other check in the process, holds a keep-alive timer and sets a z3
+   * timeout of the time left before `deadline` (epoch ms; null for none), capped at MAX_CHECK_MS.
+   * A deadline already passed answers `unknown` without calling z3.
+   */
+  async check(s: SolverHandle, deadline: number | null, assumptions: readonly Z3_ast[] = []): Promise<CheckAnswer> {
+    this.assertOpen();
+    const run = checking.then(async () => {
+      const left = deadline === null ? MAX_CHECK_MS : Math.min(MAX_CHECK_MS, deadline - Date.now());
+      if (left <= 0) {
+        this.lastReason = 'time limit reached';
+        return 'unknown' as const;
+      }
+      const p = this.z.mk_params(this.ctx);
+      this.z.params_inc_ref(this.ctx, p);
+      this.z.params_set_uint(this.ctx, p, this.z.mk_string_symbol(this.ctx, 'timeout'), Math.max(1, Math.floor(left)));
+      this.z.solver_set_params(this.ctx, s.ptr, p);
+      this.z.params_dec_ref(this.ctx, p);
+      const keepAlive = setInterval(() => {}, 2 ** 30);
+      let r: number;
+      try {
+        r = await this.z.solver_check_assumptions(this.ctx, s.ptr, [...assumptions]);
+      } finally {
+        clearInterval(keepAlive);
+      }
+      this.checkError();
+      if (r === 1) return 'sat' as const;
+      if (r === -1) return 'unsat' as const;
+      this.lastReason = this.z.solver_get_reason_unknown(this.ctx, s.ptr);
+      if (/timeout|canceled/i.test(this.lastReason) && deadline !== null && Date.now() >= deadline - 50) this.lastReason = 'time limit reached';
+      return 'unknown' as const;
+    });
+    checking = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The model of the last `sat` answer of `s`; release it (or close the session) when done. */
+  model(s: SolverHandle): ModelHandle {
+    this.assertOpen();
+    const ptr = this.z.solver_get_model(this.ctx, s.ptr);
+    this.checkError();
+    this.z.model_inc_ref(this.ctx, ptr);
+    this.models.add(ptr);
+    return { ptr };
+  }
+
+  releaseModel(m: ModelHandle): void {
+    if (this.closed || !this.models.delete(m.ptr)) return;
+    this.z.model_dec_ref(this.ctx, m.ptr);
+  }
+
+  /** SMT-LIB 2 text of everything asserted in `s` (used to run the same query on a native z3). */
+  smtlib(s: SolverHandle): string {
+    return this.z.solver_to_string(this.ctx, s.ptr);
+  }
+
+  /** Releases every model and solver, then deletes the context and all its terms. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.models) this.z.model_dec_ref(this.ctx, m);
+    for (const s of this.solvers) this.z.solver_dec_ref(this.ctx, s);
+    this.models.clear();
+    this.solvers.clear();
+    this.z.del_context(this.ctx);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('SMT session used after close');
+  }
+}
+
+/** Runs `fn` with a fresh session and always closes it, after the last check `fn` awaited. */
+export async function withSession<T>(fn: (s: SmtSession) => Promise<T>): Promise<T> {
+  const api = await loadZ3();
+  const session = new SmtSession(api);
+  try {
+    return await fn(session);
+  } finally {
+    // A check of this session may still be queued if fn threw while awaiting; wait for the queue.
+    await checking;
+    session.close();
+  }
+}
