@@ -3,10 +3,11 @@
  * Why this module exists: the protocol says what happens; this says what must hold, in the same
  * language, so that every engine checks exactly these predicates.
  */
-import { and, eq, exists, forall, implies, ite, isNone, isSome, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
+import { type Expr, Ref, add, and, eq, exists, forall, implies, ite, isNone, isSome, le, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
+import type { Model } from '../model/lang/protocol.js';
 import { option } from '../model/lang/types.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { cover, definePropertySet, invariant, leadsToEach, stepProperty } from './property.js';
+import { type ProofHints, cover, definePropertySet, invariant, leadsToEach, stepProperty } from './property.js';
 
 export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fenceMigrate, (model) => {
   const h = model.handles;
@@ -87,4 +88,90 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(fen
       Slot, (d) => [eq(dma.at(d).f('state'), 'faulting'), ne(dma.at(d).f('state'), 'faulting')]));
   }
   return [...props, ...covers, ...live];
-});
+}, fenceMigrateProofHints);
+
+/**
+ * Strengthening invariants and the start condition of fence-migrate, for proofs (checker/smt).
+ * Together with FM-R1..R4 and FM-R5 they are inductive for the correct protocol in both modes, both
+ * step orders and both fault handlers: each says where a page's migration stands and what that
+ * implies for its PTE, its frames, the HCA entry, the fence and in-flight DMA. They are written from
+ * the step sequence, so a variant that reorders steps gets the facts of its own order; for a buggy
+ * variant they are not all true, and a proof rejects them. The S-numbers are local to the proof.
+ */
+function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
+  const h = model.handles;
+  const { Page, Frame, Slot, pte, hca, blocked, inv, mig, owner, data, latest, dma, migsLeft, steps } = h;
+  const varRef = (name: string): Ref | null => {
+    const i = model.vars.findIndex((v) => v.name === name);
+    const v = model.vars[i];
+    return v ? new Ref({ varIdx: i, varName: name, path: [], type: v.type }) : null;
+  };
+  const stepIn = (p: Expr | Ref, names: readonly string[]) => or(...names.map((x) => eq(mig.at(p).f('step'), x)), false);
+  // Steps pending up to and including x (x not yet done), and steps after x (x done).
+  const upTo = (x: string) => (steps.includes(x as never) ? steps.slice(0, steps.indexOf(x as never) + 1) : []);
+  const after = (x: string) => (steps.includes(x as never) ? steps.slice(steps.indexOf(x as never) + 1) : []);
+  const between = (x: string, y: string) => after(x).filter((s) => upTo(y).includes(s));
+  const idle = (p: Expr) => eq(mig.at(p).f('step'), 'idle');
+  const someFrame = (x: Expr | Ref) => some(x, option(Frame));
+  const ownedBy = (f: Expr | Ref, p: Expr) => eq(owner.at(f), some(p, option(Page)));
+  const current = (p: Expr | Ref) => ite(and(pte.at(p).f('migration'), stepIn(p, after('copy'))), mig.at(p).f('to'), pte.at(p).f('frame'));
+  const fence = h.mode === 'fence';
+  // No DMA of the page can be in flight: drained, and new DMA is blocked (fence) or finds no
+  // translation (zap) until the unblock (fence) or until the invalidation ends (zap).
+  const quiet = fence ? between('drain', 'unblock') : between('drain', 'end');
+  const strengthening = [
+    invariant('pte-frame-owned', 'FM-S1', "a page's PTE frame is owned by that page",
+      forall(Page, (p) => ownedBy(pte.at(p).f('frame'), p))),
+    invariant('migration-frames-owned', 'FM-S2', 'a migrating page owns its old and its new frame, which differ',
+      forall(Page, (p) => implies(not(idle(p)),
+        and(ownedBy(mig.at(p).f('from'), p), ownedBy(mig.at(p).f('to'), p), ne(mig.at(p).f('from'), mig.at(p).f('to')))))),
+    invariant('pte-follows-migration', 'FM-S3', 'until the remap the PTE is a migration entry for the old frame; after it, a plain entry for the new one',
+      forall(Page, (p) => and(
+        implies(stepIn(p, upTo('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('from')), pte.at(p).f('migration'))),
+        implies(stepIn(p, after('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('to')), not(pte.at(p).f('migration')))),
+        implies(idle(p), not(pte.at(p).f('migration'))),
+      ))),
+    invariant('invalidation-open-while-migrating', 'FM-S4', 'the invalidation is open exactly from the start of a migration to its end step',
+      forall(Page, (p) => eq(inv.at(p), stepIn(p, upTo('end'))))),
+    invariant('blocked-while-fenced', 'FM-S5', 'DMA to a page is blocked exactly between its fence and its unblock',
+      forall(Page, (p) => eq(blocked.at(p), fence ? stepIn(p, between('fence', 'unblock')) : false))),
+    fence
+      ? invariant('hca-follows-migration', 'FM-S6', 'the HCA entry names the old frame until the update, the new frame after it, the PTE frame when idle',
+        forall(Page, (p) => and(
+          implies(stepIn(p, upTo('update')), eq(hca.at(p), someFrame(mig.at(p).f('from')))),
+          implies(stepIn(p, after('update')), eq(hca.at(p), someFrame(mig.at(p).f('to')))),
+          implies(idle(p), eq(hca.at(p), someFrame(pte.at(p).f('frame')))),
+        )))
+      : invariant('hca-follows-migration', 'FM-S6', 'the HCA entry is empty from the zap to the end of the invalidation, otherwise empty or the PTE frame',
+        forall(Page, (p) => and(
+          implies(stepIn(p, between('zap', 'end')), isNone(hca.at(p))),
+          implies(not(stepIn(p, between('zap', 'end'))), or(isNone(hca.at(p)), eq(hca.at(p), someFrame(pte.at(p).f('frame'))))),
+        ))),
+    invariant('inflight-dma-targets-data-frame', 'FM-S7', "in-flight DMA targets the frame holding its page's data, and none is in flight while the page is quiet",
+      forall(Slot, (d) => implies(eq(dma.at(d).f('state'), 'inflight'),
+        and(eq(dma.at(d).f('frame'), current(dma.at(d).f('page'))), not(stepIn(dma.at(d).f('page'), quiet)))))),
+  ];
+  const seq = varRef('seq');
+  const fault = varRef('fault');
+  if (seq && fault) {
+    const fh = (p: Expr) => fault.at(p);
+    strengthening.push(invariant('fault-handler-seq', 'FM-S8',
+      'the fault handler holds a seq no newer than the notifier; while it matches, no invalidation has started since read_begin and the snapshot is the PTE frame',
+      forall(Page, (p) => and(
+        le(fh(p).f('seq'), seq.at(p)),
+        le(add(seq.at(p), migsLeft), h.migrations),
+        implies(and(ne(fh(p).f('stage'), 'idle'), eq(fh(p).f('seq'), seq.at(p))), not(inv.at(p))),
+        implies(and(eq(fh(p).f('stage'), 'commit'), eq(fh(p).f('seq'), seq.at(p))), eq(fh(p).f('frame'), pte.at(p).f('frame'))),
+      ))));
+  }
+  const initCondition = and(
+    forall(Page, (p) => and(
+      idle(p), not(pte.at(p).f('migration')), not(inv.at(p)), not(blocked.at(p)),
+      eq(hca.at(p), someFrame(pte.at(p).f('frame'))), ownedBy(pte.at(p).f('frame'), p),
+      eq(data.at(pte.at(p).f('frame')), latest.at(p)),
+      ...(seq && fault ? [eq(fault.at(p).f('stage'), 'idle'), eq(seq.at(p), 0), eq(fault.at(p).f('seq'), 0)] : []),
+    )),
+    forall(Slot, (d) => eq(dma.at(d).f('state'), 'idle')),
+  );
+  return { strengthening, initCondition };
+}

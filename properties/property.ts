@@ -105,14 +105,36 @@ export function stepProperty(
   });
 }
 
+/**
+ * Facts a protocol supplies for proofs (checker/smt: `prove`, `proveUnbounded`), beyond its
+ * properties. They are not checked by the other engines, so they never change a check's verdict or
+ * counterexample.
+ * - `strengthening`: invariants true in every reachable state which, together with the safety
+ *   invariants, are inductive (every rule preserves their conjunction). A wrong one is rejected by
+ *   the proof with a counterexample to induction (or a trace when it fails in a reachable state).
+ * - `initCondition`: a description of the start states written without index literals, so it means
+ *   the same at every size (the proof for all sizes starts from it; every start state is checked to
+ *   satisfy it at the sizes the model is built with).
+ */
+export interface ProofHints {
+  readonly strengthening: readonly Invariant[];
+  readonly initCondition?: Expr;
+}
+
 /** The properties of one protocol, built against a built model (its handles and rules). */
 export interface PropertySet<H> {
   readonly protocol: ProtocolDef<H>;
   build(model: Model<H>): readonly Property[];
+  /** Optional facts for proofs (see ProofHints). */
+  readonly proofHints?: (model: Model<H>) => ProofHints;
 }
 
-export function definePropertySet<H>(protocol: ProtocolDef<H>, build: (model: Model<H>) => readonly Property[]): PropertySet<H> {
-  return { protocol, build };
+export function definePropertySet<H>(
+  protocol: ProtocolDef<H>,
+  build: (model: Model<H>) => readonly Property[],
+  proofHints?: (model: Model<H>) => ProofHints,
+): PropertySet<H> {
+  return proofHints ? { protocol, build, proofHints } : { protocol, build };
 }
 
 /** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
