@@ -8,6 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { McError } from '../model/lang/errors.js';
 import { runCheck } from './checkCommand.js';
+import { runExport } from './exportCommand.js';
 import { ENGINE_NAMES, type EngineName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
@@ -97,7 +98,33 @@ try {
         .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
     (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
   )
-  .demandCommand(1, 'name a command: list, check or replay')
+  .command(
+    'export <protocol>',
+    "print a protocol in a peer checker's language (Murphi for Rumur, Promela for SPIN)",
+    (y) =>
+      y
+        .positional('protocol', { type: 'string', demandOption: true })
+        .option('to', { choices: ['murphi', 'promela'] as const, demandOption: true })
+        .option('variant', { type: 'string' })
+        .option('param', { type: 'string', array: true, default: [] as string[] })
+        .option('output', { type: 'string', describe: 'write to this file (never overwritten) instead of stdout' })
+        .option('symmetry', { type: 'boolean', default: false, describe: 'print symmetric index types as scalarsets (Murphi)' }),
+    (a) =>
+      guarded(() =>
+        runExport(
+          {
+            protocol: a.protocol,
+            to: a.to,
+            ...(a.variant !== undefined ? { variant: a.variant } : {}),
+            params: a.param.map(String),
+            ...(a.output !== undefined ? { output: a.output } : {}),
+            symmetry: a.symmetry,
+          },
+          out,
+        ),
+      ),
+  )
+  .demandCommand(1, 'name a command: list, check, replay or export')
   .strict()
   .fail((msg, e) => {
     throw e ?? new McError('MC030', msg ?? 'bad usage');
