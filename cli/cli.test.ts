@@ -129,6 +129,27 @@ describe('mirrorcheck CLI', () => {
     expect(rep.out).toMatch(/no property is violated/);
   });
 
+  it('export prints the model for peers and never overwrites a file', () => {
+    const m = run('export', 'fence-migrate', '--to', 'murphi');
+    expect(m.code).toBe(0);
+    expect(m.out).toMatch(/ruleset p : Page do|ruleset p: Page do/);
+    const p = run('export', 'fence-migrate', '--to', 'promela', '--variant', 'no-invalidate');
+    expect(p.code).toBe(0);
+    expect(p.out).toMatch(/proctype/);
+    const file = join(tmp, 'fm.m');
+    expect(run('export', 'fence-migrate', '--to', 'murphi', '--output', file).code).toBe(0);
+    const again = run('export', 'fence-migrate', '--to', 'murphi', '--output', file);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('MC031');
+  });
+
+  it('replay renders a standalone HTML page and keeps the exit code', () => {
+    const r = run('replay', join(root, 'counterexamples/corpus/fence-migrate/unblock-before-copy.itf.json'), '--render', 'html');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^<!doctype html>/);
+    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+  });
+
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);

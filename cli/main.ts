@@ -94,7 +94,7 @@ try {
       y
         .positional('trace', { type: 'string', demandOption: true })
         .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
-        .option('render', { choices: ['text', 'mermaid'] as const, default: 'text' as const })
+        .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
         .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
     (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
   )

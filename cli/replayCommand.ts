@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { renderMermaid, renderText } from '../counterexamples/render.js';
+import { renderHtml, renderMermaid, renderText } from '../counterexamples/render.js';
 import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
 import { McError } from '../model/lang/errors.js';
@@ -16,7 +16,7 @@ import { paramsText } from './report.js';
 export interface ReplayOptions {
   readonly file: string;
   readonly on: 'model' | 'harness';
-  readonly render: 'text' | 'mermaid';
+  readonly render: 'text' | 'mermaid' | 'html';
   readonly full: boolean;
 }
 
@@ -74,9 +74,17 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     return 1;
   }
   const rep = replayTrace(model, properties, trace);
-  out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`);
-  if (header.note) out(`Note: ${header.note}`);
+  if (opts.render !== 'html') {
+    out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`);
+    if (header.note) out(`Note: ${header.note}`);
+  }
   const input = { model, states: rep.states, labels: rep.labels, violation: rep.violation, full: opts.full, ...(trace.loop !== undefined ? { loop: trace.loop } : {}) };
+  if (opts.render === 'html') {
+    // The page is the whole output; the verdict is in the exit code.
+    const title = `${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''}: ${rep.violation ? `${rep.violation.property} [${rep.violation.requirement}]` : 'trace'}`;
+    out(renderHtml({ ...input, title }));
+    return rep.mismatch ? 4 : rep.modelError ? 2 : rep.violation ? 1 : 0;
+  }
   out(opts.render === 'mermaid' ? renderMermaid(input) : renderText(input));
   if (rep.mismatch) {
     out(`REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}. The trace no longer replays on this model.`);

@@ -90,3 +90,39 @@ export function renderMermaid(r: RenderInput): string {
   if (r.loop !== undefined) lines.push('    end');
   return lines.join('\n');
 }
+
+const html = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * A standalone HTML page (no scripts, no external resources): one row per step with its actor, the
+ * rule instance and the fields it changed; the violating step and the loop are marked.
+ */
+export function renderHtml(r: RenderInput & { readonly title: string }): string {
+  const rows = r.states.map((s, i) => {
+    const label = i === 0 ? (r.labels[0] as string) : (r.labels[i] as string);
+    const fields = changedFields(r.model, i === 0 || r.full ? null : (r.states[i - 1] as Int32Array), s);
+    const bad = r.violation && r.violation.step === i;
+    const inLoop = r.loop !== undefined && i > r.loop;
+    const cls = [bad ? 'bad' : '', inLoop ? 'loop' : ''].filter(Boolean).join(' ');
+    const note = bad ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}]: ${r.violation?.doc}`)}</div>` : '';
+    return `<tr${cls ? ` class="${cls}"` : ''}><td>${i}</td><td>${i === 0 ? '' : html(actorOf(label))}</td><td><code>${html(label)}</code>${note}</td><td>${fields.map((f) => `<code>${html(f)}</code>`).join('<br>')}</td></tr>`;
+  });
+  const loopNote =
+    r.loop !== undefined
+      ? `<p class="loopnote">${r.loop >= r.states.length - 1 ? `State ${r.loop}: no rule is enabled; the run stays here forever.` : `Steps ${r.loop + 1}..${r.states.length - 1} lead back to state ${r.loop} and repeat forever (shaded).`}</p>`
+      : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${html(r.title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}th{background:#f3f3f3}
+tr.bad td{background:#fde2e2}tr.loop td{background:#eef3ff}.why{color:#a00;font-weight:600;margin-top:4px}
+code{font-size:90%}.loopnote{color:#235}
+</style></head><body>
+<h1>${html(r.title)}</h1>
+<table><thead><tr><th>#</th><th>actor</th><th>step</th><th>changed fields</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>
+${loopNote}
+</body></html>`;
+}
