@@ -4,6 +4,7 @@ import type { CheckResult } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
 import { defineProtocol } from '../model/lang/protocol.js';
 import { buildModel } from '../model/lang/protocol.js';
+import { registry } from '../cli/registry.js';
 import { assign } from '../model/lang/stmt.js';
 import { option, range } from '../model/lang/types.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
@@ -159,6 +160,14 @@ describe('Rumur agrees on the fixture that uses every language construct', () =>
   it.skipIf(!HAVE_RUMUR).each([null, ...exportFixture.variants.map((v) => v.name)])(`variant %s (${NEEDS})`, (variant) => {
     const { ours, peer } = check(fixture(variant));
     expect(ours.status).toBe(variant === null ? 'ok' : variant === 'unwrap-none' ? 'error' : 'violated');
+    expectAgreement(ours, peer);
+  });
+});
+
+describe('Rumur agrees on every built-in protocol at its default parameters', () => {
+  it.skipIf(!HAVE_RUMUR).each(registry.map((e) => [e.protocol.name, e] as const))(`%s (${NEEDS})`, (_, e) => {
+    const model = buildModel(e.protocol);
+    const { ours, peer } = check({ model, properties: e.properties.build(model) });
     expectAgreement(ours, peer);
   });
 });

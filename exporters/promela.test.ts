@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
 import type { CheckResult } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
+import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
 import type { Property } from '../properties/property.js';
@@ -123,6 +124,14 @@ describe('SPIN agrees on the fixture that uses every language construct', () => 
   it.skipIf(!HAVE_SPIN).each([null, ...exportFixture.variants.map((v) => v.name)])(`variant %s (${NEEDS})`, (variant) => {
     const { ours, peer, inits } = check(fixture(variant));
     expect(ours.status).toBe(variant === null ? 'ok' : variant === 'unwrap-none' ? 'error' : 'violated');
+    expectAgreement(ours, peer, inits);
+  });
+});
+
+describe('SPIN agrees on every built-in protocol at its default parameters', () => {
+  it.skipIf(!HAVE_SPIN).each(registry.map((e) => [e.protocol.name, e] as const))(`%s (${NEEDS})`, (_, e) => {
+    const model = buildModel(e.protocol);
+    const { ours, peer, inits } = check({ model, properties: e.properties.build(model) });
     expectAgreement(ours, peer, inits);
   });
 });
