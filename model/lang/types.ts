@@ -62,6 +62,9 @@ export function arrayOf(idx: IndexType, elem: Type): ArrayType {
 }
 
 export function option(inner: BaseScalarType): OptionType {
+  // None is held as -1, so an option of a range needs values that cannot be -1 and whose code is
+  // the value itself plus one: ranges starting at 0.
+  if (inner.kind === 'range' && inner.lo !== 0) throw new Error(`option of range ${inner.lo}..${inner.hi}: an option of a range must start at 0`);
   return { kind: 'option', inner };
 }
 
