@@ -88,12 +88,15 @@ export class StateStore {
     const size = this.table.length * 2;
     const t = new Int32Array(size).fill(-1);
     const mask = size - 1;
-    const tmp = new Uint32Array(this.words);
-    for (let id = 0; id < this.count; id++) {
-      this.read(id, tmp, 0);
-      let slot = this.hash(tmp, 0) & mask;
-      while ((t[slot] as number) >= 0) slot = (slot + 1) & mask;
-      t[slot] = id;
+    const W = this.words;
+    // Hash straight from the chunks (no copy per state): rehashing is a tenth of a search's time.
+    for (let ci = 0, id = 0; ci < this.wordChunks.length; ci++) {
+      const c = this.wordChunks[ci] as Uint32Array;
+      for (let k = 0; k < CHUNK && id < this.count; k++, id++) {
+        let slot = this.hash(c, k * W) & mask;
+        while ((t[slot] as number) >= 0) slot = (slot + 1) & mask;
+        t[slot] = id;
+      }
     }
     this.table = t;
     this.tableMask = mask;
