@@ -14,6 +14,7 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
   switch (name) {
     case 'explicit': return explicitLivenessEngine;
     case 'random': return (await import('../checker/random/random.js')).randomEngine;
+    case 'smt': return (await import('../checker/smt/index.js')).smtEngine;
     default: throw new McError('MC030', `engine '${name}' is not available in this build`);
   }
 }

@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { McError } from '../model/lang/errors.js';
 import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
+import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
@@ -99,6 +100,36 @@ try {
     (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
   )
   .command(
+    'prove <protocol>',
+    'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3)',
+    (y) =>
+      y
+        .positional('protocol', { type: 'string', demandOption: true })
+        .option('variant', { type: 'string' })
+        .option('param', { type: 'string', array: true, default: [] as string[] })
+        .option('max-k', { type: 'number', describe: 'largest k tried by k-induction' })
+        .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
+        .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
+        .option('out', { type: 'string', default: './counterexamples-out' })
+        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+    (a) =>
+      guarded(() =>
+        runProve(
+          {
+            protocol: a.protocol,
+            ...(a.variant !== undefined ? { variant: a.variant } : {}),
+            params: a.param.map(String),
+            ...(a['max-k'] !== undefined ? { maxK: a['max-k'] } : {}),
+            unbounded: a.unbounded,
+            ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
+            out: a.out,
+            format: a.format,
+          },
+          out,
+        ),
+      ),
+  )
+  .command(
     'export <protocol>',
     "print a protocol in a peer checker's language (Murphi for Rumur, Promela for SPIN)",
     (y) =>
@@ -124,7 +155,7 @@ try {
         ),
       ),
   )
-  .demandCommand(1, 'name a command: list, check, replay or export')
+  .demandCommand(1, 'name a command: list, check, prove, replay or export')
   .strict()
   .fail((msg, e) => {
     throw e ?? new McError('MC030', msg ?? 'bad usage');

@@ -1,0 +1,110 @@
+/**
+ * `mirrorcheck prove PROTOCOL`: k-induction at the given sizes, or with `--unbounded` an
+ * inductive-invariant proof for every number of pages, frames and slots (index types as
+ * uninterpreted sorts). Exit 0 proved, 1 a real violation (trace written), 3 not proved (a
+ * counterexample to induction, or a limit), 2 bad input or a model error, 4 the encodings disagree.
+ */
+import type { ProofResult } from '../checker/smt/index.js';
+import { McError } from '../model/lang/errors.js';
+import type { Value } from '../model/lang/layout.js';
+import { buildModel } from '../model/lang/protocol.js';
+import { parseParams } from './checkCommand.js';
+import { lookupProtocol } from './registry.js';
+import { paramsText } from './report.js';
+import { saveTrace } from './traceFiles.js';
+
+export interface ProveOptions {
+  readonly protocol: string;
+  readonly variant?: string;
+  readonly params: readonly string[];
+  readonly maxK?: number;
+  readonly unbounded: boolean;
+  readonly timeLimit?: number;
+  readonly out: string;
+  readonly format: 'text' | 'json';
+}
+
+function exitOf(r: ProofResult): number {
+  switch (r.status) {
+    case 'proved': return 0;
+    case 'violated': return 1;
+    case 'cti':
+    case 'incomplete': return 3;
+    case 'error': return r.code === 'MC040' ? 4 : 2;
+  }
+}
+
+const show = (v: Value): string => JSON.stringify(v);
+
+export async function runProve(opts: ProveOptions, out: (s: string) => void): Promise<number> {
+  const entry = lookupProtocol(opts.protocol);
+  const model = buildModel(entry.protocol, { variant: opts.variant ?? null, params: parseParams(opts.params) });
+  const properties = entry.properties.build(model).filter((p) => p.kind === 'invariant' || p.kind === 'step');
+  const hints = entry.properties.proofHints?.(model);
+  const smt = await import('../checker/smt/index.js');
+  let r: ProofResult;
+  try {
+    r = opts.unbounded
+      ? await smt.proveUnbounded(model, properties, {
+          ...(hints ? { strengthening: hints.strengthening } : {}),
+          ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        })
+      : await smt.prove(model, properties, {
+          ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
+          ...(hints ? { strengthening: hints.strengthening } : {}),
+          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        });
+  } finally {
+    await smt.shutdownSmt();
+  }
+  const traceOf = (): string | null => {
+    if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, r.violation.trace);
+    if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, r.trace);
+    return null;
+  };
+  const trace = traceOf();
+  if (opts.format === 'json') {
+    out(JSON.stringify({
+      protocol: model.protocol, variant: model.variant, params: model.params, engine: 'smt', method: r.method, status: r.status,
+      guarantee: r.status === 'proved' ? 'proved' : null, elapsedMs: r.elapsedMs,
+      ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
+      ...(r.status === 'violated' ? { violations: [{ property: r.violation.property, requirement: r.violation.requirement, length: r.violation.trace ? r.violation.trace.steps.length - 1 : null, trace }] } : {}),
+      ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, trace, cti: r.cti ?? null } : {}),
+      ...(r.status === 'incomplete' ? { reason: r.reason } : {}),
+      ...(r.status === 'error' ? { error: { code: r.code, message: r.message, trace } } : {}),
+    }));
+    return exitOf(r);
+  }
+  out(`${model.protocol}${model.variant ? ` (variant ${model.variant})` : ''} [${paramsText(model.params)}] ${r.method}${opts.unbounded ? ' (every size)' : ''}`);
+  switch (r.status) {
+    case 'proved':
+      out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`);
+      for (const n of r.notes) out(`  note: ${n}`);
+      break;
+    case 'violated':
+      out(`  VIOLATED ${r.violation.property} [${r.violation.requirement}]: ${r.violation.message}`);
+      if (trace) out(`    trace: ${trace}   (mirrorcheck replay ${trace})`);
+      break;
+    case 'cti':
+      out(`  NOT PROVED: ${r.property} [${r.requirement}] is not inductive${r.k !== undefined ? ` up to k=${r.k}` : ''}: ${r.message}`);
+      if (trace) out(`    counterexample to induction (states need not be reachable): ${trace}`);
+      if (r.cti) {
+        out(`    rule ${r.cti.rule}(${Object.entries(r.cti.args).map(([k, v]) => `${k}=${v}`).join(', ')}) with sizes ${Object.entries(r.cti.sizes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        for (const k of Object.keys(r.cti.before)) {
+          const a = show(r.cti.before[k] as Value);
+          const b = show(r.cti.after[k] as Value);
+          out(a === b ? `      ${k} = ${a}` : `      ${k}: ${a} -> ${b}`);
+        }
+      }
+      out('    (a strengthening invariant that rules out the pre-state is missing)');
+      break;
+    case 'incomplete':
+      out(`  INCOMPLETE: ${r.reason}`);
+      break;
+    case 'error':
+      throw new McError(r.code as 'MC040', r.message);
+  }
+  out(`  ${(r.elapsedMs / 1000).toFixed(2)} s`);
+  return exitOf(r);
+}
