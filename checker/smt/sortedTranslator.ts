@@ -360,7 +360,10 @@ export class SortedTranslator {
 
   // --- Decoding a model into structured values -----------------------------------------------
 
-  /** Element lists of every index sort in a model. */
+  /**
+   * Element lists of every index sort in a model. The element an index literal k denotes is put at
+   * position k, so a decoded state reads like a state of a model of that size.
+   */
   universes(m: ModelHandle): Map<string, Z3_ast[]> {
     const out = new Map<string, Z3_ast[]>();
     for (const ix of this.model.indexes) {
@@ -369,6 +372,17 @@ export class SortedTranslator {
         els = this.tm.universe(m, this.sortOf(ix));
       } catch {
         els = [];
+      }
+      const lits = [...(this.literals.get(ix.name) ?? new Map<number, Z3_ast>())].sort((a, b) => a[0] - b[0]);
+      if (lits.length > 0 && Math.max(...lits.map(([k]) => k)) < els.length) {
+        const ordered: (Z3_ast | undefined)[] = new Array(els.length).fill(undefined);
+        const rest = [...els];
+        for (const [k, t] of lits) {
+          const v = this.tm.evalTerm(m, t);
+          const at = rest.findIndex((el) => this.tm.same(el, v));
+          if (at >= 0) ordered[k] = rest.splice(at, 1)[0];
+        }
+        els = ordered.map((el) => el ?? (rest.shift() as Z3_ast));
       }
       out.set(ix.name, els);
     }
