@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { count, forall, lt } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js';
 import { encodeState } from '../../model/lang/layout.js';
-import { buildModel } from '../../model/lang/protocol.js';
-import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
+import { type Model, buildModel } from '../../model/lang/protocol.js';
+import { type FenceMigrateHandles, fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
 import { type Invariant, type Property, invariant } from '../../properties/property.js';
 import type { UnboundedCti } from './proofResult.js';
@@ -24,7 +24,7 @@ const configs: readonly Record<string, string>[] = [
  * counterexample's sizes, runs the rule on the decoded pre-state, and expects the decoded post-state
  * and the named invariant to fail there while every invariant holds before.
  */
-function recheck(params: Record<string, string | number>, cti: UnboundedCti, invariants: (m: ReturnType<typeof buildModel>) => Invariant[], failing: string): void {
+function recheck(params: Record<string, string | number>, cti: UnboundedCti, invariants: (m: Model<FenceMigrateHandles>) => Invariant[], failing: string): void {
   const model = buildModel(fenceMigrate, {
     params: { ...params, pages: cti.sizes.Page!, frames: cti.sizes.Frame!, slots: cti.sizes.Slot! },
   });
@@ -73,7 +73,7 @@ describe('inductive invariants of fence-migrate for every number of pages, frame
     const params = { mode: 'fence' };
     const model = buildModel(fenceMigrate, { params });
     const hints = fenceMigrateProperties.proofHints!(model);
-    const keep = (m: ReturnType<typeof buildModel>) => [
+    const keep = (m: Model<FenceMigrateHandles>) => [
       ...safety(fenceMigrateProperties.build(m)).filter((p): p is Invariant => p.kind === 'invariant'),
       ...fenceMigrateProperties.proofHints!(m).strengthening.filter((p) => p.name !== 'inflight-dma-targets-data-frame'),
     ];
