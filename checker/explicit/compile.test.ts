@@ -7,7 +7,7 @@ import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
 import { stateArb } from '../../test/arbitraries.js';
 import { compileModel } from './compile.js';
 
-const configs = [
+const configs: { variant: string | null; params: Record<string, string | number> }[] = [
   { variant: null, params: {} },
   { variant: null, params: { mode: 'zap-and-fault', pages: 3, frames: 4, slots: 2 } },
   { variant: 'unblock-before-copy', params: { pages: 2, slots: 2 } },

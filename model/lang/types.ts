@@ -6,6 +6,7 @@
  * Scalar values are held as small integers ("natural values"): bool 0/1, enum ordinal, range value,
  * index ordinal, option -1 for none or the inner natural value.
  */
+import { ModelBuildError } from './errors.js';
 
 export interface BoolType { readonly kind: 'bool' }
 export interface EnumType { readonly kind: 'enum'; readonly name: string; readonly values: readonly string[] }
@@ -36,20 +37,20 @@ export const int: IntType = { kind: 'int' };
 
 /** An enumeration, e.g. `enumOf('DmaState', ['idle', 'stalled', 'inflight'])`. */
 export function enumOf(name: string, values: readonly string[]): EnumType {
-  if (values.length === 0) throw new Error(`enum ${name} has no values`);
-  if (new Set(values).size !== values.length) throw new Error(`enum ${name} has duplicate values`);
+  if (values.length === 0) throw new ModelBuildError(`enum ${name}`, 'has no values');
+  if (new Set(values).size !== values.length) throw new ModelBuildError(`enum ${name}`, 'has duplicate values');
   return { kind: 'enum', name, values: [...values] };
 }
 
 /** The integers lo..hi inclusive. */
 export function range(lo: number, hi: number): RangeType {
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new Error(`bad range ${lo}..${hi}`);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new ModelBuildError(`range ${lo}..${hi}`, 'bounds must be integers with lo <= hi');
   return { kind: 'range', lo, hi };
 }
 
 /** An index type of `size` values; `symmetric` marks it as a scalarset (values interchangeable). */
 export function index(name: string, size: number, opts: { symmetric?: boolean } = {}): IndexType {
-  if (!Number.isInteger(size) || size < 1) throw new Error(`index ${name} must have a size >= 1, got ${size}`);
+  if (!Number.isInteger(size) || size < 1) throw new ModelBuildError(`index ${name}`, `must have a size >= 1, got ${size}`);
   return { kind: 'index', name, size, symmetric: opts.symmetric ?? false };
 }
 
@@ -64,7 +65,7 @@ export function arrayOf(idx: IndexType, elem: Type): ArrayType {
 export function option(inner: BaseScalarType): OptionType {
   // None is held as -1, so an option of a range needs values that cannot be -1 and whose code is
   // the value itself plus one: ranges starting at 0.
-  if (inner.kind === 'range' && inner.lo !== 0) throw new Error(`option of range ${inner.lo}..${inner.hi}: an option of a range must start at 0`);
+  if (inner.kind === 'range' && inner.lo !== 0) throw new ModelBuildError(`option of range ${inner.lo}..${inner.hi}`, 'an option of a range must start at 0');
   return { kind: 'option', inner };
 }
 
