@@ -156,3 +156,120 @@ describe('mirrorcheck CLI', () => {
     expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
   });
 });
+
+describe('mirrorcheck CLI, SMT commands (z3)', () => {
+  const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+
+  it('check --engine smt: no violation within the depth is exit 0 with a bounded guarantee', () => {
+    const out = join(tmp, 's0');
+    const r = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/engine smt\n\s+OK: every property holds \(bounded to depth 8\)/);
+    expect(r.out).toMatch(/bounded model checking to depth 8,/);
+    const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--format', 'json', '--out', out);
+    expect(j.code).toBe(0);
+    const rec = lastJson(j.out);
+    expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: null, engine: 'smt', solver: 'wasm', status: 'ok', guarantee: 'bounded', bound: 8, depth: 8, violations: [] });
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('check --engine smt: a variant is exit 1 at the BFS length, its trace is saved and replay reproduces it', () => {
+    const out = join(tmp, 's1');
+    const r = run('check', 'fence-migrate', '--variant', 'unblock-before-copy', '--engine', 'smt', '--depth', '10', '--out', out, '--format', 'json');
+    expect(r.code).toBe(1);
+    const rec = lastJson(r.out);
+    expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: 'unblock-before-copy', engine: 'smt', status: 'violated', guarantee: 'bounded' });
+    expect(rec.violations).toHaveLength(1);
+    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', requirement: 'FM-R4', kind: 'invariant', length: 7 });
+    const trace = rec.violations[0].trace as string;
+    expect(existsSync(trace)).toBe(true);
+    expect(JSON.parse(readFileSync(trace, 'utf8'))['#meta']).toMatchObject({ engine: 'smt', property: 'no-lost-write', variant: 'unblock-before-copy' });
+    const rep = run('replay', trace);
+    expect(rep.code).toBe(1);
+    expect(rep.out).toMatch(/engine smt, 7 steps, recorded violation: no-lost-write \(FM-R4\)/);
+    expect(rep.out).toMatch(/Step 7: HcaCompleteDma\(d=0\)\s+<-- VIOLATION no-lost-write \(FM-R4\)/);
+    expect(rep.out).toMatch(/Reproduced: no-lost-write \(FM-R4\) is violated at step 7\./);
+  });
+
+  it('prove: k-induction proves fence-migrate at its sizes with k=1 (exit 0)', () => {
+    const r = run('prove', 'fence-migrate');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 mode=fence order=remap-first fault=atomic\] k-induction\n/);
+    expect(r.out).toMatch(/PROVED with k=1 at these sizes: .*no-lost-write/);
+    expect(r.out).toMatch(/note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/);
+    const j = run('prove', 'fence-migrate', '--format', 'json');
+    expect(j.code).toBe(0);
+    const rec = lastJson(j.out);
+    expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: null, engine: 'smt', method: 'k-induction', status: 'proved', guarantee: 'proved', k: 1 });
+    for (const p of ['mirror-coherent', 'fence-complete', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame', 'no-lost-write', 'no-stale-dma-read']) {
+      expect(rec.properties).toContain(p);
+    }
+    expect(rec.notes.join('\n')).toMatch(/holds in every reachable state at these parameter values only/);
+  });
+
+  it('prove --unbounded: an inductive invariant for every number of pages, frames and slots (exit 0)', () => {
+    const r = run('prove', 'fence-migrate', '--unbounded');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\] inductive-invariant \(every size\)\n/);
+    expect(r.out).toMatch(/PROVED for every number of each index type: .*no-lost-write/);
+    expect(r.out).toMatch(/note: for every size of Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\)/);
+    const j = run('prove', 'fence-migrate', '--unbounded', '--format', 'json');
+    expect(j.code).toBe(0);
+    const rec = lastJson(j.out);
+    expect(rec).toMatchObject({ engine: 'smt', method: 'inductive-invariant', status: 'proved', guarantee: 'proved', k: null });
+    expect(rec.properties).toContain('no-lost-write');
+    const obligations = rec.obligations as { name: string; status: string }[];
+    expect(obligations.length).toBeGreaterThan(0);
+    expect(obligations.filter((o) => o.status !== 'proved')).toEqual([]);
+    expect(obligations.map((o) => o.name)).toContain('start condition implies no-lost-write');
+    expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
+  });
+
+  // Filled by the next test: the trace `prove` writes for the violated variant.
+  let proveTrace = '';
+
+  it('prove on a bug variant: the base case finds a real counterexample (exit 1) and saves its trace', () => {
+    const out = join(tmp, 's2');
+    const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
+    expect(r.code).toBe(1);
+    const rec = lastJson(r.out);
+    expect(rec).toMatchObject({ variant: 'unblock-before-copy', engine: 'smt', method: 'k-induction', status: 'violated', guarantee: null });
+    expect(rec.violations).toHaveLength(1);
+    proveTrace = rec.violations[0].trace as string;
+    expect(existsSync(proveTrace)).toBe(true);
+    const t = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out);
+    expect(t.code).toBe(1);
+    expect(t.out).toMatch(/\n\s+VIOLATED \S+ \[FM-\w+\]: /);
+  });
+
+  // Known bug (reported, not fixed here): `prove` reports the first failing invariant including the
+  // proof's strengthening invariants (here inflight-dma-targets-data-frame, FM-S7, at 6 steps), but
+  // `replay` checks only the protocol's properties, so it prints "the recorded violation ... no
+  // longer happens" and exits 0. Turn this into a plain `it` once the two agree.
+  it.fails('replay reproduces the violation recorded by prove (exit 1) [known bug: exits 0]', () => {
+    expect(proveTrace).not.toBe('');
+    expect(run('replay', proveTrace).code).toBe(1);
+  });
+
+  it('prove with bad input: exit 2 and one line with a stable code', () => {
+    const r = run('prove', 'no-such-protocol');
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^mirrorcheck: error MC001: unknown protocol 'no-such-protocol'/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('check --engine smt: a time limit that runs out is exit 3 (incomplete, no guarantee)', () => {
+    const out = join(tmp, 's3');
+    const r = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/INCOMPLETE: time limit of 1s reached at depth \d+ \(no violation within \d+ steps\) \(no guarantee\)/);
+    const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out, '--format', 'json');
+    expect(j.code).toBe(3);
+    const rec = lastJson(j.out);
+    expect(rec).toMatchObject({ engine: 'smt', status: 'incomplete', guarantee: null, violations: [] });
+    expect(rec.reason).toMatch(/^time limit of 1s reached/);
+    expect(rec.depth).toBeLessThan(30);
+  });
+});
