@@ -31,6 +31,8 @@ export interface CheckJob {
   readonly symmetry?: boolean;
   /** Check for deadlocks (default true). */
   readonly deadlock?: boolean;
+  /** SMT engines: which z3 answers the queries (default the wasm build; `native` needs `z3` on the PATH). */
+  readonly solver?: 'wasm' | 'native';
 }
 
 /** Progress figures, reported at most about once a second. */

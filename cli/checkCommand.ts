@@ -8,7 +8,7 @@ import { DEFAULT_SEED } from '../checker/random/random.js';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
-import { type EngineName, loadEngine } from './engines.js';
+import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
 import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
 import { type CheckRecord, junit, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
@@ -33,6 +33,19 @@ export interface CheckOptions {
   readonly only: readonly string[];
   /** Report states with no enabled rule (that are not legal end states) as deadlocks. */
   readonly deadlock: boolean;
+  /** Which z3 the smt engine uses (default wasm). */
+  readonly solver?: SolverName;
+}
+
+/**
+ * Rejects a numeric option that is not a number, not an integer where one is needed, or below
+ * `min` (MC030), so that no engine ever sees a nonsensical limit.
+ */
+export function checkNumber(flag: string, v: number | undefined, min: number, integer = true): void {
+  if (v === undefined) return;
+  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
+    throw new McError('MC030', `--${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${Number.isNaN(v) ? 'a non-number' : v}`);
+  }
 }
 
 /** Parses `k=v` parameter arguments (MC030 on a malformed one). */
@@ -77,6 +90,7 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
   const base = {
     protocol: model.protocol, variant: model.variant, params: model.params, engine,
     ...(engine === 'explicit' ? { strategy: opts.strategy, symmetry: opts.symmetry && model.indexes.some((i) => i.symmetric && i.size > 1) } : {}),
+    ...(engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
     status: r.status,
     states: st.states, transitions: st.transitions, depth: st.depth, elapsedMs: st.elapsedMs,
     statesPerSec: st.statesPerSec, bytesPerState: st.bytesPerState,
@@ -109,6 +123,12 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   if (!opts.protocol && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
   }
+  checkSolver(opts.solver ?? 'wasm', opts.engine);
+  checkNumber('depth', opts.depth, 0);
+  checkNumber('max-states', opts.maxStates, 1);
+  checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkNumber('runs', opts.runs, 1);
+  checkNumber('seed', opts.seed, -(2 ** 31));
   // Build every model first, so bad input is reported before any work is done.
   const jobs = entries.map((e) => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
@@ -130,9 +150,12 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
       },
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
+      ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
     };
     const onProgress = opts.progress
-      ? (p: Progress) => err(`[${model.protocol}${model.variant ? `/${model.variant}` : ''}] ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
+      ? (p: Progress) => err(opts.engine === 'smt'
+        ? `[${model.protocol}${model.variant ? `/${model.variant}` : ''}] no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+        : `[${model.protocol}${model.variant ? `/${model.variant}` : ''}] ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
       : undefined;
     const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);

@@ -165,7 +165,7 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const r = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--out', out);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/engine smt\n\s+OK: every property holds \(bounded to depth 8\)/);
-    expect(r.out).toMatch(/bounded model checking to depth 8,/);
+    expect(r.out).toMatch(/bounded model checking: no violation within 8 steps, \d+ solver queries,/);
     const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--format', 'json', '--out', out);
     expect(j.code).toBe(0);
     const rec = lastJson(j.out);
@@ -242,11 +242,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(t.out).toMatch(/\n\s+VIOLATED \S+ \[FM-\w+\]: /);
   });
 
-  // Known bug (reported, not fixed here): `prove` reports the first failing invariant including the
-  // proof's strengthening invariants (here inflight-dma-targets-data-frame, FM-S7, at 6 steps), but
-  // `replay` checks only the protocol's properties, so it prints "the recorded violation ... no
-  // longer happens" and exits 0. Turn this into a plain `it` once the two agree.
-  it.fails('replay reproduces the violation recorded by prove (exit 1) [known bug: exits 0]', () => {
+  // prove reports the first failing invariant, strengthening invariants included (here
+  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
+  it('replay reproduces the violation recorded by prove (exit 1)', () => {
     expect(proveTrace).not.toBe('');
     expect(run('replay', proveTrace).code).toBe(1);
   });
@@ -271,5 +269,57 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(rec).toMatchObject({ engine: 'smt', status: 'incomplete', guarantee: null, violations: [] });
     expect(rec.reason).toMatch(/^time limit of 1s reached/);
     expect(rec.depth).toBeLessThan(30);
+  });
+
+  it('nonsensical numbers are bad input (exit 2, MC030), not internal errors', () => {
+    for (const args of [
+      ['check', 'fence-migrate', '--engine', 'smt', '--depth', '-1'],
+      ['check', 'fence-migrate', '--depth', 'abc'],
+      ['check', 'fence-migrate', '--max-states', '0'],
+      ['check', 'fence-migrate', '--engine', 'random', '--runs', '0'],
+      ['prove', 'fence-migrate', '--max-k', '0'],
+      ['prove', 'fence-migrate', '--time-limit', '-1'],
+    ]) {
+      const r = run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(/^mirrorcheck: error MC030: --[a-z-]+ must be /);
+    }
+  });
+
+  it('a counterexample to induction replays from its arbitrary first state and gives exit 3, as prove does', () => {
+    const out = join(tmp, 's4');
+    // odp-mirror has no strengthening invariants: its properties are not 2-inductive.
+    const withoutHints = run('prove', 'odp-mirror', '--max-k', '2', '--out', out, '--format', 'json');
+    expect(withoutHints.code).toBe(3);
+    const rec = JSON.parse(withoutHints.out);
+    expect(rec.status).toBe('cti');
+    const r = run('replay', rec.trace);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/start in an arbitrary state \(need not be reachable\)/);
+    expect(r.out).toMatch(/Reproduced a counterexample to induction: /);
+  });
+
+  const nativeZ3 = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, 'z3')));
+  it.skipIf(!nativeZ3)('--solver native (z3 on the PATH) finds the same shortest counterexample, and replay reproduces it', () => {
+    const out = join(tmp, 's5');
+    const r = run('check', 'fence-migrate', '--variant', 'unblock-before-copy', '--engine', 'smt', '--depth', '8', '--solver', 'native', '--format', 'json', '--out', out);
+    expect(r.code).toBe(1);
+    const rec = lastJson(r.out);
+    expect(rec).toMatchObject({ engine: 'smt', solver: 'native', status: 'violated', guarantee: 'bounded' });
+    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', length: 7 });
+    expect(JSON.parse(readFileSync(rec.violations[0].trace, 'utf8'))['#meta'].extra.solver).toBe('z3-native');
+    expect(run('replay', rec.violations[0].trace).code).toBe(1);
+    const p = run('prove', 'fence-migrate', '--solver', 'native', '--format', 'json');
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.out)).toMatchObject({ status: 'proved', k: 1, solver: 'native' });
+  });
+
+  it('--solver native is refused where it does not apply, or without a z3 binary (exit 2)', () => {
+    const r = run('check', 'fence-migrate', '--solver', 'native');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver native applies to the smt engine/);
+    const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], { cwd: root, encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent', MIRRORCHECK_Z3: '' } });
+    expect(noZ3.status).toBe(2);
+    expect(noZ3.stderr).toMatch(/^mirrorcheck: error MC030: --solver native: no z3 binary on the PATH/);
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../checker/engine.js';
 import { explicitLivenessEngine } from '../checker/explicit/liveness.js';
+import { findNativeZ3 } from '../checker/smt/nativeZ3.js';
 import { McError } from '../model/lang/errors.js';
 
 export const ENGINE_NAMES = ['explicit', 'random', 'smt'] as const;
@@ -17,4 +18,17 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
     case 'smt': return (await import('../checker/smt/index.js')).smtEngine;
     default: throw new McError('MC030', `engine '${name}' is not available in this build`);
   }
+}
+
+export const SOLVER_NAMES = ['wasm', 'native'] as const;
+export type SolverName = (typeof SOLVER_NAMES)[number];
+
+/**
+ * Checks `--solver`: `native` needs the SMT engine (or `prove`) and a `z3` binary on the PATH
+ * (MIRRORCHECK_Z3 names another one). Throws MC030 otherwise.
+ */
+export function checkSolver(solver: SolverName, engine: EngineName | 'prove'): void {
+  if (solver === 'wasm') return;
+  if (engine !== 'smt' && engine !== 'prove') throw new McError('MC030', `--solver native applies to the smt engine and to prove, not to --engine ${engine}`);
+  if (!findNativeZ3()) throw new McError('MC030', '--solver native: no z3 binary on the PATH (install the Debian package z3, or set MIRRORCHECK_Z3)');
 }

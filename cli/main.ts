@@ -10,11 +10,16 @@ import { McError } from '../model/lang/errors.js';
 import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
 import { runProve } from './proveCommand.js';
-import { ENGINE_NAMES, type EngineName } from './engines.js';
+import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
+// A reader that stops early (`| head`) closes the pipe: that is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
 function fail(code: string, message: string, exit: number): void {
@@ -61,7 +66,8 @@ try {
         .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
         .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
         .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
-        .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' }),
+        .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' })
+        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'z3 of the smt engine: the wasm build, or a native z3 on the PATH' }),
     (a) =>
       guarded(() =>
         runCheck(
@@ -82,6 +88,7 @@ try {
             symmetry: a.symmetry,
             only: a.property.map(String),
             deadlock: a.deadlock,
+            solver: a.solver,
           },
           out,
           err,
@@ -111,7 +118,8 @@ try {
         .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
         .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
         .option('out', { type: 'string', default: './counterexamples-out' })
-        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
     (a) =>
       guarded(() =>
         runProve(
@@ -124,6 +132,7 @@ try {
             ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
             out: a.out,
             format: a.format,
+            solver: a.solver,
           },
           out,
         ),

@@ -8,7 +8,8 @@ import type { ProofResult } from '../checker/smt/index.js';
 import { McError } from '../model/lang/errors.js';
 import type { Value } from '../model/lang/layout.js';
 import { buildModel } from '../model/lang/protocol.js';
-import { parseParams } from './checkCommand.js';
+import { checkNumber, parseParams } from './checkCommand.js';
+import { type SolverName, checkSolver } from './engines.js';
 import { lookupProtocol } from './registry.js';
 import { paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
@@ -22,6 +23,8 @@ export interface ProveOptions {
   readonly timeLimit?: number;
   readonly out: string;
   readonly format: 'text' | 'json';
+  /** Which z3 answers the queries (default wasm). */
+  readonly solver?: SolverName;
 }
 
 function exitOf(r: ProofResult): number {
@@ -37,6 +40,9 @@ function exitOf(r: ProofResult): number {
 const show = (v: Value): string => JSON.stringify(v);
 
 export async function runProve(opts: ProveOptions, out: (s: string) => void): Promise<number> {
+  checkSolver(opts.solver ?? 'wasm', 'prove');
+  checkNumber('max-k', opts.maxK, 1);
+  checkNumber('time-limit', opts.timeLimit, 0, false);
   const entry = lookupProtocol(opts.protocol);
   const model = buildModel(entry.protocol, { variant: opts.variant ?? null, params: parseParams(opts.params) });
   const properties = entry.properties.build(model).filter((p) => p.kind === 'invariant' || p.kind === 'step');
@@ -49,11 +55,13 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
           ...(hints ? { strengthening: hints.strengthening } : {}),
           ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
           ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
         })
       : await smt.prove(model, properties, {
           ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
           ...(hints ? { strengthening: hints.strengthening } : {}),
           ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
         });
   } finally {
     await smt.shutdownSmt();
@@ -66,7 +74,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   const trace = traceOf();
   if (opts.format === 'json') {
     out(JSON.stringify({
-      protocol: model.protocol, variant: model.variant, params: model.params, engine: 'smt', method: r.method, status: r.status,
+      protocol: model.protocol, variant: model.variant, params: model.params, engine: 'smt', solver: opts.solver ?? 'wasm', method: r.method, status: r.status,
       guarantee: r.status === 'proved' ? 'proved' : null, elapsedMs: r.elapsedMs,
       ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
       ...(r.status === 'violated' ? { violations: [{ property: r.violation.property, requirement: r.violation.requirement, length: r.violation.trace ? r.violation.trace.steps.length - 1 : null, trace }] } : {}),

@@ -1,7 +1,9 @@
 /**
  * `mirrorcheck replay TRACE`: re-executes a saved counterexample on the current model and prints
  * it. Exit 1 when the violation reproduces, 0 when the trace replays with no violation, 4 when it no
- * longer replays on the model, 2 for a file that is missing, truncated or not a trace.
+ * longer replays on the model, 2 for a file that is missing, truncated or not a trace. A
+ * counterexample to induction from `prove` (it starts in a state that need not be reachable) gives
+ * 3 when it reproduces, as `prove` does.
  */
 import { readFileSync } from 'node:fs';
 import { itfToTrace, parseItf } from '../counterexamples/itf.js';
@@ -32,7 +34,10 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
   const entry = registry.find((x) => x.protocol.name === header.protocol);
   if (!entry) throw new McError('MC023', `trace is of protocol '${header.protocol}', which this build does not have (built-in: ${registry.map((x) => x.protocol.name).join(', ')})`);
   const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
-  const properties = entry.properties.build(model);
+  // `prove` also reports a reachable state that breaks a strengthening invariant of the proof hints
+  // (a claim about every reachable state too); replay then checks that invariant with the properties.
+  const hint = entry.properties.proofHints?.(model).strengthening.find((p) => p.name === header.property);
+  const properties = [...entry.properties.build(model), ...(hint ? [hint] : [])];
   let trace: ReturnType<typeof itfToTrace>;
   try {
     trace = itfToTrace(header, doc, model);
@@ -83,16 +88,25 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     // The page is the whole output; the verdict is in the exit code.
     const title = `${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''}: ${rep.violation ? `${rep.violation.property} [${rep.violation.requirement}]` : 'trace'}`;
     out(renderHtml({ ...input, title }));
-    return rep.mismatch ? 4 : rep.modelError ? 2 : rep.violation ? 1 : 0;
+    return rep.mismatch ? 4 : rep.modelError ? 2 : rep.violation ? (trace.steps[0]?.choice === -1 ? 3 : 1) : 0;
   }
   out(opts.render === 'mermaid' ? renderMermaid(input) : renderText(input));
   if (rep.mismatch) {
     out(`REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}. The trace no longer replays on this model.`);
     return 4;
   }
+  const arbitraryStart = trace.steps[0]?.choice === -1;
+  if (rep.modelError && arbitraryStart) {
+    out(`Reproduced a counterexample to induction: a model error at step ${rep.modelError.step} (${rep.modelError.message}) from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`);
+    return 3;
+  }
   if (rep.modelError) {
     out(`MODEL ERROR at step ${rep.modelError.step}: ${rep.modelError.message}`);
     return 2;
+  }
+  if (rep.violation && arbitraryStart) {
+    out(`Reproduced a counterexample to induction: ${rep.violation.property} (${rep.violation.requirement}) fails at step ${rep.violation.step} from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`);
+    return 3;
   }
   if (rep.violation) {
     const same = header.property === null || header.property === rep.violation.property;

@@ -66,7 +66,7 @@ export function textRecord(r: CheckRecord): string {
   }
   const unreached = r.covers.filter((c) => !c.reached).map((c) => c.name);
   if (r.covers.length) lines.push(`  covers reached: ${r.covers.length - unreached.length}/${r.covers.length}${unreached.length ? ` (not reached: ${unreached.join(', ')})` : ''}`);
-  if (r.engine === 'smt') lines.push(`  bounded model checking to depth ${r.bound ?? r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s`);
+  if (r.engine === 'smt') lines.push(`  bounded model checking: ${r.status === 'violated' ? 'the counterexample is a shortest one' : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.transitions)} solver queries, ${(r.elapsedMs / 1000).toFixed(2)} s`);
   else if (r.engine === 'random') lines.push(`  ${r.runs ?? '?'} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed ?? '?'}), ${fmtNum(r.transitions)} steps taken, ${fmtNum(r.states)} distinct states seen, ${(r.elapsedMs / 1000).toFixed(2)} s`);
   else lines.push(`  ${fmtNum(r.states)} distinct states, ${fmtNum(r.transitions)} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s, ${fmtNum(r.statesPerSec)} states/s, ${r.bytesPerState} bytes/state`);
   return lines.join('\n');

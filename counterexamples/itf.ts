@@ -146,8 +146,10 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return bad('missing "#meta"');
   if (typeof meta.protocol !== 'string') bad('"#meta.protocol" missing');
   const choices = meta.choices;
-  if (!Array.isArray(choices) || !choices.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0)) {
-    bad('"#meta.choices" must be an array of non-negative integers');
+  // A first choice of -1 marks a trace that starts in a stored state rather than a start state (a
+  // counterexample to induction from `prove`).
+  if (!Array.isArray(choices) || !choices.every((c, i) => typeof c === 'number' && Number.isInteger(c) && (c >= 0 || (i === 0 && c === -1)))) {
+    bad('"#meta.choices" must be an array of non-negative integers (the first may be -1)');
   }
   if ((choices as number[]).length !== (doc.states as Json[]).length) bad(`${(choices as number[]).length} choices for ${(doc.states as Json[]).length} states`);
   const params = meta.params;

@@ -59,18 +59,25 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   };
   const first = trace.steps[0];
   if (!first) return done({ step: 0, message: 'the trace has no states' });
-  const init = model.inits[first.choice];
-  if (!init) return done({ step: 0, message: `start state #${first.choice} does not exist (the model has ${model.inits.length})` });
   let s: Int32Array;
-  try {
-    s = initState(model, init);
-  } catch (e) {
-    if (e instanceof ModelRuntimeError) return done(null, { step: 0, message: e.message });
-    throw e;
+  if (first.choice === -1) {
+    // A counterexample to induction: it starts in the stored state, which need not be reachable.
+    s = first.state;
+    states.push(s);
+    labels.push('start in an arbitrary state (need not be reachable)');
+  } else {
+    const init = model.inits[first.choice];
+    if (!init) return done({ step: 0, message: `start state #${first.choice} does not exist (the model has ${model.inits.length})` });
+    try {
+      s = initState(model, init);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return done(null, { step: 0, message: e.message });
+      throw e;
+    }
+    if (!sameState(s, first.state)) return done({ step: 0, message: `start state differs: ${firstDiff(model, s, first.state)}` });
+    states.push(s);
+    labels.push(`init ${init.name}`);
   }
-  if (!sameState(s, first.state)) return done({ step: 0, message: `start state differs: ${firstDiff(model, s, first.state)}` });
-  states.push(s);
-  labels.push(`init ${init.name}`);
   checkState(s, 0);
   for (let i = 1; i < trace.steps.length; i++) {
     const st = trace.steps[i] as Trace['steps'][number];

@@ -517,7 +517,7 @@ function readsPre(e: Expr, v: number, inPre = false): boolean {
  * ```ts
  * const model = buildModel(fenceMigrate, { params: { pages: 3 } });
  * writeFileSync('fm.pml', toPromela(model, fenceMigrateProperties.build(model)));
- * // spin -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
+  * // spin -o2 -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
  * ```
  */
 export function toPromela(model: Model, properties: readonly Property[], opts: PromelaOptions = {}): string {

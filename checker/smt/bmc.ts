@@ -114,7 +114,7 @@ class Bmc {
 
   /** Turns a replayed finding into the engine's result. */
   private resultOf(f: Finding, path: DecodedPath, depth: number): CheckResult {
-    const extra = { depth, solver: 'z3-wasm' };
+    const extra = { depth, solver: this.session.solverName };
     if (f.kind === 'error') {
       const { message, trace } = modelErrorOf(this.model, f, path, extra);
       return { status: 'error', code: 'MC011', stats: this.stats(), trace, message };
@@ -237,7 +237,7 @@ class Bmc {
       if (r) return r;
       return { status: 'ok', guarantee: 'bounded', bound: this.maxDepth, stats: this.stats(), covers: this.covers() };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', code: 'MC040', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
+      if (e instanceof SmtUnsupported) return { status: 'error', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
       throw e;
     } finally {
       s.releaseSolver(solver);
@@ -264,7 +264,7 @@ export async function bmcCheck(job: CheckJob, hooks: Hooks = {}, opts: BmcOption
     }
   }
   const go = (session: SmtSession) => new Bmc(job, hooks, session, opts.covers ?? true).run();
-  return opts.session ? go(opts.session) : withSession(go);
+  return opts.session ? go(opts.session) : withSession(go, job.solver ?? 'wasm');
 }
 
 /** The SMT engine behind the common interface: bounded model checking with z3. */

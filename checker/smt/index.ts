@@ -10,3 +10,5 @@ export { proveUnbounded } from './proveUnbounded.js';
 export type { UnboundedOptions } from './proveUnbounded.js';
 export type { Obligation, ProofMethod, ProofResult, UnboundedCti } from './proofResult.js';
 export { MAX_CHECK_MS, shutdownSmt } from './z3Host.js';
+export type { SolverBackend } from './z3Host.js';
+export { findNativeZ3 } from './nativeZ3.js';

@@ -24,7 +24,7 @@ import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
 import { Terms } from './terms.js';
 import { SlotTranslator } from './translate.js';
 import { Unrolling } from './unroll.js';
-import { type SmtSession, type SolverHandle, withSession } from './z3Host.js';
+import { type SmtSession, type SolverBackend, type SolverHandle, withSession } from './z3Host.js';
 
 export interface ProveOptions {
   /** Largest k tried (default 8). */
@@ -35,6 +35,8 @@ export interface ProveOptions {
   /** Require the states of the step-case path to be distinct (default true). */
   readonly simplePath?: boolean;
   readonly session?: SmtSession;
+  /** Which z3 answers the queries (default `wasm`). */
+  readonly solver?: SolverBackend;
 }
 
 export const DEFAULT_MAX_K = 8;
@@ -114,7 +116,7 @@ export async function prove(model: Model, properties: readonly Property[], opts:
           const last = path.states[d] as Int32Array;
           const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
           if (!f) return disagree(`z3 claims a violation at depth ${d}; the interpreter finds none`);
-          const extra = { depth: d, solver: 'z3-wasm', method: 'k-induction base case' };
+          const extra = { depth: d, solver: s.solverName, method: 'k-induction base case' };
           if (f.kind === 'error') {
             const { message, trace } = modelErrorOf(model, f, path, extra);
             return { status: 'error', method: 'k-induction', code: 'MC011', message, trace, elapsedMs: elapsed() };
@@ -153,7 +155,7 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         lastCti = {
           status: 'cti', method: 'k-induction', k, property: prop.name, requirement: prop.requirement, elapsedMs: 0,
           message: `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to ${f.kind === 'error' ? `a model error (${f.message})` : 'its violation'}; a strengthening invariant that excludes the first state is missing`,
-          trace: traceOf(model, path, prop, { depth: k, solver: 'z3-wasm', method: 'k-induction step case' }),
+          trace: traceOf(model, path, prop, { depth: k, solver: s.solverName, method: 'k-induction step case', ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}) }),
         };
         s.add(ss, ops.not(bad(step, k)).t);
       }
@@ -168,5 +170,5 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     }
   };
   if (maxK < 1) throw new Error('maxK must be at least 1');
-  return opts.session ? go(opts.session) : withSession(go);
+  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
 }

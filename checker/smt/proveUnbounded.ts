@@ -23,7 +23,7 @@ import { traceOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, type Sym, SymOps } from './symbolic.js';
 import { type LeafFn, type SortedEnv, SortedTranslator } from './sortedTranslator.js';
 import { Terms } from './terms.js';
-import { type SmtSession, withSession } from './z3Host.js';
+import { type SmtSession, type SolverBackend, withSession } from './z3Host.js';
 
 export interface UnboundedOptions {
   /** Strengthening invariants, assumed and proved with the properties (PropertySet.proofHints). */
@@ -32,6 +32,8 @@ export interface UnboundedOptions {
   readonly initCondition?: Expr;
   readonly timeLimitSec?: number;
   readonly session?: SmtSession;
+  /** Which z3 answers the queries (default `wasm`). */
+  readonly solver?: SolverBackend;
 }
 
 interface Goal { readonly name: string; readonly requirement: string; readonly rule: RuleDef | null; readonly bad: BoolSym; readonly post: readonly LeafFn[] | null; readonly args: readonly Sym[] }
@@ -216,5 +218,5 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       session.releaseSolver(solver);
     }
   };
-  return opts.session ? go(opts.session) : withSession(go);
+  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
 }

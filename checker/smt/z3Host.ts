@@ -10,8 +10,16 @@
  * - a `check` longer than 600 s lets Node exit silently (z3's own keep-alive timer is 600 s), so every
  *   check holds a keep-alive interval and a z3 timeout under 600 s.
  * `shutdownSmt` stops z3's worker threads; the CLI calls it in a `finally`.
+ *
+ * A session can send its checks to a native z3 instead (`backend: 'native'`, see nativeZ3.ts): the
+ * terms are still built in the wasm context, printed as SMT-LIB 2, and the native model is loaded
+ * back into the wasm context, so every engine works unchanged with either solver.
  */
 import type { Z3_ast, Z3_context, Z3_model, Z3_solver, Z3LowLevel } from 'z3-solver';
+import { findNativeZ3, modelAssertions, runNativeZ3 } from './nativeZ3.js';
+
+/** Which z3 answers the checks: the wasm build in this process, or a native binary on the PATH. */
+export type SolverBackend = 'wasm' | 'native';
 
 type Api = Awaited<ReturnType<(typeof import('z3-solver'))['init']>>;
 /** The low-level z3 functions. */
@@ -65,8 +73,24 @@ export class SmtSession {
   private closed = false;
   /** Why the last check answered `unknown`. */
   lastReason = '';
+  /** `z3-wasm` or `z3-native`: recorded in the traces this session's answers produce. */
+  readonly solverName: string;
+  /** Native z3 runs (queries sent, time spent in them), for the benchmark. */
+  readonly nativeStats = { queries: 0, ms: 0, modelsResolved: 0 };
+  private readonly nativeBinary: string | null;
+  // The logic each solver was made for: the native query declares it too (z3 then picks the same tactic).
+  private readonly logics = new Map<Z3_solver, string>();
+  // After a native `sat`: the solver of the original query -> a solver whose model is the native one.
+  private readonly nativeModelSolver = new Map<Z3_solver, SolverHandle>();
 
-  constructor(api: Api) {
+  constructor(api: Api, backend: SolverBackend = 'wasm') {
+    this.solverName = `z3-${backend}`;
+    if (backend === 'native') {
+      this.nativeBinary = findNativeZ3();
+      if (!this.nativeBinary) throw new Error('native z3 not found on the PATH');
+    } else {
+      this.nativeBinary = null;
+    }
     this.z = api.Z3;
     const cfg = this.z.mk_config();
     this.z.set_param_value(cfg, 'model', 'true');
@@ -86,10 +110,16 @@ export class SmtSession {
     const ptr = logic ? this.z.mk_solver_for_logic(this.ctx, this.z.mk_string_symbol(this.ctx, logic)) : this.z.mk_solver(this.ctx);
     this.z.solver_inc_ref(this.ctx, ptr);
     this.solvers.add(ptr);
+    if (logic) this.logics.set(ptr, logic);
     return { ptr };
   }
 
   releaseSolver(s: SolverHandle): void {
+    const holder = this.nativeModelSolver.get(s.ptr);
+    if (holder) {
+      this.nativeModelSolver.delete(s.ptr);
+      this.releaseSolver(holder);
+    }
     if (this.closed || !this.solvers.delete(s.ptr)) return;
     this.z.solver_dec_ref(this.ctx, s.ptr);
   }
@@ -119,6 +149,7 @@ export class SmtSession {
         this.lastReason = 'time limit reached';
         return 'unknown' as const;
       }
+      if (this.nativeBinary) return this.checkNative(this.nativeBinary, s, left, deadline, assumptions);
       const p = this.z.mk_params(this.ctx);
       this.z.params_inc_ref(this.ctx, p);
       this.z.params_set_uint(this.ctx, p, this.z.mk_string_symbol(this.ctx, 'timeout'), Math.max(1, Math.floor(left)));
@@ -142,10 +173,58 @@ export class SmtSession {
     return run;
   }
 
+  /**
+   * One check on the native binary. The query is the SMT-LIB 2 text of `s` (as the wasm z3 prints
+   * it) plus the assumptions. On `sat` the native model's constants are asserted as equalities in a
+   * second wasm solver, whose model `model(s)` then returns; a model that is not made of constants
+   * (functions over uninterpreted sorts) is found again by the wasm z3 instead, and counted.
+   */
+  private async checkNative(bin: string, s: SolverHandle, left: number, deadline: number | null, assumptions: readonly Z3_ast[]): Promise<CheckAnswer> {
+    const old = this.nativeModelSolver.get(s.ptr);
+    if (old) {
+      this.nativeModelSolver.delete(s.ptr);
+      this.releaseSolver(old);
+    }
+    const extra = assumptions.map((a) => `(assert ${this.z.ast_to_string(this.ctx, a)})`).join('\n');
+    const t0 = Date.now();
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    let ans: Awaited<ReturnType<typeof runNativeZ3>>;
+    try {
+      const logic = this.logics.get(s.ptr);
+      ans = await runNativeZ3(bin, `${logic ? `(set-logic ${logic})\n` : ''}${this.z.solver_to_string(this.ctx, s.ptr)}\n${extra}`, left);
+    } finally {
+      clearInterval(keepAlive);
+      this.nativeStats.queries++;
+      this.nativeStats.ms += Date.now() - t0;
+    }
+    if (ans.answer === 'unsat') return 'unsat';
+    if (ans.answer === 'unknown') {
+      this.lastReason = deadline !== null && Date.now() >= deadline - 50 ? 'time limit reached' : ans.reason;
+      return 'unknown';
+    }
+    const fixed = ans.model === null ? null : modelAssertions(ans.model);
+    const holder = this.newSolver();
+    if (fixed !== null) {
+      this.z.solver_from_string(this.ctx, holder.ptr, fixed);
+      this.checkError();
+    } else {
+      // Re-solve the same query in wasm to obtain a model in this context.
+      this.z.solver_from_string(this.ctx, holder.ptr, this.z.solver_to_string(this.ctx, s.ptr));
+      for (const a of assumptions) this.z.solver_assert(this.ctx, holder.ptr, a);
+      this.nativeStats.modelsResolved++;
+    }
+    const r = await this.z.solver_check(this.ctx, holder.ptr);
+    this.checkError();
+    if (r !== 1) throw new Error('the native z3 model does not satisfy the query in the wasm z3');
+    this.nativeModelSolver.set(s.ptr, holder);
+    return 'sat';
+  }
+
   /** The model of the last `sat` answer of `s`; release it (or close the session) when done. */
   model(s: SolverHandle): ModelHandle {
     this.assertOpen();
-    const ptr = this.z.solver_get_model(this.ctx, s.ptr);
+    const src = this.nativeModelSolver.get(s.ptr) ?? s;
+    const ptr = this.z.solver_get_model(this.ctx, src.ptr);
     this.checkError();
     this.z.model_inc_ref(this.ctx, ptr);
     this.models.add(ptr);
@@ -179,9 +258,9 @@ export class SmtSession {
 }
 
 /** Runs `fn` with a fresh session and always closes it, after the last check `fn` awaited. */
-export async function withSession<T>(fn: (s: SmtSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(fn: (s: SmtSession) => Promise<T>, backend: SolverBackend = 'wasm'): Promise<T> {
   const api = await loadZ3();
-  const session = new SmtSession(api);
+  const session = new SmtSession(api, backend);
   try {
     return await fn(session);
   } finally {

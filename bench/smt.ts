@@ -1,0 +1,158 @@
+/**
+ * The SMT benchmark: how deep bounded model checking gets in a fixed time on each protocol, how
+ * long BMC takes to find each bug variant, how long each proof takes, and the same runs on a
+ * native z3 (Debian package `z3`) beside the wasm build, with the ratio. Prints figures; never
+ * asserts.
+ *
+ * Usage: node dist/bench/smt.js [--budget SECONDS] [--variant-limit SECONDS] [--no-native]
+ *   --budget         time given to BMC on each correct protocol (default 60)
+ *   --variant-limit  time limit of each variant search and proof (default 60)
+ */
+import type { CheckResult } from '../checker/engine.js';
+import { explicitCheck } from '../checker/explicit/explicit.js';
+import { bmcCheck } from '../checker/smt/bmc.js';
+import { findNativeZ3 } from '../checker/smt/nativeZ3.js';
+import type { ProofResult } from '../checker/smt/proofResult.js';
+import { prove } from '../checker/smt/prove.js';
+import { proveUnbounded } from '../checker/smt/proveUnbounded.js';
+import { type SmtSession, type SolverBackend, shutdownSmt, withSession } from '../checker/smt/z3Host.js';
+import { type Model, type ProtocolDef, buildModel } from '../model/lang/protocol.js';
+import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
+import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { odpMirrorProperties } from '../properties/odpMirror.js';
+import type { Property, PropertySet } from '../properties/property.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const budget = opt('--budget', 60);
+const variantLimit = opt('--variant-limit', 60);
+const native = args.includes('--no-native') ? null : findNativeZ3();
+const backends: SolverBackend[] = native ? ['wasm', 'native'] : ['wasm'];
+
+// biome-ignore lint/suspicious/noExplicitAny: the two protocols have different handle types
+const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> }[] = [
+  { name: 'fence-migrate', def: fenceMigrate, props: fenceMigrateProperties },
+  { name: 'odp-mirror', def: odpMirror, props: odpMirrorProperties },
+];
+
+const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+
+/** Runs `fn` in a session of `backend`; returns its result, the wall time and the time spent in native z3 processes. */
+async function timed<T>(backend: SolverBackend, fn: (s: SmtSession) => Promise<T>): Promise<{ r: T; ms: number; nativeMs: number; nativeQueries: number }> {
+  const t0 = Date.now();
+  let nativeMs = 0;
+  let nativeQueries = 0;
+  const r = await withSession(async (s) => {
+    const out = await fn(s);
+    nativeMs = s.nativeStats.ms;
+    nativeQueries = s.nativeStats.queries;
+    return out;
+  }, backend);
+  return { r, ms: Date.now() - t0, nativeMs, nativeQueries };
+}
+
+const verdict = (r: CheckResult) =>
+  r.status === 'violated' ? `${r.violations[0]?.property ?? '?'}@${(r.violations[0]?.trace?.steps.length ?? 1) - 1}`
+  : r.status === 'ok' ? `ok(${r.bound ?? '-'})`
+  : r.status === 'incomplete' ? `incomplete(${r.stats.depth})`
+  : `error ${r.code}`;
+
+const proofVerdict = (r: ProofResult) =>
+  r.status === 'proved' ? `proved${r.k !== undefined ? ` k=${r.k}` : ''}`
+  : r.status === 'cti' ? `cti ${r.property}${r.k !== undefined ? ` k=${r.k}` : ''}`
+  : r.status === 'violated' ? `violated ${r.violation.property}`
+  : r.status === 'incomplete' ? 'incomplete'
+  : `error ${r.code}`;
+
+const ratioRows: [string, number, number][] = [];
+
+async function main(): Promise<void> {
+  console.log(`SMT benchmark: z3-solver wasm${native ? ` and native ${native}` : ' (no native z3 on the PATH: wasm only)'}; node ${process.version}`);
+  console.log(`BMC budget ${budget}s per protocol; variant searches and proofs limited to ${variantLimit}s\n`);
+
+  console.log('1. Depth BMC reaches on the correct protocol (safety properties, no cover search) within the budget');
+  console.log('protocol        solver  depth  seconds  queries');
+  for (const p of PROTOCOLS) {
+    const model = buildModel(p.def);
+    const properties = safety(p.props.build(model));
+    for (const b of backends) {
+      const t = await timed(b, (s) => bmcCheck({ model, properties, limits: { depth: 10_000, timeLimitSec: budget } }, {}, { covers: false, session: s }));
+      const depth = t.r.status === 'ok' ? (t.r.bound ?? t.r.stats.depth) : t.r.stats.depth;
+      console.log(`${pad(p.name, 16)}${pad(b, 8)}${pad(depth, 7)}${pad(secs(t.ms), 9)}${t.r.stats.transitions}`);
+    }
+  }
+
+  console.log('\n2. Time for BMC to find each variant (shortest depth; BFS length for comparison)');
+  console.log(`protocol        variant                     BFS  ${backends.map((b) => pad(`${b}: found / s`, 34)).join('')}${native ? 'native/wasm' : ''}`);
+  for (const p of PROTOCOLS) {
+    for (const v of p.def.variants) {
+      let model: Model;
+      try {
+        model = buildModel(p.def, { variant: v.name });
+      } catch {
+        continue; // not applicable in the default mode
+      }
+      const properties = safety(p.props.build(model));
+      const bfs = explicitCheck({ model, properties, limits: { timeLimitSec: variantLimit } });
+      if (bfs.status !== 'violated') continue; // a progress-only variant: BMC checks safety only
+      const cells: string[] = [];
+      const times: number[] = [];
+      for (const b of backends) {
+        const t = await timed(b, (s) => bmcCheck({ model, properties, limits: { depth: 40, timeLimitSec: variantLimit } }, {}, { covers: false, session: s }));
+        cells.push(pad(`${verdict(t.r)} / ${secs(t.ms)}`, 34));
+        times.push(t.r.status === 'violated' ? t.ms : Number.NaN);
+      }
+      const ratio = times.length === 2 && Number.isFinite(times[0]) && Number.isFinite(times[1]) ? (times[1] as number) / (times[0] as number) : null;
+      if (ratio !== null) ratioRows.push([`${p.name}/${v.name}`, times[0] as number, times[1] as number]);
+      console.log(`${pad(p.name, 16)}${pad(v.name, 28)}${pad((bfs.violations[0]?.trace?.steps.length ?? 1) - 1, 5)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+    }
+  }
+
+  console.log('\n3. Proofs');
+  console.log(`protocol        proof                         ${backends.map((b) => pad(`${b}: result / s`, 30)).join('')}${native ? 'native/wasm' : ''}`);
+  for (const p of PROTOCOLS) {
+    const model = buildModel(p.def);
+    const properties = safety(p.props.build(model));
+    const hints = p.props.proofHints?.(model);
+    const proofs: [string, (s: SmtSession) => Promise<ProofResult>][] = [
+      [hints ? 'k-induction (with hints)' : 'k-induction (max k 2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, ...(hints ? { strengthening: hints.strengthening } : { maxK: 2 }) })],
+    ];
+    if (hints) {
+      proofs.push(['k-induction (no hints, k<=2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, maxK: 2 })]);
+      proofs.push(['unbounded (every size)', (s) => proveUnbounded(model, properties, { session: s, timeLimitSec: variantLimit, strengthening: hints.strengthening, ...(hints.initCondition ? { initCondition: hints.initCondition } : {}) })]);
+    }
+    for (const [what, run] of proofs) {
+      const cells: string[] = [];
+      const times: number[] = [];
+      for (const b of backends) {
+        const t = await timed(b, run);
+        cells.push(pad(`${proofVerdict(t.r)} / ${secs(t.ms)}`, 30));
+        times.push(t.ms);
+      }
+      const ratio = times.length === 2 ? (times[1] as number) / (times[0] as number) : null;
+      if (ratio !== null) ratioRows.push([`${p.name}/${what}`, times[0] as number, times[1] as number]);
+      console.log(`${pad(p.name, 16)}${pad(what, 30)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+    }
+  }
+
+  if (ratioRows.length) {
+    const geo = Math.exp(ratioRows.reduce((a, [, w, n]) => a + Math.log(n / w), 0) / ratioRows.length);
+    const tw = ratioRows.reduce((a, [, w]) => a + w, 0);
+    const tn = ratioRows.reduce((a, [, , n]) => a + n, 0);
+    console.log(`\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`);
+    console.log('(native runs each query in a new z3 process from the SMT-LIB 2 text of the whole solver: no incremental reuse between depths)');
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => shutdownSmt());
