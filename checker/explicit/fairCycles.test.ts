@@ -61,7 +61,11 @@ const setOf = (x: Expr, bits: readonly boolean[]): Expr => or(...bits.map((b, a)
  */
 function oracle(g: RandomGraph, form: Liveness['form']): boolean {
   const edges: { from: number; to: number; rule: number }[] = [];
-  g.rules.forEach((r, j) => r.map.forEach((t, a) => { if (t !== null) edges.push({ from: a, to: t, rule: j }); }));
+  g.rules.forEach((r, j) => {
+    r.map.forEach((t, a) => {
+      if (t !== null) edges.push({ from: a, to: t, rule: j });
+    });
+  });
   const reach = new Set([0]);
   for (let changed = true; changed;) {
     changed = false;

@@ -87,7 +87,7 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
     if (r >= 0) {
       depth = grow(depth, id + 1);
       const d = (depth[cur] as number) + 1;
-      depth[id] = d > 0xffff ? 0xffff : d;
+      depth[id] = Math.min(d, 0xffff);
       if (d > maxDepth) maxDepth = d;
     }
     if (m === targets.length) {

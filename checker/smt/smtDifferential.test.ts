@@ -131,7 +131,9 @@ function build(plan: Plan) {
         arr: bd.v('arr', arrayOf(I, range(0, 3))),
         flag: bd.v('flag', arrayOf(I, bool)),
       };
-      plan.inits.forEach((st, i) => bd.init(`i${i}`, () => st.map((s) => stmt(s, null))));
+      plan.inits.forEach((st, i) => {
+        bd.init(`i${i}`, () => st.map((s) => stmt(s, null)));
+      });
       plan.rules.forEach((r, i) => {
         if (r.param) bd.rule(`R${i}`, { p: I }, ({ p }) => ({ guard: bexp(r.guard, p), body: r.body.map((s) => stmt(s, p)) }));
         else bd.rule(`R${i}`, {}, () => ({ guard: bexp(r.guard, null), body: r.body.map((s) => stmt(s, null)) }));

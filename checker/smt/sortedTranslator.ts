@@ -68,7 +68,7 @@ export class SortedTranslator {
     this.tm = ops.tm;
     this.model = model;
     for (const ix of model.indexes) this.sorts.set(ix.name, this.tm.sort(ix.name));
-    model.vars.forEach((v) => this.shapes.push(this.shape(v.type, v.name, [])));
+    for (const v of model.vars) this.shapes.push(this.shape(v.type, v.name, []));
   }
 
   private shape(t: Type, name: string, dims: readonly IndexType[]): Shape {

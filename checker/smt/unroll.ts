@@ -97,7 +97,9 @@ export class Unrolling {
 
   private bindArgs(inst: RuleInstance): Map<number, Sym> {
     const m = new Map<number, Sym>();
-    inst.rule.params.forEach((p, i) => m.set((p.v as { id: number }).id, { k: 'v', v: inst.args[i] as number }));
+    inst.rule.params.forEach((p, i) => {
+      m.set((p.v as { id: number }).id, { k: 'v', v: inst.args[i] as number });
+    });
     return m;
   }
 

@@ -132,13 +132,13 @@ export function toExpr(x: Operand, expected?: ExprType): Expr {
   if (x instanceof Ref) return read(x);
   if (isExpr(x)) return x;
   if (x === none) {
-    if (!expected || expected.kind !== 'option') fail(`'none' used where ${expected ? typeName(expected) : 'no option type'} is expected`);
+    if (expected?.kind !== 'option') fail(`'none' used where ${expected ? typeName(expected) : 'no option type'} is expected`);
     return { op: 'lit', type: expected, value: -1 };
   }
   if (typeof x === 'boolean') return { op: 'lit', type: bool, value: x ? 1 : 0 };
   if (typeof x === 'string') {
     const et = expected?.kind === 'option' ? expected.inner : expected;
-    if (!et || et.kind !== 'enum') fail(`the literal '${x}' needs an enum context, found ${expected ? typeName(expected) : 'none'}`);
+    if (et?.kind !== 'enum') fail(`the literal '${x}' needs an enum context, found ${expected ? typeName(expected) : 'none'}`);
     const ix = (et as EnumType).values.indexOf(x);
     if (ix < 0) fail(`'${x}' is not a value of ${typeName(et as EnumType)} (values: ${(et as EnumType).values.join(', ')})`);
     return { op: 'lit', type: et as EnumType, value: ix };
