@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelAssertions, parseSExprs } from './nativeZ3.js';
+import { modelAssertions, parseSExprs, splitForms } from './nativeZ3.js';
 
 describe('reading a native z3 model', () => {
   it('parses s-expressions with quoted symbols and comments', () => {
@@ -17,5 +17,15 @@ describe('reading a native z3 model', () => {
 
   it('gives up (null) on a model with functions, which equalities cannot carry', () => {
     expect(modelAssertions('((define-fun f ((x!0 Page)) Bool (= x!0 Page!val!0)))')).toBeNull();
+  });
+});
+
+describe('splitting SMT-LIB 2 text into forms', () => {
+  it('keeps quoted parentheses inside their form and drops comments', () => {
+    expect(splitForms('; c (\n(declare-fun |a(b| () Bool)\n(assert (let ((x |a(b|)) x))\n(check-sat)\n')).toEqual([
+      '(declare-fun |a(b| () Bool)',
+      '(assert (let ((x |a(b|)) x))',
+      '(check-sat)',
+    ]);
   });
 });

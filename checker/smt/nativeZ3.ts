@@ -1,12 +1,12 @@
 /**
- * Runs one SMT-LIB 2 query on a native `z3` binary. Why this module exists: the wasm build of z3 is
- * what every machine has, but a native z3 (Debian package `z3`) can be much faster; `--solver
- * native` sends the very terms the translator built, printed as SMT-LIB 2 text by the wasm z3, to
- * the native binary, so both solvers answer the same query. The answer's model comes back as text
- * and is loaded into the wasm context as equalities (see `modelAssertions`), where the ordinary
- * decoder reads it and the replay guard checks it like any other model.
+ * Talks to a native `z3` binary. Why this module exists: the wasm build of z3 is what every machine
+ * has, but a native z3 (Debian package `z3`) may be faster; `--solver native` sends the very terms
+ * the translator built, printed as SMT-LIB 2 by the wasm z3, to a native z3 process that mirrors
+ * the solver incrementally, so both solvers answer the same queries. A model comes back as text and
+ * is loaded into the wasm context as equalities (see `modelAssertions`), where the ordinary decoder
+ * reads it and the replay guard checks it like any other model.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -25,37 +25,183 @@ export function findNativeZ3(): string | null {
   return null;
 }
 
+/**
+ * One native z3 process that mirrors one solver of a session incrementally: assertions, push and
+ * pop are queued as SMT-LIB 2 text and sent before the next check, so the native solver keeps what
+ * it learned between the depths of a BMC run exactly as the wasm solver does. Declarations are
+ * global (`:global-declarations`), so a constant declared inside a scope survives its pop.
+ */
+export class NativeZ3Process {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buf = '';
+  private exited: Error | null = null;
+  private wake: (() => void) | null = null;
+  private readonly declared = new Set<string>();
+  private pending: string[] = [];
+
+  constructor(binary: string, logic: string | null) {
+    this.child = spawn(binary, ['-in', '-smt2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      this.buf += d;
+      this.wake?.();
+    });
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      this.buf += d;
+      this.wake?.();
+    });
+    const died = (why: string) => {
+      this.exited ??= new Error(`native z3 (${binary}) ${why}`);
+      this.wake?.();
+    };
+    this.child.on('error', (e) => died(`could not run: ${e.message}`));
+    this.child.on('exit', (code) => died(`exited with status ${code}`));
+    this.child.stdin.on('error', () => {}); // reported through 'exit'
+    this.pending.push('(set-option :print-success false)', '(set-option :global-declarations true)', '(set-option :produce-models true)');
+    if (logic) this.pending.push(`(set-logic ${logic})`);
+  }
+
+  /**
+   * Queues the forms of a benchmark printed by z3 (Z3_benchmark_to_smtlib_string): declarations not
+   * yet sent and the assertion; the status line and check-sat are dropped.
+   */
+  assertBenchmark(text: string): void {
+    for (const form of splitForms(text)) {
+      const head = /^\(\s*([a-z-]+)\s+(\|[^|]*\||[^\s()]+)?/.exec(form);
+      const cmd = head?.[1];
+      if (cmd === 'declare-fun' || cmd === 'declare-const' || cmd === 'declare-sort' || cmd === 'define-sort' || cmd === 'declare-datatypes') {
+        const name = `${cmd === 'declare-sort' || cmd === 'define-sort' ? 'sort ' : ''}${head?.[2] ?? form}`;
+        if (this.declared.has(name)) continue;
+        this.declared.add(name);
+        this.pending.push(form);
+      } else if (cmd === 'assert') {
+        this.pending.push(form);
+      }
+    }
+  }
+
+  push(): void {
+    this.pending.push('(push 1)');
+  }
+
+  pop(): void {
+    this.pending.push('(pop 1)');
+  }
+
+  /** Sends what is queued and checks, with a soft timeout; on sat the model text comes back too. */
+  async check(timeoutMs: number): Promise<NativeAnswer> {
+    this.send([...this.pending, `(set-option :timeout ${Math.max(1, Math.floor(timeoutMs))})`, '(check-sat)'].join('\n'));
+    this.pending = [];
+    const line = await this.readForm();
+    if (line === 'sat') {
+      this.send('(get-model)');
+      return { answer: 'sat', model: await this.readForm(), reason: '' };
+    }
+    if (line === 'unsat') return { answer: 'unsat', model: null, reason: '' };
+    if (line === 'unknown' || line === 'timeout') {
+      this.send('(get-info :reason-unknown)');
+      const why = /"([^"]*)"/.exec(await this.readForm())?.[1] ?? line;
+      return { answer: 'unknown', model: null, reason: why };
+    }
+    throw new Error(`native z3 answered ${line.slice(0, 300)}`);
+  }
+
+  /** Ends the process. */
+  close(): void {
+    if (this.exited) return;
+    this.child.stdin.end('(exit)\n');
+    this.child.kill();
+  }
+
+  private send(text: string): void {
+    if (this.exited) throw this.exited;
+    this.child.stdin.write(`${text}\n`);
+  }
+
+  /** The next complete top-level form (an atom such as `sat`, or a parenthesised expression) of the output. */
+  private async readForm(): Promise<string> {
+    for (;;) {
+      const [form, rest] = takeForm(this.buf);
+      if (form !== null) {
+        this.buf = rest;
+        if (form.startsWith('(error')) throw new Error(`native z3: ${form.slice(0, 300)}`);
+        return form;
+      }
+      if (this.exited) throw this.exited;
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+      this.wake = null;
+    }
+  }
+}
+
 /** What the native solver said about one query. */
 export interface NativeAnswer {
   readonly answer: 'sat' | 'unsat' | 'unknown';
   /** The `(get-model)` output after `sat`. */
   readonly model: string | null;
-  /** Why the answer is unknown (the solver's words, or `timeout`). */
+  /** Why the answer is unknown (the solver's words, such as `timeout`). */
   readonly reason: string;
 }
 
+/** Splits SMT-LIB 2 text into its top-level forms (comments dropped). */
+export function splitForms(text: string): string[] {
+  const forms: string[] = [];
+  let rest = text;
+  for (;;) {
+    const [form, after] = takeForm(rest);
+    if (form === null) return forms;
+    forms.push(form);
+    rest = after;
+  }
+}
+
 /**
- * Sends `query` (declarations and assertions, without check-sat) to `z3 -in` with a soft timeout
- * of `timeoutMs`, then asks for a model when the answer is sat. A crash or garbage output throws.
+ * The first complete top-level form of `text` and what follows it, or null while it is incomplete.
+ * Knows |quoted symbols|, "strings" and ; comments, so parentheses inside them do not count.
  */
-export function runNativeZ3(binary: string, query: string, timeoutMs: number): Promise<NativeAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['-in', '-smt2', `-t:${Math.max(1, Math.floor(timeoutMs))}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const firstLine = out.trimStart().split('\n', 1)[0]?.trim() ?? '';
-      if (firstLine === 'sat') resolve({ answer: 'sat', model: out.trimStart().slice(3), reason: '' });
-      else if (firstLine === 'unsat') resolve({ answer: 'unsat', model: null, reason: '' });
-      else if (firstLine === 'unknown' || firstLine === 'timeout') resolve({ answer: 'unknown', model: null, reason: firstLine === 'timeout' ? 'timeout' : 'native z3 answered unknown' });
-      else reject(new Error(`native z3 (${binary}) exited ${code} without an answer: ${(firstLine || err).slice(0, 200)}`));
-    });
-    child.stdin.on('error', () => {}); // a solver that exits early closes its input; 'close' reports it
-    child.stdin.end(`(set-option :produce-models true)\n${query}\n(check-sat)\n(get-model)\n(exit)\n`);
-  });
+function takeForm(text: string): [string | null, string] {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+    if (text[i] !== ';') break;
+    while (i < text.length && text[i] !== '\n') i++;
+  }
+  if (i >= text.length) return [null, text];
+  const start = i;
+  if (text[i] !== '(') {
+    while (i < text.length && !/[\s()]/.test(text[i] as string)) i++;
+    // An atom is complete once something follows it.
+    return i < text.length ? [text.slice(start, i), text.slice(i)] : [null, text];
+  }
+  let depth = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '|') {
+      const j = text.indexOf('|', i + 1);
+      if (j < 0) return [null, text];
+      i = j + 1;
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && !(text[j] === '"' && text[j + 1] !== '"')) j += text[j] === '"' ? 2 : 1;
+      if (j >= text.length) return [null, text];
+      i = j + 1;
+      continue;
+    }
+    if (c === ';') {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')') {
+      depth--;
+      if (depth === 0) return [text.slice(start, i + 1), text.slice(i + 1)];
+    }
+    i++;
+  }
+  return [null, text];
 }
 
 type SExpr = string | SExpr[];

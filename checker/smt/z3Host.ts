@@ -12,11 +12,12 @@
  * `shutdownSmt` stops z3's worker threads; the CLI calls it in a `finally`.
  *
  * A session can send its checks to a native z3 instead (`backend: 'native'`, see nativeZ3.ts): the
- * terms are still built in the wasm context, printed as SMT-LIB 2, and the native model is loaded
- * back into the wasm context, so every engine works unchanged with either solver.
+ * terms are still built in the wasm context, every solver is mirrored by a native z3 process that
+ * receives the same assertions, pushes and pops as SMT-LIB 2, and a native model is loaded back into
+ * the wasm context, so every engine works unchanged with either solver.
  */
 import type { Z3_ast, Z3_context, Z3_model, Z3_solver, Z3LowLevel } from 'z3-solver';
-import { findNativeZ3, modelAssertions, runNativeZ3 } from './nativeZ3.js';
+import { NativeZ3Process, findNativeZ3, modelAssertions } from './nativeZ3.js';
 
 /** Which z3 answers the checks: the wasm build in this process, or a native binary on the PATH. */
 export type SolverBackend = 'wasm' | 'native';
@@ -78,8 +79,8 @@ export class SmtSession {
   /** Native z3 runs (queries sent, time spent in them), for the benchmark. */
   readonly nativeStats = { queries: 0, ms: 0, modelsResolved: 0 };
   private readonly nativeBinary: string | null;
-  // The logic each solver was made for: the native query declares it too (z3 then picks the same tactic).
-  private readonly logics = new Map<Z3_solver, string>();
+  // Native mode: the z3 process that mirrors each solver (started at its first check).
+  private readonly natives = new Map<Z3_solver, NativeZ3Process>();
   // After a native `sat`: the solver of the original query -> a solver whose model is the native one.
   private readonly nativeModelSolver = new Map<Z3_solver, SolverHandle>();
 
@@ -104,13 +105,16 @@ export class SmtSession {
     if (code !== 0) throw new Error(`z3 error: ${this.z.get_error_msg(this.ctx, code)}`);
   }
 
-  /** A new solver, released when the session closes (or earlier by `releaseSolver`). */
-  newSolver(logic?: string): SolverHandle {
+  /**
+   * A new solver, released when the session closes (or earlier by `releaseSolver`). In native mode
+   * a native z3 process mirrors it, unless `wasmOnly`.
+   */
+  newSolver(logic?: string, wasmOnly = false): SolverHandle {
     this.assertOpen();
     const ptr = logic ? this.z.mk_solver_for_logic(this.ctx, this.z.mk_string_symbol(this.ctx, logic)) : this.z.mk_solver(this.ctx);
     this.z.solver_inc_ref(this.ctx, ptr);
     this.solvers.add(ptr);
-    if (logic) this.logics.set(ptr, logic);
+    if (this.nativeBinary && !wasmOnly) this.natives.set(ptr, new NativeZ3Process(this.nativeBinary, logic ?? null));
     return { ptr };
   }
 
@@ -120,20 +124,25 @@ export class SmtSession {
       this.nativeModelSolver.delete(s.ptr);
       this.releaseSolver(holder);
     }
+    this.natives.get(s.ptr)?.close();
+    this.natives.delete(s.ptr);
     if (this.closed || !this.solvers.delete(s.ptr)) return;
     this.z.solver_dec_ref(this.ctx, s.ptr);
   }
 
   add(s: SolverHandle, t: Z3_ast): void {
     this.z.solver_assert(this.ctx, s.ptr, t);
+    this.natives.get(s.ptr)?.assertBenchmark(this.z.benchmark_to_smtlib_string(this.ctx, '', '', '', '', [], t));
   }
 
   push(s: SolverHandle): void {
     this.z.solver_push(this.ctx, s.ptr);
+    this.natives.get(s.ptr)?.push();
   }
 
   pop(s: SolverHandle): void {
     this.z.solver_pop(this.ctx, s.ptr, 1);
+    this.natives.get(s.ptr)?.pop();
   }
 
   /**
@@ -149,7 +158,8 @@ export class SmtSession {
         this.lastReason = 'time limit reached';
         return 'unknown' as const;
       }
-      if (this.nativeBinary) return this.checkNative(this.nativeBinary, s, left, deadline, assumptions);
+      const native = this.natives.get(s.ptr);
+      if (native) return this.checkNative(native, s, left, deadline, assumptions);
       const p = this.z.mk_params(this.ctx);
       this.z.params_inc_ref(this.ctx, p);
       this.z.params_set_uint(this.ctx, p, this.z.mk_string_symbol(this.ctx, 'timeout'), Math.max(1, Math.floor(left)));
@@ -174,26 +184,29 @@ export class SmtSession {
   }
 
   /**
-   * One check on the native binary. The query is the SMT-LIB 2 text of `s` (as the wasm z3 prints
-   * it) plus the assumptions. On `sat` the native model's constants are asserted as equalities in a
-   * second wasm solver, whose model `model(s)` then returns; a model that is not made of constants
-   * (functions over uninterpreted sorts) is found again by the wasm z3 instead, and counted.
+   * One check on the native z3 that mirrors `s` (assumptions are asserted in a scope of their own).
+   * On `sat` the native model's constants are asserted as equalities in a second wasm solver, whose
+   * model `model(s)` then returns; a model that is not made of constants (functions over
+   * uninterpreted sorts) is found again by the wasm z3 instead, and counted.
    */
-  private async checkNative(bin: string, s: SolverHandle, left: number, deadline: number | null, assumptions: readonly Z3_ast[]): Promise<CheckAnswer> {
+  private async checkNative(native: NativeZ3Process, s: SolverHandle, left: number, deadline: number | null, assumptions: readonly Z3_ast[]): Promise<CheckAnswer> {
     const old = this.nativeModelSolver.get(s.ptr);
     if (old) {
       this.nativeModelSolver.delete(s.ptr);
       this.releaseSolver(old);
     }
-    const extra = assumptions.map((a) => `(assert ${this.z.ast_to_string(this.ctx, a)})`).join('\n');
+    if (assumptions.length) {
+      native.push();
+      for (const a of assumptions) native.assertBenchmark(this.z.benchmark_to_smtlib_string(this.ctx, '', '', '', '', [], a));
+    }
     const t0 = Date.now();
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    let ans: Awaited<ReturnType<typeof runNativeZ3>>;
+    let ans: Awaited<ReturnType<NativeZ3Process['check']>>;
     try {
-      const logic = this.logics.get(s.ptr);
-      ans = await runNativeZ3(bin, `${logic ? `(set-logic ${logic})\n` : ''}${this.z.solver_to_string(this.ctx, s.ptr)}\n${extra}`, left);
+      ans = await native.check(left);
     } finally {
       clearInterval(keepAlive);
+      if (assumptions.length) native.pop();
       this.nativeStats.queries++;
       this.nativeStats.ms += Date.now() - t0;
     }
@@ -203,7 +216,7 @@ export class SmtSession {
       return 'unknown';
     }
     const fixed = ans.model === null ? null : modelAssertions(ans.model);
-    const holder = this.newSolver();
+    const holder = this.newSolver(undefined, true);
     if (fixed !== null) {
       this.z.solver_from_string(this.ctx, holder.ptr, fixed);
       this.checkError();
@@ -245,6 +258,8 @@ export class SmtSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const n of this.natives.values()) n.close();
+    this.natives.clear();
     for (const m of this.models) this.z.model_dec_ref(this.ctx, m);
     for (const s of this.solvers) this.z.solver_dec_ref(this.ctx, s);
     this.models.clear();
