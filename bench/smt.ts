@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   }
 
   console.log('\n2. Time for BMC to find each variant (shortest depth; BFS length for comparison)');
-  console.log(`protocol        variant                     BFS  ${backends.map((b) => pad(`${b}: found / s`, 34)).join('')}${native ? 'native/wasm' : ''}`);
+  console.log(`protocol        variant                     BFS  ${backends.map((b) => pad(`${b}: found / s`, 40)).join('')}${native ? 'native/wasm' : ''}`);
   for (const p of PROTOCOLS) {
     for (const v of p.def.variants) {
       let model: Model;
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (const b of backends) {
         const t = await timed(b, (s) => bmcCheck({ model, properties, limits: { depth: 40, timeLimitSec: variantLimit } }, {}, { covers: false, session: s }));
-        cells.push(pad(`${verdict(t.r)} / ${secs(t.ms)}`, 34));
+        cells.push(pad(`${verdict(t.r)} / ${secs(t.ms)}`, 40));
         times.push(t.r.status === 'violated' ? t.ms : Number.NaN);
       }
       const ratio = times.length === 2 && Number.isFinite(times[0]) && Number.isFinite(times[1]) ? (times[1] as number) / (times[0] as number) : null;
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   }
 
   console.log('\n3. Proofs');
-  console.log(`protocol        proof                         ${backends.map((b) => pad(`${b}: result / s`, 30)).join('')}${native ? 'native/wasm' : ''}`);
+  console.log(`protocol        proof                         ${backends.map((b) => pad(`${b}: result / s`, 42)).join('')}${native ? 'native/wasm' : ''}`);
   for (const p of PROTOCOLS) {
     const model = buildModel(p.def);
     const properties = safety(p.props.build(model));
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (const b of backends) {
         const t = await timed(b, run);
-        cells.push(pad(`${proofVerdict(t.r)} / ${secs(t.ms)}`, 30));
+        cells.push(pad(`${proofVerdict(t.r)} / ${secs(t.ms)}`, 42));
         times.push(t.ms);
       }
       const ratio = times.length === 2 ? (times[1] as number) / (times[0] as number) : null;
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     const tw = ratioRows.reduce((a, [, w]) => a + w, 0);
     const tn = ratioRows.reduce((a, [, , n]) => a + n, 0);
     console.log(`\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`);
-    console.log('(native runs each query in a new z3 process from the SMT-LIB 2 text of the whole solver: no incremental reuse between depths)');
+    console.log('(native: one z3 process per solver, fed the same assertions, pushes and pops incrementally as SMT-LIB 2 text)');
   }
 }
 
