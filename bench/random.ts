@@ -5,6 +5,8 @@
  * hardware; at the default size and at a size exhaustive search cannot finish. Prints figures; never
  * asserts.
  *
+ * odp-mirror follows, every variant at its default and benchmark sizes (no harness column).
+ *
  * Usage: node dist/bench/random.js [--seed S] [--runs N] [--depth D] [--bfs-limit SECONDS]
  */
 import type { CheckResult } from '../checker/engine.js';
@@ -13,7 +15,9 @@ import { DEFAULT_DEPTH, DEFAULT_RUNS, randomCheck } from '../checker/random/rand
 import { replayOnHarness } from '../harness/replayOnHarness.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { odpMirrorProperties } from '../properties/odpMirror.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -83,3 +87,36 @@ for (const [sizeName, size] of SIZES) {
     );
   }
 }
+
+// odp-mirror: every variant at the default size and at the benchmark size (2.3 million states).
+// The harness replay drives the fence-migrate reference driver only, so it has no column here.
+const odpRuns = Math.max(runs, 20_000);
+const odpDepth = Math.max(depth, 80);
+console.log(`\nodp-mirror: seed ${seed}, ${odpRuns} runs of depth ${odpDepth} (half of them swarm runs); BFS limited to ${bfsLimit}s`);
+console.log('size     variant                     found  ms      runs   fc-steps shrunk  BFS  BFS-ms   property');
+for (const [sizeName, size] of [['default', {}], ['large', ODP_LARGE_PARAMS]] as const) {
+  for (const v of odpMirror.variants) {
+    const model = buildModel(odpMirror, { variant: v.name, params: size });
+    const properties = odpMirrorProperties.build(model);
+    const t0 = Date.now();
+    const r = randomCheck({ model, properties, limits: { depth: odpDepth }, seed, runs: odpRuns });
+    const ms = Date.now() - t0;
+    const t1 = Date.now();
+    const bfs = explicitCheck({ model, properties: properties.filter((p) => p.kind !== 'liveness'), limits: { timeLimitSec: bfsLimit } });
+    const bfsMs = Date.now() - t1;
+    const trace = r.status === 'violated' ? (r.violations[0]?.trace ?? null) : null;
+    console.log([
+      sizeName.padEnd(8),
+      v.name.padEnd(27),
+      (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
+      String(ms).padEnd(7),
+      String(r.status === 'violated' ? r.runs : '-').padEnd(6),
+      String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
+      String(stepsOf(r) ?? '-').padEnd(7),
+      String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),
+      String(bfsMs).padEnd(8),
+      String(trace?.property ?? '-'),
+    ].join(' '));
+  }
+}
+

@@ -5,7 +5,9 @@
  * entry picking the i-th enabled rule instance modulo the number enabled, so every list is a valid
  * run; a failing list is shrunk by fast-check to a short one, which gives counterexamples close to
  * the BFS shortest. Safety properties (invariants, step properties, deadlock) are checked at every
- * step of every run.
+ * step of every run. Half the runs are swarm runs, which hold back a random subset of the rules
+ * (see `heldBackOf`): a uniform walk almost never produces the lopsided interleavings that races
+ * such as odp-mirror's valid-flag ABA need.
  *
  * What it must not do: report a run that found nothing as a proof. Its `ok` carries the guarantee
  * `sampled`, with the number of runs and the depth (each run takes up to `depth` steps; fast-check
@@ -41,10 +43,15 @@ export interface RandomOptions {
    * replays that counterexample directly instead of searching again.
    */
   readonly path?: string;
+  /** Swarm runs (default true): half the runs hold back a random subset of the rules. */
+  readonly swarm?: boolean;
 }
 
-/** The raw input of one run: the start-state index and the choice list. */
-type RunInput = readonly [number, readonly number[]];
+/**
+ * The raw input of one run: the start-state index, the choice list, and for a swarm run the rules
+ * held back (one flag per rule; null for a plain run).
+ */
+type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
 
 /** Finds which enabled rule instance raises a run-time model error in `s` (through the interpreter). */
 function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
@@ -144,6 +151,18 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     throw e;
   }
   const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
+  // Swarm testing (Groce et al., ISSTA 2012): half the runs hold back a random subset of the rules,
+  // taking them only when nothing else is enabled. A uniform walk rarely lets one actor run far ahead
+  // of another; holding the others back makes such interleavings (an ABA race, a starved
+  // invalidation) common. fast-check shrinks a swarm run towards a plain one.
+  const heldBackOf = (held: readonly boolean[] | null): Uint8Array | undefined => {
+    if (!held || !held.some(Boolean)) return undefined;
+    const out = new Uint8Array(model.instances.length);
+    model.instances.forEach((inst, i) => {
+      out[i] = held[model.rules.indexOf(inst.rule)] ? 1 : 0;
+    });
+    return out;
+  };
   const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
   let unreachedCovers = coverDepth.length;
   const onState = (s: Int32Array, d: number) => {
@@ -161,14 +180,20 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
 
   let lastReport = start;
   const execute = (input: RunInput, record?: (st: RecordedStep) => void): RunOutcome => {
-    const out = runner.run(inits[input[0]] as Int32Array, input[1], { checkDeadlock, onState, ...(record ? { record } : {}) });
+    const heldBack = heldBackOf(input[2]);
+    const out = runner.run(inits[input[0]] as Int32Array, input[1], { checkDeadlock, onState, ...(record ? { record } : {}), ...(heldBack ? { heldBack } : {}) });
     totalSteps += out.length;
     totalGenerated += out.generated;
     if (out.length > maxLen) maxLen = out.length;
     return out;
   };
 
-  const arb = fc.tuple(fc.nat({ max: model.inits.length - 1 }), fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }));
+  const nRules = model.rules.length;
+  const arb: fc.Arbitrary<RunInput> = fc.tuple(
+    fc.nat({ max: model.inits.length - 1 }),
+    fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }),
+    opts.swarm === false ? fc.constant(null) : fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }),
+  );
   const prop = fc.property(arb, (input) => {
     runsDone++;
     if (hooks.onProgress && (runsDone & 63) === 0) {
@@ -234,7 +259,8 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
           checkDeadlock,
         );
   const rerun = runner.runInstances(inits[initIdx] as Int32Array, kept, checkDeadlock);
-  const input: RunInput = [initIdx, rerun ? rerun.choices : fcInput[1]];
+  // The kept steps are given again as plain choices (positions among all enabled instances).
+  const input: RunInput = rerun ? [initIdx, rerun.choices, null] : fcInput;
   const recorded: RecordedStep[] = [];
   const stop = execute(input, (st) => recorded.push(st)).stop ?? firstStop;
   const steps: TraceStep[] = [
@@ -246,6 +272,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     fcPath: details.counterexamplePath,
     fcCounterexampleSteps: first.length,
     rawChoices: [initIdx, ...input[1]],
+    ...(fcInput[2]?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => fcInput[2]?.[i]).map((r) => r.name) } : {}),
     runs: generatedRuns,
     depth,
     shrinks: details.numShrinks,

@@ -41,6 +41,7 @@ export class ChoiceRunner {
   private readonly pool: Int32Array;
   private readonly ids: Int32Array;
   private readonly fails: Int32Array;
+  private readonly free: Int32Array;
   private readonly s: Int32Array;
   private readonly t: Int32Array;
   private count = 0;
@@ -52,6 +53,7 @@ export class ChoiceRunner {
     this.pool = new Int32Array(Math.max(1, nInstances) * nSlots);
     this.ids = new Int32Array(Math.max(1, nInstances));
     this.fails = new Int32Array(Math.max(1, nInstances));
+    this.free = new Int32Array(Math.max(1, nInstances));
     this.s = new Int32Array(nSlots);
     this.t = new Int32Array(nSlots);
     this.emit = (k, f) => {
@@ -69,7 +71,16 @@ export class ChoiceRunner {
   run(
     init: Int32Array,
     choices: readonly number[],
-    opts: { checkDeadlock: boolean; onState?: (s: Int32Array, depth: number) => void; record?: (step: RecordedStep) => void },
+    opts: {
+      checkDeadlock: boolean;
+      onState?: (s: Int32Array, depth: number) => void;
+      record?: (step: RecordedStep) => void;
+      /**
+       * Swarm run: instances (by id) marked 1 are taken only when nothing else is enabled, so the
+       * run explores with part of the protocol held back (see random.ts).
+       */
+      heldBack?: Uint8Array;
+    },
   ): RunOutcome {
     const { cm, s, nSlots } = this;
     s.set(init);
@@ -90,7 +101,13 @@ export class ChoiceRunner {
         if (opts.checkDeadlock && !cm.isEnd(s)) return { length: i, generated, stop: { kind: 'deadlock' }, ended: false };
         return { length: i, generated, stop: null, ended: true };
       }
-      const c = (choices[i] as number) % n;
+      let c = (choices[i] as number) % n;
+      const held = opts.heldBack;
+      if (held) {
+        let m = 0;
+        for (let j = 0; j < n; j++) if (held[this.ids[j] as number] === 0) this.free[m++] = j;
+        if (m > 0) c = this.free[(choices[i] as number) % m] as number;
+      }
       s.set(this.pool.subarray(c * nSlots, (c + 1) * nSlots));
       opts.record?.({ instance: this.ids[c] as number, state: new Int32Array(s) });
       opts.onState?.(s, i + 1);
