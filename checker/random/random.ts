@@ -156,7 +156,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   // of another; holding the others back makes such interleavings (an ABA race, a starved
   // invalidation) common. fast-check shrinks a swarm run towards a plain one.
   const heldBackOf = (held: readonly boolean[] | null): Uint8Array | undefined => {
-    if (!held || !held.some(Boolean)) return undefined;
+    if (!held?.some(Boolean)) return undefined;
     const out = new Uint8Array(model.instances.length);
     model.instances.forEach((inst, i) => {
       out[i] = held[model.rules.indexOf(inst.rule)] ? 1 : 0;
