@@ -5,9 +5,10 @@
  * (invariants and one step property), then the progress properties under the fairness the rules
  * declare, then covers that keep the model from being vacuous.
  */
-import { type Expr, type Operand, type Ref, add, and, count, eq, exists, forall, implies, isNone, isSome, ite, lt, ne, not, or, ord, some } from '../model/lang/expr.js';
+import { type Expr, type Operand, Ref, add, and, count, eq, exists, forall, implies, isNone, isSome, ite, le, lt, mul, ne, not, or, ord, some } from '../model/lang/expr.js';
+import type { Model } from '../model/lang/protocol.js';
 import { type OdpMirrorHandles, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { type Property, cover, definePropertySet, invariant, leadsTo, leadsToEach, stepProperty } from './property.js';
+import { type ProofHints, type Property, cover, definePropertySet, invariant, leadsTo, leadsToEach, stepProperty } from './property.js';
 
 export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(odpMirror, (model) => {
   const h = model.handles;
@@ -122,4 +123,106 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(odpMirror
   ];
   if (h.params.atomics > 0) covers.push(cover('own-event-raised', 'ODP-C7', 'the handler raised its own exclusive region', eq(fh.f('pc'), 'exclEnd')));
   return [...props, ...covers];
-});
+}, odpMirrorProofHints);
+
+/**
+ * Proof hints for k-induction (`prove odp-mirror`): invariants true in every reachable state that,
+ * with the safety properties, are 1-inductive. They state the bookkeeping the protocol relies on
+ * (sequence values and parities, who holds the lock, what the fault handler's snapshot is worth
+ * while its sequence still matches, the retry budget) and the chain zap -> drain -> unmap -> PTE
+ * change that the properties only state at its end. Each holds for the correct protocol only.
+ */
+function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
+  const h = model.handles;
+  const { Page, Inv, mmSeq, ivSeq, pte, inv, ulock, shadow, dev, tlb, acc, fh, snap, odd, holderOf } = h;
+  const canonical = model.params.seq !== 'kernel';
+  const INVS = model.params.invalidations as number;
+  const varRef = (name: string): Ref => {
+    const i = model.vars.findIndex((v) => v.name === name);
+    const v = model.vars[i];
+    if (!v) throw new Error(`odp-mirror proof hints: no variable ${name}`);
+    return new Ref({ varIdx: i, varName: name, path: [], type: v.type });
+  };
+  const invsLeft = varRef('invsLeft');
+  const fhPcType = fh.f('pc').type;
+  const fhPcs = fhPcType.kind === 'enum' ? fhPcType.values : [];
+  const fhIn = (...pcs: string[]) => or(...pcs.filter((pc) => fhPcs.includes(pc)).map((pc) => eq(fh.f('pc'), pc)), false);
+  const stageIs = (i: Expr, ...pcs: string[]) => or(...pcs.map((pc) => eq(inv.at(i).f('pc'), pc)));
+  const overlapping = (i: Expr) => ne(inv.at(i).f('event'), 'elsewhere');
+  const onPage = (i: Expr, p: Operand) => and(overlapping(i), eq(inv.at(i).f('page'), p));
+  // The callback of invalidator i has run (set_seq and zap) and its region is still open.
+  const calledBack = (i: Expr) => and(overlapping(i), stageIs(i, 'drain', 'pte', 'end'));
+  const ownRegionOpen = fhIn('exclCallback', 'exclEnd');
+  const overlappingOpen = or(exists(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), overlapping(i))), ownRegionOpen);
+  // The handler holds a sequence from read_begin: every stage after it (sleep included).
+  const hasSeq = not(fhIn('idle', 'begin', 'lockEarly'));
+  const awake = and(hasSeq, not(fhIn('sleep')));
+  const matches = eq(fh.f('s'), ivSeq);
+  const sameEntry = (a: Ref, b: Ref) => and(eq(a.f('frame'), b.f('frame')), eq(a.f('write'), b.f('write')));
+  const allowedBy = (e: Ref, p: Operand) =>
+    and(isSome(e.f('frame')), eq(e.f('frame'), pte.at(p).f('frame')), or(not(e.f('write')), pte.at(p).f('write')));
+
+  const strengthening = [
+    invariant('odp-s0-stage-shapes', 'ODP-S0',
+      'only a region of the interval goes through the callback stages (a region elsewhere goes straight to its end); the handler starts each walk at the first chunk (its exclusive region, raised before the walk, too); an empty device, TLB, shadow or snapshot entry has no write bit (entries are reset or copied whole)',
+      and(
+        forall(Inv, (i) => implies(stageIs(i, 'callback', 'drain', 'pte'), overlapping(i))),
+        implies(fhIn('idle', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), eq(fh.f('k'), 0)),
+        forall(Page, (p) => and(...[dev, tlb, shadow, snap].map((t) => implies(isNone(t.at(p).f('frame')), not(t.at(p).f('write')))))),
+      )),
+    invariant('odp-s1-seq-values', 'ODP-S1',
+      'the interval sequence is odd and behind the mm sequence, or equal to it while the mm sequence is odd; canonical values: mm 2 or 3, interval 1 or 3 (kernel values: the mm sequence grows by 2 per epoch, each epoch spends an invalidation)',
+      and(
+        odd(ivSeq),
+        or(lt(ivSeq, mmSeq), and(eq(ivSeq, mmSeq), odd(mmSeq))),
+        le(2, mmSeq),
+        canonical
+          ? le(mmSeq, 3)
+          : le(add(add(mmSeq, mul(2, invsLeft)), ite(odd(mmSeq), 1, 0)), 2 + 2 * INVS),
+      )),
+    invariant('odp-s2-open-region-odd', 'ODP-S2',
+      'while a region overlapping the interval is open (an invalidator past its start, or the handler\'s own exclusive region) the mm sequence is odd: only the last end makes it even',
+      implies(overlappingOpen, odd(mmSeq))),
+    invariant('odp-s3-callback-set-seq', 'ODP-S3',
+      'once a callback has run in a still-open region, the interval sequence equals the (odd) mm sequence: set_seq copied it, and the mm sequence changes only at the last end',
+      implies(exists(Inv, (i) => calledBack(i)), eq(ivSeq, mmSeq))),
+    invariant('odp-s4-handler-seq', 'ODP-S4',
+      'the handler holds no sequence when idle or before read_begin (and no retries when idle); after it, its sequence is odd and not newer than the interval; awake with a matching sequence, no callback has run in the open epoch (read_begin sleeps otherwise)',
+      and(
+        implies(fhIn('idle'), eq(fh.f('tries'), 0)),
+        implies(not(hasSeq), eq(fh.f('s'), 0)),
+        implies(hasSeq, and(odd(fh.f('s')), le(fh.f('s'), ivSeq))),
+        implies(and(awake, matches), ne(ivSeq, mmSeq)),
+      )),
+    invariant('odp-s5-snapshot-current', 'ODP-S5',
+      'while the handler\'s sequence matches, every page it has walked is snapshotted with the frame the PTE still maps and no more write permission than the PTE: PTEs change only after a callback, which would have bumped the interval sequence',
+      and(
+        implies(and(fhIn('walk', 'check'), matches), forall(Page, (q) => implies(lt(ord(q), fh.f('k')), allowedBy(snap.at(q), q)))),
+        implies(and(fhIn('lock', 'retry'), matches), forall(Page, (q) => allowedBy(snap.at(q), q))),
+      )),
+    invariant('odp-s6-lock-owner', 'ODP-S6',
+      'the driver lock is held by the fault handler exactly in its read_retry stage, and by an invalidator exactly in its drain stage',
+      and(
+        eq(eq(ulock, 'fault'), fhIn('retry')),
+        forall(Inv, (i) => eq(eq(ulock, holderOf(i)), stageIs(i, 'drain'))),
+      )),
+    invariant('odp-s7-zapped-after-callback', 'ODP-S7',
+      'from the zap until its region ends, a called-back page has no device entry and no TLB entry (nothing can program it: read_retry fails while the interval sequence has moved)',
+      forall(Inv, (i) => implies(calledBack(i), and(isNone(dev.at(inv.at(i).f('page')).f('frame')), isNone(tlb.at(inv.at(i).f('page')).f('frame')))))),
+    invariant('odp-s8-device-follows-pte', 'ODP-S8',
+      'every device entry and every shadow entry names the frame the PTE maps, with no more write permission; the device table equals the shadow except on the page whose callback is draining (zapped, not yet unmapped); a TLB entry equals its table entry',
+      forall(Page, (p) => and(
+        implies(isSome(dev.at(p).f('frame')), allowedBy(dev.at(p), p)),
+        implies(isSome(shadow.at(p).f('frame')), allowedBy(shadow.at(p), p)),
+        or(sameEntry(dev.at(p), shadow.at(p)), exists(Inv, (i) => and(onPage(i, p), stageIs(i, 'drain')))),
+        or(isNone(tlb.at(p).f('frame')), sameEntry(tlb.at(p), dev.at(p))),
+      ))),
+    invariant('odp-s9-handler-slot-faulted', 'ODP-S9',
+      'while the handler works on a fault, the access it serves is in the faulted state',
+      implies(not(fhIn('idle')), eq(acc.at(fh.f('slot')).f('state'), 'faulted'))),
+    invariant('odp-s10-retry-budget', 'ODP-S10',
+      'retries taken, plus invalidations not yet started, plus callbacks not yet run, plus one for a collision the handler has yet to notice, never exceed the invalidations of a run: each retry is paid for by a distinct callback, so the budget (retries >= invalidations) is never exhausted',
+      le(add(add(add(fh.f('tries'), invsLeft), count(Inv, (i) => stageIs(i, 'callback'))), ite(and(hasSeq, not(matches)), 1, 0)), INVS)),
+  ];
+  return { strengthening };
+}
