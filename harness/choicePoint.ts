@@ -1,0 +1,23 @@
+/**
+ * Scheduling points with several outcomes. Why this module exists: a flow's next step is usually
+ * one labelled action, but the page walk's fault-in may take any free frame, and the model has one
+ * rule instance per frame (`DriverWalkFaultIn(q, f)`); so the scheduler, not the flow, must pick the
+ * frame. A choice point lists the labelled alternatives available now; the system offers each as an
+ * action and hands the picked frame to the allocator before resuming the flow.
+ */
+import type { StepPoint } from './scheduler.js';
+
+/** One outcome of a choice point: its label and, for an allocation, the frame to allocate. */
+export interface Alternative {
+  readonly label: string;
+  readonly frame: number | null;
+}
+
+/** A step point whose outcome is picked among `alternatives()` (evaluated when actions are listed). */
+export interface ChoicePoint extends StepPoint {
+  readonly alternatives: () => readonly Alternative[];
+}
+
+export function isChoicePoint(p: StepPoint): p is ChoicePoint {
+  return 'alternatives' in p;
+}
