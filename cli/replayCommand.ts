@@ -49,7 +49,18 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     throw e;
   }
   if (opts.on === 'harness') {
-    if (header.protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate reference driver; this trace is of ${header.protocol}`);
+    if (header.protocol === 'odp-mirror') {
+      // The odp-mirror reference driver (reference/odpMirrorDriver.ts) on its harness.
+      const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
+      const rep = replayOdpOnHarness(model, trace);
+      for (const line of odpHarnessReplayLines(rep)) out(line);
+      if (rep.mismatch) {
+        out(`HARNESS REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}`);
+        return 4;
+      }
+      return rep.damage.length > 0 ? 1 : 0;
+    }
+    if (header.protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${header.protocol}`);
     const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
     const rep = replayOnHarness(model, trace);
     for (const line of harnessReplayLines(rep)) out(line);

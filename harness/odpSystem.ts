@@ -76,6 +76,8 @@ export class OdpSystem {
   /** Labels of the steps taken. */
   readonly history: string[] = [];
   private nextVal = 1;
+  private readonly failedSeen = new Set<number>();
+  private readonly lockWaitsSeen = new Set<string>();
 
   constructor(config: OdpSystemConfig) {
     this.config = config;
@@ -235,17 +237,56 @@ export class OdpSystem {
   }
 
   private reportError(d: number): void {
-    const a = this.device.reportError(d);
-    const f = [...this.driver.failures].reverse().find((x) => x.slot === d);
-    this.report(
-      'failed-fault',
-      `device ${a.op} of page ${a.page} (access #${a.id}) failed with an error: its fault never completed, the handler gave up after ${f?.tries ?? this.config.retries} retries (the 1 s timeout)`,
-    );
+    this.device.reportError(d);
+  }
+
+  /** A fault the handler has just given up on: the access will complete with an error. */
+  private judgeFailures(): void {
+    for (const a of this.device.slots) {
+      if (a?.state !== 'failed' || this.failedSeen.has(a.id)) continue;
+      this.failedSeen.add(a.id);
+      const f = this.driver.failures.at(-1);
+      this.report(
+        'failed-fault',
+        `device ${a.op} of page ${a.page} (access #${a.id}) never completed: the fault handler gave up after ${f?.tries ?? this.config.retries} retries (the 1 s timeout) and the access fails with an error`,
+      );
+    }
+  }
+
+  /**
+   * A thread that now waits for U while U is held by an invalidator whose callback is no longer
+   * running (it returned, or has not started again): nothing will ever release U, so the waiter
+   * blocks forever (an madvise that never returns, a device fault that never completes).
+   */
+  private judgeLockWaits(): void {
+    const holder = this.driver.umem.holder;
+    if (holder === null || !holder.startsWith('inv')) return;
+    const i = Number(holder.slice(3));
+    const owner = this.invs[i];
+    if (owner?.pending && labelOf(owner.pending).startsWith('DriverInvalidateFinish')) return;
+    const leak = `U is still held by an earlier invalidate callback of invalidator ${i}, which has already returned (it never unlocked)`;
+    const waiters: string[] = [];
+    this.invs.forEach((t, j) => {
+      if (t?.pending && t.blockable && labelOf(t.pending).startsWith('DriverInvalidateBegin') && !t.pending.ready())
+        waiters.push(`invalidator ${j} (${t.kind === 'clear' ? 'madvise' : 'page_mkclean'} of page ${t.page}) blocks forever in its invalidate callback and never returns`);
+    });
+    const fp = this.faultTask?.pending;
+    if (fp && /^DriverLock(Early)?\(/.test(labelOf(fp)) && !fp.ready()) {
+      const a = this.driver.fault ? this.device.slots[this.driver.fault.slot] : null;
+      waiters.push(`the fault handler blocks forever taking U, so the device ${a?.op ?? 'access'} of page ${a?.page ?? '?'} never completes`);
+    }
+    for (const w of waiters) {
+      if (this.lockWaitsSeen.has(w)) continue;
+      this.lockWaitsSeen.add(w);
+      this.report('hung', `${w}: ${leak}`);
+    }
   }
 
   /** Takes one action (from `enabled()`). */
   perform(a: Action): void {
     a.run();
+    this.judgeFailures();
+    this.judgeLockWaits();
     this.history.push(a.label);
   }
 
