@@ -1,8 +1,12 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { itfToTrace, parseItf } from '../counterexamples/itf.js';
+import { labelScheduler } from './scheduler.js';
 import { ruleName } from './modelMapping.js';
 import { type OdpConformanceReport, checkOdpConformance, checkOdpConformanceWith } from './odpConformance.js';
 import { odpModelStateOf, seqTriple } from './odpModelMapping.js';
@@ -122,5 +126,19 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
     expect([...violated]).toEqual(want.property ? [want.property] : []);
     if (want.damage) expect(damage).toContain(want.damage);
     else expect(damage.size).toBe(0);
+  });
+});
+
+describe('each knob, scheduled along its variant corpus trace, conforms and breaks the trace property on mapped states', () => {
+  const dir = 'counterexamples/corpus/odp-mirror';
+  it.each(readdirSync(dir).filter((f) => f.endsWith('.itf.json')).map((f) => [f]))('%s', (file) => {
+    const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
+    const { model, properties } = setup(header.variant, header.params as Record<string, string | number>);
+    const trace = itfToTrace(header, doc, model);
+    const r = checkOdpConformanceWith(model, properties, labelScheduler(trace.steps.slice(1).map((s) => s.label)));
+    expect(r.failure).toBeNull();
+    expect(r.steps).toBe(trace.steps.length - 1);
+    expect(r.violation?.property).toBe(header.property);
+    expect(r.violation?.step).toBe(header.property === 'deadlock' ? r.steps : trace.steps.length - 1);
   });
 });
