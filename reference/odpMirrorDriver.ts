@@ -14,7 +14,7 @@
  * Every `yield` is a scheduling point named by the model's rule instance; the code after a yield, up
  * to the next, is that step.
  */
-import { EBUSY, type HmmRange, hmmRangeFault, hmmRangeStale, makeDeviceExclusive } from '../harness/hmmRangeFault.js';
+import { EBUSY, type HmmRange, hmmRangeFault, makeDeviceExclusive } from '../harness/hmmRangeFault.js';
 import type { DevEntry, MirrorDevice } from '../harness/mirrorDevice.js';
 import type { IntervalSubscription, NotifierRange } from '../harness/notifierCore.js';
 import type { OdpMm } from '../harness/odpMm.js';
@@ -113,7 +113,8 @@ export class OdpMirrorDriver {
       if (this.knob !== 'missed-unlock-nonblocking') this.umem.unlock();
       return false;
     }
-    // Rule 1 / ODP-R2: set_seq under U, before dropping it, so read_retry sees the collision.
+    // Rule 1 / ODP-R2: set_seq under U, before dropping it, so read_retry sees the collision. (The
+    // valid-flag knob is the API before sequences: the core's start clears range->valid instead.)
     if (this.knob !== 'no-set-seq' && this.knob !== 'valid-flag') this.setSeq(sub, curSeq);
     this.zap(page);
     // I3, rule 5 / ODP-R1: the zap completes only when the accesses through the old entry have drained.
@@ -191,7 +192,7 @@ export class OdpMirrorDriver {
       }
       // F5, rule 3 / ODP-R2: read_retry under U; program the device only if it returns false.
       yield step('DriverReadRetry', {});
-      if (this.knob !== 'no-read-retry' && hmmRangeStale(this.env, range)) {
+      if (this.knob !== 'no-read-retry' && this.readRetry(range)) {
         if (!lockEarly) this.umem.unlock();
         if (!this.backEdge(work, false)) return;
         fresh = true;
@@ -222,6 +223,16 @@ export class OdpMirrorDriver {
     range.notifierSeq = seq; // the value read (the model shows it while asleep)
     if (sleeps) yield step('DriverReadBeginWake', {}, () => notifier.core.seq !== seq);
     return seq;
+  }
+
+  /**
+   * mmu_interval_read_retry under U (F5): has a callback called set_seq since read_begin? With the
+   * valid-flag knob (B1): is the range marked invalid, i.e. is any invalidation open?
+   */
+  private readRetry(range: HmmRange): boolean {
+    const { notifier } = this.env;
+    if (range.notifierSeq === null) return !notifier.rangeValid();
+    return notifier.core.readRetry(range.notifier, range.notifierSeq);
   }
 
   /**
