@@ -302,7 +302,10 @@ export class OdpSystem {
       if (t?.pending) waiting.push(`invalidator ${i}, at ${labelOf(t.pending)}`);
     });
     const lock = holder === null ? 'U is free' : `U is held by ${holder}`;
-    const seq = `the mm sequence is ${this.notifier.core.seq} with ${this.notifier.core.active} region(s) counted open`;
+    const { seq: mmSeq, active } = this.notifier.core;
+    const running = this.invs.filter((t) => t !== null).length;
+    const leaked = active > running ? `, though only ${running} invalidation(s) are running: a region was never closed, so read_begin sleeps forever` : '';
+    const seq = `the mm sequence is ${mmSeq} (${mmSeq % 2 ? 'odd' : 'even'}) with ${active} region(s) counted open${leaked}`;
     this.report('hung', `deadlock: nothing can move; waiting forever: ${waiting.join('; ') || 'nothing'}; ${lock}; ${seq}`);
   }
 }
