@@ -1,15 +1,18 @@
 /**
  * The explicit-engine benchmark: states per second and bytes per stored state on the correct
- * fence-migrate protocol at a size with more than 1,000,000 reachable states, plus, when SPIN or
- * Rumur are installed, nothing else: peers run the same model only where an exporter exists (not
- * yet). Prints figures; never asserts (speed is measured here, not in unit tests).
+ * fence-migrate protocol at a size with more than 1,000,000 reachable states (three runs, the
+ * median reported), then one run of odp-mirror at its benchmark size (2.3 million states).
+ * Prints figures; never asserts (speed is measured here, not in unit tests). The same model on
+ * Rumur and SPIN is bench/peers.ts; liveness beside safety is bench/liveness.ts.
  *
- * Usage: node dist/bench/main.js [--repeat N] [--param k=v ...]
+ * Usage: node dist/bench/main.js [--repeat N] [--param k=v ...]   (--param applies to fence-migrate)
  */
 import { explicitCheck } from '../checker/explicit/explicit.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { odpMirrorProperties } from '../properties/odpMirror.js';
 
 const args = process.argv.slice(2);
 const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 0) || 3;
@@ -37,3 +40,13 @@ for (let i = 0; i < repeat; i++) {
 }
 rates.sort((a, b) => a - b);
 console.log(`median states/s: ${rates[Math.floor(rates.length / 2)]}`);
+
+// odp-mirror at its benchmark size: the safety properties and covers (liveness: bench/liveness.ts).
+const odp = buildModel(odpMirror, { params: ODP_LARGE_PARAMS });
+const odpProps = odpMirrorProperties.build(odp).filter((p) => p.kind !== 'liveness');
+const rssBefore = process.memoryUsage().rss;
+const o = explicitCheck({ model: odp, properties: odpProps, limits: {} });
+console.log(
+  `odp-mirror ${Object.entries(odp.params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${o.status}, ${o.stats.states} states, ${o.stats.transitions} transitions, depth ${o.stats.depth}, ` +
+    `${(o.stats.elapsedMs / 1000).toFixed(2)} s, ${o.stats.statesPerSec} states/s, ${o.stats.bytesPerState} bytes/stored state, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)})`,
+);
