@@ -4,7 +4,7 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
-import { DEFAULT_SEED } from '../checker/random/random.js';
+import { DEFAULT_DEPTH, DEFAULT_SEED } from '../checker/random/random.js';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
@@ -102,6 +102,7 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
     case 'violated':
       return {
         ...base, guarantee: r.guarantee, ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
+        ...(engine === 'random' ? { bound: opts.depth ?? DEFAULT_DEPTH } : {}),
         violations: r.violations.map((v) => ({
           property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
           length: v.trace ? v.trace.steps.length - 1 : null,
@@ -135,12 +136,18 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     const all = e.properties.build(model);
     const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
     if (unknown.length) throw new McError('MC003', `unknown property '${unknown[0]}' of ${model.protocol} (properties: ${all.map((p) => p.name).join(', ')})`);
-    return { model, properties: opts.only.length ? all.filter((p) => opts.only.includes(p.name)) : all };
+    const chosen = opts.only.length ? all.filter((p) => opts.only.includes(p.name)) : all;
+    // Only the explicit engine checks liveness; another engine must not report them as holding.
+    const unchecked = opts.engine === 'explicit' ? [] : chosen.filter((p) => p.kind === 'liveness').map((p) => p.name);
+    if (unchecked.length && unchecked.length === chosen.length) {
+      throw new McError('MC030', `the ${opts.engine} engine does not check liveness properties (${unchecked.join(', ')}); use --engine explicit`);
+    }
+    return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked };
   });
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
-  for (const { model, properties } of jobs) {
+  for (const { model, properties, unchecked } of jobs) {
     const job: CheckJob = {
       model, properties, strategy: opts.strategy, symmetry: opts.symmetry, deadlock: opts.deadlock,
       limits: {
@@ -160,7 +167,7 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const rec = toRecord(model, engine.name, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null));
+    const rec = { ...toRecord(model, engine.name, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null)), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));

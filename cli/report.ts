@@ -30,6 +30,8 @@ export interface CheckRecord {
   }[];
   readonly covers: readonly { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }[];
   readonly reason?: string;
+  /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
+  readonly unchecked?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
   readonly seed?: string;
   readonly runs?: number;
@@ -48,7 +50,7 @@ export function textRecord(r: CheckRecord): string {
   lines.push(head);
   switch (r.status) {
     case 'ok':
-      lines.push(`  OK: every property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.runs !== undefined ? `, ${r.runs} runs, seed ${r.seed}` : ''})`);
+      lines.push(`  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.runs !== undefined ? `, ${r.runs} runs, seed ${r.seed}` : ''})`);
       break;
     case 'violated':
       for (const v of r.violations) {
@@ -64,6 +66,7 @@ export function textRecord(r: CheckRecord): string {
       if (r.error?.trace) lines.push(`    trace: ${r.error.trace}`);
       break;
   }
+  if (r.unchecked?.length) lines.push(`  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`);
   const unreached = r.covers.filter((c) => !c.reached).map((c) => c.name);
   if (r.covers.length) lines.push(`  covers reached: ${r.covers.length - unreached.length}/${r.covers.length}${unreached.length ? ` (not reached: ${unreached.join(', ')})` : ''}`);
   if (r.engine === 'smt') lines.push(`  bounded model checking: ${r.status === 'violated' ? 'the counterexample is a shortest one' : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.transitions)} solver queries, ${(r.elapsedMs / 1000).toFixed(2)} s`);
