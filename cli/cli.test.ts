@@ -3,7 +3,7 @@
  * replay. They run `node dist/cli/main.js`, so `npm run build` (done by `npm ci`) must have run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,10 @@ beforeAll(() => {
 });
 
 describe('mirrorcheck CLI', () => {
+  it('the bin is executable, so `npx mirrorcheck` can run it directly', () => {
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+  });
+
   it('list shows the protocol, its variants and properties', () => {
     const r = run('list');
     expect(r.code).toBe(0);
