@@ -135,7 +135,8 @@ async function main(): Promise<void> {
         cells.push(pad(`${proofVerdict(t.r)} / ${secs(t.ms)}`, 42));
         times.push(t.ms);
       }
-      const ratio = times.length === 2 ? (times[1] as number) / (times[0] as number) : null;
+      // A refused proof (an error before any solving) says nothing about the solvers' speed.
+      const ratio = times.length === 2 && !cells.some((c) => c.startsWith('error')) ? (times[1] as number) / (times[0] as number) : null;
       if (ratio !== null) ratioRows.push([`${p.name}/${what}`, times[0] as number, times[1] as number]);
       console.log(`${pad(p.name, 16)}${pad(what, 30)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
     }
