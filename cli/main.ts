@@ -107,11 +107,11 @@ try {
     (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
   )
   .command(
-    'prove <protocol>',
-    'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3)',
+    'prove [protocol]',
+    'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
     (y) =>
       y
-        .positional('protocol', { type: 'string', demandOption: true })
+        .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
         .option('variant', { type: 'string' })
         .option('param', { type: 'string', array: true, default: [] as string[] })
         .option('max-k', { type: 'number', describe: 'largest k tried by k-induction' })
@@ -124,7 +124,7 @@ try {
       guarded(() =>
         runProve(
           {
-            protocol: a.protocol,
+            ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
             ...(a.variant !== undefined ? { variant: a.variant } : {}),
             params: a.param.map(String),
             ...(a['max-k'] !== undefined ? { maxK: a['max-k'] } : {}),

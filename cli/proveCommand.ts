@@ -7,15 +7,16 @@
 import type { ProofResult } from '../checker/smt/index.js';
 import { McError } from '../model/lang/errors.js';
 import type { Value } from '../model/lang/layout.js';
-import { buildModel } from '../model/lang/protocol.js';
-import { checkNumber, parseParams } from './checkCommand.js';
+import { type Model, buildModel } from '../model/lang/protocol.js';
+import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
-import { lookupProtocol } from './registry.js';
+import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
 import { paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
 export interface ProveOptions {
-  readonly protocol: string;
+  /** The protocol; every built-in protocol at its default size when absent. */
+  readonly protocol?: string;
   readonly variant?: string;
   readonly params: readonly string[];
   readonly maxK?: number;
@@ -39,18 +40,44 @@ function exitOf(r: ProofResult): number {
 
 const show = (v: Value): string => JSON.stringify(v);
 
+/**
+ * Runs `prove` and returns the exit code. Without a protocol it proves every built-in protocol at
+ * its default size, one report each, and combines the exit codes as `check` does (a CI proof run).
+ */
 export async function runProve(opts: ProveOptions, out: (s: string) => void): Promise<number> {
   checkSolver(opts.solver ?? 'wasm', 'prove');
   checkNumber('max-k', opts.maxK, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
-  const entry = lookupProtocol(opts.protocol);
-  const model = buildModel(entry.protocol, { variant: opts.variant ?? null, params: parseParams(opts.params) });
+  const params = parseParams(opts.params);
+  if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
+    throw new McError('MC030', '--variant and --param need a protocol name (prove PROTOCOL ...)');
+  }
+  const entries = opts.protocol !== undefined ? [lookupProtocol(opts.protocol)] : [...registry];
+  // Build every model first, so bad input is reported before any proof runs.
+  const models = entries.map((entry) => ({ entry, model: buildModel(entry.protocol, { variant: opts.variant ?? null, params }) }));
+  const smt = await import('../checker/smt/index.js');
+  const codes: number[] = [];
+  try {
+    for (const { entry, model } of models) {
+      try {
+        codes.push(await proveOne(opts, entry, model, smt, out));
+      } catch (e) {
+        // One protocol's error does not hide the others' results when all are proved.
+        if (!(e instanceof McError) || models.length === 1) throw e;
+        out(`  ERROR ${e.code}: ${e.message}`);
+        codes.push(e.code === 'MC040' ? 4 : 2);
+      }
+    }
+  } finally {
+    await smt.shutdownSmt();
+  }
+  return combineExit(codes);
+}
+
+async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, smt: typeof import('../checker/smt/index.js'), out: (s: string) => void): Promise<number> {
   const properties = entry.properties.build(model).filter((p) => p.kind === 'invariant' || p.kind === 'step');
   const hints = entry.properties.proofHints?.(model);
-  const smt = await import('../checker/smt/index.js');
-  let r: ProofResult;
-  try {
-    r = opts.unbounded
+  const r: ProofResult = opts.unbounded
       ? await smt.proveUnbounded(model, properties, {
           ...(hints ? { strengthening: hints.strengthening } : {}),
           ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
@@ -63,9 +90,6 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
           ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
           ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
         });
-  } finally {
-    await smt.shutdownSmt();
-  }
   const traceOf = (): string | null => {
     if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, r.violation.trace);
     if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, r.trace);
