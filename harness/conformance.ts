@@ -1,8 +1,10 @@
 /**
- * Conformance of the reference driver on the simulated hardware to the fence-migrate model. Why this
- * module exists: the model is checked exhaustively, the reference driver is code; this is the bridge.
- * A schedule (a choice list) runs the system; after every step the system state is mapped to a model
- * state (harness/modelMapping.ts) and the step must be one the model allows:
+ * Conformance of a reference driver on the simulated hardware to its model. Why this module exists:
+ * the model is checked exhaustively, the reference driver is code; this is the bridge. The check
+ * (`runConformance`) serves every protocol; `checkConformance` applies it to fence-migrate and
+ * harness/odpConformance.ts to odp-mirror. A schedule (a choice list) runs the system; after every
+ * step the system state is mapped to a model state (harness/modelMapping.ts,
+ * harness/odpModelMapping.ts) and the step must be one the model allows:
  *
  * - a step with a model label must be an enabled rule instance of that label, and the mapped next
  *   state must equal `applyRule` of that instance on the mapped state (model/lang/interp.ts);
@@ -38,7 +40,22 @@ export interface MappedViolation {
   readonly requirement: string;
 }
 
-export interface ConformanceReport {
+export interface ConformanceReport extends ConformanceRun {
+  /** Concrete damage the harness saw. */
+  readonly damage: readonly Damage[];
+}
+
+/** What the conformance check needs of a simulated system (both protocols' systems have it). */
+export interface ConformanceSystem {
+  /** The actions that can run now. */
+  enabled(): Action[];
+  perform(a: Action): unknown;
+  /** Records, as damage, that the threads still waiting can never run. */
+  reportHung(): unknown;
+}
+
+/** The outcome of `runConformance`; each protocol's report adds its system's damage. */
+export interface ConformanceRun {
   /** Steps executed (model steps plus internal ones). */
   readonly steps: number;
   readonly modelSteps: number;
@@ -46,21 +63,31 @@ export interface ConformanceReport {
   readonly failure: ConformanceFailure | null;
   /** The first model property broken on a mapped state or step. */
   readonly violation: MappedViolation | null;
-  /** Concrete damage the harness saw. */
-  readonly damage: readonly Damage[];
 }
 
-const compiled = new WeakMap<Model, { props: readonly Property[]; cm: CompiledModel; byLabel: Map<string, RuleInstance> }>();
+interface Prepared {
+  readonly props: readonly Property[];
+  readonly cm: CompiledModel;
+  readonly byLabel: Map<string, RuleInstance>;
+  readonly init: Int32Array;
+}
+const compiled = new WeakMap<Model, Prepared>();
 
-function prepare(model: Model, properties: readonly Property[]) {
+function prepare(model: Model, properties: readonly Property[]): Prepared {
   const c = compiled.get(model);
   if (c && c.props === properties) return c;
-  const fresh = { props: properties, cm: compileModel(model, properties), byLabel: new Map(model.instances.map((i) => [i.label, i])) };
+  const fresh = {
+    props: properties,
+    cm: compileModel(model, properties),
+    byLabel: new Map(model.instances.map((i) => [i.label, i])),
+    init: initState(model, model.inits[0] as Model['inits'][number]),
+  };
   compiled.set(model, fresh);
   return fresh;
 }
 
-function diff(model: Model, want: Int32Array, got: Int32Array): string {
+/** The fields where two model states differ, in words (at most four). */
+export function stateDiff(model: Model, want: Int32Array, got: Int32Array): string {
   const out: string[] = [];
   for (let i = 0; i < want.length; i++) if (want[i] !== got[i]) out.push(`${model.layout.slotNames[i]}: model ${want[i]}, system ${got[i]}`);
   return out.slice(0, 4).join('; ') + (out.length > 4 ? `; ... (${out.length} fields)` : '');
@@ -72,30 +99,24 @@ function same(a: Int32Array, b: Int32Array): boolean {
 }
 
 /**
- * Runs the system under `scheduler` (at most `maxSteps` steps) and checks every step against `model`.
- * `config` overrides the system configuration derived from the model (its params and variant), for
- * example to run a driver knob against the correct model.
+ * The conformance check itself, for any protocol: runs `sys` under `scheduler` (at most `maxSteps`
+ * steps), maps its state to a model state with `stateOf` after every step, and checks each step
+ * against `model` as the module header says. It never throws for a mismatch.
  */
-export function checkConformanceWith(
+export function runConformance<S extends ConformanceSystem>(
   model: Model,
   properties: readonly Property[],
   scheduler: Scheduler,
-  opts: { maxSteps?: number; config?: Partial<SystemConfig> } = {},
-): ConformanceReport {
-  const { cm, byLabel } = prepare(model, properties);
+  sys: S,
+  stateOf: (model: Model, sys: S) => Int32Array | string,
+  maxSteps = Number.POSITIVE_INFINITY,
+): ConformanceRun {
+  const { cm, byLabel, init } = prepare(model, properties);
   const steps = properties.filter((p) => p.kind === 'step');
-  const sys = new MirrorSystem({ ...systemConfigFor(model), describeSteps: false, ...opts.config });
   const labels: string[] = [];
   let modelSteps = 0;
   let violation: MappedViolation | null = null;
-  const done = (failure: ConformanceFailure | null): ConformanceReport => ({
-    steps: labels.length,
-    modelSteps,
-    labels,
-    failure,
-    violation,
-    damage: sys.damage,
-  });
+  const done = (failure: ConformanceFailure | null): ConformanceRun => ({ steps: labels.length, modelSteps, labels, failure, violation });
   const checkInvariants = (s: Int32Array, step: number) => {
     if (violation) return;
     const k = cm.firstViolated(s);
@@ -105,41 +126,33 @@ export function checkConformanceWith(
     }
   };
 
-  let m0 = modelStateOf(model, sys);
+  let m0 = stateOf(model, sys);
   if (typeof m0 === 'string') return done({ kind: 'unmappable', step: 0, label: null, message: m0 });
-  const init = initState(model, model.inits[0] as Model['inits'][number]);
-  if (!same(init, m0)) return done({ kind: 'wrong-start', step: 0, label: null, message: diff(model, init, m0) });
+  if (!same(init, m0)) return done({ kind: 'wrong-start', step: 0, label: null, message: stateDiff(model, init, m0) });
   checkInvariants(m0, 0);
-  const max = opts.maxSteps ?? Number.POSITIVE_INFINITY;
-  while (labels.length < max) {
+  while (labels.length < maxSteps) {
     const acts = sys.enabled();
-    const k = scheduler.choose(acts);
     if (acts.length === 0) {
       const cur = m0;
       const movable = model.instances.find((i) => enabled(model, i, cur));
-      if (movable)
-        return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
+      if (movable) return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
       sys.reportHung();
       if (!violation && !cm.isEnd(cur)) violation = { step: labels.length, property: DEADLOCK, requirement: 'deadlock' };
       break;
     }
+    const k = scheduler.choose(acts);
     if (k === null) break;
     const a = acts[k] as Action;
     const step = labels.length + 1;
     const inst = byLabel.get(a.label);
     if (a.internal === (inst !== undefined)) {
-      return done({
-        kind: 'not-allowed',
-        step,
-        label: a.label,
-        message: a.internal ? `internal step ${a.label} has the label of a model rule` : `${a.label} is not a rule instance of the model`,
-      });
+      const message = a.internal ? `internal step ${a.label} has the label of a model rule` : `${a.label} is not a rule instance of the model`;
+      return done({ kind: 'not-allowed', step, label: a.label, message });
     }
     let expected: Int32Array | null = null;
     try {
       if (inst) {
-        if (!enabled(model, inst, m0))
-          return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
+        if (!enabled(model, inst, m0)) return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
         expected = applyRule(model, inst, m0);
       }
     } catch (e) {
@@ -148,11 +161,11 @@ export function checkConformanceWith(
     }
     sys.perform(a);
     labels.push(a.label);
-    const m1 = modelStateOf(model, sys);
+    const m1 = stateOf(model, sys);
     if (typeof m1 === 'string') return done({ kind: 'unmappable', step, label: a.label, message: m1 });
     if (inst && expected) {
       modelSteps++;
-      if (!same(expected, m1)) return done({ kind: 'wrong-effect', step, label: a.label, message: diff(model, expected, m1) });
+      if (!same(expected, m1)) return done({ kind: 'wrong-effect', step, label: a.label, message: stateDiff(model, expected, m1) });
       if (!violation) {
         for (const p of steps) {
           if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
@@ -163,12 +176,27 @@ export function checkConformanceWith(
         }
       }
     } else if (!same(m0, m1)) {
-      return done({ kind: 'internal-changed', step, label: a.label, message: diff(model, m0, m1) });
+      return done({ kind: 'internal-changed', step, label: a.label, message: stateDiff(model, m0, m1) });
     }
     checkInvariants(m1, step);
     m0 = m1;
   }
   return done(null);
+}
+
+/**
+ * Runs the fence-migrate system under `scheduler` (at most `maxSteps` steps) and checks every step
+ * against `model`. `config` overrides the system configuration derived from the model (its params
+ * and variant), for example to run a driver knob against the correct model.
+ */
+export function checkConformanceWith(
+  model: Model,
+  properties: readonly Property[],
+  scheduler: Scheduler,
+  opts: { maxSteps?: number; config?: Partial<SystemConfig> } = {},
+): ConformanceReport {
+  const sys = new MirrorSystem({ ...systemConfigFor(model), describeSteps: false, ...opts.config });
+  return { ...runConformance(model, properties, scheduler, sys, modelStateOf, opts.maxSteps), damage: sys.damage };
 }
 
 /** Runs one schedule given as a choice list (entry i picks action `choices[i] mod n`). */
