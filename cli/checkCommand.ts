@@ -159,10 +159,11 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
       ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
       ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
     };
+    const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
     const onProgress = opts.progress
       ? (p: Progress) => err(opts.engine === 'smt'
-        ? `[${model.protocol}${model.variant ? `/${model.variant}` : ''}] no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-        : `[${model.protocol}${model.variant ? `/${model.variant}` : ''}] ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
+        ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+        : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
       : undefined;
     const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);

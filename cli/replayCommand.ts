@@ -10,8 +10,9 @@ import { itfToTrace, parseItf } from '../counterexamples/itf.js';
 import { renderHtml, renderMermaid, renderText } from '../counterexamples/render.js';
 import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
+import type { Trace } from '../counterexamples/trace.js';
 import { McError } from '../model/lang/errors.js';
-import { buildModel } from '../model/lang/protocol.js';
+import { type Model, buildModel } from '../model/lang/protocol.js';
 import { registry } from './registry.js';
 import { paramsText } from './report.js';
 
@@ -20,6 +21,19 @@ export interface ReplayOptions {
   readonly on: 'model' | 'harness';
   readonly render: 'text' | 'mermaid' | 'html';
   readonly full: boolean;
+}
+
+/** Drives a trace through its protocol's reference driver on the simulated hardware. */
+async function replayOnItsHarness(protocol: string, model: Model, trace: Trace): Promise<{ lines: string[]; mismatch: { step: number; message: string } | null; damaged: boolean }> {
+  if (protocol === 'odp-mirror') {
+    const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
+    const rep = replayOdpOnHarness(model, trace);
+    return { lines: odpHarnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
+  }
+  if (protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${protocol}`);
+  const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
+  const rep = replayOnHarness(model, trace);
+  return { lines: harnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
 }
 
 /** Runs `replay` and returns the exit code. */
@@ -49,26 +63,13 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     throw e;
   }
   if (opts.on === 'harness') {
-    if (header.protocol === 'odp-mirror') {
-      // The odp-mirror reference driver (reference/odpMirrorDriver.ts) on its harness.
-      const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
-      const rep = replayOdpOnHarness(model, trace);
-      for (const line of odpHarnessReplayLines(rep)) out(line);
-      if (rep.mismatch) {
-        out(`HARNESS REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}`);
-        return 4;
-      }
-      return rep.damage.length > 0 ? 1 : 0;
-    }
-    if (header.protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${header.protocol}`);
-    const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
-    const rep = replayOnHarness(model, trace);
-    for (const line of harnessReplayLines(rep)) out(line);
+    const rep = await replayOnItsHarness(header.protocol, model, trace);
+    for (const line of rep.lines) out(line);
     if (rep.mismatch) {
       out(`HARNESS REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}`);
       return 4;
     }
-    return rep.damage.length > 0 ? 1 : 0;
+    return rep.damaged ? 1 : 0;
   }
   const liveProp = properties.find((p) => p.kind === 'liveness' && p.name === header.property);
   if (trace.loop !== undefined && liveProp?.kind === 'liveness') {
