@@ -15,9 +15,10 @@
  *
  * It returns data and never prints; `odpHarnessReplayLines` formats a report for people.
  */
-import { type CompiledModel, compileModel } from '../checker/explicit/compile.js';
+import { compileModel } from '../checker/explicit/compile.js';
 import type { Trace } from '../counterexamples/trace.js';
 import type { Model } from '../model/lang/protocol.js';
+import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from './damageSearch.js';
 import { odpModelStateOf, odpModelValueOf, odpSystemConfigFor } from './odpModelMapping.js';
 import { type OdpDamage, OdpSystem } from './odpSystem.js';
 
@@ -51,13 +52,6 @@ export interface OdpHarnessReplayOptions {
   readonly maxAdded?: number;
 }
 
-const sameState = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-function firstDiff(model: Model, want: Int32Array, got: Int32Array): string {
-  for (let i = 0; i < want.length; i++) if (want[i] !== got[i]) return `${model.layout.slotNames[i]}: trace ${want[i]}, harness ${got[i]}`;
-  return '';
-}
-
 const show = (v: unknown) => JSON.stringify(v).replace(/"/g, '');
 
 /** The variables whose mapped value changed, in words. */
@@ -81,7 +75,7 @@ function changesOf(before: Record<string, unknown> | string, after: Record<strin
  * maps, a failed fault, a translation that hits a read-only TLB entry under a writable table entry,
  * a thread starting to wait for U while U is held by an invalidator outside its callback.
  */
-function damageGuide(model: Model): (s: Int32Array, inst: number, t: Int32Array) => boolean {
+function damageGuide(model: Model): DamageGuide {
   const slot = new Map(model.layout.slotNames.map((n, i) => [n, i]));
   const at = (n: string) => {
     const i = slot.get(n);
@@ -128,37 +122,6 @@ function damageGuide(model: Model): (s: Int32Array, inst: number, t: Int32Array)
     }
     return false;
   };
-}
-
-/** Shortest model continuations from `start` to expected damage or a deadlock (up to `limit`). */
-function continuations(model: Model, cm: CompiledModel, start: Int32Array, maxDepth: number, limit: number): number[][] {
-  const guide = damageGuide(model);
-  const seen = new Set<string>([start.join(',')]);
-  let level: { s: Int32Array; path: number[] }[] = [{ s: start, path: [] }];
-  const found: number[][] = [];
-  const t = new Int32Array(start.length);
-  for (let depth = 0; depth < maxDepth && level.length > 0 && found.length < limit; depth++) {
-    const next: typeof level = [];
-    for (const node of level) {
-      let moves = 0;
-      cm.expand(node.s, t, (k) => {
-        moves++;
-        if (found.length >= limit) return;
-        if (guide(node.s, k, t)) {
-          found.push([...node.path, k]);
-          return;
-        }
-        const key = t.join(',');
-        if (seen.has(key) || seen.size > 400_000) return;
-        seen.add(key);
-        next.push({ s: new Int32Array(t), path: [...node.path, k] });
-      });
-      if (moves === 0 && node.path.length > 0) found.push(node.path); // a deadlock: the harness will hang
-      if (found.length >= limit) break;
-    }
-    level = next;
-  }
-  return found;
 }
 
 /** Replays `trace` (of the odp-mirror `model`) on the reference driver and simulated hardware. */
@@ -227,7 +190,7 @@ export function replayOdpOnHarness(model: Model, trace: Trace, opts: OdpHarnessR
   const end = odpModelStateOf(model, plain.sys);
   if (typeof end === 'string') return finish(plain, []);
   const cm = compileModel(model, []);
-  for (const path of continuations(model, cm, end, opts.maxAdded ?? 16, 8)) {
+  for (const path of continuationsToDamage(cm, end, damageGuide(model), { maxDepth: opts.maxAdded ?? 16, limit: 8, maxSeen: 400_000, deadlocks: true })) {
     const added = path.map((k) => model.instances[k]?.label ?? `#${k}`);
     const r = run(added);
     if (!r.mismatch && !r.addedFailed && r.sys.damage.length > 0) return finish(r, added);

@@ -15,9 +15,10 @@
  *
  * It returns data and never prints; `harnessReplayLines` formats a report for people.
  */
-import { type CompiledModel, compileModel } from '../checker/explicit/compile.js';
+import { compileModel } from '../checker/explicit/compile.js';
 import type { Trace } from '../counterexamples/trace.js';
 import type { Model } from '../model/lang/protocol.js';
+import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from './damageSearch.js';
 import { modelStateOf, systemConfigFor } from './modelMapping.js';
 import type { Action } from './scheduler.js';
 import { type Damage, MirrorSystem, type StepRecord } from './system.js';
@@ -82,23 +83,12 @@ function follow(sys: MirrorSystem, label: string, onStep: (a: Action, rec: StepR
   return `${label} did not become enabled after ${maxInternal} driver-internal steps`;
 }
 
-function sameState(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function firstDiff(model: Model, want: Int32Array, got: Int32Array): string {
-  for (let i = 0; i < want.length; i++) if (want[i] !== got[i]) return `${model.layout.slotNames[i]}: trace ${want[i]}, harness ${got[i]}`;
-  return '';
-}
-
 /**
  * A model-level guess of where memory damage shows: a DMA completing into a frame its page does not
  * own, a DMA read of a value other than the page's latest write, or a CPU-accessible page whose frame
  * does not hold its latest write. Used only to guide the search; the harness decides.
  */
-function damageGuide(model: Model): (s: Int32Array, inst: number, t: Int32Array) => boolean {
+function damageGuide(model: Model): DamageGuide {
   const slot = new Map(model.layout.slotNames.map((n, i) => [n, i]));
   const at = (n: string) => {
     const i = slot.get(n);
@@ -124,34 +114,6 @@ function damageGuide(model: Model): (s: Int32Array, inst: number, t: Int32Array)
     }
     return false;
   };
-}
-
-/** Shortest model continuations from `start` after which `guide` expects damage (up to `limit` of them). */
-function continuations(model: Model, cm: CompiledModel, start: Int32Array, maxDepth: number, limit: number): number[][] {
-  const guide = damageGuide(model);
-  const seen = new Set<string>([start.join(',')]);
-  let level: { s: Int32Array; path: number[] }[] = [{ s: start, path: [] }];
-  const found: number[][] = [];
-  const t = new Int32Array(start.length);
-  for (let depth = 0; depth < maxDepth && level.length > 0 && found.length < limit; depth++) {
-    const next: typeof level = [];
-    for (const node of level) {
-      cm.expand(node.s, t, (k) => {
-        if (found.length >= limit) return;
-        if (guide(node.s, k, t)) {
-          found.push([...node.path, k]);
-          return;
-        }
-        const key = t.join(',');
-        if (seen.has(key) || seen.size > 200_000) return;
-        seen.add(key);
-        next.push({ s: new Int32Array(t), path: [...node.path, k] });
-      });
-      if (found.length >= limit) break;
-    }
-    level = next;
-  }
-  return found;
 }
 
 /** Replays `trace` (of the fence-migrate `model`) on the reference driver and simulated hardware. */
@@ -226,7 +188,7 @@ export function replayOnHarness(model: Model, trace: Trace, opts: HarnessReplayO
   const end = modelStateOf(model, plain.sys);
   if (typeof end === 'string') return finish(plain, []);
   const cm = compileModel(model, []);
-  for (const path of continuations(model, cm, end, opts.maxAdded ?? 10, 8)) {
+  for (const path of continuationsToDamage(cm, end, damageGuide(model), { maxDepth: opts.maxAdded ?? 10, limit: 8, maxSeen: 200_000, deadlocks: false })) {
     const added = path.map((k) => model.instances[k]?.label ?? `#${k}`);
     const r = run(added);
     if (!r.mismatch && !('addedFailed' in r) && r.steps.some((s) => s.added && s.record.damage.length > 0)) return finish(r, added);
