@@ -5,7 +5,7 @@
  */
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
 import { DEFAULT_DEPTH, DEFAULT_SEED } from '../checker/random/random.js';
-import { McError } from '../model/lang/errors.js';
+import { McError, exitStatusOf } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
@@ -67,7 +67,7 @@ export function exitCodeOf(r: CheckResult): number {
     case 'ok': return 0;
     case 'violated': return 1;
     case 'incomplete': return 3;
-    case 'error': return r.code === 'MC040' ? 4 : 2;
+    case 'error': return exitStatusOf(r.code);
   }
 }
 
@@ -128,8 +128,6 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   checkNumber('depth', opts.depth, 0);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
-  checkNumber('runs', opts.runs, 1);
-  checkNumber('seed', opts.seed, -(2 ** 31));
   // Build every model first, so bad input is reported before any work is done.
   const jobs = entries.map((e) => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });

@@ -6,7 +6,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { McError } from '../model/lang/errors.js';
+import { McError, exitStatusOf } from '../model/lang/errors.js';
 import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
 import { runProve } from './proveCommand.js';
@@ -31,7 +31,7 @@ async function guarded(fn: () => Promise<number> | number): Promise<void> {
   try {
     process.exitCode = await fn();
   } catch (e) {
-    if (e instanceof McError) fail(e.code, e.message, e.code === 'MC040' ? 4 : 2);
+    if (e instanceof McError) fail(e.code, e.message, exitStatusOf(e.code));
     else fail('MC040', `internal error: ${(e as Error)?.message ?? String(e)}`, 4);
   }
 }

@@ -5,7 +5,7 @@
  * counterexample to induction, or a limit), 2 bad input or a model error, 4 the encodings disagree.
  */
 import type { ProofResult } from '../checker/smt/index.js';
-import { McError } from '../model/lang/errors.js';
+import { McError, exitStatusOf } from '../model/lang/errors.js';
 import type { Value } from '../model/lang/layout.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
@@ -34,7 +34,7 @@ function exitOf(r: ProofResult): number {
     case 'violated': return 1;
     case 'cti':
     case 'incomplete': return 3;
-    case 'error': return r.code === 'MC040' ? 4 : 2;
+    case 'error': return exitStatusOf(r.code);
   }
 }
 
@@ -65,7 +65,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
         out(`  ERROR ${e.code}: ${e.message}`);
-        codes.push(e.code === 'MC040' ? 4 : 2);
+        codes.push(exitStatusOf(e.code));
       }
     }
   } finally {

@@ -155,13 +155,10 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   // taking them only when nothing else is enabled. A uniform walk rarely lets one actor run far ahead
   // of another; holding the others back makes such interleavings (an ABA race, a starved
   // invalidation) common. fast-check shrinks a swarm run towards a plain one.
+  const ruleOf = model.instances.map((inst) => model.rules.indexOf(inst.rule));
   const heldBackOf = (held: readonly boolean[] | null): Uint8Array | undefined => {
     if (!held?.some(Boolean)) return undefined;
-    const out = new Uint8Array(model.instances.length);
-    model.instances.forEach((inst, i) => {
-      out[i] = held[model.rules.indexOf(inst.rule)] ? 1 : 0;
-    });
-    return out;
+    return Uint8Array.from(ruleOf, (r) => (held[r] ? 1 : 0));
   };
   const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
   let unreachedCovers = coverDepth.length;

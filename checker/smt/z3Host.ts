@@ -79,7 +79,7 @@ export class SmtSession {
   /** Native z3 runs (queries sent, time spent in them), for the benchmark. */
   readonly nativeStats = { queries: 0, ms: 0, modelsResolved: 0 };
   private readonly nativeBinary: string | null;
-  // Native mode: the z3 process that mirrors each solver (started at its first check).
+  // Native mode: the z3 process that mirrors each solver (started with the solver).
   private readonly natives = new Map<Z3_solver, NativeZ3Process>();
   // After a native `sat`: the solver of the original query -> a solver whose model is the native one.
   private readonly nativeModelSolver = new Map<Z3_solver, SolverHandle>();

@@ -21,6 +21,11 @@ export type ErrorCode =
   | 'MC031' // output file exists and would be overwritten
   | 'MC040'; // internal error (engines disagree, replay of an engine's own trace failed)
 
+/** The exit status for an error code: 4 for an internal error (MC040), 2 for bad input or a model error. */
+export function exitStatusOf(code: string): number {
+  return code === 'MC040' ? 4 : 2;
+}
+
 /** An error meant for the user: one line, with a stable code. */
 export class McError extends Error {
   readonly code: ErrorCode;
