@@ -21,7 +21,7 @@ import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
-import type { Property, PropertySet } from '../properties/property.js';
+import { type PropertySet, safetyProperties } from '../properties/property.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -39,7 +39,7 @@ const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> 
   { name: 'odp-mirror', def: odpMirror, props: odpMirrorProperties },
 ];
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 

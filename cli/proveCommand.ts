@@ -8,6 +8,7 @@ import type { ProofResult } from '../checker/smt/index.js';
 import { McError, exitStatusOf } from '../model/lang/errors.js';
 import type { Value } from '../model/lang/layout.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
+import { safetyProperties } from '../properties/property.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
 import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
@@ -75,7 +76,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
 }
 
 async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, smt: typeof import('../checker/smt/index.js'), out: (s: string) => void): Promise<number> {
-  const properties = entry.properties.build(model).filter((p) => p.kind === 'invariant' || p.kind === 'step');
+  const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
   const r: ProofResult = opts.unbounded
       ? await smt.proveUnbounded(model, properties, {

@@ -138,4 +138,9 @@ export function definePropertySet<H>(
 }
 
 /** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
+/** The safety properties of a set (invariants and step properties): what BMC and the proofs check. */
+export function safetyProperties(ps: readonly Property[]): (Invariant | StepProperty)[] {
+  return ps.filter((p): p is Invariant | StepProperty => p.kind === 'invariant' || p.kind === 'step');
+}
+
 export const DEADLOCK = 'deadlock';

@@ -10,7 +10,7 @@ import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js
 import { odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
 import { odpMirrorProperties } from '../../properties/odpMirror.js';
-import { invariant } from '../../properties/property.js';
+import { invariant, safetyProperties } from '../../properties/property.js';
 import type { CheckResult } from '../engine.js';
 import { compileModel } from '../explicit/compile.js';
 import { explicitCheck } from '../explicit/explicit.js';
@@ -201,7 +201,7 @@ describe('random engine on odp-mirror (swarm runs)', () => {
   it('without swarm runs the ABA race of valid-flag is not found in 20,000 plain runs (why swarm runs exist)', () => {
     // A plain uniform walk is what the engine did before swarm runs; measured: not found in 100,000.
     const model = buildModel(odpMirror, { variant: 'valid-flag' });
-    const properties = odpMirrorProperties.build(model).filter((p) => p.kind === 'invariant' || p.kind === 'step');
+    const properties = safetyProperties(odpMirrorProperties.build(model));
     const r = randomCheck({ model, properties, limits: { depth: 80 }, runs: 20_000, seed: 7 }, {}, { swarm: false });
     expect(r.status).toBe('ok');
   });

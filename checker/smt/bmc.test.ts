@@ -7,7 +7,7 @@ import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
-import type { Property } from '../../properties/property.js';
+import { type Property, safetyProperties } from '../../properties/property.js';
 import { bmcCheck, smtEngine } from './bmc.js';
 import { replayPath } from './replay.js';
 import { shutdownSmt } from './z3Host.js';
@@ -16,7 +16,7 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 const covers = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'cover');
 
 /** Status, and for a counterexample its kind and length: what both engines must agree on. */

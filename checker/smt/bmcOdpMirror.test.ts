@@ -10,7 +10,7 @@ import { replayTrace } from '../../counterexamples/replay.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
 import { odpMirrorProperties } from '../../properties/odpMirror.js';
-import type { Property } from '../../properties/property.js';
+import { safetyProperties } from '../../properties/property.js';
 import type { CheckResult } from '../engine.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { bmcCheck, smtEngine } from './bmc.js';
@@ -23,7 +23,7 @@ afterAll(async () => {
 
 type Params = Record<string, string | number>;
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 
 /** Status, and for a counterexample its kind and length: what both engines must agree on. */
 function verdict(r: CheckResult): string {

@@ -5,7 +5,7 @@ import { holds } from '../../model/lang/interp.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
-import { type Property, invariant } from '../../properties/property.js';
+import { invariant, safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { replayPath } from './replay.js';
 import { shutdownSmt } from './z3Host.js';
@@ -14,7 +14,7 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 const configs: readonly Record<string, string>[] = [
   { mode: 'fence' }, { mode: 'fence', order: 'device-first' }, { mode: 'zap-and-fault' }, { mode: 'zap-and-fault', fault: 'retry' },
 ];

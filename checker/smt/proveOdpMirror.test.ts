@@ -3,7 +3,7 @@ import { explicitCheck } from '../explicit/explicit.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
 import { odpMirrorProperties } from '../../properties/odpMirror.js';
-import type { Property } from '../../properties/property.js';
+import { safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { shutdownSmt } from './z3Host.js';
 
@@ -11,7 +11,7 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 const SAFETY = [
   'invalidation-complete', 'no-stale-translation', 'no-access-through-revoked-translation', 'no-dma-to-freed-page',
   'device-matches-shadow', 'start-end-paired', 'quiescent-seq-even', 'callback-releases-lock', 'no-fault-timeout',

@@ -5,7 +5,7 @@ import { encodeState } from '../../model/lang/layout.js';
 import { type Model, buildModel } from '../../model/lang/protocol.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
-import { type Invariant, type Property, invariant } from '../../properties/property.js';
+import { type Invariant, invariant, safetyProperties } from '../../properties/property.js';
 import type { UnboundedCti } from './proofResult.js';
 import { proveUnbounded } from './proveUnbounded.js';
 import { shutdownSmt } from './z3Host.js';
@@ -14,7 +14,7 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
-const safety = (ps: readonly Property[]) => ps.filter((p) => p.kind === 'invariant' || p.kind === 'step');
+const safety = safetyProperties;
 const configs: readonly Record<string, string>[] = [
   { mode: 'fence' }, { mode: 'fence', order: 'device-first' }, { mode: 'zap-and-fault' }, { mode: 'zap-and-fault', fault: 'retry' },
 ];
