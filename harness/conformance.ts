@@ -15,7 +15,7 @@
  * reports concrete damage. A report says which of these failed first; it never throws for a
  * mismatch.
  */
-import { compileModel, type CompiledModel } from '../checker/explicit/compile.js';
+import { compileModel, type CompiledModel } from '../model/lang/compile.js';
 import { McError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
 import type { Model, RuleInstance } from '../model/lang/protocol.js';
@@ -67,7 +67,7 @@ export interface ConformanceRun {
 
 interface Prepared {
   readonly props: readonly Property[];
-  readonly cm: CompiledModel;
+  readonly cm: CompiledModel<Property>;
   readonly byLabel: Map<string, RuleInstance>;
   readonly init: Int32Array;
 }

@@ -5,7 +5,7 @@
  * at the first broken property, before memory is damaged; both replays then search the model for a
  * short continuation that their protocol's damage guide flags, and confirm it on the harness.
  */
-import type { CompiledModel } from '../checker/explicit/compile.js';
+import type { CompiledModel } from '../model/lang/compile.js';
 import type { Model } from '../model/lang/protocol.js';
 
 /** Whether two model states are equal. */

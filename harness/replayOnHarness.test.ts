@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
 import { livenessCheck } from '../checker/explicit/liveness.js';
-import { compileModel } from '../checker/explicit/compile.js';
+import { compileModel } from '../model/lang/compile.js';
 import { randomCheck } from '../checker/random/random.js';
 import { ChoiceRunner } from '../checker/random/runChoices.js';
 import { itfToTrace, parseItf } from '../counterexamples/itf.js';

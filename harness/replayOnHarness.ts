@@ -15,7 +15,7 @@
  *
  * It returns data and never prints; `harnessReplayLines` formats a report for people.
  */
-import { compileModel } from '../checker/explicit/compile.js';
+import { compileModel } from '../model/lang/compile.js';
 import type { Trace } from '../counterexamples/trace.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from './damageSearch.js';

@@ -10,7 +10,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
-import { type CompiledModel, compileModel } from './compile.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer, checkSymmetric } from './symmetry.js';
 
@@ -21,7 +21,7 @@ import { Canonicalizer, checkSymmetric } from './symmetry.js';
  * the stored canonical form. The result replays exactly on the model.
  */
 function traceFrom(
-  model: Model, cm: CompiledModel, canon: Canonicalizer, store: StateStore, ids: readonly number[],
+  model: Model, cm: CompiledModel<Property>, canon: Canonicalizer, store: StateStore, ids: readonly number[],
   prop: { name: string; requirement: string } | null, extra?: { via: number; state: Int32Array; stepFail?: boolean },
 ): Trace {
   const w = new Uint32Array(cm.words);

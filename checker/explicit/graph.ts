@@ -14,13 +14,14 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
-import { type CompiledModel, compileModel } from './compile.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
+import type { Property } from '../../properties/property.js';
 import { StateStore } from './stateStore.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
 export interface StateGraph {
   readonly model: Model;
-  readonly cm: CompiledModel;
+  readonly cm: CompiledModel<Property>;
   readonly store: StateStore;
   /** Number of states. */
   readonly n: number;

@@ -25,7 +25,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Engine, Hooks, Stats, Violation } from '../engine.js';
-import { compilePredicate } from './compile.js';
+import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 import { type StateGraph, buildGraph, graphState } from './graph.js';

@@ -12,7 +12,7 @@ import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
 import { odpMirrorProperties } from '../../properties/odpMirror.js';
 import { invariant, safetyProperties } from '../../properties/property.js';
 import type { CheckResult } from '../engine.js';
-import { compileModel } from '../explicit/compile.js';
+import { compileModel } from '../../model/lang/compile.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_SEED, randomCheck } from './random.js';
 import { ChoiceRunner } from './runChoices.js';

@@ -24,7 +24,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
-import { compileModel } from '../explicit/compile.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from './runChoices.js';
 
 /** Runs when the job gives none. */
@@ -141,7 +141,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   if (!Number.isInteger(depth) || depth < 1) throw new McError('MC030', `--depth must be a positive integer, got ${depth}`);
   if (!Number.isInteger(seed)) throw new McError('MC030', `--seed must be an integer, got ${seed}`);
 
-  let cm: ReturnType<typeof compileModel>;
+  let cm: CompiledModel<Property>;
   let inits: Int32Array[];
   try {
     cm = compileModel(model, job.properties);

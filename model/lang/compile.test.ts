@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
-import { buildModel } from '../../model/lang/protocol.js';
-import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
+import { applyRule, enabled, holds, instanceBindings } from './interp.js';
+import { buildModel } from './protocol.js';
+import { fenceMigrate } from '../protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
 import { stateArb } from '../../test/arbitraries.js';
 import { compileModel } from './compile.js';

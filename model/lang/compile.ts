@@ -5,18 +5,24 @@
  * unrolled and most offsets fold to constants. The interpreter in model/lang/interp.ts stays the
  * reference semantics; tests check this compiler against it.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
-import type { Expr, Loc } from '../../model/lang/expr.js';
-import { slotCount } from '../../model/lang/layout.js';
-import type { Model, RuleDef } from '../../model/lang/protocol.js';
-import type { Stmt } from '../../model/lang/stmt.js';
-import { type ScalarType, type Type, cardinality, minValue, toCode } from '../../model/lang/types.js';
-import type { Property } from '../../properties/property.js';
+import { ModelRuntimeError } from './errors.js';
+import type { Expr, Loc } from './expr.js';
+import { slotCount } from './layout.js';
+import type { Model, RuleDef } from './protocol.js';
+import type { Stmt } from './stmt.js';
+import { type ScalarType, type Type, cardinality, minValue, toCode } from './types.js';
 
 /** Called once per enabled rule instance with the successor in `t`; `stepFail` is a step property index or -1. */
 export type EmitFn = (instance: number, stepFail: number) => void;
 
-export interface CompiledModel {
+/** A predicate on one state (an invariant or a cover), as the property kinds of properties/ provide it. */
+export interface StatePredicate { readonly kind: 'invariant' | 'cover'; readonly pred: Expr }
+/** A predicate on a step: plain reads see the post-state, `pre(...)` the pre-state; `rule` limits it to one rule. */
+export interface StepPredicate { readonly kind: 'step'; readonly rule: string | null; readonly pred: Expr }
+/** Anything with a kind: the compiler picks out invariants, step predicates and covers and ignores the rest. */
+export interface Kinded { readonly kind: string }
+
+export interface CompiledModel<P extends Kinded = Kinded> {
   /** Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many were enabled. */
   readonly expand: (s: Int32Array, t: Int32Array, emit: EmitFn) => number;
   /** Index (into `invariants`) of the first invariant `s` violates, or -1. */
@@ -25,9 +31,9 @@ export interface CompiledModel {
   readonly covers: readonly ((s: Int32Array) => boolean)[];
   /** Whether `s` is a legal end state. */
   readonly isEnd: (s: Int32Array) => boolean;
-  readonly invariants: readonly Property[];
-  readonly steps: readonly Property[];
-  readonly coverProps: readonly Property[];
+  readonly invariants: readonly (P & StatePredicate)[];
+  readonly steps: readonly (P & StepPredicate)[];
+  readonly coverProps: readonly (P & StatePredicate)[];
   /** Packing of a state into 32-bit words. */
   readonly words: number;
   readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void;
@@ -229,11 +235,11 @@ function packCode(model: Model): { words: number; bits: number; pack: string[]; 
 }
 
 /** Compiles the model's rules, start-state-independent predicates and packing. */
-export function compileModel(model: Model, properties: readonly Property[]): CompiledModel {
+export function compileModel<P extends Kinded>(model: Model, properties: readonly P[]): CompiledModel<P> {
   const g = new Gen(model);
-  const invariants = properties.filter((p) => p.kind === 'invariant');
-  const steps = properties.filter((p) => p.kind === 'step');
-  const coverProps = properties.filter((p) => p.kind === 'cover');
+  const invariants = properties.filter((p) => p.kind === 'invariant') as (P & StatePredicate)[];
+  const steps = properties.filter((p) => p.kind === 'step') as (P & StepPredicate)[];
+  const coverProps = properties.filter((p) => p.kind === 'cover') as (P & StatePredicate)[];
   const lines: string[] = ['let n = 0;'];
   let base = 0;
   model.rules.forEach((r: RuleDef) => {
