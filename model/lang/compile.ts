@@ -6,11 +6,12 @@
  * reference semantics; tests check this compiler against it.
  */
 import { ModelRuntimeError } from './errors.js';
-import type { Expr, Loc } from './expr.js';
-import { slotCount } from './layout.js';
+import type { ArithOp, CmpOp, Expr, Loc } from './expr.js';
+import { locShape } from './layout.js';
 import type { Model, RuleDef } from './protocol.js';
 import type { Stmt } from './stmt.js';
 import { type ScalarType, type Type, cardinality, minValue, toCode } from './types.js';
+import { type ExprOf, type ExprVisitor, type StmtVisitor, visitExpr, visitStmt } from './visit.js';
 
 /** Called once per enabled rule instance with the successor in `t`; `stepFail` is a step property index or -1. */
 export type EmitFn = (instance: number, stepFail: number) => void;
@@ -50,134 +51,117 @@ type Ctx = { readonly vars: ReadonlyMap<number, string>; readonly cur: string; r
 const num = (x: Code): string => (x.bool ? `(${x.c} ? 1 : 0)` : x.c);
 const boo = (x: Code): string => (x.bool ? x.c : `(${x.c} !== 0)`);
 
+const CMP_JS: Readonly<Record<CmpOp, string>> = { eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const ARITH_JS: Readonly<Record<ArithOp, string>> = { add: '+', sub: '-', mul: '*' };
+const isConst = (c: string) => /^-?\d+$/.test(c);
+
+/** Generates JavaScript source for expressions and statements of one model. */
 class Gen {
   private readonly model: Model;
-  readonly errors: string[] = [];
   constructor(model: Model) {
     this.model = model;
   }
 
   /** The slot offset of a location: a number when constant, else a JS expression. */
   offset(loc: Loc, ctx: Ctx): string {
-    const v = this.model.layout.vars[loc.varIdx];
-    if (!v) throw new Error('bad variable');
-    let k = v.base;
+    const shape = locShape(this.model.layout, loc);
+    let k = shape.base;
     const dyn: string[] = [];
-    let t: Type = v.type;
-    for (const p of loc.path) {
-      if (p.kind === 'field') {
-        if (t.kind !== 'record') throw new Error('field of non-record');
-        for (const [f, ft] of Object.entries(t.fields)) {
-          if (f === p.name) {
-            t = ft;
-            break;
-          }
-          k += slotCount(ft);
-        }
-      } else {
-        if (t.kind !== 'array') throw new Error('index of non-array');
-        const stride = slotCount(t.elem);
-        const ix = this.expr(p.e, ctx);
-        if (/^-?\d+$/.test(ix.c)) k += Number(ix.c) * stride;
-        else dyn.push(stride === 1 ? `(${num(ix)})` : `(${num(ix)}) * ${stride}`);
-        t = t.elem;
-      }
+    for (const ix of shape.indexes) {
+      const c = this.expr(ix.e, ctx);
+      if (isConst(c.c)) k += Number(c.c) * ix.stride;
+      else dyn.push(ix.stride === 1 ? `(${num(c)})` : `(${num(c)}) * ${ix.stride}`);
     }
     return dyn.length === 0 ? String(k) : `${k} + ${dyn.join(' + ')}`;
   }
 
-  expr(e: Expr, ctx: Ctx): Code {
-    switch (e.op) {
-      case 'lit': return { c: String(e.value), bool: false };
-      case 'var': {
-        const v = ctx.vars.get(e.id);
-        if (v === undefined) throw new Error(`unbound variable ${e.name}`);
-        return { c: v, bool: false };
-      }
-      case 'read': return { c: `${ctx.cur}[${this.offset(e.loc, ctx)}]`, bool: false };
-      case 'pre': {
-        if (!ctx.pre) throw new Error('pre() outside a step');
-        return this.expr(e.e, { ...ctx, cur: ctx.pre, pre: null });
-      }
-      case 'not': return { c: `!${boo(this.expr(e.e, ctx))}`, bool: true };
-      case 'and': return { c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' && ')})`, bool: true };
-      case 'or': return { c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' || ')})`, bool: true };
-      case 'implies': return { c: `(!${boo(this.expr(e.a, ctx))} || ${boo(this.expr(e.b, ctx))})`, bool: true };
-      case 'cmp': {
-        const op = { eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
-        return { c: `(${num(this.expr(e.a, ctx))} ${op} ${num(this.expr(e.b, ctx))})`, bool: true };
-      }
-      case 'arith': {
-        const op = { add: '+', sub: '-', mul: '*' }[e.fn];
-        return { c: `(${num(this.expr(e.a, ctx))} ${op} ${num(this.expr(e.b, ctx))})`, bool: false };
-      }
-      case 'ite': {
-        const a = this.expr(e.a, ctx);
-        const b = this.expr(e.b, ctx);
-        if (a.bool && b.bool) return { c: `(${boo(this.expr(e.c, ctx))} ? ${a.c} : ${b.c})`, bool: true };
-        return { c: `(${boo(this.expr(e.c, ctx))} ? ${num(a)} : ${num(b)})`, bool: false };
-      }
-      case 'quant': {
-        const parts: Code[] = [];
-        for (let i = 0; i < e.index.size; i++) {
-          const vars = new Map(ctx.vars);
-          vars.set(e.id, String(i));
-          parts.push(this.expr(e.body, { ...ctx, vars }));
-        }
-        if (e.q === 'forall') return { c: `(${parts.map(boo).join(' && ')})`, bool: true };
-        if (e.q === 'exists') return { c: `(${parts.map(boo).join(' || ')})`, bool: true };
-        return { c: `(${parts.map(num).join(' + ')})`, bool: false };
-      }
-      case 'isSome': return { c: `(${num(this.expr(e.e, ctx))} >= 0)`, bool: true };
-      case 'unwrap': return { c: `U(${num(this.expr(e.e, ctx))})`, bool: false };
-      case 'some':
-      case 'ord': return this.expr(e.e, ctx);
+  /** Unrolls a quantifier: one copy of the body per index value. */
+  private quant(e: ExprOf<'quant'>, ctx: Ctx): Code {
+    const parts: Code[] = [];
+    for (let i = 0; i < e.index.size; i++) {
+      const vars = new Map(ctx.vars);
+      vars.set(e.id, String(i));
+      parts.push(this.expr(e.body, { ...ctx, vars }));
     }
+    if (e.q === 'forall') return { c: `(${parts.map(boo).join(' && ')})`, bool: true };
+    if (e.q === 'exists') return { c: `(${parts.map(boo).join(' || ')})`, bool: true };
+    return { c: `(${parts.map(num).join(' + ')})`, bool: false };
   }
 
-  stmts(ss: readonly Stmt[], ctx: Ctx, out: string[], ind: string): void {
-    for (const st of ss) {
-      switch (st.kind) {
-        case 'assign': {
-          const off = this.offset(st.loc, ctx);
-          const t = st.loc.type as ScalarType;
-          const v = this.expr(st.e, ctx);
-          const same = st.e.type === t || (st.e.type.kind === t.kind && t.kind !== 'range' && t.kind !== 'option');
-          if (/^-?\d+$/.test(v.c) || same || v.bool) {
-            out.push(`${ind}${ctx.cur}[${off}] = ${num(v)};`);
-          } else {
-            const lo = minValue(t);
-            const hi = lo + cardinality(t) - 1;
-            out.push(`${ind}{ const v = ${num(v)}; if (v < ${lo} || v > ${hi}) R(v, ${off}); ${ctx.cur}[${off}] = v; }`);
-          }
-          break;
-        }
-        case 'reset': {
-          const off = this.offset(st.loc, ctx);
-          const n = slotCount(st.loc.type);
-          const defaults = this.defaults(st.loc.type);
-          for (let i = 0; i < n; i++) out.push(`${ind}${ctx.cur}[${off} + ${i}] = ${defaults[i]};`);
-          break;
-        }
-        case 'if': {
-          out.push(`${ind}if (${boo(this.expr(st.c, ctx))}) {`);
-          this.stmts(st.thenBody, ctx, out, `${ind}  `);
-          if (st.elseBody.length) {
-            out.push(`${ind}} else {`);
-            this.stmts(st.elseBody, ctx, out, `${ind}  `);
-          }
-          out.push(`${ind}}`);
-          break;
-        }
-        case 'forEach':
-          for (let i = 0; i < st.index.size; i++) {
-            const vars = new Map(ctx.vars);
-            vars.set(st.id, String(i));
-            this.stmts(st.body, { ...ctx, vars }, out, ind);
-          }
-          break;
+  private readonly exprs: ExprVisitor<Code, Ctx> = {
+    lit: (e) => ({ c: String(e.value), bool: false }),
+    var: (e, ctx) => {
+      const v = ctx.vars.get(e.id);
+      if (v === undefined) throw new Error(`unbound variable ${e.name}`);
+      return { c: v, bool: false };
+    },
+    read: (e, ctx) => ({ c: `${ctx.cur}[${this.offset(e.loc, ctx)}]`, bool: false }),
+    pre: (e, ctx) => {
+      if (!ctx.pre) throw new Error('pre() outside a step');
+      return this.expr(e.e, { ...ctx, cur: ctx.pre, pre: null });
+    },
+    not: (e, ctx) => ({ c: `!${boo(this.expr(e.e, ctx))}`, bool: true }),
+    and: (e, ctx) => ({ c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' && ')})`, bool: true }),
+    or: (e, ctx) => ({ c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' || ')})`, bool: true }),
+    implies: (e, ctx) => ({ c: `(!${boo(this.expr(e.a, ctx))} || ${boo(this.expr(e.b, ctx))})`, bool: true }),
+    cmp: (e, ctx) => ({ c: `(${num(this.expr(e.a, ctx))} ${CMP_JS[e.cmp]} ${num(this.expr(e.b, ctx))})`, bool: true }),
+    arith: (e, ctx) => ({ c: `(${num(this.expr(e.a, ctx))} ${ARITH_JS[e.fn]} ${num(this.expr(e.b, ctx))})`, bool: false }),
+    ite: (e, ctx) => {
+      const a = this.expr(e.a, ctx);
+      const b = this.expr(e.b, ctx);
+      if (a.bool && b.bool) return { c: `(${boo(this.expr(e.c, ctx))} ? ${a.c} : ${b.c})`, bool: true };
+      return { c: `(${boo(this.expr(e.c, ctx))} ? ${num(a)} : ${num(b)})`, bool: false };
+    },
+    quant: (e, ctx) => this.quant(e, ctx),
+    isSome: (e, ctx) => ({ c: `(${num(this.expr(e.e, ctx))} >= 0)`, bool: true }),
+    unwrap: (e, ctx) => ({ c: `U(${num(this.expr(e.e, ctx))})`, bool: false }),
+    some: (e, ctx) => this.expr(e.e, ctx),
+    ord: (e, ctx) => this.expr(e.e, ctx),
+  };
+
+  expr(e: Expr, ctx: Ctx): Code {
+    return visitExpr(this.exprs, e, ctx);
+  }
+
+  private readonly stmtGen: StmtVisitor<void, { ctx: Ctx; out: string[]; ind: string }> = {
+    assign: (st, { ctx, out, ind }) => {
+      const off = this.offset(st.loc, ctx);
+      const t = st.loc.type as ScalarType;
+      const v = this.expr(st.e, ctx);
+      const same = st.e.type === t || (st.e.type.kind === t.kind && t.kind !== 'range' && t.kind !== 'option');
+      if (isConst(v.c) || same || v.bool) {
+        out.push(`${ind}${ctx.cur}[${off}] = ${num(v)};`);
+      } else {
+        const lo = minValue(t);
+        const hi = lo + cardinality(t) - 1;
+        out.push(`${ind}{ const v = ${num(v)}; if (v < ${lo} || v > ${hi}) R(v, ${off}); ${ctx.cur}[${off}] = v; }`);
       }
-    }
+    },
+    reset: (st, { ctx, out, ind }) => {
+      const off = this.offset(st.loc, ctx);
+      const defaults = this.defaults(st.loc.type);
+      for (let i = 0; i < defaults.length; i++) out.push(`${ind}${ctx.cur}[${off} + ${i}] = ${defaults[i]};`);
+    },
+    if: (st, { ctx, out, ind }) => {
+      out.push(`${ind}if (${boo(this.expr(st.c, ctx))}) {`);
+      this.stmts(st.thenBody, ctx, out, `${ind}  `);
+      if (st.elseBody.length) {
+        out.push(`${ind}} else {`);
+        this.stmts(st.elseBody, ctx, out, `${ind}  `);
+      }
+      out.push(`${ind}}`);
+    },
+    forEach: (st, { ctx, out, ind }) => {
+      for (let i = 0; i < st.index.size; i++) {
+        const vars = new Map(ctx.vars);
+        vars.set(st.id, String(i));
+        this.stmts(st.body, { ...ctx, vars }, out, ind);
+      }
+    },
+  };
+
+  stmts(ss: readonly Stmt[], ctx: Ctx, out: string[], ind: string): void {
+    for (const st of ss) visitStmt(this.stmtGen, st, { ctx, out, ind });
   }
 
   defaults(t: Type): number[] {

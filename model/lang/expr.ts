@@ -27,7 +27,8 @@ export type Expr =
   | { readonly op: 'read'; readonly type: ScalarType; readonly loc: Loc }
   | { readonly op: 'pre'; readonly type: ExprType; readonly e: Expr }
   | { readonly op: 'not'; readonly type: typeof bool; readonly e: Expr }
-  | { readonly op: 'and' | 'or'; readonly type: typeof bool; readonly args: readonly Expr[] }
+  | { readonly op: 'and'; readonly type: typeof bool; readonly args: readonly Expr[] }
+  | { readonly op: 'or'; readonly type: typeof bool; readonly args: readonly Expr[] }
   | { readonly op: 'implies'; readonly type: typeof bool; readonly a: Expr; readonly b: Expr }
   | { readonly op: 'cmp'; readonly type: typeof bool; readonly cmp: CmpOp; readonly a: Expr; readonly b: Expr }
   | { readonly op: 'arith'; readonly type: typeof int; readonly fn: ArithOp; readonly a: Expr; readonly b: Expr }
