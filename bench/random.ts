@@ -94,7 +94,10 @@ const odpRuns = Math.max(runs, 20_000);
 const odpDepth = Math.max(depth, 80);
 console.log(`\nodp-mirror: seed ${seed}, ${odpRuns} runs of depth ${odpDepth} (half of them swarm runs); BFS limited to ${bfsLimit}s`);
 console.log('size     variant                     found  ms      runs   fc-steps shrunk  BFS  BFS-ms   property');
-for (const [sizeName, size] of [['default', {}], ['large', ODP_LARGE_PARAMS]] as const) {
+for (const [sizeName, size] of [
+  ['default', {}],
+  ['large', ODP_LARGE_PARAMS],
+] as const) {
   for (const v of odpMirror.variants) {
     const model = buildModel(odpMirror, { variant: v.name, params: size });
     const properties = odpMirrorProperties.build(model);
@@ -105,18 +108,19 @@ for (const [sizeName, size] of [['default', {}], ['large', ODP_LARGE_PARAMS]] as
     const bfs = explicitCheck({ model, properties: properties.filter((p) => p.kind !== 'liveness'), limits: { timeLimitSec: bfsLimit } });
     const bfsMs = Date.now() - t1;
     const trace = r.status === 'violated' ? (r.violations[0]?.trace ?? null) : null;
-    console.log([
-      sizeName.padEnd(8),
-      v.name.padEnd(27),
-      (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
-      String(ms).padEnd(7),
-      String(r.status === 'violated' ? r.runs : '-').padEnd(6),
-      String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
-      String(stepsOf(r) ?? '-').padEnd(7),
-      String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),
-      String(bfsMs).padEnd(8),
-      String(trace?.property ?? '-'),
-    ].join(' '));
+    console.log(
+      [
+        sizeName.padEnd(8),
+        v.name.padEnd(27),
+        (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
+        String(ms).padEnd(7),
+        String(r.status === 'violated' ? r.runs : '-').padEnd(6),
+        String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
+        String(stepsOf(r) ?? '-').padEnd(7),
+        String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),
+        String(bfsMs).padEnd(8),
+        String(trace?.property ?? '-'),
+      ].join(' '),
+    );
   }
 }
-

@@ -58,17 +58,24 @@ async function timed<T>(backend: SolverBackend, fn: (s: SmtSession) => Promise<T
 }
 
 const verdict = (r: CheckResult) =>
-  r.status === 'violated' ? `${r.violations[0]?.property ?? '?'}@${(r.violations[0]?.trace?.steps.length ?? 1) - 1}`
-  : r.status === 'ok' ? `ok(${r.bound ?? '-'})`
-  : r.status === 'incomplete' ? `incomplete(${r.stats.depth})`
-  : `error ${r.code}`;
+  r.status === 'violated'
+    ? `${r.violations[0]?.property ?? '?'}@${(r.violations[0]?.trace?.steps.length ?? 1) - 1}`
+    : r.status === 'ok'
+      ? `ok(${r.bound ?? '-'})`
+      : r.status === 'incomplete'
+        ? `incomplete(${r.stats.depth})`
+        : `error ${r.code}`;
 
 const proofVerdict = (r: ProofResult) =>
-  r.status === 'proved' ? `proved${r.k !== undefined ? ` k=${r.k}` : ''}`
-  : r.status === 'cti' ? `cti ${r.property}${r.k !== undefined ? ` k=${r.k}` : ''}`
-  : r.status === 'violated' ? `violated ${r.violation.property}`
-  : r.status === 'incomplete' ? 'incomplete'
-  : `error ${r.code}`;
+  r.status === 'proved'
+    ? `proved${r.k !== undefined ? ` k=${r.k}` : ''}`
+    : r.status === 'cti'
+      ? `cti ${r.property}${r.k !== undefined ? ` k=${r.k}` : ''}`
+      : r.status === 'violated'
+        ? `violated ${r.violation.property}`
+        : r.status === 'incomplete'
+          ? 'incomplete'
+          : `error ${r.code}`;
 
 const ratioRows: [string, number, number][] = [];
 
@@ -110,7 +117,9 @@ async function main(): Promise<void> {
       }
       const ratio = times.length === 2 && Number.isFinite(times[0]) && Number.isFinite(times[1]) ? (times[1] as number) / (times[0] as number) : null;
       if (ratio !== null) ratioRows.push([`${p.name}/${v.name}`, times[0] as number, times[1] as number]);
-      console.log(`${pad(p.name, 16)}${pad(v.name, 28)}${pad((bfs.violations[0]?.trace?.steps.length ?? 1) - 1, 5)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+      console.log(
+        `${pad(p.name, 16)}${pad(v.name, 28)}${pad((bfs.violations[0]?.trace?.steps.length ?? 1) - 1, 5)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`,
+      );
     }
   }
 
@@ -121,11 +130,23 @@ async function main(): Promise<void> {
     const properties = safety(p.props.build(model));
     const hints = p.props.proofHints?.(model);
     const proofs: [string, (s: SmtSession) => Promise<ProofResult>][] = [
-      [hints ? 'k-induction (with hints)' : 'k-induction (max k 2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, ...(hints ? { strengthening: hints.strengthening } : { maxK: 2 }) })],
+      [
+        hints ? 'k-induction (with hints)' : 'k-induction (max k 2)',
+        (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, ...(hints ? { strengthening: hints.strengthening } : { maxK: 2 }) }),
+      ],
     ];
     if (hints) {
       proofs.push(['k-induction (no hints, k<=2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, maxK: 2 })]);
-      proofs.push(['unbounded (every size)', (s) => proveUnbounded(model, properties, { session: s, timeLimitSec: variantLimit, strengthening: hints.strengthening, ...(hints.initCondition ? { initCondition: hints.initCondition } : {}) })]);
+      proofs.push([
+        'unbounded (every size)',
+        (s) =>
+          proveUnbounded(model, properties, {
+            session: s,
+            timeLimitSec: variantLimit,
+            strengthening: hints.strengthening,
+            ...(hints.initCondition ? { initCondition: hints.initCondition } : {}),
+          }),
+      ]);
     }
     for (const [what, run] of proofs) {
       const cells: string[] = [];
@@ -146,7 +167,9 @@ async function main(): Promise<void> {
     const geo = Math.exp(ratioRows.reduce((a, [, w, n]) => a + Math.log(n / w), 0) / ratioRows.length);
     const tw = ratioRows.reduce((a, [, w]) => a + w, 0);
     const tn = ratioRows.reduce((a, [, , n]) => a + n, 0);
-    console.log(`\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`);
+    console.log(
+      `\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`,
+    );
     console.log('(native: one z3 process per solver, fed the same assertions, pushes and pops incrementally as SMT-LIB 2 text)');
   }
 }

@@ -73,20 +73,31 @@ export interface Violation {
   readonly trace: Trace | null;
 }
 
-export interface CoverReport { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }
+export interface CoverReport {
+  readonly name: string;
+  readonly requirement: string;
+  readonly reached: boolean;
+  readonly depth: number | null;
+}
 
 export type CheckResult =
   | {
-      readonly status: 'ok'; readonly guarantee: Guarantee; readonly bound?: number;
+      readonly status: 'ok';
+      readonly guarantee: Guarantee;
+      readonly bound?: number;
       /** Runs sampled (guarantee `sampled`); `bound` is then the depth of each run. */
       readonly runs?: number;
-      readonly stats: Stats; readonly covers: readonly CoverReport[];
+      readonly stats: Stats;
+      readonly covers: readonly CoverReport[];
     }
   | {
-      readonly status: 'violated'; readonly guarantee: Guarantee; readonly stats: Stats;
+      readonly status: 'violated';
+      readonly guarantee: Guarantee;
+      readonly stats: Stats;
       /** Runs sampled before the violation was found (guarantee `sampled`). */
       readonly runs?: number;
-      readonly violations: readonly Violation[]; readonly covers: readonly CoverReport[];
+      readonly violations: readonly Violation[];
+      readonly covers: readonly CoverReport[];
     }
   | { readonly status: 'incomplete'; readonly reason: string; readonly stats: Stats; readonly covers: readonly CoverReport[] }
   | { readonly status: 'error'; readonly code: string; readonly message: string; readonly stats: Stats; readonly trace: Trace | null };

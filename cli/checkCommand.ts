@@ -64,10 +64,14 @@ export function parseParams(args: readonly string[]): Record<string, string> {
 /** Exit code of one result: 0 ok, 1 violated, 2 model error, 3 incomplete, 4 internal error. */
 export function exitCodeOf(r: CheckResult): number {
   switch (r.status) {
-    case 'ok': return 0;
-    case 'violated': return 1;
-    case 'incomplete': return 3;
-    case 'error': return exitStatusOf(r.code);
+    case 'ok':
+      return 0;
+    case 'violated':
+      return 1;
+    case 'incomplete':
+      return 3;
+    case 'error':
+      return exitStatusOf(r.code);
   }
 }
 
@@ -85,26 +89,50 @@ function sampling(r: CheckResult, usedSeed?: number): { runs?: number; seed?: st
   return { ...(r.runs !== undefined ? { runs: r.runs } : {}), ...(seed !== undefined ? { seed } : {}) };
 }
 
-function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResult, save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null): CheckRecord {
+function toRecord(
+  model: Model,
+  engine: string,
+  opts: CheckOptions,
+  r: CheckResult,
+  save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
+): CheckRecord {
   const st = r.stats;
   const base = {
-    protocol: model.protocol, variant: model.variant, params: model.params, engine,
+    protocol: model.protocol,
+    variant: model.variant,
+    params: model.params,
+    engine,
     ...(engine === 'explicit' ? { strategy: opts.strategy, symmetry: opts.symmetry && model.indexes.some((i) => i.symmetric && i.size > 1) } : {}),
     ...(engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
     status: r.status,
-    states: st.states, transitions: st.transitions, depth: st.depth, elapsedMs: st.elapsedMs,
-    statesPerSec: st.statesPerSec, bytesPerState: st.bytesPerState,
+    states: st.states,
+    transitions: st.transitions,
+    depth: st.depth,
+    elapsedMs: st.elapsedMs,
+    statesPerSec: st.statesPerSec,
+    bytesPerState: st.bytesPerState,
     covers: 'covers' in r ? r.covers : [],
   };
   switch (r.status) {
     case 'ok':
-      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)), violations: [] };
+      return {
+        ...base,
+        guarantee: r.guarantee,
+        ...(r.bound !== undefined ? { bound: r.bound } : {}),
+        ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
+        violations: [],
+      };
     case 'violated':
       return {
-        ...base, guarantee: r.guarantee, ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
+        ...base,
+        guarantee: r.guarantee,
+        ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
         ...(engine === 'random' ? { bound: opts.depth ?? DEFAULT_DEPTH } : {}),
         violations: r.violations.map((v) => ({
-          property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
+          property: v.property,
+          requirement: v.requirement,
+          kind: v.kind,
+          message: v.message,
           length: v.trace ? v.trace.steps.length - 1 : null,
           trace: v.trace ? save(v.trace) : null,
           ...(v.trace?.loop !== undefined ? { loop: v.trace.loop } : {}),
@@ -147,7 +175,11 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   const codes: number[] = [];
   for (const { model, properties, unchecked } of jobs) {
     const job: CheckJob = {
-      model, properties, strategy: opts.strategy, symmetry: opts.symmetry, deadlock: opts.deadlock,
+      model,
+      properties,
+      strategy: opts.strategy,
+      symmetry: opts.symmetry,
+      deadlock: opts.deadlock,
       limits: {
         ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
@@ -159,9 +191,12 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     };
     const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
     const onProgress = opts.progress
-      ? (p: Progress) => err(opts.engine === 'smt'
-        ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-        : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
+      ? (p: Progress) =>
+          err(
+            opts.engine === 'smt'
+              ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+              : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
+          )
       : undefined;
     const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);

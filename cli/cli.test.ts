@@ -93,7 +93,11 @@ describe('mirrorcheck CLI', () => {
   });
 
   it('exit 3: a limit stops the run with the statistics so far', () => {
-    for (const args of [['--max-states', '50'], ['--depth', '3'], ['--time-limit', '0']]) {
+    for (const args of [
+      ['--max-states', '50'],
+      ['--depth', '3'],
+      ['--time-limit', '0'],
+    ]) {
       const r = run('check', 'fence-migrate', ...args, '--format', 'json', '--out', join(tmp, 'o3'));
       expect(r.code, args.join(' ')).toBe(3);
       const rec = JSON.parse(r.out);
@@ -175,7 +179,17 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--format', 'json', '--out', out);
     expect(j.code).toBe(0);
     const rec = lastJson(j.out);
-    expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: null, engine: 'smt', solver: 'wasm', status: 'ok', guarantee: 'bounded', bound: 8, depth: 8, violations: [] });
+    expect(rec).toMatchObject({
+      protocol: 'fence-migrate',
+      variant: null,
+      engine: 'smt',
+      solver: 'wasm',
+      status: 'ok',
+      guarantee: 'bounded',
+      bound: 8,
+      depth: 8,
+      violations: [],
+    });
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
@@ -202,7 +216,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 mode=fence order=remap-first fault=atomic\] k-induction\n/);
     expect(r.out).toMatch(/PROVED with k=1 at these sizes: .*no-lost-write/);
-    expect(r.out).toMatch(/note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/);
+    expect(r.out).toMatch(
+      /note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/,
+    );
     const j = run('prove', 'fence-migrate', '--format', 'json');
     expect(j.code).toBe(0);
     const rec = lastJson(j.out);
@@ -268,7 +284,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const out = join(tmp, 's3');
     const r = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out);
     expect(r.code).toBe(3);
-    expect(r.out).toMatch(/INCOMPLETE: time limit of 1s reached (at|while searching cover witnesses at) depth \d+ \(no violation within \d+ steps\) \(no guarantee\)/);
+    expect(r.out).toMatch(
+      /INCOMPLETE: time limit of 1s reached (at|while searching cover witnesses at) depth \d+ \(no violation within \d+ steps\) \(no guarantee\)/,
+    );
     const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out, '--format', 'json');
     expect(j.code).toBe(3);
     const rec = lastJson(j.out);
@@ -308,7 +326,22 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   const nativeZ3 = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, 'z3')));
   it.skipIf(!nativeZ3)('--solver native (z3 on the PATH) finds the same shortest counterexample, and replay reproduces it', () => {
     const out = join(tmp, 's5');
-    const r = run('check', 'fence-migrate', '--variant', 'unblock-before-copy', '--engine', 'smt', '--depth', '8', '--solver', 'native', '--format', 'json', '--out', out);
+    const r = run(
+      'check',
+      'fence-migrate',
+      '--variant',
+      'unblock-before-copy',
+      '--engine',
+      'smt',
+      '--depth',
+      '8',
+      '--solver',
+      'native',
+      '--format',
+      'json',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ engine: 'smt', solver: 'native', status: 'violated', guarantee: 'bounded' });
@@ -324,7 +357,11 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const r = run('check', 'fence-migrate', '--solver', 'native');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver native applies to the smt engine/);
-    const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], { cwd: root, encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent', MIRRORCHECK_Z3: '' } });
+    const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/nonexistent', MIRRORCHECK_Z3: '' },
+    });
     expect(noZ3.status).toBe(2);
     expect(noZ3.stderr).toMatch(/^mirrorcheck: error MC030: --solver native: no z3 binary on the PATH/);
   });
@@ -341,8 +378,14 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   it('prove with no protocol proves every built-in protocol (a CI proof run); exit codes combine', () => {
     const r = run('prove', '--format', 'json');
     expect(r.code).toBe(0);
-    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([['fence-migrate', 'proved', 1], ['odp-mirror', 'proved', 1]]);
+    const recs = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
+      ['fence-migrate', 'proved', 1],
+      ['odp-mirror', 'proved', 1],
+    ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.
     const u = run('prove', '--unbounded');
@@ -351,4 +394,3 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(u.out).toMatch(/odp-mirror .*\n\s+ERROR MC010: the unbounded translation cannot express this model/);
   });
 });
-

@@ -34,7 +34,9 @@ export async function runExport(opts: ExportOptions, out: (s: string) => void): 
   writeFileSync(opts.output, text, { flag: 'wx' });
   if (opts.to === 'murphi') {
     const { rumurFlags } = await import('../exporters/murphi.js');
-    out(`wrote ${opts.output}; run: rumur ${rumurFlags(model, { symmetry: opts.symmetry }).join(' ')} ${opts.output} --output model.c && cc -std=c11 -march=native -O3 -o model model.c -lpthread && ./model`);
+    out(
+      `wrote ${opts.output}; run: rumur ${rumurFlags(model, { symmetry: opts.symmetry }).join(' ')} ${opts.output} --output model.c && cc -std=c11 -march=native -O3 -o model model.c -lpthread && ./model`,
+    );
   } else {
     out(`wrote ${opts.output}; run: spin -o2 -a ${opts.output} && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000`);
   }

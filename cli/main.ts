@@ -38,139 +38,143 @@ async function guarded(fn: () => Promise<number> | number): Promise<void> {
 
 try {
   await yargs(hideBin(process.argv))
-  .scriptName('mirrorcheck')
-  .usage('$0 <command> [options]\n\nModel checker for device page-table mirroring and DMA invalidation protocols.')
-  .command(
-    'list',
-    'list the built-in protocols, their parameters, variants and properties',
-    (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
-    (a) => guarded(() => runList(a.format, out)),
-  )
-  .command(
-    'check [protocol]',
-    'check a protocol (all built-in protocols when none is named)',
-    (y) =>
-      y
-        .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
-        .option('variant', { type: 'string', describe: 'a named bug variant' })
-        .option('param', { type: 'string', array: true, default: [] as string[], describe: 'parameter name=value (repeatable)' })
-        .option('engine', { choices: ENGINE_NAMES, default: 'explicit' as EngineName })
-        .option('strategy', { choices: ['bfs', 'dfs'] as const, default: 'bfs' as const })
-        .option('depth', { type: 'number', describe: 'explore at most this many steps' })
-        .option('max-states', { type: 'number', describe: 'stop after this many distinct states (exit 3)' })
-        .option('time-limit', { type: 'number', describe: 'stop after this many seconds (exit 3)' })
-        .option('seed', { type: 'number', describe: 'seed of the random engine' })
-        .option('runs', { type: 'number', describe: 'runs of the random engine' })
-        .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
-        .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
-        .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
-        .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
-        .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
-        .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' })
-        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'z3 of the smt engine: the wasm build, or a native z3 on the PATH' }),
-    (a) =>
-      guarded(() =>
-        runCheck(
-          {
-            ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
-            ...(a.variant !== undefined ? { variant: a.variant } : {}),
-            params: a.param.map(String),
-            engine: a.engine,
-            strategy: a.strategy,
-            ...(a.depth !== undefined ? { depth: a.depth } : {}),
-            ...(a['max-states'] !== undefined ? { maxStates: a['max-states'] } : {}),
-            ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
-            ...(a.seed !== undefined ? { seed: a.seed } : {}),
-            ...(a.runs !== undefined ? { runs: a.runs } : {}),
-            out: a.out,
-            format: a.format,
-            progress: a.progress,
-            symmetry: a.symmetry,
-            only: a.property.map(String),
-            deadlock: a.deadlock,
-            solver: a.solver,
-          },
-          out,
-          err,
+    .scriptName('mirrorcheck')
+    .usage('$0 <command> [options]\n\nModel checker for device page-table mirroring and DMA invalidation protocols.')
+    .command(
+      'list',
+      'list the built-in protocols, their parameters, variants and properties',
+      (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+      (a) => guarded(() => runList(a.format, out)),
+    )
+    .command(
+      'check [protocol]',
+      'check a protocol (all built-in protocols when none is named)',
+      (y) =>
+        y
+          .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
+          .option('variant', { type: 'string', describe: 'a named bug variant' })
+          .option('param', { type: 'string', array: true, default: [] as string[], describe: 'parameter name=value (repeatable)' })
+          .option('engine', { choices: ENGINE_NAMES, default: 'explicit' as EngineName })
+          .option('strategy', { choices: ['bfs', 'dfs'] as const, default: 'bfs' as const })
+          .option('depth', { type: 'number', describe: 'explore at most this many steps' })
+          .option('max-states', { type: 'number', describe: 'stop after this many distinct states (exit 3)' })
+          .option('time-limit', { type: 'number', describe: 'stop after this many seconds (exit 3)' })
+          .option('seed', { type: 'number', describe: 'seed of the random engine' })
+          .option('runs', { type: 'number', describe: 'runs of the random engine' })
+          .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
+          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+          .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
+          .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
+          .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
+          .option('symmetry', { type: 'boolean', default: true, describe: 'symmetry reduction over symmetric index types (--no-symmetry to disable)' })
+          .option('solver', {
+            choices: SOLVER_NAMES,
+            default: 'wasm' as SolverName,
+            describe: 'z3 of the smt engine: the wasm build, or a native z3 on the PATH',
+          }),
+      (a) =>
+        guarded(() =>
+          runCheck(
+            {
+              ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
+              ...(a.variant !== undefined ? { variant: a.variant } : {}),
+              params: a.param.map(String),
+              engine: a.engine,
+              strategy: a.strategy,
+              ...(a.depth !== undefined ? { depth: a.depth } : {}),
+              ...(a['max-states'] !== undefined ? { maxStates: a['max-states'] } : {}),
+              ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
+              ...(a.seed !== undefined ? { seed: a.seed } : {}),
+              ...(a.runs !== undefined ? { runs: a.runs } : {}),
+              out: a.out,
+              format: a.format,
+              progress: a.progress,
+              symmetry: a.symmetry,
+              only: a.property.map(String),
+              deadlock: a.deadlock,
+              solver: a.solver,
+            },
+            out,
+            err,
+          ),
         ),
-      ),
-  )
-  .command(
-    'replay <trace>',
-    're-execute a saved trace on the current model and print it',
-    (y) =>
-      y
-        .positional('trace', { type: 'string', demandOption: true })
-        .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
-        .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
-        .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
-    (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
-  )
-  .command(
-    'prove [protocol]',
-    'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
-    (y) =>
-      y
-        .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
-        .option('variant', { type: 'string' })
-        .option('param', { type: 'string', array: true, default: [] as string[] })
-        .option('max-k', { type: 'number', describe: 'largest k tried by k-induction' })
-        .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
-        .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
-        .option('out', { type: 'string', default: './counterexamples-out' })
-        .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
-        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
-    (a) =>
-      guarded(() =>
-        runProve(
-          {
-            ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
-            ...(a.variant !== undefined ? { variant: a.variant } : {}),
-            params: a.param.map(String),
-            ...(a['max-k'] !== undefined ? { maxK: a['max-k'] } : {}),
-            unbounded: a.unbounded,
-            ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
-            out: a.out,
-            format: a.format,
-            solver: a.solver,
-          },
-          out,
+    )
+    .command(
+      'replay <trace>',
+      're-execute a saved trace on the current model and print it',
+      (y) =>
+        y
+          .positional('trace', { type: 'string', demandOption: true })
+          .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
+          .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
+          .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
+      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
+    )
+    .command(
+      'prove [protocol]',
+      'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
+      (y) =>
+        y
+          .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
+          .option('variant', { type: 'string' })
+          .option('param', { type: 'string', array: true, default: [] as string[] })
+          .option('max-k', { type: 'number', describe: 'largest k tried by k-induction' })
+          .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
+          .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
+          .option('out', { type: 'string', default: './counterexamples-out' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+          .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
+      (a) =>
+        guarded(() =>
+          runProve(
+            {
+              ...(a.protocol !== undefined ? { protocol: a.protocol } : {}),
+              ...(a.variant !== undefined ? { variant: a.variant } : {}),
+              params: a.param.map(String),
+              ...(a['max-k'] !== undefined ? { maxK: a['max-k'] } : {}),
+              unbounded: a.unbounded,
+              ...(a['time-limit'] !== undefined ? { timeLimit: a['time-limit'] } : {}),
+              out: a.out,
+              format: a.format,
+              solver: a.solver,
+            },
+            out,
+          ),
         ),
-      ),
-  )
-  .command(
-    'export <protocol>',
-    "print a protocol in a peer checker's language (Murphi for Rumur, Promela for SPIN)",
-    (y) =>
-      y
-        .positional('protocol', { type: 'string', demandOption: true })
-        .option('to', { choices: ['murphi', 'promela'] as const, demandOption: true })
-        .option('variant', { type: 'string' })
-        .option('param', { type: 'string', array: true, default: [] as string[] })
-        .option('output', { type: 'string', describe: 'write to this file (never overwritten) instead of stdout' })
-        .option('symmetry', { type: 'boolean', default: false, describe: 'print symmetric index types as scalarsets (Murphi)' }),
-    (a) =>
-      guarded(() =>
-        runExport(
-          {
-            protocol: a.protocol,
-            to: a.to,
-            ...(a.variant !== undefined ? { variant: a.variant } : {}),
-            params: a.param.map(String),
-            ...(a.output !== undefined ? { output: a.output } : {}),
-            symmetry: a.symmetry,
-          },
-          out,
+    )
+    .command(
+      'export <protocol>',
+      "print a protocol in a peer checker's language (Murphi for Rumur, Promela for SPIN)",
+      (y) =>
+        y
+          .positional('protocol', { type: 'string', demandOption: true })
+          .option('to', { choices: ['murphi', 'promela'] as const, demandOption: true })
+          .option('variant', { type: 'string' })
+          .option('param', { type: 'string', array: true, default: [] as string[] })
+          .option('output', { type: 'string', describe: 'write to this file (never overwritten) instead of stdout' })
+          .option('symmetry', { type: 'boolean', default: false, describe: 'print symmetric index types as scalarsets (Murphi)' }),
+      (a) =>
+        guarded(() =>
+          runExport(
+            {
+              protocol: a.protocol,
+              to: a.to,
+              ...(a.variant !== undefined ? { variant: a.variant } : {}),
+              params: a.param.map(String),
+              ...(a.output !== undefined ? { output: a.output } : {}),
+              symmetry: a.symmetry,
+            },
+            out,
+          ),
         ),
-      ),
-  )
-  .demandCommand(1, 'name a command: list, check, prove, replay or export')
-  .strict()
-  .fail((msg, e) => {
-    throw e ?? new McError('MC030', msg ?? 'bad usage');
-  })
-  .help()
-  .parseAsync();
+    )
+    .demandCommand(1, 'name a command: list, check, prove, replay or export')
+    .strict()
+    .fail((msg, e) => {
+      throw e ?? new McError('MC030', msg ?? 'bad usage');
+    })
+    .help()
+    .parseAsync();
 } catch (e) {
   if (e instanceof McError) fail(e.code, e.message, 2);
   else fail('MC030', (e as Error)?.message ?? String(e), 2);

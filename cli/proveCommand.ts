@@ -31,11 +31,15 @@ export interface ProveOptions {
 
 function exitOf(r: ProofResult): number {
   switch (r.status) {
-    case 'proved': return 0;
-    case 'violated': return 1;
+    case 'proved':
+      return 0;
+    case 'violated':
+      return 1;
     case 'cti':
-    case 'incomplete': return 3;
-    case 'error': return exitStatusOf(r.code);
+    case 'incomplete':
+      return 3;
+    case 'error':
+      return exitStatusOf(r.code);
   }
 }
 
@@ -75,22 +79,28 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   return combineExit(codes);
 }
 
-async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, smt: typeof import('../checker/smt/index.js'), out: (s: string) => void): Promise<number> {
+async function proveOne(
+  opts: ProveOptions,
+  entry: RegistryEntry,
+  model: Model,
+  smt: typeof import('../checker/smt/index.js'),
+  out: (s: string) => void,
+): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
   const r: ProofResult = opts.unbounded
-      ? await smt.proveUnbounded(model, properties, {
-          ...(hints ? { strengthening: hints.strengthening } : {}),
-          ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
-          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
-          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
-        })
-      : await smt.prove(model, properties, {
-          ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
-          ...(hints ? { strengthening: hints.strengthening } : {}),
-          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
-          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
-        });
+    ? await smt.proveUnbounded(model, properties, {
+        ...(hints ? { strengthening: hints.strengthening } : {}),
+        ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+      })
+    : await smt.prove(model, properties, {
+        ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
+        ...(hints ? { strengthening: hints.strengthening } : {}),
+        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+      });
   const traceOf = (): string | null => {
     if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, r.violation.trace);
     if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, r.trace);
@@ -98,21 +108,45 @@ async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, 
   };
   const trace = traceOf();
   if (opts.format === 'json') {
-    out(JSON.stringify({
-      protocol: model.protocol, variant: model.variant, params: model.params, engine: 'smt', solver: opts.solver ?? 'wasm', method: r.method, status: r.status,
-      guarantee: r.status === 'proved' ? 'proved' : null, elapsedMs: r.elapsedMs,
-      ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
-      ...(r.status === 'violated' ? { violations: [{ property: r.violation.property, requirement: r.violation.requirement, length: r.violation.trace ? r.violation.trace.steps.length - 1 : null, trace }] } : {}),
-      ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, trace, cti: r.cti ?? null } : {}),
-      ...(r.status === 'incomplete' ? { reason: r.reason } : {}),
-      ...(r.status === 'error' ? { error: { code: r.code, message: r.message, trace } } : {}),
-    }));
+    out(
+      JSON.stringify({
+        protocol: model.protocol,
+        variant: model.variant,
+        params: model.params,
+        engine: 'smt',
+        solver: opts.solver ?? 'wasm',
+        method: r.method,
+        status: r.status,
+        guarantee: r.status === 'proved' ? 'proved' : null,
+        elapsedMs: r.elapsedMs,
+        ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
+        ...(r.status === 'violated'
+          ? {
+              violations: [
+                {
+                  property: r.violation.property,
+                  requirement: r.violation.requirement,
+                  length: r.violation.trace ? r.violation.trace.steps.length - 1 : null,
+                  trace,
+                },
+              ],
+            }
+          : {}),
+        ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, trace, cti: r.cti ?? null } : {}),
+        ...(r.status === 'incomplete' ? { reason: r.reason } : {}),
+        ...(r.status === 'error' ? { error: { code: r.code, message: r.message, trace } } : {}),
+      }),
+    );
     return exitOf(r);
   }
-  out(`${model.protocol}${model.variant ? ` (variant ${model.variant})` : ''} [${paramsText(model.params)}] ${r.method}${opts.unbounded ? ' (every size)' : ''}`);
+  out(
+    `${model.protocol}${model.variant ? ` (variant ${model.variant})` : ''} [${paramsText(model.params)}] ${r.method}${opts.unbounded ? ' (every size)' : ''}`,
+  );
   switch (r.status) {
     case 'proved':
-      out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`);
+      out(
+        `  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`,
+      );
       for (const n of r.notes) out(`  note: ${n}`);
       break;
     case 'violated':
@@ -123,7 +157,13 @@ async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, 
       out(`  NOT PROVED: ${r.property} [${r.requirement}] is not inductive${r.k !== undefined ? ` up to k=${r.k}` : ''}: ${r.message}`);
       if (trace) out(`    counterexample to induction (states need not be reachable): ${trace}`);
       if (r.cti) {
-        out(`    rule ${r.cti.rule}(${Object.entries(r.cti.args).map(([k, v]) => `${k}=${v}`).join(', ')}) with sizes ${Object.entries(r.cti.sizes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        out(
+          `    rule ${r.cti.rule}(${Object.entries(r.cti.args)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}) with sizes ${Object.entries(r.cti.sizes)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        );
         for (const k of Object.keys(r.cti.before)) {
           const a = show(r.cti.before[k] as Value);
           const b = show(r.cti.after[k] as Value);

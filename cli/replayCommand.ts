@@ -24,13 +24,18 @@ export interface ReplayOptions {
 }
 
 /** Drives a trace through its protocol's reference driver on the simulated hardware. */
-async function replayOnItsHarness(protocol: string, model: Model, trace: Trace): Promise<{ lines: string[]; mismatch: { step: number; message: string } | null; damaged: boolean }> {
+async function replayOnItsHarness(
+  protocol: string,
+  model: Model,
+  trace: Trace,
+): Promise<{ lines: string[]; mismatch: { step: number; message: string } | null; damaged: boolean }> {
   if (protocol === 'odp-mirror') {
     const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
     const rep = replayOdpOnHarness(model, trace);
     return { lines: odpHarnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
   }
-  if (protocol !== 'fence-migrate') throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${protocol}`);
+  if (protocol !== 'fence-migrate')
+    throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${protocol}`);
   const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
   const rep = replayOnHarness(model, trace);
   return { lines: harnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
@@ -46,7 +51,11 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
   }
   const { header, doc } = parseItf(text);
   const entry = registry.find((x) => x.protocol.name === header.protocol);
-  if (!entry) throw new McError('MC023', `trace is of protocol '${header.protocol}', which this build does not have (built-in: ${registry.map((x) => x.protocol.name).join(', ')})`);
+  if (!entry)
+    throw new McError(
+      'MC023',
+      `trace is of protocol '${header.protocol}', which this build does not have (built-in: ${registry.map((x) => x.protocol.name).join(', ')})`,
+    );
   const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
   // `prove` also reports a reachable state that breaks a strengthening invariant of the proof hints
   // (a claim about every reachable state too); replay then checks that invariant with the properties.
@@ -76,7 +85,9 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     // A lasso: replay it, check the loop closes, the goal never holds on it and the loop is fair.
     const lasso = checkLasso(model, trace, liveProp);
     const rep = replayTrace(model, [], trace, { checkDeadlock: false });
-    out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, lasso of ${trace.steps.length - 1} steps, property ${liveProp.name} (${liveProp.requirement}): ${liveProp.doc}`);
+    out(
+      `Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, lasso of ${trace.steps.length - 1} steps, property ${liveProp.name} (${liveProp.requirement}): ${liveProp.doc}`,
+    );
     if (header.note) out(`Note: ${header.note}`);
     out(renderText({ model, states: rep.states, labels: rep.labels, violation: null, loop: trace.loop, full: opts.full }));
     if (!lasso.ok) {
@@ -92,10 +103,19 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
   }
   const rep = replayTrace(model, properties, trace);
   if (opts.render !== 'html') {
-    out(`Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`);
+    out(
+      `Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`,
+    );
     if (header.note) out(`Note: ${header.note}`);
   }
-  const input = { model, states: rep.states, labels: rep.labels, violation: rep.violation, full: opts.full, ...(trace.loop !== undefined ? { loop: trace.loop } : {}) };
+  const input = {
+    model,
+    states: rep.states,
+    labels: rep.labels,
+    violation: rep.violation,
+    full: opts.full,
+    ...(trace.loop !== undefined ? { loop: trace.loop } : {}),
+  };
   if (opts.render === 'html') {
     // The page is the whole output; the verdict is in the exit code.
     const title = `${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''}: ${rep.violation ? `${rep.violation.property} [${rep.violation.requirement}]` : 'trace'}`;
@@ -109,7 +129,9 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
   }
   const arbitraryStart = trace.steps[0]?.choice === -1;
   if (rep.modelError && arbitraryStart) {
-    out(`Reproduced a counterexample to induction: a model error at step ${rep.modelError.step} (${rep.modelError.message}) from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`);
+    out(
+      `Reproduced a counterexample to induction: a model error at step ${rep.modelError.step} (${rep.modelError.message}) from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`,
+    );
     return 3;
   }
   if (rep.modelError) {
@@ -117,14 +139,20 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     return 2;
   }
   if (rep.violation && arbitraryStart) {
-    out(`Reproduced a counterexample to induction: ${rep.violation.property} (${rep.violation.requirement}) fails at step ${rep.violation.step} from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`);
+    out(
+      `Reproduced a counterexample to induction: ${rep.violation.property} (${rep.violation.requirement}) fails at step ${rep.violation.step} from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`,
+    );
     return 3;
   }
   if (rep.violation) {
     const same = header.property === null || header.property === rep.violation.property;
-    out(`Reproduced: ${rep.violation.property} (${rep.violation.requirement}) is violated at step ${rep.violation.step}.${same ? '' : ` (The trace recorded ${header.property}; the first violation on replay is another property.)`}`);
+    out(
+      `Reproduced: ${rep.violation.property} (${rep.violation.requirement}) is violated at step ${rep.violation.step}.${same ? '' : ` (The trace recorded ${header.property}; the first violation on replay is another property.)`}`,
+    );
     return 1;
   }
-  out(`Replayed ${trace.steps.length - 1} steps: no property is violated${header.property ? ` (the recorded violation of ${header.property} no longer happens)` : ''}.`);
+  out(
+    `Replayed ${trace.steps.length - 1} steps: no property is violated${header.property ? ` (the recorded violation of ${header.property} no longer happens)` : ''}.`,
+  );
   return 0;
 }

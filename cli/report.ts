@@ -25,8 +25,13 @@ export interface CheckRecord {
   readonly statesPerSec: number;
   readonly bytesPerState: number;
   readonly violations: readonly {
-    readonly property: string; readonly requirement: string; readonly kind: string;
-    readonly length: number | null; readonly trace: string | null; readonly message: string; readonly loop?: number;
+    readonly property: string;
+    readonly requirement: string;
+    readonly kind: string;
+    readonly length: number | null;
+    readonly trace: string | null;
+    readonly message: string;
+    readonly loop?: number;
   }[];
   readonly covers: readonly { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }[];
   readonly reason?: string;
@@ -40,7 +45,9 @@ export interface CheckRecord {
 const fmtNum = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 
 export function paramsText(p: ParamValues): string {
-  return Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ');
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
 
 /** Human-readable summary of one record. */
@@ -50,7 +57,9 @@ export function textRecord(r: CheckRecord): string {
   lines.push(head);
   switch (r.status) {
     case 'ok':
-      lines.push(`  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.runs !== undefined ? `, ${r.runs} runs, seed ${r.seed}` : ''})`);
+      lines.push(
+        `  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.runs !== undefined ? `, ${r.runs} runs, seed ${r.seed}` : ''})`,
+      );
       break;
     case 'violated':
       for (const v of r.violations) {
@@ -68,10 +77,22 @@ export function textRecord(r: CheckRecord): string {
   }
   if (r.unchecked?.length) lines.push(`  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`);
   const unreached = r.covers.filter((c) => !c.reached).map((c) => c.name);
-  if (r.covers.length) lines.push(`  covers reached: ${r.covers.length - unreached.length}/${r.covers.length}${unreached.length ? ` (not reached: ${unreached.join(', ')})` : ''}`);
-  if (r.engine === 'smt') lines.push(`  bounded model checking: ${r.status === 'violated' ? 'the counterexample is a shortest one' : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.transitions)} solver queries, ${(r.elapsedMs / 1000).toFixed(2)} s`);
-  else if (r.engine === 'random') lines.push(`  ${r.runs ?? '?'} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed ?? '?'}), ${fmtNum(r.transitions)} steps taken, ${fmtNum(r.states)} distinct states seen, ${(r.elapsedMs / 1000).toFixed(2)} s`);
-  else lines.push(`  ${fmtNum(r.states)} distinct states, ${fmtNum(r.transitions)} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s, ${fmtNum(r.statesPerSec)} states/s, ${r.bytesPerState} bytes/state`);
+  if (r.covers.length)
+    lines.push(
+      `  covers reached: ${r.covers.length - unreached.length}/${r.covers.length}${unreached.length ? ` (not reached: ${unreached.join(', ')})` : ''}`,
+    );
+  if (r.engine === 'smt')
+    lines.push(
+      `  bounded model checking: ${r.status === 'violated' ? 'the counterexample is a shortest one' : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.transitions)} solver queries, ${(r.elapsedMs / 1000).toFixed(2)} s`,
+    );
+  else if (r.engine === 'random')
+    lines.push(
+      `  ${r.runs ?? '?'} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed ?? '?'}), ${fmtNum(r.transitions)} steps taken, ${fmtNum(r.states)} distinct states seen, ${(r.elapsedMs / 1000).toFixed(2)} s`,
+    );
+  else
+    lines.push(
+      `  ${fmtNum(r.states)} distinct states, ${fmtNum(r.transitions)} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s, ${fmtNum(r.statesPerSec)} states/s, ${r.bytesPerState} bytes/state`,
+    );
   return lines.join('\n');
 }
 
@@ -84,9 +105,12 @@ export function junit(records: readonly CheckRecord[]): string {
     const cases: string[] = [];
     if (r.status === 'ok') cases.push(`    <testcase classname="${xml(name)}" name="all properties (${r.guarantee})" time="${r.elapsedMs / 1000}"/>`);
     for (const v of r.violations) {
-      cases.push(`    <testcase classname="${xml(name)}" name="${xml(`${v.property} [${v.requirement}]`)}"><failure message="${xml(v.message)}">${xml(v.trace ?? '')}</failure></testcase>`);
+      cases.push(
+        `    <testcase classname="${xml(name)}" name="${xml(`${v.property} [${v.requirement}]`)}"><failure message="${xml(v.message)}">${xml(v.trace ?? '')}</failure></testcase>`,
+      );
     }
-    if (r.status === 'incomplete') cases.push(`    <testcase classname="${xml(name)}" name="completeness"><failure message="${xml(r.reason ?? 'incomplete')}"/></testcase>`);
+    if (r.status === 'incomplete')
+      cases.push(`    <testcase classname="${xml(name)}" name="completeness"><failure message="${xml(r.reason ?? 'incomplete')}"/></testcase>`);
     if (r.status === 'error') cases.push(`    <testcase classname="${xml(name)}" name="model"><error message="${xml(r.error?.message ?? '')}"/></testcase>`);
     const failures = cases.filter((c) => c.includes('<failure')).length;
     const errors = cases.filter((c) => c.includes('<error')).length;

@@ -30,10 +30,14 @@ function toItf(t: Type, v: Value): Json {
 
 function scalarToItf(t: ScalarType, v: Value): Json {
   switch (t.kind) {
-    case 'bool': return v as boolean;
-    case 'enum': return v as string;
-    case 'option': return v === null ? { tag: 'None', value: { '#tup': [] } } : { tag: 'Some', value: scalarToItf(t.inner, v) };
-    default: return { '#bigint': String(v) };
+    case 'bool':
+      return v as boolean;
+    case 'enum':
+      return v as string;
+    case 'option':
+      return v === null ? { tag: 'None', value: { '#tup': [] } } : { tag: 'Some', value: scalarToItf(t.inner, v) };
+    default:
+      return { '#bigint': String(v) };
   }
 }
 
@@ -43,8 +47,10 @@ function fromItf(t: Type, j: Json, path: string): Value {
   };
   if (isScalar(t)) {
     switch (t.kind) {
-      case 'bool': return typeof j === 'boolean' ? j : bad('a boolean');
-      case 'enum': return typeof j === 'string' ? j : bad('a string');
+      case 'bool':
+        return typeof j === 'boolean' ? j : bad('a boolean');
+      case 'enum':
+        return typeof j === 'string' ? j : bad('a string');
       case 'option': {
         if (typeof j !== 'object' || j === null || Array.isArray(j) || typeof j.tag !== 'string') return bad('a Some/None variant');
         if (j.tag === 'None') return null;
@@ -151,7 +157,8 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
   if (!Array.isArray(choices) || !choices.every((c, i) => typeof c === 'number' && Number.isInteger(c) && (c >= 0 || (i === 0 && c === -1)))) {
     bad('"#meta.choices" must be an array of non-negative integers (the first may be -1)');
   }
-  if ((choices as number[]).length !== (doc.states as Json[]).length) bad(`${(choices as number[]).length} choices for ${(doc.states as Json[]).length} states`);
+  if ((choices as number[]).length !== (doc.states as Json[]).length)
+    bad(`${(choices as number[]).length} choices for ${(doc.states as Json[]).length} states`);
   const params = meta.params;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return bad('"#meta.params" must be an object');
   for (const v of Object.values(params)) if (typeof v !== 'number' && typeof v !== 'string') bad('parameter values must be numbers or strings');

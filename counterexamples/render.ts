@@ -10,10 +10,14 @@ import type { ReplayViolation } from './replay.js';
 /** Formats one slot's natural value for people. */
 export function formatSlot(t: ScalarType, v: number): string {
   switch (t.kind) {
-    case 'bool': return v ? 'true' : 'false';
-    case 'enum': return t.values[v] ?? `?${v}`;
-    case 'option': return v < 0 ? 'none' : formatSlot(t.inner, v);
-    default: return String(v);
+    case 'bool':
+      return v ? 'true' : 'false';
+    case 'enum':
+      return t.values[v] ?? `?${v}`;
+    case 'option':
+      return v < 0 ? 'none' : formatSlot(t.inner, v);
+    default:
+      return String(v);
   }
 }
 
@@ -85,7 +89,8 @@ export function renderMermaid(r: RenderInput): string {
     lines.push(`    ${a}->>${a}: ${i}. ${esc(r.labels[i] as string)}`);
     const ch = changedFields(r.model, r.states[i - 1] as Int32Array, s);
     if (ch.length) lines.push(`    Note right of ${a}: ${esc(ch.join(', ')).replace(/->/g, '→')}`);
-    if (r.violation && r.violation.step === i) lines.push(`    Note over ${actors[0]},${actors[actors.length - 1]}: VIOLATION ${r.violation.property} (${r.violation.requirement})`);
+    if (r.violation && r.violation.step === i)
+      lines.push(`    Note over ${actors[0]},${actors[actors.length - 1]}: VIOLATION ${r.violation.property} (${r.violation.requirement})`);
   });
   if (r.loop !== undefined) lines.push('    end');
   return lines.join('\n');
@@ -104,7 +109,9 @@ export function renderHtml(r: RenderInput & { readonly title: string }): string 
     const bad = r.violation && r.violation.step === i;
     const inLoop = r.loop !== undefined && i > r.loop;
     const cls = [bad ? 'bad' : '', inLoop ? 'loop' : ''].filter(Boolean).join(' ');
-    const note = bad ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}]: ${r.violation?.doc}`)}</div>` : '';
+    const note = bad
+      ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}]: ${r.violation?.doc}`)}</div>`
+      : '';
     return `<tr${cls ? ` class="${cls}"` : ''}><td>${i}</td><td>${i === 0 ? '' : html(actorOf(label))}</td><td><code>${html(label)}</code>${note}</td><td>${fields.map((f) => `<code>${html(f)}</code>`).join('<br>')}</td></tr>`;
   });
   const loopNote =

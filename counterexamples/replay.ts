@@ -12,10 +12,19 @@ import { DEADLOCK, type Property } from '../properties/property.js';
 import type { Trace } from './trace.js';
 
 /** Where and why a replay stopped matching the model. */
-export interface ReplayMismatch { readonly step: number; readonly message: string }
+export interface ReplayMismatch {
+  readonly step: number;
+  readonly message: string;
+}
 
 /** A property violation seen during replay. */
-export interface ReplayViolation { readonly step: number; readonly property: string; readonly requirement: string; readonly kind: string; readonly doc: string }
+export interface ReplayViolation {
+  readonly step: number;
+  readonly property: string;
+  readonly requirement: string;
+  readonly kind: string;
+  readonly doc: string;
+}
 
 export interface ReplayReport {
   /** The states recomputed from the choices (as many as replayed). */
@@ -47,7 +56,13 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   let violation: ReplayViolation | null = null;
   const invariants = properties.filter((p) => p.kind === 'invariant');
   const steps = properties.filter((p) => p.kind === 'step');
-  const done = (mismatch: ReplayMismatch | null, modelError: ReplayReport['modelError'] = null): ReplayReport => ({ states, labels, violation, mismatch, modelError });
+  const done = (mismatch: ReplayMismatch | null, modelError: ReplayReport['modelError'] = null): ReplayReport => ({
+    states,
+    labels,
+    violation,
+    mismatch,
+    modelError,
+  });
   const checkState = (s: Int32Array, step: number) => {
     if (violation) return;
     for (const p of invariants) {
@@ -122,7 +137,14 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   if (!violation && (opts.checkDeadlock ?? true) && trace.loop === undefined) {
     const any = model.instances.some((inst) => enabled(model, inst, s));
     const legal = model.endState !== null && holds(model, model.endState, s);
-    if (!any && !legal) violation = { step: trace.steps.length - 1, property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock', doc: 'no rule is enabled and the state is not a legal end state' };
+    if (!any && !legal)
+      violation = {
+        step: trace.steps.length - 1,
+        property: DEADLOCK,
+        requirement: 'deadlock',
+        kind: 'deadlock',
+        doc: 'no rule is enabled and the state is not a legal end state',
+      };
   }
   return done(null);
 }

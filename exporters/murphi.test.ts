@@ -76,7 +76,11 @@ describe('toMurphi prints the model from its data', () => {
 
   it('refuses an option of a range that does not start at 0 (MC010)', () => {
     const odd = defineProtocol({
-      name: 'odd', summary: 'option of 2..4', spec: '', params: {}, variants: [],
+      name: 'odd',
+      summary: 'option of 2..4',
+      spec: '',
+      params: {},
+      variants: [],
       build(b) {
         const x = b.v('x', option(range(2, 4)));
         b.init('i', () => [assign(x, 3)]);
@@ -122,7 +126,10 @@ const MEDIUM = { pages: 3, frames: 4, slots: 1, migrations: 2, writes: 2 };
 
 describe('Rumur reaches exactly our states on fence-migrate', () => {
   it.skipIf(!HAVE_RUMUR).each([
-    ['fence', {}], ['fence', MEDIUM], ['zap-and-fault', {}], ['zap-and-fault', MEDIUM],
+    ['fence', {}],
+    ['fence', MEDIUM],
+    ['zap-and-fault', {}],
+    ['zap-and-fault', MEDIUM],
   ] as const)(`mode %s %j (${NEEDS})`, (mode, params) => {
     const { ours, peer } = check(fm(null, { ...params, mode }));
     expect(ours.status).toBe('ok');
@@ -134,7 +141,8 @@ describe('Rumur reaches exactly our states on fence-migrate', () => {
 
 describe('with symmetry reduction, Rumur (exhaustive) stores exactly our canonical states', () => {
   it.skipIf(!HAVE_RUMUR).each([
-    ['fence', 3], ['zap-and-fault', 2],
+    ['fence', 3],
+    ['zap-and-fault', 2],
   ] as const)(`mode %s, %i symmetric DMA slots (${NEEDS})`, (mode, slots) => {
     const { model, properties } = fm(null, { mode, slots });
     const ours = explicitCheck({ model, properties, limits: {}, symmetry: true });

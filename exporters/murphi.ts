@@ -84,8 +84,7 @@ interface Scope {
   readonly used: ReadonlySet<string>;
 }
 
-const isRecordOption = (t: Type | { kind: 'int' }): t is OptionType =>
-  t.kind === 'option' && (t.inner.kind === 'enum' || t.inner.kind === 'bool');
+const isRecordOption = (t: Type | { kind: 'int' }): t is OptionType => t.kind === 'option' && (t.inner.kind === 'enum' || t.inner.kind === 'bool');
 
 const enumKey = (t: EnumType) => `${t.name}:${t.values.join(',')}`;
 
@@ -148,24 +147,33 @@ class MurphiPrinter {
 
   private scalarType(t: ScalarType): string {
     switch (t.kind) {
-      case 'bool': return 'boolean';
-      case 'enum': return this.enumType(t).name;
-      case 'range': return `${t.lo}..${t.hi}`;
-      case 'index': return this.indexType(t);
-      case 'option': return this.optionType(t);
+      case 'bool':
+        return 'boolean';
+      case 'enum':
+        return this.enumType(t).name;
+      case 'range':
+        return `${t.lo}..${t.hi}`;
+      case 'index':
+        return this.indexType(t);
+      case 'option':
+        return this.optionType(t);
     }
   }
 
   private optionType(t: OptionType): string {
     const inner = t.inner;
-    const key = inner.kind === 'enum' ? `e:${enumKey(inner)}` : inner.kind === 'index' ? `i:${inner.name}` : inner.kind === 'range' ? `r:${inner.lo}:${inner.hi}` : 'b';
+    const key =
+      inner.kind === 'enum' ? `e:${enumKey(inner)}` : inner.kind === 'index' ? `i:${inner.name}` : inner.kind === 'range' ? `r:${inner.lo}:${inner.hi}` : 'b';
     let n = this.optTypes.get(key);
     if (n !== undefined) return n;
     if (inner.kind === 'index' && inner.symmetric && this.symmetry) {
       throw new McError('MC010', `cannot export option(${inner.name}) with symmetry: none (-1) is no value of the scalarset ${inner.name}`);
     }
     if (inner.kind === 'range' && inner.lo !== 0) {
-      throw new McError('MC010', `cannot export option(${inner.lo}..${inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`);
+      throw new McError(
+        'MC010',
+        `cannot export option(${inner.lo}..${inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`,
+      );
     }
     const innerName = this.scalarType(inner);
     n = this.names.fresh(inner.kind === 'range' ? `OptionOf0to${inner.hi}` : `OptionOf${inner.kind === 'bool' ? 'Bool' : innerName}`);
@@ -239,12 +247,16 @@ class MurphiPrinter {
 
   private lit(t: Expr['type'], value: number): string {
     switch (t.kind) {
-      case 'bool': return value ? 'true' : 'false';
-      case 'enum': return this.enumType(t).consts[value] as string;
+      case 'bool':
+        return value ? 'true' : 'false';
+      case 'enum':
+        return this.enumType(t).consts[value] as string;
       case 'index':
-        if (t.symmetric && this.symmetry) throw new McError('MC010', `cannot export the constant ${value} of the symmetric index ${t.name} as a scalarset value`);
+        if (t.symmetric && this.symmetry)
+          throw new McError('MC010', `cannot export the constant ${value} of the symmetric index ${t.name} as a scalarset value`);
         return String(value);
-      default: return value < 0 ? `(${value})` : String(value);
+      default:
+        return value < 0 ? `(${value})` : String(value);
     }
   }
 
@@ -256,35 +268,44 @@ class MurphiPrinter {
         const l = this.loc(e.loc, sc);
         return [`${l}.isSome`, `${l}.val`];
       }
-      case 'lit': return ['false', this.lit(t.inner, 0)];
-      case 'some': return ['true', this.expr(e.e, sc)];
-      case 'pre': return this.parts(e.e, { ...sc, pre: true });
+      case 'lit':
+        return ['false', this.lit(t.inner, 0)];
+      case 'some':
+        return ['true', this.expr(e.e, sc)];
+      case 'pre':
+        return this.parts(e.e, { ...sc, pre: true });
       case 'ite': {
         const c = this.expr(e.c, sc);
         const [as, av] = this.parts(e.a, sc);
         const [bs, bv] = this.parts(e.b, sc);
         return [`(${c} ? ${as} : ${bs})`, `(${c} ? ${av} : ${bv})`];
       }
-      default: throw new Error(`unexpected option expression ${e.op}`);
+      default:
+        throw new Error(`unexpected option expression ${e.op}`);
     }
   }
 
   expr(e: Expr, sc: Scope): string {
     switch (e.op) {
-      case 'lit': return this.lit(e.type, e.value);
+      case 'lit':
+        return this.lit(e.type, e.value);
       case 'var': {
         const n = sc.bound.get(e.id);
         if (n === undefined) throw new Error(`unbound variable ${e.name}`);
         return n;
       }
-      case 'read': return this.loc(e.loc, sc);
-      case 'pre': return this.expr(e.e, { ...sc, pre: true });
-      case 'not': return `!(${this.expr(e.e, sc)})`;
+      case 'read':
+        return this.loc(e.loc, sc);
+      case 'pre':
+        return this.expr(e.e, { ...sc, pre: true });
+      case 'not':
+        return `!(${this.expr(e.e, sc)})`;
       case 'and':
       case 'or':
         if (e.args.length === 0) return e.op === 'and' ? 'true' : 'false';
         return `(${e.args.map((a) => this.expr(a, sc)).join(e.op === 'and' ? ' & ' : ' | ')})`;
-      case 'implies': return `(${this.expr(e.a, sc)} -> ${this.expr(e.b, sc)})`;
+      case 'implies':
+        return `(${this.expr(e.a, sc)} -> ${this.expr(e.b, sc)})`;
       case 'cmp': {
         if (isRecordOption(e.a.type) || isRecordOption(e.b.type)) {
           const [as, av] = this.parts(e.a, sc);
@@ -295,8 +316,10 @@ class MurphiPrinter {
         const op = { eq: '=', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
         return `(${this.expr(e.a, sc)} ${op} ${this.expr(e.b, sc)})`;
       }
-      case 'arith': return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
-      case 'ite': return `(${this.expr(e.c, sc)} ? ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
+      case 'arith':
+        return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
+      case 'ite':
+        return `(${this.expr(e.c, sc)} ? ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
       case 'quant': {
         if (e.q === 'count') {
           // Murphi has no counting quantifier: sum the unrolled body.
@@ -310,7 +333,8 @@ class MurphiPrinter {
         const { sc: inner, name } = this.bind(sc, e.id, e.name);
         return `${e.q} ${name}: ${this.indexType(e.index)} do ${this.expr(e.body, inner)} end`;
       }
-      case 'isSome': return isRecordOption(e.e.type) ? this.parts(e.e, sc)[0] : `(${this.expr(e.e, sc)} != -1)`;
+      case 'isSome':
+        return isRecordOption(e.e.type) ? this.parts(e.e, sc)[0] : `(${this.expr(e.e, sc)} != -1)`;
       case 'unwrap': {
         const t = e.e.type as OptionType;
         if (isRecordOption(t)) {
@@ -319,8 +343,10 @@ class MurphiPrinter {
         }
         return `${this.unwrapFn(t)}(${this.expr(e.e, sc)})`;
       }
-      case 'some': return this.expr(e.e, sc);
-      case 'ord': return this.expr(e.e, sc);
+      case 'some':
+        return this.expr(e.e, sc);
+      case 'ord':
+        return this.expr(e.e, sc);
     }
   }
 
@@ -340,7 +366,9 @@ class MurphiPrinter {
         }
         // `clear` sets booleans to false, enums to their first value and subranges to their low
         // bound (-1, none, for an option): our defaults, also for record-encoded options.
-        case 'reset': out.push(`${ind}clear ${this.loc(st.loc, sc)};`); break;
+        case 'reset':
+          out.push(`${ind}clear ${this.loc(st.loc, sc)};`);
+          break;
         case 'if':
           out.push(`${ind}if ${this.expr(st.c, sc)} then`, ...this.stmts(st.thenBody, sc, `${ind}  `));
           if (st.elseBody.length) out.push(`${ind}else`, ...this.stmts(st.elseBody, sc, `${ind}  `));
@@ -370,7 +398,14 @@ class MurphiPrinter {
     }
 
     const steps = properties.filter((p): p is StepProperty => p.kind === 'step');
-    for (const rule of m.rules) body.push(...this.rule(rule, steps.filter((p) => p.rule === null || p.rule === rule.name)), '');
+    for (const rule of m.rules)
+      body.push(
+        ...this.rule(
+          rule,
+          steps.filter((p) => p.rule === null || p.rule === rule.name),
+        ),
+        '',
+      );
 
     for (const p of properties) {
       const note = `-- ${p.requirement}: ${p.doc}`;
@@ -392,7 +427,9 @@ class MurphiPrinter {
       body.push(`invariant "deadlock"`, `  ${[this.expr(m.endState, empty), ...enabled].join('\n  | ')};`, '');
     }
 
-    const params = Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join(' ');
+    const params = Object.entries(m.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const vars = m.vars.map((v, i) => `  ${this.varNames[i]}: ${this.typeText(v.type, '  ')};`);
     return [
       `-- ${m.protocol}${m.variant ? ` variant ${m.variant}` : ''} (${params}), printed by mirrorcheck from the model.`,
@@ -454,13 +491,36 @@ function collectPreVars(e: Expr, inPre: boolean, out: Set<number>): void {
       if (inPre) out.add(e.loc.varIdx);
       for (const p of e.loc.path) if (p.kind === 'at') walk(p.e);
       return;
-    case 'pre': collectPreVars(e.e, true, out); return;
-    case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': walk(e.e); return;
-    case 'and': case 'or': e.args.forEach(walk); return;
-    case 'implies': case 'cmp': case 'arith': walk(e.a); walk(e.b); return;
-    case 'ite': walk(e.c); walk(e.a); walk(e.b); return;
-    case 'quant': walk(e.body); return;
-    default: return;
+    case 'pre':
+      collectPreVars(e.e, true, out);
+      return;
+    case 'not':
+    case 'isSome':
+    case 'unwrap':
+    case 'some':
+    case 'ord':
+      walk(e.e);
+      return;
+    case 'and':
+    case 'or':
+      e.args.forEach(walk);
+      return;
+    case 'implies':
+    case 'cmp':
+    case 'arith':
+      walk(e.a);
+      walk(e.b);
+      return;
+    case 'ite':
+      walk(e.c);
+      walk(e.a);
+      walk(e.b);
+      return;
+    case 'quant':
+      walk(e.body);
+      return;
+    default:
+      return;
   }
 }
 

@@ -94,7 +94,11 @@ function expectAgreement(ours: CheckResult, peer: PeerRun, inits: number): void 
 const check = (x: { model: ReturnType<typeof buildModel>; properties: readonly Property[] }) => {
   const ours = explicitCheck({ model: x.model, properties: x.properties, limits: {} });
   const peer = runSpin(toPromela(x.model, x.properties), {
-    shortest: ours.status === 'violated', properties: x.properties.map((p) => p.name), cflags: ['-O0'], hashBits: 20, maxDepth: 1_000_000,
+    shortest: ours.status === 'violated',
+    properties: x.properties.map((p) => p.name),
+    cflags: ['-O0'],
+    hashBits: 20,
+    maxDepth: 1_000_000,
   });
   return { ours, peer, inits: x.model.inits.length };
 };
@@ -103,7 +107,10 @@ const MEDIUM = { pages: 3, frames: 4, slots: 1, migrations: 2, writes: 2 };
 
 describe('SPIN stores our states plus its initial one on fence-migrate', () => {
   it.skipIf(!HAVE_SPIN).each([
-    ['fence', {}], ['fence', MEDIUM], ['zap-and-fault', {}], ['zap-and-fault', MEDIUM],
+    ['fence', {}],
+    ['fence', MEDIUM],
+    ['zap-and-fault', {}],
+    ['zap-and-fault', MEDIUM],
   ] as const)(`mode %s %j (${NEEDS})`, (mode, params) => {
     const { ours, peer, inits } = check(fm(null, { ...params, mode }));
     expect(ours.status).toBe('ok');

@@ -92,11 +92,16 @@ type Bounds = readonly [number, number];
 /** The natural values a scalar type holds. */
 function scalarBounds(t: ScalarType): Bounds {
   switch (t.kind) {
-    case 'bool': return [0, 1];
-    case 'enum': return [0, t.values.length - 1];
-    case 'range': return [t.lo, t.hi];
-    case 'index': return [0, t.size - 1];
-    case 'option': return [-1, scalarBounds(t.inner)[1]];
+    case 'bool':
+      return [0, 1];
+    case 'enum':
+      return [0, t.values.length - 1];
+    case 'range':
+      return [t.lo, t.hi];
+    case 'index':
+      return [0, t.size - 1];
+    case 'option':
+      return [-1, scalarBounds(t.inner)[1]];
   }
 }
 
@@ -136,7 +141,10 @@ class PromelaPrinter {
   private scalarType(t: ScalarType): string {
     if (t.kind === 'bool') return 'bool';
     if (t.kind === 'option' && t.inner.kind === 'range' && t.inner.lo !== 0) {
-      throw new McError('MC010', `cannot export option(${t.inner.lo}..${t.inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`);
+      throw new McError(
+        'MC010',
+        `cannot export option(${t.inner.lo}..${t.inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`,
+      );
     }
     const [lo, hi] = scalarBounds(t);
     if (lo >= 0 && hi <= 255) return 'byte';
@@ -149,9 +157,8 @@ class PromelaPrinter {
     const key = JSON.stringify(t);
     let n = this.typedefNames.get(key);
     if (n === undefined) {
-      const body = t.kind === 'record'
-        ? Object.entries(t.fields).map(([f, ft]) => `  ${this.declare(ft, ident(f), f)}`)
-        : [`  ${this.declare(t, 'e', `${hint}_row`)}`];
+      const body =
+        t.kind === 'record' ? Object.entries(t.fields).map(([f, ft]) => `  ${this.declare(ft, ident(f), f)}`) : [`  ${this.declare(t, 'e', `${hint}_row`)}`];
       n = this.names.fresh(hint.charAt(0).toUpperCase() + hint.slice(1));
       this.typedefNames.set(key, n);
       this.typedefs.push(`typedef ${n} {\n${body.join(';\n')}\n}`);
@@ -218,29 +225,37 @@ class PromelaPrinter {
         if (v === undefined) throw new Error(`unbound variable ${e.name}`);
         return String(v);
       }
-      case 'read': return this.loc(e.loc, sc);
-      case 'pre': return this.expr(e.e, { ...sc, pre: true });
-      case 'not': return `!(${this.expr(e.e, sc)})`;
+      case 'read':
+        return this.loc(e.loc, sc);
+      case 'pre':
+        return this.expr(e.e, { ...sc, pre: true });
+      case 'not':
+        return `!(${this.expr(e.e, sc)})`;
       case 'and':
       case 'or':
         if (e.args.length === 0) return e.op === 'and' ? 'true' : 'false';
         return `(${e.args.map((a) => this.expr(a, sc)).join(e.op === 'and' ? ' && ' : ' || ')})`;
-      case 'implies': return `(!(${this.expr(e.a, sc)}) || ${this.expr(e.b, sc)})`;
+      case 'implies':
+        return `(!(${this.expr(e.a, sc)}) || ${this.expr(e.b, sc)})`;
       case 'cmp': {
         const op = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
         return `(${this.expr(e.a, sc)} ${op} ${this.expr(e.b, sc)})`;
       }
-      case 'arith': return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
-      case 'ite': return `(${this.expr(e.c, sc)} -> ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
+      case 'arith':
+        return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
+      case 'ite':
+        return `(${this.expr(e.c, sc)} -> ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
       case 'quant': {
         const parts = this.instances(e, sc).map((s) => this.expr(e.body, s));
         if (e.q === 'count') return `(${parts.map((p) => `(${p} -> 1 : 0)`).join(' + ')})`;
         return `(${parts.join(e.q === 'forall' ? ' && ' : ' || ')})`;
       }
-      case 'isSome': return `(${this.expr(e.e, sc)} != -1)`;
+      case 'isSome':
+        return `(${this.expr(e.e, sc)} != -1)`;
       case 'unwrap':
       case 'some':
-      case 'ord': return this.expr(e.e, sc);
+      case 'ord':
+        return this.expr(e.e, sc);
     }
   }
 
@@ -250,22 +265,37 @@ class PromelaPrinter {
    */
   defined(e: Expr, sc: Scope): string | null {
     switch (e.op) {
-      case 'lit': case 'var': return null;
+      case 'lit':
+      case 'var':
+        return null;
       case 'read': {
         let d: string | null = null;
         for (const p of e.loc.path) if (p.kind === 'at') d = and2(d, this.defined(p.e, sc));
         return d;
       }
-      case 'pre': return this.defined(e.e, { ...sc, pre: true });
-      case 'not': case 'isSome': case 'some': case 'ord': return this.defined(e.e, sc);
-      case 'unwrap': return and2(this.defined(e.e, sc), `(${this.expr(e.e, sc)} != -1)`);
-      case 'and': case 'or': return this.chain(e.args.map((a) => [a, sc] as const), e.op === 'and');
+      case 'pre':
+        return this.defined(e.e, { ...sc, pre: true });
+      case 'not':
+      case 'isSome':
+      case 'some':
+      case 'ord':
+        return this.defined(e.e, sc);
+      case 'unwrap':
+        return and2(this.defined(e.e, sc), `(${this.expr(e.e, sc)} != -1)`);
+      case 'and':
+      case 'or':
+        return this.chain(
+          e.args.map((a) => [a, sc] as const),
+          e.op === 'and',
+        );
       case 'implies': {
         const da = this.defined(e.a, sc);
         const db = this.defined(e.b, sc);
         return db === null ? da : and2(da, `(!(${this.expr(e.a, sc)}) || ${db})`);
       }
-      case 'cmp': case 'arith': return and2(this.defined(e.a, sc), this.defined(e.b, sc));
+      case 'cmp':
+      case 'arith':
+        return and2(this.defined(e.a, sc), this.defined(e.b, sc));
       case 'ite': {
         const da = this.defined(e.a, sc);
         const db = this.defined(e.b, sc);
@@ -295,15 +325,21 @@ class PromelaPrinter {
   /** Bounds of the values an expression can take (to know when a store needs a range check). */
   private bounds(e: Expr, sc: Scope): Bounds {
     switch (e.op) {
-      case 'lit': return [e.value, e.value];
+      case 'lit':
+        return [e.value, e.value];
       case 'var': {
         const v = sc.bound.get(e.id) as number;
         return [v, v];
       }
-      case 'read': return scalarBounds(e.type);
-      case 'pre': case 'some': return this.bounds(e.e, sc);
-      case 'unwrap': return [Math.max(0, this.bounds(e.e, sc)[0]), this.bounds(e.e, sc)[1]];
-      case 'ord': return [0, (e.e.type as { size: number }).size - 1];
+      case 'read':
+        return scalarBounds(e.type);
+      case 'pre':
+      case 'some':
+        return this.bounds(e.e, sc);
+      case 'unwrap':
+        return [Math.max(0, this.bounds(e.e, sc)[0]), this.bounds(e.e, sc)[1]];
+      case 'ord':
+        return [0, (e.e.type as { size: number }).size - 1];
       case 'arith': {
         const [al, ah] = this.bounds(e.a, sc);
         const [bl, bh] = this.bounds(e.b, sc);
@@ -317,8 +353,10 @@ class PromelaPrinter {
         const [bl, bh] = this.bounds(e.b, sc);
         return [Math.min(al, bl), Math.max(ah, bh)];
       }
-      case 'quant': return e.q === 'count' ? [0, e.index.size] : [0, 1];
-      default: return [0, 1];
+      case 'quant':
+        return e.q === 'count' ? [0, e.index.size] : [0, 1];
+      default:
+        return [0, 1];
     }
   }
 
@@ -346,7 +384,8 @@ class PromelaPrinter {
         }
         case 'reset': {
           for (const p of st.loc.path) if (p.kind === 'at') this.assertDefined(p.e, sc, out, ind);
-          for (const [at, t] of this.scalarPaths(st.loc.type, this.loc(st.loc, sc))) out.push(`${ind}${at} = ${this.expr({ op: 'lit', type: t, value: minValue(t) }, sc)};`);
+          for (const [at, t] of this.scalarPaths(st.loc.type, this.loc(st.loc, sc)))
+            out.push(`${ind}${at} = ${this.expr({ op: 'lit', type: t, value: minValue(t) }, sc)};`);
           break;
         }
         case 'if': {
@@ -401,23 +440,39 @@ class PromelaPrinter {
         const gd = this.defined(inst.rule.guard, sc);
         return gd === null ? this.expr(inst.rule.guard, sc) : `(!(${gd}) || ${this.expr(inst.rule.guard, sc)})`;
       });
-      checks.push('  /* no rule is enabled only in a legal end state */', `  ${f} = (${[this.expr(m.endState, top), ...enabled].join(' ||\n    ')});`, `  assert(${f});`);
+      checks.push(
+        '  /* no rule is enabled only in a legal end state */',
+        `  ${f} = (${[this.expr(m.endState, top), ...enabled].join(' ||\n    ')});`,
+        `  assert(${f});`,
+      );
     }
 
     const steps = properties.filter((p): p is StepProperty => p.kind === 'step');
     const stepFlags = new Map(steps.map((p) => [p.name, flag('step', p.name)]));
-    const options = m.instances.map((inst) => this.option(inst, steps.filter((p) => p.rule === null || p.rule === inst.rule.name), stepFlags));
+    const options = m.instances.map((inst) =>
+      this.option(
+        inst,
+        steps.filter((p) => p.rule === null || p.rule === inst.rule.name),
+        stepFlags,
+      ),
+    );
 
     const initBlocks = m.inits.map((init) => [`d_step { /* start state ${init.name} */`, ...this.stmts(init.body, top, '  '), '  check_invariants()', '}']);
-    const start = initBlocks.length === 1
-      ? (initBlocks[0] as string[]).map((l) => `  ${l}`)
-      : ['  if', ...initBlocks.flatMap((b) => [`  :: ${b[0]}`, ...b.slice(1).map((l) => `     ${l}`)]), '  fi'];
+    const start =
+      initBlocks.length === 1
+        ? (initBlocks[0] as string[]).map((l) => `  ${l}`)
+        : ['  if', ...initBlocks.flatMap((b) => [`  :: ${b[0]}`, ...b.slice(1).map((l) => `     ${l}`)]), '  fi'];
     start[start.length - 1] += ';';
 
-    const skipped = properties.filter((p) => p.kind === 'cover' || p.kind === 'liveness').map((p) => `/* ${p.kind} "${p.name}" (${p.requirement}) is not exported */`);
-    const params = Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join(' ');
+    const skipped = properties
+      .filter((p) => p.kind === 'cover' || p.kind === 'liveness')
+      .map((p) => `/* ${p.kind} "${p.name}" (${p.requirement}) is not exported */`);
+    const params = Object.entries(m.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const vars = m.vars.map((v, i) => `${this.declare(v.type, this.varNames[i] as string, v.name)};`);
-    const pres = m.vars.map((v, i) => `hidden ${this.declare(v.type, this.preNames[i] as string, v.name)};`)
+    const pres = m.vars
+      .map((v, i) => `hidden ${this.declare(v.type, this.preNames[i] as string, v.name)};`)
       .filter((_, i) => steps.some((p) => readsPre(p.pred, i)));
     const proc = this.names.fresh(m.protocol);
     return [
@@ -499,14 +554,29 @@ class PromelaPrinter {
 function readsPre(e: Expr, v: number, inPre = false): boolean {
   const r = (x: Expr) => readsPre(x, v, inPre);
   switch (e.op) {
-    case 'read': return (inPre && e.loc.varIdx === v) || e.loc.path.some((p) => p.kind === 'at' && r(p.e));
-    case 'pre': return readsPre(e.e, v, true);
-    case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': return r(e.e);
-    case 'and': case 'or': return e.args.some(r);
-    case 'implies': case 'cmp': case 'arith': return r(e.a) || r(e.b);
-    case 'ite': return r(e.c) || r(e.a) || r(e.b);
-    case 'quant': return r(e.body);
-    default: return false;
+    case 'read':
+      return (inPre && e.loc.varIdx === v) || e.loc.path.some((p) => p.kind === 'at' && r(p.e));
+    case 'pre':
+      return readsPre(e.e, v, true);
+    case 'not':
+    case 'isSome':
+    case 'unwrap':
+    case 'some':
+    case 'ord':
+      return r(e.e);
+    case 'and':
+    case 'or':
+      return e.args.some(r);
+    case 'implies':
+    case 'cmp':
+    case 'arith':
+      return r(e.a) || r(e.b);
+    case 'ite':
+      return r(e.c) || r(e.a) || r(e.b);
+    case 'quant':
+      return r(e.body);
+    default:
+      return false;
   }
 }
 
@@ -517,7 +587,7 @@ function readsPre(e: Expr, v: number, inPre = false): boolean {
  * ```ts
  * const model = buildModel(fenceMigrate, { params: { pages: 3 } });
  * writeFileSync('fm.pml', toPromela(model, fenceMigrateProperties.build(model)));
-  * // spin -o2 -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
+ * // spin -o2 -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
  * ```
  */
 export function toPromela(model: Model, properties: readonly Property[], opts: PromelaOptions = {}): string {

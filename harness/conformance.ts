@@ -135,7 +135,8 @@ export function runConformance<S extends ConformanceSystem>(
     if (acts.length === 0) {
       const cur = m0;
       const movable = model.instances.find((i) => enabled(model, i, cur));
-      if (movable) return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
+      if (movable)
+        return done({ kind: 'stuck', step: labels.length, label: null, message: `the system can do nothing, but the model can take ${movable.label}` });
       sys.reportHung();
       if (!violation && !cm.isEnd(cur)) violation = { step: labels.length, property: DEADLOCK, requirement: 'deadlock' };
       break;
@@ -152,7 +153,8 @@ export function runConformance<S extends ConformanceSystem>(
     let expected: Int32Array | null = null;
     try {
       if (inst) {
-        if (!enabled(model, inst, m0)) return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
+        if (!enabled(model, inst, m0))
+          return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
         expected = applyRule(model, inst, m0);
       }
     } catch (e) {

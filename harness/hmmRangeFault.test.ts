@@ -131,13 +131,7 @@ describe('hmm_range_fault', () => {
     const { value, labels } = drive(hmmRangeFault(env, range), mm, undefined, 1);
     expect(value).toBe(0);
     // Free frames are [0, 2, 3]; alternative 1 is frame 2. A read fault maps it read-only.
-    expect(labels).toEqual([
-      'DriverCheckRetry()',
-      'DriverWalkFaultIn(q=0, f=2)',
-      'DriverCheckRetry()',
-      'DriverWalkSnapshot(q=0)',
-      'DriverWalkSnapshot(q=1)',
-    ]);
+    expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkFaultIn(q=0, f=2)', 'DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkSnapshot(q=1)']);
     expect(mm.pte(0)).toEqual({ pfn: 2, write: false });
     expect(range.pfns[0]).toEqual({ frame: 2, write: false });
   });
@@ -174,13 +168,7 @@ describe('hmm_range_fault', () => {
     const seq = notifier.core.seq;
     const { value, labels } = drive(hmmRangeFault(env, range), mm);
     expect(value).toBe(0);
-    expect(labels).toEqual([
-      'DriverCheckRetry()',
-      'DriverWalkSnapshot(q=0)',
-      'DriverWalkUpgrade(q=1)',
-      'DriverCheckRetry()',
-      'DriverWalkSnapshot(q=1)',
-    ]);
+    expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkUpgrade(q=1)', 'DriverCheckRetry()', 'DriverWalkSnapshot(q=1)']);
     expect(mm.pte(1).write).toBe(true);
     expect(notifier.core.seq).toBe(seq);
     expect(range.pfns[1]).toEqual({ frame: 1, write: true });

@@ -45,7 +45,11 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
 
   it('and over 2000 swarm schedules', () => {
     const { model, properties } = setup(null);
-    for (const s of swarmSchedules(model.rules.map((r) => r.name), 2000, 43)) {
+    for (const s of swarmSchedules(
+      model.rules.map((r) => r.name),
+      2000,
+      43,
+    )) {
       const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
     }
@@ -81,7 +85,8 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
     const a = setup('no-set-seq');
     const b = setup(null);
     const mism = (m: typeof a, knob: OdpVariant | null) =>
-      fc.sample(fc.array(fc.nat(), { minLength: 1, maxLength: 120, size: 'max' }), { numRuns: 300, seed: 5 })
+      fc
+        .sample(fc.array(fc.nat(), { minLength: 1, maxLength: 120, size: 'max' }), { numRuns: 300, seed: 5 })
         .map((ch) => checkOdpConformance(m.model, m.properties, ch, { config: { knob } }).failure)
         .filter((f) => f !== null);
     const f1 = mism(a, null);
@@ -116,7 +121,11 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
     const { model, properties } = setup(variant);
     const violated = new Set<string>();
     const damage = new Set<string>();
-    for (const s of swarmSchedules(model.rules.map((r) => r.name), 2000, 3)) {
+    for (const s of swarmSchedules(
+      model.rules.map((r) => r.name),
+      2000,
+      3,
+    )) {
       const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure) throw new Error(explain(r));
       if (r.violation) violated.add(r.violation.property);
@@ -131,7 +140,11 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
 
 describe('each knob, scheduled along its variant corpus trace, conforms and breaks the trace property on mapped states', () => {
   const dir = 'counterexamples/corpus/odp-mirror';
-  it.each(readdirSync(dir).filter((f) => f.endsWith('.itf.json')).map((f) => [f]))('%s', (file) => {
+  it.each(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.itf.json'))
+      .map((f) => [f]),
+  )('%s', (file) => {
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
     const { model, properties } = setup(header.variant, header.params as Record<string, string | number>);
     const trace = itfToTrace(header, doc, model);

@@ -29,7 +29,8 @@ import { labelOf } from './scheduler.js';
 export function odpSystemConfigFor(model: Model): OdpSystemConfig {
   if (model.protocol !== 'odp-mirror') throw new McError('MC030', `the odp-mirror harness runs odp-mirror only, not ${model.protocol}`);
   const p = model.params;
-  if (model.variant !== null && !isOdpKnob(model.variant)) throw new McError('MC030', `variant ${model.variant} has no knob in the odp-mirror reference driver`);
+  if (model.variant !== null && !isOdpKnob(model.variant))
+    throw new McError('MC030', `variant ${model.variant} has no knob in the odp-mirror reference driver`);
   return {
     pages: p.pages as number,
     frames: p.frames as number,
@@ -127,9 +128,7 @@ export function odpModelValueOf(model: Model, sys: OdpSystem): Record<string, Va
         ? { state: 'idle', op: 'read', page: 0, frame: 0 }
         : { state: a.state, op: a.op, page: a.page, frame: a.state === 'inflight' ? (a.frame ?? 0) : 0 },
     ),
-    fh: work
-      ? { pc: fhPc, slot: work.slot, k: work.range.last, s, tries: work.tries }
-      : { pc: 'idle', slot: 0, k: 0, s: 0, tries: 0 },
+    fh: work ? { pc: fhPc, slot: work.slot, k: work.range.last, s, tries: work.tries } : { pc: 'idle', slot: 0, k: 0, s: 0, tries: 0 },
     snap: pages.map((p) => entry(work?.range.pfns[p])),
   };
 }

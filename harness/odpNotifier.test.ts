@@ -14,8 +14,7 @@ const unmap: OdpRangeInfo = { event: 'unmap', owner: null, blockable: true, thre
 const oomReap: OdpRangeInfo = { event: 'unmap', owner: null, blockable: false, thread: 1 };
 
 /** A correct callback: set_seq with the value it got, then succeed. */
-const setSeqThenOk =
-  (n: OdpNotifier): OdpInvalidate =>
+const setSeqThenOk = (n: OdpNotifier): OdpInvalidate =>
   // biome-ignore lint/correctness/useYield: a callback that never waits for the device
   function* (sub, _range, cur) {
     n.core.setSeq(sub, cur);
@@ -23,8 +22,7 @@ const setSeqThenOk =
   };
 
 /** A callback on a non-blockable range whose mutex_trylock fails: -EAGAIN before set_seq (as in the kernel drivers). */
-const trylockFails =
-  (log: NotifierRange[]): OdpInvalidate =>
+const trylockFails = (log: NotifierRange[]): OdpInvalidate =>
   // biome-ignore lint/correctness/useYield: a callback that never waits for the device
   function* (_sub, range) {
     log.push(range);

@@ -22,7 +22,11 @@ const load = (file: string, variant?: string | null) => {
  */
 const EXPECTED: Record<string, [kind: string, added: number, words: RegExp]> = {
   'valid-flag': ['freed-frame-access', 2, /device read of page 0 .* read frame 0 after it was freed/],
-  'end-skipped-after-eagain': ['hung', 8, /deadlock: .*fault handler, at DriverReadBeginWake.* 1 region\(s\) counted open, though only 0 invalidation\(s\) are running: a region was never closed/],
+  'end-skipped-after-eagain': [
+    'hung',
+    8,
+    /deadlock: .*fault handler, at DriverReadBeginWake.* 1 region\(s\) counted open, though only 0 invalidation\(s\) are running: a region was never closed/,
+  ],
   'missed-unlock-nonblocking': ['hung', 1, /madvise of page 0\) blocks forever .* U is still held by an earlier invalidate callback/],
   'seq-per-chunk': ['freed-frame-access', 2, /read frame 0 after it was freed/],
   'retry-stale-seq': ['failed-fault', 0, /device read of page 0 .* never completed: the fault handler gave up after 2 retries/],
@@ -34,7 +38,9 @@ const EXPECTED: Record<string, [kind: string, added: number, words: RegExp]> = {
   'zap-without-drain': ['freed-frame-access', 2, /read frame 0 after it was freed/],
 };
 
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.itf.json')).sort();
+const files = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.itf.json'))
+  .sort();
 
 describe('odp-mirror corpus traces replay on the reference driver and simulated hardware', () => {
   it('the corpus has one trace per variant, and each is covered here', () => {

@@ -135,7 +135,13 @@ export function replayOdpOnHarness(model: Model, trace: Trace, opts: OdpHarnessR
     let addedFailed: string | null = null;
     const take = (label: string, traceStep: number | null): string | null => {
       const a = sys.enabled().find((x) => x.label === label);
-      if (!a) return `${label} is not enabled on the harness (enabled: ${sys.enabled().map((x) => x.label).join(', ') || 'nothing'})`;
+      if (!a)
+        return `${label} is not enabled on the harness (enabled: ${
+          sys
+            .enabled()
+            .map((x) => x.label)
+            .join(', ') || 'nothing'
+        })`;
       const before = odpModelValueOf(model, sys);
       const seen = sys.damage.length;
       sys.perform(a);
@@ -182,7 +188,16 @@ export function replayOdpOnHarness(model: Model, trace: Trace, opts: OdpHarnessR
         ? `damage reproduced ${d.step > tracedSteps ? 'at the end of the trace' : `at step ${d.step}`}: ${d.message}`
         : `damage reproduced ${added.length} step${added.length === 1 ? '' : 's'} after the trace ends (${added.join(', ')}): ${d.message}`;
     }
-    return { protocol: model.protocol, variant: model.variant, steps: r.steps, damage, damageInTrace: inTrace, added: r.mismatch ? [] : added, mismatch: r.mismatch, summary };
+    return {
+      protocol: model.protocol,
+      variant: model.variant,
+      steps: r.steps,
+      damage,
+      damageInTrace: inTrace,
+      added: r.mismatch ? [] : added,
+      mismatch: r.mismatch,
+      summary,
+    };
   };
 
   const plain = run([]);
@@ -200,7 +215,9 @@ export function replayOdpOnHarness(model: Model, trace: Trace, opts: OdpHarnessR
 
 /** The report as lines of text: numbered steps with what changed, then the damage and a summary. */
 export function odpHarnessReplayLines(r: OdpHarnessReplayReport): string[] {
-  const out: string[] = [`Replay on the reference driver and simulated hardware: ${r.protocol}${r.variant ? `, driver knob ${r.variant}` : ', correct driver'}`];
+  const out: string[] = [
+    `Replay on the reference driver and simulated hardware: ${r.protocol}${r.variant ? `, driver knob ${r.variant}` : ', correct driver'}`,
+  ];
   r.steps.forEach((s, n) => {
     out.push(`${String(n + 1).padStart(3)}. ${s.label}${s.added ? ' (added)' : ''}`);
     for (const c of s.changes) out.push(`       ${c}`);

@@ -84,10 +84,7 @@ export class OdpSystem {
     this.notifier = new OdpNotifier({ endSkippedAfterEagain: config.knob === 'end-skipped-after-eagain' });
     this.mm = new OdpMm(config.pages, config.frames);
     this.device = new MirrorDevice(config.pages, config.slots, this.mm.memory);
-    this.driver = new OdpMirrorDriver(
-      { notifier: this.notifier, mm: this.mm, device: this.device, pages: config.pages, retries: config.retries },
-      config.knob,
-    );
+    this.driver = new OdpMirrorDriver({ notifier: this.notifier, mm: this.mm, device: this.device, pages: config.pages, retries: config.retries }, config.knob);
     this.driver.register();
     this.invs = Array.from({ length: config.invalidators }, () => null);
     this.invsLeft = config.invalidations;
@@ -166,20 +163,31 @@ export class OdpSystem {
       const pte = this.mm.pte(p);
       if (pte.pfn === null) {
         for (let f = 0; f < frames; f++)
-          if (this.mm.memory.isFree(f)) out.push({ label: stepLabel('CpuTouchPage', { p, f }), actor: 'cpu', internal: false, run: () => this.mm.faultIn(p, f, true) });
+          if (this.mm.memory.isFree(f))
+            out.push({ label: stepLabel('CpuTouchPage', { p, f }), actor: 'cpu', internal: false, run: () => this.mm.faultIn(p, f, true) });
       } else if (!pte.write) out.push({ label: stepLabel('CpuUpgradePte', { p }), actor: 'cpu', internal: false, run: () => this.mm.upgrade(p) });
     }
     // The device.
-    const ops: [string, AccessOp][] = [['DevIssueRead', 'read'], ['DevIssueWrite', 'write']];
+    const ops: [string, AccessOp][] = [
+      ['DevIssueRead', 'read'],
+      ['DevIssueWrite', 'write'],
+    ];
     if (this.config.atomics) ops.push(['DevIssueAtomic', 'atomic']);
     for (let d = 0; d < slots; d++) {
       const a = this.device.slots[d] ?? null;
       if (a === null) {
         for (const [name, op] of ops)
           for (let p = 0; p < pages; p++)
-            out.push({ label: stepLabel(name, { d, p }), actor: 'hca', internal: false, run: () => this.device.issue(d, op, p, op === 'read' ? 0 : this.nextVal++) });
-      } else if (a.state === 'pending') out.push({ label: stepLabel('DevTranslate', { d }), actor: 'hca', internal: false, run: () => this.device.translate(d) });
-      else if (a.state === 'inflight') out.push({ label: stepLabel('DevCompleteAccess', { d }), actor: 'hca', internal: false, run: () => this.device.complete(d) });
+            out.push({
+              label: stepLabel(name, { d, p }),
+              actor: 'hca',
+              internal: false,
+              run: () => this.device.issue(d, op, p, op === 'read' ? 0 : this.nextVal++),
+            });
+      } else if (a.state === 'pending')
+        out.push({ label: stepLabel('DevTranslate', { d }), actor: 'hca', internal: false, run: () => this.device.translate(d) });
+      else if (a.state === 'inflight')
+        out.push({ label: stepLabel('DevCompleteAccess', { d }), actor: 'hca', internal: false, run: () => this.device.complete(d) });
       else if (a.state === 'failed') out.push({ label: stepLabel('DevReportError', { d }), actor: 'hca', internal: false, run: () => this.reportError(d) });
     }
     // The driver's fault work: take a queued fault, or the handler's next step.
@@ -268,7 +276,9 @@ export class OdpSystem {
     const waiters: string[] = [];
     this.invs.forEach((t, j) => {
       if (t?.pending && t.blockable && labelOf(t.pending).startsWith('DriverInvalidateBegin') && !t.pending.ready())
-        waiters.push(`invalidator ${j} (${t.kind === 'clear' ? 'madvise' : 'page_mkclean'} of page ${t.page}) blocks forever in its invalidate callback and never returns`);
+        waiters.push(
+          `invalidator ${j} (${t.kind === 'clear' ? 'madvise' : 'page_mkclean'} of page ${t.page}) blocks forever in its invalidate callback and never returns`,
+        );
     });
     const fp = this.faultTask?.pending;
     if (fp && /^DriverLock(Early)?\(/.test(labelOf(fp)) && !fp.ready()) {

@@ -17,15 +17,25 @@ interface PropertyBase {
 }
 
 /** Holds in every reachable state. */
-export interface Invariant extends PropertyBase { readonly kind: 'invariant'; readonly pred: Expr }
+export interface Invariant extends PropertyBase {
+  readonly kind: 'invariant';
+  readonly pred: Expr;
+}
 /**
  * Holds on every step (pre-state, rule instance, post-state). Plain references read the post-state;
  * `pre(x)` reads the pre-state. With `rule` set, only steps of that rule are checked, and `pred` may
  * use that rule's parameters.
  */
-export interface StepProperty extends PropertyBase { readonly kind: 'step'; readonly rule: string | null; readonly pred: Expr }
+export interface StepProperty extends PropertyBase {
+  readonly kind: 'step';
+  readonly rule: string | null;
+  readonly pred: Expr;
+}
 /** Must be reachable: a cover never reached means the model may be vacuous. */
-export interface Cover extends PropertyBase { readonly kind: 'cover'; readonly pred: Expr }
+export interface Cover extends PropertyBase {
+  readonly kind: 'cover';
+  readonly pred: Expr;
+}
 
 /**
  * A temporal property checked under the fairness the rules declare:
@@ -50,31 +60,62 @@ export type Property = Invariant | StepProperty | Cover | Liveness;
 
 /** `p ~> q`: every state satisfying p is followed by one satisfying q. */
 export function leadsTo(name: string, requirement: string, doc: string, p: Operand, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'leadsTo' as const,
+    name,
+    requirement,
+    doc,
+    p: boolExpr(p, 'leadsTo'),
+    q: boolExpr(q, 'leadsTo'),
+  }));
 }
 
 /**
  * `p(i) ~> q(i)` for every value `i` of an index type, e.g. every stalled DMA slot completes:
  * `leadsToEach('stall-completes', 'FM-L1', '...', Slot, (d) => [eq(dma.at(d).f('state'), 'stalled'), eq(dma.at(d).f('state'), 'idle')])`.
  */
-export function leadsToEach(
-  name: string, requirement: string, doc: string, index: IndexType, fn: (i: Expr) => readonly [Operand, Operand],
-): Liveness {
+export function leadsToEach(name: string, requirement: string, doc: string, index: IndexType, fn: (i: Expr) => readonly [Operand, Operand]): Liveness {
   return within(`liveness ${name}`, () => {
     const v = freshVar(index, index.name.toLowerCase());
     const [p, q] = fn(v);
-    return { kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo'), each: { index, v } };
+    return {
+      kind: 'liveness' as const,
+      form: 'leadsTo' as const,
+      name,
+      requirement,
+      doc,
+      p: boolExpr(p, 'leadsTo'),
+      q: boolExpr(q, 'leadsTo'),
+      each: { index, v },
+    };
   });
 }
 
 /** `<> q` from the start states. */
 export function eventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'eventually' as const, name, requirement, doc, p: boolExpr(true, 'eventually'), q: boolExpr(q, 'eventually') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'eventually' as const,
+    name,
+    requirement,
+    doc,
+    p: boolExpr(true, 'eventually'),
+    q: boolExpr(q, 'eventually'),
+  }));
 }
 
 /** `[]<> q`. */
 export function alwaysEventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'alwaysEventually' as const, name, requirement, doc, p: boolExpr(true, 'alwaysEventually'), q: boolExpr(q, 'alwaysEventually') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'alwaysEventually' as const,
+    name,
+    requirement,
+    doc,
+    p: boolExpr(true, 'alwaysEventually'),
+    q: boolExpr(q, 'alwaysEventually'),
+  }));
 }
 
 export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {

@@ -107,7 +107,8 @@ export class OdpMirrorDriver {
     // I2: blockable: mutex_lock; non-blockable: mutex_trylock (the step is ready at once).
     yield step('DriverInvalidateBegin', { i }, () => !info.blockable || this.umem.free);
     if (info.blockable) this.umem.lock(me);
-    else if (!this.umem.tryLock(me)) return false; // -EAGAIN, U not taken
+    else if (!this.umem.tryLock(me))
+      return false; // -EAGAIN, U not taken
     else if (device.inflightOn(page)) {
       // The zap would have to sleep for an in-flight access: give up. Rule 6 / ODP-R8: release U.
       if (this.knob !== 'missed-unlock-nonblocking') this.umem.unlock();

@@ -21,8 +21,13 @@ import { Canonicalizer, checkSymmetric } from './symmetry.js';
  * the stored canonical form. The result replays exactly on the model.
  */
 function traceFrom(
-  model: Model, cm: CompiledModel<Property>, canon: Canonicalizer, store: StateStore, ids: readonly number[],
-  prop: { name: string; requirement: string } | null, extra?: { via: number; state: Int32Array; stepFail?: boolean },
+  model: Model,
+  cm: CompiledModel<Property>,
+  canon: Canonicalizer,
+  store: StateStore,
+  ids: readonly number[],
+  prop: { name: string; requirement: string } | null,
+  extra?: { via: number; state: Int32Array; stepFail?: boolean },
 ): Trace {
   const w = new Uint32Array(cm.words);
   const unpackId = (id: number) => {
@@ -143,7 +148,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (bad >= 0) {
       const p = cm.invariants[bad] as Property;
       violations.push({
-        property: p.name, requirement: p.requirement, kind: 'invariant',
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'invariant',
         message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
         trace: traceFrom(model, cm, canon, store, store.path(id), p),
       });
@@ -165,7 +172,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (f >= 0) {
       const p = cm.steps[f] as Property;
       violations.push({
-        property: p.name, requirement: p.requirement, kind: 'step',
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'step',
         message: `step property ${p.name} (${p.requirement}) violated by ${model.instances[k]?.label}: ${p.doc}`,
         trace: traceFrom(model, cm, canon, store, store.path(curId), p, { via: k, state: t, stepFail: true }),
       });
@@ -181,9 +190,11 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
       const trace = traceFrom(model, cm, canon, store, store.path(id), null);
       const f = failingInstance(model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
       return {
-        status: 'error', code: e.code,
+        status: 'error',
+        code: e.code,
         message: f ? `model error ${f.message} (after ${trace.steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
-        stats: stats(), trace: { ...trace, note: f?.message ?? e.message, ...(f ? { extra: { failingChoice: f.via } } : {}) },
+        stats: stats(),
+        trace: { ...trace, note: f?.message ?? e.message, ...(f ? { extra: { failingChoice: f.via } } : {}) },
       };
     }
     if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
@@ -215,7 +226,14 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (hooks.onProgress && now - lastReport >= 1000) {
       lastReport = now;
       const el = now - start;
-      hooks.onProgress({ generated, distinct: store.count, queue, depth: curDepth, elapsedMs: el, statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)) });
+      hooks.onProgress({
+        generated,
+        distinct: store.count,
+        queue,
+        depth: curDepth,
+        elapsedMs: el,
+        statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
+      });
     }
     if (limits.timeLimitSec !== undefined && now - start >= limits.timeLimitSec * 1000) incompleteReason = `time limit of ${limits.timeLimitSec}s reached`;
   };
@@ -254,7 +272,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     }
     if (n === 0 && checkDeadlock && !stop && !cm.isEnd(s)) {
       violations.push({
-        property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
+        property: DEADLOCK,
+        requirement: 'deadlock',
+        kind: 'deadlock',
         message: 'deadlock: no rule is enabled and the state is not a legal end state',
         trace: traceFrom(model, cm, canon, store, store.path(id), { name: DEADLOCK, requirement: 'deadlock' }),
       });
@@ -271,9 +291,15 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   const unreached = cm.coverProps.filter((_, i) => coverDepth[i] === null);
   if (unreached.length) {
     return {
-      status: 'violated', guarantee: 'exhaustive', stats: stats(), covers,
+      status: 'violated',
+      guarantee: 'exhaustive',
+      stats: stats(),
+      covers,
       violations: unreached.map((p) => ({
-        property: p.name, requirement: p.requirement, kind: 'cover' as const, trace: null,
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'cover' as const,
+        trace: null,
         message: `cover ${p.name} (${p.requirement}) is never reached: the model may be vacuous (${p.doc})`,
       })),
     };

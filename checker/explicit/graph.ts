@@ -46,9 +46,12 @@ export type GraphBuild =
   | { readonly status: 'complete'; readonly graph: StateGraph; readonly elapsedMs: number }
   | { readonly status: 'incomplete'; readonly reason: string; readonly graph: StateGraph; readonly elapsedMs: number }
   | {
-      readonly status: 'error'; readonly error: ModelRuntimeError; readonly graph: StateGraph;
+      readonly status: 'error';
+      readonly error: ModelRuntimeError;
+      readonly graph: StateGraph;
       /** The state whose expansion failed (its path is in the store), or -1 for a start state. */
-      readonly at: number; readonly elapsedMs: number;
+      readonly at: number;
+      readonly elapsedMs: number;
     };
 
 function grow<T extends Uint32Array | Uint16Array>(a: T, need: number): T {
@@ -106,7 +109,11 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
     // States not expanded (a limit stopped the search) get no edges.
     for (let v = cur; v <= n; v++) offsets[v] = m;
     const g: StateGraph = {
-      model, cm, store, n, m,
+      model,
+      cm,
+      store,
+      n,
+      m,
       offsets: offsets.subarray(0, n + 1),
       targets: targets.subarray(0, m),
       labels: labels.subarray(0, m),
@@ -152,8 +159,12 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
         lastReport = now;
         const el = now - start;
         hooks.onProgress({
-          generated: m, distinct: store.count, queue: store.count - cur, depth: depth[cur] as number,
-          elapsedMs: el, statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
+          generated: m,
+          distinct: store.count,
+          queue: store.count - cur,
+          depth: depth[cur] as number,
+          elapsedMs: el,
+          statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
         });
       }
     }

@@ -178,7 +178,12 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   let lastReport = start;
   const execute = (input: RunInput, record?: (st: RecordedStep) => void): RunOutcome => {
     const heldBack = heldBackOf(input[2]);
-    const out = runner.run(inits[input[0]] as Int32Array, input[1], { checkDeadlock, onState, ...(record ? { record } : {}), ...(heldBack ? { heldBack } : {}) });
+    const out = runner.run(inits[input[0]] as Int32Array, input[1], {
+      checkDeadlock,
+      onState,
+      ...(record ? { record } : {}),
+      ...(heldBack ? { heldBack } : {}),
+    });
     totalSteps += out.length;
     totalGenerated += out.generated;
     if (out.length > maxLen) maxLen = out.length;

@@ -52,46 +52,58 @@ function applicable(params: Record<string, string | number>): { variant: string 
 
 describe('BMC and explicit BFS agree on fence-migrate at small sizes', () => {
   const cases = modes.flatMap((m) => applicable({ ...small, ...m }));
-  it.each(cases.map((c) => [`${JSON.stringify(c.params)} ${c.variant ?? 'correct'}`, c] as const))('%s', async (_, c) => {
-    const model = buildModel(fenceMigrate, c);
-    const props = fenceMigrateProperties.build(model);
-    const ex = explicitCheck({ model, properties: safety(props), limits: {} });
-    // Deep enough to cover every reachable state: BFS depth of the whole space, or the violation.
-    const depth = ex.stats.depth + 1;
-    const smt = await bmcCheck({ model, properties: [...safety(props), ...covers(props)], limits: { depth } });
-    expect(verdict(smt)).toBe(verdict(ex));
-    if (ex.status === 'ok' && smt.status === 'ok') {
-      expect(smt.bound).toBe(depth);
-      // Shortest cover witnesses: the same depths as BFS finds.
-      const exCov = explicitCheck({ model, properties: [...safety(props), ...covers(props)], limits: {} });
-      expect(exCov.status).toBe('ok');
-      if (exCov.status === 'ok') expect(smt.covers.map((x) => x.depth)).toEqual(exCov.covers.map((x) => x.depth));
-    }
-    if (ex.status === 'violated' && smt.status === 'violated') {
-      const t = smt.violations[0]!.trace!;
-      expect(t.engine).toBe('smt');
-      expect(replayPath(model, { choices: t.steps.map((s) => s.choice), states: t.steps.map((s) => s.state), fromInit: true })).toBeNull();
-    }
-  }, 60_000);
+  it.each(cases.map((c) => [`${JSON.stringify(c.params)} ${c.variant ?? 'correct'}`, c] as const))(
+    '%s',
+    async (_, c) => {
+      const model = buildModel(fenceMigrate, c);
+      const props = fenceMigrateProperties.build(model);
+      const ex = explicitCheck({ model, properties: safety(props), limits: {} });
+      // Deep enough to cover every reachable state: BFS depth of the whole space, or the violation.
+      const depth = ex.stats.depth + 1;
+      const smt = await bmcCheck({ model, properties: [...safety(props), ...covers(props)], limits: { depth } });
+      expect(verdict(smt)).toBe(verdict(ex));
+      if (ex.status === 'ok' && smt.status === 'ok') {
+        expect(smt.bound).toBe(depth);
+        // Shortest cover witnesses: the same depths as BFS finds.
+        const exCov = explicitCheck({ model, properties: [...safety(props), ...covers(props)], limits: {} });
+        expect(exCov.status).toBe('ok');
+        if (exCov.status === 'ok') expect(smt.covers.map((x) => x.depth)).toEqual(exCov.covers.map((x) => x.depth));
+      }
+      if (ex.status === 'violated' && smt.status === 'violated') {
+        const t = smt.violations[0]!.trace!;
+        expect(t.engine).toBe('smt');
+        expect(replayPath(model, { choices: t.steps.map((s) => s.choice), states: t.steps.map((s) => s.state), fromInit: true })).toBeNull();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('BMC at the default size finds the variants at the BFS lengths', () => {
   // Shortest counterexample lengths measured with explicitCheck (BFS), then pinned.
   const golden: Record<string, number> = {
-    'unblock-before-update': 7, 'fence-without-drain': 4, 'unblock-before-copy': 7, 'free-before-fence': 2, 'no-invalidate': 3,
+    'unblock-before-update': 7,
+    'fence-without-drain': 4,
+    'unblock-before-copy': 7,
+    'free-before-fence': 2,
+    'no-invalidate': 3,
   };
-  it.each(Object.entries(golden))('%s', async (variant, len) => {
-    const model = buildModel(fenceMigrate, { variant });
-    const props = safety(fenceMigrateProperties.build(model));
-    const ex = explicitCheck({ model, properties: props, limits: {} });
-    expect(verdict(ex)).toBe(`violated safety ${len}`);
-    const smt = await smtEngine.run({ model, properties: props, limits: { depth: 10 } });
-    expect(verdict(smt)).toBe(`violated safety ${len}`);
-    if (smt.status === 'violated' && ex.status === 'violated') {
-      expect(smt.guarantee).toBe('bounded');
-      expect(smt.violations[0]!.property).toBe(ex.violations[0]!.property);
-    }
-  }, 60_000);
+  it.each(Object.entries(golden))(
+    '%s',
+    async (variant, len) => {
+      const model = buildModel(fenceMigrate, { variant });
+      const props = safety(fenceMigrateProperties.build(model));
+      const ex = explicitCheck({ model, properties: props, limits: {} });
+      expect(verdict(ex)).toBe(`violated safety ${len}`);
+      const smt = await smtEngine.run({ model, properties: props, limits: { depth: 10 } });
+      expect(verdict(smt)).toBe(`violated safety ${len}`);
+      if (smt.status === 'violated' && ex.status === 'violated') {
+        expect(smt.guarantee).toBe('bounded');
+        expect(smt.violations[0]!.property).toBe(ex.violations[0]!.property);
+      }
+    },
+    60_000,
+  );
 
   it('the correct protocol has no violation within 8 steps', async () => {
     const model = buildModel(fenceMigrate);
@@ -104,7 +116,10 @@ describe('BMC at the default size finds the variants at the BFS lengths', () => 
 describe('model errors, time limits and the replay guard', () => {
   // A counter whose off-by-one variant overflows its range: a model error (MC011) at step 3.
   const counter: ProtocolDef<{ n: ReturnType<typeof range> }> = defineProtocol({
-    name: 'counter', summary: '', spec: '', params: { max: intParam(3, 1, 5, 'largest value') },
+    name: 'counter',
+    summary: '',
+    spec: '',
+    params: { max: intParam(3, 1, 5, 'largest value') },
     variants: [{ name: 'off-by-one', summary: 'counts one too far', cites: 'test' }],
     build(b, cfg) {
       const n = b.v('n', range(0, cfg.int('max')));

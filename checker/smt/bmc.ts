@@ -82,24 +82,41 @@ class Bmc {
   }
 
   private stats(): Stats {
-    return { states: 0, transitions: this.queries, depth: Math.max(0, this.bound), elapsedMs: Date.now() - this.start, statesPerSec: 0, bytesPerState: 0, storeBytes: 0 };
+    return {
+      states: 0,
+      transitions: this.queries,
+      depth: Math.max(0, this.bound),
+      elapsedMs: Date.now() - this.start,
+      statesPerSec: 0,
+      bytesPerState: 0,
+      storeBytes: 0,
+    };
   }
 
   private covers(): CoverReport[] {
-    return this.props.covers.map((c, i) => ({ name: c.name, requirement: c.requirement, reached: this.coverDepth[i] !== null, depth: this.coverDepth[i] ?? null }));
+    return this.props.covers.map((c, i) => ({
+      name: c.name,
+      requirement: c.requirement,
+      reached: this.coverDepth[i] !== null,
+      depth: this.coverDepth[i] ?? null,
+    }));
   }
 
   private incomplete(what: string): CheckResult {
     const why = this.session.lastReason;
-    const reason = why === 'time limit reached' && this.job.limits.timeLimitSec !== undefined
-      ? `time limit of ${this.job.limits.timeLimitSec}s reached ${what} (no violation within ${Math.max(0, this.bound)} steps)`
-      : `z3 answered unknown ${what} (${why}); no violation within ${Math.max(0, this.bound)} steps`;
+    const reason =
+      why === 'time limit reached' && this.job.limits.timeLimitSec !== undefined
+        ? `time limit of ${this.job.limits.timeLimitSec}s reached ${what} (no violation within ${Math.max(0, this.bound)} steps)`
+        : `z3 answered unknown ${what} (${why}); no violation within ${Math.max(0, this.bound)} steps`;
     return { status: 'incomplete', reason, stats: this.stats(), covers: this.covers() };
   }
 
   private disagree(depth: number, why: string): CheckResult {
     return {
-      status: 'error', code: 'MC040', trace: null, stats: this.stats(),
+      status: 'error',
+      code: 'MC040',
+      trace: null,
+      stats: this.stats(),
       message: `the SMT encoding and the interpreter disagree at depth ${depth}: ${why}`,
     };
   }
@@ -143,10 +160,12 @@ class Bmc {
         const why = replayPath(this.model, path);
         if (why) return this.disagree(k + 1, why);
         const last = path.states[path.states.length - 1] as Int32Array;
-        const f = stuck
-          ? stuckFinding(this.model, last, this.checkDeadlock)
-          : violationFinding(this.model, this.props.invariants, this.props.steps, path);
-        if (!f) return this.disagree(path.states.length - 1, stuck ? 'z3 claims the last state is stuck; the interpreter runs every enabled rule' : 'z3 claims a property fails; the interpreter finds it holds');
+        const f = stuck ? stuckFinding(this.model, last, this.checkDeadlock) : violationFinding(this.model, this.props.invariants, this.props.steps, path);
+        if (!f)
+          return this.disagree(
+            path.states.length - 1,
+            stuck ? 'z3 claims the last state is stuck; the interpreter runs every enabled rule' : 'z3 claims a property fails; the interpreter finds it holds',
+          );
         return this.resultOf(f, path, path.states.length - 1);
       } finally {
         s.releaseModel(m);
@@ -237,14 +256,14 @@ class Bmc {
       if (r) return r;
       return { status: 'ok', guarantee: 'bounded', bound: this.maxDepth, stats: this.stats(), covers: this.covers() };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
+      if (e instanceof SmtUnsupported)
+        return { status: 'error', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
       throw e;
     } finally {
       s.releaseSolver(solver);
     }
   }
 }
-
 
 /**
  * Bounded model checking of `job` to `job.limits.depth` steps (DEFAULT_BMC_DEPTH when unset).
@@ -258,7 +277,13 @@ export async function bmcCheck(job: CheckJob, hooks: Hooks = {}, opts: BmcOption
       initState(job.model, init);
     } catch (e) {
       if (e instanceof ModelRuntimeError) {
-        return { status: 'error', code: e.code, message: e.message, trace: null, stats: { states: 0, transitions: 0, depth: 0, elapsedMs: 0, statesPerSec: 0, bytesPerState: 0, storeBytes: 0 } };
+        return {
+          status: 'error',
+          code: e.code,
+          message: e.message,
+          trace: null,
+          stats: { states: 0, transitions: 0, depth: 0, elapsedMs: 0, statesPerSec: 0, bytesPerState: 0, storeBytes: 0 },
+        };
       }
       throw e;
     }

@@ -64,30 +64,34 @@ describe('BMC and explicit BFS agree on every odp-mirror variant at small sizes'
     expect(CASES.map(([v]) => v)).toEqual(odpMirror.variants.map((v) => v.name));
   });
 
-  it.each(CASES)('%s %j: %s in %i steps', async (variant, size, property, length) => {
-    const model = buildModel(odpMirror, { variant, params: { ...tiny, ...size } });
-    const props = safety(odpMirrorProperties.build(model));
-    const ex = explicitCheck({ model, properties: props, limits: {} });
-    const kind = property === 'deadlock' ? 'deadlock' : 'safety';
-    expect(verdict(ex)).toBe(`violated ${kind} ${length}`);
-    expect(ex.status === 'violated' && ex.violations[0]!.property).toBe(property);
-    // Deeper than the BFS counterexample: BMC must stop at the same (shortest) length by itself.
-    const smt = await bmcCheck({ model, properties: props, limits: { depth: ex.stats.depth + 1 } });
-    expect(verdict(smt)).toBe(verdict(ex));
-    expect(smt.status).toBe('violated');
-    if (smt.status !== 'violated' || ex.status !== 'violated') return;
-    expect(smt.guarantee).toBe('bounded');
-    const v = smt.violations[0]!;
-    expect(v.property).toBe(ex.violations[0]!.property);
-    const t = v.trace!;
-    expect(t.engine).toBe('smt');
-    // The counterexample replays on the interpreter, step by step, and breaks the same property at its last step.
-    expect(replayPath(model, { choices: t.steps.map((s) => s.choice), states: t.steps.map((s) => s.state), fromInit: true })).toBeNull();
-    const rep = replayTrace(model, props, t);
-    expect(rep.mismatch).toBeNull();
-    expect(rep.modelError).toBeNull();
-    expect([rep.violation?.property, rep.violation?.step]).toEqual([property, length]);
-  }, 60_000);
+  it.each(CASES)(
+    '%s %j: %s in %i steps',
+    async (variant, size, property, length) => {
+      const model = buildModel(odpMirror, { variant, params: { ...tiny, ...size } });
+      const props = safety(odpMirrorProperties.build(model));
+      const ex = explicitCheck({ model, properties: props, limits: {} });
+      const kind = property === 'deadlock' ? 'deadlock' : 'safety';
+      expect(verdict(ex)).toBe(`violated ${kind} ${length}`);
+      expect(ex.status === 'violated' && ex.violations[0]!.property).toBe(property);
+      // Deeper than the BFS counterexample: BMC must stop at the same (shortest) length by itself.
+      const smt = await bmcCheck({ model, properties: props, limits: { depth: ex.stats.depth + 1 } });
+      expect(verdict(smt)).toBe(verdict(ex));
+      expect(smt.status).toBe('violated');
+      if (smt.status !== 'violated' || ex.status !== 'violated') return;
+      expect(smt.guarantee).toBe('bounded');
+      const v = smt.violations[0]!;
+      expect(v.property).toBe(ex.violations[0]!.property);
+      const t = v.trace!;
+      expect(t.engine).toBe('smt');
+      // The counterexample replays on the interpreter, step by step, and breaks the same property at its last step.
+      expect(replayPath(model, { choices: t.steps.map((s) => s.choice), states: t.steps.map((s) => s.state), fromInit: true })).toBeNull();
+      const rep = replayTrace(model, props, t);
+      expect(rep.mismatch).toBeNull();
+      expect(rep.modelError).toBeNull();
+      expect([rep.violation?.property, rep.violation?.step]).toEqual([property, length]);
+    },
+    60_000,
+  );
 });
 
 describe('the correct odp-mirror protocol', () => {

@@ -34,7 +34,8 @@ export interface Obligation {
 
 export type ProofResult =
   | {
-      readonly status: 'proved'; readonly method: ProofMethod;
+      readonly status: 'proved';
+      readonly method: ProofMethod;
       /** The k that succeeded (k-induction). */
       readonly k?: number;
       /** Properties proved (safety invariants, step properties, strengthening invariants). */
@@ -46,12 +47,17 @@ export type ProofResult =
     }
   | { readonly status: 'violated'; readonly method: ProofMethod; readonly violation: Violation; readonly elapsedMs: number }
   | {
-      readonly status: 'error'; readonly method: ProofMethod; readonly code: string; readonly message: string;
+      readonly status: 'error';
+      readonly method: ProofMethod;
+      readonly code: string;
+      readonly message: string;
       /** The model error's trace (MC011); null for MC040 and MC010. */
-      readonly trace: Trace | null; readonly elapsedMs: number;
+      readonly trace: Trace | null;
+      readonly elapsedMs: number;
     }
   | {
-      readonly status: 'cti'; readonly method: ProofMethod;
+      readonly status: 'cti';
+      readonly method: ProofMethod;
       /** The largest k tried (k-induction). */
       readonly k?: number;
       /** The property that could not be shown inductive (`no-model-error` for a model error). */

@@ -55,7 +55,8 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     try {
       initState(model, init);
     } catch (e) {
-      if (e instanceof ModelRuntimeError) return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
+      if (e instanceof ModelRuntimeError)
+        return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
       throw e;
     }
   }
@@ -76,11 +77,17 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     const ss = s.newSolver('QF_BV');
     const bad = (u: Unrolling, t: number): BoolSym => ops.or([u.err(t), u.violated(t)]);
     const incomplete = (what: string): ProofResult => ({
-      status: 'incomplete', method: 'k-induction', elapsedMs: elapsed(),
+      status: 'incomplete',
+      method: 'k-induction',
+      elapsedMs: elapsed(),
       reason: s.lastReason === 'time limit reached' ? `time limit of ${opts.timeLimitSec}s reached ${what}` : `z3 answered unknown ${what} (${s.lastReason})`,
     });
     const disagree = (why: string): ProofResult => ({
-      status: 'error', method: 'k-induction', code: 'MC040', trace: null, elapsedMs: elapsed(),
+      status: 'error',
+      method: 'k-induction',
+      code: 'MC040',
+      trace: null,
+      elapsedMs: elapsed(),
       message: `the SMT encoding and the interpreter disagree: ${why}`,
     });
     const ask = async (solver: SolverHandle, q: BoolSym): Promise<'sat' | 'unsat' | 'unknown'> => {
@@ -134,7 +141,11 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         if (a === 'unknown') return incomplete(`in the step case at k=${k}`);
         if (a === 'unsat') {
           return {
-            status: 'proved', method: 'k-induction', k, properties: names, elapsedMs: elapsed(),
+            status: 'proved',
+            method: 'k-induction',
+            k,
+            properties: names,
+            elapsedMs: elapsed(),
             notes: [
               `${k}-induction at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
               'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
@@ -153,16 +164,34 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         if (!f || f.kind === 'deadlock') return disagree(`z3 claims the step case fails at k=${k}; the interpreter finds no violation`);
         const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: '' } : f.property;
         lastCti = {
-          status: 'cti', method: 'k-induction', k, property: prop.name, requirement: prop.requirement, elapsedMs: 0,
+          status: 'cti',
+          method: 'k-induction',
+          k,
+          property: prop.name,
+          requirement: prop.requirement,
+          elapsedMs: 0,
           message: `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to ${f.kind === 'error' ? `a model error (${f.message})` : 'its violation'}; a strengthening invariant that excludes the first state is missing`,
-          trace: traceOf(model, path, prop, { depth: k, solver: s.solverName, method: 'k-induction step case', ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}) }),
+          trace: traceOf(model, path, prop, {
+            depth: k,
+            solver: s.solverName,
+            method: 'k-induction step case',
+            ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}),
+          }),
         };
         s.add(ss, ops.not(bad(step, k)).t);
       }
       if (!lastCti) throw new Error('unreachable: maxK < 1');
       return { ...lastCti, elapsedMs: elapsed() };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method: 'k-induction', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, trace: null, elapsedMs: elapsed() };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method: 'k-induction',
+          code: 'MC010',
+          message: `the SMT translation cannot express this model: ${e.message}`,
+          trace: null,
+          elapsedMs: elapsed(),
+        };
       throw e;
     } finally {
       s.releaseSolver(bs);

@@ -36,7 +36,14 @@ export interface UnboundedOptions {
   readonly solver?: SolverBackend;
 }
 
-interface Goal { readonly name: string; readonly requirement: string; readonly rule: RuleDef | null; readonly bad: BoolSym; readonly post: readonly LeafFn[] | null; readonly args: readonly Sym[] }
+interface Goal {
+  readonly name: string;
+  readonly requirement: string;
+  readonly rule: RuleDef | null;
+  readonly bad: BoolSym;
+  readonly post: readonly LeafFn[] | null;
+  readonly args: readonly Sym[];
+}
 
 /**
  * Proves that the safety invariants and step properties of `properties` (with `opts.strengthening`)
@@ -61,14 +68,29 @@ export async function proveUnbounded(model: Model, properties: readonly Property
     try {
       s = initState(model, init);
       if (opts.initCondition && !holds(model, opts.initCondition, s)) {
-        return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the start condition of the proof hints does not hold in start state '${init.name}'` };
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the start condition of the proof hints does not hold in start state '${init.name}'`,
+        };
       }
       const bad = invariants.find((p) => !holds(model, p.pred, s));
       if (bad) {
         const path = { choices: [i], states: [s], fromInit: true };
         return {
-          status: 'violated', method, elapsedMs: elapsed(),
-          violation: { property: bad.name, requirement: bad.requirement, kind: 'invariant', message: `invariant ${bad.name} (${bad.requirement}) violated: ${bad.doc}`, trace: traceOf(model, path, bad, { depth: 0 }) },
+          status: 'violated',
+          method,
+          elapsedMs: elapsed(),
+          violation: {
+            property: bad.name,
+            requirement: bad.requirement,
+            kind: 'invariant',
+            message: `invariant ${bad.name} (${bad.requirement}) violated: ${bad.doc}`,
+            trace: traceOf(model, path, bad, { depth: 0 }),
+          },
         };
       }
     } catch (e) {
@@ -84,14 +106,27 @@ export async function proveUnbounded(model: Model, properties: readonly Property
     try {
       tr = new SortedTranslator(ops, model);
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the unbounded translation cannot express this model: ${e.message}` };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the unbounded translation cannot express this model: ${e.message}`,
+        };
       throw e;
     }
     const solver = session.newSolver();
     try {
       const pre = tr.declareState('');
-      const env = (cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv =>
-        ({ cur: [...cur], pre: prev, bind, pc: ops.T, errs });
+      const env = (cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv => ({
+        cur: [...cur],
+        pre: prev,
+        bind,
+        pc: ops.T,
+        errs,
+      });
       const invs = (cur: readonly LeafFn[]) => invariants.map((p) => tr.bool(p.pred, env(cur, new Map(), null, [])));
       const hyp = invs(pre.fns);
       const goals: Goal[] = [];
@@ -99,7 +134,14 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       if (opts.initCondition) {
         const init = tr.bool(opts.initCondition, env(pre.fns, new Map(), null, []));
         invariants.forEach((p) => {
-          goals.push({ name: `start condition implies ${p.name}`, requirement: p.requirement, rule: null, post: null, args: [], bad: ops.and([init, ops.not(tr.bool(p.pred, env(pre.fns, new Map(), null, [])))]) });
+          goals.push({
+            name: `start condition implies ${p.name}`,
+            requirement: p.requirement,
+            rule: null,
+            post: null,
+            args: [],
+            bad: ops.and([init, ops.not(tr.bool(p.pred, env(pre.fns, new Map(), null, [])))]),
+          });
         });
       }
       // Consecution, rule by rule.
@@ -117,16 +159,34 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         tr.exec(rule.body, body);
         const post = body.cur;
         goals.push({
-          name: `${rule.name} raises no model error`, requirement: '', rule, post, args,
+          name: `${rule.name} raises no model error`,
+          requirement: '',
+          rule,
+          post,
+          args,
           bad: ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])]),
         });
         invariants.forEach((p) => {
-          goals.push({ name: `${rule.name} preserves ${p.name}`, requirement: p.requirement, rule, post, args, bad: ops.and([guard, ops.not(tr.bool(p.pred, env(post, new Map(), null, [])))]) });
+          goals.push({
+            name: `${rule.name} preserves ${p.name}`,
+            requirement: p.requirement,
+            rule,
+            post,
+            args,
+            bad: ops.and([guard, ops.not(tr.bool(p.pred, env(post, new Map(), null, [])))]),
+          });
         });
         for (const sp of steps) {
           if (sp.rule !== null && sp.rule !== rule.name) continue;
           const ok = tr.bool(sp.pred, env(post, bind, pre.fns, []));
-          goals.push({ name: `${rule.name} keeps step property ${sp.name}`, requirement: sp.requirement, rule, post, args, bad: ops.and([guard, ops.not(ok)]) });
+          goals.push({
+            name: `${rule.name} keeps step property ${sp.name}`,
+            requirement: sp.requirement,
+            rule,
+            post,
+            args,
+            bad: ops.and([guard, ops.not(ok)]),
+          });
         }
       }
       // Background: literal distinctness, type bounds of the pre-state.
@@ -139,8 +199,17 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         session.add(solver, f.t);
         const ans = await session.check(solver, deadline);
         session.pop(solver);
-        if (ans === 'unknown') return { status: 'incomplete', method, elapsedMs: elapsed(), reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})` };
-        if (ans === 'unsat') return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `${what} cannot hold in any state: the proof would be vacuous` };
+        if (ans === 'unknown')
+          return { status: 'incomplete', method, elapsedMs: elapsed(), reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})` };
+        if (ans === 'unsat')
+          return {
+            status: 'error',
+            method,
+            code: 'MC010',
+            trace: null,
+            elapsedMs: elapsed(),
+            message: `${what} cannot hold in any state: the proof would be vacuous`,
+          };
       }
       const obligations: Obligation[] = [];
       let failure: ProofResult | null = null;
@@ -180,7 +249,14 @@ export async function proveUnbounded(model: Model, properties: readonly Property
                 after: g.post ? tr.decodeState(u, m, g.post) : {},
               };
               failure = {
-                status: 'cti', method, property: g.name, requirement: g.requirement, trace: null, cti, obligations, elapsedMs: 0,
+                status: 'cti',
+                method,
+                property: g.name,
+                requirement: g.requirement,
+                trace: null,
+                cti,
+                obligations,
+                elapsedMs: 0,
                 message: g.rule
                   ? `not inductive: ${g.name} fails from a state satisfying every invariant (sizes ${JSON.stringify(sizes)}); a strengthening invariant excluding that state is missing, or the protocol is wrong`
                   : `the start condition does not imply ${g.name.replace('start condition implies ', '')}`,
@@ -195,12 +271,20 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       }
       if (failure) return { ...failure, obligations, elapsedMs: elapsed() };
       if (unknown !== null) {
-        return { status: 'incomplete', method, elapsedMs: elapsed(), reason: unknown.endsWith('time limit reached') ? `time limit of ${opts.timeLimitSec}s reached (${unknown})` : `z3 answered unknown on ${unknown}` };
+        return {
+          status: 'incomplete',
+          method,
+          elapsedMs: elapsed(),
+          reason: unknown.endsWith('time limit reached') ? `time limit of ${opts.timeLimitSec}s reached (${unknown})` : `z3 answered unknown on ${unknown}`,
+        };
       }
       const sizes = tr.minSizes();
       const params = Object.entries(model.params).filter(([k]) => typeof model.params[k] === 'number');
       return {
-        status: 'proved', method, obligations, elapsedMs: elapsed(),
+        status: 'proved',
+        method,
+        obligations,
+        elapsedMs: elapsed(),
         properties: [...invariants, ...steps].map((p) => p.name),
         notes: [
           `for every size of ${model.indexes.map((ix) => `${ix.name} (>= ${sizes[ix.name]})`).join(', ')}`,
@@ -212,7 +296,15 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         ],
       };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the unbounded translation cannot express this model: ${e.message}` };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the unbounded translation cannot express this model: ${e.message}`,
+        };
       throw e;
     } finally {
       session.releaseSolver(solver);

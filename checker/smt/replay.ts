@@ -96,9 +96,7 @@ export function stuckFinding(model: Model, s: Int32Array, checkDeadlock: boolean
  * The property broken at the end of a path: a step property of the last step first (as the explicit
  * engine checks them before storing a state), then the invariants of the last state, in order.
  */
-export function violationFinding(
-  model: Model, invariants: readonly Invariant[], steps: readonly StepProperty[], path: DecodedPath,
-): Finding | null {
+export function violationFinding(model: Model, invariants: readonly Invariant[], steps: readonly StepProperty[], path: DecodedPath): Finding | null {
   const n = path.states.length;
   const last = path.states[n - 1] as Int32Array;
   try {
@@ -122,13 +120,16 @@ export function violationFinding(
 
 /** An ordinary trace of a decoded path. */
 export function traceOf(
-  model: Model, path: DecodedPath, prop: { name: string; requirement: string } | null, extra: Record<string, unknown>, note?: string,
+  model: Model,
+  path: DecodedPath,
+  prop: { name: string; requirement: string } | null,
+  extra: Record<string, unknown>,
+  note?: string,
 ): Trace {
   const steps: TraceStep[] = path.states.map((state, j) => {
     const c = path.choices[j] as number;
-    const label = j === 0
-      ? path.fromInit ? `init ${model.inits[c]?.name ?? c}` : 'arbitrary state (not necessarily reachable)'
-      : (model.instances[c]?.label ?? `#${c}`);
+    const label =
+      j === 0 ? (path.fromInit ? `init ${model.inits[c]?.name ?? c}` : 'arbitrary state (not necessarily reachable)') : (model.instances[c]?.label ?? `#${c}`);
     return { choice: c, label, state };
   });
   return {
@@ -148,21 +149,29 @@ export function traceOf(
 export function violationOf(model: Model, f: Exclude<Finding, { kind: 'error' }>, path: DecodedPath, extra: Record<string, unknown>): Violation {
   if (f.kind === 'deadlock') {
     return {
-      property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
+      property: DEADLOCK,
+      requirement: 'deadlock',
+      kind: 'deadlock',
       message: 'deadlock: no rule is enabled and the state is not a legal end state',
       trace: traceOf(model, path, { name: DEADLOCK, requirement: 'deadlock' }, extra),
     };
   }
   const p = f.property;
   const last = model.instances[path.choices[path.choices.length - 1] as number];
-  const message = f.kind === 'step'
-    ? `step property ${p.name} (${p.requirement}) violated by ${last?.label}: ${p.doc}`
-    : `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`;
+  const message =
+    f.kind === 'step'
+      ? `step property ${p.name} (${p.requirement}) violated by ${last?.label}: ${p.doc}`
+      : `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`;
   return { property: p.name, requirement: p.requirement, kind: f.kind, message, trace: traceOf(model, path, p, extra) };
 }
 
 /** The message and trace of a model error found at the end of `path`. */
-export function modelErrorOf(model: Model, f: Extract<Finding, { kind: 'error' }>, path: DecodedPath, extra: Record<string, unknown>): { message: string; trace: Trace } {
+export function modelErrorOf(
+  model: Model,
+  f: Extract<Finding, { kind: 'error' }>,
+  path: DecodedPath,
+  extra: Record<string, unknown>,
+): { message: string; trace: Trace } {
   return {
     message: `model error ${f.message} (after ${path.states.length - 1} steps; the trace leads to the state where it fails)`,
     trace: traceOf(model, path, null, f.via >= 0 ? { ...extra, failingChoice: f.via } : extra, f.message),

@@ -2,9 +2,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import type { CheckResult } from '../engine.js';
-import {
-  type Expr, type Ref, add, and, eq, exists, forall, isSome, ite, le, lit, lt, none, not, or, pre, some, sub, unwrap,
-} from '../../model/lang/expr.js';
+import { type Expr, type Ref, add, and, eq, exists, forall, isSome, ite, le, lit, lt, none, not, or, pre, some, sub, unwrap } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, reset, when } from '../../model/lang/stmt.js';
 import { type EnumType, type IndexType, arrayOf, bool, enumOf, option, range } from '../../model/lang/types.js';
@@ -22,13 +20,29 @@ afterAll(async () => {
 type IExp = { k: 'param' } | { k: 'lit'; v: number } | { k: 'ite'; c: BExp; v: number } | { k: 'unwrap'; raw: boolean };
 type NExp = { k: 'n' } | { k: 'c'; v: number } | { k: 'inc' | 'dec'; a: NExp } | { k: 'arr'; i: IExp } | { k: 'sum'; a: NExp; b: NExp };
 type BExp =
-  | { k: 'b' } | { k: 'not'; a: BExp } | { k: 'and' | 'or'; a: BExp; b: BExp } | { k: 'nEq' | 'nLt'; n: NExp; c: number }
-  | { k: 'eEq'; v: number } | { k: 'some' } | { k: 'flag'; i: IExp } | { k: 'exists' } | { k: 'forall'; c: number } | { k: 'oEq'; i: IExp }
+  | { k: 'b' }
+  | { k: 'not'; a: BExp }
+  | { k: 'and' | 'or'; a: BExp; b: BExp }
+  | { k: 'nEq' | 'nLt'; n: NExp; c: number }
+  | { k: 'eEq'; v: number }
+  | { k: 'some' }
+  | { k: 'flag'; i: IExp }
+  | { k: 'exists' }
+  | { k: 'forall'; c: number }
+  | { k: 'oEq'; i: IExp }
   | { k: 'arrEq'; i: IExp; c: number };
 type St =
-  | { k: 'setB'; e: BExp } | { k: 'setN'; e: NExp; raw: boolean } | { k: 'setE'; v: number } | { k: 'setO'; i: IExp | null }
-  | { k: 'incN'; raw: boolean } | { k: 'incArr'; i: IExp; raw: boolean } | { k: 'cycleE' }
-  | { k: 'setArr'; i: IExp; e: NExp; raw: boolean } | { k: 'setFlag'; i: IExp; e: BExp } | { k: 'when'; c: BExp; t: St[]; f: St[] } | { k: 'resetArr'; i: IExp };
+  | { k: 'setB'; e: BExp }
+  | { k: 'setN'; e: NExp; raw: boolean }
+  | { k: 'setE'; v: number }
+  | { k: 'setO'; i: IExp | null }
+  | { k: 'incN'; raw: boolean }
+  | { k: 'incArr'; i: IExp; raw: boolean }
+  | { k: 'cycleE' }
+  | { k: 'setArr'; i: IExp; e: NExp; raw: boolean }
+  | { k: 'setFlag'; i: IExp; e: BExp }
+  | { k: 'when'; c: BExp; t: St[]; f: St[] }
+  | { k: 'resetArr'; i: IExp };
 interface Plan {
   size: number;
   nMax: number;
@@ -87,7 +101,11 @@ function planArb(): fc.Arbitrary<Plan> {
       ) as fc.Arbitrary<St>,
     }));
     const constSt = fc.oneof(
-      fc.record({ k: fc.constant('setN' as const), e: fc.record({ k: fc.constant('c' as const), v: fc.integer({ min: 0, max: nMax }) }), raw: fc.constant(false) }),
+      fc.record({
+        k: fc.constant('setN' as const),
+        e: fc.record({ k: fc.constant('c' as const), v: fc.integer({ min: 0, max: nMax }) }),
+        raw: fc.constant(false),
+      }),
       fc.record({ k: fc.constant('setB' as const), e: fc.constant({ k: 'not', a: { k: 'b' } } as BExp) }),
       fc.record({ k: fc.constant('setE' as const), v: fc.integer({ min: 0, max: 2 }) }),
       fc.record({ k: fc.constant('setO' as const), i: fc.integer({ min: 0, max: size - 1 }).map((v) => ({ k: 'lit', v }) as IExp) }),
@@ -105,7 +123,17 @@ function planArb(): fc.Arbitrary<Plan> {
       size: fc.constant(size),
       nMax: fc.constant(nMax),
       inits: fc.array(fc.array(constSt, { maxLength: 2 }), { minLength: 1, maxLength: 2 }),
-      rules: fc.array(fc.record({ param: fc.boolean(), guard: fc.oneof({ arbitrary: fc.constant({ k: 'not', a: { k: 'nEq', n: { k: 'c', v: 0 }, c: 1 } } as BExp), weight: 1 }, { arbitrary: bexp, weight: 2 }), body: fc.array(stmt, { minLength: 1, maxLength: 3 }) }), { minLength: 2, maxLength: 5 }),
+      rules: fc.array(
+        fc.record({
+          param: fc.boolean(),
+          guard: fc.oneof(
+            { arbitrary: fc.constant({ k: 'not', a: { k: 'nEq', n: { k: 'c', v: 0 }, c: 1 } } as BExp), weight: 1 },
+            { arbitrary: bexp, weight: 2 },
+          ),
+          body: fc.array(stmt, { minLength: 1, maxLength: 3 }),
+        }),
+        { minLength: 2, maxLength: 5 },
+      ),
       // The bad states: a conjunction of conditions false at the start, so reaching one takes steps.
       inv: fc.array(atom, { minLength: 1, maxLength: 3 }),
       // A forbidden step: from a state where `pre` holds to one where `post` holds.
@@ -119,7 +147,11 @@ function build(plan: Plan) {
   let inProperty = false;
   let refs!: { I: IndexType; b: Ref; n: Ref; e: Ref; o: Ref; arr: Ref; flag: Ref };
   const proto = defineProtocol({
-    name: 'random', summary: '', spec: '', params: {}, variants: [],
+    name: 'random',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
     build(bd) {
       const I = bd.index('I', plan.size);
       refs = {
@@ -143,57 +175,92 @@ function build(plan: Plan) {
   });
   function iexp(x: IExp, p: Expr | null): Expr | number {
     switch (x.k) {
-      case 'param': return p ?? 0;
-      case 'lit': return x.v;
-      case 'ite': return ite(bexp(x.c, p), p ?? 0, x.v);
+      case 'param':
+        return p ?? 0;
+      case 'lit':
+        return x.v;
+      case 'ite':
+        return ite(bexp(x.c, p), p ?? 0, x.v);
       // Properties take no unguarded unwrap: the explicit engine does not report errors raised
       // while evaluating a property (only while running rules), so there is nothing to compare.
-      case 'unwrap': return inProperty ? 0 : x.raw ? unwrap(refs.o) : ite(isSome(refs.o), unwrap(refs.o), 0);
+      case 'unwrap':
+        return inProperty ? 0 : x.raw ? unwrap(refs.o) : ite(isSome(refs.o), unwrap(refs.o), 0);
     }
   }
   function nexp(x: NExp, p: Expr | null): Expr | Ref | number {
     switch (x.k) {
-      case 'n': return refs.n;
-      case 'c': return x.v;
-      case 'inc': return add(nexp(x.a, p), 1);
-      case 'dec': return sub(nexp(x.a, p), 1);
-      case 'arr': return refs.arr.at(iexp(x.i, p));
-      case 'sum': return add(nexp(x.a, p), nexp(x.b, p));
+      case 'n':
+        return refs.n;
+      case 'c':
+        return x.v;
+      case 'inc':
+        return add(nexp(x.a, p), 1);
+      case 'dec':
+        return sub(nexp(x.a, p), 1);
+      case 'arr':
+        return refs.arr.at(iexp(x.i, p));
+      case 'sum':
+        return add(nexp(x.a, p), nexp(x.b, p));
     }
   }
   function bexp(x: BExp, p: Expr | null): Expr {
     switch (x.k) {
-      case 'b': return eq(refs.b, true);
-      case 'not': return not(bexp(x.a, p));
-      case 'and': return and(bexp(x.a, p), bexp(x.b, p));
-      case 'or': return or(bexp(x.a, p), bexp(x.b, p));
-      case 'nEq': return eq(nexp(x.n, p), x.c);
-      case 'nLt': return lt(nexp(x.n, p), x.c);
-      case 'eEq': return eq(refs.e, ['x', 'y', 'z'][x.v] as string);
-      case 'some': return isSome(refs.o);
-      case 'flag': return eq(refs.flag.at(iexp(x.i, p)), true);
-      case 'exists': return exists(refs.I, (j) => refs.flag.at(j));
-      case 'forall': return forall(refs.I, (j) => lt(refs.arr.at(j), x.c));
-      case 'oEq': return eq(refs.o, some(iexp(x.i, p), option(refs.I)));
-      case 'arrEq': return eq(refs.arr.at(iexp(x.i, p)), x.c);
+      case 'b':
+        return eq(refs.b, true);
+      case 'not':
+        return not(bexp(x.a, p));
+      case 'and':
+        return and(bexp(x.a, p), bexp(x.b, p));
+      case 'or':
+        return or(bexp(x.a, p), bexp(x.b, p));
+      case 'nEq':
+        return eq(nexp(x.n, p), x.c);
+      case 'nLt':
+        return lt(nexp(x.n, p), x.c);
+      case 'eEq':
+        return eq(refs.e, ['x', 'y', 'z'][x.v] as string);
+      case 'some':
+        return isSome(refs.o);
+      case 'flag':
+        return eq(refs.flag.at(iexp(x.i, p)), true);
+      case 'exists':
+        return exists(refs.I, (j) => refs.flag.at(j));
+      case 'forall':
+        return forall(refs.I, (j) => lt(refs.arr.at(j), x.c));
+      case 'oEq':
+        return eq(refs.o, some(iexp(x.i, p), option(refs.I)));
+      case 'arrEq':
+        return eq(refs.arr.at(iexp(x.i, p)), x.c);
     }
   }
   const clamp = (v: Expr | Ref | number, hi: number) => (typeof v === 'number' ? Math.min(Math.max(v, 0), hi) : ite(and(le(0, v), le(v, hi)), v, 0));
   function stmt(x: St, p: Expr | null): Stmt {
     switch (x.k) {
-      case 'setB': return assign(refs.b, bexp(x.e, p));
-      case 'setN': return assign(refs.n, x.raw ? nexp(x.e, p) : clamp(nexp(x.e, p), plan.nMax));
-      case 'setE': return assign(refs.e, ['x', 'y', 'z'][x.v] as string);
-      case 'setO': return assign(refs.o, x.i === null ? none : some(iexp(x.i, p), option(refs.I)));
+      case 'setB':
+        return assign(refs.b, bexp(x.e, p));
+      case 'setN':
+        return assign(refs.n, x.raw ? nexp(x.e, p) : clamp(nexp(x.e, p), plan.nMax));
+      case 'setE':
+        return assign(refs.e, ['x', 'y', 'z'][x.v] as string);
+      case 'setO':
+        return assign(refs.o, x.i === null ? none : some(iexp(x.i, p), option(refs.I)));
       case 'setArr': {
         const v = nexp(x.e, p);
         // A constant out of range is refused when the model is built; keep constants in 0..3.
         return assign(refs.arr.at(iexp(x.i, p)), typeof v === 'number' ? Math.min(v, 3) : x.raw ? v : clamp(v, 3));
       }
-      case 'setFlag': return assign(refs.flag.at(iexp(x.i, p)), bexp(x.e, p));
-      case 'when': return when(bexp(x.c, p), x.t.map((s) => stmt(s, p)), x.f.map((s) => stmt(s, p)));
-      case 'resetArr': return reset(refs.arr.at(iexp(x.i, p)));
-      case 'incN': return assign(refs.n, x.raw ? add(refs.n, 1) : ite(lt(refs.n, plan.nMax), add(refs.n, 1), refs.n));
+      case 'setFlag':
+        return assign(refs.flag.at(iexp(x.i, p)), bexp(x.e, p));
+      case 'when':
+        return when(
+          bexp(x.c, p),
+          x.t.map((s) => stmt(s, p)),
+          x.f.map((s) => stmt(s, p)),
+        );
+      case 'resetArr':
+        return reset(refs.arr.at(iexp(x.i, p)));
+      case 'incN':
+        return assign(refs.n, x.raw ? add(refs.n, 1) : ite(lt(refs.n, plan.nMax), add(refs.n, 1), refs.n));
       case 'incArr': {
         const a = refs.arr.at(iexp(x.i, p));
         return assign(a, x.raw ? add(a, 1) : ite(lt(a, 3), add(a, 1), a));
@@ -269,7 +336,8 @@ describe('BMC and explicit BFS agree on random tiny protocols', () => {
     if (process.env.SMT_DIFF_STATS) console.log(runs, ties, deep, JSON.stringify([...kinds]), JSON.stringify([...hist].sort()));
     expect(runs).toBeGreaterThanOrEqual(300);
     // The generator must exercise every outcome, or the agreement says little.
-    for (const k of ['ok', 'violated:invariant', 'violated:deadlock', 'error']) expect(kinds.get(k) ?? 0, `${k} in ${JSON.stringify([...kinds])}`).toBeGreaterThan(5);
+    for (const k of ['ok', 'violated:invariant', 'violated:deadlock', 'error'])
+      expect(kinds.get(k) ?? 0, `${k} in ${JSON.stringify([...kinds])}`).toBeGreaterThan(5);
     expect(ties).toBeLessThan(runs / 4);
     expect(deep).toBeGreaterThan(runs / 10);
   }, 120_000);

@@ -23,7 +23,12 @@ import type { Terms } from './terms.js';
 import type { ModelHandle } from './z3Host.js';
 
 /** One scalar leaf of a state variable: a function of the array indexes on its path. */
-interface Leaf { readonly id: number; readonly name: string; readonly dims: readonly IndexType[]; readonly type: ScalarType }
+interface Leaf {
+  readonly id: number;
+  readonly name: string;
+  readonly dims: readonly IndexType[];
+  readonly type: ScalarType;
+}
 type Shape =
   | { readonly kind: 'leaf'; readonly leaf: Leaf }
   | { readonly kind: 'record'; readonly fields: readonly (readonly [string, Shape])[] }
@@ -212,7 +217,8 @@ export class SortedTranslator {
   expr(e: Expr, env: SortedEnv): Sym {
     const ops = this.ops;
     switch (e.op) {
-      case 'lit': return this.litOf(e.type, e.value);
+      case 'lit':
+        return this.litOf(e.type, e.value);
       case 'var': {
         const v = env.bind.get(e.id);
         if (v === undefined) throw new Error(`unbound variable ${e.name}`);
@@ -227,7 +233,8 @@ export class SortedTranslator {
         if (!env.pre) throw new SmtUnsupported('pre() used outside a step');
         return this.expr(e.e, { cur: env.pre as LeafFn[], pre: null, bind: env.bind, pc: env.pc, errs: env.errs });
       }
-      case 'not': return ops.not(this.bool(e.e, env));
+      case 'not':
+        return ops.not(this.bool(e.e, env));
       case 'and':
       case 'or': {
         const done: BoolSym[] = [];
@@ -248,16 +255,23 @@ export class SortedTranslator {
         const b = this.expr(e.b, env);
         const num = (x: Sym): NumLike => ops.asNum(x, e.cmp);
         switch (e.cmp) {
-          case 'eq': return ops.eq(a, b);
-          case 'ne': return ops.not(ops.eq(a, b));
-          case 'lt': return ops.lessNum(num(a), num(b), true);
-          case 'le': return ops.lessNum(num(a), num(b), false);
-          case 'gt': return ops.lessNum(num(b), num(a), true);
-          case 'ge': return ops.lessNum(num(b), num(a), false);
+          case 'eq':
+            return ops.eq(a, b);
+          case 'ne':
+            return ops.not(ops.eq(a, b));
+          case 'lt':
+            return ops.lessNum(num(a), num(b), true);
+          case 'le':
+            return ops.lessNum(num(a), num(b), false);
+          case 'gt':
+            return ops.lessNum(num(b), num(a), true);
+          case 'ge':
+            return ops.lessNum(num(b), num(a), false);
         }
         break;
       }
-      case 'arith': return ops.arith(e.fn, ops.asNum(this.expr(e.a, env), e.fn), ops.asNum(this.expr(e.b, env), e.fn));
+      case 'arith':
+        return ops.arith(e.fn, ops.asNum(this.expr(e.a, env), e.fn), ops.asNum(this.expr(e.b, env), e.fn));
       case 'ite': {
         const c = this.bool(e.c, env);
         if (c.c !== undefined) return this.expr(c.c ? e.a : e.b, env);
@@ -279,7 +293,8 @@ export class SortedTranslator {
         if (body.c !== undefined) return body;
         return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
       }
-      case 'isSome': return ops.isSome(this.expr(e.e, env));
+      case 'isSome':
+        return ops.isSome(this.expr(e.e, env));
       case 'unwrap': {
         const x = this.expr(e.e, env);
         this.fail(env, ops.not(ops.isSome(x)));
@@ -289,7 +304,8 @@ export class SortedTranslator {
         const x = this.expr(e.e, env);
         return x.k === 'e' ? { k: 'o', some: ops.T, val: x } : x;
       }
-      case 'ord': throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
+      case 'ord':
+        throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
     }
     throw new Error(`unknown expression ${(e as { op: string }).op}`);
   }
@@ -353,7 +369,8 @@ export class SortedTranslator {
           }
           break;
         }
-        case 'forEach': throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
+        case 'forEach':
+          throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
       }
     }
   }
@@ -399,11 +416,16 @@ export class SortedTranslator {
   /** The natural value of a symbolic value in a model (index values: position in the universe). */
   natural(u: Map<string, Z3_ast[]>, m: ModelHandle, x: Sym): number {
     switch (x.k) {
-      case 'b': return (x.c ?? this.tm.evalBool(m, x.t)) ? 1 : 0;
-      case 'v': return x.v;
-      case 'n': return this.tm.evalBv(m, x.t) + x.off;
-      case 'e': return this.elemIndex(u, m, x);
-      case 'o': return this.natural(u, m, x.some) ? this.elemIndex(u, m, x.val) : -1;
+      case 'b':
+        return (x.c ?? this.tm.evalBool(m, x.t)) ? 1 : 0;
+      case 'v':
+        return x.v;
+      case 'n':
+        return this.tm.evalBv(m, x.t) + x.off;
+      case 'e':
+        return this.elemIndex(u, m, x);
+      case 'o':
+        return this.natural(u, m, x.some) ? this.elemIndex(u, m, x.val) : -1;
     }
   }
 
@@ -411,10 +433,14 @@ export class SortedTranslator {
   decodeState(u: Map<string, Z3_ast[]>, m: ModelHandle, fns: readonly LeafFn[]): Record<string, Value> {
     const scalar = (t: ScalarType, v: number): Value => {
       switch (t.kind) {
-        case 'bool': return v !== 0;
-        case 'enum': return t.values[v] ?? `?${v}`;
-        case 'option': return v < 0 ? null : scalar(t.inner, v);
-        default: return v;
+        case 'bool':
+          return v !== 0;
+        case 'enum':
+          return t.values[v] ?? `?${v}`;
+        case 'option':
+          return v < 0 ? null : scalar(t.inner, v);
+        default:
+          return v;
       }
     };
     const walk = (shape: Shape, args: Z3_ast[]): Value => {

@@ -31,7 +31,10 @@ export interface SlotEnv {
 }
 
 /** One slot a location may name, and when. */
-interface Candidate { readonly off: number; readonly cond: BoolSym }
+interface Candidate {
+  readonly off: number;
+  readonly cond: BoolSym;
+}
 
 export class SlotTranslator {
   readonly ops: SymOps;
@@ -117,18 +120,21 @@ export class SlotTranslator {
   expr(e: Expr, env: SlotEnv): Sym {
     const ops = this.ops;
     switch (e.op) {
-      case 'lit': return e.type.kind === 'bool' ? ops.lit(e.value !== 0) : { k: 'v', v: e.value };
+      case 'lit':
+        return e.type.kind === 'bool' ? ops.lit(e.value !== 0) : { k: 'v', v: e.value };
       case 'var': {
         const v = env.bind.get(e.id);
         if (v === undefined) throw new Error(`unbound variable ${e.name}`);
         return v;
       }
-      case 'read': return this.read(e.loc, env);
+      case 'read':
+        return this.read(e.loc, env);
       case 'pre': {
         if (!env.pre) throw new SmtUnsupported('pre() used outside a step');
         return this.expr(e.e, { cur: env.pre as Sym[], pre: null, bind: env.bind, pc: env.pc, errs: env.errs });
       }
-      case 'not': return ops.not(this.bool(e.e, env));
+      case 'not':
+        return ops.not(this.bool(e.e, env));
       case 'and':
       case 'or': {
         // Later arguments are evaluated only when earlier ones did not decide (short-circuit).
@@ -150,16 +156,23 @@ export class SlotTranslator {
         const a = this.expr(e.a, env);
         const b = this.expr(e.b, env);
         switch (e.cmp) {
-          case 'eq': return ops.eq(a, b);
-          case 'ne': return ops.not(ops.eq(a, b));
-          case 'lt': return ops.lessNum(ops.asNum(a, 'lt'), ops.asNum(b, 'lt'), true);
-          case 'le': return ops.lessNum(ops.asNum(a, 'le'), ops.asNum(b, 'le'), false);
-          case 'gt': return ops.lessNum(ops.asNum(b, 'gt'), ops.asNum(a, 'gt'), true);
-          case 'ge': return ops.lessNum(ops.asNum(b, 'ge'), ops.asNum(a, 'ge'), false);
+          case 'eq':
+            return ops.eq(a, b);
+          case 'ne':
+            return ops.not(ops.eq(a, b));
+          case 'lt':
+            return ops.lessNum(ops.asNum(a, 'lt'), ops.asNum(b, 'lt'), true);
+          case 'le':
+            return ops.lessNum(ops.asNum(a, 'le'), ops.asNum(b, 'le'), false);
+          case 'gt':
+            return ops.lessNum(ops.asNum(b, 'gt'), ops.asNum(a, 'gt'), true);
+          case 'ge':
+            return ops.lessNum(ops.asNum(b, 'ge'), ops.asNum(a, 'ge'), false);
         }
         break;
       }
-      case 'arith': return ops.arith(e.fn, this.num(e.a, env, e.fn), this.num(e.b, env, e.fn));
+      case 'arith':
+        return ops.arith(e.fn, this.num(e.a, env, e.fn), this.num(e.b, env, e.fn));
       case 'ite': {
         const c = this.bool(e.c, env);
         if (c.c !== undefined) return this.expr(c.c ? e.a : e.b, env);
@@ -184,14 +197,16 @@ export class SlotTranslator {
         else env.bind.set(e.id, saved);
         return e.q === 'forall' ? ops.and(vals) : e.q === 'exists' ? ops.or(vals) : sum;
       }
-      case 'isSome': return ops.isSome(this.expr(e.e, env));
+      case 'isSome':
+        return ops.isSome(this.expr(e.e, env));
       case 'unwrap': {
         const x = this.expr(e.e, env);
         this.fail(env, ops.not(ops.isSome(x)));
         return ops.unwrap(x);
       }
       case 'some':
-      case 'ord': return this.expr(e.e, env);
+      case 'ord':
+        return this.expr(e.e, env);
     }
     throw new Error(`unknown expression ${(e as { op: string }).op}`);
   }

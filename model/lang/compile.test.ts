@@ -36,7 +36,9 @@ describe('compiled rules agree with the interpreter (the reference semantics)', 
             for (const inst of model.instances) {
               if (!enabled(model, inst, s)) continue;
               const n = applyRule(model, inst, s);
-              const f = cm.steps.findIndex((p) => p.kind === 'step' && (p.rule === null || p.rule === inst.rule.name) && !holds(model, p.pred, n, s, instanceBindings(inst)));
+              const f = cm.steps.findIndex(
+                (p) => p.kind === 'step' && (p.rule === null || p.rule === inst.rule.name) && !holds(model, p.pred, n, s, instanceBindings(inst)),
+              );
               want.push(`${inst.id}:${f}:${n.join()}`);
             }
           } catch (e) {

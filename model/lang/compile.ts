@@ -17,11 +17,20 @@ import { type ExprOf, type ExprVisitor, type StmtVisitor, visitExpr, visitStmt }
 export type EmitFn = (instance: number, stepFail: number) => void;
 
 /** A predicate on one state (an invariant or a cover), as the property kinds of properties/ provide it. */
-export interface StatePredicate { readonly kind: 'invariant' | 'cover'; readonly pred: Expr }
+export interface StatePredicate {
+  readonly kind: 'invariant' | 'cover';
+  readonly pred: Expr;
+}
 /** A predicate on a step: plain reads see the post-state, `pre(...)` the pre-state; `rule` limits it to one rule. */
-export interface StepPredicate { readonly kind: 'step'; readonly rule: string | null; readonly pred: Expr }
+export interface StepPredicate {
+  readonly kind: 'step';
+  readonly rule: string | null;
+  readonly pred: Expr;
+}
 /** Anything with a kind: the compiler picks out invariants, step predicates and covers and ignores the rest. */
-export interface Kinded { readonly kind: string }
+export interface Kinded {
+  readonly kind: string;
+}
 
 export interface CompiledModel<P extends Kinded = Kinded> {
   /** Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many were enabled. */
@@ -209,7 +218,7 @@ function packCode(model: Model): { words: number; bits: number; pack: string[]; 
     }
     const codeExpr = bias === 0 ? `s[${i}]` : `(s[${i}] + ${bias})`;
     parts.push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
-    const mask = b === 32 ? '0xffffffff' : `0x${((2 ** b) - 1).toString(16)}`;
+    const mask = b === 32 ? '0xffffffff' : `0x${(2 ** b - 1).toString(16)}`;
     const field = used === 0 ? `w[off + ${word}]` : `(w[off + ${word}] >>> ${used})`;
     unpack.push(`s[${i}] = (${field} & ${mask})${bias === 0 ? '' : ` - ${bias}`};`);
     used += b;

@@ -6,15 +6,32 @@
  */
 import { ModelBuildError } from './errors.js';
 import {
-  type ArrayType, type EnumType, type ExprType, type IndexType, type OptionType, type RecordType,
-  type ScalarType, type Type, bool, compatible, inType, int, isScalar, typeName,
+  type ArrayType,
+  type EnumType,
+  type ExprType,
+  type IndexType,
+  type OptionType,
+  type RecordType,
+  type ScalarType,
+  type Type,
+  bool,
+  compatible,
+  inType,
+  int,
+  isScalar,
+  typeName,
 } from './types.js';
 
 /** One step of a path into a state variable: a record field or an array element. */
 export type PathElem = { readonly kind: 'field'; readonly name: string } | { readonly kind: 'at'; readonly e: Expr };
 
 /** A location in the state: a variable and a path of fields and indexes into it. */
-export interface Loc { readonly varIdx: number; readonly varName: string; readonly path: readonly PathElem[]; readonly type: Type }
+export interface Loc {
+  readonly varIdx: number;
+  readonly varName: string;
+  readonly path: readonly PathElem[];
+  readonly type: Type;
+}
 
 export type CmpOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 export type ArithOp = 'add' | 'sub' | 'mul';
@@ -34,8 +51,13 @@ export type Expr =
   | { readonly op: 'arith'; readonly type: typeof int; readonly fn: ArithOp; readonly a: Expr; readonly b: Expr }
   | { readonly op: 'ite'; readonly type: ExprType; readonly c: Expr; readonly a: Expr; readonly b: Expr }
   | {
-      readonly op: 'quant'; readonly type: ExprType; readonly q: QuantOp; readonly index: IndexType;
-      readonly id: number; readonly name: string; readonly body: Expr;
+      readonly op: 'quant';
+      readonly type: ExprType;
+      readonly q: QuantOp;
+      readonly index: IndexType;
+      readonly id: number;
+      readonly name: string;
+      readonly body: Expr;
     }
   | { readonly op: 'isSome'; readonly type: typeof bool; readonly e: Expr }
   | { readonly op: 'unwrap'; readonly type: ScalarType; readonly e: Expr }

@@ -8,7 +8,12 @@ import type { Expr, Loc } from './expr.js';
 import { type ScalarType, type Type, isScalar, minValue } from './types.js';
 
 /** A state variable as laid out: its first slot and its number of slots. */
-export interface VarLayout { readonly name: string; readonly type: Type; readonly base: number; readonly size: number }
+export interface VarLayout {
+  readonly name: string;
+  readonly type: Type;
+  readonly base: number;
+  readonly size: number;
+}
 
 /** The flat layout of all state variables. */
 export interface Layout {
@@ -55,7 +60,11 @@ export function makeLayout(vars: readonly { name: string; type: Type }[]): Layou
 }
 
 /** One computed index of a location: its value times `stride` is added to the location's first slot. */
-export interface LocIndex { readonly e: Expr; readonly stride: number; readonly size: number }
+export interface LocIndex {
+  readonly e: Expr;
+  readonly stride: number;
+  readonly size: number;
+}
 
 /**
  * A location resolved against the layout: its first slot is `base` plus, for each computed index,
@@ -64,7 +73,11 @@ export interface LocIndex { readonly e: Expr; readonly stride: number; readonly 
  * the interpreter evaluates the indexes, the compiler folds the constant ones, the SMT translation
  * makes a case split over the values an index can take.
  */
-export interface LocShape { readonly base: number; readonly indexes: readonly LocIndex[]; readonly type: Type }
+export interface LocShape {
+  readonly base: number;
+  readonly indexes: readonly LocIndex[];
+  readonly type: Type;
+}
 
 const shapes = new WeakMap<Loc, LocShape>();
 
@@ -120,23 +133,31 @@ export function defaultState(layout: Layout): Int32Array {
 
 function scalarValue(t: ScalarType, v: number): Value {
   switch (t.kind) {
-    case 'bool': return v !== 0;
-    case 'enum': return t.values[v] ?? `?${v}`;
-    case 'option': return v < 0 ? null : scalarValue(t.inner, v);
-    default: return v;
+    case 'bool':
+      return v !== 0;
+    case 'enum':
+      return t.values[v] ?? `?${v}`;
+    case 'option':
+      return v < 0 ? null : scalarValue(t.inner, v);
+    default:
+      return v;
   }
 }
 
 function scalarNatural(t: ScalarType, x: Value): number | undefined {
   switch (t.kind) {
-    case 'bool': return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
+    case 'bool':
+      return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
     case 'enum': {
       const i = typeof x === 'string' ? t.values.indexOf(x) : -1;
       return i >= 0 ? i : undefined;
     }
-    case 'option': return x === null ? -1 : scalarNatural(t.inner, x);
-    case 'range': return typeof x === 'number' && Number.isInteger(x) && x >= t.lo && x <= t.hi ? x : undefined;
-    case 'index': return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < t.size ? x : undefined;
+    case 'option':
+      return x === null ? -1 : scalarNatural(t.inner, x);
+    case 'range':
+      return typeof x === 'number' && Number.isInteger(x) && x >= t.lo && x <= t.hi ? x : undefined;
+    case 'index':
+      return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < t.size ? x : undefined;
   }
 }
 

@@ -78,7 +78,10 @@ export interface RuleInstance {
 }
 
 /** A start state: assignments applied to the all-default state. */
-export interface InitDef { readonly name: string; readonly body: readonly Stmt[] }
+export interface InitDef {
+  readonly name: string;
+  readonly body: readonly Stmt[];
+}
 
 /** A built model: what every engine reads. */
 export interface Model<H = unknown> {
@@ -186,10 +189,7 @@ function cartesian(sizes: readonly number[]): number[][] {
 }
 
 /** Builds a protocol for the given variant (null: the correct protocol) and parameters. */
-export function buildModel<H>(
-  def: ProtocolDef<H>,
-  opts: { variant?: string | null; params?: Readonly<Record<string, string | number>> } = {},
-): Model<H> {
+export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | null; params?: Readonly<Record<string, string | number>> } = {}): Model<H> {
   const variant = opts.variant ?? null;
   const params = resolveParams(def as ProtocolDef<unknown>, opts.params);
   if (variant !== null) {
@@ -225,7 +225,11 @@ export function buildModel<H>(
         const args = Object.fromEntries(plist.map((p) => [p.name, p.v])) as never;
         const r = fn(args);
         rules.push({
-          name, params: plist, guard: boolExpr(r.guard, 'guard'), body: r.body, fairness: o?.fairness ?? 'none',
+          name,
+          params: plist,
+          guard: boolExpr(r.guard, 'guard'),
+          body: r.body,
+          fairness: o?.fairness ?? 'none',
           ...(o?.fairnessScope ? { fairnessScope: o.fairnessScope } : {}),
         });
       });

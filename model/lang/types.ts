@@ -8,9 +8,19 @@
  */
 import { ModelBuildError } from './errors.js';
 
-export interface BoolType { readonly kind: 'bool' }
-export interface EnumType { readonly kind: 'enum'; readonly name: string; readonly values: readonly string[] }
-export interface RangeType { readonly kind: 'range'; readonly lo: number; readonly hi: number }
+export interface BoolType {
+  readonly kind: 'bool';
+}
+export interface EnumType {
+  readonly kind: 'enum';
+  readonly name: string;
+  readonly values: readonly string[];
+}
+export interface RangeType {
+  readonly kind: 'range';
+  readonly lo: number;
+  readonly hi: number;
+}
 /** An index type (a Murphi scalarset when `symmetric`): the values 0..size-1, used to index arrays. */
 export interface IndexType {
   readonly kind: 'index';
@@ -18,17 +28,29 @@ export interface IndexType {
   readonly size: number;
   readonly symmetric: boolean;
 }
-export interface RecordType { readonly kind: 'record'; readonly fields: Readonly<Record<string, Type>> }
-export interface ArrayType { readonly kind: 'array'; readonly index: IndexType; readonly elem: Type }
+export interface RecordType {
+  readonly kind: 'record';
+  readonly fields: Readonly<Record<string, Type>>;
+}
+export interface ArrayType {
+  readonly kind: 'array';
+  readonly index: IndexType;
+  readonly elem: Type;
+}
 /** An optional scalar: none, or some value of the inner scalar type. */
-export interface OptionType { readonly kind: 'option'; readonly inner: BaseScalarType }
+export interface OptionType {
+  readonly kind: 'option';
+  readonly inner: BaseScalarType;
+}
 
 export type BaseScalarType = BoolType | EnumType | RangeType | IndexType;
 export type ScalarType = BaseScalarType | OptionType;
 export type Type = ScalarType | RecordType | ArrayType;
 
 /** The type of an arithmetic expression: an integer that must fit a range when stored. */
-export interface IntType { readonly kind: 'int' }
+export interface IntType {
+  readonly kind: 'int';
+}
 /** Types an expression can have: a scalar or an unbounded integer. */
 export type ExprType = ScalarType | IntType;
 
@@ -76,20 +98,28 @@ export function isScalar(t: Type | IntType): t is ScalarType {
 /** Number of distinct values of a scalar type. */
 export function cardinality(t: ScalarType): number {
   switch (t.kind) {
-    case 'bool': return 2;
-    case 'enum': return t.values.length;
-    case 'range': return t.hi - t.lo + 1;
-    case 'index': return t.size;
-    case 'option': return cardinality(t.inner) + 1;
+    case 'bool':
+      return 2;
+    case 'enum':
+      return t.values.length;
+    case 'range':
+      return t.hi - t.lo + 1;
+    case 'index':
+      return t.size;
+    case 'option':
+      return cardinality(t.inner) + 1;
   }
 }
 
 /** The smallest natural value of a scalar type (its default). */
 export function minValue(t: ScalarType): number {
   switch (t.kind) {
-    case 'range': return t.lo;
-    case 'option': return -1;
-    default: return 0;
+    case 'range':
+      return t.lo;
+    case 'option':
+      return -1;
+    default:
+      return 0;
   }
 }
 
@@ -112,14 +142,22 @@ export function inType(t: ScalarType, v: number): boolean {
 /** A short human-readable name of a type, for messages. */
 export function typeName(t: Type | IntType): string {
   switch (t.kind) {
-    case 'bool': return 'bool';
-    case 'int': return 'int';
-    case 'enum': return `enum ${t.name}`;
-    case 'range': return `${t.lo}..${t.hi}`;
-    case 'index': return t.name;
-    case 'option': return `option(${typeName(t.inner)})`;
-    case 'record': return `record{${Object.keys(t.fields).join(',')}}`;
-    case 'array': return `array[${t.index.name}] of ${typeName(t.elem)}`;
+    case 'bool':
+      return 'bool';
+    case 'int':
+      return 'int';
+    case 'enum':
+      return `enum ${t.name}`;
+    case 'range':
+      return `${t.lo}..${t.hi}`;
+    case 'index':
+      return t.name;
+    case 'option':
+      return `option(${typeName(t.inner)})`;
+    case 'record':
+      return `record{${Object.keys(t.fields).join(',')}}`;
+    case 'array':
+      return `array[${t.index.name}] of ${typeName(t.elem)}`;
   }
 }
 
@@ -132,10 +170,15 @@ export function compatible(a: ExprType, b: ExprType): boolean {
   if (a.kind === 'range' && b.kind === 'range') return true;
   if (a.kind !== b.kind) return false;
   switch (a.kind) {
-    case 'bool': return true;
-    case 'enum': return a === b || (a.name === (b as EnumType).name && a.values.join() === (b as EnumType).values.join());
-    case 'index': return a.name === (b as IndexType).name;
-    case 'option': return compatible(a.inner, (b as OptionType).inner);
-    default: return false;
+    case 'bool':
+      return true;
+    case 'enum':
+      return a === b || (a.name === (b as EnumType).name && a.values.join() === (b as EnumType).values.join());
+    case 'index':
+      return a.name === (b as IndexType).name;
+    case 'option':
+      return compatible(a.inner, (b as OptionType).inner);
+    default:
+      return false;
   }
 }

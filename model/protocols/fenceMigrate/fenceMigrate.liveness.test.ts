@@ -49,7 +49,11 @@ describe('fence-migrate liveness: the correct protocol makes progress under the 
 });
 
 describe('fairness matters: without it the correct protocol fails', () => {
-  it.each([['fence', {}], ['zap-and-fault', ZAP], ['zap-and-fault retry', RETRY]])('%s: a migration can stall forever while DMA loops', (_, params) => {
+  it.each([
+    ['fence', {}],
+    ['zap-and-fault', ZAP],
+    ['zap-and-fault retry', RETRY],
+  ])('%s: a migration can stall forever while DMA loops', (_, params) => {
     const { model, result, prop } = live(null, params, 'none');
     const v = byName(result, 'every-migration-ends');
     expect(v.trace?.extra?.lasso).toBe('cycle');

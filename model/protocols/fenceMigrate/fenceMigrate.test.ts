@@ -61,7 +61,10 @@ const ZAP_VARIANTS: [string, string, number][] = [
 ];
 
 describe('every bug variant is caught with a shortest counterexample that replays', () => {
-  for (const [mode, table] of [['fence', FENCE_VARIANTS], ['zap-and-fault', ZAP_VARIANTS]] as const) {
+  for (const [mode, table] of [
+    ['fence', FENCE_VARIANTS],
+    ['zap-and-fault', ZAP_VARIANTS],
+  ] as const) {
     it.each(table)(`mode ${mode}: %s violates %s in %i steps`, (variant, property, length) => {
       const { model, properties, result } = check(variant, { mode });
       expect(result.status).toBe('violated');
@@ -108,7 +111,8 @@ describe('variants cause concrete damage, not only broken ordering', () => {
   it.each([...FENCE_VARIANTS.map(([v]) => [v, 'fence']), ...ZAP_VARIANTS.map(([v]) => [v, 'zap-and-fault'])])('%s (%s)', (variant, mode) => {
     const r = dataOnly(variant, mode);
     expect(r.status).toBe('violated');
-    if (r.status === 'violated') expect(['no-lost-write', 'no-stale-dma-read', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame']).toContain(r.violations[0]!.property);
+    if (r.status === 'violated')
+      expect(['no-lost-write', 'no-stale-dma-read', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame']).toContain(r.violations[0]!.property);
   });
 });
 

@@ -144,7 +144,11 @@ describe('counterexample corpus (counterexamples/corpus/odp-mirror)', () => {
     });
   }
 
-  const files = existsSync(CORPUS) ? readdirSync(CORPUS).filter((f) => f.endsWith('.itf.json')).sort() : [];
+  const files = existsSync(CORPUS)
+    ? readdirSync(CORPUS)
+        .filter((f) => f.endsWith('.itf.json'))
+        .sort()
+    : [];
   it('holds one trace per variant', () => {
     expect(files).toEqual(ODP_VARIANTS.map((v) => `${v}.itf.json`).sort());
   });
