@@ -14,11 +14,12 @@
  */
 import type { Z3_ast, Z3_sort } from 'z3-solver';
 import type { Expr, Loc } from '../../model/lang/expr.js';
+import type { ExprOf, StmtOf } from '../../model/lang/visit.js';
+import { ExprTranslator, type SymEnv } from './exprTranslator.js';
 import type { Value } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
-import type { Stmt } from '../../model/lang/stmt.js';
 import { type IndexType, type ScalarType, type Type, cardinality, fromCode, isScalar, typeName } from '../../model/lang/types.js';
-import { type BoolSym, type ElemSym, type NumLike, SmtUnsupported, type Sym, type SymOps } from './symbolic.js';
+import { type BoolSym, type ElemSym, SmtUnsupported, type Sym, type SymOps } from './symbolic.js';
 import type { Terms } from './terms.js';
 import type { ModelHandle } from './z3Host.js';
 
@@ -37,14 +38,8 @@ type Shape =
 /** The value of a leaf at given index elements. */
 export type LeafFn = (args: readonly Z3_ast[]) => Sym;
 
-/** Where expressions are evaluated and statements executed. */
-export interface SortedEnv {
-  cur: LeafFn[];
-  readonly pre: readonly LeafFn[] | null;
-  readonly bind: Map<number, Sym>;
-  readonly pc: BoolSym;
-  readonly errs: BoolSym[];
-}
+/** Where expressions are evaluated and statements executed: one function per leaf. */
+export type SortedEnv = SymEnv<LeafFn>;
 
 function memo(fn: LeafFn): LeafFn {
   const cache = new Map<string, Sym>();
@@ -59,8 +54,7 @@ function memo(fn: LeafFn): LeafFn {
   };
 }
 
-export class SortedTranslator {
-  readonly ops: SymOps;
+export class SortedTranslator extends ExprTranslator<LeafFn> {
   readonly tm: Terms;
   readonly model: Model;
   readonly leaves: Leaf[] = [];
@@ -69,7 +63,7 @@ export class SortedTranslator {
   private readonly literals = new Map<string, Map<number, Z3_ast>>();
 
   constructor(ops: SymOps, model: Model) {
-    this.ops = ops;
+    super(ops);
     this.tm = ops.tm;
     this.model = model;
     for (const ix of model.indexes) this.sorts.set(ix.name, this.tm.sort(ix.name));
@@ -192,19 +186,6 @@ export class SortedTranslator {
     return this.leavesOf(shape.elem);
   }
 
-  private fail(env: SortedEnv, bad: BoolSym): void {
-    const c = this.ops.and([env.pc, bad]);
-    if (c.c !== false) env.errs.push(c);
-  }
-
-  private sub(env: SortedEnv, pc: BoolSym, errs: BoolSym[] = env.errs): SortedEnv {
-    return { cur: env.cur, pre: env.pre, bind: env.bind, pc, errs };
-  }
-
-  bool(e: Expr, env: SortedEnv): BoolSym {
-    return this.ops.asBool(this.expr(e, env));
-  }
-
   private litOf(t: Expr['type'], value: number): Sym {
     if (t.kind === 'bool') return this.ops.lit(value !== 0);
     if (t.kind === 'index') return this.literal(t, value);
@@ -214,100 +195,36 @@ export class SortedTranslator {
     return { k: 'v', v: value };
   }
 
-  expr(e: Expr, env: SortedEnv): Sym {
+  protected literalOf(e: ExprOf<'lit'>): Sym {
+    return this.litOf(e.type, e.value);
+  }
+
+  protected readLoc(loc: Loc, env: SortedEnv): Sym {
+    const { shape, args } = this.resolve(loc, env);
+    if (shape.kind !== 'leaf') throw new Error('read of a non-scalar');
+    return (env.cur[shape.leaf.id] as LeafFn)(args);
+  }
+
+  /** A z3 quantifier over the index sort; `count` depends on the sort's size and is refused. */
+  protected quantifier(e: ExprOf<'quant'>, env: SortedEnv): Sym {
     const ops = this.ops;
-    switch (e.op) {
-      case 'lit':
-        return this.litOf(e.type, e.value);
-      case 'var': {
-        const v = env.bind.get(e.id);
-        if (v === undefined) throw new Error(`unbound variable ${e.name}`);
-        return v;
-      }
-      case 'read': {
-        const { shape, args } = this.resolve(e.loc, env);
-        if (shape.kind !== 'leaf') throw new Error('read of a non-scalar');
-        return (env.cur[shape.leaf.id] as LeafFn)(args);
-      }
-      case 'pre': {
-        if (!env.pre) throw new SmtUnsupported('pre() used outside a step');
-        return this.expr(e.e, { cur: env.pre as LeafFn[], pre: null, bind: env.bind, pc: env.pc, errs: env.errs });
-      }
-      case 'not':
-        return ops.not(this.bool(e.e, env));
-      case 'and':
-      case 'or': {
-        const done: BoolSym[] = [];
-        for (const a of e.args) {
-          const guard = e.op === 'and' ? done : done.map((d) => ops.not(d));
-          const x = this.bool(a, this.sub(env, ops.and([env.pc, ...guard])));
-          done.push(x);
-          if (x.c === (e.op === 'or')) break;
-        }
-        return e.op === 'and' ? ops.and(done) : ops.or(done);
-      }
-      case 'implies': {
-        const a = this.bool(e.a, env);
-        return ops.implies(a, this.bool(e.b, this.sub(env, ops.and([env.pc, a]))));
-      }
-      case 'cmp': {
-        const a = this.expr(e.a, env);
-        const b = this.expr(e.b, env);
-        const num = (x: Sym): NumLike => ops.asNum(x, e.cmp);
-        switch (e.cmp) {
-          case 'eq':
-            return ops.eq(a, b);
-          case 'ne':
-            return ops.not(ops.eq(a, b));
-          case 'lt':
-            return ops.lessNum(num(a), num(b), true);
-          case 'le':
-            return ops.lessNum(num(a), num(b), false);
-          case 'gt':
-            return ops.lessNum(num(b), num(a), true);
-          case 'ge':
-            return ops.lessNum(num(b), num(a), false);
-        }
-        break;
-      }
-      case 'arith':
-        return ops.arith(e.fn, ops.asNum(this.expr(e.a, env), e.fn), ops.asNum(this.expr(e.b, env), e.fn));
-      case 'ite': {
-        const c = this.bool(e.c, env);
-        if (c.c !== undefined) return this.expr(c.c ? e.a : e.b, env);
-        const a = this.expr(e.a, this.sub(env, ops.and([env.pc, c])));
-        const b = this.expr(e.b, this.sub(env, ops.and([env.pc, ops.not(c)])));
-        return ops.ite(c, a, b);
-      }
-      case 'quant': {
-        if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
-        const x = this.fresh(e.index, e.name);
-        const saved = env.bind.get(e.id);
-        env.bind.set(e.id, x);
-        // Errors inside the body happen for some element (short-circuit order is over-approximated).
-        const inner: BoolSym[] = [];
-        const body = this.bool(e.body, this.sub(env, env.pc, inner));
-        if (saved === undefined) env.bind.delete(e.id);
-        else env.bind.set(e.id, saved);
-        for (const err of inner) env.errs.push(ops.bool(this.tm.exists([x.t], err.t)));
-        if (body.c !== undefined) return body;
-        return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
-      }
-      case 'isSome':
-        return ops.isSome(this.expr(e.e, env));
-      case 'unwrap': {
-        const x = this.expr(e.e, env);
-        this.fail(env, ops.not(ops.isSome(x)));
-        return ops.unwrap(x);
-      }
-      case 'some': {
-        const x = this.expr(e.e, env);
-        return x.k === 'e' ? { k: 'o', some: ops.T, val: x } : x;
-      }
-      case 'ord':
-        throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
-    }
-    throw new Error(`unknown expression ${(e as { op: string }).op}`);
+    if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
+    const x = this.fresh(e.index, e.name);
+    // Errors inside the body happen for some element (short-circuit order is over-approximated).
+    const inner: BoolSym[] = [];
+    const body = this.bound(env, e.id, x, () => this.bool(e.body, this.sub(env, env.pc, inner)));
+    for (const err of inner) env.errs.push(ops.bool(this.tm.exists([x.t], err.t)));
+    if (body.c !== undefined) return body;
+    return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
+  }
+
+  protected someOf(e: ExprOf<'some'>, env: SortedEnv): Sym {
+    const x = this.expr(e.e, env);
+    return x.k === 'e' ? { k: 'o', some: this.ops.T, val: x } : x;
+  }
+
+  protected ordOf(e: ExprOf<'ord'>): Sym {
+    throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
   }
 
   private defaultOf(t: ScalarType): Sym {
@@ -320,59 +237,40 @@ export class SortedTranslator {
     return this.ops.and(b.map((x, i) => (x === a[i] ? this.ops.T : this.ops.bool(this.tm.eq(a[i] as Z3_ast, x)))));
   }
 
-  /** Executes statements, replacing leaf functions of `env.cur`. */
-  exec(stmts: readonly Stmt[], env: SortedEnv): void {
+  protected assign(st: StmtOf<'assign'>, env: SortedEnv): void {
     const ops = this.ops;
-    for (const st of stmts) {
-      switch (st.kind) {
-        case 'assign': {
-          const { shape, args } = this.resolve(st.loc, env);
-          if (shape.kind !== 'leaf') throw new Error('assignment to a non-scalar');
-          const t = shape.leaf.type;
-          let v = this.expr(st.e, env);
-          if (t.kind !== 'bool' && v.k !== 'e' && v.k !== 'o') {
-            const n = ops.asNum(v, 'an assignment');
-            const lo = fromCode(t, 0);
-            const hi = fromCode(t, cardinality(t) - 1);
-            this.fail(env, ops.not(ops.inRange(n, lo, hi)));
-            if (n.k === 'n' && (n.lo < lo || n.hi > hi)) v = ops.slotSym(t, ops.slotTerm(t, n));
-          }
-          if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
-          const old = env.cur[shape.leaf.id] as LeafFn;
-          const val = v;
-          env.cur[shape.leaf.id] = args.length === 0 ? () => val : memo((a) => ops.ite(this.argsEq(a, args), val, old(a)));
-          break;
-        }
-        case 'reset': {
-          const { shape, args } = this.resolve(st.loc, env);
-          for (const leaf of this.leavesOf(shape)) {
-            const old = env.cur[leaf.id] as LeafFn;
-            const d = this.defaultOf(leaf.type);
-            env.cur[leaf.id] = args.length === 0 ? () => d : memo((a) => ops.ite(this.argsEq(a.slice(0, args.length), args), d, old(a)));
-          }
-          break;
-        }
-        case 'if': {
-          const c = this.bool(st.c, env);
-          if (c.c !== undefined) {
-            this.exec(c.c ? st.thenBody : st.elseBody, env);
-            break;
-          }
-          const a: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: ops.and([env.pc, c]), errs: env.errs };
-          const b: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: ops.and([env.pc, ops.not(c)]), errs: env.errs };
-          this.exec(st.thenBody, a);
-          this.exec(st.elseBody, b);
-          for (let i = 0; i < env.cur.length; i++) {
-            const x = a.cur[i] as LeafFn;
-            const y = b.cur[i] as LeafFn;
-            env.cur[i] = x === y ? x : memo((args) => ops.ite(c, x(args), y(args)));
-          }
-          break;
-        }
-        case 'forEach':
-          throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
-      }
+    const { shape, args } = this.resolve(st.loc, env);
+    if (shape.kind !== 'leaf') throw new Error('assignment to a non-scalar');
+    const t = shape.leaf.type;
+    let v = this.expr(st.e, env);
+    if (t.kind !== 'bool' && v.k !== 'e' && v.k !== 'o') {
+      const n = ops.asNum(v, 'an assignment');
+      const lo = fromCode(t, 0);
+      const hi = fromCode(t, cardinality(t) - 1);
+      this.fail(env, ops.not(ops.inRange(n, lo, hi)));
+      if (n.k === 'n' && (n.lo < lo || n.hi > hi)) v = ops.slotSym(t, ops.slotTerm(t, n));
     }
+    if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
+    const old = env.cur[shape.leaf.id] as LeafFn;
+    const val = v;
+    env.cur[shape.leaf.id] = args.length === 0 ? () => val : memo((a) => ops.ite(this.argsEq(a, args), val, old(a)));
+  }
+
+  protected reset(st: StmtOf<'reset'>, env: SortedEnv): void {
+    const { shape, args } = this.resolve(st.loc, env);
+    for (const leaf of this.leavesOf(shape)) {
+      const old = env.cur[leaf.id] as LeafFn;
+      const d = this.defaultOf(leaf.type);
+      env.cur[leaf.id] = args.length === 0 ? () => d : memo((a) => this.ops.ite(this.argsEq(a.slice(0, args.length), args), d, old(a)));
+    }
+  }
+
+  protected forEach(st: StmtOf<'forEach'>): void {
+    throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
+  }
+
+  protected join(c: BoolSym, a: LeafFn, b: LeafFn): LeafFn {
+    return memo((args) => this.ops.ite(c, a(args), b(args)));
   }
 
   // --- Decoding a model into structured values -----------------------------------------------
