@@ -89,3 +89,10 @@ export function stmtExprs(s: Stmt): readonly Expr[] {
 export function subStmts(s: Stmt): readonly Stmt[] {
   return visitStmt(stmtParts, s, null).stmts;
 }
+
+/** The state variables (positions in `Model.vars`) that `e` reads inside `pre(...)`. */
+export function varsReadInPre(e: Expr, inPre = false, out = new Set<number>()): Set<number> {
+  if (e.op === 'read' && inPre) out.add(e.loc.varIdx);
+  for (const x of subExprs(e)) varsReadInPre(x, inPre || e.op === 'pre', out);
+  return out;
+}
