@@ -66,7 +66,7 @@ for (const [sizeName, size] of SIZES) {
       mode.padEnd(14),
       (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
       String(ms).padEnd(7),
-      String(r.status === 'violated' ? r.runs : '-').padEnd(5),
+      String(r.status === 'violated' ? r.stats.runs : '-').padEnd(5),
       String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
       String(stepsOf(r) ?? '-').padEnd(7),
       String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),
@@ -83,7 +83,7 @@ for (const [sizeName, size] of SIZES) {
     const t0 = Date.now();
     const r = randomCheck({ model, properties: fenceMigrateProperties.build(model), limits: { depth }, seed, runs });
     console.log(
-      `correct protocol, ${sizeName} size, ${mode}: ${r.status}${r.status === 'ok' ? ` (${r.guarantee}, ${r.runs} runs of depth ${r.bound})` : ''} in ${Date.now() - t0} ms, ${r.stats.states} steps executed`,
+      `correct protocol, ${sizeName} size, ${mode}: ${r.status}${r.status === 'ok' ? ` (${r.guarantee}, ${r.stats.runs} runs of depth ${r.bound})` : ''} in ${Date.now() - t0} ms, ${r.stats.steps} steps taken, ${r.stats.states} distinct states`,
     );
   }
 }
@@ -114,7 +114,7 @@ for (const [sizeName, size] of [
         v.name.padEnd(27),
         (r.status === 'violated' ? 'yes' : r.status).padEnd(6),
         String(ms).padEnd(7),
-        String(r.status === 'violated' ? r.runs : '-').padEnd(6),
+        String(r.status === 'violated' ? r.stats.runs : '-').padEnd(6),
         String(trace?.extra?.fcCounterexampleSteps ?? '-').padEnd(8),
         String(stepsOf(r) ?? '-').padEnd(7),
         String(stepsOf(bfs) ?? (bfs.status === 'incomplete' ? 'n/a' : '-')).padEnd(4),

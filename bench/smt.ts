@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     for (const b of backends) {
       const t = await timed(b, (s) => bmcCheck({ model, properties, limits: { depth: 10_000, timeLimitSec: budget } }, {}, { covers: false, session: s }));
       const depth = t.r.status === 'ok' ? (t.r.bound ?? t.r.stats.depth) : t.r.stats.depth;
-      console.log(`${pad(p.name, 16)}${pad(b, 8)}${pad(depth, 7)}${pad(secs(t.ms), 9)}${t.r.stats.transitions}`);
+      console.log(`${pad(p.name, 16)}${pad(b, 8)}${pad(depth, 7)}${pad(secs(t.ms), 9)}${t.r.stats.queries}`);
     }
   }
 

@@ -4,7 +4,6 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
-import { DEFAULT_DEPTH, DEFAULT_SEED } from '../checker/random/random.js';
 import { McError, exitStatusOf } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
@@ -81,53 +80,30 @@ export function combineExit(codes: readonly number[]): number {
   return 0;
 }
 
-/** The number of random runs and the seed, for a sampled result. */
-function sampling(r: CheckResult, usedSeed?: number): { runs?: number; seed?: string } {
-  if (r.status !== 'ok' && r.status !== 'violated') return {};
-  const traced = r.status === 'violated' ? r.violations.find((v) => v.trace?.seed !== undefined)?.trace?.seed : undefined;
-  const seed = traced ?? (r.runs !== undefined && usedSeed !== undefined ? String(usedSeed) : undefined);
-  return { ...(r.runs !== undefined ? { runs: r.runs } : {}), ...(seed !== undefined ? { seed } : {}) };
-}
-
 function toRecord(
   model: Model,
-  engine: string,
   opts: CheckOptions,
   r: CheckResult,
   save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
 ): CheckRecord {
-  const st = r.stats;
   const base = {
     protocol: model.protocol,
     variant: model.variant,
     params: model.params,
-    engine,
-    ...(engine === 'explicit' ? { strategy: opts.strategy, symmetry: opts.symmetry && model.indexes.some((i) => i.symmetric && i.size > 1) } : {}),
-    ...(engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
+    ...(r.stats.engine === 'explicit' ? { strategy: opts.strategy } : {}),
+    ...(r.stats.engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
+    ...r.stats,
     status: r.status,
-    states: st.states,
-    transitions: st.transitions,
-    depth: st.depth,
-    elapsedMs: st.elapsedMs,
-    statesPerSec: st.statesPerSec,
-    bytesPerState: st.bytesPerState,
     covers: 'covers' in r ? r.covers : [],
   };
   switch (r.status) {
     case 'ok':
-      return {
-        ...base,
-        guarantee: r.guarantee,
-        ...(r.bound !== undefined ? { bound: r.bound } : {}),
-        ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
-        violations: [],
-      };
+      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), violations: [] };
     case 'violated':
       return {
         ...base,
         guarantee: r.guarantee,
-        ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
-        ...(engine === 'random' ? { bound: opts.depth ?? DEFAULT_DEPTH } : {}),
+        ...(r.bound !== undefined ? { bound: r.bound } : {}),
         violations: r.violations.map((v) => ({
           property: v.property,
           requirement: v.requirement,
@@ -201,7 +177,7 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const rec = { ...toRecord(model, engine.name, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null)), unchecked };
+    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null)), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));

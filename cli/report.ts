@@ -3,27 +3,21 @@
  * module exists: the engines return data; this is the one place that turns it into output, so the
  * JSON fields stay stable for CI users.
  */
-import type { CheckResult } from '../checker/engine.js';
+import type { CheckResult, SearchFigures, Stats } from '../checker/engine.js';
 import type { ParamValues } from '../model/lang/protocol.js';
 
-/** One checked protocol/variant, as printed with `--format json` (one object per line). */
-export interface CheckRecord {
+/** What every check record has, whatever the engine. */
+export interface RecordBase {
   readonly protocol: string;
   readonly variant: string | null;
   readonly params: ParamValues;
-  readonly engine: string;
   readonly strategy?: string;
-  /** Whether symmetry reduction was applied (states then counts canonical representatives). */
-  readonly symmetry?: boolean;
+  /** The z3 the smt engine used. */
+  readonly solver?: string;
   readonly status: CheckResult['status'];
   readonly guarantee: string | null;
+  /** The depth the guarantee covers (`bounded`), or the longest run allowed (`sampled`). */
   readonly bound?: number;
-  readonly states: number;
-  readonly transitions: number;
-  readonly depth: number;
-  readonly elapsedMs: number;
-  readonly statesPerSec: number;
-  readonly bytesPerState: number;
   readonly violations: readonly {
     readonly property: string;
     readonly requirement: string;
@@ -38,9 +32,13 @@ export interface CheckRecord {
   /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
   readonly unchecked?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
-  readonly seed?: string;
-  readonly runs?: number;
 }
+
+/**
+ * One checked protocol/variant, as printed with `--format json` (one object per line): the common
+ * fields and the engine's own statistics under their own names (`engine` tells which).
+ */
+export type CheckRecord = RecordBase & Stats;
 
 const fmtNum = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 
@@ -50,15 +48,43 @@ export function paramsText(p: ParamValues): string {
     .join(' ');
 }
 
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function searchLine(f: SearchFigures): string {
+  return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, ${f.bytesPerState} bytes/state`;
+}
+
+/** The engine's figures in words, under their own names. */
+function statsLines(r: CheckRecord): string[] {
+  switch (r.engine) {
+    case 'explicit': {
+      const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)}${r.symmetry ? ' (symmetry reduction)' : ''}`];
+      if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)}${r.liveness.symmetry ? ' (symmetry reduction)' : ' (no symmetry reduction)'}`);
+      return lines;
+    }
+    case 'random':
+      return [
+        `  ${r.runs} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed}): ${fmtNum(r.steps)} steps taken, ${fmtNum(r.states)} distinct states visited, longest run ${r.depth}, ${secs(r.elapsedMs)}` +
+          (r.shrinkRuns ? `; shrinking: ${r.shrinkRuns} runs, ${fmtNum(r.shrinkSteps)} steps` : ''),
+      ];
+    case 'smt':
+      return [
+        `  bounded model checking: ${r.status === 'violated' ? `the counterexample is a shortest one (depth ${r.depth})` : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.queries)} solver queries, ${secs(r.solverMs)} in the solver, ${secs(r.elapsedMs)} in all`,
+      ];
+  }
+}
+
 /** Human-readable summary of one record. */
 export function textRecord(r: CheckRecord): string {
   const lines: string[] = [];
-  const head = `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}${r.symmetry ? ' symmetry' : ''}`;
-  lines.push(head);
+  const reduced = r.engine === 'explicit' && r.symmetry ? ' symmetry' : '';
+  lines.push(
+    `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}${reduced}`,
+  );
   switch (r.status) {
     case 'ok':
       lines.push(
-        `  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.runs !== undefined ? `, ${r.runs} runs, seed ${r.seed}` : ''})`,
+        `  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.engine === 'random' ? `, ${r.runs} runs, seed ${r.seed}` : ''})`,
       );
       break;
     case 'violated':
@@ -81,19 +107,36 @@ export function textRecord(r: CheckRecord): string {
     lines.push(
       `  covers reached: ${r.covers.length - unreached.length}/${r.covers.length}${unreached.length ? ` (not reached: ${unreached.join(', ')})` : ''}`,
     );
-  if (r.engine === 'smt')
-    lines.push(
-      `  bounded model checking: ${r.status === 'violated' ? 'the counterexample is a shortest one' : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.transitions)} solver queries, ${(r.elapsedMs / 1000).toFixed(2)} s`,
-    );
-  else if (r.engine === 'random')
-    lines.push(
-      `  ${r.runs ?? '?'} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed ?? '?'}), ${fmtNum(r.transitions)} steps taken, ${fmtNum(r.states)} distinct states seen, ${(r.elapsedMs / 1000).toFixed(2)} s`,
-    );
-  else
-    lines.push(
-      `  ${fmtNum(r.states)} distinct states, ${fmtNum(r.transitions)} transitions, depth ${r.depth}, ${(r.elapsedMs / 1000).toFixed(2)} s, ${fmtNum(r.statesPerSec)} states/s, ${r.bytesPerState} bytes/state`,
-    );
+  lines.push(...statsLines(r));
   return lines.join('\n');
+}
+
+/** The engine's figures as name/value pairs (JUnit properties). */
+export function statsPairs(r: CheckRecord): [string, string][] {
+  const flat = (prefix: string, o: object): [string, string][] =>
+    Object.entries(o).flatMap(([k, v]) =>
+      v !== null && typeof v === 'object' ? flat(`${prefix}${k}.`, v) : [[`${prefix}${k}`, String(v)] as [string, string]],
+    );
+  const { engine, ...figures } = pickStats(r);
+  return [['engine', engine], ...flat('', figures)];
+}
+
+/** The statistics part of a record. */
+function pickStats(r: CheckRecord): Stats {
+  switch (r.engine) {
+    case 'explicit': {
+      const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
+      return { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, ...(liveness ? { liveness } : {}) };
+    }
+    case 'random': {
+      const { engine, runs, steps, states, depth, shrinkRuns, shrinkSteps, seed, elapsedMs } = r;
+      return { engine, runs, steps, states, depth, shrinkRuns, shrinkSteps, seed, elapsedMs };
+    }
+    case 'smt': {
+      const { engine, depth, queries, solverMs, elapsedMs } = r;
+      return { engine, depth, queries, solverMs, elapsedMs };
+    }
+  }
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -114,7 +157,8 @@ export function junit(records: readonly CheckRecord[]): string {
     if (r.status === 'error') cases.push(`    <testcase classname="${xml(name)}" name="model"><error message="${xml(r.error?.message ?? '')}"/></testcase>`);
     const failures = cases.filter((c) => c.includes('<failure')).length;
     const errors = cases.filter((c) => c.includes('<error')).length;
-    return `  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.elapsedMs / 1000}">\n${cases.join('\n')}\n  </testsuite>`;
+    const props = statsPairs(r).map(([k, v]) => `      <property name="${xml(k)}" value="${xml(v)}"/>`);
+    return `  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.elapsedMs / 1000}">\n    <properties>\n${props.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join('\n')}\n</testsuites>`;
 }

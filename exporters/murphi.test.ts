@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
-import type { CheckResult } from '../checker/engine.js';
+import type { CheckResult, ExplicitStats } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
 import { defineProtocol } from '../model/lang/protocol.js';
 import { buildModel } from '../model/lang/protocol.js';
@@ -97,7 +97,7 @@ const HAVE_RUMUR = toolAvailable('rumur') && toolAvailable('cc');
 const NEEDS = 'needs rumur and cc (apt-get install -y rumur)';
 
 /** Rumur must reach the same verdict, and for a clean run the same states and transitions. */
-function expectAgreement(ours: CheckResult, peer: PeerRun): void {
+function expectAgreement(ours: CheckResult<ExplicitStats>, peer: PeerRun): void {
   if (ours.status === 'ok') {
     expect(peer.status, peer.output).toBe('ok');
     expect(peer.states).toBe(ours.stats.states);

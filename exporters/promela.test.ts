@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
-import type { CheckResult } from '../checker/engine.js';
+import type { CheckResult, ExplicitStats } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
@@ -70,7 +70,7 @@ const NEEDS = 'needs spin and gcc (apt-get install -y spin)';
  * SPIN must reach the same verdict. For a clean run it stores our states plus one (the state
  * before the start-state d_step) and matches exactly as many already-seen successors as we did.
  */
-function expectAgreement(ours: CheckResult, peer: PeerRun, inits: number): void {
+function expectAgreement(ours: CheckResult<ExplicitStats>, peer: PeerRun, inits: number): void {
   if (ours.status === 'ok') {
     expect(peer.status, peer.output).toBe('ok');
     expect(peer.states).toBe(ours.stats.states + 1);

@@ -9,7 +9,7 @@ import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
+import type { CheckJob, CheckResult, CoverReport, ExplicitStats, Hooks, Violation } from '../engine.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer, checkSymmetric } from './symmetry.js';
@@ -101,7 +101,7 @@ function failingInstance(model: Model, s: Int32Array): { via: number; message: s
 }
 
 /** Runs an exhaustive search (BFS by default) and returns the result. */
-export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
+export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
   const { model, limits } = job;
   const strategy = job.strategy ?? 'bfs';
   const checkDeadlock = job.deadlock ?? true;
@@ -125,10 +125,12 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   const dfsDepth: number[] = [];
   const stack: number[] = [];
 
-  const stats = (): Stats => {
+  const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
     const bytes = store.bytes();
     return {
+      engine: 'explicit',
+      symmetry: canon.active,
       states: store.count,
       transitions: generated,
       depth: maxDepth,
@@ -185,7 +187,7 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (r >= 0) onNew(r, t, curDepth + 1);
   };
 
-  const errorResult = (e: unknown, id: number | null): CheckResult => {
+  const errorResult = (e: unknown, id: number | null): CheckResult<ExplicitStats> => {
     if (e instanceof ModelRuntimeError && id !== null) {
       const trace = traceFrom(model, cm, canon, store, store.path(id), null);
       const f = failingInstance(model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
@@ -306,9 +308,3 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   }
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers };
 }
-
-/** The explicit engine behind the common interface. */
-export const explicitEngine: Engine = {
-  name: 'explicit',
-  run: async (job, hooks) => explicitCheck(job, hooks),
-};

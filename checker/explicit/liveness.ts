@@ -24,7 +24,7 @@ import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairne
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, Engine, Hooks, Stats, Violation } from '../engine.js';
+import type { CheckJob, CheckResult, Engine, ExplicitStats, Hooks, Violation } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
@@ -365,7 +365,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
  * graph. `ok` with guarantee `exhaustive` means no fair run breaks any of them; a limit gives
  * `incomplete` (a partial graph proves nothing about cycles).
  */
-export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult {
+export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
@@ -373,10 +373,12 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
   const built = buildGraph(model, job.limits, hooks);
   const g = built.graph;
   let extraBytes = 0;
-  const stats = (): Stats => {
+  const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
     const bytes = g.bytes + extraBytes;
     return {
+      engine: 'explicit',
+      symmetry: false,
       states: g.n,
       transitions: g.m,
       depth: g.maxDepth,
@@ -456,17 +458,13 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
  * liveness (each a lasso), then deadlock and unreached covers, so that a deadlock that is also a
  * liveness failure is shown first as the lasso that explains it.
  */
-export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult {
+export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const hasLive = job.properties.some((p: Property) => p.kind === 'liveness');
   const safe = explicitCheck(job, hooks);
   if (!hasLive || safe.status === 'error' || safe.status === 'incomplete') return safe;
   const live = livenessCheck(job, hooks, opts);
-  const stats: Stats = {
-    ...live.stats,
-    elapsedMs: safe.stats.elapsedMs + live.stats.elapsedMs,
-    statesPerSec: Math.round((live.stats.states * 1000) / Math.max(1, safe.stats.elapsedMs + live.stats.elapsedMs)),
-    storeBytes: Math.max(safe.stats.storeBytes, live.stats.storeBytes),
-  };
+  const { engine: _engine, liveness: _none, ...liveFigures } = live.stats;
+  const stats: ExplicitStats = { ...safe.stats, liveness: liveFigures };
   if (live.status === 'error') return { ...live, stats };
   const sv = safe.status === 'violated' ? safe.violations : [];
   const lv = live.status === 'violated' ? live.violations : [];

@@ -14,7 +14,7 @@ import { invariant, safetyProperties } from '../../properties/property.js';
 import type { CheckResult } from '../engine.js';
 import { compileModel } from '../../model/lang/compile.js';
 import { explicitCheck } from '../explicit/explicit.js';
-import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_SEED, randomCheck } from './random.js';
+import { DEFAULT_DEPTH, DEFAULT_RUNS, randomCheck } from './random.js';
 import { ChoiceRunner } from './runChoices.js';
 
 const job = (variant: string | null, params: Record<string, string | number> = {}, extra: { seed?: number; runs?: number; depth?: number } = {}) => {
@@ -98,17 +98,37 @@ describe('random engine on fence-migrate', () => {
   });
 
   it.each(['fence', 'zap-and-fault'])('the correct protocol (%s) is sampled, never proved, and reaches every cover', (mode) => {
-    const r = randomCheck(job(null, { mode }).job);
+    const r = randomCheck(job(null, { mode }, { seed: 7 }).job);
     expect(r.status).toBe('ok');
     if (r.status !== 'ok') return;
     expect(r.guarantee).toBe('sampled');
-    expect(r.runs).toBe(DEFAULT_RUNS);
+    expect(r.stats.runs).toBe(DEFAULT_RUNS);
     expect(r.bound).toBe(DEFAULT_DEPTH);
     expect(r.covers.every((c) => c.reached)).toBe(true);
   });
 
-  it('records the default seed when none is given', () => {
-    expect(traceOf(randomCheck(job('no-invalidate').job)).seed).toBe(String(DEFAULT_SEED));
+  it('without a seed it draws a fresh one, reports it in the statistics and the trace, and that seed reproduces the trace', () => {
+    const first = randomCheck(job('no-invalidate').job);
+    const t = traceOf(first);
+    expect(Number.isInteger(first.stats.seed)).toBe(true);
+    expect(t.seed).toBe(String(first.stats.seed));
+    const again = traceOf(randomCheck(job('no-invalidate', {}, { seed: first.stats.seed }).job));
+    expect(again.steps.map((s) => s.label)).toEqual(t.steps.map((s) => s.label));
+  });
+
+  it('counts sampled runs, their steps and the distinct states they visit apart from shrinking', () => {
+    const { model, properties } = job(null);
+    const reachable = explicitCheck({ model, properties, limits: {} }).stats.states;
+    const ok = randomCheck(job(null, {}, { seed: 7, runs: 300 }).job);
+    expect(ok.stats.runs).toBe(300);
+    expect(ok.stats.shrinkRuns).toBe(0);
+    expect(ok.stats.steps).toBeGreaterThan(ok.stats.states);
+    expect(ok.stats.states).toBeGreaterThan(1);
+    expect(ok.stats.states).toBeLessThanOrEqual(reachable);
+    const bad = randomCheck(job('unblock-before-copy', {}, { seed: 7 }).job);
+    expect(bad.status).toBe('violated');
+    expect(bad.stats.shrinkRuns).toBeGreaterThan(0);
+    expect(bad.stats.runs).toBe(traceOf(bad).extra?.runs);
   });
 
   it.each(['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate'])(

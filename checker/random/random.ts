@@ -23,7 +23,8 @@ import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
+import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, RandomStats, Violation } from '../engine.js';
+import { StateStore } from '../explicit/stateStore.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from './runChoices.js';
 
@@ -31,8 +32,10 @@ import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from '
 export const DEFAULT_RUNS = 1000;
 /** Steps per run when the job gives no depth limit. */
 export const DEFAULT_DEPTH = 50;
-/** The seed used when the job gives none (recorded in every trace, so runs reproduce). */
-export const DEFAULT_SEED = 7;
+/** A fresh seed for a job that gives none; the result and every trace record the seed used, so runs reproduce. */
+export function freshSeed(): number {
+  return Math.floor(Math.random() * 0x7fffffff);
+}
 /** Largest raw choice value generated; taken modulo the number of enabled instances. */
 const MAX_CHOICE = 0xffff;
 
@@ -113,30 +116,30 @@ function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: read
  * if (r.status === 'violated') console.log(r.violations[0].trace?.steps.length);
  * ```
  */
-export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOptions = {}): CheckResult {
+export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOptions = {}): CheckResult<RandomStats> {
   const { model } = job;
   const runs = job.runs ?? DEFAULT_RUNS;
   const depth = job.limits.depth ?? DEFAULT_DEPTH;
-  const seed = job.seed ?? DEFAULT_SEED;
+  const seed = job.seed ?? freshSeed();
   const checkDeadlock = job.deadlock ?? true;
   const start = Date.now();
-  let totalSteps = 0;
-  let totalGenerated = 0;
-  let maxLen = 0;
-  let runsDone = 0;
+  // Sampled runs (fast-check's generated runs) and shrinking runs (after the first failure) apart.
+  const sampled = { runs: 0, steps: 0, generated: 0, maxLen: 0 };
+  const shrinking = { runs: 0, steps: 0 };
+  let failedOnce = false;
+  let distinct: StateStore | null = null;
 
-  const stats = (): Stats => {
-    const elapsedMs = Date.now() - start;
-    return {
-      states: totalSteps,
-      transitions: totalGenerated,
-      depth: maxLen,
-      elapsedMs,
-      statesPerSec: elapsedMs > 0 ? Math.round((totalSteps * 1000) / elapsedMs) : totalSteps * 1000,
-      bytesPerState: 0,
-      storeBytes: 0,
-    };
-  };
+  const stats = (): RandomStats => ({
+    engine: 'random',
+    runs: sampled.runs,
+    steps: sampled.steps,
+    states: distinct?.count ?? 0,
+    depth: sampled.maxLen,
+    shrinkRuns: shrinking.runs,
+    shrinkSteps: shrinking.steps,
+    seed,
+    elapsedMs: Date.now() - start,
+  });
   if (!Number.isInteger(runs) || runs < 1) throw new McError('MC030', `--runs must be a positive integer, got ${runs}`);
   if (!Number.isInteger(depth) || depth < 1) throw new McError('MC030', `--depth must be a positive integer, got ${depth}`);
   if (!Number.isInteger(seed)) throw new McError('MC030', `--seed must be an integer, got ${seed}`);
@@ -151,6 +154,14 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     throw e;
   }
   const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
+  // The distinct states the sampled runs visit, packed as the explicit engine stores them.
+  const seen = new StateStore(cm.words, 0);
+  distinct = seen;
+  const packed = new Uint32Array(cm.words);
+  const countState = (s: Int32Array) => {
+    cm.pack(s, packed, 0);
+    seen.insert(packed, 0, -1, 0);
+  };
   // Swarm testing (Groce et al., ISSTA 2012): half the runs hold back a random subset of the rules,
   // taking them only when nothing else is enabled. A uniform walk rarely lets one actor run far ahead
   // of another; holding the others back makes such interleavings (an ABA race, a starved
@@ -163,6 +174,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
   let unreachedCovers = coverDepth.length;
   const onState = (s: Int32Array, d: number) => {
+    if (!failedOnce) countState(s);
     if (unreachedCovers === 0) return;
     for (let i = 0; i < coverDepth.length; i++) {
       const c = coverDepth[i] ?? null;
@@ -184,9 +196,16 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
       ...(record ? { record } : {}),
       ...(heldBack ? { heldBack } : {}),
     });
-    totalSteps += out.length;
-    totalGenerated += out.generated;
-    if (out.length > maxLen) maxLen = out.length;
+    if (failedOnce) {
+      shrinking.runs++;
+      shrinking.steps += out.length;
+    } else {
+      sampled.runs++;
+      sampled.steps += out.length;
+      sampled.generated += out.generated;
+      if (out.length > sampled.maxLen) sampled.maxLen = out.length;
+      if (out.stop !== null) failedOnce = true;
+    }
     return out;
   };
 
@@ -197,19 +216,18 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     opts.swarm === false ? fc.constant(null) : fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }),
   );
   const prop = fc.property(arb, (input) => {
-    runsDone++;
-    if (hooks.onProgress && (runsDone & 63) === 0) {
+    if (hooks.onProgress && ((sampled.runs + shrinking.runs) & 63) === 0) {
       const now = Date.now();
       if (now - lastReport >= 1000) {
         lastReport = now;
         const el = now - start;
         hooks.onProgress({
-          generated: totalGenerated,
-          distinct: totalSteps,
+          generated: sampled.generated,
+          distinct: seen.count,
           queue: 0,
-          depth: maxLen,
+          depth: sampled.maxLen,
           elapsedMs: el,
-          statesPerSec: Math.round((totalSteps * 1000) / Math.max(1, el)),
+          statesPerSec: Math.round((seen.count * 1000) / Math.max(1, el)),
         });
       }
     }
@@ -233,7 +251,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
         covers: coverReports(),
       };
     }
-    return { status: 'ok', guarantee: 'sampled', bound: depth, runs: generatedRuns, stats: stats(), covers: coverReports() };
+    return { status: 'ok', guarantee: 'sampled', bound: depth, stats: stats(), covers: coverReports() };
   }
   if (details.errorInstance && !details.counterexample) {
     const e: unknown = details.errorInstance;
@@ -335,7 +353,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
       trace: traceFor(p),
     };
   }
-  return { status: 'violated', guarantee: 'sampled', runs: generatedRuns, stats: stats(), violations: [violation], covers: coverReports() };
+  return { status: 'violated', guarantee: 'sampled', bound: depth, stats: stats(), violations: [violation], covers: coverReports() };
 }
 
 /** The random engine behind the common interface. */
