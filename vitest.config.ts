@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// Built-in protocols import the public API by the package's own name, as a driver author's model
+// does; in tests that name resolves to the sources (tsconfig.json maps it the same way for tsc).
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^mirrorcheck$/, replacement: here('./index.ts') },
+      { find: /^mirrorcheck\/harness$/, replacement: here('./harness/index.ts') },
+    ],
+  },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],

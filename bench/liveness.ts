@@ -13,7 +13,7 @@ import { explicitCheck } from '../checker/explicit/explicit.js';
 import { livenessCheck } from '../checker/explicit/liveness.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 
 const args = process.argv.slice(2);
 const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };

@@ -17,7 +17,7 @@ import { toPromela } from '../exporters/promela.js';
 import { type PeerRun, runRumur, runSpin, toolAvailable } from '../exporters/runPeers.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 
 const args = process.argv.slice(2);
 const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };

@@ -16,8 +16,8 @@ import { replayOnHarness } from '../harness/replayOnHarness.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {

@@ -19,8 +19,8 @@ import { type SmtSession, type SolverBackend, shutdownSmt, withSession } from '.
 import { type Model, type ProtocolDef, buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 import { type PropertySet, safetyProperties } from '../properties/property.js';
 
 const args = process.argv.slice(2);

@@ -152,7 +152,7 @@ describe('mirrorcheck CLI', () => {
   });
 
   it('replay renders a standalone HTML page and keeps the exit code', () => {
-    const r = run('replay', join(root, 'counterexamples/corpus/fence-migrate/unblock-before-copy.itf.json'), '--render', 'html');
+    const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
     expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);

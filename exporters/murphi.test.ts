@@ -8,7 +8,7 @@ import { registry } from '../cli/registry.js';
 import { assign } from '../model/lang/stmt.js';
 import { option, range } from '../model/lang/types.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { rumurFlags, toMurphi } from './murphi.js';

@@ -4,7 +4,7 @@ import type { CheckResult, ExplicitStats } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import type { DriverKnob } from '../reference/driverOptions.js';
 import { type ConformanceReport, checkConformance } from './conformance.js';
 import { modelStateOf } from './modelMapping.js';

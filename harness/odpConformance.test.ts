@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 import { itfToTrace, parseItf } from '../counterexamples/itf.js';
 import { labelScheduler } from './scheduler.js';
 import { ruleName } from './modelMapping.js';
@@ -139,7 +139,7 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
 });
 
 describe('each knob, scheduled along its variant corpus trace, conforms and breaks the trace property on mapped states', () => {
-  const dir = 'counterexamples/corpus/odp-mirror';
+  const dir = 'model/protocols/odpMirror/corpus';
   it.each(
     readdirSync(dir)
       .filter((f) => f.endsWith('.itf.json'))

@@ -7,7 +7,7 @@ import { buildModel } from '../model/lang/protocol.js';
 import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { odpHarnessReplayLines, replayOdpOnHarness } from './odpReplayOnHarness.js';
 
-const CORPUS = 'counterexamples/corpus/odp-mirror';
+const CORPUS = 'model/protocols/odpMirror/corpus';
 
 const load = (file: string, variant?: string | null) => {
   const { header, doc } = parseItf(readFileSync(join(CORPUS, file), 'utf8'));

@@ -11,7 +11,7 @@ import type { Trace } from '../counterexamples/trace.js';
 import { initState } from '../model/lang/interp.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import type { CheckResult } from '../checker/engine.js';
 import { harnessReplayLines, replayOnHarness } from './replayOnHarness.js';
 
@@ -60,7 +60,7 @@ describe('replay of model counterexamples on the reference driver and simulated 
     expect(r.damage.length).toBeGreaterThan(0);
   });
 
-  const dir = join(import.meta.dirname, '..', 'counterexamples', 'corpus', 'fence-migrate');
+  const dir = join(import.meta.dirname, '..', 'model', 'protocols', 'fenceMigrate', 'corpus');
   const corpus = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
   it.each(corpus)('corpus trace %s does concrete damage on the harness', (file) => {
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));

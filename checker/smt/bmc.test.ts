@@ -6,7 +6,7 @@ import { type ProtocolDef, buildModel, defineProtocol, intParam } from '../../mo
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { type Property, safetyProperties } from '../../properties/property.js';
 import { bmcCheck, smtEngine } from './bmc.js';
 import { replayPath } from './replay.js';

@@ -4,7 +4,7 @@ import { forall, not } from '../../model/lang/expr.js';
 import { holds } from '../../model/lang/interp.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { invariant, safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { replayPath } from './replay.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../../properties/odpMirror.js';
+import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { shutdownSmt } from './z3Host.js';

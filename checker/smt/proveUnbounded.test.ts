@@ -4,7 +4,7 @@ import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js
 import { encodeState } from '../../model/lang/layout.js';
 import { type Model, buildModel } from '../../model/lang/protocol.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { type Invariant, invariant, safetyProperties } from '../../properties/property.js';
 import type { UnboundedCti } from './proofResult.js';
 import { proveUnbounded } from './proveUnbounded.js';

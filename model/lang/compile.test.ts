@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyRule, enabled, holds, instanceBindings } from './interp.js';
 import { buildModel } from './protocol.js';
 import { fenceMigrate } from '../protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../protocols/fenceMigrate/fenceMigrateProperties.js';
 import { stateArb } from '../../test/arbitraries.js';
 import { compileModel } from './compile.js';
 

@@ -6,7 +6,7 @@ import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.j
 import { checkLasso } from '../../../counterexamples/lasso.js';
 import type { Trace } from '../../../counterexamples/trace.js';
 import type { FairnessMode } from '../../lang/fairness.js';
-import { fenceMigrateProperties } from '../../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 import type { Liveness } from '../../../properties/property.js';
 import { buildModel } from '../../lang/protocol.js';
 import { fenceMigrate } from './fenceMigrate.js';

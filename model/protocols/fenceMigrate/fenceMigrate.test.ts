@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../../../checker/explicit/explicit.js';
 import { itfToTrace, parseItf } from '../../../counterexamples/itf.js';
 import { replayTrace } from '../../../counterexamples/replay.js';
-import { fenceMigrateProperties } from '../../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 import { bruteForce } from '../../../test/bruteForce.js';
 import { buildModel } from '../../lang/protocol.js';
 import { fenceMigrate } from './fenceMigrate.js';
@@ -143,7 +143,7 @@ describe('symmetry reduction over DMA slots', () => {
 });
 
 describe('counterexample corpus', () => {
-  const dir = join(import.meta.dirname, '../../../counterexamples/corpus/fence-migrate');
+  const dir = join(import.meta.dirname, 'corpus');
   const files = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
   it('has one trace per variant and mode', () => {
     expect(files.length).toBe(FENCE_VARIANTS.length + ZAP_VARIANTS.length);

@@ -14,11 +14,38 @@
  * The migration is a per-page sequence of steps; each bug variant is one knob on that sequence or on
  * one step's guard.
  */
-import { type Expr, add, and, eq, exists, forall, isSome, lt, ne, none, not, some, sub, unwrap } from '../../lang/expr.js';
-import { type Builder, type BuildConfig, defineProtocol, enumParam, intParam } from '../../lang/protocol.js';
-import { assign, reset, when } from '../../lang/stmt.js';
-import { type IndexType, arrayOf, bool, enumOf, option, range, record } from '../../lang/types.js';
-import type { Ref } from '../../lang/expr.js';
+import {
+  type BuildConfig,
+  type Builder,
+  type Expr,
+  type IndexType,
+  type Ref,
+  add,
+  and,
+  arrayOf,
+  assign,
+  bool,
+  defineProtocol,
+  enumOf,
+  enumParam,
+  eq,
+  exists,
+  forall,
+  intParam,
+  isSome,
+  lt,
+  ne,
+  none,
+  not,
+  option,
+  range,
+  record,
+  reset,
+  some,
+  sub,
+  unwrap,
+  when,
+} from 'mirrorcheck';
 
 /** A migration step; a variant is (mostly) a different order of these. */
 export type MigStep = 'fence' | 'zap' | 'drain' | 'copy' | 'remap' | 'update' | 'unblock' | 'end' | 'free';

@@ -4,7 +4,7 @@ import { livenessCheck } from '../../../checker/explicit/liveness.js';
 import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.js';
 import { checkLasso } from '../../../counterexamples/lasso.js';
 import type { Trace } from '../../../counterexamples/trace.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import type { Liveness } from '../../../properties/property.js';
 import type { FairnessMode } from '../../lang/fairness.js';
 import { buildModel } from '../../lang/protocol.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../../../checker/explicit/explicit.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import { applyRule, enabled, initState } from '../../lang/interp.js';
 import { type Model, buildModel } from '../../lang/protocol.js';
 import { odpMirror } from './odpMirror.js';

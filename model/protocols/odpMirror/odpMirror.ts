@@ -19,10 +19,46 @@
  *
  * Each bug variant is one knob on one step; the variant list cites the kernel bug it reproduces.
  */
-import { type Expr, type Operand, type Ref, add, and, eq, forall, isNone, isSome, ite, lit, lt, ne, not, or, ord, some, sub, unwrap } from '../../lang/expr.js';
-import { type Builder, type BuildConfig, type ParamValues, defineProtocol, enumParam, intParam } from '../../lang/protocol.js';
-import { type Stmt, assign, forEach, reset, when } from '../../lang/stmt.js';
-import { type EnumType, type IndexType, arrayOf, bool, enumOf, option, range, record } from '../../lang/types.js';
+import {
+  type BuildConfig,
+  type Builder,
+  type EnumType,
+  type Expr,
+  type IndexType,
+  type Operand,
+  type ParamValues,
+  type Ref,
+  type Stmt,
+  add,
+  and,
+  arrayOf,
+  assign,
+  bool,
+  defineProtocol,
+  enumOf,
+  enumParam,
+  eq,
+  forall,
+  forEach,
+  intParam,
+  isNone,
+  isSome,
+  ite,
+  lit,
+  lt,
+  ne,
+  not,
+  option,
+  or,
+  ord,
+  range,
+  record,
+  reset,
+  some,
+  sub,
+  unwrap,
+  when,
+} from 'mirrorcheck';
 
 /** The variant names, in the order `mirrorcheck list` shows them. */
 export const ODP_VARIANTS = [

@@ -7,30 +7,37 @@
  */
 import {
   type Expr,
+  type Model,
   type Operand,
-  Ref,
+  type ProofHints,
+  type Property,
   add,
   and,
   count,
+  cover,
+  definePropertySet,
   eq,
   exists,
   forall,
   implies,
+  invariant,
   isNone,
   isSome,
   ite,
   le,
+  leadsTo,
+  leadsToEach,
   lt,
   mul,
   ne,
   not,
   or,
   ord,
+  Ref,
   some,
-} from '../model/lang/expr.js';
-import type { Model } from '../model/lang/protocol.js';
-import { type OdpMirrorHandles, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { type ProofHints, type Property, cover, definePropertySet, invariant, leadsTo, leadsToEach, stepProperty } from './property.js';
+  stepProperty,
+} from 'mirrorcheck';
+import { type OdpMirrorHandles, odpMirror } from './odpMirror.js';
 
 export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
   odpMirror,

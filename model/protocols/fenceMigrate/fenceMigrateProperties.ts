@@ -3,11 +3,37 @@
  * Why this module exists: the protocol says what happens; this says what must hold, in the same
  * language, so that every engine checks exactly these predicates.
  */
-import { type Expr, Ref, add, and, eq, exists, forall, implies, ite, isNone, isSome, le, lt, ne, not, or, ord, pre, some, unwrap } from '../model/lang/expr.js';
-import type { Model } from '../model/lang/protocol.js';
-import { option } from '../model/lang/types.js';
-import { type FenceMigrateHandles, fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { type ProofHints, cover, definePropertySet, invariant, leadsToEach, stepProperty } from './property.js';
+import {
+  type Expr,
+  type Model,
+  type ProofHints,
+  add,
+  and,
+  cover,
+  definePropertySet,
+  eq,
+  exists,
+  forall,
+  implies,
+  invariant,
+  isNone,
+  isSome,
+  ite,
+  le,
+  leadsToEach,
+  lt,
+  ne,
+  not,
+  option,
+  or,
+  ord,
+  pre,
+  Ref,
+  some,
+  stepProperty,
+  unwrap,
+} from 'mirrorcheck';
+import { type FenceMigrateHandles, fenceMigrate } from './fenceMigrate.js';
 
 export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
   fenceMigrate,
