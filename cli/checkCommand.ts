@@ -3,12 +3,14 @@
  * counterexamples and prints the results. Why this module exists: it is where protocols, properties
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
+import type { Trace } from '../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
-import { McError, exitStatusOf } from '../model/lang/errors.js';
+import { McError } from '../model/lang/errors.js';
+import { exitStatusOf } from './errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
-import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
+import { resolvePackages } from './packages.js';
 import { type CheckRecord, junit, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
@@ -34,6 +36,8 @@ export interface CheckOptions {
   readonly deadlock: boolean;
   /** Which z3 the smt engine uses (default wasm). */
   readonly solver?: SolverName;
+  /** Typecheck a TypeScript model file before loading it (default true). */
+  readonly typecheck?: boolean;
 }
 
 /**
@@ -124,16 +128,16 @@ function toRecord(
 /** Runs `check` and returns the process exit code. */
 export async function runCheck(opts: CheckOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const params = parseParams(opts.params);
-  const entries: RegistryEntry[] = opts.protocol ? [lookupProtocol(opts.protocol)] : [...registry];
-  if (!opts.protocol && (opts.variant || Object.keys(params).length)) {
+  if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
   }
   checkSolver(opts.solver ?? 'wasm', opts.engine);
   checkNumber('depth', opts.depth, 0);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
-  const jobs = entries.map((e) => {
+  const jobs = packages.map(({ pkg: e, file }) => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
     const all = e.properties.build(model);
     const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
@@ -144,12 +148,12 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     if (unchecked.length && unchecked.length === chosen.length) {
       throw new McError('MC030', `the ${opts.engine} engine does not check liveness properties (${unchecked.join(', ')}); use --engine explicit`);
     }
-    return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked };
+    return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked, pkg: e, file };
   });
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
-  for (const { model, properties, unchecked } of jobs) {
+  for (const { model, properties, unchecked, pkg, file } of jobs) {
     const job: CheckJob = {
       model,
       properties,
@@ -175,9 +179,10 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
           )
       : undefined;
     const r = await engine.run(job, onProgress ? { onProgress } : {});
-    const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);
+    const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null)), unchecked };
+    const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
+    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, keep(t)) : null)), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));

@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { parseParams } from './checkCommand.js';
-import { lookupProtocol } from './registry.js';
+import { resolvePackage } from './packages.js';
 
 export interface ExportOptions {
   readonly protocol: string;
@@ -19,7 +19,7 @@ export interface ExportOptions {
 }
 
 export async function runExport(opts: ExportOptions, out: (s: string) => void): Promise<number> {
-  const entry = lookupProtocol(opts.protocol);
+  const entry = (await resolvePackage(opts.protocol)).pkg;
   const model = buildModel(entry.protocol, { variant: opts.variant ?? null, params: parseParams(opts.params) });
   const properties = entry.properties.build(model).filter((p) => p.kind !== 'liveness');
   const text =

@@ -6,13 +6,17 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { McError, exitStatusOf } from '../model/lang/errors.js';
+import { McError } from '../model/lang/errors.js';
+import { exitStatusOf, printable } from './errors.js';
 import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
 import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
+
+/** How every command describes its protocol argument. */
+const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts, .js, .mjs)';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 // A reader that stops early (`| head`) closes the pipe: that is not an error of ours.
@@ -23,7 +27,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
 function fail(code: string, message: string, exit: number): void {
-  err(`mirrorcheck: error ${code}: ${message.split('\n')[0]}`);
+  err(`mirrorcheck: error ${code}: ${printable(message.split('\n')[0] ?? '')}`);
   process.exitCode = exit;
 }
 
@@ -41,17 +45,18 @@ try {
     .scriptName('mirrorcheck')
     .usage('$0 <command> [options]\n\nModel checker for device page-table mirroring and DMA invalidation protocols.')
     .command(
-      'list',
-      'list the built-in protocols, their parameters, variants and properties',
-      (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
-      (a) => guarded(() => runList(a.format, out)),
+      'list [protocol]',
+      'list the built-in protocols (or the one named, or a model file), their parameters, variants and properties',
+      (y) =>
+        y.positional('protocol', { type: 'string', describe: PROTOCOL_ARG }).option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+      (a) => guarded(() => runList(a.protocol, a.format, out)),
     )
     .command(
       'check [protocol]',
       'check a protocol (all built-in protocols when none is named)',
       (y) =>
         y
-          .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
+          .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
           .option('variant', { type: 'string', describe: 'a named bug variant' })
           .option('param', { type: 'string', array: true, default: [] as string[], describe: 'parameter name=value (repeatable)' })
           .option('engine', { choices: ENGINE_NAMES, default: 'explicit' as EngineName })
@@ -71,7 +76,8 @@ try {
             choices: SOLVER_NAMES,
             default: 'wasm' as SolverName,
             describe: 'z3 of the smt engine: the wasm build, or a native z3 on the PATH',
-          }),
+          })
+          .option('typecheck', { type: 'boolean', default: true, describe: 'typecheck a TypeScript model file before loading it (--no-typecheck to skip)' }),
       (a) =>
         guarded(() =>
           runCheck(
@@ -93,6 +99,7 @@ try {
               only: a.property.map(String),
               deadlock: a.deadlock,
               solver: a.solver,
+              typecheck: a.typecheck,
             },
             out,
             err,
@@ -107,15 +114,16 @@ try {
           .positional('trace', { type: 'string', demandOption: true })
           .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
           .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
-          .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' }),
-      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full }, out)),
+          .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' })
+          .option('model', { type: 'string', describe: 'the model file to replay against, when the one the trace names has moved' }),
+      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full, ...(a.model !== undefined ? { model: a.model } : {}) }, out)),
     )
     .command(
       'prove [protocol]',
       'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
       (y) =>
         y
-          .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
+          .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
           .option('variant', { type: 'string' })
           .option('param', { type: 'string', array: true, default: [] as string[] })
           .option('max-k', { type: 'number', describe: 'largest k tried by k-induction' })
@@ -147,7 +155,7 @@ try {
       "print a protocol in a peer checker's language (Murphi for Rumur, Promela for SPIN)",
       (y) =>
         y
-          .positional('protocol', { type: 'string', demandOption: true })
+          .positional('protocol', { type: 'string', demandOption: true, describe: PROTOCOL_ARG })
           .option('to', { choices: ['murphi', 'promela'] as const, demandOption: true })
           .option('variant', { type: 'string' })
           .option('param', { type: 'string', array: true, default: [] as string[] })

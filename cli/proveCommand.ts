@@ -5,15 +5,17 @@
  * counterexample to induction, or a limit), 2 bad input or a model error, 4 the encodings disagree.
  */
 import type { ProofResult } from '../checker/smt/index.js';
-import { McError, exitStatusOf } from '../model/lang/errors.js';
+import { McError } from '../model/lang/errors.js';
+import { exitStatusOf } from './errors.js';
 import type { Value } from '../model/lang/layout.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
 import { safetyProperties } from '../properties/property.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
-import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
+import { type ResolvedPackage, resolvePackages } from './packages.js';
 import { paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
+import type { Trace } from '../counterexamples/trace.js';
 
 export interface ProveOptions {
   /** The protocol; every built-in protocol at its default size when absent. */
@@ -57,9 +59,9 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (prove PROTOCOL ...)');
   }
-  const entries = opts.protocol !== undefined ? [lookupProtocol(opts.protocol)] : [...registry];
+  const entries = await resolvePackages(opts.protocol);
   // Build every model first, so bad input is reported before any proof runs.
-  const models = entries.map((entry) => ({ entry, model: buildModel(entry.protocol, { variant: opts.variant ?? null, params }) }));
+  const models = entries.map((entry) => ({ entry, model: buildModel(entry.pkg.protocol, { variant: opts.variant ?? null, params }) }));
   const smt = await import('../checker/smt/index.js');
   const codes: number[] = [];
   try {
@@ -81,7 +83,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
 
 async function proveOne(
   opts: ProveOptions,
-  entry: RegistryEntry,
+  { pkg: entry, file }: ResolvedPackage,
   model: Model,
   smt: typeof import('../checker/smt/index.js'),
   out: (s: string) => void,
@@ -101,9 +103,10 @@ async function proveOne(
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
         ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
       });
+  const withFile = (t: Trace): Trace => (file ? { ...t, modelFile: file } : t);
   const traceOf = (): string | null => {
-    if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, r.violation.trace);
-    if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, r.trace);
+    if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, withFile(r.violation.trace));
+    if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, withFile(r.trace));
     return null;
   };
   const trace = traceOf();

@@ -5,19 +5,24 @@
  * counterexample to induction from `prove` (it starts in a state that need not be reachable) gives
  * 3 when it reproduces, as `prove` does.
  */
-import { readFileSync } from 'node:fs';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { type ItfHeader, itfToTrace, parseItf } from '../counterexamples/itf.js';
 import { renderHtml, renderMermaid, renderText } from '../counterexamples/render.js';
 import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
 import type { Trace } from '../counterexamples/trace.js';
 import { McError } from '../model/lang/errors.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
+import type { ProtocolPackage } from '../properties/package.js';
+import { fileSha256, loadModelFile } from './modelFiles.js';
 import { registry } from './registry.js';
 import { paramsText } from './report.js';
 
 export interface ReplayOptions {
   readonly file: string;
+  /** The model file to replay against, when the one the trace records has moved. */
+  readonly model?: string;
   readonly on: 'model' | 'harness';
   readonly render: 'text' | 'mermaid' | 'html';
   readonly full: boolean;
@@ -41,6 +46,38 @@ async function replayOnItsHarness(
   return { lines: harnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
 }
 
+/**
+ * The package a trace belongs to: its model file (recorded relative to the trace's folder, or given
+ * with --model), whose content must still be what it was when the trace was made; or a built-in
+ * protocol. A missing, changed or different model is MC023 naming the file.
+ */
+async function packageOfTrace(header: ItfHeader, opts: ReplayOptions): Promise<ProtocolPackage> {
+  const recorded = header.modelFile;
+  if (recorded === undefined && opts.model === undefined) {
+    const entry = registry.find((x) => x.protocol.name === header.protocol);
+    if (entry) return entry;
+    throw new McError(
+      'MC023',
+      `trace is of protocol '${header.protocol}', which is not built in (built-in: ${registry.map((x) => x.protocol.name).join(', ')}) and the trace names no model file; give it with --model FILE`,
+    );
+  }
+  const path = opts.model ?? resolve(dirname(opts.file), recorded?.file ?? '');
+  if (!existsSync(path)) {
+    throw new McError('MC023', `the trace's model file ${path} is missing${opts.model === undefined ? '; if it has moved, give it with --model FILE' : ''}`);
+  }
+  if (recorded !== undefined && fileSha256(path) !== recorded.sha256) {
+    throw new McError(
+      'MC023',
+      `the model file ${path} has changed since the trace was made (its SHA-256 differs); the trace replays only on the model it was made with`,
+    );
+  }
+  const loaded = await loadModelFile(path);
+  if (loaded.pkg.protocol.name !== header.protocol) {
+    throw new McError('MC023', `${path} defines protocol '${loaded.pkg.protocol.name}', but the trace is of '${header.protocol}'`);
+  }
+  return loaded.pkg;
+}
+
 /** Runs `replay` and returns the exit code. */
 export async function runReplay(opts: ReplayOptions, out: (s: string) => void): Promise<number> {
   let text: string;
@@ -50,12 +87,7 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     throw new McError('MC020', `cannot read trace ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const { header, doc } = parseItf(text);
-  const entry = registry.find((x) => x.protocol.name === header.protocol);
-  if (!entry)
-    throw new McError(
-      'MC023',
-      `trace is of protocol '${header.protocol}', which this build does not have (built-in: ${registry.map((x) => x.protocol.name).join(', ')})`,
-    );
+  const entry = await packageOfTrace(header, opts);
   const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
   // `prove` also reports a reachable state that breaks a strengthening invariant of the proof hints
   // (a claim about every reachable state too); replay then checks that invariant with the properties.

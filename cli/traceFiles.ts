@@ -20,6 +20,6 @@ export function saveTrace(dir: string, model: Model, trace: Trace): string {
   mkdirSync(dir, { recursive: true });
   const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', trace.engine].join('.');
   const path = freshPath(dir, base);
-  writeFileSync(path, `${JSON.stringify(traceToItf(trace, model), null, 2)}\n`, { flag: 'wx' });
+  writeFileSync(path, `${JSON.stringify(traceToItf(trace, model, dir), null, 2)}\n`, { flag: 'wx' });
   return path;
 }

@@ -8,6 +8,7 @@
  * records as objects, arrays over an index type as `{"#map": [[i, v], ...]}`.
  * Our own fields live in `#meta` (tool, protocol, variant, params, property, engine, seed, choices).
  */
+import { relative, sep } from 'node:path';
 import { McError } from '../model/lang/errors.js';
 import { type Value, decodeState, encodeState } from '../model/lang/layout.js';
 import type { Model, ParamValues } from '../model/lang/protocol.js';
@@ -15,6 +16,14 @@ import { type ScalarType, type Type, isScalar } from '../model/lang/types.js';
 import type { Trace } from './trace.js';
 
 export const TOOL_VERSION = '0.1.0';
+
+/** The codes the trace reader raises. */
+export const TRACE_ERRORS = {
+  MC020: 'trace file missing or unreadable',
+  MC021: 'trace file is not valid JSON or is truncated',
+  MC022: 'trace file is valid JSON but not a mirrorcheck ITF trace (or does not fit the model)',
+  MC023: 'trace belongs to a protocol or model file that is not at hand, or that has changed',
+} as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -88,8 +97,11 @@ function fromItf(t: Type, j: Json, path: string): Value {
   return out;
 }
 
-/** Writes a trace as an ITF object. */
-export function traceToItf(trace: Trace, model: Model): Record<string, Json> {
+/**
+ * Writes a trace as an ITF object. A model file's path is written relative to `folder` (the folder
+ * the trace file goes to), so that a project moved as a whole still finds its model.
+ */
+export function traceToItf(trace: Trace, model: Model, folder: string = process.cwd()): Record<string, Json> {
   const meta: Record<string, Json> = {
     format: 'ITF',
     'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
@@ -105,6 +117,7 @@ export function traceToItf(trace: Trace, model: Model): Record<string, Json> {
   if (trace.seed !== undefined) meta.seed = trace.seed;
   if (trace.extra) meta.extra = trace.extra as Record<string, Json>;
   if (trace.note) meta.note = trace.note;
+  if (trace.modelFile) meta.model = { file: relative(folder, trace.modelFile.path).split(sep).join('/'), sha256: trace.modelFile.sha256 };
   const out: Record<string, Json> = {
     '#meta': meta,
     vars: model.layout.vars.map((v) => v.name),
@@ -132,6 +145,8 @@ export interface ItfHeader {
   readonly loop?: number;
   readonly note?: string;
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** The model file, as recorded: a path relative to the trace file's folder, and its SHA-256. */
+  readonly modelFile?: { readonly file: string; readonly sha256: string };
 }
 
 /** Parses trace file text and checks the ITF shape and our `#meta` (MC021/MC022 on failure). */
@@ -166,6 +181,21 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
     bad('"loop" must index a state');
   }
   const str = (x: Json | undefined) => (typeof x === 'string' ? x : null);
+  let modelFile: ItfHeader['modelFile'] | null = null;
+  if (meta.model !== undefined) {
+    const m = meta.model;
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      Array.isArray(m) ||
+      typeof m.file !== 'string' ||
+      typeof m.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(m.sha256)
+    ) {
+      bad('"#meta.model" must be {"file": path, "sha256": 64 hex digits}');
+    }
+    modelFile = { file: (m as { file: string }).file, sha256: (m as { sha256: string }).sha256 };
+  }
   const header: ItfHeader = {
     protocol: meta.protocol as string,
     variant: str(meta.variant),
@@ -178,6 +208,7 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
     ...(typeof doc.loop === 'number' ? { loop: doc.loop } : {}),
     ...(typeof meta.note === 'string' ? { note: meta.note } : {}),
     ...(typeof meta.extra === 'object' && meta.extra !== null && !Array.isArray(meta.extra) ? { extra: meta.extra } : {}),
+    ...(modelFile ? { modelFile } : {}),
   };
   return { header, doc: doc as Record<string, Json> };
 }

@@ -28,6 +28,12 @@ export interface Trace {
   /** Free-form engine data that reproduces the run (fast-check path, BMC depth...). */
   readonly extra?: Readonly<Record<string, unknown>>;
   readonly note?: string;
+  /**
+   * The model file the protocol came from, when it is not built in: its path (absolute in memory;
+   * relative to the trace file's folder on disk) and the SHA-256 of its content when the trace was
+   * made, so that replay can tell a changed model from a changed protocol.
+   */
+  readonly modelFile?: { readonly path: string; readonly sha256: string };
 }
 
 /** The choice list `[init, instance...]` of a trace. */
