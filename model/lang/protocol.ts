@@ -23,6 +23,7 @@ import { type Expr, type Operand, Ref, boolExpr, fail, freshVar, within } from '
 import { type Layout, makeLayout } from './layout.js';
 import type { Stmt } from './stmt.js';
 import { type IndexType, type Type, index as mkIndex } from './types.js';
+import { scopeProblem, stmtScopeProblem } from './visit.js';
 
 /** A protocol parameter: an integer in [min, max] or one of a set of names. */
 export type ParamSpec =
@@ -178,6 +179,15 @@ export function resolveParams(def: ProtocolDef<unknown>, given: Readonly<Record<
   return out;
 }
 
+/** The first non-null result of `f` over `xs`. */
+function firstOf<T>(xs: readonly T[], f: (x: T) => string | null): string | null {
+  for (const x of xs) {
+    const r = f(x);
+    if (r) return r;
+  }
+  return null;
+}
+
 function cartesian(sizes: readonly number[]): number[][] {
   let acc: number[][] = [[]];
   for (const n of sizes) {
@@ -216,7 +226,12 @@ export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | nu
       return new Ref({ varIdx: vars.length - 1, varName: name, path: [], type });
     },
     init(name, body) {
-      inits.push({ name, body: within(`init ${name}`, body) });
+      within(`init ${name}`, () => {
+        const stmts = body();
+        const wrong = firstOf(stmts, (st) => stmtScopeProblem(st, new Set(), false));
+        if (wrong) fail(wrong);
+        inits.push({ name, body: stmts });
+      });
     },
     rule(name, ps, fn, o) {
       within(`rule ${name}`, () => {
@@ -224,10 +239,14 @@ export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | nu
         const plist = Object.entries(ps).map(([pn, idx]) => ({ name: pn, index: idx, v: freshVar(idx, pn) }));
         const args = Object.fromEntries(plist.map((p) => [p.name, p.v])) as never;
         const r = fn(args);
+        const guard = boolExpr(r.guard, 'guard');
+        const bound = new Set(plist.map((p) => (p.v as { id: number }).id));
+        const wrong = scopeProblem(guard, bound, false) ?? firstOf(r.body, (st) => stmtScopeProblem(st, bound, true));
+        if (wrong) fail(wrong);
         rules.push({
           name,
           params: plist,
-          guard: boolExpr(r.guard, 'guard'),
+          guard,
           body: r.body,
           fairness: o?.fairness ?? 'none',
           ...(o?.fairnessScope ? { fairnessScope: o.fairnessScope } : {}),
@@ -235,7 +254,11 @@ export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | nu
       });
     },
     endState(pred) {
-      endState = within('endState', () => boolExpr(pred(), 'endState'));
+      endState = within('endState', () => {
+        const e = boolExpr(pred(), 'endState');
+        const wrong = scopeProblem(e, new Set(), false);
+        return wrong ? fail(wrong) : e;
+      });
     },
   };
   const cfg: BuildConfig = {
@@ -243,10 +266,17 @@ export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | nu
     variant,
     int: (n) => {
       const v = params[n];
-      if (typeof v !== 'number') throw new Error(`parameter ${n} is not an integer parameter`);
-      return v;
+      if (typeof v !== 'number')
+        within(def.name, () =>
+          fail(`cfg.int('${n}'): ${v === undefined ? `there is no parameter '${n}'` : `'${n}' is not an integer parameter (use cfg.str)`}`),
+        );
+      return v as number;
     },
-    str: (n) => String(params[n]),
+    str: (n) => {
+      const v = params[n];
+      if (v === undefined) within(def.name, () => fail(`cfg.str('${n}'): there is no parameter '${n}'`));
+      return String(v);
+    },
     is: (n) => variant === n,
   };
   const handles = def.build(b, cfg);
