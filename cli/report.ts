@@ -4,6 +4,7 @@
  * JSON fields stay stable for CI users.
  */
 import type { CheckResult, SearchFigures, Stats } from '../checker/engine.js';
+import { escapeMarkup } from '../counterexamples/render.js';
 import type { ParamValues } from '../model/lang/protocol.js';
 
 /** What every check record has, whatever the engine. */
@@ -139,7 +140,7 @@ function pickStats(r: CheckRecord): Stats {
   }
 }
 
-const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xml = escapeMarkup;
 
 /** JUnit XML: one test suite per record, one test case per violation (or one passing case). */
 export function junit(records: readonly CheckRecord[]): string {

@@ -96,7 +96,9 @@ export function renderMermaid(r: RenderInput): string {
   return lines.join('\n');
 }
 
-const html = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Text escaped for HTML and XML content and attribute values. */
+export const escapeMarkup = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const html = escapeMarkup;
 
 /**
  * A standalone HTML page (no scripts, no external resources): one row per step with its actor, the

@@ -35,8 +35,3 @@ export interface Trace {
    */
   readonly modelFile?: { readonly path: string; readonly sha256: string };
 }
-
-/** The choice list `[init, instance...]` of a trace. */
-export function choicesOf(t: Trace): number[] {
-  return t.steps.map((s) => s.choice);
-}

@@ -271,10 +271,6 @@ export function some(x: Operand, t?: OptionType): Expr {
   if (e.type.kind === 'option' || e.type.kind === 'int') fail(`some() needs a non-option scalar, got ${typeName(e.type)}`);
   return { op: 'some', type: t ?? { kind: 'option', inner: e.type as Exclude<ScalarType, OptionType> }, e };
 }
-/** An option equal to `x` when `c` holds, none otherwise. */
-export function someIf(c: Operand, x: Operand, t: OptionType): Expr {
-  return ite(c, some(x, t), toExpr(none, t));
-}
 /** The ordinal of an index value as an integer. */
 export function ord(x: Operand): Expr {
   const e = toExpr(x);
