@@ -13,6 +13,8 @@ export default defineConfig({
     ],
   },
   test: {
+    // Build dist/ from the current sources once per run: the end-to-end tests run the built CLI.
+    globalSetup: ['./test/buildOnce.ts'],
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 120_000,

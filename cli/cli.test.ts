@@ -1,6 +1,7 @@
 /**
  * End-to-end tests of the built binary: exit codes 0, 1, 2, 3 and 4, JSON fields, trace files and
- * replay. They run `node dist/cli/main.js`, so `npm run build` (done by `npm ci`) must have run.
+ * replay. They run `node dist/cli/main.js`, which test/buildOnce.ts builds from the current sources
+ * before any test runs (never a stale build). Each test stands alone: none uses another's output.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,6 @@ const run = (...args: string[]) => {
 let tmp = '';
 
 beforeAll(() => {
-  if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   tmp = mkdtempSync(join(tmpdir(), 'mc-cli-'));
 });
 
@@ -247,27 +247,20 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
   });
 
-  // Filled by the next test: the trace `prove` writes for the violated variant.
-  let proveTrace = '';
-
-  it('prove on a bug variant: the base case finds a real counterexample (exit 1) and saves its trace', () => {
+  // prove reports the first failing invariant, strengthening invariants included (here
+  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
+  it('prove on a bug variant: the base case finds a real counterexample (exit 1), saves its trace, and replay reproduces it (exit 1)', () => {
     const out = join(tmp, 's2');
     const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ variant: 'unblock-before-copy', engine: 'smt', method: 'k-induction', status: 'violated', guarantee: null });
     expect(rec.violations).toHaveLength(1);
-    proveTrace = rec.violations[0].trace as string;
+    const proveTrace = rec.violations[0].trace as string;
     expect(existsSync(proveTrace)).toBe(true);
     const t = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out);
     expect(t.code).toBe(1);
     expect(t.out).toMatch(/\n\s+VIOLATED \S+ \[FM-\w+\]: /);
-  });
-
-  // prove reports the first failing invariant, strengthening invariants included (here
-  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
-  it('replay reproduces the violation recorded by prove (exit 1)', () => {
-    expect(proveTrace).not.toBe('');
     expect(run('replay', proveTrace).code).toBe(1);
   });
 
