@@ -138,7 +138,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     {
       name: 'fence-without-drain',
       summary: 'the fence blocks new DMA (or zaps) but returns without waiting for in-flight DMA to the old frame',
-      cites: 'mlx5r_umr_revoke_mr / UMR fence semantics (drivers/infiniband/hw/mlx5/umr.c); kernel-protocols.md 4.3',
+      cites: 'mlx5r_umr_revoke_mr and the UMR fence (drivers/infiniband/hw/mlx5/umr.c): a revoke waits for outstanding DMA before the mkey changes',
     },
     {
       name: 'unblock-before-copy',
@@ -387,7 +387,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       fair,
     );
     if (mode === 'zap-and-fault' && fault && seq) {
-      // ODP page-fault handler as the collision-retry loop of kernel-protocols.md 1.4 (F1..F6).
+      // ODP page-fault handler as the collision-retry loop of mmu_interval_read_begin/read_retry (mm/mmu_notifier.c; spec/odp-mirror.md, F1..F6).
       const faulting = (p: Expr) => exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p)));
       const h = (p: Expr) => fault.at(p);
       // F1 mmu_interval_read_begin: sleeps while an invalidation is open, then samples the seq.
