@@ -12,7 +12,7 @@
 import type { CheckResult } from '../checker/engine.js';
 import { explicitCheck } from '../checker/explicit/explicit.js';
 import { DEFAULT_DEPTH, DEFAULT_RUNS, randomCheck } from '../checker/random/random.js';
-import { replayOnHarness } from '../harness/replayOnHarness.js';
+import { replayOnHarness } from '../model/protocols/fenceMigrate/driver/replayOnHarness.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';

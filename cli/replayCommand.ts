@@ -30,13 +30,13 @@ async function replayOnItsHarness(
   trace: Trace,
 ): Promise<{ lines: string[]; mismatch: { step: number; message: string } | null; damaged: boolean }> {
   if (protocol === 'odp-mirror') {
-    const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
+    const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../model/protocols/odpMirror/driver/replayOnHarness.js');
     const rep = replayOdpOnHarness(model, trace);
     return { lines: odpHarnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
   }
   if (protocol !== 'fence-migrate')
     throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${protocol}`);
-  const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
+  const { replayOnHarness, harnessReplayLines } = await import('../model/protocols/fenceMigrate/driver/replayOnHarness.js');
   const rep = replayOnHarness(model, trace);
   return { lines: harnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
 }

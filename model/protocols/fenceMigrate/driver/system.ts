@@ -8,21 +8,29 @@
  *
  * Actors and their steps (model labels where the model has the step):
  * - CPU user: `CpuWrite(p)`;
- * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (reference/migratePage.ts),
+ * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (driver/migratePage.ts),
  *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks;
  * - remote peer + HCA: `HcaIssueDmaRead/Write(d, p)`, `HcaResumeDma(d)`, `HcaCompleteDma(d)`;
  * - driver work: the page-fault handler (`DriverFaultMirror(p)` and internal steps).
  */
-import type { DriverKnob, MigrationMode } from '../reference/driverOptions.js';
-import { HcaMirrorDriver } from '../reference/hcaMirrorDriver.js';
-import { migratePage } from '../reference/migratePage.js';
-import { CpuMm } from './cpuMm.js';
-import { Hca } from './hca.js';
-import type { WorkTag } from './kernel.js';
-import { NotifierCore } from './notifierCore.js';
-import { PageAllocator } from './pageAllocator.js';
-import { type Action, type Flow, type Scheduler, type StepPoint, isInternal, labelOf, stepLabel } from './scheduler.js';
-import { Workload } from './workload.js';
+import {
+  type Action,
+  CpuMm,
+  type Flow,
+  Hca,
+  NotifierCore,
+  PageAllocator,
+  type Scheduler,
+  type StepPoint,
+  type WorkTag,
+  Workload,
+  isInternal,
+  labelOf,
+  stepLabel,
+} from 'mirrorcheck/harness';
+import type { DriverKnob, MigrationMode } from './driverOptions.js';
+import { HcaMirrorDriver } from './hcaMirrorDriver.js';
+import { migratePage } from './migratePage.js';
 
 /** Sizes and driver settings of a simulated system. */
 export interface SystemConfig {
@@ -36,7 +44,7 @@ export interface SystemConfig {
   readonly migrations: number;
   readonly mode: MigrationMode;
   readonly knob: DriverKnob | null;
-  /** How the driver names its fault-handler steps (reference/driverOptions.ts); default `atomic`. */
+  /** How the driver names its fault-handler steps (driver/driverOptions.ts); default `atomic`. */
   readonly faultSteps?: 'atomic' | 'retry';
   /**
    * `mapped` (default): page i lives in frame i and the HCA already translates it (the model's start

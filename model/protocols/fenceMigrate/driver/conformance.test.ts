@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import type { DriverKnob } from '../reference/driverOptions.js';
+import { buildModel } from 'mirrorcheck';
+import { fenceMigrate } from '../fenceMigrate.js';
+import { fenceMigrateProperties } from '../fenceMigrateProperties.js';
 import { type ConformanceReport, checkConformance } from './conformance.js';
-import { modelStateOf } from './modelMapping.js';
+import type { DriverKnob } from './driverOptions.js';
+import { modelStateOf } from './stateMapping.js';
 import { MirrorSystem } from './system.js';
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {

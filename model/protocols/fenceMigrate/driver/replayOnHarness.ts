@@ -3,7 +3,7 @@
  * what concrete damage it does. Why this module exists: a counterexample to "fence-complete" is an
  * abstract statement; "the DMA write of value 2 landed in frame 0 after it was freed and reused by
  * page 1" is what convinces a driver author. The model's variant selects the same knob in the
- * reference driver (reference/driverOptions.ts).
+ * reference driver (driver/driverOptions.ts).
  *
  * How: every step of the trace is taken on the system by its rule-instance label (the reference
  * driver's own internal steps, such as the fault handler's read_begin, are inserted where a label
@@ -15,12 +15,11 @@
  *
  * It returns data and never prints; `harnessReplayLines` formats a report for people.
  */
-import { compileModel } from '../model/lang/compile.js';
-import type { Trace } from '../counterexamples/trace.js';
-import type { Model } from '../model/lang/protocol.js';
-import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from './damageSearch.js';
-import { modelStateOf, systemConfigFor } from './modelMapping.js';
-import type { Action } from './scheduler.js';
+import type { Model, Trace } from 'mirrorcheck';
+import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from 'mirrorcheck/conformance';
+import type { Action } from 'mirrorcheck/harness';
+import { compileModel } from '../../../lang/compile.js';
+import { modelStateOf, systemConfigFor } from './stateMapping.js';
 import { type Damage, MirrorSystem, type StepRecord } from './system.js';
 
 /** One step taken on the harness. */

@@ -20,9 +20,7 @@ import { McError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
 import type { Model, RuleInstance } from '../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../properties/property.js';
-import { systemConfigFor, modelStateOf } from './modelMapping.js';
-import { type Action, type Scheduler, choiceListScheduler } from './scheduler.js';
-import { type Damage, MirrorSystem, type SystemConfig } from './system.js';
+import type { Action, Scheduler } from '../harness/scheduler.js';
 
 /** The first way a run stopped matching the model. */
 export interface ConformanceFailure {
@@ -38,11 +36,6 @@ export interface MappedViolation {
   readonly step: number;
   readonly property: string;
   readonly requirement: string;
-}
-
-export interface ConformanceReport extends ConformanceRun {
-  /** Concrete damage the harness saw. */
-  readonly damage: readonly Damage[];
 }
 
 /** What the conformance check needs of a simulated system (both protocols' systems have it). */
@@ -184,29 +177,4 @@ export function runConformance<S extends ConformanceSystem>(
     m0 = m1;
   }
   return done(null);
-}
-
-/**
- * Runs the fence-migrate system under `scheduler` (at most `maxSteps` steps) and checks every step
- * against `model`. `config` overrides the system configuration derived from the model (its params
- * and variant), for example to run a driver knob against the correct model.
- */
-export function checkConformanceWith(
-  model: Model,
-  properties: readonly Property[],
-  scheduler: Scheduler,
-  opts: { maxSteps?: number; config?: Partial<SystemConfig> } = {},
-): ConformanceReport {
-  const sys = new MirrorSystem({ ...systemConfigFor(model), describeSteps: false, ...opts.config });
-  return { ...runConformance(model, properties, scheduler, sys, modelStateOf, opts.maxSteps), damage: sys.damage };
-}
-
-/** Runs one schedule given as a choice list (entry i picks action `choices[i] mod n`). */
-export function checkConformance(
-  model: Model,
-  properties: readonly Property[],
-  choices: readonly number[],
-  opts: { config?: Partial<SystemConfig> } = {},
-): ConformanceReport {
-  return checkConformanceWith(model, properties, choiceListScheduler(choices), opts);
 }

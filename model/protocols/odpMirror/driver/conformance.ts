@@ -14,12 +14,11 @@
  * mismatch. The check is harness/conformance.ts `runConformance`; this module supplies the
  * odp-mirror system and its mapping.
  */
-import type { Model } from '../model/lang/protocol.js';
-import type { Property } from '../properties/property.js';
-import { type ConformanceRun, runConformance } from './conformance.js';
-import { odpModelStateOf, odpSystemConfigFor } from './odpModelMapping.js';
-import { type OdpDamage, OdpSystem, type OdpSystemConfig } from './odpSystem.js';
-import { type Scheduler, choiceListScheduler } from './scheduler.js';
+import type { Model, Property } from 'mirrorcheck';
+import { type ConformanceRun, runConformance } from 'mirrorcheck/conformance';
+import { type Scheduler, choiceListScheduler } from 'mirrorcheck/harness';
+import { odpModelStateOf, odpSystemConfigFor } from './stateMapping.js';
+import { type OdpDamage, OdpSystem, type OdpSystemConfig } from './system.js';
 
 export interface OdpConformanceReport extends ConformanceRun {
   readonly damage: readonly OdpDamage[];

@@ -1,11 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runReplay } from '../cli/replayCommand.js';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { buildModel } from '../model/lang/protocol.js';
-import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { odpHarnessReplayLines, replayOdpOnHarness } from './odpReplayOnHarness.js';
+import { buildModel, itfToTrace, parseItf } from 'mirrorcheck';
+import { runReplay } from '../../../../cli/replayCommand.js';
+import { odpMirror } from '../odpMirror.js';
+import { odpHarnessReplayLines, replayOdpOnHarness } from './replayOnHarness.js';
 
 const CORPUS = 'model/protocols/odpMirror/corpus';
 

@@ -6,7 +6,7 @@
  * convinces a driver author. The trace's variant selects the knob of the same name.
  *
  * How: every step of the trace is taken on the system by its rule-instance label, and the mapped
- * system state (harness/odpModelMapping.ts) must equal the trace's state after every step. Model
+ * system state (driver/stateMapping.ts) must equal the trace's state after every step. Model
  * counterexamples are shortest, so they often stop at the first broken property, before any damage;
  * then the fewest further model steps after which damage is expected are searched on the model
  * (a device access completing into a frame its page no longer maps, a failed fault, an access that
@@ -15,12 +15,11 @@
  *
  * It returns data and never prints; `odpHarnessReplayLines` formats a report for people.
  */
-import { compileModel } from '../model/lang/compile.js';
-import type { Trace } from '../counterexamples/trace.js';
-import type { Model } from '../model/lang/protocol.js';
-import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from './damageSearch.js';
-import { odpModelStateOf, odpModelValueOf, odpSystemConfigFor } from './odpModelMapping.js';
-import { type OdpDamage, OdpSystem } from './odpSystem.js';
+import type { Model, Trace } from 'mirrorcheck';
+import { type DamageGuide, continuationsToDamage, firstDiff, sameState } from 'mirrorcheck/conformance';
+import { compileModel } from '../../../lang/compile.js';
+import { odpModelStateOf, odpModelValueOf, odpSystemConfigFor } from './stateMapping.js';
+import { type OdpDamage, OdpSystem } from './system.js';
 
 /** One step taken on the harness. */
 export interface OdpHarnessStep {

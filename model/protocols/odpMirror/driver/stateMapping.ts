@@ -1,5 +1,5 @@
 /**
- * The abstraction function from the simulated odp-mirror system (harness/odpSystem.ts) to an
+ * The abstraction function from the simulated odp-mirror system (driver/system.ts) to an
  * odp-mirror model state. Why this module exists: "the reference driver does what the model says"
  * is checked by mapping every system state to a model state; this is the one place that says which
  * hardware or driver field stands for which model variable:
@@ -16,14 +16,10 @@
  * function of four facts of the raw values (mm odd, interval == mm, a snapshot held, snapshot ==
  * interval); the raw kernel values of the harness are mapped to it here.
  */
-import { McError } from '../model/lang/errors.js';
-import { type Value, encodeState } from '../model/lang/layout.js';
-import type { Model } from '../model/lang/protocol.js';
-import { isOdpKnob } from '../reference/odpDriverOptions.js';
-import { ruleName } from './modelMapping.js';
-import type { DevEntry } from './mirrorDevice.js';
-import type { OdpSystem, OdpSystemConfig } from './odpSystem.js';
-import { labelOf } from './scheduler.js';
+import { McError, type Model, type Value, encodeState } from 'mirrorcheck';
+import { type DevEntry, labelOf, ruleName } from 'mirrorcheck/harness';
+import { isOdpKnob } from './knobs.js';
+import type { OdpSystem, OdpSystemConfig } from './system.js';
 
 /** The system configuration of a built odp-mirror model (its params; its variant as the knob). */
 export function odpSystemConfigFor(model: Model): OdpSystemConfig {

@@ -1,6 +1,6 @@
 /**
  * The simulated odp-mirror system: the mm with its notifier core, PTEs and frames, the mirroring
- * device, the reference driver (reference/odpMirrorDriver.ts), the invalidating threads, and the one
+ * device, the reference driver (driver/mirrorDriver.ts), the invalidating threads, and the one
  * list of everything that can happen next. Why this module exists: conformance to the odp-mirror
  * model, and replay of its counterexamples, need a system whose every concurrency choice is an
  * explicit `Action` labelled like the model's rule instances, plus a monitor that turns protocol
@@ -13,13 +13,24 @@
  * `DevCompleteAccess`, `DevReportError`); the driver's fault work (`DriverTakeFault` and the
  * handler's steps).
  */
-import type { OdpKnob } from '../reference/odpDriverOptions.js';
-import { OdpMirrorDriver } from '../reference/odpMirrorDriver.js';
-import { isChoicePoint } from './choicePoint.js';
-import { type AccessOp, type DevEntry, type DeviceAccess, MirrorDevice } from './mirrorDevice.js';
-import { OdpMm } from './odpMm.js';
-import { OdpNotifier } from './odpNotifier.js';
-import { type Action, type Flow, type StepPoint, isInternal, labelOf, step, stepLabel } from './scheduler.js';
+import {
+  type AccessOp,
+  type Action,
+  type DevEntry,
+  type DeviceAccess,
+  type Flow,
+  MirrorDevice,
+  MmuNotifier,
+  ProcessMm,
+  type StepPoint,
+  isChoicePoint,
+  isInternal,
+  labelOf,
+  step,
+  stepLabel,
+} from 'mirrorcheck/harness';
+import type { OdpKnob } from './knobs.js';
+import { OdpMirrorDriver } from './mirrorDriver.js';
 
 /** Sizes and driver knob of a simulated odp-mirror system (the model's parameters). */
 export interface OdpSystemConfig {
@@ -64,8 +75,8 @@ const ELSEWHERE = 1000;
 
 export class OdpSystem {
   readonly config: OdpSystemConfig;
-  readonly notifier: OdpNotifier;
-  readonly mm: OdpMm;
+  readonly notifier: MmuNotifier;
+  readonly mm: ProcessMm;
   readonly device: MirrorDevice;
   readonly driver: OdpMirrorDriver;
   readonly invs: (Invalidator | null)[];
@@ -81,8 +92,8 @@ export class OdpSystem {
 
   constructor(config: OdpSystemConfig) {
     this.config = config;
-    this.notifier = new OdpNotifier({ endSkippedAfterEagain: config.knob === 'end-skipped-after-eagain' });
-    this.mm = new OdpMm(config.pages, config.frames);
+    this.notifier = new MmuNotifier({ endSkippedAfterEagain: config.knob === 'end-skipped-after-eagain' });
+    this.mm = new ProcessMm(config.pages, config.frames);
     this.device = new MirrorDevice(config.pages, config.slots, this.mm.memory);
     this.driver = new OdpMirrorDriver({ notifier: this.notifier, mm: this.mm, device: this.device, pages: config.pages, retries: config.retries }, config.knob);
     this.driver.register();

@@ -2,16 +2,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../model/lang/protocol.js';
-import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { labelScheduler } from './scheduler.js';
-import { ruleName } from './modelMapping.js';
-import { type OdpConformanceReport, checkOdpConformance, checkOdpConformanceWith } from './odpConformance.js';
-import { odpModelStateOf, seqTriple } from './odpModelMapping.js';
-import { OdpSystem } from './odpSystem.js';
-import { swarmScheduler } from './swarmScheduler.js';
+import { buildModel, itfToTrace, parseItf } from 'mirrorcheck';
+import { swarmScheduler } from 'mirrorcheck/conformance';
+import { labelScheduler, ruleName } from 'mirrorcheck/harness';
+import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../odpMirror.js';
+import { odpMirrorProperties } from '../odpMirrorProperties.js';
+import { type OdpConformanceReport, checkOdpConformance, checkOdpConformanceWith } from './conformance.js';
+import { odpModelStateOf, seqTriple } from './stateMapping.js';
+import { OdpSystem } from './system.js';
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(odpMirror, { variant, params });

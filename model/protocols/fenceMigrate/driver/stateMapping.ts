@@ -15,12 +15,9 @@
  *   fault[p]    (fault=retry) the page's fault work: next step of its loop, the invalidation count
  *               its read_begin saw, the frame its hmm_range_fault found
  */
-import { McError } from '../model/lang/errors.js';
-import { type Value, encodeState } from '../model/lang/layout.js';
-import type { Model } from '../model/lang/protocol.js';
-import { type ScalarType, inType, isScalar } from '../model/lang/types.js';
-import { type DriverKnob, type MigrationMode, isDriverKnob } from '../reference/driverOptions.js';
-import { labelOf } from './scheduler.js';
+import { McError, type Model, type ScalarType, type Value, encodeState, inType, isScalar } from 'mirrorcheck';
+import { labelOf, ruleName } from 'mirrorcheck/harness';
+import { type DriverKnob, type MigrationMode, isDriverKnob } from './driverOptions.js';
 import type { MirrorSystem, SystemConfig } from './system.js';
 
 /** The model's migration step each migration-sequence label stands for. */
@@ -35,12 +32,6 @@ const STEP_OF_RULE: Readonly<Record<string, string>> = {
   MmInvalidateEnd: 'end',
   MmFreeFrame: 'free',
 };
-
-/** The rule name of a label `Name(a=1)`. */
-export function ruleName(label: string): string {
-  const i = label.indexOf('(');
-  return i < 0 ? label : label.slice(0, i);
-}
 
 /** The system configuration that corresponds to a built fence-migrate model (its params and variant). */
 export function systemConfigFor(model: Model): SystemConfig {
