@@ -1,9 +1,11 @@
 /**
- * The simulated hardware and kernel pieces a reference driver runs on, as a protocol package uses
- * them. Why this module exists: it is the public subpath `mirrorcheck/harness`; a package's reference
- * driver, its simulated system and its state mapping import only from here, so the harness knows no
- * driver and a new protocol adds files only in its own package.
+ * The simulated hardware and kernel pieces a reference driver runs on, and the shape of the binding
+ * a protocol package supplies to run its driver on them. Why this module exists: it is the public
+ * subpath `mirrorcheck/harness`; a package's reference driver, its simulated system and its state
+ * mapping import only from here, so the harness knows no driver and a new protocol adds files only in
+ * its own package.
  */
+export type { ContinuationBounds, DamageGuide, HarnessBinding, ReplayWords, SystemOptions } from './binding.js';
 export type { Alternative, ChoicePoint } from './choicePoint.js';
 export { isChoicePoint } from './choicePoint.js';
 export type { HmmResult, Prot, Pte } from './cpuMm.js';
@@ -25,5 +27,6 @@ export type { Pte as ProcessPte } from './processMm.js';
 export { ProcessMm } from './processMm.js';
 export type { Action, Flow, Scheduler, StepPoint } from './scheduler.js';
 export { choiceListScheduler, internalStep, isInternal, labelOf, labelScheduler, ruleName, step, stepLabel } from './scheduler.js';
+export type { Damage, SimSystem, StepRecord } from './simSystem.js';
 export { SleepingMutex } from './sleepingMutex.js';
 export { Workload } from './workload.js';

@@ -1,12 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CheckResult, type Trace, buildModel, explicitCheck, initState, itfToTrace, livenessCheck, parseItf, randomCheck } from 'mirrorcheck';
+import { type CheckResult, type Model, type Trace, buildModel, explicitCheck, initState, itfToTrace, livenessCheck, parseItf, randomCheck } from 'mirrorcheck';
 import { ChoiceRunner } from '../../../../checker/random/runChoices.js';
 import { compileModel } from '../../../lang/compile.js';
 import { fenceMigrate } from '../fenceMigrate.js';
 import { fenceMigrateProperties } from '../fenceMigrateProperties.js';
-import { harnessReplayLines, replayOnHarness } from './replayOnHarness.js';
+import { harnessReplayLines, replayOnHarness as replayOn } from 'mirrorcheck/conformance';
+import { fenceMigrateHarness } from './harness.js';
+
+const replayOnHarness = (model: Model, trace: Trace) => replayOn(fenceMigrateHarness, model, trace);
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });

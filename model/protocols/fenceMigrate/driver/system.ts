@@ -1,5 +1,5 @@
 /**
- * The simulated system: CPU page tables and notifier core, physical memory, the HCA, the reference
+ * The simulated fence-migrate system: CPU page tables and notifier core, physical memory, the HCA, the reference
  * driver running on them, the application that uses the memory, and the one scheduler-facing list of
  * everything that can happen next. Why this module exists: conformance, replay of model traces and
  * the hmm-tests scenarios all need the same thing, a system whose every concurrency choice is an
@@ -21,7 +21,10 @@ import {
   NotifierCore,
   PageAllocator,
   type Scheduler,
+  type SimSystem,
+  type Damage as SimDamage,
   type StepPoint,
+  type StepRecord as SimStepRecord,
   type WorkTag,
   Workload,
   isInternal,
@@ -63,11 +66,8 @@ export interface SystemConfig {
 export type DamageKind = 'freed-frame-access' | 'lost-write' | 'stale-read' | 'hung-dma';
 
 /** Concrete damage seen in memory, in plain words. */
-export interface Damage {
+export interface Damage extends SimDamage {
   readonly kind: DamageKind;
-  /** The step (1-based, counting every executed action) at which it was seen. */
-  readonly step: number;
-  readonly message: string;
 }
 
 /** A thread of control: a migration, a queued work item, or a scenario flow. */
@@ -81,12 +81,8 @@ export interface Task {
   pending: StepPoint | null;
 }
 
-/** One executed step: its label, who took it, and what changed in the hardware, in words. */
-export interface StepRecord {
-  readonly label: string;
-  readonly actor: Action['actor'];
-  readonly internal: boolean;
-  readonly changes: readonly string[];
+/** One executed step: its label, who took it, what changed in the hardware (in words), the damage. */
+export interface StepRecord extends SimStepRecord {
   readonly damage: readonly Damage[];
 }
 
@@ -100,7 +96,7 @@ interface Snapshot {
   readonly inv: readonly boolean[];
 }
 
-export class MirrorSystem {
+export class MirrorSystem implements SimSystem {
   readonly config: SystemConfig;
   readonly notifier = new NotifierCore();
   readonly memory: PageAllocator;
@@ -328,6 +324,8 @@ export class MirrorSystem {
     const changes = before ? describeChanges(before, this.snapshot()) : [];
     const rec: StepRecord = { label: a.label, actor: a.actor, internal: a.internal, changes, damage: this.stepDamage };
     this.history.push(rec);
+    // Damage reported after the step (a hang found when nothing can run) belongs to no step.
+    this.stepDamage = [];
     return rec;
   }
 

@@ -16,13 +16,16 @@
 import {
   type AccessOp,
   type Action,
+  type Damage,
   type DevEntry,
   type DeviceAccess,
   type Flow,
   MirrorDevice,
   MmuNotifier,
   ProcessMm,
+  type SimSystem,
   type StepPoint,
+  type StepRecord,
   isChoicePoint,
   isInternal,
   labelOf,
@@ -49,11 +52,8 @@ export interface OdpSystemConfig {
 export type OdpDamageKind = 'freed-frame-access' | 'failed-fault' | 'stale-tlb-fault' | 'hung';
 
 /** Concrete damage, in plain words. */
-export interface OdpDamage {
+export interface OdpDamage extends Damage {
   readonly kind: OdpDamageKind;
-  /** The step (1-based) at which it was seen. */
-  readonly step: number;
-  readonly message: string;
 }
 
 /** What an invalidating thread is doing. */
@@ -73,7 +73,7 @@ interface Task {
 /** A page outside the mirrored interval, for `MmInvalidateElsewhere`. */
 const ELSEWHERE = 1000;
 
-export class OdpSystem {
+export class OdpSystem implements SimSystem {
   readonly config: OdpSystemConfig;
   readonly notifier: MmuNotifier;
   readonly mm: ProcessMm;
@@ -303,16 +303,21 @@ export class OdpSystem {
     }
   }
 
-  /** Takes one action (from `enabled()`). */
-  perform(a: Action): void {
+  /**
+   * Takes one action (from `enabled()`). The record lists no hardware changes: a replay shows the
+   * mapped model variables that changed instead (the harness binding's `valuesOf`).
+   */
+  perform(a: Action): StepRecord {
+    const seen = this.damage.length;
     a.run();
     this.judgeFailures();
     this.judgeLockWaits();
     this.history.push(a.label);
+    return { label: a.label, actor: a.actor, internal: a.internal, changes: [], damage: this.damage.slice(seen) };
   }
 
-  /** Called when nothing can move: reports the hang in words. */
-  reportHung(): void {
+  /** Called when nothing can move: reports the hang in words (and returns it). */
+  reportHung(): OdpDamage[] {
     const waiting: string[] = [];
     const holder = this.driver.umem.holder;
     this.device.slots.forEach((a, d) => {
@@ -328,6 +333,7 @@ export class OdpSystem {
     const leaked = active > running ? `, though only ${running} invalidation(s) are running: a region was never closed, so read_begin sleeps forever` : '';
     const seq = `the mm sequence is ${mmSeq} (${mmSeq % 2 ? 'odd' : 'even'}) with ${active} region(s) counted open${leaked}`;
     this.report('hung', `deadlock: nothing can move; waiting forever: ${waiting.join('; ') || 'nothing'}; ${lock}; ${seq}`);
+    return this.damage.slice(-1);
   }
 }
 
