@@ -13,7 +13,6 @@ import { seqTriple } from './stateMapping.js';
 /** Runs the odp-mirror reference driver under a schedule (a choice list or a scheduler) and checks it against `model`. */
 const checkOdpConformance = (model: Model, properties: readonly Property[], schedule: Scheduler | readonly number[], opts: ConformanceOptions = {}) =>
   runConformance(odpMirrorHarness, model, properties, schedule, opts);
-const checkOdpConformanceWith = checkOdpConformance;
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(odpMirror, { variant, params });
@@ -52,7 +51,7 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
       2000,
       43,
     )) {
-      const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
+      const r = checkOdpConformance(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
     }
   });
@@ -135,7 +134,7 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
       2000,
       3,
     )) {
-      const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
+      const r = checkOdpConformance(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure) throw new Error(explain(r));
       if (r.violation) violated.add(r.violation.property);
       for (const d of r.damage) damage.add(d.kind);
@@ -157,7 +156,7 @@ describe('each knob, scheduled along its variant corpus trace, conforms and brea
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
     const { model, properties } = setup(header.variant, header.params as Record<string, string | number>);
     const trace = itfToTrace(header, doc, model);
-    const r = checkOdpConformanceWith(model, properties, labelScheduler(trace.steps.slice(1).map((s) => s.label)));
+    const r = checkOdpConformance(model, properties, labelScheduler(trace.steps.slice(1).map((s) => s.label)));
     expect(r.failure).toBeNull();
     expect(r.steps).toBe(trace.steps.length - 1);
     expect(r.violation?.property).toBe(header.property);
