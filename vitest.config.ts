@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^mirrorcheck$/, replacement: here('./index.ts') },
       { find: /^mirrorcheck\/harness$/, replacement: here('./harness/index.ts') },
+      { find: /^mirrorcheck\/conformance$/, replacement: here('./conformance/index.ts') },
     ],
   },
   test: {

@@ -27,7 +27,7 @@ args.forEach((a, i) => {
 const model = buildModel(fenceMigrate, { params });
 const properties = fenceMigrateProperties.build(model);
 console.log(
-  `fence-migrate ${Object.entries(params)
+  `${fenceMigrate.name} ${Object.entries(params)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')}: ${properties.length} properties, ${model.instances.length} rule instances, node ${process.version}, one core (single-threaded engine)`,
 );
@@ -51,7 +51,7 @@ const odpProps = odpMirrorProperties.build(odp).filter((p) => p.kind !== 'livene
 const rssBefore = process.memoryUsage().rss;
 const o = explicitCheck({ model: odp, properties: odpProps, limits: {} });
 console.log(
-  `odp-mirror ${Object.entries(odp.params)
+  `${odpMirror.name} ${Object.entries(odp.params)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')}: ${o.status}, ${o.stats.states} states, ${o.stats.transitions} transitions, depth ${o.stats.depth}, ` +
     `${(o.stats.elapsedMs / 1000).toFixed(2)} s, ${o.stats.statesPerSec} states/s, ${o.stats.bytesPerState} bytes/stored state, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)})`,

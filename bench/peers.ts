@@ -63,7 +63,7 @@ const ours: Row = {
 };
 rows.push(ours);
 
-const header = `fence-migrate ${Object.entries(model.params)
+const header = `${fenceMigrate.name} ${Object.entries(model.params)
   .map(([k, v]) => `${k}=${v}`)
   .join(' ')}: ${model.instances.length} rule instances, ${properties.length} properties; node ${process.version}; load average ${loadavg()
   .map((x) => x.toFixed(1))

@@ -7,11 +7,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { harnessReplayLines, replayOnHarness } from '../conformance/replayOnHarness.js';
 import { type ItfHeader, itfToTrace, parseItf } from '../counterexamples/itf.js';
 import { renderHtml, renderMermaid, renderText } from '../counterexamples/render.js';
 import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
-import type { Trace } from '../counterexamples/trace.js';
+import type { HarnessBinding } from '../harness/binding.js';
 import { McError } from '../model/lang/errors.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
 import type { ProtocolPackage } from '../properties/package.js';
@@ -28,22 +29,19 @@ export interface ReplayOptions {
   readonly full: boolean;
 }
 
-/** Drives a trace through its protocol's reference driver on the simulated hardware. */
-async function replayOnItsHarness(
-  protocol: string,
-  model: Model,
-  trace: Trace,
-): Promise<{ lines: string[]; mismatch: { step: number; message: string } | null; damaged: boolean }> {
-  if (protocol === 'odp-mirror') {
-    const { replayOdpOnHarness, odpHarnessReplayLines } = await import('../harness/odpReplayOnHarness.js');
-    const rep = replayOdpOnHarness(model, trace);
-    return { lines: odpHarnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
-  }
-  if (protocol !== 'fence-migrate')
-    throw new McError('MC030', `replay --on harness drives the fence-migrate and odp-mirror reference drivers; this trace is of ${protocol}`);
-  const { replayOnHarness, harnessReplayLines } = await import('../harness/replayOnHarness.js');
-  const rep = replayOnHarness(model, trace);
-  return { lines: harnessReplayLines(rep), mismatch: rep.mismatch, damaged: rep.damage.length > 0 };
+/**
+ * The harness binding that runs `model` (of package `pkg`) on its reference driver, checked before
+ * anything runs: MC030 when the package has no reference driver, or the driver has no knob for the
+ * model's variant.
+ */
+export function harnessFor(pkg: ProtocolPackage, model: Model): HarnessBinding {
+  const name = pkg.protocol.name;
+  const harness = pkg.harness;
+  if (!harness)
+    throw new McError('MC030', `no reference driver for protocol ${name}: its package supplies no harness binding, so replay --on harness cannot run`);
+  if (model.variant !== null && !harness.knobs.includes(model.variant))
+    throw new McError('MC030', `no reference-driver knob for variant ${model.variant} of ${name} (knobs: ${harness.knobs.join(', ') || 'none'})`);
+  return harness;
 }
 
 /**
@@ -89,6 +87,7 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
   const { header, doc } = parseItf(text);
   const entry = await packageOfTrace(header, opts);
   const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
+  const harness = opts.on === 'harness' ? harnessFor(entry, model) : null;
   // `prove` also reports a reachable state that breaks a strengthening invariant of the proof hints
   // (a claim about every reachable state too); replay then checks that invariant with the properties.
   const hint = entry.properties.proofHints?.(model).strengthening.find((p) => p.name === header.property);
@@ -103,14 +102,14 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     }
     throw e;
   }
-  if (opts.on === 'harness') {
-    const rep = await replayOnItsHarness(header.protocol, model, trace);
-    for (const line of rep.lines) out(line);
+  if (harness) {
+    const rep = replayOnHarness(harness, model, trace);
+    for (const line of harnessReplayLines(rep)) out(line);
     if (rep.mismatch) {
       out(`HARNESS REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}`);
       return 4;
     }
-    return rep.damaged ? 1 : 0;
+    return rep.damage.length > 0 ? 1 : 0;
   }
   const liveProp = properties.find((p) => p.kind === 'liveness' && p.name === header.property);
   if (trace.loop !== undefined && liveProp?.kind === 'liveness') {

@@ -11,8 +11,8 @@
 import type { Alternative, ChoicePoint } from './choicePoint.js';
 import type { DevEntry } from './mirrorDevice.js';
 import type { IntervalSubscription } from './notifierCore.js';
-import type { OdpMm } from './odpMm.js';
-import type { OdpNotifier } from './odpNotifier.js';
+import type { ProcessMm } from './processMm.js';
+import type { MmuNotifier } from './mmuNotifier.js';
 import { type Flow, step, stepLabel } from './scheduler.js';
 
 export const EBUSY = -16;
@@ -33,8 +33,8 @@ export interface HmmRange {
 
 /** What hmm_range_fault needs from the simulated mm. */
 export interface HmmEnv {
-  readonly mm: OdpMm;
-  readonly notifier: OdpNotifier;
+  readonly mm: ProcessMm;
+  readonly notifier: MmuNotifier;
 }
 
 /** Whether the range's snapshot is stale: check_retry, or the old `!range->valid`. */

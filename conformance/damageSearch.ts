@@ -1,28 +1,12 @@
 /**
- * What the two harness replays (harness/replayOnHarness.ts, harness/odpReplayOnHarness.ts) share:
- * comparing a trace's state with the mapped harness state, and the search for the fewest extra model
- * steps after which damage is expected. Why this module exists: a shortest counterexample often stops
- * at the first broken property, before memory is damaged; both replays then search the model for a
- * short continuation that their protocol's damage guide flags, and confirm it on the harness.
+ * The search for the fewest extra model steps after which damage is expected on the harness. Why
+ * this module exists: a shortest counterexample often stops at the first broken property, before
+ * anything is damaged; the replay on the harness (conformance/replayOnHarness.ts) then searches the
+ * model for a short continuation that the protocol's damage guide flags, and confirms it on the
+ * harness.
  */
+import type { DamageGuide } from '../harness/binding.js';
 import type { CompiledModel } from '../model/lang/compile.js';
-import type { Model } from '../model/lang/protocol.js';
-
-/** Whether two model states are equal. */
-export function sameState(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** The first field where the trace's state and the harness's mapped state differ, in words. */
-export function firstDiff(model: Model, want: Int32Array, got: Int32Array): string {
-  for (let i = 0; i < want.length; i++) if (want[i] !== got[i]) return `${model.layout.slotNames[i]}: trace ${want[i]}, harness ${got[i]}`;
-  return '';
-}
-
-/** A model-level guess that the step `inst` from `s` to `t` shows damage on the harness. */
-export type DamageGuide = (s: Int32Array, inst: number, t: Int32Array) => boolean;
 
 /**
  * Shortest model continuations (rule-instance paths) from `start` whose last step `guide` flags, up

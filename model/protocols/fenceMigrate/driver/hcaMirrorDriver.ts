@@ -16,11 +16,23 @@
  * yielded with the model's rule-instance label, so the harness can check each step against the model.
  * Requirement IDs (FM-Rn) and rule numbers refer to spec/fence-migrate.md (sections 3 and 8).
  */
-import type { CpuMm, HmmResult } from '../harness/cpuMm.js';
-import type { FenceHandle, Hca, PageFaultEvent } from '../harness/hca.js';
-import { Mutex, type Workqueue } from '../harness/kernel.js';
-import type { IntervalNotifierOps, IntervalSubscription, NotifierRange } from '../harness/notifierCore.js';
-import { type Flow, type StepPoint, internalStep, step, stepLabel } from '../harness/scheduler.js';
+import {
+  type CpuMm,
+  type FenceHandle,
+  type Flow,
+  type Hca,
+  type HmmResult,
+  type IntervalNotifierOps,
+  type IntervalSubscription,
+  Mutex,
+  type NotifierRange,
+  type PageFaultEvent,
+  type StepPoint,
+  type Workqueue,
+  internalStep,
+  step,
+  stepLabel,
+} from 'mirrorcheck/harness';
 import type { DriverOptions } from './driverOptions.js';
 
 /** The decision the fault handler takes once it holds the lock (step F4-F6 of the loop). */

@@ -9,12 +9,10 @@
  * and GUP are outside the harness.
  */
 import fc from 'fast-check';
+import { type DmaCompletion, type Prot, choiceListScheduler } from 'mirrorcheck/harness';
 import { describe, expect, it } from 'vitest';
-import type { DmaCompletion } from '../harness/hca.js';
-import type { Prot } from '../harness/cpuMm.js';
-import { choiceListScheduler } from '../harness/scheduler.js';
-import { MirrorSystem } from '../harness/system.js';
 import type { MigrationMode } from './driverOptions.js';
+import { MirrorSystem } from './system.js';
 
 const PAGES = 4;
 

@@ -1,19 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explicitCheck } from '../checker/explicit/explicit.js';
-import { livenessCheck } from '../checker/explicit/liveness.js';
-import { compileModel } from '../model/lang/compile.js';
-import { randomCheck } from '../checker/random/random.js';
-import { ChoiceRunner } from '../checker/random/runChoices.js';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import type { Trace } from '../counterexamples/trace.js';
-import { initState } from '../model/lang/interp.js';
-import { buildModel } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import type { CheckResult } from '../checker/engine.js';
-import { harnessReplayLines, replayOnHarness } from './replayOnHarness.js';
+import { type CheckResult, type Model, type Trace, buildModel, explicitCheck, initState, itfToTrace, livenessCheck, parseItf, randomCheck } from 'mirrorcheck';
+import { ChoiceRunner } from '../../../../checker/random/runChoices.js';
+import { compileModel } from '../../../lang/compile.js';
+import { fenceMigrate } from '../fenceMigrate.js';
+import { fenceMigrateProperties } from '../fenceMigrateProperties.js';
+import { harnessReplayLines, replayOnHarness as replayOn } from 'mirrorcheck/conformance';
+import { fenceMigrateHarness } from './harness.js';
+
+const replayOnHarness = (model: Model, trace: Trace) => replayOn(fenceMigrateHarness, model, trace);
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
@@ -60,7 +56,7 @@ describe('replay of model counterexamples on the reference driver and simulated 
     expect(r.damage.length).toBeGreaterThan(0);
   });
 
-  const dir = join(import.meta.dirname, '..', 'model', 'protocols', 'fenceMigrate', 'corpus');
+  const dir = join(import.meta.dirname, '..', 'corpus');
   const corpus = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
   it.each(corpus)('corpus trace %s does concrete damage on the harness', (file) => {
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));

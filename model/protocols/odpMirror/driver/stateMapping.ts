@@ -1,5 +1,5 @@
 /**
- * The abstraction function from the simulated odp-mirror system (harness/odpSystem.ts) to an
+ * The abstraction function from the simulated odp-mirror system (driver/system.ts) to an
  * odp-mirror model state. Why this module exists: "the reference driver does what the model says"
  * is checked by mapping every system state to a model state; this is the one place that says which
  * hardware or driver field stands for which model variable:
@@ -16,21 +16,23 @@
  * function of four facts of the raw values (mm odd, interval == mm, a snapshot held, snapshot ==
  * interval); the raw kernel values of the harness are mapped to it here.
  */
-import { McError } from '../model/lang/errors.js';
-import { type Value, encodeState } from '../model/lang/layout.js';
-import type { Model } from '../model/lang/protocol.js';
-import { isOdpKnob } from '../reference/odpDriverOptions.js';
-import { ruleName } from './modelMapping.js';
-import type { DevEntry } from './mirrorDevice.js';
-import type { OdpSystem, OdpSystemConfig } from './odpSystem.js';
-import { labelOf } from './scheduler.js';
+import { McError, type Model, type Value, encodeState } from 'mirrorcheck';
+import { type DevEntry, labelOf, ruleName } from 'mirrorcheck/harness';
+import { odpMirror } from '../odpMirror.js';
+import { ODP_KNOBS, isOdpKnob } from './knobs.js';
+import type { OdpSystem, OdpSystemConfig } from './system.js';
 
-/** The system configuration of a built odp-mirror model (its params; its variant as the knob). */
-export function odpSystemConfigFor(model: Model): OdpSystemConfig {
-  if (model.protocol !== 'odp-mirror') throw new McError('MC030', `the odp-mirror harness runs odp-mirror only, not ${model.protocol}`);
+/**
+ * The system configuration of a built odp-mirror model: its params size the system, `knob` (default:
+ * the model's variant) is the driver's bug knob. Throws McError (MC030) for a model of another
+ * protocol or a knob the driver does not have.
+ */
+export function systemConfigFor(model: Model, knob: string | null = model.variant): OdpSystemConfig {
+  if (model.protocol !== odpMirror.name)
+    throw new McError('MC030', `the ${odpMirror.name} reference driver runs ${odpMirror.name} models only, not ${model.protocol}`);
+  if (knob !== null && !isOdpKnob(knob))
+    throw new McError('MC030', `no reference-driver knob for variant ${knob} of ${odpMirror.name} (knobs: ${ODP_KNOBS.join(', ')})`);
   const p = model.params;
-  if (model.variant !== null && !isOdpKnob(model.variant))
-    throw new McError('MC030', `variant ${model.variant} has no knob in the odp-mirror reference driver`);
   return {
     pages: p.pages as number,
     frames: p.frames as number,
@@ -39,7 +41,7 @@ export function odpSystemConfigFor(model: Model): OdpSystemConfig {
     slots: p.slots as number,
     atomics: (p.atomics as number) > 0,
     retries: p.retries as number,
-    knob: isOdpKnob(model.variant) ? model.variant : null,
+    knob,
   };
 }
 
@@ -78,7 +80,7 @@ export function seqTriple(canonical: boolean, mm: number, iv: number, s: number 
 }
 
 /** The structured model state of a system (variable name -> value), or why it has none. */
-export function odpModelValueOf(model: Model, sys: OdpSystem): Record<string, Value> | string {
+export function modelValueOf(model: Model, sys: OdpSystem): Record<string, Value> | string {
   const { notifier, mm, device, driver, config } = sys;
   const sub = driver.interval;
   const work = driver.fault;
@@ -134,7 +136,7 @@ export function odpModelValueOf(model: Model, sys: OdpSystem): Record<string, Va
 }
 
 /** The model state of a system, or a description of why it does not fit the model's state space. */
-export function odpModelStateOf(model: Model, sys: OdpSystem): Int32Array | string {
-  const v = odpModelValueOf(model, sys);
+export function modelStateOf(model: Model, sys: OdpSystem): Int32Array | string {
+  const v = modelValueOf(model, sys);
   return typeof v === 'string' ? v : encodeState(model.layout, v);
 }

@@ -1,28 +1,28 @@
 /**
- * Conformance of a reference driver on the simulated hardware to its model. Why this module exists:
- * the model is checked exhaustively, the reference driver is code; this is the bridge. The check
- * (`runConformance`) serves every protocol; `checkConformance` applies it to fence-migrate and
- * harness/odpConformance.ts to odp-mirror. A schedule (a choice list) runs the system; after every
- * step the system state is mapped to a model state (harness/modelMapping.ts,
- * harness/odpModelMapping.ts) and the step must be one the model allows:
+ * Conformance of a reference driver on the simulated hardware to its model, for any protocol package.
+ * Why this module exists: the model is checked exhaustively, the reference driver is code; this is
+ * the bridge. A schedule (a choice list, or any scheduler) runs the package's system (its harness
+ * binding builds it for the model); after every step the system state is mapped to a model state by
+ * the binding's abstraction function, and the step must be one the model allows:
  *
  * - a step with a model label must be an enabled rule instance of that label, and the mapped next
  *   state must equal `applyRule` of that instance on the mapped state (model/lang/interp.ts);
  * - an internal step (a retry of the fault handler, a wait) must leave the mapped state unchanged;
  * - when the system can do nothing, the model must not be able to either.
  *
- * On the mapped states the model's safety properties are checked too, and the harness's own monitor
+ * On the mapped states the model's safety properties are checked too, and the system's own monitor
  * reports concrete damage. A report says which of these failed first; it never throws for a
  * mismatch.
  */
-import { compileModel, type CompiledModel } from '../model/lang/compile.js';
+import type { HarnessBinding } from '../harness/binding.js';
+import { type Action, type Scheduler, choiceListScheduler } from '../harness/scheduler.js';
+import type { Damage, SimSystem } from '../harness/simSystem.js';
+import { type CompiledModel, compileModel } from '../model/lang/compile.js';
 import { McError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
+import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model, RuleInstance } from '../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../properties/property.js';
-import { systemConfigFor, modelStateOf } from './modelMapping.js';
-import { type Action, type Scheduler, choiceListScheduler } from './scheduler.js';
-import { type Damage, MirrorSystem, type SystemConfig } from './system.js';
 
 /** The first way a run stopped matching the model. */
 export interface ConformanceFailure {
@@ -40,21 +40,7 @@ export interface MappedViolation {
   readonly requirement: string;
 }
 
-export interface ConformanceReport extends ConformanceRun {
-  /** Concrete damage the harness saw. */
-  readonly damage: readonly Damage[];
-}
-
-/** What the conformance check needs of a simulated system (both protocols' systems have it). */
-export interface ConformanceSystem {
-  /** The actions that can run now. */
-  enabled(): Action[];
-  perform(a: Action): unknown;
-  /** Records, as damage, that the threads still waiting can never run. */
-  reportHung(): unknown;
-}
-
-/** The outcome of `runConformance`; each protocol's report adds its system's damage. */
+/** How a run went against the model. */
 export interface ConformanceRun {
   /** Steps executed (model steps plus internal ones). */
   readonly steps: number;
@@ -86,30 +72,20 @@ function prepare(model: Model, properties: readonly Property[]): Prepared {
   return fresh;
 }
 
-/** The fields where two model states differ, in words (at most four). */
-export function stateDiff(model: Model, want: Int32Array, got: Int32Array): string {
-  const out: string[] = [];
-  for (let i = 0; i < want.length; i++) if (want[i] !== got[i]) out.push(`${model.layout.slotNames[i]}: model ${want[i]}, system ${got[i]}`);
+/** The fields where the model's state and the system's mapped state differ, in words (at most four). */
+function stateDiff(model: Model, want: Int32Array, got: Int32Array): string {
+  const out = stateDiffs(model.layout, want, got, ['model', 'system']);
   return out.slice(0, 4).join('; ') + (out.length > 4 ? `; ... (${out.length} fields)` : '');
 }
 
-function same(a: Int32Array, b: Int32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * The conformance check itself, for any protocol: runs `sys` under `scheduler` (at most `maxSteps`
- * steps), maps its state to a model state with `stateOf` after every step, and checks each step
- * against `model` as the module header says. It never throws for a mismatch.
- */
-export function runConformance<S extends ConformanceSystem>(
+/** Runs `sys` under `scheduler` and checks each step against `model` (see the module header). */
+function checkRun<S extends SimSystem>(
   model: Model,
   properties: readonly Property[],
   scheduler: Scheduler,
   sys: S,
   stateOf: (model: Model, sys: S) => Int32Array | string,
-  maxSteps = Number.POSITIVE_INFINITY,
+  maxSteps: number,
 ): ConformanceRun {
   const { cm, byLabel, init } = prepare(model, properties);
   const steps = properties.filter((p) => p.kind === 'step');
@@ -128,7 +104,7 @@ export function runConformance<S extends ConformanceSystem>(
 
   let m0 = stateOf(model, sys);
   if (typeof m0 === 'string') return done({ kind: 'unmappable', step: 0, label: null, message: m0 });
-  if (!same(init, m0)) return done({ kind: 'wrong-start', step: 0, label: null, message: stateDiff(model, init, m0) });
+  if (!sameState(init, m0)) return done({ kind: 'wrong-start', step: 0, label: null, message: stateDiff(model, init, m0) });
   checkInvariants(m0, 0);
   while (labels.length < maxSteps) {
     const acts = sys.enabled();
@@ -167,7 +143,7 @@ export function runConformance<S extends ConformanceSystem>(
     if (typeof m1 === 'string') return done({ kind: 'unmappable', step, label: a.label, message: m1 });
     if (inst && expected) {
       modelSteps++;
-      if (!same(expected, m1)) return done({ kind: 'wrong-effect', step, label: a.label, message: stateDiff(model, expected, m1) });
+      if (!sameState(expected, m1)) return done({ kind: 'wrong-effect', step, label: a.label, message: stateDiff(model, expected, m1) });
       if (!violation) {
         for (const p of steps) {
           if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
@@ -177,7 +153,7 @@ export function runConformance<S extends ConformanceSystem>(
           }
         }
       }
-    } else if (!same(m0, m1)) {
+    } else if (!sameState(m0, m1)) {
       return done({ kind: 'internal-changed', step, label: a.label, message: stateDiff(model, m0, m1) });
     }
     checkInvariants(m1, step);
@@ -186,27 +162,40 @@ export function runConformance<S extends ConformanceSystem>(
   return done(null);
 }
 
-/**
- * Runs the fence-migrate system under `scheduler` (at most `maxSteps` steps) and checks every step
- * against `model`. `config` overrides the system configuration derived from the model (its params
- * and variant), for example to run a driver knob against the correct model.
- */
-export function checkConformanceWith(
-  model: Model,
-  properties: readonly Property[],
-  scheduler: Scheduler,
-  opts: { maxSteps?: number; config?: Partial<SystemConfig> } = {},
-): ConformanceReport {
-  const sys = new MirrorSystem({ ...systemConfigFor(model), describeSteps: false, ...opts.config });
-  return { ...runConformance(model, properties, scheduler, sys, modelStateOf, opts.maxSteps), damage: sys.damage };
+/** Options of `runConformance`. */
+export interface ConformanceOptions {
+  /** Stop after this many steps (default: when the schedule ends or nothing can run). */
+  readonly maxSteps?: number;
+  /**
+   * The reference driver's knob (default: the model's variant). Running a knob against the correct
+   * model, or the correct driver against a variant, shows that the check is not vacuous.
+   */
+  readonly knob?: string | null;
 }
 
-/** Runs one schedule given as a choice list (entry i picks action `choices[i] mod n`). */
-export function checkConformance(
+/** A conformance run with what the system's monitor saw. */
+export interface ConformanceReport<S extends SimSystem = SimSystem> extends ConformanceRun {
+  /** Concrete damage, in the order seen. */
+  readonly damage: readonly Damage[];
+  /** The system after the run (for reports). */
+  readonly system: S;
+}
+
+/**
+ * Runs a package's reference driver on the simulated hardware, built by `binding` for `model`, under
+ * `schedule` (a scheduler, or a choice list: entry i picks action `choices[i] mod n` among the n
+ * enabled), and checks every step against `model` as the module header says. Throws only what the
+ * binding throws for a model its harness does not simulate (McError).
+ */
+export function runConformance<S extends SimSystem>(
+  binding: HarnessBinding<S>,
   model: Model,
   properties: readonly Property[],
-  choices: readonly number[],
-  opts: { config?: Partial<SystemConfig> } = {},
-): ConformanceReport {
-  return checkConformanceWith(model, properties, choiceListScheduler(choices), opts);
+  schedule: Scheduler | readonly number[],
+  opts: ConformanceOptions = {},
+): ConformanceReport<S> {
+  const sys = binding.system(model, { knob: opts.knob, describe: false });
+  const scheduler = 'choose' in schedule ? schedule : choiceListScheduler(schedule);
+  const run = checkRun(model, properties, scheduler, sys, (m, s) => binding.stateOf(m, s), opts.maxSteps ?? Number.POSITIVE_INFINITY);
+  return { ...run, damage: sys.damage, system: sys };
 }

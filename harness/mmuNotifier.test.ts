@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IntervalSubscription, NotifierRange } from './notifierCore.js';
-import { type OdpInvalidate, OdpNotifier, type OdpRangeInfo } from './odpNotifier.js';
+import { type InvalidateFlow, MmuNotifier, type RangeInfo } from './mmuNotifier.js';
 import { type Flow, internalStep } from './scheduler.js';
 
 /** Runs a flow that must not wait. */
@@ -10,11 +10,11 @@ function runNow<T>(flow: Flow<T>): T {
   return r.value;
 }
 
-const unmap: OdpRangeInfo = { event: 'unmap', owner: null, blockable: true, thread: 0 };
-const oomReap: OdpRangeInfo = { event: 'unmap', owner: null, blockable: false, thread: 1 };
+const unmap: RangeInfo = { event: 'unmap', owner: null, blockable: true, thread: 0 };
+const oomReap: RangeInfo = { event: 'unmap', owner: null, blockable: false, thread: 1 };
 
 /** A correct callback: set_seq with the value it got, then succeed. */
-const setSeqThenOk = (n: OdpNotifier): OdpInvalidate =>
+const setSeqThenOk = (n: MmuNotifier): InvalidateFlow =>
   // biome-ignore lint/correctness/useYield: a callback that never waits for the device
   function* (sub, _range, cur) {
     n.core.setSeq(sub, cur);
@@ -22,16 +22,16 @@ const setSeqThenOk = (n: OdpNotifier): OdpInvalidate =>
   };
 
 /** A callback on a non-blockable range whose mutex_trylock fails: -EAGAIN before set_seq (as in the kernel drivers). */
-const trylockFails = (log: NotifierRange[]): OdpInvalidate =>
+const trylockFails = (log: NotifierRange[]): InvalidateFlow =>
   // biome-ignore lint/correctness/useYield: a callback that never waits for the device
   function* (_sub, range) {
     log.push(range);
     return false;
   };
 
-describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => {
+describe('mmu notifier (mm/mmu_notifier.c with range flags and non-blocking starts)', () => {
   it('the sequence is odd while an overlapping invalidation is open; read_retry reports the collision after set_seq', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     let seen: number | null = null;
     let release = false;
     const sub = n.insert(0, 2, function* (s, _range, cur) {
@@ -71,7 +71,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('an invalidation that hits no interval leaves the sequence even and calls no callback', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     const sub = n.insert(0, 2, setSeqThenOk(n));
     const s = n.core.readBegin(sub);
     const region = runNow(n.rangeStart(2, 4, unmap));
@@ -87,7 +87,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('a failed non-blocking start (-EAGAIN) returns null and the core closes the region itself (mn_itree_inv_end)', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     const calls: NotifierRange[] = [];
     const sub = n.insert(0, 2, trylockFails(calls));
     const s = n.core.readBegin(sub);
@@ -105,7 +105,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('a failed non-blocking start while another region is open keeps the sequence odd until that one ends', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     let fail = false;
     const sub = n.insert(0, 2, function* (s, _range, cur) {
       if (fail) return false;
@@ -128,7 +128,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('B3 knob (end-skipped-after-eagain): the failed start is never closed and the sequence stays odd', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: true });
+    const n = new MmuNotifier({ endSkippedAfterEagain: true });
     expect(n.endSkippedAfterEagain).toBe(true);
     const calls: NotifierRange[] = [];
     const sub = n.insert(0, 2, trylockFails(calls));
@@ -141,7 +141,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
     // every later invalidation that sets the interval's seq leaves its readers asleep forever.
     expect(n.core.readBeginWouldSleep(sub)).toBe(false);
     // A callback that does set the seq now leaves read_begin asleep after its region ends.
-    const ok = new OdpNotifier({ endSkippedAfterEagain: true });
+    const ok = new MmuNotifier({ endSkippedAfterEagain: true });
     let fail = true;
     const sub2 = ok.insert(0, 1, function* (s, _range, cur) {
       if (fail) return false;
@@ -160,7 +160,7 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('a later blockable start after a failed non-blocking one runs normally', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     let fail = true;
     const sub = n.insert(0, 1, function* (s, _range, cur) {
       if (fail) return false;
@@ -183,9 +183,9 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
   });
 
   it('an exclusive event: the callback reads event, owner and blockable through rangeInfo; the core logs it as protection', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
     const me = { driver: 'dmirror' };
-    const seen: { info: OdpRangeInfo; range: NotifierRange; sub: IntervalSubscription }[] = [];
+    const seen: { info: RangeInfo; range: NotifierRange; sub: IntervalSubscription }[] = [];
     n.insert(0, 4, function* (sub, range, cur) {
       seen.push({ info: n.rangeInfo(range), range, sub });
       n.core.setSeq(sub, cur);
@@ -207,8 +207,8 @@ describe('odp-mirror notifier (mm/mmu_notifier.c as odp-mirror sees it)', () => 
     n.rangeEnd(region);
   });
 
-  it('rangeInfo of a range not started through OdpNotifier throws', () => {
-    const n = new OdpNotifier({ endSkippedAfterEagain: false });
-    expect(() => n.rangeInfo({ start: 0, end: 1, event: 'unmap', owner: null })).toThrow(/not started through OdpNotifier/);
+  it('rangeInfo of a range not started through MmuNotifier throws', () => {
+    const n = new MmuNotifier({ endSkippedAfterEagain: false });
+    expect(() => n.rangeInfo({ start: 0, end: 1, event: 'unmap', owner: null })).toThrow(/not started through MmuNotifier/);
   });
 });

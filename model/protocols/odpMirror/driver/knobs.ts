@@ -9,10 +9,10 @@
  *   `lock-across-read-begin`, `no-read-retry`, `no-secondary-tlb-flush`;
  * - in the driver's invalidate callback: `missed-unlock-nonblocking`, `no-owner-filter`,
  *   `no-set-seq`, `zap-without-drain` (and `valid-flag`, which has no set_seq);
- * - in the simulated kernel's notifier core (harness/odpNotifier.ts): `end-skipped-after-eagain`
+ * - in the simulated kernel's notifier core (harness/mmuNotifier.ts): `end-skipped-after-eagain`
  *   (B3 was a core bug, not a driver bug).
  */
-import { ODP_VARIANTS, type OdpVariant } from '../model/protocols/odpMirror/odpMirror.js';
+import { ODP_VARIANTS, type OdpVariant } from '../odpMirror.js';
 
 /** A bug knob of the odp-mirror reference driver (one per model variant). */
 export type OdpKnob = OdpVariant;

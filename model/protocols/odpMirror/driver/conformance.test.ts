@@ -2,16 +2,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../model/lang/protocol.js';
-import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { labelScheduler } from './scheduler.js';
-import { ruleName } from './modelMapping.js';
-import { type OdpConformanceReport, checkOdpConformance, checkOdpConformanceWith } from './odpConformance.js';
-import { odpModelStateOf, seqTriple } from './odpModelMapping.js';
-import { OdpSystem } from './odpSystem.js';
-import { swarmScheduler } from './swarmScheduler.js';
+import { type Model, type Property, buildModel, initState, itfToTrace, parseItf } from 'mirrorcheck';
+import { type ConformanceOptions, type ConformanceReport, runConformance, swarmScheduler } from 'mirrorcheck/conformance';
+import { type Scheduler, labelScheduler, ruleName } from 'mirrorcheck/harness';
+import { ODP_LARGE_PARAMS, ODP_VARIANTS, type OdpVariant, odpMirror } from '../odpMirror.js';
+import { odpMirrorProperties } from '../odpMirrorProperties.js';
+import { odpMirrorHarness } from './harness.js';
+import { seqTriple } from './stateMapping.js';
+
+/** Runs the odp-mirror reference driver under a schedule (a choice list or a scheduler) and checks it against `model`. */
+const checkOdpConformance = (model: Model, properties: readonly Property[], schedule: Scheduler | readonly number[], opts: ConformanceOptions = {}) =>
+  runConformance(odpMirrorHarness, model, properties, schedule, opts);
 
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(odpMirror, { variant, params });
@@ -22,7 +23,7 @@ const setup = (variant: string | null, params: Record<string, string | number> =
 const swarmSchedules = (names: readonly string[], n: number, seed: number, maxLength = 120) =>
   fc.sample(fc.record({ held: fc.subarray([...names]), choices: fc.array(fc.nat(), { minLength: 1, maxLength, size: 'max' }) }), { numRuns: n, seed });
 
-const explain = (r: OdpConformanceReport) => JSON.stringify({ failure: r.failure, violation: r.violation, damage: r.damage, labels: r.labels });
+const explain = (r: ConformanceReport) => JSON.stringify({ failure: r.failure, violation: r.violation, damage: r.damage, labels: r.labels });
 
 describe('the correct odp-mirror reference driver conforms to the model', () => {
   it('every step of 3000 uniform schedules is a model step; properties hold; no damage', () => {
@@ -50,7 +51,7 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
       2000,
       43,
     )) {
-      const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
+      const r = checkOdpConformance(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
     }
   });
@@ -67,10 +68,17 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
     }
   });
 
-  it("the harness's start state is the model's start state", () => {
-    const { model } = setup(null);
-    const sys = new OdpSystem({ pages: 2, frames: 3, invalidators: 2, invalidations: 2, slots: 1, atomics: true, retries: 2, knob: null });
-    expect(odpModelStateOf(model, sys)).not.toBeTypeOf('string');
+  it.each([
+    ['default', {}],
+    ['large', ODP_LARGE_PARAMS],
+    ['slots=2 pages=3 frames=4 invalidators=3', { slots: 2, pages: 3, frames: 4, invalidators: 3 }],
+    ['raw kernel sequences (seq=kernel atomics=0)', { seq: 'kernel', atomics: 0 }],
+  ])("the harness's start state is the model's start state (%s)", (_name, params) => {
+    const { model } = setup(null, params);
+    expect(model.inits.length).toBe(1);
+    const mapped = odpMirrorHarness.stateOf(model, odpMirrorHarness.system(model));
+    if (typeof mapped === 'string') throw new Error(`the start state does not map: ${mapped}`);
+    expect([...mapped]).toEqual([...initState(model, model.inits[0]!)]);
   });
 
   it('maps raw sequences to the canonical triple of spec 4.3', () => {
@@ -87,7 +95,7 @@ describe('the correct odp-mirror reference driver conforms to the model', () => 
     const mism = (m: typeof a, knob: OdpVariant | null) =>
       fc
         .sample(fc.array(fc.nat(), { minLength: 1, maxLength: 120, size: 'max' }), { numRuns: 300, seed: 5 })
-        .map((ch) => checkOdpConformance(m.model, m.properties, ch, { config: { knob } }).failure)
+        .map((ch) => checkOdpConformance(m.model, m.properties, ch, { knob }).failure)
         .filter((f) => f !== null);
     const f1 = mism(a, null);
     expect(f1.length).toBeGreaterThan(0);
@@ -126,7 +134,7 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
       2000,
       3,
     )) {
-      const r = checkOdpConformanceWith(model, properties, swarmScheduler(new Set(s.held), s.choices));
+      const r = checkOdpConformance(model, properties, swarmScheduler(new Set(s.held), s.choices));
       if (r.failure) throw new Error(explain(r));
       if (r.violation) violated.add(r.violation.property);
       for (const d of r.damage) damage.add(d.kind);
@@ -148,7 +156,7 @@ describe('each knob, scheduled along its variant corpus trace, conforms and brea
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
     const { model, properties } = setup(header.variant, header.params as Record<string, string | number>);
     const trace = itfToTrace(header, doc, model);
-    const r = checkOdpConformanceWith(model, properties, labelScheduler(trace.steps.slice(1).map((s) => s.label)));
+    const r = checkOdpConformance(model, properties, labelScheduler(trace.steps.slice(1).map((s) => s.label)));
     expect(r.failure).toBeNull();
     expect(r.steps).toBe(trace.steps.length - 1);
     expect(r.violation?.property).toBe(header.property);

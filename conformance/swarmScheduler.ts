@@ -5,8 +5,7 @@
  * random engine's swarm runs, each schedule holds back a subset of rules: actions of held-back rules
  * are taken only when nothing else is enabled. Every such schedule is still a valid schedule.
  */
-import { ruleName } from './modelMapping.js';
-import type { Scheduler } from './scheduler.js';
+import { type Scheduler, ruleName } from '../harness/scheduler.js';
 
 /**
  * A choice-list scheduler (entry i picks `choices[i] mod n`) over the actions whose rule is not in

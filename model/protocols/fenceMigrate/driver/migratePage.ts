@@ -12,9 +12,7 @@
  *   DriverUpdateMkey MTT -> new frame                          DriverUnblockDma stalled DMA proceeds
  *   MmInvalidateEnd  close the invalidation                    MmFreeFrame      free the old frame
  */
-import type { CpuMm } from '../harness/cpuMm.js';
-import type { OpenRegion } from '../harness/notifierCore.js';
-import { type Flow, step } from '../harness/scheduler.js';
+import { type CpuMm, type Flow, type OpenRegion, step } from 'mirrorcheck/harness';
 import type { HcaMirrorDriver } from './hcaMirrorDriver.js';
 
 /**

@@ -2,31 +2,39 @@
  * The reference odp-mirror driver: the device-side half of RDMA ODP / an HMM mirror, written in the
  * shape a driver author writes it against the kernel API (mmu_interval_read_begin / read_retry /
  * check_retry / set_seq, hmm_range_fault, make_device_exclusive), running on the simulated hardware
- * of harness/ (odpNotifier, odpMm, mirrorDevice, hmmRangeFault). Why this module exists: the model
+ * of mirrorcheck/harness (MmuNotifier, ProcessMm, MirrorDevice, hmmRangeFault). Why this module exists: the model
  * (model/protocols/odpMirror/odpMirror.ts) says what a correct driver does step by step; this is such
  * a driver as code, so the conformance test can check that its every step is a model step, and a
  * model counterexample can be replayed on it to show concrete damage.
  *
  * Requirement IDs (ODP-Rn) and story steps (F*, I*) are those of spec/odp-mirror.md. Each bug knob
- * (reference/odpDriverOptions.ts) changes the code where the model's variant of the same name changes
- * the model; `end-skipped-after-eagain` acts in the simulated core (harness/odpNotifier.ts).
+ * (driver/knobs.ts) changes the code where the model's variant of the same name changes
+ * the model; `end-skipped-after-eagain` acts in the simulated core (harness/mmuNotifier.ts).
  *
  * Every `yield` is a scheduling point named by the model's rule instance; the code after a yield, up
  * to the next, is that step.
  */
-import { EBUSY, type HmmRange, hmmRangeFault, makeDeviceExclusive } from '../harness/hmmRangeFault.js';
-import type { DevEntry, MirrorDevice } from '../harness/mirrorDevice.js';
-import type { IntervalSubscription, NotifierRange } from '../harness/notifierCore.js';
-import type { OdpMm } from '../harness/odpMm.js';
-import type { OdpNotifier } from '../harness/odpNotifier.js';
-import { type Flow, step } from '../harness/scheduler.js';
-import { SleepingMutex } from '../harness/sleepingMutex.js';
-import type { OdpKnob } from './odpDriverOptions.js';
+import {
+  type DevEntry,
+  EBUSY,
+  type Flow,
+  type HmmRange,
+  type IntervalSubscription,
+  type MirrorDevice,
+  type MmuNotifier,
+  type NotifierRange,
+  type ProcessMm,
+  SleepingMutex,
+  hmmRangeFault,
+  makeDeviceExclusive,
+  step,
+} from 'mirrorcheck/harness';
+import type { OdpKnob } from './knobs.js';
 
 /** The hardware and kernel the driver runs on. */
 export interface OdpDriverEnv {
-  readonly notifier: OdpNotifier;
-  readonly mm: OdpMm;
+  readonly notifier: MmuNotifier;
+  readonly mm: ProcessMm;
   readonly device: MirrorDevice;
   /** Pages of the mirrored interval [0, pages). */
   readonly pages: number;

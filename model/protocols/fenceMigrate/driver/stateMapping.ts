@@ -15,12 +15,10 @@
  *   fault[p]    (fault=retry) the page's fault work: next step of its loop, the invalidation count
  *               its read_begin saw, the frame its hmm_range_fault found
  */
-import { McError } from '../model/lang/errors.js';
-import { type Value, encodeState } from '../model/lang/layout.js';
-import type { Model } from '../model/lang/protocol.js';
-import { type ScalarType, inType, isScalar } from '../model/lang/types.js';
-import { type DriverKnob, type MigrationMode, isDriverKnob } from '../reference/driverOptions.js';
-import { labelOf } from './scheduler.js';
+import { McError, type Model, type ScalarType, type Value, encodeState, inType, isScalar } from 'mirrorcheck';
+import { labelOf, ruleName } from 'mirrorcheck/harness';
+import { fenceMigrate, migrationSteps } from '../fenceMigrate.js';
+import { DRIVER_KNOBS, type MigrationMode, isDriverKnob } from './driverOptions.js';
 import type { MirrorSystem, SystemConfig } from './system.js';
 
 /** The model's migration step each migration-sequence label stands for. */
@@ -36,25 +34,29 @@ const STEP_OF_RULE: Readonly<Record<string, string>> = {
   MmFreeFrame: 'free',
 };
 
-/** The rule name of a label `Name(a=1)`. */
-export function ruleName(label: string): string {
-  const i = label.indexOf('(');
-  return i < 0 ? label : label.slice(0, i);
-}
-
-/** The system configuration that corresponds to a built fence-migrate model (its params and variant). */
-export function systemConfigFor(model: Model): SystemConfig {
-  if (model.protocol !== 'fence-migrate') throw new McError('MC030', `the harness runs fence-migrate only, not ${model.protocol}`);
+/**
+ * The system configuration that corresponds to a built fence-migrate model: its params size the
+ * hardware, `knob` (default: the model's variant) is the driver's bug knob. Throws McError (MC030)
+ * for a model of another protocol, a knob the driver does not have, or a migration order the
+ * reference driver does not follow.
+ */
+export function systemConfigFor(model: Model, knob: string | null = model.variant): SystemConfig {
+  if (model.protocol !== fenceMigrate.name)
+    throw new McError('MC030', `the ${fenceMigrate.name} reference driver runs ${fenceMigrate.name} models only, not ${model.protocol}`);
+  if (knob !== null && !isDriverKnob(knob))
+    throw new McError('MC030', `no reference-driver knob for variant ${knob} of ${fenceMigrate.name} (knobs: ${DRIVER_KNOBS.join(', ')})`);
   const p = model.params;
-  const knob: DriverKnob | null = isDriverKnob(model.variant) ? model.variant : null;
-  if (model.variant !== null && knob === null) throw new McError('MC030', `variant ${model.variant} has no knob in the reference driver`);
+  const mode = p.mode as MigrationMode;
+  // The reference driver migrates remap-first; a model whose migration follows another order is not simulated.
+  if (migrationSteps(mode, model.variant, String(p.order)).join() !== migrationSteps(mode, model.variant).join())
+    throw new McError('MC030', `order=${p.order} is not simulated: the reference driver remaps the CPU PTE before it updates the HCA (order=remap-first)`);
   return {
     pages: p.pages as number,
     frames: p.frames as number,
     slots: p.slots as number,
     writes: p.writes as number,
     migrations: p.migrations as number,
-    mode: p.mode as MigrationMode,
+    mode,
     knob,
     faultSteps: p.fault === 'retry' ? 'retry' : 'atomic',
   };

@@ -1,5 +1,5 @@
 /**
- * The CPU side of the odp-mirror harness: one process's PTEs over the mirrored pages, the physical
+ * The CPU side of a mirrored process: one process's PTEs over the mirrored pages, the physical
  * frames behind them (harness/pageAllocator.ts, reused: ownership and contents, cleared on free) and
  * each frame's dirty flag. Why this module exists: the model's `pte`, `dirty` and "frame free"
  * (no PTE maps it) must be real, so that a frame freed by madvise and reused by another page is a
@@ -14,7 +14,7 @@ export interface Pte {
 }
 
 /** PTEs, frames and dirty flags of the mirrored process. */
-export class OdpMm {
+export class ProcessMm {
   readonly ptes: Pte[];
   readonly memory: PageAllocator;
   /** The page dirty flag of each frame (set by the driver's DMA unmap, cleared when freed). */

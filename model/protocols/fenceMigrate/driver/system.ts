@@ -1,5 +1,5 @@
 /**
- * The simulated system: CPU page tables and notifier core, physical memory, the HCA, the reference
+ * The simulated fence-migrate system: CPU page tables and notifier core, physical memory, the HCA, the reference
  * driver running on them, the application that uses the memory, and the one scheduler-facing list of
  * everything that can happen next. Why this module exists: conformance, replay of model traces and
  * the hmm-tests scenarios all need the same thing, a system whose every concurrency choice is an
@@ -8,21 +8,32 @@
  *
  * Actors and their steps (model labels where the model has the step):
  * - CPU user: `CpuWrite(p)`;
- * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (reference/migratePage.ts),
+ * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (driver/migratePage.ts),
  *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks;
  * - remote peer + HCA: `HcaIssueDmaRead/Write(d, p)`, `HcaResumeDma(d)`, `HcaCompleteDma(d)`;
  * - driver work: the page-fault handler (`DriverFaultMirror(p)` and internal steps).
  */
-import type { DriverKnob, MigrationMode } from '../reference/driverOptions.js';
-import { HcaMirrorDriver } from '../reference/hcaMirrorDriver.js';
-import { migratePage } from '../reference/migratePage.js';
-import { CpuMm } from './cpuMm.js';
-import { Hca } from './hca.js';
-import type { WorkTag } from './kernel.js';
-import { NotifierCore } from './notifierCore.js';
-import { PageAllocator } from './pageAllocator.js';
-import { type Action, type Flow, type Scheduler, type StepPoint, isInternal, labelOf, stepLabel } from './scheduler.js';
-import { Workload } from './workload.js';
+import {
+  type Action,
+  CpuMm,
+  type Flow,
+  Hca,
+  NotifierCore,
+  PageAllocator,
+  type Scheduler,
+  type SimSystem,
+  type Damage as SimDamage,
+  type StepPoint,
+  type StepRecord as SimStepRecord,
+  type WorkTag,
+  Workload,
+  isInternal,
+  labelOf,
+  stepLabel,
+} from 'mirrorcheck/harness';
+import type { DriverKnob, MigrationMode } from './driverOptions.js';
+import { HcaMirrorDriver } from './hcaMirrorDriver.js';
+import { migratePage } from './migratePage.js';
 
 /** Sizes and driver settings of a simulated system. */
 export interface SystemConfig {
@@ -36,7 +47,7 @@ export interface SystemConfig {
   readonly migrations: number;
   readonly mode: MigrationMode;
   readonly knob: DriverKnob | null;
-  /** How the driver names its fault-handler steps (reference/driverOptions.ts); default `atomic`. */
+  /** How the driver names its fault-handler steps (driver/driverOptions.ts); default `atomic`. */
   readonly faultSteps?: 'atomic' | 'retry';
   /**
    * `mapped` (default): page i lives in frame i and the HCA already translates it (the model's start
@@ -55,11 +66,8 @@ export interface SystemConfig {
 export type DamageKind = 'freed-frame-access' | 'lost-write' | 'stale-read' | 'hung-dma';
 
 /** Concrete damage seen in memory, in plain words. */
-export interface Damage {
+export interface Damage extends SimDamage {
   readonly kind: DamageKind;
-  /** The step (1-based, counting every executed action) at which it was seen. */
-  readonly step: number;
-  readonly message: string;
 }
 
 /** A thread of control: a migration, a queued work item, or a scenario flow. */
@@ -73,12 +81,8 @@ export interface Task {
   pending: StepPoint | null;
 }
 
-/** One executed step: its label, who took it, and what changed in the hardware, in words. */
-export interface StepRecord {
-  readonly label: string;
-  readonly actor: Action['actor'];
-  readonly internal: boolean;
-  readonly changes: readonly string[];
+/** One executed step: its label, who took it, what changed in the hardware (in words), the damage. */
+export interface StepRecord extends SimStepRecord {
   readonly damage: readonly Damage[];
 }
 
@@ -92,7 +96,7 @@ interface Snapshot {
   readonly inv: readonly boolean[];
 }
 
-export class MirrorSystem {
+export class MirrorSystem implements SimSystem {
   readonly config: SystemConfig;
   readonly notifier = new NotifierCore();
   readonly memory: PageAllocator;
@@ -320,6 +324,8 @@ export class MirrorSystem {
     const changes = before ? describeChanges(before, this.snapshot()) : [];
     const rec: StepRecord = { label: a.label, actor: a.actor, internal: a.internal, changes, damage: this.stepDamage };
     this.history.push(rec);
+    // Damage reported after the step (a hang found when nothing can run) belongs to no step.
+    this.stepDamage = [];
     return rec;
   }
 

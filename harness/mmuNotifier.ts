@@ -1,6 +1,7 @@
 /**
- * The notifier core as the odp-mirror driver sees it. Why this module exists: odp-mirror needs three
- * things of mm/mmu_notifier.c that the shared core (harness/notifierCore.ts, reused here for all the
+ * The mm's notifier as mm/mmu_notifier.c runs it for interval notifiers with range flags. Why this
+ * module exists: a mirror driver of the collision-retry kind (the odp-mirror reference driver is one)
+ * needs three things of mm/mmu_notifier.c that the shared core (harness/notifierCore.ts, reused here for all the
  * sequence arithmetic: seq, active, set_seq, read_retry, check_retry, read_begin's sleep test) does
  * not carry: the range flags a callback reads (blockable, the event including
  * `MMU_NOTIFY_EXCLUSIVE`, its owner), non-blocking starts whose failed callback makes the core close
@@ -13,12 +14,12 @@
 import { type IntervalSubscription, NotifierCore, type NotifierRange, type OpenRegion } from './notifierCore.js';
 import type { Flow } from './scheduler.js';
 
-/** Events of the odp-mirror story (enum mmu_notifier_event): unmap/clear, write-protect, device-exclusive. */
-export type OdpEvent = 'unmap' | 'protection' | 'exclusive';
+/** Events a range carries (enum mmu_notifier_event): unmap/clear, write-protect, device-exclusive. */
+export type RangeEvent = 'unmap' | 'protection' | 'exclusive';
 
 /** What a callback may read about a range besides its pages (mmu_notifier_range's event, owner, flags). */
-export interface OdpRangeInfo {
-  readonly event: OdpEvent;
+export interface RangeInfo {
+  readonly event: RangeEvent;
   /** The driver that raised an exclusive event (make_device_exclusive's owner), else null. */
   readonly owner: unknown;
   /** False for mmu_notifier_invalidate_range_start_nonblock (the OOM reaper). */
@@ -28,12 +29,12 @@ export interface OdpRangeInfo {
 }
 
 /** The driver's callback: a flow that returns false for -EAGAIN (non-blockable ranges only). */
-export type OdpInvalidate = (sub: IntervalSubscription, range: NotifierRange, curSeq: number) => Flow<boolean>;
+export type InvalidateFlow = (sub: IntervalSubscription, range: NotifierRange, curSeq: number) => Flow<boolean>;
 
-/** The per-mm notifier state for odp-mirror, built on the shared core. */
-export class OdpNotifier {
+/** The per-mm notifier state with range flags, built on the shared core. */
+export class MmuNotifier {
   readonly core = new NotifierCore();
-  private readonly info = new WeakMap<NotifierRange, OdpRangeInfo>();
+  private readonly info = new WeakMap<NotifierRange, RangeInfo>();
   private readonly failed = new WeakSet<NotifierRange>();
   /** B3 knob: a failed non-blocking start is not closed by the core. */
   readonly endSkippedAfterEagain: boolean;
@@ -43,7 +44,7 @@ export class OdpNotifier {
   }
 
   /** mmu_interval_notifier_insert over pages [start, end). */
-  insert(start: number, end: number, invalidate: OdpInvalidate): IntervalSubscription {
+  insert(start: number, end: number, invalidate: InvalidateFlow): IntervalSubscription {
     const failed = this.failed;
     return this.core.insert(start, end, {
       *invalidate(sub, range, curSeq) {
@@ -55,9 +56,9 @@ export class OdpNotifier {
   }
 
   /** The event, owner and blockable flag of a range passed to a callback. */
-  rangeInfo(range: NotifierRange): OdpRangeInfo {
+  rangeInfo(range: NotifierRange): RangeInfo {
     const i = this.info.get(range);
-    if (!i) throw new Error(`range [${range.start}, ${range.end}) was not started through OdpNotifier`);
+    if (!i) throw new Error(`range [${range.start}, ${range.end}) was not started through MmuNotifier`);
     return i;
   }
 
@@ -67,7 +68,7 @@ export class OdpNotifier {
    * region to close with `rangeEnd`, or null for -EAGAIN: a callback failed and the core has
    * already closed the region (unless the B3 knob is set); the caller must leave the PTEs alone.
    */
-  *rangeStart(start: number, end: number, info: OdpRangeInfo): Flow<OpenRegion | null> {
+  *rangeStart(start: number, end: number, info: RangeInfo): Flow<OpenRegion | null> {
     // The shared core's event type predates MMU_NOTIFY_EXCLUSIVE; it only logs the event, and the
     // driver reads the real one through rangeInfo.
     const range: NotifierRange = { start, end, event: info.event === 'exclusive' ? 'protection' : info.event, owner: info.owner };

@@ -1,13 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runReplay } from '../cli/replayCommand.js';
-import { itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { buildModel } from '../model/lang/protocol.js';
-import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { odpHarnessReplayLines, replayOdpOnHarness } from './odpReplayOnHarness.js';
+import { type Model, type Trace, buildModel, itfToTrace, parseItf } from 'mirrorcheck';
+import { runReplay } from '../../../../cli/replayCommand.js';
+import { odpMirror } from '../odpMirror.js';
+import { harnessReplayLines, replayOnHarness } from 'mirrorcheck/conformance';
+import { odpMirrorHarness } from './harness.js';
 
 const CORPUS = 'model/protocols/odpMirror/corpus';
+
+const replayOdpOnHarness = (model: Model, trace: Trace) => replayOnHarness(odpMirrorHarness, model, trace);
 
 const load = (file: string, variant?: string | null) => {
   const { header, doc } = parseItf(readFileSync(join(CORPUS, file), 'utf8'));
@@ -53,13 +55,13 @@ describe('odp-mirror corpus traces replay on the reference driver and simulated 
     expect(r.mismatch).toBeNull();
     const [kind, added, words] = EXPECTED[file.replace('.itf.json', '')] as [string, number, RegExp];
     // Every trace step was taken on the harness, in order, under the trace's own label.
-    expect(r.steps.filter((s) => !s.added).map((s) => s.label)).toEqual(trace.steps.slice(1).map((s) => s.label));
+    expect(r.steps.filter((s) => !s.added).map((s) => s.record.label)).toEqual(trace.steps.slice(1).map((s) => s.label));
     expect(r.damage[0]?.kind).toBe(kind);
     expect(r.damage[0]?.message).toMatch(words);
     expect(r.added.length).toBe(added);
     expect(r.damageInTrace).toBe(added === 0);
     expect(r.summary).toMatch(/^damage reproduced/);
-    expect(odpHarnessReplayLines(r).at(-1)).toMatch(/^Damage reproduced/);
+    expect(harnessReplayLines(r).at(-1)).toMatch(/^Damage reproduced/);
   });
 
   it('a trace replayed on a driver without its knob stops where the harness leaves the trace', () => {

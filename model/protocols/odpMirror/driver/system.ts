@@ -1,6 +1,6 @@
 /**
  * The simulated odp-mirror system: the mm with its notifier core, PTEs and frames, the mirroring
- * device, the reference driver (reference/odpMirrorDriver.ts), the invalidating threads, and the one
+ * device, the reference driver (driver/mirrorDriver.ts), the invalidating threads, and the one
  * list of everything that can happen next. Why this module exists: conformance to the odp-mirror
  * model, and replay of its counterexamples, need a system whose every concurrency choice is an
  * explicit `Action` labelled like the model's rule instances, plus a monitor that turns protocol
@@ -13,13 +13,27 @@
  * `DevCompleteAccess`, `DevReportError`); the driver's fault work (`DriverTakeFault` and the
  * handler's steps).
  */
-import type { OdpKnob } from '../reference/odpDriverOptions.js';
-import { OdpMirrorDriver } from '../reference/odpMirrorDriver.js';
-import { isChoicePoint } from './choicePoint.js';
-import { type AccessOp, type DevEntry, type DeviceAccess, MirrorDevice } from './mirrorDevice.js';
-import { OdpMm } from './odpMm.js';
-import { OdpNotifier } from './odpNotifier.js';
-import { type Action, type Flow, type StepPoint, isInternal, labelOf, step, stepLabel } from './scheduler.js';
+import {
+  type AccessOp,
+  type Action,
+  type Damage,
+  type DevEntry,
+  type DeviceAccess,
+  type Flow,
+  MirrorDevice,
+  MmuNotifier,
+  ProcessMm,
+  type SimSystem,
+  type StepPoint,
+  type StepRecord,
+  isChoicePoint,
+  isInternal,
+  labelOf,
+  step,
+  stepLabel,
+} from 'mirrorcheck/harness';
+import type { OdpKnob } from './knobs.js';
+import { OdpMirrorDriver } from './mirrorDriver.js';
 
 /** Sizes and driver knob of a simulated odp-mirror system (the model's parameters). */
 export interface OdpSystemConfig {
@@ -38,11 +52,8 @@ export interface OdpSystemConfig {
 export type OdpDamageKind = 'freed-frame-access' | 'failed-fault' | 'stale-tlb-fault' | 'hung';
 
 /** Concrete damage, in plain words. */
-export interface OdpDamage {
+export interface OdpDamage extends Damage {
   readonly kind: OdpDamageKind;
-  /** The step (1-based) at which it was seen. */
-  readonly step: number;
-  readonly message: string;
 }
 
 /** What an invalidating thread is doing. */
@@ -62,10 +73,10 @@ interface Task {
 /** A page outside the mirrored interval, for `MmInvalidateElsewhere`. */
 const ELSEWHERE = 1000;
 
-export class OdpSystem {
+export class OdpSystem implements SimSystem {
   readonly config: OdpSystemConfig;
-  readonly notifier: OdpNotifier;
-  readonly mm: OdpMm;
+  readonly notifier: MmuNotifier;
+  readonly mm: ProcessMm;
   readonly device: MirrorDevice;
   readonly driver: OdpMirrorDriver;
   readonly invs: (Invalidator | null)[];
@@ -81,8 +92,8 @@ export class OdpSystem {
 
   constructor(config: OdpSystemConfig) {
     this.config = config;
-    this.notifier = new OdpNotifier({ endSkippedAfterEagain: config.knob === 'end-skipped-after-eagain' });
-    this.mm = new OdpMm(config.pages, config.frames);
+    this.notifier = new MmuNotifier({ endSkippedAfterEagain: config.knob === 'end-skipped-after-eagain' });
+    this.mm = new ProcessMm(config.pages, config.frames);
     this.device = new MirrorDevice(config.pages, config.slots, this.mm.memory);
     this.driver = new OdpMirrorDriver({ notifier: this.notifier, mm: this.mm, device: this.device, pages: config.pages, retries: config.retries }, config.knob);
     this.driver.register();
@@ -292,16 +303,21 @@ export class OdpSystem {
     }
   }
 
-  /** Takes one action (from `enabled()`). */
-  perform(a: Action): void {
+  /**
+   * Takes one action (from `enabled()`). The record lists no hardware changes: a replay shows the
+   * mapped model variables that changed instead (the harness binding's `valuesOf`).
+   */
+  perform(a: Action): StepRecord {
+    const seen = this.damage.length;
     a.run();
     this.judgeFailures();
     this.judgeLockWaits();
     this.history.push(a.label);
+    return { label: a.label, actor: a.actor, internal: a.internal, changes: [], damage: this.damage.slice(seen) };
   }
 
-  /** Called when nothing can move: reports the hang in words. */
-  reportHung(): void {
+  /** Called when nothing can move: reports the hang in words (and returns it). */
+  reportHung(): OdpDamage[] {
     const waiting: string[] = [];
     const holder = this.driver.umem.holder;
     this.device.slots.forEach((a, d) => {
@@ -317,6 +333,7 @@ export class OdpSystem {
     const leaked = active > running ? `, though only ${running} invalidation(s) are running: a region was never closed, so read_begin sleeps forever` : '';
     const seq = `the mm sequence is ${mmSeq} (${mmSeq % 2 ? 'odd' : 'even'}) with ${active} region(s) counted open${leaked}`;
     this.report('hung', `deadlock: nothing can move; waiting forever: ${waiting.join('; ') || 'nothing'}; ${lock}; ${seq}`);
+    return this.damage.slice(-1);
   }
 }
 
