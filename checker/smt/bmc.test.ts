@@ -133,7 +133,11 @@ describe('model errors, time limits and the replay guard', () => {
   it('a step property is evaluated only on steps of its rule: an unwrap its rule guard makes safe raises no model error elsewhere', async () => {
     // Set fills x; Read (enabled only when x holds a value) has a step property that unwraps x.
     const slot = defineProtocol({
-      name: 'slot', summary: '', spec: '', params: {}, variants: [],
+      name: 'slot',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
       build(b) {
         const xt = option(b.index('V', 2));
         const x = b.v('x', xt);
