@@ -6,6 +6,7 @@ import { McError } from '../model/lang/errors.js';
 import type { ProtocolDef } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { hmmMigrateProperties } from '../properties/hmmMigrate.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
 import type { PropertySet } from '../properties/property.js';
 
@@ -19,6 +20,7 @@ export interface RegistryEntry {
 export const registry: readonly RegistryEntry[] = [
   { protocol: fenceMigrate, properties: fenceMigrateProperties },
   { protocol: odpMirrorProperties.protocol, properties: odpMirrorProperties },
+  { protocol: hmmMigrateProperties.protocol, properties: hmmMigrateProperties },
 ];
 
 /** Finds a built-in protocol by name (MC001 when unknown). */
