@@ -6,6 +6,7 @@ import { McError } from '../model/lang/errors.js';
 import type { ProtocolDef } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { deviceExclusiveProperties } from '../properties/deviceExclusive.js';
 import { hmmMigrateProperties } from '../properties/hmmMigrate.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
 import type { PropertySet } from '../properties/property.js';
@@ -21,6 +22,7 @@ export const registry: readonly RegistryEntry[] = [
   { protocol: fenceMigrate, properties: fenceMigrateProperties },
   { protocol: odpMirrorProperties.protocol, properties: odpMirrorProperties },
   { protocol: hmmMigrateProperties.protocol, properties: hmmMigrateProperties },
+  { protocol: deviceExclusiveProperties.protocol, properties: deviceExclusiveProperties },
 ];
 
 /** Finds a built-in protocol by name (MC001 when unknown). */
