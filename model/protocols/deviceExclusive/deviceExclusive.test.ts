@@ -67,6 +67,16 @@ describe('device-exclusive golden reachable-state counts (computed once, pinned)
     }
   });
 
+  it('symmetry reduction over CPU threads (a scalarset): 248 canonical states, the same verdicts and shortest traces', () => {
+    const model = buildModel(deviceExclusive);
+    const r = explicitCheck({ model, properties: safetyOf(model), limits: {}, symmetry: true });
+    expect([r.status, r.stats.states]).toEqual(['ok', 248]);
+    const bad = buildModel(deviceExclusive, { variant: 'exclusive-fault-no-ref' });
+    const v = firstViolation(explicitCheck({ model: bad, properties: safetyOf(bad), limits: {}, symmetry: true }));
+    expect([v.property, (v.trace as Trace).steps.length - 1]).toEqual(['refcount-exact', 6]);
+    expect(replayTrace(bad, safetyOf(bad), v.trace as Trace).mismatch).toBeNull();
+  });
+
   it('DFS and the brute-force search over the interpreter find the same states', () => {
     expect(check(null, {}, { strategy: 'dfs' }).result.stats.states).toBe(381);
     const { model, properties } = check(null);

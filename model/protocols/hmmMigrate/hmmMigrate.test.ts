@@ -68,6 +68,16 @@ describe('hmm-migrate golden reachable-state counts (computed once, pinned)', ()
     }
   });
 
+  it('symmetry reduction over CPU threads (a scalarset): 10870 canonical states at cpus=2, the same verdicts and shortest traces', () => {
+    const model = buildModel(hmmMigrate, { params: { cpus: 2 } });
+    const r = explicitCheck({ model, properties: safetyOf(model), limits: {}, symmetry: true });
+    expect([r.status, r.stats.states]).toEqual(['ok', 10870]);
+    const b11 = buildModel(hmmMigrate, { variant: 'flush-after-ptl-unlock', params: { cpus: 2 } });
+    const v = firstViolation(explicitCheck({ model: b11, properties: safetyOf(b11), limits: {}, symmetry: true }));
+    expect([v.property, (v.trace as Trace).steps.length - 1]).toEqual(['tlb-follows-pte', 5]);
+    expect(replayTrace(b11, safetyOf(b11), v.trace as Trace).mismatch).toBeNull();
+  });
+
   it('DFS visits exactly the same states as BFS', () => {
     expect(check(null, {}, { strategy: 'dfs' }).result.stats.states).toBe(5764);
   });
