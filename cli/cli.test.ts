@@ -378,6 +378,8 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
       ['fence-migrate', 'proved', 1],
       ['odp-mirror', 'proved', 1],
+      ['hmm-migrate', 'proved', 1],
+      ['device-exclusive', 'proved', 1],
     ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../checker/explicit/explicit.js';
 import type { CheckResult, ExplicitStats } from '../checker/engine.js';
-import { buildModel } from '../model/lang/protocol.js';
+import { type ProtocolDef, buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import { deviceExclusive } from '../model/protocols/deviceExclusive/deviceExclusive.js';
+import { hmmMigrate } from '../model/protocols/hmmMigrate/hmmMigrate.js';
+import { deviceExclusiveProperties } from '../model/protocols/deviceExclusive/deviceExclusiveProperties.js';
+import { hmmMigrateProperties } from '../model/protocols/hmmMigrate/hmmMigrateProperties.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';
@@ -141,4 +145,41 @@ describe('SPIN agrees on every built-in protocol at its default parameters', () 
     const { ours, peer, inits } = check({ model, properties: e.properties.build(model) });
     expectAgreement(ours, peer, inits);
   });
+});
+
+// --- the protocols of issue 13: a second size (the default is checked above) and every variant ---
+
+// Variants whose bug is a safety violation (no-owner-filter is a livelock; liveness is not exported).
+const ISSUE13 = [
+  {
+    def: hmmMigrate,
+    properties: hmmMigrateProperties,
+    sizes: [{ cpus: 2 }] as Record<string, string | number>[],
+    variants: hmmMigrate.variants.map((v) => v.name),
+  },
+  {
+    def: deviceExclusive,
+    properties: deviceExclusiveProperties,
+    sizes: [{ pages: 2, frames: 3, cpus: 3 }] as Record<string, string | number>[],
+    variants: ['exclusive-fault-no-ref', 'filter-ignores-owner'],
+  },
+];
+
+describe('SPIN agrees with our golden counts and variant traces on the issue-13 protocols', () => {
+  for (const { def, properties, sizes, variants } of ISSUE13) {
+    const build = (variant: string | null, params: Record<string, string | number>) => {
+      const model = buildModel(def as ProtocolDef<unknown>, { variant, params });
+      return { model, properties: properties.build(model as never) as readonly Property[] };
+    };
+    it.skipIf(!HAVE_SPIN).each(sizes)(`${def.name} %j: our states plus one, the same duplicates (${NEEDS})`, (params) => {
+      const { ours, peer, inits } = check(build(null, params));
+      expect(ours.status).toBe('ok');
+      expectAgreement(ours, peer, inits);
+    });
+    it.skipIf(!HAVE_SPIN).each(variants)(`${def.name} variant %s: the same violation, as shallow (${NEEDS})`, (variant) => {
+      const { ours, peer, inits } = check(build(variant, {}));
+      expect(ours.status).toBe('violated');
+      expectAgreement(ours, peer, inits);
+    });
+  }
 });

@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import type { CheckResult } from '../engine.js';
-import { add, eq, lt } from '../../model/lang/expr.js';
+import { add, eq, isNone, isSome, lt, none, pre, some, unwrap } from '../../model/lang/expr.js';
 import { type ProtocolDef, buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { range } from '../../model/lang/types.js';
+import { option, range } from '../../model/lang/types.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import { type Property, safetyProperties } from '../../properties/property.js';
+import { type Property, safetyProperties, stepProperty } from '../../properties/property.js';
 import { bmcCheck, smtEngine } from './bmc.js';
 import { replayPath } from './replay.js';
 import { shutdownSmt } from './z3Host.js';
@@ -143,6 +143,32 @@ describe('model errors, time limits and the replay guard', () => {
     // Without the bug: end state reached, no deadlock, nothing wrong.
     const ok = await bmcCheck({ model: buildModel(counter), properties: [], limits: { depth: 6 } });
     expect(ok.status).toBe('ok');
+  }, 30_000);
+
+  it('a step property is evaluated only on steps of its rule: an unwrap its rule guard makes safe raises no model error elsewhere', async () => {
+    // Set fills x; Read (enabled only when x holds a value) has a step property that unwraps x.
+    const slot = defineProtocol({
+      name: 'slot',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const xt = option(b.index('V', 2));
+        const x = b.v('x', xt);
+        b.init('empty', () => []);
+        b.rule('Set', {}, () => ({ guard: isNone(x), body: [assign(x, some(1, xt))] }));
+        b.rule('Read', {}, () => ({ guard: isSome(x), body: [] }));
+        b.rule('Clear', {}, () => ({ guard: isSome(x), body: [assign(x, none)] }));
+        return { x };
+      },
+    });
+    const model = buildModel(slot);
+    const x = model.handles.x;
+    const props = [stepProperty(model, 'read-one', 'T-1', 'a read sees 1', 'Read', () => eq(pre(unwrap(x)), 1))];
+    expect(explicitCheck({ model, properties: props, limits: {} }).status).toBe('ok');
+    const smt = await bmcCheck({ model, properties: props, limits: { depth: 4 } });
+    expect(smt.status).toBe('ok');
   }, 30_000);
 
   it('a time limit that runs out gives incomplete, not ok', async () => {
