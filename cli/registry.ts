@@ -7,6 +7,7 @@ import type { ProtocolDef } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { odpMrProperties } from '../properties/odpMr.js';
 import type { PropertySet } from '../properties/property.js';
 
 export interface RegistryEntry {
@@ -19,6 +20,7 @@ export interface RegistryEntry {
 export const registry: readonly RegistryEntry[] = [
   { protocol: fenceMigrate, properties: fenceMigrateProperties },
   { protocol: odpMirrorProperties.protocol, properties: odpMirrorProperties },
+  { protocol: odpMrProperties.protocol, properties: odpMrProperties },
 ];
 
 /** Finds a built-in protocol by name (MC001 when unknown). */
