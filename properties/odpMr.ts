@@ -6,10 +6,30 @@
  * written for the guarantees, not for the variants: safety first, then progress under the fairness
  * the rules declare, then covers that keep the model from being vacuous.
  */
-import { type Expr, type Operand, type Ref, and, eq, exists, forall, implies, isNone, isSome, ne, not, or, some, unwrap } from '../model/lang/expr.js';
+import {
+  type Expr,
+  type Operand,
+  Ref,
+  and,
+  count,
+  eq,
+  exists,
+  forall,
+  implies,
+  isNone,
+  isSome,
+  le,
+  lt,
+  ne,
+  not,
+  or,
+  ord,
+  some,
+  unwrap,
+} from '../model/lang/expr.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type OdpMrHandles, odpMr } from '../model/protocols/odpMr/odpMr.js';
-import { type ProofHints, type Property, cover, definePropertySet, invariant, leadsTo, leadsToEach } from './property.js';
+import { type Invariant, type ProofHints, type Property, cover, definePropertySet, invariant, leadsTo, leadsToEach } from './property.js';
 
 export const odpMrProperties = definePropertySet<OdpMrHandles>(
   odpMr,
@@ -227,7 +247,294 @@ export const odpMrProperties = definePropertySet<OdpMrHandles>(
   odpMrProofHints,
 );
 
+/**
+ * Proof hints for k-induction (`prove odp-mr`): invariants true in every reachable state of the
+ * correct protocol that, with the safety properties, are 1-inductive. They state the bookkeeping the
+ * protocol relies on: what each worker, invalidator, child free and destruction stage implies about
+ * the locks, the MR objects, the tables and the accesses. Each holds for the correct protocol only.
+ */
 function odpMrProofHints(model: Model<OdpMrHandles>): ProofHints {
-  void model;
-  return { strengthening: [] };
+  const h = model.handles;
+  const { Page, Mr, Chunk, Worker, Inv, Slot, pte, mr, shadow, mtt, acc, wk, inv, dereg, active, mmOdd } = h;
+  const varRef = (name: string): Ref | null => {
+    const i = model.vars.findIndex((v) => v.name === name);
+    const v = model.vars[i];
+    return v ? new Ref({ varIdx: i, varName: name, path: [], type: v.type }) : null;
+  };
+  const enumValues = (r: Ref): readonly string[] => (r.type.kind === 'enum' ? r.type.values : []);
+  const isIn = (r: Ref, ...vals: string[]) => or(...vals.filter((x) => enumValues(r).includes(x)).map((x) => eq(r, x)), false);
+  const wkIn = (w: Operand, ...pcs: string[]) => isIn(wk.at(w).f('pc'), ...pcs);
+  const invIn = (i: Operand, ...pcs: string[]) => isIn(inv.at(i).f('pc'), ...pcs);
+  const tdIn = (m: Operand, ...pcs: string[]) => isIn(mr.at(m).f('td'), ...pcs);
+  const inflight = (d: Operand) => eq(acc.at(d).f('state'), 'inflight');
+  const called = (m: Operand, p: Operand) => and(mr.at(m).f('notifier'), h.covers(m, p));
+  const noInflightVia = (m: Operand) => forall(Slot, (d) => not(and(inflight(d), eq(acc.at(d).f('via'), m))));
+  const implicit = h.implicit;
+  const XA = h.xa as Ref;
+  const KSM = h.ksm as Ref;
+  const FW = h.fw as Ref;
+  const PM = h.pMkey as Ref;
+  const pLock = varRef('pLock');
+  const derChild = varRef('derChild');
+  const W0 = 0;
+
+  const S: Invariant[] = [
+    invariant(
+      'mr-s1-notifier-core',
+      'MR-S1',
+      'active counts the invalidators past their start; the mm seq is odd only while one is active, and an interval is "invalidating" only while the seq is odd; an active invalidator whose page some registered interval covers keeps the seq odd',
+      and(
+        eq(
+          active,
+          count(Inv, (i) => ne(inv.at(i).f('pc'), 'idle')),
+        ),
+        implies(mmOdd, lt(0, active)),
+        forall(Mr, (m) => implies(mr.at(m).f('ivCur'), and(mmOdd, mr.at(m).f('notifier')))),
+        forall(Inv, (i) =>
+          implies(
+            and(
+              ne(inv.at(i).f('pc'), 'idle'),
+              exists(Mr, (m) => called(m, inv.at(i).f('page'))),
+            ),
+            mmOdd,
+          ),
+        ),
+      ),
+    ),
+    invariant(
+      'mr-s2-callbacks-set-seq',
+      'MR-S2',
+      'every interval whose callback an active invalidator has already run (an index below cur, or all of them once it is past its callbacks) is "invalidating" until the epoch ends; an invalidator waiting for its ZAP or unmapping holds the mutex of a registered interval covering its page, whose entry is zapped and whose page is still DMA mapped',
+      forall(Inv, (i) =>
+        and(
+          implies(
+            invIn(i, 'zapWait', 'unmap', 'pte', 'end'),
+            forall(Mr, (m) =>
+              implies(and(called(m, inv.at(i).f('page')), or(invIn(i, 'pte', 'end'), le(ord(m), ord(inv.at(i).f('cur'))))), mr.at(m).f('ivCur')),
+            ),
+          ),
+          implies(
+            invIn(i, 'cb', 'zapWait', 'unmap'),
+            forall(Mr, (m) =>
+              implies(
+                and(called(m, inv.at(i).f('page')), lt(ord(m), ord(inv.at(i).f('cur')))),
+                and(mr.at(m).f('ivCur'), isNone(shadow.at(m).at(inv.at(i).f('page'))), not(and(mr.at(m).f('mkey'), isSome(mtt.at(m).at(inv.at(i).f('page')))))),
+              ),
+            ),
+          ),
+          implies(
+            invIn(i, 'zapWait', 'unmap'),
+            and(
+              eq(mr.at(inv.at(i).f('cur')).f('lock'), h.holderOf(i)),
+              called(inv.at(i).f('cur'), inv.at(i).f('page')),
+              isNone(mtt.at(inv.at(i).f('cur')).at(inv.at(i).f('page'))),
+              isSome(shadow.at(inv.at(i).f('cur')).at(inv.at(i).f('page'))),
+              mr.at(inv.at(i).f('cur')).f('priv'),
+            ),
+          ),
+          implies(
+            invIn(i, 'unmap'),
+            not(exists(Slot, (d) => and(inflight(d), eq(acc.at(d).f('via'), inv.at(i).f('cur')), eq(acc.at(d).f('page'), inv.at(i).f('page'))))),
+          ),
+          implies(eq(inv.at(i).f('pc'), 'idle'), and(eq(inv.at(i).f('page'), 0), eq(inv.at(i).f('cur'), 0))),
+        ),
+      ),
+    ),
+    invariant(
+      'mr-s3-mr-object-stages',
+      'MR-S3',
+      'an unused MR object is blank; a used one is registered with a valid mkey and private set until its revoke is posted; the revoke holds its mutex until private is cleared; the accesses through it have drained once the revoke completed; the umem is unmapped before the notifier goes',
+      forall(Mr, (m) =>
+        and(
+          implies(
+            not(mr.at(m).f('used')),
+            and(
+              not(mr.at(m).f('mkey')),
+              not(mr.at(m).f('priv')),
+              not(mr.at(m).f('notifier')),
+              not(mr.at(m).f('ivCur')),
+              eq(mr.at(m).f('lock'), 'free'),
+              eq(mr.at(m).f('td'), 'none'),
+              ...(implicit ? [eq(mr.at(m).f('chunk'), 0), eq(FW.at(m), 'none')] : []),
+              forall(Page, (p) => and(isNone(shadow.at(m).at(p)), isNone(mtt.at(m).at(p)))),
+            ),
+          ),
+          implies(and(mr.at(m).f('used'), tdIn(m, 'none', 'revoke')), and(mr.at(m).f('mkey'), mr.at(m).f('priv'), mr.at(m).f('notifier'))),
+          implies(
+            tdIn(m, 'revokeWait', 'revokeDone'),
+            and(mr.at(m).f('used'), not(mr.at(m).f('mkey')), mr.at(m).f('priv'), mr.at(m).f('notifier'), eq(mr.at(m).f('lock'), 'teardown')),
+          ),
+          implies(tdIn(m, 'release', 'remove', 'done'), and(mr.at(m).f('used'), not(mr.at(m).f('mkey')), not(mr.at(m).f('priv')))),
+          implies(tdIn(m, 'revokeDone', 'release', 'remove', 'done'), noInflightVia(m)),
+          implies(tdIn(m, 'release'), mr.at(m).f('notifier')),
+          implies(
+            tdIn(m, 'remove', 'done'),
+            forall(Page, (p) => isNone(shadow.at(m).at(p))),
+          ),
+          implies(tdIn(m, 'done'), and(not(mr.at(m).f('notifier')), not(mr.at(m).f('ivCur')))),
+          implies(eq(mr.at(m).f('lock'), 'teardown'), tdIn(m, 'revokeWait', 'revokeDone')),
+          forall(Page, (p) =>
+            and(
+              implies(isSome(shadow.at(m).at(p)), and(mr.at(m).f('used'), h.covers(m, p))),
+              implies(isSome(mtt.at(m).at(p)), and(mr.at(m).f('used'), h.covers(m, p))),
+              implies(
+                mr.at(m).f('mkey'),
+                or(
+                  eq(mtt.at(m).at(p), shadow.at(m).at(p)),
+                  exists(Inv, (i) => and(eq(mr.at(m).f('lock'), h.holderOf(i)), eq(inv.at(i).f('page'), p))),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    invariant(
+      'mr-s4-workers',
+      'MR-S4',
+      'an idle worker holds nothing; a busy one holds a usecount on the top MR; the fault work serves the faulted access; a worker past read_begin with a fresh seq sees an interval that is not invalidating, and at read_retry its snapshot is the frame the PTE maps',
+      forall(Worker, (w) =>
+        and(
+          implies(
+            eq(wk.at(w).f('pc'), 'idle'),
+            and(
+              not(wk.at(w).f('top')),
+              not(wk.at(w).f('stale')),
+              eq(wk.at(w).f('page'), 0),
+              eq(wk.at(w).f('mr'), 0),
+              eq(wk.at(w).f('snap'), 0),
+              ...(implicit ? [not(wk.at(w).f('ref')), not(wk.at(w).f('newChild'))] : []),
+            ),
+          ),
+          implies(ne(wk.at(w).f('pc'), 'idle'), wk.at(w).f('top')),
+          implies(wk.at(w).f('stale'), wkIn(w, 'begin', 'walk', 'commit')),
+          implies(
+            wkIn(w, 'queued', 'child'),
+            and(eq(wk.at(w).f('mr'), 0), eq(wk.at(w).f('snap'), 0), ...(implicit ? [not(wk.at(w).f('ref')), not(wk.at(w).f('newChild'))] : [])),
+          ),
+          implies(
+            wkIn(w, 'begin', 'walk', 'commit'),
+            and(
+              mr.at(wk.at(w).f('mr')).f('used'),
+              eq(mr.at(wk.at(w).f('mr')).f('td'), 'none'),
+              h.covers(wk.at(w).f('mr'), wk.at(w).f('page')),
+              ...(implicit ? [wk.at(w).f('ref')] : []),
+            ),
+          ),
+          implies(and(wkIn(w, 'walk', 'commit'), not(wk.at(w).f('stale'))), not(mr.at(wk.at(w).f('mr')).f('ivCur'))),
+          implies(and(wkIn(w, 'commit'), not(wk.at(w).f('stale'))), eq(pte.at(wk.at(w).f('page')), some(wk.at(w).f('snap')))),
+          ...(implicit
+            ? [
+                implies(wk.at(w).f('ref'), wkIn(w, 'begin', 'walk', 'commit')),
+                implies(wkIn(w, 'ksm', 'ksmPost'), wk.at(w).f('newChild')),
+                implies(wk.at(w).f('newChild'), wkIn(w, 'begin', 'walk', 'commit', 'ksm', 'ksmPost')),
+              ]
+            : []),
+          implies(
+            eq(w, W0),
+            and(
+              implies(ne(wk.at(w).f('pc'), 'idle'), and(eq(acc.at(0).f('state'), 'faulted'), eq(acc.at(0).f('page'), wk.at(w).f('page')))),
+              implies(eq(acc.at(0).f('state'), 'pending'), eq(wk.at(w).f('pc'), 'idle')),
+            ),
+          ),
+        ),
+      ),
+    ),
+    invariant(
+      'mr-s5-accesses',
+      'MR-S5',
+      'an access in flight went through a used MR object whose revoke has not completed, and (unless its ZAP or the revoke is waiting for it) the MTT still holds its frame; an access not in flight carries no frame',
+      forall(Slot, (d) =>
+        and(
+          implies(
+            inflight(d),
+            and(
+              mr.at(acc.at(d).f('via')).f('used'),
+              tdIn(acc.at(d).f('via'), 'none', 'revoke', 'revokeWait'),
+              or(
+                eq(mtt.at(acc.at(d).f('via')).at(acc.at(d).f('page')), some(acc.at(d).f('frame'))),
+                tdIn(acc.at(d).f('via'), 'revokeWait'),
+                exists(Inv, (i) => and(invIn(i, 'zapWait'), eq(inv.at(i).f('cur'), acc.at(d).f('via')), eq(inv.at(i).f('page'), acc.at(d).f('page')))),
+              ),
+              ...(implicit ? [or(PM, eq(dereg, 'revokeWait'))] : []),
+            ),
+          ),
+          implies(not(inflight(d)), and(eq(acc.at(d).f('frame'), 0), eq(acc.at(d).f('via'), 0))),
+        ),
+      ),
+    ),
+  ];
+  const deregVals = enumValues(dereg);
+  const before = (x: string) => deregVals.slice(0, deregVals.indexOf(x));
+  if (!implicit) {
+    S.push(
+      invariant(
+        'mr-s6-explicit-destruction',
+        'MR-S6',
+        'the explicit MR is in use until its destruction is done; its teardown starts when the destruction passes the usecount wait',
+        and(
+          eq(mr.at(0).f('used'), ne(dereg, 'done')),
+          implies(isIn(dereg, ...before('teardown')), eq(mr.at(0).f('td'), 'none')),
+          implies(eq(dereg, 'teardown'), ne(mr.at(0).f('td'), 'none')),
+        ),
+      ),
+    );
+  } else {
+    const PL = pLock as Ref;
+    const DC = derChild as Ref;
+    S.push(
+      invariant(
+        'mr-s6-implicit-parent',
+        'MR-S6',
+        "the parent's KSM mkey is valid until its revoke is posted, whose wait holds the parent's mutex; once revoked the KSM is blank and nothing is in flight; the destruction frees one child at a time",
+        and(
+          eq(PM, isIn(dereg, 'idle', 'wait', 'check', 'erase', 'revoke')),
+          eq(PL, eq(dereg, 'revokeWait')),
+          implies(
+            isIn(dereg, 'children', 'childTd', 'done'),
+            and(
+              forall(Chunk, (k) => isNone(KSM.at(k))),
+              forall(Slot, (d) => not(inflight(d))),
+            ),
+          ),
+          implies(eq(dereg, 'childTd'), and(mr.at(DC).f('used'), ne(mr.at(DC).f('td'), 'none'), eq(FW.at(DC), 'none'))),
+          implies(not(eq(dereg, 'childTd')), eq(DC, 0)),
+          implies(
+            eq(dereg, 'done'),
+            forall(Mr, (m) => not(mr.at(m).f('used'))),
+          ),
+        ),
+      ),
+      invariant(
+        'mr-s7-children',
+        'MR-S7',
+        'a KSM entry names a child of its own chunk; a child in implicit_children is used, covers that chunk and is not being freed; a used child is in implicit_children, or being freed by its work, or by the destruction; a child free holds a parent usecount, and waits for the child users before the KSM update and the teardown',
+        and(
+          forall(Chunk, (k) => implies(isSome(KSM.at(k)), eq(mr.at(unwrap(KSM.at(k))).f('chunk'), k))),
+          forall(Chunk, (k) =>
+            implies(
+              isSome(XA.at(k)),
+              and(
+                mr.at(unwrap(XA.at(k))).f('used'),
+                eq(mr.at(unwrap(XA.at(k))).f('chunk'), k),
+                eq(mr.at(unwrap(XA.at(k))).f('td'), 'none'),
+                eq(FW.at(unwrap(XA.at(k))), 'none'),
+              ),
+            ),
+          ),
+          forall(Mr, (m) =>
+            and(
+              implies(mr.at(m).f('used'), or(eq(XA.at(mr.at(m).f('chunk')), some(m)), ne(FW.at(m), 'none'), and(eq(dereg, 'childTd'), eq(DC, m)))),
+              implies(ne(FW.at(m), 'none'), and(mr.at(m).f('used'), not(h.destroying))),
+              implies(isIn(FW.at(m), 'wait', 'ksm', 'ksmPost'), eq(mr.at(m).f('td'), 'none')),
+              implies(isIn(FW.at(m), 'ksm', 'ksmPost', 'teardown'), not(h.mrHolders(m))),
+              implies(eq(FW.at(m), 'teardown'), ne(mr.at(m).f('td'), 'none')),
+            ),
+          ),
+          forall(Worker, (w) => implies(wk.at(w).f('ref'), isIn(FW.at(wk.at(w).f('mr')), 'none', 'wait'))),
+        ),
+      ),
+    );
+  }
+  return { strengthening: S };
 }

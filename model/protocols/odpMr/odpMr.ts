@@ -144,6 +144,9 @@ export const odpMr = defineProtocol<OdpMrHandles>({
   },
   validate: (p) => {
     if (p.kind === 'implicit' && (p.pages as number) % (p.chunkPages as number) !== 0) return `chunkPages (${p.chunkPages}) must divide pages (${p.pages})`;
+    if (p.kind === 'implicit' && (p.children as number) < (p.pages as number) / (p.chunkPages as number)) {
+      return `children (${p.children}) must be at least the number of chunks (${(p.pages as number) / (p.chunkPages as number)}): a fault would wait forever for a child object`;
+    }
     if ((p.frames as number) < (p.pages as number)) return `frames (${p.frames}) must be at least pages (${p.pages})`;
     return null;
   },
