@@ -43,9 +43,9 @@ function replaysThroughInterpreter(model: Model, trace: Trace): void {
 
 describe('odp-mr golden reachable-state counts (computed once, pinned)', () => {
   it.each([
-    ['default (implicit, one child of two pages)', {}, 132775, 453926, 51],
-    ['implicit, one page', { pages: 1, chunkPages: 1 }, 20752, 67882, 44],
-    ['implicit, two one-page children', { pages: 2, chunkPages: 1 }, 120093, 424471, 49],
+    ['default (implicit, one child of two pages)', {}, 132775, 436550, 51],
+    ['implicit, one page', { pages: 1, chunkPages: 1 }, 20752, 66110, 44],
+    ['implicit, two one-page children', { pages: 2, chunkPages: 1 }, 120093, 414939, 49],
     ['explicit, two pages', { kind: 'explicit' }, 11813, 36759, 25],
   ])('%s %j: %i states, %i transitions, every safety property holds, every cover is reached', (_, params, states, transitions, depth) => {
     const model = build(null, params as Params);

@@ -445,7 +445,8 @@ export const odpMr = defineProtocol<OdpMrHandles>({
       // (usecount taken), or created by implicit_get_child_mr: a new umem with its interval
       // notifier (inserted while a region is active it starts "invalidating"), a new mkey enabled
       // by a ZAP UMR, and xa_cmpxchg into implicit_children (one usecount for the xarray, one for
-      // the caller). The KSM is updated later, under the parent's umem_mutex.
+      // the caller). The KSM is updated later, under the parent's umem_mutex. `c` is the child found, or
+      // the lowest unused object for a new one.
       b.rule(
         'DriverGetChild',
         { w: Worker, c: Mr },
@@ -454,11 +455,11 @@ export const odpMr = defineProtocol<OdpMrHandles>({
           const ch = chunkOf(me.f('page'));
           const firstFree = forall(Mr, (o) => implies(lt(ord(o), ord(c)), mr.at(o).f('used')));
           return {
-            guard: and(eq(me.f('pc'), 'child'), or(isSome(XA.at(ch)), and(not(mr.at(c).f('used')), firstFree))),
+            guard: and(eq(me.f('pc'), 'child'), or(eq(XA.at(ch), some(c, MrOpt)), and(isNone(XA.at(ch)), not(mr.at(c).f('used')), firstFree))),
             body: [
               when(
                 isSome(XA.at(ch)),
-                [assign(me.f('mr'), unwrap(XA.at(ch))), assign(me.f('ref'), true), assign(me.f('pc'), 'begin')],
+                [assign(me.f('mr'), c), assign(me.f('ref'), true), assign(me.f('pc'), 'begin')],
                 [
                   assign(mr.at(c).f('used'), true),
                   assign(mr.at(c).f('chunk'), ch),
