@@ -4,7 +4,9 @@ import type { CheckResult } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { odpMr } from '../model/protocols/odpMr/odpMr.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { odpMrProperties } from '../properties/odpMr.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';
@@ -13,6 +15,10 @@ import { type PeerRun, runSpin, toolAvailable } from './runPeers.js';
 const fm = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
   return { model, properties: fenceMigrateProperties.build(model) as readonly Property[] };
+};
+const mr = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(odpMr, { variant, params });
+  return { model, properties: odpMrProperties.build(model) as readonly Property[] };
 };
 const fixture = (variant: string | null) => {
   const model = buildModel(exportFixture, { variant });
@@ -116,6 +122,27 @@ describe('SPIN reports every bug variant as the same violation, as shallow as ou
   const cases = variantCases(fenceMigrate);
   it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
     const { ours, peer, inits } = check(fm(variant, params));
+    expectAgreement(ours, peer, inits);
+  });
+});
+
+describe('SPIN stores our states plus its initial one on odp-mr, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_SPIN).each([
+    [{ pages: 1, chunkPages: 1 }, 20752],
+    [{ kind: 'explicit' }, 11813],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer, inits } = check(mr(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer, inits);
+  });
+  const cases = variantCases(odpMr);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(odpMr.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer, inits } = check(mr(variant, params));
+    expect(ours.status).toBe('violated');
     expectAgreement(ours, peer, inits);
   });
 });
