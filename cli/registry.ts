@@ -5,6 +5,7 @@
 import { McError } from '../model/lang/errors.js';
 import type { ProtocolDef } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { daxRevokeProperties } from '../properties/daxRevoke.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
 import { odpMirrorProperties } from '../properties/odpMirror.js';
 import { odpMrProperties } from '../properties/odpMr.js';
@@ -21,6 +22,7 @@ export const registry: readonly RegistryEntry[] = [
   { protocol: fenceMigrate, properties: fenceMigrateProperties },
   { protocol: odpMirrorProperties.protocol, properties: odpMirrorProperties },
   { protocol: odpMrProperties.protocol, properties: odpMrProperties },
+  { protocol: daxRevokeProperties.protocol, properties: daxRevokeProperties },
 ];
 
 /** Finds a built-in protocol by name (MC001 when unknown). */
