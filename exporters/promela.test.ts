@@ -4,9 +4,11 @@ import type { CheckResult } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
+import { daxRevoke } from '../model/protocols/daxRevoke/daxRevoke.js';
 import { odpMr } from '../model/protocols/odpMr/odpMr.js';
 import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
 import { odpMrProperties } from '../properties/odpMr.js';
+import { daxRevokeProperties } from '../properties/daxRevoke.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';
@@ -19,6 +21,10 @@ const fm = (variant: string | null, params: Record<string, string | number> = {}
 const mr = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(odpMr, { variant, params });
   return { model, properties: odpMrProperties.build(model) as readonly Property[] };
+};
+const dax = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(daxRevoke, { variant, params });
+  return { model, properties: daxRevokeProperties.build(model) as readonly Property[] };
 };
 const fixture = (variant: string | null) => {
   const model = buildModel(exportFixture, { variant });
@@ -142,6 +148,27 @@ describe('SPIN stores our states plus its initial one on odp-mr, and reports eve
   });
   it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
     const { ours, peer, inits } = check(mr(variant, params));
+    expect(ours.status).toBe('violated');
+    expectAgreement(ours, peer, inits);
+  });
+});
+
+describe('SPIN stores our states plus its initial one on dax-revoke, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_SPIN).each([
+    [{ pages: 1, blocks: 2 }, 870],
+    [{ memory: 'p2p', pages: 3, gups: 2 }, 29010],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer, inits } = check(dax(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer, inits);
+  });
+  const cases = variantCases(daxRevoke);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(daxRevoke.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer, inits } = check(dax(variant, params));
     expect(ours.status).toBe('violated');
     expectAgreement(ours, peer, inits);
   });
