@@ -342,7 +342,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const r = run('prove', '--format', 'json');
     expect(r.code).toBe(0);
     const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([['fence-migrate', 'proved', 1], ['odp-mirror', 'proved', 1]]);
+    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
+      ['fence-migrate', 'proved', 1], ['odp-mirror', 'proved', 1], ['odp-mr', 'proved', 1], ['dax-revoke', 'proved', 1],
+    ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.
     const u = run('prove', '--unbounded');
