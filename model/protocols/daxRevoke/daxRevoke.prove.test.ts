@@ -15,7 +15,7 @@ const SAFETY = ['no-dma-to-freed-memory', 'no-translation-to-freed-memory', 'fre
 
 describe('k-induction on dax-revoke with the proof hints', () => {
   it('the strengthening invariants hold in every reachable state (explicit search, fs-dax and P2P)', () => {
-    for (const params of [{}, { memory: 'p2p' }]) {
+    for (const params of [{}, { memory: 'p2p' }] as Record<string, string>[]) {
       const model = buildModel(daxRevoke, { params });
       const hints = daxRevokeProperties.proofHints!(model);
       expect(hints.strengthening.map((p) => p.requirement)).toEqual(['DAX-S1', 'DAX-S2', 'DAX-S3', 'DAX-S4']);

@@ -27,7 +27,7 @@ const SAFETY = [
 
 describe('k-induction on odp-mr with the proof hints', () => {
   it('the strengthening invariants hold in every reachable state (explicit search, default size and explicit MR)', () => {
-    for (const params of [{}, { kind: 'explicit' }]) {
+    for (const params of [{}, { kind: 'explicit' }] as Record<string, string>[]) {
       const model = buildModel(odpMr, { params });
       const hints = odpMrProperties.proofHints!(model);
       expect(hints.strengthening.map((p) => p.requirement)).toEqual(Array.from({ length: model.handles.implicit ? 7 : 6 }, (_, i) => `MR-S${i + 1}`));
