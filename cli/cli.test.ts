@@ -380,6 +380,8 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
       ['odp-mirror', 'proved', 1],
       ['hmm-migrate', 'proved', 1],
       ['device-exclusive', 'proved', 1],
+      ['odp-mr', 'proved', 1],
+      ['dax-revoke', 'proved', 1],
     ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.

@@ -13,6 +13,10 @@ import { deviceExclusive } from '../model/protocols/deviceExclusive/deviceExclus
 import { hmmMigrate } from '../model/protocols/hmmMigrate/hmmMigrate.js';
 import { deviceExclusiveProperties } from '../model/protocols/deviceExclusive/deviceExclusiveProperties.js';
 import { hmmMigrateProperties } from '../model/protocols/hmmMigrate/hmmMigrateProperties.js';
+import { daxRevoke } from '../model/protocols/daxRevoke/daxRevoke.js';
+import { odpMr } from '../model/protocols/odpMr/odpMr.js';
+import { odpMrProperties } from '../model/protocols/odpMr/odpMrProperties.js';
+import { daxRevokeProperties } from '../model/protocols/daxRevoke/daxRevokeProperties.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { rumurFlags, toMurphi } from './murphi.js';
@@ -21,6 +25,14 @@ import { type PeerRun, runRumur, toolAvailable } from './runPeers.js';
 const fm = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
   return { model, properties: fenceMigrateProperties.build(model) as readonly Property[] };
+};
+const mr = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(odpMr, { variant, params });
+  return { model, properties: odpMrProperties.build(model) as readonly Property[] };
+};
+const dax = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(daxRevoke, { variant, params });
+  return { model, properties: daxRevokeProperties.build(model) as readonly Property[] };
 };
 const fixture = (variant: string | null) => {
   const model = buildModel(exportFixture, { variant });
@@ -164,6 +176,50 @@ describe('Rumur reports every bug variant as the same violation, with as many st
   });
   it.skipIf(!HAVE_RUMUR).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
     const { ours, peer } = check(fm(variant, params));
+    expectAgreement(ours, peer);
+  });
+});
+
+describe('Rumur reaches exactly our states on odp-mr, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_RUMUR).each([
+    [{ pages: 1, chunkPages: 1 }, 20752],
+    [{ kind: 'explicit' }, 11813],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer } = check(mr(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer);
+    expect(peer.output).not.toMatch(/not hit/);
+  });
+  const cases = variantCases(odpMr);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(odpMr.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_RUMUR).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer } = check(mr(variant, params));
+    expect(ours.status).toBe('violated');
+    expectAgreement(ours, peer);
+  });
+});
+
+describe('Rumur reaches exactly our states on dax-revoke, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_RUMUR).each([
+    [{ pages: 1, blocks: 2 }, 870],
+    [{ memory: 'p2p', pages: 3, gups: 2 }, 29010],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer } = check(dax(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer);
+    expect(peer.output).not.toMatch(/not hit/);
+  });
+  const cases = variantCases(daxRevoke);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(daxRevoke.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_RUMUR).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer } = check(dax(variant, params));
+    expect(ours.status).toBe('violated');
     expectAgreement(ours, peer);
   });
 });

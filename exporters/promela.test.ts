@@ -9,6 +9,10 @@ import { deviceExclusive } from '../model/protocols/deviceExclusive/deviceExclus
 import { hmmMigrate } from '../model/protocols/hmmMigrate/hmmMigrate.js';
 import { deviceExclusiveProperties } from '../model/protocols/deviceExclusive/deviceExclusiveProperties.js';
 import { hmmMigrateProperties } from '../model/protocols/hmmMigrate/hmmMigrateProperties.js';
+import { daxRevoke } from '../model/protocols/daxRevoke/daxRevoke.js';
+import { odpMr } from '../model/protocols/odpMr/odpMr.js';
+import { odpMrProperties } from '../model/protocols/odpMr/odpMrProperties.js';
+import { daxRevokeProperties } from '../model/protocols/daxRevoke/daxRevokeProperties.js';
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';
@@ -17,6 +21,14 @@ import { type PeerRun, runSpin, toolAvailable } from './runPeers.js';
 const fm = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
   return { model, properties: fenceMigrateProperties.build(model) as readonly Property[] };
+};
+const mr = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(odpMr, { variant, params });
+  return { model, properties: odpMrProperties.build(model) as readonly Property[] };
+};
+const dax = (variant: string | null, params: Record<string, string | number> = {}) => {
+  const model = buildModel(daxRevoke, { variant, params });
+  return { model, properties: daxRevokeProperties.build(model) as readonly Property[] };
 };
 const fixture = (variant: string | null) => {
   const model = buildModel(exportFixture, { variant });
@@ -127,6 +139,48 @@ describe('SPIN reports every bug variant as the same violation, as shallow as ou
   const cases = variantCases(fenceMigrate);
   it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
     const { ours, peer, inits } = check(fm(variant, params));
+    expectAgreement(ours, peer, inits);
+  });
+});
+
+describe('SPIN stores our states plus its initial one on odp-mr, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_SPIN).each([
+    [{ pages: 1, chunkPages: 1 }, 20752],
+    [{ kind: 'explicit' }, 11813],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer, inits } = check(mr(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer, inits);
+  });
+  const cases = variantCases(odpMr);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(odpMr.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer, inits } = check(mr(variant, params));
+    expect(ours.status).toBe('violated');
+    expectAgreement(ours, peer, inits);
+  });
+});
+
+describe('SPIN stores our states plus its initial one on dax-revoke, and reports every variant as the same violation', () => {
+  it.skipIf(!HAVE_SPIN).each([
+    [{ pages: 1, blocks: 2 }, 870],
+    [{ memory: 'p2p', pages: 3, gups: 2 }, 29010],
+  ] as const)(`%j: %i states (${NEEDS})`, (params, states) => {
+    const { ours, peer, inits } = check(dax(null, params));
+    expect(ours.status).toBe('ok');
+    expect(ours.stats.states).toBe(states);
+    expectAgreement(ours, peer, inits);
+  });
+  const cases = variantCases(daxRevoke);
+  it('has a case for every variant', () => {
+    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(daxRevoke.variants.map((v) => v.name)));
+  });
+  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
+    const { ours, peer, inits } = check(dax(variant, params));
+    expect(ours.status).toBe('violated');
     expectAgreement(ours, peer, inits);
   });
 });
