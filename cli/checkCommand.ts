@@ -6,7 +6,8 @@
 import type { Trace } from '../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
-import { exitStatusOf } from './errors.js';
+import { exitStatusOf, printable } from './errors.js';
+import { checkOutputDir } from './outputPaths.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
@@ -88,12 +89,16 @@ function toRecord(
   model: Model,
   opts: CheckOptions,
   r: CheckResult,
+  checked: readonly string[],
   save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
 ): CheckRecord {
   const base = {
     protocol: model.protocol,
     variant: model.variant,
     params: model.params,
+    properties: checked,
+    selected: opts.only.length > 0,
+    deadlock: opts.deadlock,
     ...(r.stats.engine === 'explicit' ? { strategy: opts.strategy } : {}),
     ...(r.stats.engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
     ...r.stats,
@@ -132,9 +137,11 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
   }
   checkSolver(opts.solver ?? 'wasm', opts.engine);
-  checkNumber('depth', opts.depth, 0);
+  // A depth of 0 would check the start states only, which no engine treats as a search: refused alike by all.
+  checkNumber('depth', opts.depth, 1);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkOutputDir('out', opts.out);
   const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
   const jobs = packages.map(({ pkg: e, file }) => {
@@ -182,7 +189,21 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
     const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
-    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, keep(t)) : null)), unchecked };
+    // A trace that cannot be saved (the folder vanished or filled up during the run) is said on
+    // stderr and makes the exit 2; the report itself is still printed.
+    const save = (t: Trace | null): string | null => {
+      if (!t) return null;
+      try {
+        return saveTrace(opts.out, model, keep(t));
+      } catch (e) {
+        if (!(e instanceof McError)) throw e;
+        err(`mirrorcheck: error ${e.code}: ${printable(e.message)}`);
+        codes.push(exitStatusOf(e.code));
+        return null;
+      }
+    };
+    const checked = properties.map((p) => p.name);
+    const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));

@@ -13,6 +13,7 @@ import { safetyProperties } from '../properties/property.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
 import { type ResolvedPackage, resolvePackages } from './packages.js';
+import { checkOutputDir } from './outputPaths.js';
 import { paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
 import type { Trace } from '../counterexamples/trace.js';
@@ -55,6 +56,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   checkSolver(opts.solver ?? 'wasm', 'prove');
   checkNumber('max-k', opts.maxK, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkOutputDir('out', opts.out);
   const params = parseParams(opts.params);
   if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (prove PROTOCOL ...)');
@@ -109,7 +111,22 @@ async function proveOne(
     if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, withFile(r.trace));
     return null;
   };
-  const trace = traceOf();
+  // A trace that cannot be saved does not hide the verdict: the report is printed, then the error.
+  let unsaved: McError | null = null;
+  let trace: string | null = null;
+  try {
+    trace = traceOf();
+  } catch (e) {
+    if (!(e instanceof McError)) throw e;
+    unsaved = e;
+  }
+  const code = report(opts, model, r, trace, out);
+  if (unsaved) throw unsaved;
+  return code;
+}
+
+/** Prints one protocol's proof result and returns its exit code. */
+function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string | null, out: (s: string) => void): number {
   if (opts.format === 'json') {
     out(
       JSON.stringify({

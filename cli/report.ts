@@ -30,6 +30,12 @@ export interface RecordBase {
   }[];
   readonly covers: readonly { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }[];
   readonly reason?: string;
+  /** The properties the engine checked (those selected with --property, else all it checks). */
+  readonly properties: readonly string[];
+  /** Whether the properties were chosen with --property (only those were checked). */
+  readonly selected: boolean;
+  /** Whether states with no enabled rule were checked for deadlock. */
+  readonly deadlock: boolean;
   /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
   readonly unchecked?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
@@ -50,9 +56,10 @@ export function paramsText(p: ParamValues): string {
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 function searchLine(f: SearchFigures): string {
-  return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, ${f.bytesPerState} bytes/state`;
+  return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, store ${mib(f.storeBytes)}${f.bytesPerState !== null ? `, ${f.bytesPerState} bytes/state` : ''}`;
 }
 
 /** The engine's figures in words, under their own names. */
@@ -65,7 +72,7 @@ function statsLines(r: CheckRecord): string[] {
     }
     case 'random':
       return [
-        `  ${r.runs} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed}): ${fmtNum(r.steps)} steps taken, ${fmtNum(r.states)} distinct states visited, longest run ${r.depth}, ${secs(r.elapsedMs)}` +
+        `  ${r.runs} runs${r.bound !== undefined ? ` of up to ${r.bound} steps` : ''} (seed ${r.seed}): ${fmtNum(r.steps)} steps taken, ${fmtNum(r.states)} distinct states visited, longest run ${r.depth}, ${secs(r.elapsedMs)}` +
           (r.shrinkRuns ? `; shrinking: ${r.shrinkRuns} runs, ${fmtNum(r.shrinkSteps)} steps` : ''),
       ];
     case 'smt':
@@ -73,6 +80,15 @@ function statsLines(r: CheckRecord): string[] {
         `  bounded model checking: ${r.status === 'violated' ? `the counterexample is a shortest one (depth ${r.depth})` : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.queries)} solver queries, ${secs(r.solverMs)} in the solver, ${secs(r.elapsedMs)} in all`,
       ];
   }
+}
+
+/**
+ * What an `ok` verdict covers, in words: every property, or (after `--property`) the ones named,
+ * so that a run restricted to one property never reads as if all were checked.
+ */
+function holdsText(r: CheckRecord): string {
+  if (!r.selected) return `every ${r.unchecked?.length ? 'checked ' : ''}property holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
+  return `${r.properties.join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
 }
 
 /** Human-readable summary of one record. */
@@ -85,7 +101,7 @@ export function textRecord(r: CheckRecord): string {
   switch (r.status) {
     case 'ok':
       lines.push(
-        `  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.engine === 'random' ? `, ${r.runs} runs, seed ${r.seed}` : ''})`,
+        `  OK: ${holdsText(r)} (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.engine === 'random' ? `, ${r.runs} runs, seed ${r.seed}` : ''}${r.selected ? '; only the selected properties were checked' : ''})`,
       );
       break;
     case 'violated':
