@@ -155,7 +155,7 @@ describe('mirrorcheck CLI', () => {
     const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
   });
 
   it('junit output', () => {

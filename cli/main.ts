@@ -111,12 +111,25 @@ try {
       're-execute a saved trace on the current model and print it',
       (y) =>
         y
-          .positional('trace', { type: 'string', demandOption: true })
+          .positional('trace', { type: 'string', demandOption: true, describe: 'a trace file (ITF JSON), or - to read one from standard input' })
           .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
           .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
           .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' })
           .option('model', { type: 'string', describe: 'the model file to replay against, when the one the trace names has moved' }),
-      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full, ...(a.model !== undefined ? { model: a.model } : {}) }, out)),
+      // yargs hands a lone `-` (standard input) to a string positional as ''.
+      (a) =>
+        guarded(() =>
+          runReplay(
+            {
+              file: a.trace === '' && hideBin(process.argv).includes('-') ? '-' : a.trace,
+              on: a.on,
+              render: a.render,
+              full: a.full,
+              ...(a.model !== undefined ? { model: a.model } : {}),
+            },
+            out,
+          ),
+        ),
     )
     .command(
       'prove [protocol]',

@@ -6,7 +6,7 @@
  * test/buildOnce.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,12 @@ const run = (args: string[], o: { cwd?: string; asOther?: boolean } = {}) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 let tmp = '';
+/** Whether `s` holds a character that drives a terminal (a control character other than a line break or tab, a bidi override, a BOM). */
+const rawControl = (s: string) =>
+  [...s].some((ch) => {
+    const c = ch.codePointAt(0) as number;
+    return (c < 0x20 && ch !== '\n' && ch !== '\t') || c === 0x7f || c === 0x202e || c === 0xfeff;
+  });
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'mc-outputs-'));
@@ -122,5 +128,89 @@ describe('statistics and verdicts say what was checked', () => {
       expect(r.code, engine).toBe(2);
       expect(r.err, engine).toMatch(/^mirrorcheck: error MC030: --depth must be an integer >= 1, got 0/);
     }
+  });
+});
+
+describe('replay renders and reads what it is given', () => {
+  const corpusTrace = join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json');
+  const lasso = (variant: string, params: string[], property: string) => {
+    const out = join(tmp, `lasso-${variant}`);
+    const r = run(['check', 'fence-migrate', '--variant', variant, ...params, '--format', 'json', '--out', out, '--progress', 'false']);
+    const v = (JSON.parse(r.out).violations as { property: string; trace: string }[]).find((x) => x.property === property);
+    if (!v) throw new Error(`no ${property} violation for ${variant}`);
+    return v.trace;
+  };
+
+  it('--render mermaid prints the diagram alone (first line sequenceDiagram), the verdict on stderr, and keeps the exit code', () => {
+    const r = run(['replay', corpusTrace, '--render', 'mermaid']);
+    expect(r.code).toBe(1);
+    expect(r.out.split('\n')[0]).toBe('sequenceDiagram');
+    expect(r.out).not.toMatch(/^(Trace of|Reproduced|Note:)/m);
+    expect(r.out).toMatch(/^ {4}HCA->>MM: 7\. HcaCompleteDma\(d=0\)$/m);
+    expect(r.err).toMatch(/^Reproduced: no-lost-write \(FM-R4\) is violated at step 7\.$/m);
+  });
+
+  it('a lasso renders as HTML and Mermaid with its loop highlighted (exit 1)', () => {
+    const cycle = lasso('stale-seq-retry', ['--param', 'mode=zap-and-fault', '--param', 'fault=retry'], 'held-dma-completes');
+    const loopAt = JSON.parse(readFileSync(cycle, 'utf8')).loop as number;
+    const page = run(['replay', cycle, '--render', 'html']);
+    expect(page.code).toBe(1);
+    expect(page.out).toMatch(/^<!doctype html>/);
+    expect(page.out).toContain(`id="step-${loopAt + 1}" class="loop"`);
+    expect(page.out).toMatch(/liveness held-dma-completes \[FM-L1\] never holds on this run/);
+    expect(page.out).toMatch(/Steps \d+\.\.\d+ lead back to state \d+: these steps repeat forever\. \(shaded below\)/);
+    const mer = run(['replay', cycle, '--render', 'mermaid']);
+    expect(mer.code).toBe(1);
+    expect(mer.out.split('\n')[0]).toBe('sequenceDiagram');
+    expect(mer.out).toMatch(/^ {4}loop steps \d+\.\.\d+ repeat forever: held-dma-completes never holds$/m);
+    expect(mer.err).toMatch(/^Reproduced: held-dma-completes \(FM-L1\) fails: steps/m);
+    const stop = lasso('never-unblock', [], 'held-dma-completes');
+    const stopPage = run(['replay', stop, '--render', 'html']);
+    expect(stopPage.code).toBe(1);
+    expect(stopPage.out).toMatch(/no rule is enabled; the run stays here forever/);
+  });
+
+  it('replay - reads the trace from standard input', () => {
+    const r = spawnSync(process.execPath, [bin, 'replay', '-'], { cwd: root, encoding: 'utf8', input: readFileSync(corpusTrace, 'utf8') });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Reproduced: no-lost-write \(FM-R4\) is violated at step 7\./);
+  });
+
+  it('a trace hand-edited to carry a state variable its vars do not list is rejected (MC022, exit 2)', () => {
+    const doc = JSON.parse(readFileSync(corpusTrace, 'utf8'));
+    doc.states[3].bogus = { '#bigint': '1' };
+    const f = join(tmp, 'extra-var.itf.json');
+    writeFileSync(f, JSON.stringify(doc));
+    const r = run(['replay', f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^mirrorcheck: error MC022: not a mirrorcheck ITF trace: state 3 has a variable "bogus" that "vars" does not list$/m);
+    // Listed in vars too, the trace no longer fits the model: it does not replay (exit 4).
+    doc.vars.push('bogus');
+    for (const st of doc.states) st.bogus = { '#bigint': '1' };
+    writeFileSync(f, JSON.stringify(doc));
+    const r2 = run(['replay', f]);
+    expect(r2.code).toBe(4);
+    expect(r2.out).toMatch(/trace no longer replays: its states do not fit the current model \(trace variables \[.*bogus\]/);
+  });
+
+  it('bytes of a bad file and strings inside a trace are shown escaped, never sent raw to the terminal; a leading BOM is accepted', () => {
+    const bad = join(tmp, 'escape.itf.json');
+    writeFileSync(bad, '\x1b[31mred\x07 {');
+    const r = run(['replay', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^mirrorcheck: error MC021: /);
+    expect(r.err).toContain('\\x1b[31mred\\x07');
+    expect(rawControl(r.err)).toBe(false);
+    const doc = JSON.parse(readFileSync(corpusTrace, 'utf8'));
+    doc['#meta'].note = 'see \x1b]8;;http://x\x07 here\u202e\ufeff';
+    const noted = join(tmp, 'note.itf.json');
+    writeFileSync(noted, JSON.stringify(doc));
+    const n = run(['replay', noted]);
+    expect(n.code).toBe(1);
+    expect(n.out).toContain('Note: see \\x1b]8;;http://x\\x07 here\\u202e\\ufeff');
+    expect(rawControl(n.out)).toBe(false);
+    const bom = join(tmp, 'bom.itf.json');
+    writeFileSync(bom, `\ufeff${readFileSync(corpusTrace, 'utf8')}`);
+    expect(run(['replay', bom]).code).toBe(1);
   });
 });

@@ -4,7 +4,7 @@
  * JSON fields stay stable for CI users.
  */
 import type { CheckResult, SearchFigures, Stats } from '../checker/engine.js';
-import { escapeMarkup } from '../counterexamples/render.js';
+import { escapeMarkup } from '../counterexamples/html.js';
 import type { ParamValues } from '../model/lang/protocol.js';
 
 /** What every check record has, whatever the engine. */
