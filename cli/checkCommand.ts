@@ -12,7 +12,8 @@ import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
 import { resolvePackages } from './packages.js';
-import { type CheckRecord, junit, textRecord } from './report.js';
+import { junitXml } from './junit.js';
+import { type CheckRecord, checkSuite, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
 export interface CheckOptions {
@@ -89,7 +90,7 @@ function toRecord(
   model: Model,
   opts: CheckOptions,
   r: CheckResult,
-  checked: readonly string[],
+  checked: CheckRecord['properties'],
   save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
 ): CheckRecord {
   const base = {
@@ -202,13 +203,13 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
         return null;
       }
     };
-    const checked = properties.map((p) => p.name);
+    const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
     const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));
     else if (opts.format === 'text') out(textRecord(rec));
   }
-  if (opts.format === 'junit') out(junit(records));
+  if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
   return combineExit(codes);
 }

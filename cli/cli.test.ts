@@ -161,7 +161,7 @@ describe('mirrorcheck CLI', () => {
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
   });
 });
 

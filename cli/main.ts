@@ -143,7 +143,7 @@ try {
           .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
           .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
           .option('out', { type: 'string', default: './counterexamples-out' })
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
           .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
       (a) =>
         guarded(() =>

@@ -105,11 +105,17 @@ describe('statistics and verdicts say what was checked', () => {
     expect(r.out).toMatch(/OK: no-lost-write holds, and no deadlock \(exhaustive; only the selected properties were checked\)/);
     expect(r.out).not.toMatch(/every property/);
     const j = JSON.parse(run(['check', 'fence-migrate', '--property', 'no-lost-write', '--no-deadlock', '--format', 'json', '--out', join(tmp, 'p')]).out);
-    expect(j).toMatchObject({ status: 'ok', properties: ['no-lost-write'], selected: true, deadlock: false });
+    expect(j).toMatchObject({
+      status: 'ok',
+      properties: [{ name: 'no-lost-write', requirement: 'FM-R4', kind: 'invariant' }],
+      selected: true,
+      deadlock: false,
+    });
     const all = JSON.parse(run(['check', 'fence-migrate', '--format', 'json', '--out', join(tmp, 'p')]).out);
     expect(all.selected).toBe(false);
-    expect(all.properties).toContain('no-lost-write');
-    expect(all.properties).toContain('held-dma-completes');
+    const names = (all.properties as { name: string }[]).map((p) => p.name);
+    expect(names).toContain('no-lost-write');
+    expect(names).toContain('held-dma-completes');
   });
 
   it('a store holding fewer states than it preallocates reports its size, not a bytes-per-state figure', () => {

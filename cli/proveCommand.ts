@@ -13,7 +13,9 @@ import { safetyProperties } from '../properties/property.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
 import { type ResolvedPackage, resolvePackages } from './packages.js';
+import { type JunitSuite, junitXml } from './junit.js';
 import { checkOutputDir } from './outputPaths.js';
+import { proveSuite } from './proveSuite.js';
 import { paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
 import type { Trace } from '../counterexamples/trace.js';
@@ -27,7 +29,7 @@ export interface ProveOptions {
   readonly unbounded: boolean;
   readonly timeLimit?: number;
   readonly out: string;
-  readonly format: 'text' | 'json';
+  readonly format: 'text' | 'json' | 'junit';
   /** Which z3 answers the queries (default wasm). */
   readonly solver?: SolverName;
 }
@@ -66,20 +68,24 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   const models = entries.map((entry) => ({ entry, model: buildModel(entry.pkg.protocol, { variant: opts.variant ?? null, params }) }));
   const smt = await import('../checker/smt/index.js');
   const codes: number[] = [];
+  // With --format junit the suites are gathered and printed as one document at the end.
+  const suites: JunitSuite[] | null = opts.format === 'junit' ? [] : null;
   try {
     for (const { entry, model } of models) {
       try {
-        codes.push(await proveOne(opts, entry, model, smt, out));
+        codes.push(await proveOne(opts, entry, model, smt, out, suites));
       } catch (e) {
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
-        out(`  ERROR ${e.code}: ${e.message}`);
+        if (suites) suites.push(errorSuite(model, e));
+        else out(`  ERROR ${e.code}: ${e.message}`);
         codes.push(exitStatusOf(e.code));
       }
     }
   } finally {
     await smt.shutdownSmt();
   }
+  if (suites) out(junitXml(suites));
   return combineExit(codes);
 }
 
@@ -89,6 +95,7 @@ async function proveOne(
   model: Model,
   smt: typeof import('../checker/smt/index.js'),
   out: (s: string) => void,
+  suites: JunitSuite[] | null,
 ): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
@@ -120,9 +127,21 @@ async function proveOne(
     if (!(e instanceof McError)) throw e;
     unsaved = e;
   }
-  const code = report(opts, model, r, trace, out);
+  if (suites) suites.push(proveSuite(model, r, properties, trace));
+  const code = suites ? exitOf(r) : report(opts, model, r, trace, out);
   if (unsaved) throw unsaved;
   return code;
+}
+
+/** A JUnit suite for a protocol whose proof could not be run (an error the proof itself raised). */
+function errorSuite(model: Model, e: McError): JunitSuite {
+  const classname = `${model.protocol}${model.variant ? `.${model.variant}` : ''}`;
+  return {
+    name: `${classname} [${paramsText(model.params)}]`,
+    timeSec: 0,
+    properties: [],
+    cases: [{ name: 'proof', classname, timeSec: 0, outcome: { kind: 'error', type: e.code, message: e.message } }],
+  };
 }
 
 /** Prints one protocol's proof result and returns its exit code. */

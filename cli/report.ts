@@ -4,8 +4,9 @@
  * JSON fields stay stable for CI users.
  */
 import type { CheckResult, SearchFigures, Stats } from '../checker/engine.js';
-import { escapeMarkup } from '../counterexamples/html.js';
 import type { ParamValues } from '../model/lang/protocol.js';
+import { DEADLOCK } from '../properties/property.js';
+import type { JunitCase, JunitSuite } from './junit.js';
 
 /** What every check record has, whatever the engine. */
 export interface RecordBase {
@@ -31,7 +32,7 @@ export interface RecordBase {
   readonly covers: readonly { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }[];
   readonly reason?: string;
   /** The properties the engine checked (those selected with --property, else all it checks). */
-  readonly properties: readonly string[];
+  readonly properties: readonly { readonly name: string; readonly requirement: string; readonly kind: string }[];
   /** Whether the properties were chosen with --property (only those were checked). */
   readonly selected: boolean;
   /** Whether states with no enabled rule were checked for deadlock. */
@@ -88,7 +89,7 @@ function statsLines(r: CheckRecord): string[] {
  */
 function holdsText(r: CheckRecord): string {
   if (!r.selected) return `every ${r.unchecked?.length ? 'checked ' : ''}property holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
-  return `${r.properties.join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
+  return `${r.properties.map((p) => p.name).join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
 }
 
 /** Human-readable summary of one record. */
@@ -156,26 +157,58 @@ function pickStats(r: CheckRecord): Stats {
   }
 }
 
-const xml = escapeMarkup;
+/** The JUnit class name of a record's test cases: the protocol, and the variant when there is one. */
+const classOf = (r: CheckRecord) => `${r.protocol}${r.variant ? `.${r.variant}` : ''}`;
 
-/** JUnit XML: one test suite per record, one test case per violation (or one passing case). */
-export function junit(records: readonly CheckRecord[]): string {
-  const suites = records.map((r) => {
-    const name = `${r.protocol}${r.variant ? `.${r.variant}` : ''}`;
-    const cases: string[] = [];
-    if (r.status === 'ok') cases.push(`    <testcase classname="${xml(name)}" name="all properties (${r.guarantee})" time="${r.elapsedMs / 1000}"/>`);
-    for (const v of r.violations) {
-      cases.push(
-        `    <testcase classname="${xml(name)}" name="${xml(`${v.property} [${v.requirement}]`)}"><failure message="${xml(v.message)}">${xml(v.trace ?? '')}</failure></testcase>`,
-      );
+/** Seconds the search that decides a property of `kind` took (the liveness phase apart). */
+function decidingSeconds(r: CheckRecord, kind: string): number {
+  if (r.engine === 'explicit' && kind === 'liveness' && r.liveness) return r.liveness.elapsedMs / 1000;
+  return r.elapsedMs / 1000;
+}
+
+/**
+ * One JUnit suite for one checked protocol/variant: a test case per property (and one for deadlock
+ * freedom when it was checked), passing ones too. A violated property is a failure (its trace path
+ * in the text); a run stopped by a limit or a model error is an error on every case it leaves
+ * undecided; a property the engine does not check, or that the search did not decide because it
+ * stopped at an earlier violation, is skipped with the reason.
+ */
+export function checkSuite(r: CheckRecord): JunitSuite {
+  const classname = classOf(r);
+  const all = [...r.properties, ...(r.deadlock ? [{ name: DEADLOCK, requirement: 'deadlock', kind: 'deadlock' }] : [])];
+  const violated = new Map(r.violations.map((v) => [v.property, v]));
+  const first = r.violations[0];
+  const cases: JunitCase[] = all.map((p) => {
+    const name = `${p.name} [${p.requirement}]`;
+    const timeSec = decidingSeconds(r, p.kind);
+    const v = violated.get(p.name);
+    const base = { name, classname, timeSec };
+    if (v) {
+      const where = v.trace ? `trace: ${v.trace} (mirrorcheck replay ${v.trace})` : undefined;
+      return { ...base, outcome: { kind: 'failed', type: v.kind, message: v.message, ...(where ? { detail: where } : {}) } };
     }
     if (r.status === 'incomplete')
-      cases.push(`    <testcase classname="${xml(name)}" name="completeness"><failure message="${xml(r.reason ?? 'incomplete')}"/></testcase>`);
-    if (r.status === 'error') cases.push(`    <testcase classname="${xml(name)}" name="model"><error message="${xml(r.error?.message ?? '')}"/></testcase>`);
-    const failures = cases.filter((c) => c.includes('<failure')).length;
-    const errors = cases.filter((c) => c.includes('<error')).length;
-    const props = statsPairs(r).map(([k, v]) => `      <property name="${xml(k)}" value="${xml(v)}"/>`);
-    return `  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.elapsedMs / 1000}">\n    <properties>\n${props.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
+      return { ...base, outcome: { kind: 'error', type: 'incomplete', message: `${r.reason ?? 'a limit was reached'}: not decided (no guarantee)` } };
+    if (r.status === 'error') return { ...base, outcome: { kind: 'error', type: r.error?.code ?? 'error', message: r.error?.message ?? 'error' } };
+    const reached = p.kind === 'cover' && r.covers.some((c) => c.name === p.name && c.reached);
+    const livenessDone = p.kind === 'liveness' && r.engine === 'explicit' && r.liveness !== undefined;
+    if (r.status === 'violated' && !reached && !livenessDone) {
+      return {
+        ...base,
+        timeSec: 0,
+        outcome: { kind: 'skipped', message: `not decided: the search stopped at the violation of ${first?.property ?? 'another property'}` },
+      };
+    }
+    return { ...base, outcome: { kind: 'passed' }, output: `holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''})` };
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join('\n')}\n</testsuites>`;
+  for (const u of r.unchecked ?? []) {
+    cases.push({
+      name: u,
+      classname,
+      timeSec: 0,
+      outcome: { kind: 'skipped', message: `not checked by the ${r.engine} engine (liveness; use --engine explicit)` },
+    });
+  }
+  const timeSec = (r.elapsedMs + (r.engine === 'explicit' && r.liveness ? r.liveness.elapsedMs : 0)) / 1000;
+  return { name: `${classname} [${paramsText(r.params)}]`, timeSec, properties: statsPairs(r), cases };
 }
