@@ -13,7 +13,7 @@ import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
 import { resolvePackages } from './packages.js';
 import { junitXml } from './junit.js';
-import { type CheckRecord, checkSuite, textRecord } from './report.js';
+import { type CheckRecord, JSON_SCHEMA_VERSION, checkSuite, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
 export interface CheckOptions {
@@ -28,7 +28,8 @@ export interface CheckOptions {
   readonly seed?: number;
   readonly runs?: number;
   readonly out: string;
-  readonly format: 'text' | 'json' | 'junit';
+  /** json: one object per line (JSON Lines); json-array: one array of them, printed at the end. */
+  readonly format: 'text' | 'json' | 'json-array' | 'junit';
   readonly progress: boolean;
   /** Symmetry reduction over symmetric index types (explicit engine). */
   readonly symmetry: boolean;
@@ -94,6 +95,7 @@ function toRecord(
   save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
 ): CheckRecord {
   const base = {
+    schemaVersion: JSON_SCHEMA_VERSION,
     protocol: model.protocol,
     variant: model.variant,
     params: model.params,
@@ -211,5 +213,6 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     else if (opts.format === 'text') out(textRecord(rec));
   }
   if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
+  if (opts.format === 'json-array') out(JSON.stringify(records));
   return combineExit(codes);
 }

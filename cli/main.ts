@@ -67,7 +67,7 @@ try {
           .option('seed', { type: 'number', describe: 'seed of the random engine' })
           .option('runs', { type: 'number', describe: 'runs of the random engine' })
           .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
-          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
           .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
           .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
@@ -143,7 +143,7 @@ try {
           .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
           .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
           .option('out', { type: 'string', default: './counterexamples-out' })
-          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
       (a) =>
         guarded(() =>

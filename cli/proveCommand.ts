@@ -16,7 +16,7 @@ import { type ResolvedPackage, resolvePackages } from './packages.js';
 import { type JunitSuite, junitXml } from './junit.js';
 import { checkOutputDir } from './outputPaths.js';
 import { proveSuite } from './proveSuite.js';
-import { paramsText } from './report.js';
+import { JSON_SCHEMA_VERSION, paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
 import type { Trace } from '../counterexamples/trace.js';
 
@@ -29,7 +29,7 @@ export interface ProveOptions {
   readonly unbounded: boolean;
   readonly timeLimit?: number;
   readonly out: string;
-  readonly format: 'text' | 'json' | 'junit';
+  readonly format: 'text' | 'json' | 'json-array' | 'junit';
   /** Which z3 answers the queries (default wasm). */
   readonly solver?: SolverName;
 }
@@ -70,14 +70,19 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   const codes: number[] = [];
   // With --format junit the suites are gathered and printed as one document at the end.
   const suites: JunitSuite[] | null = opts.format === 'junit' ? [] : null;
+  // With --format json-array the records are gathered and printed as one array at the end.
+  const records: unknown[] | null = opts.format === 'json-array' ? [] : null;
+  const each: ProveOptions = records ? { ...opts, format: 'json' } : opts;
+  const print = records ? (s: string) => records.push(JSON.parse(s)) : out;
   try {
     for (const { entry, model } of models) {
       try {
-        codes.push(await proveOne(opts, entry, model, smt, out, suites));
+        codes.push(await proveOne(each, entry, model, smt, print, suites));
       } catch (e) {
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
         if (suites) suites.push(errorSuite(model, e));
+        else if (each.format === 'json') print(JSON.stringify(errorRecord(opts, model, e)));
         else out(`  ERROR ${e.code}: ${e.message}`);
         codes.push(exitStatusOf(e.code));
       }
@@ -86,6 +91,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
     await smt.shutdownSmt();
   }
   if (suites) out(junitXml(suites));
+  if (records) out(JSON.stringify(records));
   return combineExit(codes);
 }
 
@@ -133,6 +139,22 @@ async function proveOne(
   return code;
 }
 
+/** The JSON record of a protocol whose proof could not be run (an error the proof itself raised). */
+function errorRecord(opts: ProveOptions, model: Model, e: McError) {
+  return {
+    schemaVersion: JSON_SCHEMA_VERSION,
+    protocol: model.protocol,
+    variant: model.variant,
+    params: model.params,
+    engine: 'smt',
+    solver: opts.solver ?? 'wasm',
+    method: opts.unbounded ? 'inductive-invariant' : 'k-induction',
+    status: 'error',
+    guarantee: null,
+    error: { code: e.code, message: e.message, trace: null },
+  };
+}
+
 /** A JUnit suite for a protocol whose proof could not be run (an error the proof itself raised). */
 function errorSuite(model: Model, e: McError): JunitSuite {
   const classname = `${model.protocol}${model.variant ? `.${model.variant}` : ''}`;
@@ -149,6 +171,7 @@ function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string 
   if (opts.format === 'json') {
     out(
       JSON.stringify({
+        schemaVersion: JSON_SCHEMA_VERSION,
         protocol: model.protocol,
         variant: model.variant,
         params: model.params,

@@ -8,8 +8,16 @@ import type { ParamValues } from '../model/lang/protocol.js';
 import { DEADLOCK } from '../properties/property.js';
 import type { JunitCase, JunitSuite } from './junit.js';
 
+/**
+ * The version of the JSON that `check` and `prove` print (schemas/check.schema.json,
+ * schemas/prove.schema.json). Fields may be added within a version; removing, renaming or changing
+ * the meaning of one increments it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
 /** What every check record has, whatever the engine. */
 export interface RecordBase {
+  readonly schemaVersion: number;
   readonly protocol: string;
   readonly variant: string | null;
   readonly params: ParamValues;

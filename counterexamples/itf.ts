@@ -17,6 +17,12 @@ import type { Trace } from './trace.js';
 
 export const TOOL_VERSION = '0.1.0';
 
+/**
+ * The version of the trace format mirrorcheck writes (`#meta.schemaVersion`, schemas/trace.schema.json).
+ * Fields may be added within a version; a trace of a later version is refused rather than misread.
+ */
+export const TRACE_SCHEMA_VERSION = 1;
+
 /** The codes the trace reader raises. */
 export const TRACE_ERRORS = {
   MC020: 'trace file missing or unreadable',
@@ -108,6 +114,7 @@ export function traceToItf(trace: Trace, model: Model, folder: string = process.
     format: 'ITF',
     'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
     tool: `mirrorcheck@${TOOL_VERSION}`,
+    schemaVersion: TRACE_SCHEMA_VERSION,
     protocol: trace.protocol,
     variant: trace.variant,
     params: trace.params as Record<string, Json>,
@@ -178,6 +185,12 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
   const meta = doc['#meta'];
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return bad('missing "#meta"');
   if (typeof meta.protocol !== 'string') bad('"#meta.protocol" missing');
+  // Traces written before the field existed have none: they are version 1.
+  const version = meta.schemaVersion ?? 1;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) bad('"#meta.schemaVersion" must be a positive integer');
+  if ((version as number) > TRACE_SCHEMA_VERSION) {
+    bad(`the trace is of schema version ${version}, written by a later mirrorcheck; this one reads version ${TRACE_SCHEMA_VERSION}`);
+  }
   const choices = meta.choices;
   // A first choice of -1 marks a trace that starts in a stored state rather than a start state (a
   // counterexample to induction from `prove`).
