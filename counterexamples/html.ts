@@ -6,7 +6,7 @@
  * collapsed. It is tested in a headless Chromium (counterexamples/html.browser.test.ts).
  */
 import { stepActors } from './actors.js';
-import { type RenderInput, changedFields, formatSlot, loopSentence, traceSubject } from './render.js';
+import { type RenderInput, changedFields, formatSlot, loopSentence } from './render.js';
 
 /** Text escaped for HTML and XML content and attribute values. */
 export const escapeMarkup = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -20,7 +20,7 @@ function allFields(r: RenderInput, s: Int32Array): string[] {
 /** A collapsed list of fields with a one-line summary. */
 function collapsed(summary: string, fields: readonly string[], open = false): string {
   if (fields.length === 0) return '';
-  return `<details${open ? ' open' : ''}><summary>${html(summary)}</summary>${fields.map((f) => `<code>${html(f)}</code>`).join('<br>')}</details>`;
+  return `<details${open ? ' open' : ''}><summary>${html(summary)}</summary>${fields.map((f) => `<code>${html(f)}</code>`).join(' ')}</details>`;
 }
 
 /** The fields of step `i`: those it changed in full, the unchanged ones (and the whole start state) collapsed. */
@@ -30,7 +30,7 @@ function fieldsCell(r: RenderInput, i: number): string {
   const prev = r.states[i - 1] as Int32Array;
   const changed = changedFields(r.model, prev, s);
   const same = allFields(r, s).filter((_, k) => prev[k] === s[k]);
-  const shown = changed.length ? changed.map((f) => `<code>${html(f)}</code>`).join('<br>') : '<span class="none">no field changed</span>';
+  const shown = changed.length ? changed.map((f) => `<code>${html(f)}</code>`).join(' ') : '<span class="none">no field changed</span>';
   return `${shown}${collapsed(`${same.length} unchanged fields`, same, r.full)}`;
 }
 
@@ -73,9 +73,9 @@ export function renderHtml(r: RenderInput & { readonly title: string }): string 
     const cls = [bad ? 'bad' : '', inLoop ? 'loop' : ''].filter(Boolean).join(' ');
     const who = i === 0 ? '' : stepActors(r.actors, label);
     const actors = who === '' ? '' : who.from === who.to ? who.from : `${who.from} → ${who.to}`;
-    const why = bad ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}]: ${r.violation?.doc}`)}</div>` : '';
+    const why = bad ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}] violated here`)}</div>` : '';
     const loopStart = r.loop === i ? '<div class="loopstart">the loop goes back to this state</div>' : '';
-    return `<tr id="step-${i}"${cls ? ` class="${cls}"` : ''}><td>${i}</td><td>${html(actors)}</td><td><code>${html(label)}</code>${why}${loopStart}</td><td>${fieldsCell(r, i)}</td></tr>`;
+    return `<tr id="step-${i}"${cls ? ` class="${cls}"` : ''}><td>${i}</td><td class="who">${html(actors)}</td><td class="step"><code>${html(label)}</code>${why}${loopStart}</td><td class="fields">${fieldsCell(r, i)}</td></tr>`;
   });
   const m = r.model;
   const about = [
@@ -93,20 +93,21 @@ export function renderHtml(r: RenderInput & { readonly title: string }): string 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${html(r.title)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}h1{font-size:1.3em;margin:.2em 0}
+body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222;font-size:15px}h1{font-size:1.3em;margin:.2em 0}
 dl.about{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:.4em 0}dl.about dt{font-weight:600}dl.about dd{margin:0}
 #verdict{border:1px solid #bbb;padding:2px 12px;margin:.6em 0}#verdict.bad{border-color:#c33;background:#fdecec}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:2px 8px;vertical-align:top;text-align:left}th{background:#f3f3f3}
+td.who,td.step>code{white-space:nowrap}td.fields code{display:inline-block;margin-right:1.2em}details{display:inline}details[open]{display:block}
+summary{display:inline;cursor:pointer;color:#666;list-style:none}summary::before{content:"\\25b8 "}details[open]>summary::before{content:"\\25be "}
 tr.bad td{background:#fde2e2}tr.loop td{background:#eef3ff}.why{color:#a00;font-weight:600;margin-top:4px}
-.loopstart{color:#235;font-style:italic}.none{color:#777}code{font-size:90%}.loopnote{color:#235}summary{cursor:pointer;color:#555}
+.loopstart{color:#235;font-style:italic}.none{color:#777}code{font-size:90%}.loopnote{color:#235}
 </style></head><body>
 <header>
 <h1>${html(r.title)}</h1>
-<p>${html(traceSubject(m))}</p>
 <dl class="about">${about.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>
 ${verdictBox(r)}
 </header>
-<table><thead><tr><th>#</th><th>actors</th><th>step</th><th>changed fields</th></tr></thead><tbody>
+<table><thead><tr><th>#</th><th>actors</th><th>step</th><th>fields it changed (the others collapsed)</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
 </body></html>`;
