@@ -6,6 +6,7 @@
  * with the reason when Chromium is missing, unless MIRRORCHECK_REQUIRE_TOOLS=1 (CI), where
  * test/tools.test.ts fails instead.
  */
+// biome-ignore-all lint/performance/useDomNodeTextContent: playwright's innerText is the text as rendered, which is what these tests read
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
