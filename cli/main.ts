@@ -189,6 +189,8 @@ try {
           ),
         ),
     )
+    // `mirrorcheck completion >> ~/.bashrc` (or ~/.zshrc): yargs' completion script for bash and zsh.
+    .completion('completion', 'print a shell completion script for bash or zsh (source it from ~/.bashrc or ~/.zshrc)')
     .demandCommand(1, 'name a command: list, check, prove, replay or export')
     .strict()
     .fail((msg, e) => {

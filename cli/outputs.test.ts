@@ -220,3 +220,21 @@ describe('replay renders and reads what it is given', () => {
     expect(run(['replay', bom]).code).toBe(1);
   });
 });
+
+describe('completion and licence', () => {
+  it('mirrorcheck completion prints a bash script, or a zsh one under zsh, that completes the commands', () => {
+    const bash = spawnSync(process.execPath, [bin, 'completion'], { cwd: root, encoding: 'utf8', env: { ...process.env, SHELL: '/bin/bash' } });
+    expect(bash.status).toBe(0);
+    expect(bash.stdout).toMatch(/complete .*-F _mirrorcheck_yargs_completions mirrorcheck/);
+    const zsh = spawnSync(process.execPath, [bin, 'completion'], { cwd: root, encoding: 'utf8', env: { ...process.env, SHELL: '/usr/bin/zsh' } });
+    expect(zsh.status).toBe(0);
+    expect(zsh.stdout).toMatch(/^#compdef mirrorcheck/);
+    const words = run(['--get-yargs-completions', 'mirrorcheck', '']).out.trim().split('\n');
+    for (const c of ['list', 'check', 'prove', 'replay', 'export']) expect(words).toContain(c);
+  });
+
+  it('the LICENSE file is the MIT licence that package.json names', () => {
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).license).toBe('MIT');
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} .+\n\nPermission is hereby granted, free of charge/);
+  });
+});
