@@ -33,7 +33,7 @@ interface Block {
 }
 
 /** The README's fenced code blocks. */
-export function readmeBlocks(md: string): Block[] {
+function readmeBlocks(md: string): Block[] {
   const lines = md.split('\n');
   const blocks: Block[] = [];
   let pending: { first: string[]; notRun: string | null } = { first: [], notRun: null };
@@ -85,16 +85,16 @@ function examples(b: Block): { cmd: string; shown: string[] | null }[] {
   return out;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A regular expression for shown output: `...` lines and `...` in a line are gaps, timing figures masked. */
-export function shownPattern(shown: readonly string[]): RegExp {
+function shownPattern(shown: readonly string[]): RegExp {
   const lines = [...shown];
   while (lines.length && (lines[lines.length - 1] as string).trim() === '') lines.pop();
   const parts = lines.map((l) => {
     if (l.trim() === '...') return '(?:[^\\n]*\\n)*?';
-    const masked = escape(l)
-      .split(escape('...'))
+    const masked = escapeRe(l)
+      .split(escapeRe('...'))
       .join('.*?')
       .replace(/\d+(?:\\\.\d+)? s\b/g, '\\d+(?:\\.\\d+)? s')
       .replace(/\d+(?:\\\.\d+)?[kM]? states\/s/g, '[\\d.]+[kM]? states/s');
@@ -127,7 +127,7 @@ describe('README examples', () => {
       for (const e of examples(b)) {
         const r = run(e.cmd);
         expect([0, 1, 3], `mirrorcheck ${e.cmd} exited ${r.status}: ${r.stderr.trim()}`).toContain(r.status);
-        if (e.shown && e.shown.some((l) => l.trim() !== '')) {
+        if (e.shown?.some((l) => l.trim() !== '')) {
           expect(r.stdout, `mirrorcheck ${e.cmd}: the README shows other output`).toMatch(shownPattern(e.shown));
         }
       }
@@ -145,7 +145,9 @@ describe('the README test itself', () => {
   });
 
   it('reads the directives before a block', () => {
-    const bs = readmeBlocks('<!-- readme-test: not run: needs a GPU -->\n```\n$ npx mirrorcheck x\n```\n\n<!-- readme-test: first: check y -->\n```sh\nnpx mirrorcheck z\n```\n');
+    const bs = readmeBlocks(
+      '<!-- readme-test: not run: needs a GPU -->\n```\n$ npx mirrorcheck x\n```\n\n<!-- readme-test: first: check y -->\n```sh\nnpx mirrorcheck z\n```\n',
+    );
     expect(bs.map((x) => [x.notRun, x.first])).toEqual([
       ['needs a GPU', []],
       [null, ['check y']],
