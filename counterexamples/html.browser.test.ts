@@ -140,11 +140,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`the HTML trace page in headless Chromium (${nee
       .first()
       .locator('td')
       .first()
-      .evaluate((td) => getComputedStyle(td).backgroundColor);
+      .evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(td).backgroundColor);
     const plain = await p
       .locator('#step-0 td')
       .first()
-      .evaluate((td) => getComputedStyle(td).backgroundColor);
+      .evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(td).backgroundColor);
     expect(shade).not.toBe(plain);
     expect(errors).toEqual([]);
     await p.close();
