@@ -61,8 +61,11 @@ export interface SearchFigures {
   readonly statesPerSec: number;
   /** Bytes held by the visited set, parent and rule arrays (and, for liveness, the graph). */
   readonly storeBytes: number;
-  /** `storeBytes` divided by `states`. */
-  readonly bytesPerState: number;
+  /**
+   * `storeBytes` divided by `states`, or null while the store is still within what it preallocates
+   * (`PREALLOCATED_STATES`): below that, the division measures the preallocation, not a per-state cost.
+   */
+  readonly bytesPerState: number | null;
   /** Whether this search stored one canonical state per symmetry class. */
   readonly symmetry: boolean;
 }
@@ -106,6 +109,17 @@ export interface SmtStats {
   /** Time spent in the solver. */
   readonly solverMs: number;
   readonly elapsedMs: number;
+}
+
+/**
+ * States the explicit engine's stores preallocate room for (one chunk of packed states and a hash
+ * table twice that size): a store holding fewer has no meaningful bytes-per-state figure.
+ */
+export const PREALLOCATED_STATES = 1 << 16;
+
+/** Bytes per stored state, or null when `states` is too few for the figure to mean a per-state cost. */
+export function bytesPerStateOf(bytes: number, states: number): number | null {
+  return states >= PREALLOCATED_STATES ? Math.round((bytes / states) * 10) / 10 : null;
 }
 
 /** What an engine measured, under the names of what it measured. */

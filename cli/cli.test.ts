@@ -155,13 +155,13 @@ describe('mirrorcheck CLI', () => {
     const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
   });
 
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
   });
 });
 

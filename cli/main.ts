@@ -67,7 +67,7 @@ try {
           .option('seed', { type: 'number', describe: 'seed of the random engine' })
           .option('runs', { type: 'number', describe: 'runs of the random engine' })
           .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
-          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
           .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
           .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
@@ -111,12 +111,25 @@ try {
       're-execute a saved trace on the current model and print it',
       (y) =>
         y
-          .positional('trace', { type: 'string', demandOption: true })
+          .positional('trace', { type: 'string', demandOption: true, describe: 'a trace file (ITF JSON), or - to read one from standard input' })
           .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
           .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
           .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' })
           .option('model', { type: 'string', describe: 'the model file to replay against, when the one the trace names has moved' }),
-      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full, ...(a.model !== undefined ? { model: a.model } : {}) }, out)),
+      // yargs hands a lone `-` (standard input) to a string positional as ''.
+      (a) =>
+        guarded(() =>
+          runReplay(
+            {
+              file: a.trace === '' && hideBin(process.argv).includes('-') ? '-' : a.trace,
+              on: a.on,
+              render: a.render,
+              full: a.full,
+              ...(a.model !== undefined ? { model: a.model } : {}),
+            },
+            out,
+          ),
+        ),
     )
     .command(
       'prove [protocol]',
@@ -130,7 +143,7 @@ try {
           .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
           .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
           .option('out', { type: 'string', default: './counterexamples-out' })
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
       (a) =>
         guarded(() =>
@@ -176,6 +189,8 @@ try {
           ),
         ),
     )
+    // `mirrorcheck completion >> ~/.bashrc` (or ~/.zshrc): yargs' completion script for bash and zsh.
+    .completion('completion', 'print a shell completion script for bash or zsh (source it from ~/.bashrc or ~/.zshrc)')
     .demandCommand(1, 'name a command: list, check, prove, replay or export')
     .strict()
     .fail((msg, e) => {

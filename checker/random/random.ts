@@ -302,7 +302,9 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     { runs, depth, seed, swarm: opts.swarm !== false, ...(opts.path !== undefined ? { path: opts.path } : {}) },
     execute,
   );
-  if (!details.failed) {
+  // A time limit can interrupt fast-check before any run fails, or before any run at all (it then
+  // reports a failure with no counterexample): either way nothing was found and the check is incomplete.
+  if (!details.failed || (details.interrupted && details.counterexample === null)) {
     if (details.interrupted) {
       const reason = `time limit of ${job.limits.timeLimitSec}s reached after ${details.numRuns} of ${runs} runs`;
       return { status: 'incomplete', reason, stats: tally.stats(), covers: covers.reports() };
@@ -315,8 +317,11 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     throw e;
   }
 
+  if (details.counterexample === null) {
+    return { status: 'error', code: 'MC040', message: 'random engine: fast-check reported a failure without a failing run', stats: tally.stats(), trace: null };
+  }
   // 2. Shrink the failing run further and run it once more, recording its steps.
-  const fcInput = (details.counterexample as [RunInput])[0];
+  const fcInput = details.counterexample[0];
   const initIdx = fcInput[0];
   const first: RecordedStep[] = [];
   const firstStop = execute(fcInput, (st) => first.push(st)).stop;

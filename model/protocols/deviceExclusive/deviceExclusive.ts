@@ -80,6 +80,28 @@ const needsCpuFault = (p: ParamValues) => ((p.accesses as number) >= 1 ? null : 
 
 export const deviceExclusive = defineProtocol<DeviceExclusiveHandles>({
   name: 'device-exclusive',
+  actors: {
+    participants: {
+      CPU: 'CPU threads faulting on the exclusive entry',
+      MM: 'the kernel memory manager (page lock, references, migration)',
+      Driver: 'the device driver (nouveau-like): the atomic fault loop and its notifier callback',
+      Device: 'the device issuing atomic accesses',
+    },
+    rules: {
+      CpuFaultExclusive: ['CPU', 'MM'],
+      CpuFaultLockPage: ['CPU', 'MM'],
+      CpuFaultRestorePte: ['MM', 'Driver'],
+      CpuFaultEnd: ['MM', 'CPU'],
+      DevAtomicFault: ['Device', 'Driver'],
+      DriverReadBegin: ['Driver', 'MM'],
+      DriverGetPage: ['Driver', 'MM'],
+      DriverLockPage: ['Driver', 'MM'],
+      DriverMakeExclusive: ['Driver', 'MM'],
+      DriverMapAtomic: ['Driver', 'Device'],
+      MmMigrateLock: 'MM',
+      MmMigrateMove: ['MM', 'Driver'],
+    },
+  },
   summary: 'make_device_exclusive for device atomics: the MMU_NOTIFY_EXCLUSIVE owner filter, CPU faults restoring the PTE, page lock and references, migration',
   spec: 'spec/device-exclusive.md',
   params: {
