@@ -171,9 +171,9 @@ export const hmmMigrate = defineProtocol<HmMigrateHandles>({
     {
       name: 'map-without-retry',
       summary:
-        'the driver maps the migrated device page without mmu_interval_read_retry: a MADV_DONTNEED that zapped the migration entry goes unseen, and the device keeps a translation to a page that is then freed',
+        'as mainline lib/test_hmm.c and nouveau do: the driver maps the migrated device page without mmu_interval_read_retry: a MADV_DONTNEED that zapped the migration entry goes unseen, and the device keeps a translation to a page that is then freed',
       cites:
-        "API misuse: device page-table updates need the collision-retry check (include/linux/mmu_notifier.h mmu_interval_read_retry; Documentation/mm/hmm.rst); the MIGRATE owner filter hides only the driver's own event",
+        'dmirror_migrate_finalize_and_map (lib/test_hmm.c, ead971eec0eb) and nouveau_dmem_migrate_chunk -> nouveau_pfns_map (nouveau_svm.c, 599b684a7854) map after migrate_vma_pages with no sequence check; the migrate_vma_setup kernel-doc relies on the mmap read lock, which MADV_DONTNEED also takes; found by this model and confirmed by reading torvalds/linux, see spec/hmm-migrate.md 6.4',
       appliesTo: (p) => needsMigration(p) ?? needsZap(p),
     },
   ],
@@ -286,8 +286,9 @@ export const hmmMigrate = defineProtocol<HmMigrateHandles>({
     // ------------------------------------------------------------------------------------------
     // Migration to device memory (the driver: dmirror_migrate_to_device).
     //
-    // M1 mmu_interval_read_begin (sleeps while a region whose callback has run is open), then
-    // migrate_vma_setup opens its MMU_NOTIFY_MIGRATE region with owner = this driver, whose
+    // M1 mmu_interval_read_begin (sleeps while a region whose callback has run is open; the
+    // corrected protocol: mainline dmirror and nouveau take no sequence, see map-without-retry),
+    // then migrate_vma_setup opens its MMU_NOTIFY_MIGRATE region with owner = this driver, whose
     // callback skips it (dmirror_interval_invalidate): no effect on the device.
     b.rule('DriverMigrateBegin', {}, () => ({
       guard: and(eq(fwd.f('pc'), 'idle'), lt(0, migsLeft), eq(zap.f('pc'), 'idle')),
@@ -384,8 +385,9 @@ export const hmmMigrate = defineProtocol<HmMigrateHandles>({
       }),
       fair,
     );
-    // M4 dmirror_migrate_finalize_and_map, under the driver lock: mmu_interval_read_retry; only
-    // if no other invalidation ran since M1 is the device page mapped (map-without-retry: always).
+    // M4 the device page-table update of dmirror_migrate_finalize_and_map, under the driver lock,
+    // with mmu_interval_read_retry added: only if no other invalidation ran since M1 is the device
+    // page mapped (map-without-retry, what mainline dmirror and nouveau do: always).
     b.rule(
       'DriverMigrateMap',
       {},

@@ -235,7 +235,7 @@ export const odpMr = defineProtocol<OdpMrHandles>({
       summary:
         'as in mainline since the B10 fix: an invalidation that finds private NULL returns without DMA-unmapping; the page is freed while still DMA mapped, and the umem release later unmaps (and dirties) the freed page',
       cites:
-        'mlx5_ib_invalidate_range "if (!mr) goto out" added by abb604a1a9c8, with ib_umem_odp_release unmapping after mlx5r_handle_mkey_cleanup (drivers/infiniband/hw/mlx5/mr.c __mlx5_ib_dereg_mr); found by this model, see spec/odp-mr.md 6.3',
+        'mlx5_ib_invalidate_range "if (!mr) goto out" added by abb604a1a9c8, with ib_umem_odp_release unmapping after mlx5r_handle_mkey_cleanup (drivers/infiniband/hw/mlx5/mr.c __mlx5_ib_dereg_mr); found by this model and confirmed by reading torvalds/linux (odp.c at eedd5b1276e7, mr.c at 24d693cf6c89, umem_odp.c at 1efe8c0670d6), see spec/odp-mr.md 6.3',
       appliesTo: (p) => ((p.dereg as number) >= 1 && (p.invalidations as number) >= 1 ? null : 'needs dereg=1 and invalidations >= 1'),
     },
     {
