@@ -42,7 +42,7 @@ export function fileSha256(path: string): string {
 
 const here = import.meta.url;
 /** The running package's root folder (where its package.json is). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(here));
   for (let i = 0; i < 6; i++) {
     try {
@@ -87,7 +87,8 @@ export function typecheckModelFile(path: string): void {
       target: 'ES2022',
       module: 'NodeNext',
       moduleResolution: 'NodeNext',
-      lib: ['ES2022'],
+      // DOM for URL and import.meta.url, which a package's corpus location uses (no @types/node needed).
+      lib: ['ES2022', 'DOM'],
       types: [],
       strict: true,
       noEmit: true,
