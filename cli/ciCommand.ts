@@ -118,6 +118,17 @@ async function runCase(c: PlannedCase, outDir: string, smt: () => Promise<typeof
     elapsedMs: Date.now() - start,
   });
   if (c.skip) return done({ verdict: 'skipped', result: `skipped: ${c.skip}`, properties: [], traces: [] });
+  if (c.unmet) {
+    return done({
+      verdict: 'failed',
+      result: 'never checked: applies to no size',
+      why: c.unmet,
+      properties: [
+        { property: c.expect.kind === 'violated' ? (c.expect.property ?? 'any property') : 'all', requirement: null, verdict: 'failed', message: c.unmet },
+      ],
+      traces: [],
+    });
+  }
   let model: Model;
   let all: readonly Property[];
   try {

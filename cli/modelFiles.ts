@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { McError } from '../model/lang/errors.js';
 import { printable } from './errors.js';
@@ -111,15 +111,27 @@ export function typecheckModelFile(path: string): void {
   }
 }
 
-/** The first `file:line` of `path` in an error's stack (a runtime error thrown by the model's code). */
-function lineInStack(e: unknown, path: string): string | null {
+/**
+ * Where in the model's own files an error was raised: the first stack frame in `path`, else the
+ * first one in any other file outside mirrorcheck and node_modules (a package split over several
+ * files: the protocol, its properties), as `file:line`; null when the stack names none.
+ */
+function whereInStack(e: unknown, path: string): string | null {
   const stack = (e as Error)?.stack ?? '';
   const url = pathToFileURL(path).href;
   for (const line of stack.split('\n')) {
     const i = line.indexOf(url) >= 0 ? line.indexOf(url) + url.length : line.indexOf(path) >= 0 ? line.indexOf(path) + path.length : -1;
     if (i < 0) continue;
     const m = /^(?:\?[^:]*)?:(\d+):\d+/.exec(line.slice(i));
-    if (m) return m[1] as string;
+    if (m) return at(path, m[1] as string);
+  }
+  const root = packageRoot();
+  for (const line of stack.split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():?]+?)(?:\?[^:]*)?:(\d+):\d+\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    const file = (m[1] as string).startsWith('file:') ? fileURLToPath(m[1] as string) : (m[1] as string);
+    if (file.startsWith(root + sep) || file.includes(`${sep}node_modules${sep}`)) continue;
+    return at(file, m[2] as string);
   }
   return null;
 }
@@ -160,9 +172,9 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
     // esbuild (through tsx) names the position of a syntax error as `file:line:col: ERROR: ...`.
     const syntax = /:(\d+):\d+: ERROR: (.*)/.exec(msg);
     if (syntax) throw new McError('MC013', `${at(path, syntax[1] as string)}: ${printable(syntax[2] as string)}`);
-    const line = lineInStack(e, path);
+    const where = whereInStack(e, path);
     const code = e instanceof McError ? e.code : 'MC013';
-    throw new McError(code, `${at(path, line ?? 1)}: ${line ? '' : 'loading the file failed: '}${printable(msg)}`);
+    throw new McError(code, `${where ?? at(path, 1)}: ${where ? '' : 'loading the file failed: '}${printable(msg)}`);
   }
   const pkg = asPackage(mod.default) ?? asPackage(mod.package);
   if (!pkg) {
@@ -176,8 +188,8 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
     pkg.properties.build(buildModel(pkg.protocol));
   } catch (e) {
     if (!(e instanceof McError))
-      throw new McError('MC010', `${at(path, lineInStack(e, path) ?? 1)}: building the model failed: ${printable((e as Error)?.message ?? String(e))}`);
-    throw new McError(e.code, `${at(path, lineInStack(e, path) ?? 1)}: ${printable(e.message)}`);
+      throw new McError('MC010', `${whereInStack(e, path) ?? at(path, 1)}: building the model failed: ${printable((e as Error)?.message ?? String(e))}`);
+    throw new McError(e.code, `${whereInStack(e, path) ?? at(path, 1)}: ${printable(e.message)}`);
   }
   return { pkg, path, sha256 };
 }

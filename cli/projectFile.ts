@@ -90,6 +90,11 @@ export interface PlannedCase {
   readonly expect: Expectation;
   /** Set when the case is not run (the variant does not apply at this size). */
   readonly skip?: string;
+  /**
+   * Set when a variant that must be violated applies to none of the sizes of its entry: it is never
+   * checked, which is an unmet expectation, not a skip.
+   */
+  readonly unmet?: string;
 }
 
 /** A saved counterexample of a package's corpus, to replay. */
@@ -130,6 +135,11 @@ export function jsonPath(pointer: string, extra?: string): string {
 /** One line for the first schema error: the JSON path and what is wrong there. */
 function schemaMessage(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
+  // A key rejected by `propertyNames`: Ajv reports the inner error with the key's name.
+  if (e.propertyName !== undefined) {
+    const allowed = e.keyword === 'enum' ? ` (allowed: ${(p.allowedValues as unknown[]).join(', ')})` : '';
+    return `${jsonPath(e.instancePath, e.propertyName)}: this key is not allowed here${allowed}`;
+  }
   switch (e.keyword) {
     case 'additionalProperties':
       return `${jsonPath(e.instancePath, String(p.additionalProperty))}: unknown key (not in the schema)`;
@@ -359,6 +369,7 @@ export async function planProject(configPath: string, opts: LoadOptions & { read
             if (size) checkExpectedProperty(pkg, size, engine, v.property, v.path);
           }
         }
+        const first = cases.length;
         for (const size of sizes) {
           if (correct === 'holds') cases.push({ where, entry, modelName: m.model, size, engine, variant: null, expect: { kind: 'holds' } });
           for (const v of variants) {
@@ -373,6 +384,17 @@ export async function planProject(configPath: string, opts: LoadOptions & { read
               expect: { kind: 'violated', property: v.property },
               ...(why ? { skip: `the variant does not apply at this size: ${why}` } : {}),
             });
+          }
+        }
+        for (const v of variants) {
+          const mine = cases.slice(first).filter((c) => c.variant === v.name);
+          if (mine.length && mine.every((c) => c.skip)) {
+            const i = cases.lastIndexOf(mine[mine.length - 1] as PlannedCase);
+            const { skip, ...rest } = cases[i] as PlannedCase;
+            cases[i] = {
+              ...rest,
+              unmet: `${v.path}: the variant applies to none of the sizes of ${where} (${skip?.replace(/^the variant does not apply at this size: /, '')}); add a size where it applies, or leave it out of the variants`,
+            };
           }
         }
       }
