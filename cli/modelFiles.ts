@@ -6,7 +6,7 @@
  * loaded through tsx (no build step); `mirrorcheck` inside the file resolves to the running copy
  * (cli/modelHooks.ts). Whatever is wrong with the file is one line naming `file:line` and exit 2.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
@@ -85,8 +85,10 @@ export function typecheckModelFile(path: string): void {
   const config = {
     compilerOptions: {
       target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
+      // ES modules wherever the file lives, as the loader takes them (NodeNext would make a .ts file
+      // outside a "type": "module" package CommonJS, where import.meta is an error).
+      module: 'ESNext',
+      moduleResolution: 'Bundler',
       // DOM for URL and import.meta.url, which a package's corpus location uses (no @types/node needed).
       lib: ['ES2022', 'DOM'],
       types: [],
@@ -136,6 +138,24 @@ function whereInStack(e: unknown, path: string): string | null {
   return null;
 }
 
+/**
+ * Checks a JavaScript model file's syntax with Node itself (`node --check`), whose message names the
+ * right line (the loader's parse error does not); throws MC013 with `file:line`.
+ */
+function syntaxCheckJs(path: string): void {
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8' });
+  if (r.status === 0) return;
+  const out = `${r.stderr ?? ''}`;
+  // A `.js` file with import statements in a folder whose package.json does not say "type": "module"
+  // is parsed as CommonJS by --check; the loader takes it as an ES module, so that is not an error.
+  if (/Cannot use import statement outside a module|Unexpected token 'export'/.test(out)) return;
+  // Node prints `PATH:LINE` on the first line, then the source line, then the SyntaxError.
+  const first = out.split('\n').find((l) => l.startsWith(`${path}:`));
+  const line = first ? /^:(\d+)/.exec(first.slice(path.length))?.[1] : undefined;
+  const message = /^(SyntaxError: .*)$/m.exec(out)?.[1] ?? printable(out).slice(0, 200);
+  throw new McError('MC013', `${at(path, line ?? 1)}: ${printable(message)}`);
+}
+
 /** Whether a value is a protocol package (or something that can be made one). */
 function asPackage(v: unknown): ProtocolPackage | null {
   const o = v as Partial<ProtocolPackage> | null;
@@ -163,6 +183,7 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
   }
   const sha256 = fileSha256(path);
   if ((ext === '.ts' || ext === '.mts') && opts.typecheck !== false) typecheckModelFile(path);
+  if (ext === '.js' || ext === '.mjs') syntaxCheckJs(path);
   await registerLoaders();
   let mod: Record<string, unknown>;
   try {

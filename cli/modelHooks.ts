@@ -21,7 +21,21 @@ interface Resolved {
 }
 type Next = (specifier: string, context: { parentURL?: string }) => Promise<Resolved>;
 
-const typescriptOutsidePackages = (url: string) => url.startsWith('file:') && /\.ts(\?.*)?$/.test(url) && !url.includes('/node_modules/');
+/**
+ * A `.ts` file outside node_modules, resolved by tsx, as an ES module. tsx decides CommonJS for a
+ * `.ts` file in a folder without `"type": "module"` and marks its URL with `tsx-` query parameters
+ * (percent-encoded into the path for a file imported from such a module); those are dropped, so that
+ * the file is loaded once, as an ES module, whose imports come back through these hooks.
+ */
+function asModule(r: Resolved): Resolved {
+  if (!r.url.startsWith('file:')) return r;
+  const u = new URL(r.url);
+  const [file = '', inner = ''] = decodeURIComponent(u.pathname).split('?');
+  if (!file.endsWith('.ts') || file.includes('/node_modules/')) return r;
+  const params = [...new URLSearchParams(inner), ...u.searchParams].filter(([k]) => !k.startsWith('tsx-'));
+  const query = params.length ? `?${new URLSearchParams(params)}` : '';
+  return { ...r, url: `${pathToFileURL(file).href}${query}`, format: 'module' };
+}
 
 /**
  * Resolves `mirrorcheck` as if imported from the running package; marks `.ts` model sources as ES
@@ -39,6 +53,5 @@ export async function resolve(specifier: string, context: { parentURL?: string }
       return next(specifier, { ...context, parentURL: import.meta.url });
     }
   }
-  const r = await next(specifier, context);
-  return typescriptOutsidePackages(r.url) ? { ...r, format: 'module' } : r;
+  return asModule(await next(specifier, context));
 }
