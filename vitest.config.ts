@@ -14,7 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // Nested node_modules too: examples/driver-model installs mirrorcheck as a link to this folder.
+    exclude: ['**/node_modules/**', 'dist/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },
