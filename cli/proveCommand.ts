@@ -232,7 +232,9 @@ function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string 
           out(a === b ? `      ${k} = ${a}` : `      ${k}: ${a} -> ${b}`);
         }
       }
-      out('    (a strengthening invariant that rules out the pre-state is missing)');
+      out(
+        `    (a strengthening invariant that rules out the pre-state is missing: add it to the package's proof hints${opts.unbounded ? '' : ', or try a larger --max-k'})`,
+      );
       break;
     case 'incomplete':
       out(`  INCOMPLETE: ${r.reason}`);

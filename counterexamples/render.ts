@@ -33,6 +33,7 @@ export function changedFields(model: Model, a: Int32Array | null, b: Int32Array)
   return out;
 }
 
+/** What the renderers draw: a model, the replayed states and labels, the violation and the loop. */
 export interface RenderInput {
   readonly model: Model;
   readonly states: readonly Int32Array[];

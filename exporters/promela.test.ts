@@ -92,6 +92,11 @@ function expectAgreement(ours: CheckResult<ExplicitStats>, peer: PeerRun, inits:
     expect(peer.states).toBe(ours.stats.states + 1);
     const ourDuplicates = ours.stats.transitions - (ours.stats.states - inits);
     expect((peer.transitions ?? 0) - (peer.states ?? 0)).toBe(ourDuplicates);
+  } else if (ours.status === 'violated' && ours.violations.every((v) => v.kind === 'cover')) {
+    // Only covers unreached (a variant whose bug is a liveness failure); the Promela export carries
+    // no covers, so SPIN searches the same whole space and finds nothing.
+    expect(peer.status, peer.output).toBe('ok');
+    expect(peer.states).toBe(ours.stats.states + 1);
   } else if (ours.status === 'violated') {
     const v = ours.violations[0]!;
     expect(peer.status, peer.output).toBe('violated');
@@ -135,12 +140,17 @@ describe('SPIN stores our states plus its initial one on fence-migrate', () => {
   });
 });
 
-describe('SPIN reports every bug variant as the same violation, as shallow as ours', () => {
-  const cases = variantCases(fenceMigrate);
-  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
-    const { ours, peer, inits } = check(fm(variant, params));
-    expectAgreement(ours, peer, inits);
-  });
+describe('SPIN reports every bug variant of every built-in protocol as the same violation, as shallow as ours', () => {
+  // The variants come from the registry: a new protocol's variants are cross-checked without a line here.
+  const cases = registry.flatMap((pkg) => variantCases(pkg.protocol).map((c) => ({ pkg, ...c })));
+  it.skipIf(!HAVE_SPIN).each(cases.map((c) => [`${c.pkg.protocol.name} ${c.variant} ${JSON.stringify(c.params)}`, c] as const))(
+    `%s (${NEEDS})`,
+    (_, { pkg, variant, params }) => {
+      const model = buildModel(pkg.protocol, { variant, params });
+      const { ours, peer, inits } = check({ model, properties: pkg.properties.build(model) });
+      expectAgreement(ours, peer, inits);
+    },
+  );
 });
 
 describe('SPIN stores our states plus its initial one on odp-mr, and reports every variant as the same violation', () => {

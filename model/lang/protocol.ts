@@ -30,7 +30,9 @@ export type ParamSpec =
   | { readonly kind: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly default: string; readonly values: readonly string[]; readonly doc: string };
 
+/** An integer parameter: its default, its range and what it means. */
 export const intParam = (def: number, min: number, max: number, doc: string): ParamSpec => ({ kind: 'int', default: def, min, max, doc });
+/** A parameter that is one of a list of names (a mode, an order): its default, its values and what it means. */
 export const enumParam = (def: string, values: readonly string[], doc: string): ParamSpec => ({ kind: 'enum', default: def, values, doc });
 
 /** A named bug variant: a one-knob mutation that reproduces a real bug or misuse. */
@@ -44,6 +46,7 @@ export interface VariantSpec {
   readonly appliesTo?: (params: ParamValues) => string | null;
 }
 
+/** Parameter values by name, as a model is built with them. */
 export type ParamValues = Readonly<Record<string, number | string>>;
 
 /** Fairness of a rule, for liveness checking. */
@@ -169,6 +172,7 @@ export interface ProtocolDef<H = unknown> {
   build(b: Builder, cfg: BuildConfig): H;
 }
 
+/** Declares a protocol (typed by the handles its `build` returns to the property set); see the example above. */
 export function defineProtocol<H>(def: ProtocolDef<H>): ProtocolDef<H> {
   return def;
 }
