@@ -283,11 +283,15 @@ export class SortedTranslator {
       case 'unwrap': {
         const x = this.expr(e.e, env);
         this.fail(env, ops.not(ops.isSome(x)));
-        return ops.unwrap(x);
+        // The value inside an option of a Boolean is its 0/1 code: back to a Boolean.
+        const v = ops.unwrap(x);
+        return e.type.kind === 'bool' ? ops.eq(v, { k: 'v', v: 1 }) : v;
       }
       case 'some': {
         const x = this.expr(e.e, env);
-        return x.k === 'e' ? { k: 'o', some: ops.T, val: x } : x;
+        // An option of an index is a pair; other options are numbers (-1 for none), so some(b) of a Boolean is its 0/1 value.
+        if (x.k === 'e') return { k: 'o', some: ops.T, val: x };
+        return x.k === 'b' ? ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
       }
       case 'ord': throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
     }

@@ -188,9 +188,15 @@ export class SlotTranslator {
       case 'unwrap': {
         const x = this.expr(e.e, env);
         this.fail(env, ops.not(ops.isSome(x)));
-        return ops.unwrap(x);
+        // The value inside an option of a Boolean is its 0/1 code: back to a Boolean.
+        const v = ops.unwrap(x);
+        return e.type.kind === 'bool' ? ops.eq(v, { k: 'v', v: 1 }) : v;
       }
-      case 'some':
+      case 'some': {
+        // An option's slot holds a number (-1 for none), so some(b) of a Boolean is its 0/1 value.
+        const x = this.expr(e.e, env);
+        return x.k === 'b' ? ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
+      }
       case 'ord': return this.expr(e.e, env);
     }
     throw new Error(`unknown expression ${(e as { op: string }).op}`);
