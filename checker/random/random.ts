@@ -219,7 +219,8 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   const details = fc.check(prop, params);
   const generatedRuns = details.numRuns;
 
-  if (!details.failed) {
+  // fast-check marks a run interrupted before its first run as failed, with no counterexample.
+  if (!details.failed || (details.interrupted && details.counterexample === null)) {
     if (details.interrupted) {
       return {
         status: 'incomplete',
