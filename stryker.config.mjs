@@ -31,6 +31,8 @@ export default {
   // A mutant that makes a search loop forever is a timeout (counted as killed).
   timeoutMS: 20_000,
   timeoutFactor: 2,
+  // The initial run executes the whole mutation suite in one worker (several minutes here).
+  dryRunTimeoutMinutes: 40,
   mutate: [
     'model/lang/**/*.ts',
     'checker/**/*.ts',
