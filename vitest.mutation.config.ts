@@ -9,21 +9,52 @@
  * - `model/protocols/odpMirror/odpMirror.large.test.ts`: the benchmark-size golden run (2.3 million
  *   states, tens of seconds per variant); the same engine code is pinned by the golden counts of
  *   the smaller sizes in odpMirror.test.ts and the other protocol tests;
+ * - the odp-mirror SMT and conformance golden runs (checker/smt/bmcOdpMirror.test.ts,
+ *   checker/smt/proveOdpMirror.test.ts, harness/odpConformance.test.ts: about four minutes
+ *   together, most of the suite's time): they run the same BMC, k-induction and conformance code
+ *   on the larger protocol that bmc.test.ts, prove.test.ts, smtDifferential.test.ts,
+ *   conformance.test.ts and conformance.negative.test.ts run on small models with exact answers;
  * - the peer-checker runs (SPIN, Rumur) in exporters/*.test.ts and the symmetry tests: each
  *   compiles a C verifier (seconds). What they check of our code is our state counts and verdicts,
  *   which the tests pin as numbers (the peer runs are how those numbers were cross-checked). They
- *   are switched off by MIRRORCHECK_PEERS=off (test/peers.ts); the
- *   exporter tests that do not run a peer stay.
+ *   are switched off by MIRRORCHECK_PEERS=off (test/peers.ts); the exporter tests that do not run
+ *   a peer stay.
+ *
+ * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
+ * usually killed by a quick test before a slow one starts.
  */
+import { relative } from 'node:path';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config.js';
+
+/** Runs the test files with the shortest last duration first (unknown ones: the smallest first). */
+class FastFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const cache = this.ctx.cache;
+    const cost = (f: TestSpecification) => {
+      const key = `${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`;
+      return cache.getFileTestResults(key)?.duration ?? 1e6 + (cache.getFileStats(key)?.size ?? 0);
+    };
+    return [...files].sort((a, b) => cost(a) - cost(b));
+  }
+}
 
 export default mergeConfig(
   base,
   defineConfig({
     test: {
-      exclude: ['node_modules/**', 'dist/**', 'cli/cli.test.ts', 'model/protocols/odpMirror/odpMirror.large.test.ts'],
+      exclude: [
+        'node_modules/**',
+        'dist/**',
+        'cli/cli.test.ts',
+        'model/protocols/odpMirror/odpMirror.large.test.ts',
+        'checker/smt/bmcOdpMirror.test.ts',
+        'checker/smt/proveOdpMirror.test.ts',
+        'harness/odpConformance.test.ts',
+      ],
       env: { MIRRORCHECK_PEERS: 'off' },
+      sequence: { sequencer: FastFirst },
     },
   }),
 );
