@@ -33,8 +33,6 @@ const FOLDERS = [
   },
 ];
 
-const DETECTED = new Set(['Killed', 'Timeout']);
-const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 /** Counts of the mutants of the files `pick` selects. */
 function tally(files, pick) {
@@ -60,9 +58,12 @@ function line(name, t, target) {
   return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage})${mark}`;
 }
 
-function summary() {
-  const report = JSON.parse(readFileSync(reportJson, 'utf8'));
-  const files = Object.fromEntries(Object.entries(report.files).map(([p, f]) => [p.replaceAll('\\', '/'), f]));
+/** The per-folder summary of one or more Stryker JSON reports (later reports win for a file). */
+function summary(reports = [reportJson]) {
+  const files = {};
+  for (const r of reports) {
+    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) files[p.replaceAll('\\', '/')] = f;
+  }
   const out = ['', 'Mutation score per folder, (killed + timeout) / (killed + timeout + survived + no coverage):'];
   for (const f of FOLDERS) {
     const t = tally(files, f.files);
@@ -80,6 +81,11 @@ function summary() {
   return out.join('\n');
 }
 
+// `node mutation/run.mjs --summary a.json b.json`: only print the summary of reports already written.
+if (process.argv[2] === '--summary') {
+  console.log(summary(process.argv.slice(3)));
+  process.exit(0);
+}
 mkdirSync(reportDir, { recursive: true });
 if (existsSync(reportJson)) rmSync(reportJson);
 const log = createWriteStream(join(reportDir, 'stryker.log'));
