@@ -30,7 +30,11 @@
  *   a peer stay.
  *
  * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
- * usually killed by a quick test before a slow one starts.
+ * usually killed by a quick test before a slow one starts, and without isolation: every mutant
+ * run starts the test files that reach it, and re-importing every module for each file cost more
+ * than the tests themselves (16 s against 7 s for eight small files, measured under load). The
+ * tests leave no state behind that another file reads (they restore mocks, environment variables
+ * and z3 sessions).
  */
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -67,6 +71,7 @@ export default mergeConfig(
       ],
       env: { MIRRORCHECK_PEERS: 'off' },
       sequence: { sequencer: FastFirst },
+      isolate: false,
     },
   }),
 );
