@@ -153,6 +153,35 @@ describe('the lasso check', () => {
     }
   });
 
+  it('a trace without a valid loop index is not a lasso', () => {
+    const m = buildModel(spinner, { params: { go: 'none' } });
+    const t = lasso(m, [TICK, TICK], 0);
+    for (const loop of [undefined, -1, 3, 0.5]) {
+      const r = checkLasso(m, { ...t, ...(loop === undefined ? { loop: undefined } : { loop }) }, goal(m));
+      expect(r.ok ? 'ok' : r.message).toBe('the trace has no valid loop index: it is not a lasso');
+    }
+    expect(checkLasso(m, { ...t, loop: 2 }, goal(m)).ok).toBe(false);
+    const r = checkLasso(m, t, goal(m));
+    expect(r.ok && [r.kind, r.loop, r.loopSteps, r.each, r.fairness]).toEqual(['cycle', 0, 2, null, 'declared']);
+  });
+
+  it('replays every step: a wrong start choice, an unknown or disabled instance, a model error', () => {
+    const m = buildModel(spinner, { params: { go: 'none' } });
+    const t = lasso(m, [TICK, TICK], 0);
+    const withStep = (i: number, choice: number) => ({ ...t, steps: t.steps.map((s, k) => (k === i ? { ...s, choice } : s)) });
+    const msg = (tr: Trace) => {
+      const r = checkLasso(m, tr, goal(m));
+      return r.ok ? 'ok' : `${r.step}: ${r.message}`;
+    };
+    expect(msg(withStep(0, 1))).toBe('0: start choice 1 names no start state (the model has 1)');
+    expect(msg(withStep(1, 9))).toBe('1: choice 9 names no rule instance (the model has 3)');
+    expect(msg(withStep(1, GO))).toBe('1: Go() is not enabled in the state before step 1');
+    expect(msg(withStep(1, SPIN))).toBe('1: Spin() does not produce the stored state of step 1');
+    expect(msg({ ...t, steps: t.steps.map((s, k) => (k === 0 ? { ...s, state: Int32Array.from([1, 0]) } : s)) })).toBe(
+      "0: the stored start state differs from start state 'start'",
+    );
+  });
+
   it('the last state alone is a loop only when nothing is enabled there', () => {
     expect(verdict('none', [TICK], 1)).toBe('fail the loop is the last state alone, but it is not a stopping state: Spin(), Tick(), Go() enabled');
     const m = buildModel(spinner, { params: { go: 'none' } });
