@@ -15,7 +15,7 @@ import { type Value, decodeState, encodeState } from '../../model/lang/layout.js
 import { type Model, buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type Type, arrayOf, option, range } from '../../model/lang/types.js';
-import { type Property, invariant } from '../../properties/property.js';
+import { type Property, invariant, stepProperty } from '../../properties/property.js';
 import { peerAvailable } from '../../test/peers.js';
 import { replayTrace } from '../../counterexamples/replay.js';
 import { explicitCheck } from './explicit.js';
@@ -65,7 +65,10 @@ const movers = defineProtocol({
   summary: 'processes that remember processes',
   spec: 'checker/explicit/symmetryValues.test.ts',
   params: { procs: intParam(3, 1, 4, 'processes') },
-  variants: [],
+  variants: [
+    { name: 'no-end', summary: 'no legal end state: the last states are deadlocks', cites: 'test' },
+    { name: 'overflow', summary: 'a fourth move overflows the counter', cites: 'test' },
+  ],
   build(b, cfg) {
     const T = b.index('T', cfg.int('procs'), { symmetric: true });
     const last = b.v('last', T);
@@ -73,11 +76,11 @@ const movers = defineProtocol({
     const moves = b.v('moves', range(0, 3));
     b.init('zero', () => []);
     b.rule('Move', { p: T, q: T }, ({ p, q }) => ({
-      guard: and(lt(moves, 3), ne(mover.at(p), q)),
+      guard: and(lt(moves, cfg.is('overflow') ? 4 : 3), ne(mover.at(p), q)),
       body: [assign(mover.at(p), q), assign(last, p), assign(moves, add(moves, 1))],
     }));
-    b.endState(() => eq(moves, 3));
-    return {};
+    if (!cfg.is('no-end')) b.endState(() => eq(moves, 3));
+    return { mover, moves };
   },
 });
 
@@ -181,6 +184,30 @@ describe('symmetry reduction with values of the symmetric type stored in the sta
     const trace = reduced.status === 'violated' ? reduced.violations[0]?.trace : null;
     const rep = replayTrace(model, props, trace!);
     expect([rep.mismatch, rep.violation?.property]).toEqual([null, 'no-shared-target']);
+  });
+
+  it('every kind of violation under the reduction has the depth it has without, and a trace that replays concretely', () => {
+    const cases: [string | null, (m: Model) => Property[]][] = [
+      [null, (m) => [stepProperty(m, 'moves-away', 'P-2', 'a process never remembers itself', 'Move', ({ p, q }) => ne(p!, q!))]],
+      [null, (m) => [invariant('not-all-moved', 'P-3', 'two moves are never made', lt((m.handles as { moves: never }).moves, 2))]],
+      ['no-end', () => []],
+    ];
+    for (const [variant, props] of cases) {
+      const model = buildModel(movers, { variant, params: { procs: 3 } });
+      const ps = props(model);
+      const plain = explicitCheck({ model, properties: ps, limits: {} });
+      const reduced = explicitCheck({ model, properties: ps, limits: {}, symmetry: true });
+      expect(reduced.status).toBe('violated');
+      if (plain.status !== 'violated' || reduced.status !== 'violated') continue;
+      const [vp, vr] = [plain.violations[0]!, reduced.violations[0]!];
+      expect([vr.kind, vr.property, vr.trace!.steps.length]).toEqual([vp.kind, vp.property, vp.trace!.steps.length]);
+      const rep = replayTrace(model, ps, vr.trace!);
+      expect([rep.mismatch, rep.violation?.property, rep.violation?.step]).toEqual([null, vr.property, vr.trace!.steps.length - 1]);
+    }
+    const over = buildModel(movers, { variant: 'overflow', params: { procs: 3 } });
+    const err = explicitCheck({ model: over, properties: [], limits: {}, symmetry: true });
+    expect(err.status === 'error' && [err.code, err.trace?.steps.length]).toEqual(['MC011', 4]);
+    if (err.status === 'error') expect(replayTrace(over, [], err.trace!).modelError?.step).toBe(4);
   });
 
   it('the Murphi exporter refuses option(T) under symmetry (Rumur has no none for a scalarset), so Rumur checks the movers', () => {
