@@ -12,7 +12,7 @@ import { runRumur } from '../../exporters/runPeers.js';
 import { add, and, count, eq, isNone, isSome, lt, ne, none, some, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import { type Value, decodeState, encodeState } from '../../model/lang/layout.js';
-import { type Model, buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
+import { type Model, type ProtocolDef, buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type Type, arrayOf, option, range } from '../../model/lang/types.js';
 import { type Property, invariant, stepProperty } from '../../properties/property.js';
@@ -150,7 +150,7 @@ const PROTOCOLS = { pointers, movers } as const;
 
 describe('symmetry reduction with values of the symmetric type stored in the state', () => {
   it.each(PINNED)('%s procs=%i: the canonical count is the number of classes of reachable states', (name, procs, full, canonical) => {
-    const model = buildModel(PROTOCOLS[name as keyof typeof PROTOCOLS], { params: { procs } });
+    const model: Model = buildModel(PROTOCOLS[name as keyof typeof PROTOCOLS] as ProtocolDef<unknown>, { params: { procs } });
     const plain = explicitCheck({ model, properties: [], limits: {} });
     const reduced = explicitCheck({ model, properties: [], limits: {}, symmetry: true });
     const n = naive(model);
