@@ -81,9 +81,26 @@ function summary(reports = [reportJson]) {
   return out.join('\n');
 }
 
-// `node mutation/run.mjs --summary a.json b.json`: only print the summary of reports already written.
-if (process.argv[2] === '--summary') {
-  console.log(summary(process.argv.slice(3)));
+/** One line per surviving (or uncovered) mutant: file:line, mutator, the replacement. */
+function survivors(reports) {
+  const out = [];
+  for (const r of reports) {
+    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
+      for (const m of f.mutants) {
+        if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
+        const what = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
+        out.push(`${p.replaceAll('\\', '/')}:${m.location.start.line}\t${m.mutatorName}\t${m.status === 'NoCoverage' ? 'no coverage' : 'survived'}\t${what}`);
+      }
+    }
+  }
+  return out.join('\n');
+}
+
+// `node mutation/run.mjs --summary a.json b.json`: only print the summary of reports already written;
+// `--survivors a.json ...`: list the mutants no test detected.
+if (process.argv[2] === '--summary' || process.argv[2] === '--survivors') {
+  const files = process.argv.length > 3 ? process.argv.slice(3) : [reportJson];
+  console.log(process.argv[2] === '--summary' ? summary(files) : survivors(files));
   process.exit(0);
 }
 mkdirSync(reportDir, { recursive: true });
