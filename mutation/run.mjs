@@ -33,7 +33,6 @@ const FOLDERS = [
   },
 ];
 
-
 /** Counts of the mutants of the files `pick` selects. */
 function tally(files, pick) {
   const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, other: 0 };
