@@ -29,6 +29,10 @@
  *   are switched off by MIRRORCHECK_PEERS=off (test/peers.ts); the exporter tests that do not run
  *   a peer stay.
  *
+ * MUTATION_TESTS=fast keeps only the unit-level tests (FAST below, each file under about two
+ * seconds): a quick lower bound of the score (fewer tests can only kill fewer mutants), for a run
+ * on a few files or a sample, where the full mutation suite costs minutes per surviving mutant.
+ *
  * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
  * usually killed by a quick test before a slow one starts, and without isolation: every mutant
  * run starts the test files that reach it, and re-importing every module for each file cost more
@@ -53,7 +57,19 @@ class FastFirst extends BaseSequencer {
   }
 }
 
-export default mergeConfig(
+/** The unit-level tests of MUTATION_TESTS=fast. */
+const FAST = [
+  'model/lang/*.test.ts',
+  'counterexamples/*.test.ts',
+  'properties/*.test.ts',
+  'harness/conformance.negative.test.ts',
+  'harness/damageSearch.test.ts',
+  'checker/explicit/{compile,liveness,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
+  'checker/smt/{replayGuard,nativeZ3}.test.ts',
+  'checker/random/engineOptions.test.ts',
+];
+
+const config = mergeConfig(
   base,
   defineConfig({
     test: {
@@ -75,3 +91,7 @@ export default mergeConfig(
     },
   }),
 );
+// mergeConfig appends arrays; the fast set replaces the include list.
+if (process.env.MUTATION_TESTS === 'fast' && config.test) config.test.include = FAST;
+
+export default config;
