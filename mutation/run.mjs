@@ -35,7 +35,7 @@ const FOLDERS = [
 
 /** Counts of the mutants of the files `pick` selects. */
 function tally(files, pick) {
-  const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, ignored: 0, errors: 0 };
+  const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, strings: 0, ignored: 0, errors: 0 };
   for (const [path, file] of Object.entries(files)) {
     if (!pick(path)) continue;
     for (const m of file.mutants) {
@@ -43,6 +43,7 @@ function tally(files, pick) {
       else if (m.status === 'Timeout') c.timeout++;
       else if (m.status === 'Survived') c.survived++;
       else if (m.status === 'NoCoverage') c.noCoverage++;
+      else if (m.status === 'Ignored' && m.mutatorName === 'StringLiteral') c.strings++;
       else if (m.status === 'Ignored') c.ignored++;
       else c.errors++;
     }
@@ -55,7 +56,7 @@ function tally(files, pick) {
 function line(name, t, target) {
   const score = t.score === null ? '   -  ' : `${t.score.toFixed(1).padStart(5)} %`;
   const mark = t.score !== null && t.score < target ? `  below the target of ${target} %` : '';
-  return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.ignored} static, ${t.errors} errors)${mark}`;
+  return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.strings} string literals, ${t.ignored} static, ${t.errors} errors)${mark}`;
 }
 
 /** The per-folder summary of one or more Stryker JSON reports (later reports win for a file). */
