@@ -175,6 +175,7 @@ describe('expressions refuse what does not type', () => {
     ['a string without an enum', () => eq(n, 'a'), /the literal 'a' needs an enum context, found 0\.\.3/],
     ['a string that is no value', () => eq(e, 'z'), /'z' is not a value of enum E \(values: a, b, c\)/],
     ['a fractional number', () => eq(n, 1.5), /non-integer literal 1\.5/],
+    ['two string literals, no enum in sight', () => eq('a', 'b'), /the literal 'a' needs an enum context, found none/],
     ['a number for an enum', () => eq(e, 1), /number 1 used where enum E is expected/],
     ['a number for a bool', () => and(flag, 1), /number 1 used where bool is expected/],
     ['something that is no expression', () => toExpr({} as Operand), /not an expression/],
@@ -207,6 +208,13 @@ describe('expressions refuse what does not type', () => {
     expect(ite(flag, n, m).type).toEqual(int);
     expect(ite(flag, n, n).type).toEqual(range(0, 3));
     expect(ite(flag, 1, n).type).toEqual(int);
+    // A range and a number literal keep the range; two compatible enums keep the first.
+    expect(ite(flag, n, 1).type).toEqual(range(0, 3));
+    expect(ite(flag, e, lit('a', enumOf('E', ['a', 'b', 'c']))).type).toBe(E);
+    expect(and(flag, flag, true)).toMatchObject({ op: 'and', args: [{ op: 'read' }, { op: 'read' }, { op: 'lit', value: 1 }] });
+    expect(or(flag, false)).toMatchObject({ op: 'or', args: [{ op: 'read' }, { op: 'lit', value: 0 }] });
+    expect(forall(P, (i) => arr.at(i).f('y'))).toMatchObject({ op: 'quant', q: 'forall', name: 'p', index: P });
+    expect(forEach(Q, () => [])).toMatchObject({ kind: 'forEach', name: 'q', index: Q });
     expect(count(P, (i) => arr.at(i).f('y')).type).toEqual(int);
     expect(exists(P, (i) => arr.at(i).f('y')).type).toEqual(bool);
     expect(some(e).type).toEqual(option(E));
