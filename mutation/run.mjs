@@ -61,9 +61,17 @@ function line(name, t, target) {
 
 /** The per-folder summary of one or more Stryker JSON reports (later reports win for a file). */
 function summary(reports = [reportJson]) {
+  // A later report replaces the results of the mutants it ran again (same place, same mutation).
   const files = {};
+  const key = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
   for (const r of reports) {
-    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) files[p.replaceAll('\\', '/')] = f;
+    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
+      const path = p.replaceAll('\\', '/');
+      const again = new Map(f.mutants.map((m) => [key(m), m]));
+      const before = files[path]?.mutants ?? [];
+      const kept = before.filter((m) => !again.has(key(m)));
+      files[path] = { ...f, mutants: [...kept, ...f.mutants] };
+    }
   }
   const out = ['', 'Mutation score per folder, (killed + timeout) / (killed + timeout + survived + no coverage):'];
   for (const f of FOLDERS) {
