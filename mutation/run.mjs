@@ -59,20 +59,24 @@ function line(name, t, target) {
   return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.strings} string literals, ${t.ignored} static, ${t.errors} errors)${mark}`;
 }
 
-/** The per-folder summary of one or more Stryker JSON reports (later reports win for a file). */
-function summary(reports = [reportJson]) {
-  // A later report replaces the results of the mutants it ran again (same place, same mutation).
+/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same place, same mutation). */
+function merged(reports) {
   const files = {};
   const key = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
   for (const r of reports) {
     for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
       const path = p.replaceAll('\\', '/');
-      const again = new Map(f.mutants.map((m) => [key(m), m]));
-      const before = files[path]?.mutants ?? [];
-      const kept = before.filter((m) => !again.has(key(m)));
+      const again = new Set(f.mutants.map(key));
+      const kept = (files[path]?.mutants ?? []).filter((m) => !again.has(key(m)));
       files[path] = { ...f, mutants: [...kept, ...f.mutants] };
     }
   }
+  return files;
+}
+
+/** The per-folder summary of one or more Stryker JSON reports. */
+function summary(reports = [reportJson]) {
+  const files = merged(reports);
   const out = ['', 'Mutation score per folder, (killed + timeout) / (killed + timeout + survived + no coverage):'];
   for (const f of FOLDERS) {
     const t = tally(files, f.files);
@@ -90,16 +94,16 @@ function summary(reports = [reportJson]) {
   return out.join('\n');
 }
 
-/** One line per surviving (or uncovered) mutant: file:line, mutator, the replacement. */
+/** One line per surviving (or uncovered) mutant: file:line:column, mutator, the replacement. */
 function survivors(reports) {
   const out = [];
-  for (const r of reports) {
-    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
-      for (const m of f.mutants) {
-        if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
-        const what = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
-        out.push(`${p.replaceAll('\\', '/')}:${m.location.start.line}\t${m.mutatorName}\t${m.status === 'NoCoverage' ? 'no coverage' : 'survived'}\t${what}`);
-      }
+  for (const [p, f] of Object.entries(merged(reports))) {
+    for (const m of f.mutants) {
+      if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
+      const what = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
+      out.push(
+        `${p}:${m.location.start.line}:${m.location.start.column}\t${m.mutatorName}\t${m.status === 'NoCoverage' ? 'no coverage' : 'survived'}\t${what}`,
+      );
     }
   }
   return out.join('\n');
