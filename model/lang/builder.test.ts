@@ -290,10 +290,18 @@ describe('protocols: parameters, variants and declarations', () => {
     },
   });
 
+  it('parameter declarations hold what they were given', () => {
+    expect(intParam(2, 1, 16, 'size')).toEqual({ kind: 'int', default: 2, min: 1, max: 16, doc: 'size' });
+    expect(enumParam('a', ['a', 'b'], 'mode')).toEqual({ kind: 'enum', default: 'a', values: ['a', 'b'], doc: 'mode' });
+  });
+
   it('resolves parameters from strings and numbers, with defaults, at the bounds', () => {
     expect(resolveParams(def as ProtocolDef<unknown>)).toEqual({ size: 2, mode: 'fast' });
     expect(resolveParams(def as ProtocolDef<unknown>, { size: ' 4 ', mode: 'slow' })).toEqual({ size: 4, mode: 'slow' });
     expect(resolveParams(def as ProtocolDef<unknown>, { size: 1 })).toEqual({ size: 1, mode: 'fast' });
+    const wide = defineProtocol({ ...def, params: { size: intParam(2, 1, 64, 'size') }, validate: undefined });
+    expect(resolveParams(wide as ProtocolDef<unknown>, { size: '12' })).toEqual({ size: 12 });
+    expect(codeOf(() => resolveParams(wide as ProtocolDef<unknown>, { size: '65' }))).toMatch(/^MC004/);
     expect(codeOf(() => resolveParams(def as ProtocolDef<unknown>, { size: '-1' }))).toMatch(/^MC004/);
   });
 
