@@ -18,7 +18,7 @@ export default defineConfig({
     globalSetup: ['./test/buildOnce.ts'],
     include: ['**/*.test.ts'],
     // Nested node_modules too: examples/driver-model installs mirrorcheck as a link to this folder.
-    exclude: ['**/node_modules/**', 'dist/**'],
+    exclude: ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

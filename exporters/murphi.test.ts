@@ -20,7 +20,8 @@ import { daxRevokeProperties } from '../model/protocols/daxRevoke/daxRevokePrope
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { rumurFlags, toMurphi } from './murphi.js';
-import { type PeerRun, runRumur, toolAvailable } from './runPeers.js';
+import { peerAvailable } from '../test/peers.js';
+import { type PeerRun, runRumur } from './runPeers.js';
 
 const fm = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
@@ -109,7 +110,7 @@ describe('toMurphi prints the model from its data', () => {
 
 // --- the acid test: Rumur on the exported model agrees with the explicit engine ----------------
 
-const HAVE_RUMUR = toolAvailable('rumur') && toolAvailable('cc');
+const HAVE_RUMUR = peerAvailable('rumur', 'cc');
 const NEEDS = 'needs rumur and cc (apt-get install -y rumur)';
 
 /** Rumur must reach the same verdict, and for a clean run the same states and transitions. */

@@ -16,7 +16,8 @@ import { daxRevokeProperties } from '../model/protocols/daxRevoke/daxRevokePrope
 import type { Property } from '../properties/property.js';
 import { exportFixture, exportFixtureProperties, variantCases } from '../test/fixtures/exportFixture.js';
 import { toPromela } from './promela.js';
-import { type PeerRun, runSpin, toolAvailable } from './runPeers.js';
+import { peerAvailable } from '../test/peers.js';
+import { type PeerRun, runSpin } from './runPeers.js';
 
 const fm = (variant: string | null, params: Record<string, string | number> = {}) => {
   const model = buildModel(fenceMigrate, { variant, params });
@@ -79,7 +80,7 @@ describe('toPromela prints the model from its data', () => {
 
 // --- SPIN on the exported model agrees with the explicit engine -------------------------------
 
-const HAVE_SPIN = toolAvailable('spin') && toolAvailable('gcc');
+const HAVE_SPIN = peerAvailable('spin', 'gcc');
 const NEEDS = 'needs spin and gcc (apt-get install -y spin)';
 
 /**

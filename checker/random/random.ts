@@ -115,7 +115,8 @@ class RunTally {
   failedOnce = false;
   /** Distinct states the sampled runs visited, packed as the explicit engine stores them. */
   distinct: StateStore | null = null;
-  private readonly start = Date.now();
+  /** When the check started (epoch ms). */
+  readonly start = Date.now();
   private readonly seed: number;
 
   constructor(seed: number) {
@@ -149,8 +150,9 @@ class RunTally {
     };
   }
 
-  progress(): Progress {
-    const el = Date.now() - this.start;
+  /** The progress figures at `now` (epoch ms). */
+  progress(now: number): Progress {
+    const el = now - this.start;
     const n = this.distinct?.count ?? 0;
     return {
       generated: this.sampled.generated,
@@ -425,13 +427,13 @@ function sample(
     fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: o.depth, size: 'max' }),
     o.swarm ? fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }) : fc.constant(null),
   );
-  let lastReport = Date.now();
+  let lastReport = tally.start;
   const prop = fc.property(arb, (input) => {
-    if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs) & 63) === 0) {
+    if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs + 1) & 63) === 0) {
       const now = Date.now();
       if (now - lastReport >= 1000) {
         lastReport = now;
-        hooks.onProgress(tally.progress());
+        hooks.onProgress(tally.progress(now));
       }
     }
     return execute(input).stop === null;
