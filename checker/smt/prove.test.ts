@@ -66,7 +66,8 @@ describe('k-induction on fence-migrate', () => {
     const invs = props.filter((p) => p.kind === 'invariant');
     for (const s of t.steps.slice(0, -1)) for (const p of invs) expect(holds(model, p.pred, s.state)).toBe(true);
     const broken = invs.find((p) => p.name === r.property);
-    if (broken) expect(holds(model, broken.pred, t.steps[t.steps.length - 1]!.state)).toBe(false);
+    expect(broken, `the reported property ${r.property} is one of the invariants`).toBeDefined();
+    expect(holds(model, broken!.pred, t.steps[t.steps.length - 1]!.state)).toBe(false);
     // Such a first state is unreachable: explicit search proves the properties at this size.
     expect(explicitCheck({ model, properties: props, limits: {} }).status).toBe('ok');
   }, 60_000);
