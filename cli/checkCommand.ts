@@ -54,14 +54,16 @@ export function checkNumber(flag: string, v: number | undefined, min: number, in
   }
 }
 
-/** Parses `k=v` parameter arguments (MC030 on a malformed one). */
+/** Parses `k=v` parameter arguments (MC030 on a malformed one or a name given twice). */
 export function parseParams(args: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
     for (const part of a.split(',')) {
       const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part.trim());
       if (!m) throw new McError('MC030', `bad --param '${part}': expected name=value`);
-      out[m[1] as string] = m[2] as string;
+      const [, name, value] = m as unknown as [string, string, string];
+      if (Object.hasOwn(out, name)) throw new McError('MC030', `--param ${name} given more than once (${name}=${out[name]} and ${name}=${value})`);
+      out[name] = value;
     }
   }
   return out;

@@ -359,7 +359,7 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   it('--solver native is refused where it does not apply, or without a z3 binary (exit 2)', () => {
     const r = run('check', 'fence-migrate', '--solver', 'native');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver native applies to the smt engine/);
+    expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver does not apply to the explicit engine \(only to --engine smt\)/);
     const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], {
       cwd: root,
       encoding: 'utf8',
