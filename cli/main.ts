@@ -38,7 +38,7 @@ const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts,
 const RAW = hideBin(process.argv);
 
 /** The switches of every command: each may be written once, as --x or --no-x. */
-const SWITCHES = ['progress', 'deadlock', 'symmetry', 'typecheck', 'unbounded', 'full'] as const;
+const SWITCHES = ['progress', 'deadlock', 'continue', 'symmetry', 'typecheck', 'unbounded', 'full'] as const;
 
 const PARAM_OPTION = {
   type: 'string',
@@ -120,6 +120,12 @@ try {
           .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr (--no-progress to disable)' })
           .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable; see list)' })
           .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
+          .option('continue', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'after a violation, check again without the violated properties, until none is violated (the first violation of every property; by default the check stops at the first)',
+          })
           .option('symmetry', {
             type: 'boolean',
             default: true,
@@ -155,6 +161,7 @@ try {
               symmetry: a.symmetry,
               only: a.property.map(String),
               deadlock: a.deadlock,
+              continue: a.continue,
               solver: a.solver as SolverName,
               typecheck: a.typecheck,
             },

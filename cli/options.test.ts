@@ -6,6 +6,7 @@
  * test/buildOnce.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { McError } from '../model/lang/errors.js';
@@ -114,4 +115,45 @@ describe('help', () => {
     const h = run('--help').out;
     for (const code of ['MC001', 'MC010', 'MC022', 'MC030', 'MC031', 'MC040']) expect(h).toMatch(new RegExp(`^ {2}${code} {2}\\S`, 'm'));
   });
+});
+
+describe('--continue', () => {
+  const records = (...args: string[]) => {
+    const r = run(
+      'check',
+      'fence-migrate',
+      '--variant',
+      'free-before-fence',
+      '--no-progress',
+      '--format',
+      'json-array',
+      '--out',
+      join(tmpdir(), `mc-continue-${process.pid}-${Math.random()}`),
+      ...args,
+    );
+    return { code: r.code, recs: JSON.parse(r.out) as { status: string; violations: { property: string; length: number }[]; setAside?: string[] }[] };
+  };
+
+  it('by default a check stops at the first violation: one record, one violated property', () => {
+    const { code, recs } = records();
+    expect(code).toBe(1);
+    expect(recs.map((r) => r.violations.length)).toEqual([1]);
+  });
+
+  it('reports the first violation of every property, each exactly as a check of that property alone finds it, then what holds', () => {
+    const { code, recs } = records('--continue');
+    expect(code).toBe(1);
+    const found = recs.flatMap((r) => r.violations.map((v) => [v.property, v.length] as const));
+    expect(recs.at(-1)?.status).toBe('ok');
+    expect(recs.at(-1)?.setAside).toEqual(found.map(([p]) => p));
+    // The oracle: each safety property checked on its own.
+    const props = JSON.parse(run('list', 'fence-migrate', '--format', 'json').out)[0].properties as { name: string; kind: string }[];
+    const alone = props
+      .filter((p) => p.kind === 'invariant' || p.kind === 'step')
+      .flatMap((p) => {
+        const r = records('--property', p.name, '--no-deadlock').recs[0]!;
+        return r.violations.map((v) => [v.property, v.length] as const);
+      });
+    expect(new Map(found)).toEqual(new Map(alone));
+  }, 120_000);
 });
