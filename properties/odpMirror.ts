@@ -164,10 +164,10 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
 
   const strengthening = [
     invariant('odp-s0-stage-shapes', 'ODP-S0',
-      'only a region of the interval goes through the callback stages (a region elsewhere goes straight to its end); the handler starts each walk at the first chunk (its exclusive region, raised before the walk, too); an empty device, TLB, shadow or snapshot entry has no write bit (entries are reset or copied whole)',
+      'only a region of the interval goes through the callback stages (a region elsewhere goes straight to its end); the handler holds no snapshot before its walk (its exclusive region, raised before the walk, too); an empty device, TLB, shadow or snapshot entry has no write bit (entries are reset or copied whole)',
       and(
         forall(Inv, (i) => implies(stageIs(i, 'callback', 'drain', 'pte'), overlapping(i))),
-        implies(fhIn('idle', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), eq(fh.f('k'), 0)),
+        implies(fhIn('idle', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), forall(Page, (q) => isNone(snap.at(q).f('frame')))),
         forall(Page, (p) => and(...[dev, tlb, shadow, snap].map((t) => implies(isNone(t.at(p).f('frame')), not(t.at(p).f('write')))))),
       )),
     invariant('odp-s1-seq-values', 'ODP-S1',
@@ -197,7 +197,7 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
     invariant('odp-s5-snapshot-current', 'ODP-S5',
       'while the handler\'s sequence matches, every page it has walked is snapshotted with the frame the PTE still maps and no more write permission than the PTE: PTEs change only after a callback, which would have bumped the interval sequence',
       and(
-        implies(and(fhIn('walk', 'check'), matches), forall(Page, (q) => implies(lt(ord(q), fh.f('k')), allowedBy(snap.at(q), q)))),
+        implies(and(fhIn('walk', 'check'), matches), forall(Page, (q) => implies(isSome(snap.at(q).f('frame')), allowedBy(snap.at(q), q)))),
         implies(and(fhIn('lock', 'retry'), matches), forall(Page, (q) => allowedBy(snap.at(q), q))),
       )),
     invariant('odp-s6-lock-owner', 'ODP-S6',

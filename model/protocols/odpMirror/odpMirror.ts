@@ -20,7 +20,7 @@
  * Each bug variant is one knob on one step; the variant list cites the kernel bug it reproduces.
  */
 import {
-  type Expr, type Operand, type Ref, add, and, eq, forall, isNone, isSome, ite, lit, lt, ne, not, or, ord, some, sub, unwrap,
+  type Expr, type Operand, type Ref, add, and, eq, forall, implies, isNone, isSome, ite, lit, lt, ne, not, or, ord, some, sub, unwrap,
 } from '../../lang/expr.js';
 import { type Builder, type BuildConfig, type ParamValues, defineProtocol, enumParam, intParam } from '../../lang/protocol.js';
 import { type Stmt, assign, forEach, reset, when } from '../../lang/stmt.js';
@@ -199,7 +199,10 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const tlb = b.v('tlb', arrayOf(Page, Entry));
     const acc = b.v('acc', arrayOf(Slot, record({ state: AccState, op: Op, page: Page, frame: Frame })));
     // --- Driver fault handler (one work item at a time) and its snapshot (hmm_pfns) ---
-    const fh = b.v('fh', record({ pc: FhPc, slot: Slot, k: range(0, P - 1), s: Seq, tries: range(0, R) }));
+    // The walk position is not a variable: the walk takes the pages in order and snapshots each, so
+    // the next page is the first one without a snapshot (a counter 0..pages-1 would tie the state
+    // space to the number of pages, which the proof for every size cannot have).
+    const fh = b.v('fh', record({ pc: FhPc, slot: Slot, s: Seq, tries: range(0, R) }));
     const snap = b.v('snap', arrayOf(Page, Entry));
 
     b.init('mapped', () => [
@@ -418,7 +421,6 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const collided = v('valid-flag') ? ne(active, 0) : ne(ivSeq, fh.f('s'));
     const restart = (keepSeq: boolean): Stmt[] => [
       assign(fh.f('pc'), keepSeq ? 'check' : 'begin'),
-      assign(fh.f('k'), 0),
       ...(keepSeq ? [] : [assign(fh.f('s'), 0)]),
       dropSnap,
     ];
@@ -448,8 +450,9 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // it sleeps until the mm seq changes, then returns the value it read, which may already be
     // stale (a new region may have called set_seq meanwhile). valid-flag: hmm_range_wait_until_valid
     // sleeps while any region is open, and there is no value to return.
+    const walked = (q: Operand) => isSome(snap.at(q).f('frame'));
     const afterBegin: Stmt[] = A > 0
-      ? [when(and(isAtomic, eq(fh.f('k'), 0)), assign(fh.f('pc'), 'exclStart'), assign(fh.f('pc'), 'check'))]
+      ? [when(and(isAtomic, forall(Page, (q) => not(walked(q)))), assign(fh.f('pc'), 'exclStart'), assign(fh.f('pc'), 'check'))]
       : [assign(fh.f('pc'), 'check')];
     b.rule('DriverReadBegin', {}, () => (v('valid-flag')
       ? { guard: eq(fh.f('pc'), 'begin'), body: [when(eq(active, 0), afterBegin, assign(fh.f('pc'), 'sleep'))] }
@@ -492,15 +495,15 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       guard: eq(fh.f('pc'), 'check'),
       body: [when(collided, retryEdge(v('retry-stale-seq')), assign(fh.f('pc'), 'walk'))],
     }), fair);
-    // The walk reads one PTE at a time; PTEs change between reads.
-    const atK = (q: Expr) => and(eq(fh.f('pc'), 'walk'), eq(ord(q), fh.f('k')));
+    // The walk reads one PTE at a time, in page order; PTEs change between reads.
+    const atK = (q: Expr) => and(eq(fh.f('pc'), 'walk'), not(walked(q)), forall(Page, (r) => implies(lt(ord(r), ord(q)), walked(r))));
     b.rule('DriverWalkSnapshot', { q: Page }, ({ q }) => ({
       guard: and(atK(q), isSome(pte.at(q).f('frame')), or(not(wantWrite), pte.at(q).f('write'))),
       body: [
         ...copy(snap.at(q), pte.at(q)),
-        when(eq(fh.f('k'), P - 1),
+        when(forall(Page, (r) => walked(r)),
           assign(fh.f('pc'), v('lock-across-read-begin') ? 'retry' : 'lock'),
-          [assign(fh.f('k'), add(fh.f('k'), 1)), ...(v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : [])]),
+          v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : []),
       ],
     }), fair);
     // PTE none: handle_mm_fault allocates a frame (read-only for a read fault, as for a shared
