@@ -108,7 +108,7 @@ try {
   )
   .command(
     'prove [protocol]',
-    'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
+    'prove the safety properties: k-induction with the proof hints, --infer (an inferred invariant) at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
     (y) =>
       y
         .positional('protocol', { type: 'string', describe: 'protocol name (see list)' })
@@ -119,7 +119,10 @@ try {
         .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
         .option('out', { type: 'string', default: './counterexamples-out' })
         .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
-        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
+        .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' })
+        .option('infer', { type: 'boolean', default: false, describe: 'infer the invariant (no hints needed; the default for a protocol without proof hints)' })
+        .option('save-hints', { type: 'string', describe: 'with --infer: write the inferred invariant as a hints module to this file (never overwritten)' })
+        .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' }),
     (a) =>
       guarded(() =>
         runProve(
@@ -133,8 +136,12 @@ try {
             out: a.out,
             format: a.format,
             solver: a.solver,
+            infer: a.infer,
+            ...(a['save-hints'] !== undefined ? { saveHints: a['save-hints'] } : {}),
+            progress: a.progress,
           },
           out,
+          err,
         ),
       ),
   )

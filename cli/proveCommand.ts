@@ -1,10 +1,12 @@
 /**
- * `mirrorcheck prove PROTOCOL`: k-induction at the given sizes, or with `--unbounded` an
- * inductive-invariant proof for every number of pages, frames and slots (index types as
- * uninterpreted sorts). Exit 0 proved, 1 a real violation (trace written), 3 not proved (a
- * counterexample to induction, or a limit), 2 bad input or a model error, 4 the encodings disagree.
+ * `mirrorcheck prove PROTOCOL`: k-induction at the given sizes with the protocol's proof hints, with
+ * `--infer` (the default for a protocol without hints) an inferred invariant at the given sizes,
+ * or with `--unbounded` an inductive-invariant proof for every number of pages, frames and slots
+ * (index types as uninterpreted sorts). Exit 0 proved, 1 a real violation (trace written), 3 not
+ * proved (a counterexample to induction, hints that do not fit, or a limit), 2 bad input or a model
+ * error, 4 the encodings disagree.
  */
-import type { ProofResult } from '../checker/smt/index.js';
+import type { InferProgress, InferResult, ProofResult } from '../checker/smt/index.js';
 import { McError, exitStatusOf } from '../model/lang/errors.js';
 import type { Value } from '../model/lang/layout.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
@@ -27,6 +29,12 @@ export interface ProveOptions {
   readonly format: 'text' | 'json';
   /** Which z3 answers the queries (default wasm). */
   readonly solver?: SolverName;
+  /** Infer the invariant instead of using the protocol's hints (the default when it has none). */
+  readonly infer?: boolean;
+  /** With an inferred proof: write the invariant as a hints module here (never overwritten). */
+  readonly saveHints?: string;
+  /** Progress lines on stderr (default true). */
+  readonly progress?: boolean;
 }
 
 function exitOf(r: ProofResult): number {
@@ -41,12 +49,26 @@ function exitOf(r: ProofResult): number {
 
 const show = (v: Value): string => JSON.stringify(v);
 
+/** One progress line of `prove --infer`. */
+function inferProgressLine(p: InferProgress): string {
+  const t = `${(p.elapsedMs / 1000).toFixed(1)} s`;
+  switch (p.phase) {
+    case 'reach': return p.states === 0 ? 'enumerating the reachable states' : `${p.states} reachable states (${t})`;
+    case 'learn': return `learning: ${p.lemmas} lemmas, ${p.ctis} counterexamples to induction blocked, ${p.queries} z3 queries (${t})`;
+    case 'minimize': return `keeping the lemmas the induction needs: ${p.queries} z3 queries (${t})`;
+    case 'guard': return `re-proving the printed invariant (${p.conjuncts} conjuncts) by 1-induction (${t})`;
+  }
+}
+
 /**
  * Runs `prove` and returns the exit code. Without a protocol it proves every built-in protocol at
  * its default size, one report each, and combines the exit codes as `check` does (a CI proof run).
  */
-export async function runProve(opts: ProveOptions, out: (s: string) => void): Promise<number> {
+export async function runProve(opts: ProveOptions, out: (s: string) => void, err: (s: string) => void = () => {}): Promise<number> {
   checkSolver(opts.solver ?? 'wasm', 'prove');
+  if (opts.infer && opts.unbounded) throw new McError('MC030', '--infer proves at the sizes built; it cannot be combined with --unbounded');
+  if (opts.saveHints !== undefined && opts.unbounded) throw new McError('MC030', '--save-hints writes an inferred invariant; it cannot be combined with --unbounded');
+  if (opts.saveHints !== undefined && opts.protocol === undefined) throw new McError('MC030', '--save-hints needs a protocol name (prove PROTOCOL --infer --save-hints FILE)');
   checkNumber('max-k', opts.maxK, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
   const params = parseParams(opts.params);
@@ -61,7 +83,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   try {
     for (const { entry, model } of models) {
       try {
-        codes.push(await proveOne(opts, entry, model, smt, out));
+        codes.push(await proveOne(opts, entry, model, smt, out, err));
       } catch (e) {
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
@@ -75,10 +97,24 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   return combineExit(codes);
 }
 
-async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, smt: typeof import('../checker/smt/index.js'), out: (s: string) => void): Promise<number> {
+async function proveOne(
+  opts: ProveOptions, entry: RegistryEntry, model: Model, smt: typeof import('../checker/smt/index.js'), out: (s: string) => void, err: (s: string) => void,
+): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
-  const r: ProofResult = opts.unbounded
+  const infer = !opts.unbounded && (opts.infer === true || hints === undefined);
+  if (opts.saveHints !== undefined && !infer) throw new McError('MC030', '--save-hints needs an inferred proof (--infer)');
+  const tag = `prove ${model.protocol}${model.variant ? ` --variant ${model.variant}` : ''}`;
+  const progress = (line: string) => {
+    if (opts.progress ?? true) err(`${tag}: ${line}`);
+  };
+  const r: InferResult = infer
+    ? await smt.proveInfer(model, properties, {
+        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+        ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+        onProgress: (p) => progress(inferProgressLine(p)),
+      })
+    : opts.unbounded
       ? await smt.proveUnbounded(model, properties, {
           ...(hints ? { strengthening: hints.strengthening } : {}),
           ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
@@ -91,9 +127,11 @@ async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, 
           ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
           ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
         });
+  const hintsFile = r.status === 'proved' && r.invariant && opts.saveHints !== undefined ? smt.saveHintsModule(opts.saveHints, model, r.invariant.conjuncts) : null;
   const traceOf = (): string | null => {
     if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, r.violation.trace);
-    if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, r.trace);
+    if (r.status === 'cti' && r.trace) return saveTrace(opts.out, model, r.trace, r.hintFailed ? 'hint' : 'cti');
+    if (r.status === 'error' && r.trace) return saveTrace(opts.out, model, r.trace);
     return null;
   };
   const trace = traceOf();
@@ -101,9 +139,14 @@ async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, 
     out(JSON.stringify({
       protocol: model.protocol, variant: model.variant, params: model.params, engine: 'smt', solver: opts.solver ?? 'wasm', method: r.method, status: r.status,
       guarantee: r.status === 'proved' ? 'proved' : null, elapsedMs: r.elapsedMs,
-      ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
+      ...(r.status === 'proved'
+        ? {
+            k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [],
+            ...(r.invariant ? { invariant: r.invariant.conjuncts.map((c) => c.source), hints: hintsFile } : {}),
+          }
+        : {}),
       ...(r.status === 'violated' ? { violations: [{ property: r.violation.property, requirement: r.violation.requirement, length: r.violation.trace ? r.violation.trace.steps.length - 1 : null, trace }] } : {}),
-      ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, trace, cti: r.cti ?? null } : {}),
+      ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, hintFailed: r.hintFailed ?? false, trace, cti: r.cti ?? null } : {}),
       ...(r.status === 'incomplete' ? { reason: r.reason } : {}),
       ...(r.status === 'error' ? { error: { code: r.code, message: r.message, trace } } : {}),
     }));
@@ -114,12 +157,24 @@ async function proveOne(opts: ProveOptions, entry: RegistryEntry, model: Model, 
     case 'proved':
       out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`);
       for (const n of r.notes) out(`  note: ${n}`);
+      if (r.invariant) {
+        out(`  inferred invariant (${r.invariant.conjuncts.length} conjuncts, each true in every reachable state; re-proved by 1-induction):`);
+        for (const c of r.invariant.conjuncts) out(`    ${c.source}`);
+      }
+      if (hintsFile) out(`  hints module: ${hintsFile}   (import inferredHints from it as the protocol's proofHints)`);
       break;
-    case 'violated':
-      out(`  VIOLATED ${r.violation.property} [${r.violation.requirement}]: ${r.violation.message}`);
+    case 'violated': {
+      const n = r.violation.trace ? r.violation.trace.steps.length - 1 : null;
+      out(`  VIOLATED ${r.violation.property} [${r.violation.requirement}]${n !== null ? `: ${n} steps from the start lead to a state where it fails` : ''}: ${r.violation.message}`);
       if (trace) out(`    trace: ${trace}   (mirrorcheck replay ${trace})`);
       break;
+    }
     case 'cti':
+      if (r.hintFailed) {
+        out(`  NOT PROVED: ${r.message}`);
+        if (trace) out(`    trace in which the hint ${r.property} fails (a real run; no requirement fails in it): ${trace}`);
+        break;
+      }
       out(`  NOT PROVED: ${r.property} [${r.requirement}] is not inductive${r.k !== undefined ? ` up to k=${r.k}` : ''}: ${r.message}`);
       if (trace) out(`    counterexample to induction (states need not be reachable): ${trace}`);
       if (r.cti) {

@@ -15,10 +15,15 @@ export function freshPath(dir: string, base: string): string {
   return p;
 }
 
-/** Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. */
-export function saveTrace(dir: string, model: Model, trace: Trace): string {
+/**
+ * Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. A
+ * counterexample to induction (`kind` 'cti': its first state need not be reachable) and a trace in
+ * which only a proof hint fails (`kind` 'hint') are named `<protocol>.<variant>.<property>.cti` /
+ * `.hint`, never like a violation.
+ */
+export function saveTrace(dir: string, model: Model, trace: Trace, kind: 'violation' | 'cti' | 'hint' = 'violation'): string {
   mkdirSync(dir, { recursive: true });
-  const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', trace.engine].join('.');
+  const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', kind === 'violation' ? trace.engine : kind].join('.');
   const path = freshPath(dir, base);
   writeFileSync(path, `${JSON.stringify(traceToItf(trace, model), null, 2)}\n`, { flag: 'wx' });
   return path;

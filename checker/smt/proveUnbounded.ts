@@ -117,7 +117,7 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         tr.exec(rule.body, body);
         const post = body.cur;
         goals.push({
-          name: `${rule.name} raises no model error`, requirement: '', rule, post, args,
+          name: `${rule.name} raises no model error`, requirement: 'model error', rule, post, args,
           bad: ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])]),
         });
         invariants.forEach((p) => {

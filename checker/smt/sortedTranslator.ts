@@ -319,7 +319,8 @@ export class SortedTranslator {
             const lo = fromCode(t, 0);
             const hi = fromCode(t, cardinality(t) - 1);
             this.fail(env, ops.not(ops.inRange(n, lo, hi)));
-            if (n.k === 'n' && (n.lo < lo || n.hi > hi)) v = ops.slotSym(t, ops.slotTerm(t, n));
+            // Out of range only on a path that raises the model error just recorded; the value is
+            // kept unwrapped so that a counterexample shows it (-1, not the bit-vector wrap).
           }
           if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
           const old = env.cur[shape.leaf.id] as LeafFn;
