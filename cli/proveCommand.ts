@@ -49,6 +49,11 @@ function exitOf(r: ProofResult): number {
 
 const show = (v: Value): string => JSON.stringify(v);
 
+/** How a proof for every size reads: which index types it generalises. */
+function everySize(fixed: readonly string[]): string {
+  return fixed.length ? ` for every number of each index type except ${fixed.join(', ')} (kept at its built size)` : ' for every number of each index type';
+}
+
 /** One progress line of `prove --infer`. */
 function inferProgressLine(p: InferProgress): string {
   const t = `${(p.elapsedMs / 1000).toFixed(1)} s`;
@@ -118,6 +123,7 @@ async function proveOne(
       ? await smt.proveUnbounded(model, properties, {
           ...(hints ? { strengthening: hints.strengthening } : {}),
           ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+          ...(hints?.fixedIndexes ? { fixedIndexes: hints.fixedIndexes } : {}),
           ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
           ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
         })
@@ -155,7 +161,7 @@ async function proveOne(
   out(`${model.protocol}${model.variant ? ` (variant ${model.variant})` : ''} [${paramsText(model.params)}] ${r.method}${opts.unbounded ? ' (every size)' : ''}`);
   switch (r.status) {
     case 'proved':
-      out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`);
+      out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? everySize(hints?.fixedIndexes ?? []) : ' at these sizes'}: ${r.properties.join(', ')}`);
       for (const n of r.notes) out(`  note: ${n}`);
       if (r.invariant) {
         out(`  inferred invariant (${r.invariant.conjuncts.length} conjuncts, each true in every reachable state; re-proved by 1-induction):`);

@@ -224,5 +224,20 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
       'retries taken, plus invalidations not yet started, plus callbacks not yet run, plus one for a collision the handler has yet to notice, never exceed the invalidations of a run: each retry is paid for by a distinct callback, so the budget (retries >= invalidations) is never exhausted',
       le(add(add(add(fh.f('tries'), invsLeft), count(Inv, (i) => stageIs(i, 'callback'))), ite(and(hasSeq, not(matches)), 1, 0)), INVS)),
   ];
-  return { strengthening };
+  // The start, without index literals (for the proof for every size): every page mapped, writable,
+  // to a frame of its own; nothing mirrored, nothing open, nothing in flight.
+  const { active, acc: accs, dirty, Frame, Slot } = h;
+  const empty = (t: Ref, p: Expr) => and(isNone(t.at(p).f('frame')), not(t.at(p).f('write')));
+  const initCondition = and(
+    eq(mmSeq, 2), eq(ivSeq, 1), eq(active, 0), eq(invsLeft, INVS), eq(ulock, 'free'),
+    eq(fh.f('pc'), 'idle'), eq(fh.f('s'), 0), eq(fh.f('tries'), 0),
+    forall(Page, (p) => and(isSome(pte.at(p).f('frame')), pte.at(p).f('write'), ...[dev, tlb, shadow, snap].map((t) => empty(t, p)))),
+    forall(Page, (p) => forall(Page, (q) => implies(ne(p, q), ne(pte.at(p).f('frame'), pte.at(q).f('frame'))))),
+    forall(Inv, (i) => eq(inv.at(i).f('pc'), 'idle')),
+    forall(Slot, (d) => eq(accs.at(d).f('state'), 'idle')),
+    forall(Frame, (f) => not(dirty.at(f))),
+  );
+  // The invalidators stay at their built number: the lock holder is one enum value per invalidator
+  // (holderOf compares with index literals) and start-end-paired counts them.
+  return { strengthening, initCondition, fixedIndexes: ['Inv'] };
 }

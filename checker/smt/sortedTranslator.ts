@@ -7,12 +7,21 @@
  * statements build the post-state as functions "like the old one, except at the assigned index",
  * so no quantified frame axioms are needed.
  *
- * Index values have no numbers, so what depends on them is refused (SmtUnsupported): `ord`, `count`
- * and `forEach`. Index literals (0 as the default of a reset index field, say) become distinct named
- * constants, so a proof using literal k holds for sizes above k. Enum, range and option values keep
- * the bit-vector encoding of symbolic.ts: their bounds are those of the model as built.
+ * Index values have no numbers, so most of what depends on them is refused (SmtUnsupported):
+ * `count` and `ord` used as a number. Two constructs have a size-independent meaning and are kept:
+ * - `ord(a) < ord(b)` (and the other comparisons of two `ord`s of one index type): a strict total
+ *   order on the sort, an uninterpreted relation with its three axioms (every numbering of a finite
+ *   set is such an order, so every size is covered);
+ * - `forEach` whose iterations touch disjoint cells (every access to a variable the body writes
+ *   goes through the loop variable at one fixed array position): all iterations at once, as a
+ *   pointwise update of the arrays it writes.
+ * Index literals (0 as the default of a reset index field, say) become distinct named constants, so
+ * a proof using literal k holds for sizes above k. An index type can be kept at its built size
+ * instead (`fixed`): its elements are then exactly its literals 0..n-1, and quantifiers, `count`,
+ * `ord` and `forEach` over it are expanded as in the bounded translation. Enum, range and option
+ * values keep the bit-vector encoding of symbolic.ts: their bounds are those of the model as built.
  */
-import type { Z3_ast, Z3_sort } from 'z3-solver';
+import type { Z3_ast, Z3_func_decl, Z3_sort } from 'z3-solver';
 import type { Expr, Loc } from '../../model/lang/expr.js';
 import type { Value } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
@@ -62,13 +71,39 @@ export class SortedTranslator {
   private readonly shapes: Shape[] = [];
   private readonly sorts = new Map<string, Z3_sort>();
   private readonly literals = new Map<string, Map<number, Z3_ast>>();
+  /** Index types kept at their built size (elements = literals 0..n-1). */
+  readonly fixed: ReadonlySet<string>;
+  /** The strict order `ord(a) < ord(b)` of each index sort it is used on. */
+  private readonly orders = new Map<string, Z3_func_decl>();
 
-  constructor(ops: SymOps, model: Model) {
+  constructor(ops: SymOps, model: Model, fixed: ReadonlySet<string> = new Set()) {
     this.ops = ops;
     this.tm = ops.tm;
     this.model = model;
+    this.fixed = fixed;
     for (const ix of model.indexes) this.sorts.set(ix.name, this.tm.sort(ix.name));
     for (const v of model.vars) this.shapes.push(this.shape(v.type, v.name, []));
+    for (const ix of model.indexes) if (fixed.has(ix.name)) for (let v = 0; v < ix.size; v++) this.literal(ix, v);
+  }
+
+  private isFixed(ix: IndexType): boolean {
+    return this.fixed.has(ix.name);
+  }
+
+  /** The elements of a fixed index type, in order. */
+  private elements(ix: IndexType): ElemSym[] {
+    return Array.from({ length: ix.size }, (_, v) => this.literal(ix, v));
+  }
+
+  /** The strict order of an open index sort, created on first use. */
+  private order(ix: IndexType): Z3_func_decl {
+    let f = this.orders.get(ix.name);
+    if (!f) {
+      const srt = this.sortOf(ix);
+      f = this.tm.func(`less<${ix.name}>`, [srt, srt], this.tm.boolSort());
+      this.orders.set(ix.name, f);
+    }
+    return f;
   }
 
   private shape(t: Type, name: string, dims: readonly IndexType[]): Shape {
@@ -103,12 +138,31 @@ export class SortedTranslator {
     return { k: 'e', t, sort: ix.name };
   }
 
-  /** Index literals of one sort are distinct elements. */
+  /**
+   * The background facts: index literals of one sort are distinct elements; a fixed index type has
+   * no other element; each order used is a strict total order.
+   */
   literalAxioms(): BoolSym {
-    return this.ops.and([...this.literals.values()].map((m) => this.ops.bool(this.tm.distinct([...m.values()]))));
+    const ops = this.ops;
+    const tm = this.tm;
+    const out = [...this.literals.values()].map((m) => ops.bool(tm.distinct([...m.values()])));
+    for (const ix of this.model.indexes) {
+      if (!this.isFixed(ix)) continue;
+      const x = tm.constant(`${ix.name}#all`, this.sortOf(ix));
+      out.push(ops.bool(tm.forall([x], tm.or(this.elements(ix).map((e) => tm.eq(x, e.t))))));
+    }
+    for (const [name, less] of this.orders) {
+      const srt = this.sortOf(name);
+      const [x, y, z] = ['x', 'y', 'z'].map((v) => tm.constant(`${name}#${v}`, srt)) as [Z3_ast, Z3_ast, Z3_ast];
+      const lt = (a: Z3_ast, b: Z3_ast) => tm.app(less, [a, b]);
+      out.push(ops.bool(tm.forall([x], tm.not(lt(x, x)))));
+      out.push(ops.bool(tm.forall([x, y, z], tm.implies(tm.and([lt(x, y), lt(y, z)]), lt(x, z)))));
+      out.push(ops.bool(tm.forall([x, y], tm.or([tm.eq(x, y), lt(x, y), lt(y, x)]))));
+    }
+    return ops.and(out);
   }
 
-  /** Smallest size of each index type the proof covers (largest literal used + 1, at least 1). */
+  /** Smallest size of each index type the proof covers (largest literal used + 1, at least 1); a fixed type's size. */
   minSizes(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const ix of this.model.indexes) out[ix.name] = Math.max(1, ...[...(this.literals.get(ix.name)?.keys() ?? [])].map((v) => v + 1));
@@ -244,6 +298,7 @@ export class SortedTranslator {
         return ops.implies(a, this.bool(e.b, this.sub(env, ops.and([env.pc, a]))));
       }
       case 'cmp': {
+        if (e.a.op === 'ord' && e.b.op === 'ord' && e.a.e.type.kind === 'index' && !this.isFixed(e.a.e.type)) return this.compareOrd(e.cmp, e.a.e, e.b.e, env);
         const a = this.expr(e.a, env);
         const b = this.expr(e.b, env);
         const num = (x: Sym): NumLike => ops.asNum(x, e.cmp);
@@ -266,6 +321,7 @@ export class SortedTranslator {
         return ops.ite(c, a, b);
       }
       case 'quant': {
+        if (this.isFixed(e.index)) return this.expandQuant(e, env);
         if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
         const x = this.fresh(e.index, e.name);
         const saved = env.bind.get(e.id);
@@ -289,9 +345,54 @@ export class SortedTranslator {
         const x = this.expr(e.e, env);
         return x.k === 'e' ? { k: 'o', some: ops.T, val: x } : x;
       }
-      case 'ord': throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
+      case 'ord': {
+        const t = e.e.type;
+        if (t.kind !== 'index' || !this.isFixed(t)) throw new SmtUnsupported(`ord() of ${typeName(t)} used as a number depends on the numbering of index values`);
+        const x = this.expr(e.e, env);
+        if (x.k !== 'e') throw new Error('ord of a non-element');
+        let r: Sym = { k: 'v', v: t.size - 1 };
+        for (let v = t.size - 2; v >= 0; v--) r = ops.ite(ops.eq(x, this.literal(t, v)), { k: 'v', v }, r);
+        return r;
+      }
     }
     throw new Error(`unknown expression ${(e as { op: string }).op}`);
+  }
+
+  /** `ord(a) <cmp> ord(b)` over an open sort: the order relation (equal ords are equal elements). */
+  private compareOrd(cmp: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', ae: Expr, be: Expr, env: SortedEnv): BoolSym {
+    const ops = this.ops;
+    const a = this.expr(ae, env);
+    const b = this.expr(be, env);
+    if (a.k !== 'e' || b.k !== 'e' || ae.type.kind !== 'index') throw new Error('ord of a non-element');
+    const less = this.order(ae.type);
+    const lt = (x: ElemSym, y: ElemSym) => ops.bool(this.tm.app(less, [x.t, y.t]));
+    switch (cmp) {
+      case 'eq': return ops.eq(a, b);
+      case 'ne': return ops.not(ops.eq(a, b));
+      case 'lt': return lt(a, b);
+      case 'gt': return lt(b, a);
+      case 'le': return ops.or([lt(a, b), ops.eq(a, b)]);
+      case 'ge': return ops.or([lt(b, a), ops.eq(a, b)]);
+    }
+  }
+
+  /** A quantifier (or count) over a fixed index type, expanded over its elements as the bounded translation does. */
+  private expandQuant(e: Extract<Expr, { op: 'quant' }>, env: SortedEnv): Sym {
+    const ops = this.ops;
+    const saved = env.bind.get(e.id);
+    const vals: BoolSym[] = [];
+    let sum: NumLike = { k: 'v', v: 0 };
+    for (const x of this.elements(e.index)) {
+      env.bind.set(e.id, x);
+      const guard = e.q === 'forall' ? vals : e.q === 'exists' ? vals.map((v) => ops.not(v)) : [];
+      const b = this.bool(e.body, this.sub(env, ops.and([env.pc, ...guard])));
+      vals.push(b);
+      if (e.q === 'count') sum = ops.arith('add', sum, ops.asNum(ops.ite(b, { k: 'v', v: 1 }, { k: 'v', v: 0 }), 'count'));
+      else if (b.c === (e.q === 'exists')) break;
+    }
+    if (saved === undefined) env.bind.delete(e.id);
+    else env.bind.set(e.id, saved);
+    return e.q === 'forall' ? ops.and(vals) : e.q === 'exists' ? ops.or(vals) : sum;
   }
 
   private defaultOf(t: ScalarType): Sym {
@@ -354,7 +455,58 @@ export class SortedTranslator {
           }
           break;
         }
-        case 'forEach': throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
+        case 'forEach': {
+          const saved = env.bind.get(st.id);
+          if (this.isFixed(st.index)) {
+            for (const x of this.elements(st.index)) {
+              env.bind.set(st.id, x);
+              this.exec(st.body, env);
+            }
+          } else {
+            this.execPointwise(st, env);
+          }
+          if (saved === undefined) env.bind.delete(st.id);
+          else env.bind.set(st.id, saved);
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * A `forEach` over an open sort, all iterations at once: the body runs once for a placeholder
+   * element, and each array it writes becomes, at every index, what that run wrote with the
+   * placeholder replaced by the index. Exact when the iterations touch disjoint cells, which
+   * `disjointPosition` checks (refused otherwise). A model error in some iteration is an error.
+   */
+  private execPointwise(st: Extract<Stmt, { kind: 'forEach' }>, env: SortedEnv): void {
+    const positions = disjointPositions(st);
+    if (!positions) throw new SmtUnsupported(`forEach over ${st.index.name}: its iterations do not touch disjoint cells, so it has no size-independent translation`);
+    const tm = this.tm;
+    const ops = this.ops;
+    const e = this.fresh(st.index, `${st.name}#each`);
+    env.bind.set(st.id, e);
+    const errs: BoolSym[] = [];
+    const body: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: env.pc, errs };
+    this.exec(st.body, body);
+    for (const err of errs) env.errs.push(ops.bool(tm.exists([e.t], err.t)));
+    const z = tm.s.z;
+    const ctx = tm.s.ctx;
+    const subst = (t: Z3_ast, by: Z3_ast): Z3_ast => z.substitute(ctx, t, [e.t], [by]);
+    const substSym = (x: Sym, by: Z3_ast): Sym => {
+      switch (x.k) {
+        case 'v': return x;
+        case 'b': return x.c !== undefined ? x : ops.bool(subst(x.t, by));
+        case 'n': return { ...x, t: subst(x.t, by) };
+        case 'e': return { ...x, t: subst(x.t, by) };
+        case 'o': return { k: 'o', some: substSym(x.some, by) as BoolSym, val: substSym(x.val, by) as ElemSym };
+      }
+    };
+    for (const [varIdx, pos] of positions) {
+      for (const leaf of this.leavesOf(this.shapes[varIdx] as Shape)) {
+        const after = body.cur[leaf.id] as LeafFn;
+        if (after === env.cur[leaf.id]) continue;
+        env.cur[leaf.id] = memo((args) => substSym(after(args), args[pos] as Z3_ast));
       }
     }
   }
@@ -429,4 +581,72 @@ export class SortedTranslator {
     });
     return out;
   }
+}
+
+/**
+ * For a `forEach` whose iterations touch disjoint cells: for each variable its body writes, the
+ * array position (counting index steps along the path) where every access to that variable, read
+ * or written, uses the loop variable. Null when some write or read of such a variable does not.
+ */
+function disjointPositions(st: Extract<Stmt, { kind: 'forEach' }>): Map<number, number> | null {
+  const loopAt = (loc: Loc): number[] => {
+    const out: number[] = [];
+    let k = 0;
+    for (const p of loc.path) {
+      if (p.kind !== 'at') continue;
+      if (p.e.op === 'var' && p.e.id === st.id) out.push(k);
+      k++;
+    }
+    return out;
+  };
+  const writes: Loc[] = [];
+  const reads: Loc[] = [];
+  const expr = (e: Expr): void => {
+    switch (e.op) {
+      case 'read':
+        reads.push(e.loc);
+        for (const p of e.loc.path) if (p.kind === 'at') expr(p.e);
+        return;
+      case 'pre': return; // the state before the step: not written by the loop
+      case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': expr(e.e); return;
+      case 'and': case 'or': for (const a of e.args) expr(a); return;
+      case 'implies': case 'cmp': case 'arith': expr(e.a); expr(e.b); return;
+      case 'ite': expr(e.c); expr(e.a); expr(e.b); return;
+      case 'quant': expr(e.body); return;
+      default: return;
+    }
+  };
+  const stmts = (ss: readonly Stmt[]): void => {
+    for (const x of ss) {
+      if (x.kind === 'assign') {
+        writes.push(x.loc);
+        for (const p of x.loc.path) if (p.kind === 'at') expr(p.e);
+        expr(x.e);
+      } else if (x.kind === 'reset') {
+        writes.push(x.loc);
+        for (const p of x.loc.path) if (p.kind === 'at') expr(p.e);
+      } else if (x.kind === 'if') {
+        expr(x.c);
+        stmts(x.thenBody);
+        stmts(x.elseBody);
+      } else {
+        stmts(x.body);
+      }
+    }
+  };
+  stmts(st.body);
+  const pos = new Map<number, number>();
+  for (const w of writes) {
+    const at = loopAt(w);
+    if (at.length === 0) return null;
+    const k = at[0] as number;
+    if (pos.has(w.varIdx) && pos.get(w.varIdx) !== k) return null;
+    pos.set(w.varIdx, k);
+  }
+  for (const r of reads) {
+    const k = pos.get(r.varIdx);
+    if (k === undefined) continue;
+    if (!loopAt(r).includes(k)) return null;
+  }
+  return pos;
 }
