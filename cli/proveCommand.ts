@@ -62,6 +62,7 @@ function inferProgressLine(p: InferProgress): string {
     case 'learn': return `learning: ${p.lemmas} lemmas, ${p.ctis} counterexamples to induction blocked, ${p.queries} z3 queries (${t})`;
     case 'minimize': return `keeping the lemmas the induction needs: ${p.queries} z3 queries (${t})`;
     case 'guard': return `re-proving the printed invariant (${p.conjuncts} conjuncts) by 1-induction (${t})`;
+    case 'spacer': return `running z3's Spacer on the Horn clauses of the model (${p.reason}) (${t})`;
   }
 }
 

@@ -160,13 +160,25 @@ export async function learnInvariant(
     // `npost` stands for "no obligation breaks in s'"; `broken[i]` for "lemma i breaks in s'".
     const npost = tm.boolConst('npost');
     both(tm.implies(npost, tm.not(post.t)));
+    // With the wasm z3 the main solver assumes each lemma in s under an activation literal, so the
+    // unsat core of the last round already says which lemmas the induction needs.
+    const cores = session.solverName === 'z3-wasm';
+    const acts: Z3_ast[] = [];
     let sent = 0;
     const send = () => {
       for (; sent < lemmas.facts.length; sent++) {
         const f = lemmas.facts[sent] as Fact;
         const b = tm.boolConst(`broken!${sent}`);
         broken.push(b);
-        both(factTerm(f, 0));
+        const holds0 = factTerm(f, 0);
+        session.add(lift, holds0);
+        if (cores) {
+          const a = tm.boolConst(`lemma!${sent}`);
+          acts.push(a);
+          session.add(main, tm.implies(a, holds0));
+        } else {
+          session.add(main, holds0);
+        }
         both(tm.eq(b, tm.not(factTerm(f, 1))));
       }
     };
@@ -192,7 +204,7 @@ export async function learnInvariant(
             elapsedMs: elapsed(),
           };
         queries++;
-        const ans = await session.check(main, opts.deadline, [q]);
+        const ans = await session.check(main, opts.deadline, [q, ...acts]);
         if (ans === 'unknown') return { status: 'incomplete', reason: session.lastReason, ctis, lemmas: lemmas.facts.length, elapsedMs: elapsed() };
         if (ans === 'unsat') break;
         const m = session.model(main);
@@ -200,6 +212,7 @@ export async function learnInvariant(
         const via = u.decodeChoice(m, 0);
         // What breaks: an obligation, else the first lemma that does.
         let cause: Z3_ast = npost;
+        let causeLemma = -1;
         let causeSlots: readonly number[] = [];
         if (!u.holds(m, post)) {
           const i = broken.slice(0, known).findIndex((b) => tm.evalBool(m, b));
@@ -208,6 +221,7 @@ export async function learnInvariant(
             return { status: 'disagree', message: 'z3 reports a broken obligation it cannot name', elapsedMs: elapsed() };
           }
           cause = tm.not(broken[i] as Z3_ast);
+          causeLemma = i;
           causeSlots = factSlots(lemmas.facts[i] as Fact);
         }
         session.releaseModel(m);
@@ -218,13 +232,17 @@ export async function learnInvariant(
             elapsedMs: elapsed(),
           };
         }
-        // Lifting: which literals of s0 make the step via `via` break it?
-        const lits = types.map((_, j) => litTerm({ slot: j, value: s0[j] as number }, 0));
-        queries++;
-        const la = await session.check(lift, opts.deadline, [selEq(via), cause, ...lits]);
-        // The core says which literals force the step to break `cause` when it is taken; the slots
-        // its guard reads are added, so that every state of the cube takes it.
-        const core = la === 'unsat' ? [...new Set([...coreIndexes(session, lift, lits), ...explorer.guardSlots(s0, via)])] : [];
+        // Lifting: which literals of s0 make the step via `via` break it? Tried slot by slot with
+        // the interpreter first; z3's unsat core when that does not give an unreachable cube.
+        let core = explorer.explicitCore(s0, { via, lemma: causeLemma });
+        if (core === null || reach.meets(core.map((j) => ({ slot: j, value: s0[j] as number })))) {
+          const lits = types.map((_, j) => litTerm({ slot: j, value: s0[j] as number }, 0));
+          queries++;
+          const la = await session.check(lift, opts.deadline, [selEq(via), cause, ...lits]);
+          // The core says which literals force the step to break `cause` when it is taken; the slots
+          // its guard reads are added, so that every state of the cube takes it.
+          core = la === 'unsat' ? [...new Set([...coreIndexes(session, lift, lits), ...explorer.guardSlots(s0, via)])] : [];
+        }
         const since = lemmas.facts.length;
         if (!blocker.block(s0, core, [...core, ...causeSlots]))
           return { status: 'disagree', message: 'a counterexample to induction starts in a reachable state', elapsedMs: elapsed() };
@@ -235,10 +253,13 @@ export async function learnInvariant(
         report('learn');
       }
       if (found === 0 && known === broken.length) {
-        const kept = await minimize(session, u, lemmas.facts, factTerm, post, pre, opts.deadline, () => {
+        const onQuery = () => {
           queries++;
           report('minimize');
-        });
+        };
+        const kept = cores
+          ? await minimizeIn(session, main, lemmas.facts, acts, broken, post, tm, q, opts.deadline, onQuery)
+          : await minimize(session, u, lemmas.facts, factTerm, post, pre, opts.deadline, onQuery);
         if (kept === null) return { status: 'incomplete', reason: session.lastReason, ctis, lemmas: lemmas.facts.length, elapsedMs: elapsed() };
         return { status: 'inductive', lemmas: kept, mined: mined.length, learned: lemmas.facts.length, ctis, queries, elapsedMs: elapsed() };
       }
@@ -393,6 +414,14 @@ class Explorer {
     }
   }
 
+  /**
+   * The slots a bad step from `c` depends on (each tried alone, with the interpreter), or null when
+   * the interpreter does not see the step as bad (a model error after it, say).
+   */
+  explicitCore(c: Int32Array, bad: BadStep): number[] | null {
+    return this.stillBad(c, bad) ? this.relevant(c, bad) : null;
+  }
+
   /** The slots of `c` whose change (each tried alone) disables instance `via`. */
   guardSlots(c: Int32Array, via: number): number[] {
     const inst = this.model.instances[via];
@@ -466,6 +495,43 @@ function coreIndexes(session: SmtSession, s: SolverHandle, assumptions: readonly
   } finally {
     z.ast_vector_dec_ref(ctx, vec);
   }
+}
+
+/**
+ * The lemmas the induction needs, in the learning solver itself (its lemmas are assumed under the
+ * activation literals `acts`; its last round `q` was unsat): the unsat core of that round names the
+ * lemmas used; a new round requires only those in s' and assumes only those in s; repeat while the
+ * core shrinks the set by more than 5%. Every unsat round proves the set it assumed inductive.
+ */
+async function minimizeIn(
+  session: SmtSession,
+  s: SolverHandle,
+  lemmas: readonly Fact[],
+  acts: readonly Z3_ast[],
+  broken: readonly Z3_ast[],
+  post: BoolSym,
+  tm: Terms,
+  last: Z3_ast,
+  deadline: number | null,
+  onQuery: () => void,
+): Promise<Fact[] | null> {
+  let kept = lemmas.map((_, i) => i);
+  let core = coreIndexes(session, s, acts).sort((a, b) => a - b);
+  for (let round = 0; core.length < kept.length * 0.95; round++) {
+    kept = core;
+    const q = tm.boolConst(`keep!${round}`);
+    session.add(s, tm.implies(q, tm.or([post.t, ...kept.map((i) => broken[i] as Z3_ast)])));
+    onQuery();
+    const assumed = kept.map((i) => acts[i] as Z3_ast);
+    const ans = await session.check(s, deadline, [q, ...assumed]);
+    if (ans === 'unknown') return null;
+    if (ans === 'sat') throw new Error('the learned lemmas are not inductive together');
+    core = coreIndexes(session, s, assumed)
+      .map((k) => kept[k] as number)
+      .sort((a, b) => a - b);
+  }
+  void last;
+  return kept.map((i) => lemmas[i] as Fact);
 }
 
 /**

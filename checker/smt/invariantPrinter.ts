@@ -17,7 +17,7 @@ import { type Expr, type Operand, Ref, and, eq, forall, implies, ne, none, not, 
 import type { Model } from '../../model/lang/protocol.js';
 import { type IndexType, type ScalarType, type Type, cardinality, fromCode, isScalar, option } from '../../model/lang/types.js';
 import type { SlotLit } from './reachableSet.js';
-import type { Fact } from './stateFacts.js';
+import type { Fact, SetLit } from './stateFacts.js';
 
 /** One printed conjunct of an inferred invariant. */
 export interface PrintedFact {
@@ -233,6 +233,20 @@ class FactPrinter {
       bind,
     );
   }
+}
+
+/**
+ * `every slot of lits holds one of its values` (and, with `same`, the two slots are equal), written
+ * as the language writes it; for invariants found by other means than facts (spacer.ts).
+ */
+export function exprOfLits(model: Model, lits: readonly SetLit[], same?: readonly [number, number]): Expr {
+  const p = new FactPrinter(model);
+  const parts = lits.map((l) => p.inExpr(l.slot, l.values, new Map()));
+  if (same) {
+    const [a, b] = same;
+    parts.push(p.factExpr({ kind: 'eq', when: null, a, b }, new Map()));
+  }
+  return parts.length === 1 ? (parts[0] as Expr) : and(...parts);
 }
 
 /** The literals a fact mentions (its cube, or its condition). */

@@ -22,16 +22,18 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import type { Expr } from '../../model/lang/expr.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import { type Invariant, type Property, invariant } from '../../properties/property.js';
+import { type Invariant, type Property, type StepProperty, invariant } from '../../properties/property.js';
 import type { Trace } from '../../counterexamples/trace.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { splitProperties } from './bmc.js';
 import { type LearnProgress, learnInvariant } from './invariantLearner.js';
-import { type PrintedFact, printFacts } from './invariantPrinter.js';
+import { type PrintedFact, exprSource, printFacts } from './invariantPrinter.js';
 import { prove } from './prove.js';
 import type { ProofResult } from './proofResult.js';
 import { buildReachableSet } from './reachableSet.js';
-import { replayPath, stuckFinding, violationFinding } from './replay.js';
+import { modelErrorOf, replayPath, stuckFinding, traceOf, violationFinding, violationOf } from './replay.js';
+import { type SpacerAnswer, spacerSolve } from './spacer.js';
+import { SmtUnsupported } from './symbolic.js';
 import { type SmtSession, type SolverBackend, withSession } from './z3Host.js';
 
 /** Reachable states enumerated before giving up on the exact oracle (default). */
@@ -40,6 +42,7 @@ export const DEFAULT_INFER_MAX_STATES = 3_000_000;
 /** What `proveInfer` reports while it runs. */
 export type InferProgress =
   | { readonly phase: 'reach'; readonly states: number; readonly elapsedMs: number }
+  | { readonly phase: 'spacer'; readonly reason: string; readonly elapsedMs: number }
   | (LearnProgress & { readonly phase: 'learn' | 'minimize' })
   | { readonly phase: 'guard'; readonly conjuncts: number; readonly elapsedMs: number };
 
@@ -50,8 +53,10 @@ export interface InferOptions {
   readonly session?: SmtSession;
   /** Invariants fed back as hints: proved (or refuted) together with the properties. */
   readonly hints?: readonly Invariant[];
-  /** Reachable states enumerated at most (default DEFAULT_INFER_MAX_STATES). */
+  /** Reachable states enumerated at most (default DEFAULT_INFER_MAX_STATES); beyond them Spacer is run. */
   readonly maxStates?: number;
+  /** Run Spacer on the Horn clauses instead of enumerating the reachable states (tests, benchmarks). */
+  readonly spacer?: boolean;
   readonly onProgress?: (p: InferProgress) => void;
 }
 
@@ -97,6 +102,13 @@ export async function proveInfer(model: Model, properties: readonly Property[], 
   const obligations = { invariants: [...split.invariants, ...hints], steps: split.steps };
   const all: Property[] = [...obligations.invariants, ...obligations.steps];
 
+  const withSpacer = async (why: string): Promise<InferResult> => {
+    opts.onProgress?.({ phase: 'spacer', reason: why, elapsedMs: elapsed() });
+    const go = (session: SmtSession) => bySpacer(session, model, properties, obligations, hints, deadline, opts, start);
+    return opts.session ? go(opts.session) : withSession(go, 'wasm');
+  };
+  if (opts.spacer) return withSpacer('asked for');
+
   // 1. The reachable states.
   opts.onProgress?.({ phase: 'reach', states: 0, elapsedMs: 0 });
   const rb = buildReachableSet(model, all, opts.maxStates ?? DEFAULT_INFER_MAX_STATES, deadline);
@@ -104,14 +116,14 @@ export async function proveInfer(model: Model, properties: readonly Property[], 
     return { ...(await counterexample(model, [...split.invariants, ...split.steps], hints)), elapsedMs: elapsed() };
   if (rb.status === 'limit') {
     const timeUp = deadline !== null && Date.now() >= deadline;
-    return {
-      status: 'incomplete',
-      method,
-      elapsedMs: elapsed(),
-      reason: timeUp
-        ? `time limit of ${opts.timeLimitSec}s reached while enumerating the reachable states (${rb.states} so far)`
-        : `${rb.reason}: the invariant inference needs the reachable states at these sizes (try smaller parameters, or prove with hints)`,
-    };
+    if (timeUp)
+      return {
+        status: 'incomplete',
+        method,
+        elapsedMs: elapsed(),
+        reason: `time limit of ${opts.timeLimitSec}s reached while enumerating the reachable states (${rb.states} so far)`,
+      };
+    return withSpacer(`${rb.reason}: too many to enumerate`);
   }
   if (rb.status !== 'complete') throw new Error('unreachable');
   const reach = rb.set;
@@ -171,6 +183,102 @@ export async function proveInfer(model: Model, properties: readonly Property[], 
   return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
 }
 
+/**
+ * The proof by Spacer: an unsafe answer is replayed by the interpreter (and shortened by breadth-first
+ * search within the state budget), a safe one is printed and re-proved by k-induction.
+ */
+async function bySpacer(
+  session: SmtSession,
+  model: Model,
+  properties: readonly Property[],
+  obligations: { invariants: readonly Invariant[]; steps: readonly StepProperty[] },
+  hints: readonly Invariant[],
+  deadline: number | null,
+  opts: InferOptions,
+  start: number,
+): Promise<InferResult> {
+  const method = 'inferred-invariant' as const;
+  const elapsed = () => Date.now() - start;
+  let a: SpacerAnswer;
+  try {
+    a = await spacerSolve(session, model, obligations, deadline);
+  } catch (e) {
+    if (e instanceof SmtUnsupported)
+      return {
+        status: 'error',
+        method,
+        code: 'MC010',
+        trace: null,
+        elapsedMs: elapsed(),
+        message: `the SMT translation cannot express this model: ${e.message}`,
+      };
+    throw e;
+  }
+  if (a.status === 'disagree') return disagree(a.message, elapsed());
+  if (a.status === 'unknown') {
+    return {
+      status: 'incomplete',
+      method,
+      elapsedMs: elapsed(),
+      reason: a.reason === 'time limit reached' ? `time limit of ${opts.timeLimitSec}s reached in Spacer` : `Spacer answered unknown (${a.reason})`,
+    };
+  }
+  if (a.status === 'unsafe') {
+    const split = splitProperties(properties);
+    const last = a.path.states[a.path.states.length - 1] as Int32Array;
+    const f = violationFinding(model, [...split.invariants, ...hints], split.steps, a.path) ?? stuckFinding(model, last, false);
+    if (!f || f.kind === 'deadlock') return disagree(`Spacer's derivation (${a.clause}) replays but breaks nothing`, elapsed());
+    // The same problem, breadth-first within the state budget: a shortest trace when it fits.
+    const bfs = await counterexample(model, [...split.invariants, ...split.steps], hints, opts.maxStates ?? DEFAULT_INFER_MAX_STATES);
+    if (bfs.status !== 'error' || bfs.code !== 'MC040') return { ...bfs, elapsedMs: elapsed() };
+    const extra = { depth: a.path.states.length - 1, solver: session.solverName, method: 'prove --infer (Spacer derivation)' };
+    if (f.kind === 'error') {
+      const { message, trace } = modelErrorOf(model, f, a.path, extra);
+      return { status: 'error', method, code: 'MC011', message, trace, elapsedMs: elapsed() };
+    }
+    if (f.kind === 'invariant' && hints.includes(f.property)) {
+      const n = a.path.states.length - 1;
+      return {
+        status: 'cti',
+        method,
+        property: f.property.name,
+        requirement: f.property.requirement,
+        hintFailed: true,
+        elapsedMs: elapsed(),
+        trace: traceOf(model, a.path, f.property, extra),
+        message: `the hint ${f.property.name} does not hold: ${n} steps lead to a state where it fails (the properties themselves hold there); the hints do not fit this model`,
+      };
+    }
+    return { status: 'violated', method, violation: violationOf(model, f, a.path, extra), elapsedMs: elapsed() };
+  }
+  if (!a.invariant)
+    return {
+      status: 'incomplete',
+      method,
+      elapsedMs: elapsed(),
+      reason: `Spacer proved the properties, but its invariant cannot be printed as model code (${a.why})`,
+    };
+  const parts = a.invariant.op === 'and' ? a.invariant.args : [a.invariant];
+  const conjuncts = parts.map((expr) => ({ expr, source: exprSource(expr), covers: 1 }));
+  const invs = inferredInvariants(conjuncts);
+  const left = deadline === null ? undefined : Math.max(1, (deadline - Date.now()) / 1000);
+  const guard = await prove(model, properties, { strengthening: [...hints, ...invs], maxK: 1, session, ...(left !== undefined ? { timeLimitSec: left } : {}) });
+  if (guard.status !== 'proved') return disagree(`Spacer's invariant was not re-proved by 1-induction (${guard.status})`, elapsed());
+  return {
+    status: 'proved',
+    method,
+    elapsedMs: elapsed(),
+    properties: [...obligations.invariants, ...obligations.steps].map((p) => p.name),
+    invariant: { conjuncts, invariants: invs },
+    notes: [
+      `at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
+      `inferred invariant: ${conjuncts.length} conjuncts, found by z3's Spacer engine (IC3/PDR on the Horn clauses of the model)`,
+      'soundness guard: the printed conjuncts hold initially and, with the properties, are 1-inductive (z3 k-induction, k = 1), so every property holds in every reachable state',
+      'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
+    ],
+  };
+}
+
 function disagree(why: string, elapsedMs: number): ProofResult {
   return {
     status: 'error',
@@ -187,9 +295,10 @@ function disagree(why: string, elapsedMs: number): ProofResult {
  * some depth is reported before a hint broken at the same or a greater depth; a hint broken alone
  * is a `cti` (the hint does not hold), not a violation.
  */
-async function counterexample(model: Model, props: readonly Property[], hints: readonly Invariant[]): Promise<ProofResult> {
+async function counterexample(model: Model, props: readonly Property[], hints: readonly Invariant[], maxStates?: number): Promise<ProofResult> {
   const method = 'inferred-invariant' as const;
-  const run = (ps: readonly Property[]) => explicitCheck({ model, properties: ps, limits: {}, deadlock: false, symmetry: false });
+  const run = (ps: readonly Property[]) =>
+    explicitCheck({ model, properties: ps, limits: maxStates === undefined ? {} : { maxStates }, deadlock: false, symmetry: false });
   const r = run(props);
   if (r.status === 'violated') {
     const v = r.violations[0];
