@@ -5,16 +5,19 @@
  * reachable states are known (reachableSet.ts), so a cube is a valid lemma exactly when no reachable
  * state matches it, and no frames are needed.
  *
- * Lemmas L start as every small fact true in every reachable state (stateFacts.ts). With P the
- * obligations (every invariant, every step property, no model error):
+ * With lemmas L (empty at first) and P the obligations (every invariant, every step property, no
+ * model error):
  * 1. z3 looks for a step s -> s' with L and P in s and L or P broken in s' (1-induction of L and P);
  * 2. none: L and P is an inductive invariant (it holds initially: every lemma holds in every
  *    reachable state, and P was checked on them);
- * 3. else s is unreachable (a reachable s has a reachable successor, which satisfies L and P): it
- *    is blocked with a small cube of s that no reachable state matches. An unsat core ("lifting")
- *    first names the literals of s the broken step depends on, so the cube talks about them.
- *    The states around s (one slot changed) are then tried without z3: each that satisfies L and
- *    P and has a successor breaking them is blocked too, which saves most z3 queries.
+ * 3. else s is unreachable (a reachable s has a reachable successor, which satisfies L and P), and
+ *    is blocked: with a fact it breaks from a pool mined from the reachable states (stateFacts.ts),
+ *    else with a new small cube of s that no reachable state matches. The cube starts from the
+ *    slots the broken step depends on (found by the interpreter varying one slot at a time, or by
+ *    z3's unsat core when that is not enough), so it talks about the step, not about whatever
+ *    happens to separate s from the reachable states. The states around s (one slot changed, then
+ *    around those) are tried without z3: each that satisfies L and P and has a successor breaking
+ *    them is blocked too, which saves most z3 queries.
  * At the end unsat cores drop lemmas the induction does not need. The result is a candidate only:
  * proveInfer.ts prints it and has k-induction re-prove it independently.
  */
@@ -160,25 +163,13 @@ export async function learnInvariant(
     // `npost` stands for "no obligation breaks in s'"; `broken[i]` for "lemma i breaks in s'".
     const npost = tm.boolConst('npost');
     both(tm.implies(npost, tm.not(post.t)));
-    // With the wasm z3 the main solver assumes each lemma in s under an activation literal, so the
-    // unsat core of the last round already says which lemmas the induction needs.
-    const cores = session.solverName === 'z3-wasm';
-    const acts: Z3_ast[] = [];
     let sent = 0;
     const send = () => {
       for (; sent < lemmas.facts.length; sent++) {
         const f = lemmas.facts[sent] as Fact;
         const b = tm.boolConst(`broken!${sent}`);
         broken.push(b);
-        const holds0 = factTerm(f, 0);
-        session.add(lift, holds0);
-        if (cores) {
-          const a = tm.boolConst(`lemma!${sent}`);
-          acts.push(a);
-          session.add(main, tm.implies(a, holds0));
-        } else {
-          session.add(main, holds0);
-        }
+        both(factTerm(f, 0));
         both(tm.eq(b, tm.not(factTerm(f, 1))));
       }
     };
@@ -204,7 +195,7 @@ export async function learnInvariant(
             elapsedMs: elapsed(),
           };
         queries++;
-        const ans = await session.check(main, opts.deadline, [q, ...acts]);
+        const ans = await session.check(main, opts.deadline, [q]);
         if (ans === 'unknown') return { status: 'incomplete', reason: session.lastReason, ctis, lemmas: lemmas.facts.length, elapsedMs: elapsed() };
         if (ans === 'unsat') break;
         const m = session.model(main);
@@ -257,9 +248,7 @@ export async function learnInvariant(
           queries++;
           report('minimize');
         };
-        const kept = cores
-          ? await minimizeIn(session, main, lemmas.facts, acts, broken, post, tm, q, opts.deadline, onQuery)
-          : await minimize(session, u, lemmas.facts, factTerm, post, pre, opts.deadline, onQuery);
+        const kept = await minimize(session, u, lemmas.facts, factTerm, post, pre, opts.deadline, onQuery);
         if (kept === null) return { status: 'incomplete', reason: session.lastReason, ctis, lemmas: lemmas.facts.length, elapsedMs: elapsed() };
         return { status: 'inductive', lemmas: kept, mined: mined.length, learned: lemmas.facts.length, ctis, queries, elapsedMs: elapsed() };
       }
@@ -349,29 +338,43 @@ class Explorer {
     this.steps = steps;
   }
 
-  /** Blocks the counterexamples one slot away from `seed` (which satisfied every lemma when z3 found it); returns how many. */
-  around(seed: Int32Array, since: number): number {
+  /**
+   * Blocks the counterexamples one slot away from `seed` (which satisfied every lemma numbered below
+   * `since` when z3 found it), then one slot away from each of those, breadth-first, trying at most
+   * `budget` states; returns how many were blocked.
+   */
+  around(seed: Int32Array, since: number, budget = 4000): number {
     const types = this.model.layout.slotTypes;
     let blocked = 0;
-    const c = new Int32Array(seed);
-    for (let j = 0; j < types.length; j++) {
-      const ty = types[j] as (typeof types)[number];
-      const orig = seed[j] as number;
-      for (let code = 0; code < cardinality(ty); code++) {
-        const v = fromCode(ty, code);
-        if (v === orig) continue;
-        c[j] = v;
-        if (this.lemmas.broken(c, [j]) < 0 && this.lemmas.brokenSince(c, since) < 0 && this.cm.firstViolated(c) < 0 && !this.reach.has(c)) {
-          const bad = this.badStep(c);
-          if (bad) {
-            // Only when the slots that matter already make an unreachable cube: a cube padded with
-            // other slots would be true but rarely inductive; z3 finds such states with exact cores.
-            const core = this.relevant(c, bad);
-            if (!this.reach.meets(core.map((k) => ({ slot: k, value: c[k] as number }))) && this.blocker.block(c, core, core)) blocked++;
+    let tried = 0;
+    const queue: { s: Int32Array; since: number }[] = [{ s: seed, since }];
+    for (let head = 0; head < queue.length && tried < budget; head++) {
+      const { s: base, since: valid } = queue[head] as { s: Int32Array; since: number };
+      const c = new Int32Array(base);
+      for (let j = 0; j < types.length && tried < budget; j++) {
+        const ty = types[j] as (typeof types)[number];
+        const orig = base[j] as number;
+        for (let code = 0; code < cardinality(ty); code++) {
+          const v = fromCode(ty, code);
+          if (v === orig) continue;
+          c[j] = v;
+          tried++;
+          if (this.lemmas.broken(c, [j]) < 0 && this.lemmas.brokenSince(c, valid) < 0 && this.cm.firstViolated(c) < 0 && !this.reach.has(c)) {
+            const bad = this.badStep(c);
+            if (bad) {
+              // Only when the slots that matter already make an unreachable cube: a cube padded with
+              // other slots would be true but rarely inductive; z3 finds such states with exact cores.
+              const core = this.relevant(c, bad);
+              const before = this.lemmas.facts.length;
+              if (!this.reach.meets(core.map((k) => ({ slot: k, value: c[k] as number }))) && this.blocker.block(c, core, core)) {
+                blocked++;
+                queue.push({ s: new Int32Array(c), since: before });
+              }
+            }
           }
         }
+        c[j] = orig;
       }
-      c[j] = orig;
     }
     return blocked;
   }
@@ -495,43 +498,6 @@ function coreIndexes(session: SmtSession, s: SolverHandle, assumptions: readonly
   } finally {
     z.ast_vector_dec_ref(ctx, vec);
   }
-}
-
-/**
- * The lemmas the induction needs, in the learning solver itself (its lemmas are assumed under the
- * activation literals `acts`; its last round `q` was unsat): the unsat core of that round names the
- * lemmas used; a new round requires only those in s' and assumes only those in s; repeat while the
- * core shrinks the set by more than 5%. Every unsat round proves the set it assumed inductive.
- */
-async function minimizeIn(
-  session: SmtSession,
-  s: SolverHandle,
-  lemmas: readonly Fact[],
-  acts: readonly Z3_ast[],
-  broken: readonly Z3_ast[],
-  post: BoolSym,
-  tm: Terms,
-  last: Z3_ast,
-  deadline: number | null,
-  onQuery: () => void,
-): Promise<Fact[] | null> {
-  let kept = lemmas.map((_, i) => i);
-  let core = coreIndexes(session, s, acts).sort((a, b) => a - b);
-  for (let round = 0; core.length < kept.length * 0.95; round++) {
-    kept = core;
-    const q = tm.boolConst(`keep!${round}`);
-    session.add(s, tm.implies(q, tm.or([post.t, ...kept.map((i) => broken[i] as Z3_ast)])));
-    onQuery();
-    const assumed = kept.map((i) => acts[i] as Z3_ast);
-    const ans = await session.check(s, deadline, [q, ...assumed]);
-    if (ans === 'unknown') return null;
-    if (ans === 'sat') throw new Error('the learned lemmas are not inductive together');
-    core = coreIndexes(session, s, assumed)
-      .map((k) => kept[k] as number)
-      .sort((a, b) => a - b);
-  }
-  void last;
-  return kept.map((i) => lemmas[i] as Fact);
 }
 
 /**
