@@ -17,7 +17,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Invariant, Property } from '../../properties/property.js';
-import { decodePath, splitProperties } from './bmc.js';
+import { bmcCheck, decodePath, splitProperties } from './bmc.js';
 import type { ProofResult } from './proofResult.js';
 import { modelErrorOf, replayPath, stuckFinding, traceOf, violationFinding, violationOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
@@ -125,9 +125,18 @@ export async function prove(model: Model, properties: readonly Property[], opts:
             if (why) return disagree(why);
             const f = violationFinding(model, hints, [], path);
             if (f?.kind !== 'invariant') return disagree(`z3 claims a hint fails at depth ${d}; the interpreter finds it holds`);
+            // The hints are wrong here, but a requirement may still fail deeper within the base
+            // case's reach: that is what the user must see.
+            const deeper = await bmcCheck(
+              { model, properties, limits: { depth: Math.max(d, maxK - 1), ...(deadline !== null ? { timeLimitSec: Math.max(0.001, (deadline - Date.now()) / 1000) } : {}) }, deadlock: false },
+              {},
+              { covers: false, session: s },
+            );
+            if (deeper.status === 'violated' && deeper.violations[0]) return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: elapsed() };
+            if (deeper.status === 'error') return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: elapsed() };
             return {
               status: 'cti', method: 'k-induction', k, property: f.property.name, requirement: f.property.requirement, elapsedMs: elapsed(), hintFailed: true,
-              message: `the hints do not fit this ${model.variant ? 'variant' : 'model'}: ${d} steps from the start lead to a state where the hint ${f.property.name} fails while every property holds (a hint is not a requirement: this is not a bug report; check gives the requirements' own verdict)`,
+              message: `the hints do not fit this ${model.variant ? 'variant' : 'model'}: ${d} steps from the start lead to a state where the hint ${f.property.name} fails while every property holds, and no property fails within ${Math.max(d, maxK - 1)} steps (a hint is not a requirement: this is not a bug report; check gives the requirements' own verdict)`,
               trace: traceOf(model, path, f.property, { depth: d, solver: s.solverName, method: 'k-induction base case (hint)' }),
             };
           }
