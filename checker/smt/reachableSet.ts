@@ -37,6 +37,8 @@ export class ReachableSet {
   readonly n: number;
   /** Largest BFS depth. */
   readonly depth: number;
+  /** Reachable states with no enabled rule that are not legal end states (deadlocks). */
+  deadlocks = 0;
   private readonly words: number;
   /** bits[slot][code]: the states whose slot holds that code. */
   private readonly bits: Uint32Array[][];
@@ -312,6 +314,7 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
     throw e;
   }
   let cursor = 0;
+  let deadlocks = 0;
   let levelEnd = store.count;
   let depth = 0;
   const emit = (k: number, f: number) => {
@@ -330,7 +333,7 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
     store.read(cursor++, tmp, 0);
     cm.unpack(tmp, 0, s);
     try {
-      cm.expand(s, t, emit);
+      if (cm.expand(s, t, emit) === 0 && !cm.isEnd(s)) deadlocks++;
     } catch (e) {
       if (e instanceof ModelRuntimeError) return { status: 'error', reason: e.message, states: store.count, elapsedMs: elapsed() };
       throw e;
@@ -359,5 +362,7 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
       row[w] = (row[w] as number) | b;
     }
   }
-  return { status: 'complete', set: new ReachableSet(model, n, depth, bits, keys, cm.pack, cm.words), elapsedMs: elapsed() };
+  const set = new ReachableSet(model, n, depth, bits, keys, cm.pack, cm.words);
+  set.deadlocks = deadlocks;
+  return { status: 'complete', set, elapsedMs: elapsed() };
 }
