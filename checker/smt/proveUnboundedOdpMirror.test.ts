@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Expr, and, count, eq, forall, implies, lt, not, ord } from '../../model/lang/expr.js';
+import { type Expr, and, count, eq, forall, implies, lt, not, ord, sub } from '../../model/lang/expr.js';
 import { holds, initState } from '../../model/lang/interp.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign, forEach, reset } from '../../model/lang/stmt.js';
@@ -152,5 +152,33 @@ describe('the unbounded translation of ord comparisons and forEach', () => {
     const r = await proveUnbounded(model, [counting, number], { fixedIndexes: ['Page'] });
     expect(r.status).toBe('proved');
     expect(r.status === 'proved' && r.notes[0]).toMatch(/Page kept at its built size 3/);
+  }, 60_000);
+});
+
+/** A counter that a rule decrements below its range: a model error. */
+const counter = defineProtocol({
+  name: 'counter',
+  summary: 'a counter taken below 0',
+  spec: '',
+  params: {},
+  variants: [],
+  build(b) {
+    const n = b.v('n', range(0, 2));
+    b.init('start', () => [assign(n, 1)]);
+    b.rule('Dec', {}, () => ({ guard: true, body: [assign(n, sub(n, 1))] }));
+    return { n };
+  },
+});
+
+describe('what the unbounded proof prints about a model error', () => {
+  it('names the rule and the requirement, and shows the out-of-range value as computed (-1), not the bit-vector wrap', async () => {
+    const model = buildModel(counter);
+    const r = await proveUnbounded(model, [invariant('anything', 'T-6', 'true', true)]);
+    expect(r.status).toBe('cti');
+    if (r.status !== 'cti') return;
+    expect(r.property).toBe('Dec raises no model error');
+    expect(r.requirement).toBe('model error');
+    expect(r.cti?.before.n).toBe(0);
+    expect(r.cti?.after.n).toBe(-1);
   }, 60_000);
 });
