@@ -10,8 +10,8 @@
  * - a family of facts that differ only by a renaming of index values (page 0 / page 1, frame 1 /
  *   frame 2) is printed once, quantified over the index types (distinct values for distinct
  *   variables), when every member of the family is present;
- * - facts that share all but one literal are merged into one implication over the values the
- *   remaining slot may take.
+ * - a fact "not (a and b and c)" is printed as the implication "a and b implies c takes one of its
+ *   other values", with the shorter of the allowed and the excluded values.
  */
 import { type Expr, type Operand, Ref, and, eq, forall, implies, ne, none, not, or, some } from '../../model/lang/expr.js';
 import type { Model } from '../../model/lang/protocol.js';

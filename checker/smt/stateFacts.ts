@@ -1,11 +1,11 @@
 /**
- * Candidate facts about the state, mined from the reachable states. Why this module exists:
- * invariant inference starts from many small facts that hold in every reachable state (a value a
- * slot never takes, two values two slots never take together, two slots equal whenever a third has
- * some value), keeps the largest subset that is inductive (Houdini), and learns what is still
- * missing from counterexamples to induction. A fact is plain data over slots, so it can be
- * evaluated on a state here, translated to z3 (invariantLearner.ts) and printed as model code
- * (invariantPrinter.ts).
+ * Facts about the state, mined from the reachable states. Why this module exists: invariant
+ * inference (invariantLearner.ts) blocks a counterexample to induction with a fact that no
+ * reachable state breaks; small, natural facts make a readable invariant, so a pool of them is
+ * mined up front (a value a slot never takes, two values two slots never take together, two slots
+ * equal or different whenever a third has some value) and used when one fits. A fact is plain data
+ * over slots, so it can be evaluated on a state here, translated to z3 (invariantLearner.ts) and
+ * printed as model code (invariantPrinter.ts).
  */
 import type { Model } from '../../model/lang/protocol.js';
 import { type ScalarType, cardinality, fromCode } from '../../model/lang/types.js';
