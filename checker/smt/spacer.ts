@@ -62,6 +62,14 @@ export async function spacerSolve(session: SmtSession, model: Model, props: ChcP
     } finally {
       clearInterval(keepAlive);
     }
+    // A query stopped by its timeout leaves the error "canceled" in the context: that is an
+    // unknown answer, not a translator bug; the error is cleared so the session stays usable.
+    if (r === 0 && z.get_error_code(ctx) !== 0) {
+      const msg = z.get_error_msg(ctx, z.get_error_code(ctx));
+      z.set_error(ctx, 0);
+      if (!/cancel|timeout/i.test(msg)) throw new Error(`z3 error: ${msg}`);
+      return { status: 'unknown', reason: deadline !== null && Date.now() >= deadline - 1000 ? 'time limit reached' : msg, elapsedMs: elapsed() };
+    }
     session.checkError();
     if (r === 0) {
       const why = z.fixedpoint_get_reason_unknown(ctx, fp);
