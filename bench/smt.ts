@@ -189,6 +189,9 @@ const LADDERS: Record<string, readonly Record<string, number>[]> = {
     { pages: 3, frames: 4 },
     { pages: 2, frames: 3, slots: 2 },
     { pages: 3, frames: 4, migrations: 3, writes: 3 },
+    { pages: 3, frames: 5 },
+    { pages: 3, frames: 4, slots: 2 },
+    { pages: 4, frames: 5 },
   ],
   'odp-mirror': [
     { pages: 1, frames: 1, invalidators: 1, invalidations: 1, retries: 1 },
