@@ -13,7 +13,7 @@ import { explicitCheck } from '../checker/explicit/explicit.js';
 import { livenessCheck } from '../checker/explicit/liveness.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 
 const args = process.argv.slice(2);
 const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
@@ -30,20 +30,35 @@ args.forEach((a, i) => {
 });
 
 interface PartResult {
-  readonly part: string; readonly status: string; readonly states: number; readonly transitions: number;
-  readonly elapsedMs: number; readonly maxRssMiB: number; readonly storeMiB: number; readonly violations: readonly string[];
+  readonly part: string;
+  readonly status: string;
+  readonly states: number;
+  readonly transitions: number;
+  readonly elapsedMs: number;
+  readonly maxRssMiB: number;
+  readonly storeMiB: number;
+  readonly violations: readonly string[];
 }
 
 function runPart(which: string): PartResult {
   const model = buildModel(fenceMigrate, { params, variant });
   const all = fenceMigrateProperties.build(model);
-  const r = which === 'safety'
-    ? explicitCheck({ model, properties: all.filter((p) => p.kind !== 'liveness'), limits: {} })
-    : livenessCheck({ model, properties: all.filter((p) => p.kind === 'liveness'), limits: {} });
+  const r =
+    which === 'safety'
+      ? explicitCheck({ model, properties: all.filter((p) => p.kind !== 'liveness'), limits: {} })
+      : livenessCheck({ model, properties: all.filter((p) => p.kind === 'liveness'), limits: {} });
   return {
-    part: which, status: r.status, states: r.stats.states, transitions: r.stats.transitions, elapsedMs: r.stats.elapsedMs,
-    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), storeMiB: Math.round(r.stats.storeBytes / 2 ** 20),
-    violations: r.status === 'violated' ? r.violations.map((v) => `${v.property}: ${v.trace?.steps.length ? v.trace.steps.length - 1 : 0} steps, loop at ${v.trace?.loop ?? '-'}`) : [],
+    part: which,
+    status: r.status,
+    states: r.stats.states,
+    transitions: r.stats.transitions,
+    elapsedMs: r.stats.elapsedMs,
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    storeMiB: Math.round(r.stats.storeBytes / 2 ** 20),
+    violations:
+      r.status === 'violated'
+        ? r.violations.map((v) => `${v.property}: ${v.trace?.steps.length ? v.trace.steps.length - 1 : 0} steps, loop at ${v.trace?.loop ?? '-'}`)
+        : [],
   };
 }
 
@@ -53,8 +68,9 @@ if (part !== null) {
   const model = buildModel(fenceMigrate, { params, variant });
   const live = fenceMigrateProperties.build(model).filter((p) => p.kind === 'liveness');
   console.log(
-    `fence-migrate${variant ? ` --variant ${variant}` : ''} ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}: ` +
-      `${live.length} liveness properties (${live.map((p) => p.name).join(', ')}), node ${process.version}, one core`,
+    `${fenceMigrate.name}${variant ? ` --variant ${variant}` : ''} ${Object.entries(params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}: ` + `${live.length} liveness properties (${live.map((p) => p.name).join(', ')}), node ${process.version}, one core`,
   );
   const self = fileURLToPath(import.meta.url);
   const passThrough = args.filter((a) => a !== '--part');

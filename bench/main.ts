@@ -11,8 +11,8 @@ import { explicitCheck } from '../checker/explicit/explicit.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 
 const args = process.argv.slice(2);
 const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 0) || 3;
@@ -26,7 +26,11 @@ args.forEach((a, i) => {
 
 const model = buildModel(fenceMigrate, { params });
 const properties = fenceMigrateProperties.build(model);
-console.log(`fence-migrate ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${properties.length} properties, ${model.instances.length} rule instances, node ${process.version}, one core (single-threaded engine)`);
+console.log(
+  `${fenceMigrate.name} ${Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}: ${properties.length} properties, ${model.instances.length} rule instances, node ${process.version}, one core (single-threaded engine)`,
+);
 const rates: number[] = [];
 for (let i = 0; i < repeat; i++) {
   const rssBefore = process.memoryUsage().rss;
@@ -47,6 +51,8 @@ const odpProps = odpMirrorProperties.build(odp).filter((p) => p.kind !== 'livene
 const rssBefore = process.memoryUsage().rss;
 const o = explicitCheck({ model: odp, properties: odpProps, limits: {} });
 console.log(
-  `odp-mirror ${Object.entries(odp.params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${o.status}, ${o.stats.states} states, ${o.stats.transitions} transitions, depth ${o.stats.depth}, ` +
+  `${odpMirror.name} ${Object.entries(odp.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}: ${o.status}, ${o.stats.states} states, ${o.stats.transitions} transitions, depth ${o.stats.depth}, ` +
     `${(o.stats.elapsedMs / 1000).toFixed(2)} s, ${o.stats.statesPerSec} states/s, ${o.stats.bytesPerState} bytes/stored state, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)})`,
 );

@@ -17,7 +17,7 @@ import { toPromela } from '../exporters/promela.js';
 import { type PeerRun, runRumur, runSpin, toolAvailable } from '../exporters/runPeers.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 
 const args = process.argv.slice(2);
 const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
@@ -59,11 +59,15 @@ const ours: Row = {
   searchMs: r.stats.elapsedMs,
   states: r.stats.states,
   memMiB: process.resourceUsage().maxRSS / 1024,
-  note: `${r.status}, ${r.stats.transitions} transitions, store ${(r.stats.storeBytes / 2 ** 20).toFixed(1)} MiB (${r.stats.bytesPerState} B/state)`,
+  note: `${r.status}, ${r.stats.transitions} transitions, store ${(r.stats.storeBytes / 2 ** 20).toFixed(1)} MiB${r.stats.bytesPerState !== null ? ` (${r.stats.bytesPerState} B/state)` : ''}`,
 };
 rows.push(ours);
 
-const header = `fence-migrate ${Object.entries(model.params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${model.instances.length} rule instances, ${properties.length} properties; node ${process.version}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+const header = `${fenceMigrate.name} ${Object.entries(model.params)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(' ')}: ${model.instances.length} rule instances, ${properties.length} properties; node ${process.version}; load average ${loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ')}`;
 
 // --- peers ---------------------------------------------------------------------------------------
 const names = properties.map((p) => p.name);
@@ -82,7 +86,8 @@ const missing: string[] = [];
 const threadCounts = [1, 2].filter((n) => only.has(`rumur${n}`));
 if (threadCounts.length && toolAvailable('rumur') && toolAvailable('cc')) {
   const text = toMurphi(model, properties);
-  for (const threads of threadCounts) rows.push(peerRow(`Rumur ${threads} thread${threads > 1 ? 's' : ''}`, runRumur(text, { threads, flags: rumurFlags(model) }), r.stats.states));
+  for (const threads of threadCounts)
+    rows.push(peerRow(`Rumur ${threads} thread${threads > 1 ? 's' : ''}`, runRumur(text, { threads, flags: rumurFlags(model) }), r.stats.states));
 } else if (threadCounts.length) missing.push('Rumur not installed (apt-get install -y rumur): skipped');
 if (only.has('spin') && toolAvailable('spin') && toolAvailable('gcc')) {
   const run = runSpin(toPromela(model, properties), { properties: names });
@@ -90,7 +95,8 @@ if (only.has('spin') && toolAvailable('spin') && toolAvailable('gcc')) {
   const pan = (what: string) => new RegExp(`(\\S+)\\s+${what}`).exec(run.output)?.[1] ?? '?';
   rows.push({
     ...row,
-    note: `${row.note} (SPIN adds its pre-start state); pan's own figures: ${pan('total actual memory usage')} MB in all, of which ` +
+    note:
+      `${row.note} (SPIN adds its pre-start state); pan's own figures: ${pan('total actual memory usage')} MB in all, of which ` +
       `${pan('actual memory usage for states')} MB states, ${pan('memory used for hash table')} MB hash table, ${pan('memory used for DFS stack')} MB DFS stack (-m10000000)`,
   });
 } else if (only.has('spin')) missing.push('SPIN not installed (apt-get install -y spin): skipped');
@@ -100,16 +106,33 @@ const rate = (x: Row) => (x.states !== null && x.searchMs > 0 ? (x.states * 1000
 const fmt = (n: number | null, d = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 console.log(header);
 console.log('prepare = generate + compile (ours: build the model and compile rules to JS); search = the state-space search; mem = peak RSS of the process');
-console.log(['checker'.padEnd(34), 'prepare s'.padStart(10), 'search s'.padStart(9), 'states'.padStart(11), 'states/s'.padStart(11), 'mem MiB'.padStart(8), 'ours/peer'.padStart(10)].join(' '));
+console.log(
+  [
+    'checker'.padEnd(34),
+    'prepare s'.padStart(10),
+    'search s'.padStart(9),
+    'states'.padStart(11),
+    'states/s'.padStart(11),
+    'mem MiB'.padStart(8),
+    'ours/peer'.padStart(10),
+  ].join(' '),
+);
 const ourRate = rate(ours);
 for (const x of rows) {
   const pr = rate(x);
   const ratio = x === ours || pr === null || ourRate === null ? '' : `${(ourRate / pr).toFixed(2)}x`;
-  console.log([
-    x.name.padEnd(34), fmt(x.prepareMs / 1000, 2).padStart(10), fmt(x.searchMs / 1000, 2).padStart(9), fmt(x.states).padStart(11),
-    fmt(pr).padStart(11), fmt(x.memMiB).padStart(8), ratio.padStart(10),
-  ].join(' '));
+  console.log(
+    [
+      x.name.padEnd(34),
+      fmt(x.prepareMs / 1000, 2).padStart(10),
+      fmt(x.searchMs / 1000, 2).padStart(9),
+      fmt(x.states).padStart(11),
+      fmt(pr).padStart(11),
+      fmt(x.memMiB).padStart(8),
+      ratio.padStart(10),
+    ].join(' '),
+  );
 }
 for (const x of rows) console.log(`  ${x.name}: ${x.note}`);
 for (const m of missing) console.log(m);
-console.log('ours/peer: our states/s divided by the peer\'s (above 1: we search faster). Timings vary 10-40 % on a shared machine.');
+console.log("ours/peer: our states/s divided by the peer's (above 1: we search faster). Timings vary 10-40 % on a shared machine.");

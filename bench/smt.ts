@@ -27,8 +27,8 @@ import { type SmtSession, type SolverBackend, shutdownSmt, withSession } from '.
 import { type Model, type ProtocolDef, buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
+import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 import { type PropertySet, safetyProperties } from '../properties/property.js';
 
 const args = process.argv.slice(2);
@@ -46,8 +46,8 @@ const backends: SolverBackend[] = native ? ['wasm', 'native'] : ['wasm'];
 
 // biome-ignore lint/suspicious/noExplicitAny: the two protocols have different handle types
 const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> }[] = [
-  { name: 'fence-migrate', def: fenceMigrate, props: fenceMigrateProperties },
-  { name: 'odp-mirror', def: odpMirror, props: odpMirrorProperties },
+  { name: fenceMigrate.name, def: fenceMigrate, props: fenceMigrateProperties },
+  { name: odpMirror.name, def: odpMirror, props: odpMirrorProperties },
 ];
 
 const safety = safetyProperties;
@@ -69,17 +69,24 @@ async function timed<T>(backend: SolverBackend, fn: (s: SmtSession) => Promise<T
 }
 
 const verdict = (r: CheckResult) =>
-  r.status === 'violated' ? `${r.violations[0]?.property ?? '?'}@${(r.violations[0]?.trace?.steps.length ?? 1) - 1}`
-  : r.status === 'ok' ? `ok(${r.bound ?? '-'})`
-  : r.status === 'incomplete' ? `incomplete(${r.stats.depth})`
-  : `error ${r.code}`;
+  r.status === 'violated'
+    ? `${r.violations[0]?.property ?? '?'}@${(r.violations[0]?.trace?.steps.length ?? 1) - 1}`
+    : r.status === 'ok'
+      ? `ok(${r.bound ?? '-'})`
+      : r.status === 'incomplete'
+        ? `incomplete(${r.stats.depth})`
+        : `error ${r.code}`;
 
 const proofVerdict = (r: ProofResult) =>
-  r.status === 'proved' ? `proved${r.k !== undefined ? ` k=${r.k}` : ''}`
-  : r.status === 'cti' ? `cti ${r.property}${r.k !== undefined ? ` k=${r.k}` : ''}`
-  : r.status === 'violated' ? `violated ${r.violation.property}`
-  : r.status === 'incomplete' ? 'incomplete'
-  : `error ${r.code}`;
+  r.status === 'proved'
+    ? `proved${r.k !== undefined ? ` k=${r.k}` : ''}`
+    : r.status === 'cti'
+      ? `cti ${r.property}${r.k !== undefined ? ` k=${r.k}` : ''}`
+      : r.status === 'violated'
+        ? `violated ${r.violation.property}`
+        : r.status === 'incomplete'
+          ? 'incomplete'
+          : `error ${r.code}`;
 
 const ratioRows: [string, number, number][] = [];
 
@@ -99,7 +106,7 @@ async function main(): Promise<void> {
     for (const b of backends) {
       const t = await timed(b, (s) => bmcCheck({ model, properties, limits: { depth: 10_000, timeLimitSec: budget } }, {}, { covers: false, session: s }));
       const depth = t.r.status === 'ok' ? (t.r.bound ?? t.r.stats.depth) : t.r.stats.depth;
-      console.log(`${pad(p.name, 16)}${pad(b, 8)}${pad(depth, 7)}${pad(secs(t.ms), 9)}${t.r.stats.transitions}`);
+      console.log(`${pad(p.name, 16)}${pad(b, 8)}${pad(depth, 7)}${pad(secs(t.ms), 9)}${t.r.stats.queries}`);
     }
   }
 
@@ -125,7 +132,9 @@ async function main(): Promise<void> {
       }
       const ratio = times.length === 2 && Number.isFinite(times[0]) && Number.isFinite(times[1]) ? (times[1] as number) / (times[0] as number) : null;
       if (ratio !== null) ratioRows.push([`${p.name}/${v.name}`, times[0] as number, times[1] as number]);
-      console.log(`${pad(p.name, 16)}${pad(v.name, 28)}${pad((bfs.violations[0]?.trace?.steps.length ?? 1) - 1, 5)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+      console.log(
+        `${pad(p.name, 16)}${pad(v.name, 28)}${pad((bfs.violations[0]?.trace?.steps.length ?? 1) - 1, 5)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`,
+      );
     }
   }
 
@@ -136,11 +145,24 @@ async function main(): Promise<void> {
     const properties = safety(p.props.build(model));
     const hints = p.props.proofHints?.(model);
     const proofs: [string, (s: SmtSession) => Promise<ProofResult>][] = [
-      [hints ? 'k-induction (with hints)' : 'k-induction (max k 2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, ...(hints ? { strengthening: hints.strengthening } : { maxK: 2 }) })],
+      [
+        hints ? 'k-induction (with hints)' : 'k-induction (max k 2)',
+        (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, ...(hints ? { strengthening: hints.strengthening } : { maxK: 2 }) }),
+      ],
     ];
     if (hints) {
       proofs.push(['k-induction (no hints, k<=2)', (s) => prove(model, properties, { session: s, timeLimitSec: variantLimit, maxK: 2 })]);
-      proofs.push(['unbounded (every size)', (s) => proveUnbounded(model, properties, { session: s, timeLimitSec: variantLimit, strengthening: hints.strengthening, ...(hints.initCondition ? { initCondition: hints.initCondition } : {}), ...(hints.fixedIndexes ? { fixedIndexes: hints.fixedIndexes } : {}) })]);
+      proofs.push([
+        'unbounded (every size)',
+        (s) =>
+          proveUnbounded(model, properties, {
+            session: s,
+            timeLimitSec: variantLimit,
+            strengthening: hints.strengthening,
+            ...(hints.initCondition ? { initCondition: hints.initCondition } : {}),
+            ...(hints.fixedIndexes ? { fixedIndexes: hints.fixedIndexes } : {}),
+          }),
+      ]);
     }
     for (const [what, run] of proofs) {
       const cells: string[] = [];
@@ -163,7 +185,9 @@ async function main(): Promise<void> {
     const geo = Math.exp(ratioRows.reduce((a, [, w, n]) => a + Math.log(n / w), 0) / ratioRows.length);
     const tw = ratioRows.reduce((a, [, w]) => a + w, 0);
     const tn = ratioRows.reduce((a, [, , n]) => a + n, 0);
-    console.log(`\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`);
+    console.log(
+      `\nnative/wasm time ratio over ${ratioRows.length} runs: geometric mean ${geo.toFixed(2)}, total ${secs(tn)} s / ${secs(tw)} s = ${(tn / tw).toFixed(2)}`,
+    );
     console.log('(native: one z3 process per solver, fed the same assertions, pushes and pops incrementally as SMT-LIB 2 text)');
   }
 }

@@ -3,14 +3,17 @@
  * counterexamples and prints the results. Why this module exists: it is where protocols, properties
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
+import type { Trace } from '../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
-import { DEFAULT_DEPTH, DEFAULT_SEED } from '../checker/random/random.js';
-import { McError, exitStatusOf } from '../model/lang/errors.js';
+import { McError } from '../model/lang/errors.js';
+import { exitStatusOf, printable } from './errors.js';
+import { checkOutputDir } from './outputPaths.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
-import { type RegistryEntry, lookupProtocol, registry } from './registry.js';
-import { type CheckRecord, junit, textRecord } from './report.js';
+import { resolvePackages } from './packages.js';
+import { junitXml } from './junit.js';
+import { type CheckRecord, JSON_SCHEMA_VERSION, checkSuite, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
 export interface CheckOptions {
@@ -25,7 +28,8 @@ export interface CheckOptions {
   readonly seed?: number;
   readonly runs?: number;
   readonly out: string;
-  readonly format: 'text' | 'json' | 'junit';
+  /** json: one object per line (JSON Lines); json-array: one array of them, printed at the end. */
+  readonly format: 'text' | 'json' | 'json-array' | 'junit';
   readonly progress: boolean;
   /** Symmetry reduction over symmetric index types (explicit engine). */
   readonly symmetry: boolean;
@@ -35,6 +39,8 @@ export interface CheckOptions {
   readonly deadlock: boolean;
   /** Which z3 the smt engine uses (default wasm). */
   readonly solver?: SolverName;
+  /** Typecheck a TypeScript model file before loading it (default true). */
+  readonly typecheck?: boolean;
 }
 
 /**
@@ -64,10 +70,14 @@ export function parseParams(args: readonly string[]): Record<string, string> {
 /** Exit code of one result: 0 ok, 1 violated, 2 model error, 3 incomplete, 4 internal error. */
 export function exitCodeOf(r: CheckResult): number {
   switch (r.status) {
-    case 'ok': return 0;
-    case 'violated': return 1;
-    case 'incomplete': return 3;
-    case 'error': return exitStatusOf(r.code);
+    case 'ok':
+      return 0;
+    case 'violated':
+      return 1;
+    case 'incomplete':
+      return 3;
+    case 'error':
+      return exitStatusOf(r.code);
   }
 }
 
@@ -77,34 +87,40 @@ export function combineExit(codes: readonly number[]): number {
   return 0;
 }
 
-/** The number of random runs and the seed, for a sampled result. */
-function sampling(r: CheckResult, usedSeed?: number): { runs?: number; seed?: string } {
-  if (r.status !== 'ok' && r.status !== 'violated') return {};
-  const traced = r.status === 'violated' ? r.violations.find((v) => v.trace?.seed !== undefined)?.trace?.seed : undefined;
-  const seed = traced ?? (r.runs !== undefined && usedSeed !== undefined ? String(usedSeed) : undefined);
-  return { ...(r.runs !== undefined ? { runs: r.runs } : {}), ...(seed !== undefined ? { seed } : {}) };
-}
-
-function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResult, save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null): CheckRecord {
-  const st = r.stats;
+function toRecord(
+  model: Model,
+  opts: CheckOptions,
+  r: CheckResult,
+  checked: CheckRecord['properties'],
+  save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
+): CheckRecord {
   const base = {
-    protocol: model.protocol, variant: model.variant, params: model.params, engine,
-    ...(engine === 'explicit' ? { strategy: opts.strategy, symmetry: opts.symmetry && model.indexes.some((i) => i.symmetric && i.size > 1) } : {}),
-    ...(engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
+    schemaVersion: JSON_SCHEMA_VERSION,
+    protocol: model.protocol,
+    variant: model.variant,
+    params: model.params,
+    properties: checked,
+    selected: opts.only.length > 0,
+    deadlock: opts.deadlock,
+    ...(r.stats.engine === 'explicit' ? { strategy: opts.strategy } : {}),
+    ...(r.stats.engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
+    ...r.stats,
     status: r.status,
-    states: st.states, transitions: st.transitions, depth: st.depth, elapsedMs: st.elapsedMs,
-    statesPerSec: st.statesPerSec, bytesPerState: st.bytesPerState,
     covers: 'covers' in r ? r.covers : [],
   };
   switch (r.status) {
     case 'ok':
-      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)), violations: [] };
+      return { ...base, guarantee: r.guarantee, ...(r.bound !== undefined ? { bound: r.bound } : {}), violations: [] };
     case 'violated':
       return {
-        ...base, guarantee: r.guarantee, ...sampling(r, opts.seed ?? (engine === 'random' ? DEFAULT_SEED : undefined)),
-        ...(engine === 'random' ? { bound: opts.depth ?? DEFAULT_DEPTH } : {}),
+        ...base,
+        guarantee: r.guarantee,
+        ...(r.bound !== undefined ? { bound: r.bound } : {}),
         violations: r.violations.map((v) => ({
-          property: v.property, requirement: v.requirement, kind: v.kind, message: v.message,
+          property: v.property,
+          requirement: v.requirement,
+          kind: v.kind,
+          message: v.message,
           length: v.trace ? v.trace.steps.length - 1 : null,
           trace: v.trace ? save(v.trace) : null,
           ...(v.trace?.loop !== undefined ? { loop: v.trace.loop } : {}),
@@ -120,16 +136,18 @@ function toRecord(model: Model, engine: string, opts: CheckOptions, r: CheckResu
 /** Runs `check` and returns the process exit code. */
 export async function runCheck(opts: CheckOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const params = parseParams(opts.params);
-  const entries: RegistryEntry[] = opts.protocol ? [lookupProtocol(opts.protocol)] : [...registry];
-  if (!opts.protocol && (opts.variant || Object.keys(params).length)) {
+  if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
   }
   checkSolver(opts.solver ?? 'wasm', opts.engine);
-  checkNumber('depth', opts.depth, 0);
+  // A depth of 0 would check the start states only, which no engine treats as a search: refused alike by all.
+  checkNumber('depth', opts.depth, 1);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkOutputDir('out', opts.out);
+  const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
-  const jobs = entries.map((e) => {
+  const jobs = packages.map(({ pkg: e, file }) => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
     const all = e.properties.build(model);
     const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
@@ -140,14 +158,18 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     if (unchecked.length && unchecked.length === chosen.length) {
       throw new McError('MC030', `the ${opts.engine} engine does not check liveness properties (${unchecked.join(', ')}); use --engine explicit`);
     }
-    return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked };
+    return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked, pkg: e, file };
   });
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
-  for (const { model, properties, unchecked } of jobs) {
+  for (const { model, properties, unchecked, pkg, file } of jobs) {
     const job: CheckJob = {
-      model, properties, strategy: opts.strategy, symmetry: opts.symmetry, deadlock: opts.deadlock,
+      model,
+      properties,
+      strategy: opts.strategy,
+      symmetry: opts.symmetry,
+      deadlock: opts.deadlock,
       limits: {
         ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
@@ -159,19 +181,38 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     };
     const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
     const onProgress = opts.progress
-      ? (p: Progress) => err(opts.engine === 'smt'
-        ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-        : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`)
+      ? (p: Progress) =>
+          err(
+            opts.engine === 'smt'
+              ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+              : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
+          )
       : undefined;
     const r = await engine.run(job, onProgress ? { onProgress } : {});
-    const variantSpec = entries.find((e) => e.protocol.name === model.protocol)?.protocol.variants.find((v) => v.name === model.variant);
+    const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const rec = { ...toRecord(model, engine.name, opts, r, (t) => (t ? saveTrace(opts.out, model, note && !t.note ? { ...t, note } : t) : null)), unchecked };
+    const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
+    // A trace that cannot be saved (the folder vanished or filled up during the run) is said on
+    // stderr and makes the exit 2; the report itself is still printed.
+    const save = (t: Trace | null): string | null => {
+      if (!t) return null;
+      try {
+        return saveTrace(opts.out, model, keep(t));
+      } catch (e) {
+        if (!(e instanceof McError)) throw e;
+        err(`mirrorcheck: error ${e.code}: ${printable(e.message)}`);
+        codes.push(exitStatusOf(e.code));
+        return null;
+      }
+    };
+    const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
+    const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));
     else if (opts.format === 'text') out(textRecord(rec));
   }
-  if (opts.format === 'junit') out(junit(records));
+  if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
+  if (opts.format === 'json-array') out(JSON.stringify(records));
   return combineExit(codes);
 }

@@ -1,12 +1,15 @@
 /**
  * End-to-end tests of the built binary: exit codes 0, 1, 2, 3 and 4, JSON fields, trace files and
- * replay. They run `node dist/cli/main.js`, so `npm run build` (done by `npm ci`) must have run.
+ * replay. They run `node dist/cli/main.js`, which test/buildOnce.ts builds from the current sources
+ * before any test runs (never a stale build). Each test stands alone: none uses another's output.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../model/lang/protocol.js';
+import { registry } from './registry.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'dist/cli/main.js');
@@ -17,7 +20,6 @@ const run = (...args: string[]) => {
 let tmp = '';
 
 beforeAll(() => {
-  if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   tmp = mkdtempSync(join(tmpdir(), 'mc-cli-'));
 });
 
@@ -26,11 +28,19 @@ describe('mirrorcheck CLI', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
   });
 
-  it('list shows the protocol, its variants and properties', () => {
+  it('list shows every built-in protocol, its variants and properties (from the registry)', () => {
     const r = run('list');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/fence-migrate/);
-    for (const v of ['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate']) expect(r.out).toContain(v);
+    for (const pkg of registry) {
+      expect(r.out).toContain(`${pkg.protocol.name}: ${pkg.protocol.summary}`);
+      const lines = r.out.split('\n').map((l) => l.trim());
+      for (const v of pkg.protocol.variants)
+        expect(
+          lines.some((l) => l.startsWith(`${v.name} `) && l.endsWith(v.summary)),
+          v.name,
+        ).toBe(true);
+      for (const p of pkg.properties.build(buildModel(pkg.protocol))) expect(r.out).toContain(` ${p.name}: ${p.doc}`);
+    }
   });
 
   it('exit 0: check with no arguments checks every built-in protocol', () => {
@@ -93,7 +103,11 @@ describe('mirrorcheck CLI', () => {
   });
 
   it('exit 3: a limit stops the run with the statistics so far', () => {
-    for (const args of [['--max-states', '50'], ['--depth', '3'], ['--time-limit', '0']]) {
+    for (const args of [
+      ['--max-states', '50'],
+      ['--depth', '3'],
+      ['--time-limit', '0'],
+    ]) {
       const r = run('check', 'fence-migrate', ...args, '--format', 'json', '--out', join(tmp, 'o3'));
       expect(r.code, args.join(' ')).toBe(3);
       const rec = JSON.parse(r.out);
@@ -148,16 +162,16 @@ describe('mirrorcheck CLI', () => {
   });
 
   it('replay renders a standalone HTML page and keeps the exit code', () => {
-    const r = run('replay', join(root, 'counterexamples/corpus/fence-migrate/unblock-before-copy.itf.json'), '--render', 'html');
+    const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
   });
 
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
   });
 });
 
@@ -175,7 +189,17 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '8', '--format', 'json', '--out', out);
     expect(j.code).toBe(0);
     const rec = lastJson(j.out);
-    expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: null, engine: 'smt', solver: 'wasm', status: 'ok', guarantee: 'bounded', bound: 8, depth: 8, violations: [] });
+    expect(rec).toMatchObject({
+      protocol: 'fence-migrate',
+      variant: null,
+      engine: 'smt',
+      solver: 'wasm',
+      status: 'ok',
+      guarantee: 'bounded',
+      bound: 8,
+      depth: 8,
+      violations: [],
+    });
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
@@ -202,7 +226,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 mode=fence order=remap-first fault=atomic\] k-induction\n/);
     expect(r.out).toMatch(/PROVED with k=1 at these sizes: .*no-lost-write/);
-    expect(r.out).toMatch(/note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/);
+    expect(r.out).toMatch(
+      /note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/,
+    );
     const j = run('prove', 'fence-migrate', '--format', 'json');
     expect(j.code).toBe(0);
     const rec = lastJson(j.out);
@@ -231,27 +257,20 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
   });
 
-  // Filled by the next test: the trace `prove` writes for the violated variant.
-  let proveTrace = '';
-
-  it('prove on a bug variant: the base case finds a real counterexample (exit 1) and saves its trace', () => {
+  // prove reports the requirement (no-lost-write, FM-R4, at 7 steps) although a strengthening
+  // invariant (FM-S7) fails one step earlier; replay reproduces it.
+  it('prove on a bug variant: the base case finds a real counterexample (exit 1), saves its trace, and replay reproduces it (exit 1)', () => {
     const out = join(tmp, 's2');
     const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ variant: 'unblock-before-copy', engine: 'smt', method: 'k-induction', status: 'violated', guarantee: null });
     expect(rec.violations).toHaveLength(1);
-    proveTrace = rec.violations[0].trace as string;
+    const proveTrace = rec.violations[0].trace as string;
     expect(existsSync(proveTrace)).toBe(true);
     const t = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out);
     expect(t.code).toBe(1);
     expect(t.out).toMatch(/\n\s+VIOLATED \S+ \[FM-\w+\]: /);
-  });
-
-  // prove reports the requirement (no-lost-write, FM-R4, at 7 steps) although a strengthening
-  // invariant (FM-S7) fails one step earlier; replay reproduces it.
-  it('replay reproduces the violation recorded by prove (exit 1)', () => {
-    expect(proveTrace).not.toBe('');
     expect(run('replay', proveTrace).code).toBe(1);
   });
 
@@ -268,7 +287,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const out = join(tmp, 's3');
     const r = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out);
     expect(r.code).toBe(3);
-    expect(r.out).toMatch(/INCOMPLETE: time limit of 1s reached (at|while searching cover witnesses at) depth \d+ \(no violation within \d+ steps\) \(no guarantee\)/);
+    expect(r.out).toMatch(
+      /INCOMPLETE: time limit of 1s reached (at|while searching cover witnesses at) depth \d+ \(no violation within \d+ steps\) \(no guarantee\)/,
+    );
     const j = run('check', 'fence-migrate', '--engine', 'smt', '--depth', '30', '--time-limit', '1', '--out', out, '--format', 'json');
     expect(j.code).toBe(3);
     const rec = lastJson(j.out);
@@ -308,7 +329,22 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   const nativeZ3 = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, 'z3')));
   it.skipIf(!nativeZ3)('--solver native (z3 on the PATH) finds the same shortest counterexample, and replay reproduces it', () => {
     const out = join(tmp, 's5');
-    const r = run('check', 'fence-migrate', '--variant', 'unblock-before-copy', '--engine', 'smt', '--depth', '8', '--solver', 'native', '--format', 'json', '--out', out);
+    const r = run(
+      'check',
+      'fence-migrate',
+      '--variant',
+      'unblock-before-copy',
+      '--engine',
+      'smt',
+      '--depth',
+      '8',
+      '--solver',
+      'native',
+      '--format',
+      'json',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ engine: 'smt', solver: 'native', status: 'violated', guarantee: 'bounded' });
@@ -324,7 +360,11 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const r = run('check', 'fence-migrate', '--solver', 'native');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver native applies to the smt engine/);
-    const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], { cwd: root, encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent', MIRRORCHECK_Z3: '' } });
+    const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/nonexistent', MIRRORCHECK_Z3: '' },
+    });
     expect(noZ3.status).toBe(2);
     expect(noZ3.stderr).toMatch(/^mirrorcheck: error MC030: --solver native: no z3 binary on the PATH/);
   });
@@ -341,14 +381,26 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   it('prove with no protocol proves every built-in protocol (a CI proof run); exit codes combine', () => {
     const r = run('prove', '--format', 'json');
     expect(r.code).toBe(0);
-    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([['fence-migrate', 'proved', 1], ['odp-mirror', 'proved', 1]]);
-    // Both are proved for every size; odp-mirror keeps its invalidators at their built number.
+    const recs = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
+      ['fence-migrate', 'proved', 1],
+      ['odp-mirror', 'proved', 1],
+      ['hmm-migrate', 'proved', 1],
+      ['device-exclusive', 'proved', 1],
+      ['odp-mr', 'proved', 1],
+      ['dax-revoke', 'proved', 1],
+    ]);
+    // fence-migrate and odp-mirror are proved for every size (odp-mirror keeps its invalidators at
+    // their built number); a protocol whose properties count over an open index type is reported
+    // (MC010) and fails the run (exit 2) rather than passing unproved.
     const u = run('prove', '--unbounded');
-    expect(u.code).toBe(0);
+    expect(u.code).toBe(2);
+    expect(u.out).toMatch(/hmm-migrate .*\n\s+ERROR MC010: the unbounded translation cannot express this model/);
     expect(u.out).toMatch(/fence-migrate .*\n\s+PROVED for every number of each index type:/);
     expect(u.out).toMatch(/odp-mirror .*\n\s+PROVED for every number of each index type except Inv \(kept at its built size\)/);
     expect(u.out).toMatch(/note: for every size of Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\); Inv kept at its built size 2/);
   });
 });
-

@@ -13,10 +13,14 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 /** The engine called `name`. */
 export async function loadEngine(name: EngineName): Promise<Engine> {
   switch (name) {
-    case 'explicit': return explicitLivenessEngine;
-    case 'random': return (await import('../checker/random/random.js')).randomEngine;
-    case 'smt': return (await import('../checker/smt/index.js')).smtEngine;
-    default: throw new McError('MC030', `engine '${name}' is not available in this build`);
+    case 'explicit':
+      return explicitLivenessEngine;
+    case 'random':
+      return (await import('../checker/random/random.js')).randomEngine;
+    case 'smt':
+      return (await import('../checker/smt/index.js')).smtEngine;
+    default:
+      throw new McError('MC030', `engine '${name}' is not available in this build`);
   }
 }
 

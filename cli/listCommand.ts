@@ -1,11 +1,12 @@
 /**
- * `mirrorcheck list`: the built-in protocols, their parameters, variants and properties.
+ * `mirrorcheck list [PROTOCOL|FILE]`: protocols (every built-in one, or the one named or loaded
+ * from a model file), their parameters, variants and properties.
  */
 import { buildModel } from '../model/lang/protocol.js';
-import { registry } from './registry.js';
+import { resolvePackages } from './packages.js';
 
-export function runList(format: 'text' | 'json', out: (s: string) => void): number {
-  const data = registry.map((e) => {
+export async function runList(protocol: string | undefined, format: 'text' | 'json', out: (s: string) => void): Promise<number> {
+  const data = (await resolvePackages(protocol)).map(({ pkg: e }) => {
     const model = buildModel(e.protocol);
     return {
       protocol: e.protocol.name,

@@ -1,25 +1,22 @@
 /**
- * The built-in protocols and their property sets. Why this module exists: `cli/` is the only place
- * that wires protocols to properties and engines; adding a protocol means adding one line here.
+ * The built-in protocol packages. Why this module exists: `cli/` is the only place that names
+ * protocols; adding a built-in protocol means adding one package folder and one line here. A model
+ * file given by path is loaded by cli/modelFiles.ts into the same shape.
  */
 import { McError } from '../model/lang/errors.js';
-import type { ProtocolDef } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../properties/fenceMigrate.js';
-import { odpMirrorProperties } from '../properties/odpMirror.js';
-import type { PropertySet } from '../properties/property.js';
+import daxRevoke from '../model/protocols/daxRevoke/index.js';
+import deviceExclusive from '../model/protocols/deviceExclusive/index.js';
+import fenceMigrate from '../model/protocols/fenceMigrate/index.js';
+import hmmMigrate from '../model/protocols/hmmMigrate/index.js';
+import odpMirror from '../model/protocols/odpMirror/index.js';
+import odpMr from '../model/protocols/odpMr/index.js';
+import type { ProtocolPackage } from '../properties/package.js';
 
-export interface RegistryEntry {
-  // biome-ignore lint/suspicious/noExplicitAny: each entry pairs a protocol with its own handle type
-  readonly protocol: ProtocolDef<any>;
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  readonly properties: PropertySet<any>;
-}
+/** A package as the CLI handles it. */
+export type RegistryEntry = ProtocolPackage;
 
-export const registry: readonly RegistryEntry[] = [
-  { protocol: fenceMigrate, properties: fenceMigrateProperties },
-  { protocol: odpMirrorProperties.protocol, properties: odpMirrorProperties },
-];
+/** The built-in packages, in the order `list` and `check` show them. */
+export const registry: readonly RegistryEntry[] = [fenceMigrate, odpMirror, hmmMigrate, deviceExclusive, odpMr, daxRevoke];
 
 /** Finds a built-in protocol by name (MC001 when unknown). */
 export function lookupProtocol(name: string): RegistryEntry {

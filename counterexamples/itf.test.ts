@@ -26,7 +26,12 @@ describe('ITF', () => {
         fc.option(fc.nat(), { nil: undefined }),
         (steps, loopSeed) => {
           const trace: Trace = {
-            protocol: model.protocol, variant: null, params: model.params, engine: 'test', property: 'p', requirement: 'R',
+            protocol: model.protocol,
+            variant: null,
+            params: model.params,
+            engine: 'test',
+            property: 'p',
+            requirement: 'R',
             steps: steps.map(([s, c], i) => ({ choice: i === 0 ? 0 : c, label: i === 0 ? 'init mapped' : (model.instances[c]?.label ?? '?'), state: s })),
             ...(loopSeed !== undefined ? { loop: loopSeed % steps.length } : {}),
           };
@@ -48,7 +53,18 @@ describe('ITF', () => {
     expect(codeOf(() => parseItf('[]'))).toBe('MC022');
     expect(codeOf(() => parseItf('{"vars": [], "states": []}'))).toBe('MC022');
     expect(codeOf(() => parseItf('{"vars": ["x"], "states": [{}], "#meta": {"protocol": "p", "params": {}, "choices": [0, 1]}}'))).toBe('MC022');
-    const good = traceToItf({ protocol: model.protocol, variant: null, params: model.params, engine: 't', property: null, requirement: null, steps: [{ choice: 0, label: 'init', state: new Int32Array(model.layout.nSlots).fill(0) }] }, model);
+    const good = traceToItf(
+      {
+        protocol: model.protocol,
+        variant: null,
+        params: model.params,
+        engine: 't',
+        property: null,
+        requirement: null,
+        steps: [{ choice: 0, label: 'init', state: new Int32Array(model.layout.nSlots).fill(0) }],
+      },
+      model,
+    );
     const bad = JSON.parse(JSON.stringify(good));
     bad.states[0].pte = 3;
     const { header, doc } = parseItf(JSON.stringify(bad));

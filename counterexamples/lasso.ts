@@ -89,7 +89,10 @@ export function checkLasso(model: Model, trace: Trace, property: Liveness, opts:
     const en = enabledSets[0] as Set<number>;
     if (en.size) {
       const names = model.instances.filter((i) => en.has(i.id)).map((i) => i.label);
-      return fail(last, `the loop is the last state alone, but it is not a stopping state: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''} enabled`);
+      return fail(
+        last,
+        `the loop is the last state alone, but it is not a stopping state: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''} enabled`,
+      );
     }
   } else if (!same((steps[last] as (typeof steps)[number]).state, (steps[L] as (typeof steps)[number]).state)) {
     return fail(last, `the loop does not close: the last state differs from state ${L}`);
@@ -122,7 +125,13 @@ export function checkLasso(model: Model, trace: Trace, property: Liveness, opts:
     const taken = new Set(steps.slice(L + 1).map((st) => st.choice));
     const unmet = fairnessRequirements(model, mode).filter((r) => !metOnLoop(r, enabledSets, taken));
     if (unmet.length) {
-      return fail(null, `the loop is unfair: ${unmet.slice(0, 3).map((r) => r.label).join(', ')}${unmet.length > 3 ? `, and ${unmet.length - 3} more` : ''} not met`);
+      return fail(
+        null,
+        `the loop is unfair: ${unmet
+          .slice(0, 3)
+          .map((r) => r.label)
+          .join(', ')}${unmet.length > 3 ? `, and ${unmet.length - 3} more` : ''} not met`,
+      );
     }
   }
   return { ok: true, kind: L === last ? 'stop' : 'cycle', loop: L, loopSteps: last - L, each, fairness: mode };

@@ -7,16 +7,27 @@
  */
 import { ModelRuntimeError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
+import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model } from '../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../properties/property.js';
 import type { Trace } from './trace.js';
 
 /** Where and why a replay stopped matching the model. */
-export interface ReplayMismatch { readonly step: number; readonly message: string }
+export interface ReplayMismatch {
+  readonly step: number;
+  readonly message: string;
+}
 
 /** A property violation seen during replay. */
-export interface ReplayViolation { readonly step: number; readonly property: string; readonly requirement: string; readonly kind: string; readonly doc: string }
+export interface ReplayViolation {
+  readonly step: number;
+  readonly property: string;
+  readonly requirement: string;
+  readonly kind: string;
+  readonly doc: string;
+}
 
+/** What `replayTrace` found: the recomputed states, the first violation, or where the trace stopped matching the model. */
 export interface ReplayReport {
   /** The states recomputed from the choices (as many as replayed). */
   readonly states: readonly Int32Array[];
@@ -29,16 +40,8 @@ export interface ReplayReport {
   readonly modelError: { readonly step: number; readonly message: string } | null;
 }
 
-function sameState(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function firstDiff(model: Model, a: Int32Array, b: Int32Array): string {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `${model.layout.slotNames[i]}: stored ${b[i]}, recomputed ${a[i]}`;
-  return '';
-}
+/** The first slot where the recomputed state `a` differs from the stored state `b`, in words. */
+const firstDiff = (model: Model, a: Int32Array, b: Int32Array): string => stateDiffs(model.layout, b, a, ['stored', 'recomputed'])[0] ?? '';
 
 /** Re-executes `trace` on `model` and checks the safety properties on every state and step. */
 export function replayTrace(model: Model, properties: readonly Property[], trace: Trace, opts: { checkDeadlock?: boolean } = {}): ReplayReport {
@@ -47,7 +50,13 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   let violation: ReplayViolation | null = null;
   const invariants = properties.filter((p) => p.kind === 'invariant');
   const steps = properties.filter((p) => p.kind === 'step');
-  const done = (mismatch: ReplayMismatch | null, modelError: ReplayReport['modelError'] = null): ReplayReport => ({ states, labels, violation, mismatch, modelError });
+  const done = (mismatch: ReplayMismatch | null, modelError: ReplayReport['modelError'] = null): ReplayReport => ({
+    states,
+    labels,
+    violation,
+    mismatch,
+    modelError,
+  });
   const checkState = (s: Int32Array, step: number) => {
     if (violation) return;
     for (const p of invariants) {
@@ -122,7 +131,14 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   if (!violation && (opts.checkDeadlock ?? true) && trace.loop === undefined) {
     const any = model.instances.some((inst) => enabled(model, inst, s));
     const legal = model.endState !== null && holds(model, model.endState, s);
-    if (!any && !legal) violation = { step: trace.steps.length - 1, property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock', doc: 'no rule is enabled and the state is not a legal end state' };
+    if (!any && !legal)
+      violation = {
+        step: trace.steps.length - 1,
+        property: DEADLOCK,
+        requirement: 'deadlock',
+        kind: 'deadlock',
+        doc: 'no rule is enabled and the state is not a legal end state',
+      };
   }
   return done(null);
 }

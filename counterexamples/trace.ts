@@ -13,6 +13,7 @@ export interface TraceStep {
   readonly state: Int32Array;
 }
 
+/** A counterexample (or any run): the choices taken and the states they lead to, with where it came from. */
 export interface Trace {
   readonly protocol: string;
   readonly variant: string | null;
@@ -28,9 +29,10 @@ export interface Trace {
   /** Free-form engine data that reproduces the run (fast-check path, BMC depth...). */
   readonly extra?: Readonly<Record<string, unknown>>;
   readonly note?: string;
-}
-
-/** The choice list `[init, instance...]` of a trace. */
-export function choicesOf(t: Trace): number[] {
-  return t.steps.map((s) => s.choice);
+  /**
+   * The model file the protocol came from, when it is not built in: its path (absolute in memory;
+   * relative to the trace file's folder on disk) and the SHA-256 of its content when the trace was
+   * made, so that replay can tell a changed model from a changed protocol.
+   */
+  readonly modelFile?: { readonly path: string; readonly sha256: string };
 }

@@ -27,10 +27,11 @@
  * Liveness properties are not exported: Rumur's `liveness` (AG EF) is not our fair leads-to.
  */
 import { McError } from '../model/lang/errors.js';
-import type { Expr, Loc } from '../model/lang/expr.js';
+import type { ArithOp, CmpOp, Expr, Loc } from '../model/lang/expr.js';
 import type { Model, RuleDef } from '../model/lang/protocol.js';
 import type { Stmt } from '../model/lang/stmt.js';
 import type { EnumType, IndexType, OptionType, ScalarType, Type } from '../model/lang/types.js';
+import { type ExprOf, type ExprVisitor, type StmtVisitor, varsReadInPre, visitExpr, visitStmt } from '../model/lang/visit.js';
 import type { Property, StepProperty } from '../properties/property.js';
 
 /** Options of the Murphi printer. */
@@ -84,8 +85,13 @@ interface Scope {
   readonly used: ReadonlySet<string>;
 }
 
-const isRecordOption = (t: Type | { kind: 'int' }): t is OptionType =>
-  t.kind === 'option' && (t.inner.kind === 'enum' || t.inner.kind === 'bool');
+const isRecordOption = (t: Type | { kind: 'int' }): t is OptionType => t.kind === 'option' && (t.inner.kind === 'enum' || t.inner.kind === 'bool');
+
+const CMP_MURPHI: Readonly<Record<CmpOp, string>> = { eq: '=', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const ARITH_MURPHI: Readonly<Record<ArithOp, string>> = { add: '+', sub: '-', mul: '*' };
+const notAnOption = (e: Expr): never => {
+  throw new Error(`unexpected option expression ${e.op}`);
+};
 
 const enumKey = (t: EnumType) => `${t.name}:${t.values.join(',')}`;
 
@@ -148,24 +154,33 @@ class MurphiPrinter {
 
   private scalarType(t: ScalarType): string {
     switch (t.kind) {
-      case 'bool': return 'boolean';
-      case 'enum': return this.enumType(t).name;
-      case 'range': return `${t.lo}..${t.hi}`;
-      case 'index': return this.indexType(t);
-      case 'option': return this.optionType(t);
+      case 'bool':
+        return 'boolean';
+      case 'enum':
+        return this.enumType(t).name;
+      case 'range':
+        return `${t.lo}..${t.hi}`;
+      case 'index':
+        return this.indexType(t);
+      case 'option':
+        return this.optionType(t);
     }
   }
 
   private optionType(t: OptionType): string {
     const inner = t.inner;
-    const key = inner.kind === 'enum' ? `e:${enumKey(inner)}` : inner.kind === 'index' ? `i:${inner.name}` : inner.kind === 'range' ? `r:${inner.lo}:${inner.hi}` : 'b';
+    const key =
+      inner.kind === 'enum' ? `e:${enumKey(inner)}` : inner.kind === 'index' ? `i:${inner.name}` : inner.kind === 'range' ? `r:${inner.lo}:${inner.hi}` : 'b';
     let n = this.optTypes.get(key);
     if (n !== undefined) return n;
     if (inner.kind === 'index' && inner.symmetric && this.symmetry) {
       throw new McError('MC010', `cannot export option(${inner.name}) with symmetry: none (-1) is no value of the scalarset ${inner.name}`);
     }
     if (inner.kind === 'range' && inner.lo !== 0) {
-      throw new McError('MC010', `cannot export option(${inner.lo}..${inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`);
+      throw new McError(
+        'MC010',
+        `cannot export option(${inner.lo}..${inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`,
+      );
     }
     const innerName = this.scalarType(inner);
     n = this.names.fresh(inner.kind === 'range' ? `OptionOf0to${inner.hi}` : `OptionOf${inner.kind === 'bool' ? 'Bool' : innerName}`);
@@ -239,121 +254,139 @@ class MurphiPrinter {
 
   private lit(t: Expr['type'], value: number): string {
     switch (t.kind) {
-      case 'bool': return value ? 'true' : 'false';
-      case 'enum': return this.enumType(t).consts[value] as string;
+      case 'bool':
+        return value ? 'true' : 'false';
+      case 'enum':
+        return this.enumType(t).consts[value] as string;
       case 'index':
-        if (t.symmetric && this.symmetry) throw new McError('MC010', `cannot export the constant ${value} of the symmetric index ${t.name} as a scalarset value`);
+        if (t.symmetric && this.symmetry)
+          throw new McError('MC010', `cannot export the constant ${value} of the symmetric index ${t.name} as a scalarset value`);
         return String(value);
-      default: return value < 0 ? `(${value})` : String(value);
+      default:
+        return value < 0 ? `(${value})` : String(value);
     }
   }
 
-  /** The two parts of an option that prints as a record. */
+  /** The two parts (isSome, value) of an option that prints as a record; only option-valued kinds have them. */
+  private readonly optionParts: ExprVisitor<[string, string], Scope> = {
+    lit: (e) => ['false', this.lit((e.type as OptionType).inner, 0)],
+    read: (e, sc) => {
+      const l = this.loc(e.loc, sc);
+      return [`${l}.isSome`, `${l}.val`];
+    },
+    pre: (e, sc) => this.parts(e.e, { ...sc, pre: true }),
+    some: (e, sc) => ['true', this.expr(e.e, sc)],
+    ite: (e, sc) => {
+      const c = this.expr(e.c, sc);
+      const [as, av] = this.parts(e.a, sc);
+      const [bs, bv] = this.parts(e.b, sc);
+      return [`(${c} ? ${as} : ${bs})`, `(${c} ? ${av} : ${bv})`];
+    },
+    var: notAnOption,
+    not: notAnOption,
+    and: notAnOption,
+    or: notAnOption,
+    implies: notAnOption,
+    cmp: notAnOption,
+    arith: notAnOption,
+    quant: notAnOption,
+    isSome: notAnOption,
+    unwrap: notAnOption,
+    ord: notAnOption,
+  };
+
   private parts(e: Expr, sc: Scope): [string, string] {
-    const t = e.type as OptionType;
-    switch (e.op) {
-      case 'read': {
-        const l = this.loc(e.loc, sc);
-        return [`${l}.isSome`, `${l}.val`];
-      }
-      case 'lit': return ['false', this.lit(t.inner, 0)];
-      case 'some': return ['true', this.expr(e.e, sc)];
-      case 'pre': return this.parts(e.e, { ...sc, pre: true });
-      case 'ite': {
-        const c = this.expr(e.c, sc);
-        const [as, av] = this.parts(e.a, sc);
-        const [bs, bv] = this.parts(e.b, sc);
-        return [`(${c} ? ${as} : ${bs})`, `(${c} ? ${av} : ${bv})`];
-      }
-      default: throw new Error(`unexpected option expression ${e.op}`);
-    }
+    return visitExpr(this.optionParts, e, sc);
   }
+
+  /** Murphi has no counting quantifier: `count` sums the unrolled body. */
+  private quant(e: ExprOf<'quant'>, sc: Scope): string {
+    if (e.q === 'count') {
+      const terms = Array.from({ length: e.index.size }, (_, i) => {
+        const bound = new Map(sc.bound);
+        bound.set(e.id, String(i));
+        return `(${this.expr(e.body, { ...sc, bound })} ? 1 : 0)`;
+      });
+      return `(${terms.join(' + ')})`;
+    }
+    const { sc: inner, name } = this.bind(sc, e.id, e.name);
+    return `${e.q} ${name}: ${this.indexType(e.index)} do ${this.expr(e.body, inner)} end`;
+  }
+
+  private cmp(e: ExprOf<'cmp'>, sc: Scope): string {
+    if (isRecordOption(e.a.type) || isRecordOption(e.b.type)) {
+      const [as, av] = this.parts(e.a, sc);
+      const [bs, bv] = this.parts(e.b, sc);
+      const same = `(${as} = ${bs} & ${av} = ${bv})`;
+      return e.cmp === 'eq' ? same : `!${same}`;
+    }
+    return `(${this.expr(e.a, sc)} ${CMP_MURPHI[e.cmp]} ${this.expr(e.b, sc)})`;
+  }
+
+  private unwrap(e: ExprOf<'unwrap'>, sc: Scope): string {
+    const t = e.e.type as OptionType;
+    if (isRecordOption(t)) {
+      const [s, v] = this.parts(e.e, sc);
+      return `${this.unwrapFn(t)}(${s}, ${v})`;
+    }
+    return `${this.unwrapFn(t)}(${this.expr(e.e, sc)})`;
+  }
+
+  private readonly exprs: ExprVisitor<string, Scope> = {
+    lit: (e) => this.lit(e.type, e.value),
+    var: (e, sc) => {
+      const n = sc.bound.get(e.id);
+      if (n === undefined) throw new Error(`unbound variable ${e.name}`);
+      return n;
+    },
+    read: (e, sc) => this.loc(e.loc, sc),
+    pre: (e, sc) => this.expr(e.e, { ...sc, pre: true }),
+    not: (e, sc) => `!(${this.expr(e.e, sc)})`,
+    and: (e, sc) => (e.args.length === 0 ? 'true' : `(${e.args.map((a) => this.expr(a, sc)).join(' & ')})`),
+    or: (e, sc) => (e.args.length === 0 ? 'false' : `(${e.args.map((a) => this.expr(a, sc)).join(' | ')})`),
+    implies: (e, sc) => `(${this.expr(e.a, sc)} -> ${this.expr(e.b, sc)})`,
+    cmp: (e, sc) => this.cmp(e, sc),
+    arith: (e, sc) => `(${this.expr(e.a, sc)} ${ARITH_MURPHI[e.fn]} ${this.expr(e.b, sc)})`,
+    ite: (e, sc) => `(${this.expr(e.c, sc)} ? ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`,
+    quant: (e, sc) => this.quant(e, sc),
+    isSome: (e, sc) => (isRecordOption(e.e.type) ? this.parts(e.e, sc)[0] : `(${this.expr(e.e, sc)} != -1)`),
+    unwrap: (e, sc) => this.unwrap(e, sc),
+    some: (e, sc) => this.expr(e.e, sc),
+    ord: (e, sc) => this.expr(e.e, sc),
+  };
 
   expr(e: Expr, sc: Scope): string {
-    switch (e.op) {
-      case 'lit': return this.lit(e.type, e.value);
-      case 'var': {
-        const n = sc.bound.get(e.id);
-        if (n === undefined) throw new Error(`unbound variable ${e.name}`);
-        return n;
-      }
-      case 'read': return this.loc(e.loc, sc);
-      case 'pre': return this.expr(e.e, { ...sc, pre: true });
-      case 'not': return `!(${this.expr(e.e, sc)})`;
-      case 'and':
-      case 'or':
-        if (e.args.length === 0) return e.op === 'and' ? 'true' : 'false';
-        return `(${e.args.map((a) => this.expr(a, sc)).join(e.op === 'and' ? ' & ' : ' | ')})`;
-      case 'implies': return `(${this.expr(e.a, sc)} -> ${this.expr(e.b, sc)})`;
-      case 'cmp': {
-        if (isRecordOption(e.a.type) || isRecordOption(e.b.type)) {
-          const [as, av] = this.parts(e.a, sc);
-          const [bs, bv] = this.parts(e.b, sc);
-          const same = `(${as} = ${bs} & ${av} = ${bv})`;
-          return e.cmp === 'eq' ? same : `!${same}`;
-        }
-        const op = { eq: '=', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
-        return `(${this.expr(e.a, sc)} ${op} ${this.expr(e.b, sc)})`;
-      }
-      case 'arith': return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
-      case 'ite': return `(${this.expr(e.c, sc)} ? ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
-      case 'quant': {
-        if (e.q === 'count') {
-          // Murphi has no counting quantifier: sum the unrolled body.
-          const terms = Array.from({ length: e.index.size }, (_, i) => {
-            const bound = new Map(sc.bound);
-            bound.set(e.id, String(i));
-            return `(${this.expr(e.body, { ...sc, bound })} ? 1 : 0)`;
-          });
-          return `(${terms.join(' + ')})`;
-        }
-        const { sc: inner, name } = this.bind(sc, e.id, e.name);
-        return `${e.q} ${name}: ${this.indexType(e.index)} do ${this.expr(e.body, inner)} end`;
-      }
-      case 'isSome': return isRecordOption(e.e.type) ? this.parts(e.e, sc)[0] : `(${this.expr(e.e, sc)} != -1)`;
-      case 'unwrap': {
-        const t = e.e.type as OptionType;
-        if (isRecordOption(t)) {
-          const [s, v] = this.parts(e.e, sc);
-          return `${this.unwrapFn(t)}(${s}, ${v})`;
-        }
-        return `${this.unwrapFn(t)}(${this.expr(e.e, sc)})`;
-      }
-      case 'some': return this.expr(e.e, sc);
-      case 'ord': return this.expr(e.e, sc);
-    }
+    return visitExpr(this.exprs, e, sc);
   }
 
   // --- statements ------------------------------------------------------------------------------
 
-  stmts(body: readonly Stmt[], sc: Scope, ind: string): string[] {
-    const out: string[] = [];
-    for (const st of body) {
-      switch (st.kind) {
-        case 'assign': {
-          const t = st.loc.type;
-          if (isRecordOption(t)) {
-            const [s, v] = this.parts(st.e, sc);
-            out.push(`${ind}${this.loc(st.loc, sc)} := ${this.mkOptFn(t)}(${s}, ${v});`);
-          } else out.push(`${ind}${this.loc(st.loc, sc)} := ${this.expr(st.e, sc)};`);
-          break;
-        }
-        // `clear` sets booleans to false, enums to their first value and subranges to their low
-        // bound (-1, none, for an option): our defaults, also for record-encoded options.
-        case 'reset': out.push(`${ind}clear ${this.loc(st.loc, sc)};`); break;
-        case 'if':
-          out.push(`${ind}if ${this.expr(st.c, sc)} then`, ...this.stmts(st.thenBody, sc, `${ind}  `));
-          if (st.elseBody.length) out.push(`${ind}else`, ...this.stmts(st.elseBody, sc, `${ind}  `));
-          out.push(`${ind}end;`);
-          break;
-        case 'forEach': {
-          const { sc: inner, name } = this.bind(sc, st.id, st.name);
-          out.push(`${ind}for ${name}: ${this.indexType(st.index)} do`, ...this.stmts(st.body, inner, `${ind}  `), `${ind}end;`);
-          break;
-        }
+  private readonly stmtPrinter: StmtVisitor<string[], { sc: Scope; ind: string }> = {
+    assign: (st, { sc, ind }) => {
+      const t = st.loc.type;
+      if (isRecordOption(t)) {
+        const [s, v] = this.parts(st.e, sc);
+        return [`${ind}${this.loc(st.loc, sc)} := ${this.mkOptFn(t)}(${s}, ${v});`];
       }
-    }
-    return out;
+      return [`${ind}${this.loc(st.loc, sc)} := ${this.expr(st.e, sc)};`];
+    },
+    // `clear` sets booleans to false, enums to their first value and subranges to their low
+    // bound (-1, none, for an option): our defaults, also for record-encoded options.
+    reset: (st, { sc, ind }) => [`${ind}clear ${this.loc(st.loc, sc)};`],
+    if: (st, { sc, ind }) => [
+      `${ind}if ${this.expr(st.c, sc)} then`,
+      ...this.stmts(st.thenBody, sc, `${ind}  `),
+      ...(st.elseBody.length ? [`${ind}else`, ...this.stmts(st.elseBody, sc, `${ind}  `)] : []),
+      `${ind}end;`,
+    ],
+    forEach: (st, { sc, ind }) => {
+      const { sc: inner, name } = this.bind(sc, st.id, st.name);
+      return [`${ind}for ${name}: ${this.indexType(st.index)} do`, ...this.stmts(st.body, inner, `${ind}  `), `${ind}end;`];
+    },
+  };
+
+  stmts(body: readonly Stmt[], sc: Scope, ind: string): string[] {
+    return body.flatMap((st) => visitStmt(this.stmtPrinter, st, { sc, ind }));
   }
 
   // --- the whole model -------------------------------------------------------------------------
@@ -370,7 +403,14 @@ class MurphiPrinter {
     }
 
     const steps = properties.filter((p): p is StepProperty => p.kind === 'step');
-    for (const rule of m.rules) body.push(...this.rule(rule, steps.filter((p) => p.rule === null || p.rule === rule.name)), '');
+    for (const rule of m.rules)
+      body.push(
+        ...this.rule(
+          rule,
+          steps.filter((p) => p.rule === null || p.rule === rule.name),
+        ),
+        '',
+      );
 
     for (const p of properties) {
       const note = `-- ${p.requirement}: ${p.doc}`;
@@ -392,7 +432,9 @@ class MurphiPrinter {
       body.push(`invariant "deadlock"`, `  ${[this.expr(m.endState, empty), ...enabled].join('\n  | ')};`, '');
     }
 
-    const params = Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join(' ');
+    const params = Object.entries(m.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const vars = m.vars.map((v, i) => `  ${this.varNames[i]}: ${this.typeText(v.type, '  ')};`);
     return [
       `-- ${m.protocol}${m.variant ? ` variant ${m.variant}` : ''} (${params}), printed by mirrorcheck from the model.`,
@@ -420,7 +462,7 @@ class MurphiPrinter {
     }
     // Variables read in the pre-state by the step properties of this rule: copied before the body.
     const preVars = new Set<number>();
-    for (const p of steps) collectPreVars(p.pred, false, preVars);
+    for (const p of steps) varsReadInPre(p.pred, false, preVars);
     const preLocals = new Map<number, string>();
     for (const v of [...preVars].sort((a, b) => a - b)) {
       let n = `pre_${this.varNames[v]}`;
@@ -443,24 +485,6 @@ class MurphiPrinter {
     out.push(`${ind}end;`);
     if (params.length) out.push('end;');
     return out;
-  }
-}
-
-/** Collects the state variables an expression reads inside `pre(...)`. */
-function collectPreVars(e: Expr, inPre: boolean, out: Set<number>): void {
-  const walk = (x: Expr) => collectPreVars(x, inPre, out);
-  switch (e.op) {
-    case 'read':
-      if (inPre) out.add(e.loc.varIdx);
-      for (const p of e.loc.path) if (p.kind === 'at') walk(p.e);
-      return;
-    case 'pre': collectPreVars(e.e, true, out); return;
-    case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': walk(e.e); return;
-    case 'and': case 'or': e.args.forEach(walk); return;
-    case 'implies': case 'cmp': case 'arith': walk(e.a); walk(e.b); return;
-    case 'ite': walk(e.c); walk(e.a); walk(e.b); return;
-    case 'quant': walk(e.body); return;
-    default: return;
   }
 }
 

@@ -37,11 +37,15 @@
  * and run `./pan -i`.
  */
 import { McError } from '../model/lang/errors.js';
-import type { Expr, Loc } from '../model/lang/expr.js';
+import type { ArithOp, CmpOp, Expr, Loc } from '../model/lang/expr.js';
 import type { Model, RuleInstance } from '../model/lang/protocol.js';
 import type { Stmt } from '../model/lang/stmt.js';
 import { type EnumType, type ScalarType, type Type, isScalar, minValue } from '../model/lang/types.js';
+import { type ExprVisitor, type StmtVisitor, locIndexExprs, varsReadInPre, visitExpr, visitStmt } from '../model/lang/visit.js';
 import type { Property, StepProperty } from '../properties/property.js';
+
+const CMP_PROMELA: Readonly<Record<CmpOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const ARITH_PROMELA: Readonly<Record<ArithOp, string>> = { add: '+', sub: '-', mul: '*' };
 
 /**
  * Levels of SPIN search depth per rule step (the option's d_step, the invariant check's d_step, the
@@ -92,11 +96,16 @@ type Bounds = readonly [number, number];
 /** The natural values a scalar type holds. */
 function scalarBounds(t: ScalarType): Bounds {
   switch (t.kind) {
-    case 'bool': return [0, 1];
-    case 'enum': return [0, t.values.length - 1];
-    case 'range': return [t.lo, t.hi];
-    case 'index': return [0, t.size - 1];
-    case 'option': return [-1, scalarBounds(t.inner)[1]];
+    case 'bool':
+      return [0, 1];
+    case 'enum':
+      return [0, t.values.length - 1];
+    case 'range':
+      return [t.lo, t.hi];
+    case 'index':
+      return [0, t.size - 1];
+    case 'option':
+      return [-1, scalarBounds(t.inner)[1]];
   }
 }
 
@@ -136,7 +145,10 @@ class PromelaPrinter {
   private scalarType(t: ScalarType): string {
     if (t.kind === 'bool') return 'bool';
     if (t.kind === 'option' && t.inner.kind === 'range' && t.inner.lo !== 0) {
-      throw new McError('MC010', `cannot export option(${t.inner.lo}..${t.inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`);
+      throw new McError(
+        'MC010',
+        `cannot export option(${t.inner.lo}..${t.inner.hi}): an option of a range is encoded as -1 (none) or the value, which needs lo = 0`,
+      );
     }
     const [lo, hi] = scalarBounds(t);
     if (lo >= 0 && hi <= 255) return 'byte';
@@ -149,9 +161,8 @@ class PromelaPrinter {
     const key = JSON.stringify(t);
     let n = this.typedefNames.get(key);
     if (n === undefined) {
-      const body = t.kind === 'record'
-        ? Object.entries(t.fields).map(([f, ft]) => `  ${this.declare(ft, ident(f), f)}`)
-        : [`  ${this.declare(t, 'e', `${hint}_row`)}`];
+      const body =
+        t.kind === 'record' ? Object.entries(t.fields).map(([f, ft]) => `  ${this.declare(ft, ident(f), f)}`) : [`  ${this.declare(t, 'e', `${hint}_row`)}`];
       n = this.names.fresh(hint.charAt(0).toUpperCase() + hint.slice(1));
       this.typedefNames.set(key, n);
       this.typedefs.push(`typedef ${n} {\n${body.join(';\n')}\n}`);
@@ -207,77 +218,87 @@ class PromelaPrinter {
     return Array.from({ length: e.index.size }, (_, i) => this.withVar(sc, e.id, i));
   }
 
+  private readonly exprs: ExprVisitor<string, Scope> = {
+    lit: (e) => {
+      if (e.type.kind === 'bool') return e.value ? 'true' : 'false';
+      if (e.type.kind === 'enum') return this.enumConst(e.type, e.value);
+      return e.value < 0 ? `(${e.value})` : String(e.value);
+    },
+    var: (e, sc) => {
+      const v = sc.bound.get(e.id);
+      if (v === undefined) throw new Error(`unbound variable ${e.name}`);
+      return String(v);
+    },
+    read: (e, sc) => this.loc(e.loc, sc),
+    pre: (e, sc) => this.expr(e.e, { ...sc, pre: true }),
+    not: (e, sc) => `!(${this.expr(e.e, sc)})`,
+    and: (e, sc) => (e.args.length === 0 ? 'true' : `(${e.args.map((a) => this.expr(a, sc)).join(' && ')})`),
+    or: (e, sc) => (e.args.length === 0 ? 'false' : `(${e.args.map((a) => this.expr(a, sc)).join(' || ')})`),
+    implies: (e, sc) => `(!(${this.expr(e.a, sc)}) || ${this.expr(e.b, sc)})`,
+    cmp: (e, sc) => `(${this.expr(e.a, sc)} ${CMP_PROMELA[e.cmp]} ${this.expr(e.b, sc)})`,
+    arith: (e, sc) => `(${this.expr(e.a, sc)} ${ARITH_PROMELA[e.fn]} ${this.expr(e.b, sc)})`,
+    ite: (e, sc) => `(${this.expr(e.c, sc)} -> ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`,
+    quant: (e, sc) => {
+      const parts = this.instances(e, sc).map((s) => this.expr(e.body, s));
+      if (e.q === 'count') return `(${parts.map((p) => `(${p} -> 1 : 0)`).join(' + ')})`;
+      return `(${parts.join(e.q === 'forall' ? ' && ' : ' || ')})`;
+    },
+    isSome: (e, sc) => `(${this.expr(e.e, sc)} != -1)`,
+    unwrap: (e, sc) => this.expr(e.e, sc),
+    some: (e, sc) => this.expr(e.e, sc),
+    ord: (e, sc) => this.expr(e.e, sc),
+  };
+
   expr(e: Expr, sc: Scope): string {
-    switch (e.op) {
-      case 'lit':
-        if (e.type.kind === 'bool') return e.value ? 'true' : 'false';
-        if (e.type.kind === 'enum') return this.enumConst(e.type, e.value);
-        return e.value < 0 ? `(${e.value})` : String(e.value);
-      case 'var': {
-        const v = sc.bound.get(e.id);
-        if (v === undefined) throw new Error(`unbound variable ${e.name}`);
-        return String(v);
-      }
-      case 'read': return this.loc(e.loc, sc);
-      case 'pre': return this.expr(e.e, { ...sc, pre: true });
-      case 'not': return `!(${this.expr(e.e, sc)})`;
-      case 'and':
-      case 'or':
-        if (e.args.length === 0) return e.op === 'and' ? 'true' : 'false';
-        return `(${e.args.map((a) => this.expr(a, sc)).join(e.op === 'and' ? ' && ' : ' || ')})`;
-      case 'implies': return `(!(${this.expr(e.a, sc)}) || ${this.expr(e.b, sc)})`;
-      case 'cmp': {
-        const op = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[e.cmp];
-        return `(${this.expr(e.a, sc)} ${op} ${this.expr(e.b, sc)})`;
-      }
-      case 'arith': return `(${this.expr(e.a, sc)} ${{ add: '+', sub: '-', mul: '*' }[e.fn]} ${this.expr(e.b, sc)})`;
-      case 'ite': return `(${this.expr(e.c, sc)} -> ${this.expr(e.a, sc)} : ${this.expr(e.b, sc)})`;
-      case 'quant': {
-        const parts = this.instances(e, sc).map((s) => this.expr(e.body, s));
-        if (e.q === 'count') return `(${parts.map((p) => `(${p} -> 1 : 0)`).join(' + ')})`;
-        return `(${parts.join(e.q === 'forall' ? ' && ' : ' || ')})`;
-      }
-      case 'isSome': return `(${this.expr(e.e, sc)} != -1)`;
-      case 'unwrap':
-      case 'some':
-      case 'ord': return this.expr(e.e, sc);
-    }
+    return visitExpr(this.exprs, e, sc);
   }
 
   /**
-   * The condition under which evaluating `e` raises no model error (an unwrap of none), in the
-   * short-circuit order of the reference interpreter; null when it cannot fail.
+   * The condition under which evaluating an expression raises no model error (an unwrap of none), in
+   * the short-circuit order of the reference interpreter; null when it cannot fail.
    */
+  private readonly definedness: ExprVisitor<string | null, Scope> = {
+    lit: () => null,
+    var: () => null,
+    read: (e, sc) => locIndexExprs(e.loc).reduce<string | null>((d, x) => and2(d, this.defined(x, sc)), null),
+    pre: (e, sc) => this.defined(e.e, { ...sc, pre: true }),
+    not: (e, sc) => this.defined(e.e, sc),
+    isSome: (e, sc) => this.defined(e.e, sc),
+    some: (e, sc) => this.defined(e.e, sc),
+    ord: (e, sc) => this.defined(e.e, sc),
+    unwrap: (e, sc) => and2(this.defined(e.e, sc), `(${this.expr(e.e, sc)} != -1)`),
+    and: (e, sc) =>
+      this.chain(
+        e.args.map((a) => [a, sc] as const),
+        true,
+      ),
+    or: (e, sc) =>
+      this.chain(
+        e.args.map((a) => [a, sc] as const),
+        false,
+      ),
+    implies: (e, sc) => {
+      const da = this.defined(e.a, sc);
+      const db = this.defined(e.b, sc);
+      return db === null ? da : and2(da, `(!(${this.expr(e.a, sc)}) || ${db})`);
+    },
+    cmp: (e, sc) => and2(this.defined(e.a, sc), this.defined(e.b, sc)),
+    arith: (e, sc) => and2(this.defined(e.a, sc), this.defined(e.b, sc)),
+    ite: (e, sc) => {
+      const da = this.defined(e.a, sc);
+      const db = this.defined(e.b, sc);
+      const branch = da === null && db === null ? null : `(${this.expr(e.c, sc)} -> ${da ?? 'true'} : ${db ?? 'true'})`;
+      return and2(this.defined(e.c, sc), branch);
+    },
+    quant: (e, sc) => {
+      const inst = this.instances(e, sc).map((s) => [e.body, s] as const);
+      if (e.q === 'count') return inst.reduce<string | null>((d, [b, s]) => and2(d, this.defined(b, s)), null);
+      return this.chain(inst, e.q === 'forall');
+    },
+  };
+
   defined(e: Expr, sc: Scope): string | null {
-    switch (e.op) {
-      case 'lit': case 'var': return null;
-      case 'read': {
-        let d: string | null = null;
-        for (const p of e.loc.path) if (p.kind === 'at') d = and2(d, this.defined(p.e, sc));
-        return d;
-      }
-      case 'pre': return this.defined(e.e, { ...sc, pre: true });
-      case 'not': case 'isSome': case 'some': case 'ord': return this.defined(e.e, sc);
-      case 'unwrap': return and2(this.defined(e.e, sc), `(${this.expr(e.e, sc)} != -1)`);
-      case 'and': case 'or': return this.chain(e.args.map((a) => [a, sc] as const), e.op === 'and');
-      case 'implies': {
-        const da = this.defined(e.a, sc);
-        const db = this.defined(e.b, sc);
-        return db === null ? da : and2(da, `(!(${this.expr(e.a, sc)}) || ${db})`);
-      }
-      case 'cmp': case 'arith': return and2(this.defined(e.a, sc), this.defined(e.b, sc));
-      case 'ite': {
-        const da = this.defined(e.a, sc);
-        const db = this.defined(e.b, sc);
-        const branch = da === null && db === null ? null : `(${this.expr(e.c, sc)} -> ${da ?? 'true'} : ${db ?? 'true'})`;
-        return and2(this.defined(e.c, sc), branch);
-      }
-      case 'quant': {
-        const inst = this.instances(e, sc).map((s) => [e.body, s] as const);
-        if (e.q === 'count') return inst.reduce<string | null>((d, [b, s]) => and2(d, this.defined(b, s)), null);
-        return this.chain(inst, e.q === 'forall');
-      }
-    }
+    return visitExpr(this.definedness, e, sc);
   }
 
   /** Definedness of a short-circuit chain: a later operand is evaluated only if the earlier ones did not decide. */
@@ -293,33 +314,44 @@ class PromelaPrinter {
   }
 
   /** Bounds of the values an expression can take (to know when a store needs a range check). */
+  private readonly valueBounds: ExprVisitor<Bounds, Scope> = {
+    lit: (e) => [e.value, e.value],
+    var: (e, sc) => {
+      const v = sc.bound.get(e.id) as number;
+      return [v, v];
+    },
+    read: (e) => scalarBounds(e.type),
+    pre: (e, sc) => this.bounds(e.e, sc),
+    some: (e, sc) => this.bounds(e.e, sc),
+    unwrap: (e, sc) => {
+      const [lo, hi] = this.bounds(e.e, sc);
+      return [Math.max(0, lo), hi];
+    },
+    ord: (e) => [0, (e.e.type as { size: number }).size - 1],
+    arith: (e, sc) => {
+      const [al, ah] = this.bounds(e.a, sc);
+      const [bl, bh] = this.bounds(e.b, sc);
+      if (e.fn === 'add') return [al + bl, ah + bh];
+      if (e.fn === 'sub') return [al - bh, ah - bl];
+      const ps = [al * bl, al * bh, ah * bl, ah * bh];
+      return [Math.min(...ps), Math.max(...ps)];
+    },
+    ite: (e, sc) => {
+      const [al, ah] = this.bounds(e.a, sc);
+      const [bl, bh] = this.bounds(e.b, sc);
+      return [Math.min(al, bl), Math.max(ah, bh)];
+    },
+    quant: (e) => (e.q === 'count' ? [0, e.index.size] : [0, 1]),
+    not: () => [0, 1],
+    and: () => [0, 1],
+    or: () => [0, 1],
+    implies: () => [0, 1],
+    cmp: () => [0, 1],
+    isSome: () => [0, 1],
+  };
+
   private bounds(e: Expr, sc: Scope): Bounds {
-    switch (e.op) {
-      case 'lit': return [e.value, e.value];
-      case 'var': {
-        const v = sc.bound.get(e.id) as number;
-        return [v, v];
-      }
-      case 'read': return scalarBounds(e.type);
-      case 'pre': case 'some': return this.bounds(e.e, sc);
-      case 'unwrap': return [Math.max(0, this.bounds(e.e, sc)[0]), this.bounds(e.e, sc)[1]];
-      case 'ord': return [0, (e.e.type as { size: number }).size - 1];
-      case 'arith': {
-        const [al, ah] = this.bounds(e.a, sc);
-        const [bl, bh] = this.bounds(e.b, sc);
-        if (e.fn === 'add') return [al + bl, ah + bh];
-        if (e.fn === 'sub') return [al - bh, ah - bl];
-        const ps = [al * bl, al * bh, ah * bl, ah * bh];
-        return [Math.min(...ps), Math.max(...ps)];
-      }
-      case 'ite': {
-        const [al, ah] = this.bounds(e.a, sc);
-        const [bl, bh] = this.bounds(e.b, sc);
-        return [Math.min(al, bl), Math.max(ah, bh)];
-      }
-      case 'quant': return e.q === 'count' ? [0, e.index.size] : [0, 1];
-      default: return [0, 1];
-    }
+    return visitExpr(this.valueBounds, e, sc);
   }
 
   // --- statements ------------------------------------------------------------------------------
@@ -329,41 +361,41 @@ class PromelaPrinter {
     if (d !== null) out.push(`${ind}assert(${d});`);
   }
 
+  private readonly stmtPrinter: StmtVisitor<string[], { sc: Scope; ind: string }> = {
+    assign: (st, { sc, ind }) => {
+      const out: string[] = [];
+      for (const x of locIndexExprs(st.loc)) this.assertDefined(x, sc, out, ind);
+      this.assertDefined(st.e, sc, out, ind);
+      const target = this.loc(st.loc, sc);
+      const value = this.expr(st.e, sc);
+      const [lo, hi] = scalarBounds(st.loc.type as ScalarType);
+      const [el, eh] = this.bounds(st.e, sc);
+      if (el < lo || eh > hi) out.push(`${ind}assert(${lo} <= ${value} && ${value} <= ${hi});`);
+      out.push(`${ind}${target} = ${value};`);
+      return out;
+    },
+    reset: (st, { sc, ind }) => {
+      const out: string[] = [];
+      for (const x of locIndexExprs(st.loc)) this.assertDefined(x, sc, out, ind);
+      for (const [at, t] of this.scalarPaths(st.loc.type, this.loc(st.loc, sc)))
+        out.push(`${ind}${at} = ${this.expr({ op: 'lit', type: t, value: minValue(t) }, sc)};`);
+      return out;
+    },
+    if: (st, { sc, ind }) => {
+      const out: string[] = [];
+      this.assertDefined(st.c, sc, out, ind);
+      const branch = (b: readonly Stmt[]) => {
+        const lines = this.stmts(b, sc, `${ind}   `);
+        return lines.length ? lines : [`${ind}   skip;`];
+      };
+      out.push(`${ind}if`, `${ind}:: ${this.expr(st.c, sc)} ->`, ...branch(st.thenBody), `${ind}:: else ->`, ...branch(st.elseBody), `${ind}fi;`);
+      return out;
+    },
+    forEach: (st, { sc, ind }) => Array.from({ length: st.index.size }, (_, i) => this.stmts(st.body, this.withVar(sc, st.id, i), ind)).flat(),
+  };
+
   stmts(body: readonly Stmt[], sc: Scope, ind: string): string[] {
-    const out: string[] = [];
-    for (const st of body) {
-      switch (st.kind) {
-        case 'assign': {
-          for (const p of st.loc.path) if (p.kind === 'at') this.assertDefined(p.e, sc, out, ind);
-          this.assertDefined(st.e, sc, out, ind);
-          const target = this.loc(st.loc, sc);
-          const value = this.expr(st.e, sc);
-          const [lo, hi] = scalarBounds(st.loc.type as ScalarType);
-          const [el, eh] = this.bounds(st.e, sc);
-          if (el < lo || eh > hi) out.push(`${ind}assert(${lo} <= ${value} && ${value} <= ${hi});`);
-          out.push(`${ind}${target} = ${value};`);
-          break;
-        }
-        case 'reset': {
-          for (const p of st.loc.path) if (p.kind === 'at') this.assertDefined(p.e, sc, out, ind);
-          for (const [at, t] of this.scalarPaths(st.loc.type, this.loc(st.loc, sc))) out.push(`${ind}${at} = ${this.expr({ op: 'lit', type: t, value: minValue(t) }, sc)};`);
-          break;
-        }
-        case 'if': {
-          this.assertDefined(st.c, sc, out, ind);
-          const branch = (b: readonly Stmt[]) => {
-            const lines = this.stmts(b, sc, `${ind}   `);
-            return lines.length ? lines : [`${ind}   skip;`];
-          };
-          out.push(`${ind}if`, `${ind}:: ${this.expr(st.c, sc)} ->`, ...branch(st.thenBody), `${ind}:: else ->`, ...branch(st.elseBody), `${ind}fi;`);
-          break;
-        }
-        case 'forEach':
-          for (let i = 0; i < st.index.size; i++) out.push(...this.stmts(st.body, this.withVar(sc, st.id, i), ind));
-          break;
-      }
-    }
-    return out;
+    return body.flatMap((st) => visitStmt(this.stmtPrinter, st, { sc, ind }));
   }
 
   /** `hidden byte flag; flag = (pred); assert(flag)`, so that pan names the property. */
@@ -401,24 +433,40 @@ class PromelaPrinter {
         const gd = this.defined(inst.rule.guard, sc);
         return gd === null ? this.expr(inst.rule.guard, sc) : `(!(${gd}) || ${this.expr(inst.rule.guard, sc)})`;
       });
-      checks.push('  /* no rule is enabled only in a legal end state */', `  ${f} = (${[this.expr(m.endState, top), ...enabled].join(' ||\n    ')});`, `  assert(${f});`);
+      checks.push(
+        '  /* no rule is enabled only in a legal end state */',
+        `  ${f} = (${[this.expr(m.endState, top), ...enabled].join(' ||\n    ')});`,
+        `  assert(${f});`,
+      );
     }
 
     const steps = properties.filter((p): p is StepProperty => p.kind === 'step');
     const stepFlags = new Map(steps.map((p) => [p.name, flag('step', p.name)]));
-    const options = m.instances.map((inst) => this.option(inst, steps.filter((p) => p.rule === null || p.rule === inst.rule.name), stepFlags));
+    const options = m.instances.map((inst) =>
+      this.option(
+        inst,
+        steps.filter((p) => p.rule === null || p.rule === inst.rule.name),
+        stepFlags,
+      ),
+    );
 
     const initBlocks = m.inits.map((init) => [`d_step { /* start state ${init.name} */`, ...this.stmts(init.body, top, '  '), '  check_invariants()', '}']);
-    const start = initBlocks.length === 1
-      ? (initBlocks[0] as string[]).map((l) => `  ${l}`)
-      : ['  if', ...initBlocks.flatMap((b) => [`  :: ${b[0]}`, ...b.slice(1).map((l) => `     ${l}`)]), '  fi'];
+    const start =
+      initBlocks.length === 1
+        ? (initBlocks[0] as string[]).map((l) => `  ${l}`)
+        : ['  if', ...initBlocks.flatMap((b) => [`  :: ${b[0]}`, ...b.slice(1).map((l) => `     ${l}`)]), '  fi'];
     start[start.length - 1] += ';';
 
-    const skipped = properties.filter((p) => p.kind === 'cover' || p.kind === 'liveness').map((p) => `/* ${p.kind} "${p.name}" (${p.requirement}) is not exported */`);
-    const params = Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join(' ');
+    const skipped = properties
+      .filter((p) => p.kind === 'cover' || p.kind === 'liveness')
+      .map((p) => `/* ${p.kind} "${p.name}" (${p.requirement}) is not exported */`);
+    const params = Object.entries(m.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const vars = m.vars.map((v, i) => `${this.declare(v.type, this.varNames[i] as string, v.name)};`);
-    const pres = m.vars.map((v, i) => `hidden ${this.declare(v.type, this.preNames[i] as string, v.name)};`)
-      .filter((_, i) => steps.some((p) => readsPre(p.pred, i)));
+    const pres = m.vars
+      .map((v, i) => `hidden ${this.declare(v.type, this.preNames[i] as string, v.name)};`)
+      .filter((_, i) => steps.some((p) => varsReadInPre(p.pred).has(i)));
     const proc = this.names.fresh(m.protocol);
     return [
       `/* ${m.protocol}${m.variant ? ` variant ${m.variant}` : ''} (${params}), printed by mirrorcheck from the model.`,
@@ -476,7 +524,7 @@ class PromelaPrinter {
     if (gd === null) out.push(`${ind}${g} ->`);
     else out.push(`${ind}(!(${gd}) || ${g}) ->`, `${ind}assert(${gd});`);
     const preVars = new Set<number>();
-    for (const p of steps) for (let i = 0; i < this.model.vars.length; i++) if (readsPre(p.pred, i)) preVars.add(i);
+    for (const p of steps) varsReadInPre(p.pred, false, preVars);
     for (const v of [...preVars].sort((a, b) => a - b)) {
       const t = (this.model.vars[v] as { type: Type }).type;
       const src = this.scalarPaths(t, this.varNames[v] as string);
@@ -495,21 +543,6 @@ class PromelaPrinter {
   }
 }
 
-/** Whether an expression reads state variable `v` inside `pre(...)`. */
-function readsPre(e: Expr, v: number, inPre = false): boolean {
-  const r = (x: Expr) => readsPre(x, v, inPre);
-  switch (e.op) {
-    case 'read': return (inPre && e.loc.varIdx === v) || e.loc.path.some((p) => p.kind === 'at' && r(p.e));
-    case 'pre': return readsPre(e.e, v, true);
-    case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': return r(e.e);
-    case 'and': case 'or': return e.args.some(r);
-    case 'implies': case 'cmp': case 'arith': return r(e.a) || r(e.b);
-    case 'ite': return r(e.c) || r(e.a) || r(e.b);
-    case 'quant': return r(e.body);
-    default: return false;
-  }
-}
-
 /**
  * Prints `model` with its invariants and step properties as a Promela model for SPIN.
  *
@@ -517,7 +550,7 @@ function readsPre(e: Expr, v: number, inPre = false): boolean {
  * ```ts
  * const model = buildModel(fenceMigrate, { params: { pages: 3 } });
  * writeFileSync('fm.pml', toPromela(model, fenceMigrateProperties.build(model)));
-  * // spin -o2 -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
+ * // spin -o2 -a fm.pml && gcc -O2 -DSAFETY -o pan pan.c && ./pan -m10000000
  * ```
  */
 export function toPromela(model: Model, properties: readonly Property[], opts: PromelaOptions = {}): string {

@@ -97,8 +97,17 @@ export function runRumur(murphi: string, opts: RumurOptions = {}): PeerRun {
     const threads = opts.threads !== undefined ? ['--threads', String(opts.threads)] : [];
     const gen = timed('rumur', ['--quiet', ...threads, ...(opts.flags ?? []), 'model.m', '--output', 'model.c'], dir, false);
     const fail = (ms: { gen: number; cc: number }, out: string): PeerRun => ({
-      tool: 'rumur', status: 'error', states: null, transitions: null, violation: null, steps: null,
-      generateMs: ms.gen, compileMs: ms.cc, searchMs: 0, peakRssKiB: null, output: out,
+      tool: 'rumur',
+      status: 'error',
+      states: null,
+      transitions: null,
+      violation: null,
+      steps: null,
+      generateMs: ms.gen,
+      compileMs: ms.cc,
+      searchMs: 0,
+      peakRssKiB: null,
+      output: out,
     });
     if (gen.status !== 0) return fail({ gen: gen.ms, cc: 0 }, gen.out || String(gen.error));
     const cc = timed('cc', ['-std=c11', '-march=native', ...(opts.cflags ?? ['-O3']), '-o', 'model', 'model.c', '-lpthread'], dir, false);
@@ -127,8 +136,12 @@ export function runRumur(murphi: string, opts: RumurOptions = {}): PeerRun {
       status: sum === null ? 'error' : violation ? 'violated' : run.status === 0 ? 'ok' : 'error',
       states: sum ? Number(sum[1]) : null,
       transitions: sum ? Number(sum[2]) : null,
-      violation, steps,
-      generateMs: gen.ms, compileMs: cc.ms, searchMs: run.ms, peakRssKiB: run.rss,
+      violation,
+      steps,
+      generateMs: gen.ms,
+      compileMs: cc.ms,
+      searchMs: run.ms,
+      peakRssKiB: run.rss,
       output: opts.keep ? `${out}\n(kept in ${dir})` : out,
     };
   } finally {
@@ -160,8 +173,17 @@ export function runSpin(promela: string, opts: SpinOptions = {}): PeerRun {
     // nothing exported reads (one read only by a cover, say): then SPIN's states are ours plus one.
     const gen = timed('spin', ['-o2', '-a', 'model.pml'], dir, false);
     const fail = (ms: { gen: number; cc: number }, out: string): PeerRun => ({
-      tool: 'spin', status: 'error', states: null, transitions: null, violation: null, steps: null,
-      generateMs: ms.gen, compileMs: ms.cc, searchMs: 0, peakRssKiB: null, output: out,
+      tool: 'spin',
+      status: 'error',
+      states: null,
+      transitions: null,
+      violation: null,
+      steps: null,
+      generateMs: ms.gen,
+      compileMs: ms.cc,
+      searchMs: 0,
+      peakRssKiB: null,
+      output: out,
     });
     if (gen.status !== 0 || !existsSync(join(dir, 'pan.c'))) return fail({ gen: gen.ms, cc: 0 }, gen.out || String(gen.error));
     const defs = ['-DSAFETY', '-DMEMLIM=8000', ...(opts.shortest ? ['-DREACH'] : [])];
@@ -178,13 +200,14 @@ export function runSpin(promela: string, opts: SpinOptions = {}): PeerRun {
       const msg = err[1] as string;
       const flag = /^assertion violated (\w+)$/.exec(msg)?.[1];
       const byFlag = (prefix: string) => (opts.properties ?? []).find((p) => flag === `${prefix}_${snake(p)}`) ?? null;
-      violation = /invalid end state/.test(msg) || flag === 'no_deadlock'
-        ? { kind: 'deadlock', property: 'deadlock', message: msg }
-        : flag?.startsWith('inv_')
-          ? { kind: 'invariant', property: byFlag('inv') ?? flag.slice(4), message: msg }
-          : flag?.startsWith('step_')
-            ? { kind: 'step', property: byFlag('step') ?? flag.slice(5), message: msg }
-            : { kind: 'model-error', property: null, message: msg };
+      violation =
+        /invalid end state/.test(msg) || flag === 'no_deadlock'
+          ? { kind: 'deadlock', property: 'deadlock', message: msg }
+          : flag?.startsWith('inv_')
+            ? { kind: 'invariant', property: byFlag('inv') ?? flag.slice(4), message: msg }
+            : flag?.startsWith('step_')
+              ? { kind: 'step', property: byFlag('step') ?? flag.slice(5), message: msg }
+              : { kind: 'model-error', property: null, message: msg };
     }
     // With -i, pan lowers its depth bound to each shorter error found: the last bound is the
     // shortest error depth plus one.
@@ -197,8 +220,12 @@ export function runSpin(promela: string, opts: SpinOptions = {}): PeerRun {
       status: stored === null ? 'error' : violation ? 'violated' : incomplete ? 'incomplete' : 'ok',
       states: stored ? Number(stored[1]) : null,
       transitions: trans ? Number(trans[1]) : null,
-      violation, steps,
-      generateMs: gen.ms, compileMs: cc.ms, searchMs: run.ms, peakRssKiB: run.rss,
+      violation,
+      steps,
+      generateMs: gen.ms,
+      compileMs: cc.ms,
+      searchMs: run.ms,
+      peakRssKiB: run.rss,
       output: opts.keep ? `${out}\n(kept in ${dir})` : out,
     };
   } finally {

@@ -3,8 +3,9 @@
  * language, each citing the spec requirement it checks, so that every engine evaluates the same
  * thing and every report can say which requirement of which spec was broken.
  */
-import { type Expr, type Operand, boolExpr, freshVar, within } from '../model/lang/expr.js';
-import type { Model, ProtocolDef } from '../model/lang/protocol.js';
+import { type Expr, type Operand, boolExpr, fail, freshVar, within } from '../model/lang/expr.js';
+import type { Model, ProtocolDef, RuleDef } from '../model/lang/protocol.js';
+import { scopeProblem } from '../model/lang/visit.js';
 import type { IndexType } from '../model/lang/types.js';
 
 interface PropertyBase {
@@ -17,15 +18,25 @@ interface PropertyBase {
 }
 
 /** Holds in every reachable state. */
-export interface Invariant extends PropertyBase { readonly kind: 'invariant'; readonly pred: Expr }
+export interface Invariant extends PropertyBase {
+  readonly kind: 'invariant';
+  readonly pred: Expr;
+}
 /**
  * Holds on every step (pre-state, rule instance, post-state). Plain references read the post-state;
  * `pre(x)` reads the pre-state. With `rule` set, only steps of that rule are checked, and `pred` may
  * use that rule's parameters.
  */
-export interface StepProperty extends PropertyBase { readonly kind: 'step'; readonly rule: string | null; readonly pred: Expr }
+export interface StepProperty extends PropertyBase {
+  readonly kind: 'step';
+  readonly rule: string | null;
+  readonly pred: Expr;
+}
 /** Must be reachable: a cover never reached means the model may be vacuous. */
-export interface Cover extends PropertyBase { readonly kind: 'cover'; readonly pred: Expr }
+export interface Cover extends PropertyBase {
+  readonly kind: 'cover';
+  readonly pred: Expr;
+}
 
 /**
  * A temporal property checked under the fairness the rules declare:
@@ -46,43 +57,85 @@ export interface Liveness extends PropertyBase {
   readonly each?: { readonly index: IndexType; readonly v: Expr };
 }
 
+/** Any property kind: invariant, step property, cover or liveness. */
 export type Property = Invariant | StepProperty | Cover | Liveness;
 
 /** `p ~> q`: every state satisfying p is followed by one satisfying q. */
 export function leadsTo(name: string, requirement: string, doc: string, p: Operand, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'leadsTo' as const,
+    name,
+    requirement,
+    doc,
+    p: statePredicate('leadsTo', p),
+    q: statePredicate('leadsTo', q),
+  }));
 }
 
 /**
  * `p(i) ~> q(i)` for every value `i` of an index type, e.g. every stalled DMA slot completes:
  * `leadsToEach('stall-completes', 'FM-L1', '...', Slot, (d) => [eq(dma.at(d).f('state'), 'stalled'), eq(dma.at(d).f('state'), 'idle')])`.
  */
-export function leadsToEach(
-  name: string, requirement: string, doc: string, index: IndexType, fn: (i: Expr) => readonly [Operand, Operand],
-): Liveness {
+export function leadsToEach(name: string, requirement: string, doc: string, index: IndexType, fn: (i: Expr) => readonly [Operand, Operand]): Liveness {
   return within(`liveness ${name}`, () => {
     const v = freshVar(index, index.name.toLowerCase());
     const [p, q] = fn(v);
-    return { kind: 'liveness' as const, form: 'leadsTo' as const, name, requirement, doc, p: boolExpr(p, 'leadsTo'), q: boolExpr(q, 'leadsTo'), each: { index, v } };
+    const each = new Set([(v as { id: number }).id]);
+    return {
+      kind: 'liveness' as const,
+      form: 'leadsTo' as const,
+      name,
+      requirement,
+      doc,
+      p: statePredicate('leadsTo', p, each),
+      q: statePredicate('leadsTo', q, each),
+      each: { index, v },
+    };
   });
 }
 
 /** `<> q` from the start states. */
 export function eventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'eventually' as const, name, requirement, doc, p: boolExpr(true, 'eventually'), q: boolExpr(q, 'eventually') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'eventually' as const,
+    name,
+    requirement,
+    doc,
+    p: boolExpr(true, 'eventually'),
+    q: statePredicate('eventually', q),
+  }));
 }
 
 /** `[]<> q`. */
 export function alwaysEventually(name: string, requirement: string, doc: string, q: Operand): Liveness {
-  return within(`liveness ${name}`, () => ({ kind: 'liveness' as const, form: 'alwaysEventually' as const, name, requirement, doc, p: boolExpr(true, 'alwaysEventually'), q: boolExpr(q, 'alwaysEventually') }));
+  return within(`liveness ${name}`, () => ({
+    kind: 'liveness' as const,
+    form: 'alwaysEventually' as const,
+    name,
+    requirement,
+    doc,
+    p: boolExpr(true, 'alwaysEventually'),
+    q: statePredicate('alwaysEventually', q),
+  }));
 }
 
+/** A predicate on one state: no free variables (only those of its own quantifiers), no `pre(...)`. */
+function statePredicate(what: string, pred: Operand, allowed: ReadonlySet<number> = new Set()): Expr {
+  const e = boolExpr(pred, what);
+  const wrong = scopeProblem(e, allowed, false);
+  return wrong ? fail(wrong) : e;
+}
+
+/** Holds in every reachable state. */
 export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {
-  return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => boolExpr(pred, 'invariant')) };
+  return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => statePredicate('invariant', pred)) };
 }
 
+/** Must be reachable: a cover never reached means the model may be vacuous. */
 export function cover(name: string, requirement: string, doc: string, pred: Operand): Cover {
-  return { kind: 'cover', name, requirement, doc, pred: within(`cover ${name}`, () => boolExpr(pred, 'cover')) };
+  return { kind: 'cover', name, requirement, doc, pred: within(`cover ${name}`, () => statePredicate('cover', pred)) };
 }
 
 /** A step property on the steps of one rule of `model` (its parameters are passed to `fn`). */
@@ -98,10 +151,13 @@ export function stepProperty(
     let args: Record<string, Expr> = {};
     if (rule !== null) {
       const r = model.rules.find((x) => x.name === rule);
-      if (!r) throw new Error(`step property ${name}: no rule ${rule} in ${model.protocol}`);
-      args = Object.fromEntries(r.params.map((p) => [p.name, p.v]));
+      if (!r) fail(`no rule ${rule} in ${model.protocol} (rules: ${model.rules.map((x) => x.name).join(', ')})`);
+      args = Object.fromEntries((r as RuleDef).params.map((p) => [p.name, p.v]));
     }
-    return { kind: 'step' as const, name, requirement, doc, rule, pred: boolExpr(fn(args), 'step property') };
+    const pred = boolExpr(fn(args), 'step property');
+    const wrong = scopeProblem(pred, new Set(Object.values(args).map((v) => (v as { id: number }).id)), true);
+    if (wrong) fail(wrong);
+    return { kind: 'step' as const, name, requirement, doc, rule, pred };
   });
 }
 
@@ -136,6 +192,7 @@ export interface PropertySet<H> {
   readonly proofHints?: (model: Model<H>) => ProofHints;
 }
 
+/** Declares the properties of a protocol (built against each built model) and, optionally, its proof hints. */
 export function definePropertySet<H>(
   protocol: ProtocolDef<H>,
   build: (model: Model<H>) => readonly Property[],
@@ -144,10 +201,10 @@ export function definePropertySet<H>(
   return proofHints ? { protocol, build, proofHints } : { protocol, build };
 }
 
-/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 /** The safety properties of a set (invariants and step properties): what BMC and the proofs check. */
 export function safetyProperties(ps: readonly Property[]): (Invariant | StepProperty)[] {
   return ps.filter((p): p is Invariant | StepProperty => p.kind === 'invariant' || p.kind === 'step');
 }
 
+/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 export const DEADLOCK = 'deadlock';

@@ -7,7 +7,5 @@ import type { Layout } from '../model/lang/layout.js';
 import { cardinality, minValue } from '../model/lang/types.js';
 
 export function stateArb(layout: Layout): fc.Arbitrary<Int32Array> {
-  return fc
-    .tuple(...layout.slotTypes.map((t) => fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 })))
-    .map((xs) => Int32Array.from(xs));
+  return fc.tuple(...layout.slotTypes.map((t) => fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 }))).map((xs) => Int32Array.from(xs));
 }

@@ -30,7 +30,8 @@ export function bruteForce(model: Model, properties: readonly Property[]): { sta
         any = true;
         const t = applyRule(model, inst, s);
         for (const p of steps) {
-          if (p.kind === 'step' && (p.rule === null || p.rule === inst.rule.name) && !holds(model, p.pred, t, s, instanceBindings(inst))) return { states: seen.size, shortest: depth };
+          if (p.kind === 'step' && (p.rule === null || p.rule === inst.rule.name) && !holds(model, p.pred, t, s, instanceBindings(inst)))
+            return { states: seen.size, shortest: depth };
         }
         const k = t.join();
         if (seen.has(k)) continue;

@@ -9,8 +9,8 @@ import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats, Violation } from '../engine.js';
-import { type CompiledModel, compileModel } from './compile.js';
+import { type CheckJob, type CheckResult, type CoverReport, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer, checkSymmetric } from './symmetry.js';
 
@@ -21,8 +21,13 @@ import { Canonicalizer, checkSymmetric } from './symmetry.js';
  * the stored canonical form. The result replays exactly on the model.
  */
 function traceFrom(
-  model: Model, cm: CompiledModel, canon: Canonicalizer, store: StateStore, ids: readonly number[],
-  prop: { name: string; requirement: string } | null, extra?: { via: number; state: Int32Array; stepFail?: boolean },
+  model: Model,
+  cm: CompiledModel<Property>,
+  canon: Canonicalizer,
+  store: StateStore,
+  ids: readonly number[],
+  prop: { name: string; requirement: string } | null,
+  extra?: { via: number; state: Int32Array; stepFail?: boolean },
 ): Trace {
   const w = new Uint32Array(cm.words);
   const unpackId = (id: number) => {
@@ -96,7 +101,7 @@ function failingInstance(model: Model, s: Int32Array): { via: number; message: s
 }
 
 /** Runs an exhaustive search (BFS by default) and returns the result. */
-export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
+export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
   const { model, limits } = job;
   const strategy = job.strategy ?? 'bfs';
   const checkDeadlock = job.deadlock ?? true;
@@ -120,16 +125,18 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   const dfsDepth: number[] = [];
   const stack: number[] = [];
 
-  const stats = (): Stats => {
+  const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
     const bytes = store.bytes();
     return {
+      engine: 'explicit',
+      symmetry: canon.active,
       states: store.count,
       transitions: generated,
       depth: maxDepth,
       elapsedMs,
       statesPerSec: elapsedMs > 0 ? Math.round((store.count * 1000) / elapsedMs) : store.count * 1000,
-      bytesPerState: store.count ? Math.round((bytes / store.count) * 10) / 10 : 0,
+      bytesPerState: bytesPerStateOf(bytes, store.count),
       storeBytes: bytes,
     };
   };
@@ -143,7 +150,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (bad >= 0) {
       const p = cm.invariants[bad] as Property;
       violations.push({
-        property: p.name, requirement: p.requirement, kind: 'invariant',
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'invariant',
         message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
         trace: traceFrom(model, cm, canon, store, store.path(id), p),
       });
@@ -165,7 +174,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (f >= 0) {
       const p = cm.steps[f] as Property;
       violations.push({
-        property: p.name, requirement: p.requirement, kind: 'step',
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'step',
         message: `step property ${p.name} (${p.requirement}) violated by ${model.instances[k]?.label}: ${p.doc}`,
         trace: traceFrom(model, cm, canon, store, store.path(curId), p, { via: k, state: t, stepFail: true }),
       });
@@ -176,14 +187,16 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (r >= 0) onNew(r, t, curDepth + 1);
   };
 
-  const errorResult = (e: unknown, id: number | null): CheckResult => {
+  const errorResult = (e: unknown, id: number | null): CheckResult<ExplicitStats> => {
     if (e instanceof ModelRuntimeError && id !== null) {
       const trace = traceFrom(model, cm, canon, store, store.path(id), null);
       const f = failingInstance(model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
       return {
-        status: 'error', code: e.code,
+        status: 'error',
+        code: e.code,
         message: f ? `model error ${f.message} (after ${trace.steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
-        stats: stats(), trace: { ...trace, note: f?.message ?? e.message, ...(f ? { extra: { failingChoice: f.via } } : {}) },
+        stats: stats(),
+        trace: { ...trace, note: f?.message ?? e.message, ...(f ? { extra: { failingChoice: f.via } } : {}) },
       };
     }
     if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
@@ -215,7 +228,14 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     if (hooks.onProgress && now - lastReport >= 1000) {
       lastReport = now;
       const el = now - start;
-      hooks.onProgress({ generated, distinct: store.count, queue, depth: curDepth, elapsedMs: el, statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)) });
+      hooks.onProgress({
+        generated,
+        distinct: store.count,
+        queue,
+        depth: curDepth,
+        elapsedMs: el,
+        statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
+      });
     }
     if (limits.timeLimitSec !== undefined && now - start >= limits.timeLimitSec * 1000) incompleteReason = `time limit of ${limits.timeLimitSec}s reached`;
   };
@@ -254,7 +274,9 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
     }
     if (n === 0 && checkDeadlock && !stop && !cm.isEnd(s)) {
       violations.push({
-        property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock',
+        property: DEADLOCK,
+        requirement: 'deadlock',
+        kind: 'deadlock',
         message: 'deadlock: no rule is enabled and the state is not a legal end state',
         trace: traceFrom(model, cm, canon, store, store.path(id), { name: DEADLOCK, requirement: 'deadlock' }),
       });
@@ -271,18 +293,18 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult {
   const unreached = cm.coverProps.filter((_, i) => coverDepth[i] === null);
   if (unreached.length) {
     return {
-      status: 'violated', guarantee: 'exhaustive', stats: stats(), covers,
+      status: 'violated',
+      guarantee: 'exhaustive',
+      stats: stats(),
+      covers,
       violations: unreached.map((p) => ({
-        property: p.name, requirement: p.requirement, kind: 'cover' as const, trace: null,
+        property: p.name,
+        requirement: p.requirement,
+        kind: 'cover' as const,
+        trace: null,
         message: `cover ${p.name} (${p.requirement}) is never reached: the model may be vacuous (${p.doc})`,
       })),
     };
   }
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers };
 }
-
-/** The explicit engine behind the common interface. */
-export const explicitEngine: Engine = {
-  name: 'explicit',
-  run: async (job, hooks) => explicitCheck(job, hooks),
-};

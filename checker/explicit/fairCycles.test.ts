@@ -34,7 +34,11 @@ const graphArb: fc.Arbitrary<RandomGraph> = fc.integer({ min: 1, max: 6 }).chain
 
 function modelOf(g: RandomGraph) {
   const def = defineProtocol({
-    name: 'random-graph', summary: 'random graph', spec: '-', params: {}, variants: [],
+    name: 'random-graph',
+    summary: 'random graph',
+    spec: '-',
+    params: {},
+    variants: [],
     build(b) {
       const x = b.v('x', range(0, g.n - 1));
       b.init('zero', () => []);
@@ -67,15 +71,23 @@ function oracle(g: RandomGraph, form: Liveness['form']): boolean {
     });
   });
   const reach = new Set([0]);
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
-    for (const e of edges) if (reach.has(e.from) && !reach.has(e.to)) { reach.add(e.to); changed = true; }
+    for (const e of edges)
+      if (reach.has(e.from) && !reach.has(e.to)) {
+        reach.add(e.to);
+        changed = true;
+      }
   }
   const seeds = [...reach].filter((v) => !g.q[v] && (form === 'eventually' ? v === 0 : form === 'leadsTo' ? g.p[v] : true));
   const region = new Set(seeds);
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
-    for (const e of edges) if (region.has(e.from) && !region.has(e.to) && !g.q[e.to]) { region.add(e.to); changed = true; }
+    for (const e of edges)
+      if (region.has(e.from) && !region.has(e.to) && !g.q[e.to]) {
+        region.add(e.to);
+        changed = true;
+      }
   }
   if ([...region].some((v) => !edges.some((e) => e.from === v))) return true;
   const rs = [...region];
@@ -86,9 +98,13 @@ function oracle(g: RandomGraph, form: Liveness['form']): boolean {
     if (internal.length === 0) continue;
     const reachIn = (from: number) => {
       const seen = new Set([from]);
-      for (let changed = true; changed;) {
+      for (let changed = true; changed; ) {
         changed = false;
-        for (const e of internal) if (seen.has(e.from) && !seen.has(e.to)) { seen.add(e.to); changed = true; }
+        for (const e of internal)
+          if (seen.has(e.from) && !seen.has(e.to)) {
+            seen.add(e.to);
+            changed = true;
+          }
       }
       return seen;
     };

@@ -56,7 +56,11 @@ export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: 
   const members = new Uint32Array(size);
   {
     let k = 0;
-    for (let v = 0; v < n; v++) if (inRegion[v]) { members[k++] = v; tok[v] = 0; }
+    for (let v = 0; v < n; v++)
+      if (inRegion[v]) {
+        members[k++] = v;
+        tok[v] = 0;
+      }
   }
   const index = new Int32Array(n);
   const low = new Int32Array(n);
@@ -72,8 +76,17 @@ export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: 
   const gTaken = new Uint8Array(G);
   const gBad = new Int32Array(G).fill(-1);
   const touched = new Int32Array(G);
-  const bytes = tok.byteLength + fair.byteLength + members.byteLength + index.byteLength + low.byteLength + onStack.byteLength
-    + sstack.byteLength + callNode.byteLength + callEdge.byteLength + out.byteLength;
+  const bytes =
+    tok.byteLength +
+    fair.byteLength +
+    members.byteLength +
+    index.byteLength +
+    low.byteLength +
+    onStack.byteLength +
+    sstack.byteLength +
+    callNode.byteLength +
+    callEdge.byteLength +
+    out.byteLength;
 
   const work: number[] = [0, size, 0];
   let nextTok = 1;

@@ -14,13 +14,14 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
-import { type CompiledModel, compileModel } from './compile.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
+import type { Property } from '../../properties/property.js';
 import { StateStore } from './stateStore.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
 export interface StateGraph {
   readonly model: Model;
-  readonly cm: CompiledModel;
+  readonly cm: CompiledModel<Property>;
   readonly store: StateStore;
   /** Number of states. */
   readonly n: number;
@@ -45,9 +46,12 @@ export type GraphBuild =
   | { readonly status: 'complete'; readonly graph: StateGraph; readonly elapsedMs: number }
   | { readonly status: 'incomplete'; readonly reason: string; readonly graph: StateGraph; readonly elapsedMs: number }
   | {
-      readonly status: 'error'; readonly error: ModelRuntimeError; readonly graph: StateGraph;
+      readonly status: 'error';
+      readonly error: ModelRuntimeError;
+      readonly graph: StateGraph;
       /** The state whose expansion failed (its path is in the store), or -1 for a start state. */
-      readonly at: number; readonly elapsedMs: number;
+      readonly at: number;
+      readonly elapsedMs: number;
     };
 
 function grow<T extends Uint32Array | Uint16Array>(a: T, need: number): T {
@@ -105,7 +109,11 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
     // States not expanded (a limit stopped the search) get no edges.
     for (let v = cur; v <= n; v++) offsets[v] = m;
     const g: StateGraph = {
-      model, cm, store, n, m,
+      model,
+      cm,
+      store,
+      n,
+      m,
       offsets: offsets.subarray(0, n + 1),
       targets: targets.subarray(0, m),
       labels: labels.subarray(0, m),
@@ -151,8 +159,12 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
         lastReport = now;
         const el = now - start;
         hooks.onProgress({
-          generated: m, distinct: store.count, queue: store.count - cur, depth: depth[cur] as number,
-          elapsedMs: el, statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
+          generated: m,
+          distinct: store.count,
+          queue: store.count - cur,
+          depth: depth[cur] as number,
+          elapsedMs: el,
+          statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
         });
       }
     }

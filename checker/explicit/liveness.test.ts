@@ -5,12 +5,23 @@ import type { Trace } from '../../counterexamples/trace.js';
 import { buildModel, type Model, type ProtocolDef } from '../../model/lang/protocol.js';
 import type { Liveness, PropertySet } from '../../properties/property.js';
 import {
-  lossyChannel, lossyChannelProperties, mutex, mutexProperties, seqRetry, seqRetryProperties, stopper, stopperProperties,
+  lossyChannel,
+  lossyChannelProperties,
+  mutex,
+  mutexProperties,
+  seqRetry,
+  seqRetryProperties,
+  stopper,
+  stopperProperties,
 } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckResult, Violation } from '../engine.js';
 import { explicitCheckWithLiveness, livenessCheck } from './liveness.js';
 
-function run<H>(def: ProtocolDef<H>, set: PropertySet<H>, opts: { params?: Record<string, string | number>; variant?: string; fairness?: 'declared' | 'none' } = {}) {
+function run<H>(
+  def: ProtocolDef<H>,
+  set: PropertySet<H>,
+  opts: { params?: Record<string, string | number>; variant?: string; fairness?: 'declared' | 'none' } = {},
+) {
   const model = buildModel(def, { params: opts.params ?? {}, variant: opts.variant ?? null });
   const properties = set.build(model);
   const result = livenessCheck({ model, properties, limits: {} }, {}, opts.fairness ? { fairness: opts.fairness } : {});

@@ -24,8 +24,8 @@ import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairne
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, Engine, Hooks, Stats, Violation } from '../engine.js';
-import { compilePredicate } from './compile.js';
+import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
+import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 import { type StateGraph, buildGraph, graphState } from './graph.js';
@@ -183,10 +183,12 @@ function fairLoop(g: StateGraph, tok: Int32Array, entry: number, groups: Fairnes
     if (path.length) cur = targets[path[path.length - 1] as number] as number;
   }
   if (cur !== entry || loop.length === 0) {
-    walk(pathInComponent(g, tok, T, cur, sc, (v) => {
-      for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) if (targets[j] === entry) return j;
-      return -1;
-    }));
+    walk(
+      pathInComponent(g, tok, T, cur, sc, (v) => {
+        for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) if (targets[j] === entry) return j;
+        return -1;
+      }),
+    );
   }
   return loop;
 }
@@ -221,7 +223,14 @@ interface Lasso {
 }
 
 /** Checks one goal on a complete graph; returns a lasso or null. */
-function checkGoal(g: StateGraph, goal: Goal, pq: Uint8Array, groups: FairnessGroups, sc: Scratch, bfs: { code: Int32Array; edge: Uint32Array; queue: Uint32Array }): Lasso | null {
+function checkGoal(
+  g: StateGraph,
+  goal: Goal,
+  pq: Uint8Array,
+  groups: FairnessGroups,
+  sc: Scratch,
+  bfs: { code: Int32Array; edge: Uint32Array; queue: Uint32Array },
+): Lasso | null {
   const { n, offsets, targets } = g;
   const form = goal.prop.form;
   const P = 1;
@@ -316,14 +325,16 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
   const loopAt = lasso.prefix.length;
   const where = describeGoal(goal);
   const fair = mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness';
-  const what = lasso.kind === 'cycle'
-    ? `livelock: steps ${loopAt + 1}..${steps.length - 1} repeat forever ${fair} and the goal never holds`
-    : lasso.kind === 'deadlock'
-      ? `deadlock: the run stops after ${loopAt} steps in a state with no enabled rule (not a legal end state) before the goal holds`
-      : `the run ends after ${loopAt} steps in a legal end state before the goal holds`;
-  const note = lasso.kind === 'cycle'
-    ? `lasso: state ${loopAt} is repeated at the end; steps ${loopAt + 1}..${steps.length - 1} repeat forever`
-    : `stutter: no rule is enabled in the last state; by the stuttering convention the run stays there forever (loop = last state)`;
+  const what =
+    lasso.kind === 'cycle'
+      ? `livelock: steps ${loopAt + 1}..${steps.length - 1} repeat forever ${fair} and the goal never holds`
+      : lasso.kind === 'deadlock'
+        ? `deadlock: the run stops after ${loopAt} steps in a state with no enabled rule (not a legal end state) before the goal holds`
+        : `the run ends after ${loopAt} steps in a legal end state before the goal holds`;
+  const note =
+    lasso.kind === 'cycle'
+      ? `lasso: state ${loopAt} is repeated at the end; steps ${loopAt + 1}..${steps.length - 1} repeat forever`
+      : `stutter: no rule is enabled in the last state; by the stuttering convention the run stays there forever (loop = last state)`;
   const trace: Trace = {
     protocol: g.model.protocol,
     variant: g.model.variant,
@@ -341,7 +352,10 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
     },
   };
   return {
-    property: prop.name, requirement: prop.requirement, kind: 'liveness', trace,
+    property: prop.name,
+    requirement: prop.requirement,
+    kind: 'liveness',
+    trace,
     message: `liveness ${prop.name} (${prop.requirement}) violated${where}: ${what}: ${prop.doc}`,
   };
 }
@@ -351,7 +365,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
  * graph. `ok` with guarantee `exhaustive` means no fair run breaks any of them; a limit gives
  * `incomplete` (a partial graph proves nothing about cycles).
  */
-export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult {
+export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
@@ -359,13 +373,18 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
   const built = buildGraph(model, job.limits, hooks);
   const g = built.graph;
   let extraBytes = 0;
-  const stats = (): Stats => {
+  const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
     const bytes = g.bytes + extraBytes;
     return {
-      states: g.n, transitions: g.m, depth: g.maxDepth, elapsedMs,
+      engine: 'explicit',
+      symmetry: false,
+      states: g.n,
+      transitions: g.m,
+      depth: g.maxDepth,
+      elapsedMs,
       statesPerSec: elapsedMs > 0 ? Math.round((g.n * 1000) / elapsedMs) : g.n * 1000,
-      bytesPerState: g.n ? Math.round((bytes / g.n) * 10) / 10 : 0,
+      bytesPerState: bytesPerStateOf(bytes, g.n),
       storeBytes: bytes,
     };
   };
@@ -373,11 +392,20 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
     const ids = built.at >= 0 ? g.store.path(built.at) : [];
     const trace: Trace | null = ids.length
       ? {
-          protocol: model.protocol, variant: model.variant, params: model.params, engine: 'explicit',
-          property: null, requirement: null, note: built.error.message,
+          protocol: model.protocol,
+          variant: model.variant,
+          params: model.params,
+          engine: 'explicit',
+          property: null,
+          requirement: null,
+          note: built.error.message,
           steps: ids.map((id, i) => {
             const via = g.store.via(id);
-            return { choice: via, label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`), state: graphState(g, id) };
+            return {
+              choice: via,
+              label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`),
+              state: graphState(g, id),
+            };
           }),
         }
       : null;
@@ -400,7 +428,8 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
       });
     }
   } catch (e) {
-    if (e instanceof ModelRuntimeError) return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+    if (e instanceof ModelRuntimeError)
+      return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
     throw e;
   }
   const sc = new Scratch(g.n);
@@ -429,17 +458,13 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
  * liveness (each a lasso), then deadlock and unreached covers, so that a deadlock that is also a
  * liveness failure is shown first as the lasso that explains it.
  */
-export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult {
+export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const hasLive = job.properties.some((p: Property) => p.kind === 'liveness');
   const safe = explicitCheck(job, hooks);
   if (!hasLive || safe.status === 'error' || safe.status === 'incomplete') return safe;
   const live = livenessCheck(job, hooks, opts);
-  const stats: Stats = {
-    ...live.stats,
-    elapsedMs: safe.stats.elapsedMs + live.stats.elapsedMs,
-    statesPerSec: Math.round((live.stats.states * 1000) / Math.max(1, safe.stats.elapsedMs + live.stats.elapsedMs)),
-    storeBytes: Math.max(safe.stats.storeBytes, live.stats.storeBytes),
-  };
+  const { engine: _engine, liveness: _none, ...liveFigures } = live.stats;
+  const stats: ExplicitStats = { ...safe.stats, liveness: liveFigures };
   if (live.status === 'error') return { ...live, stats };
   const sv = safe.status === 'violated' ? safe.violations : [];
   const lv = live.status === 'violated' ? live.violations : [];

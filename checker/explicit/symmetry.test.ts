@@ -7,7 +7,11 @@ import { explicitCheck } from './explicit.js';
 
 const tokens = (singleOut: 'none' | 'constant' | 'ord') =>
   defineProtocol({
-    name: 'tokens', summary: '', spec: '', params: {}, variants: [],
+    name: 'tokens',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
     build(b) {
       const T = b.index('T', 3, { symmetric: true });
       const on = b.v('on', arrayOf(T, bool));
@@ -28,7 +32,9 @@ describe('symmetry reduction', () => {
     expect(explicitCheck({ model, properties: [], limits: {}, symmetry: true }).stats.states).toBe(4);
   });
   it('rejects rules that single out a value of a symmetric index', () => {
-    expect(() => explicitCheck({ model: buildModel(tokens('constant')), properties: [], limits: {}, symmetry: true })).toThrow(/rule Set: the constant 0 of symmetric index T/);
+    expect(() => explicitCheck({ model: buildModel(tokens('constant')), properties: [], limits: {}, symmetry: true })).toThrow(
+      /rule Set: the constant 0 of symmetric index T/,
+    );
     expect(() => explicitCheck({ model: buildModel(tokens('ord')), properties: [], limits: {}, symmetry: true })).toThrow(/rule Set: ord\(\)/);
   });
 });

@@ -72,7 +72,11 @@ export class Canonicalizer {
   private readonly w: Uint32Array;
   readonly active: boolean;
 
-  constructor(model: Model, private readonly words: number, private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void) {
+  constructor(
+    model: Model,
+    private readonly words: number,
+    private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void,
+  ) {
     const sym = model.indexes.filter((i) => i.symmetric && i.size > 1);
     this.active = sym.length > 0;
     this.u = new Int32Array(model.layout.nSlots);

@@ -8,7 +8,8 @@
  * It runs the compiled model (checker/explicit/compile.ts); the interpreter stays the reference and
  * the random engine's tests replay every trace through it.
  */
-import type { CompiledModel } from '../explicit/compile.js';
+import type { Property } from '../../properties/property.js';
+import type { CompiledModel } from '../../model/lang/compile.js';
 
 /** What stopped a run early: a broken property, a deadlock, or a run-time model error. */
 export type RunStop =
@@ -36,7 +37,7 @@ export interface RecordedStep {
 
 /** Reusable buffers for runs of one compiled model, so a run allocates nothing. */
 export class ChoiceRunner {
-  private readonly cm: CompiledModel;
+  private readonly cm: CompiledModel<Property>;
   private readonly nSlots: number;
   private readonly pool: Int32Array;
   private readonly ids: Int32Array;
@@ -47,7 +48,7 @@ export class ChoiceRunner {
   private count = 0;
   private readonly emit: (k: number, f: number) => void;
 
-  constructor(cm: CompiledModel, nSlots: number, nInstances: number) {
+  constructor(cm: CompiledModel<Property>, nSlots: number, nInstances: number) {
     this.cm = cm;
     this.nSlots = nSlots;
     this.pool = new Int32Array(Math.max(1, nInstances) * nSlots);

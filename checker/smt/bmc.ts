@@ -17,7 +17,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { holds as holdsPred, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Cover, Invariant, StepProperty } from '../../properties/property.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Stats } from '../engine.js';
+import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, SmtStats } from '../engine.js';
 import { type DecodedPath, type Finding, modelErrorOf, replayPath, stuckFinding, violationFinding, violationOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
 import { Terms } from './terms.js';
@@ -28,6 +28,7 @@ import { type ModelHandle, type SmtSession, withSession } from './z3Host.js';
 /** Depth searched when the job gives none. */
 export const DEFAULT_BMC_DEPTH = 20;
 
+/** Options of bounded model checking (`bmcCheck`). */
 export interface BmcOptions {
   /** Also search for each cover's shortest witness (default true). */
   readonly covers?: boolean;
@@ -65,6 +66,7 @@ class Bmc {
   private readonly model: Model;
   private bound = -1;
   private queries = 0;
+  private solverMs = 0;
   private lastReport = Date.now();
 
   constructor(
@@ -81,25 +83,45 @@ class Bmc {
     this.coverDepth = this.props.covers.map(() => null);
   }
 
-  private stats(): Stats {
-    return { states: 0, transitions: this.queries, depth: Math.max(0, this.bound), elapsedMs: Date.now() - this.start, statesPerSec: 0, bytesPerState: 0, storeBytes: 0 };
+  private stats(): SmtStats {
+    return { engine: 'smt', depth: Math.max(0, this.bound), queries: this.queries, solverMs: this.solverMs, elapsedMs: Date.now() - this.start };
+  }
+
+  /** One solver query, counted and timed. */
+  private async query(solver: ReturnType<SmtSession['newSolver']>): Promise<Awaited<ReturnType<SmtSession['check']>>> {
+    this.queries++;
+    const t0 = Date.now();
+    try {
+      return await this.session.check(solver, this.deadline);
+    } finally {
+      this.solverMs += Date.now() - t0;
+    }
   }
 
   private covers(): CoverReport[] {
-    return this.props.covers.map((c, i) => ({ name: c.name, requirement: c.requirement, reached: this.coverDepth[i] !== null, depth: this.coverDepth[i] ?? null }));
+    return this.props.covers.map((c, i) => ({
+      name: c.name,
+      requirement: c.requirement,
+      reached: this.coverDepth[i] !== null,
+      depth: this.coverDepth[i] ?? null,
+    }));
   }
 
-  private incomplete(what: string): CheckResult {
+  private incomplete(what: string): CheckResult<SmtStats> {
     const why = this.session.lastReason;
-    const reason = why === 'time limit reached' && this.job.limits.timeLimitSec !== undefined
-      ? `time limit of ${this.job.limits.timeLimitSec}s reached ${what} (no violation within ${Math.max(0, this.bound)} steps)`
-      : `z3 answered unknown ${what} (${why}); no violation within ${Math.max(0, this.bound)} steps`;
+    const reason =
+      why === 'time limit reached' && this.job.limits.timeLimitSec !== undefined
+        ? `time limit of ${this.job.limits.timeLimitSec}s reached ${what} (no violation within ${Math.max(0, this.bound)} steps)`
+        : `z3 answered unknown ${what} (${why}); no violation within ${Math.max(0, this.bound)} steps`;
     return { status: 'incomplete', reason, stats: this.stats(), covers: this.covers() };
   }
 
-  private disagree(depth: number, why: string): CheckResult {
+  private disagree(depth: number, why: string): CheckResult<SmtStats> {
     return {
-      status: 'error', code: 'MC040', trace: null, stats: this.stats(),
+      status: 'error',
+      code: 'MC040',
+      trace: null,
+      stats: this.stats(),
       message: `the SMT encoding and the interpreter disagree at depth ${depth}: ${why}`,
     };
   }
@@ -113,7 +135,7 @@ class Bmc {
   }
 
   /** Turns a replayed finding into the engine's result. */
-  private resultOf(f: Finding, path: DecodedPath, depth: number): CheckResult {
+  private resultOf(f: Finding, path: DecodedPath, depth: number): CheckResult<SmtStats> {
     const extra = { depth, solver: this.session.solverName };
     if (f.kind === 'error') {
       const { message, trace } = modelErrorOf(this.model, f, path, extra);
@@ -126,14 +148,13 @@ class Bmc {
    * Asks whether `q` is satisfiable; on `sat` returns the replayed result. `k` is the query's level:
    * -1 for the start states, else the stuck state's depth (violations are at k+1).
    */
-  private async ask(u: Unrolling, solver: ReturnType<SmtSession['newSolver']>, q: BoolSym, k: number): Promise<CheckResult | null> {
+  private async ask(u: Unrolling, solver: ReturnType<SmtSession['newSolver']>, q: BoolSym, k: number): Promise<CheckResult<SmtStats> | null> {
     if (q.c === false) return null;
     const s = this.session;
     s.push(solver);
     try {
       s.add(solver, q.t);
-      this.queries++;
-      const ans = await s.check(solver, this.deadline);
+      const ans = await this.query(solver);
       if (ans === 'unknown') return this.incomplete(`at depth ${k + 1}`);
       if (ans === 'unsat') return null;
       const m = s.model(solver);
@@ -143,10 +164,12 @@ class Bmc {
         const why = replayPath(this.model, path);
         if (why) return this.disagree(k + 1, why);
         const last = path.states[path.states.length - 1] as Int32Array;
-        const f = stuck
-          ? stuckFinding(this.model, last, this.checkDeadlock)
-          : violationFinding(this.model, this.props.invariants, this.props.steps, path);
-        if (!f) return this.disagree(path.states.length - 1, stuck ? 'z3 claims the last state is stuck; the interpreter runs every enabled rule' : 'z3 claims a property fails; the interpreter finds it holds');
+        const f = stuck ? stuckFinding(this.model, last, this.checkDeadlock) : violationFinding(this.model, this.props.invariants, this.props.steps, path);
+        if (!f)
+          return this.disagree(
+            path.states.length - 1,
+            stuck ? 'z3 claims the last state is stuck; the interpreter runs every enabled rule' : 'z3 claims a property fails; the interpreter finds it holds',
+          );
         return this.resultOf(f, path, path.states.length - 1);
       } finally {
         s.releaseModel(m);
@@ -157,7 +180,7 @@ class Bmc {
   }
 
   /** Finds the covers first reached at depth d (each witness replayed). */
-  private async coversAt(u: Unrolling, solver: ReturnType<SmtSession['newSolver']>, d: number): Promise<CheckResult | null> {
+  private async coversAt(u: Unrolling, solver: ReturnType<SmtSession['newSolver']>, d: number): Promise<CheckResult<SmtStats> | null> {
     const ops = u.ops;
     const s = this.session;
     for (;;) {
@@ -168,8 +191,7 @@ class Bmc {
       s.push(solver);
       try {
         s.add(solver, q.t);
-        this.queries++;
-        const ans = await s.check(solver, this.deadline);
+        const ans = await this.query(solver);
         if (ans === 'unknown') return this.incomplete(`while searching cover witnesses at depth ${d}`);
         if (ans === 'unsat') return null;
         const m = s.model(solver);
@@ -204,7 +226,7 @@ class Bmc {
     }
   }
 
-  async run(): Promise<CheckResult> {
+  async run(): Promise<CheckResult<SmtStats>> {
     const s = this.session;
     const tm = new Terms(s);
     const ops = new SymOps(tm);
@@ -237,7 +259,8 @@ class Bmc {
       if (r) return r;
       return { status: 'ok', guarantee: 'bounded', bound: this.maxDepth, stats: this.stats(), covers: this.covers() };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
+      if (e instanceof SmtUnsupported)
+        return { status: 'error', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, stats: this.stats(), trace: null };
       throw e;
     } finally {
       s.releaseSolver(solver);
@@ -245,20 +268,25 @@ class Bmc {
   }
 }
 
-
 /**
  * Bounded model checking of `job` to `job.limits.depth` steps (DEFAULT_BMC_DEPTH when unset).
  * Returns `violated` with the shortest counterexample, `ok` with guarantee `bounded` and `bound`
  * (no violation within that many steps), `incomplete` on a timeout or z3 `unknown`, or `error`
  * (MC011 a model error, with its trace; MC040 the encodings disagree).
  */
-export async function bmcCheck(job: CheckJob, hooks: Hooks = {}, opts: BmcOptions = {}): Promise<CheckResult> {
+export async function bmcCheck(job: CheckJob, hooks: Hooks = {}, opts: BmcOptions = {}): Promise<CheckResult<SmtStats>> {
   for (const init of job.model.inits) {
     try {
       initState(job.model, init);
     } catch (e) {
       if (e instanceof ModelRuntimeError) {
-        return { status: 'error', code: e.code, message: e.message, trace: null, stats: { states: 0, transitions: 0, depth: 0, elapsedMs: 0, statesPerSec: 0, bytesPerState: 0, storeBytes: 0 } };
+        return {
+          status: 'error',
+          code: e.code,
+          message: e.message,
+          trace: null,
+          stats: { engine: 'smt', depth: 0, queries: 0, solverMs: 0, elapsedMs: 0 },
+        };
       }
       throw e;
     }

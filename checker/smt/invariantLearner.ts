@@ -27,7 +27,7 @@ import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/in
 import type { Model } from '../../model/lang/protocol.js';
 import { cardinality, fromCode, toCode } from '../../model/lang/types.js';
 import type { Invariant, StepProperty } from '../../properties/property.js';
-import { type CompiledModel, compileModel } from '../explicit/compile.js';
+import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import type { ReachableSet, SlotLit } from './reachableSet.js';
 import { type Fact, factHolds, factSlots, mineFacts } from './stateFacts.js';
 import { type BoolSym, type Sym, SymOps } from './symbolic.js';
@@ -359,7 +359,7 @@ class Explorer {
           if (v === orig) continue;
           c[j] = v;
           tried++;
-          if (this.lemmas.broken(c, [j]) < 0 && this.lemmas.brokenSince(c, valid) < 0 && this.cm.firstViolated(c) < 0 && !this.reach.has(c)) {
+          if (this.lemmas.broken(c, [j]) < 0 && this.lemmas.brokenSince(c, valid) < 0 && !this.breaksProperty(c) && !this.reach.has(c)) {
             const bad = this.badStep(c);
             if (bad) {
               // Only when the slots that matter already make an unreachable cube: a cube padded with
@@ -377,6 +377,19 @@ class Explorer {
       }
     }
     return blocked;
+  }
+
+  /**
+   * Whether `c` breaks an invariant, or a property cannot even be evaluated in it (an unwrap of none
+   * in a state no run reaches): either way `c` is no pre-state of a counterexample to induction.
+   */
+  private breaksProperty(c: Int32Array): boolean {
+    try {
+      return this.cm.firstViolated(c) >= 0;
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return true;
+      throw e;
+    }
   }
 
   /** The first bad step from `c`, or null (also when some rule raises a model error in `c`). */

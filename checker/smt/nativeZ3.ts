@@ -13,7 +13,12 @@ import { delimiter, join } from 'node:path';
 /** The path of a native `z3` on the PATH (or in MIRRORCHECK_Z3), or null when there is none. */
 export function findNativeZ3(): string | null {
   const forced = process.env.MIRRORCHECK_Z3;
-  const candidates = forced ? [forced] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'z3'));
+  const candidates = forced
+    ? [forced]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'z3'));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

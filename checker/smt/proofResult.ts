@@ -32,9 +32,11 @@ export interface Obligation {
   readonly status: 'proved' | 'failed' | 'unknown';
 }
 
+/** What `prove` and `proveUnbounded` return: proved, violated (a real trace), cti (not inductive), incomplete or error. */
 export type ProofResult =
   | {
-      readonly status: 'proved'; readonly method: ProofMethod;
+      readonly status: 'proved';
+      readonly method: ProofMethod;
       /** The k that succeeded (k-induction). */
       readonly k?: number;
       /** Properties proved (safety invariants, step properties, strengthening invariants). */
@@ -46,12 +48,17 @@ export type ProofResult =
     }
   | { readonly status: 'violated'; readonly method: ProofMethod; readonly violation: Violation; readonly elapsedMs: number }
   | {
-      readonly status: 'error'; readonly method: ProofMethod; readonly code: string; readonly message: string;
+      readonly status: 'error';
+      readonly method: ProofMethod;
+      readonly code: string;
+      readonly message: string;
       /** The model error's trace (MC011); null for MC040 and MC010. */
-      readonly trace: Trace | null; readonly elapsedMs: number;
+      readonly trace: Trace | null;
+      readonly elapsedMs: number;
     }
   | {
-      readonly status: 'cti'; readonly method: ProofMethod;
+      readonly status: 'cti';
+      readonly method: ProofMethod;
       /** The largest k tried (k-induction). */
       readonly k?: number;
       /** The property that could not be shown inductive (`no-model-error` for a model error). */

@@ -4,7 +4,7 @@ import { forall, not } from '../../model/lang/expr.js';
 import { holds } from '../../model/lang/interp.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { invariant, safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { replayPath } from './replay.js';
@@ -16,23 +16,40 @@ afterAll(async () => {
 
 const safety = safetyProperties;
 const configs: readonly Record<string, string>[] = [
-  { mode: 'fence' }, { mode: 'fence', order: 'device-first' }, { mode: 'zap-and-fault' }, { mode: 'zap-and-fault', fault: 'retry' },
+  { mode: 'fence' },
+  { mode: 'fence', order: 'device-first' },
+  { mode: 'zap-and-fault' },
+  { mode: 'zap-and-fault', fault: 'retry' },
 ];
 
 describe('k-induction on fence-migrate', () => {
-  it.each(configs.map((c) => [JSON.stringify(c), c] as const))('proves the safety properties at the default size with the strengthening invariants: %s', async (_, params) => {
-    const model = buildModel(fenceMigrate, { params });
-    const hints = fenceMigrateProperties.proofHints!(model);
-    // The strengthening invariants are true: explicit search finds them in every reachable state.
-    const props = safety(fenceMigrateProperties.build(model));
-    expect(explicitCheck({ model, properties: [...props, ...hints.strengthening], limits: {} }).status).toBe('ok');
-    const r = await prove(model, props, { maxK: 3, strengthening: hints.strengthening });
-    expect(r.status).toBe('proved');
-    if (r.status === 'proved') {
-      expect(r.k).toBe(1);
-      expect(r.properties).toEqual(expect.arrayContaining(['mirror-coherent', 'fence-complete', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame', 'no-lost-write', 'no-stale-dma-read', 'pte-frame-owned']));
-    }
-  }, 60_000);
+  it.each(configs.map((c) => [JSON.stringify(c), c] as const))(
+    'proves the safety properties at the default size with the strengthening invariants: %s',
+    async (_, params) => {
+      const model = buildModel(fenceMigrate, { params });
+      const hints = fenceMigrateProperties.proofHints!(model);
+      // The strengthening invariants are true: explicit search finds them in every reachable state.
+      const props = safety(fenceMigrateProperties.build(model));
+      expect(explicitCheck({ model, properties: [...props, ...hints.strengthening], limits: {} }).status).toBe('ok');
+      const r = await prove(model, props, { maxK: 3, strengthening: hints.strengthening });
+      expect(r.status).toBe('proved');
+      if (r.status === 'proved') {
+        expect(r.k).toBe(1);
+        expect(r.properties).toEqual(
+          expect.arrayContaining([
+            'mirror-coherent',
+            'fence-complete',
+            'no-dma-to-freed-frame',
+            'no-translation-to-freed-frame',
+            'no-lost-write',
+            'no-stale-dma-read',
+            'pte-frame-owned',
+          ]),
+        );
+      }
+    },
+    60_000,
+  );
 
   it('without strengthening the properties are not 2-inductive: the counterexample to induction replays', async () => {
     const model = buildModel(fenceMigrate);
@@ -66,7 +83,12 @@ describe('k-induction on fence-migrate', () => {
   it('a false strengthening invariant is refuted by the base case with a real trace, reported as hints that do not fit (not as a violation)', async () => {
     const model = buildModel(fenceMigrate);
     const { blocked, Page } = model.handles;
-    const wrong = invariant('never-blocked', 'T-1', 'wrong on purpose: DMA is never blocked', forall(Page, (p) => not(blocked.at(p))));
+    const wrong = invariant(
+      'never-blocked',
+      'T-1',
+      'wrong on purpose: DMA is never blocked',
+      forall(Page, (p) => not(blocked.at(p))),
+    );
     const r = await prove(model, safety(fenceMigrateProperties.build(model)), { maxK: 4, strengthening: [wrong] });
     expect(r.status).toBe('cti');
     if (r.status === 'cti') {

@@ -26,6 +26,7 @@ import { SlotTranslator } from './translate.js';
 import { Unrolling } from './unroll.js';
 import { type SmtSession, type SolverBackend, type SolverHandle, withSession } from './z3Host.js';
 
+/** Options of k-induction (`prove`): the largest k, a time limit, strengthening invariants, the solver. */
 export interface ProveOptions {
   /** Largest k tried (default 8). */
   readonly maxK?: number;
@@ -55,7 +56,8 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     try {
       initState(model, init);
     } catch (e) {
-      if (e instanceof ModelRuntimeError) return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
+      if (e instanceof ModelRuntimeError)
+        return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
       throw e;
     }
   }
@@ -82,11 +84,17 @@ export async function prove(model: Model, properties: readonly Property[], opts:
       return ops.or([...inv, ...(t > 0 ? [u.stepViolated(t)] : []), u.err(t)]);
     };
     const incomplete = (what: string): ProofResult => ({
-      status: 'incomplete', method: 'k-induction', elapsedMs: elapsed(),
+      status: 'incomplete',
+      method: 'k-induction',
+      elapsedMs: elapsed(),
       reason: s.lastReason === 'time limit reached' ? `time limit of ${opts.timeLimitSec}s reached ${what}` : `z3 answered unknown ${what} (${s.lastReason})`,
     });
     const disagree = (why: string): ProofResult => ({
-      status: 'error', method: 'k-induction', code: 'MC040', trace: null, elapsedMs: elapsed(),
+      status: 'error',
+      method: 'k-induction',
+      code: 'MC040',
+      trace: null,
+      elapsedMs: elapsed(),
       message: `the SMT encoding and the interpreter disagree: ${why}`,
     });
     const ask = async (solver: SolverHandle, q: BoolSym): Promise<'sat' | 'unsat' | 'unknown'> => {
@@ -128,14 +136,27 @@ export async function prove(model: Model, properties: readonly Property[], opts:
             // The hints are wrong here, but a requirement may still fail deeper within the base
             // case's reach: that is what the user must see.
             const deeper = await bmcCheck(
-              { model, properties, limits: { depth: Math.max(d, maxK - 1), ...(deadline !== null ? { timeLimitSec: Math.max(0.001, (deadline - Date.now()) / 1000) } : {}) }, deadlock: false },
+              {
+                model,
+                properties,
+                limits: { depth: Math.max(d, maxK - 1), ...(deadline !== null ? { timeLimitSec: Math.max(0.001, (deadline - Date.now()) / 1000) } : {}) },
+                deadlock: false,
+              },
               {},
               { covers: false, session: s },
             );
-            if (deeper.status === 'violated' && deeper.violations[0]) return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: elapsed() };
-            if (deeper.status === 'error') return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: elapsed() };
+            if (deeper.status === 'violated' && deeper.violations[0])
+              return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: elapsed() };
+            if (deeper.status === 'error')
+              return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: elapsed() };
             return {
-              status: 'cti', method: 'k-induction', k, property: f.property.name, requirement: f.property.requirement, elapsedMs: elapsed(), hintFailed: true,
+              status: 'cti',
+              method: 'k-induction',
+              k,
+              property: f.property.name,
+              requirement: f.property.requirement,
+              elapsedMs: elapsed(),
+              hintFailed: true,
               message: `the hints do not fit this ${model.variant ? 'variant' : 'model'}: ${d} steps from the start lead to a state where the hint ${f.property.name} fails while every property holds, and no property fails within ${Math.max(d, maxK - 1)} steps (a hint is not a requirement: this is not a bug report; check gives the requirements' own verdict)`,
               trace: traceOf(model, path, f.property, { depth: d, solver: s.solverName, method: 'k-induction base case (hint)' }),
             };
@@ -169,7 +190,11 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         if (a === 'unknown') return incomplete(`in the step case at k=${k}`);
         if (a === 'unsat') {
           return {
-            status: 'proved', method: 'k-induction', k, properties: names, elapsedMs: elapsed(),
+            status: 'proved',
+            method: 'k-induction',
+            k,
+            properties: names,
+            elapsedMs: elapsed(),
             notes: [
               `${k}-induction at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
               'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
@@ -189,18 +214,37 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: 'model error' } : f.property;
         const failing = f.kind === 'error' && f.via >= 0 ? (model.instances[f.via]?.label ?? `#${f.via}`) : 'a rule';
         lastCti = {
-          status: 'cti', method: 'k-induction', k, property: prop.name, requirement: prop.requirement, elapsedMs: 0,
-          message: f.kind === 'error'
-            ? `that no rule raises a model error is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state in which step ${k + 1}, ${failing}, raises a model error (${f.message}); a strengthening invariant that excludes the first state is missing`
-            : `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state where it fails; a strengthening invariant that excludes the first state is missing`,
-          trace: traceOf(model, path, prop, { depth: k, solver: s.solverName, method: 'k-induction step case', ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}) }),
+          status: 'cti',
+          method: 'k-induction',
+          k,
+          property: prop.name,
+          requirement: prop.requirement,
+          elapsedMs: 0,
+          message:
+            f.kind === 'error'
+              ? `that no rule raises a model error is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state in which step ${k + 1}, ${failing}, raises a model error (${f.message}); a strengthening invariant that excludes the first state is missing`
+              : `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state where it fails; a strengthening invariant that excludes the first state is missing`,
+          trace: traceOf(model, path, prop, {
+            depth: k,
+            solver: s.solverName,
+            method: 'k-induction step case',
+            ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}),
+          }),
         };
         s.add(ss, ops.not(bad(step, k)).t);
       }
       if (!lastCti) throw new Error('unreachable: maxK < 1');
       return { ...lastCti, elapsedMs: elapsed() };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method: 'k-induction', code: 'MC010', message: `the SMT translation cannot express this model: ${e.message}`, trace: null, elapsedMs: elapsed() };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method: 'k-induction',
+          code: 'MC010',
+          message: `the SMT translation cannot express this model: ${e.message}`,
+          trace: null,
+          elapsedMs: elapsed(),
+        };
       throw e;
     } finally {
       s.releaseSolver(bs);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { replayTrace } from '../../counterexamples/replay.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../../properties/odpMirror.js';
+import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { safetyProperties } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { prove } from './prove.js';

@@ -178,7 +178,9 @@ export async function proveInfer(model: Model, properties: readonly Property[], 
         'soundness guard: the printed conjuncts hold initially and, with the properties, are 1-inductive (z3 k-induction, k = 1), so every property holds in every reachable state',
         'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom and liveness are not part of the proof',
         ...(reach.deadlocks
-          ? [`deadlock freedom (not part of the proof) does not hold: ${reach.deadlocks} reachable states have no enabled rule and are not legal end states; check reports one with a trace`]
+          ? [
+              `deadlock freedom (not part of the proof) does not hold: ${reach.deadlocks} reachable states have no enabled rule and are not legal end states; check reports one with a trace`,
+            ]
           : []),
       ],
     };

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../../properties/odpMirror.js';
+import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
 import { shutdownSmt } from './z3Host.js';
@@ -13,8 +13,15 @@ afterAll(async () => {
 
 const safety = safetyProperties;
 const SAFETY = [
-  'invalidation-complete', 'no-stale-translation', 'no-access-through-revoked-translation', 'no-dma-to-freed-page',
-  'device-matches-shadow', 'start-end-paired', 'quiescent-seq-even', 'callback-releases-lock', 'no-fault-timeout',
+  'invalidation-complete',
+  'no-stale-translation',
+  'no-access-through-revoked-translation',
+  'no-dma-to-freed-page',
+  'device-matches-shadow',
+  'start-end-paired',
+  'quiescent-seq-even',
+  'callback-releases-lock',
+  'no-fault-timeout',
 ];
 
 describe('k-induction on odp-mirror', () => {
@@ -62,11 +69,15 @@ describe('k-induction on odp-mirror', () => {
     if (r.status === 'cti') expect(r.property).toBe('no-stale-translation');
   }, 60_000);
 
-  it.each(ODP_VARIANTS.map((v) => [v] as const))('bug variant %s is not proved (up to the default k, as the CLI runs it)', async (variant) => {
-    const model = buildModel(odpMirror, { variant });
-    const hints = odpMirrorProperties.proofHints!(model);
-    const r = await prove(model, safety(odpMirrorProperties.build(model)), { strengthening: hints.strengthening });
-    // A real trace (a property or a hint fails in a reachable state) or a counterexample to induction.
-    expect(['violated', 'cti']).toContain(r.status);
-  }, 60_000);
+  it.each(ODP_VARIANTS.map((v) => [v] as const))(
+    'bug variant %s is not proved (up to the default k, as the CLI runs it)',
+    async (variant) => {
+      const model = buildModel(odpMirror, { variant });
+      const hints = odpMirrorProperties.proofHints!(model);
+      const r = await prove(model, safety(odpMirrorProperties.build(model)), { strengthening: hints.strengthening });
+      // A real trace (a property or a hint fails in a reachable state) or a counterexample to induction.
+      expect(['violated', 'cti']).toContain(r.status);
+    },
+    60_000,
+  );
 });

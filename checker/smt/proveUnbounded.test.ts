@@ -4,7 +4,7 @@ import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js
 import { encodeState } from '../../model/lang/layout.js';
 import { type Model, buildModel } from '../../model/lang/protocol.js';
 import { type FenceMigrateHandles, fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
-import { fenceMigrateProperties } from '../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { type Invariant, invariant, safetyProperties } from '../../properties/property.js';
 import type { UnboundedCti } from './proofResult.js';
 import { proveUnbounded } from './proveUnbounded.js';
@@ -16,7 +16,10 @@ afterAll(async () => {
 
 const safety = safetyProperties;
 const configs: readonly Record<string, string>[] = [
-  { mode: 'fence' }, { mode: 'fence', order: 'device-first' }, { mode: 'zap-and-fault' }, { mode: 'zap-and-fault', fault: 'retry' },
+  { mode: 'fence' },
+  { mode: 'fence', order: 'device-first' },
+  { mode: 'zap-and-fault' },
+  { mode: 'zap-and-fault', fault: 'retry' },
 ];
 
 /**
@@ -24,7 +27,12 @@ const configs: readonly Record<string, string>[] = [
  * counterexample's sizes, runs the rule on the decoded pre-state, and expects the decoded post-state
  * and the named invariant to fail there while every invariant holds before.
  */
-function recheck(params: Record<string, string | number>, cti: UnboundedCti, invariants: (m: Model<FenceMigrateHandles>) => Invariant[], failing: string): void {
+function recheck(
+  params: Record<string, string | number>,
+  cti: UnboundedCti,
+  invariants: (m: Model<FenceMigrateHandles>) => Invariant[],
+  failing: string,
+): void {
   const model = buildModel(fenceMigrate, {
     params: { ...params, pages: cti.sizes.Page!, frames: cti.sizes.Frame!, slots: cti.sizes.Slot! },
   });
@@ -40,17 +48,21 @@ function recheck(params: Record<string, string | number>, cti: UnboundedCti, inv
 }
 
 describe('inductive invariants of fence-migrate for every number of pages, frames and slots', () => {
-  it.each(configs.map((c) => [JSON.stringify(c), c] as const))('proves the safety properties: %s', async (_, params) => {
-    const model = buildModel(fenceMigrate, { params });
-    const hints = fenceMigrateProperties.proofHints!(model);
-    const r = await proveUnbounded(model, safety(fenceMigrateProperties.build(model)), { ...hints, timeLimitSec: 120 });
-    expect(r.status).toBe('proved');
-    if (r.status !== 'proved') return;
-    expect(r.obligations!.every((o) => o.status === 'proved')).toBe(true);
-    expect(r.obligations!.length).toBeGreaterThan(50);
-    expect(r.notes[0]).toMatch(/Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\)/);
-    expect(r.notes[1]).toMatch(/writes=2/);
-  }, 120_000);
+  it.each(configs.map((c) => [JSON.stringify(c), c] as const))(
+    'proves the safety properties: %s',
+    async (_, params) => {
+      const model = buildModel(fenceMigrate, { params });
+      const hints = fenceMigrateProperties.proofHints!(model);
+      const r = await proveUnbounded(model, safety(fenceMigrateProperties.build(model)), { ...hints, timeLimitSec: 120 });
+      expect(r.status).toBe('proved');
+      if (r.status !== 'proved') return;
+      expect(r.obligations!.every((o) => o.status === 'proved')).toBe(true);
+      expect(r.obligations!.length).toBeGreaterThan(50);
+      expect(r.notes[0]).toMatch(/Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\)/);
+      expect(r.notes[1]).toMatch(/writes=2/);
+    },
+    120_000,
+  );
 
   it('the start condition holds in the start state at every size the parameters allow', () => {
     let n = 0;
@@ -99,10 +111,23 @@ describe('inductive invariants of fence-migrate for every number of pages, frame
   it('refuses what has no size-independent meaning; a strengthening invariant false at the start is refuted', async () => {
     const model = buildModel(fenceMigrate);
     const { Page, Slot, blocked } = model.handles;
-    const counting = invariant('few-blocked', 'T-1', 'uses count', lt(count(Page, (p) => blocked.at(p)), 3));
+    const counting = invariant(
+      'few-blocked',
+      'T-1',
+      'uses count',
+      lt(
+        count(Page, (p) => blocked.at(p)),
+        3,
+      ),
+    );
     const r = await proveUnbounded(model, [counting]);
     expect(r.status === 'error' && r.code).toBe('MC010');
-    const impossible = invariant('no-slot', 'T-2', 'false for every size', forall(Slot, () => false));
+    const impossible = invariant(
+      'no-slot',
+      'T-2',
+      'false for every size',
+      forall(Slot, () => false),
+    );
     const v = await proveUnbounded(model, [], { strengthening: [impossible], initCondition: fenceMigrateProperties.proofHints!(model).initCondition! });
     // The start state breaks it, so it is refuted before any proof is attempted.
     expect(v.status).toBe('violated');

@@ -25,6 +25,7 @@ import { type LeafFn, type SortedEnv, SortedTranslator } from './sortedTranslato
 import { Terms } from './terms.js';
 import { type SmtSession, type SolverBackend, withSession } from './z3Host.js';
 
+/** Options of the proof for every size (`proveUnbounded`): strengthening invariants, a start condition, a time limit, the solver. */
 export interface UnboundedOptions {
   /** Strengthening invariants, assumed and proved with the properties (PropertySet.proofHints). */
   readonly strengthening?: readonly Invariant[];
@@ -38,7 +39,14 @@ export interface UnboundedOptions {
   readonly solver?: SolverBackend;
 }
 
-interface Goal { readonly name: string; readonly requirement: string; readonly rule: RuleDef | null; readonly bad: BoolSym; readonly post: readonly LeafFn[] | null; readonly args: readonly Sym[] }
+interface Goal {
+  readonly name: string;
+  readonly requirement: string;
+  readonly rule: RuleDef | null;
+  readonly bad: BoolSym;
+  readonly post: readonly LeafFn[] | null;
+  readonly args: readonly Sym[];
+}
 
 /**
  * Proves that the safety invariants and step properties of `properties` (with `opts.strengthening`)
@@ -63,14 +71,29 @@ export async function proveUnbounded(model: Model, properties: readonly Property
     try {
       s = initState(model, init);
       if (opts.initCondition && !holds(model, opts.initCondition, s)) {
-        return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the start condition of the proof hints does not hold in start state '${init.name}'` };
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the start condition of the proof hints does not hold in start state '${init.name}'`,
+        };
       }
       const bad = invariants.find((p) => !holds(model, p.pred, s));
       if (bad) {
         const path = { choices: [i], states: [s], fromInit: true };
         return {
-          status: 'violated', method, elapsedMs: elapsed(),
-          violation: { property: bad.name, requirement: bad.requirement, kind: 'invariant', message: `invariant ${bad.name} (${bad.requirement}) violated: ${bad.doc}`, trace: traceOf(model, path, bad, { depth: 0 }) },
+          status: 'violated',
+          method,
+          elapsedMs: elapsed(),
+          violation: {
+            property: bad.name,
+            requirement: bad.requirement,
+            kind: 'invariant',
+            message: `invariant ${bad.name} (${bad.requirement}) violated: ${bad.doc}`,
+            trace: traceOf(model, path, bad, { depth: 0 }),
+          },
         };
       }
     } catch (e) {
@@ -85,17 +108,38 @@ export async function proveUnbounded(model: Model, properties: readonly Property
     let tr: SortedTranslator;
     try {
       const unknown = (opts.fixedIndexes ?? []).find((n) => !model.indexes.some((ix) => ix.name === n));
-      if (unknown) return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the proof hints fix index type ${unknown}, which the model does not have` };
+      if (unknown)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the proof hints fix index type ${unknown}, which the model does not have`,
+        };
       tr = new SortedTranslator(ops, model, new Set(opts.fixedIndexes ?? []));
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the unbounded translation cannot express this model: ${e.message}` };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the unbounded translation cannot express this model: ${e.message}`,
+        };
       throw e;
     }
     const solver = session.newSolver();
     try {
       const pre = tr.declareState('');
-      const env = (cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv =>
-        ({ cur: [...cur], pre: prev, bind, pc: ops.T, errs });
+      const env = (cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv => ({
+        cur: [...cur],
+        pre: prev,
+        bind,
+        pc: ops.T,
+        errs,
+      });
       const invs = (cur: readonly LeafFn[]) => invariants.map((p) => tr.bool(p.pred, env(cur, new Map(), null, [])));
       const hyp = invs(pre.fns);
       const goals: Goal[] = [];
@@ -103,7 +147,14 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       if (opts.initCondition) {
         const init = tr.bool(opts.initCondition, env(pre.fns, new Map(), null, []));
         invariants.forEach((p) => {
-          goals.push({ name: `start condition implies ${p.name}`, requirement: p.requirement, rule: null, post: null, args: [], bad: ops.and([init, ops.not(tr.bool(p.pred, env(pre.fns, new Map(), null, [])))]) });
+          goals.push({
+            name: `start condition implies ${p.name}`,
+            requirement: p.requirement,
+            rule: null,
+            post: null,
+            args: [],
+            bad: ops.and([init, ops.not(tr.bool(p.pred, env(pre.fns, new Map(), null, [])))]),
+          });
         });
       }
       // Consecution, rule by rule.
@@ -121,16 +172,34 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         tr.exec(rule.body, body);
         const post = body.cur;
         goals.push({
-          name: `${rule.name} raises no model error`, requirement: 'model error', rule, post, args,
+          name: `${rule.name} raises no model error`,
+          requirement: 'model error',
+          rule,
+          post,
+          args,
           bad: ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])]),
         });
         invariants.forEach((p) => {
-          goals.push({ name: `${rule.name} preserves ${p.name}`, requirement: p.requirement, rule, post, args, bad: ops.and([guard, ops.not(tr.bool(p.pred, env(post, new Map(), null, [])))]) });
+          goals.push({
+            name: `${rule.name} preserves ${p.name}`,
+            requirement: p.requirement,
+            rule,
+            post,
+            args,
+            bad: ops.and([guard, ops.not(tr.bool(p.pred, env(post, new Map(), null, [])))]),
+          });
         });
         for (const sp of steps) {
           if (sp.rule !== null && sp.rule !== rule.name) continue;
           const ok = tr.bool(sp.pred, env(post, bind, pre.fns, []));
-          goals.push({ name: `${rule.name} keeps step property ${sp.name}`, requirement: sp.requirement, rule, post, args, bad: ops.and([guard, ops.not(ok)]) });
+          goals.push({
+            name: `${rule.name} keeps step property ${sp.name}`,
+            requirement: sp.requirement,
+            rule,
+            post,
+            args,
+            bad: ops.and([guard, ops.not(ok)]),
+          });
         }
       }
       // Background: literal distinctness, type bounds of the pre-state.
@@ -143,8 +212,17 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         session.add(solver, f.t);
         const ans = await session.check(solver, deadline);
         session.pop(solver);
-        if (ans === 'unknown') return { status: 'incomplete', method, elapsedMs: elapsed(), reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})` };
-        if (ans === 'unsat') return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `${what} cannot hold in any state: the proof would be vacuous` };
+        if (ans === 'unknown')
+          return { status: 'incomplete', method, elapsedMs: elapsed(), reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})` };
+        if (ans === 'unsat')
+          return {
+            status: 'error',
+            method,
+            code: 'MC010',
+            trace: null,
+            elapsedMs: elapsed(),
+            message: `${what} cannot hold in any state: the proof would be vacuous`,
+          };
       }
       const obligations: Obligation[] = [];
       let failure: ProofResult | null = null;
@@ -184,7 +262,14 @@ export async function proveUnbounded(model: Model, properties: readonly Property
                 after: g.post ? tr.decodeState(u, m, g.post) : {},
               };
               failure = {
-                status: 'cti', method, property: g.name, requirement: g.requirement, trace: null, cti, obligations, elapsedMs: 0,
+                status: 'cti',
+                method,
+                property: g.name,
+                requirement: g.requirement,
+                trace: null,
+                cti,
+                obligations,
+                elapsedMs: 0,
                 message: g.rule
                   ? `not inductive: ${g.name} fails from a state satisfying every invariant (sizes ${JSON.stringify(sizes)}); a strengthening invariant excluding that state is missing, or the protocol is wrong`
                   : `the start condition does not imply ${g.name.replace('start condition implies ', '')}`,
@@ -199,16 +284,29 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       }
       if (failure) return { ...failure, obligations, elapsedMs: elapsed() };
       if (unknown !== null) {
-        return { status: 'incomplete', method, elapsedMs: elapsed(), reason: unknown.endsWith('time limit reached') ? `time limit of ${opts.timeLimitSec}s reached (${unknown})` : `z3 answered unknown on ${unknown}` };
+        return {
+          status: 'incomplete',
+          method,
+          elapsedMs: elapsed(),
+          reason: unknown.endsWith('time limit reached') ? `time limit of ${opts.timeLimitSec}s reached (${unknown})` : `z3 answered unknown on ${unknown}`,
+        };
       }
       const sizes = tr.minSizes();
       const params = Object.entries(model.params).filter(([k]) => typeof model.params[k] === 'number');
       return {
-        status: 'proved', method, obligations, elapsedMs: elapsed(),
+        status: 'proved',
+        method,
+        obligations,
+        elapsedMs: elapsed(),
         properties: [...invariants, ...steps].map((p) => p.name),
         notes: [
-          `for every size of ${model.indexes.filter((ix) => !tr.fixed.has(ix.name)).map((ix) => `${ix.name} (>= ${sizes[ix.name]})`).join(', ')}${
-            tr.fixed.size ? `; ${[...tr.fixed].map((n) => `${n} kept at its built size ${model.indexes.find((ix) => ix.name === n)?.size}`).join(', ')} (the model numbers its values)` : ''
+          `for every size of ${model.indexes
+            .filter((ix) => !tr.fixed.has(ix.name))
+            .map((ix) => `${ix.name} (>= ${sizes[ix.name]})`)
+            .join(', ')}${
+            tr.fixed.size
+              ? `; ${[...tr.fixed].map((n) => `${n} kept at its built size ${model.indexes.find((ix) => ix.name === n)?.size}`).join(', ')} (the model numbers its values)`
+              : ''
           }`,
           `ranges keep the bounds of the model as built (${params.map(([k, v]) => `${k}=${v}`).join(', ')}; the index-size parameters do not matter): value ranges and counters are not generalised`,
           opts.initCondition
@@ -218,7 +316,15 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         ],
       };
     } catch (e) {
-      if (e instanceof SmtUnsupported) return { status: 'error', method, code: 'MC010', trace: null, elapsedMs: elapsed(), message: `the unbounded translation cannot express this model: ${e.message}` };
+      if (e instanceof SmtUnsupported)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the unbounded translation cannot express this model: ${e.message}`,
+        };
       throw e;
     } finally {
       session.releaseSolver(solver);

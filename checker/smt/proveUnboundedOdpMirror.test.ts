@@ -5,7 +5,7 @@ import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign, forEach, reset } from '../../model/lang/stmt.js';
 import { arrayOf, bool, range } from '../../model/lang/types.js';
 import { odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
-import { odpMirrorProperties } from '../../properties/odpMirror.js';
+import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { invariant, safetyProperties } from '../../properties/property.js';
 import { proveUnbounded } from './proveUnbounded.js';
 import { shutdownSmt } from './z3Host.js';

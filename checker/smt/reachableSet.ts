@@ -14,7 +14,7 @@ import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { type ScalarType, cardinality, fromCode, toCode } from '../../model/lang/types.js';
 import type { Property } from '../../properties/property.js';
-import { compileModel } from '../explicit/compile.js';
+import { compileModel } from '../../model/lang/compile.js';
 import { StateStore } from '../explicit/stateStore.js';
 
 /** One literal of a cube: slot `slot` holds natural value `value`. */

@@ -23,16 +23,23 @@
  */
 import type { Z3_ast, Z3_func_decl, Z3_sort } from 'z3-solver';
 import type { Expr, Loc } from '../../model/lang/expr.js';
+import { type ExprOf, type StmtOf, locIndexExprs, stmtExprs, subExprs, subStmts } from '../../model/lang/visit.js';
+import type { Stmt } from '../../model/lang/stmt.js';
+import { ExprTranslator, type SymEnv } from './exprTranslator.js';
 import type { Value } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
-import type { Stmt } from '../../model/lang/stmt.js';
 import { type IndexType, type ScalarType, type Type, cardinality, fromCode, isScalar, typeName } from '../../model/lang/types.js';
 import { type BoolSym, type ElemSym, type NumLike, SmtUnsupported, type Sym, type SymOps } from './symbolic.js';
 import type { Terms } from './terms.js';
 import type { ModelHandle } from './z3Host.js';
 
 /** One scalar leaf of a state variable: a function of the array indexes on its path. */
-interface Leaf { readonly id: number; readonly name: string; readonly dims: readonly IndexType[]; readonly type: ScalarType }
+interface Leaf {
+  readonly id: number;
+  readonly name: string;
+  readonly dims: readonly IndexType[];
+  readonly type: ScalarType;
+}
 type Shape =
   | { readonly kind: 'leaf'; readonly leaf: Leaf }
   | { readonly kind: 'record'; readonly fields: readonly (readonly [string, Shape])[] }
@@ -41,14 +48,8 @@ type Shape =
 /** The value of a leaf at given index elements. */
 export type LeafFn = (args: readonly Z3_ast[]) => Sym;
 
-/** Where expressions are evaluated and statements executed. */
-export interface SortedEnv {
-  cur: LeafFn[];
-  readonly pre: readonly LeafFn[] | null;
-  readonly bind: Map<number, Sym>;
-  readonly pc: BoolSym;
-  readonly errs: BoolSym[];
-}
+/** Where expressions are evaluated and statements executed: one function per leaf. */
+export type SortedEnv = SymEnv<LeafFn>;
 
 function memo(fn: LeafFn): LeafFn {
   const cache = new Map<string, Sym>();
@@ -63,8 +64,7 @@ function memo(fn: LeafFn): LeafFn {
   };
 }
 
-export class SortedTranslator {
-  readonly ops: SymOps;
+export class SortedTranslator extends ExprTranslator<LeafFn> {
   readonly tm: Terms;
   readonly model: Model;
   readonly leaves: Leaf[] = [];
@@ -77,7 +77,7 @@ export class SortedTranslator {
   private readonly orders = new Map<string, Z3_func_decl>();
 
   constructor(ops: SymOps, model: Model, fixed: ReadonlySet<string> = new Set()) {
-    this.ops = ops;
+    super(ops);
     this.tm = ops.tm;
     this.model = model;
     this.fixed = fixed;
@@ -241,19 +241,6 @@ export class SortedTranslator {
     return this.leavesOf(shape.elem);
   }
 
-  private fail(env: SortedEnv, bad: BoolSym): void {
-    const c = this.ops.and([env.pc, bad]);
-    if (c.c !== false) env.errs.push(c);
-  }
-
-  private sub(env: SortedEnv, pc: BoolSym, errs: BoolSym[] = env.errs): SortedEnv {
-    return { cur: env.cur, pre: env.pre, bind: env.bind, pc, errs };
-  }
-
-  bool(e: Expr, env: SortedEnv): BoolSym {
-    return this.ops.asBool(this.expr(e, env));
-  }
-
   private litOf(t: Expr['type'], value: number): Sym {
     if (t.kind === 'bool') return this.ops.lit(value !== 0);
     if (t.kind === 'index') return this.literal(t, value);
@@ -263,135 +250,87 @@ export class SortedTranslator {
     return { k: 'v', v: value };
   }
 
-  expr(e: Expr, env: SortedEnv): Sym {
-    const ops = this.ops;
-    switch (e.op) {
-      case 'lit': return this.litOf(e.type, e.value);
-      case 'var': {
-        const v = env.bind.get(e.id);
-        if (v === undefined) throw new Error(`unbound variable ${e.name}`);
-        return v;
-      }
-      case 'read': {
-        const { shape, args } = this.resolve(e.loc, env);
-        if (shape.kind !== 'leaf') throw new Error('read of a non-scalar');
-        return (env.cur[shape.leaf.id] as LeafFn)(args);
-      }
-      case 'pre': {
-        if (!env.pre) throw new SmtUnsupported('pre() used outside a step');
-        return this.expr(e.e, { cur: env.pre as LeafFn[], pre: null, bind: env.bind, pc: env.pc, errs: env.errs });
-      }
-      case 'not': return ops.not(this.bool(e.e, env));
-      case 'and':
-      case 'or': {
-        const done: BoolSym[] = [];
-        for (const a of e.args) {
-          const guard = e.op === 'and' ? done : done.map((d) => ops.not(d));
-          const x = this.bool(a, this.sub(env, ops.and([env.pc, ...guard])));
-          done.push(x);
-          if (x.c === (e.op === 'or')) break;
-        }
-        return e.op === 'and' ? ops.and(done) : ops.or(done);
-      }
-      case 'implies': {
-        const a = this.bool(e.a, env);
-        return ops.implies(a, this.bool(e.b, this.sub(env, ops.and([env.pc, a]))));
-      }
-      case 'cmp': {
-        if (e.a.op === 'ord' && e.b.op === 'ord' && e.a.e.type.kind === 'index' && !this.isFixed(e.a.e.type)) return this.compareOrd(e.cmp, e.a.e, e.b.e, env);
-        const a = this.expr(e.a, env);
-        const b = this.expr(e.b, env);
-        const num = (x: Sym): NumLike => ops.asNum(x, e.cmp);
-        switch (e.cmp) {
-          case 'eq': return ops.eq(a, b);
-          case 'ne': return ops.not(ops.eq(a, b));
-          case 'lt': return ops.lessNum(num(a), num(b), true);
-          case 'le': return ops.lessNum(num(a), num(b), false);
-          case 'gt': return ops.lessNum(num(b), num(a), true);
-          case 'ge': return ops.lessNum(num(b), num(a), false);
-        }
-        break;
-      }
-      case 'arith': return ops.arith(e.fn, ops.asNum(this.expr(e.a, env), e.fn), ops.asNum(this.expr(e.b, env), e.fn));
-      case 'ite': {
-        const c = this.bool(e.c, env);
-        if (c.c !== undefined) return this.expr(c.c ? e.a : e.b, env);
-        const a = this.expr(e.a, this.sub(env, ops.and([env.pc, c])));
-        const b = this.expr(e.b, this.sub(env, ops.and([env.pc, ops.not(c)])));
-        return ops.ite(c, a, b);
-      }
-      case 'quant': {
-        if (this.isFixed(e.index)) return this.expandQuant(e, env);
-        if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
-        const x = this.fresh(e.index, e.name);
-        const saved = env.bind.get(e.id);
-        env.bind.set(e.id, x);
-        // Errors inside the body happen for some element (short-circuit order is over-approximated).
-        const inner: BoolSym[] = [];
-        const body = this.bool(e.body, this.sub(env, env.pc, inner));
-        if (saved === undefined) env.bind.delete(e.id);
-        else env.bind.set(e.id, saved);
-        for (const err of inner) env.errs.push(ops.bool(this.tm.exists([x.t], err.t)));
-        if (body.c !== undefined) return body;
-        return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
-      }
-      case 'isSome': return ops.isSome(this.expr(e.e, env));
-      case 'unwrap': {
-        const x = this.expr(e.e, env);
-        this.fail(env, ops.not(ops.isSome(x)));
-        return ops.unwrap(x);
-      }
-      case 'some': {
-        const x = this.expr(e.e, env);
-        return x.k === 'e' ? { k: 'o', some: ops.T, val: x } : x;
-      }
-      case 'ord': {
-        const t = e.e.type;
-        if (t.kind !== 'index' || !this.isFixed(t)) throw new SmtUnsupported(`ord() of ${typeName(t)} used as a number depends on the numbering of index values`);
-        const x = this.expr(e.e, env);
-        if (x.k !== 'e') throw new Error('ord of a non-element');
-        let r: Sym = { k: 'v', v: t.size - 1 };
-        for (let v = t.size - 2; v >= 0; v--) r = ops.ite(ops.eq(x, this.literal(t, v)), { k: 'v', v }, r);
-        return r;
-      }
-    }
-    throw new Error(`unknown expression ${(e as { op: string }).op}`);
+  protected literalOf(e: ExprOf<'lit'>): Sym {
+    return this.litOf(e.type, e.value);
   }
 
-  /** `ord(a) <cmp> ord(b)` over an open sort: the order relation (equal ords are equal elements). */
-  private compareOrd(cmp: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', ae: Expr, be: Expr, env: SortedEnv): BoolSym {
+  protected readLoc(loc: Loc, env: SortedEnv): Sym {
+    const { shape, args } = this.resolve(loc, env);
+    if (shape.kind !== 'leaf') throw new Error('read of a non-scalar');
+    return (env.cur[shape.leaf.id] as LeafFn)(args);
+  }
+
+  /** A z3 quantifier over the index sort; `count` depends on the sort's size and is refused. */
+  protected quantifier(e: ExprOf<'quant'>, env: SortedEnv): Sym {
     const ops = this.ops;
-    const a = this.expr(ae, env);
-    const b = this.expr(be, env);
-    if (a.k !== 'e' || b.k !== 'e' || ae.type.kind !== 'index') throw new Error('ord of a non-element');
-    const less = this.order(ae.type);
+    if (this.isFixed(e.index)) return this.expandQuant(e, env);
+    if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
+    const x = this.fresh(e.index, e.name);
+    // Errors inside the body happen for some element (short-circuit order is over-approximated).
+    const inner: BoolSym[] = [];
+    const body = this.bound(env, e.id, x, () => this.bool(e.body, this.sub(env, env.pc, inner)));
+    for (const err of inner) env.errs.push(ops.bool(this.tm.exists([x.t], err.t)));
+    if (body.c !== undefined) return body;
+    return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
+  }
+
+  /** An option of an index is a pair; other options are numbers (-1 for none), so some(b) of a Boolean is its 0/1 value. */
+  protected someOf(e: ExprOf<'some'>, env: SortedEnv): Sym {
+    const x = this.expr(e.e, env);
+    if (x.k === 'e') return { k: 'o', some: this.ops.T, val: x };
+    return x.k === 'b' ? this.ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
+  }
+
+  /** `ord` of a fixed index type is its literal's number; of an open sort it has none (only comparisons of two ords, see cmp). */
+  protected ordOf(e: ExprOf<'ord'>, env: SortedEnv): Sym {
+    const ops = this.ops;
+    const t = e.e.type;
+    if (t.kind !== 'index' || !this.isFixed(t)) throw new SmtUnsupported(`ord() of ${typeName(t)} used as a number depends on the numbering of index values`);
+    const x = this.expr(e.e, env);
+    if (x.k !== 'e') throw new Error('ord of a non-element');
+    let r: Sym = { k: 'v', v: t.size - 1 };
+    for (let v = t.size - 2; v >= 0; v--) r = ops.ite(ops.eq(x, this.literal(t, v)), { k: 'v', v }, r);
+    return r;
+  }
+
+  /** `ord(a) <cmp> ord(b)` over an open sort is the order relation (equal ords are equal elements); every other comparison as usual. */
+  protected override cmp(e: ExprOf<'cmp'>, env: SortedEnv): BoolSym {
+    if (e.a.op !== 'ord' || e.b.op !== 'ord' || e.a.e.type.kind !== 'index' || this.isFixed(e.a.e.type)) return super.cmp(e, env);
+    const ops = this.ops;
+    const ix = e.a.e.type;
+    const a = this.expr(e.a.e, env);
+    const b = this.expr(e.b.e, env);
+    if (a.k !== 'e' || b.k !== 'e') throw new Error('ord of a non-element');
+    const less = this.order(ix);
     const lt = (x: ElemSym, y: ElemSym) => ops.bool(this.tm.app(less, [x.t, y.t]));
-    switch (cmp) {
-      case 'eq': return ops.eq(a, b);
-      case 'ne': return ops.not(ops.eq(a, b));
-      case 'lt': return lt(a, b);
-      case 'gt': return lt(b, a);
-      case 'le': return ops.or([lt(a, b), ops.eq(a, b)]);
-      case 'ge': return ops.or([lt(b, a), ops.eq(a, b)]);
+    switch (e.cmp) {
+      case 'eq':
+        return ops.eq(a, b);
+      case 'ne':
+        return ops.not(ops.eq(a, b));
+      case 'lt':
+        return lt(a, b);
+      case 'gt':
+        return lt(b, a);
+      case 'le':
+        return ops.or([lt(a, b), ops.eq(a, b)]);
+      case 'ge':
+        return ops.or([lt(b, a), ops.eq(a, b)]);
     }
   }
 
   /** A quantifier (or count) over a fixed index type, expanded over its elements as the bounded translation does. */
-  private expandQuant(e: Extract<Expr, { op: 'quant' }>, env: SortedEnv): Sym {
+  private expandQuant(e: ExprOf<'quant'>, env: SortedEnv): Sym {
     const ops = this.ops;
-    const saved = env.bind.get(e.id);
     const vals: BoolSym[] = [];
     let sum: NumLike = { k: 'v', v: 0 };
     for (const x of this.elements(e.index)) {
-      env.bind.set(e.id, x);
       const guard = e.q === 'forall' ? vals : e.q === 'exists' ? vals.map((v) => ops.not(v)) : [];
-      const b = this.bool(e.body, this.sub(env, ops.and([env.pc, ...guard])));
+      const b = this.bound(env, e.id, x, () => this.bool(e.body, this.sub(env, ops.and([env.pc, ...guard]))));
       vals.push(b);
       if (e.q === 'count') sum = ops.arith('add', sum, ops.asNum(ops.ite(b, { k: 'v', v: 1 }, { k: 'v', v: 0 }), 'count'));
       else if (b.c === (e.q === 'exists')) break;
     }
-    if (saved === undefined) env.bind.delete(e.id);
-    else env.bind.set(e.id, saved);
     return e.q === 'forall' ? ops.and(vals) : e.q === 'exists' ? ops.or(vals) : sum;
   }
 
@@ -405,89 +344,60 @@ export class SortedTranslator {
     return this.ops.and(b.map((x, i) => (x === a[i] ? this.ops.T : this.ops.bool(this.tm.eq(a[i] as Z3_ast, x)))));
   }
 
-  /** Executes statements, replacing leaf functions of `env.cur`. */
-  exec(stmts: readonly Stmt[], env: SortedEnv): void {
+  protected assign(st: StmtOf<'assign'>, env: SortedEnv): void {
     const ops = this.ops;
-    for (const st of stmts) {
-      switch (st.kind) {
-        case 'assign': {
-          const { shape, args } = this.resolve(st.loc, env);
-          if (shape.kind !== 'leaf') throw new Error('assignment to a non-scalar');
-          const t = shape.leaf.type;
-          let v = this.expr(st.e, env);
-          if (t.kind !== 'bool' && v.k !== 'e' && v.k !== 'o') {
-            const n = ops.asNum(v, 'an assignment');
-            const lo = fromCode(t, 0);
-            const hi = fromCode(t, cardinality(t) - 1);
-            this.fail(env, ops.not(ops.inRange(n, lo, hi)));
-            // Out of range only on a path that raises the model error just recorded; the value is
-            // kept unwrapped so that a counterexample shows it (-1, not the bit-vector wrap).
-          }
-          if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
-          const old = env.cur[shape.leaf.id] as LeafFn;
-          const val = v;
-          env.cur[shape.leaf.id] = args.length === 0 ? () => val : memo((a) => ops.ite(this.argsEq(a, args), val, old(a)));
-          break;
-        }
-        case 'reset': {
-          const { shape, args } = this.resolve(st.loc, env);
-          for (const leaf of this.leavesOf(shape)) {
-            const old = env.cur[leaf.id] as LeafFn;
-            const d = this.defaultOf(leaf.type);
-            env.cur[leaf.id] = args.length === 0 ? () => d : memo((a) => ops.ite(this.argsEq(a.slice(0, args.length), args), d, old(a)));
-          }
-          break;
-        }
-        case 'if': {
-          const c = this.bool(st.c, env);
-          if (c.c !== undefined) {
-            this.exec(c.c ? st.thenBody : st.elseBody, env);
-            break;
-          }
-          const a: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: ops.and([env.pc, c]), errs: env.errs };
-          const b: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: ops.and([env.pc, ops.not(c)]), errs: env.errs };
-          this.exec(st.thenBody, a);
-          this.exec(st.elseBody, b);
-          for (let i = 0; i < env.cur.length; i++) {
-            const x = a.cur[i] as LeafFn;
-            const y = b.cur[i] as LeafFn;
-            env.cur[i] = x === y ? x : memo((args) => ops.ite(c, x(args), y(args)));
-          }
-          break;
-        }
-        case 'forEach': {
-          const saved = env.bind.get(st.id);
-          if (this.isFixed(st.index)) {
-            for (const x of this.elements(st.index)) {
-              env.bind.set(st.id, x);
-              this.exec(st.body, env);
-            }
-          } else {
-            this.execPointwise(st, env);
-          }
-          if (saved === undefined) env.bind.delete(st.id);
-          else env.bind.set(st.id, saved);
-          break;
-        }
-      }
+    const { shape, args } = this.resolve(st.loc, env);
+    if (shape.kind !== 'leaf') throw new Error('assignment to a non-scalar');
+    const t = shape.leaf.type;
+    let v = this.expr(st.e, env);
+    if (t.kind !== 'bool' && v.k !== 'e' && v.k !== 'o') {
+      const n = ops.asNum(v, 'an assignment');
+      const lo = fromCode(t, 0);
+      const hi = fromCode(t, cardinality(t) - 1);
+      this.fail(env, ops.not(ops.inRange(n, lo, hi)));
+      // Out of range only on a path that raises the model error just recorded; the value is kept
+      // unwrapped so that a counterexample shows it (-1, not the bit-vector wrap).
     }
+    if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
+    const old = env.cur[shape.leaf.id] as LeafFn;
+    const val = v;
+    env.cur[shape.leaf.id] = args.length === 0 ? () => val : memo((a) => ops.ite(this.argsEq(a, args), val, old(a)));
+  }
+
+  protected reset(st: StmtOf<'reset'>, env: SortedEnv): void {
+    const { shape, args } = this.resolve(st.loc, env);
+    for (const leaf of this.leavesOf(shape)) {
+      const old = env.cur[leaf.id] as LeafFn;
+      const d = this.defaultOf(leaf.type);
+      env.cur[leaf.id] = args.length === 0 ? () => d : memo((a) => this.ops.ite(this.argsEq(a.slice(0, args.length), args), d, old(a)));
+    }
+  }
+
+  /** A loop over a fixed index type is unrolled; over an open sort it runs pointwise (see execPointwise). */
+  protected forEach(st: StmtOf<'forEach'>, env: SortedEnv): void {
+    if (!this.isFixed(st.index)) {
+      this.bound(env, st.id, this.fresh(st.index, `${st.name}#each`), () => this.execPointwise(st, env));
+      return;
+    }
+    for (const x of this.elements(st.index)) this.bound(env, st.id, x, () => this.exec(st.body, env));
   }
 
   /**
    * A `forEach` over an open sort, all iterations at once: the body runs once for a placeholder
-   * element, and each array it writes becomes, at every index, what that run wrote with the
-   * placeholder replaced by the index. Exact when the iterations touch disjoint cells, which
-   * `disjointPosition` checks (refused otherwise). A model error in some iteration is an error.
+   * element (bound to the loop variable by the caller), and each array it writes becomes, at every
+   * index, what that run wrote with the placeholder replaced by the index. Exact when the iterations
+   * touch disjoint cells, which `disjointPositions` checks (refused otherwise). A model error in some
+   * iteration is an error.
    */
-  private execPointwise(st: Extract<Stmt, { kind: 'forEach' }>, env: SortedEnv): void {
+  private execPointwise(st: StmtOf<'forEach'>, env: SortedEnv): void {
     const positions = disjointPositions(st);
-    if (!positions) throw new SmtUnsupported(`forEach over ${st.index.name}: its iterations do not touch disjoint cells, so it has no size-independent translation`);
+    if (!positions)
+      throw new SmtUnsupported(`forEach over ${st.index.name}: its iterations do not touch disjoint cells, so it has no size-independent translation`);
     const tm = this.tm;
     const ops = this.ops;
-    const e = this.fresh(st.index, `${st.name}#each`);
-    env.bind.set(st.id, e);
+    const e = env.bind.get(st.id) as ElemSym;
     const errs: BoolSym[] = [];
-    const body: SortedEnv = { cur: [...env.cur], pre: env.pre, bind: env.bind, pc: env.pc, errs };
+    const body: SortedEnv = { ...env, cur: [...env.cur], errs };
     this.exec(st.body, body);
     for (const err of errs) env.errs.push(ops.bool(tm.exists([e.t], err.t)));
     const z = tm.s.z;
@@ -495,11 +405,16 @@ export class SortedTranslator {
     const subst = (t: Z3_ast, by: Z3_ast): Z3_ast => z.substitute(ctx, t, [e.t], [by]);
     const substSym = (x: Sym, by: Z3_ast): Sym => {
       switch (x.k) {
-        case 'v': return x;
-        case 'b': return x.c !== undefined ? x : ops.bool(subst(x.t, by));
-        case 'n': return { ...x, t: subst(x.t, by) };
-        case 'e': return { ...x, t: subst(x.t, by) };
-        case 'o': return { k: 'o', some: substSym(x.some, by) as BoolSym, val: substSym(x.val, by) as ElemSym };
+        case 'v':
+          return x;
+        case 'b':
+          return x.c !== undefined ? x : ops.bool(subst(x.t, by));
+        case 'n':
+          return { ...x, t: subst(x.t, by) };
+        case 'e':
+          return { ...x, t: subst(x.t, by) };
+        case 'o':
+          return { k: 'o', some: substSym(x.some, by) as BoolSym, val: substSym(x.val, by) as ElemSym };
       }
     };
     for (const [varIdx, pos] of positions) {
@@ -509,6 +424,10 @@ export class SortedTranslator {
         env.cur[leaf.id] = memo((args) => substSym(after(args), args[pos] as Z3_ast));
       }
     }
+  }
+
+  protected join(c: BoolSym, a: LeafFn, b: LeafFn): LeafFn {
+    return memo((args) => this.ops.ite(c, a(args), b(args)));
   }
 
   // --- Decoding a model into structured values -----------------------------------------------
@@ -552,11 +471,16 @@ export class SortedTranslator {
   /** The natural value of a symbolic value in a model (index values: position in the universe). */
   natural(u: Map<string, Z3_ast[]>, m: ModelHandle, x: Sym): number {
     switch (x.k) {
-      case 'b': return (x.c ?? this.tm.evalBool(m, x.t)) ? 1 : 0;
-      case 'v': return x.v;
-      case 'n': return this.tm.evalBv(m, x.t) + x.off;
-      case 'e': return this.elemIndex(u, m, x);
-      case 'o': return this.natural(u, m, x.some) ? this.elemIndex(u, m, x.val) : -1;
+      case 'b':
+        return (x.c ?? this.tm.evalBool(m, x.t)) ? 1 : 0;
+      case 'v':
+        return x.v;
+      case 'n':
+        return this.tm.evalBv(m, x.t) + x.off;
+      case 'e':
+        return this.elemIndex(u, m, x);
+      case 'o':
+        return this.natural(u, m, x.some) ? this.elemIndex(u, m, x.val) : -1;
     }
   }
 
@@ -564,10 +488,14 @@ export class SortedTranslator {
   decodeState(u: Map<string, Z3_ast[]>, m: ModelHandle, fns: readonly LeafFn[]): Record<string, Value> {
     const scalar = (t: ScalarType, v: number): Value => {
       switch (t.kind) {
-        case 'bool': return v !== 0;
-        case 'enum': return t.values[v] ?? `?${v}`;
-        case 'option': return v < 0 ? null : scalar(t.inner, v);
-        default: return v;
+        case 'bool':
+          return v !== 0;
+        case 'enum':
+          return t.values[v] ?? `?${v}`;
+        case 'option':
+          return v < 0 ? null : scalar(t.inner, v);
+        default:
+          return v;
       }
     };
     const walk = (shape: Shape, args: Z3_ast[]): Value => {
@@ -588,53 +516,21 @@ export class SortedTranslator {
  * array position (counting index steps along the path) where every access to that variable, read
  * or written, uses the loop variable. Null when some write or read of such a variable does not.
  */
-function disjointPositions(st: Extract<Stmt, { kind: 'forEach' }>): Map<number, number> | null {
-  const loopAt = (loc: Loc): number[] => {
-    const out: number[] = [];
-    let k = 0;
-    for (const p of loc.path) {
-      if (p.kind !== 'at') continue;
-      if (p.e.op === 'var' && p.e.id === st.id) out.push(k);
-      k++;
-    }
-    return out;
-  };
+function disjointPositions(st: StmtOf<'forEach'>): Map<number, number> | null {
+  const loopAt = (loc: Loc): number[] => locIndexExprs(loc).flatMap((e, k) => (e.op === 'var' && e.id === st.id ? [k] : []));
   const writes: Loc[] = [];
   const reads: Loc[] = [];
   const expr = (e: Expr): void => {
-    switch (e.op) {
-      case 'read':
-        reads.push(e.loc);
-        for (const p of e.loc.path) if (p.kind === 'at') expr(p.e);
-        return;
-      case 'pre': return; // the state before the step: not written by the loop
-      case 'not': case 'isSome': case 'unwrap': case 'some': case 'ord': expr(e.e); return;
-      case 'and': case 'or': for (const a of e.args) expr(a); return;
-      case 'implies': case 'cmp': case 'arith': expr(e.a); expr(e.b); return;
-      case 'ite': expr(e.c); expr(e.a); expr(e.b); return;
-      case 'quant': expr(e.body); return;
-      default: return;
-    }
+    if (e.op === 'pre') return; // the state before the step: not written by the loop
+    if (e.op === 'read') reads.push(e.loc);
+    for (const x of subExprs(e)) expr(x);
   };
-  const stmts = (ss: readonly Stmt[]): void => {
-    for (const x of ss) {
-      if (x.kind === 'assign') {
-        writes.push(x.loc);
-        for (const p of x.loc.path) if (p.kind === 'at') expr(p.e);
-        expr(x.e);
-      } else if (x.kind === 'reset') {
-        writes.push(x.loc);
-        for (const p of x.loc.path) if (p.kind === 'at') expr(p.e);
-      } else if (x.kind === 'if') {
-        expr(x.c);
-        stmts(x.thenBody);
-        stmts(x.elseBody);
-      } else {
-        stmts(x.body);
-      }
-    }
+  const stmt = (s: Stmt): void => {
+    if (s.kind === 'assign' || s.kind === 'reset') writes.push(s.loc);
+    for (const e of stmtExprs(s)) expr(e);
+    for (const x of subStmts(s)) stmt(x);
   };
-  stmts(st.body);
+  for (const s of st.body) stmt(s);
   const pos = new Map<number, number>();
   for (const w of writes) {
     const at = loopAt(w);

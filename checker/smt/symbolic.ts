@@ -14,15 +14,37 @@ import { type ScalarType, cardinality, fromCode, minValue } from '../../model/la
 import { type Terms, bitsFor } from './terms.js';
 
 /** A Boolean; `c` is set when the value is a known constant. */
-export interface BoolSym { readonly k: 'b'; readonly t: Z3_ast; readonly c?: boolean }
+export interface BoolSym {
+  readonly k: 'b';
+  readonly t: Z3_ast;
+  readonly c?: boolean;
+}
 /** A number: natural = unsigned(t) + off, known to lie in lo..hi; `t` has `w` bits. */
-export interface NumSym { readonly k: 'n'; readonly t: Z3_ast; readonly w: number; readonly off: number; readonly lo: number; readonly hi: number }
+export interface NumSym {
+  readonly k: 'n';
+  readonly t: Z3_ast;
+  readonly w: number;
+  readonly off: number;
+  readonly lo: number;
+  readonly hi: number;
+}
 /** A known natural value. */
-export interface ConstSym { readonly k: 'v'; readonly v: number }
+export interface ConstSym {
+  readonly k: 'v';
+  readonly v: number;
+}
 /** An element of the uninterpreted sort standing for an index type (unbounded translation only). */
-export interface ElemSym { readonly k: 'e'; readonly t: Z3_ast; readonly sort: string }
+export interface ElemSym {
+  readonly k: 'e';
+  readonly t: Z3_ast;
+  readonly sort: string;
+}
 /** An option over an index type (unbounded translation only); `val` is meaningless when not `some`. */
-export interface OptSym { readonly k: 'o'; readonly some: BoolSym; readonly val: ElemSym }
+export interface OptSym {
+  readonly k: 'o';
+  readonly some: BoolSym;
+  readonly val: ElemSym;
+}
 
 export type NumLike = NumSym | ConstSym;
 export type Sym = BoolSym | NumSym | ConstSym | ElemSym | OptSym;

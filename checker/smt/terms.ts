@@ -152,11 +152,23 @@ export class Terms {
   /** `forall bound. body` over constants used as bound variables. */
   forall(bound: readonly Z3_ast[], body: Z3_ast): Z3_ast {
     if (bound.length === 0) return body;
-    return this.z.mk_forall_const(this.c, 0, bound.map((b) => this.z.to_app(this.c, b)), [], body);
+    return this.z.mk_forall_const(
+      this.c,
+      0,
+      bound.map((b) => this.z.to_app(this.c, b)),
+      [],
+      body,
+    );
   }
   exists(bound: readonly Z3_ast[], body: Z3_ast): Z3_ast {
     if (bound.length === 0) return body;
-    return this.z.mk_exists_const(this.c, 0, bound.map((b) => this.z.to_app(this.c, b)), [], body);
+    return this.z.mk_exists_const(
+      this.c,
+      0,
+      bound.map((b) => this.z.to_app(this.c, b)),
+      [],
+      body,
+    );
   }
 
   /** Value of a Boolean term in a model (unconstrained terms count as false). */

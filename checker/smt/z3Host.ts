@@ -1,6 +1,6 @@
 /**
  * The one owner of z3 in the process. Why this module exists: the wasm build of z3 has sharp edges
- * (see toolchain.md section 2) and every SMT engine must avoid them the same way:
+ * (listed below; each was met in practice) and every SMT engine must avoid them the same way:
  * - z3 is loaded lazily (dynamic import), so commands that never use SMT start fast;
  * - objects freed by JavaScript finalizers while a check runs on a z3 worker thread corrupt memory.
  *   A session therefore uses the *low-level* API over its own non-reference-counted context: no
@@ -22,7 +22,7 @@ import { NativeZ3Process, findNativeZ3, modelAssertions } from './nativeZ3.js';
 /** Which z3 answers the checks: the wasm build in this process, or a native binary on the PATH. */
 export type SolverBackend = 'wasm' | 'native';
 
-type Api = Awaited<ReturnType<(typeof import('z3-solver'))['init']>>;
+type Api = Awaited<ReturnType<typeof import('z3-solver')['init']>>;
 /** The low-level z3 functions. */
 export type Z3Core = Z3LowLevel['Z3'];
 
@@ -189,7 +189,13 @@ export class SmtSession {
    * model `model(s)` then returns; a model that is not made of constants (functions over
    * uninterpreted sorts) is found again by the wasm z3 instead, and counted.
    */
-  private async checkNative(native: NativeZ3Process, s: SolverHandle, left: number, deadline: number | null, assumptions: readonly Z3_ast[]): Promise<CheckAnswer> {
+  private async checkNative(
+    native: NativeZ3Process,
+    s: SolverHandle,
+    left: number,
+    deadline: number | null,
+    assumptions: readonly Z3_ast[],
+  ): Promise<CheckAnswer> {
     const old = this.nativeModelSolver.get(s.ptr);
     if (old) {
       this.nativeModelSolver.delete(s.ptr);

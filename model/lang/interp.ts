@@ -5,11 +5,12 @@
  * through it, so a trace is accepted only if the plain semantics agrees.
  */
 import { ModelRuntimeError } from './errors.js';
-import type { Expr, Loc } from './expr.js';
+import type { ArithOp, CmpOp, Expr, Loc } from './expr.js';
 import { type Layout, defaultState, locOffset, slotCount } from './layout.js';
 import type { InitDef, Model, RuleInstance } from './protocol.js';
 import type { Stmt } from './stmt.js';
 import { type ScalarType, type Type, inType, isScalar, minValue, typeName } from './types.js';
+import { type ExprOf, type ExprVisitor, type StmtVisitor, visitExpr, visitStmt } from './visit.js';
 
 /** Evaluation environment: the state read by plain references, the pre-state, bound variables. */
 export interface Env {
@@ -24,65 +25,67 @@ function offset(env: Env, loc: Loc): number {
   return locOffset(env.layout, loc, (e) => evalExpr(e, env));
 }
 
+const CMP: Readonly<Record<CmpOp, (a: number, b: number) => boolean>> = {
+  eq: (a, b) => a === b,
+  ne: (a, b) => a !== b,
+  lt: (a, b) => a < b,
+  le: (a, b) => a <= b,
+  gt: (a, b) => a > b,
+  ge: (a, b) => a >= b,
+};
+const ARITH: Readonly<Record<ArithOp, (a: number, b: number) => number>> = { add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b };
+
+/** A quantifier over an index type: binds its variable to each value in turn. */
+function evalQuant(e: ExprOf<'quant'>, env: Env): number {
+  let n = 0;
+  try {
+    for (let i = 0; i < e.index.size; i++) {
+      env.bind.set(e.id, i);
+      const v = evalExpr(e.body, env) !== 0;
+      if (e.q === 'forall' && !v) return 0;
+      if (e.q === 'exists' && v) return 1;
+      if (v) n++;
+    }
+  } finally {
+    env.bind.delete(e.id);
+  }
+  return e.q === 'forall' ? 1 : e.q === 'exists' ? 0 : n;
+}
+
+/** The meaning of every expression kind: a natural value (booleans are 0/1). */
+const evaluator: ExprVisitor<number, Env> = {
+  lit: (e) => e.value,
+  var: (e, env) => {
+    const v = env.bind.get(e.id);
+    if (v === undefined) throw new ModelRuntimeError(env.where, `unbound variable ${e.name}`);
+    return v;
+  },
+  read: (e, env) => env.s[offset(env, e.loc)] as number,
+  pre: (e, env) => {
+    if (!env.pre) throw new ModelRuntimeError(env.where, 'pre() used outside a step property');
+    return evalExpr(e.e, { ...env, s: env.pre, pre: null });
+  },
+  not: (e, env) => (evalExpr(e.e, env) ? 0 : 1),
+  and: (e, env) => (e.args.every((a) => evalExpr(a, env) !== 0) ? 1 : 0),
+  or: (e, env) => (e.args.some((a) => evalExpr(a, env) !== 0) ? 1 : 0),
+  implies: (e, env) => (!evalExpr(e.a, env) || evalExpr(e.b, env) ? 1 : 0),
+  cmp: (e, env) => (CMP[e.cmp](evalExpr(e.a, env), evalExpr(e.b, env)) ? 1 : 0),
+  arith: (e, env) => ARITH[e.fn](evalExpr(e.a, env), evalExpr(e.b, env)),
+  ite: (e, env) => (evalExpr(e.c, env) ? evalExpr(e.a, env) : evalExpr(e.b, env)),
+  quant: evalQuant,
+  isSome: (e, env) => (evalExpr(e.e, env) >= 0 ? 1 : 0),
+  unwrap: (e, env) => {
+    const v = evalExpr(e.e, env);
+    if (v < 0) throw new ModelRuntimeError(env.where, 'unwrap of none');
+    return v;
+  },
+  some: (e, env) => evalExpr(e.e, env),
+  ord: (e, env) => evalExpr(e.e, env),
+};
+
 /** Evaluates an expression to its natural value (booleans are 0/1). */
 export function evalExpr(e: Expr, env: Env): number {
-  switch (e.op) {
-    case 'lit': return e.value;
-    case 'var': {
-      const v = env.bind.get(e.id);
-      if (v === undefined) throw new ModelRuntimeError(env.where, `unbound variable ${e.name}`);
-      return v;
-    }
-    case 'read': return env.s[offset(env, e.loc)] as number;
-    case 'pre': {
-      if (!env.pre) throw new ModelRuntimeError(env.where, 'pre() used outside a step property');
-      return evalExpr(e.e, { ...env, s: env.pre, pre: null });
-    }
-    case 'not': return evalExpr(e.e, env) ? 0 : 1;
-    case 'and': return e.args.every((a) => evalExpr(a, env) !== 0) ? 1 : 0;
-    case 'or': return e.args.some((a) => evalExpr(a, env) !== 0) ? 1 : 0;
-    case 'implies': return !evalExpr(e.a, env) || evalExpr(e.b, env) ? 1 : 0;
-    case 'cmp': {
-      const a = evalExpr(e.a, env);
-      const b = evalExpr(e.b, env);
-      switch (e.cmp) {
-        case 'eq': return a === b ? 1 : 0;
-        case 'ne': return a !== b ? 1 : 0;
-        case 'lt': return a < b ? 1 : 0;
-        case 'le': return a <= b ? 1 : 0;
-        case 'gt': return a > b ? 1 : 0;
-        case 'ge': return a >= b ? 1 : 0;
-      }
-      break;
-    }
-    case 'arith': {
-      const a = evalExpr(e.a, env);
-      const b = evalExpr(e.b, env);
-      return e.fn === 'add' ? a + b : e.fn === 'sub' ? a - b : a * b;
-    }
-    case 'ite': return evalExpr(e.c, env) ? evalExpr(e.a, env) : evalExpr(e.b, env);
-    case 'quant': {
-      let n = 0;
-      for (let i = 0; i < e.index.size; i++) {
-        env.bind.set(e.id, i);
-        const v = evalExpr(e.body, env) !== 0;
-        if (e.q === 'forall' && !v) { env.bind.delete(e.id); return 0; }
-        if (e.q === 'exists' && v) { env.bind.delete(e.id); return 1; }
-        if (v) n++;
-      }
-      env.bind.delete(e.id);
-      return e.q === 'forall' ? 1 : e.q === 'exists' ? 0 : n;
-    }
-    case 'isSome': return evalExpr(e.e, env) >= 0 ? 1 : 0;
-    case 'unwrap': {
-      const v = evalExpr(e.e, env);
-      if (v < 0) throw new ModelRuntimeError(env.where, 'unwrap of none');
-      return v;
-    }
-    case 'some': return evalExpr(e.e, env);
-    case 'ord': return evalExpr(e.e, env);
-  }
-  throw new Error('unreachable');
+  return visitExpr(evaluator, e, env);
 }
 
 function resetRegion(t: Type, s: Int32Array, off: number): void {
@@ -90,7 +93,6 @@ function resetRegion(t: Type, s: Int32Array, off: number): void {
     s[off] = minValue(t);
     return;
   }
-  const n = slotCount(t);
   if (t.kind === 'array') {
     const m = slotCount(t.elem);
     for (let i = 0; i < t.index.size; i++) resetRegion(t.elem, s, off + i * m);
@@ -101,34 +103,34 @@ function resetRegion(t: Type, s: Int32Array, off: number): void {
     resetRegion(ft, s, k);
     k += slotCount(ft);
   }
-  void n;
 }
+
+/** The effect of every statement kind on `env.s`; a value out of its type is a run-time model error. */
+const executor: StmtVisitor<void, Env> = {
+  assign: (st, env) => {
+    const off = offset(env, st.loc);
+    const v = evalExpr(st.e, env);
+    const t = st.loc.type as ScalarType;
+    if (!inType(t, v)) throw new ModelRuntimeError(env.where, `value ${v} out of range ${typeName(t)} assigned to ${env.layout.slotNames[off]}`);
+    env.s[off] = v;
+  },
+  reset: (st, env) => resetRegion(st.loc.type, env.s, offset(env, st.loc)),
+  if: (st, env) => execStmts(evalExpr(st.c, env) ? st.thenBody : st.elseBody, env),
+  forEach: (st, env) => {
+    try {
+      for (let i = 0; i < st.index.size; i++) {
+        env.bind.set(st.id, i);
+        execStmts(st.body, env);
+      }
+    } finally {
+      env.bind.delete(st.id);
+    }
+  },
+};
 
 /** Executes statements in place on `env.s`; a value out of its type is a run-time model error. */
 export function execStmts(stmts: readonly Stmt[], env: Env): void {
-  for (const st of stmts) {
-    switch (st.kind) {
-      case 'assign': {
-        const off = offset(env, st.loc);
-        const v = evalExpr(st.e, env);
-        const t = st.loc.type as ScalarType;
-        if (!inType(t, v)) {
-          throw new ModelRuntimeError(env.where, `value ${v} out of range ${typeName(t)} assigned to ${env.layout.slotNames[off]}`);
-        }
-        env.s[off] = v;
-        break;
-      }
-      case 'reset': resetRegion(st.loc.type, env.s, offset(env, st.loc)); break;
-      case 'if': execStmts(evalExpr(st.c, env) ? st.thenBody : st.elseBody, env); break;
-      case 'forEach':
-        for (let i = 0; i < st.index.size; i++) {
-          env.bind.set(st.id, i);
-          execStmts(st.body, env);
-        }
-        env.bind.delete(st.id);
-        break;
-    }
-  }
+  for (const st of stmts) visitStmt(executor, st, env);
 }
 
 /** The start state produced by one init block. */

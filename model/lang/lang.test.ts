@@ -19,7 +19,18 @@ const codeOf = (fn: () => unknown): string => {
 
 describe('build-time errors name the rule', () => {
   const broken = (body: (b: Parameters<Parameters<typeof defineProtocol>[0]['build']>[0]) => void) =>
-    defineProtocol({ name: 'broken', summary: '', spec: '', params: {}, variants: [], build: (b) => { body(b); b.init('i', () => []); return {}; } });
+    defineProtocol({
+      name: 'broken',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build: (b) => {
+        body(b);
+        b.init('i', () => []);
+        return {};
+      },
+    });
   it('type mismatch', () => {
     const p = broken((b) => {
       const x = b.v('x', bool);
@@ -60,7 +71,10 @@ describe('build-time errors name the rule', () => {
 
 describe('parameters and variants are validated', () => {
   const p = defineProtocol({
-    name: 'counter', summary: '', spec: '', params: { max: intParam(2, 1, 5, 'largest value') },
+    name: 'counter',
+    summary: '',
+    spec: '',
+    params: { max: intParam(2, 1, 5, 'largest value') },
     variants: [{ name: 'off-by-one', summary: 'counts one too far', cites: 'test' }],
     build(b, cfg) {
       const n = b.v('n', range(0, cfg.int('max')));
@@ -88,7 +102,15 @@ describe('parameters and variants are validated', () => {
   it('end states are not deadlocks; other stuck states are', () => {
     const model = buildModel(p, { params: { max: 2 } });
     expect(explicitCheck({ model, properties: [], limits: {} }).status).toBe('ok');
-    const stuck = defineProtocol({ ...p, name: 'stuck', build: (b) => { b.v('n', range(0, 1)); b.init('zero', () => []); return {}; } });
+    const stuck = defineProtocol({
+      ...p,
+      name: 'stuck',
+      build: (b) => {
+        b.v('n', range(0, 1));
+        b.init('zero', () => []);
+        return {};
+      },
+    });
     const r = explicitCheck({ model: buildModel(stuck), properties: [], limits: {} });
     expect(r.status).toBe('violated');
     if (r.status === 'violated') expect(r.violations[0]!.property).toBe('deadlock');
@@ -98,7 +120,11 @@ describe('parameters and variants are validated', () => {
 describe('language semantics', () => {
   it('quantifiers, options, records, forEach and sequential assignment', () => {
     const p = defineProtocol({
-      name: 'sem', summary: '', spec: '', params: {}, variants: [],
+      name: 'sem',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
       build(b) {
         const I = b.index('I', 3);
         const a = b.v('a', arrayOf(I, record({ on: bool, v: range(0, 5) })));
@@ -109,11 +135,26 @@ describe('language semantics', () => {
           guard: and(a.at(i).f('on'), not(isSome(o))),
           body: [
             assign(o, some(i)),
-            assign(c, count(I, (j) => a.at(j).f('on'))),
+            assign(
+              c,
+              count(I, (j) => a.at(j).f('on')),
+            ),
             forEach(I, (j) => assign(a.at(j).f('on'), true)),
-            assign(c, add(c, count(I, (j) => a.at(j).f('on')))), // sees the forEach above
-            when(exists(I, (j) => eq(a.at(j).f('v'), 4)), assign(a.at(unwrap(o)).f('v'), 5)),
-            when(forall(I, (j) => a.at(j).f('on')), reset(a.at(0))),
+            assign(
+              c,
+              add(
+                c,
+                count(I, (j) => a.at(j).f('on')),
+              ),
+            ), // sees the forEach above
+            when(
+              exists(I, (j) => eq(a.at(j).f('v'), 4)),
+              assign(a.at(unwrap(o)).f('v'), 5),
+            ),
+            when(
+              forall(I, (j) => a.at(j).f('on')),
+              reset(a.at(0)),
+            ),
           ],
         }));
         b.rule('Clear', {}, () => ({ guard: isSome(o), body: [assign(o, none)] }));

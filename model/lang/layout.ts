@@ -4,11 +4,16 @@
  * `slotTypes[i]`), so a state is an Int32Array of natural values, and structured values for people
  * and ITF files are derived from it in one place.
  */
-import type { Loc } from './expr.js';
+import type { Expr, Loc } from './expr.js';
 import { type ScalarType, type Type, isScalar, minValue } from './types.js';
 
 /** A state variable as laid out: its first slot and its number of slots. */
-export interface VarLayout { readonly name: string; readonly type: Type; readonly base: number; readonly size: number }
+export interface VarLayout {
+  readonly name: string;
+  readonly type: Type;
+  readonly base: number;
+  readonly size: number;
+}
 
 /** The flat layout of all state variables. */
 export interface Layout {
@@ -54,30 +59,66 @@ export function makeLayout(vars: readonly { name: string; type: Type }[]): Layou
   return { vars: out, nSlots: base, slotTypes, slotNames };
 }
 
+/** One computed index of a location: its value times `stride` is added to the location's first slot. */
+export interface LocIndex {
+  readonly e: Expr;
+  readonly stride: number;
+  readonly size: number;
+}
+
 /**
- * The slot offset of a location, given a function that evaluates index expressions. Returns the
- * first slot of the location (a location of record or array type spans `slotCount(loc.type)` slots).
+ * A location resolved against the layout: its first slot is `base` plus, for each computed index,
+ * the index's value times its stride. A location of record or array type spans `slotCount(type)`
+ * slots from there. This is the one place that turns field names and array indexes into offsets;
+ * the interpreter evaluates the indexes, the compiler folds the constant ones, the SMT translation
+ * makes a case split over the values an index can take.
  */
-export function locOffset(layout: Layout, loc: Loc, evalIndex: (e: Extract<Loc['path'][number], { kind: 'at' }>['e']) => number): number {
-  const v = layout.vars[loc.varIdx] as VarLayout;
-  let off = v.base;
+export interface LocShape {
+  readonly base: number;
+  readonly indexes: readonly LocIndex[];
+  readonly type: Type;
+}
+
+const shapes = new WeakMap<Loc, LocShape>();
+
+/** The shape of a location in `layout` (computed once per location). */
+export function locShape(layout: Layout, loc: Loc): LocShape {
+  const known = shapes.get(loc);
+  if (known) return known;
+  const v = layout.vars[loc.varIdx];
+  if (!v) throw new Error(`no variable #${loc.varIdx} (${loc.varName}) in this layout`);
+  let base = v.base;
   let t: Type = v.type;
+  const indexes: LocIndex[] = [];
   for (const p of loc.path) {
     if (p.kind === 'field') {
-      if (t.kind !== 'record') throw new Error('field of non-record');
+      if (t.kind !== 'record') throw new Error(`${loc.varName}: field ${p.name} of a non-record`);
+      let found: Type | null = null;
       for (const [f, ft] of Object.entries(t.fields)) {
         if (f === p.name) {
-          t = ft;
+          found = ft;
           break;
         }
-        off += slotCount(ft);
+        base += slotCount(ft);
       }
+      if (!found) throw new Error(`${loc.varName}: no field ${p.name}`);
+      t = found;
     } else {
-      if (t.kind !== 'array') throw new Error('index of non-array');
-      off += evalIndex(p.e) * slotCount(t.elem);
+      if (t.kind !== 'array') throw new Error(`${loc.varName}: index of a non-array`);
+      indexes.push({ e: p.e, stride: slotCount(t.elem), size: t.index.size });
       t = t.elem;
     }
   }
+  const shape = { base, indexes, type: t };
+  shapes.set(loc, shape);
+  return shape;
+}
+
+/** The first slot of a location, given a function that evaluates its index expressions. */
+export function locOffset(layout: Layout, loc: Loc, evalIndex: (e: Expr) => number): number {
+  const shape = locShape(layout, loc);
+  let off = shape.base;
+  for (const ix of shape.indexes) off += evalIndex(ix.e) * ix.stride;
   return off;
 }
 
@@ -92,23 +133,31 @@ export function defaultState(layout: Layout): Int32Array {
 
 function scalarValue(t: ScalarType, v: number): Value {
   switch (t.kind) {
-    case 'bool': return v !== 0;
-    case 'enum': return t.values[v] ?? `?${v}`;
-    case 'option': return v < 0 ? null : scalarValue(t.inner, v);
-    default: return v;
+    case 'bool':
+      return v !== 0;
+    case 'enum':
+      return t.values[v] ?? `?${v}`;
+    case 'option':
+      return v < 0 ? null : scalarValue(t.inner, v);
+    default:
+      return v;
   }
 }
 
 function scalarNatural(t: ScalarType, x: Value): number | undefined {
   switch (t.kind) {
-    case 'bool': return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
+    case 'bool':
+      return typeof x === 'boolean' ? (x ? 1 : 0) : undefined;
     case 'enum': {
       const i = typeof x === 'string' ? t.values.indexOf(x) : -1;
       return i >= 0 ? i : undefined;
     }
-    case 'option': return x === null ? -1 : scalarNatural(t.inner, x);
-    case 'range': return typeof x === 'number' && Number.isInteger(x) && x >= t.lo && x <= t.hi ? x : undefined;
-    case 'index': return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < t.size ? x : undefined;
+    case 'option':
+      return x === null ? -1 : scalarNatural(t.inner, x);
+    case 'range':
+      return typeof x === 'number' && Number.isInteger(x) && x >= t.lo && x <= t.hi ? x : undefined;
+    case 'index':
+      return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < t.size ? x : undefined;
   }
 }
 
@@ -174,4 +223,23 @@ export function encodeState(layout: Layout, o: Record<string, Value>): Int32Arra
     if (err) return err;
   }
   return s;
+}
+
+/** Whether two states are equal, slot by slot. */
+export function sameState(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The slots where two states differ, each in words as `slot: <names[0]> a[i], <names[1]> b[i]`, in
+ * slot order. The one comparison of states for everything that reports a mismatch (trace replay, the
+ * SMT path check, the harness's conformance check and replay); each caller says what its two states
+ * are (`stored`/`recomputed`, `trace`/`harness`, ...) and how many differences it shows.
+ */
+export function stateDiffs(layout: Layout, a: ArrayLike<number>, b: ArrayLike<number>, names: readonly [string, string]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) out.push(`${layout.slotNames[i]}: ${names[0]} ${a[i]}, ${names[1]} ${b[i]}`);
+  return out;
 }

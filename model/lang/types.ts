@@ -8,9 +8,22 @@
  */
 import { ModelBuildError } from './errors.js';
 
-export interface BoolType { readonly kind: 'bool' }
-export interface EnumType { readonly kind: 'enum'; readonly name: string; readonly values: readonly string[] }
-export interface RangeType { readonly kind: 'range'; readonly lo: number; readonly hi: number }
+/** The boolean type. */
+export interface BoolType {
+  readonly kind: 'bool';
+}
+/** A named enumeration: one of a list of names. */
+export interface EnumType {
+  readonly kind: 'enum';
+  readonly name: string;
+  readonly values: readonly string[];
+}
+/** The integers from `lo` to `hi` inclusive. */
+export interface RangeType {
+  readonly kind: 'range';
+  readonly lo: number;
+  readonly hi: number;
+}
 /** An index type (a Murphi scalarset when `symmetric`): the values 0..size-1, used to index arrays. */
 export interface IndexType {
   readonly kind: 'index';
@@ -18,21 +31,40 @@ export interface IndexType {
   readonly size: number;
   readonly symmetric: boolean;
 }
-export interface RecordType { readonly kind: 'record'; readonly fields: Readonly<Record<string, Type>> }
-export interface ArrayType { readonly kind: 'array'; readonly index: IndexType; readonly elem: Type }
+/** A record of named fields. */
+export interface RecordType {
+  readonly kind: 'record';
+  readonly fields: Readonly<Record<string, Type>>;
+}
+/** An array with one element per value of an index type. */
+export interface ArrayType {
+  readonly kind: 'array';
+  readonly index: IndexType;
+  readonly elem: Type;
+}
 /** An optional scalar: none, or some value of the inner scalar type. */
-export interface OptionType { readonly kind: 'option'; readonly inner: BaseScalarType }
+export interface OptionType {
+  readonly kind: 'option';
+  readonly inner: BaseScalarType;
+}
 
+/** A scalar type that can be wrapped in an option. */
 export type BaseScalarType = BoolType | EnumType | RangeType | IndexType;
+/** A type whose value is one number in a state (booleans, enums, ranges, index values, options of those). */
 export type ScalarType = BaseScalarType | OptionType;
+/** The type of a state variable: a scalar, a record or an array. */
 export type Type = ScalarType | RecordType | ArrayType;
 
 /** The type of an arithmetic expression: an integer that must fit a range when stored. */
-export interface IntType { readonly kind: 'int' }
+export interface IntType {
+  readonly kind: 'int';
+}
 /** Types an expression can have: a scalar or an unbounded integer. */
 export type ExprType = ScalarType | IntType;
 
+/** The boolean type. */
 export const bool: BoolType = { kind: 'bool' };
+/** Unbounded integers: the type of arithmetic results before they are stored in a range. */
 export const int: IntType = { kind: 'int' };
 
 /** An enumeration, e.g. `enumOf('DmaState', ['idle', 'stalled', 'inflight'])`. */
@@ -54,14 +86,17 @@ export function index(name: string, size: number, opts: { symmetric?: boolean } 
   return { kind: 'index', name, size, symmetric: opts.symmetric ?? false };
 }
 
+/** A record type with the given fields. */
 export function record(fields: Record<string, Type>): RecordType {
   return { kind: 'record', fields: { ...fields } };
 }
 
+/** An array type: one `elem` per value of the index type `idx` (a page table, per-slot state). */
 export function arrayOf(idx: IndexType, elem: Type): ArrayType {
   return { kind: 'array', index: idx, elem };
 }
 
+/** An option type: a value of `inner`, or `none` (an unmapped PTE, an empty translation). */
 export function option(inner: BaseScalarType): OptionType {
   // None is held as -1, so an option of a range needs values that cannot be -1 and whose code is
   // the value itself plus one: ranges starting at 0.
@@ -69,6 +104,7 @@ export function option(inner: BaseScalarType): OptionType {
   return { kind: 'option', inner };
 }
 
+/** Whether a type is a scalar (bool, enum, range, index or option), as opposed to a record, an array or `int`. */
 export function isScalar(t: Type | IntType): t is ScalarType {
   return t.kind !== 'record' && t.kind !== 'array' && t.kind !== 'int';
 }
@@ -76,20 +112,28 @@ export function isScalar(t: Type | IntType): t is ScalarType {
 /** Number of distinct values of a scalar type. */
 export function cardinality(t: ScalarType): number {
   switch (t.kind) {
-    case 'bool': return 2;
-    case 'enum': return t.values.length;
-    case 'range': return t.hi - t.lo + 1;
-    case 'index': return t.size;
-    case 'option': return cardinality(t.inner) + 1;
+    case 'bool':
+      return 2;
+    case 'enum':
+      return t.values.length;
+    case 'range':
+      return t.hi - t.lo + 1;
+    case 'index':
+      return t.size;
+    case 'option':
+      return cardinality(t.inner) + 1;
   }
 }
 
 /** The smallest natural value of a scalar type (its default). */
 export function minValue(t: ScalarType): number {
   switch (t.kind) {
-    case 'range': return t.lo;
-    case 'option': return -1;
-    default: return 0;
+    case 'range':
+      return t.lo;
+    case 'option':
+      return -1;
+    default:
+      return 0;
   }
 }
 
@@ -112,14 +156,22 @@ export function inType(t: ScalarType, v: number): boolean {
 /** A short human-readable name of a type, for messages. */
 export function typeName(t: Type | IntType): string {
   switch (t.kind) {
-    case 'bool': return 'bool';
-    case 'int': return 'int';
-    case 'enum': return `enum ${t.name}`;
-    case 'range': return `${t.lo}..${t.hi}`;
-    case 'index': return t.name;
-    case 'option': return `option(${typeName(t.inner)})`;
-    case 'record': return `record{${Object.keys(t.fields).join(',')}}`;
-    case 'array': return `array[${t.index.name}] of ${typeName(t.elem)}`;
+    case 'bool':
+      return 'bool';
+    case 'int':
+      return 'int';
+    case 'enum':
+      return `enum ${t.name}`;
+    case 'range':
+      return `${t.lo}..${t.hi}`;
+    case 'index':
+      return t.name;
+    case 'option':
+      return `option(${typeName(t.inner)})`;
+    case 'record':
+      return `record{${Object.keys(t.fields).join(',')}}`;
+    case 'array':
+      return `array[${t.index.name}] of ${typeName(t.elem)}`;
   }
 }
 
@@ -132,10 +184,15 @@ export function compatible(a: ExprType, b: ExprType): boolean {
   if (a.kind === 'range' && b.kind === 'range') return true;
   if (a.kind !== b.kind) return false;
   switch (a.kind) {
-    case 'bool': return true;
-    case 'enum': return a === b || (a.name === (b as EnumType).name && a.values.join() === (b as EnumType).values.join());
-    case 'index': return a.name === (b as IndexType).name;
-    case 'option': return compatible(a.inner, (b as OptionType).inner);
-    default: return false;
+    case 'bool':
+      return true;
+    case 'enum':
+      return a === b || (a.name === (b as EnumType).name && a.values.join() === (b as EnumType).values.join());
+    case 'index':
+      return a.name === (b as IndexType).name;
+    case 'option':
+      return compatible(a.inner, (b as OptionType).inner);
+    default:
+      return false;
   }
 }

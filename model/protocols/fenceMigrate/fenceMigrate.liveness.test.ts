@@ -6,7 +6,7 @@ import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.j
 import { checkLasso } from '../../../counterexamples/lasso.js';
 import type { Trace } from '../../../counterexamples/trace.js';
 import type { FairnessMode } from '../../lang/fairness.js';
-import { fenceMigrateProperties } from '../../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 import type { Liveness } from '../../../properties/property.js';
 import { buildModel } from '../../lang/protocol.js';
 import { fenceMigrate } from './fenceMigrate.js';
@@ -49,7 +49,11 @@ describe('fence-migrate liveness: the correct protocol makes progress under the 
 });
 
 describe('fairness matters: without it the correct protocol fails', () => {
-  it.each([['fence', {}], ['zap-and-fault', ZAP], ['zap-and-fault retry', RETRY]])('%s: a migration can stall forever while DMA loops', (_, params) => {
+  it.each([
+    ['fence', {}],
+    ['zap-and-fault', ZAP],
+    ['zap-and-fault retry', RETRY],
+  ])('%s: a migration can stall forever while DMA loops', (_, params) => {
     const { model, result, prop } = live(null, params, 'none');
     const v = byName(result, 'every-migration-ends');
     expect(v.trace?.extra?.lasso).toBe('cycle');

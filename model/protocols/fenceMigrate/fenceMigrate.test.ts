@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../../../checker/explicit/explicit.js';
 import { itfToTrace, parseItf } from '../../../counterexamples/itf.js';
 import { replayTrace } from '../../../counterexamples/replay.js';
-import { fenceMigrateProperties } from '../../../properties/fenceMigrate.js';
+import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 import { bruteForce } from '../../../test/bruteForce.js';
 import { buildModel } from '../../lang/protocol.js';
 import { fenceMigrate } from './fenceMigrate.js';
@@ -61,7 +61,10 @@ const ZAP_VARIANTS: [string, string, number][] = [
 ];
 
 describe('every bug variant is caught with a shortest counterexample that replays', () => {
-  for (const [mode, table] of [['fence', FENCE_VARIANTS], ['zap-and-fault', ZAP_VARIANTS]] as const) {
+  for (const [mode, table] of [
+    ['fence', FENCE_VARIANTS],
+    ['zap-and-fault', ZAP_VARIANTS],
+  ] as const) {
     it.each(table)(`mode ${mode}: %s violates %s in %i steps`, (variant, property, length) => {
       const { model, properties, result } = check(variant, { mode });
       expect(result.status).toBe('violated');
@@ -108,7 +111,8 @@ describe('variants cause concrete damage, not only broken ordering', () => {
   it.each([...FENCE_VARIANTS.map(([v]) => [v, 'fence']), ...ZAP_VARIANTS.map(([v]) => [v, 'zap-and-fault'])])('%s (%s)', (variant, mode) => {
     const r = dataOnly(variant, mode);
     expect(r.status).toBe('violated');
-    if (r.status === 'violated') expect(['no-lost-write', 'no-stale-dma-read', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame']).toContain(r.violations[0]!.property);
+    if (r.status === 'violated')
+      expect(['no-lost-write', 'no-stale-dma-read', 'no-dma-to-freed-frame', 'no-translation-to-freed-frame']).toContain(r.violations[0]!.property);
   });
 });
 
@@ -139,7 +143,7 @@ describe('symmetry reduction over DMA slots', () => {
 });
 
 describe('counterexample corpus', () => {
-  const dir = join(import.meta.dirname, '../../../counterexamples/corpus/fence-migrate');
+  const dir = join(import.meta.dirname, 'corpus');
   const files = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
   it('has one trace per variant and mode', () => {
     expect(files.length).toBe(FENCE_VARIANTS.length + ZAP_VARIANTS.length);

@@ -14,11 +14,38 @@
  * The migration is a per-page sequence of steps; each bug variant is one knob on that sequence or on
  * one step's guard.
  */
-import { type Expr, add, and, eq, exists, forall, isSome, lt, ne, none, not, some, sub, unwrap } from '../../lang/expr.js';
-import { type Builder, type BuildConfig, defineProtocol, enumParam, intParam } from '../../lang/protocol.js';
-import { assign, reset, when } from '../../lang/stmt.js';
-import { type IndexType, arrayOf, bool, enumOf, option, range, record } from '../../lang/types.js';
-import type { Ref } from '../../lang/expr.js';
+import {
+  type BuildConfig,
+  type Builder,
+  type Expr,
+  type IndexType,
+  type Ref,
+  add,
+  and,
+  arrayOf,
+  assign,
+  bool,
+  defineProtocol,
+  enumOf,
+  enumParam,
+  eq,
+  exists,
+  forall,
+  intParam,
+  isSome,
+  lt,
+  ne,
+  none,
+  not,
+  option,
+  range,
+  record,
+  reset,
+  some,
+  sub,
+  unwrap,
+  when,
+} from 'mirrorcheck';
 
 /** A migration step; a variant is (mostly) a different order of these. */
 export type MigStep = 'fence' | 'zap' | 'drain' | 'copy' | 'remap' | 'update' | 'unblock' | 'end' | 'free';
@@ -30,11 +57,15 @@ export function migrationSteps(mode: string, variant: string | null, order = 're
     return variant === 'free-before-fence' ? ['free', 'zap', 'drain', 'copy', 'remap', 'end'] : ['zap', 'drain', 'copy', 'remap', 'end', 'free'];
   }
   switch (variant) {
-    case 'unblock-before-update': return ['fence', 'drain', 'copy', 'remap', 'unblock', 'update', 'end', 'free'];
-    case 'unblock-before-copy': return ['fence', 'drain', 'update', 'unblock', 'copy', 'remap', 'end', 'free'];
-    case 'free-before-fence': return ['free', 'fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end'];
+    case 'unblock-before-update':
+      return ['fence', 'drain', 'copy', 'remap', 'unblock', 'update', 'end', 'free'];
+    case 'unblock-before-copy':
+      return ['fence', 'drain', 'update', 'unblock', 'copy', 'remap', 'end', 'free'];
+    case 'free-before-fence':
+      return ['free', 'fence', 'drain', 'copy', 'remap', 'update', 'unblock', 'end'];
     // The error path returns without the unblock: the migration finishes, DMA stays blocked.
-    case 'never-unblock': return ['fence', 'drain', 'copy', 'remap', 'update', 'end', 'free'];
+    case 'never-unblock':
+      return ['fence', 'drain', 'copy', 'remap', 'update', 'end', 'free'];
     default:
       // device-first is the order of Documentation/mm/hmm.rst: the device table is updated (and DMA
       // unblocked) before migrate_vma_finalize replaces the migration entry.
@@ -78,15 +109,55 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     migrations: intParam(2, 0, 4, 'migrations performed in a run (bounded)'),
     writes: intParam(2, 0, 6, 'writes (CPU or DMA) in a run; each writes a fresh value'),
     mode: enumParam('fence', ['fence', 'zap-and-fault'], 'fence: block DMA and update the HCA table; zap-and-fault: zap the translation and re-fault'),
-    order: enumParam('remap-first', ['remap-first', 'device-first'], 'fence mode, correct order: remap the CPU PTE before updating the HCA (remap-first), or update and unblock the HCA first (device-first, the hmm.rst order); variants that reorder steps keep their own order'),
-    fault: enumParam('atomic', ['atomic', 'retry'], 'zap-and-fault fault handler: atomic (one step), or retry (read_begin, hmm_range_fault, read_retry under the lock; goes back for a fresh seq on a collision)'),
+    order: enumParam(
+      'remap-first',
+      ['remap-first', 'device-first'],
+      'fence mode, correct order: remap the CPU PTE before updating the HCA (remap-first), or update and unblock the HCA first (device-first, the hmm.rst order); variants that reorder steps keep their own order',
+    ),
+    fault: enumParam(
+      'atomic',
+      ['atomic', 'retry'],
+      'zap-and-fault fault handler: atomic (one step), or retry (read_begin, hmm_range_fault, read_retry under the lock; goes back for a fresh seq on a collision)',
+    ),
   },
   validate: (p) =>
     (p.frames as number) <= (p.pages as number)
       ? `frames (${p.frames}) must exceed pages (${p.pages})`
       : p.fault === 'retry' && p.mode !== 'zap-and-fault'
         ? 'fault=retry needs mode=zap-and-fault (fence mode has no device faults)'
-        : p.order === 'device-first' && p.mode !== 'fence' ? 'order=device-first needs mode=fence (zap-and-fault has no update/unblock)' : null,
+        : p.order === 'device-first' && p.mode !== 'fence'
+          ? 'order=device-first needs mode=fence (zap-and-fault has no update/unblock)'
+          : null,
+  // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
+  actors: {
+    participants: {
+      CPU: 'a CPU thread of the process whose memory the HCA mirrors',
+      MM: 'the kernel memory manager migrating the page (migrate_vma_*, mmu notifier, page allocator)',
+      Driver: 'the RDMA driver: notifier callback, DMA fence, mkey update, page-fault handler',
+      HCA: 'the RDMA adapter: its translation table (the mkey) and DMA engine',
+    },
+    rules: {
+      MmMigrateStart: ['MM', 'Driver'],
+      DriverFenceDma: ['Driver', 'HCA'],
+      DriverZapMkey: ['Driver', 'HCA'],
+      DriverFenceWait: ['HCA', 'Driver'],
+      MmCopyPage: 'MM',
+      MmRemapPte: ['MM', 'CPU'],
+      DriverUpdateMkey: ['Driver', 'HCA'],
+      DriverUnblockDma: ['Driver', 'HCA'],
+      MmInvalidateEnd: ['MM', 'Driver'],
+      MmFreeFrame: 'MM',
+      HcaIssueDmaRead: 'HCA',
+      HcaIssueDmaWrite: 'HCA',
+      HcaResumeDma: 'HCA',
+      HcaCompleteDma: ['HCA', 'MM'],
+      DriverFaultBegin: ['Driver', 'MM'],
+      DriverFaultWalk: ['Driver', 'MM'],
+      DriverFaultCommit: ['Driver', 'HCA'],
+      DriverFaultMirror: ['Driver', 'HCA'],
+      CpuWrite: ['CPU', 'MM'],
+    },
+  },
   variants: [
     {
       name: 'unblock-before-update',
@@ -97,7 +168,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     {
       name: 'fence-without-drain',
       summary: 'the fence blocks new DMA (or zaps) but returns without waiting for in-flight DMA to the old frame',
-      cites: 'mlx5r_umr_revoke_mr / UMR fence semantics (drivers/infiniband/hw/mlx5/umr.c); kernel-protocols.md 4.3',
+      cites: 'mlx5r_umr_revoke_mr and the UMR fence (drivers/infiniband/hw/mlx5/umr.c): a revoke waits for outstanding DMA before the mkey changes',
     },
     {
       name: 'unblock-before-copy',
@@ -118,14 +189,18 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     {
       name: 'never-unblock',
       summary: 'an error path returns without unblocking DMA: the migration finishes but the page stays blocked, and DMA stalled on it never completes',
-      cites: 'S9 "every lock taken in a callback is released on every path"; B4 7608bf40cf24 class (error return skips the release, the holder waits forever); L1',
+      cites:
+        'S9 "every lock taken in a callback is released on every path"; B4 7608bf40cf24 class (error return skips the release, the holder waits forever); L1',
       appliesTo: fenceOnly,
     },
     {
       name: 'stale-seq-retry',
-      summary: 'on a collision the fault handler retries hmm_range_fault with the old notifier seq instead of a fresh read_begin: read_retry fails forever (livelock)',
-      cites: 'B6 342981fff328 "drm/amdgpu: drop retry loop in amdgpu_hmm_range_get_pages" (retry on -EBUSY without a fresh seq "degenerates into a busy spin"); L1',
-      appliesTo: (p) => (p.mode === 'zap-and-fault' && p.fault === 'retry' ? null : 'it concerns the fault retry loop: use --param mode=zap-and-fault --param fault=retry'),
+      summary:
+        'on a collision the fault handler retries hmm_range_fault with the old notifier seq instead of a fresh read_begin: read_retry fails forever (livelock)',
+      cites:
+        'B6 342981fff328 "drm/amdgpu: drop retry loop in amdgpu_hmm_range_get_pages" (retry on -EBUSY without a fresh seq "degenerates into a busy spin"); L1',
+      appliesTo: (p) =>
+        p.mode === 'zap-and-fault' && p.fault === 'retry' ? null : 'it concerns the fault retry loop: use --param mode=zap-and-fault --param fault=retry',
     },
   ],
   build(b: Builder, cfg: BuildConfig): FenceMigrateHandles {
@@ -165,7 +240,9 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     // invalidation starts), and the fault handler's progress: its read_begin seq and PTE snapshot.
     const retry = mode === 'zap-and-fault' && cfg.str('fault') === 'retry';
     const seq = retry ? b.v('seq', arrayOf(Page, range(0, M))) : null;
-    const fault = retry ? b.v('fault', arrayOf(Page, record({ stage: enumOf('FaultStage', ['idle', 'walk', 'commit']), seq: range(0, M), frame: Frame }))) : null;
+    const fault = retry
+      ? b.v('fault', arrayOf(Page, record({ stage: enumOf('FaultStage', ['idle', 'walk', 'commit']), seq: range(0, M), frame: Frame })))
+      : null;
 
     b.init('mapped', () => [
       ...Array.from({ length: P }, (_, i) => [
@@ -192,10 +269,15 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const fair = { fairness: 'weak' as const };
     const stepRule = (name: string, s: MigStep, extraGuard: (p: Expr) => Expr | true, body: (p: Expr) => ReturnType<typeof assign>[]) => {
       if (!steps.includes(s)) return;
-      b.rule(name, { p: Page }, ({ p }) => ({
-        guard: extraGuard(p) === true ? eq(mig.at(p).f('step'), s) : and(eq(mig.at(p).f('step'), s), extraGuard(p) as Expr),
-        body: [...body(p), ...advance(p, s)],
-      }), fair);
+      b.rule(
+        name,
+        { p: Page },
+        ({ p }) => ({
+          guard: extraGuard(p) === true ? eq(mig.at(p).f('step'), s) : and(eq(mig.at(p).f('step'), s), extraGuard(p) as Expr),
+          body: [...body(p), ...advance(p, s)],
+        }),
+        fair,
+      );
     };
 
     // migrate_vma_setup: open the invalidation, install a migration entry, allocate the new frame.
@@ -216,23 +298,68 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const noInflightToOld = (p: Expr) =>
       forall(Slot, (d) => not(and(eq(dma.at(d).f('state'), 'inflight'), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from')))));
     // Driver: fence and block DMA for the page (mlx5 UMR with fence / revoke semantics).
-    stepRule('DriverFenceDma', 'fence', () => true, (p) => [assign(blocked.at(p), true)]);
+    stepRule(
+      'DriverFenceDma',
+      'fence',
+      () => true,
+      (p) => [assign(blocked.at(p), true)],
+    );
     // Driver (ODP): zap the HCA translation for the page.
-    stepRule('DriverZapMkey', 'zap', () => true, (p) => [assign(hca.at(p), none)]);
+    stepRule(
+      'DriverZapMkey',
+      'zap',
+      () => true,
+      (p) => [assign(hca.at(p), none)],
+    );
     // Driver: the fence returns once in-flight DMA to the old frame has drained.
-    stepRule('DriverFenceWait', 'drain', (p) => (cfg.is('fence-without-drain') ? true : noInflightToOld(p)), () => []);
+    stepRule(
+      'DriverFenceWait',
+      'drain',
+      (p) => (cfg.is('fence-without-drain') ? true : noInflightToOld(p)),
+      () => [],
+    );
     // Migration initiator: copy the page to the new frame.
-    stepRule('MmCopyPage', 'copy', () => true, (p) => [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from')))]);
+    stepRule(
+      'MmCopyPage',
+      'copy',
+      () => true,
+      (p) => [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from')))],
+    );
     // migrate_vma_pages / finalize: point the CPU PTE at the new frame; CPU accesses resume.
-    stepRule('MmRemapPte', 'remap', () => true, (p) => [assign(pte.at(p).f('frame'), mig.at(p).f('to')), assign(pte.at(p).f('migration'), false)]);
+    stepRule(
+      'MmRemapPte',
+      'remap',
+      () => true,
+      (p) => [assign(pte.at(p).f('frame'), mig.at(p).f('to')), assign(pte.at(p).f('migration'), false)],
+    );
     // Driver: update the HCA translation table to the new frame (UMR/XLT update of the mkey).
-    stepRule('DriverUpdateMkey', 'update', () => true, (p) => [assign(hca.at(p), some(mig.at(p).f('to'), option(Frame)))]);
+    stepRule(
+      'DriverUpdateMkey',
+      'update',
+      () => true,
+      (p) => [assign(hca.at(p), some(mig.at(p).f('to'), option(Frame)))],
+    );
     // Driver: unblock DMA for the page.
-    stepRule('DriverUnblockDma', 'unblock', () => true, (p) => [assign(blocked.at(p), false)]);
+    stepRule(
+      'DriverUnblockDma',
+      'unblock',
+      () => true,
+      (p) => [assign(blocked.at(p), false)],
+    );
     // mmu_notifier invalidate_range_end: close the invalidation.
-    stepRule('MmInvalidateEnd', 'end', () => true, (p) => [assign(inv.at(p), false)]);
+    stepRule(
+      'MmInvalidateEnd',
+      'end',
+      () => true,
+      (p) => [assign(inv.at(p), false)],
+    );
     // Free the old frame; it can be reused by a later migration.
-    stepRule('MmFreeFrame', 'free', () => true, (p) => [assign(owner.at(mig.at(p).f('from')), none), assign(data.at(mig.at(p).f('from')), 0)]);
+    stepRule(
+      'MmFreeFrame',
+      'free',
+      () => true,
+      (p) => [assign(owner.at(mig.at(p).f('from')), none), assign(data.at(mig.at(p).f('from')), 0)],
+    );
 
     // --- HCA DMA engine ---
     const issue = (d: Expr, p: Expr, write: boolean) => [
@@ -240,14 +367,20 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       assign(dma.at(d).f('write'), write),
       ...(write ? [assign(dma.at(d).f('val'), add(written, 1)), assign(written, add(written, 1))] : []),
       ...(mode === 'fence'
-        ? [when(blocked.at(p), [assign(dma.at(d).f('state'), 'stalled')], [
-            assign(dma.at(d).f('state'), 'inflight'),
-            assign(dma.at(d).f('frame'), unwrap(hca.at(p))),
-          ])]
-        : [when(isSome(hca.at(p)), [
-            assign(dma.at(d).f('state'), 'inflight'),
-            assign(dma.at(d).f('frame'), unwrap(hca.at(p))),
-          ], [assign(dma.at(d).f('state'), 'faulting')])]),
+        ? [
+            when(
+              blocked.at(p),
+              [assign(dma.at(d).f('state'), 'stalled')],
+              [assign(dma.at(d).f('state'), 'inflight'), assign(dma.at(d).f('frame'), unwrap(hca.at(p)))],
+            ),
+          ]
+        : [
+            when(
+              isSome(hca.at(p)),
+              [assign(dma.at(d).f('state'), 'inflight'), assign(dma.at(d).f('frame'), unwrap(hca.at(p)))],
+              [assign(dma.at(d).f('state'), 'faulting')],
+            ),
+          ]),
     ];
     b.rule('HcaIssueDmaRead', { d: Slot, p: Page }, ({ d, p }) => ({
       guard: eq(dma.at(d).f('state'), 'idle'),
@@ -258,70 +391,96 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       body: issue(d, p, true),
     }));
     // A stalled (fence) or faulting (zap) operation translates once the page is unblocked / mapped.
-    b.rule('HcaResumeDma', { d: Slot }, ({ d }) => {
-      const pg = dma.at(d).f('page');
-      return {
-        guard: and(
-          ne(dma.at(d).f('state'), 'idle'), ne(dma.at(d).f('state'), 'inflight'),
-          not(blocked.at(pg)), isSome(hca.at(pg)),
-        ),
-        body: [assign(dma.at(d).f('state'), 'inflight'), assign(dma.at(d).f('frame'), unwrap(hca.at(pg)))],
-      };
-    }, fair);
+    b.rule(
+      'HcaResumeDma',
+      { d: Slot },
+      ({ d }) => {
+        const pg = dma.at(d).f('page');
+        return {
+          guard: and(ne(dma.at(d).f('state'), 'idle'), ne(dma.at(d).f('state'), 'inflight'), not(blocked.at(pg)), isSome(hca.at(pg))),
+          body: [assign(dma.at(d).f('state'), 'inflight'), assign(dma.at(d).f('frame'), unwrap(hca.at(pg)))],
+        };
+      },
+      fair,
+    );
     // The memory access happens at completion: a write's value becomes the page's latest value now.
-    b.rule('HcaCompleteDma', { d: Slot }, ({ d }) => ({
-      guard: eq(dma.at(d).f('state'), 'inflight'),
-      body: [
-        when(dma.at(d).f('write'), [
-          assign(data.at(dma.at(d).f('frame')), dma.at(d).f('val')),
-          assign(latest.at(dma.at(d).f('page')), dma.at(d).f('val')),
-        ]),
-        reset(dma.at(d)),
-      ],
-    }), fair);
+    b.rule(
+      'HcaCompleteDma',
+      { d: Slot },
+      ({ d }) => ({
+        guard: eq(dma.at(d).f('state'), 'inflight'),
+        body: [
+          when(dma.at(d).f('write'), [assign(data.at(dma.at(d).f('frame')), dma.at(d).f('val')), assign(latest.at(dma.at(d).f('page')), dma.at(d).f('val'))]),
+          reset(dma.at(d)),
+        ],
+      }),
+      fair,
+    );
     if (mode === 'zap-and-fault' && fault && seq) {
-      // ODP page-fault handler as the collision-retry loop of kernel-protocols.md 1.4 (F1..F6).
+      // ODP page-fault handler as the collision-retry loop of mmu_interval_read_begin/read_retry (mm/mmu_notifier.c; spec/odp-mirror.md, F1..F6).
       const faulting = (p: Expr) => exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p)));
       const h = (p: Expr) => fault.at(p);
       // F1 mmu_interval_read_begin: sleeps while an invalidation is open, then samples the seq.
-      b.rule('DriverFaultBegin', { p: Page }, ({ p }) => ({
-        guard: and(eq(h(p).f('stage'), 'idle'), not(isSome(hca.at(p))), not(inv.at(p)), faulting(p)),
-        body: [assign(h(p).f('seq'), seq.at(p)), assign(h(p).f('stage'), 'walk')],
-      }), fair);
+      b.rule(
+        'DriverFaultBegin',
+        { p: Page },
+        ({ p }) => ({
+          guard: and(eq(h(p).f('stage'), 'idle'), not(isSome(hca.at(p))), not(inv.at(p)), faulting(p)),
+          body: [assign(h(p).f('seq'), seq.at(p)), assign(h(p).f('stage'), 'walk')],
+        }),
+        fair,
+      );
       // F2 hmm_range_fault: snapshot the PTE (waits on a migration entry until it is removed).
-      b.rule('DriverFaultWalk', { p: Page }, ({ p }) => ({
-        guard: and(eq(h(p).f('stage'), 'walk'), not(pte.at(p).f('migration'))),
-        body: [assign(h(p).f('frame'), pte.at(p).f('frame')), assign(h(p).f('stage'), 'commit')],
-      }), fair);
+      b.rule(
+        'DriverFaultWalk',
+        { p: Page },
+        ({ p }) => ({
+          guard: and(eq(h(p).f('stage'), 'walk'), not(pte.at(p).f('migration'))),
+          body: [assign(h(p).f('frame'), pte.at(p).f('frame')), assign(h(p).f('stage'), 'commit')],
+        }),
+        fair,
+      );
       // F4-F6 under the driver lock: mmu_interval_read_retry; program the mkey, or retry. The
       // correct retry goes back to F1 for a fresh seq; stale-seq-retry goes back to F2 with the old one.
-      b.rule('DriverFaultCommit', { p: Page }, ({ p }) => ({
-        guard: eq(h(p).f('stage'), 'commit'),
-        body: [when(eq(seq.at(p), h(p).f('seq')),
-          [assign(hca.at(p), some(h(p).f('frame'), option(Frame))), reset(h(p))],
-          [assign(h(p).f('stage'), cfg.is('stale-seq-retry') ? 'walk' : 'idle')])],
-      }), fair);
+      b.rule(
+        'DriverFaultCommit',
+        { p: Page },
+        ({ p }) => ({
+          guard: eq(h(p).f('stage'), 'commit'),
+          body: [
+            when(
+              eq(seq.at(p), h(p).f('seq')),
+              [assign(hca.at(p), some(h(p).f('frame'), option(Frame))), reset(h(p))],
+              [assign(h(p).f('stage'), cfg.is('stale-seq-retry') ? 'walk' : 'idle')],
+            ),
+          ],
+        }),
+        fair,
+      );
     } else if (mode === 'zap-and-fault') {
       // ODP page-fault handler: mirror the CPU PTE once no invalidation is open and no migration
       // entry stands in the PTE (hmm_range_fault + the sequence check, done atomically here;
       // odp-mirror models the collision-retry loop itself).
-      b.rule('DriverFaultMirror', { p: Page }, ({ p }) => ({
-        guard: and(
-          not(isSome(hca.at(p))), not(inv.at(p)), not(pte.at(p).f('migration')),
-          exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p))),
-        ),
-        body: [assign(hca.at(p), some(pte.at(p).f('frame'), option(Frame)))],
-      }), fair);
+      b.rule(
+        'DriverFaultMirror',
+        { p: Page },
+        ({ p }) => ({
+          guard: and(
+            not(isSome(hca.at(p))),
+            not(inv.at(p)),
+            not(pte.at(p).f('migration')),
+            exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p))),
+          ),
+          body: [assign(hca.at(p), some(pte.at(p).f('frame'), option(Frame)))],
+        }),
+        fair,
+      );
     }
 
     // --- CPU user ---
     b.rule('CpuWrite', { p: Page }, ({ p }) => ({
       guard: and(not(pte.at(p).f('migration')), lt(written, W)),
-      body: [
-        assign(data.at(pte.at(p).f('frame')), add(written, 1)),
-        assign(latest.at(p), add(written, 1)),
-        assign(written, add(written, 1)),
-      ],
+      body: [assign(data.at(pte.at(p).f('frame')), add(written, 1)), assign(latest.at(p), add(written, 1)), assign(written, add(written, 1))],
     }));
     return { Page, Frame, Slot, pte, hca, blocked, inv, mig, owner, data, latest, dma, migsLeft, steps, mode, migrations: M };
   },

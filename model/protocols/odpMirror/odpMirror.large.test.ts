@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../../../checker/explicit/explicit.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import { buildModel } from '../../lang/protocol.js';
 import { ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from './odpMirror.js';
 

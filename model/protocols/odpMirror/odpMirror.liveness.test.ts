@@ -4,7 +4,7 @@ import { livenessCheck } from '../../../checker/explicit/liveness.js';
 import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.js';
 import { checkLasso } from '../../../counterexamples/lasso.js';
 import type { Trace } from '../../../counterexamples/trace.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import type { Liveness } from '../../../properties/property.js';
 import type { FairnessMode } from '../../lang/fairness.js';
 import { buildModel } from '../../lang/protocol.js';
@@ -22,19 +22,26 @@ const byName = (r: CheckResult, name: string) => violated(r).find((v) => v.prope
 const labels = (t: Trace) => t.steps.map((s) => s.label);
 
 describe('odp-mirror progress: the correct protocol under the declared fairness', () => {
-  it.each([['default', {}], ['no atomic accesses', { atomics: 0 }], ['three pages', { pages: 3, frames: 3 }]])(
-    '%s: fault progress, no perpetual device fault, invalidation progress all hold', (_, params) => {
-      const { result, properties } = live(null, params);
-      expect(properties.map((p) => p.name)).toEqual(['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']);
-      expect(result.status).toBe('ok');
-    });
+  it.each([
+    ['default', {}],
+    ['no atomic accesses', { atomics: 0 }],
+    ['three pages', { pages: 3, frames: 3 }],
+  ])('%s: fault progress, no perpetual device fault, invalidation progress all hold', (_, params) => {
+    const { result, properties } = live(null, params);
+    expect(properties.map((p) => p.name)).toEqual(['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']);
+    expect(result.status).toBe('ok');
+  });
 
   it('without fairness it does not: a started invalidation can wait forever while the device keeps reading', () => {
     const { model, result, prop } = live(null, {}, 'none');
     expect(violated(result).map((v) => v.property)).toEqual(['invalidation-progress']);
     const t = byName(result, 'invalidation-progress').trace as Trace;
     expect(labels(t)[1]).toBe('MmMadviseStart(i=0, p=0)');
-    expect(labels(t).slice((t.loop as number) + 1).every((l) => l.startsWith('Dev'))).toBe(true);
+    expect(
+      labels(t)
+        .slice((t.loop as number) + 1)
+        .every((l) => l.startsWith('Dev')),
+    ).toBe(true);
     expect(checkLasso(model, t, prop('invalidation-progress'))).toMatchObject({ ok: true, fairness: 'none' });
     // Not a fair run: the invalidator's next step stays enabled and is never taken.
     expect(checkLasso(model, t, prop('invalidation-progress'), { fairness: 'declared' }).ok).toBe(false);
@@ -81,9 +88,11 @@ describe('progress bugs are lassos', () => {
   });
 
   it.each(['valid-flag', 'seq-per-chunk', 'no-set-seq', 'no-read-retry', 'zap-without-drain', 'retry-stale-seq'])(
-    '%s is a safety bug only: every progress property still holds', (variant) => {
+    '%s is a safety bug only: every progress property still holds',
+    (variant) => {
       // retry-stale-seq spins until the 1 s timeout and then fails the fault; that failure is the
       // safety property no-fault-timeout (ODP-R9), and later accesses are served again.
       expect(live(variant).result.status).toBe('ok');
-    });
+    },
+  );
 });

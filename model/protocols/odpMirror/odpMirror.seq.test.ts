@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explicitCheck } from '../../../checker/explicit/explicit.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import { applyRule, enabled, initState } from '../../lang/interp.js';
 import { type Model, buildModel } from '../../lang/protocol.js';
 import { odpMirror } from './odpMirror.js';
@@ -78,19 +78,28 @@ describe('the canonical sequence encoding is exact', () => {
     expect(rawStates.length).toBeGreaterThan(direct.size);
   });
 
-  it.each(['valid-flag', 'end-skipped-after-eagain', 'missed-unlock-nonblocking', 'seq-per-chunk', 'retry-stale-seq',
-    'no-secondary-tlb-flush', 'lock-across-read-begin', 'no-set-seq', 'no-read-retry', 'zap-without-drain'])(
-    '%s: both encodings report the same property at the same depth (atomics=0)', (variant) => {
-      const run = (seq: string) => {
-        const model = buildModel(odpMirror, { variant, params: { atomics: 0, seq } });
-        const properties = odpMirrorProperties.build(model).filter((p) => p.kind !== 'liveness');
-        const r = explicitCheck({ model, properties, limits: {} });
-        if (r.status !== 'violated') throw new Error(`${variant} (${seq}): ${r.status}`);
-        const v = r.violations[0]!;
-        return [v.property, v.trace!.steps.length - 1];
-      };
-      expect(run('kernel')).toEqual(run('canonical'));
-    });
+  it.each([
+    'valid-flag',
+    'end-skipped-after-eagain',
+    'missed-unlock-nonblocking',
+    'seq-per-chunk',
+    'retry-stale-seq',
+    'no-secondary-tlb-flush',
+    'lock-across-read-begin',
+    'no-set-seq',
+    'no-read-retry',
+    'zap-without-drain',
+  ])('%s: both encodings report the same property at the same depth (atomics=0)', (variant) => {
+    const run = (seq: string) => {
+      const model = buildModel(odpMirror, { variant, params: { atomics: 0, seq } });
+      const properties = odpMirrorProperties.build(model).filter((p) => p.kind !== 'liveness');
+      const r = explicitCheck({ model, properties, limits: {} });
+      if (r.status !== 'violated') throw new Error(`${variant} (${seq}): ${r.status}`);
+      const v = r.violations[0]!;
+      return [v.property, v.trace!.steps.length - 1];
+    };
+    expect(run('kernel')).toEqual(run('canonical'));
+  });
 
   it('the correct protocol holds in both encodings with the same depth', () => {
     const depth = (seq: string) => {

@@ -6,7 +6,7 @@ import { explicitCheck } from '../../../checker/explicit/explicit.js';
 import { itfToTrace, parseItf, traceToItf } from '../../../counterexamples/itf.js';
 import { replayTrace } from '../../../counterexamples/replay.js';
 import type { Trace } from '../../../counterexamples/trace.js';
-import { odpMirrorProperties } from '../../../properties/odpMirror.js';
+import { odpMirrorProperties } from './odpMirrorProperties.js';
 import { applyRule, enabled, initState } from '../../lang/interp.js';
 import { type Model, buildModel } from '../../lang/protocol.js';
 import { ODP_VARIANTS, odpMirror } from './odpMirror.js';
@@ -124,7 +124,7 @@ describe('every bug variant is caught by its property, with a trace that replays
 // The corpus: one counterexample per variant. `ODP_WRITE_CORPUS=1 npx vitest run <this file>`
 // writes the missing files (never overwriting: an existing file that differs fails the test).
 
-const CORPUS = join(import.meta.dirname, '../../../counterexamples/corpus/odp-mirror');
+const CORPUS = join(import.meta.dirname, 'corpus');
 
 function corpusText(variant: string, model: Model, trace: Trace): string {
   const spec = odpMirror.variants.find((x) => x.name === variant)!;
@@ -132,7 +132,7 @@ function corpusText(variant: string, model: Model, trace: Trace): string {
   return `${JSON.stringify(traceToItf({ ...trace, note }, model), null, 2)}\n`;
 }
 
-describe('counterexample corpus (counterexamples/corpus/odp-mirror)', () => {
+describe('counterexample corpus (model/protocols/odpMirror/corpus)', () => {
   if (process.env.ODP_WRITE_CORPUS === '1') {
     it.each(ODP_CAUGHT)('writes %s.itf.json if missing', (variant) => {
       const { model, result } = check(variant);
@@ -144,7 +144,11 @@ describe('counterexample corpus (counterexamples/corpus/odp-mirror)', () => {
     });
   }
 
-  const files = existsSync(CORPUS) ? readdirSync(CORPUS).filter((f) => f.endsWith('.itf.json')).sort() : [];
+  const files = existsSync(CORPUS)
+    ? readdirSync(CORPUS)
+        .filter((f) => f.endsWith('.itf.json'))
+        .sort()
+    : [];
   it('holds one trace per variant', () => {
     expect(files).toEqual(ODP_VARIANTS.map((v) => `${v}.itf.json`).sort());
   });

@@ -20,16 +20,60 @@
  * Each bug variant is one knob on one step; the variant list cites the kernel bug it reproduces.
  */
 import {
-  type Expr, type Operand, type Ref, add, and, eq, forall, implies, isNone, isSome, ite, lit, lt, ne, not, or, ord, some, sub, unwrap,
-} from '../../lang/expr.js';
-import { type Builder, type BuildConfig, type ParamValues, defineProtocol, enumParam, intParam } from '../../lang/protocol.js';
-import { type Stmt, assign, forEach, reset, when } from '../../lang/stmt.js';
-import { type EnumType, type IndexType, arrayOf, bool, enumOf, option, range, record } from '../../lang/types.js';
+  type BuildConfig,
+  type Builder,
+  type EnumType,
+  type Expr,
+  type IndexType,
+  type Operand,
+  type ParamValues,
+  type Ref,
+  type Stmt,
+  add,
+  and,
+  arrayOf,
+  assign,
+  bool,
+  defineProtocol,
+  enumOf,
+  enumParam,
+  eq,
+  forall,
+  forEach,
+  implies,
+  intParam,
+  isNone,
+  isSome,
+  ite,
+  lit,
+  lt,
+  ne,
+  not,
+  option,
+  or,
+  ord,
+  range,
+  record,
+  reset,
+  some,
+  sub,
+  unwrap,
+  when,
+} from 'mirrorcheck';
 
 /** The variant names, in the order `mirrorcheck list` shows them. */
 export const ODP_VARIANTS = [
-  'valid-flag', 'end-skipped-after-eagain', 'missed-unlock-nonblocking', 'seq-per-chunk', 'retry-stale-seq',
-  'no-secondary-tlb-flush', 'no-owner-filter', 'lock-across-read-begin', 'no-set-seq', 'no-read-retry', 'zap-without-drain',
+  'valid-flag',
+  'end-skipped-after-eagain',
+  'missed-unlock-nonblocking',
+  'seq-per-chunk',
+  'retry-stale-seq',
+  'no-secondary-tlb-flush',
+  'no-owner-filter',
+  'lock-across-read-begin',
+  'no-set-seq',
+  'no-read-retry',
+  'zap-without-drain',
 ] as const;
 export type OdpVariant = (typeof ODP_VARIANTS)[number];
 
@@ -67,7 +111,8 @@ export interface OdpMirrorHandles {
 }
 
 const needsPages2 = (p: ParamValues) => ((p.pages as number) >= 2 ? null : 'a multi-chunk fault needs pages >= 2');
-const needsAtomics = (p: ParamValues) => ((p.atomics as number) >= 1 ? null : 'the driver raises its own invalidation only for atomic faults: needs atomics >= 1');
+const needsAtomics = (p: ParamValues) =>
+  (p.atomics as number) >= 1 ? null : 'the driver raises its own invalidation only for atomic faults: needs atomics >= 1';
 
 export const odpMirror = defineProtocol<OdpMirrorHandles>({
   name: 'odp-mirror',
@@ -81,7 +126,11 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     slots: intParam(1, 1, 2, 'device accesses outstanding at once'),
     atomics: intParam(1, 0, 1, '1: the device also issues atomic accesses, whose faults make the page device-exclusive'),
     retries: intParam(2, 1, 6, 'fault-loop retries before the handler gives up (the 1 s HMM_RANGE_DEFAULT_TIMEOUT)'),
-    seq: enumParam('canonical', ['canonical', 'kernel'], 'canonical: sequence values kept in an exact canonical form (finite); kernel: the raw values (needs atomics=0)'),
+    seq: enumParam(
+      'canonical',
+      ['canonical', 'kernel'],
+      'canonical: sequence values kept in an exact canonical form (finite); kernel: the raw values (needs atomics=0)',
+    ),
   },
   validate: (p) => {
     if ((p.frames as number) < (p.pages as number)) return `frames (${p.frames}) must be at least pages (${p.pages})`;
@@ -93,11 +142,53 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     if (p.seq === 'kernel' && p.atomics !== 0) return 'seq=kernel needs atomics=0 (the raw sequence grows with every atomic fault)';
     return null;
   },
+  // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
+  actors: {
+    participants: {
+      CPU: 'a CPU thread of the process whose memory the device mirrors',
+      MM: 'the kernel memory manager: invalidations (mmu notifier), PTE changes, page allocation',
+      Driver: "the device driver: its invalidate callback and its fault handler's collision-retry loop",
+      Device: 'the device: its TLB, its page table and the accesses it issues',
+    },
+    rules: {
+      MmMadviseStart: 'MM',
+      MmMkcleanStart: 'MM',
+      MmOomReapStart: 'MM',
+      MmInvalidateElsewhere: 'MM',
+      DriverInvalidateBegin: ['Driver', 'Device'],
+      DriverInvalidateFinish: ['Device', 'Driver'],
+      MmUpdatePte: ['MM', 'CPU'],
+      MmInvalidateEnd: ['MM', 'Driver'],
+      CpuTouchPage: ['CPU', 'MM'],
+      CpuUpgradePte: ['CPU', 'MM'],
+      DevIssueRead: 'Device',
+      DevIssueWrite: 'Device',
+      DevIssueAtomic: 'Device',
+      DevTranslate: 'Device',
+      DevCompleteAccess: ['Device', 'MM'],
+      DevReportError: 'Device',
+      DriverTakeFault: ['Device', 'Driver'],
+      DriverLockEarly: 'Driver',
+      DriverReadBegin: ['Driver', 'MM'],
+      DriverReadBeginWake: ['MM', 'Driver'],
+      DriverExclusiveStart: ['Driver', 'MM'],
+      DriverExclusiveInvalidate: ['MM', 'Driver'],
+      DriverExclusiveEnd: ['Driver', 'MM'],
+      DriverCheckRetry: ['Driver', 'MM'],
+      DriverWalkSnapshot: ['Driver', 'MM'],
+      DriverWalkFaultIn: ['Driver', 'MM'],
+      DriverWalkUpgrade: ['Driver', 'MM'],
+      DriverLock: 'Driver',
+      DriverReadRetry: ['Driver', 'Device'],
+    },
+  },
   variants: [
     {
       name: 'valid-flag',
-      summary: 'a boolean "valid" flag (cleared at start, set when the last end runs) replaces the sequence: a start+end between snapshot and check goes unseen (ABA)',
-      cites: 'B1: hmm_range valid flag, replaced by the interval notifier in 04ec32fbc2b2 "mm/hmm: allow hmm_range to be used with a mmu_range_notifier or hmm_mirror"',
+      summary:
+        'a boolean "valid" flag (cleared at start, set when the last end runs) replaces the sequence: a start+end between snapshot and check goes unseen (ABA)',
+      cites:
+        'B1: hmm_range valid flag, replaced by the interval notifier in 04ec32fbc2b2 "mm/hmm: allow hmm_range to be used with a mmu_range_notifier or hmm_mirror"',
     },
     {
       name: 'end-skipped-after-eagain',
@@ -127,7 +218,8 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     },
     {
       name: 'no-owner-filter',
-      summary: "the driver does not skip its own MMU_NOTIFY_EXCLUSIVE event: every make_device_exclusive in its fault loop bumps the sequence and forces a retry",
+      summary:
+        'the driver does not skip its own MMU_NOTIFY_EXCLUSIVE event: every make_device_exclusive in its fault loop bumps the sequence and forces a retry',
       cites: 'H1: review of "mm/mmu_notifier: drop owner from MMU_NOTIFY_EXCLUSIVE" (2025) and the filter in nouveau / dmirror_interval_invalidate',
       appliesTo: needsAtomics,
     },
@@ -177,8 +269,15 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const AccState = enumOf('AccState', ['idle', 'pending', 'inflight', 'faulted', 'failed']);
     const Op = enumOf('Op', A > 0 ? ['read', 'write', 'atomic'] : ['read', 'write']);
     const FhPc = enumOf('FhPc', [
-      'idle', ...(v('lock-across-read-begin') ? ['lockEarly'] : []), 'begin', 'sleep',
-      ...(A > 0 ? ['exclStart', 'exclCallback', 'exclEnd'] : []), 'check', 'walk', 'lock', 'retry',
+      'idle',
+      ...(v('lock-across-read-begin') ? ['lockEarly'] : []),
+      'begin',
+      'sleep',
+      ...(A > 0 ? ['exclStart', 'exclCallback', 'exclEnd'] : []),
+      'check',
+      'walk',
+      'lock',
+      'retry',
     ]);
 
     // --- Notifier core (struct mmu_notifier_subscriptions and the interval's seq) ---
@@ -228,11 +327,14 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     //   the interval, or two below it (stale: it can never match again, the interval only grows).
     // The first epoch reads exactly as in the kernel (mm 2 -> 3 at start, interval 1 -> 3 at
     // set_seq); at the last end the kernel's (4, 3) is shown as (2, 1).
-    const canonSeq = (): Stmt[] => !canonical ? [] : [
-      assign(fh.f('s'), ite(eq(fh.f('s'), 0), 0, ite(eq(fh.f('s'), ivSeq), ite(eq(ivSeq, mmSeq), 3, 1), ite(eq(ivSeq, mmSeq), 1, -1)))),
-      assign(ivSeq, ite(eq(ivSeq, mmSeq), 3, 1)),
-      assign(mmSeq, ite(odd(mmSeq), 3, 2)),
-    ];
+    const canonSeq = (): Stmt[] =>
+      !canonical
+        ? []
+        : [
+            assign(fh.f('s'), ite(eq(fh.f('s'), 0), 0, ite(eq(fh.f('s'), ivSeq), ite(eq(ivSeq, mmSeq), 3, 1), ite(eq(ivSeq, mmSeq), 1, -1)))),
+            assign(ivSeq, ite(eq(ivSeq, mmSeq), 3, 1)),
+            assign(mmSeq, ite(odd(mmSeq), 3, 2)),
+          ];
     const holderOf = (i: Expr): Expr => {
       let e: Expr = lit(invNames[I - 1] as string, Holder);
       for (let k = I - 2; k >= 0; k--) e = ite(eq(i, k), lit(invNames[k] as string, Holder), e);
@@ -243,19 +345,14 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const idleFh = (): Stmt[] => [reset(fh), assign(fh.f('s'), 0)];
     const copy = (dst: Ref, src: Ref): Stmt[] => [assign(dst.f('frame'), src.f('frame')), assign(dst.f('write'), src.f('write'))];
     const frameFree = (f: Expr) => forall(Page, (q) => ne(pte.at(q).f('frame'), some(f, FrameOpt)));
-    const noInflight = (p: Operand) =>
-      forall(Slot, (d) => not(and(eq(acc.at(d).f('state'), 'inflight'), eq(acc.at(d).f('page'), p))));
+    const noInflight = (p: Operand) => forall(Slot, (d) => not(and(eq(acc.at(d).f('state'), 'inflight'), eq(acc.at(d).f('page'), p))));
     // mn_itree_inv_start_range: active++, and seq |= 1 when an interval intersects the range.
     const startRegion = (overlaps: boolean): Stmt[] => [
       assign(active, add(active, 1)),
       ...(overlaps ? [when(not(odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))), ...canonSeq()] : []),
     ];
     // mn_itree_inv_end: active--, and the last end makes the seq even again (then wakes readers).
-    const endRegion = (): Stmt[] => [
-      assign(active, sub(active, 1)),
-      when(and(eq(active, 0), odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))),
-      ...canonSeq(),
-    ];
+    const endRegion = (): Stmt[] => [assign(active, sub(active, 1)), when(and(eq(active, 0), odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))), ...canonSeq()];
     // mmu_interval_set_seq(cur_seq). cur_seq is the mm seq read at start (odd); the region stays
     // open until its own end, and an odd mm seq changes only when the active count drops to zero,
     // so the mm seq still equals cur_seq when the callback runs.
@@ -293,68 +390,84 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // An invalidation of a VA outside the mirrored interval: counted in active, seq stays even.
     b.rule('MmInvalidateElsewhere', { i: Inv }, ({ i }) => ({
       guard: and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft)),
-      body: [
-        assign(invsLeft, sub(invsLeft, 1)),
-        ...startRegion(false),
-        assign(inv.at(i).f('event'), 'elsewhere'),
-        assign(inv.at(i).f('pc'), 'end'),
-      ],
+      body: [assign(invsLeft, sub(invsLeft, 1)), ...startRegion(false), assign(inv.at(i).f('event'), 'elsewhere'), assign(inv.at(i).f('pc'), 'end')],
     }));
 
     // The driver's invalidate callback, first part: lock U (or trylock), set_seq, post the zap.
     // Non-blocking: a failed trylock, or a zap that would have to sleep for in-flight accesses,
     // returns false; mn_itree_invalidate then runs inv_end itself and the caller gets -EAGAIN
     // and leaves the PTEs alone.
-    b.rule('DriverInvalidateBegin', { i: Inv }, ({ i }) => {
-      const me = inv.at(i);
-      const p = me.f('page');
-      const proceed: Stmt[] = [
-        assign(ulock, holderOf(i)),
-        ...(v('no-set-seq') || v('valid-flag') ? [] : setSeq()),
-        ...zap(p),
-        assign(me.f('blockable'), false),
-        assign(me.f('pc'), 'drain'),
-      ];
-      const eagain: Stmt[] = [
-        ...(v('missed-unlock-nonblocking') ? [when(free, assign(ulock, holderOf(i)))] : []),
-        ...(v('end-skipped-after-eagain') ? [] : endRegion()),
-        reset(me),
-      ];
-      return {
-        guard: and(eq(me.f('pc'), 'callback'), or(not(me.f('blockable')), free)),
-        body: [when(or(me.f('blockable'), and(free, noInflight(p))), proceed, eagain)],
-      };
-    }, strong);
+    b.rule(
+      'DriverInvalidateBegin',
+      { i: Inv },
+      ({ i }) => {
+        const me = inv.at(i);
+        const p = me.f('page');
+        const proceed: Stmt[] = [
+          assign(ulock, holderOf(i)),
+          ...(v('no-set-seq') || v('valid-flag') ? [] : setSeq()),
+          ...zap(p),
+          assign(me.f('blockable'), false),
+          assign(me.f('pc'), 'drain'),
+        ];
+        const eagain: Stmt[] = [
+          ...(v('missed-unlock-nonblocking') ? [when(free, assign(ulock, holderOf(i)))] : []),
+          ...(v('end-skipped-after-eagain') ? [] : endRegion()),
+          reset(me),
+        ];
+        return {
+          guard: and(eq(me.f('pc'), 'callback'), or(not(me.f('blockable')), free)),
+          body: [when(or(me.f('blockable'), and(free, noInflight(p))), proceed, eagain)],
+        };
+      },
+      strong,
+    );
     // Second part: the zap completes once accesses through the old entry have drained (the fence);
     // only then DMA unmap and dirty, unlock U and return true.
-    b.rule('DriverInvalidateFinish', { i: Inv }, ({ i }) => {
-      const me = inv.at(i);
-      const p = me.f('page');
-      return {
-        guard: v('zap-without-drain') ? eq(me.f('pc'), 'drain') : and(eq(me.f('pc'), 'drain'), noInflight(p)),
-        body: [...unmapDma(p), assign(ulock, 'free'), assign(me.f('pc'), 'pte')],
-      };
-    }, fair);
+    b.rule(
+      'DriverInvalidateFinish',
+      { i: Inv },
+      ({ i }) => {
+        const me = inv.at(i);
+        const p = me.f('page');
+        return {
+          guard: v('zap-without-drain') ? eq(me.f('pc'), 'drain') : and(eq(me.f('pc'), 'drain'), noInflight(p)),
+          body: [...unmapDma(p), assign(ulock, 'free'), assign(me.f('pc'), 'pte')],
+        };
+      },
+      fair,
+    );
     // The core mm changes the PTE (under the PTL, with the CPU TLB flush); a cleared page is freed.
-    b.rule('MmUpdatePte', { i: Inv }, ({ i }) => {
-      const me = inv.at(i);
-      const p = me.f('page');
-      return {
-        guard: eq(me.f('pc'), 'pte'),
-        body: [
-          when(eq(me.f('event'), 'clear'), [
-            when(isSome(pte.at(p).f('frame')), assign(dirty.at(unwrap(pte.at(p).f('frame'))), false)),
-            reset(pte.at(p)),
-          ], [assign(pte.at(p).f('write'), false)]),
-          assign(me.f('event'), 'clear'),
-          assign(me.f('pc'), 'end'),
-        ],
-      };
-    }, fair);
-    b.rule('MmInvalidateEnd', { i: Inv }, ({ i }) => ({
-      guard: eq(inv.at(i).f('pc'), 'end'),
-      body: [...endRegion(), reset(inv.at(i))],
-    }), fair);
+    b.rule(
+      'MmUpdatePte',
+      { i: Inv },
+      ({ i }) => {
+        const me = inv.at(i);
+        const p = me.f('page');
+        return {
+          guard: eq(me.f('pc'), 'pte'),
+          body: [
+            when(
+              eq(me.f('event'), 'clear'),
+              [when(isSome(pte.at(p).f('frame')), assign(dirty.at(unwrap(pte.at(p).f('frame'))), false)), reset(pte.at(p))],
+              [assign(pte.at(p).f('write'), false)],
+            ),
+            assign(me.f('event'), 'clear'),
+            assign(me.f('pc'), 'end'),
+          ],
+        };
+      },
+      fair,
+    );
+    b.rule(
+      'MmInvalidateEnd',
+      { i: Inv },
+      ({ i }) => ({
+        guard: eq(inv.at(i).f('pc'), 'end'),
+        body: [...endRegion(), reset(inv.at(i))],
+      }),
+      fair,
+    );
 
     // ------------------------------------------------------------------------------------------
     // CPU user: a write fault on an empty PTE allocates any free frame (freed frames are reused);
@@ -375,39 +488,52 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const issue = (name: string, op: 'read' | 'write' | 'atomic') =>
       b.rule(name, { d: Slot, p: Page }, ({ d, p }) => ({
         guard: eq(acc.at(d).f('state'), 'idle'),
-        body: [
-          assign(acc.at(d).f('state'), 'pending'),
-          assign(acc.at(d).f('op'), op),
-          assign(acc.at(d).f('page'), p),
-        ],
+        body: [assign(acc.at(d).f('state'), 'pending'), assign(acc.at(d).f('op'), op), assign(acc.at(d).f('page'), p)],
       }));
     issue('DevIssueRead', 'read');
     issue('DevIssueWrite', 'write');
     if (A > 0) issue('DevIssueAtomic', 'atomic');
-    b.rule('DevTranslate', { d: Slot }, ({ d }) => {
-      const a = acc.at(d);
-      const p = a.f('page');
-      const t = tlb.at(p);
-      const permits = or(eq(a.f('op'), 'read'), t.f('write'));
-      return {
-        guard: eq(a.f('state'), 'pending'),
-        body: [
-          when(isNone(t.f('frame')), copy(t, dev.at(p))),
-          when(and(isSome(t.f('frame')), permits),
-            [assign(a.f('state'), 'inflight'), assign(a.f('frame'), unwrap(t.f('frame')))],
-            [assign(a.f('state'), 'faulted')]),
-        ],
-      };
-    }, fair);
-    b.rule('DevCompleteAccess', { d: Slot }, ({ d }) => ({
-      guard: eq(acc.at(d).f('state'), 'inflight'),
-      body: [reset(acc.at(d))],
-    }), fair);
+    b.rule(
+      'DevTranslate',
+      { d: Slot },
+      ({ d }) => {
+        const a = acc.at(d);
+        const p = a.f('page');
+        const t = tlb.at(p);
+        const permits = or(eq(a.f('op'), 'read'), t.f('write'));
+        return {
+          guard: eq(a.f('state'), 'pending'),
+          body: [
+            when(isNone(t.f('frame')), copy(t, dev.at(p))),
+            when(
+              and(isSome(t.f('frame')), permits),
+              [assign(a.f('state'), 'inflight'), assign(a.f('frame'), unwrap(t.f('frame')))],
+              [assign(a.f('state'), 'faulted')],
+            ),
+          ],
+        };
+      },
+      fair,
+    );
+    b.rule(
+      'DevCompleteAccess',
+      { d: Slot },
+      ({ d }) => ({
+        guard: eq(acc.at(d).f('state'), 'inflight'),
+        body: [reset(acc.at(d))],
+      }),
+      fair,
+    );
     // A fault the driver gave up on completes with an error (error CQE); the slot is reused.
-    b.rule('DevReportError', { d: Slot }, ({ d }) => ({
-      guard: eq(acc.at(d).f('state'), 'failed'),
-      body: [reset(acc.at(d))],
-    }), fair);
+    b.rule(
+      'DevReportError',
+      { d: Slot },
+      ({ d }) => ({
+        guard: eq(acc.at(d).f('state'), 'failed'),
+        body: [reset(acc.at(d))],
+      }),
+      fair,
+    );
 
     // ------------------------------------------------------------------------------------------
     // Driver fault handler: the collision-retry loop.
@@ -419,31 +545,32 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // check_retry / read_retry: has a callback run set_seq since read_begin? (valid-flag: is the
     // range marked invalid, i.e. is any invalidation open?)
     const collided = v('valid-flag') ? ne(active, 0) : ne(ivSeq, fh.f('s'));
-    const restart = (keepSeq: boolean): Stmt[] => [
-      assign(fh.f('pc'), keepSeq ? 'check' : 'begin'),
-      ...(keepSeq ? [] : [assign(fh.f('s'), 0)]),
-      dropSnap,
-    ];
+    const restart = (keepSeq: boolean): Stmt[] => [assign(fh.f('pc'), keepSeq ? 'check' : 'begin'), ...(keepSeq ? [] : [assign(fh.f('s'), 0)]), dropSnap];
     // The fault fails (resume with error): the timeout has expired.
-    const failFault: Stmt[] = [
-      assign(fa.f('state'), 'failed'),
-      when(eq(ulock, 'fault'), assign(ulock, 'free')),
-      ...idleFh(),
-      dropSnap,
-    ];
+    const failFault: Stmt[] = [assign(fa.f('state'), 'failed'), when(eq(ulock, 'fault'), assign(ulock, 'free')), ...idleFh(), dropSnap];
     const retryEdge = (keepSeq: boolean): Stmt[] => [
       when(eq(fh.f('tries'), R), failFault, [assign(fh.f('tries'), add(fh.f('tries'), 1)), ...restart(keepSeq)]),
     ];
 
-    b.rule('DriverTakeFault', { d: Slot }, ({ d }) => ({
-      guard: and(eq(fh.f('pc'), 'idle'), eq(acc.at(d).f('state'), 'faulted')),
-      body: [assign(fh.f('slot'), d), assign(fh.f('pc'), v('lock-across-read-begin') ? 'lockEarly' : 'begin')],
-    }), fair);
+    b.rule(
+      'DriverTakeFault',
+      { d: Slot },
+      ({ d }) => ({
+        guard: and(eq(fh.f('pc'), 'idle'), eq(acc.at(d).f('state'), 'faulted')),
+        body: [assign(fh.f('slot'), d), assign(fh.f('pc'), v('lock-across-read-begin') ? 'lockEarly' : 'begin')],
+      }),
+      fair,
+    );
     if (v('lock-across-read-begin')) {
-      b.rule('DriverLockEarly', {}, () => ({
-        guard: and(eq(fh.f('pc'), 'lockEarly'), free),
-        body: [assign(ulock, 'fault'), assign(fh.f('pc'), 'begin')],
-      }), strong);
+      b.rule(
+        'DriverLockEarly',
+        {},
+        () => ({
+          guard: and(eq(fh.f('pc'), 'lockEarly'), free),
+          body: [assign(ulock, 'fault'), assign(fh.f('pc'), 'begin')],
+        }),
+        strong,
+      );
     }
     // F1 mmu_interval_read_begin. Under the notifier lock it reads the interval's seq and notes
     // whether a region whose callback has already run is open (interval seq == odd mm seq); if so
@@ -451,79 +578,148 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // stale (a new region may have called set_seq meanwhile). valid-flag: hmm_range_wait_until_valid
     // sleeps while any region is open, and there is no value to return.
     const walked = (q: Operand) => isSome(snap.at(q).f('frame'));
-    const afterBegin: Stmt[] = A > 0
-      ? [when(and(isAtomic, forall(Page, (q) => not(walked(q)))), assign(fh.f('pc'), 'exclStart'), assign(fh.f('pc'), 'check'))]
-      : [assign(fh.f('pc'), 'check')];
-    b.rule('DriverReadBegin', {}, () => (v('valid-flag')
-      ? { guard: eq(fh.f('pc'), 'begin'), body: [when(eq(active, 0), afterBegin, assign(fh.f('pc'), 'sleep'))] }
-      : {
-          guard: eq(fh.f('pc'), 'begin'),
-          body: [when(eq(ivSeq, mmSeq), assign(fh.f('pc'), 'sleep'), afterBegin), assign(fh.f('s'), ivSeq), ...canonSeq()],
-        }), fair);
+    const afterBegin: Stmt[] =
+      A > 0
+        ? [
+            when(
+              and(
+                isAtomic,
+                forall(Page, (q) => not(walked(q))),
+              ),
+              assign(fh.f('pc'), 'exclStart'),
+              assign(fh.f('pc'), 'check'),
+            ),
+          ]
+        : [assign(fh.f('pc'), 'check')];
+    b.rule(
+      'DriverReadBegin',
+      {},
+      () =>
+        v('valid-flag')
+          ? { guard: eq(fh.f('pc'), 'begin'), body: [when(eq(active, 0), afterBegin, assign(fh.f('pc'), 'sleep'))] }
+          : {
+              guard: eq(fh.f('pc'), 'begin'),
+              body: [when(eq(ivSeq, mmSeq), assign(fh.f('pc'), 'sleep'), afterBegin), assign(fh.f('s'), ivSeq), ...canonSeq()],
+            },
+      fair,
+    );
     // Woken by the final inv_end (wake_up_all): the mm seq differs from the value read.
-    b.rule('DriverReadBeginWake', {}, () => ({
-      guard: and(eq(fh.f('pc'), 'sleep'), v('valid-flag') ? eq(active, 0) : ne(mmSeq, fh.f('s'))),
-      body: afterBegin,
-    }), fair);
+    b.rule(
+      'DriverReadBeginWake',
+      {},
+      () => ({
+        guard: and(eq(fh.f('pc'), 'sleep'), v('valid-flag') ? eq(active, 0) : ne(mmSeq, fh.f('s'))),
+        body: afterBegin,
+      }),
+      fair,
+    );
     if (A > 0) {
       // make_device_exclusive(owner = this driver): an MMU_NOTIFY_EXCLUSIVE region raised by the
       // handler itself, between read_begin and read_retry (nouveau_atomic_range_fault). The PTE
       // change to a device-exclusive entry is abstracted: the page stays mapped to its frame.
-      b.rule('DriverExclusiveStart', {}, () => ({
-        guard: eq(fh.f('pc'), 'exclStart'),
-        body: [...startRegion(true), assign(fh.f('pc'), 'exclCallback')],
-      }), fair);
-      b.rule('DriverExclusiveInvalidate', {}, () => (v('no-owner-filter')
-        ? {
-            // Unfiltered: the callback runs as for any event (lock, set_seq, zap, drain, unmap, unlock).
-            guard: and(eq(fh.f('pc'), 'exclCallback'), free, noInflight(fpage)),
-            body: [...setSeq(), ...zap(fpage), ...unmapDma(fpage), assign(fh.f('pc'), 'exclEnd')],
-          }
-        : {
-            // range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == self: return true at once.
-            guard: eq(fh.f('pc'), 'exclCallback'),
-            body: [assign(fh.f('pc'), 'exclEnd')],
-          }), v('no-owner-filter') ? strong : fair);
-      b.rule('DriverExclusiveEnd', {}, () => ({
-        guard: eq(fh.f('pc'), 'exclEnd'),
-        body: [...endRegion(), assign(fh.f('pc'), 'check')],
-      }), fair);
+      b.rule(
+        'DriverExclusiveStart',
+        {},
+        () => ({
+          guard: eq(fh.f('pc'), 'exclStart'),
+          body: [...startRegion(true), assign(fh.f('pc'), 'exclCallback')],
+        }),
+        fair,
+      );
+      b.rule(
+        'DriverExclusiveInvalidate',
+        {},
+        () =>
+          v('no-owner-filter')
+            ? {
+                // Unfiltered: the callback runs as for any event (lock, set_seq, zap, drain, unmap, unlock).
+                guard: and(eq(fh.f('pc'), 'exclCallback'), free, noInflight(fpage)),
+                body: [...setSeq(), ...zap(fpage), ...unmapDma(fpage), assign(fh.f('pc'), 'exclEnd')],
+              }
+            : {
+                // range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == self: return true at once.
+                guard: eq(fh.f('pc'), 'exclCallback'),
+                body: [assign(fh.f('pc'), 'exclEnd')],
+              },
+        v('no-owner-filter') ? strong : fair,
+      );
+      b.rule(
+        'DriverExclusiveEnd',
+        {},
+        () => ({
+          guard: eq(fh.f('pc'), 'exclEnd'),
+          body: [...endRegion(), assign(fh.f('pc'), 'check')],
+        }),
+        fair,
+      );
     }
     // hmm_range_fault's loop head: check_retry, -EBUSY back to F1 (retry-stale-seq: back to the
     // walk with the same seq).
-    b.rule('DriverCheckRetry', {}, () => ({
-      guard: eq(fh.f('pc'), 'check'),
-      body: [when(collided, retryEdge(v('retry-stale-seq')), assign(fh.f('pc'), 'walk'))],
-    }), fair);
+    b.rule(
+      'DriverCheckRetry',
+      {},
+      () => ({
+        guard: eq(fh.f('pc'), 'check'),
+        body: [when(collided, retryEdge(v('retry-stale-seq')), assign(fh.f('pc'), 'walk'))],
+      }),
+      fair,
+    );
     // The walk reads one PTE at a time, in page order; PTEs change between reads.
-    const atK = (q: Expr) => and(eq(fh.f('pc'), 'walk'), not(walked(q)), forall(Page, (r) => implies(lt(ord(r), ord(q)), walked(r))));
-    b.rule('DriverWalkSnapshot', { q: Page }, ({ q }) => ({
-      guard: and(atK(q), isSome(pte.at(q).f('frame')), or(not(wantWrite), pte.at(q).f('write'))),
-      body: [
-        ...copy(snap.at(q), pte.at(q)),
-        when(forall(Page, (r) => walked(r)),
-          assign(fh.f('pc'), v('lock-across-read-begin') ? 'retry' : 'lock'),
-          v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : []),
-      ],
-    }), fair);
+    const atK = (q: Expr) =>
+      and(
+        eq(fh.f('pc'), 'walk'),
+        not(walked(q)),
+        forall(Page, (r) => implies(lt(ord(r), ord(q)), walked(r))),
+      );
+    b.rule(
+      'DriverWalkSnapshot',
+      { q: Page },
+      ({ q }) => ({
+        guard: and(atK(q), isSome(pte.at(q).f('frame')), or(not(wantWrite), pte.at(q).f('write'))),
+        body: [
+          ...copy(snap.at(q), pte.at(q)),
+          when(
+            forall(Page, (r) => walked(r)),
+            assign(fh.f('pc'), v('lock-across-read-begin') ? 'retry' : 'lock'),
+            v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : [],
+          ),
+        ],
+      }),
+      fair,
+    );
     // PTE none: handle_mm_fault allocates a frame (read-only for a read fault, as for a shared
     // file mapping with write notification), then the walk restarts from this page (-EBUSY inside
     // hmm_range_fault, which loops back to check_retry).
-    b.rule('DriverWalkFaultIn', { q: Page, f: Frame }, ({ q, f }) => ({
-      guard: and(atK(q), isNone(pte.at(q).f('frame')), frameFree(f)),
-      body: [assign(pte.at(q).f('frame'), some(f, FrameOpt)), assign(pte.at(q).f('write'), wantWrite), assign(fh.f('pc'), 'check')],
-    }), fair);
+    b.rule(
+      'DriverWalkFaultIn',
+      { q: Page, f: Frame },
+      ({ q, f }) => ({
+        guard: and(atK(q), isNone(pte.at(q).f('frame')), frameFree(f)),
+        body: [assign(pte.at(q).f('frame'), some(f, FrameOpt)), assign(pte.at(q).f('write'), wantWrite), assign(fh.f('pc'), 'check')],
+      }),
+      fair,
+    );
     // Write requested on a read-only PTE: handle_mm_fault(FAULT_FLAG_WRITE) reuses the page and
     // upgrades the PTE in place (no notifier), then the walk restarts from this page.
-    b.rule('DriverWalkUpgrade', { q: Page }, ({ q }) => ({
-      guard: and(atK(q), isSome(pte.at(q).f('frame')), not(pte.at(q).f('write')), wantWrite),
-      body: [assign(pte.at(q).f('write'), true), assign(fh.f('pc'), 'check')],
-    }), fair);
+    b.rule(
+      'DriverWalkUpgrade',
+      { q: Page },
+      ({ q }) => ({
+        guard: and(atK(q), isSome(pte.at(q).f('frame')), not(pte.at(q).f('write')), wantWrite),
+        body: [assign(pte.at(q).f('write'), true), assign(fh.f('pc'), 'check')],
+      }),
+      fair,
+    );
     // F4: take U.
-    b.rule('DriverLock', {}, () => ({
-      guard: and(eq(fh.f('pc'), 'lock'), free),
-      body: [assign(ulock, 'fault'), assign(fh.f('pc'), 'retry')],
-    }), strong);
+    b.rule(
+      'DriverLock',
+      {},
+      () => ({
+        guard: and(eq(fh.f('pc'), 'lock'), free),
+        body: [assign(ulock, 'fault'), assign(fh.f('pc'), 'retry')],
+      }),
+      strong,
+    );
     // F5 + F6 under U: read_retry; on a collision unlock and go back to F1; otherwise program the
     // device table from the snapshot (the update invalidates the device TLB for the range), unlock
     // and resume the faulting access.
@@ -540,15 +736,37 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       ...idleFh(),
       dropSnap,
     ];
-    b.rule('DriverReadRetry', {}, () => ({
-      guard: eq(fh.f('pc'), 'retry'),
-      body: v('no-read-retry')
-        ? commit
-        : [when(collided, [...(v('lock-across-read-begin') ? [] : [assign(ulock, 'free')]), ...retryEdge(false)], commit)],
-    }), fair);
+    b.rule(
+      'DriverReadRetry',
+      {},
+      () => ({
+        guard: eq(fh.f('pc'), 'retry'),
+        body: v('no-read-retry') ? commit : [when(collided, [...(v('lock-across-read-begin') ? [] : [assign(ulock, 'free')]), ...retryEdge(false)], commit)],
+      }),
+      fair,
+    );
 
     return {
-      Page, Frame, Inv, Slot, Holder, mmSeq, active, ivSeq, pte, dirty, inv, ulock, shadow, dev, tlb, acc, fh, snap, odd, holderOf,
+      Page,
+      Frame,
+      Inv,
+      Slot,
+      Holder,
+      mmSeq,
+      active,
+      ivSeq,
+      pte,
+      dirty,
+      inv,
+      ulock,
+      shadow,
+      dev,
+      tlb,
+      acc,
+      fh,
+      snap,
+      odd,
+      holderOf,
       params: { pages: P, atomics: A, slots: cfg.int('slots') },
     };
   },

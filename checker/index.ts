@@ -1,0 +1,26 @@
+/**
+ * The engines' entry points. Why this module exists: it is the public surface of checker/
+ * (re-exported by the package root `mirrorcheck`); importing it does not load z3, which the SMT
+ * engines load on their first query.
+ */
+export type {
+  CheckJob,
+  CheckResult,
+  CoverReport,
+  Engine,
+  ExplicitStats,
+  Guarantee,
+  Hooks,
+  Limits,
+  Progress,
+  RandomStats,
+  SearchFigures,
+  SmtStats,
+  Stats,
+  Violation,
+} from './engine.js';
+export { explicitCheck } from './explicit/explicit.js';
+export { explicitCheckWithLiveness, livenessCheck } from './explicit/liveness.js';
+export { randomCheck } from './random/random.js';
+export { bmcCheck, prove, proveInfer, proveUnbounded, saveHintsModule, shutdownSmt } from './smt/index.js';
+export type { BmcOptions, InferOptions, InferProgress, InferResult, InferredInvariant, ProofResult, ProveOptions, UnboundedOptions } from './smt/index.js';

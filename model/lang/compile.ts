@@ -1,0 +1,322 @@
+/**
+ * Compiles a model and its properties to JavaScript over flat Int32Array states. Why this module
+ * exists: the explicit engine needs hundreds of thousands of successor computations a second, which
+ * an AST interpreter cannot give. Index types are small, so quantifiers and forEach loops are
+ * unrolled and most offsets fold to constants. The interpreter in model/lang/interp.ts stays the
+ * reference semantics; tests check this compiler against it.
+ */
+import { ModelRuntimeError } from './errors.js';
+import type { ArithOp, CmpOp, Expr, Loc } from './expr.js';
+import { locShape } from './layout.js';
+import type { Model, RuleDef } from './protocol.js';
+import type { Stmt } from './stmt.js';
+import { type ScalarType, type Type, cardinality, minValue, toCode } from './types.js';
+import { type ExprOf, type ExprVisitor, type StmtVisitor, visitExpr, visitStmt } from './visit.js';
+
+/** Called once per enabled rule instance with the successor in `t`; `stepFail` is a step property index or -1. */
+export type EmitFn = (instance: number, stepFail: number) => void;
+
+/** A predicate on one state (an invariant or a cover), as the property kinds of properties/ provide it. */
+export interface StatePredicate {
+  readonly kind: 'invariant' | 'cover';
+  readonly pred: Expr;
+}
+/** A predicate on a step: plain reads see the post-state, `pre(...)` the pre-state; `rule` limits it to one rule. */
+export interface StepPredicate {
+  readonly kind: 'step';
+  readonly rule: string | null;
+  readonly pred: Expr;
+}
+/** Anything with a kind: the compiler picks out invariants, step predicates and covers and ignores the rest. */
+export interface Kinded {
+  readonly kind: string;
+}
+
+export interface CompiledModel<P extends Kinded = Kinded> {
+  /** Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many were enabled. */
+  readonly expand: (s: Int32Array, t: Int32Array, emit: EmitFn) => number;
+  /** Index (into `invariants`) of the first invariant `s` violates, or -1. */
+  readonly firstViolated: (s: Int32Array) => number;
+  /** One predicate per cover. */
+  readonly covers: readonly ((s: Int32Array) => boolean)[];
+  /** Whether `s` is a legal end state. */
+  readonly isEnd: (s: Int32Array) => boolean;
+  readonly invariants: readonly (P & StatePredicate)[];
+  readonly steps: readonly (P & StepPredicate)[];
+  readonly coverProps: readonly (P & StatePredicate)[];
+  /** Packing of a state into 32-bit words. */
+  readonly words: number;
+  readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void;
+  readonly unpack: (w: Uint32Array, off: number, s: Int32Array) => void;
+  /** Total bits of a packed state. */
+  readonly bits: number;
+  /** The generated source, for debugging. */
+  readonly source: string;
+}
+
+type Code = { readonly c: string; readonly bool: boolean };
+type Ctx = { readonly vars: ReadonlyMap<number, string>; readonly cur: string; readonly pre: string | null };
+
+const num = (x: Code): string => (x.bool ? `(${x.c} ? 1 : 0)` : x.c);
+const boo = (x: Code): string => (x.bool ? x.c : `(${x.c} !== 0)`);
+
+const CMP_JS: Readonly<Record<CmpOp, string>> = { eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const ARITH_JS: Readonly<Record<ArithOp, string>> = { add: '+', sub: '-', mul: '*' };
+const isConst = (c: string) => /^-?\d+$/.test(c);
+
+/** Generates JavaScript source for expressions and statements of one model. */
+class Gen {
+  private readonly model: Model;
+  constructor(model: Model) {
+    this.model = model;
+  }
+
+  /** The slot offset of a location: a number when constant, else a JS expression. */
+  offset(loc: Loc, ctx: Ctx): string {
+    const shape = locShape(this.model.layout, loc);
+    let k = shape.base;
+    const dyn: string[] = [];
+    for (const ix of shape.indexes) {
+      const c = this.expr(ix.e, ctx);
+      if (isConst(c.c)) k += Number(c.c) * ix.stride;
+      else dyn.push(ix.stride === 1 ? `(${num(c)})` : `(${num(c)}) * ${ix.stride}`);
+    }
+    return dyn.length === 0 ? String(k) : `${k} + ${dyn.join(' + ')}`;
+  }
+
+  /** Unrolls a quantifier: one copy of the body per index value. */
+  private quant(e: ExprOf<'quant'>, ctx: Ctx): Code {
+    const parts: Code[] = [];
+    for (let i = 0; i < e.index.size; i++) {
+      const vars = new Map(ctx.vars);
+      vars.set(e.id, String(i));
+      parts.push(this.expr(e.body, { ...ctx, vars }));
+    }
+    if (e.q === 'forall') return { c: `(${parts.map(boo).join(' && ')})`, bool: true };
+    if (e.q === 'exists') return { c: `(${parts.map(boo).join(' || ')})`, bool: true };
+    return { c: `(${parts.map(num).join(' + ')})`, bool: false };
+  }
+
+  private readonly exprs: ExprVisitor<Code, Ctx> = {
+    lit: (e) => ({ c: String(e.value), bool: false }),
+    var: (e, ctx) => {
+      const v = ctx.vars.get(e.id);
+      if (v === undefined) throw new Error(`unbound variable ${e.name}`);
+      return { c: v, bool: false };
+    },
+    read: (e, ctx) => ({ c: `${ctx.cur}[${this.offset(e.loc, ctx)}]`, bool: false }),
+    pre: (e, ctx) => {
+      if (!ctx.pre) throw new Error('pre() outside a step');
+      return this.expr(e.e, { ...ctx, cur: ctx.pre, pre: null });
+    },
+    not: (e, ctx) => ({ c: `!${boo(this.expr(e.e, ctx))}`, bool: true }),
+    and: (e, ctx) => ({ c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' && ')})`, bool: true }),
+    or: (e, ctx) => ({ c: `(${e.args.map((a) => boo(this.expr(a, ctx))).join(' || ')})`, bool: true }),
+    implies: (e, ctx) => ({ c: `(!${boo(this.expr(e.a, ctx))} || ${boo(this.expr(e.b, ctx))})`, bool: true }),
+    cmp: (e, ctx) => ({ c: `(${num(this.expr(e.a, ctx))} ${CMP_JS[e.cmp]} ${num(this.expr(e.b, ctx))})`, bool: true }),
+    arith: (e, ctx) => ({ c: `(${num(this.expr(e.a, ctx))} ${ARITH_JS[e.fn]} ${num(this.expr(e.b, ctx))})`, bool: false }),
+    ite: (e, ctx) => {
+      const a = this.expr(e.a, ctx);
+      const b = this.expr(e.b, ctx);
+      if (a.bool && b.bool) return { c: `(${boo(this.expr(e.c, ctx))} ? ${a.c} : ${b.c})`, bool: true };
+      return { c: `(${boo(this.expr(e.c, ctx))} ? ${num(a)} : ${num(b)})`, bool: false };
+    },
+    quant: (e, ctx) => this.quant(e, ctx),
+    isSome: (e, ctx) => ({ c: `(${num(this.expr(e.e, ctx))} >= 0)`, bool: true }),
+    unwrap: (e, ctx) => ({ c: `U(${num(this.expr(e.e, ctx))})`, bool: false }),
+    some: (e, ctx) => this.expr(e.e, ctx),
+    ord: (e, ctx) => this.expr(e.e, ctx),
+  };
+
+  expr(e: Expr, ctx: Ctx): Code {
+    return visitExpr(this.exprs, e, ctx);
+  }
+
+  private readonly stmtGen: StmtVisitor<void, { ctx: Ctx; out: string[]; ind: string }> = {
+    assign: (st, { ctx, out, ind }) => {
+      const off = this.offset(st.loc, ctx);
+      const t = st.loc.type as ScalarType;
+      const v = this.expr(st.e, ctx);
+      const same = st.e.type === t || (st.e.type.kind === t.kind && t.kind !== 'range' && t.kind !== 'option');
+      if (isConst(v.c) || same || v.bool) {
+        out.push(`${ind}${ctx.cur}[${off}] = ${num(v)};`);
+      } else {
+        const lo = minValue(t);
+        const hi = lo + cardinality(t) - 1;
+        out.push(`${ind}{ const v = ${num(v)}; if (v < ${lo} || v > ${hi}) R(v, ${off}); ${ctx.cur}[${off}] = v; }`);
+      }
+    },
+    reset: (st, { ctx, out, ind }) => {
+      const off = this.offset(st.loc, ctx);
+      const defaults = this.defaults(st.loc.type);
+      for (let i = 0; i < defaults.length; i++) out.push(`${ind}${ctx.cur}[${off} + ${i}] = ${defaults[i]};`);
+    },
+    if: (st, { ctx, out, ind }) => {
+      out.push(`${ind}if (${boo(this.expr(st.c, ctx))}) {`);
+      this.stmts(st.thenBody, ctx, out, `${ind}  `);
+      if (st.elseBody.length) {
+        out.push(`${ind}} else {`);
+        this.stmts(st.elseBody, ctx, out, `${ind}  `);
+      }
+      out.push(`${ind}}`);
+    },
+    forEach: (st, { ctx, out, ind }) => {
+      for (let i = 0; i < st.index.size; i++) {
+        const vars = new Map(ctx.vars);
+        vars.set(st.id, String(i));
+        this.stmts(st.body, { ...ctx, vars }, out, ind);
+      }
+    },
+  };
+
+  stmts(ss: readonly Stmt[], ctx: Ctx, out: string[], ind: string): void {
+    for (const st of ss) visitStmt(this.stmtGen, st, { ctx, out, ind });
+  }
+
+  defaults(t: Type): number[] {
+    const out: number[] = [];
+    const walk = (x: Type) => {
+      if (x.kind === 'record') for (const ft of Object.values(x.fields)) walk(ft);
+      else if (x.kind === 'array') for (let i = 0; i < x.index.size; i++) walk(x.elem);
+      else out.push(minValue(x));
+    };
+    walk(t);
+    return out;
+  }
+}
+
+function bitsFor(t: ScalarType): number {
+  const c = cardinality(t);
+  return c <= 1 ? 0 : Math.ceil(Math.log2(c));
+}
+
+/** Generates pack/unpack code: slots laid into 32-bit words, no slot straddling two words. */
+function packCode(model: Model): { words: number; bits: number; pack: string[]; unpack: string[] } {
+  const types = model.layout.slotTypes;
+  const pack: string[] = [];
+  const unpack: string[] = [];
+  let word = 0;
+  let used = 0;
+  let bits = 0;
+  let parts: string[] = [];
+  const flush = () => {
+    pack.push(`w[off + ${word}] = ${parts.length ? parts.join(' | ') : '0'};`);
+    parts = [];
+  };
+  types.forEach((t, i) => {
+    const b = bitsFor(t);
+    bits += b;
+    const bias = toCode(t, 0); // code = natural + bias
+    if (b === 0) {
+      unpack.push(`s[${i}] = ${minValue(t)};`);
+      return;
+    }
+    if (used + b > 32) {
+      flush();
+      word++;
+      used = 0;
+    }
+    const codeExpr = bias === 0 ? `s[${i}]` : `(s[${i}] + ${bias})`;
+    parts.push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
+    const mask = b === 32 ? '0xffffffff' : `0x${(2 ** b - 1).toString(16)}`;
+    const field = used === 0 ? `w[off + ${word}]` : `(w[off + ${word}] >>> ${used})`;
+    unpack.push(`s[${i}] = (${field} & ${mask})${bias === 0 ? '' : ` - ${bias}`};`);
+    used += b;
+  });
+  flush();
+  return { words: word + 1, bits, pack, unpack };
+}
+
+/** Compiles the model's rules, start-state-independent predicates and packing. */
+export function compileModel<P extends Kinded>(model: Model, properties: readonly P[]): CompiledModel<P> {
+  const g = new Gen(model);
+  const invariants = properties.filter((p) => p.kind === 'invariant') as (P & StatePredicate)[];
+  const steps = properties.filter((p) => p.kind === 'step') as (P & StepPredicate)[];
+  const coverProps = properties.filter((p) => p.kind === 'cover') as (P & StatePredicate)[];
+  const lines: string[] = ['let n = 0;'];
+  let base = 0;
+  model.rules.forEach((r: RuleDef) => {
+    const vars = new Map<number, string>();
+    const names = r.params.map((_, i) => `a${i}`);
+    r.params.forEach((p, i) => {
+      vars.set((p.v as { id: number }).id, names[i] as string);
+    });
+    const gctx: Ctx = { vars, cur: 's', pre: null };
+    const bctx: Ctx = { vars, cur: 't', pre: 's' };
+    let ind = '';
+    let idExpr = String(base);
+    let stride = 1;
+    const sizes = r.params.map((p) => p.index.size);
+    for (let i = r.params.length - 1; i >= 0; i--) {
+      idExpr += ` + a${i}${stride === 1 ? '' : ` * ${stride}`}`;
+      stride *= sizes[i] as number;
+    }
+    r.params.forEach((p, i) => {
+      lines.push(`${ind}for (let a${i} = 0; a${i} < ${p.index.size}; a${i}++) {`);
+      ind += '  ';
+    });
+    lines.push(`${ind}if (${boo(g.expr(r.guard, gctx))}) {`);
+    lines.push(`${ind}  t.set(s);`);
+    g.stmts(r.body, bctx, lines, `${ind}  `);
+    const mine = steps.map((p, i) => ({ p, i })).filter(({ p }) => p.kind === 'step' && (p.rule === null || p.rule === r.name));
+    lines.push(`${ind}  let f = -1;`);
+    for (const { p, i } of mine) lines.push(`${ind}  if (f < 0 && !${boo(g.expr(p.pred, bctx))}) f = ${i};`);
+    lines.push(`${ind}  n++; emit(${idExpr}, f);`);
+    lines.push(`${ind}}`);
+    for (let i = 0; i < r.params.length; i++) {
+      ind = ind.slice(2);
+      lines.push(`${ind}}`);
+    }
+    base += stride;
+  });
+  lines.push('return n;');
+  const sctx: Ctx = { vars: new Map(), cur: 's', pre: null };
+  const invLines = invariants.map((p, i) => `if (!${boo(g.expr(p.pred, sctx))}) return ${i};`);
+  invLines.push('return -1;');
+  const coverSrc = coverProps.map((p) => `return ${boo(g.expr(p.pred, sctx))};`);
+  const endSrc = model.endState ? `return ${boo(g.expr(model.endState, sctx))};` : 'return false;';
+  const pk = packCode(model);
+  const labels = model.instances.map((x) => x.label);
+  const U = (v: number) => {
+    if (v < 0) throw new ModelRuntimeError('?', 'unwrap of none');
+    return v;
+  };
+  const R = (v: number, off: number) => {
+    throw new ModelRuntimeError('?', `value ${v} out of range assigned to ${model.layout.slotNames[off]}`);
+  };
+  void labels;
+  const mk = <T>(args: string[], body: string): T => new Function('U', 'R', `return function (${args.join(', ')}) {\n${body}\n};`)(U, R) as T;
+  const expandSrc = lines.join('\n');
+  return {
+    expand: mk(['s', 't', 'emit'], expandSrc),
+    firstViolated: mk(['s'], invLines.join('\n')),
+    covers: coverSrc.map((c) => mk<(s: Int32Array) => boolean>(['s'], c)),
+    isEnd: mk(['s'], endSrc),
+    invariants,
+    steps,
+    coverProps,
+    words: pk.words,
+    bits: pk.bits,
+    pack: mk(['s', 'w', 'off'], pk.pack.join('\n')),
+    unpack: mk(['w', 'off', 's'], pk.unpack.join('\n')),
+    source: expandSrc,
+  };
+}
+
+/**
+ * Compiles one boolean expression over a state (a liveness goal, for example) to a JavaScript
+ * predicate. `bind` gives values to index variables the expression leaves free (the `each`
+ * variable of a per-instance liveness property). Used by the liveness checker, which evaluates its
+ * goals on every reachable state.
+ */
+export function compilePredicate(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): (s: Int32Array) => boolean {
+  const g = new Gen(model);
+  const vars = new Map<number, string>();
+  for (const [id, v] of bind) vars.set(id, String(v));
+  const src = `return ${boo(g.expr(e, { vars, cur: 's', pre: null }))};`;
+  const U = (v: number) => {
+    if (v < 0) throw new ModelRuntimeError('property', 'unwrap of none');
+    return v;
+  };
+  return new Function('U', `return function (s) {\n${src}\n};`)(U) as (s: Int32Array) => boolean;
+}

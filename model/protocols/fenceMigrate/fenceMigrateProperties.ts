@@ -1,0 +1,298 @@
+/**
+ * Properties of `fence-migrate`, each citing its requirement in spec/fence-migrate.md.
+ * Why this module exists: the protocol says what happens; this says what must hold, in the same
+ * language, so that every engine checks exactly these predicates.
+ */
+import {
+  type Expr,
+  type Model,
+  type ProofHints,
+  add,
+  and,
+  cover,
+  definePropertySet,
+  eq,
+  exists,
+  forall,
+  implies,
+  invariant,
+  isNone,
+  isSome,
+  ite,
+  le,
+  leadsToEach,
+  lt,
+  ne,
+  not,
+  option,
+  or,
+  ord,
+  pre,
+  Ref,
+  some,
+  stepProperty,
+  unwrap,
+} from 'mirrorcheck';
+import { type FenceMigrateHandles, fenceMigrate } from './fenceMigrate.js';
+
+export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
+  fenceMigrate,
+  (model) => {
+    const h = model.handles;
+    const { Page, Frame, Slot, pte, hca, inv, mig, owner, data, latest, dma } = h;
+    // The fence has returned in the steps after 'drain' (none when the variant never fences).
+    const afterDrain = h.steps.includes('drain') ? h.steps.slice(h.steps.indexOf('drain') + 1) : [];
+    const fenceReturned = (p: ReturnType<typeof ord>) => or(...afterDrain.map((s) => eq(mig.at(p).f('step'), s)), false);
+    const inflight = (d: ReturnType<typeof ord>) => eq(dma.at(d).f('state'), 'inflight');
+    // Where the page's data lives: the PTE frame, except between the copy and the remap, when a
+    // migration entry blocks the CPU and the new frame already holds the data (the order of
+    // Documentation/mm/hmm.rst may update and unblock the device before the CPU PTE is switched).
+    const afterCopy = h.steps.includes('copy') ? h.steps.slice(h.steps.indexOf('copy') + 1) : [];
+    const copied = (p: ReturnType<typeof ord>) => or(...afterCopy.map((s) => eq(mig.at(p).f('step'), s)), false);
+    const current = (p: ReturnType<typeof ord>) => ite(and(pte.at(p).f('migration'), copied(p)), mig.at(p).f('to'), pte.at(p).f('frame'));
+    const props = [
+      invariant(
+        'mirror-coherent',
+        'FM-R1',
+        'whenever no invalidation covering a page is open, the HCA translates it to the PTE frame or not at all',
+        forall(Page, (p) => implies(not(inv.at(p)), or(isNone(hca.at(p)), eq(hca.at(p), some(pte.at(p).f('frame'), option(Frame)))))),
+      ),
+      invariant(
+        'fence-complete',
+        'FM-R2',
+        'once the fence has returned, no DMA to the old frame is in flight until the migration ends',
+        forall(Page, (p) =>
+          implies(
+            fenceReturned(p),
+            forall(Slot, (d) => not(and(inflight(d), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from'))))),
+          ),
+        ),
+      ),
+      invariant(
+        'no-dma-to-freed-frame',
+        'FM-R3',
+        'every in-flight DMA targets a frame still owned by the page it was issued for (not freed, not reused)',
+        forall(Slot, (d) => implies(inflight(d), eq(owner.at(dma.at(d).f('frame')), some(dma.at(d).f('page'), option(Page))))),
+      ),
+      invariant(
+        'no-translation-to-freed-frame',
+        'FM-R3',
+        'the HCA never translates a page to a frame that page does not own',
+        forall(Page, (p) => implies(isSome(hca.at(p)), eq(owner.at(unwrap(hca.at(p))), some(p, option(Page))))),
+      ),
+      invariant(
+        'no-lost-write',
+        'FM-R4',
+        "the frame that holds the page's data (the PTE frame; the new frame once copied under a migration entry) has its latest completed write",
+        forall(Page, (p) => eq(data.at(current(p)), latest.at(p))),
+      ),
+      stepProperty(model, 'no-stale-dma-read', 'FM-R5', "a DMA read returns the page's latest completed write", 'HcaCompleteDma', ({ d }) =>
+        implies(not(pre(dma.at(d!).f('write'))), eq(pre(data.at(dma.at(d!).f('frame'))), pre(latest.at(dma.at(d!).f('page'))))),
+      ),
+    ];
+    const covers = [
+      cover(
+        'migration-completes',
+        'FM-C1',
+        'a page ends up in a new frame with its migration finished',
+        exists(Page, (p) => and(eq(mig.at(p).f('step'), 'idle'), ne(ord(pte.at(p).f('frame')), ord(p)))),
+      ),
+      cover(
+        'dma-during-migration',
+        'FM-C2',
+        'DMA is in flight to a page while it is being migrated',
+        exists(Slot, (d) => and(inflight(d), ne(mig.at(dma.at(d).f('page')).f('step'), 'idle'))),
+      ),
+      h.mode === 'fence'
+        ? cover(
+            'dma-stalls-on-fence',
+            'FM-C3',
+            'a DMA operation is issued to a blocked page and stalls',
+            exists(Slot, (d) => eq(dma.at(d).f('state'), 'stalled')),
+          )
+        : cover(
+            'dma-faults-during-migration',
+            'FM-C3',
+            'a DMA operation faults on a zapped page while the invalidation is open',
+            exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), inv.at(dma.at(d).f('page')))),
+          ),
+    ];
+    if (h.migrations >= 2 && model.params.pages !== 1) {
+      covers.push(
+        cover(
+          'frame-reuse',
+          'FM-C4',
+          'a page lives in a frame that another page owned at the start (freed, then reused)',
+          exists(Page, (p) => and(lt(ord(pte.at(p).f('frame')), Page.size), ne(ord(pte.at(p).f('frame')), ord(p)))),
+        ),
+      );
+    }
+    // Liveness, checked under the fairness the rules declare (weakly fair driver, mm and HCA
+    // completion steps; migrations, DMA issue and CPU writes are the environment's choice).
+    const held = h.mode === 'fence' ? 'stalled' : 'faulting';
+    const live = [
+      leadsToEach(
+        'held-dma-completes',
+        'FM-L1',
+        h.mode === 'fence'
+          ? 'every DMA operation that stalls on a fence eventually completes'
+          : 'every DMA operation that faults on a zapped translation eventually completes',
+        Slot,
+        (d) => [eq(dma.at(d).f('state'), held), eq(dma.at(d).f('state'), 'idle')],
+      ),
+      leadsToEach('every-migration-ends', 'FM-L2', 'every migration that starts eventually finishes (the page is idle again)', Page, (p) => [
+        ne(mig.at(p).f('step'), 'idle'),
+        eq(mig.at(p).f('step'), 'idle'),
+      ]),
+    ];
+    if (h.mode === 'zap-and-fault') {
+      live.push(
+        leadsToEach('device-fault-resolved', 'FM-L3', 'every device fault is eventually resolved: the faulting operation gets a translation', Slot, (d) => [
+          eq(dma.at(d).f('state'), 'faulting'),
+          ne(dma.at(d).f('state'), 'faulting'),
+        ]),
+      );
+    }
+    return [...props, ...covers, ...live];
+  },
+  fenceMigrateProofHints,
+);
+
+/**
+ * Strengthening invariants and the start condition of fence-migrate, for proofs (checker/smt).
+ * Together with FM-R1..R4 and FM-R5 they are inductive for the correct protocol in both modes, both
+ * step orders and both fault handlers: each says where a page's migration stands and what that
+ * implies for its PTE, its frames, the HCA entry, the fence and in-flight DMA. They are written from
+ * the step sequence, so a variant that reorders steps gets the facts of its own order; for a buggy
+ * variant they are not all true, and a proof rejects them. The S-numbers are local to the proof.
+ */
+function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
+  const h = model.handles;
+  const { Page, Frame, Slot, pte, hca, blocked, inv, mig, owner, data, latest, dma, migsLeft, steps } = h;
+  const varRef = (name: string): Ref | null => {
+    const i = model.vars.findIndex((v) => v.name === name);
+    const v = model.vars[i];
+    return v ? new Ref({ varIdx: i, varName: name, path: [], type: v.type }) : null;
+  };
+  const stepIn = (p: Expr | Ref, names: readonly string[]) => or(...names.map((x) => eq(mig.at(p).f('step'), x)), false);
+  // Steps pending up to and including x (x not yet done), and steps after x (x done).
+  const upTo = (x: string) => (steps.includes(x as never) ? steps.slice(0, steps.indexOf(x as never) + 1) : []);
+  const after = (x: string) => (steps.includes(x as never) ? steps.slice(steps.indexOf(x as never) + 1) : []);
+  const between = (x: string, y: string) => after(x).filter((s) => upTo(y).includes(s));
+  const idle = (p: Expr) => eq(mig.at(p).f('step'), 'idle');
+  const someFrame = (x: Expr | Ref) => some(x, option(Frame));
+  const ownedBy = (f: Expr | Ref, p: Expr) => eq(owner.at(f), some(p, option(Page)));
+  const current = (p: Expr | Ref) => ite(and(pte.at(p).f('migration'), stepIn(p, after('copy'))), mig.at(p).f('to'), pte.at(p).f('frame'));
+  const fence = h.mode === 'fence';
+  // No DMA of the page can be in flight: drained, and new DMA is blocked (fence) or finds no
+  // translation (zap) until the unblock (fence) or until the invalidation ends (zap).
+  const quiet = fence ? between('drain', 'unblock') : between('drain', 'end');
+  const strengthening = [
+    invariant(
+      'pte-frame-owned',
+      'FM-S1',
+      "a page's PTE frame is owned by that page",
+      forall(Page, (p) => ownedBy(pte.at(p).f('frame'), p)),
+    ),
+    invariant(
+      'migration-frames-owned',
+      'FM-S2',
+      'a migrating page owns its old and its new frame, which differ',
+      forall(Page, (p) =>
+        implies(not(idle(p)), and(ownedBy(mig.at(p).f('from'), p), ownedBy(mig.at(p).f('to'), p), ne(mig.at(p).f('from'), mig.at(p).f('to')))),
+      ),
+    ),
+    invariant(
+      'pte-follows-migration',
+      'FM-S3',
+      'until the remap the PTE is a migration entry for the old frame; after it, a plain entry for the new one',
+      forall(Page, (p) =>
+        and(
+          implies(stepIn(p, upTo('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('from')), pte.at(p).f('migration'))),
+          implies(stepIn(p, after('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('to')), not(pte.at(p).f('migration')))),
+          implies(idle(p), not(pte.at(p).f('migration'))),
+        ),
+      ),
+    ),
+    invariant(
+      'invalidation-open-while-migrating',
+      'FM-S4',
+      'the invalidation is open exactly from the start of a migration to its end step',
+      forall(Page, (p) => eq(inv.at(p), stepIn(p, upTo('end')))),
+    ),
+    invariant(
+      'blocked-while-fenced',
+      'FM-S5',
+      'DMA to a page is blocked exactly between its fence and its unblock',
+      forall(Page, (p) => eq(blocked.at(p), fence ? stepIn(p, between('fence', 'unblock')) : false)),
+    ),
+    fence
+      ? invariant(
+          'hca-follows-migration',
+          'FM-S6',
+          'the HCA entry names the old frame until the update, the new frame after it, the PTE frame when idle',
+          forall(Page, (p) =>
+            and(
+              implies(stepIn(p, upTo('update')), eq(hca.at(p), someFrame(mig.at(p).f('from')))),
+              implies(stepIn(p, after('update')), eq(hca.at(p), someFrame(mig.at(p).f('to')))),
+              implies(idle(p), eq(hca.at(p), someFrame(pte.at(p).f('frame')))),
+            ),
+          ),
+        )
+      : invariant(
+          'hca-follows-migration',
+          'FM-S6',
+          'the HCA entry is empty from the zap to the end of the invalidation, otherwise empty or the PTE frame',
+          forall(Page, (p) =>
+            and(
+              implies(stepIn(p, between('zap', 'end')), isNone(hca.at(p))),
+              implies(not(stepIn(p, between('zap', 'end'))), or(isNone(hca.at(p)), eq(hca.at(p), someFrame(pte.at(p).f('frame'))))),
+            ),
+          ),
+        ),
+    invariant(
+      'inflight-dma-targets-data-frame',
+      'FM-S7',
+      "in-flight DMA targets the frame holding its page's data, and none is in flight while the page is quiet",
+      forall(Slot, (d) =>
+        implies(eq(dma.at(d).f('state'), 'inflight'), and(eq(dma.at(d).f('frame'), current(dma.at(d).f('page'))), not(stepIn(dma.at(d).f('page'), quiet)))),
+      ),
+    ),
+  ];
+  const seq = varRef('seq');
+  const fault = varRef('fault');
+  if (seq && fault) {
+    const fh = (p: Expr) => fault.at(p);
+    strengthening.push(
+      invariant(
+        'fault-handler-seq',
+        'FM-S8',
+        'the fault handler holds a seq no newer than the notifier; while it matches, no invalidation has started since read_begin and the snapshot is the PTE frame',
+        forall(Page, (p) =>
+          and(
+            le(fh(p).f('seq'), seq.at(p)),
+            le(add(seq.at(p), migsLeft), h.migrations),
+            implies(and(ne(fh(p).f('stage'), 'idle'), eq(fh(p).f('seq'), seq.at(p))), not(inv.at(p))),
+            implies(and(eq(fh(p).f('stage'), 'commit'), eq(fh(p).f('seq'), seq.at(p))), eq(fh(p).f('frame'), pte.at(p).f('frame'))),
+          ),
+        ),
+      ),
+    );
+  }
+  const initCondition = and(
+    forall(Page, (p) =>
+      and(
+        idle(p),
+        not(pte.at(p).f('migration')),
+        not(inv.at(p)),
+        not(blocked.at(p)),
+        eq(hca.at(p), someFrame(pte.at(p).f('frame'))),
+        ownedBy(pte.at(p).f('frame'), p),
+        eq(data.at(pte.at(p).f('frame')), latest.at(p)),
+        ...(seq && fault ? [eq(fault.at(p).f('stage'), 'idle'), eq(seq.at(p), 0), eq(fault.at(p).f('seq'), 0)] : []),
+      ),
+    ),
+    forall(Slot, (d) => eq(dma.at(d).f('state'), 'idle')),
+  );
+  return { strengthening, initCondition };
+}
