@@ -38,7 +38,7 @@ const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts,
 const RAW = hideBin(process.argv);
 
 /** The switches of every command: each may be written once, as --x or --no-x. */
-const SWITCHES = ['progress', 'deadlock', 'continue', 'symmetry', 'typecheck', 'unbounded', 'full'] as const;
+const SWITCHES = ['progress', 'deadlock', 'continue', 'symmetry', 'typecheck', 'unbounded', 'infer', 'full'] as const;
 
 const PARAM_OPTION = {
   type: 'string',
@@ -213,7 +213,7 @@ try {
     )
     .command(
       'prove [protocol]',
-      'prove the safety properties: k-induction at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
+      'prove the safety properties: k-induction with the proof hints, --infer (an inferred invariant) at the given sizes, or --unbounded for every size (z3); every built-in protocol when none is named',
       (y) =>
         y
           .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
@@ -229,6 +229,13 @@ try {
           .option('out', stringOption('out', 'directory for counterexample traces (files in it are never overwritten)', './counterexamples-out'))
           .option('format', choiceOption('format', ['text', 'json', 'json-array', 'junit'] as const, 'output format', 'text'))
           .option('solver', choiceOption('solver', SOLVER_NAMES, 'the wasm build of z3, or a native z3 on the PATH', 'wasm'))
+          .option('infer', {
+            type: 'boolean',
+            default: false,
+            describe: 'infer the invariant (no hints needed; the default for a protocol without proof hints)',
+          })
+          .option('save-hints', stringOption('save-hints', 'with --infer: write the inferred invariant as a hints module to this file (never overwritten)'))
+          .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr (--no-progress to disable)' })
           .check(() => {
             checkSwitches(RAW, SWITCHES);
             return true;
@@ -249,8 +256,12 @@ try {
               out: a.out as string,
               format: a.format as 'text' | 'json' | 'json-array' | 'junit',
               solver: a.solver as SolverName,
+              infer: a.infer,
+              ...(a['save-hints'] !== undefined ? { saveHints: a['save-hints'] as string } : {}),
+              progress: a.progress,
             },
             out,
+            err,
           ),
         ),
     )
