@@ -4,7 +4,7 @@
  * Engines never print: they report progress through hooks and return data.
  */
 import type { Model } from '../model/lang/protocol.js';
-import type { Property } from '../properties/property.js';
+import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
 import type { Trace } from '../counterexamples/trace.js';
 
 /** What an `ok` result proves. */
@@ -119,6 +119,16 @@ export interface Violation {
   readonly message: string;
   /** The counterexample (null for an unreached cover, which has none). */
   readonly trace: Trace | null;
+}
+
+/** The violation every engine reports for a deadlock, with its trace (the path to the stuck state). */
+export function deadlockViolation(trace: Trace | null): Violation {
+  return { property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock', message: `deadlock: ${DEADLOCK_DOC}`, trace };
+}
+
+/** The message of a run-time model error met after `steps` steps (the trace leads to the failing state). */
+export function modelErrorMessage(message: string, steps: number): string {
+  return `model error ${message} (after ${steps} steps; the trace leads to the state where it fails)`;
 }
 
 export interface CoverReport {

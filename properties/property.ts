@@ -178,10 +178,12 @@ export function definePropertySet<H>(
   return proofHints ? { protocol, build, proofHints } : { protocol, build };
 }
 
-/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 /** The safety properties of a set (invariants and step properties): what BMC and the proofs check. */
 export function safetyProperties(ps: readonly Property[]): (Invariant | StepProperty)[] {
   return ps.filter((p): p is Invariant | StepProperty => p.kind === 'invariant' || p.kind === 'step');
 }
 
+/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 export const DEADLOCK = 'deadlock';
+/** What a deadlock is, in the words every engine and replay use. */
+export const DEADLOCK_DOC = 'no rule is enabled and the state is not a legal end state';

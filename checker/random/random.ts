@@ -19,11 +19,20 @@
  */
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { applyRule, enabled, initState } from '../../model/lang/interp.js';
-import type { Model } from '../../model/lang/protocol.js';
+import { failingInstance, initState } from '../../model/lang/interp.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, RandomStats, Violation } from '../engine.js';
+import {
+  type CheckJob,
+  type CheckResult,
+  type CoverReport,
+  type Engine,
+  type Hooks,
+  type RandomStats,
+  type Violation,
+  deadlockViolation,
+  modelErrorMessage,
+} from '../engine.js';
 import { StateStore } from '../explicit/stateStore.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from './runChoices.js';
@@ -55,19 +64,6 @@ export interface RandomOptions {
  * held back (one flag per rule; null for a plain run).
  */
 type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
-
-/** Finds which enabled rule instance raises a run-time model error in `s` (through the interpreter). */
-function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
-  for (const inst of model.instances) {
-    try {
-      if (enabled(model, inst, s)) applyRule(model, inst, s);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) return { via: inst.id, message: e.message };
-      throw e;
-    }
-  }
-  return null;
-}
 
 /** Whether two stops are the same broken property. */
 function sameStop(a: RunStop | null, b: RunStop): boolean {
@@ -321,18 +317,12 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
       code: e.code,
       stats: stats(),
       trace,
-      message: f ? `model error ${f.message} (after ${steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
+      message: f ? modelErrorMessage(f.message, steps.length - 1) : e.message,
     };
   }
   let violation: Violation;
   if (stop.kind === 'deadlock') {
-    violation = {
-      property: DEADLOCK,
-      requirement: 'deadlock',
-      kind: 'deadlock',
-      message: 'deadlock: no rule is enabled and the state is not a legal end state',
-      trace: traceFor({ name: DEADLOCK, requirement: 'deadlock' }),
-    };
+    violation = deadlockViolation(traceFor({ name: DEADLOCK, requirement: 'deadlock' }));
   } else if (stop.kind === 'step') {
     const p = cm.steps[stop.index] as Property;
     const last = steps[steps.length - 1] as TraceStep;
