@@ -7,8 +7,35 @@ import type { Model } from '../model/lang/protocol.js';
 import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
 import type { Trace } from '../counterexamples/trace.js';
 
-/** What an `ok` result proves. */
-export type Guarantee = 'exhaustive' | 'bounded' | 'proved' | 'sampled';
+/**
+ * What an `ok` result proves. `exhaustive`: every reachable state was checked (explicit engine,
+ * exact store). `hash-compaction`: the same unless two states shared a 64-bit fingerprint (the
+ * probability is in the statistics). `bitstate`: the states whose bits were free were checked (the
+ * coverage estimate is in the statistics). `bounded`: no violation within the bound (BMC).
+ * `proved`: by induction. `sampled`: random runs.
+ */
+export type Guarantee = 'exhaustive' | 'hash-compaction' | 'bitstate' | 'bounded' | 'proved' | 'sampled';
+
+/** How the explicit engine remembers visited states. */
+export type StoreKind = 'exact' | 'hash-compaction' | 'bitstate';
+
+/** The explicit engine's own options (the other engines ignore them). */
+export interface ExplicitOptions {
+  /** Visited set: every state (default), 64-bit fingerprints, or a fixed array of bits. */
+  readonly store?: StoreKind;
+  /** Bitstate: bytes of the bit array (default 1 GiB). */
+  readonly memoryBytes?: number;
+  /** Threads expanding breadth-first levels (default 1). */
+  readonly workers?: number;
+  /** Partial-order reduction of the safety search. */
+  readonly por?: boolean;
+  /** Save the search in `dir` every `everyMs` milliseconds and when it stops early (breadth-first). */
+  readonly checkpoint?: { readonly dir: string; readonly everyMs: number };
+  /** Continue the search saved in this folder. */
+  readonly resume?: string;
+  /** Explore only the part of the state space of shard `index` (0-based) of `count`. */
+  readonly shard?: { readonly index: number; readonly count: number };
+}
 
 export interface Limits {
   /** Stop (incomplete) after this many distinct states. */
@@ -33,6 +60,10 @@ export interface CheckJob {
   readonly deadlock?: boolean;
   /** SMT engines: which z3 answers the queries (default the wasm build; `native` needs `z3` on the PATH). */
   readonly solver?: 'wasm' | 'native';
+  /** Explicit engine options. */
+  readonly explicit?: ExplicitOptions;
+  /** Stops the run early (an interrupt): the result is `incomplete`, with the figures so far. */
+  readonly signal?: AbortSignal;
 }
 
 /** Progress figures, reported at most about once a second. */
@@ -65,6 +96,18 @@ export interface SearchFigures {
   readonly bytesPerState: number;
   /** Whether this search stored one canonical state per symmetry class. */
   readonly symmetry: boolean;
+  /** The visited set (absent: exact). `storeBytes` counts it alone: the fingerprints or bits of a compact store. */
+  readonly store?: StoreKind;
+  /** Compact stores: bytes of the two breadth-first levels kept in memory at the widest level (the frontier). */
+  readonly queueBytes?: number;
+  /** Hash compaction: probability that a state was never explored because its fingerprint was another's. */
+  readonly omissionProbability?: number;
+  /** Bitstate: expected fraction of the reachable states explored. */
+  readonly coverage?: number;
+  /** Threads that expanded states. */
+  readonly workers?: number;
+  /** Partial-order reduction was on. */
+  readonly por?: boolean;
 }
 
 /**

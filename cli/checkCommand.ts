@@ -4,9 +4,10 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { Trace } from '../counterexamples/trace.js';
-import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
+import type { CheckJob, CheckResult, ExplicitOptions, Progress } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
 import { exitStatusOf } from './errors.js';
+import { explicitFlagsSet } from './explicitOptions.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
@@ -38,6 +39,8 @@ export interface CheckOptions {
   readonly solver?: SolverName;
   /** Typecheck a TypeScript model file before loading it (default true). */
   readonly typecheck?: boolean;
+  /** Explicit engine options (cli/explicitOptions.ts). */
+  readonly explicit?: ExplicitOptions;
 }
 
 /**
@@ -135,6 +138,12 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   checkNumber('depth', opts.depth, 0);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  const explicitOnly = opts.engine === 'explicit' ? [] : explicitFlagsSet(opts.explicit);
+  if (explicitOnly.length)
+    throw new McError(
+      'MC030',
+      `${explicitOnly.join(', ')} ${explicitOnly.length > 1 ? 'apply' : 'applies'} to the explicit engine, not to --engine ${opts.engine}`,
+    );
   const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
   const jobs = packages.map(({ pkg: e, file }) => {
@@ -168,6 +177,7 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
       ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+      ...(opts.explicit !== undefined ? { explicit: opts.explicit } : {}),
     };
     const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
     const onProgress = opts.progress

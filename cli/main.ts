@@ -12,6 +12,7 @@ import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
 import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
+import { explicitOptions, toExplicitOptions } from './explicitOptions.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
 
@@ -55,7 +56,7 @@ try {
       'check [protocol]',
       'check a protocol (all built-in protocols when none is named)',
       (y) =>
-        y
+        explicitOptions(y)
           .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
           .option('variant', { type: 'string', describe: 'a named bug variant' })
           .option('param', { type: 'string', array: true, default: [] as string[], describe: 'parameter name=value (repeatable)' })
@@ -100,6 +101,7 @@ try {
               deadlock: a.deadlock,
               solver: a.solver,
               typecheck: a.typecheck,
+              explicit: toExplicitOptions(a),
             },
             out,
             err,

@@ -54,11 +54,23 @@ function searchLine(f: SearchFigures): string {
   return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, ${f.bytesPerState} bytes/state`;
 }
 
+/** What a compact store (hash compaction, bitstate) leaves unproved, and its frontier; null for the exact store. */
+function storeLine(f: SearchFigures): string | null {
+  const frontier = f.queueBytes !== undefined ? `; the two breadth-first levels in memory took up to ${(f.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
+  if (f.store === 'hash-compaction')
+    return `  hash compaction (${f.bytesPerState} bytes/state): every state explored unless two shared a 64-bit fingerprint, probability ${(f.omissionProbability ?? 1).toExponential(1)}${frontier}`;
+  if (f.store === 'bitstate')
+    return `  bitstate (${fmtNum(f.storeBytes)} bytes of bits): about ${((f.coverage ?? 0) * 100).toFixed(4)}% of the reachable states explored (coverage estimate)${frontier}`;
+  return null;
+}
+
 /** The engine's figures in words, under their own names. */
 function statsLines(r: CheckRecord): string[] {
   switch (r.engine) {
     case 'explicit': {
       const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)}${r.symmetry ? ' (symmetry reduction)' : ''}`];
+      const store = storeLine(r);
+      if (store) lines.push(store);
       if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)}${r.liveness.symmetry ? ' (symmetry reduction)' : ' (no symmetry reduction)'}`);
       return lines;
     }
@@ -126,7 +138,22 @@ function pickStats(r: CheckRecord): Stats {
   switch (r.engine) {
     case 'explicit': {
       const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
-      return { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, ...(liveness ? { liveness } : {}) };
+      const { store, queueBytes, omissionProbability, coverage, workers, por } = r;
+      const optional = { store, queueBytes, omissionProbability, coverage, workers, por };
+      const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+      return {
+        engine,
+        states,
+        transitions,
+        depth,
+        elapsedMs,
+        statesPerSec,
+        storeBytes,
+        bytesPerState,
+        symmetry,
+        ...present,
+        ...(liveness ? { liveness } : {}),
+      };
     }
     case 'random': {
       const { engine, runs, steps, states, depth, shrinkRuns, shrinkSteps, seed, elapsedMs } = r;

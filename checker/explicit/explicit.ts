@@ -5,8 +5,8 @@
  * through hooks, results are returned as data. The walk itself is search.ts; this module turns what
  * the walk found into a result.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { failingInstance } from '../../model/lang/interp.js';
+import { McError } from '../../model/lang/errors.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { TraceStep } from '../../counterexamples/trace.js';
 import {
@@ -14,84 +14,93 @@ import {
   type CheckResult,
   type CoverReport,
   type ExplicitStats,
+  type Guarantee,
   type Hooks,
   type Violation,
   deadlockViolation,
   modelErrorMessage,
 } from '../engine.js';
-import { type Finding, Search, type SearchEnd } from './search.js';
+import type { Finding } from './expander.js';
+import { BitstateSet } from './bitstate.js';
+import { FingerprintSet } from './fingerprintSet.js';
+import { Search, type SearchEnd } from './search.js';
 import { checkSymmetric } from './symmetry.js';
-import { traceFrom } from './traces.js';
+import { traceTo } from './traces.js';
 
 /** The figures of a search so far. */
 export function searchStats(search: Search): ExplicitStats {
-  const { store } = search;
-  const elapsedMs = Date.now() - search.startMs;
-  const bytes = store.bytes();
+  const elapsedMs = Date.now() - search.startMs + search.elapsedBefore;
+  const bytes = search.storeBytes();
+  const states = search.count;
+  const f = search.figures();
+  const { seen } = search;
   return {
     engine: 'explicit',
     symmetry: search.canon.active,
-    states: store.count,
-    transitions: search.generated,
-    depth: search.maxDepth,
+    states,
+    transitions: f.generated,
+    depth: f.maxDepth,
     elapsedMs,
-    statesPerSec: elapsedMs > 0 ? Math.round((store.count * 1000) / elapsedMs) : store.count * 1000,
-    bytesPerState: store.count ? Math.round((bytes / store.count) * 10) / 10 : 0,
+    statesPerSec: elapsedMs > 0 ? Math.round((states * 1000) / elapsedMs) : states * 1000,
+    bytesPerState: states ? Math.round((bytes / states) * 10) / 10 : 0,
     storeBytes: bytes,
+    ...(search.kind === 'exact' ? {} : { store: search.kind, queueBytes: search.queueBytes() }),
+    ...(seen instanceof FingerprintSet ? { omissionProbability: seen.omissionProbability(states) } : {}),
+    ...(seen instanceof BitstateSet ? { coverage: seen.coverage() } : {}),
   };
+}
+
+/** What an exhaustive search with this store proves. */
+function guaranteeOf(search: Search): Guarantee {
+  return search.kind === 'exact' ? 'exhaustive' : search.kind;
 }
 
 /** Whether each cover was reached, and at which depth. */
 function coverReports(search: Search<Property>): CoverReport[] {
-  return search.cm.coverProps.map((p, i) => ({
-    name: p.name,
-    requirement: p.requirement,
-    reached: search.coverDepth[i] !== null,
-    depth: search.coverDepth[i] ?? null,
-  }));
+  const { coverDepth } = search.figures();
+  return search.cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: coverDepth[i] !== null, depth: coverDepth[i] ?? null }));
 }
 
 /** The violation a finding reports, with its trace. */
 function violationOf(search: Search<Property>, f: Exclude<Finding, { kind: 'error' }>): Violation {
-  const { cm, store, model } = search;
+  const { cm, model } = search;
   switch (f.kind) {
     case 'invariant': {
       const p = cm.invariants[f.index] as Property;
-      const trace = traceFrom(search, store.path(f.id), p);
+      const trace = traceTo(search, f.pos, p);
       return { property: p.name, requirement: p.requirement, kind: 'invariant', message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`, trace };
     }
     case 'step': {
       const p = cm.steps[f.index] as Property;
-      const trace = traceFrom(search, store.path(f.from), p, { via: f.via, state: f.state, stepFail: true });
+      const trace = traceTo(search, f.from, p, { via: f.via, state: f.state, stepFail: true });
       const message = `step property ${p.name} (${p.requirement}) violated by ${model.instances[f.via]?.label}: ${p.doc}`;
       return { property: p.name, requirement: p.requirement, kind: 'step', message, trace };
     }
     case 'deadlock':
-      return deadlockViolation(traceFrom(search, store.path(f.id), { name: DEADLOCK, requirement: 'deadlock' }));
+      return deadlockViolation(traceTo(search, f.pos, { name: DEADLOCK, requirement: 'deadlock' }));
   }
 }
 
 /** The result of a model error: the trace to the state where a rule fails, naming the failing rule instance. */
 function errorResult(search: Search, f: Extract<Finding, { kind: 'error' }>): CheckResult<ExplicitStats> {
-  const e = f.error;
-  if (e instanceof ModelRuntimeError && f.at !== null) {
-    const trace = traceFrom(search, search.store.path(f.at), null);
+  if (f.runtime && f.at !== null) {
+    const trace = traceTo(search, f.at, null);
     const fail = failingInstance(search.model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
     return {
       status: 'error',
-      code: e.code,
-      message: fail ? modelErrorMessage(fail.message, trace.steps.length - 1) : e.message,
+      code: f.code,
+      message: fail ? modelErrorMessage(fail.message, trace.steps.length - 1) : f.message,
       stats: searchStats(search),
-      trace: { ...trace, note: fail?.message ?? e.message, ...(fail ? { extra: { failingChoice: fail.via } } : {}) },
+      trace: { ...trace, note: fail?.message ?? f.message, ...(fail ? { extra: { failingChoice: fail.via } } : {}) },
     };
   }
-  return { status: 'error', code: e.code, message: e.message, stats: searchStats(search), trace: null };
+  return { status: 'error', code: f.code, message: f.message, stats: searchStats(search), trace: null };
 }
 
 /** Unreached covers, reported as violations: a model that never reaches one may be vacuous. */
-function unreachedCovers(search: Search<Property>): Violation[] {
+function unreachedCovers(search: Search<Property>, covers: readonly CoverReport[]): Violation[] {
   return search.cm.coverProps
-    .filter((_, i) => search.coverDepth[i] === null)
+    .filter((_, i) => !covers[i]?.reached)
     .map((p) => ({
       property: p.name,
       requirement: p.requirement,
@@ -102,29 +111,42 @@ function unreachedCovers(search: Search<Property>): Violation[] {
 }
 
 /** The result of a search that ended as `end`. */
-function resultOf(search: Search<Property>, end: SearchEnd): CheckResult<ExplicitStats> {
+export function resultOf(search: Search<Property>, end: SearchEnd): CheckResult<ExplicitStats> {
   if (end.kind === 'found' && end.finding.kind === 'error') return errorResult(search, end.finding);
   const covers = coverReports(search);
   if (end.kind === 'found') {
     const violations = [violationOf(search, end.finding as Exclude<Finding, { kind: 'error' }>)];
-    return { status: 'violated', guarantee: 'exhaustive', stats: searchStats(search), violations, covers };
+    return { status: 'violated', guarantee: guaranteeOf(search), stats: searchStats(search), violations, covers };
   }
   if (end.kind === 'limit') return { status: 'incomplete', reason: end.reason, stats: searchStats(search), covers };
-  const unreached = unreachedCovers(search);
-  if (unreached.length) return { status: 'violated', guarantee: 'exhaustive', stats: searchStats(search), covers, violations: unreached };
-  return { status: 'ok', guarantee: 'exhaustive', stats: searchStats(search), covers };
+  const unreached = unreachedCovers(search, covers);
+  if (unreached.length) return { status: 'violated', guarantee: guaranteeOf(search), stats: searchStats(search), covers, violations: unreached };
+  return { status: 'ok', guarantee: guaranteeOf(search), stats: searchStats(search), covers };
 }
 
-/** Runs an exhaustive search (BFS by default) and returns the result. */
-export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
+/** The search a job asks for (symmetry checked first: a model that breaks it is rejected, MC010). */
+export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
   if (job.symmetry) checkSymmetric(job.model, job.properties);
-  const search = new Search<Property>(job.model, job.properties, {
+  const x = job.explicit ?? {};
+  const store = x.store ?? 'exact';
+  if (store !== 'exact' && job.strategy === 'dfs')
+    throw new McError('MC030', `--store ${store} needs the breadth-first strategy (the levels are what it keeps)`);
+  return new Search<Property>(job.model, job.properties, {
     strategy: job.strategy ?? 'bfs',
     symmetry: job.symmetry ?? false,
     deadlock: job.deadlock ?? true,
+    store,
+    ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
+    ...(spillDir !== undefined ? { spillDir } : {}),
   });
-  const end: SearchEnd = search.insertStarts()
-    ? search.run(job.limits, search.ticker(job.limits, hooks))
-    : { kind: 'found', finding: search.finding as Finding };
-  return resultOf(search, end);
+}
+
+/** Runs an exhaustive search (BFS by default) in this thread and returns the result. */
+export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
+  const search = searchFor(job);
+  try {
+    return resultOf(search, search.runSync(job.limits, { tick: search.ticker(job.limits, hooks) }));
+  } finally {
+    search.dispose();
+  }
 }

@@ -10,12 +10,12 @@
  * instance i is enabled in state s" is "s has an out-edge labelled i", which is what the fairness
  * checks read.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { type ErrorCode, McError } from '../../model/lang/errors.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
 import type { CompiledModel } from '../../model/lang/compile.js';
 import type { Property } from '../../properties/property.js';
-import { type Finding, Search, type SearchEnd } from './search.js';
+import { Search, type SearchEnd } from './search.js';
 import type { StateStore } from './stateStore.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
@@ -47,7 +47,8 @@ export type GraphBuild =
   | { readonly status: 'incomplete'; readonly reason: string; readonly graph: StateGraph; readonly elapsedMs: number }
   | {
       readonly status: 'error';
-      readonly error: ModelRuntimeError;
+      /** The run-time model error (MC011). */
+      readonly error: McError;
       readonly graph: StateGraph;
       /** The state whose expansion failed (its path is in the store), or -1 for a start state. */
       readonly at: number;
@@ -130,7 +131,7 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
     targets: edges.targets.subarray(0, edges.m),
     labels: edges.labels.subarray(0, edges.m),
     depth: depth.subarray(0, n),
-    maxDepth: search.maxDepth,
+    maxDepth: search.figures().maxDepth,
     bytes: search.store.bytes() + edges.offsets.byteLength + edges.targets.byteLength + edges.labels.byteLength + depth.byteLength,
   };
 }
@@ -142,14 +143,21 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
  */
 export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): GraphBuild {
   const edges = new EdgeRecorder(model.instances.length);
-  const search = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, onEdge: (from, to, k) => edges.add(from, to, k) });
-  const end: SearchEnd = search.insertStarts() ? search.run(limits, search.ticker(limits, hooks)) : { kind: 'found', finding: search.finding as Finding };
+  const search = new Search(model, [], {
+    strategy: 'bfs',
+    symmetry: false,
+    deadlock: false,
+    parents: true,
+    onEdge: (from, to, k) => edges.add(from, to, k),
+  });
+  const end: SearchEnd = search.runSync(limits, { tick: search.ticker(limits, hooks) });
   const elapsedMs = () => Date.now() - search.startMs;
   if (end.kind === 'found') {
     const f = end.finding;
-    if (f.kind !== 'error' || !(f.error instanceof ModelRuntimeError)) throw f.kind === 'error' ? f.error : new Error(`internal: graph search found ${f.kind}`);
+    if (f.kind !== 'error' || !f.runtime)
+      throw f.kind === 'error' ? new McError(f.code as ErrorCode, f.message) : new Error(`internal: graph search found ${f.kind}`);
     if (f.at !== null) edges.dropEdgesOf(f.at);
-    return { status: 'error', error: f.error, graph: graphOf(search, edges), at: f.at ?? -1, elapsedMs: elapsedMs() };
+    return { status: 'error', error: new McError(f.code as ErrorCode, f.message), graph: graphOf(search, edges), at: f.at ?? -1, elapsedMs: elapsedMs() };
   }
   const graph = graphOf(search, edges);
   return end.kind === 'complete'

@@ -471,9 +471,11 @@ export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts
   const first = sv.filter((v) => v.kind === 'invariant' || v.kind === 'step');
   const last = sv.filter((v) => v.kind !== 'invariant' && v.kind !== 'step');
   const violations = [...first, ...lv, ...last];
-  if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats, violations, covers: safe.covers };
+  // The liveness graph is exact; the safety search's store decides what the whole check proves.
+  const guarantee = safe.guarantee;
+  if (violations.length) return { status: 'violated', guarantee, stats, violations, covers: safe.covers };
   if (live.status === 'incomplete') return { ...live, stats, covers: safe.covers };
-  return { status: 'ok', guarantee: 'exhaustive', stats, covers: safe.covers };
+  return { status: 'ok', guarantee, stats, covers: safe.covers };
 }
 
 /** The explicit engine with liveness behind the common interface (name `explicit`). */

@@ -1,15 +1,26 @@
 /**
- * The search core of the explicit engine, shared by the safety check (explicit.ts) and the liveness
- * graph builder (graph.ts). Why this module exists: both walk the same state space the same way
- * (start states, then breadth-first levels or a depth-first stack, successors from the compiled
- * rules, a visited set of packed states), so the walk is written once; what each caller does with
- * a state or an edge is a hook. It never prints and returns findings as data.
+ * The search over the state space, shared by the safety check (explicit.ts) and the liveness graph
+ * builder (graph.ts). Why this module exists: it owns the visited set and the order of the walk
+ * (start states, then breadth-first levels or a depth-first stack) and coordinates the threads that
+ * expand states; what is checked on a state or an edge is the expander's (expander.ts). It never
+ * prints and returns what it found as data.
+ *
+ * Breadth-first search runs level by level: every state of level d is expanded (by this thread and
+ * by worker threads, claiming chunks of the level from a shared cursor) before any state of level
+ * d + 1, so a violation found is at the smallest depth where one exists, and the states stored are
+ * the same set whatever the number of threads. The walk is a generator that yields where it waits
+ * (for worker threads, or for a turn of the event loop so that a signal can stop it): the
+ * synchronous entry point runs it to the end without threads, the asynchronous one awaits.
  */
-import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
+import { McError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { type CompiledModel, type Kinded, compileModel } from '../../model/lang/compile.js';
-import type { Hooks, Limits } from '../engine.js';
+import type { Hooks, Limits, Progress, StoreKind } from '../engine.js';
+import { BitstateSet } from './bitstate.js';
+import { Expander, type ExpanderFigures, type ExpanderStores, type Finding, type Reduction, firstFinding } from './expander.js';
+import { FingerprintSet } from './fingerprintSet.js';
+import { LevelSpill } from './levelSpill.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
 
@@ -20,17 +31,21 @@ export interface SearchOptions {
   readonly symmetry: boolean;
   /** Report a state with no enabled rule that is not a legal end state. */
   readonly deadlock: boolean;
-  /** Called for every transition explored, with the ids of its source and target states (graph building). */
+  /** Default `exact`. */
+  readonly store?: StoreKind;
+  /** Bitstate: bytes of the bit array. */
+  readonly memoryBytes?: number;
+  /** Keep the parent of every state (depth-first search does anyway). */
+  readonly parents?: boolean;
+  /** Called for every transition explored, with the ids of its source and target states (graph building; exact store, one thread). */
   readonly onEdge?: (from: number, to: number, instance: number) => void;
+  /** Partial-order reduction of the successors explored. */
+  readonly reduction?: Reduction | null;
+  /** Compact stores: the folder for the level files (a temporary one when absent). */
+  readonly spillDir?: string;
+  /** Bitstate: a seed that diversifies the hash functions (swarm shards). */
+  readonly hashSeed?: number;
 }
-
-/** The first thing found that ends the search early: a broken property or a model error. */
-export type Finding =
-  | { readonly kind: 'invariant'; readonly index: number; readonly id: number }
-  | { readonly kind: 'step'; readonly index: number; readonly from: number; readonly via: number; readonly state: Int32Array }
-  | { readonly kind: 'deadlock'; readonly id: number }
-  /** `at`: the state whose expansion failed, or null when a start state could not be built. */
-  | { readonly kind: 'error'; readonly error: McError; readonly at: number | null };
 
 /** How a search ended. */
 export type SearchEnd =
@@ -38,45 +53,107 @@ export type SearchEnd =
   | { readonly kind: 'found'; readonly finding: Finding }
   | { readonly kind: 'limit'; readonly reason: string };
 
+/** What the walk waits for: a worker round to finish (a promise), or a turn of the event loop. */
+export type Wait = Promise<void> | 'turn';
+
+/** What the walk needs from outside while it runs. */
+export interface WalkControl {
+  /** Returns a reason to stop (time limit, interrupt), or null; called about every thousand states. */
+  readonly tick: () => string | null;
+  /** Worker threads for breadth-first levels (none: this thread alone). */
+  readonly pool?: LevelPool | null;
+  /** Yield to the event loop after this many milliseconds of work (asynchronous runs). */
+  readonly sliceMs?: number;
+  /** Called at a pause (all threads idle, every claimed chunk done) when it is due; may save the search. */
+  readonly atPause?: { due: () => boolean; run: () => void };
+}
+
+/** Worker threads that expand chunks of a level alongside this thread (workerPool.ts). */
+export interface LevelPool {
+  readonly size: number;
+  /** Starts a round: every worker claims chunks of the current level until none is left, or the search pauses or stops. */
+  startRound(search: Search): void;
+  /** Resolves when every worker is idle again; their figures and findings are then in the search. */
+  idle(): Promise<void>;
+}
+
+/** Slots of the shared control array. */
+export const CTRL = { cursor: 0, end: 1, stop: 2, pause: 3, limit: 4, need: 5, chunk: 6 } as const;
+/** Smallest level handed to worker threads (smaller levels are not worth a round trip). */
+const PARALLEL_MIN = 4096;
+
 /** The walk over the reachable states of one model. */
 export class Search<P extends Kinded = Kinded> {
   readonly model: Model;
   readonly cm: CompiledModel<P>;
-  readonly store: StateStore;
   readonly canon: Canonicalizer;
   readonly opts: SearchOptions;
-  /** Transitions explored. */
-  generated = 0;
-  /** Largest depth of a stored state. */
-  maxDepth = 0;
-  /** BFS: the first id of each level (level d holds ids levelStarts[d] .. levelStarts[d + 1] - 1). */
+  readonly kind: StoreKind;
+  /** Exact store: every state. Compact stores: the states of the level being expanded. */
+  readonly store: StateStore;
+  /** Compact stores: the states found for the next level. */
+  private next: StateStore | null = null;
+  /** Compact stores: earlier levels, and the level files. */
+  readonly seen: FingerprintSet | BitstateSet | null = null;
+  readonly spill: LevelSpill | null = null;
+  /** BFS: the first position of each level; the last entry is the end of the level being expanded. */
   readonly levelStarts: number[] = [0];
-  /** Depth at which each cover was first reached, or null. */
-  readonly coverDepth: (number | null)[];
-  readonly startMs: number;
+  /** The level being expanded. */
+  depth = 0;
+  /** Shared control words (cursor, end of level, stop/pause flags), read by the worker threads. */
+  readonly ctrl = new Uint32Array(new SharedArrayBuffer(4 * 8));
+  /** This thread's expander. */
+  readonly expander: Expander;
+  /** Figures of the worker threads (their latest totals) and of earlier runs resumed from a checkpoint. */
+  readonly otherFigures: ExpanderFigures[] = [];
+  /** Elapsed time of the runs this one resumes. */
+  elapsedBefore = 0;
+  startMs: number;
   private found: Finding | null = null;
-  private readonly tmp: Uint32Array;
-  private readonly s: Int32Array;
-  private readonly t: Int32Array;
-  private curId = -1;
-  private curDepth = 0;
-  private cursor = 0;
   private readonly stack: number[] = [];
   private readonly dfsDepth: number[] = [];
-  private readonly emitFn: (k: number, f: number) => void;
 
   constructor(model: Model, properties: readonly P[], opts: SearchOptions) {
     this.model = model;
     this.opts = opts;
+    this.kind = opts.store ?? 'exact';
     this.cm = compileModel(model, properties);
-    this.store = new StateStore(this.cm.words, Math.max(model.instances.length, model.inits.length));
     this.canon = new Canonicalizer(opts.symmetry ? model : { ...model, indexes: [] }, this.cm.words, this.cm.pack);
-    this.coverDepth = this.cm.coverProps.map(() => null);
-    this.tmp = new Uint32Array(this.cm.words);
-    this.s = new Int32Array(model.layout.nSlots);
-    this.t = new Int32Array(model.layout.nSlots);
-    this.emitFn = (k, f) => this.emit(k, f);
+    const parents = opts.strategy === 'dfs' || (opts.parents ?? false);
+    const maxVia = Math.max(model.instances.length, model.inits.length);
+    this.store = new StateStore(this.cm.words, { parents, maxVia });
+    if (this.kind !== 'exact') {
+      this.next = new StateStore(this.cm.words);
+      this.seen =
+        this.kind === 'hash-compaction' ? new FingerprintSet(this.cm.words) : new BitstateSet(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0);
+      this.spill = new LevelSpill(this.cm.words, opts.spillDir);
+    }
+    this.expander = new Expander(this.cm, this.canon, opts.reduction ?? null, model.layout.nSlots, this.storesFor(), {
+      deadlock: opts.deadlock,
+      shared: false,
+      parents,
+      ...(opts.strategy === 'dfs' ? { onNew: (pos: number) => this.queueDfs(pos) } : {}),
+      ...(opts.onEdge ? { onEdge: opts.onEdge } : {}),
+    });
     this.startMs = Date.now();
+  }
+
+  /** Where states of the current level are read and new ones written. */
+  storesFor(): ExpanderStores {
+    const base = this.levelStarts[this.levelStarts.length - 1] as number;
+    if (this.kind === 'exact') return { frontier: this.store, frontierBase: 0, target: this.store, targetBase: 0, seen: null };
+    return {
+      frontier: this.store,
+      frontierBase: this.levelStarts[this.levelStarts.length - 2] ?? 0,
+      target: this.next as StateStore,
+      targetBase: base,
+      seen: this.seen,
+    };
+  }
+
+  /** The store receiving new states. */
+  get target(): StateStore {
+    return this.next ?? this.store;
   }
 
   /** What ended the search early, if anything did. */
@@ -84,14 +161,45 @@ export class Search<P extends Kinded = Kinded> {
     return this.found;
   }
 
-  /** States expanded or waiting: BFS queue length or DFS stack size. */
-  get queued(): number {
-    return this.opts.strategy === 'bfs' ? this.store.count - this.cursor : this.stack.length;
+  /** States stored so far (distinct states, or canonical representatives under symmetry reduction). */
+  get count(): number {
+    if (this.kind === 'exact') return this.store.count;
+    return (this.levelStarts[this.levelStarts.length - 1] as number) + (this.next as StateStore).count;
   }
 
-  /** Depth of the state being expanded. */
-  get depth(): number {
-    return this.curDepth;
+  /** States expanded or waiting: the rest of the level and the next one (BFS), or the stack (DFS). */
+  get queued(): number {
+    return this.opts.strategy === 'bfs' ? this.count - Math.min(this.ctrl[CTRL.cursor] as number, this.count) : this.stack.length;
+  }
+
+  /** The figures of all threads added up (and of the runs this one resumes). */
+  figures(): { generated: number; maxDepth: number; coverDepth: (number | null)[] } {
+    const all = [this.expander.figures, ...this.otherFigures];
+    const coverDepth = Array.from(this.expander.figures.coverDepth, (_, i) => {
+      let best = -1;
+      for (const f of all) {
+        const d = f.coverDepth[i] as number;
+        if (d >= 0 && (best < 0 || d < best)) best = d;
+      }
+      return best < 0 ? null : best;
+    });
+    return { generated: all.reduce((n, f) => n + f.generated, 0), maxDepth: Math.max(...all.map((f) => f.maxDepth)), coverDepth };
+  }
+
+  /** Bytes of the visited set: all of the exact store, the fingerprints or bits of a compact one. */
+  storeBytes(): number {
+    return this.seen ? this.seen.bytes() : this.store.bytes();
+  }
+
+  /** Compact stores: the most bytes the two levels in memory (being expanded, being found) held at once. */
+  queueBytes(): number {
+    return Math.max(this.peakQueueBytes, this.store.bytes() + (this.next?.bytes() ?? 0));
+  }
+  private peakQueueBytes = 0;
+
+  /** Records a finding of another thread (keeping the first in single-thread order). */
+  addFinding(f: Finding | null): void {
+    this.found = firstFinding(this.found, f);
   }
 
   /** Stores the start states (checking each). Returns false when the search must stop. */
@@ -103,121 +211,283 @@ export class Search<P extends Kinded = Kinded> {
         st = initState(model, model.inits[i] as (typeof model.inits)[number]);
       } catch (e) {
         if (!(e instanceof McError)) throw e;
-        this.found = { kind: 'error', error: e, at: null };
+        this.found = { kind: 'error', code: e.code, message: e.message, runtime: e.name === 'ModelRuntimeError', at: null };
         return false;
       }
-      this.packCanonical(st);
-      const r = this.store.insert(this.tmp, 0, -1, i);
-      if (r >= 0) this.onNew(r, st, 0);
+      this.expander.insertStart(st, i);
+      this.found = this.expander.finding;
     }
-    this.levelStarts.push(this.store.count);
-    return !this.found;
+    if (this.found) return false;
+    this.finishLevel();
+    return true;
+  }
+
+  /** Closes the level just found (the start states, or the successors of the level expanded) and makes it the one to expand. */
+  private finishLevel(): void {
+    if (this.next && this.seen && this.spill) {
+      this.peakQueueBytes = this.queueBytes();
+      const level = this.levelStarts.length - 1;
+      this.commitSeen(this.next);
+      this.spill.write(level, this.next.slices());
+      const done = this.store;
+      (this as { store: StateStore }).store = this.next;
+      this.next = done;
+      this.next.clear();
+    }
+    this.levelStarts.push(this.kind === 'exact' ? this.store.count : (this.levelStarts[this.levelStarts.length - 1] as number) + this.store.count);
+    this.expander.setStores(this.storesFor());
+  }
+
+  /** Adds the states of a finished level to the fingerprints or bits of the compact store. */
+  private commitSeen(level: StateStore): void {
+    if (this.seen instanceof BitstateSet) {
+      this.seen.commit(level.slices());
+      return;
+    }
+    const fp = this.seen as FingerprintSet;
+    const n = level.count;
+    const hi = new Uint32Array(n);
+    const lo = new Uint32Array(n);
+    const w = new Uint32Array(this.cm.words);
+    for (let id = 0; id < n; id++) {
+      level.read(id, w, 0);
+      const [h, l] = fp.fingerprint(w);
+      hi[id] = h;
+      lo[id] = l;
+    }
+    fp.commit(hi, lo);
+  }
+
+  /** The positions of the level being expanded. */
+  levelRange(): [number, number] {
+    const n = this.levelStarts.length;
+    return [this.levelStarts[n - 2] as number, this.levelStarts[n - 1] as number];
   }
 
   /**
-   * Expands states until the search ends: everything explored, a finding, or a limit. `tick` is
-   * called every 1024 expansions and returns a reason to stop (a time limit), or null.
+   * The breadth-first walk from the start states (already stored) to the end: expands every level
+   * in turn, with worker threads when `ctl.pool` is given. Yields where it waits.
    */
-  run(limits: Limits, tick: () => string | null): SearchEnd {
+  *bfs(limits: Limits, ctl: WalkControl): Generator<Wait, SearchEnd> {
+    const depthLimit = limits.depth ?? Number.POSITIVE_INFINITY;
+    let resumeCursor: number | null = this.resumeCursor;
+    this.resumeCursor = null;
+    for (;;) {
+      const [lo, hi] = this.levelRange();
+      if (lo >= hi) return { kind: 'complete' };
+      if (this.depth >= depthLimit) return { kind: 'limit', reason: `depth limit ${depthLimit} reached with ${this.count - lo} states unexplored` };
+      this.ctrl[CTRL.cursor] = resumeCursor ?? lo;
+      this.ctrl[CTRL.end] = hi;
+      resumeCursor = null;
+      const end = yield* this.expandLevel(limits, ctl, hi - lo >= PARALLEL_MIN ? (ctl.pool ?? null) : null);
+      if (end) return end;
+      this.depth++;
+      this.finishLevel();
+    }
+  }
+
+  /** Set by a resumed checkpoint: the first position of the current level not yet expanded. */
+  resumeCursor: number | null = null;
+
+  /** Expands the current level (chunks claimed from the shared cursor). Returns how the search ends, or null when the level is done. */
+  private *expandLevel(limits: Limits, ctl: WalkControl, pool: LevelPool | null): Generator<Wait, SearchEnd | null> {
+    const ctrl = this.ctrl;
+    for (;;) {
+      let stopReason: string | null = null;
+      if (pool) {
+        this.reserveRound(pool.size + 1);
+        this.expander.setShared(true);
+        pool.startRound(this);
+      }
+      const chunk = pool ? Math.max(16, Math.min(1024, Math.floor((ctrl[CTRL.end] as number) - (ctrl[CTRL.cursor] as number)) / (8 * (pool.size + 1)))) : 1024;
+      let sliceStart = Date.now();
+      for (;;) {
+        if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) break;
+        if (pool && this.target.count >= (ctrl[CTRL.limit] as number)) {
+          Atomics.store(ctrl, CTRL.need, 1);
+          break;
+        }
+        const a = Atomics.add(ctrl, CTRL.cursor, chunk);
+        const end = ctrl[CTRL.end] as number;
+        if (a >= end) break;
+        const b = Math.min(end, a + chunk);
+        const reached = this.expander.expandRange(a, b, this.depth, limits.maxStates);
+        if (this.expander.finding) {
+          this.addFinding(this.expander.finding);
+          Atomics.store(ctrl, CTRL.stop, 1);
+          break;
+        }
+        if (reached < b) {
+          // The state limit: the chunk is done up to `reached`.
+          if (!pool) ctrl[CTRL.cursor] = reached;
+          stopReason = `state limit of ${limits.maxStates} reached`;
+          Atomics.store(ctrl, CTRL.pause, 1);
+          break;
+        }
+        stopReason = ctl.tick();
+        if (stopReason !== null) {
+          if (!pool) ctrl[CTRL.cursor] = b;
+          Atomics.store(ctrl, CTRL.pause, 1);
+          break;
+        }
+        if (ctl.atPause?.due()) {
+          if (!pool) ctrl[CTRL.cursor] = b;
+          Atomics.store(ctrl, CTRL.pause, 1);
+          break;
+        }
+        if (ctl.sliceMs !== undefined && Date.now() - sliceStart >= ctl.sliceMs) {
+          yield 'turn';
+          sliceStart = Date.now();
+        }
+      }
+      if (pool) {
+        yield pool.idle();
+        this.expander.setShared(false);
+      }
+      // Every chunk claimed is done: the cursor past the end of the level means the level is done.
+      const cursor = Math.min(ctrl[CTRL.cursor] as number, ctrl[CTRL.end] as number);
+      ctrl[CTRL.cursor] = cursor;
+      if (this.found) return { kind: 'found', finding: this.found };
+      if (pool && limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason ??= `state limit of ${limits.maxStates} reached`;
+      Atomics.store(ctrl, CTRL.need, 0);
+      Atomics.store(ctrl, CTRL.pause, 0);
+      if (ctl.atPause?.due()) ctl.atPause.run();
+      if (stopReason !== null) return { kind: 'limit', reason: stopReason };
+      if (cursor >= (ctrl[CTRL.end] as number)) return null;
+    }
+  }
+
+  /** Makes room for a round of `threads` threads inserting at once, and sets the count at which they must stop for more. */
+  private reserveRound(threads: number): void {
+    const perChunk = 1024 * Math.max(1, this.model.instances.length);
+    const slack = threads * perChunk;
+    const target = this.target;
+    const room = Math.max(4 * slack, target.count >> 1, 1 << 16);
+    target.reserve(room);
+    this.ctrl[CTRL.limit] = target.count + room - slack;
+  }
+
+  /** The depth-first walk (exact store, this thread only). */
+  *dfs(limits: Limits, ctl: WalkControl): Generator<Wait, SearchEnd> {
     const depthLimit = limits.depth ?? Number.POSITIVE_INFINITY;
     let expansions = 0;
     for (;;) {
-      const id = this.next(depthLimit);
-      if (typeof id === 'string') return { kind: 'limit', reason: id };
-      if (id < 0) return { kind: 'complete' };
-      this.expandOne(id);
-      if (this.found) return { kind: 'found', finding: this.found };
-      if (limits.maxStates !== undefined && this.store.count >= limits.maxStates)
-        return { kind: 'limit', reason: `state limit of ${limits.maxStates} reached` };
+      const id = this.stack.pop();
+      if (id === undefined) return { kind: 'complete' };
+      const depth = this.dfsDepth[id] as number;
+      if (depth >= depthLimit) return { kind: 'limit', reason: `depth limit ${depthLimit} reached` };
+      this.expander.expandOne(id, depth + 1);
+      if (this.expander.finding) {
+        this.found = this.expander.finding;
+        return { kind: 'found', finding: this.found };
+      }
+      if (limits.maxStates !== undefined && this.count >= limits.maxStates) return { kind: 'limit', reason: `state limit of ${limits.maxStates} reached` };
       if ((++expansions & 1023) === 0) {
-        const stop = tick();
+        const stop = ctl.tick();
         if (stop !== null) return { kind: 'limit', reason: stop };
+        if (ctl.sliceMs !== undefined) yield 'turn';
       }
     }
   }
 
-  /** The next state to expand, -1 when none is left, or the reason a depth limit stops the search. */
-  private next(depthLimit: number): number | string {
-    if (this.opts.strategy === 'bfs') {
-      if (this.cursor >= this.store.count) return -1;
-      if (this.cursor === this.levelStarts[this.levelStarts.length - 1]) {
-        this.curDepth++;
-        this.levelStarts.push(this.store.count);
-      }
-      if (this.curDepth >= depthLimit) return `depth limit ${depthLimit} reached with ${this.store.count - this.cursor} states unexplored`;
-      return this.cursor++;
-    }
-    const id = this.stack.pop();
-    if (id === undefined) return -1;
-    this.curDepth = this.dfsDepth[id] as number;
-    if (this.curDepth >= depthLimit) return `depth limit ${depthLimit} reached`;
-    return id;
+  /** Queues a new state for the depth-first walk. */
+  private queueDfs(pos: number): void {
+    this.dfsDepth[pos] = this.expander.currentChildDepth;
+    this.stack.push(pos);
   }
 
-  /** Expands state `id`: stores its successors and checks the state for a deadlock. */
-  private expandOne(id: number): void {
-    this.curId = id;
-    this.store.read(id, this.tmp, 0);
-    this.cm.unpack(this.tmp, 0, this.s);
-    let n: number;
-    try {
-      n = this.cm.expand(this.s, this.t, this.emitFn);
-    } catch (e) {
-      if (!(e instanceof ModelRuntimeError)) throw e;
-      this.found = { kind: 'error', error: e, at: id };
-      return;
-    }
-    if (n === 0 && this.opts.deadlock && !this.found && !this.cm.isEnd(this.s)) this.found = { kind: 'deadlock', id };
+  /** The walk this search's strategy asks for. */
+  walk(limits: Limits, ctl: WalkControl): Generator<Wait, SearchEnd> {
+    return this.opts.strategy === 'dfs' ? this.dfs(limits, ctl) : this.bfs(limits, ctl);
   }
 
-  /** One successor of the state being expanded, in `t`: checks the step, stores the state. */
-  private emit(k: number, f: number): void {
-    if (this.found) return;
-    this.generated++;
-    this.packCanonical(this.t);
-    if (f >= 0) {
-      this.found = { kind: 'step', index: f, from: this.curId, via: k, state: new Int32Array(this.t) };
-      return;
-    }
-    const r = this.store.insert(this.tmp, 0, this.curId, k);
-    if (r >= 0) this.onNew(r, this.t, this.curDepth + 1);
-    this.opts.onEdge?.(this.curId, r >= 0 ? r : -(r + 1), k);
-  }
-
-  /** Packs `st` into `tmp`, in canonical form under symmetry reduction. */
-  private packCanonical(st: Int32Array): void {
-    this.cm.pack(st, this.tmp, 0);
-    if (this.canon.active) this.canon.canonical(st, this.tmp);
-  }
-
-  /** Checks a newly stored state: invariants and covers; queues it for DFS. */
-  private onNew(id: number, st: Int32Array, depth: number): void {
-    if (depth > this.maxDepth) this.maxDepth = depth;
-    const bad = this.cm.firstViolated(st);
-    if (bad >= 0) {
-      this.found = { kind: 'invariant', index: bad, id };
-      return;
-    }
-    const { coverDepth } = this;
-    for (let i = 0; i < coverDepth.length; i++) if (coverDepth[i] === null && (this.cm.covers[i] as (x: Int32Array) => boolean)(st)) coverDepth[i] = depth;
-    if (this.opts.strategy === 'dfs') {
-      this.dfsDepth[id] = depth;
-      this.stack.push(id);
+  /** Runs the walk to the end in this thread (no worker threads, no waiting). */
+  runSync(limits: Limits, ctl: WalkControl): SearchEnd {
+    if (!this.insertStartsOnce()) return { kind: 'found', finding: this.found as Finding };
+    const g = this.walk(limits, ctl);
+    for (;;) {
+      const r = g.next();
+      if (r.done) return r.value;
+      if (r.value !== 'turn') throw new Error('internal: a synchronous search cannot wait for worker threads');
     }
   }
 
-  /** Reads state `id` into a fresh array. */
-  state(id: number): Int32Array {
+  /** Runs the walk to the end, awaiting worker rounds and giving the event loop a turn now and then. */
+  async runAsync(limits: Limits, ctl: WalkControl): Promise<SearchEnd> {
+    if (!this.insertStartsOnce()) return { kind: 'found', finding: this.found as Finding };
+    const g = this.walk(limits, ctl);
+    for (;;) {
+      const r = g.next();
+      if (r.done) return r.value;
+      if (r.value === 'turn') await new Promise((resolve) => setImmediate(resolve));
+      else await r.value;
+    }
+  }
+
+  private startsDone = false;
+  /** Stores the start states unless a checkpoint already holds them. */
+  private insertStartsOnce(): boolean {
+    if (this.startsDone) return true;
+    this.startsDone = true;
+    return this.insertStarts();
+  }
+
+  /** Marks the start states as stored (a checkpoint was loaded). */
+  markResumed(): void {
+    this.startsDone = true;
+  }
+
+  /** Reads the state at position `pos` into a fresh array (exact store, or the level in memory). */
+  state(pos: number): Int32Array {
     const w = new Uint32Array(this.cm.words);
     const s = new Int32Array(this.model.layout.nSlots);
-    this.store.read(id, w, 0);
+    this.readPacked(pos, w);
     this.cm.unpack(w, 0, s);
     return s;
   }
 
-  /** Calls the progress hook about once a second and returns the reason a time limit stops the search (for `run`). */
-  ticker(limits: Limits, hooks: Hooks): () => string | null {
-    let lastReport = this.startMs;
+  /** Reads the packed state at position `pos` (exact store, or a level still in memory). */
+  readPacked(pos: number, w: Uint32Array): void {
+    if (this.kind === 'exact') {
+      this.store.read(pos, w, 0);
+      return;
+    }
+    const [lo, hi] = this.levelRange();
+    if (pos >= lo && pos < hi) this.store.read(pos - lo, w, 0);
+    else if (pos >= hi) (this.next as StateStore).read(pos - hi, w, 0);
+    else throw new Error(`internal: state ${pos} of an earlier level is on disk, not in memory`);
+  }
+
+  /** The level (BFS depth) of position `pos`. */
+  levelOf(pos: number): number {
+    const ls = this.levelStarts;
+    let a = 0;
+    let b = ls.length - 1;
+    while (a < b) {
+      const c = (a + b + 1) >>> 1;
+      if ((ls[c] as number) <= pos) a = c;
+      else b = c - 1;
+    }
+    return a;
+  }
+
+  /** Progress figures for hooks. */
+  progress(): Progress {
+    const el = Date.now() - this.startMs;
+    const n = this.count;
+    return {
+      generated: this.figures().generated,
+      distinct: n,
+      queue: this.queued,
+      depth: this.depth,
+      elapsedMs: el + this.elapsedBefore,
+      statesPerSec: Math.round((n * 1000) / Math.max(1, el + this.elapsedBefore)),
+    };
+  }
+
+  /** Calls the progress hook about once a second and returns the reason a time limit stops the search. */
+  ticker(limits: Limits, hooks: Hooks, more: () => string | null = () => null): () => string | null {
+    let lastReport = Date.now();
     const limit = limits.timeLimitSec;
     return () => {
       const now = Date.now();
@@ -225,20 +495,13 @@ export class Search<P extends Kinded = Kinded> {
         lastReport = now;
         hooks.onProgress(this.progress());
       }
-      return limit !== undefined && now - this.startMs >= limit * 1000 ? `time limit of ${limit}s reached` : null;
+      if (limit !== undefined && now - this.startMs >= limit * 1000) return `time limit of ${limit}s reached`;
+      return more();
     };
   }
 
-  /** Progress figures for hooks. */
-  progress(): Parameters<NonNullable<Hooks['onProgress']>>[0] {
-    const el = Date.now() - this.startMs;
-    return {
-      generated: this.generated,
-      distinct: this.store.count,
-      queue: this.queued,
-      depth: this.curDepth,
-      elapsedMs: el,
-      statesPerSec: Math.round((this.store.count * 1000) / Math.max(1, el)),
-    };
+  /** Removes temporary files (the level files of a compact store without a checkpoint folder). */
+  dispose(): void {
+    this.spill?.dispose();
   }
 }

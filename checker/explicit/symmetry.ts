@@ -73,7 +73,7 @@ export class Canonicalizer {
   readonly active: boolean;
 
   constructor(
-    model: Model,
+    model: Pick<Model, 'indexes' | 'layout'>,
     private readonly words: number,
     private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void,
   ) {

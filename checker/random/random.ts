@@ -151,7 +151,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   }
   const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
   // The distinct states the sampled runs visit, packed as the explicit engine stores them.
-  const seen = new StateStore(cm.words, 0);
+  const seen = new StateStore(cm.words);
   distinct = seen;
   const packed = new Uint32Array(cm.words);
   const countState = (s: Int32Array) => {

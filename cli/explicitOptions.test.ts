@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { McError } from '../model/lang/errors.js';
+import { explicitFlagsSet, parseBytes, toExplicitOptions } from './explicitOptions.js';
+
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof McError ? e.code : 'other';
+  }
+  return 'none';
+};
+
+describe('explicit engine options of check', () => {
+  it('reads sizes in bytes, with binary and decimal units', () => {
+    expect(parseBytes('memory', '2GiB')).toBe(2 ** 31);
+    expect(parseBytes('memory', '512 MiB')).toBe(2 ** 29);
+    expect(parseBytes('memory', '100M')).toBe(100 * 2 ** 20);
+    expect(parseBytes('memory', '1.5kb')).toBe(1500);
+    expect(parseBytes('memory', '4096')).toBe(4096);
+    expect(code(() => parseBytes('memory', 'lots'))).toBe('MC030');
+    expect(code(() => parseBytes('memory', '3 parsecs'))).toBe('MC030');
+  });
+
+  it('refuses --memory without --store bitstate, or out of range (MC030)', () => {
+    expect(toExplicitOptions({ store: 'bitstate', memory: '1MiB' })).toEqual({ store: 'bitstate', memoryBytes: 2 ** 20 });
+    expect(code(() => toExplicitOptions({ store: 'exact', memory: '1MiB' }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
+  });
+
+  it('names the options given that only the explicit engine reads', () => {
+    expect(explicitFlagsSet({ store: 'exact' })).toEqual([]);
+    expect(explicitFlagsSet({ store: 'bitstate', memoryBytes: 64 })).toEqual(['--store', '--memory']);
+  });
+});
