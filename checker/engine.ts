@@ -27,6 +27,8 @@ export interface ExplicitOptions {
   readonly memoryBytes?: number;
   /** Threads expanding breadth-first levels (default 1). */
   readonly workers?: number;
+  /** Smallest breadth-first level handed to worker threads (default 4096 states; tests lower it). */
+  readonly parallelFrom?: number;
   /** Partial-order reduction of the safety search. */
   readonly por?: boolean;
   /** Save the search in `dir` every `everyMs` milliseconds and when it stops early (breadth-first). */
@@ -104,8 +106,10 @@ export interface SearchFigures {
   readonly omissionProbability?: number;
   /** Bitstate: expected fraction of the reachable states explored. */
   readonly coverage?: number;
-  /** Threads that expanded states. */
+  /** Threads that expanded states (the coordinating thread and the worker threads). */
   readonly workers?: number;
+  /** With worker threads: the fraction of the states expanded by threads other than the coordinating one. */
+  readonly workerShare?: number;
   /** Partial-order reduction was on. */
   readonly por?: boolean;
 }

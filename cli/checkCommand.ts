@@ -4,14 +4,15 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { Trace } from '../counterexamples/trace.js';
-import type { CheckJob, CheckResult, ExplicitOptions, Progress } from '../checker/engine.js';
+import type { CheckJob, CheckResult, Engine, ExplicitOptions, Progress } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
 import { exitStatusOf } from './errors.js';
 import { explicitFlagsSet } from './explicitOptions.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
+import type { Property } from '../properties/property.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
-import { resolvePackages } from './packages.js';
+import { type ResolvedPackage, resolvePackages } from './packages.js';
 import { type CheckRecord, junit, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
@@ -128,6 +129,15 @@ function toRecord(
   }
 }
 
+/** A protocol/variant ready to check: its model, the properties the engine checks, and the ones it does not. */
+interface PreparedJob {
+  readonly model: Model;
+  readonly properties: readonly Property[];
+  readonly unchecked: readonly string[];
+  readonly pkg: ResolvedPackage['pkg'];
+  readonly file: ResolvedPackage['file'];
+}
+
 /** Runs `check` and returns the process exit code. */
 export async function runCheck(opts: CheckOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const params = parseParams(opts.params);
@@ -146,7 +156,7 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     );
   const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
-  const jobs = packages.map(({ pkg: e, file }) => {
+  const jobs = packages.map(({ pkg: e, file }): PreparedJob => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
     const all = e.properties.build(model);
     const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
@@ -159,45 +169,86 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     }
     return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked, pkg: e, file };
   });
+  if (opts.explicit?.checkpoint && jobs.length > 1) throw new McError('MC030', '--checkpoint and --resume save one check: name the protocol');
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
-  for (const { model, properties, unchecked, pkg, file } of jobs) {
-    const job: CheckJob = {
-      model,
-      properties,
-      strategy: opts.strategy,
-      symmetry: opts.symmetry,
-      deadlock: opts.deadlock,
-      limits: {
-        ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
-        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
-        ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
-      },
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-      ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
-      ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
-      ...(opts.explicit !== undefined ? { explicit: opts.explicit } : {}),
-    };
-    const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
-    const onProgress = opts.progress
-      ? (p: Progress) =>
-          err(
-            opts.engine === 'smt'
-              ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-              : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
-          )
-      : undefined;
-    const r = await engine.run(job, onProgress ? { onProgress } : {});
-    const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
-    const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
-    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, keep(t)) : null)), unchecked };
-    records.push(rec);
-    codes.push(exitCodeOf(r));
-    if (opts.format === 'json') out(JSON.stringify(rec));
-    else if (opts.format === 'text') out(textRecord(rec));
+  // The explicit engine stops cleanly on Ctrl-C or SIGTERM (figures so far, a last checkpoint); a second signal quits at once.
+  const interrupt = opts.engine === 'explicit' ? onInterrupt(err) : null;
+  try {
+    for (const job of jobs) {
+      if (interrupt?.signal.aborted) break;
+      const { rec, code } = await checkOne(opts, engine, job, interrupt?.signal, out, err);
+      records.push(rec);
+      codes.push(code);
+    }
+  } finally {
+    interrupt?.dispose();
   }
   if (opts.format === 'junit') out(junit(records));
   return combineExit(codes);
+}
+
+/** Aborts a signal on SIGINT or SIGTERM, and exits at once (status 130) on a second one. */
+function onInterrupt(err: (s: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const ctrl = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    if (ctrl.signal.aborted) process.exit(130);
+    err(`mirrorcheck: ${sig}: stopping the search (the figures so far follow; ${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+    ctrl.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ctrl.signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** Checks one protocol/variant, saves its traces and prints its record. */
+async function checkOne(
+  opts: CheckOptions,
+  engine: Engine,
+  { model, properties, unchecked, pkg, file }: PreparedJob,
+  signal: AbortSignal | undefined,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<{ rec: CheckRecord; code: number }> {
+  const job: CheckJob = {
+    model,
+    properties,
+    strategy: opts.strategy,
+    symmetry: opts.symmetry,
+    deadlock: opts.deadlock,
+    limits: {
+      ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+      ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+      ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    },
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
+    ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+    ...(opts.explicit !== undefined ? { explicit: opts.explicit } : {}),
+    ...(signal ? { signal } : {}),
+  };
+  const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
+  const onProgress = opts.progress
+    ? (p: Progress) =>
+        err(
+          opts.engine === 'smt'
+            ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+            : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
+        )
+    : undefined;
+  const r = await engine.run(job, onProgress ? { onProgress } : {});
+  const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
+  const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
+  const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
+  const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, keep(t)) : null)), unchecked };
+  if (opts.format === 'json') out(JSON.stringify(rec));
+  else if (opts.format === 'text') out(textRecord(rec));
+  return { rec, code: exitCodeOf(r) };
 }

@@ -5,6 +5,7 @@
  */
 import { type ErrorCode, LANGUAGE_ERRORS } from '../model/lang/errors.js';
 import { TRACE_ERRORS } from '../counterexamples/itf.js';
+import { CHECKPOINT_ERRORS } from '../checker/explicit/checkpoint.js';
 
 /** The codes the command line itself raises. */
 export const CLI_ERRORS = {
@@ -20,7 +21,7 @@ export const CLI_ERRORS = {
 
 /** Every code the tool can print, in order. */
 export const ALL_ERRORS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries({ ...CLI_ERRORS, ...LANGUAGE_ERRORS, ...TRACE_ERRORS }).sort(([a], [b]) => a.localeCompare(b)),
+  Object.entries({ ...CLI_ERRORS, ...LANGUAGE_ERRORS, ...TRACE_ERRORS, ...CHECKPOINT_ERRORS }).sort(([a], [b]) => a.localeCompare(b)),
 );
 
 /** The exit status for an error code: 4 for an internal error (MC040), 2 for bad input or a model error. */

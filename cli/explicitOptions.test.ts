@@ -22,10 +22,25 @@ describe('explicit engine options of check', () => {
     expect(code(() => parseBytes('memory', '3 parsecs'))).toBe('MC030');
   });
 
+  const args = { 'checkpoint-minutes': 10 } as const;
   it('refuses --memory without --store bitstate, or out of range (MC030)', () => {
-    expect(toExplicitOptions({ store: 'bitstate', memory: '1MiB' })).toEqual({ store: 'bitstate', memoryBytes: 2 ** 20 });
-    expect(code(() => toExplicitOptions({ store: 'exact', memory: '1MiB' }))).toBe('MC030');
-    expect(code(() => toExplicitOptions({ store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
+    expect(toExplicitOptions({ ...args, store: 'bitstate', memory: '1MiB', workers: 1 })).toEqual({ store: 'bitstate', memoryBytes: 2 ** 20, workers: 1 });
+    expect(code(() => toExplicitOptions({ ...args, store: 'exact', memory: '1MiB' }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
+  });
+
+  it("workers default to the machine's cores; checkpoints: --resume DIR goes on saving into DIR", () => {
+    expect(toExplicitOptions({ ...args, store: 'exact' }).workers).toBeGreaterThanOrEqual(1);
+    expect(code(() => toExplicitOptions({ ...args, store: 'exact', workers: 0 }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ ...args, store: 'exact', workers: 1.5 }))).toBe('MC030');
+    expect(toExplicitOptions({ ...args, store: 'exact', workers: 1, resume: 'ck' })).toEqual({
+      store: 'exact',
+      workers: 1,
+      checkpoint: { dir: 'ck', everyMs: 600_000 },
+      resume: 'ck',
+    });
+    expect(code(() => toExplicitOptions({ ...args, store: 'exact', resume: 'a', checkpoint: 'b' }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ 'checkpoint-minutes': 0, store: 'exact', checkpoint: 'a' }))).toBe('MC030');
   });
 
   it('names the options given that only the explicit engine reads', () => {

@@ -16,6 +16,10 @@ export const STORE_KINDS = ['exact', 'hash-compaction', 'bitstate'] as const sat
 export interface ExplicitArgs {
   readonly store: StoreKind;
   readonly memory?: string;
+  readonly workers?: number;
+  readonly checkpoint?: string;
+  readonly 'checkpoint-minutes': number;
+  readonly resume?: string;
 }
 
 /** Declares the options on a yargs command builder. */
@@ -26,7 +30,11 @@ export function explicitOptions<T>(y: Argv<T>) {
       default: 'exact' as StoreKind,
       describe: 'visited states: exact (exhaustive), hash-compaction (64-bit fingerprints) or bitstate (a fixed array of bits)',
     })
-    .option('memory', { type: 'string', describe: 'bitstate: size of the bit array, e.g. 512MiB or 2GiB (default 1GiB)' });
+    .option('memory', { type: 'string', describe: 'bitstate: size of the bit array, e.g. 512MiB or 2GiB (default 1GiB)' })
+    .option('workers', { type: 'number', describe: `threads of the breadth-first search (default: the machine's cores, ${defaultWorkers()} here)` })
+    .option('checkpoint', { type: 'string', describe: 'save the search in this folder now and then and when it stops early (Ctrl-C, a limit)' })
+    .option('checkpoint-minutes', { type: 'number', default: 10, describe: 'minutes between checkpoints' })
+    .option('resume', { type: 'string', describe: 'continue the search saved in this folder (same check: model, properties, options)' });
 }
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -63,7 +71,21 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
   if (a.memory !== undefined && a.store !== 'bitstate') throw new McError('MC030', '--memory sizes the bit array of --store bitstate');
   const memoryBytes = a.memory !== undefined ? parseBytes('memory', a.memory) : undefined;
   if (memoryBytes !== undefined && (memoryBytes < 8 || memoryBytes > 2 ** 32)) throw new McError('MC030', '--memory must be between 8 bytes and 4GiB');
-  return { store: a.store, ...(memoryBytes !== undefined ? { memoryBytes } : {}) };
+  const workers = a.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new McError('MC030', `--workers must be an integer from 1 to 256, got ${a.workers}`);
+  const minutes = a['checkpoint-minutes'];
+  if (!Number.isFinite(minutes) || minutes <= 0) throw new McError('MC030', `--checkpoint-minutes must be a number > 0, got ${minutes}`);
+  if (a.checkpoint !== undefined && a.resume !== undefined && a.checkpoint !== a.resume) {
+    throw new McError('MC030', '--resume DIR goes on saving into DIR: give no other --checkpoint folder');
+  }
+  const dir = a.checkpoint ?? a.resume;
+  return {
+    store: a.store,
+    workers,
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
+    ...(a.resume !== undefined ? { resume: a.resume } : {}),
+  };
 }
 
 /** The explicit-engine options given a value other than their default (MC030 with another engine). */
@@ -72,5 +94,7 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   const set: string[] = [];
   if (x.store !== undefined && x.store !== 'exact') set.push('--store');
   if (x.memoryBytes !== undefined) set.push('--memory');
+  if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
+  if (x.resume !== undefined) set.push('--resume');
   return set;
 }

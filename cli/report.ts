@@ -138,8 +138,8 @@ function pickStats(r: CheckRecord): Stats {
   switch (r.engine) {
     case 'explicit': {
       const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
-      const { store, queueBytes, omissionProbability, coverage, workers, por } = r;
-      const optional = { store, queueBytes, omissionProbability, coverage, workers, por };
+      const { store, queueBytes, omissionProbability, coverage, workers, workerShare, por } = r;
+      const optional = { store, queueBytes, omissionProbability, coverage, workers, workerShare, por };
       const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
       return {
         engine,

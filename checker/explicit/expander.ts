@@ -89,6 +89,8 @@ export interface ExpanderOptions {
 
 /** The figures one thread gathers; the coordinator adds them up. */
 export interface ExpanderFigures {
+  /** States expanded. */
+  expanded: number;
   generated: number;
   maxDepth: number;
   /** Depth at which each cover was first reached, -1 when not (yet). */
@@ -124,7 +126,7 @@ export class Expander {
     this.t = new Int32Array(nSlots);
     this.w = new Uint32Array(cm.words);
     this.r = new Uint32Array(cm.words);
-    this.figures = { generated: 0, maxDepth: 0, coverDepth: new Int32Array(cm.covers.length).fill(-1) };
+    this.figures = { expanded: 0, generated: 0, maxDepth: 0, coverDepth: new Int32Array(cm.covers.length).fill(-1) };
     this.emitFn = (k, f) => this.emit(k, f);
     this.isOldFn = (t) => this.isOld(t);
   }
@@ -192,6 +194,7 @@ export class Expander {
     frontier.read(p - frontierBase, this.r, 0);
     this.cm.unpack(this.r, 0, this.s);
     this.curPos = p;
+    this.figures.expanded++;
     let n: number;
     try {
       n = this.por ? this.por.expand(this.s, this.t, this.emitFn, this.isOldFn) : this.cm.expand(this.s, this.t, this.emitFn);
@@ -241,4 +244,52 @@ export class Expander {
     for (let i = 0; i < cd.length; i++) if (cd[i] === -1 && (this.cm.covers[i] as (x: Int32Array) => boolean)(st)) cd[i] = depth;
     this.opts.onNew?.(pos);
   }
+}
+
+/** Slots of the control array that threads share while a level is expanded. */
+export const CTRL = {
+  /** Next position of the level to claim (claimed with an atomic add). */
+  cursor: 0,
+  /** End of the level. */
+  end: 1,
+  /** Set when a finding ends the search. */
+  stop: 2,
+  /** Set when the coordinator wants every thread idle (a limit, an interrupt, a checkpoint). */
+  pause: 3,
+  /** Threads stop claiming when the target store holds this many states (room reserved for a round). */
+  limit: 4,
+  /** Set by a thread that stopped for want of room. */
+  need: 5,
+  /** States a claim takes. */
+  chunk: 6,
+  /** Depth of the level. */
+  depth: 7,
+} as const;
+export const CTRL_SIZE = 8;
+
+/** What one claim did. */
+export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room';
+
+/**
+ * Claims the next chunk of the level from the shared cursor and expands it (every thread's step).
+ * `halted`: the search is stopping or pausing; `need-room`: the round's reserved room is used up.
+ * A chunk claimed is always expanded to its end (or to a finding), so after every thread is idle,
+ * every position before the cursor is done.
+ */
+export function claimChunk(expander: Expander, ctrl: Uint32Array, target: StateStore): Claim {
+  if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) return 'halted';
+  if (target.count >= (ctrl[CTRL.limit] as number)) {
+    Atomics.store(ctrl, CTRL.need, 1);
+    return 'need-room';
+  }
+  const chunk = ctrl[CTRL.chunk] as number;
+  const a = Atomics.add(ctrl, CTRL.cursor, chunk);
+  const end = ctrl[CTRL.end] as number;
+  if (a >= end) return 'level-done';
+  expander.expandRange(a, Math.min(end, a + chunk), ctrl[CTRL.depth] as number);
+  if (expander.finding) {
+    Atomics.store(ctrl, CTRL.stop, 1);
+    return 'found';
+  }
+  return 'expanded';
 }

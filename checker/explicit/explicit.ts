@@ -21,10 +21,13 @@ import {
   modelErrorMessage,
 } from '../engine.js';
 import type { Finding } from './expander.js';
+import { mkdirSync } from 'node:fs';
 import { BitstateSet } from './bitstate.js';
+import { Checkpointer, identityOf, resumeFrom } from './checkpoint.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { Search, type SearchEnd } from './search.js';
 import { checkSymmetric } from './symmetry.js';
+import { WorkerPool } from './workerPool.js';
 import { traceTo } from './traces.js';
 
 /** The figures of a search so far. */
@@ -139,6 +142,55 @@ export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
     ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
     ...(spillDir !== undefined ? { spillDir } : {}),
   });
+}
+
+/** The search's figures with the threads that made them. */
+function withRunFigures(r: CheckResult<ExplicitStats>, search: Search, workers: number): CheckResult<ExplicitStats> {
+  if (workers === 1) return { ...r, stats: { ...r.stats, workers } };
+  const f = search.figures();
+  return { ...r, stats: { ...r.stats, workers, workerShare: f.expanded ? Math.round((f.byOthers / f.expanded) * 1000) / 1000 : 0 } };
+}
+
+/**
+ * Runs an exhaustive search with the job's explicit options: worker threads, checkpoints, resuming
+ * a saved search, and an abort signal (an interrupt ends the run as `incomplete` with the figures
+ * so far, after a last checkpoint). Gives the event loop a turn about every 100 ms.
+ */
+export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<CheckResult<ExplicitStats>> {
+  const x = job.explicit ?? {};
+  const workers = x.workers ?? 1;
+  const strategy = job.strategy ?? 'bfs';
+  const folder = x.resume ?? x.checkpoint?.dir;
+  if (strategy === 'dfs' && (workers > 1 || folder !== undefined))
+    throw new McError('MC030', 'worker threads, checkpoints and --resume need the breadth-first strategy');
+  if (folder !== undefined) mkdirSync(folder, { recursive: true });
+  const search = searchFor(job, folder);
+  const identity = identityOf(job, search);
+  const checkpointer = folder !== undefined ? new Checkpointer(search, folder, identity, x.checkpoint?.everyMs ?? 10 * 60_000) : null;
+  if (x.resume !== undefined) {
+    const r = resumeFrom(search, x.resume, identity);
+    checkpointer?.continueFrom(r.generation, r.written);
+  }
+  const pool = workers > 1 ? new WorkerPool(workers - 1, search.workerInit()) : null;
+  const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
+  try {
+    const ctl = {
+      tick: search.ticker(job.limits, hooks, interrupted),
+      pool,
+      sliceMs: 100,
+      ...(x.parallelFrom !== undefined ? { parallelFrom: x.parallelFrom } : {}),
+      ...(checkpointer ? { atPause: checkpointer.atPause } : {}),
+    };
+    let end = await search.runAsync(job.limits, ctl);
+    if (end.kind === 'limit' && checkpointer) {
+      checkpointer.write();
+      end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
+    }
+    return withRunFigures(resultOf(search, end), search, workers);
+  } finally {
+    await pool?.close();
+    search.dispose();
+  }
 }
 
 /** Runs an exhaustive search (BFS by default) in this thread and returns the result. */

@@ -142,6 +142,18 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
  * `hooks.onProgress`.
  */
 export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): GraphBuild {
+  const { search, edges } = graphSearch(model);
+  return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
+}
+
+/** `buildGraph` that gives the event loop turns; `stop` returns a reason to stop (an interrupt). */
+export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null): Promise<GraphBuild> {
+  const { search, edges } = graphSearch(model);
+  return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
+}
+
+/** A breadth-first search without reductions that records every edge. */
+function graphSearch(model: Model): { search: Search; edges: EdgeRecorder } {
   const edges = new EdgeRecorder(model.instances.length);
   const search = new Search(model, [], {
     strategy: 'bfs',
@@ -150,7 +162,11 @@ export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): Gra
     parents: true,
     onEdge: (from, to, k) => edges.add(from, to, k),
   });
-  const end: SearchEnd = search.runSync(limits, { tick: search.ticker(limits, hooks) });
+  return { search, edges };
+}
+
+/** The graph a finished (or stopped) graph search holds. */
+function graphBuilt(search: Search, edges: EdgeRecorder, end: SearchEnd): GraphBuild {
   const elapsedMs = () => Date.now() - search.startMs;
   if (end.kind === 'found') {
     const f = end.finding;

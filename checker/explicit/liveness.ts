@@ -26,9 +26,9 @@ import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Engine, ExplicitStats, Hooks, Violation } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
-import { explicitCheck } from './explicit.js';
+import { explicitCheck, explicitRun } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import { type StateGraph, buildGraph, graphState } from './graph.js';
+import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphState } from './graph.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
@@ -366,11 +366,22 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
  * `incomplete` (a partial graph proves nothing about cycles).
  */
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
+  const start = Date.now();
+  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks), opts, start);
+}
+
+/** `livenessCheck` that gives the event loop turns while it builds the graph, so that `job.signal` can stop it. */
+export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
+  const start = Date.now();
+  const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
+  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted), opts, start);
+}
+
+/** The liveness check on a graph built (or stopped) by `buildGraph`. */
+function livenessOnGraph(job: CheckJob, built: GraphBuild, opts: LivenessOptions, start: number): CheckResult<ExplicitStats> {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
-  const start = Date.now();
-  const built = buildGraph(model, job.limits, hooks);
   const g = built.graph;
   let extraBytes = 0;
   const stats = (): ExplicitStats => {
@@ -459,27 +470,44 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
  * liveness failure is shown first as the lasso that explains it.
  */
 export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
-  const hasLive = job.properties.some((p: Property) => p.kind === 'liveness');
   const safe = explicitCheck(job, hooks);
-  if (!hasLive || safe.status === 'error' || safe.status === 'incomplete') return safe;
-  const live = livenessCheck(job, hooks, opts);
+  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, hooks, opts)) : safe;
+}
+
+/**
+ * `explicitCheckWithLiveness` with the job's explicit options (worker threads, checkpoints of the
+ * safety search) and its abort signal, which stops either phase.
+ */
+export async function explicitRunWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
+  const safe = await explicitRun(job, hooks);
+  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, hooks, opts)) : safe;
+}
+
+/** Whether the liveness phase runs after this safety result. */
+function needsLiveness(job: CheckJob, safe: CheckResult<ExplicitStats>): boolean {
+  return job.properties.some((p: Property) => p.kind === 'liveness') && safe.status !== 'error' && safe.status !== 'incomplete';
+}
+
+/** One result from the safety phase's and the liveness phase's. */
+function withLiveness(safe: CheckResult<ExplicitStats>, live: CheckResult<ExplicitStats>): CheckResult<ExplicitStats> {
   const { engine: _engine, liveness: _none, ...liveFigures } = live.stats;
   const stats: ExplicitStats = { ...safe.stats, liveness: liveFigures };
   if (live.status === 'error') return { ...live, stats };
+  const covers = 'covers' in safe ? safe.covers : [];
   const sv = safe.status === 'violated' ? safe.violations : [];
   const lv = live.status === 'violated' ? live.violations : [];
   const first = sv.filter((v) => v.kind === 'invariant' || v.kind === 'step');
   const last = sv.filter((v) => v.kind !== 'invariant' && v.kind !== 'step');
   const violations = [...first, ...lv, ...last];
   // The liveness graph is exact; the safety search's store decides what the whole check proves.
-  const guarantee = safe.guarantee;
-  if (violations.length) return { status: 'violated', guarantee, stats, violations, covers: safe.covers };
-  if (live.status === 'incomplete') return { ...live, stats, covers: safe.covers };
-  return { status: 'ok', guarantee, stats, covers: safe.covers };
+  const guarantee = safe.status === 'ok' || safe.status === 'violated' ? safe.guarantee : 'exhaustive';
+  if (violations.length) return { status: 'violated', guarantee, stats, violations, covers };
+  if (live.status === 'incomplete') return { ...live, stats, covers };
+  return { status: 'ok', guarantee, stats, covers };
 }
 
 /** The explicit engine with liveness behind the common interface (name `explicit`). */
 export const explicitLivenessEngine: Engine = {
   name: 'explicit',
-  run: async (job, hooks) => explicitCheckWithLiveness(job, hooks),
+  run: (job, hooks) => explicitRunWithLiveness(job, hooks),
 };

@@ -18,11 +18,12 @@ import type { Model } from '../../model/lang/protocol.js';
 import { type CompiledModel, type Kinded, compileModel } from '../../model/lang/compile.js';
 import type { Hooks, Limits, Progress, StoreKind } from '../engine.js';
 import { BitstateSet } from './bitstate.js';
-import { Expander, type ExpanderFigures, type ExpanderStores, type Finding, type Reduction, firstFinding } from './expander.js';
+import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, type Finding, type Reduction, claimChunk, firstFinding } from './expander.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
+import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
 
 /** How the search walks the state space. */
 export interface SearchOptions {
@@ -62,6 +63,8 @@ export interface WalkControl {
   readonly tick: () => string | null;
   /** Worker threads for breadth-first levels (none: this thread alone). */
   readonly pool?: LevelPool | null;
+  /** Smallest level handed to the worker threads (default 4096 states). */
+  readonly parallelFrom?: number;
   /** Yield to the event loop after this many milliseconds of work (asynchronous runs). */
   readonly sliceMs?: number;
   /** Called at a pause (all threads idle, every claimed chunk done) when it is due; may save the search. */
@@ -71,16 +74,16 @@ export interface WalkControl {
 /** Worker threads that expand chunks of a level alongside this thread (workerPool.ts). */
 export interface LevelPool {
   readonly size: number;
+  /** Resolves when every worker thread can take part in a round. */
+  whenReady(): Promise<void>;
   /** Starts a round: every worker claims chunks of the current level until none is left, or the search pauses or stops. */
   startRound(search: Search): void;
   /** Resolves when every worker is idle again; their figures and findings are then in the search. */
   idle(): Promise<void>;
 }
 
-/** Slots of the shared control array. */
-export const CTRL = { cursor: 0, end: 1, stop: 2, pause: 3, limit: 4, need: 5, chunk: 6 } as const;
-/** Smallest level handed to worker threads (smaller levels are not worth a round trip). */
-const PARALLEL_MIN = 4096;
+/** Smallest level handed to worker threads by default (smaller levels are not worth a round trip). */
+const PARALLEL_FROM = 4096;
 
 /** The walk over the reachable states of one model. */
 export class Search<P extends Kinded = Kinded> {
@@ -101,10 +104,10 @@ export class Search<P extends Kinded = Kinded> {
   /** The level being expanded. */
   depth = 0;
   /** Shared control words (cursor, end of level, stop/pause flags), read by the worker threads. */
-  readonly ctrl = new Uint32Array(new SharedArrayBuffer(4 * 8));
+  readonly ctrl = new Uint32Array(new SharedArrayBuffer(4 * CTRL_SIZE));
   /** This thread's expander. */
   readonly expander: Expander;
-  /** Figures of the worker threads (their latest totals) and of earlier runs resumed from a checkpoint. */
+  /** Figures of earlier runs resumed from a checkpoint (slot 0), and of the worker threads (their latest totals). */
   readonly otherFigures: ExpanderFigures[] = [];
   /** Elapsed time of the runs this one resumes. */
   elapsedBefore = 0;
@@ -173,8 +176,8 @@ export class Search<P extends Kinded = Kinded> {
   }
 
   /** The figures of all threads added up (and of the runs this one resumes). */
-  figures(): { generated: number; maxDepth: number; coverDepth: (number | null)[] } {
-    const all = [this.expander.figures, ...this.otherFigures];
+  figures(): { expanded: number; byOthers: number; generated: number; maxDepth: number; coverDepth: (number | null)[] } {
+    const all = [this.expander.figures, ...this.otherFigures.filter((f): f is ExpanderFigures => f !== undefined)];
     const coverDepth = Array.from(this.expander.figures.coverDepth, (_, i) => {
       let best = -1;
       for (const f of all) {
@@ -183,7 +186,14 @@ export class Search<P extends Kinded = Kinded> {
       }
       return best < 0 ? null : best;
     });
-    return { generated: all.reduce((n, f) => n + f.generated, 0), maxDepth: Math.max(...all.map((f) => f.maxDepth)), coverDepth };
+    const workers = this.otherFigures.slice(1).filter((f): f is ExpanderFigures => f !== undefined);
+    return {
+      expanded: all.reduce((n, f) => n + f.expanded, 0),
+      byOthers: workers.reduce((n, f) => n + f.expanded, 0),
+      generated: all.reduce((n, f) => n + f.generated, 0),
+      maxDepth: Math.max(...all.map((f) => f.maxDepth)),
+      coverDepth,
+    };
   }
 
   /** Bytes of the visited set: all of the exact store, the fingerprints or bits of a compact one. */
@@ -196,6 +206,36 @@ export class Search<P extends Kinded = Kinded> {
     return Math.max(this.peakQueueBytes, this.store.bytes() + (this.next?.bytes() ?? 0));
   }
   private peakQueueBytes = 0;
+
+  /** The slot of worker `i`'s figures in `otherFigures`. */
+  workerSlot(i: number): number {
+    return 1 + i;
+  }
+
+  /** What a worker thread needs to expand states of this search. */
+  workerInit(): WorkerInit {
+    const { model } = this;
+    return {
+      sources: this.cm.sources,
+      slotNames: model.layout.slotNames,
+      nSlots: model.layout.nSlots,
+      symmetry: this.canon.active ? { indexes: model.indexes, layout: model.layout } : null,
+      deadlock: this.opts.deadlock,
+      ctrl: this.ctrl.buffer as SharedArrayBuffer,
+    };
+  }
+
+  /** The stores of the current level, for a worker round. */
+  roundMessage(): WorkerRound {
+    const st = this.storesFor();
+    const seen: SeenBuffers | null =
+      this.seen instanceof FingerprintSet
+        ? { kind: 'fingerprints', buffers: this.seen.buffers() }
+        : this.seen instanceof BitstateSet
+          ? { kind: 'bits', buffers: this.seen.buffers(), seed: this.opts.hashSeed ?? 0 }
+          : null;
+    return { type: 'round', frontier: st.frontier.buffers(), frontierBase: st.frontierBase, target: st.target.buffers(), targetBase: st.targetBase, seen };
+  }
 
   /** Records a finding of another thread (keeping the first in single-thread order). */
   addFinding(f: Finding | null): void {
@@ -279,7 +319,7 @@ export class Search<P extends Kinded = Kinded> {
       this.ctrl[CTRL.cursor] = resumeCursor ?? lo;
       this.ctrl[CTRL.end] = hi;
       resumeCursor = null;
-      const end = yield* this.expandLevel(limits, ctl, hi - lo >= PARALLEL_MIN ? (ctl.pool ?? null) : null);
+      const end = yield* this.expandLevel(limits, ctl, hi - lo >= (ctl.parallelFrom ?? PARALLEL_FROM) ? (ctl.pool ?? null) : null);
       if (end) return end;
       this.depth++;
       this.finishLevel();
@@ -293,76 +333,99 @@ export class Search<P extends Kinded = Kinded> {
   private *expandLevel(limits: Limits, ctl: WalkControl, pool: LevelPool | null): Generator<Wait, SearchEnd | null> {
     const ctrl = this.ctrl;
     for (;;) {
-      let stopReason: string | null = null;
-      if (pool) {
-        this.reserveRound(pool.size + 1);
-        this.expander.setShared(true);
-        pool.startRound(this);
+      const stopReason = pool ? yield* this.parallelRound(limits, ctl, pool) : this.soloRound(limits, ctl);
+      if (stopReason === 'turn') {
+        yield 'turn';
+        continue;
       }
-      const chunk = pool ? Math.max(16, Math.min(1024, Math.floor((ctrl[CTRL.end] as number) - (ctrl[CTRL.cursor] as number)) / (8 * (pool.size + 1)))) : 1024;
-      let sliceStart = Date.now();
-      for (;;) {
-        if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) break;
-        if (pool && this.target.count >= (ctrl[CTRL.limit] as number)) {
-          Atomics.store(ctrl, CTRL.need, 1);
-          break;
-        }
-        const a = Atomics.add(ctrl, CTRL.cursor, chunk);
-        const end = ctrl[CTRL.end] as number;
-        if (a >= end) break;
-        const b = Math.min(end, a + chunk);
-        const reached = this.expander.expandRange(a, b, this.depth, limits.maxStates);
-        if (this.expander.finding) {
-          this.addFinding(this.expander.finding);
-          Atomics.store(ctrl, CTRL.stop, 1);
-          break;
-        }
-        if (reached < b) {
-          // The state limit: the chunk is done up to `reached`.
-          if (!pool) ctrl[CTRL.cursor] = reached;
-          stopReason = `state limit of ${limits.maxStates} reached`;
-          Atomics.store(ctrl, CTRL.pause, 1);
-          break;
-        }
-        stopReason = ctl.tick();
-        if (stopReason !== null) {
-          if (!pool) ctrl[CTRL.cursor] = b;
-          Atomics.store(ctrl, CTRL.pause, 1);
-          break;
-        }
-        if (ctl.atPause?.due()) {
-          if (!pool) ctrl[CTRL.cursor] = b;
-          Atomics.store(ctrl, CTRL.pause, 1);
-          break;
-        }
-        if (ctl.sliceMs !== undefined && Date.now() - sliceStart >= ctl.sliceMs) {
-          yield 'turn';
-          sliceStart = Date.now();
-        }
-      }
-      if (pool) {
-        yield pool.idle();
-        this.expander.setShared(false);
-      }
-      // Every chunk claimed is done: the cursor past the end of the level means the level is done.
+      // Every chunk claimed is done: a cursor past the end of the level means the level is done.
       const cursor = Math.min(ctrl[CTRL.cursor] as number, ctrl[CTRL.end] as number);
       ctrl[CTRL.cursor] = cursor;
-      if (this.found) return { kind: 'found', finding: this.found };
-      if (pool && limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason ??= `state limit of ${limits.maxStates} reached`;
       Atomics.store(ctrl, CTRL.need, 0);
       Atomics.store(ctrl, CTRL.pause, 0);
+      if (this.found) return { kind: 'found', finding: this.found };
       if (ctl.atPause?.due()) ctl.atPause.run();
       if (stopReason !== null) return { kind: 'limit', reason: stopReason };
       if (cursor >= (ctrl[CTRL.end] as number)) return null;
     }
   }
 
-  /** Makes room for a round of `threads` threads inserting at once, and sets the count at which they must stop for more. */
+  /**
+   * This thread alone expands chunks until the level is done, a finding, a limit (returned), a
+   * pause for a checkpoint (null), or its time slice ends ('turn': the caller yields, then calls
+   * again). States are counted one by one against the state limit, as the walk always did.
+   */
+  private soloRound(limits: Limits, ctl: WalkControl): string | null | 'turn' {
+    const ctrl = this.ctrl;
+    ctrl[CTRL.chunk] = 1024;
+    ctrl[CTRL.depth] = this.depth;
+    ctrl[CTRL.limit] = 0xffffffff;
+    const sliceStart = Date.now();
+    for (;;) {
+      const a = ctrl[CTRL.cursor] as number;
+      const end = ctrl[CTRL.end] as number;
+      if (a >= end) return null;
+      const b = Math.min(end, a + 1024);
+      const reached = this.expander.expandRange(a, b, this.depth, limits.maxStates);
+      ctrl[CTRL.cursor] = reached;
+      if (this.expander.finding) {
+        this.found = this.expander.finding;
+        return null;
+      }
+      if (reached < b) return `state limit of ${limits.maxStates} reached`;
+      const stop = ctl.tick();
+      if (stop !== null) return stop;
+      if (ctl.atPause?.due()) return null;
+      if (ctl.sliceMs !== undefined && Date.now() - sliceStart >= ctl.sliceMs) return 'turn';
+    }
+  }
+
+  /**
+   * A round with worker threads: every thread claims chunks until the level is done, the search
+   * stops or pauses, or the room reserved for the round is used up; this thread yields to the
+   * event loop between chunks now and then. Returns a reason to stop, or null.
+   */
+  private *parallelRound(limits: Limits, ctl: WalkControl, pool: LevelPool): Generator<Wait, string | null> {
+    const ctrl = this.ctrl;
+    const left = (ctrl[CTRL.end] as number) - (ctrl[CTRL.cursor] as number);
+    ctrl[CTRL.chunk] = Math.max(16, Math.min(256, Math.floor(left / (8 * (pool.size + 1)))));
+    this.reserveRound(pool.size + 1);
+    ctrl[CTRL.depth] = this.depth;
+    yield pool.whenReady();
+    this.expander.setShared(true);
+    pool.startRound(this);
+    let stopReason: string | null = null;
+    let sliceStart = Date.now();
+    for (;;) {
+      const claim = claimChunk(this.expander, ctrl, this.target);
+      if (claim === 'found') this.addFinding(this.expander.finding);
+      if (claim !== 'expanded') break;
+      if (limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason = `state limit of ${limits.maxStates} reached`;
+      stopReason ??= ctl.tick();
+      if (stopReason !== null || ctl.atPause?.due()) {
+        Atomics.store(ctrl, CTRL.pause, 1);
+        break;
+      }
+      if (ctl.sliceMs !== undefined && Date.now() - sliceStart >= ctl.sliceMs) {
+        yield 'turn';
+        sliceStart = Date.now();
+      }
+    }
+    yield pool.idle();
+    this.expander.setShared(false);
+    if (limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason ??= `state limit of ${limits.maxStates} reached`;
+    return stopReason;
+  }
+
+  /**
+   * Makes room for a round of `threads` threads inserting at once (no thread grows a store during
+   * a round), and sets the count at which they stop claiming: each claim adds at most a chunk
+   * times the rule instances, so the room left then covers every chunk in flight.
+   */
   private reserveRound(threads: number): void {
-    const perChunk = 1024 * Math.max(1, this.model.instances.length);
-    const slack = threads * perChunk;
+    const slack = threads * (this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length);
     const target = this.target;
-    const room = Math.max(4 * slack, target.count >> 1, 1 << 16);
+    const room = Math.max(4 * slack, target.count >> 3, 1 << 16);
     target.reserve(room);
     this.ctrl[CTRL.limit] = target.count + room - slack;
   }
@@ -432,9 +495,15 @@ export class Search<P extends Kinded = Kinded> {
     return this.insertStarts();
   }
 
-  /** Marks the start states as stored (a checkpoint was loaded). */
-  markResumed(): void {
+  /** Takes up where a checkpoint left off (its stores are loaded already; see checkpoint.ts). */
+  restore(r: { levelStarts: readonly number[]; depth: number; cursor: number; elapsedMs: number; figures: ExpanderFigures }): void {
+    this.levelStarts.splice(0, this.levelStarts.length, ...r.levelStarts);
+    this.depth = r.depth;
+    this.resumeCursor = r.cursor;
+    this.elapsedBefore = r.elapsedMs;
+    this.otherFigures[0] = r.figures;
     this.startsDone = true;
+    this.expander.setStores(this.storesFor());
   }
 
   /** Reads the state at position `pos` into a fresh array (exact store, or the level in memory). */

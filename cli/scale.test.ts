@@ -1,0 +1,81 @@
+/**
+ * End-to-end tests of the explicit engine's scale options on the built binary (`node
+ * dist/cli/main.js`, as cli.test.ts): a run killed with SIGKILL between checkpoints, or stopped with
+ * SIGINT, resumes to the counts of a run that was never stopped; worker threads give one thread's
+ * counts.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'dist/cli/main.js');
+const LARGE = ['fence-migrate', '--param', 'pages=3', '--param', 'frames=4', '--param', 'slots=2', '--param', 'migrations=2', '--param', 'writes=3'];
+const SAFETY = ['--property', 'no-lost-write', '--property', 'mirror-coherent', '--no-progress'];
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const statesOf = (out: string) => (JSON.parse(out.trim().split('\n').pop() as string) as { states: number; transitions: number }).states;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the checkpoint folder holds a checkpoint of at least `generation`. */
+async function checkpointed(dir: string, generation: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const meta = join(dir, 'checkpoint.json');
+    if (existsSync(meta) && (JSON.parse(readFileSync(meta, 'utf8')) as { generation: number }).generation >= generation) return;
+    if (child.exitCode !== null) throw new Error(`the run ended (exit ${child.exitCode}) before checkpoint ${generation}`);
+    await sleep(50);
+  }
+  throw new Error(`no checkpoint ${generation} in ${dir}`);
+}
+
+let whole = 0;
+beforeAll(() => {
+  if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  const r = run('check', ...LARGE, ...SAFETY, '--workers', '1', '--format', 'json');
+  expect(r.code).toBe(0);
+  whole = statesOf(r.out);
+});
+
+describe('check: worker threads, interrupts and checkpoints (built binary)', () => {
+  it('--workers 2 stores exactly the states of --workers 1', () => {
+    const r = run('check', ...LARGE, ...SAFETY, '--workers', '2', '--format', 'json');
+    expect(r.code).toBe(0);
+    expect(statesOf(r.out)).toBe(whole);
+  });
+
+  it('a run killed with SIGKILL between checkpoints resumes (--resume) to the counts of a run never stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-kill-'));
+    const child = spawn(process.execPath, [bin, 'check', ...LARGE, ...SAFETY, '--checkpoint', dir, '--checkpoint-minutes', '0.002'], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    await checkpointed(dir, 3, child);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const r = run('check', ...LARGE, ...SAFETY, '--resume', dir, '--format', 'json');
+    expect(r.code).toBe(0);
+    expect(statesOf(r.out)).toBe(whole);
+  });
+
+  it('SIGINT ends the run cleanly: the figures so far, incomplete, exit 3, a last checkpoint that resumes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-int-'));
+    const child = spawn(process.execPath, [bin, 'check', ...LARGE, ...SAFETY, '--checkpoint', dir, '--checkpoint-minutes', '0.002'], { cwd: root });
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += String(d);
+    });
+    await checkpointed(dir, 1, child);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(3);
+    expect(out).toMatch(/INCOMPLETE: interrupted \(SIGINT\); the search is saved in/);
+    expect(out).toMatch(/distinct states/);
+    const r = run('check', ...LARGE, ...SAFETY, '--resume', dir, '--format', 'json');
+    expect(r.code).toBe(0);
+    expect(statesOf(r.out)).toBe(whole);
+  });
+});
