@@ -29,8 +29,17 @@ export interface ExplicitOptions {
   readonly workers?: number;
   /** Smallest breadth-first level handed to worker threads (default 4096 states; tests lower it). */
   readonly parallelFrom?: number;
-  /** Partial-order reduction of the safety search. */
-  readonly por?: boolean;
+  /**
+   * Partial-order reduction of the breadth-first safety search. `auto`: on when it keeps everything
+   * the search reports — the job checks safety properties only, and no rule can raise a run-time
+   * model error (which the reduction could skip). Default off.
+   */
+  readonly por?: boolean | 'auto';
+  /**
+   * Under partial-order reduction, search again without it, up to the depth of the violation found,
+   * for a shortest counterexample (default true; false keeps the reduced search's traces).
+   */
+  readonly shortest?: boolean;
   /** Save the search in `dir` every `everyMs` milliseconds and when it stops early (breadth-first). */
   readonly checkpoint?: { readonly dir: string; readonly everyMs: number };
   /** Continue the search saved in this folder. */

@@ -24,7 +24,12 @@ describe('explicit engine options of check', () => {
 
   const args = { 'checkpoint-minutes': 10 } as const;
   it('refuses --memory without --store bitstate, or out of range (MC030)', () => {
-    expect(toExplicitOptions({ ...args, store: 'bitstate', memory: '1MiB', workers: 1 })).toEqual({ store: 'bitstate', memoryBytes: 2 ** 20, workers: 1 });
+    expect(toExplicitOptions({ ...args, store: 'bitstate', memory: '1MiB', workers: 1 })).toEqual({
+      store: 'bitstate',
+      memoryBytes: 2 ** 20,
+      workers: 1,
+      por: 'auto',
+    });
     expect(code(() => toExplicitOptions({ ...args, store: 'exact', memory: '1MiB' }))).toBe('MC030');
     expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
   });
@@ -38,6 +43,7 @@ describe('explicit engine options of check', () => {
       workers: 1,
       checkpoint: { dir: 'ck', everyMs: 600_000 },
       resume: 'ck',
+      por: 'auto',
     });
     expect(code(() => toExplicitOptions({ ...args, store: 'exact', resume: 'a', checkpoint: 'b' }))).toBe('MC030');
     expect(code(() => toExplicitOptions({ 'checkpoint-minutes': 0, store: 'exact', checkpoint: 'a' }))).toBe('MC030');
@@ -46,5 +52,7 @@ describe('explicit engine options of check', () => {
   it('names the options given that only the explicit engine reads', () => {
     expect(explicitFlagsSet({ store: 'exact' })).toEqual([]);
     expect(explicitFlagsSet({ store: 'bitstate', memoryBytes: 64 })).toEqual(['--store', '--memory']);
+    expect(explicitFlagsSet({ store: 'exact', por: 'auto' })).toEqual([]);
+    expect(explicitFlagsSet({ store: 'exact', por: true })).toEqual(['--por']);
   });
 });

@@ -20,6 +20,7 @@ export interface ExplicitArgs {
   readonly checkpoint?: string;
   readonly 'checkpoint-minutes': number;
   readonly resume?: string;
+  readonly por?: boolean;
 }
 
 /** Declares the options on a yargs command builder. */
@@ -34,7 +35,12 @@ export function explicitOptions<T>(y: Argv<T>) {
     .option('workers', { type: 'number', describe: `threads of the breadth-first search (default: the machine's cores, ${defaultWorkers()} here)` })
     .option('checkpoint', { type: 'string', describe: 'save the search in this folder now and then and when it stops early (Ctrl-C, a limit)' })
     .option('checkpoint-minutes', { type: 'number', default: 10, describe: 'minutes between checkpoints' })
-    .option('resume', { type: 'string', describe: 'continue the search saved in this folder (same check: model, properties, options)' });
+    .option('resume', { type: 'string', describe: 'continue the search saved in this folder (same check: model, properties, options)' })
+    .option('por', {
+      type: 'boolean',
+      describe:
+        'partial-order reduction of the breadth-first safety search: verdicts kept, counterexamples searched again to be shortest, fewer states; run-time model errors (a value out of range) in the states it skips are not reported. Default: on only where that loses nothing (safety properties only, rules that raise no run-time error); --no-por turns it off',
+    });
 }
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -85,6 +91,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     ...(memoryBytes !== undefined ? { memoryBytes } : {}),
     ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
     ...(a.resume !== undefined ? { resume: a.resume } : {}),
+    por: a.por ?? 'auto',
   };
 }
 
@@ -96,5 +103,6 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   if (x.memoryBytes !== undefined) set.push('--memory');
   if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
   if (x.resume !== undefined) set.push('--resume');
+  if (x.por === true) set.push('--por');
   return set;
 }

@@ -89,7 +89,7 @@ export function identityOf(job: CheckJob, search: Search): CheckpointIdentity {
     deadlock: search.opts.deadlock,
     store: search.kind,
     memoryBytes: search.kind === 'bitstate' ? (search.seen as BitstateSet).bytes() : null,
-    por: x.por ?? false,
+    por: search.reduction !== null,
     shard: x.shard ? `${x.shard.index + 1}/${x.shard.count}` : null,
     compiled: createHash('sha256').update(JSON.stringify(search.cm.sources)).digest('hex'),
   };

@@ -51,10 +51,10 @@ export function firstFinding(a: Finding | null, b: Finding | null): Finding | nu
 /**
  * A reduction of the successors explored (partial-order reduction): emits the successors of `s`
  * through a subset of the enabled rule instances, and returns how many instances are enabled (so
- * that deadlocks are still found). `isOld` tells whether a successor (in `t`) is already stored.
+ * that deadlocks are still found).
  */
 export interface Reduction {
-  expand(s: Int32Array, t: Int32Array, emit: (k: number, f: number) => void, isOld: (t: Int32Array) => boolean): number;
+  expand(s: Int32Array, t: Int32Array, emit: (k: number, f: number) => void): number;
 }
 
 /** Whether a state of an earlier level is stored (compact stores; read-only while a level is expanded). */
@@ -110,7 +110,6 @@ export class Expander {
   private curPos = 0;
   private childDepth = 0;
   private readonly emitFn: (k: number, f: number) => void;
-  private readonly isOldFn: (t: Int32Array) => boolean;
 
   constructor(
     private readonly cm: LoadedModel,
@@ -128,15 +127,6 @@ export class Expander {
     this.r = new Uint32Array(cm.words);
     this.figures = { expanded: 0, generated: 0, maxDepth: 0, coverDepth: new Int32Array(cm.covers.length).fill(-1) };
     this.emitFn = (k, f) => this.emit(k, f);
-    this.isOldFn = (t) => this.isOld(t);
-  }
-
-  /** Whether the successor in `t` is stored already (in an earlier level, or found in this one). */
-  private isOld(t: Int32Array): boolean {
-    const w = this.w;
-    this.packCanonical(t, w);
-    const { seen, target } = this.stores;
-    return (seen?.has(w) ?? false) || target.has(w, 0);
   }
 
   setShared(shared: boolean): void {
@@ -197,7 +187,7 @@ export class Expander {
     this.figures.expanded++;
     let n: number;
     try {
-      n = this.por ? this.por.expand(this.s, this.t, this.emitFn, this.isOldFn) : this.cm.expand(this.s, this.t, this.emitFn);
+      n = (this.por ?? this.cm).expand(this.s, this.t, this.emitFn);
     } catch (e) {
       if (!(e instanceof ModelRuntimeError)) throw e;
       this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: p };

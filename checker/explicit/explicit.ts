@@ -6,6 +6,7 @@
  * the walk found into a result.
  */
 import { failingInstance } from '../../model/lang/interp.js';
+import { compileModel } from '../../model/lang/compile.js';
 import { McError } from '../../model/lang/errors.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { TraceStep } from '../../counterexamples/trace.js';
@@ -25,6 +26,7 @@ import { mkdirSync } from 'node:fs';
 import { BitstateSet } from './bitstate.js';
 import { Checkpointer, identityOf, resumeFrom } from './checkpoint.js';
 import { FingerprintSet } from './fingerprintSet.js';
+import { reductionData } from './partialOrder.js';
 import { Search, type SearchEnd } from './search.js';
 import { checkSymmetric } from './symmetry.js';
 import { WorkerPool } from './workerPool.js';
@@ -134,21 +136,63 @@ export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
   const store = x.store ?? 'exact';
   if (store !== 'exact' && job.strategy === 'dfs')
     throw new McError('MC030', `--store ${store} needs the breadth-first strategy (the levels are what it keeps)`);
-  return new Search<Property>(job.model, job.properties, {
+  if (x.por === true && job.strategy === 'dfs') throw new McError('MC030', '--por needs the breadth-first strategy');
+  const search = new Search<Property>(job.model, job.properties, {
     strategy: job.strategy ?? 'bfs',
     symmetry: job.symmetry ?? false,
     deadlock: job.deadlock ?? true,
     store,
     ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
     ...(spillDir !== undefined ? { spillDir } : {}),
+    ...(porOn(job) ? { reduction: reductionData(job.model, job.properties) } : {}),
   });
+  return search;
 }
 
-/** The search's figures with the threads that made them. */
-function withRunFigures(r: CheckResult<ExplicitStats>, search: Search, workers: number): CheckResult<ExplicitStats> {
-  if (workers === 1) return { ...r, stats: { ...r.stats, workers } };
+/**
+ * Whether the job's search runs under partial-order reduction: asked for, or `auto` and sound for
+ * everything the search reports (breadth-first, safety properties only, and compiled rules that
+ * never raise a run-time model error: no unwrap of an option, no range-checked assignment).
+ */
+export function porOn(job: CheckJob): boolean {
+  const por = job.explicit?.por ?? false;
+  if (por !== 'auto') return por;
+  if ((job.strategy ?? 'bfs') !== 'bfs' || job.properties.some((p) => p.kind === 'liveness')) return false;
+  return !/\b[UR]\(/.test(compileModel(job.model, job.properties).sources.expand);
+}
+
+/** The first trace-bearing violation's length: the depth within which a search without reduction finds one too. */
+function violationDepth(r: CheckResult<ExplicitStats>): number | null {
+  if (r.status !== 'violated') return null;
+  const lengths = r.violations.flatMap((v) => (v.trace ? [v.trace.steps.length - 1] : []));
+  return lengths.length ? Math.min(...lengths) : null;
+}
+
+/**
+ * Under partial-order reduction a counterexample is shortest in the reduced graph, not always in
+ * the whole one. A violation of length L means one of length at most L exists; a search without
+ * reduction limited to depth L + 1 finds the first of them in breadth-first order, which is what a
+ * search without reduction reports. This is that search's job (null when no trace was found, or
+ * `shortest: false` keeps the reduced traces). Costs at most the unreduced levels up to L.
+ */
+function shortestJob(job: CheckJob, reduced: CheckResult<ExplicitStats>): { job: CheckJob; depth: number } | null {
+  const depth = violationDepth(reduced);
+  const { checkpoint: _c, resume: _r, ...x } = job.explicit ?? {};
+  if (depth === null || !porOn(job) || x.shortest === false) return null;
+  return { job: { ...job, explicit: { ...x, por: false }, limits: { ...job.limits, depth: depth + 1 } }, depth };
+}
+
+/** The reduced search's result with the violations of the search without reduction (its figures are the run's). */
+function withShortest(reduced: CheckResult<ExplicitStats>, again: CheckResult<ExplicitStats>, depth: number): CheckResult<ExplicitStats> {
+  if (reduced.status !== 'violated' || again.status !== 'violated' || (violationDepth(again) ?? depth + 1) > depth) return reduced;
+  return { ...reduced, violations: [...again.violations.filter((v) => v.trace !== null), ...reduced.violations.filter((v) => v.trace === null)] };
+}
+
+/** The search's figures with the threads that made them and the reduction. */
+function withRunFigures(r: CheckResult<ExplicitStats>, search: Search, workers: number, por: boolean): CheckResult<ExplicitStats> {
   const f = search.figures();
-  return { ...r, stats: { ...r.stats, workers, workerShare: f.expanded ? Math.round((f.byOthers / f.expanded) * 1000) / 1000 : 0 } };
+  const share = workers > 1 && f.expanded ? { workerShare: Math.round((f.byOthers / f.expanded) * 1000) / 1000 } : {};
+  return { ...r, stats: { ...r.stats, workers, ...share, ...(por ? { por } : {}) } };
 }
 
 /**
@@ -186,7 +230,9 @@ export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<Che
       checkpointer.write();
       end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
     }
-    return withRunFigures(resultOf(search, end), search, workers);
+    const result = withRunFigures(resultOf(search, end), search, workers, search.reduction !== null);
+    const again = shortestJob(job, result);
+    return again ? withShortest(result, await explicitRun(again.job, hooks), again.depth) : result;
   } finally {
     await pool?.close();
     search.dispose();
@@ -196,9 +242,13 @@ export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<Che
 /** Runs an exhaustive search (BFS by default) in this thread and returns the result. */
 export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
   const search = searchFor(job);
+  let result: CheckResult<ExplicitStats>;
   try {
-    return resultOf(search, search.runSync(job.limits, { tick: search.ticker(job.limits, hooks) }));
+    result = resultOf(search, search.runSync(job.limits, { tick: search.ticker(job.limits, hooks) }));
   } finally {
     search.dispose();
   }
+  if (search.reduction) result = { ...result, stats: { ...result.stats, por: true } };
+  const again = shortestJob(job, result);
+  return again ? withShortest(result, explicitCheck(again.job, hooks), again.depth) : result;
 }

@@ -18,9 +18,10 @@ import type { Model } from '../../model/lang/protocol.js';
 import { type CompiledModel, type Kinded, compileModel } from '../../model/lang/compile.js';
 import type { Hooks, Limits, Progress, StoreKind } from '../engine.js';
 import { BitstateSet } from './bitstate.js';
-import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, type Finding, type Reduction, claimChunk, firstFinding } from './expander.js';
+import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, type Finding, claimChunk, firstFinding } from './expander.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
+import { PartialOrder, type ReductionData } from './partialOrder.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
@@ -40,8 +41,8 @@ export interface SearchOptions {
   readonly parents?: boolean;
   /** Called for every transition explored, with the ids of its source and target states (graph building; exact store, one thread). */
   readonly onEdge?: (from: number, to: number, instance: number) => void;
-  /** Partial-order reduction of the successors explored. */
-  readonly reduction?: Reduction | null;
+  /** Partial-order reduction of the successors explored (breadth-first only). */
+  readonly reduction?: ReductionData | null;
   /** Compact stores: the folder for the level files (a temporary one when absent). */
   readonly spillDir?: string;
   /** Bitstate: a seed that diversifies the hash functions (swarm shards). */
@@ -107,6 +108,10 @@ export class Search<P extends Kinded = Kinded> {
   readonly ctrl = new Uint32Array(new SharedArrayBuffer(4 * CTRL_SIZE));
   /** This thread's expander. */
   readonly expander: Expander;
+  /** This thread's partial-order reduction, when on. */
+  readonly reduction: PartialOrder | null;
+  /** 1 for each cover reached in a finished level (the reduction stops looking for it). */
+  readonly coversDone: Uint8Array;
   /** Figures of earlier runs resumed from a checkpoint (slot 0), and of the worker threads (their latest totals). */
   readonly otherFigures: ExpanderFigures[] = [];
   /** Elapsed time of the runs this one resumes. */
@@ -131,7 +136,9 @@ export class Search<P extends Kinded = Kinded> {
         this.kind === 'hash-compaction' ? new FingerprintSet(this.cm.words) : new BitstateSet(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0);
       this.spill = new LevelSpill(this.cm.words, opts.spillDir);
     }
-    this.expander = new Expander(this.cm, this.canon, opts.reduction ?? null, model.layout.nSlots, this.storesFor(), {
+    this.coversDone = new Uint8Array(new SharedArrayBuffer(Math.max(1, this.cm.coverProps.length)));
+    this.reduction = opts.reduction ? new PartialOrder(opts.reduction, this.cm.expand, this.coversDone) : null;
+    this.expander = new Expander(this.cm, this.canon, this.reduction, model.layout.nSlots, this.storesFor(), {
       deadlock: opts.deadlock,
       shared: false,
       parents,
@@ -145,13 +152,8 @@ export class Search<P extends Kinded = Kinded> {
   storesFor(): ExpanderStores {
     const base = this.levelStarts[this.levelStarts.length - 1] as number;
     if (this.kind === 'exact') return { frontier: this.store, frontierBase: 0, target: this.store, targetBase: 0, seen: null };
-    return {
-      frontier: this.store,
-      frontierBase: this.levelStarts[this.levelStarts.length - 2] ?? 0,
-      target: this.next as StateStore,
-      targetBase: base,
-      seen: this.seen,
-    };
+    const frontierBase = this.levelStarts[this.levelStarts.length - 2] ?? 0;
+    return { frontier: this.store, frontierBase, target: this.next as StateStore, targetBase: base, seen: this.seen };
   }
 
   /** The store receiving new states. */
@@ -222,6 +224,8 @@ export class Search<P extends Kinded = Kinded> {
       symmetry: this.canon.active ? { indexes: model.indexes, layout: model.layout } : null,
       deadlock: this.opts.deadlock,
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
+      reduction: this.opts.reduction ?? null,
+      coversDone: this.coversDone.buffer as SharedArrayBuffer,
     };
   }
 
@@ -234,7 +238,14 @@ export class Search<P extends Kinded = Kinded> {
         : this.seen instanceof BitstateSet
           ? { kind: 'bits', buffers: this.seen.buffers(), seed: this.opts.hashSeed ?? 0 }
           : null;
-    return { type: 'round', frontier: st.frontier.buffers(), frontierBase: st.frontierBase, target: st.target.buffers(), targetBase: st.targetBase, seen };
+    return {
+      type: 'round',
+      frontier: st.frontier.buffers(),
+      frontierBase: st.frontierBase,
+      target: st.target.buffers(),
+      targetBase: st.targetBase,
+      seen,
+    };
   }
 
   /** Records a finding of another thread (keeping the first in single-thread order). */
@@ -276,6 +287,9 @@ export class Search<P extends Kinded = Kinded> {
     }
     this.levelStarts.push(this.kind === 'exact' ? this.store.count : (this.levelStarts[this.levelStarts.length - 1] as number) + this.store.count);
     this.expander.setStores(this.storesFor());
+    this.figures().coverDepth.forEach((d, i) => {
+      if (d !== null) this.coversDone[i] = 1;
+    });
   }
 
   /** Adds the states of a finished level to the fingerprints or bits of the compact store. */
@@ -504,6 +518,9 @@ export class Search<P extends Kinded = Kinded> {
     this.otherFigures[0] = r.figures;
     this.startsDone = true;
     this.expander.setStores(this.storesFor());
+    this.figures().coverDepth.forEach((d, i) => {
+      if (d !== null) this.coversDone[i] = 1;
+    });
   }
 
   /** Reads the state at position `pos` into a fresh array (exact store, or the level in memory). */

@@ -9,6 +9,7 @@ import { loadCompiled } from '../../model/lang/compile.js';
 import { BitstateSet } from './bitstate.js';
 import { type Claim, Expander, type ExpanderStores, type SeenSet, claimChunk } from './expander.js';
 import { FingerprintSet } from './fingerprintSet.js';
+import { PartialOrder } from './partialOrder.js';
 import { StateStore, type StoreBuffers } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRound } from './workerPool.js';
@@ -18,6 +19,7 @@ const cm = loadCompiled(init.sources, init.slotNames);
 const noSymmetry = { indexes: [], layout: { vars: [], nSlots: init.nSlots, slotTypes: [], slotNames: init.slotNames } };
 const canon = new Canonicalizer(init.symmetry ?? noSymmetry, cm.words, cm.pack);
 const ctrl = new Uint32Array(init.ctrl);
+const reduction = init.reduction ? new PartialOrder(init.reduction, cm.expand, new Uint8Array(init.coversDone)) : null;
 /** Views of the shared stores, by the buffer of their count. */
 const stores = new Map<SharedArrayBuffer, StateStore>();
 let expander: Expander | null = null;
@@ -39,8 +41,14 @@ function seenOf(b: SeenBuffers | null): SeenSet | null {
 
 function round(m: WorkerRound): WorkerIdle {
   const target = storeOf(m.target);
-  const st: ExpanderStores = { frontier: storeOf(m.frontier), frontierBase: m.frontierBase, target, targetBase: m.targetBase, seen: seenOf(m.seen) };
-  expander ??= new Expander(cm, canon, null, init.nSlots, st, { deadlock: init.deadlock, shared: true, parents: false });
+  const st: ExpanderStores = {
+    frontier: storeOf(m.frontier),
+    frontierBase: m.frontierBase,
+    target,
+    targetBase: m.targetBase,
+    seen: seenOf(m.seen),
+  };
+  expander ??= new Expander(cm, canon, reduction, init.nSlots, st, { deadlock: init.deadlock, shared: true, parents: false });
   expander.setStores(st);
   let claim: Claim;
   do claim = claimChunk(expander, ctrl, target);

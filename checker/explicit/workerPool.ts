@@ -17,6 +17,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { BitstateBuffers } from './bitstate.js';
 import type { ExpanderFigures, Finding } from './expander.js';
 import type { FingerprintBuffers } from './fingerprintSet.js';
+import type { ReductionData } from './partialOrder.js';
 import type { LevelPool, Search } from './search.js';
 import type { StoreBuffers } from './stateStore.js';
 
@@ -29,6 +30,9 @@ export interface WorkerInit {
   readonly symmetry: Pick<Model, 'indexes' | 'layout'> | null;
   readonly deadlock: boolean;
   readonly ctrl: SharedArrayBuffer;
+  /** The partial-order reduction's tables, when it is on, and the covers reached (shared). */
+  readonly reduction: ReductionData | null;
+  readonly coversDone: SharedArrayBuffer;
 }
 
 /** The visited set of earlier levels of a compact store, as a worker attaches to it. */

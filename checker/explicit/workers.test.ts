@@ -45,6 +45,14 @@ describe('worker threads', () => {
     }
   });
 
+  it('under partial-order reduction too (the reduced graph does not depend on thread timing)', async () => {
+    const one = await run(odpMirror, null, {}, { workers: 1, por: true });
+    const two = await run(odpMirror, null, {}, { workers: 2, por: true, parallelFrom: 64 });
+    expect(figures(two)).toEqual(figures(one));
+    const full = await run(odpMirror, null, {}, { workers: 1 });
+    expect(one.stats.engine === 'explicit' && full.stats.engine === 'explicit' && one.stats.states < full.stats.states).toBe(true);
+  });
+
   it('the first violation reported is a shortest one: every fence-migrate variant, the deepest odp-mirror ones', async () => {
     let parallel = 0;
     const deepOdp = ['valid-flag', 'seq-per-chunk', 'zap-without-drain'];

@@ -340,13 +340,22 @@ export function loadCompiled(sources: CompiledSources, slotNames: readonly strin
  * goals on every reachable state.
  */
 export function compilePredicate(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): (s: Int32Array) => boolean {
-  const g = new Gen(model);
-  const vars = new Map<number, string>();
-  for (const [id, v] of bind) vars.set(id, String(v));
-  const src = `return ${boo(g.expr(e, { vars, cur: 's', pre: null }))};`;
+  const src = `return ${predicateSource(model, e, bind)};`;
   const U = (v: number) => {
     if (v < 0) throw new ModelRuntimeError('property', 'unwrap of none');
     return v;
   };
   return new Function('U', `return function (s) {\n${src}\n};`)(U) as (s: Int32Array) => boolean;
+}
+
+/**
+ * The JavaScript source of a boolean expression over the state `s` (with `bind` giving values to
+ * free index variables): what `compilePredicate` compiles. It may call `U` (unwrap of none), which
+ * the caller defines. Used to compile many predicates into one function (the partial-order
+ * reduction evaluates guard conjuncts of every rule instance).
+ */
+export function predicateSource(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): string {
+  const vars = new Map<number, string>();
+  for (const [id, v] of bind) vars.set(id, String(v));
+  return boo(new Gen(model).expr(e, { vars, cur: 's', pre: null }));
 }
