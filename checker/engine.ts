@@ -11,10 +11,12 @@ import type { Trace } from '../counterexamples/trace.js';
  * What an `ok` result proves. `exhaustive`: every reachable state was checked (explicit engine,
  * exact store). `hash-compaction`: the same unless two states shared a 64-bit fingerprint (the
  * probability is in the statistics). `bitstate`: the states whose bits were free were checked (the
- * coverage estimate is in the statistics). `bounded`: no violation within the bound (BMC).
+ * coverage estimate is in the statistics). `shard`: one shard's part of the state space (explicit
+ * engine, `--shard I/N`; `mirrorcheck merge` combines the shards' results into one verdict).
+ * `bounded`: no violation within the bound (BMC).
  * `proved`: by induction. `sampled`: random runs.
  */
-export type Guarantee = 'exhaustive' | 'hash-compaction' | 'bitstate' | 'bounded' | 'proved' | 'sampled';
+export type Guarantee = 'exhaustive' | 'hash-compaction' | 'bitstate' | 'shard' | 'bounded' | 'proved' | 'sampled';
 
 /** How the explicit engine remembers visited states. */
 export type StoreKind = 'exact' | 'hash-compaction' | 'bitstate';
@@ -121,6 +123,9 @@ export interface SearchFigures {
   readonly workerShare?: number;
   /** Partial-order reduction was on. */
   readonly por?: boolean;
+  /** The shard searched, `I/N` (explicit engine, `--shard`), and a hash of the check (model, properties, options) its shards share. */
+  readonly shard?: string;
+  readonly shardCheck?: string;
 }
 
 /**

@@ -16,6 +16,7 @@ export const CLI_ERRORS = {
   MC015: 'project file (mirrorcheck.config.json) missing or invalid',
   MC030: 'bad command-line usage',
   MC031: 'output file or folder exists, or cannot be written',
+  MC032: 'merge: the results are unreadable, of different checks, repeat a shard, or hold no shard',
   MC040: 'internal error (engines disagree, an engine’s own trace does not replay): please report it',
 } as const satisfies Record<ErrorCode, string>;
 

@@ -21,6 +21,7 @@ export interface ExplicitArgs {
   readonly 'checkpoint-minutes': number;
   readonly resume?: string;
   readonly por?: boolean;
+  readonly shard?: string;
 }
 
 /** Declares the options on a yargs command builder. */
@@ -36,6 +37,10 @@ export function explicitOptions<T>(y: Argv<T>) {
     .option('checkpoint', { type: 'string', describe: 'save the search in this folder now and then and when it stops early (Ctrl-C, a limit)' })
     .option('checkpoint-minutes', { type: 'number', default: 10, describe: 'minutes between checkpoints' })
     .option('resume', { type: 'string', describe: 'continue the search saved in this folder (same check: model, properties, options)' })
+    .option('shard', {
+      type: 'string',
+      describe: "search only shard I of N (I/N, 1-based) of the state space; `mirrorcheck merge` combines the shards' JSON results",
+    })
     .option('por', {
       type: 'boolean',
       describe:
@@ -85,6 +90,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     throw new McError('MC030', '--resume DIR goes on saving into DIR: give no other --checkpoint folder');
   }
   const dir = a.checkpoint ?? a.resume;
+  const shard = a.shard !== undefined ? parseShard(a.shard) : undefined;
   return {
     store: a.store,
     workers,
@@ -92,7 +98,17 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
     ...(a.resume !== undefined ? { resume: a.resume } : {}),
     por: a.por ?? 'auto',
+    ...(shard ? { shard } : {}),
   };
+}
+
+/** Parses `I/N` (1 <= I <= N) into a 0-based shard index and a count; MC030 otherwise. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const i = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || n < 1 || i < 1 || i > n || n > 1_000_000) throw new McError('MC030', `--shard must be I/N with 1 <= I <= N, got '${text}'`);
+  return { index: i - 1, count: n };
 }
 
 /** The explicit-engine options given a value other than their default (MC030 with another engine). */
@@ -104,5 +120,6 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
   if (x.resume !== undefined) set.push('--resume');
   if (x.por === true) set.push('--por');
+  if (x.shard) set.push('--shard');
   return set;
 }

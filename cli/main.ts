@@ -14,6 +14,7 @@ import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
 import { explicitOptions, toExplicitOptions } from './explicitOptions.js';
 import { runList } from './listCommand.js';
+import { runMerge } from './mergeCommand.js';
 import { runReplay } from './replayCommand.js';
 
 /** How every command describes its protocol argument. */
@@ -178,7 +179,16 @@ try {
           ),
         ),
     )
-    .demandCommand(1, 'name a command: list, check, prove, replay or export')
+    .command(
+      'merge <results..>',
+      'one verdict from the JSON results of check --shard I/N (a run split across machines)',
+      (y) =>
+        y
+          .positional('results', { type: 'string', array: true, demandOption: true, describe: 'files holding check --shard I/N --format json output' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+      (a) => guarded(() => runMerge(a.results.map(String), a.format, out)),
+    )
+    .demandCommand(1, 'name a command: list, check, prove, replay, export or merge')
     .strict()
     .fail((msg, e) => {
       throw e ?? new McError('MC030', msg ?? 'bad usage');

@@ -71,6 +71,7 @@ function statsLines(r: CheckRecord): string[] {
       const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)}${r.symmetry ? ' (symmetry reduction)' : ''}`];
       const store = storeLine(r);
       if (store) lines.push(store);
+      if (r.shard) lines.push(`  shard ${r.shard}: this part of the state space only (mirrorcheck merge combines the shards' --format json results)`);
       if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)}${r.liveness.symmetry ? ' (symmetry reduction)' : ' (no symmetry reduction)'}`);
       return lines;
     }
@@ -113,7 +114,12 @@ export function textRecord(r: CheckRecord): string {
       if (r.error?.trace) lines.push(`    trace: ${r.error.trace}`);
       break;
   }
-  if (r.unchecked?.length) lines.push(`  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`);
+  if (r.unchecked?.length)
+    lines.push(
+      r.engine === 'explicit'
+        ? `  not checked by a shard (liveness: check it in one run): ${r.unchecked.join(', ')}`
+        : `  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`,
+    );
   const unreached = r.covers.filter((c) => !c.reached).map((c) => c.name);
   if (r.covers.length)
     lines.push(
@@ -138,8 +144,8 @@ function pickStats(r: CheckRecord): Stats {
   switch (r.engine) {
     case 'explicit': {
       const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
-      const { store, queueBytes, omissionProbability, coverage, workers, workerShare, por } = r;
-      const optional = { store, queueBytes, omissionProbability, coverage, workers, workerShare, por };
+      const { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck } = r;
+      const optional = { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck };
       const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
       return {
         engine,

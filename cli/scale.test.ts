@@ -2,10 +2,10 @@
  * End-to-end tests of the explicit engine's scale options on the built binary (`node
  * dist/cli/main.js`, as cli.test.ts): a run killed with SIGKILL between checkpoints, or stopped with
  * SIGINT, resumes to the counts of a run that was never stopped; worker threads give one thread's
- * counts.
+ * counts; shards run as separate processes merge into the verdict of one run.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,59 @@ describe('check: worker threads, interrupts and checkpoints (built binary)', () 
     const r = run('check', ...LARGE, ...SAFETY, '--resume', dir, '--format', 'json');
     expect(r.code).toBe(0);
     expect(statesOf(r.out)).toBe(whole);
+  });
+
+  it('shards run as N processes merge into one verdict: exhaustive when all complete, the shortest violation, incomplete when one is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-shards-'));
+    const shardRuns = (variant: string[], n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const file = join(dir, `${variant.join('') || 'correct'}-${i + 1}.json`);
+          const args = [
+            bin,
+            'check',
+            'fence-migrate',
+            ...variant,
+            '--shard',
+            `${i + 1}/${n}`,
+            '--format',
+            'json',
+            '--no-progress',
+            '--out',
+            join(dir, 'traces'),
+          ];
+          return new Promise<string>((resolve) => {
+            const child = spawn(process.execPath, args, { cwd: root });
+            let out = '';
+            child.stdout?.on('data', (d) => {
+              out += String(d);
+            });
+            child.once('exit', () => {
+              writeFileSync(file, out);
+              resolve(file);
+            });
+          });
+        }),
+      );
+    const ok = await shardRuns([], 3);
+    const merged = run('merge', ...ok, '--format', 'json');
+    expect(merged.code).toBe(0);
+    const m = JSON.parse(merged.out) as { guarantee: string; statesSum: number };
+    expect(m.guarantee).toBe('exhaustive');
+    const whole = JSON.parse(run('check', 'fence-migrate', '--format', 'json', '--no-progress').out) as { states: number };
+    expect(m.statesSum).toBeGreaterThanOrEqual(whole.states);
+    expect(run('merge', ...ok.slice(0, 2)).code).toBe(3);
+    const bad = await shardRuns(['--variant', 'unblock-before-update'], 2);
+    const v = run('merge', ...bad, '--format', 'json');
+    expect(v.code).toBe(1);
+    const one = JSON.parse(
+      run('check', 'fence-migrate', '--variant', 'unblock-before-update', '--format', 'json', '--no-progress', '--out', join(dir, 't1')).out,
+    ) as {
+      violations: { length: number }[];
+    };
+    expect((JSON.parse(v.out) as { violations: { length: number }[] }).violations[0]?.length).toBe(one.violations[0]?.length);
+    const mixed = run('merge', ok[0] as string, bad[1] as string);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toMatch(/MC032/);
   });
 });

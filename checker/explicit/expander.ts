@@ -14,7 +14,7 @@
  */
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import type { LoadedModel } from '../../model/lang/compile.js';
-import type { StateStore } from './stateStore.js';
+import { type StateStore, hashWords } from './stateStore.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** Something found that ends the search: a broken property or a model error (plain data: it crosses threads). */
@@ -85,6 +85,19 @@ export interface ExpanderOptions {
   readonly onNew?: (pos: number) => void;
   /** Called for each transition explored, with source and target positions (graph building). */
   readonly onEdge?: (from: number, to: number, instance: number) => void;
+  /**
+   * Shard `index` of `count`: of the successors of the start states (depth 1), keep only those
+   * whose hash falls to this shard (every reachable state is reachable through some shard's).
+   */
+  readonly shard?: { readonly index: number; readonly count: number } | null;
+}
+
+/** Seed of the hash that splits the start states' successors among shards. */
+const SHARD_SEED = 0x3c6ef372;
+
+/** The shard (0-based) of `count` a packed state of depth 1 belongs to. */
+export function shardOf(w: Uint32Array, count: number): number {
+  return hashWords(w, 0, w.length, SHARD_SEED) % count;
 }
 
 /** The figures one thread gathers; the coordinator adds them up. */
@@ -203,6 +216,8 @@ export class Expander {
     this.figures.generated++;
     const { t, w } = this;
     this.packCanonical(t, w);
+    const shard = this.opts.shard;
+    if (shard && this.childDepth === 1 && shardOf(w, shard.count) !== shard.index) return;
     if (f >= 0) {
       this.finding = { kind: 'step', index: f, from: this.curPos, via: k, state: new Int32Array(t) };
       return;

@@ -22,9 +22,10 @@ import {
   modelErrorMessage,
 } from '../engine.js';
 import type { Finding } from './expander.js';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { BitstateSet } from './bitstate.js';
-import { Checkpointer, identityOf, resumeFrom } from './checkpoint.js';
+import { type CheckpointIdentity, Checkpointer, identityOf, resumeFrom } from './checkpoint.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { reductionData } from './partialOrder.js';
 import { Search, type SearchEnd } from './search.js';
@@ -52,11 +53,13 @@ export function searchStats(search: Search): ExplicitStats {
     ...(search.kind === 'exact' ? {} : { store: search.kind, queueBytes: search.queueBytes() }),
     ...(seen instanceof FingerprintSet ? { omissionProbability: seen.omissionProbability(states) } : {}),
     ...(seen instanceof BitstateSet ? { coverage: seen.coverage() } : {}),
+    ...(search.opts.shard ? { shard: `${search.opts.shard.index + 1}/${search.opts.shard.count}`, store: search.kind } : {}),
   };
 }
 
-/** What an exhaustive search with this store proves. */
+/** What an exhaustive search with this store proves (a shard alone proves it of its part only). */
 function guaranteeOf(search: Search): Guarantee {
+  if (search.opts.shard) return 'shard';
   return search.kind === 'exact' ? 'exhaustive' : search.kind;
 }
 
@@ -145,6 +148,7 @@ export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
     ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
     ...(spillDir !== undefined ? { spillDir } : {}),
     ...(porOn(job) ? { reduction: reductionData(job.model, job.properties) } : {}),
+    ...(x.shard ? { shard: x.shard, hashSeed: Math.imul(x.shard.index + 1, 0x9e3779b9) >>> 0 } : {}),
   });
   return search;
 }
@@ -186,6 +190,13 @@ function shortestJob(job: CheckJob, reduced: CheckResult<ExplicitStats>): { job:
 function withShortest(reduced: CheckResult<ExplicitStats>, again: CheckResult<ExplicitStats>, depth: number): CheckResult<ExplicitStats> {
   if (reduced.status !== 'violated' || again.status !== 'violated' || (violationDepth(again) ?? depth + 1) > depth) return reduced;
   return { ...reduced, violations: [...again.violations.filter((v) => v.trace !== null), ...reduced.violations.filter((v) => v.trace === null)] };
+}
+
+/** A shard's result names the check it is part of: what `merge` verifies all shards share. */
+function withShardCheck(r: CheckResult<ExplicitStats>, identity: CheckpointIdentity): CheckResult<ExplicitStats> {
+  if (!r.stats.shard) return r;
+  const { shard: _shard, ...check } = identity;
+  return { ...r, stats: { ...r.stats, shardCheck: createHash('sha256').update(JSON.stringify(check)).digest('hex').slice(0, 16) } };
 }
 
 /** The search's figures with the threads that made them and the reduction. */
@@ -230,7 +241,7 @@ export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<Che
       checkpointer.write();
       end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
     }
-    const result = withRunFigures(resultOf(search, end), search, workers, search.reduction !== null);
+    const result = withShardCheck(withRunFigures(resultOf(search, end), search, workers, search.reduction !== null), identity);
     const again = shortestJob(job, result);
     return again ? withShortest(result, await explicitRun(again.job, hooks), again.depth) : result;
   } finally {

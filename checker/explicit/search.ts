@@ -47,6 +47,8 @@ export interface SearchOptions {
   readonly spillDir?: string;
   /** Bitstate: a seed that diversifies the hash functions (swarm shards). */
   readonly hashSeed?: number;
+  /** Explore only shard `index` (0-based) of `count` (see expander.ts). */
+  readonly shard?: { readonly index: number; readonly count: number } | null;
 }
 
 /** How a search ended. */
@@ -144,6 +146,7 @@ export class Search<P extends Kinded = Kinded> {
       parents,
       ...(opts.strategy === 'dfs' ? { onNew: (pos: number) => this.queueDfs(pos) } : {}),
       ...(opts.onEdge ? { onEdge: opts.onEdge } : {}),
+      shard: opts.shard ?? null,
     });
     this.startMs = Date.now();
   }
@@ -226,6 +229,7 @@ export class Search<P extends Kinded = Kinded> {
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       reduction: this.opts.reduction ?? null,
       coversDone: this.coversDone.buffer as SharedArrayBuffer,
+      shard: this.opts.shard ?? null,
     };
   }
 

@@ -48,7 +48,7 @@ function round(m: WorkerRound): WorkerIdle {
     targetBase: m.targetBase,
     seen: seenOf(m.seen),
   };
-  expander ??= new Expander(cm, canon, reduction, init.nSlots, st, { deadlock: init.deadlock, shared: true, parents: false });
+  expander ??= new Expander(cm, canon, reduction, init.nSlots, st, { deadlock: init.deadlock, shared: true, parents: false, shard: init.shard });
   expander.setStores(st);
   let claim: Claim;
   do claim = claimChunk(expander, ctrl, target);

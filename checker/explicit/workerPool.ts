@@ -33,6 +33,8 @@ export interface WorkerInit {
   /** The partial-order reduction's tables, when it is on, and the covers reached (shared). */
   readonly reduction: ReductionData | null;
   readonly coversDone: SharedArrayBuffer;
+  /** Explore only this shard (see expander.ts). */
+  readonly shard: { readonly index: number; readonly count: number } | null;
 }
 
 /** The visited set of earlier levels of a compact store, as a worker attaches to it. */
