@@ -20,6 +20,8 @@ const NO_PARENT = 0xffffffff;
 const BUSY = -1;
 /** The table grows past this load (ids of 4 bytes: 5.3 to 10.7 bytes of table per state). */
 const MAX_LOAD = 0.75;
+/** Load a table may reach during a round of several threads (`reserve`). */
+const RESERVE_LOAD = 0.85;
 
 /** The shared buffers of a store, to attach another thread's view to the same store. */
 export interface StoreBuffers {
@@ -126,7 +128,10 @@ export class StateStore {
       this.addChunk();
       changed = true;
     }
-    if (need > this.table.length * MAX_LOAD) {
+    // A round may fill the table a little past the load at which one thread grows it (it grows as
+    // soon as the round ends and one thread inserts again); this keeps the table the size one
+    // thread would have.
+    if (need > this.table.length * RESERVE_LOAD) {
       let size = this.table.length * 2;
       while (need > size * MAX_LOAD) size *= 2;
       this.rehash(size);
