@@ -77,7 +77,9 @@ export interface WalkControl {
 /** Worker threads that expand chunks of a level alongside this thread (workerPool.ts). */
 export interface LevelPool {
   readonly size: number;
-  /** Resolves when every worker thread can take part in a round. */
+  /** Starts the worker threads (ahead of the first round, so that they start while small levels run). */
+  start(): void;
+  /** Resolves when every worker thread can take part in a round (starting them if needed). */
   whenReady(): Promise<void>;
   /** Starts a round: every worker claims chunks of the current level until none is left, or the search pauses or stops. */
   startRound(search: Search): void;
@@ -337,7 +339,9 @@ export class Search<P extends Kinded = Kinded> {
       this.ctrl[CTRL.cursor] = resumeCursor ?? lo;
       this.ctrl[CTRL.end] = hi;
       resumeCursor = null;
-      const end = yield* this.expandLevel(limits, ctl, hi - lo >= (ctl.parallelFrom ?? PARALLEL_FROM) ? (ctl.pool ?? null) : null);
+      const from = ctl.parallelFrom ?? PARALLEL_FROM;
+      if (hi - lo >= from / 8) ctl.pool?.start();
+      const end = yield* this.expandLevel(limits, ctl, hi - lo >= from ? (ctl.pool ?? null) : null);
       if (end) return end;
       this.depth++;
       this.finishLevel();

@@ -6,8 +6,9 @@
  * works alike — and attaches to the search's stores in shared memory. A round: the coordinator
  * posts the stores of the current level; every worker claims chunks from the shared cursor
  * (expander.ts `claimChunk`) until none is left or the search pauses or stops, then posts its
- * figures and its finding and waits for the next round. The first round waits until every worker
- * has started (the levels before it, smaller than `parallelFrom`, run meanwhile).
+ * figures and its finding and waits for the next round. Threads start when the levels reach an
+ * eighth of the size worth sharing (a small search starts none), and the first round waits until
+ * every one has started.
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -77,10 +78,21 @@ export class WorkerPool implements LevelPool {
   private failure: Error | null = null;
   private search: Search | null = null;
 
-  /** Starts `n` worker threads (besides the thread that coordinates). */
-  constructor(n: number, init: WorkerInit) {
-    for (let i = 0; i < n; i++) {
-      const w = startWorker(init);
+  /**
+   * A pool of `n` worker threads (besides the thread that coordinates), started on the first call
+   * of `start` (the search calls it when its levels grow, so a small search starts no thread).
+   */
+  constructor(
+    private readonly n: number,
+    private readonly init: WorkerInit,
+  ) {}
+
+  /** Starts the worker threads unless they are started already. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.n; i++) {
+      const w = startWorker(this.init);
       this.ready.push(false);
       w.on('message', (m: { type: 'ready' } | WorkerIdle) => this.onMessage(i, m));
       w.on('error', (e) => this.fail(e));
@@ -90,14 +102,16 @@ export class WorkerPool implements LevelPool {
       this.workers.push(w);
     }
   }
+  private started = false;
 
   /** Worker threads (besides the coordinator). */
   get size(): number {
-    return this.workers.length;
+    return this.n;
   }
 
   /** Resolves when every worker has started (the first parallel round waits for them: levels before it are small). */
   whenReady(): Promise<void> {
+    this.start();
     if (this.ready.every(Boolean)) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
