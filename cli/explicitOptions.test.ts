@@ -36,6 +36,7 @@ describe('explicit engine options of check', () => {
 
   it("workers default to the machine's cores; checkpoints: --resume DIR goes on saving into DIR", () => {
     expect(toExplicitOptions({ ...args, store: 'exact' }).workers).toBeGreaterThanOrEqual(1);
+    expect(toExplicitOptions({ ...args, store: 'exact', strategy: 'dfs' }).workers).toBe(1);
     expect(code(() => toExplicitOptions({ ...args, store: 'exact', workers: 0 }))).toBe('MC030');
     expect(code(() => toExplicitOptions({ ...args, store: 'exact', workers: 1.5 }))).toBe('MC030');
     expect(toExplicitOptions({ ...args, store: 'exact', workers: 1, resume: 'ck' })).toEqual({

@@ -22,6 +22,8 @@ export interface ExplicitArgs {
   readonly resume?: string;
   readonly por?: boolean;
   readonly shard?: string;
+  /** The search strategy: depth-first search runs on one thread, so it takes no default workers. */
+  readonly strategy?: 'bfs' | 'dfs';
 }
 
 /** Declares the options on a yargs command builder. */
@@ -33,7 +35,10 @@ export function explicitOptions<T>(y: Argv<T>) {
       describe: 'visited states: exact (exhaustive), hash-compaction (64-bit fingerprints) or bitstate (a fixed array of bits)',
     })
     .option('memory', { type: 'string', describe: 'bitstate: size of the bit array, e.g. 512MiB or 2GiB (default 1GiB)' })
-    .option('workers', { type: 'number', describe: `threads of the breadth-first search (default: the machine's cores, ${defaultWorkers()} here)` })
+    .option('workers', {
+      type: 'number',
+      describe: `threads of the breadth-first search (default: the machine's cores, ${defaultWorkers()} here; depth-first search runs on one)`,
+    })
     .option('checkpoint', { type: 'string', describe: 'save the search in this folder now and then and when it stops early (Ctrl-C, a limit)' })
     .option('checkpoint-minutes', { type: 'number', default: 10, describe: 'minutes between checkpoints' })
     .option('resume', { type: 'string', describe: 'continue the search saved in this folder (same check: model, properties, options)' })
@@ -82,7 +87,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
   if (a.memory !== undefined && a.store !== 'bitstate') throw new McError('MC030', '--memory sizes the bit array of --store bitstate');
   const memoryBytes = a.memory !== undefined ? parseBytes('memory', a.memory) : undefined;
   if (memoryBytes !== undefined && (memoryBytes < 8 || memoryBytes > 2 ** 32)) throw new McError('MC030', '--memory must be between 8 bytes and 4GiB');
-  const workers = a.workers ?? defaultWorkers();
+  const workers = a.workers ?? (a.strategy === 'dfs' ? 1 : defaultWorkers());
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new McError('MC030', `--workers must be an integer from 1 to 256, got ${a.workers}`);
   const minutes = a['checkpoint-minutes'];
   if (!Number.isFinite(minutes) || minutes <= 0) throw new McError('MC030', `--checkpoint-minutes must be a number > 0, got ${minutes}`);

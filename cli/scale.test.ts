@@ -41,6 +41,13 @@ beforeAll(() => {
 });
 
 describe('check: worker threads, interrupts and checkpoints (built binary)', () => {
+  it('depth-first search runs on one thread by default (worker threads are for breadth-first levels)', () => {
+    const r = run('check', 'fence-migrate', '--strategy', 'dfs', '--format', 'json', '--no-progress');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { workers: number }).workers).toBe(1);
+    expect(run('check', 'fence-migrate', '--strategy', 'dfs', '--workers', '2').code).toBe(2);
+  });
+
   it('--workers 2 stores exactly the states of --workers 1', () => {
     const r = run('check', ...LARGE, ...SAFETY, '--workers', '2', '--format', 'json');
     expect(r.code).toBe(0);
