@@ -10,11 +10,15 @@ export default defineConfig({
     alias: [
       { find: /^mirrorcheck$/, replacement: here('./index.ts') },
       { find: /^mirrorcheck\/harness$/, replacement: here('./harness/index.ts') },
+      { find: /^mirrorcheck\/conformance$/, replacement: here('./conformance/index.ts') },
     ],
   },
   test: {
+    // Build dist/ from the current sources once per run: the end-to-end tests run the built CLI.
+    globalSetup: ['./test/buildOnce.ts'],
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // Nested node_modules too: examples/driver-model installs mirrorcheck as a link to this folder.
+    exclude: ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

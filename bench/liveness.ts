@@ -68,7 +68,7 @@ if (part !== null) {
   const model = buildModel(fenceMigrate, { params, variant });
   const live = fenceMigrateProperties.build(model).filter((p) => p.kind === 'liveness');
   console.log(
-    `fence-migrate${variant ? ` --variant ${variant}` : ''} ${Object.entries(params)
+    `${fenceMigrate.name}${variant ? ` --variant ${variant}` : ''} ${Object.entries(params)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}: ` + `${live.length} liveness properties (${live.map((p) => p.name).join(', ')}), node ${process.version}, one core`,
   );

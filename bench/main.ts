@@ -43,7 +43,8 @@ function safetyJob(pkg: ProtocolPackage, params: Record<string, string | number>
 
 const k = (n: number) => `${Math.round(n / 1000)}k`;
 const line = (label: string, text: string) => console.log(`${label.padEnd(26)} ${text}`);
-const figures = (s: ExplicitStats) => `${s.states} states, ${(s.elapsedMs / 1000).toFixed(2)} s, ${k(s.statesPerSec)} states/s, ${s.bytesPerState} bytes/state`;
+const figures = (s: ExplicitStats) =>
+  `${s.states} states, ${(s.elapsedMs / 1000).toFixed(2)} s, ${k(s.statesPerSec)} states/s, ${s.bytesPerState === null ? 'too few states for a bytes/state figure' : `${s.bytesPerState} bytes/state`}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 console.log(
@@ -60,7 +61,8 @@ if (only.has('engine')) {
     last = explicitCheck(job);
     rates.push(last.stats.statesPerSec);
   }
-  if (last) line('engine one thread', `${figures(last.stats)}; median of ${repeat}: ${k(median(rates))} states/s (fence-migrate bench size)`);
+  if (last)
+    line('engine one thread', `${figures(last.stats)}; median of ${repeat}: ${k(median(rates))} states/s (${fenceMigratePackage.protocol.name} bench size)`);
 }
 
 if (only.has('workers')) {
@@ -97,10 +99,11 @@ if (only.has('stores')) {
 }
 
 if (only.has('por')) {
-  for (const [name, pkg, params] of [
-    ['fence-migrate', fenceMigratePackage, BENCH],
-    ['odp-mirror', odpMirrorPackage, {}],
+  for (const [pkg, params] of [
+    [fenceMigratePackage, BENCH],
+    [odpMirrorPackage, {}],
   ] as const) {
+    const name = pkg.protocol.name;
     const job = safetyJob(pkg, params);
     const full = explicitCheck(job).stats;
     const red = explicitCheck({ ...job, explicit: { por: true } }).stats;
@@ -113,7 +116,7 @@ if (only.has('por')) {
     for (const v of pkg.protocol.variants) {
       let vjob: CheckJob;
       try {
-        vjob = safetyJob(pkg, name === 'fence-migrate' ? { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 } : params, v.name);
+        vjob = safetyJob(pkg, pkg === fenceMigratePackage ? { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 } : params, v.name);
       } catch {
         continue;
       }
@@ -151,14 +154,14 @@ if (only.has('symmetry')) {
   const job = { ...safetyJob(fenceMigratePackage, big), symmetry: true, limits: { timeLimitSec: timeLimit } };
   const r = explicitCheck(job);
   line(
-    'symmetry fence-migrate',
+    `symmetry ${fenceMigratePackage.protocol.name}`,
     `pages=4 frames=6 slots=3 migrations=3 writes=3, one thread: ${figures(r.stats)} (${r.status}${r.status === 'incomplete' ? `: ${r.reason}` : ''})`,
   );
   const rw = await explicitRun({ ...job, explicit: { workers: cores } });
-  line('symmetry fence-migrate', `same, ${cores} threads: ${figures(rw.stats)} (${rw.status})`);
+  line(`symmetry ${fenceMigratePackage.protocol.name}`, `same, ${cores} threads: ${figures(rw.stats)} (${rw.status})`);
 }
 
 if (only.has('odp')) {
   const job = safetyJob(odpMirrorPackage, odpMirrorPackage.sizes?.bench ?? {});
-  line('odp-mirror bench size', figures(explicitCheck(job).stats));
+  line(`${odpMirrorPackage.protocol.name} bench size`, figures(explicitCheck(job).stats));
 }

@@ -68,7 +68,7 @@ function ourRow(name: string, r: CheckResult<ExplicitStats>, wallMs: number, bui
     searchMs: s.elapsedMs,
     states: s.states,
     memMiB: process.resourceUsage().maxRSS / 1024,
-    note: `${r.status}, ${s.transitions} transitions, store ${(s.storeBytes / 2 ** 20).toFixed(1)} MiB (${s.bytesPerState} B/state)${s.workers && s.workers > 1 ? `, ${s.workers} threads (workers expanded ${((s.workerShare ?? 0) * 100).toFixed(0)} %)` : ''}${s.omissionProbability !== undefined ? `, P(missed state) ${s.omissionProbability.toExponential(1)}` : ''}`,
+    note: `${r.status}, ${s.transitions} transitions, store ${(s.storeBytes / 2 ** 20).toFixed(1)} MiB${s.bytesPerState !== null ? ` (${s.bytesPerState} B/state)` : ''}${s.workers && s.workers > 1 ? `, ${s.workers} threads (workers expanded ${((s.workerShare ?? 0) * 100).toFixed(0)} %)` : ''}${s.omissionProbability !== undefined ? `, P(missed state) ${s.omissionProbability.toExponential(1)}` : ''}`,
   };
 }
 
@@ -144,7 +144,7 @@ function printTable(label: string, model: Model, properties: readonly Property[]
   const rate = (x: Row) => (x.states !== null && x.searchMs > 0 ? (x.states * 1000) / x.searchMs : null);
   const fmt = (n: number | null, d = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
   console.log(
-    `\n== ${label}: fence-migrate ${Object.entries(model.params)
+    `\n== ${label}: ${model.protocol} ${Object.entries(model.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(
         ' ',

@@ -35,8 +35,8 @@ const backends: SolverBackend[] = native ? ['wasm', 'native'] : ['wasm'];
 
 // biome-ignore lint/suspicious/noExplicitAny: the two protocols have different handle types
 const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> }[] = [
-  { name: 'fence-migrate', def: fenceMigrate, props: fenceMigrateProperties },
-  { name: 'odp-mirror', def: odpMirror, props: odpMirrorProperties },
+  { name: fenceMigrate.name, def: fenceMigrate, props: fenceMigrateProperties },
+  { name: odpMirror.name, def: odpMirror, props: odpMirrorProperties },
 ];
 
 const safety = safetyProperties;

@@ -1,12 +1,15 @@
 /**
  * End-to-end tests of the built binary: exit codes 0, 1, 2, 3 and 4, JSON fields, trace files and
- * replay. They run `node dist/cli/main.js`, so `npm run build` (done by `npm ci`) must have run.
+ * replay. They run `node dist/cli/main.js`, which test/buildOnce.ts builds from the current sources
+ * before any test runs (never a stale build). Each test stands alone: none uses another's output.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../model/lang/protocol.js';
+import { registry } from './registry.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'dist/cli/main.js');
@@ -17,7 +20,6 @@ const run = (...args: string[]) => {
 let tmp = '';
 
 beforeAll(() => {
-  if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   tmp = mkdtempSync(join(tmpdir(), 'mc-cli-'));
 });
 
@@ -26,11 +28,19 @@ describe('mirrorcheck CLI', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
   });
 
-  it('list shows the protocol, its variants and properties', () => {
+  it('list shows every built-in protocol, its variants and properties (from the registry)', () => {
     const r = run('list');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/fence-migrate/);
-    for (const v of ['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate']) expect(r.out).toContain(v);
+    for (const pkg of registry) {
+      expect(r.out).toContain(`${pkg.protocol.name}: ${pkg.protocol.summary}`);
+      const lines = r.out.split('\n').map((l) => l.trim());
+      for (const v of pkg.protocol.variants)
+        expect(
+          lines.some((l) => l.startsWith(`${v.name} `) && l.endsWith(v.summary)),
+          v.name,
+        ).toBe(true);
+      for (const p of pkg.properties.build(buildModel(pkg.protocol))) expect(r.out).toContain(` ${p.name}: ${p.doc}`);
+    }
   });
 
   it('exit 0: check with no arguments checks every built-in protocol', () => {
@@ -155,13 +165,13 @@ describe('mirrorcheck CLI', () => {
     const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
   });
 
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
   });
 });
 
@@ -247,27 +257,20 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
   });
 
-  // Filled by the next test: the trace `prove` writes for the violated variant.
-  let proveTrace = '';
-
-  it('prove on a bug variant: the base case finds a real counterexample (exit 1) and saves its trace', () => {
+  // prove reports the first failing invariant, strengthening invariants included (here
+  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
+  it('prove on a bug variant: the base case finds a real counterexample (exit 1), saves its trace, and replay reproduces it (exit 1)', () => {
     const out = join(tmp, 's2');
     const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ variant: 'unblock-before-copy', engine: 'smt', method: 'k-induction', status: 'violated', guarantee: null });
     expect(rec.violations).toHaveLength(1);
-    proveTrace = rec.violations[0].trace as string;
+    const proveTrace = rec.violations[0].trace as string;
     expect(existsSync(proveTrace)).toBe(true);
     const t = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out);
     expect(t.code).toBe(1);
     expect(t.out).toMatch(/\n\s+VIOLATED \S+ \[FM-\w+\]: /);
-  });
-
-  // prove reports the first failing invariant, strengthening invariants included (here
-  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
-  it('replay reproduces the violation recorded by prove (exit 1)', () => {
-    expect(proveTrace).not.toBe('');
     expect(run('replay', proveTrace).code).toBe(1);
   });
 
@@ -385,6 +388,10 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
       ['fence-migrate', 'proved', 1],
       ['odp-mirror', 'proved', 1],
+      ['hmm-migrate', 'proved', 1],
+      ['device-exclusive', 'proved', 1],
+      ['odp-mr', 'proved', 1],
+      ['dax-revoke', 'proved', 1],
     ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.

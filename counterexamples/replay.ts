@@ -7,6 +7,7 @@
  */
 import { ModelRuntimeError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
+import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model } from '../model/lang/protocol.js';
 import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
 import type { Trace } from './trace.js';
@@ -26,6 +27,7 @@ export interface ReplayViolation {
   readonly doc: string;
 }
 
+/** What `replayTrace` found: the recomputed states, the first violation, or where the trace stopped matching the model. */
 export interface ReplayReport {
   /** The states recomputed from the choices (as many as replayed). */
   readonly states: readonly Int32Array[];
@@ -38,16 +40,8 @@ export interface ReplayReport {
   readonly modelError: { readonly step: number; readonly message: string } | null;
 }
 
-function sameState(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function firstDiff(model: Model, a: Int32Array, b: Int32Array): string {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `${model.layout.slotNames[i]}: stored ${b[i]}, recomputed ${a[i]}`;
-  return '';
-}
+/** The first slot where the recomputed state `a` differs from the stored state `b`, in words. */
+const firstDiff = (model: Model, a: Int32Array, b: Int32Array): string => stateDiffs(model.layout, b, a, ['stored', 'recomputed'])[0] ?? '';
 
 /** Re-executes `trace` on `model` and checks the safety properties on every state and step. */
 export function replayTrace(model: Model, properties: readonly Property[], trace: Trace, opts: { checkDeadlock?: boolean } = {}): ReplayReport {

@@ -13,6 +13,7 @@ export interface TraceStep {
   readonly state: Int32Array;
 }
 
+/** A counterexample (or any run): the choices taken and the states they lead to, with where it came from. */
 export interface Trace {
   readonly protocol: string;
   readonly variant: string | null;
@@ -34,9 +35,4 @@ export interface Trace {
    * made, so that replay can tell a changed model from a changed protocol.
    */
   readonly modelFile?: { readonly path: string; readonly sha256: string };
-}
-
-/** The choice list `[init, instance...]` of a trace. */
-export function choicesOf(t: Trace): number[] {
-  return t.steps.map((s) => s.choice);
 }

@@ -2,18 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { isChoicePoint } from './choicePoint.js';
 import { EBUSY, type HmmEnv, type HmmRange, hmmRangeFault, hmmRangeStale, makeDeviceExclusive } from './hmmRangeFault.js';
 import type { IntervalSubscription } from './notifierCore.js';
-import { OdpMm } from './odpMm.js';
-import { type OdpInvalidate, OdpNotifier, type OdpRangeInfo } from './odpNotifier.js';
+import { ProcessMm } from './processMm.js';
+import { type InvalidateFlow, MmuNotifier, type RangeInfo } from './mmuNotifier.js';
 import { type Flow, labelOf, type StepPoint } from './scheduler.js';
 
-const unmap: OdpRangeInfo = { event: 'unmap', owner: null, blockable: true, thread: 0 };
+const unmap: RangeInfo = { event: 'unmap', owner: null, blockable: true, thread: 0 };
 
 /** Two pages, four frames, one interval over both whose callback only sets the sequence. */
-function setup(): { env: HmmEnv; mm: OdpMm; notifier: OdpNotifier; sub: IntervalSubscription; calls: OdpRangeInfo[] } {
-  const mm = new OdpMm(2, 4);
-  const notifier = new OdpNotifier({ endSkippedAfterEagain: false });
-  const calls: OdpRangeInfo[] = [];
-  const cb: OdpInvalidate = function* (s, range, cur) {
+function setup(): { env: HmmEnv; mm: ProcessMm; notifier: MmuNotifier; sub: IntervalSubscription; calls: RangeInfo[] } {
+  const mm = new ProcessMm(2, 4);
+  const notifier = new MmuNotifier({ endSkippedAfterEagain: false });
+  const calls: RangeInfo[] = [];
+  const cb: InvalidateFlow = function* (s, range, cur) {
     calls.push(notifier.rangeInfo(range));
     notifier.core.setSeq(s, cur);
     return true;
@@ -29,7 +29,7 @@ function newRange(env: HmmEnv, sub: IntervalSubscription, write: boolean): HmmRa
 }
 
 /** Drives a flow step by step, recording labels; at a choice point with several alternatives it picks `pick` (setting the frame). */
-function drive<T>(flow: Flow<T>, mm: OdpMm, before?: (label: string, n: number) => void, pick = 0): { value: T; labels: string[] } {
+function drive<T>(flow: Flow<T>, mm: ProcessMm, before?: (label: string, n: number) => void, pick = 0): { value: T; labels: string[] } {
   const labels: string[] = [];
   let r = flow.next();
   while (!r.done) {
@@ -50,9 +50,9 @@ function drive<T>(flow: Flow<T>, mm: OdpMm, before?: (label: string, n: number) 
   return { value: r.value, labels };
 }
 
-describe('odp mm (CPU PTEs and frames)', () => {
+describe('process mm (CPU PTEs and frames)', () => {
   it('page p starts mapped writable to frame p; faultIn/upgrade/protect/clear act on PTEs and frames', () => {
-    const mm = new OdpMm(2, 3);
+    const mm = new ProcessMm(2, 3);
     expect(mm.ptes).toEqual([
       { pfn: 0, write: true },
       { pfn: 1, write: true },
@@ -77,17 +77,17 @@ describe('odp mm (CPU PTEs and frames)', () => {
     mm.protect(1);
     expect(mm.pte(1)).toEqual({ pfn: 1, write: false });
     expect(() => mm.pte(2)).toThrow(/no page 2/);
-    expect(() => new OdpMm(3, 2)).toThrow();
+    expect(() => new ProcessMm(3, 2)).toThrow();
   });
 
   it('faultIn refuses a frame that is not free', () => {
-    const mm = new OdpMm(2, 2);
+    const mm = new ProcessMm(2, 2);
     mm.clear(0);
     expect(() => mm.faultIn(0, 1, true)).toThrow(/not free/);
   });
 
   it('takeAllocChoice consumes the scheduler-picked frame once', () => {
-    const mm = new OdpMm(1, 2);
+    const mm = new ProcessMm(1, 2);
     expect(() => mm.takeAllocChoice()).toThrow(/without a frame chosen/);
     mm.allocChoice = 1;
     expect(mm.takeAllocChoice()).toBe(1);

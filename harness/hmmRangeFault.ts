@@ -11,10 +11,11 @@
 import type { Alternative, ChoicePoint } from './choicePoint.js';
 import type { DevEntry } from './mirrorDevice.js';
 import type { IntervalSubscription } from './notifierCore.js';
-import type { OdpMm } from './odpMm.js';
-import type { OdpNotifier } from './odpNotifier.js';
+import type { ProcessMm } from './processMm.js';
+import type { MmuNotifier } from './mmuNotifier.js';
 import { type Flow, step, stepLabel } from './scheduler.js';
 
+/** The error `hmm_range_fault` returns when an invalidation moved the interval's sequence during the walk. */
 export const EBUSY = -16;
 
 /** struct hmm_range: what to walk and where the result goes. */
@@ -33,8 +34,8 @@ export interface HmmRange {
 
 /** What hmm_range_fault needs from the simulated mm. */
 export interface HmmEnv {
-  readonly mm: OdpMm;
-  readonly notifier: OdpNotifier;
+  readonly mm: ProcessMm;
+  readonly notifier: MmuNotifier;
 }
 
 /** Whether the range's snapshot is stale: check_retry, or the old `!range->valid`. */

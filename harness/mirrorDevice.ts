@@ -1,5 +1,5 @@
 /**
- * The mirroring device of the odp-mirror harness (an HCA with ODP, or a GPU behind HMM): its own
+ * A mirroring device (an HCA with ODP, or a GPU behind HMM): its own
  * translation table filled by the driver, a TLB that caches entries with their permission, and
  * access slots whose translation happens before their memory access. Why this module exists: the
  * hazards of the protocol live in exactly these gaps (a translation used after the table changed, a
@@ -14,6 +14,7 @@ export interface DevEntry {
   readonly write: boolean;
 }
 
+/** The kind of a device access: a read, a write, or an atomic (which needs exclusive access). */
 export type AccessOp = 'read' | 'write' | 'atomic';
 
 /** One device access in a slot (struct of the work request / GPU fault entry). */

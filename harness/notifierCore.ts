@@ -1,5 +1,5 @@
 /**
- * The mmu_interval_notifier core of the simulated mm (mm/mmu_notifier.c, kernel-protocols.md 1.2-1.5).
+ * The mmu_interval_notifier core of the simulated mm (mm/mmu_notifier.c: mn_itree_inv_start_range, mn_itree_inv_end, mmu_interval_read_begin, mmu_interval_notifier_insert/remove).
  * Why this module exists: the reference driver's collision-retry loop is only as good as the sequence
  * scheme it runs against, so the harness implements that scheme as the kernel does: one
  * `invalidate_seq` per mm, odd while an invalidation that hits some interval is open, returned to even

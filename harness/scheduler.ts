@@ -32,6 +32,12 @@ export function stepLabel(name: string, args: Readonly<Record<string, number>> =
     .join(', ')})`;
 }
 
+/** The rule name of a label `Name(a=1)`: the label up to its argument list. */
+export function ruleName(label: string): string {
+  const i = label.indexOf('(');
+  return i < 0 ? label : label.slice(0, i);
+}
+
 /** A scheduling point for a step the model has. */
 export function step(name: string, args: Readonly<Record<string, number>>, ready: () => boolean = always): StepPoint {
   return { label: stepLabel(name, args), ready, internal: false };

@@ -12,6 +12,7 @@
  * export default definePackage({ properties: myProperties, corpus: new URL('./corpus/', import.meta.url) });
  * ```
  */
+import type { HarnessBinding } from '../harness/binding.js';
 import { McError } from '../model/lang/errors.js';
 import type { ParamValues, ProtocolDef } from '../model/lang/protocol.js';
 import type { PropertySet } from './property.js';
@@ -34,6 +35,11 @@ export interface ProtocolPackage<H = any> {
    * checking of every variant in seconds).
    */
   readonly sizes?: Readonly<Record<string, ParamSize>>;
+  /**
+   * The reference driver on the simulated hardware (`mirrorcheck/harness`): what `replay --on
+   * harness`, the conformance check and the harness replay need. Absent: the protocol has none.
+   */
+  readonly harness?: HarnessBinding;
 }
 
 /** Declares a package; checks that its parts belong together (MC010 when they do not). */

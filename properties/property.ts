@@ -3,8 +3,9 @@
  * language, each citing the spec requirement it checks, so that every engine evaluates the same
  * thing and every report can say which requirement of which spec was broken.
  */
-import { type Expr, type Operand, boolExpr, freshVar, within } from '../model/lang/expr.js';
-import type { Model, ProtocolDef } from '../model/lang/protocol.js';
+import { type Expr, type Operand, boolExpr, fail, freshVar, within } from '../model/lang/expr.js';
+import type { Model, ProtocolDef, RuleDef } from '../model/lang/protocol.js';
+import { scopeProblem } from '../model/lang/visit.js';
 import type { IndexType } from '../model/lang/types.js';
 
 interface PropertyBase {
@@ -56,6 +57,7 @@ export interface Liveness extends PropertyBase {
   readonly each?: { readonly index: IndexType; readonly v: Expr };
 }
 
+/** Any property kind: invariant, step property, cover or liveness. */
 export type Property = Invariant | StepProperty | Cover | Liveness;
 
 /** `p ~> q`: every state satisfying p is followed by one satisfying q. */
@@ -66,8 +68,8 @@ export function leadsTo(name: string, requirement: string, doc: string, p: Opera
     name,
     requirement,
     doc,
-    p: boolExpr(p, 'leadsTo'),
-    q: boolExpr(q, 'leadsTo'),
+    p: statePredicate('leadsTo', p),
+    q: statePredicate('leadsTo', q),
   }));
 }
 
@@ -79,14 +81,15 @@ export function leadsToEach(name: string, requirement: string, doc: string, inde
   return within(`liveness ${name}`, () => {
     const v = freshVar(index, index.name.toLowerCase());
     const [p, q] = fn(v);
+    const each = new Set([(v as { id: number }).id]);
     return {
       kind: 'liveness' as const,
       form: 'leadsTo' as const,
       name,
       requirement,
       doc,
-      p: boolExpr(p, 'leadsTo'),
-      q: boolExpr(q, 'leadsTo'),
+      p: statePredicate('leadsTo', p, each),
+      q: statePredicate('leadsTo', q, each),
       each: { index, v },
     };
   });
@@ -101,7 +104,7 @@ export function eventually(name: string, requirement: string, doc: string, q: Op
     requirement,
     doc,
     p: boolExpr(true, 'eventually'),
-    q: boolExpr(q, 'eventually'),
+    q: statePredicate('eventually', q),
   }));
 }
 
@@ -114,16 +117,25 @@ export function alwaysEventually(name: string, requirement: string, doc: string,
     requirement,
     doc,
     p: boolExpr(true, 'alwaysEventually'),
-    q: boolExpr(q, 'alwaysEventually'),
+    q: statePredicate('alwaysEventually', q),
   }));
 }
 
-export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {
-  return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => boolExpr(pred, 'invariant')) };
+/** A predicate on one state: no free variables (only those of its own quantifiers), no `pre(...)`. */
+function statePredicate(what: string, pred: Operand, allowed: ReadonlySet<number> = new Set()): Expr {
+  const e = boolExpr(pred, what);
+  const wrong = scopeProblem(e, allowed, false);
+  return wrong ? fail(wrong) : e;
 }
 
+/** Holds in every reachable state. */
+export function invariant(name: string, requirement: string, doc: string, pred: Operand): Invariant {
+  return { kind: 'invariant', name, requirement, doc, pred: within(`invariant ${name}`, () => statePredicate('invariant', pred)) };
+}
+
+/** Must be reachable: a cover never reached means the model may be vacuous. */
 export function cover(name: string, requirement: string, doc: string, pred: Operand): Cover {
-  return { kind: 'cover', name, requirement, doc, pred: within(`cover ${name}`, () => boolExpr(pred, 'cover')) };
+  return { kind: 'cover', name, requirement, doc, pred: within(`cover ${name}`, () => statePredicate('cover', pred)) };
 }
 
 /** A step property on the steps of one rule of `model` (its parameters are passed to `fn`). */
@@ -139,10 +151,13 @@ export function stepProperty(
     let args: Record<string, Expr> = {};
     if (rule !== null) {
       const r = model.rules.find((x) => x.name === rule);
-      if (!r) throw new Error(`step property ${name}: no rule ${rule} in ${model.protocol}`);
-      args = Object.fromEntries(r.params.map((p) => [p.name, p.v]));
+      if (!r) fail(`no rule ${rule} in ${model.protocol} (rules: ${model.rules.map((x) => x.name).join(', ')})`);
+      args = Object.fromEntries((r as RuleDef).params.map((p) => [p.name, p.v]));
     }
-    return { kind: 'step' as const, name, requirement, doc, rule, pred: boolExpr(fn(args), 'step property') };
+    const pred = boolExpr(fn(args), 'step property');
+    const wrong = scopeProblem(pred, new Set(Object.values(args).map((v) => (v as { id: number }).id)), true);
+    if (wrong) fail(wrong);
+    return { kind: 'step' as const, name, requirement, doc, rule, pred };
   });
 }
 
@@ -170,6 +185,7 @@ export interface PropertySet<H> {
   readonly proofHints?: (model: Model<H>) => ProofHints;
 }
 
+/** Declares the properties of a protocol (built against each built model) and, optionally, its proof hints. */
 export function definePropertySet<H>(
   protocol: ProtocolDef<H>,
   build: (model: Model<H>) => readonly Property[],

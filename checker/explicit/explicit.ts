@@ -18,6 +18,7 @@ import {
   type Guarantee,
   type Hooks,
   type Violation,
+  bytesPerStateOf,
   deadlockViolation,
   modelErrorMessage,
 } from '../engine.js';
@@ -48,7 +49,7 @@ export function searchStats(search: Search): ExplicitStats {
     depth: f.maxDepth,
     elapsedMs,
     statesPerSec: elapsedMs > 0 ? Math.round((states * 1000) / elapsedMs) : states * 1000,
-    bytesPerState: states ? Math.round((bytes / states) * 10) / 10 : 0,
+    bytesPerState: bytesPerStateOf(bytes, states),
     storeBytes: bytes,
     ...(search.kind === 'exact' ? {} : { store: search.kind, queueBytes: search.queueBytes() }),
     ...(seen instanceof FingerprintSet ? { omissionProbability: seen.omissionProbability(states) } : {}),

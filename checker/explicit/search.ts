@@ -89,6 +89,8 @@ export interface LevelPool {
 
 /** Smallest level handed to worker threads by default (smaller levels are not worth a round trip). */
 const PARALLEL_FROM = 4096;
+/** States expanded between two ticks (progress reports, time limit, interrupt) of a one-thread walk. */
+const TICK_EVERY = 1024;
 
 /** The walk over the reachable states of one model. */
 export class Search<P extends Kinded = Kinded> {
@@ -379,28 +381,39 @@ export class Search<P extends Kinded = Kinded> {
    */
   private soloRound(limits: Limits, ctl: WalkControl): string | null | 'turn' {
     const ctrl = this.ctrl;
-    ctrl[CTRL.chunk] = 1024;
+    ctrl[CTRL.chunk] = TICK_EVERY;
     ctrl[CTRL.depth] = this.depth;
     ctrl[CTRL.limit] = 0xffffffff;
-    const sliceStart = Date.now();
+    // The clock is read only where it is needed: a slice of an asynchronous run, and a tick.
+    const sliceStart = ctl.sliceMs !== undefined ? Date.now() : 0;
     for (;;) {
       const a = ctrl[CTRL.cursor] as number;
       const end = ctrl[CTRL.end] as number;
       if (a >= end) return null;
-      const b = Math.min(end, a + 1024);
+      // Chunks end where a tick is due, so that ticks come every TICK_EVERY expansions across levels.
+      const b = Math.min(end, a + TICK_EVERY - this.sinceTick);
       const reached = this.expander.expandRange(a, b, this.depth, limits.maxStates);
       ctrl[CTRL.cursor] = reached;
+      this.sinceTick += reached - a;
       if (this.expander.finding) {
         this.found = this.expander.finding;
         return null;
       }
-      if (reached < b) return `state limit of ${limits.maxStates} reached`;
-      const stop = ctl.tick();
-      if (stop !== null) return stop;
+      // States are counted one by one: the search stops once the store holds the limit, even when
+      // the state just expanded was the last one (a limit is never a pass).
+      if (limits.maxStates !== undefined && this.count >= limits.maxStates) return `state limit of ${limits.maxStates} reached`;
+      if (this.sinceTick >= TICK_EVERY) {
+        this.sinceTick = 0;
+        const stop = ctl.tick();
+        if (stop !== null) return stop;
+      }
       if (ctl.atPause?.due()) return null;
       if (ctl.sliceMs !== undefined && Date.now() - sliceStart >= ctl.sliceMs) return 'turn';
     }
   }
+
+  /** Expansions since the last tick of a one-thread round. */
+  private sinceTick = 0;
 
   /**
    * A round with worker threads: every thread claims chunks until the level is done, the search
@@ -417,7 +430,7 @@ export class Search<P extends Kinded = Kinded> {
     this.expander.setShared(true);
     pool.startRound(this);
     let stopReason: string | null = null;
-    let sliceStart = Date.now();
+    let sliceStart = ctl.sliceMs !== undefined ? Date.now() : 0;
     for (;;) {
       const claim = claimChunk(this.expander, ctrl, this.target);
       if (claim === 'found') this.addFinding(this.expander.finding);
@@ -467,7 +480,7 @@ export class Search<P extends Kinded = Kinded> {
         return { kind: 'found', finding: this.found };
       }
       if (limits.maxStates !== undefined && this.count >= limits.maxStates) return { kind: 'limit', reason: `state limit of ${limits.maxStates} reached` };
-      if ((++expansions & 1023) === 0) {
+      if (++expansions % TICK_EVERY === 0) {
         const stop = ctl.tick();
         if (stop !== null) return { kind: 'limit', reason: stop };
         if (ctl.sliceMs !== undefined) yield 'turn';
@@ -566,8 +579,8 @@ export class Search<P extends Kinded = Kinded> {
   }
 
   /** Progress figures for hooks. */
-  progress(): Progress {
-    const el = Date.now() - this.startMs;
+  progress(now = Date.now()): Progress {
+    const el = now - this.startMs;
     const n = this.count;
     return {
       generated: this.figures().generated,
@@ -581,13 +594,13 @@ export class Search<P extends Kinded = Kinded> {
 
   /** Calls the progress hook about once a second and returns the reason a time limit stops the search. */
   ticker(limits: Limits, hooks: Hooks, more: () => string | null = () => null): () => string | null {
-    let lastReport = Date.now();
+    let lastReport = this.startMs;
     const limit = limits.timeLimitSec;
     return () => {
       const now = Date.now();
       if (hooks.onProgress && now - lastReport >= 1000) {
         lastReport = now;
-        hooks.onProgress(this.progress());
+        hooks.onProgress(this.progress(now));
       }
       if (limit !== undefined && now - this.startMs >= limit * 1000) return `time limit of ${limit}s reached`;
       return more();

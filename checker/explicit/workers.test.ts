@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { registry } from '../../cli/registry.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import odpMirror from '../../model/protocols/odpMirror/index.js';
@@ -52,6 +53,33 @@ describe('worker threads', () => {
     const full = await run(odpMirror, null, {}, { workers: 1 });
     expect(one.stats.engine === 'explicit' && full.stats.engine === 'explicit' && one.stats.states < full.stats.states).toBe(true);
   });
+
+  it.each(registry.filter((p) => p !== fenceMigrate && p !== odpMirror).map((pkg) => [pkg.protocol.name, pkg] as const))(
+    "%s (from the registry), correct and every variant at the default size: two threads give one thread's counts when it passes and its first, shortest violation otherwise, with the exact store, hash compaction and partial-order reduction",
+    async (_name, pkg) => {
+      const symmetry = buildModel(pkg.protocol).indexes.some((i) => i.symmetric);
+      let shared = 0;
+      for (const variant of [null, ...pkg.protocol.variants.map((v) => v.name)]) {
+        try {
+          buildModel(pkg.protocol, { variant });
+        } catch {
+          continue; // the variant does not apply at the default size
+        }
+        for (const x of [{}, { store: 'hash-compaction' as const }, { por: true }]) {
+          const one = await run(pkg, variant, {}, { workers: 1, ...x }, symmetry);
+          const two = await run(pkg, variant, {}, { workers: 2, parallelFrom: 16, ...x }, symmetry);
+          // A search that stops at a violation stops mid-level, where each thread was: its counts are not
+          // one thread's, its verdict and its first (shortest) violation are.
+          const seen = (r: CheckResult) => (r.status === 'ok' ? figures(r) : { status: r.status, violations: figures(r).violations });
+          expect({ variant, x, ...seen(two) }).toEqual({ variant, x, ...seen(one) });
+          expect(one.status === 'ok' || one.status === 'violated').toBe(true);
+          if (two.stats.engine === 'explicit' && (two.stats.workerShare ?? 0) > 0) shared++;
+        }
+      }
+      // Levels wide enough to share were shared with the worker thread.
+      expect(shared).toBeGreaterThan(0);
+    },
+  );
 
   it('the first violation reported is a shortest one: every fence-migrate variant, the deepest odp-mirror ones', async () => {
     let parallel = 0;

@@ -20,6 +20,7 @@
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
 import { failingInstance, initState } from '../../model/lang/interp.js';
+import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import {
@@ -28,6 +29,7 @@ import {
   type CoverReport,
   type Engine,
   type Hooks,
+  type Progress,
   type RandomStats,
   type Violation,
   deadlockViolation,
@@ -103,8 +105,137 @@ function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: read
   return cur;
 }
 
+/** Counts and the set of distinct states of one random check: sampled runs and shrinking runs apart. */
+class RunTally {
+  readonly sampled = { runs: 0, steps: 0, generated: 0, maxLen: 0 };
+  readonly shrinking = { runs: 0, steps: 0 };
+  /** Set once a sampled run has failed: every later run is fast-check (or us) shrinking it. */
+  failedOnce = false;
+  /** Distinct states the sampled runs visited, packed as the explicit engine stores them. */
+  distinct: StateStore | null = null;
+  /** When the check started (epoch ms). */
+  readonly start = Date.now();
+  private readonly seed: number;
+
+  constructor(seed: number) {
+    this.seed = seed;
+  }
+
+  count(out: RunOutcome): void {
+    if (this.failedOnce) {
+      this.shrinking.runs++;
+      this.shrinking.steps += out.length;
+      return;
+    }
+    this.sampled.runs++;
+    this.sampled.steps += out.length;
+    this.sampled.generated += out.generated;
+    if (out.length > this.sampled.maxLen) this.sampled.maxLen = out.length;
+    if (out.stop !== null) this.failedOnce = true;
+  }
+
+  stats(): RandomStats {
+    return {
+      engine: 'random',
+      runs: this.sampled.runs,
+      steps: this.sampled.steps,
+      states: this.distinct?.count ?? 0,
+      depth: this.sampled.maxLen,
+      shrinkRuns: this.shrinking.runs,
+      shrinkSteps: this.shrinking.steps,
+      seed: this.seed,
+      elapsedMs: Date.now() - this.start,
+    };
+  }
+
+  /** The progress figures at `now` (epoch ms). */
+  progress(now: number): Progress {
+    const el = now - this.start;
+    const n = this.distinct?.count ?? 0;
+    return {
+      generated: this.sampled.generated,
+      distinct: n,
+      queue: 0,
+      depth: this.sampled.maxLen,
+      elapsedMs: el,
+      statesPerSec: Math.round((n * 1000) / Math.max(1, el)),
+    };
+  }
+}
+
+/** The earliest depth at which each cover is reached by any run. */
+class CoverTracker {
+  private readonly depth: (number | null)[];
+  private unreached: number;
+  private readonly cm: CompiledModel<Property>;
+
+  constructor(cm: CompiledModel<Property>) {
+    this.cm = cm;
+    this.depth = cm.coverProps.map(() => null);
+    this.unreached = this.depth.length;
+  }
+
+  see(s: Int32Array, d: number): void {
+    if (this.unreached === 0) return;
+    for (let i = 0; i < this.depth.length; i++) {
+      const c = this.depth[i] ?? null;
+      if ((c === null || d < c) && (this.cm.covers[i] as (x: Int32Array) => boolean)(s)) {
+        if (c === null) this.unreached--;
+        this.depth[i] = d;
+      }
+    }
+  }
+
+  reports(): CoverReport[] {
+    return this.cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: this.depth[i] !== null, depth: this.depth[i] ?? null }));
+  }
+}
+
+/** The violation a failing run's stop stands for, with its trace. */
+function violationOf(
+  stop: Exclude<RunStop, { kind: 'modelError' }>,
+  cm: CompiledModel<Property>,
+  traceFor: (p: { name: string; requirement: string }) => Trace,
+  lastLabel: string,
+): Violation {
+  if (stop.kind === 'deadlock') {
+    return deadlockViolation(traceFor({ name: DEADLOCK, requirement: 'deadlock' }));
+  }
+  if (stop.kind === 'step') {
+    const p = cm.steps[stop.index] as Property;
+    return {
+      property: p.name,
+      requirement: p.requirement,
+      kind: 'step',
+      message: `step property ${p.name} (${p.requirement}) violated by ${lastLabel}: ${p.doc}`,
+      trace: traceFor(p),
+    };
+  }
+  const p = cm.invariants[stop.index] as Property;
+  return {
+    property: p.name,
+    requirement: p.requirement,
+    kind: 'invariant',
+    message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
+    trace: traceFor(p),
+  };
+}
+
+/** Checks the job's numbers (MC030: bad usage). */
+function checkedSettings(job: CheckJob): { runs: number; depth: number; seed: number; checkDeadlock: boolean } {
+  const runs = job.runs ?? DEFAULT_RUNS;
+  const depth = job.limits.depth ?? DEFAULT_DEPTH;
+  const seed = job.seed ?? freshSeed();
+  if (!Number.isInteger(runs) || runs < 1) throw new McError('MC030', `--runs must be a positive integer, got ${runs}`);
+  if (!Number.isInteger(depth) || depth < 1) throw new McError('MC030', `--depth must be a positive integer, got ${depth}`);
+  if (!Number.isInteger(seed)) throw new McError('MC030', `--seed must be an integer, got ${seed}`);
+  return { runs, depth, seed, checkDeadlock: job.deadlock ?? true };
+}
+
 /**
- * Runs `job` with the random engine.
+ * Runs `job` with the random engine: sample runs with fast-check (half of them swarm runs); when one
+ * fails, shrink it (fast-check, then dropping steps that do not matter) and report the shortest run
+ * found as the counterexample.
  *
  * @example
  * ```ts
@@ -114,76 +245,36 @@ function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: read
  */
 export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOptions = {}): CheckResult<RandomStats> {
   const { model } = job;
-  const runs = job.runs ?? DEFAULT_RUNS;
-  const depth = job.limits.depth ?? DEFAULT_DEPTH;
-  const seed = job.seed ?? freshSeed();
-  const checkDeadlock = job.deadlock ?? true;
-  const start = Date.now();
-  // Sampled runs (fast-check's generated runs) and shrinking runs (after the first failure) apart.
-  const sampled = { runs: 0, steps: 0, generated: 0, maxLen: 0 };
-  const shrinking = { runs: 0, steps: 0 };
-  let failedOnce = false;
-  let distinct: StateStore | null = null;
-
-  const stats = (): RandomStats => ({
-    engine: 'random',
-    runs: sampled.runs,
-    steps: sampled.steps,
-    states: distinct?.count ?? 0,
-    depth: sampled.maxLen,
-    shrinkRuns: shrinking.runs,
-    shrinkSteps: shrinking.steps,
-    seed,
-    elapsedMs: Date.now() - start,
-  });
-  if (!Number.isInteger(runs) || runs < 1) throw new McError('MC030', `--runs must be a positive integer, got ${runs}`);
-  if (!Number.isInteger(depth) || depth < 1) throw new McError('MC030', `--depth must be a positive integer, got ${depth}`);
-  if (!Number.isInteger(seed)) throw new McError('MC030', `--seed must be an integer, got ${seed}`);
-
+  const { runs, depth, seed, checkDeadlock } = checkedSettings(job);
+  const tally = new RunTally(seed);
   let cm: CompiledModel<Property>;
   let inits: Int32Array[];
   try {
     cm = compileModel(model, job.properties);
     inits = model.inits.map((i) => initState(model, i));
   } catch (e) {
-    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
+    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: tally.stats(), trace: null };
     throw e;
   }
   const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
-  // The distinct states the sampled runs visit, packed as the explicit engine stores them.
   const seen = new StateStore(cm.words);
-  distinct = seen;
+  tally.distinct = seen;
   const packed = new Uint32Array(cm.words);
-  const countState = (s: Int32Array) => {
-    cm.pack(s, packed, 0);
-    seen.insert(packed, 0, -1, 0);
+  const covers = new CoverTracker(cm);
+  const onState = (s: Int32Array, d: number) => {
+    if (!tally.failedOnce) {
+      cm.pack(s, packed, 0);
+      seen.insert(packed, 0, -1, 0);
+    }
+    covers.see(s, d);
   };
   // Swarm testing (Groce et al., ISSTA 2012): half the runs hold back a random subset of the rules,
   // taking them only when nothing else is enabled. A uniform walk rarely lets one actor run far ahead
   // of another; holding the others back makes such interleavings (an ABA race, a starved
   // invalidation) common. fast-check shrinks a swarm run towards a plain one.
   const ruleOf = model.instances.map((inst) => model.rules.indexOf(inst.rule));
-  const heldBackOf = (held: readonly boolean[] | null): Uint8Array | undefined => {
-    if (!held?.some(Boolean)) return undefined;
-    return Uint8Array.from(ruleOf, (r) => (held[r] ? 1 : 0));
-  };
-  const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
-  let unreachedCovers = coverDepth.length;
-  const onState = (s: Int32Array, d: number) => {
-    if (!failedOnce) countState(s);
-    if (unreachedCovers === 0) return;
-    for (let i = 0; i < coverDepth.length; i++) {
-      const c = coverDepth[i] ?? null;
-      if ((c === null || d < c) && (cm.covers[i] as (x: Int32Array) => boolean)(s)) {
-        if (c === null) unreachedCovers--;
-        coverDepth[i] = d;
-      }
-    }
-  };
-  const coverReports = (): CoverReport[] =>
-    cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: coverDepth[i] !== null, depth: coverDepth[i] ?? null }));
-
-  let lastReport = start;
+  const heldBackOf = (held: readonly boolean[] | null): Uint8Array | undefined =>
+    held?.some(Boolean) ? Uint8Array.from(ruleOf, (r) => (held[r] ? 1 : 0)) : undefined;
   const execute = (input: RunInput, record?: (st: RecordedStep) => void): RunOutcome => {
     const heldBack = heldBackOf(input[2]);
     const out = runner.run(inits[input[0]] as Int32Array, input[1], {
@@ -192,75 +283,45 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
       ...(record ? { record } : {}),
       ...(heldBack ? { heldBack } : {}),
     });
-    if (failedOnce) {
-      shrinking.runs++;
-      shrinking.steps += out.length;
-    } else {
-      sampled.runs++;
-      sampled.steps += out.length;
-      sampled.generated += out.generated;
-      if (out.length > sampled.maxLen) sampled.maxLen = out.length;
-      if (out.stop !== null) failedOnce = true;
-    }
+    tally.count(out);
     return out;
   };
 
-  const nRules = model.rules.length;
-  const arb: fc.Arbitrary<RunInput> = fc.tuple(
-    fc.nat({ max: model.inits.length - 1 }),
-    fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: depth, size: 'max' }),
-    opts.swarm === false ? fc.constant(null) : fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }),
+  // 1. Sample runs.
+  const details = sample(
+    model,
+    job,
+    hooks,
+    tally,
+    { runs, depth, seed, swarm: opts.swarm !== false, ...(opts.path !== undefined ? { path: opts.path } : {}) },
+    execute,
   );
-  const prop = fc.property(arb, (input) => {
-    if (hooks.onProgress && ((sampled.runs + shrinking.runs) & 63) === 0) {
-      const now = Date.now();
-      if (now - lastReport >= 1000) {
-        lastReport = now;
-        const el = now - start;
-        hooks.onProgress({
-          generated: sampled.generated,
-          distinct: seen.count,
-          queue: 0,
-          depth: sampled.maxLen,
-          elapsedMs: el,
-          statesPerSec: Math.round((seen.count * 1000) / Math.max(1, el)),
-        });
-      }
-    }
-    return execute(input).stop === null;
-  });
-  const params: fc.Parameters<[RunInput]> = {
-    seed,
-    numRuns: runs,
-    ...(opts.path !== undefined ? { path: opts.path } : {}),
-    ...(job.limits.timeLimitSec !== undefined ? { interruptAfterTimeLimit: job.limits.timeLimitSec * 1000, markInterruptAsFailure: false } : {}),
-  };
-  const details = fc.check(prop, params);
-  const generatedRuns = details.numRuns;
-
-  if (!details.failed) {
+  // A time limit can interrupt fast-check before any run fails, or before any run at all (it then
+  // reports a failure with no counterexample): either way nothing was found and the check is incomplete.
+  if (!details.failed || (details.interrupted && details.counterexample === null)) {
     if (details.interrupted) {
-      return {
-        status: 'incomplete',
-        reason: `time limit of ${job.limits.timeLimitSec}s reached after ${generatedRuns} of ${runs} runs`,
-        stats: stats(),
-        covers: coverReports(),
-      };
+      const reason = `time limit of ${job.limits.timeLimitSec}s reached after ${details.numRuns} of ${runs} runs`;
+      return { status: 'incomplete', reason, stats: tally.stats(), covers: covers.reports() };
     }
-    return { status: 'ok', guarantee: 'sampled', bound: depth, stats: stats(), covers: coverReports() };
+    return { status: 'ok', guarantee: 'sampled', bound: depth, stats: tally.stats(), covers: covers.reports() };
   }
   if (details.errorInstance && !details.counterexample) {
     const e: unknown = details.errorInstance;
-    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
+    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: tally.stats(), trace: null };
     throw e;
   }
-  const fcInput = (details.counterexample as [RunInput])[0];
+
+  if (details.counterexample === null) {
+    return { status: 'error', code: 'MC040', message: 'random engine: fast-check reported a failure without a failing run', stats: tally.stats(), trace: null };
+  }
+  // 2. Shrink the failing run further and run it once more, recording its steps.
+  const fcInput = details.counterexample[0];
   const initIdx = fcInput[0];
   const first: RecordedStep[] = [];
   const firstStop = execute(fcInput, (st) => first.push(st)).stop;
   if (firstStop === null) {
     // The property failed in fast-check but not when run again: the run is not deterministic.
-    return { status: 'error', code: 'MC040', message: 'random engine: a failing run did not fail when re-executed', stats: stats(), trace: null };
+    return { status: 'error', code: 'MC040', message: 'random engine: a failing run did not fail when re-executed', stats: tally.stats(), trace: null };
   }
   // fast-check's shrinking works on raw choices, whose meaning depends on what is enabled, so a step
   // that does not matter can survive it. Drop such steps while the same property still fails.
@@ -279,6 +340,31 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   const input: RunInput = rerun ? [initIdx, rerun.choices, null] : fcInput;
   const recorded: RecordedStep[] = [];
   const stop = execute(input, (st) => recorded.push(st)).stop ?? firstStop;
+
+  // 3. The trace and the result.
+  return counterexample(model, cm, { seed, depth, details, fcInput, firstLength: first.length, input, inits, recorded, stop }, tally, covers);
+}
+
+/** The result of a failing run: its trace, and the violation (or model error) it shows. */
+function counterexample(
+  model: Model,
+  cm: CompiledModel<Property>,
+  run: {
+    seed: number;
+    depth: number;
+    details: fc.RunDetails<[RunInput]>;
+    fcInput: RunInput;
+    firstLength: number;
+    input: RunInput;
+    inits: readonly Int32Array[];
+    recorded: readonly RecordedStep[];
+    stop: RunStop;
+  },
+  tally: RunTally,
+  covers: CoverTracker,
+): CheckResult<RandomStats> {
+  const { seed, depth, details, fcInput, input, inits, recorded, stop } = run;
+  const initIdx = input[0];
   const steps: TraceStep[] = [
     { choice: initIdx, label: `init ${model.inits[initIdx]?.name ?? initIdx}`, state: new Int32Array(inits[initIdx] as Int32Array) },
     ...recorded.map((r) => ({ choice: r.instance, label: model.instances[r.instance]?.label ?? `#${r.instance}`, state: r.state })),
@@ -286,10 +372,10 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   const extra: Record<string, unknown> = {
     fcSeed: details.seed,
     fcPath: details.counterexamplePath,
-    fcCounterexampleSteps: first.length,
+    fcCounterexampleSteps: run.firstLength,
     rawChoices: [initIdx, ...input[1]],
     ...(fcInput[2]?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => fcInput[2]?.[i]).map((r) => r.name) } : {}),
-    runs: generatedRuns,
+    runs: details.numRuns,
     depth,
     shrinks: details.numShrinks,
   };
@@ -305,45 +391,51 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     extra,
     ...more,
   });
-
   if (stop.kind === 'modelError') {
     const e = stop.error;
     if (!(e instanceof McError)) throw e;
     const last = (steps[steps.length - 1] as TraceStep).state;
     const f = e instanceof ModelRuntimeError ? failingInstance(model, last) : null;
     const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f ? { failingChoice: f.via } : {}) } });
-    return {
-      status: 'error',
-      code: e.code,
-      stats: stats(),
-      trace,
-      message: f ? modelErrorMessage(f.message, steps.length - 1) : e.message,
-    };
+    const message = f ? modelErrorMessage(f.message, steps.length - 1) : e.message;
+    return { status: 'error', code: e.code, stats: tally.stats(), trace, message };
   }
-  let violation: Violation;
-  if (stop.kind === 'deadlock') {
-    violation = deadlockViolation(traceFor({ name: DEADLOCK, requirement: 'deadlock' }));
-  } else if (stop.kind === 'step') {
-    const p = cm.steps[stop.index] as Property;
-    const last = steps[steps.length - 1] as TraceStep;
-    violation = {
-      property: p.name,
-      requirement: p.requirement,
-      kind: 'step',
-      message: `step property ${p.name} (${p.requirement}) violated by ${last.label}: ${p.doc}`,
-      trace: traceFor(p),
-    };
-  } else {
-    const p = cm.invariants[stop.index] as Property;
-    violation = {
-      property: p.name,
-      requirement: p.requirement,
-      kind: 'invariant',
-      message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
-      trace: traceFor(p),
-    };
-  }
-  return { status: 'violated', guarantee: 'sampled', bound: depth, stats: stats(), violations: [violation], covers: coverReports() };
+  const violation = violationOf(stop, cm, traceFor, (steps[steps.length - 1] as TraceStep).label);
+  return { status: 'violated', guarantee: 'sampled', bound: depth, stats: tally.stats(), violations: [violation], covers: covers.reports() };
+}
+
+/** fast-check's sampling of runs: a choice list per run, progress through the hooks. */
+function sample(
+  model: Model,
+  job: CheckJob,
+  hooks: Hooks,
+  tally: RunTally,
+  o: { runs: number; depth: number; seed: number; swarm: boolean; path?: string },
+  execute: (input: RunInput) => RunOutcome,
+): fc.RunDetails<[RunInput]> {
+  const nRules = model.rules.length;
+  const arb: fc.Arbitrary<RunInput> = fc.tuple(
+    fc.nat({ max: model.inits.length - 1 }),
+    fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: o.depth, size: 'max' }),
+    o.swarm ? fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }) : fc.constant(null),
+  );
+  let lastReport = tally.start;
+  const prop = fc.property(arb, (input) => {
+    if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs + 1) & 63) === 0) {
+      const now = Date.now();
+      if (now - lastReport >= 1000) {
+        lastReport = now;
+        hooks.onProgress(tally.progress(now));
+      }
+    }
+    return execute(input).stop === null;
+  });
+  return fc.check(prop, {
+    seed: o.seed,
+    numRuns: o.runs,
+    ...(o.path !== undefined ? { path: o.path } : {}),
+    ...(job.limits.timeLimitSec !== undefined ? { interruptAfterTimeLimit: job.limits.timeLimitSec * 1000, markInterruptAsFailure: false } : {}),
+  });
 }
 
 /** The random engine behind the common interface. */

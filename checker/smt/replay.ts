@@ -7,6 +7,7 @@
  */
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../../model/lang/interp.js';
+import { sameState, stateDiffs } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Invariant, StepProperty } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
@@ -28,19 +29,8 @@ export type Finding =
   | { readonly kind: 'deadlock' }
   | { readonly kind: 'error'; readonly via: number; readonly message: string };
 
-function diff(model: Model, want: Int32Array, got: Int32Array): string {
-  const out: string[] = [];
-  for (let i = 0; i < want.length && out.length < 4; i++) {
-    if (want[i] !== got[i]) out.push(`${model.layout.slotNames[i]}: z3 ${got[i]}, interpreter ${want[i]}`);
-  }
-  return out.join('; ');
-}
-
-function same(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+/** The first four slots where z3's state `got` differs from the interpreter's `want`, in words. */
+const diff = (model: Model, want: Int32Array, got: Int32Array): string => stateDiffs(model.layout, got, want, ['z3', 'interpreter']).slice(0, 4).join('; ');
 
 /** Re-executes a decoded path; returns why it does not replay, or null when every state matches. */
 export function replayPath(model: Model, path: DecodedPath): string | null {
@@ -51,7 +41,7 @@ export function replayPath(model: Model, path: DecodedPath): string | null {
       const init = model.inits[choices[0] as number];
       if (!init) return `choice 0 names no start state (${choices[0]})`;
       const s0 = initState(model, init);
-      if (!same(s0, states[0] as Int32Array)) return `start state differs: ${diff(model, s0, states[0] as Int32Array)}`;
+      if (!sameState(s0, states[0] as Int32Array)) return `start state differs: ${diff(model, s0, states[0] as Int32Array)}`;
     }
     for (let j = 1; j < states.length; j++) {
       const inst = model.instances[choices[j] as number];
@@ -59,7 +49,7 @@ export function replayPath(model: Model, path: DecodedPath): string | null {
       const prev = states[j - 1] as Int32Array;
       if (!enabled(model, inst, prev)) return `step ${j}: ${inst.label} is not enabled`;
       const next = applyRule(model, inst, prev);
-      if (!same(next, states[j] as Int32Array)) return `step ${j} (${inst.label}) differs: ${diff(model, next, states[j] as Int32Array)}`;
+      if (!sameState(next, states[j] as Int32Array)) return `step ${j} (${inst.label}) differs: ${diff(model, next, states[j] as Int32Array)}`;
     }
   } catch (e) {
     if (e instanceof ModelRuntimeError) return `the interpreter raises a model error on the path: ${e.message}`;

@@ -1,6 +1,6 @@
 /**
  * The one owner of z3 in the process. Why this module exists: the wasm build of z3 has sharp edges
- * (see toolchain.md section 2) and every SMT engine must avoid them the same way:
+ * (listed below; each was met in practice) and every SMT engine must avoid them the same way:
  * - z3 is loaded lazily (dynamic import), so commands that never use SMT start fast;
  * - objects freed by JavaScript finalizers while a check runs on a z3 worker thread corrupt memory.
  *   A session therefore uses the *low-level* API over its own non-reference-counted context: no

@@ -49,6 +49,7 @@ export type {
   Model,
   ParamSpec,
   ParamValues,
+  ProtocolActors,
   ProtocolDef,
   RuleDef,
   RuleInstance,
@@ -56,7 +57,7 @@ export type {
 } from './protocol.js';
 export { assign, forEach, reset, when } from './stmt.js';
 export type { Stmt } from './stmt.js';
-export { arrayOf, bool, enumOf, index, int, option, range, record } from './types.js';
+export { arrayOf, bool, enumOf, inType, index, int, isScalar, option, range, record } from './types.js';
 export type {
   ArrayType,
   BaseScalarType,

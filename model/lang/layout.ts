@@ -224,3 +224,22 @@ export function encodeState(layout: Layout, o: Record<string, Value>): Int32Arra
   }
   return s;
 }
+
+/** Whether two states are equal, slot by slot. */
+export function sameState(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The slots where two states differ, each in words as `slot: <names[0]> a[i], <names[1]> b[i]`, in
+ * slot order. The one comparison of states for everything that reports a mismatch (trace replay, the
+ * SMT path check, the harness's conformance check and replay); each caller says what its two states
+ * are (`stored`/`recomputed`, `trace`/`harness`, ...) and how many differences it shows.
+ */
+export function stateDiffs(layout: Layout, a: ArrayLike<number>, b: ArrayLike<number>, names: readonly [string, string]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) out.push(`${layout.slotNames[i]}: ${names[0]} ${a[i]}, ${names[1]} ${b[i]}`);
+  return out;
+}

@@ -96,3 +96,33 @@ export function varsReadInPre(e: Expr, inPre = false, out = new Set<number>()): 
   for (const x of subExprs(e)) varsReadInPre(x, inPre || e.op === 'pre', out);
   return out;
 }
+
+/**
+ * Checks that `e` uses only bound variables: those of enclosing quantifiers, and `allowed` (the
+ * parameters of the rule it belongs to); and `pre(...)` only where `allowPre` (step properties and
+ * rule bodies). Returns what is wrong, in words, or null.
+ */
+export function scopeProblem(e: Expr, allowed: ReadonlySet<number>, allowPre: boolean): string | null {
+  if (e.op === 'var' && !allowed.has(e.id)) return `uses the variable ${e.name} outside the rule or quantifier that binds it`;
+  if (e.op === 'pre' && !allowPre) return 'uses pre(...), which only step properties and rule bodies can';
+  const inner = e.op === 'quant' ? new Set([...allowed, e.id]) : allowed;
+  for (const x of subExprs(e)) {
+    const p = scopeProblem(x, inner, allowPre);
+    if (p) return p;
+  }
+  return null;
+}
+
+/** As `scopeProblem`, for statements (a `forEach` binds its variable in its body). */
+export function stmtScopeProblem(s: Stmt, allowed: ReadonlySet<number>, allowPre: boolean): string | null {
+  for (const x of stmtExprs(s)) {
+    const p = scopeProblem(x, allowed, allowPre);
+    if (p) return p;
+  }
+  const inner = s.kind === 'forEach' ? new Set([...allowed, s.id]) : allowed;
+  for (const x of subStmts(s)) {
+    const p = stmtScopeProblem(x, inner, allowPre);
+    if (p) return p;
+  }
+  return null;
+}

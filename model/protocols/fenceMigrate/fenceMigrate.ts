@@ -128,6 +128,36 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         : p.order === 'device-first' && p.mode !== 'fence'
           ? 'order=device-first needs mode=fence (zap-and-fault has no update/unblock)'
           : null,
+  // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
+  actors: {
+    participants: {
+      CPU: 'a CPU thread of the process whose memory the HCA mirrors',
+      MM: 'the kernel memory manager migrating the page (migrate_vma_*, mmu notifier, page allocator)',
+      Driver: 'the RDMA driver: notifier callback, DMA fence, mkey update, page-fault handler',
+      HCA: 'the RDMA adapter: its translation table (the mkey) and DMA engine',
+    },
+    rules: {
+      MmMigrateStart: ['MM', 'Driver'],
+      DriverFenceDma: ['Driver', 'HCA'],
+      DriverZapMkey: ['Driver', 'HCA'],
+      DriverFenceWait: ['HCA', 'Driver'],
+      MmCopyPage: 'MM',
+      MmRemapPte: ['MM', 'CPU'],
+      DriverUpdateMkey: ['Driver', 'HCA'],
+      DriverUnblockDma: ['Driver', 'HCA'],
+      MmInvalidateEnd: ['MM', 'Driver'],
+      MmFreeFrame: 'MM',
+      HcaIssueDmaRead: 'HCA',
+      HcaIssueDmaWrite: 'HCA',
+      HcaResumeDma: 'HCA',
+      HcaCompleteDma: ['HCA', 'MM'],
+      DriverFaultBegin: ['Driver', 'MM'],
+      DriverFaultWalk: ['Driver', 'MM'],
+      DriverFaultCommit: ['Driver', 'HCA'],
+      DriverFaultMirror: ['Driver', 'HCA'],
+      CpuWrite: ['CPU', 'MM'],
+    },
+  },
   variants: [
     {
       name: 'unblock-before-update',
@@ -138,7 +168,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     {
       name: 'fence-without-drain',
       summary: 'the fence blocks new DMA (or zaps) but returns without waiting for in-flight DMA to the old frame',
-      cites: 'mlx5r_umr_revoke_mr / UMR fence semantics (drivers/infiniband/hw/mlx5/umr.c); kernel-protocols.md 4.3',
+      cites: 'mlx5r_umr_revoke_mr and the UMR fence (drivers/infiniband/hw/mlx5/umr.c): a revoke waits for outstanding DMA before the mkey changes',
     },
     {
       name: 'unblock-before-copy',
@@ -387,7 +417,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       fair,
     );
     if (mode === 'zap-and-fault' && fault && seq) {
-      // ODP page-fault handler as the collision-retry loop of kernel-protocols.md 1.4 (F1..F6).
+      // ODP page-fault handler as the collision-retry loop of mmu_interval_read_begin/read_retry (mm/mmu_notifier.c; spec/odp-mirror.md, F1..F6).
       const faulting = (p: Expr) => exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), eq(dma.at(d).f('page'), p)));
       const h = (p: Expr) => fault.at(p);
       // F1 mmu_interval_read_begin: sleeps while an invalidation is open, then samples the seq.

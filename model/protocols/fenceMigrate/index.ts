@@ -1,14 +1,17 @@
 /**
- * The `fence-migrate` package: the model, its properties and proof hints, its counterexample corpus
- * and its named sizes. Why this module exists: it is what the registry (and `mirrorcheck check
- * model/protocols/fenceMigrate/index.ts`) loads; a driver author's package has the same shape.
+ * The `fence-migrate` package: the model, its properties and proof hints, its counterexample corpus,
+ * its named sizes and its reference driver on the simulated hardware (driver/). Why this module
+ * exists: it is what the registry (and `mirrorcheck check model/protocols/fenceMigrate/index.ts`)
+ * loads; a driver author's package has the same shape.
  */
 import { definePackage } from 'mirrorcheck';
+import { fenceMigrateHarness } from './driver/harness.js';
 import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 
 export default definePackage({
   properties: fenceMigrateProperties,
   corpus: new URL('./corpus/', import.meta.url),
+  harness: fenceMigrateHarness,
   sizes: {
     // 429,809 states in fence mode: the large golden count.
     large: { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 },

@@ -1,0 +1,285 @@
+/**
+ * The reference HCA mirror driver: how a driver keeps an RDMA HCA's translation table (the mkey's
+ * MTT) coherent with a CPU page table. Why this module exists: it is the executable counterpart of
+ * the fence-migrate model, written in the shape of the kernel API a driver author uses, so that the
+ * structure can be copied and the model's steps can be seen in real code:
+ *
+ * - an interval notifier per mirrored page, with the driver lock (`umem_mutex`) that orders the
+ *   invalidate callback's `set_seq` against the fault path's `read_retry` (kernel-protocols.md 1.4);
+ * - the invalidate callback (`mmu_interval_notifier_ops.invalidate`);
+ * - the page-fault handler with the collision-retry loop (read_begin, hmm_range_fault, lock,
+ *   read_retry, program the HCA, resume the faulting DMA);
+ * - the fence / update-table / unblock steps a migration needs (fence mode), or the zap and drain
+ *   (zap-and-fault mode).
+ *
+ * Every `yield` is a point where other threads and the HCA may run. A step the model also has is
+ * yielded with the model's rule-instance label, so the harness can check each step against the model.
+ * Requirement IDs (FM-Rn) and rule numbers refer to spec/fence-migrate.md (sections 3 and 8).
+ */
+import {
+  type CpuMm,
+  type FenceHandle,
+  type Flow,
+  type Hca,
+  type HmmResult,
+  type IntervalNotifierOps,
+  type IntervalSubscription,
+  Mutex,
+  type NotifierRange,
+  type PageFaultEvent,
+  type StepPoint,
+  type Workqueue,
+  internalStep,
+  step,
+  stepLabel,
+} from 'mirrorcheck/harness';
+import type { DriverOptions } from './driverOptions.js';
+
+/** The decision the fault handler takes once it holds the lock (step F4-F6 of the loop). */
+type CommitOutcome = 'retry' | 'fail' | 'done' | 'map';
+
+/** Where a page's fault work is in its loop: the next step (F1, F2, F4) and what it has sampled. */
+export interface FaultWork {
+  stage: 'idle' | 'walk' | 'commit';
+  /** The interval sequence read_begin returned (meaningful once `sampled`). */
+  seq: number;
+  sampled: boolean;
+  /** The frame hmm_range_fault found (null before the first walk). */
+  pfn: number | null;
+}
+
+export class HcaMirrorDriver implements IntervalNotifierOps {
+  /** The driver lock U: held by the invalidate callback around set_seq and by the fault path around read_retry and the MTT update. */
+  readonly umemMutex = new Mutex('umem_mutex');
+  /** One interval notifier per page (so an invalidation of one page does not stall faults on another). */
+  readonly subs: IntervalSubscription[] = [];
+  readonly opts: DriverOptions;
+  /** The fault work queued per page, and where its loop is (the model's `fault[p]` with fault=retry). */
+  readonly faultWork = new Map<number, FaultWork>();
+  /** Page-fault events received, and faults resolved by installing a translation (hmm-tests count these). */
+  faultEvents = 0;
+  faultsMapped = 0;
+  private readonly mm: CpuMm;
+  private readonly hca: Hca;
+  private readonly wq: Workqueue;
+
+  constructor(mm: CpuMm, hca: Hca, wq: Workqueue, opts: DriverOptions) {
+    this.mm = mm;
+    this.hca = hca;
+    this.wq = wq;
+    this.opts = opts;
+  }
+
+  /**
+   * Registers the mirror (ib_umem_odp_get + mlx5_ib_init_odp_mr): an interval notifier per page and
+   * the page-fault interrupt. With `prefetch`, every page present now is mapped at once (SNAPSHOT
+   * prefetch; nothing runs concurrently with registration).
+   */
+  register(prefetch: boolean): void {
+    for (let p = 0; p < this.mm.pages; p++) this.subs.push(this.mm.notifier.insert(p, p + 1, this));
+    this.hca.onPageFault = (ev) => this.pageFaultInterrupt(ev);
+    if (prefetch) {
+      this.umemMutex.lock();
+      for (let p = 0; p < this.mm.pages; p++) {
+        const pte = this.mm.pte(p);
+        if (pte.pfn !== null && !pte.migration && pte.prot !== 'none') this.hca.updateTranslation(p, pte.pfn);
+      }
+      this.umemMutex.unlock();
+    }
+  }
+
+  /** Tears the mirror down: no callback runs after this, and the HCA translates nothing. */
+  unregister(): void {
+    for (const sub of this.subs) this.mm.notifier.remove(sub);
+    this.subs.length = 0;
+    this.hca.onPageFault = null;
+    for (let p = 0; p < this.mm.pages; p++) this.hca.updateTranslation(p, null);
+  }
+
+  private sub(p: number): IntervalSubscription {
+    const s = this.subs[p];
+    if (!s) throw new Error(`page ${p} is not mirrored`);
+    return s;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The invalidate callback (mmu_interval_notifier_ops.invalidate).
+
+  /**
+   * Called by the mm before it changes PTEs in `range`. Sets the interval's sequence under the driver
+   * lock, always (so a concurrent fault retries), then makes the HCA stop using the range: for a
+   * migration this driver started itself, the migration sequence fences the page (`fenceForMigration`,
+   * the dmirror pattern "migration handles it"); for anything else (munmap, mprotect) the callback
+   * zaps the translation and waits for the zap to drain before returning (FM-R1, FM-R2; rule 2).
+   */
+  *invalidate(sub: IntervalSubscription, range: NotifierRange, curSeq: number): Flow<boolean> {
+    this.umemMutex.lock();
+    this.mm.notifier.setSeq(sub, curSeq);
+    if (range.event === 'migrate' && range.owner === this) {
+      this.umemMutex.unlock();
+      return true;
+    }
+    const start = Math.max(sub.start, range.start);
+    const end = Math.min(sub.end, range.end);
+    const fence = this.hca.zap(start, end);
+    this.umemMutex.unlock();
+    // The HCA may still be finishing DMA it translated before the zap: wait for the ZAP's completion.
+    yield internalStep('DriverInvalidateWait', { p: start }, () => this.hca.fenceDone(fence));
+    this.hca.releaseFence(fence);
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The page-fault path.
+
+  /**
+   * The HCA's page-fault interrupt (the EQ handler): queue the work that resolves the fault. There is
+   * one work item per page, as with a work_struct queued twice: a fault on a page whose work is
+   * already queued is covered by it, since the work resumes every fault pending on the page.
+   */
+  private pageFaultInterrupt(ev: PageFaultEvent): void {
+    this.faultEvents++;
+    if (this.faultWork.has(ev.page)) return;
+    const w: FaultWork = { stage: 'idle', seq: 0, sampled: false, pfn: null };
+    this.faultWork.set(ev.page, w);
+    this.wq.queueWork({ kind: 'fault', page: ev.page }, this.pageFaultWork(ev.page, w));
+  }
+
+  /** What the locked part of the fault handler will do, decided on the state it will run in. */
+  private commitOutcome(p: number, w: FaultWork, r: HmmResult): CommitOutcome {
+    if (this.mm.notifier.readRetry(this.sub(p), w.seq)) return 'retry';
+    if (!this.hca.faultPending(p)) return 'done';
+    if (!r.ok) return 'fail';
+    return this.hca.table[p] === null ? 'map' : 'done';
+  }
+
+  private faultPoint(name: 'DriverFaultBegin' | 'DriverFaultWalk', p: number, ready: () => boolean): StepPoint {
+    return this.opts.faultSteps === 'retry' ? step(name, { p }, ready) : internalStep(name, { p }, ready);
+  }
+
+  private commitPoint(p: number, outcome: () => CommitOutcome): StepPoint {
+    const named = this.opts.faultSteps === 'retry';
+    const modelStep = (o: CommitOutcome) => (named ? o === 'map' || o === 'retry' : o === 'map');
+    return {
+      label: () => {
+        const o = outcome();
+        if (modelStep(o)) return stepLabel(named ? 'DriverFaultCommit' : 'DriverFaultMirror', { p });
+        return stepLabel(o === 'retry' ? 'DriverFaultRetry' : o === 'fail' ? 'DriverFaultFail' : 'DriverFaultDone', { p });
+      },
+      ready: () => true,
+      internal: () => !modelStep(outcome()),
+    };
+  }
+
+  /**
+   * Resolves the page faults on page `p` with the collision-retry loop (kernel-protocols.md 1.4):
+   * F1 read_begin (sleeps while an invalidation of the page is in progress), F2 hmm_range_fault
+   * (waits on a migration entry), F4 lock, F5 read_retry, F6 program the MTT, unlock, and resume the
+   * faulting DMA. The translation comes only from a snapshot no invalidation has overlapped (FM-R1;
+   * rule 7). Knob `stale-seq-retry` goes back to F2 with the old sequence after a collision, which
+   * can never succeed (a livelock).
+   */
+  *pageFaultWork(p: number, w: FaultWork): Flow {
+    const sub = this.sub(p);
+    const notifier = this.mm.notifier;
+    let fresh = true;
+    for (;;) {
+      if (fresh) {
+        // F1: mmu_interval_read_begin.
+        yield this.faultPoint('DriverFaultBegin', p, () => !notifier.readBeginWouldSleep(sub));
+        w.seq = notifier.readBegin(sub);
+        w.sampled = true;
+        w.stage = 'walk';
+      }
+      // F2: hmm_range_fault, outside the driver lock (it may itself trigger invalidations).
+      yield this.faultPoint('DriverFaultWalk', p, () => !this.mm.hmmRangeFaultWouldWait(p));
+      const r = this.mm.hmmRangeFault(sub, w.seq, p, this.hca.faultingWrite(p));
+      if (r.ok) w.pfn = r.pfn;
+      if (!r.ok && r.error === 'EBUSY') {
+        // F3: an invalidation collided with the walk: start again with a fresh sequence.
+        w.stage = 'idle';
+        fresh = true;
+        continue;
+      }
+      w.stage = 'commit';
+      // F4-F6, one step under the lock.
+      const outcome = () => this.commitOutcome(p, w, r);
+      yield this.commitPoint(p, outcome);
+      this.umemMutex.lock();
+      const o = outcome();
+      if (o === 'retry') {
+        // F5: an invalidation ran since read_begin; the pfn from F2 may be stale.
+        this.umemMutex.unlock();
+        fresh = this.opts.knob !== 'stale-seq-retry';
+        w.stage = fresh ? 'idle' : 'walk';
+        continue;
+      }
+      if (o === 'map' && r.ok) {
+        // F6: program the HCA from the snapshot.
+        this.hca.updateTranslation(p, r.pfn);
+        this.faultsMapped++;
+      }
+      this.faultWork.delete(p);
+      this.umemMutex.unlock();
+      // PAGE_FAULT_RESUME: with an error the faulting operations fail (-EFAULT / -EPERM reach the requester).
+      this.hca.resumePageFaults(p, o === 'fail' && !r.ok ? r.error : null);
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The migration steps the driver owns (called from migratePage).
+
+  /**
+   * Stops the HCA from reaching page `p`'s old frame before the copy: fence mode posts a fence that
+   * also blocks new DMA to the page (DriverFenceDma); zap mode zaps the translation (DriverZapMkey).
+   * Then it waits until DMA the HCA had already translated has drained (DriverFenceWait; FM-R2,
+   * rule 2). Knob `fence-without-drain` returns without waiting.
+   */
+  *fenceForMigration(p: number): Flow {
+    let fence: FenceHandle;
+    if (this.opts.mode === 'fence') {
+      yield step('DriverFenceDma', { p });
+      this.umemMutex.lock();
+      fence = this.hca.postFence(p, p + 1, true);
+      this.umemMutex.unlock();
+    } else {
+      yield step('DriverZapMkey', { p });
+      this.umemMutex.lock();
+      fence = this.hca.zap(p, p + 1);
+      this.umemMutex.unlock();
+    }
+    const noWait = this.opts.knob === 'fence-without-drain';
+    yield step('DriverFenceWait', { p }, () => noWait || this.hca.fenceDone(fence));
+    this.hca.releaseFence(fence);
+  }
+
+  /**
+   * After the copy (fence mode): point the MTT at the new frame (DriverUpdateMkey, a UMR XLT update
+   * that completes before the step ends), then unblock DMA to the page (DriverUnblockDma). The order
+   * matters: stalled DMA translates at unblock time (FM-R2, FM-R4; rule 3). Knob
+   * `unblock-before-update` swaps the two; knob `never-unblock` forgets the unblock. Zap mode has nothing to do: the next DMA faults and the
+   * fault path mirrors the new PTE.
+   */
+  *mapMigratedPage(p: number, dst: number): Flow {
+    if (this.opts.mode !== 'fence') return;
+    const update = () => {
+      this.umemMutex.lock();
+      this.hca.updateTranslation(p, dst);
+      this.umemMutex.unlock();
+    };
+    if (this.opts.knob === 'unblock-before-update') {
+      yield step('DriverUnblockDma', { p });
+      this.hca.unblock(p, p + 1);
+      yield step('DriverUpdateMkey', { p });
+      update();
+      return;
+    }
+    yield step('DriverUpdateMkey', { p });
+    update();
+    // BUG (never-unblock): an error path returns here; DMA stalled on the page waits forever.
+    if (this.opts.knob === 'never-unblock') return;
+    yield step('DriverUnblockDma', { p });
+    this.hca.unblock(p, p + 1);
+  }
+}
