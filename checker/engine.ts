@@ -114,6 +114,8 @@ export interface SearchFigures {
   readonly bytesPerState: number | null;
   /** Whether this search stored one canonical state per symmetry class. */
   readonly symmetry: boolean;
+  /** The liveness phase: why the graph was not reduced by symmetry although the check asked for it (livenessSymmetry.ts). */
+  readonly symmetryRefused?: string;
   /** The visited set (absent: exact). `storeBytes` counts it alone: the fingerprints or bits of a compact store. */
   readonly store?: StoreKind;
   /** Compact stores: bytes of the two breadth-first levels kept in memory at the widest level (the frontier). */

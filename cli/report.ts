@@ -81,15 +81,32 @@ function storeLine(f: SearchFigures): string | null {
   return null;
 }
 
+/** What the safety search used: symmetry reduction, store, threads, partial-order reduction. */
+function safetyUsed(f: SearchFigures): string {
+  const threads = (f.workers ?? 1) > 1 ? `${f.workers} threads` : 'one thread';
+  return [
+    f.symmetry ? 'symmetry reduction' : 'no symmetry reduction',
+    `${f.store ?? 'exact'} store`,
+    threads,
+    ...(f.por ? ['partial-order reduction'] : []),
+  ].join(', ');
+}
+
+/** What the liveness phase used: the graph is kept whole (exact store, one thread, no partial-order reduction), reduced by symmetry where that is exact. */
+function livenessUsed(f: SearchFigures): string {
+  const sym = f.symmetry ? 'symmetry reduction' : f.symmetryRefused ? `no symmetry reduction: ${f.symmetryRefused}` : 'no symmetry reduction';
+  return `${sym}; exact store, one thread, no partial-order reduction`;
+}
+
 /** The engine's figures in words, under their own names. */
 function statsLines(r: CheckRecord): string[] {
   switch (r.engine) {
     case 'explicit': {
-      const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)}${r.symmetry ? ' (symmetry reduction)' : ''}`];
+      const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)} (${safetyUsed(r)})`];
       const store = storeLine(r);
       if (store) lines.push(store);
       if (r.shard) lines.push(`  shard ${r.shard}: this part of the state space only (mirrorcheck merge combines the shards' --format json results)`);
-      if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)}${r.liveness.symmetry ? ' (symmetry reduction)' : ' (no symmetry reduction)'}`);
+      if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)} (${livenessUsed(r.liveness)})`);
       return lines;
     }
     case 'random':

@@ -5,10 +5,11 @@
  * target state and a rule instance per edge), next to the StateStore that holds the packed states
  * and the BFS parent of each; there is no JavaScript object per state or per edge.
  *
- * The search (search.ts, the walk the safety check uses) is a plain BFS without reductions (no
- * symmetry or partial-order reduction), so the graph is the exact reachable graph. Each enabled rule instance gives exactly one edge, so "rule
- * instance i is enabled in state s" is "s has an out-edge labelled i", which is what the fairness
- * checks read.
+ * The search (search.ts, the walk the safety check uses) is a BFS without partial-order
+ * reduction, so the graph is the exact reachable graph, or under symmetry reduction its quotient
+ * (livenessSymmetry.ts says when that is exact for liveness). Each enabled rule instance gives
+ * exactly one edge, so "rule instance i is enabled in state s" is "s has an out-edge labelled i",
+ * which is what the fairness checks read.
  */
 import { type ErrorCode, McError } from '../../model/lang/errors.js';
 import type { Model } from '../../model/lang/protocol.js';
@@ -17,6 +18,7 @@ import type { CompiledModel } from '../../model/lang/compile.js';
 import type { Property } from '../../properties/property.js';
 import { Search, type SearchEnd } from './search.js';
 import type { StateStore } from './stateStore.js';
+import type { Canonicalizer } from './symmetry.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
 export interface StateGraph {
@@ -39,6 +41,12 @@ export interface StateGraph {
   readonly maxDepth: number;
   /** Bytes held by the store and the edge arrays. */
   readonly bytes: number;
+  /**
+   * Under symmetry reduction, the canonical forms (states are canonical representatives, and an
+   * edge c -k-> c' means instance k taken in c leads to a state of canonical form c'); null for the
+   * full graph.
+   */
+  readonly canon: Canonicalizer | null;
 }
 
 /** Outcome of building the graph: complete, stopped by a limit, or stopped by a model error. */
@@ -133,6 +141,7 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
     depth: depth.subarray(0, n),
     maxDepth: search.figures().maxDepth,
     bytes: search.store.bytes() + edges.offsets.byteLength + edges.targets.byteLength + edges.labels.byteLength + depth.byteLength,
+    canon: search.canon.active ? search.canon : null,
   };
 }
 
@@ -141,23 +150,23 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): GraphBuild {
-  const { search, edges } = graphSearch(model);
+export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
 /** `buildGraph` that gives the event loop turns; `stop` returns a reason to stop (an interrupt). */
-export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model);
+export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null, symmetry = false): Promise<GraphBuild> {
+  const { search, edges } = graphSearch(model, symmetry);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
-/** A breadth-first search without reductions that records every edge. */
-function graphSearch(model: Model): { search: Search; edges: EdgeRecorder } {
+/** A breadth-first search without partial-order reduction (with symmetry reduction when asked) that records every edge. */
+function graphSearch(model: Model, symmetry: boolean): { search: Search; edges: EdgeRecorder } {
   const edges = new EdgeRecorder(model.instances.length);
   const search = new Search(model, [], {
     strategy: 'bfs',
-    symmetry: false,
+    symmetry,
     deadlock: false,
     parents: true,
     onEdge: (from, to, k) => edges.add(from, to, k),
