@@ -12,7 +12,9 @@ import { runCheck } from './checkCommand.js';
 import { runExport } from './exportCommand.js';
 import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
+import { explicitOptions, toExplicitOptions } from './explicitOptions.js';
 import { runList } from './listCommand.js';
+import { runMerge } from './mergeCommand.js';
 import { runReplay } from './replayCommand.js';
 import { runCi } from './ciCommand.js';
 import { runInit } from './initCommand.js';
@@ -38,7 +40,7 @@ const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts,
 const RAW = hideBin(process.argv);
 
 /** The switches of every command: each may be written once, as --x or --no-x. */
-const SWITCHES = ['progress', 'deadlock', 'continue', 'symmetry', 'typecheck', 'unbounded', 'infer', 'full'] as const;
+const SWITCHES = ['progress', 'deadlock', 'continue', 'symmetry', 'por', 'typecheck', 'unbounded', 'infer', 'full'] as const;
 
 const PARAM_OPTION = {
   type: 'string',
@@ -90,7 +92,7 @@ try {
       'check [protocol]',
       'check a protocol (all built-in protocols when none is named)',
       (y) =>
-        y
+        explicitOptions(y)
           .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
           .option('variant', VARIANT_OPTION)
           .option('param', PARAM_OPTION)
@@ -164,6 +166,7 @@ try {
               continue: a.continue,
               solver: a.solver as SolverName,
               typecheck: a.typecheck,
+              explicit: toExplicitOptions(a),
             },
             out,
             err,
@@ -299,6 +302,15 @@ try {
         ),
     )
     .command(
+      'merge <results..>',
+      'one verdict from the JSON results of check --shard I/N (a run split across machines)',
+      (y) =>
+        y
+          .positional('results', { type: 'string', array: true, demandOption: true, describe: 'files holding check --shard I/N --format json output' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const }),
+      (a) => guarded(() => runMerge(a.results.map(String), a.format, out)),
+    )
+    .command(
       'ci',
       'run every case of the project file (mirrorcheck.config.json): a summary table, JUnit, traces; exit 0 only when every expectation is met',
       (y) =>
@@ -344,7 +356,7 @@ try {
     )
     // `mirrorcheck completion >> ~/.bashrc` (or ~/.zshrc): yargs' completion script for bash and zsh.
     .completion('completion', 'print a shell completion script for bash or zsh (source it from ~/.bashrc or ~/.zshrc)')
-    .demandCommand(1, 'name a command: list, check, prove, replay, export, ci, init or completion')
+    .demandCommand(1, 'name a command: list, check, prove, replay, export, merge, ci, init or completion')
     .strict()
     .fail((msg, e) => {
       throw e ?? new McError('MC030', msg ?? 'bad usage');

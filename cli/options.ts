@@ -4,7 +4,6 @@
  * apply is one line with MC030 and exit 2, named with the option, the value and what is allowed,
  * instead of being accepted silently or reported as yargs' multi-line "Invalid values:" text.
  */
-import type { Options } from 'yargs';
 import { DEFAULT_DEPTH, DEFAULT_RUNS } from '../checker/random/random.js';
 import { DEFAULT_BMC_DEPTH } from '../checker/smt/bmc.js';
 import { DEFAULT_MAX_K } from '../checker/smt/prove.js';
@@ -22,12 +21,12 @@ function oneOf(values: readonly string[]): string {
  * An option that takes one of `values`: a value outside them is MC030 naming the option, the value
  * and the allowed values; the option given twice is MC030 too.
  */
-export function choiceOption<T extends string>(flag: string, values: readonly T[], describe: string, defaultValue?: T): Options {
+export function choiceOption<T extends string>(flag: string, values: readonly T[], describe: string, defaultValue?: T) {
   return {
     choices: values,
     describe,
     ...(defaultValue !== undefined ? { default: defaultValue } : {}),
-    coerce: (v: unknown) => {
+    coerce: (v: unknown): T => {
       if (Array.isArray(v)) throw new McError('MC030', `--${flag} given more than once (${v.join(', ')})`);
       if (!values.includes(v as T)) throw new McError('MC030', `--${flag}: '${String(v)}' is not allowed (choose ${oneOf(values)})`);
       return v as T;
@@ -39,12 +38,12 @@ export function choiceOption<T extends string>(flag: string, values: readonly T[
  * A numeric option. A value that is not a number, or the option given twice, is MC030. Ranges are
  * checked by the command (it knows which bound makes sense), not here.
  */
-export function numberOption(flag: string, describe: string, defaultDescription?: string): Options {
+export function numberOption(flag: string, describe: string, defaultDescription?: string) {
   return {
-    type: 'number',
+    type: 'number' as const,
     describe,
     ...(defaultDescription !== undefined ? { defaultDescription } : {}),
-    coerce: (v: unknown) => {
+    coerce: (v: unknown): number => {
       if (Array.isArray(v)) throw new McError('MC030', `--${flag} given more than once (${v.join(', ')})`);
       if (typeof v !== 'number' || Number.isNaN(v)) {
         const given = writtenValue(process.argv.slice(2), flag);
@@ -56,14 +55,14 @@ export function numberOption(flag: string, describe: string, defaultDescription?
 }
 
 /** A string option given at most once. */
-export function stringOption(flag: string, describe: string, defaultValue?: string): Options {
+export function stringOption(flag: string, describe: string, defaultValue?: string) {
   return {
-    type: 'string',
+    type: 'string' as const,
     describe,
     ...(defaultValue !== undefined ? { default: defaultValue } : {}),
-    coerce: (v: unknown) => {
+    coerce: (v: unknown): string => {
       if (Array.isArray(v)) throw new McError('MC030', `--${flag} given more than once (${v.join(', ')})`);
-      return v;
+      return String(v);
     },
   };
 }
@@ -121,6 +120,14 @@ export const ENGINE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   seed: ['random'],
   runs: ['random'],
   solver: ['smt'],
+  store: ['explicit'],
+  memory: ['explicit'],
+  workers: ['explicit'],
+  checkpoint: ['explicit'],
+  'checkpoint-minutes': ['explicit'],
+  resume: ['explicit'],
+  shard: ['explicit'],
+  por: ['explicit'],
 };
 
 /** MC030 when an option written in `raw` does not apply to `engine`. */

@@ -208,3 +208,5 @@ export function safetyProperties(ps: readonly Property[]): (Invariant | StepProp
 
 /** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 export const DEADLOCK = 'deadlock';
+/** What a deadlock is, in the words every engine and replay use. */
+export const DEADLOCK_DOC = 'no rule is enabled and the state is not a legal end state';

@@ -295,7 +295,7 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
   const start = Date.now();
   const elapsed = () => Date.now() - start;
   const cm = compileModel(model, properties);
-  const store = new StateStore(cm.words, Math.max(model.instances.length, model.inits.length));
+  const store = new StateStore(cm.words, { maxVia: Math.max(model.instances.length, model.inits.length) });
   const tmp = new Uint32Array(cm.words);
   const s = new Int32Array(model.layout.nSlots);
   const t = new Int32Array(model.layout.nSlots);
