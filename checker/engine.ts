@@ -82,6 +82,12 @@ export interface CheckJob {
 
 /** Progress figures, reported at most about once a second. */
 export interface Progress {
+  /**
+   * The phase reporting, where an engine has several: the explicit engine's `safety search`, the
+   * `liveness graph` it builds next, and the `fair cycles` analysis over that graph (which reports
+   * once as it starts, with the graph's size). Absent for an engine with one phase.
+   */
+  readonly phase?: 'safety search' | 'liveness graph' | 'fair cycles';
   readonly generated: number;
   readonly distinct: number;
   readonly queue: number;

@@ -285,7 +285,9 @@ async function checkOne(
         err(
           opts.engine === 'smt'
             ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-            : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
+            : p.phase === 'fair cycles'
+              ? `${tag} fair cycles: searching the liveness graph of ${p.distinct} states and ${p.generated} transitions`
+              : `${tag}${p.phase ? ` ${p.phase}:` : ''} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
         )
     : undefined;
   const r = await engine.run(job, onProgress ? { onProgress } : {});

@@ -24,7 +24,7 @@ import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairne
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
+import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
@@ -386,7 +386,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true), opts, start, sym);
+  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true), opts, start, sym, hooks);
 }
 
 /**
@@ -404,15 +404,27 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const start = Date.now();
   const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true), opts, start, sym);
+  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true), opts, start, sym, hooks);
 }
 
 /** The liveness check on a graph built (or stopped) by `buildGraph`. */
-function livenessOnGraph(job: CheckJob, built: GraphBuild, opts: LivenessOptions, start: number, sym: LivenessSymmetry | null): CheckResult<ExplicitStats> {
+function livenessOnGraph(
+  job: CheckJob,
+  built: GraphBuild,
+  opts: LivenessOptions,
+  start: number,
+  sym: LivenessSymmetry | null,
+  hooks: Hooks,
+): CheckResult<ExplicitStats> {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
   const g = built.graph;
+  // The analysis of fair cycles has no levels to report; say once that it started, over how much.
+  if (built.status === 'complete' && hooks.onProgress) {
+    const elapsedMs = Date.now() - start;
+    hooks.onProgress({ phase: 'fair cycles', generated: g.m, distinct: g.n, queue: 0, depth: g.maxDepth, elapsedMs, statesPerSec: 0 });
+  }
   let extraBytes = 0;
   const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
@@ -512,8 +524,8 @@ function livenessOnGraph(job: CheckJob, built: GraphBuild, opts: LivenessOptions
  * liveness failure is shown first as the lasso that explains it.
  */
 export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
-  const safe = explicitCheck(job, hooks);
-  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, hooks, opts)) : safe;
+  const safe = explicitCheck(job, inPhase(hooks, 'safety search'));
+  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
 }
 
 /**
@@ -521,11 +533,17 @@ export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts
  * safety search) and its abort signal, which stops either phase.
  */
 export async function explicitRunWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
-  const safe = await explicitRun(job, hooks);
-  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, hooks, opts)) : safe;
+  const safe = await explicitRun(job, inPhase(hooks, 'safety search'));
+  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
 }
 
 /** Whether the liveness phase runs after this safety result. */
+/** `hooks` whose progress reports name `phase`, unless a report names its own (the fair-cycle analysis inside the liveness phase). */
+function inPhase(hooks: Hooks, phase: NonNullable<Progress['phase']>): Hooks {
+  const report = hooks.onProgress;
+  return report ? { onProgress: (p) => report.call(hooks, { phase, ...p }) } : {};
+}
+
 function needsLiveness(job: CheckJob, safe: CheckResult<ExplicitStats>): boolean {
   return job.properties.some((p: Property) => p.kind === 'liveness') && safe.status !== 'error' && safe.status !== 'incomplete';
 }

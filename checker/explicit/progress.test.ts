@@ -114,6 +114,30 @@ describe('liveness graph', () => {
   });
 });
 
+describe('explicit engine with liveness: phases', () => {
+  it('labels each report with its phase: safety search, then liveness graph, then fair cycles once with the whole graph', () => {
+    tickingClock();
+    const seen: Progress[] = [];
+    const r = explicitCheckWithLiveness(
+      {
+        model,
+        properties: [eventually('a-first', 'G-1', 'a reaches 40 while b is 0 (no: b may move first)', and(eq(model.handles.a, 40), eq(model.handles.b, 0)))],
+        limits: {},
+      },
+      { onProgress: (p) => seen.push(p) },
+    );
+    expect(r.status).toBe('violated');
+    const phases = seen.map((p) => p.phase);
+    // Phases come in order, each at least once, none after a later one.
+    const order = ['safety search', 'liveness graph', 'fair cycles'];
+    expect([...new Set(phases)]).toEqual(order);
+    expect(phases.map((p) => order.indexOf(p as string))).toEqual([...phases.map((p) => order.indexOf(p as string))].sort((x, y) => x - y));
+    const fair = seen.filter((p) => p.phase === 'fair cycles');
+    expect(fair).toHaveLength(1);
+    expect([fair[0]!.distinct, fair[0]!.generated]).toEqual([1681, 3280]);
+  });
+});
+
 describe('random engine', () => {
   it('reports every 64 runs when a second has passed, with its steps as states', () => {
     tickingClock();
