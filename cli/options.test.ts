@@ -72,6 +72,10 @@ describe('bad usage on the built CLI is one MC030 line and exit 2', () => {
     [['check', '--engine', 'random', '--strategy', 'dfs'], '--strategy does not apply to the random engine (only to --engine explicit)'],
     [['check', '--engine', 'smt', '--seed', '3'], '--seed does not apply to the smt engine (only to --engine random)'],
     [['check', '--runs', '5'], '--runs does not apply to the explicit engine (only to --engine random)'],
+    [['check', '--engine', 'random', '--workers', '2'], '--workers does not apply to the random engine (only to --engine explicit)'],
+    [['check', '--engine', 'smt', '--store', 'bitstate'], '--store does not apply to the smt engine (only to --engine explicit)'],
+    [['check', '--engine', 'random', '--no-por'], '--no-por does not apply to the random engine (only to --engine explicit)'],
+    [['check', '--store', 'disk'], "--store: 'disk' is not allowed (choose exact, hash-compaction or bitstate)"],
     [['check', '--symmetry', '--no-symmetry'], '--symmetry given more than once (--symmetry and --no-symmetry)'],
     [['check', '--progress=maybe'], "--progress is a switch: write --progress or --no-progress, not '--progress=maybe'"],
     [
