@@ -68,7 +68,7 @@ const FAST = [
   'harness/damageSearch.test.ts',
   'checker/explicit/{compile,liveness,livenessResult,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
   'checker/smt/{replayGuard,nativeZ3,bmc,bmcResult}.test.ts',
-  'checker/random/{engineOptions,randomTrace}.test.ts',
+  'checker/random/{engineOptions,randomTrace,runChoices}.test.ts',
   'checker/*.test.ts',
 ];
 
