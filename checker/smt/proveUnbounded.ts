@@ -58,14 +58,43 @@ interface Goal {
  */
 export async function proveUnbounded(model: Model, properties: readonly Property[], opts: UnboundedOptions = {}): Promise<ProofResult> {
   const start = Date.now();
-  const elapsed = () => Date.now() - start;
-  const method = 'inductive-invariant' as const;
   const split = splitProperties(properties);
   const invariants = [...split.invariants, ...(opts.strengthening ?? [])];
-  const steps: readonly StepProperty[] = split.steps;
-  const deadline = opts.timeLimitSec === undefined ? null : start + opts.timeLimitSec * 1000;
+  const startResult = checkStartStates(model, invariants, opts, start);
+  if (startResult) return startResult;
+  const go = async (session: SmtSession): Promise<ProofResult> => {
+    const ops = new SymOps(new Terms(session));
+    const tr = sortedTranslatorFor(model, ops, opts, start);
+    if (!(tr instanceof SortedTranslator)) return tr;
+    return new UnboundedProof(model, invariants, split.steps, opts, session, ops, tr, start).run();
+  };
+  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
+}
 
-  // The start states of the model as built: they must satisfy the start condition and every invariant.
+const METHOD = 'inductive-invariant' as const;
+
+/** A counterexample-to-induction result. */
+type Cti = Extract<ProofResult, { status: 'cti' }>;
+
+/** MC010 for a model the sorted translation cannot express. */
+function cannotExpress(e: SmtUnsupported, start: number): ProofResult {
+  return {
+    status: 'error',
+    method: METHOD,
+    code: 'MC010',
+    trace: null,
+    elapsedMs: Date.now() - start,
+    message: `the unbounded translation cannot express this model: ${e.message}`,
+  };
+}
+
+/**
+ * The start states of the model as built: they must satisfy the start condition and every
+ * invariant. The result that stops the proof (an invariant broken at the start, a wrong start
+ * condition, a model error), or null.
+ */
+function checkStartStates(model: Model, invariants: readonly Invariant[], opts: UnboundedOptions, start: number): ProofResult | null {
+  const elapsed = () => Date.now() - start;
   for (const [i, init] of model.inits.entries()) {
     let s: Int32Array;
     try {
@@ -73,7 +102,7 @@ export async function proveUnbounded(model: Model, properties: readonly Property
       if (opts.initCondition && !holds(model, opts.initCondition, s)) {
         return {
           status: 'error',
-          method,
+          method: METHOD,
           code: 'MC010',
           trace: null,
           elapsedMs: elapsed(),
@@ -85,7 +114,7 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         const path = { choices: [i], states: [s], fromInit: true };
         return {
           status: 'violated',
-          method,
+          method: METHOD,
           elapsedMs: elapsed(),
           violation: {
             property: bad.name,
@@ -97,238 +126,276 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         };
       }
     } catch (e) {
-      if (e instanceof ModelRuntimeError) return { status: 'error', method, code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
+      if (e instanceof ModelRuntimeError) return { status: 'error', method: METHOD, code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
       throw e;
     }
   }
+  return null;
+}
 
-  const go = async (session: SmtSession): Promise<ProofResult> => {
-    const tm = new Terms(session);
-    const ops = new SymOps(tm);
-    let tr: SortedTranslator;
+/** The sorted translator of `model` with the hints' fixed index types, or the MC010 result that refuses it. */
+function sortedTranslatorFor(model: Model, ops: SymOps, opts: UnboundedOptions, start: number): SortedTranslator | ProofResult {
+  const unknown = (opts.fixedIndexes ?? []).find((n) => !model.indexes.some((ix) => ix.name === n));
+  if (unknown)
+    return {
+      status: 'error',
+      method: METHOD,
+      code: 'MC010',
+      trace: null,
+      elapsedMs: Date.now() - start,
+      message: `the proof hints fix index type ${unknown}, which the model does not have`,
+    };
+  try {
+    return new SortedTranslator(ops, model, new Set(opts.fixedIndexes ?? []));
+  } catch (e) {
+    if (e instanceof SmtUnsupported) return cannotExpress(e, start);
+    throw e;
+  }
+}
+
+/**
+ * One proof for every size in one z3 session, in named steps: the obligations (`startGoals`,
+ * `ruleGoals`), the check that the assumptions are not vacuous (`vacuity`), each obligation
+ * discharged (`discharge`, a counterexample to induction read by `ctiOf`), and the verdict
+ * (`proved`).
+ */
+class UnboundedProof {
+  private readonly solver;
+  /** The pre-state's symbols (declared in `run`, where an expression z3 cannot take is reported as MC010). */
+  private pre!: ReturnType<SortedTranslator['declareState']>;
+
+  constructor(
+    private readonly model: Model,
+    private readonly invariants: readonly Invariant[],
+    private readonly steps: readonly StepProperty[],
+    private readonly opts: UnboundedOptions,
+    private readonly session: SmtSession,
+    private readonly ops: SymOps,
+    private readonly tr: SortedTranslator,
+    private readonly start: number,
+  ) {
+    this.solver = session.newSolver();
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.start;
+  }
+
+  private get deadline(): number | null {
+    return this.opts.timeLimitSec === undefined ? null : this.start + this.opts.timeLimitSec * 1000;
+  }
+
+  private env(cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv {
+    return { cur: [...cur], pre: prev, bind, pc: this.ops.T, errs };
+  }
+
+  /** Invariant `p` over the state `cur`. */
+  private inv(p: Invariant, cur: readonly LeafFn[]): BoolSym {
+    return this.tr.bool(p.pred, this.env(cur, new Map(), null, []));
+  }
+
+  async run(): Promise<ProofResult> {
+    const { session, ops, tr, solver } = this;
     try {
-      const unknown = (opts.fixedIndexes ?? []).find((n) => !model.indexes.some((ix) => ix.name === n));
-      if (unknown)
-        return {
-          status: 'error',
-          method,
-          code: 'MC010',
-          trace: null,
-          elapsedMs: elapsed(),
-          message: `the proof hints fix index type ${unknown}, which the model does not have`,
-        };
-      tr = new SortedTranslator(ops, model, new Set(opts.fixedIndexes ?? []));
-    } catch (e) {
-      if (e instanceof SmtUnsupported)
-        return {
-          status: 'error',
-          method,
-          code: 'MC010',
-          trace: null,
-          elapsedMs: elapsed(),
-          message: `the unbounded translation cannot express this model: ${e.message}`,
-        };
-      throw e;
-    }
-    const solver = session.newSolver();
-    try {
-      const pre = tr.declareState('');
-      const env = (cur: readonly LeafFn[], bind: Map<number, Sym>, prev: readonly LeafFn[] | null, errs: BoolSym[]): SortedEnv => ({
-        cur: [...cur],
-        pre: prev,
-        bind,
-        pc: ops.T,
-        errs,
-      });
-      const invs = (cur: readonly LeafFn[]) => invariants.map((p) => tr.bool(p.pred, env(cur, new Map(), null, [])));
-      const hyp = invs(pre.fns);
-      const goals: Goal[] = [];
-      // Start: the start condition implies every invariant, at every size.
-      if (opts.initCondition) {
-        const init = tr.bool(opts.initCondition, env(pre.fns, new Map(), null, []));
-        invariants.forEach((p) => {
-          goals.push({
-            name: `start condition implies ${p.name}`,
-            requirement: p.requirement,
-            rule: null,
-            post: null,
-            args: [],
-            bad: ops.and([init, ops.not(tr.bool(p.pred, env(pre.fns, new Map(), null, [])))]),
-          });
-        });
-      }
-      // Consecution, rule by rule.
-      for (const rule of model.rules) {
-        const bind = new Map<number, Sym>();
-        const args = rule.params.map((p) => {
-          const x = tr.fresh(p.index, `${rule.name}.${p.name}`);
-          bind.set((p.v as { id: number }).id, x);
-          return x;
-        });
-        const gErrs: BoolSym[] = [];
-        const guard = tr.bool(rule.guard, env(pre.fns, bind, null, gErrs));
-        const bErrs: BoolSym[] = [];
-        const body = env(pre.fns, bind, pre.fns, bErrs);
-        tr.exec(rule.body, body);
-        const post = body.cur;
-        goals.push({
-          name: `${rule.name} raises no model error`,
-          requirement: 'model error',
-          rule,
-          post,
-          args,
-          bad: ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])]),
-        });
-        invariants.forEach((p) => {
-          goals.push({
-            name: `${rule.name} preserves ${p.name}`,
-            requirement: p.requirement,
-            rule,
-            post,
-            args,
-            bad: ops.and([guard, ops.not(tr.bool(p.pred, env(post, new Map(), null, [])))]),
-          });
-        });
-        for (const sp of steps) {
-          if (sp.rule !== null && sp.rule !== rule.name) continue;
-          const ok = tr.bool(sp.pred, env(post, bind, pre.fns, []));
-          goals.push({
-            name: `${rule.name} keeps step property ${sp.name}`,
-            requirement: sp.requirement,
-            rule,
-            post,
-            args,
-            bad: ops.and([guard, ops.not(ok)]),
-          });
-        }
-      }
+      this.pre = tr.declareState('');
+      const pre = this.pre;
+      const hyp = this.invariants.map((p) => this.inv(p, pre.fns));
+      const goals = [...this.startGoals(), ...this.ruleGoals()];
       // Background: literal distinctness, type bounds of the pre-state.
       session.add(solver, ops.and([tr.literalAxioms(), ...pre.axioms]).t);
-      // Guard against a vacuous proof: the invariants (and the start condition) must be satisfiable.
-      const vacuity: [string, BoolSym][] = [['the invariants', ops.and(hyp)]];
-      if (opts.initCondition) vacuity.push(['the start condition', tr.bool(opts.initCondition, env(pre.fns, new Map(), null, []))]);
-      for (const [what, f] of vacuity) {
-        session.push(solver);
-        session.add(solver, f.t);
-        const ans = await session.check(solver, deadline);
-        session.pop(solver);
-        if (ans === 'unknown')
-          return { status: 'incomplete', method, elapsedMs: elapsed(), reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})` };
-        if (ans === 'unsat')
-          return {
-            status: 'error',
-            method,
-            code: 'MC010',
-            trace: null,
-            elapsedMs: elapsed(),
-            message: `${what} cannot hold in any state: the proof would be vacuous`,
-          };
-      }
-      const obligations: Obligation[] = [];
-      let failure: ProofResult | null = null;
-      let unknown: string | null = null;
-      for (const g of goals) {
-        if (g.bad.c === false) {
-          obligations.push({ name: g.name, status: 'proved' });
-          continue;
-        }
-        session.push(solver);
-        try {
-          // The start-condition goals do not assume Inv in the pre-state.
-          if (g.rule !== null || g.post !== null) session.add(solver, ops.and(hyp).t);
-          session.add(solver, g.bad.t);
-          const ans = await session.check(solver, deadline);
-          if (ans === 'unsat') {
-            obligations.push({ name: g.name, status: 'proved' });
-            continue;
-          }
-          if (ans === 'unknown') {
-            obligations.push({ name: g.name, status: 'unknown' });
-            unknown ??= `${g.name}: ${session.lastReason}`;
-            if (session.lastReason === 'time limit reached') break;
-            continue;
-          }
-          obligations.push({ name: g.name, status: 'failed' });
-          if (!failure) {
-            const m = session.model(solver);
-            try {
-              const u = tr.universes(m);
-              const sizes = Object.fromEntries([...u].map(([k, v]) => [k, v.length]));
-              const cti: UnboundedCti = {
-                rule: g.rule?.name ?? '(start condition)',
-                args: Object.fromEntries((g.rule?.params ?? []).map((p, i) => [p.name, tr.natural(u, m, g.args[i] as Sym)])),
-                sizes,
-                before: tr.decodeState(u, m, pre.fns),
-                after: g.post ? tr.decodeState(u, m, g.post) : {},
-              };
-              failure = {
-                status: 'cti',
-                method,
-                property: g.name,
-                requirement: g.requirement,
-                trace: null,
-                cti,
-                obligations,
-                elapsedMs: 0,
-                message: g.rule
-                  ? `not inductive: ${g.name} fails from a state satisfying every invariant (sizes ${JSON.stringify(sizes)}); a strengthening invariant excluding that state is missing, or the protocol is wrong`
-                  : `the start condition does not imply ${g.name.replace('start condition implies ', '')}`,
-              };
-            } finally {
-              session.releaseModel(m);
-            }
-          }
-        } finally {
-          session.pop(solver);
-        }
-      }
-      if (failure) return { ...failure, obligations, elapsedMs: elapsed() };
+      const vacuous = await this.vacuity(hyp);
+      if (vacuous) return vacuous;
+      const { obligations, failure, unknown } = await this.discharge(goals, hyp);
+      if (failure) return { ...failure, obligations, elapsedMs: this.elapsed() };
       if (unknown !== null) {
         return {
           status: 'incomplete',
-          method,
-          elapsedMs: elapsed(),
-          reason: unknown.endsWith('time limit reached') ? `time limit of ${opts.timeLimitSec}s reached (${unknown})` : `z3 answered unknown on ${unknown}`,
+          method: METHOD,
+          elapsedMs: this.elapsed(),
+          reason: unknown.endsWith('time limit reached')
+            ? `time limit of ${this.opts.timeLimitSec}s reached (${unknown})`
+            : `z3 answered unknown on ${unknown}`,
         };
       }
-      const sizes = tr.minSizes();
-      const params = Object.entries(model.params).filter(([k]) => typeof model.params[k] === 'number');
-      return {
-        status: 'proved',
-        method,
-        obligations,
-        elapsedMs: elapsed(),
-        properties: [...invariants, ...steps].map((p) => p.name),
-        notes: [
-          `for every size of ${model.indexes
-            .filter((ix) => !tr.fixed.has(ix.name))
-            .map((ix) => `${ix.name} (>= ${sizes[ix.name]})`)
-            .join(', ')}${
-            tr.fixed.size
-              ? `; ${[...tr.fixed].map((n) => `${n} kept at its built size ${model.indexes.find((ix) => ix.name === n)?.size}`).join(', ')} (the model numbers its values)`
-              : ''
-          }`,
-          `ranges keep the bounds of the model as built (${params.map(([k, v]) => `${k}=${v}`).join(', ')}; the index-size parameters do not matter): value ranges and counters are not generalised`,
-          opts.initCondition
-            ? 'start: the start condition implies every invariant for all sizes; the start states are checked against it at the sizes built only (the init block is code)'
-            : 'start: no start condition given, so the start states are checked at the sizes built only',
-          'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
-        ],
-      };
+      return this.proved(obligations);
     } catch (e) {
-      if (e instanceof SmtUnsupported)
-        return {
-          status: 'error',
-          method,
-          code: 'MC010',
-          trace: null,
-          elapsedMs: elapsed(),
-          message: `the unbounded translation cannot express this model: ${e.message}`,
-        };
+      if (e instanceof SmtUnsupported) return cannotExpress(e, this.start);
       throw e;
     } finally {
       session.releaseSolver(solver);
     }
-  };
-  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
+  }
+
+  /** Start: the start condition implies every invariant, at every size. */
+  private startGoals(): Goal[] {
+    const { opts, ops, pre } = this;
+    if (!opts.initCondition) return [];
+    const init = this.tr.bool(opts.initCondition, this.env(pre.fns, new Map(), null, []));
+    return this.invariants.map((p) => ({
+      name: `start condition implies ${p.name}`,
+      requirement: p.requirement,
+      rule: null,
+      post: null,
+      args: [],
+      bad: ops.and([init, ops.not(this.inv(p, pre.fns))]),
+    }));
+  }
+
+  /** Consecution, rule by rule with its parameters as unknown elements: no model error, every invariant kept, every step property of the rule. */
+  private ruleGoals(): Goal[] {
+    const { model, ops, tr, pre } = this;
+    const goals: Goal[] = [];
+    for (const rule of model.rules) {
+      const bind = new Map<number, Sym>();
+      const args = rule.params.map((p) => {
+        const x = tr.fresh(p.index, `${rule.name}.${p.name}`);
+        bind.set((p.v as { id: number }).id, x);
+        return x;
+      });
+      const gErrs: BoolSym[] = [];
+      const guard = tr.bool(rule.guard, this.env(pre.fns, bind, null, gErrs));
+      const bErrs: BoolSym[] = [];
+      const body = this.env(pre.fns, bind, pre.fns, bErrs);
+      tr.exec(rule.body, body);
+      const post = body.cur;
+      const goal = (name: string, requirement: string, bad: BoolSym): Goal => ({ name, requirement, rule, post, args, bad });
+      goals.push(goal(`${rule.name} raises no model error`, 'model error', ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])])));
+      for (const p of this.invariants) goals.push(goal(`${rule.name} preserves ${p.name}`, p.requirement, ops.and([guard, ops.not(this.inv(p, post))])));
+      for (const sp of this.steps) {
+        if (sp.rule !== null && sp.rule !== rule.name) continue;
+        const ok = tr.bool(sp.pred, this.env(post, bind, pre.fns, []));
+        goals.push(goal(`${rule.name} keeps step property ${sp.name}`, sp.requirement, ops.and([guard, ops.not(ok)])));
+      }
+    }
+    return goals;
+  }
+
+  /** Guards against a vacuous proof: the invariants (and the start condition) must be satisfiable. */
+  private async vacuity(hyp: readonly BoolSym[]): Promise<ProofResult | null> {
+    const { session, solver, opts, ops, pre } = this;
+    const vacuity: [string, BoolSym][] = [['the invariants', ops.and([...hyp])]];
+    if (opts.initCondition) vacuity.push(['the start condition', this.tr.bool(opts.initCondition, this.env(pre.fns, new Map(), null, []))]);
+    for (const [what, f] of vacuity) {
+      session.push(solver);
+      session.add(solver, f.t);
+      const ans = await session.check(solver, this.deadline);
+      session.pop(solver);
+      if (ans === 'unknown')
+        return {
+          status: 'incomplete',
+          method: METHOD,
+          elapsedMs: this.elapsed(),
+          reason: `z3 answered unknown on whether ${what} can hold (${session.lastReason})`,
+        };
+      if (ans === 'unsat')
+        return {
+          status: 'error',
+          method: METHOD,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: this.elapsed(),
+          message: `${what} cannot hold in any state: the proof would be vacuous`,
+        };
+    }
+    return null;
+  }
+
+  /** Each obligation in turn: proved, unknown (a time limit stops the rest) or failed (the first failure's counterexample kept). */
+  private async discharge(
+    goals: readonly Goal[],
+    hyp: readonly BoolSym[],
+  ): Promise<{ obligations: Obligation[]; failure: Cti | null; unknown: string | null }> {
+    const { session, solver, ops } = this;
+    const obligations: Obligation[] = [];
+    let failure: Cti | null = null;
+    let unknown: string | null = null;
+    for (const g of goals) {
+      if (g.bad.c === false) {
+        obligations.push({ name: g.name, status: 'proved' });
+        continue;
+      }
+      session.push(solver);
+      try {
+        // The start-condition goals do not assume Inv in the pre-state.
+        if (g.rule !== null || g.post !== null) session.add(solver, ops.and([...hyp]).t);
+        session.add(solver, g.bad.t);
+        const ans = await session.check(solver, this.deadline);
+        if (ans === 'unsat') {
+          obligations.push({ name: g.name, status: 'proved' });
+          continue;
+        }
+        if (ans === 'unknown') {
+          obligations.push({ name: g.name, status: 'unknown' });
+          unknown ??= `${g.name}: ${session.lastReason}`;
+          if (session.lastReason === 'time limit reached') break;
+          continue;
+        }
+        obligations.push({ name: g.name, status: 'failed' });
+        failure ??= this.ctiOf(g, obligations);
+      } finally {
+        session.pop(solver);
+      }
+    }
+    return { obligations, failure, unknown };
+  }
+
+  /** The counterexample to induction of the satisfied obligation `g`, over the universes z3 picked. */
+  private ctiOf(g: Goal, obligations: Obligation[]): Cti {
+    const { session, solver, tr, pre } = this;
+    const m = session.model(solver);
+    try {
+      const u = tr.universes(m);
+      const sizes = Object.fromEntries([...u].map(([k, v]) => [k, v.length]));
+      const cti: UnboundedCti = {
+        rule: g.rule?.name ?? '(start condition)',
+        args: Object.fromEntries((g.rule?.params ?? []).map((p, i) => [p.name, tr.natural(u, m, g.args[i] as Sym)])),
+        sizes,
+        before: tr.decodeState(u, m, pre.fns),
+        after: g.post ? tr.decodeState(u, m, g.post) : {},
+      };
+      return {
+        status: 'cti',
+        method: METHOD,
+        property: g.name,
+        requirement: g.requirement,
+        trace: null,
+        cti,
+        obligations,
+        elapsedMs: 0,
+        message: g.rule
+          ? `not inductive: ${g.name} fails from a state satisfying every invariant (sizes ${JSON.stringify(sizes)}); a strengthening invariant excluding that state is missing, or the protocol is wrong`
+          : `the start condition does not imply ${g.name.replace('start condition implies ', '')}`,
+      };
+    } finally {
+      session.releaseModel(m);
+    }
+  }
+
+  private proved(obligations: Obligation[]): ProofResult {
+    const { model, tr, opts } = this;
+    const sizes = tr.minSizes();
+    const params = Object.entries(model.params).filter(([k]) => typeof model.params[k] === 'number');
+    return {
+      status: 'proved',
+      method: METHOD,
+      obligations,
+      elapsedMs: this.elapsed(),
+      properties: [...this.invariants, ...this.steps].map((p) => p.name),
+      notes: [
+        `for every size of ${model.indexes
+          .filter((ix) => !tr.fixed.has(ix.name))
+          .map((ix) => `${ix.name} (>= ${sizes[ix.name]})`)
+          .join(', ')}${
+          tr.fixed.size
+            ? `; ${[...tr.fixed].map((n) => `${n} kept at its built size ${model.indexes.find((ix) => ix.name === n)?.size}`).join(', ')} (the model numbers its values)`
+            : ''
+        }`,
+        `ranges keep the bounds of the model as built (${params.map(([k, v]) => `${k}=${v}`).join(', ')}; the index-size parameters do not matter): value ranges and counters are not generalised`,
+        opts.initCondition
+          ? 'start: the start condition implies every invariant for all sizes; the start states are checked against it at the sizes built only (the init block is code)'
+          : 'start: no start condition given, so the start states are checked at the sizes built only',
+        'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
+      ],
+    };
+  }
 }
