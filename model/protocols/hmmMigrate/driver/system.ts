@@ -349,8 +349,8 @@ export class HmSystem implements SimSystem {
     }
     if (this.devTask) out.push(...this.taskActions(this.devTask, () => (this.devTask = null)));
     else if (cfg.spontaneous && this.driver.pt.has(0)) {
-      out.push({ label: 'dmirror_do_read()', actor: 'hca', internal: true, run: () => this.startDeviceAccess(0, 'read') });
       if (this.written < cfg.writes) out.push({ label: 'dmirror_do_write()', actor: 'hca', internal: true, run: () => this.startDeviceAccess(0, 'write') });
+      out.push({ label: 'dmirror_do_read()', actor: 'hca', internal: true, run: () => this.startDeviceAccess(0, 'read') });
     }
     return out;
   }
