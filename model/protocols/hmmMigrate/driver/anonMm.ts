@@ -364,6 +364,26 @@ export class AnonMm {
     if (dropped || this.knobs.dirtyMode === 'page') pte.dirty = false;
   }
 
+  /**
+   * migrate_device_range (HMM_DMIRROR_RELEASE's eviction): collects device pages by pfn, whoever
+   * maps them: each page in use and not locked is referenced and locked, and the entry that maps it
+   * becomes a device migration entry (the mapping's reference passes to the migration). One step.
+   */
+  *migrateDeviceRange(devPages: readonly number[], owner: unknown): Flow<MigrateArgs> {
+    yield internalStep('migrate_device_range', {});
+    const args = this.migrateArgs(0, 0, owner, false, null);
+    args.collectDone = args.flushed = args.unmapped = true;
+    for (const d of devPages) {
+      const dp = this.devPages[d] as DevicePage;
+      const p = this.ptes.findIndex((e) => e.kind === 'devpriv' && e.dev === d);
+      if (dp.ref === 0 || dp.locked || p < 0) continue;
+      dp.locked = true;
+      (this.ptes[p] as AnonPte).kind = 'devmigration';
+      args.entries.push({ page: p, collected: true, src: d, dst: null, committed: false, noMemory: false });
+    }
+    return args;
+  }
+
   /** Collect of the fault page (device-private) of migrate_to_ram: the entry becomes a device migration entry. */
   private collectDevice(args: MigrateArgs, e: MigrateEntry): void {
     const pte = this.ptes[e.page] as AnonPte;
@@ -385,9 +405,10 @@ export class AnonMm {
   }
 
   /**
-   * migrate_vma_pages: commits every collected page that has a destination. Towards the device the
-   * page's swap copy is released (folio_free_swap); back to RAM, folio_migrate_mapping expects the
-   * migration's reference and the faulting thread's (extra_cnt) on the device page.
+   * migrate_vma_pages (and migrate_device_pages): commits every collected page that has a
+   * destination. Towards the device the page's swap copy is released (folio_free_swap); back to RAM,
+   * folio_migrate_mapping expects the migration's reference on the device page, and the faulting
+   * thread's (extra_cnt) when a CPU fault is migrating it.
    */
   *migrateVmaPages(args: MigrateArgs, labels: MigrateLabels): Flow<void> {
     yield { label: labels.pages, ready: () => true, internal: () => !args.toDevice || !args.entries.some((e) => e.collected && e.dst !== null) };
@@ -396,7 +417,7 @@ export class AnonMm {
       if (args.toDevice) {
         if (this.cachedFor(e.page, e.src)) this.freeSwap(e.page);
         e.committed = true;
-      } else e.committed = (this.devPages[e.src] as DevicePage).ref === 2;
+      } else e.committed = (this.devPages[e.src] as DevicePage).ref === (args.faultPage === null ? 1 : 2);
     }
     args.pagesDone = true;
   }
@@ -447,8 +468,13 @@ export class AnonMm {
           pte.kind = 'devpriv';
           this.getDev(d);
         }
-        if ((this.devPages[d] as DevicePage).ref === 0) this.monitor?.freedDevicePageUse(-1, d, 'migrate_vma_finalize');
-        else this.putDev(d);
+        const dp = this.devPages[d] as DevicePage;
+        if (dp.ref === 0) this.monitor?.freedDevicePageUse(-1, d, 'migrate_vma_finalize');
+        else {
+          // The fault page stays locked for do_swap_page; an evicted page is unlocked here.
+          if (d !== args.faultPage) dp.locked = false;
+          this.putDev(d);
+        }
       }
     }
     args.finalized = true;

@@ -184,6 +184,30 @@ export class Dmirror {
     this.faults.delete(c);
   }
 
+  /**
+   * dmirror_device_evict_chunk (HMM_DMIRROR_RELEASE): every device page in use migrates back to a
+   * fresh system page: migrate_device_range, allocate and copy each (erasing the device's own
+   * mapping), migrate_device_pages, migrate_device_finalize. Returns the pages moved.
+   */
+  *evictAll(): Flow<number> {
+    const inUse = this.mm.devPages.flatMap((pg, d) => (pg.ref > 0 ? [d] : []));
+    const args = yield* this.mm.migrateDeviceRange(inUse, this);
+    for (const e of args.entries) {
+      yield allocPoint(
+        () => this.mm.freeFrames(),
+        (f) => stepLabel('dmirror_evict_alloc_page', { f }),
+        true,
+      );
+      const f = this.mm.allocFrame();
+      this.mm.frames[f] = { ref: 1, locked: true, dirty: false, data: this.mm.devPages[e.src]?.data ?? 0 };
+      if (this.pt.get(e.page) === e.src) this.pt.delete(e.page);
+      e.dst = f;
+    }
+    yield* this.mm.migrateVmaPages(args, { collect: '', pages: 'migrate_device_pages()', finalize: '' });
+    yield* this.mm.migrateVmaFinalize(args, { collect: '', pages: '', finalize: 'migrate_device_finalize()' });
+    return args.entries.filter((e) => e.committed).length;
+  }
+
   /** dmirror_do_read of page p (under the mutex): the device reads its device page, if it mirrors one. */
   *deviceRead(p: number, label = 'DevRead()'): Flow<DeviceAccessResult> {
     yield* this.mutex.lock('dev');

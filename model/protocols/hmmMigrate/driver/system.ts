@@ -80,7 +80,8 @@ export class HmSystem implements SimSystem {
   zapTask: (Task & { zapped: boolean }) | null = null;
   devTask: Task<DeviceAccessResult> | null = null;
   readonly cpuTasks = new Map<number, Task & { readonly page: number; readonly dev: number }>();
-  /** Other tasks a scenario started (evictions, several migrations). */
+  /** HMM_DMIRROR_RELEASE's eviction, when a scenario started one. */
+  evictTask: Task<number> | null = null;
   zapsStarted = 0;
   pinsTaken = 0;
 
@@ -257,6 +258,19 @@ export class HmSystem implements SimSystem {
     this.zapTask = t.pending ? t : null;
   }
 
+  /** HMM_DMIRROR_RELEASE: the driver evicts every device page back to system memory. */
+  startEvict(): Task<number> {
+    if (this.evictTask) throw new Error('an eviction is already running');
+    const t = this.task('evict', this.driver.evictAll(), 'driver');
+    this.evictTask = t.pending ? t : null;
+    return t;
+  }
+
+  /** Whether any operation is still running. */
+  get busy(): boolean {
+    return this.fwdTask !== null || this.zapTask !== null || this.devTask !== null || this.evictTask !== null || this.cpuTasks.size > 0;
+  }
+
   /** The device reads (or writes the next value to) page p, through the driver. */
   startDeviceAccess(p: number, op: 'read' | 'write'): Task<DeviceAccessResult> {
     if (this.devTask) throw new Error('the device is busy');
@@ -347,6 +361,7 @@ export class HmSystem implements SimSystem {
         });
       if (mm.pins.length > 0) out.push({ label: 'GupUnpin()', actor: 'cpu', internal: false, run: () => mm.gupUnpin() });
     }
+    if (this.evictTask) out.push(...this.taskActions(this.evictTask, () => (this.evictTask = null)));
     if (this.devTask) out.push(...this.taskActions(this.devTask, () => (this.devTask = null)));
     else if (cfg.spontaneous && this.driver.pt.has(0)) {
       if (this.written < cfg.writes) out.push({ label: 'dmirror_do_write()', actor: 'hca', internal: true, run: () => this.startDeviceAccess(0, 'write') });
@@ -400,12 +415,13 @@ export class HmSystem implements SimSystem {
     return n;
   }
 
-  /** Work outstanding now, by id (the migration 1, madvise 2, the device 3, CPU c's fault 10 + c). */
+  /** Work outstanding now, by id (the migration 1, madvise 2, the device 3, the eviction 4, CPU c's fault 10 + c). */
   outstanding(): ReadonlySet<number> {
     const s = new Set<number>();
     if (this.fwdTask) s.add(1);
     if (this.zapTask) s.add(2);
     if (this.devTask) s.add(3);
+    if (this.evictTask) s.add(4);
     for (const c of this.cpuTasks.keys()) s.add(10 + c);
     return s;
   }
@@ -415,6 +431,7 @@ export class HmSystem implements SimSystem {
     const want = (id: number) => !only || only.has(id);
     if (this.fwdTask?.pending && want(1)) names.push(`the migration to device memory, at ${labelOf(this.fwdTask.pending)}`);
     if (this.zapTask?.pending && want(2)) names.push(`MADV_DONTNEED, at ${labelOf(this.zapTask.pending)}`);
+    if (this.evictTask?.pending && want(4)) names.push(`the eviction of device memory, at ${labelOf(this.evictTask.pending)}`);
     if (this.devTask?.pending && want(3)) names.push(`the device access, at ${labelOf(this.devTask.pending)}`);
     for (const [c, t] of this.cpuTasks) if (t.pending && want(10 + c)) names.push(`CPU ${c}'s fault on page ${t.page}, at ${labelOf(t.pending)}`);
     if (names.length === 0) return [];
