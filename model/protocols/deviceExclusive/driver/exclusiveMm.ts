@@ -20,6 +20,8 @@ export interface XPte {
   frame: number;
   /** mprotect(PROT_READ) (scenarios only; the model's pages stay writable). */
   readOnly: boolean;
+  /** Shared with a forked child until the first write copies it (scenarios only). */
+  cow: boolean;
 }
 
 /** struct page of a frame (ref 0: free). */
@@ -42,9 +44,10 @@ export class ExclusiveMm {
   readonly faultNoRef: boolean;
   onFreedPageUse: FreedPageUse | null = null;
 
-  constructor(cfg: { pages: number; frames: number; notifier: NotifierCore; faultNoRef: boolean }) {
-    this.ptes = Array.from({ length: cfg.pages }, (_, p) => ({ excl: false, frame: p, readOnly: false }));
-    this.frames = Array.from({ length: cfg.frames }, (_, f) => ({ ref: f < cfg.pages ? 1 : 0, locked: false, data: 0 }));
+  /** `shared`: the frames of the parent, for a forked child. */
+  constructor(cfg: { pages: number; frames: number; notifier: NotifierCore; faultNoRef: boolean }, shared?: XPage[]) {
+    this.ptes = Array.from({ length: cfg.pages }, (_, p) => ({ excl: false, frame: p, readOnly: false, cow: false }));
+    this.frames = shared ?? Array.from({ length: cfg.frames }, (_, f) => ({ ref: f < cfg.pages ? 1 : 0, locked: false, data: 0 }));
     this.notifier = cfg.notifier;
     this.faultNoRef = cfg.faultNoRef;
   }
@@ -162,5 +165,60 @@ export class ExclusiveMm {
       this.putPage(from);
     });
     return moved;
+  }
+
+  // --- what the hmm-tests scenarios do besides the model (mprotect, fork, CPU loads and stores) ---
+
+  /** mprotect(PROT_READ) of page p (change_protection): a PROTECTION region (callbacks zap), the PTE read-only. */
+  mprotectReadOnly(p: number): void {
+    this.notify(p, 'protection', null, () => {
+      this.pte(p).readOnly = true;
+    });
+  }
+
+  /**
+   * fork (dup_mmap, copy_page_range) into `child`, which shares the frames: under a PROTECTION region
+   * over each page of the parent (callbacks zap), a device-exclusive entry is first restored to the
+   * original PTE (copy_nonpresent_pte), then parent and child map the page copy-on-write.
+   */
+  forkInto(child: ExclusiveMm): void {
+    this.ptes.forEach((e, p) => {
+      this.notify(p, 'protection', null, () => {
+        e.excl = false;
+        e.cow = true;
+        child.ptes[p] = { ...e };
+        this.getPage(e.frame);
+      });
+    });
+  }
+
+  /** A CPU load of page p, which must map a frame (not an exclusive entry). */
+  load(p: number): number {
+    const e = this.pte(p);
+    if (e.excl) throw new Error(`page ${p} is device-exclusive: the load faults first`);
+    return this.page(e.frame).data;
+  }
+
+  /**
+   * A CPU store to page p (not an exclusive entry): a copy-on-write page is copied first when it is
+   * still shared (do_wp_page -> wp_page_copy, under a CLEAR region), else reused.
+   */
+  store(p: number, value: number): void {
+    const e = this.pte(p);
+    if (e.excl) throw new Error(`page ${p} is device-exclusive: the store faults first`);
+    if (e.readOnly) throw new Error(`page ${p} is read-only: SIGSEGV`);
+    if (e.cow) {
+      this.notify(p, 'unmap', null, () => {
+        if (this.page(e.frame).ref > 1) {
+          const t = this.freeFrames()[0];
+          if (t === undefined) throw new Error('no free frame for the copy');
+          this.frames[t] = { ref: 1, locked: false, data: this.page(e.frame).data };
+          this.putPage(e.frame);
+          e.frame = t;
+        }
+        e.cow = false;
+      });
+    }
+    this.page(e.frame).data = value;
   }
 }

@@ -14,6 +14,8 @@
 import { type Flow, type IntervalSubscription, Mutex, type NotifierRange, mmuIntervalCheckRetry, mmuIntervalReadBegin, step } from 'mirrorcheck/harness';
 import type { ExclusiveMm } from './exclusiveMm.js';
 
+const EPERM = 1;
+
 /** How the callbacks treat MMU_NOTIFY_EXCLUSIVE events: by owner (correct), never skipped, or always skipped. */
 export type OwnerFilter = 'owner' | 'none' | 'any-exclusive';
 
@@ -74,8 +76,11 @@ export class NouveauSvm {
     return true;
   }
 
-  /** nouveau_atomic_range_fault for page p; the step DevAtomicFault(p) that raises it is taken by the caller. */
-  *atomicFault(p: number): Flow<void> {
+  /**
+   * nouveau_atomic_range_fault for page p; the step DevAtomicFault(p) that raises it is taken by the
+   * caller. Returns 0, or -EPERM when GUP for write finds the page read-only (mprotect).
+   */
+  *atomicFault(p: number): Flow<number> {
     yield step('DevAtomicFault', { p });
     this.faultsBegun++;
     const sub = this.mm.notifier.insert(p, p + 1, { invalidate: (s, r, cur) => this.rangeInvalidate(s, r, cur) });
@@ -90,6 +95,11 @@ export class NouveauSvm {
         // make_device_exclusive: GUP (faulting an exclusive entry back first), folio_lock, the
         // EXCLUSIVE region and the exclusive entry.
         yield step('DriverGetPage', {}, () => !this.mm.pte(p).excl || !this.mm.page(this.mm.pte(p).frame).locked);
+        if (this.mm.pte(p).readOnly) {
+          this.mm.notifier.remove(sub);
+          this.fault = null;
+          return -EPERM;
+        }
         if (this.mm.pte(p).excl) this.mm.revokeNow('the GUP fault of make_device_exclusive', p);
         f.frame = this.mm.pte(p).frame;
         this.mm.getPage(f.frame);
@@ -121,5 +131,12 @@ export class NouveauSvm {
     }
     this.mm.notifier.remove(sub);
     this.fault = null;
+    return 0;
+  }
+
+  /** The device reads page p through its atomic mapping (dmirror_do_read after HMM_DMIRROR_EXCLUSIVE), or null without one. */
+  readAtomic(p: number): number | null {
+    const f = this.atomic[p];
+    return f === null || f === undefined ? null : this.mm.page(f).data;
   }
 }

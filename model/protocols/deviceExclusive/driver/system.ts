@@ -45,9 +45,10 @@ export interface DxSystemConfig {
 export type DxDamageKind = 'use-after-free' | 'stale-atomic-mapping' | 'hung';
 
 interface Task {
-  readonly flow: Flow;
+  readonly flow: Flow<unknown>;
   pending: StepPoint | null;
   readonly actor: Action['actor'];
+  result?: unknown;
 }
 
 /** A CPU thread's fault on an exclusive entry. */
@@ -119,7 +120,10 @@ export class DxSystem implements SimSystem {
 
   private advance(t: Task): void {
     const r = t.flow.next();
-    t.pending = r.done ? null : r.value;
+    if (r.done) {
+      t.pending = null;
+      t.result = r.value;
+    } else t.pending = r.value;
   }
 
   private actionsOf(t: Task, done: () => void, label?: (p: StepPoint) => string): Action[] {
@@ -168,13 +172,14 @@ export class DxSystem implements SimSystem {
     if (t.pending) this.cpuFaults.set(c, t);
   }
 
-  /** The device raises an atomic fault on page p; the driver serves it (its first step is taken now). */
-  startAtomicFault(p: number): void {
+  /** The device raises an atomic fault on page p; the driver serves it (its first step is taken now). Returns the task (its result: 0 or -EPERM). */
+  startAtomicFault(p: number): { readonly result?: unknown } {
     if (this.devTask) throw new Error('the driver is already serving an atomic fault');
     const t: Task = { flow: this.driver.atomicFault(p), pending: null, actor: 'driver' };
     this.advance(t);
     this.advance(t);
     this.devTask = t.pending ? t : null;
+    return t;
   }
 
   private *migrationFlow(p: number): Flow<void> {
