@@ -1,6 +1,6 @@
 /**
  * The odp-mr harness binding: how mirrorcheck runs this package's reference driver (an mlx5-like
- * driver, driver/mlx5Odp.ts, on the simulated HCA of driver/odpHca.ts) for an explicit MR. Why this
+ * driver, driver/mlx5Odp.ts, on the simulated HCA of driver/odpHca.ts), explicit or implicit MR. Why this
  * module exists: the generic conformance check and replay on the harness and `mirrorcheck replay --on
  * harness` know a protocol's driver only through this value, the package's `harness` field.
  */
@@ -12,8 +12,10 @@ import { MR_KNOBS, MrSystem } from './system.js';
 type Rec = Record<string, Value>;
 
 /**
- * Where damage is expected: an access completing into a frame its page no longer maps, the UMR QP
- * going to error, a worker step on an MR being destroyed, a DMA unmap of a frame already freed.
+ * Where damage is expected: an access completing into a frame its page no longer maps, an access
+ * failing while the MR is registered, a resumed access faulting while the KSM differs from
+ * implicit_children, the UMR QP going to error, a worker step on an MR being destroyed, a DMA unmap
+ * of a frame already freed.
  */
 function damageGuide(model: Model): DamageGuide {
   const complete = new Set(model.instances.filter((i) => i.rule.name === 'DevCompleteAccess').map((i) => i.id));
@@ -21,10 +23,18 @@ function damageGuide(model: Model): DamageGuide {
   const unmaps = new Set(
     model.instances.filter((i) => ['DriverReleaseUmem', 'DriverInvalidateFinish', 'DriverInvalidateBegin'].includes(i.rule.name)).map((i) => i.id),
   );
+  const retry = new Set(model.instances.filter((i) => i.rule.name === 'DevRetryAccess').map((i) => i.id));
+  const findable = (x: Record<string, Value>) => x.dereg === 'idle' || x.dereg === 'check' || x.dereg === 'erase';
   return (s, inst, t) => {
     const a = decodeState(model.layout, s);
     const b = decodeState(model.layout, t);
     if (b.umrErr && !a.umrErr) return true;
+    const accB = (b.acc as Rec[])[0] as Rec;
+    if (accB.state === 'failed' && ((a.acc as Rec[])[0] as Rec).state !== 'failed' && findable(b)) return true;
+    if (retry.has(inst) && accB.state === 'faulted' && b.ksm) {
+      const k = (b.ksm as (number | null)[]).findIndex((x, c) => x !== (b.xa as (number | null)[])[c] && (b.xa as (number | null)[])[c] !== null);
+      if (k >= 0) return true;
+    }
     const pte = a.pte as (number | null)[];
     if (complete.has(inst)) {
       const acc = (a.acc as Rec[])[0] as Rec;
@@ -50,7 +60,7 @@ export const odpMrHarness: HarnessBinding<MrSystem> = {
   continuation: { maxAdded: 10, maxSeen: 200_000, deadlocks: true },
   outstanding: (sys) => sys.outstanding(),
   words: {
-    intact: ', every DMA landed in a frame its page maps, no UMR failed, nothing ran on a destroyed MR, nothing hung',
+    intact: ', every DMA landed in a frame its page maps, no access failed or faulted forever, no UMR failed, nothing ran on a destroyed MR, nothing hung',
     before: 'the damage',
     shown: 'it',
   },

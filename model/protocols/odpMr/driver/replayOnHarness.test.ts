@@ -1,14 +1,13 @@
 /**
- * odp-mr counterexamples replayed on the mlx5-like reference driver and simulated HCA. The harness
- * simulates an explicit MR; the corpus traces are of the implicit MR (the model's default), so they
- * are refused with a clear MC030 (exit 2), and the three explicit-capable variants are replayed from
- * explicit counterexamples kept as fixtures (`mirrorcheck check odp-mr --param kind=explicit
- * --variant V`), each with its damage in words.
+ * odp-mr counterexamples replayed on the mlx5-like reference driver and simulated HCA, each followed
+ * state by state with its damage in words: the corpus (implicit MR, one trace per variant), and for
+ * the three variants an explicit MR also has, explicit counterexamples kept as fixtures (`mirrorcheck
+ * check odp-mr --param kind=explicit --variant V`).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { McError, buildModel, itfToTrace, parseItf } from 'mirrorcheck';
+import { buildModel, itfToTrace, parseItf } from 'mirrorcheck';
 import { harnessReplayLines, replayOnHarness } from 'mirrorcheck/conformance';
 import { runReplay } from '../../../../cli/replayCommand.js';
 import { odpMr } from '../odpMr.js';
@@ -24,17 +23,34 @@ const load = (path: string) => {
   return { header, model, trace: itfToTrace(header, doc, model) };
 };
 
-/** What each explicit trace does on the harness: the first damage, the steps added after the trace, and a phrase of its message. */
+/** What each corpus trace does on the harness: the first damage, the steps added after the trace, and a phrase of its message. */
+const CORPUS_EXPECTED: Record<string, [kind: string, added: number, words: RegExp]> = {
+  'prefetch-before-fence': ['use-after-free', 6, /the prefetch work runs read_begin on the MR after its destruction began/],
+  'umr-on-revoked-mkey': ['umr-error', 0, /a ZAP UMR for page 0 was posted on a revoked mkey/],
+  'revoked-skips-unmap': ['freed-while-dma-mapped', 2, /ib_umem_odp_release DMA-unmaps \(and marks dirty\) frame 0 for page 0, but that frame was freed/],
+  'ksm-update-unlocked': [
+    'failed-access',
+    2,
+    /the device's access to page 0 failed with an error completion although the MR is registered: the KSM entry for chunk 0 names child 0, whose mkey was revoked/,
+  ],
+  'child-release-before-ksm-update': [
+    'failed-access',
+    2,
+    /the KSM entry for chunk 0 names child 0, whose mkey was revoked \(the child was destroyed before the KSM stopped naming it\)/,
+  ],
+};
+
+/** What each explicit trace does on the harness. */
 const EXPECTED: Record<string, [kind: string, added: number, words: RegExp]> = {
   'prefetch-before-fence': ['use-after-free', 2, /the prefetch work runs read_begin on the MR after its destruction began/],
-  'umr-on-revoked-mkey': ['umr-error', 0, /a ZAP UMR for page 0 was posted on the revoked mkey: an error completion moves the UMR QP to the error state/],
+  'umr-on-revoked-mkey': ['umr-error', 0, /a ZAP UMR for page 0 was posted on a revoked mkey: an error completion moves the UMR QP to the error state/],
   'revoked-skips-unmap': ['freed-while-dma-mapped', 2, /ib_umem_odp_release DMA-unmaps \(and marks dirty\) frame 0 for page 0, but that frame was freed/],
 };
 
 describe('odp-mr counterexamples on the reference driver and simulated HCA', () => {
-  it('one explicit trace per knob, each followed state by state with its damage reported', () => {
+  it('an explicit trace for each variant an explicit MR has, each followed state by state with its damage reported', () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.itf.json'));
-    expect(files.map((f) => f.replace('.explicit.itf.json', '')).sort()).toEqual([...MR_KNOBS].sort());
+    expect(files.map((f) => f.replace('.explicit.itf.json', '')).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const f of files) {
       const { header, model, trace } = load(join(FIXTURES, f));
       expect(header.params.kind).toBe('explicit');
@@ -49,24 +65,27 @@ describe('odp-mr counterexamples on the reference driver and simulated HCA', () 
     }
   });
 
-  it('the corpus traces (implicit MR) are refused with MC030 before running', () => {
-    for (const f of readdirSync(CORPUS).filter((x) => x.endsWith('.itf.json'))) {
-      const { model } = load(join(CORPUS, f));
-      expect(model.params.kind).toBe('implicit');
-      expect(() => odpMrHarness.system(model)).toThrow(McError);
+  it('the corpus (implicit MR): one trace per variant, each followed state by state with its damage reported', () => {
+    const files = readdirSync(CORPUS).filter((x) => x.endsWith('.itf.json'));
+    expect(files.map((f) => f.replace('.itf.json', '')).sort()).toEqual([...MR_KNOBS].sort());
+    for (const f of files) {
+      const { header, model, trace } = load(join(CORPUS, f));
+      expect(header.params.kind).toBe('implicit');
+      const r = replayOnHarness(odpMrHarness, model, trace);
+      expect(r.mismatch).toBeNull();
+      expect(r.steps.filter((s) => s.traceStep !== null).map((s) => s.record.label)).toEqual(trace.steps.slice(1).map((s) => s.label));
+      const [kind, added, words] = CORPUS_EXPECTED[header.variant as string] as [string, number, RegExp];
+      expect(r.damage[0]?.kind, f).toBe(kind);
+      expect(r.damage[0]?.message).toMatch(words);
+      expect(r.added.length).toBe(added);
     }
   });
 
-  it('mirrorcheck replay --on harness: damage of an explicit trace (exit 1); a variant with no knob says so (exit 2)', async () => {
+  it('mirrorcheck replay --on harness reports the damage of an odp-mr trace (exit 1)', async () => {
     const lines: string[] = [];
-    const code = await runReplay({ file: join(FIXTURES, 'umr-on-revoked-mkey.explicit.itf.json'), on: 'harness', render: 'text', full: false }, (s) =>
-      lines.push(s),
-    );
+    const code = await runReplay({ file: join(CORPUS, 'umr-on-revoked-mkey.itf.json'), on: 'harness', render: 'text', full: false }, (s) => lines.push(s));
     expect(code).toBe(1);
     expect(lines[0]).toMatch(/odp-mr, driver knob umr-on-revoked-mkey/);
     expect(lines.some((l) => /DAMAGE \(umr-error\)/.test(l))).toBe(true);
-    await expect(
-      runReplay({ file: join(CORPUS, 'ksm-update-unlocked.itf.json'), on: 'harness', render: 'text', full: false }, () => undefined),
-    ).rejects.toThrow(/no reference-driver knob for variant ksm-update-unlocked of odp-mr/);
   });
 });
