@@ -298,7 +298,8 @@ export class DaxSystem implements SimSystem {
         this.advance(t);
       });
     }
-    if (config.fsdax) this.mem.forEach((st, f) => st === 'free' && act(stepLabel('FsReuseBlock', { f }), 'mm', () => (this.mem[f] = 'other')));
+    if (config.fsdax)
+      for (let f = 0; f < this.mem.length; f++) if (this.mem[f] === 'free') act(stepLabel('FsReuseBlock', { f }), 'mm', () => (this.mem[f] = 'other'));
     return out;
   }
 
