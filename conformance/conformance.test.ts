@@ -91,4 +91,44 @@ describe('the conformance check on a package of its own (the pool fixture)', () 
     const { model, properties } = setup();
     expect(() => runConformance(poolHarness, model, properties, [0], { knob: 'no-such-knob' })).toThrow(/no reference-driver knob for variant no-such-knob/);
   });
+
+  it('labels are hints: a driver whose steps carry no model label conforms, each change matched to the instance that explains it', () => {
+    const { model, properties } = setup();
+    const anonymous: HarnessBinding<PoolSystem> = {
+      ...poolHarness,
+      system: (m, o) => {
+        const sys = poolHarness.system(m, o);
+        const enabled = sys.enabled.bind(sys);
+        return Object.assign(sys, { enabled: () => enabled().map((a, k) => ({ ...a, label: `step${k}`, internal: true })) });
+      },
+    };
+    const labels = new Set<string>();
+    for (const ch of schedules(300, 3)) {
+      const r = runConformance(anonymous, model, properties, ch);
+      expect(r.failure).toBeNull();
+      // The driver's internal check is a stutter; every other step is matched to its model instance.
+      expect(r.matched.filter((x) => x === null).length).toBe(r.steps - r.modelSteps);
+      for (const l of r.matched) if (l) labels.add(l);
+    }
+    // Use leaves the state as it is: without a label saying so it is a stutter, never a model step.
+    expect([...labels].sort()).toEqual(['Ask()', 'Give()', 'Take()']);
+  });
+
+  it('a step whose label names another instance is matched to the instance whose effect it has', () => {
+    const { model, properties } = setup();
+    const misnamed: HarnessBinding<PoolSystem> = {
+      ...poolHarness,
+      system: (m, o) => {
+        const sys = poolHarness.system(m, o);
+        const enabled = sys.enabled.bind(sys);
+        return Object.assign(sys, { enabled: () => enabled().map((a) => (a.label === 'Give()' ? { ...a, label: 'Use()' } : a)) });
+      },
+    };
+    // The fourth step is the Give labelled Use() (listed before the real Use): the Use instance is
+    // enabled but would leave the state as it is, Give gives the new state.
+    const r = runConformance(misnamed, model, properties, labelScheduler(['Ask()', 'TakeCheck()', 'Take()', 'Use()']));
+    expect(r.failure).toBeNull();
+    expect(r.labels).toEqual(['Ask()', 'TakeCheck()', 'Take()', 'Use()']);
+    expect(r.matched).toEqual(['Ask()', null, 'Take()', 'Give()']);
+  });
 });

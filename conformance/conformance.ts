@@ -2,30 +2,42 @@
  * Conformance of a reference driver on the simulated hardware to its model, for any protocol package.
  * Why this module exists: the model is checked exhaustively, the reference driver is code; this is
  * the bridge. A schedule (a choice list, or any scheduler) runs the package's system (its harness
- * binding builds it for the model); after every step the system state is mapped to a model state by
- * the binding's abstraction function, and the step must be one the model allows:
+ * binding builds it for the model); after every driver step the system state is mapped to a model
+ * state by the binding's abstraction function, and the step must be one the model allows, up to
+ * stuttering:
  *
- * - a step with a model label must be an enabled rule instance of that label, and the mapped next
- *   state must equal `applyRule` of that instance on the mapped state (model/lang/interp.ts);
- * - an internal step (a retry of the fault handler, a wait) must leave the mapped state unchanged;
+ * - a step that leaves the mapped state unchanged is a stutter: the driver did something the model
+ *   does not see (took a lock the model has no variable for, noticed a completion, woke up);
+ * - a step that changes it must give exactly the successor of some model rule instance enabled in
+ *   the mapped state (`applyRule`, model/lang/interp.ts, in its compiled form). A step's label is
+ *   only a hint: when it names an enabled instance whose successor matches, that instance is the
+ *   one taken; otherwise every enabled instance is tried. So one model step may be several driver
+ *   steps, and a driver's atomic sections are only what its own scheduling points leave atomic;
  * - when the system can do nothing, the model must not be able to either.
  *
- * On the mapped states the model's safety properties are checked too, and the system's own monitor
- * reports concrete damage. A report says which of these failed first; it never throws for a
- * mismatch.
+ * On the mapped states the model's safety properties are checked too (a step property on the model
+ * step a driver step was matched to), and the system's own monitor reports concrete damage. A
+ * report says which of these failed first; it never throws for a mismatch.
  */
 import type { HarnessBinding } from '../harness/binding.js';
 import { type Action, type Scheduler, choiceListScheduler } from '../harness/scheduler.js';
 import type { Damage, SimSystem } from '../harness/simSystem.js';
 import { type CompiledModel, compileModel } from '../model/lang/compile.js';
 import { McError } from '../model/lang/errors.js';
-import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
+import { applyRule, enabled, initState } from '../model/lang/interp.js';
 import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model, RuleInstance } from '../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../properties/property.js';
 
 /** The first way a run stopped matching the model. */
 export interface ConformanceFailure {
+  /**
+   * `not-allowed`: the step changed the mapped state, its label names a model rule instance, and
+   * that instance is not enabled (nor does any other enabled instance give the new state);
+   * `wrong-effect`: the labelled instance is enabled but gives another state (and no other instance
+   * gives the new one); `internal-changed`: an unlabelled step changed the mapped state to one no
+   * enabled instance gives; `stuck`: the system cannot move but the model can.
+   */
   readonly kind: 'unmappable' | 'wrong-start' | 'not-allowed' | 'wrong-effect' | 'internal-changed' | 'stuck' | 'model-error';
   /** 1-based step (0: the start state). */
   readonly step: number;
@@ -42,9 +54,12 @@ export interface MappedViolation {
 
 /** How a run went against the model. */
 export interface ConformanceRun {
-  /** Steps executed (model steps plus internal ones). */
+  /** Driver steps executed (model steps plus stutters). */
   readonly steps: number;
+  /** Driver steps matched to a model rule instance. */
   readonly modelSteps: number;
+  /** The model rule instance each driver step was matched to (null for a stutter), in order. */
+  readonly matched: readonly (string | null)[];
   readonly labels: readonly string[];
   readonly failure: ConformanceFailure | null;
   /** The first model property broken on a mapped state or step. */
@@ -78,6 +93,36 @@ export function stateDiff(model: Model, want: Int32Array, got: Int32Array): stri
   return out.slice(0, 4).join('; ') + (out.length > 4 ? `; ... (${out.length} fields)` : '');
 }
 
+/** A model step that explains a driver step: the instance and the first step property it breaks (-1: none). */
+interface Match {
+  readonly inst: RuleInstance;
+  readonly stepFail: number;
+}
+
+/**
+ * The enabled instance whose successor of `from` is `to`, preferring `hint`; null when none is.
+ * Throws McError when a rule raises a model error in `from` (the interpreter names the rule).
+ */
+function successorMatch(model: Model, cm: CompiledModel<Property>, from: Int32Array, to: Int32Array, hint: RuleInstance | undefined): Match | null {
+  const t = new Int32Array(from.length);
+  let found: Match | null = null;
+  let hinted: Match | null = null;
+  try {
+    cm.expand(from, t, (id, stepFail) => {
+      if (!sameState(t, to)) return;
+      const inst = model.instances[id] as RuleInstance;
+      if (inst === hint) hinted = { inst, stepFail };
+      else if (!found) found = { inst, stepFail };
+    });
+  } catch (e) {
+    if (!(e instanceof McError)) throw e;
+    // The compiled code does not know which rule failed; the interpreter does.
+    for (const inst of model.instances) if (enabled(model, inst, from)) applyRule(model, inst, from);
+    throw e;
+  }
+  return hinted ?? found;
+}
+
 /** Runs `sys` under `scheduler` and checks each step against `model` (see the module header). */
 function checkRun<S extends SimSystem>(
   model: Model,
@@ -88,11 +133,11 @@ function checkRun<S extends SimSystem>(
   maxSteps: number,
 ): ConformanceRun {
   const { cm, byLabel, init } = prepare(model, properties);
-  const steps = properties.filter((p) => p.kind === 'step');
   const labels: string[] = [];
+  const matched: (string | null)[] = [];
   let modelSteps = 0;
   let violation: MappedViolation | null = null;
-  const done = (failure: ConformanceFailure | null): ConformanceRun => ({ steps: labels.length, modelSteps, labels, failure, violation });
+  const done = (failure: ConformanceFailure | null): ConformanceRun => ({ steps: labels.length, modelSteps, matched, labels, failure, violation });
   const checkInvariants = (s: Int32Array, step: number) => {
     if (violation) return;
     const k = cm.firstViolated(s);
@@ -121,40 +166,34 @@ function checkRun<S extends SimSystem>(
     if (k === null) break;
     const a = acts[k] as Action;
     const step = labels.length + 1;
-    const inst = byLabel.get(a.label);
-    if (a.internal === (inst !== undefined)) {
-      const message = a.internal ? `internal step ${a.label} has the label of a model rule` : `${a.label} is not a rule instance of the model`;
-      return done({ kind: 'not-allowed', step, label: a.label, message });
-    }
-    let expected: Int32Array | null = null;
-    try {
-      if (inst) {
-        if (!enabled(model, inst, m0))
-          return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
-        expected = applyRule(model, inst, m0);
-      }
-    } catch (e) {
-      if (e instanceof McError) return done({ kind: 'model-error', step, label: a.label, message: e.message });
-      throw e;
-    }
+    const hint = byLabel.get(a.label);
     sys.perform(a);
     labels.push(a.label);
     const m1 = stateOf(model, sys);
     if (typeof m1 === 'string') return done({ kind: 'unmappable', step, label: a.label, message: m1 });
-    if (inst && expected) {
-      modelSteps++;
-      if (!sameState(expected, m1)) return done({ kind: 'wrong-effect', step, label: a.label, message: stateDiff(model, expected, m1) });
-      if (!violation) {
-        for (const p of steps) {
-          if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
-          if (!holds(model, p.pred, m1, m0, instanceBindings(inst))) {
-            violation = { step, property: p.name, requirement: p.requirement };
-            break;
-          }
-        }
-      }
-    } else if (!sameState(m0, m1)) {
+    let match: Match | null;
+    try {
+      match = successorMatch(model, cm, m0, m1, hint);
+    } catch (e) {
+      if (e instanceof McError) return done({ kind: 'model-error', step, label: a.label, message: e.message });
+      throw e;
+    }
+    if (match === null && !sameState(m0, m1)) {
+      if (hint && !enabled(model, hint, m0))
+        return done({ kind: 'not-allowed', step, label: a.label, message: `the system took ${a.label}, which the model does not allow in this state` });
+      if (hint) return done({ kind: 'wrong-effect', step, label: a.label, message: stateDiff(model, applyRule(model, hint, m0), m1) });
       return done({ kind: 'internal-changed', step, label: a.label, message: stateDiff(model, m0, m1) });
+    }
+    // An unchanged state is a model step only when the hint names an enabled instance that leaves
+    // the state as it is (a rule with no effect on the state); otherwise it is a stutter.
+    const isModelStep = match !== null && (!sameState(m0, m1) || match.inst === hint);
+    matched.push(isModelStep && match ? match.inst.label : null);
+    if (isModelStep && match) {
+      modelSteps++;
+      if (!violation && match.stepFail >= 0) {
+        const p = cm.steps[match.stepFail] as Property;
+        violation = { step, property: p.name, requirement: p.requirement };
+      }
     }
     checkInvariants(m1, step);
     m0 = m1;

@@ -5,9 +5,12 @@
  * page 1" is what convinces a driver author. The package's harness binding builds the system for the
  * trace's model, whose variant selects the reference driver's knob of the same name.
  *
- * How: every step of the trace is taken on the system by its rule-instance label (the reference
- * driver's own internal steps, such as a fault handler's read_begin, are inserted where a label needs
- * them), and the mapped system state must equal the trace's state after every step. Model
+ * How: for every step of the trace the driver steps that lead from the trace's state to its next
+ * state are searched for and taken: any number of steps the model does not see (a lock the model has
+ * no variable for, a wake-up, a driver-internal check), then the one step that makes the model's
+ * change; step labels only guide the search (the action labelled like the trace step is tried
+ * first). One model step may so be several driver steps, and the mapped system state equals the
+ * trace's state after every trace step. Model
  * counterexamples are shortest, so they often stop at the first broken property, before anything has
  * been damaged; then a short continuation is searched on the model (the fewest extra steps after
  * which the binding's damage guide expects damage) and confirmed on the harness. A lasso whose
@@ -17,12 +20,13 @@
  * It returns data and never prints; `harnessReplayLines` formats a report for people.
  */
 import type { HarnessBinding, ReplayWords } from '../harness/binding.js';
-import type { Action } from '../harness/scheduler.js';
+import { type Action, ruleName } from '../harness/scheduler.js';
 import type { Damage, SimSystem, StepRecord } from '../harness/simSystem.js';
 import type { Trace } from '../counterexamples/trace.js';
 import { compileModel } from '../model/lang/compile.js';
 import { type Value, sameState, stateDiffs } from '../model/lang/layout.js';
-import type { Model } from '../model/lang/protocol.js';
+import { applyRule } from '../model/lang/interp.js';
+import type { Model, RuleInstance } from '../model/lang/protocol.js';
 import { continuationsToDamage } from './damageSearch.js';
 
 /** One step taken on the harness. */
@@ -69,28 +73,6 @@ const firstDiff = (model: Model, want: Int32Array, got: Int32Array): string => s
 
 const paramOf = (label: string, name: string): string | null => new RegExp(`[(, ]${name}=(\\d+)`).exec(label)?.[1] ?? null;
 
-/**
- * Takes the action labelled `label`, first taking driver-internal steps if it is not enabled yet
- * (preferring those about the same page, the argument `p` of both labels). Returns null on success,
- * else why it could not.
- */
-function follow(sys: SimSystem, label: string, perform: (a: Action) => void, maxInternal = 16): string | null {
-  const page = paramOf(label, 'p');
-  for (let i = 0; i <= maxInternal; i++) {
-    const acts = sys.enabled();
-    const a = acts.find((x) => x.label === label);
-    if (a) {
-      perform(a);
-      return null;
-    }
-    const internal = acts.filter((x) => x.internal);
-    const pick = internal.find((x) => page !== null && paramOf(x.label, 'p') === page) ?? internal[0];
-    if (!pick) return `${label} is not enabled on the harness (enabled: ${acts.map((x) => x.label).join(', ') || 'nothing'})`;
-    perform(pick);
-  }
-  return `${label} did not become enabled after ${maxInternal} driver-internal steps`;
-}
-
 const show = (v: unknown) => JSON.stringify(v).replace(/"/g, '');
 
 /** The mapped variables whose value changed, in words (`dev[0]: ... -> ...`). */
@@ -108,6 +90,137 @@ function changesOf(before: Record<string, Value> | string, after: Record<string,
   return out;
 }
 
+/** How far the search for the driver steps of one model step goes. */
+const MAX_STUTTERS = 12;
+const MAX_TRIES = 400;
+
+/**
+ * A system driven from its start by a list of chosen actions, which can be cut back to a prefix (by
+ * building a fresh system and taking the prefix again: a system's threads are generators, which
+ * cannot be copied). Why: the driver steps of one model step are found by a search that must undo
+ * the steps it tried.
+ */
+class Runner<S extends SimSystem> {
+  sys: S;
+  /** The index (in `enabled()`) of every action taken, and its record. */
+  private readonly taken: number[] = [];
+  readonly steps: HarnessStep[] = [];
+  private readonly make: () => S;
+  private readonly valuesOf: ((sys: S) => Record<string, Value> | string) | null;
+
+  constructor(make: () => S, valuesOf: ((sys: S) => Record<string, Value> | string) | null) {
+    this.make = make;
+    this.valuesOf = valuesOf;
+    this.sys = make();
+  }
+
+  get length(): number {
+    return this.taken.length;
+  }
+
+  /** Takes action `k` of `enabled()`, recording it. */
+  take(k: number, traceStep: number | null, added: boolean): void {
+    const a = this.sys.enabled()[k] as Action;
+    const before = this.valuesOf ? this.valuesOf(this.sys) : null;
+    const rec = this.sys.perform(a);
+    const record = this.valuesOf && before !== null ? { ...rec, changes: changesOf(before, this.valuesOf(this.sys)) } : rec;
+    this.taken.push(k);
+    this.steps.push({ traceStep, added, record });
+  }
+
+  /** Cuts the run back to its first `n` actions. */
+  cut(n: number): void {
+    if (n === this.taken.length) return;
+    this.taken.length = n;
+    this.steps.length = n;
+    this.sys = this.make();
+    for (const k of this.taken) this.sys.perform(this.sys.enabled()[k] as Action);
+  }
+
+  /** Marks step `i` (0-based) as the one that completed trace step `traceStep`. */
+  mark(i: number, traceStep: number): void {
+    const s = this.steps[i] as HarnessStep;
+    this.steps[i] = { ...s, traceStep };
+  }
+}
+
+/**
+ * The order in which driver actions are tried for a model step labelled `label`: the action of that
+ * label first, then actions of the same rule, then implementation-only steps (about the same page
+ * first), then the rest.
+ */
+function candidates(acts: readonly Action[], label: string): number[] {
+  const rule = ruleName(label);
+  const page = paramOf(label, 'p');
+  const rank = (a: Action): number => {
+    if (a.label === label) return 0;
+    if (ruleName(a.label) === rule) return 1;
+    if (a.internal && page !== null && paramOf(a.label, 'p') === page) return 2;
+    if (a.internal) return 3;
+    return 4;
+  };
+  return acts
+    .map((a, k) => ({ k, r: rank(a) }))
+    .sort((x, y) => x.r - y.r || x.k - y.k)
+    .map((x) => x.k);
+}
+
+/**
+ * Takes driver steps until the mapped state is `want` (the state after the model step `label` of the
+ * trace, taken from `cur`): any number of steps that leave the mapped state at `cur` (stutters),
+ * then one that reaches `want`. Returns null on success, else why it could not (the run is then cut
+ * back to where it was, plus the steps that show the mismatch).
+ */
+function follow<S extends SimSystem>(
+  r: Runner<S>,
+  stateOf: (sys: S) => Int32Array | string,
+  model: Model,
+  cur: Int32Array,
+  want: Int32Array,
+  label: string,
+  traceStep: number | null,
+  added: boolean,
+): string | null {
+  const start = r.length;
+  let tries = 0;
+  const search = (depth: number): boolean => {
+    const base = r.length;
+    const acts = r.sys.enabled();
+    for (const k of candidates(acts, label)) {
+      if (++tries > MAX_TRIES) return false;
+      r.take(k, null, added);
+      const m = stateOf(r.sys);
+      if (typeof m !== 'string') {
+        if (sameState(m, want)) return true;
+        if (sameState(m, cur) && depth < MAX_STUTTERS && search(depth + 1)) return true;
+      }
+      r.cut(base);
+    }
+    return false;
+  };
+  if (search(0)) {
+    if (traceStep !== null) r.mark(r.length - 1, traceStep);
+    return null;
+  }
+  // Not found: say why, the way a driver author reads it. Take the stutters that lead to the labelled
+  // action, if there is one, and show how its state differs from the trace's.
+  r.cut(start);
+  for (let i = 0; i <= MAX_STUTTERS; i++) {
+    const acts = r.sys.enabled();
+    const k = acts.findIndex((a) => a.label === label);
+    if (k >= 0) {
+      r.take(k, traceStep, added);
+      const m = stateOf(r.sys);
+      if (typeof m === 'string') return m;
+      return `after ${label} the harness differs from the trace: ${firstDiff(model, want, m)}`;
+    }
+    const stutter = candidates(acts, label).find((j) => (acts[j] as Action).internal);
+    if (stutter === undefined) return `${label} is not enabled on the harness (enabled: ${acts.map((x) => x.label).join(', ') || 'nothing'})`;
+    r.take(stutter, null, added);
+  }
+  return `${label} did not become enabled after ${MAX_STUTTERS} driver-internal steps`;
+}
+
 /** Replays `trace` (of `model`) on the reference driver and simulated hardware that `binding` builds. */
 export function replayOnHarness<S extends SimSystem>(
   binding: HarnessBinding<S>,
@@ -117,64 +230,59 @@ export function replayOnHarness<S extends SimSystem>(
 ): HarnessReplayReport {
   const labelsOfTrace = trace.steps.slice(1).map((s) => model.instances[s.choice]?.label ?? s.label);
   const outstanding = binding.outstanding?.bind(binding);
-  const valuesOf = binding.valuesOf?.bind(binding);
+  const valuesOf = binding.valuesOf ? (sys: S) => (binding.valuesOf as NonNullable<typeof binding.valuesOf>).call(binding, model, sys) : null;
+  const stateOf = (sys: S) => binding.stateOf(model, sys);
 
-  /** Runs the trace (and optional added labels) on a fresh system. */
-  const run = (added: readonly string[]) => {
-    const sys = binding.system(model);
-    const steps: HarnessStep[] = [];
+  /** Runs the trace (and optional added steps, with the model states they lead to) on a fresh system. */
+  const run = (added: readonly { readonly label: string; readonly state: Int32Array }[]) => {
+    const r = new Runner(() => binding.system(model), valuesOf);
     let mismatch: HarnessReplayReport['mismatch'] = null;
     let addedFailed: string | null = null;
-    const perform = (a: Action, traceStep: number | null, isAdded: boolean) => {
-      const before = valuesOf ? valuesOf(model, sys) : null;
-      const rec = sys.perform(a);
-      const record = valuesOf && before !== null ? { ...rec, changes: changesOf(before, valuesOf(model, sys)) } : rec;
-      steps.push({ traceStep, added: isAdded, record });
-    };
-    const start = binding.stateOf(model, sys);
+    const start = stateOf(r.sys);
     const first = trace.steps[0];
     if (typeof start === 'string' || !first || !sameState(start, first.state)) {
       const message = typeof start === 'string' ? start : first ? `start state differs: ${firstDiff(model, first.state, start)}` : 'the trace is empty';
-      return { sys, steps, mismatch: { step: 0, message }, addedFailed };
+      return { r, mismatch: { step: 0, message }, addedFailed };
     }
     // A lasso (liveness counterexample) repeats its steps from `loop` on forever: work outstanding at
     // the loop's start and still outstanding at its end never completes.
     const loop = trace.loop;
-    let atLoop: ReadonlySet<number> | null = loop === 0 && outstanding ? outstanding(sys) : null;
+    let atLoop: ReadonlySet<number> | null = loop === 0 && outstanding ? outstanding(r.sys) : null;
     for (let i = 0; i < labelsOfTrace.length && !mismatch; i++) {
       const label = labelsOfTrace[i] as string;
-      const err = follow(sys, label, (a) => perform(a, a.label === label ? i + 1 : null, false));
+      const cur = (trace.steps[i] as Trace['steps'][number]).state;
+      const want = (trace.steps[i + 1] as Trace['steps'][number]).state;
+      const err = follow(r, stateOf, model, cur, want, label, i + 1, false);
       if (err) {
         mismatch = { step: i + 1, message: err };
         break;
       }
-      const m = binding.stateOf(model, sys);
-      const want = (trace.steps[i + 1] as Trace['steps'][number]).state;
-      if (typeof m === 'string') mismatch = { step: i + 1, message: m };
-      else if (!sameState(m, want)) mismatch = { step: i + 1, message: `after ${label} the harness differs from the trace: ${firstDiff(model, want, m)}` };
-      if (loop === i + 1 && outstanding) atLoop = outstanding(sys);
+      if (loop === i + 1 && outstanding) atLoop = outstanding(r.sys);
     }
-    for (const label of added) {
+    let cur = (trace.steps[trace.steps.length - 1] as Trace['steps'][number]).state;
+    for (const step of added) {
       if (mismatch || addedFailed) break;
-      addedFailed = follow(sys, label, (a) => perform(a, null, true));
+      addedFailed = follow(r, stateOf, model, cur, step.state, step.label, null, true);
+      cur = step.state;
     }
     if (!mismatch && !addedFailed) {
-      const now = outstanding ? outstanding(sys) : new Set<number>();
+      const now = outstanding ? outstanding(r.sys) : new Set<number>();
       const stillThere = new Set([...(atLoop ?? [])].filter((id) => now.has(id)));
       const last = trace.steps.length - 1;
-      if (loop !== undefined && loop < last && stillThere.size > 0) sys.reportHung(stillThere, `steps ${loop + 1}..${last} repeat forever without it`);
-      else if (sys.enabled().length === 0) sys.reportHung();
+      if (loop !== undefined && loop < last && stillThere.size > 0) r.sys.reportHung(stillThere, `steps ${loop + 1}..${last} repeat forever without it`);
+      else if (r.sys.enabled().length === 0) r.sys.reportHung();
     }
-    return { sys, steps, mismatch, addedFailed };
+    return { r, mismatch, addedFailed };
   };
 
-  const finish = (r: ReturnType<typeof run>, added: readonly string[]): HarnessReplayReport => {
-    const damage = r.sys.damage;
-    const traced = r.steps.filter((s) => !s.added).length;
+  const finish = (x: ReturnType<typeof run>, added: readonly string[]): HarnessReplayReport => {
+    const damage = x.r.sys.damage;
+    const steps = x.r.steps;
+    const traced = steps.filter((s) => !s.added).length;
     // Without added steps, a hang reported when the trace ends is the trace's own damage.
     const inTrace = added.length === 0 ? damage.length > 0 : damage.some((d) => d.step <= traced);
     let summary: string;
-    if (r.mismatch) summary = `the harness could not follow the trace at step ${r.mismatch.step}: ${r.mismatch.message}`;
+    if (x.mismatch) summary = `the harness could not follow the trace at step ${x.mismatch.step}: ${x.mismatch.message}`;
     else if (damage.length === 0)
       summary = `no damage: the reference driver${model.variant ? ` with knob ${model.variant}` : ''} ran the ${labelsOfTrace.length} steps${binding.words.intact}`;
     else {
@@ -187,11 +295,11 @@ export function replayOnHarness<S extends SimSystem>(
       protocol: model.protocol,
       variant: model.variant,
       setting: binding.setting?.(model) ?? null,
-      steps: r.steps,
+      steps,
       damage,
       damageInTrace: inTrace,
-      added: r.mismatch ? [] : added,
-      mismatch: r.mismatch,
+      added: x.mismatch ? [] : added,
+      mismatch: x.mismatch,
       summary,
       words: binding.words,
     };
@@ -199,15 +307,23 @@ export function replayOnHarness<S extends SimSystem>(
 
   const plain = run([]);
   const judgedByOutstanding = trace.loop !== undefined && outstanding !== undefined;
-  if (plain.mismatch || plain.sys.damage.length > 0 || opts.extend === false || judgedByOutstanding) return finish(plain, []);
-  const end = binding.stateOf(model, plain.sys);
-  if (typeof end === 'string') return finish(plain, []);
+  if (plain.mismatch || plain.r.sys.damage.length > 0 || opts.extend === false || judgedByOutstanding) return finish(plain, []);
+  const end = (trace.steps[trace.steps.length - 1] as Trace['steps'][number]).state;
   const cm = compileModel(model, []);
   const { maxAdded, maxSeen, deadlocks } = binding.continuation;
   for (const path of continuationsToDamage(cm, end, binding.damageGuide(model), { maxDepth: opts.maxAdded ?? maxAdded, limit: 8, maxSeen, deadlocks })) {
-    const added = path.map((k) => model.instances[k]?.label ?? `#${k}`);
-    const r = run(added);
-    if (!r.mismatch && !r.addedFailed && r.sys.damage.length > 0) return finish(r, added);
+    let s = end;
+    const added = path.map((k) => {
+      const inst = model.instances[k] as RuleInstance;
+      s = applyRule(model, inst, s);
+      return { label: inst.label, state: s };
+    });
+    const x = run(added);
+    if (!x.mismatch && !x.addedFailed && x.r.sys.damage.length > 0)
+      return finish(
+        x,
+        added.map((a) => a.label),
+      );
   }
   return finish(plain, []);
 }

@@ -7,7 +7,7 @@
  */
 import type { NotifierCore, IntervalSubscription } from './notifierCore.js';
 import type { PageAllocator } from './pageAllocator.js';
-import { type Flow, internalStep } from './scheduler.js';
+import { type Flow, internalStep, stepLabel } from './scheduler.js';
 
 /** Page protection (what mprotect sets). */
 export type Prot = 'none' | 'read' | 'write';
@@ -77,17 +77,19 @@ export class CpuMm {
     this.memory.data[this.pte(p).pfn as number] = value;
   }
 
-  /** hmm_range_fault waits on a migration entry (migration_entry_wait): ready when there is none. */
-  hmmRangeFaultWouldWait(p: number): boolean {
-    return this.pte(p).migration;
+  /**
+   * hmm_range_fault for one page with HMM_PFN_REQ_FAULT (and REQ_WRITE for a write), as a step: it
+   * waits on a migration entry (migration_entry_wait) until the migration has ended, then reports
+   * the pfn, or -EBUSY when an invalidation hit `sub` since `seq` (mmu_interval_check_retry), or an
+   * error. `label` names the step (a hint for the conformance check).
+   */
+  *hmmRangeFaultPage(sub: IntervalSubscription, seq: number, p: number, write: () => boolean, label?: string): Flow<HmmResult> {
+    yield { label: label ?? stepLabel('hmm_range_fault', { p }), ready: () => !this.pte(p).migration, internal: label === undefined };
+    return this.hmmRangeFault(sub, seq, p, write());
   }
 
-  /**
-   * hmm_range_fault for one page with HMM_PFN_REQ_FAULT (and REQ_WRITE for a write). It reports
-   * -EBUSY when an invalidation hit `sub` since `seq` (mmu_interval_check_retry).
-   */
-  hmmRangeFault(sub: IntervalSubscription, seq: number, p: number, write: boolean): HmmResult {
-    if (this.hmmRangeFaultWouldWait(p)) throw new Error('hmm_range_fault on a migration entry (the flow did not wait)');
+  private hmmRangeFault(sub: IntervalSubscription, seq: number, p: number, write: boolean): HmmResult {
+    if (this.pte(p).migration) throw new Error('hmm_range_fault on a migration entry (the flow did not wait)');
     if (this.earlyBusy && this.notifier.checkRetry(sub, seq)) return { ok: false, error: 'EBUSY' };
     const e = this.pte(p);
     if (e.pfn === null || e.prot === 'none') return { ok: false, error: 'EFAULT' };

@@ -11,6 +11,7 @@
  * unblock, resume page faults) and receives page-fault events through `onPageFault`.
  */
 import type { PageAllocator } from './pageAllocator.js';
+import { type Flow, stepLabel } from './scheduler.js';
 
 /** Where an operation is: stalled on a blocked page, faulting on a missing translation, or in flight. */
 export type DmaState = 'stalled' | 'faulting' | 'inflight';
@@ -187,6 +188,11 @@ export class Hca {
   /** Whether the fence has completed (its completion has arrived on the UMR CQ). */
   fenceDone(h: FenceHandle): boolean {
     return h.outstanding.size === 0;
+  }
+
+  /** Sleeps until the fence has completed (a step that is ready once its completion has arrived). */
+  *waitFence(h: FenceHandle, label?: string): Flow<void> {
+    yield { label: label ?? stepLabel('fence_wait', { id: h.id }), ready: () => this.fenceDone(h), internal: label === undefined };
   }
 
   /** Forgets a completed fence. */

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { isChoicePoint } from './choicePoint.js';
-import { EBUSY, type HmmEnv, type HmmRange, hmmRangeFault, hmmRangeStale, makeDeviceExclusive } from './hmmRangeFault.js';
+import { EBUSY, HMM_STEP_NAMES, type HmmEnv, type HmmRange, type HmmStepNames, hmmRangeFault, hmmRangeStale, makeDeviceExclusive } from './hmmRangeFault.js';
 import type { IntervalSubscription } from './notifierCore.js';
 import { ProcessMm } from './processMm.js';
 import { type InvalidateFlow, MmuNotifier, type RangeInfo } from './mmuNotifier.js';
 import { type Flow, labelOf, type StepPoint } from './scheduler.js';
+
+/** The caller's names for the steps (the odp-mirror model's rule labels). */
+const NAMES: HmmStepNames = {
+  check: 'DriverCheckRetry()',
+  snapshot: (q) => `DriverWalkSnapshot(q=${q})`,
+  faultIn: (q, f) => `DriverWalkFaultIn(q=${q}, f=${f})`,
+  upgrade: (q) => `DriverWalkUpgrade(q=${q})`,
+};
 
 const unmap: RangeInfo = { event: 'unmap', owner: null, blockable: true, thread: 0 };
 
@@ -100,7 +108,7 @@ describe('hmm_range_fault', () => {
   it('walks present PTEs into the snapshot and returns 0 with last on the final page', () => {
     const { env, mm, sub } = setup();
     const range = newRange(env, sub, true);
-    const { value, labels } = drive(hmmRangeFault(env, range), mm);
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm);
     expect(value).toBe(0);
     expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkSnapshot(q=1)']);
     expect(range.pfns).toEqual([
@@ -117,7 +125,7 @@ describe('hmm_range_fault', () => {
     if (!region) throw new Error('no region');
     notifier.rangeEnd(region);
     expect(hmmRangeStale(env, range)).toBe(true);
-    const { value, labels } = drive(hmmRangeFault(env, range), mm);
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm);
     expect(value).toBe(EBUSY);
     expect(EBUSY).toBe(-16);
     expect(labels).toEqual(['DriverCheckRetry()']);
@@ -128,7 +136,7 @@ describe('hmm_range_fault', () => {
     const { env, mm, sub } = setup();
     mm.clear(0);
     const range = newRange(env, sub, false);
-    const { value, labels } = drive(hmmRangeFault(env, range), mm, undefined, 1);
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm, undefined, 1);
     expect(value).toBe(0);
     // Free frames are [0, 2, 3]; alternative 1 is frame 2. A read fault maps it read-only.
     expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkFaultIn(q=0, f=2)', 'DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkSnapshot(q=1)']);
@@ -141,7 +149,7 @@ describe('hmm_range_fault', () => {
     mm.clear(1);
     const range = newRange(env, sub, true);
     range.last = 1;
-    const flow = hmmRangeFault(env, range);
+    const flow = hmmRangeFault(env, range, NAMES);
     flow.next(); // DriverCheckRetry
     const p = flow.next().value as StepPoint;
     expect(isChoicePoint(p)).toBe(true);
@@ -158,7 +166,7 @@ describe('hmm_range_fault', () => {
     mm.memory.alloc(3, 5);
     // No free frame: the step is not ready.
     expect(p.ready()).toBe(false);
-    expect(labelOf(p)).toBe('DriverWalk(no free frame)');
+    expect(labelOf(p)).toBe('hmm_range_fault(no free frame)');
   });
 
   it('a write walk upgrades a read-only PTE in place (no notifier) and restarts', () => {
@@ -166,7 +174,7 @@ describe('hmm_range_fault', () => {
     mm.protect(1);
     const range = newRange(env, sub, true);
     const seq = notifier.core.seq;
-    const { value, labels } = drive(hmmRangeFault(env, range), mm);
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm);
     expect(value).toBe(0);
     expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkUpgrade(q=1)', 'DriverCheckRetry()', 'DriverWalkSnapshot(q=1)']);
     expect(mm.pte(1).write).toBe(true);
@@ -178,7 +186,7 @@ describe('hmm_range_fault', () => {
     const { env, mm, sub } = setup();
     mm.protect(0);
     const range = newRange(env, sub, false);
-    const { value, labels } = drive(hmmRangeFault(env, range), mm);
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm);
     expect(value).toBe(0);
     expect(labels).toEqual(['DriverCheckRetry()', 'DriverWalkSnapshot(q=0)', 'DriverWalkSnapshot(q=1)']);
     expect(range.pfns[0]).toEqual({ frame: 0, write: false });
@@ -188,7 +196,7 @@ describe('hmm_range_fault', () => {
     const { env, mm, notifier, sub } = setup();
     mm.clear(1);
     const range = newRange(env, sub, false);
-    const { value, labels } = drive(hmmRangeFault(env, range), mm, (label) => {
+    const { value, labels } = drive(hmmRangeFault(env, range, NAMES), mm, (label) => {
       if (label === 'DriverWalkSnapshot(q=0)') {
         const r = drive(notifier.rangeStart(0, 1, unmap), mm).value;
         if (r) notifier.rangeEnd(r);
@@ -202,7 +210,7 @@ describe('hmm_range_fault', () => {
     const { env, mm, notifier, sub } = setup();
     const range = newRange(env, sub, false);
     const s = range.notifierSeq as number;
-    const { value } = drive(hmmRangeFault(env, range), mm, (label) => {
+    const { value } = drive(hmmRangeFault(env, range, NAMES), mm, (label) => {
       if (label === 'DriverWalkSnapshot(q=1)') {
         const r = drive(notifier.rangeStart(0, 1, unmap), mm).value;
         if (r) notifier.rangeEnd(r);
@@ -219,10 +227,10 @@ describe('hmm_range_fault', () => {
     const region = drive(notifier.rangeStart(5, 6, unmap), mm).value;
     if (!region) throw new Error('no region');
     expect(hmmRangeStale(env, range)).toBe(true);
-    expect(drive(hmmRangeFault(env, range), mm).value).toBe(EBUSY);
+    expect(drive(hmmRangeFault(env, range, NAMES), mm).value).toBe(EBUSY);
     notifier.rangeEnd(region);
     expect(hmmRangeStale(env, range)).toBe(false);
-    expect(drive(hmmRangeFault(env, range), mm).value).toBe(0);
+    expect(drive(hmmRangeFault(env, range, NAMES), mm).value).toBe(0);
   });
 });
 
@@ -231,7 +239,7 @@ describe('make_device_exclusive', () => {
     const { env, mm, notifier, sub, calls } = setup();
     const me = { name: 'dmirror' };
     const s = notifier.core.readBegin(sub);
-    const flow = makeDeviceExclusive(env, 1, me);
+    const flow = makeDeviceExclusive(env, 1, me, { start: 'DriverExclusiveStart()', end: 'DriverExclusiveEnd()' });
     const { labels } = drive(flow, mm, (label) => {
       if (label === 'DriverExclusiveEnd()') {
         // Between start and end: the region is open over the page and the sequence is odd.
@@ -246,5 +254,16 @@ describe('make_device_exclusive', () => {
     expect(notifier.core.readRetry(sub, s)).toBe(true);
     // The page keeps its frame (the device-exclusive PTE conversion is not simulated).
     expect(mm.pte(1)).toEqual({ pfn: 1, write: true });
+  });
+});
+
+describe('hmm_range_fault step names', () => {
+  it('without names from the caller, the steps carry the kernel call names', () => {
+    const { env, mm, sub } = setup();
+    const range = newRange(env, sub, false);
+    const { value, labels } = drive(hmmRangeFault(env, range), mm);
+    expect(value).toBe(0);
+    expect(labels).toEqual([HMM_STEP_NAMES.check, HMM_STEP_NAMES.snapshot(0), HMM_STEP_NAMES.snapshot(1)]);
+    expect(labels).toEqual(['hmm_range_fault:check_retry()', 'hmm_range_fault:walk(q=0)', 'hmm_range_fault:walk(q=1)']);
   });
 });

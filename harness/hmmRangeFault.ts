@@ -6,14 +6,15 @@
  * restarts at its loop head (`mmu_interval_check_retry`, the internal -EBUSY), and
  * make_device_exclusive raises an invalidation owned by its caller.
  *
- * Step labels are the model's (odpMirror.ts): these run in the driver's fault-handler thread.
+ * The steps run in the caller's thread; the caller names them (`HmmStepNames`), so that a reference
+ * driver's steps carry the labels of its model's rules as hints for the conformance check.
  */
 import type { Alternative, ChoicePoint } from './choicePoint.js';
 import type { DevEntry } from './mirrorDevice.js';
 import type { IntervalSubscription } from './notifierCore.js';
 import type { ProcessMm } from './processMm.js';
 import type { MmuNotifier } from './mmuNotifier.js';
-import { type Flow, step, stepLabel } from './scheduler.js';
+import { type Flow, type StepPoint, stepLabel } from './scheduler.js';
 
 /** The error `hmm_range_fault` returns when an invalidation moved the interval's sequence during the walk. */
 export const EBUSY = -16;
@@ -38,35 +39,65 @@ export interface HmmEnv {
   readonly notifier: MmuNotifier;
 }
 
+/** What the caller calls each step of hmm_range_fault and make_device_exclusive (labels are hints only). */
+export interface HmmStepNames {
+  /** The loop head's mmu_interval_check_retry. */
+  readonly check: string;
+  /** Copying page `q`'s PTE into the snapshot. */
+  readonly snapshot: (q: number) => string;
+  /** handle_mm_fault on page `q`'s empty PTE with frame `f`. */
+  readonly faultIn: (q: number, f: number) => string;
+  /** handle_mm_fault(FAULT_FLAG_WRITE) on page `q`'s read-only PTE. */
+  readonly upgrade: (q: number) => string;
+}
+
+/** The kernel's own names, for callers that give none. */
+export const HMM_STEP_NAMES: HmmStepNames = {
+  check: stepLabel('hmm_range_fault:check_retry'),
+  snapshot: (q) => stepLabel('hmm_range_fault:walk', { q }),
+  faultIn: (q, f) => stepLabel('hmm_range_fault:fault_in', { q, f }),
+  upgrade: (q) => stepLabel('hmm_range_fault:upgrade', { q }),
+};
+
+/** What the caller calls the steps of make_device_exclusive. */
+export interface ExclusiveStepNames {
+  /** Opening the MMU_NOTIFY_EXCLUSIVE region (the callbacks run from there). */
+  readonly start: string;
+  /** Closing it. */
+  readonly end: string;
+}
+
+const plain = (label: string): StepPoint => ({ label, ready: () => true, internal: false });
+
 /** Whether the range's snapshot is stale: check_retry, or the old `!range->valid`. */
 export function hmmRangeStale(env: HmmEnv, range: HmmRange): boolean {
   return range.notifierSeq === null ? !env.notifier.rangeValid() : env.notifier.core.checkRetry(range.notifier, range.notifierSeq);
 }
 
 /** The walk's next step at page `q`: copy the PTE, fault it in (one alternative per free frame), or upgrade it. */
-function walkPoint(env: HmmEnv, range: HmmRange): ChoicePoint {
+function walkPoint(env: HmmEnv, range: HmmRange, names: HmmStepNames): ChoicePoint {
   const alternatives = (): Alternative[] => {
     const q = range.last;
     const pte = env.mm.pte(q);
-    if (pte.pfn !== null && (!range.write || pte.write)) return [{ label: stepLabel('DriverWalkSnapshot', { q }), frame: null }];
-    if (pte.pfn !== null) return [{ label: stepLabel('DriverWalkUpgrade', { q }), frame: null }];
-    return env.mm.memory.freeFrames().map((f) => ({ label: stepLabel('DriverWalkFaultIn', { q, f }), frame: f }));
+    if (pte.pfn !== null && (!range.write || pte.write)) return [{ label: names.snapshot(q), frame: null }];
+    if (pte.pfn !== null) return [{ label: names.upgrade(q), frame: null }];
+    return env.mm.memory.freeFrames().map((f) => ({ label: names.faultIn(q, f), frame: f }));
   };
-  return { label: () => alternatives()[0]?.label ?? 'DriverWalk(no free frame)', ready: () => alternatives().length > 0, internal: false, alternatives };
+  return { label: () => alternatives()[0]?.label ?? 'hmm_range_fault(no free frame)', ready: () => alternatives().length > 0, internal: false, alternatives };
 }
 
 /**
  * hmm_range_fault: returns 0 with `range.pfns` filled for pages up to `range.end`, or -EBUSY when
  * the loop-head check finds the snapshot stale. `last` stays on the final page when it returns 0.
  */
-export function* hmmRangeFault(env: HmmEnv, range: HmmRange): Flow<number> {
+export function* hmmRangeFault(env: HmmEnv, range: HmmRange, names: HmmStepNames = HMM_STEP_NAMES): Flow<number> {
   for (;;) {
-    // Loop head: mmu_interval_check_retry (spec F2).
-    yield step('DriverCheckRetry', {});
+    // Loop head: mmu_interval_check_retry.
+    yield plain(names.check);
     if (hmmRangeStale(env, range)) return EBUSY;
     let restart = false;
     while (!restart) {
-      yield walkPoint(env, range);
+      yield walkPoint(env, range, names);
       const q = range.last;
       const pte = env.mm.pte(q);
       if (pte.pfn !== null && (!range.write || pte.write)) {
@@ -91,9 +122,9 @@ export function* hmmRangeFault(env: HmmEnv, range: HmmRange): Flow<number> {
  * callbacks (the caller's own included) run, then ends it. The conversion of the PTE to a
  * device-exclusive entry is not simulated: the page keeps its frame (as in the model, spec 4.4).
  */
-export function* makeDeviceExclusive(env: HmmEnv, page: number, owner: unknown): Flow<void> {
-  yield step('DriverExclusiveStart', {});
+export function* makeDeviceExclusive(env: HmmEnv, page: number, owner: unknown, names: ExclusiveStepNames): Flow<void> {
+  yield plain(names.start);
   const region = yield* env.notifier.rangeStart(page, page + 1, { event: 'exclusive', owner, blockable: true, thread: null });
-  yield step('DriverExclusiveEnd', {});
+  yield plain(names.end);
   if (region) env.notifier.rangeEnd(region);
 }

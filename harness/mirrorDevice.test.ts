@@ -176,3 +176,98 @@ describe('mirroring device: table, TLB, access slots', () => {
     expect(mem.data[0]).toBe(8);
   });
 });
+
+/** Runs a flow's steps while each is ready; returns the value, or 'waits' at a step that is not. */
+function runWhileReady<T>(flow: Generator<{ ready: () => boolean }, T, void>): T | 'waits' {
+  let r = flow.next();
+  while (!r.done) {
+    if (!r.value.ready()) return 'waits';
+    r = flow.next();
+  }
+  return r.value;
+}
+
+describe('the UMR queue: post, completion (with the fence of a zap), wait', () => {
+  it('an update writes the table at completion, not at post, and invalidates the TLB of the pages it writes', () => {
+    const { dev } = setup();
+    dev.tlb[0] = { frame: 0, write: false };
+    const post = dev.umrPost({
+      kind: 'update',
+      lo: 0,
+      hi: 1,
+      entries: [
+        { frame: 0, write: true },
+        { frame: 1, write: false },
+      ],
+    });
+    const h = runWhileReady(post);
+    if (h === 'waits') throw new Error('post waited');
+    expect(dev.table).toEqual([null, null]);
+    const wait = dev.umrWait(h);
+    const p = wait.next();
+    if (p.done) throw new Error('wait did not yield');
+    expect(p.value.ready()).toBe(false);
+    expect(dev.umrCanComplete()).toBe(true);
+    dev.umrComplete();
+    expect(p.value.ready()).toBe(true);
+    expect(dev.table).toEqual([
+      { frame: 0, write: true },
+      { frame: 1, write: false },
+    ]);
+    expect(dev.tlb).toEqual([null, null]);
+    expect(dev.umr).toBeNull();
+  });
+
+  it('keepTlb leaves a cached entry (the B15 omission)', () => {
+    const { dev } = setup();
+    dev.tlb[0] = { frame: 0, write: false };
+    runWhileReady(dev.umrPost({ kind: 'update', lo: 0, hi: 0, entries: [{ frame: 0, write: true }], keepTlb: [true] }));
+    dev.umrComplete();
+    expect(dev.tlb[0]).toEqual({ frame: 0, write: false });
+  });
+
+  it('a zap completes only once no access to its pages is in flight; a downgrade waits for writes only', () => {
+    const { dev } = setup();
+    dev.table[0] = { frame: 0, write: true };
+    dev.issue(0, 'read', 0, 0);
+    dev.translate(0);
+    dev.issue(1, 'write', 0, 5);
+    dev.translate(1);
+    runWhileReady(dev.umrPost({ kind: 'downgrade', lo: 0, hi: 0 }));
+    expect(dev.umrCanComplete()).toBe(false);
+    dev.complete(1);
+    expect(dev.umrCanComplete()).toBe(true);
+    dev.umrComplete();
+    expect(dev.table[0]).toEqual({ frame: 0, write: false });
+    runWhileReady(dev.umrPost({ kind: 'zap', lo: 0, hi: 1 }));
+    expect(dev.umrCanComplete()).toBe(false);
+    expect(() => dev.umrComplete()).toThrow(/no UMR/);
+    dev.complete(0);
+    dev.umrComplete();
+    expect(dev.table).toEqual([null, null]);
+  });
+
+  it('a second post waits until the first request has completed', () => {
+    const { dev } = setup();
+    runWhileReady(dev.umrPost({ kind: 'zap', lo: 0, hi: 0 }));
+    expect(runWhileReady(dev.umrPost({ kind: 'zap', lo: 1, hi: 1 }))).toBe('waits');
+    dev.umrComplete();
+    expect(runWhileReady(dev.umrPost({ kind: 'zap', lo: 1, hi: 1 }))).not.toBe('waits');
+  });
+
+  it('resume is a step: the faulted access translates again, or fails with an error', () => {
+    const { dev } = setup();
+    dev.issue(0, 'read', 0, 0);
+    dev.translate(0);
+    dev.issue(1, 'write', 1, 3);
+    dev.translate(1);
+    const r = dev.resumeFault(0, false);
+    r.next();
+    expect(dev.slot(0).state).toBe('faulted');
+    r.next();
+    expect(dev.slot(0).state).toBe('pending');
+    runWhileReady(dev.resumeFault(1, true));
+    expect(dev.slot(1).state).toBe('failed');
+    expect(() => runWhileReady(dev.resumeFault(1, false))).toThrow(/no fault to resume/);
+  });
+});

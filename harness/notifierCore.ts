@@ -11,7 +11,7 @@
 import type { Flow } from './scheduler.js';
 
 /** Why an invalidation happens (enum mmu_notifier_event). */
-export type NotifyEvent = 'migrate' | 'unmap' | 'protection';
+export type NotifyEvent = 'migrate' | 'unmap' | 'protection' | 'exclusive';
 
 /** The range passed to invalidate callbacks (struct mmu_notifier_range). */
 export interface NotifierRange {

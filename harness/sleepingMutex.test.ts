@@ -1,61 +1,81 @@
 import { describe, expect, it } from 'vitest';
-import { step } from './scheduler.js';
+import { type Flow, labelOf } from './scheduler.js';
 import { SleepingMutex } from './sleepingMutex.js';
 
-describe('sleeping mutex (umem_mutex / dmirror->mutex)', () => {
-  it('starts free; lock names the holder; unlock frees it', () => {
-    const m = new SleepingMutex('U');
-    expect(m.name).toBe('U');
-    expect(m.free).toBe(true);
-    expect(m.holder).toBeNull();
-    m.lock('fault');
-    expect(m.free).toBe(false);
-    expect(m.holder).toBe('fault');
-    m.unlock();
-    expect(m.free).toBe(true);
-    expect(m.holder).toBeNull();
-  });
+/** Runs a flow to its end, checking that each of its points is ready when taken; returns the labels and the value. */
+function run<T>(flow: Flow<T>): { labels: string[]; value: T } {
+  const labels: string[] = [];
+  for (;;) {
+    const r = flow.next();
+    if (r.done) return { labels, value: r.value };
+    expect(r.value.ready()).toBe(true);
+    labels.push(labelOf(r.value));
+  }
+}
 
-  it('mutex_trylock takes a free lock and fails, leaving the holder, on a held one', () => {
+describe('sleeping mutex (umem_mutex / dmirror->mutex): every operation is a step', () => {
+  it('lock, trylock and unlock each yield one point before acting; the holder is named', () => {
     const m = new SleepingMutex('U');
-    expect(m.tryLock('inv0')).toBe(true);
-    expect(m.holder).toBe('inv0');
-    expect(m.tryLock('inv1')).toBe(false);
-    expect(m.tryLock('inv0')).toBe(false);
-    expect(m.holder).toBe('inv0');
-    m.unlock();
-    expect(m.tryLock('inv1')).toBe(true);
+    expect(m.free).toBe(true);
+    const lock = m.lock('fault', { label: 'DriverLock(h=0)' });
+    const p = lock.next();
+    if (p.done) throw new Error('lock did not yield');
+    // Nothing happens until the step runs.
+    expect(labelOf(p.value)).toBe('DriverLock(h=0)');
+    expect(p.value.internal).toBe(false);
+    expect(m.holder).toBeNull();
+    expect(lock.next().done).toBe(true);
+    expect(m.holder).toBe('fault');
+    expect(run(m.trylock('inv0')).value).toBe(false);
+    expect(m.holder).toBe('fault');
+    const unlock = run(m.unlock());
+    expect(unlock.labels).toEqual(['mutex_unlock:U()']);
+    expect(m.free).toBe(true);
+    const t = run(m.trylock('inv1'));
+    expect(t).toEqual({ labels: ['mutex_trylock:U()'], value: true });
     expect(m.holder).toBe('inv1');
   });
 
-  it('lock of a held mutex is a harness error (the step should have waited), and does not change the holder', () => {
+  it('a waiter sleeps: its lock step is not ready while the lock is held, and ready once it is free', () => {
     const m = new SleepingMutex('U');
-    m.lock('fault');
-    expect(() => m.lock('inv0')).toThrow(/inv0 takes U, held by fault/);
-    expect(m.holder).toBe('fault');
+    run(m.lock('fault'));
+    const waiters = ['inv0', 'inv1'].map((who) => {
+      const f = m.lock(who);
+      const p = f.next();
+      if (p.done) throw new Error('lock did not yield');
+      return { f, point: p.value };
+    });
+    expect(waiters.map((w) => w.point.ready())).toEqual([false, false]);
+    run(m.unlock());
+    expect(waiters.map((w) => w.point.ready())).toEqual([true, true]);
+    // The scheduler runs one of them; the other is no longer ready.
+    waiters[0]?.f.next();
+    expect(m.holder).toBe('inv0');
+    expect(waiters[1]?.point.ready()).toBe(false);
+    // Running a step that was not ready is a harness error, and leaves the holder.
+    expect(() => waiters[1]?.f.next()).toThrow(/inv1 takes U, held by inv0/);
+    expect(m.holder).toBe('inv0');
   });
 
   it('unlock of a free mutex throws', () => {
     const m = new SleepingMutex('U');
-    expect(() => m.unlock()).toThrow(/not held/);
-    m.lock('a');
-    m.unlock();
-    expect(() => m.unlock()).toThrow(/not held/);
+    expect(() => run(m.unlock())).toThrow(/not held/);
   });
 
-  it('a waiter is a step whose readiness is `free`: not ready while held, ready once unlocked, then it takes the lock', () => {
+  it('a sleeping lock where the caller may not sleep is reported to might_sleep, a trylock is not', () => {
     const m = new SleepingMutex('U');
-    m.lock('fault');
-    const waiters = ['inv0', 'inv1'].map((who) => ({ who, point: step('DriverLock', {}, () => m.free) }));
-    expect(waiters.map((w) => w.point.ready())).toEqual([false, false]);
-    m.unlock();
-    expect(waiters.map((w) => w.point.ready())).toEqual([true, true]);
-    // The scheduler runs one of them; the other is no longer ready.
-    const [first, second] = waiters;
-    if (!first || !second) throw new Error('two waiters');
-    m.lock(first.who);
-    expect(first.point.ready()).toBe(false);
-    expect(second.point.ready()).toBe(false);
-    expect(m.holder).toBe('inv0');
+    const seen: string[] = [];
+    m.mightSleep = (who, what) => seen.push(`${who}: ${what}`);
+    run(m.trylock('inv0', { mayBlock: false }));
+    run(m.unlock());
+    expect(seen).toEqual([]);
+    // Reported when the caller reaches the call, whether or not the lock is free.
+    const f = m.lock('inv1', { mayBlock: false });
+    f.next();
+    expect(seen).toEqual(['inv1: mutex_lock(U)']);
+    f.next();
+    run(m.unlock());
+    run(m.lock('inv2', { mayBlock: true }));
+    expect(seen).toEqual(['inv1: mutex_lock(U)']);
   });
 });

@@ -27,9 +27,10 @@ import {
   Mutex,
   type NotifierRange,
   type PageFaultEvent,
-  type StepPoint,
   type Workqueue,
-  internalStep,
+  mmuIntervalCheckRetry,
+  mmuIntervalReadBegin,
+  mmuIntervalSetSeq,
   step,
   stepLabel,
 } from 'mirrorcheck/harness';
@@ -114,7 +115,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
    */
   *invalidate(sub: IntervalSubscription, range: NotifierRange, curSeq: number): Flow<boolean> {
     this.umemMutex.lock();
-    this.mm.notifier.setSeq(sub, curSeq);
+    mmuIntervalSetSeq(sub, curSeq);
     if (range.event === 'migrate' && range.owner === this) {
       this.umemMutex.unlock();
       return true;
@@ -124,7 +125,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     const fence = this.hca.zap(start, end);
     this.umemMutex.unlock();
     // The HCA may still be finishing DMA it translated before the zap: wait for the ZAP's completion.
-    yield internalStep('DriverInvalidateWait', { p: start }, () => this.hca.fenceDone(fence));
+    yield* this.hca.waitFence(fence);
     this.hca.releaseFence(fence);
     return true;
   }
@@ -145,7 +146,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     this.wq.queueWork({ kind: 'fault', page: ev.page }, this.pageFaultWork(ev.page, w));
   }
 
-  /** What the locked part of the fault handler will do, decided on the state it will run in. */
+  /** What the locked part of the fault handler does (F5, F6), decided under the lock. */
   private commitOutcome(p: number, w: FaultWork, r: HmmResult): CommitOutcome {
     if (this.mm.notifier.readRetry(this.sub(p), w.seq)) return 'retry';
     if (!this.hca.faultPending(p)) return 'done';
@@ -153,22 +154,9 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     return this.hca.table[p] === null ? 'map' : 'done';
   }
 
-  private faultPoint(name: 'DriverFaultBegin' | 'DriverFaultWalk', p: number, ready: () => boolean): StepPoint {
-    return this.opts.faultSteps === 'retry' ? step(name, { p }, ready) : internalStep(name, { p }, ready);
-  }
-
-  private commitPoint(p: number, outcome: () => CommitOutcome): StepPoint {
-    const named = this.opts.faultSteps === 'retry';
-    const modelStep = (o: CommitOutcome) => (named ? o === 'map' || o === 'retry' : o === 'map');
-    return {
-      label: () => {
-        const o = outcome();
-        if (modelStep(o)) return stepLabel(named ? 'DriverFaultCommit' : 'DriverFaultMirror', { p });
-        return stepLabel(o === 'retry' ? 'DriverFaultRetry' : o === 'fail' ? 'DriverFaultFail' : 'DriverFaultDone', { p });
-      },
-      ready: () => true,
-      internal: () => !modelStep(outcome()),
-    };
+  /** The label of a fault-loop step: the model's rule when the model has it (fault=retry), else none (the kernel call's own). */
+  private faultLabel(name: 'DriverFaultBegin' | 'DriverFaultWalk', p: number): string | undefined {
+    return this.opts.faultSteps === 'retry' ? stepLabel(name, { p }) : undefined;
   }
 
   /**
@@ -185,15 +173,21 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     let fresh = true;
     for (;;) {
       if (fresh) {
-        // F1: mmu_interval_read_begin.
-        yield this.faultPoint('DriverFaultBegin', p, () => !notifier.readBeginWouldSleep(sub));
-        w.seq = notifier.readBegin(sub);
+        // F1: mmu_interval_read_begin (sleeps while an invalidation of the page is open).
+        // read_begin wakes when the mm sequence moves, possibly into a new invalidation of the page,
+        // and then returns a sequence that is already stale; an early check_retry sends the handler
+        // back at once. (The fence-migrate model's F1 waits for a page with no open invalidation,
+        // which this check makes the driver do; the handler would otherwise retry at F5.)
+        const begin = this.faultLabel('DriverFaultBegin', p);
+        let s = yield* mmuIntervalReadBegin(notifier, sub, { begin, wake: begin });
+        while (yield* mmuIntervalCheckRetry(sub, s, begin)) s = yield* mmuIntervalReadBegin(notifier, sub, { begin, wake: begin });
+        w.seq = s;
         w.sampled = true;
         w.stage = 'walk';
       }
-      // F2: hmm_range_fault, outside the driver lock (it may itself trigger invalidations).
-      yield this.faultPoint('DriverFaultWalk', p, () => !this.mm.hmmRangeFaultWouldWait(p));
-      const r = this.mm.hmmRangeFault(sub, w.seq, p, this.hca.faultingWrite(p));
+      // F2: hmm_range_fault, outside the driver lock (it may itself trigger invalidations; it waits
+      // on a migration entry).
+      const r = yield* this.mm.hmmRangeFaultPage(sub, w.seq, p, () => this.hca.faultingWrite(p), this.faultLabel('DriverFaultWalk', p));
       if (r.ok) w.pfn = r.pfn;
       if (!r.ok && r.error === 'EBUSY') {
         // F3: an invalidation collided with the walk: start again with a fresh sequence.
@@ -202,11 +196,10 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
         continue;
       }
       w.stage = 'commit';
-      // F4-F6, one step under the lock.
-      const outcome = () => this.commitOutcome(p, w, r);
-      yield this.commitPoint(p, outcome);
+      // F4-F6, one step under the lock (still coarse: the fence-migrate model has one step for it).
+      yield step(this.opts.faultSteps === 'retry' ? 'DriverFaultCommit' : 'DriverFaultMirror', { p });
       this.umemMutex.lock();
-      const o = outcome();
+      const o = this.commitOutcome(p, w, r);
       if (o === 'retry') {
         // F5: an invalidation ran since read_begin; the pfn from F2 may be stale.
         this.umemMutex.unlock();
@@ -249,8 +242,9 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
       fence = this.hca.zap(p, p + 1);
       this.umemMutex.unlock();
     }
-    const noWait = this.opts.knob === 'fence-without-drain';
-    yield step('DriverFenceWait', { p }, () => noWait || this.hca.fenceDone(fence));
+    // BUG (fence-without-drain): returns without waiting for the fence's completion.
+    if (this.opts.knob === 'fence-without-drain') yield step('DriverFenceWait', { p });
+    else yield* this.hca.waitFence(fence, stepLabel('DriverFenceWait', { p }));
     this.hca.releaseFence(fence);
   }
 

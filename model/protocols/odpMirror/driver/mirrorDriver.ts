@@ -103,23 +103,23 @@ export class OdpMirrorDriver {
       yield step('DriverExclusiveInvalidate', {}, () => filter || (this.umem.free && !device.inflightOn(page)));
       if (filter) return true;
       // no-owner-filter: treated as any event (lock, set_seq, zap, wait, unmap, unlock); nothing to wait for.
-      this.umem.lock('fault');
+      this.umem.lockNow('fault');
       this.setSeq(sub, curSeq);
       this.zap(page);
       this.unmapDma(page);
-      this.umem.unlock();
+      this.umem.unlockNow();
       return true;
     }
     const i = info.thread ?? 0;
     const me = `inv${i}`;
     // I2: blockable: mutex_lock; non-blockable: mutex_trylock (the step is ready at once).
     yield step('DriverInvalidateBegin', { i }, () => !info.blockable || this.umem.free);
-    if (info.blockable) this.umem.lock(me);
-    else if (!this.umem.tryLock(me))
+    if (info.blockable) this.umem.lockNow(me);
+    else if (!this.umem.tryLockNow(me))
       return false; // -EAGAIN, U not taken
     else if (device.inflightOn(page)) {
       // The zap would have to sleep for an in-flight access: give up. Rule 6 / ODP-R8: release U.
-      if (this.knob !== 'missed-unlock-nonblocking') this.umem.unlock();
+      if (this.knob !== 'missed-unlock-nonblocking') this.umem.unlockNow();
       return false;
     }
     // Rule 1 / ODP-R2: set_seq under U, before dropping it, so read_retry sees the collision. (The
@@ -129,7 +129,7 @@ export class OdpMirrorDriver {
     // I3, rule 5 / ODP-R1: the zap completes only when the accesses through the old entry have drained.
     yield step('DriverInvalidateFinish', { i }, () => this.knob === 'zap-without-drain' || !device.inflightOn(page));
     this.unmapDma(page);
-    this.umem.unlock();
+    this.umem.unlockNow();
     return true;
   }
 
@@ -171,16 +171,22 @@ export class OdpMirrorDriver {
     if (lockEarly) {
       // H3 knob: U taken before read_begin and held through the walk (rule 4 broken).
       yield step('DriverLockEarly', {}, () => this.umem.free);
-      this.umem.lock('fault');
+      this.umem.lockNow('fault');
     }
     let fresh = true; // false: retry hmm_range_fault with the old sequence (retry-stale-seq)
     for (;;) {
       if (fresh) {
         range.notifierSeq = yield* this.readBegin(range);
         // Atomic access: make the page device-exclusive (our own event, F1a).
-        if (acc.op === 'atomic' && range.last === 0) yield* makeDeviceExclusive(this.env, acc.page, this);
+        if (acc.op === 'atomic' && range.last === 0)
+          yield* makeDeviceExclusive(this.env, acc.page, this, { start: 'DriverExclusiveStart()', end: 'DriverExclusiveEnd()' });
       }
-      const r = yield* hmmRangeFault(this.env, range);
+      const r = yield* hmmRangeFault(this.env, range, {
+        check: 'DriverCheckRetry()',
+        snapshot: (q) => `DriverWalkSnapshot(q=${q})`,
+        faultIn: (q, f) => `DriverWalkFaultIn(q=${q}, f=${f})`,
+        upgrade: (q) => `DriverWalkUpgrade(q=${q})`,
+      });
       if (r === EBUSY) {
         // F3, rule 2: back to read_begin for a fresh sequence (B6 knob: keep the stale one).
         if (!this.backEdge(work, this.knob === 'retry-stale-seq')) return;
@@ -197,18 +203,18 @@ export class OdpMirrorDriver {
       // F4: take U (already held with the lock-across-read-begin knob).
       if (!lockEarly) {
         yield step('DriverLock', {}, () => this.umem.free);
-        this.umem.lock('fault');
+        this.umem.lockNow('fault');
       }
       // F5, rule 3 / ODP-R2: read_retry under U; program the device only if it returns false.
       yield step('DriverReadRetry', {});
       if (this.knob !== 'no-read-retry' && this.readRetry(range)) {
-        if (!lockEarly) this.umem.unlock();
+        if (!lockEarly) this.umem.unlockNow();
         if (!this.backEdge(work, false)) return;
         fresh = true;
         continue;
       }
       this.commit(range);
-      this.umem.unlock();
+      this.umem.unlockNow();
       device.slot(slot).state = 'pending'; // resume the faulting access
       this.fault = null;
       return;
@@ -254,7 +260,7 @@ export class OdpMirrorDriver {
     if (work.tries === this.env.retries) {
       const acc = this.env.device.slot(work.slot);
       acc.state = 'failed';
-      if (this.umem.holder === 'fault') this.umem.unlock();
+      if (this.umem.holder === 'fault') this.umem.unlockNow();
       this.failures.push({ slot: work.slot, page: acc.page, op: acc.op, tries: work.tries });
       this.fault = null;
       return false;
