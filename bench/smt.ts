@@ -24,12 +24,10 @@ import { prove } from '../checker/smt/prove.js';
 import { type InferResult, proveInfer } from '../checker/smt/proveInfer.js';
 import { proveUnbounded } from '../checker/smt/proveUnbounded.js';
 import { type SmtSession, type SolverBackend, shutdownSmt, withSession } from '../checker/smt/z3Host.js';
-import { type Model, type ProtocolDef, buildModel } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
-import { type PropertySet, safetyProperties } from '../properties/property.js';
+import { type Model, type ParamValues, buildModel } from '../model/lang/protocol.js';
+import { registry } from '../cli/registry.js';
+import type { ProtocolPackage } from '../properties/package.js';
+import { safetyProperties } from '../properties/property.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -44,11 +42,8 @@ const onlyInfer = args.includes('--only-infer');
 const native = args.includes('--no-native') ? null : findNativeZ3();
 const backends: SolverBackend[] = native ? ['wasm', 'native'] : ['wasm'];
 
-// biome-ignore lint/suspicious/noExplicitAny: the two protocols have different handle types
-const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> }[] = [
-  { name: fenceMigrate.name, def: fenceMigrate, props: fenceMigrateProperties },
-  { name: odpMirror.name, def: odpMirror, props: odpMirrorProperties },
-];
+/** Every built-in protocol, from the registry (the bench names none itself). */
+const PROTOCOLS = registry.map((pkg) => ({ name: pkg.protocol.name, def: pkg.protocol, props: pkg.properties, pkg }));
 
 const safety = safetyProperties;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
@@ -203,29 +198,16 @@ const inferVerdict = (r: InferResult) =>
           ? 'incomplete'
           : `error ${r.code}`;
 
-/** Parameter sets of growing size, smallest first, for "the largest size proved within the ladder limit". */
-const LADDERS: Record<string, readonly Record<string, number>[]> = {
-  'fence-migrate': [
-    { pages: 1, frames: 2 },
-    { pages: 2, frames: 3 },
-    { pages: 2, frames: 4 },
-    { pages: 2, frames: 3, migrations: 3, writes: 3 },
-    { pages: 3, frames: 4 },
-    { pages: 2, frames: 3, slots: 2 },
-    { pages: 3, frames: 4, migrations: 3, writes: 3 },
-    { pages: 3, frames: 5 },
-    { pages: 3, frames: 4, slots: 2 },
-    { pages: 4, frames: 5 },
-  ],
-  'odp-mirror': [
-    { pages: 1, frames: 1, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 1, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 1, frames: 2, invalidators: 2, invalidations: 2 },
-    { pages: 2, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 2, frames: 3, invalidators: 1, invalidations: 2 },
-    { pages: 2, frames: 3 },
-  ],
-};
+/**
+ * A package's proof ladder: its sizes named `ladder-1`, `ladder-2`, ... (parameter sets of growing
+ * size, smallest first), for "the largest size proved within the ladder limit".
+ */
+function ladderOf(pkg: ProtocolPackage): ParamValues[] {
+  return Object.entries(pkg.sizes ?? {})
+    .filter(([name]) => /^ladder-\d+$/.test(name))
+    .sort(([a], [b]) => Number(a.slice(7)) - Number(b.slice(7)))
+    .map(([, size]) => size);
+}
 
 /** Section 4: invariant inference without hints. */
 async function inferSection(): Promise<void> {
@@ -249,7 +231,7 @@ async function inferSection(): Promise<void> {
   console.log(`\n4b. Largest size proved by prove --infer within ${ladderLimit}s (wasm; sizes tried smallest first, stopping at the first not proved in time)`);
   for (const p of PROTOCOLS) {
     let best: string | null = null;
-    for (const params of LADDERS[p.name] ?? []) {
+    for (const params of ladderOf(p.pkg)) {
       const model = buildModel(p.def, { params });
       const properties = safety(p.props.build(model));
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, timeLimitSec: ladderLimit }));

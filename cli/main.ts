@@ -15,6 +15,7 @@ import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './
 import { explicitOptions, toExplicitOptions } from './explicitOptions.js';
 import { runList } from './listCommand.js';
 import { runMerge } from './mergeCommand.js';
+import { registry } from './registry.js';
 import { runReplay } from './replayCommand.js';
 import { runCi } from './ciCommand.js';
 import { runInit } from './initCommand.js';
@@ -35,6 +36,11 @@ import {
 
 /** How every command describes its protocol argument. */
 const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts, .js, .mjs)';
+
+/** Protocols the help's examples use: the first two built-in ones (only the registry names protocols). */
+const FIRST = registry[0]?.protocol.name ?? 'PROTOCOL';
+const SECOND = registry[1]?.protocol.name ?? FIRST;
+const FIRST_VARIANT = registry[0]?.protocol.variants[0]?.name ?? 'VARIANT';
 
 /** The arguments as written, for the checks the parser cannot make (repeated switches, flags given). */
 const RAW = hideBin(process.argv);
@@ -84,7 +90,7 @@ try {
           .positional('protocol', { type: 'string', describe: PROTOCOL_ARG })
           .option('format', choiceOption('format', ['text', 'json'] as const, 'output format', 'text'))
           .example('$0 list', 'every built-in protocol with its parameters, variants and properties')
-          .example('$0 list odp-mirror --format json', 'one protocol as JSON')
+          .example(`$0 list ${SECOND} --format json`, 'one protocol as JSON')
           .epilogue(EXIT_STATUSES),
       (a) => guarded(() => runList(a.protocol, a.format as 'text' | 'json', out)),
     )
@@ -141,7 +147,7 @@ try {
             return true;
           })
           .example('$0 check', 'every built-in protocol at its default size (the main CI job)')
-          .example('$0 check fence-migrate --variant fence-without-drain --param pages=3', 'a bug variant at a larger size; the trace is saved for replay')
+          .example(`$0 check ${FIRST} --variant ${FIRST_VARIANT} --continue`, 'a bug variant, every property it breaks; the traces are saved for replay')
           .epilogue(EXIT_STATUSES),
       (a) =>
         guarded(() =>
@@ -196,7 +202,7 @@ try {
               throw new McError('MC030', `${render.text} does not apply to replay --on harness (it prints what the hardware did, as text)`);
             return true;
           })
-          .example('$0 replay counterexamples-out/fence-migrate.fence-without-drain.fence-complete.explicit.itf.json', 'the trace, step by step')
+          .example('$0 replay counterexamples-out/PROTOCOL.VARIANT.PROPERTY.explicit.itf.json', 'the trace, step by step')
           .example('$0 replay trace.itf.json --on harness', 'the same steps on the reference driver: what goes wrong on the hardware')
           .epilogue(EXIT_STATUSES),
       // yargs hands a lone `-` (standard input) to a string positional as ''.
@@ -243,8 +249,8 @@ try {
             checkSwitches(RAW, SWITCHES);
             return true;
           })
-          .example('$0 prove fence-migrate', 'k-induction at the default size')
-          .example('$0 prove odp-mirror --unbounded', 'a proof for every number of pages, frames and slots')
+          .example(`$0 prove ${FIRST}`, 'k-induction at the default size')
+          .example(`$0 prove ${SECOND} --unbounded`, 'a proof for every number of pages, frames and slots')
           .epilogue(EXIT_STATUSES),
       (a) =>
         guarded(() =>
@@ -283,8 +289,8 @@ try {
             checkSwitches(RAW, SWITCHES);
             return true;
           })
-          .example('$0 export fence-migrate --to murphi --output fm.m && rumur fm.m -o fm.c', 'the same model for Rumur')
-          .example('$0 export odp-mirror --to promela --param pages=3', 'a larger size for SPIN')
+          .example(`$0 export ${FIRST} --to murphi --output model.m && rumur model.m -o model.c`, 'the same model for Rumur')
+          .example(`$0 export ${SECOND} --to promela`, 'the same for SPIN')
           .epilogue(EXIT_STATUSES),
       (a) =>
         guarded(() =>

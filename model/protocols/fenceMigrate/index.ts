@@ -13,6 +13,17 @@ export default definePackage({
   corpus: new URL('./corpus/', import.meta.url),
   harness: fenceMigrateHarness,
   sizes: {
+    // The proof ladder of bench/smt.ts: sizes of growing size, smallest first (the largest proved by prove --infer in time).
+    'ladder-1': { pages: 1, frames: 2 },
+    'ladder-2': { pages: 2, frames: 3 },
+    'ladder-3': { pages: 2, frames: 4 },
+    'ladder-4': { pages: 2, frames: 3, migrations: 3, writes: 3 },
+    'ladder-5': { pages: 3, frames: 4 },
+    'ladder-6': { pages: 2, frames: 3, slots: 2 },
+    'ladder-7': { pages: 3, frames: 4, migrations: 3, writes: 3 },
+    'ladder-8': { pages: 3, frames: 5 },
+    'ladder-9': { pages: 3, frames: 4, slots: 2 },
+    'ladder-10': { pages: 4, frames: 5 },
     // 429,809 states in fence mode: the large golden count.
     large: { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 },
     // 1,483,370 states: the size of the benchmarks, run side by side with Rumur and SPIN.

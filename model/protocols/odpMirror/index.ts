@@ -14,6 +14,13 @@ export default definePackage({
   corpus: new URL('./corpus/', import.meta.url),
   harness: odpMirrorHarness,
   sizes: {
+    // The proof ladder of bench/smt.ts: sizes of growing size, smallest first (the largest proved by prove --infer in time).
+    'ladder-1': { pages: 1, frames: 1, invalidators: 1, invalidations: 1, retries: 1 },
+    'ladder-2': { pages: 1, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
+    'ladder-3': { pages: 1, frames: 2, invalidators: 2, invalidations: 2 },
+    'ladder-4': { pages: 2, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
+    'ladder-5': { pages: 2, frames: 3, invalidators: 1, invalidations: 2 },
+    'ladder-6': { pages: 2, frames: 3 },
     // 2,293,683 states: three invalidations that can nest or overlap with the fault.
     large: ODP_LARGE_PARAMS,
     bench: ODP_LARGE_PARAMS,
