@@ -120,7 +120,14 @@ mkdirSync(reportDir, { recursive: true });
 if (existsSync(reportJson)) rmSync(reportJson);
 const log = createWriteStream(join(reportDir, 'stryker.log'));
 const stryker = join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js');
-const child = spawn(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...process.argv.slice(2)], {
+// A run over everything (no --mutate) is incremental: Stryker reuses the results of the committed
+// mutation/stryker-incremental.json for every mutant whose code and covering tests did not change,
+// and rewrites the file. A run over some files is not (it would replace the file with a part of the
+// results). MUTATION_INCREMENTAL=off runs everything again.
+const args = process.argv.slice(2);
+const partial = args.some((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+const incremental = !partial && process.env.MUTATION_INCREMENTAL !== 'off' ? ['--incremental'] : [];
+const child = spawn(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...incremental, ...args], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
 });
