@@ -159,32 +159,36 @@ describe('the actors of a step', () => {
 });
 
 describe('renderHtml writes exactly this page', () => {
-  const page = renderHtml({ ...input, title: 'Trace <of> "tiny"', engine: 'explicit & bfs', note: 'B1 <race>' });
-  const rows = page.split('\n').filter((l) => l.startsWith('<tr id='));
+  // Rendered inside each test (not when the file is collected), so that a mutation run sees it.
+  const page = () => renderHtml({ ...input, title: 'Trace <of> "tiny"', engine: 'explicit & bfs', note: 'B1 <race>' });
+  const rows = () =>
+    page()
+      .split('\n')
+      .filter((l) => l.startsWith('<tr id='));
 
   it('the title and the header list are escaped; no variant is said so; the engine and note only when given', () => {
-    expect(page.startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">')).toBe(true);
-    expect(page).toContain('<title>Trace &lt;of&gt; &quot;tiny&quot;</title>');
-    expect(page).toContain('<h1>Trace &lt;of&gt; &quot;tiny&quot;</h1>');
-    expect(page).toContain(
+    expect(page().startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">')).toBe(true);
+    expect(page()).toContain('<title>Trace &lt;of&gt; &quot;tiny&quot;</title>');
+    expect(page()).toContain('<h1>Trace &lt;of&gt; &quot;tiny&quot;</h1>');
+    expect(page()).toContain(
       '<dl class="about"><dt>protocol</dt><dd>tiny</dd><dt>variant</dt><dd>none (the protocol as specified)</dd><dt>parameters</dt><dd></dd><dt>engine</dt><dd>explicit &amp; bfs</dd><dt>note</dt><dd>B1 &lt;race&gt;</dd></dl>',
     );
     const m = { ...model, variant: 'no<fence>', params: { pages: 2, mode: 'a&b' } };
     expect(renderHtml({ ...input, model: m, title: 't' })).toContain(
       '<dl class="about"><dt>protocol</dt><dd>tiny</dd><dt>variant</dt><dd>no&lt;fence&gt;</dd><dt>parameters</dt><dd><code>pages=2</code> <code>mode=a&amp;b</code></dd></dl>',
     );
-    expect(page.endsWith('</tbody></table>\n</body></html>')).toBe(true);
-    expect(page).not.toMatch(/<script|<link|src=/);
+    expect(page().endsWith('</tbody></table>\n</body></html>')).toBe(true);
+    expect(page()).not.toMatch(/<script|<link|src=/);
   });
 
   it('the verdict box: the violated property and step, its doc, what the step changed; marked bad', () => {
-    expect(page).toContain(
+    expect(page()).toContain(
       '<section id="verdict" class="bad"><p><strong>invariant no-busy [T-1] is violated at step 2: HcaFault&lt;p=1&gt;; #2</strong> (<a href="#step-2">the step in the table</a>)</p><p>never busy</p><p>That step changed: <code>mode: idle -&gt; busy</code>, <code>n: 1 -&gt; 2</code>, <code>page: none -&gt; 1</code></p></section>',
     );
   });
 
   it('one row per state: the start state collapsed, changed fields shown and the others collapsed, the violating row marked', () => {
-    expect(rows).toEqual([
+    expect(rows()).toEqual([
       '<tr id="step-0"><td>0</td><td class="who"></td><td class="step"><code>init start</code></td><td class="fields"><details><summary>start state: 4 fields</summary><code>flag = false</code> <code>mode = idle</code> <code>n = 1</code> <code>page = none</code></details></td></tr>',
       '<tr id="step-1"><td>1</td><td class="who">Cpu</td><td class="step"><code>CpuWrite(p=0)</code></td><td class="fields"><code>flag: false -&gt; true</code><details><summary>3 unchanged fields</summary><code>mode = idle</code> <code>n = 1</code> <code>page = none</code></details></td></tr>',
       '<tr id="step-2" class="bad"><td>2</td><td class="who">Hca</td><td class="step"><code>HcaFault&lt;p=1&gt;; #2</code><div class="why">invariant no-busy [T-1] violated here</div></td><td class="fields"><code>mode: idle -&gt; busy</code> <code>n: 1 -&gt; 2</code> <code>page: none -&gt; 1</code><details><summary>1 unchanged fields</summary><code>flag = true</code></details></td></tr>',
@@ -235,6 +239,13 @@ describe('renderHtml writes exactly this page', () => {
     const full = renderHtml({ ...input, violation: null, full: true, title: 't' });
     expect(full.match(/<details open>/g)).toHaveLength(4);
     expect(full).not.toMatch(/<details>/);
+  });
+
+  it('a step that changes every field has nothing collapsed after its changes', () => {
+    const all = renderHtml({ ...input, states: [states[0]!, states[2]!], labels: labels.slice(0, 2), violation: null, title: 't' });
+    expect(all.split('\n').filter((l) => l.startsWith('<tr id="step-1"'))).toEqual([
+      '<tr id="step-1"><td>1</td><td class="who">Cpu</td><td class="step"><code>CpuWrite(p=0)</code></td><td class="fields"><code>flag: false -&gt; true</code> <code>mode: idle -&gt; busy</code> <code>n: 1 -&gt; 2</code> <code>page: none -&gt; 1</code></td></tr>',
+    ]);
   });
 
   it('escapeMarkup escapes &, <, > and " (the ampersand first), and nothing else', () => {

@@ -59,10 +59,10 @@ function line(name, t, target) {
   return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.strings} string literals, ${t.ignored} static, ${t.errors} errors)${mark}`;
 }
 
-/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same place, same mutation). */
+/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same span, same mutation: two mutants can start at the same place, e.g. `a && b` and `a`). */
 function merged(reports) {
   const files = {};
-  const key = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
+  const key = (m) => `${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column}:${m.mutatorName}:${m.replacement}`;
   for (const r of reports) {
     for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
       const path = p.replaceAll('\\', '/');
