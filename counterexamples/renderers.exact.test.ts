@@ -12,7 +12,7 @@ import { bool, enumOf, option, range } from '../model/lang/types.js';
 import { participantsOf, ruleOfLabel, stepActors } from './actors.js';
 import { escapeMarkup, renderHtml } from './html.js';
 import { mermaidText, renderMermaid } from './mermaid.js';
-import { type RenderInput, loopSentence, paramsLine, traceSubject } from './render.js';
+import { type RenderInput, formatSlot, loopSentence, paramsLine, renderText, traceSubject } from './render.js';
 
 const tiny = defineProtocol({
   name: 'tiny',
@@ -126,6 +126,30 @@ describe('the helpers every rendering shares', () => {
     expect(traceSubject(model)).toBe('tiny []');
   });
 
+  it('renderText marks the loop state only, and ends with the loop sentence', () => {
+    expect(renderText({ ...input, violation: null, loop: 1 }).split('\n')).toEqual([
+      'State 0 (init start)',
+      '    flag = false',
+      '    mode = idle',
+      '    n = 1',
+      '    page = none',
+      'Step 1: CpuWrite(p=0)   <-- loop starts here',
+      '    flag: false -> true',
+      'Step 2: HcaFault<p=1>; #2',
+      '    mode: idle -> busy',
+      '    n: 1 -> 2',
+      '    page: none -> 1',
+      'Step 3: Mm()',
+      '    (no field changed)',
+      'Steps 2..3 lead back to state 1: these steps repeat forever.',
+    ]);
+  });
+
+  it('formatSlot: an option holding 0 is 0, not none', () => {
+    expect(formatSlot(option(range(0, 3)), 0)).toBe('0');
+    expect(formatSlot(option(range(0, 3)), -1)).toBe('none');
+  });
+
   it('loopSentence: null without a loop; a stop at the last state; a cycle otherwise (also from state 0)', () => {
     expect(loopSentence(input)).toBeNull();
     expect(loopSentence({ ...input, loop: 3 })).toBe('State 3: no rule is enabled; the run stays here forever.');
@@ -149,6 +173,8 @@ describe('the actors of a step', () => {
     expect(stepActors({ participants: { Driver: 'd' } }, 'Dev2Map()')).toEqual({ from: 'Dev2', to: 'Dev2' });
     expect(stepActors(undefined, 'tick(p=0)')).toEqual({ from: 'tick', to: 'tick' });
     expect(stepActors({ participants: {} }, 'CPUWrite()')).toEqual({ from: 'C', to: 'C' });
+    // The first word is at the start of the name: a name starting in lower case is taken whole.
+    expect(stepActors({ participants: { Driver: 'd' } }, 'xDriverMap()')).toEqual({ from: 'xDriverMap', to: 'xDriverMap' });
   });
 
   it('participantsOf: the declared ones in declared order (only those used), then the derived ones in order of use, each once', () => {
