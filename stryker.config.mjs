@@ -53,10 +53,13 @@ export default {
     '!**/*.test.ts',
   ],
   // Only what the tests read goes into the sandbox.
-  ignorePatterns: ['dist', 'reports', 'counterexamples-out', '.ci', 'bench', 'spec'],
+  ignorePatterns: ['dist', 'reports', 'counterexamples-out', '.ci', 'bench', 'spec', 'mutation/stryker-incremental.json'],
   reporters: ['html', 'json', 'progress'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // Where a full run's results are kept for the next one (mutation/run.mjs passes --incremental on
+  // a full run): committed, so that a run after a small change re-tests only the mutants it touches.
+  incrementalFile: 'mutation/stryker-incremental.json',
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

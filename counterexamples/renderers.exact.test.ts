@@ -12,7 +12,7 @@ import { bool, enumOf, option, range } from '../model/lang/types.js';
 import { participantsOf, ruleOfLabel, stepActors } from './actors.js';
 import { escapeMarkup, renderHtml } from './html.js';
 import { mermaidText, renderMermaid } from './mermaid.js';
-import { type RenderInput, loopSentence, paramsLine, traceSubject } from './render.js';
+import { type RenderInput, formatSlot, loopSentence, paramsLine, renderText, traceSubject } from './render.js';
 
 const tiny = defineProtocol({
   name: 'tiny',
@@ -126,6 +126,30 @@ describe('the helpers every rendering shares', () => {
     expect(traceSubject(model)).toBe('tiny []');
   });
 
+  it('renderText marks the loop state only, and ends with the loop sentence', () => {
+    expect(renderText({ ...input, violation: null, loop: 1 }).split('\n')).toEqual([
+      'State 0 (init start)',
+      '    flag = false',
+      '    mode = idle',
+      '    n = 1',
+      '    page = none',
+      'Step 1: CpuWrite(p=0)   <-- loop starts here',
+      '    flag: false -> true',
+      'Step 2: HcaFault<p=1>; #2',
+      '    mode: idle -> busy',
+      '    n: 1 -> 2',
+      '    page: none -> 1',
+      'Step 3: Mm()',
+      '    (no field changed)',
+      'Steps 2..3 lead back to state 1: these steps repeat forever.',
+    ]);
+  });
+
+  it('formatSlot: an option holding 0 is 0, not none', () => {
+    expect(formatSlot(option(range(0, 3)), 0)).toBe('0');
+    expect(formatSlot(option(range(0, 3)), -1)).toBe('none');
+  });
+
   it('loopSentence: null without a loop; a stop at the last state; a cycle otherwise (also from state 0)', () => {
     expect(loopSentence(input)).toBeNull();
     expect(loopSentence({ ...input, loop: 3 })).toBe('State 3: no rule is enabled; the run stays here forever.');
@@ -149,6 +173,8 @@ describe('the actors of a step', () => {
     expect(stepActors({ participants: { Driver: 'd' } }, 'Dev2Map()')).toEqual({ from: 'Dev2', to: 'Dev2' });
     expect(stepActors(undefined, 'tick(p=0)')).toEqual({ from: 'tick', to: 'tick' });
     expect(stepActors({ participants: {} }, 'CPUWrite()')).toEqual({ from: 'C', to: 'C' });
+    // The first word is at the start of the name: a name starting in lower case is taken whole.
+    expect(stepActors({ participants: { Driver: 'd' } }, 'xDriverMap()')).toEqual({ from: 'xDriverMap', to: 'xDriverMap' });
   });
 
   it('participantsOf: the declared ones in declared order (only those used), then the derived ones in order of use, each once', () => {
@@ -159,32 +185,36 @@ describe('the actors of a step', () => {
 });
 
 describe('renderHtml writes exactly this page', () => {
-  const page = renderHtml({ ...input, title: 'Trace <of> "tiny"', engine: 'explicit & bfs', note: 'B1 <race>' });
-  const rows = page.split('\n').filter((l) => l.startsWith('<tr id='));
+  // Rendered inside each test (not when the file is collected), so that a mutation run sees it.
+  const page = () => renderHtml({ ...input, title: 'Trace <of> "tiny"', engine: 'explicit & bfs', note: 'B1 <race>' });
+  const rows = () =>
+    page()
+      .split('\n')
+      .filter((l) => l.startsWith('<tr id='));
 
   it('the title and the header list are escaped; no variant is said so; the engine and note only when given', () => {
-    expect(page.startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">')).toBe(true);
-    expect(page).toContain('<title>Trace &lt;of&gt; &quot;tiny&quot;</title>');
-    expect(page).toContain('<h1>Trace &lt;of&gt; &quot;tiny&quot;</h1>');
-    expect(page).toContain(
+    expect(page().startsWith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">')).toBe(true);
+    expect(page()).toContain('<title>Trace &lt;of&gt; &quot;tiny&quot;</title>');
+    expect(page()).toContain('<h1>Trace &lt;of&gt; &quot;tiny&quot;</h1>');
+    expect(page()).toContain(
       '<dl class="about"><dt>protocol</dt><dd>tiny</dd><dt>variant</dt><dd>none (the protocol as specified)</dd><dt>parameters</dt><dd></dd><dt>engine</dt><dd>explicit &amp; bfs</dd><dt>note</dt><dd>B1 &lt;race&gt;</dd></dl>',
     );
     const m = { ...model, variant: 'no<fence>', params: { pages: 2, mode: 'a&b' } };
     expect(renderHtml({ ...input, model: m, title: 't' })).toContain(
       '<dl class="about"><dt>protocol</dt><dd>tiny</dd><dt>variant</dt><dd>no&lt;fence&gt;</dd><dt>parameters</dt><dd><code>pages=2</code> <code>mode=a&amp;b</code></dd></dl>',
     );
-    expect(page.endsWith('</tbody></table>\n</body></html>')).toBe(true);
-    expect(page).not.toMatch(/<script|<link|src=/);
+    expect(page().endsWith('</tbody></table>\n</body></html>')).toBe(true);
+    expect(page()).not.toMatch(/<script|<link|src=/);
   });
 
   it('the verdict box: the violated property and step, its doc, what the step changed; marked bad', () => {
-    expect(page).toContain(
+    expect(page()).toContain(
       '<section id="verdict" class="bad"><p><strong>invariant no-busy [T-1] is violated at step 2: HcaFault&lt;p=1&gt;; #2</strong> (<a href="#step-2">the step in the table</a>)</p><p>never busy</p><p>That step changed: <code>mode: idle -&gt; busy</code>, <code>n: 1 -&gt; 2</code>, <code>page: none -&gt; 1</code></p></section>',
     );
   });
 
   it('one row per state: the start state collapsed, changed fields shown and the others collapsed, the violating row marked', () => {
-    expect(rows).toEqual([
+    expect(rows()).toEqual([
       '<tr id="step-0"><td>0</td><td class="who"></td><td class="step"><code>init start</code></td><td class="fields"><details><summary>start state: 4 fields</summary><code>flag = false</code> <code>mode = idle</code> <code>n = 1</code> <code>page = none</code></details></td></tr>',
       '<tr id="step-1"><td>1</td><td class="who">Cpu</td><td class="step"><code>CpuWrite(p=0)</code></td><td class="fields"><code>flag: false -&gt; true</code><details><summary>3 unchanged fields</summary><code>mode = idle</code> <code>n = 1</code> <code>page = none</code></details></td></tr>',
       '<tr id="step-2" class="bad"><td>2</td><td class="who">Hca</td><td class="step"><code>HcaFault&lt;p=1&gt;; #2</code><div class="why">invariant no-busy [T-1] violated here</div></td><td class="fields"><code>mode: idle -&gt; busy</code> <code>n: 1 -&gt; 2</code> <code>page: none -&gt; 1</code><details><summary>1 unchanged fields</summary><code>flag = true</code></details></td></tr>',
@@ -235,6 +265,13 @@ describe('renderHtml writes exactly this page', () => {
     const full = renderHtml({ ...input, violation: null, full: true, title: 't' });
     expect(full.match(/<details open>/g)).toHaveLength(4);
     expect(full).not.toMatch(/<details>/);
+  });
+
+  it('a step that changes every field has nothing collapsed after its changes', () => {
+    const all = renderHtml({ ...input, states: [states[0]!, states[2]!], labels: labels.slice(0, 2), violation: null, title: 't' });
+    expect(all.split('\n').filter((l) => l.startsWith('<tr id="step-1"'))).toEqual([
+      '<tr id="step-1"><td>1</td><td class="who">Cpu</td><td class="step"><code>CpuWrite(p=0)</code></td><td class="fields"><code>flag: false -&gt; true</code> <code>mode: idle -&gt; busy</code> <code>n: 1 -&gt; 2</code> <code>page: none -&gt; 1</code></td></tr>',
+    ]);
   });
 
   it('escapeMarkup escapes &, <, > and " (the ampersand first), and nothing else', () => {

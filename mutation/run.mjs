@@ -59,10 +59,10 @@ function line(name, t, target) {
   return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.strings} string literals, ${t.ignored} static, ${t.errors} errors)${mark}`;
 }
 
-/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same place, same mutation). */
+/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same span, same mutation: two mutants can start at the same place, e.g. `a && b` and `a`). */
 function merged(reports) {
   const files = {};
-  const key = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
+  const key = (m) => `${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column}:${m.mutatorName}:${m.replacement}`;
   for (const r of reports) {
     for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
       const path = p.replaceAll('\\', '/');
@@ -120,7 +120,14 @@ mkdirSync(reportDir, { recursive: true });
 if (existsSync(reportJson)) rmSync(reportJson);
 const log = createWriteStream(join(reportDir, 'stryker.log'));
 const stryker = join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js');
-const child = spawn(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...process.argv.slice(2)], {
+// A run over everything (no --mutate) is incremental: Stryker reuses the results of the committed
+// mutation/stryker-incremental.json for every mutant whose code and covering tests did not change,
+// and rewrites the file. A run over some files is not (it would replace the file with a part of the
+// results). MUTATION_INCREMENTAL=off runs everything again.
+const args = process.argv.slice(2);
+const partial = args.some((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+const incremental = !partial && process.env.MUTATION_INCREMENTAL !== 'off' ? ['--incremental'] : [];
+const child = spawn(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...incremental, ...args], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
 });

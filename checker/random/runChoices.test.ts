@@ -104,6 +104,9 @@ describe('ChoiceRunner.run', () => {
     expect(r.current[0]).toBe(3);
     expect(r.run(ZERO, [0, 0], { checkDeadlock: true, heldBack: Uint8Array.from([0, 0]) }).length).toBe(2);
     expect(r.current[0]).toBe(2);
+    // Nothing held back: the choice picks among all enabled instances (choice 1 at n = 1 is Jump).
+    r.run(ZERO, [0, 1], { checkDeadlock: true, heldBack: Uint8Array.from([0, 0]) });
+    expect(r.current[0]).toBe(3);
     const holdJump = Uint8Array.from([0, 1]);
     r.run(ZERO, [1, 1], { checkDeadlock: true, heldBack: holdJump });
     expect(r.current[0]).toBe(2);
@@ -127,5 +130,6 @@ describe('ChoiceRunner.runInstances', () => {
 
   it('a model error on the way: null', () => {
     expect(runner('overflow').runInstances(ZERO, [INC, INC, INC, INC], true)).toBeNull();
+    expect(runner('overflow').runInstances(ZERO, [INC, INC, INC, INC], true, true)).toBeNull();
   });
 });
