@@ -85,7 +85,8 @@ function storeLine(f: SearchFigures): string | null {
 
 /** What the safety search used: symmetry reduction, store, threads, partial-order reduction. */
 function safetyUsed(f: SearchFigures): string {
-  const threads = (f.workers ?? 1) > 1 ? `${f.workers} threads` : 'one thread';
+  // Worker threads count only when they expanded states (they start only once the levels grow).
+  const threads = (f.workers ?? 1) > 1 && (f.workerShare ?? 0) > 0 ? `${f.workers} threads` : 'one thread';
   return [
     f.symmetry ? 'symmetry reduction' : 'no symmetry reduction',
     `${f.store ?? 'exact'} store`,
