@@ -4,9 +4,9 @@
  * native z3 (Debian package `z3`) beside the wasm build, with the ratio. Prints figures; never
  * asserts.
  *
- * Section 4 is invariant inference (`prove --infer`, no hints): the time to prove each protocol at
- * its default size, the largest size proved within the ladder limit, the time to each variant, and
- * z3's Spacer alone on the Horn clauses.
+ * Section 4 is invariant inference (`prove --infer`, no hints) on every built-in protocol (the
+ * registry): the time to prove each at its default size, the largest size proved within the ladder
+ * limit, the time to each variant, and z3's Spacer alone on the Horn clauses.
  *
  * Usage: node dist/bench/smt.js [--budget SECONDS] [--variant-limit SECONDS] [--infer-limit SECONDS] [--ladder-limit SECONDS] [--no-native] [--only-infer]
  *   --budget         time given to BMC on each correct protocol (default 60)
@@ -30,6 +30,8 @@ import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
 import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
 import { type PropertySet, safetyProperties } from '../properties/property.js';
+import { variantSize } from '../properties/variantSize.js';
+import { registry } from '../cli/registry.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -229,9 +231,11 @@ const LADDERS: Record<string, readonly Record<string, number>[]> = {
 
 /** Section 4: invariant inference without hints. */
 async function inferSection(): Promise<void> {
+  // Every built-in protocol, from the registry.
+  const INFER = registry.map((pkg) => ({ name: pkg.protocol.name, def: pkg.protocol, props: pkg.properties, pkg }));
   console.log(`\n4. Invariant inference (prove --infer, no hints): default size (limit ${inferLimit}s)`);
-  console.log(`protocol        ${backends.map((b) => pad(`${b}: result / s`, 36)).join('')}${native ? 'native/wasm' : ''}`);
-  for (const p of PROTOCOLS) {
+  console.log(`protocol          ${backends.map((b) => pad(`${b}: result / s`, 36)).join('')}${native ? 'native/wasm' : ''}`);
+  for (const p of INFER) {
     const model = buildModel(p.def);
     const properties = safety(p.props.build(model));
     const cells: string[] = [];
@@ -243,19 +247,21 @@ async function inferSection(): Promise<void> {
     }
     const ratio = times.length === 2 && times.every(Number.isFinite) ? (times[1] as number) / (times[0] as number) : null;
     if (ratio !== null) ratioRows.push([`${p.name}/infer`, times[0] as number, times[1] as number]);
-    console.log(`${pad(p.name, 16)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+    console.log(`${pad(p.name, 18)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
   }
 
   console.log(`\n4b. Largest size proved by prove --infer within ${ladderLimit}s (wasm; sizes tried smallest first, stopping at the first not proved in time)`);
-  for (const p of PROTOCOLS) {
+  for (const p of INFER) {
     let best: string | null = null;
-    for (const params of LADDERS[p.name] ?? []) {
+    // Without a ladder of its own: the default size, then the package's named sizes.
+    for (const params of LADDERS[p.name] ?? [{}, ...Object.values(p.pkg.sizes ?? {})]) {
       const model = buildModel(p.def, { params });
       const properties = safety(p.props.build(model));
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, timeLimitSec: ladderLimit }));
-      const text = Object.entries(params)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ');
+      const text =
+        Object.entries(params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || '(default)';
       console.log(`  ${pad(p.name, 16)}${pad(text, 64)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
       if (t.r.status !== 'proved') break;
       best = text;
@@ -264,28 +270,31 @@ async function inferSection(): Promise<void> {
   }
 
   console.log(`\n4c. Time for prove --infer to report each variant (limit ${variantLimit}s, wasm; BFS length for comparison)`);
-  for (const p of PROTOCOLS) {
+  for (const p of INFER) {
     for (const v of p.def.variants) {
-      let model: Model;
-      try {
-        model = buildModel(p.def, { variant: v.name, params: v.name === 'stale-seq-retry' ? { mode: 'zap-and-fault', fault: 'retry' } : {} });
-      } catch {
+      // The default size, or the size of the variant's saved counterexample when it needs another.
+      const params = v.name === 'stale-seq-retry' ? { mode: 'zap-and-fault', fault: 'retry' } : variantSize(p.pkg, v.name);
+      if (params === null) {
+        console.log(`  ${pad(p.name, 18)}${pad(v.name, 34)}applies at no size the package names`);
         continue;
       }
+      const model: Model = buildModel(p.def, { variant: v.name, params });
       const properties = safety(p.props.build(model));
       const bfs = explicitCheck({ model, properties, limits: { timeLimitSec: variantLimit }, deadlock: false });
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, timeLimitSec: variantLimit }));
-      console.log(`  ${pad(p.name, 16)}${pad(v.name, 28)}BFS ${pad(verdict(bfs), 40)}infer ${inferVerdict(t.r)} / ${secs(t.ms)}`);
+      console.log(`  ${pad(p.name, 18)}${pad(v.name, 34)}BFS ${pad(verdict(bfs), 44)}infer ${inferVerdict(t.r)} / ${secs(t.ms)}`);
     }
   }
 
   console.log(`\n4d. z3's Spacer alone on the Horn clauses (limit ${variantLimit}s, wasm)`);
-  for (const p of PROTOCOLS) {
+  for (const p of INFER) {
     for (const variant of [null, p.def.variants[0]?.name ?? null]) {
-      const model = buildModel(p.def, { variant });
+      const params = variant === null ? {} : variantSize(p.pkg, variant);
+      if (params === null) continue;
+      const model = buildModel(p.def, { variant, params });
       const properties = safety(p.props.build(model));
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, spacer: true, timeLimitSec: variantLimit }));
-      console.log(`  ${pad(p.name, 16)}${pad(variant ?? 'correct', 28)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
+      console.log(`  ${pad(p.name, 18)}${pad(variant ?? 'correct', 34)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
     }
   }
 }
