@@ -200,7 +200,7 @@ function errorRecord(opts: ProveOptions, model: Model, e: McError) {
     params: model.params,
     engine: 'smt',
     solver: opts.solver ?? 'wasm',
-    method: opts.unbounded ? 'inductive-invariant' : 'k-induction',
+    method: opts.unbounded ? 'inductive-invariant' : opts.infer ? 'inferred-invariant' : 'k-induction',
     status: 'error',
     guarantee: null,
     error: { code: e.code, message: e.message, trace: null },
