@@ -65,6 +65,12 @@ describe('prove --infer (CLI)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^mirrorcheck: error MC030: --infer proves at the sizes built/);
   });
+
+  it("--infer with --max-k is bad usage (exit 2): the depth is k-induction's", () => {
+    const r = run('prove', 'fence-migrate', '--infer', '--max-k', '3');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^mirrorcheck: error MC030: --max-k sets the depth of k-induction; --infer does not use it/);
+  });
 });
 
 describe('what prove prints is what happened (CLI)', () => {
