@@ -41,7 +41,7 @@ describe.each(registry.map((pkg) => [pkg.protocol.name, pkg] as const))('%s: pro
     '%s: the same verdict as explicit BFS (a violation: the BFS length, replayed)',
     async (variant) => {
       const params = variantSize(pkg, variant);
-      if (params === null) throw new Error(`${variant} applies neither at the default size nor at a corpus size`);
+      if (params === null) throw new Error(`${variant} applies at no size the package names (default, corpus, named sizes)`);
       const model = buildModel(pkg.protocol, { variant, params });
       const props = safetyProperties(pkg.properties.build(model));
       const ex = explicitCheck({ model, properties: props, limits: {}, deadlock: false });
