@@ -4,9 +4,9 @@
  * native z3 (Debian package `z3`) beside the wasm build, with the ratio. Prints figures; never
  * asserts.
  *
- * Section 4 is invariant inference (`prove --infer`, no hints) on every built-in protocol (the
- * registry): the time to prove each at its default size, the largest size proved within the ladder
- * limit, the time to each variant, and z3's Spacer alone on the Horn clauses.
+ * Section 4 is invariant inference (`prove --infer`, no hints): the time to prove each protocol at
+ * its default size, the largest size proved within the ladder limit, the time to each variant, and
+ * z3's Spacer alone on the Horn clauses.
  *
  * Usage: node dist/bench/smt.js [--budget SECONDS] [--variant-limit SECONDS] [--infer-limit SECONDS] [--ladder-limit SECONDS] [--no-native] [--only-infer]
  *   --budget         time given to BMC on each correct protocol (default 60)
@@ -24,14 +24,10 @@ import { prove } from '../checker/smt/prove.js';
 import { type InferResult, proveInfer } from '../checker/smt/proveInfer.js';
 import { proveUnbounded } from '../checker/smt/proveUnbounded.js';
 import { type SmtSession, type SolverBackend, shutdownSmt, withSession } from '../checker/smt/z3Host.js';
-import { type Model, type ProtocolDef, buildModel } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
-import { type PropertySet, safetyProperties } from '../properties/property.js';
-import { variantSize } from '../properties/variantSize.js';
+import { type Model, type ParamValues, buildModel } from '../model/lang/protocol.js';
 import { registry } from '../cli/registry.js';
+import type { ProtocolPackage } from '../properties/package.js';
+import { safetyProperties } from '../properties/property.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -46,11 +42,8 @@ const onlyInfer = args.includes('--only-infer');
 const native = args.includes('--no-native') ? null : findNativeZ3();
 const backends: SolverBackend[] = native ? ['wasm', 'native'] : ['wasm'];
 
-// biome-ignore lint/suspicious/noExplicitAny: the two protocols have different handle types
-const PROTOCOLS: { name: string; def: ProtocolDef<any>; props: PropertySet<any> }[] = [
-  { name: fenceMigrate.name, def: fenceMigrate, props: fenceMigrateProperties },
-  { name: odpMirror.name, def: odpMirror, props: odpMirrorProperties },
-];
+/** Every built-in protocol, from the registry (the bench names none itself). */
+const PROTOCOLS = registry.map((pkg) => ({ name: pkg.protocol.name, def: pkg.protocol, props: pkg.properties, pkg }));
 
 const safety = safetyProperties;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
@@ -205,37 +198,22 @@ const inferVerdict = (r: InferResult) =>
           ? 'incomplete'
           : `error ${r.code}`;
 
-/** Parameter sets of growing size, smallest first, for "the largest size proved within the ladder limit". */
-const LADDERS: Record<string, readonly Record<string, number>[]> = {
-  'fence-migrate': [
-    { pages: 1, frames: 2 },
-    { pages: 2, frames: 3 },
-    { pages: 2, frames: 4 },
-    { pages: 2, frames: 3, migrations: 3, writes: 3 },
-    { pages: 3, frames: 4 },
-    { pages: 2, frames: 3, slots: 2 },
-    { pages: 3, frames: 4, migrations: 3, writes: 3 },
-    { pages: 3, frames: 5 },
-    { pages: 3, frames: 4, slots: 2 },
-    { pages: 4, frames: 5 },
-  ],
-  'odp-mirror': [
-    { pages: 1, frames: 1, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 1, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 1, frames: 2, invalidators: 2, invalidations: 2 },
-    { pages: 2, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
-    { pages: 2, frames: 3, invalidators: 1, invalidations: 2 },
-    { pages: 2, frames: 3 },
-  ],
-};
+/**
+ * A package's proof ladder: its sizes named `ladder-1`, `ladder-2`, ... (parameter sets of growing
+ * size, smallest first), for "the largest size proved within the ladder limit".
+ */
+function ladderOf(pkg: ProtocolPackage): ParamValues[] {
+  return Object.entries(pkg.sizes ?? {})
+    .filter(([name]) => /^ladder-\d+$/.test(name))
+    .sort(([a], [b]) => Number(a.slice(7)) - Number(b.slice(7)))
+    .map(([, size]) => size);
+}
 
 /** Section 4: invariant inference without hints. */
 async function inferSection(): Promise<void> {
-  // Every built-in protocol, from the registry.
-  const INFER = registry.map((pkg) => ({ name: pkg.protocol.name, def: pkg.protocol, props: pkg.properties, pkg }));
   console.log(`\n4. Invariant inference (prove --infer, no hints): default size (limit ${inferLimit}s)`);
-  console.log(`protocol          ${backends.map((b) => pad(`${b}: result / s`, 36)).join('')}${native ? 'native/wasm' : ''}`);
-  for (const p of INFER) {
+  console.log(`protocol        ${backends.map((b) => pad(`${b}: result / s`, 36)).join('')}${native ? 'native/wasm' : ''}`);
+  for (const p of PROTOCOLS) {
     const model = buildModel(p.def);
     const properties = safety(p.props.build(model));
     const cells: string[] = [];
@@ -247,21 +225,19 @@ async function inferSection(): Promise<void> {
     }
     const ratio = times.length === 2 && times.every(Number.isFinite) ? (times[1] as number) / (times[0] as number) : null;
     if (ratio !== null) ratioRows.push([`${p.name}/infer`, times[0] as number, times[1] as number]);
-    console.log(`${pad(p.name, 18)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
+    console.log(`${pad(p.name, 16)}${cells.join('')}${ratio !== null ? ratio.toFixed(2) : ''}`);
   }
 
   console.log(`\n4b. Largest size proved by prove --infer within ${ladderLimit}s (wasm; sizes tried smallest first, stopping at the first not proved in time)`);
-  for (const p of INFER) {
+  for (const p of PROTOCOLS) {
     let best: string | null = null;
-    // Without a ladder of its own: the default size, then the package's named sizes.
-    for (const params of LADDERS[p.name] ?? [{}, ...Object.values(p.pkg.sizes ?? {})]) {
+    for (const params of ladderOf(p.pkg)) {
       const model = buildModel(p.def, { params });
       const properties = safety(p.props.build(model));
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, timeLimitSec: ladderLimit }));
-      const text =
-        Object.entries(params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ') || '(default)';
+      const text = Object.entries(params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       console.log(`  ${pad(p.name, 16)}${pad(text, 64)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
       if (t.r.status !== 'proved') break;
       best = text;
@@ -270,31 +246,28 @@ async function inferSection(): Promise<void> {
   }
 
   console.log(`\n4c. Time for prove --infer to report each variant (limit ${variantLimit}s, wasm; BFS length for comparison)`);
-  for (const p of INFER) {
+  for (const p of PROTOCOLS) {
     for (const v of p.def.variants) {
-      // The default size, or the size of the variant's saved counterexample when it needs another.
-      const params = v.name === 'stale-seq-retry' ? { mode: 'zap-and-fault', fault: 'retry' } : variantSize(p.pkg, v.name);
-      if (params === null) {
-        console.log(`  ${pad(p.name, 18)}${pad(v.name, 34)}applies at no size the package names`);
+      let model: Model;
+      try {
+        model = buildModel(p.def, { variant: v.name, params: v.name === 'stale-seq-retry' ? { mode: 'zap-and-fault', fault: 'retry' } : {} });
+      } catch {
         continue;
       }
-      const model: Model = buildModel(p.def, { variant: v.name, params });
       const properties = safety(p.props.build(model));
       const bfs = explicitCheck({ model, properties, limits: { timeLimitSec: variantLimit }, deadlock: false });
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, timeLimitSec: variantLimit }));
-      console.log(`  ${pad(p.name, 18)}${pad(v.name, 34)}BFS ${pad(verdict(bfs), 44)}infer ${inferVerdict(t.r)} / ${secs(t.ms)}`);
+      console.log(`  ${pad(p.name, 16)}${pad(v.name, 28)}BFS ${pad(verdict(bfs), 40)}infer ${inferVerdict(t.r)} / ${secs(t.ms)}`);
     }
   }
 
   console.log(`\n4d. z3's Spacer alone on the Horn clauses (limit ${variantLimit}s, wasm)`);
-  for (const p of INFER) {
+  for (const p of PROTOCOLS) {
     for (const variant of [null, p.def.variants[0]?.name ?? null]) {
-      const params = variant === null ? {} : variantSize(p.pkg, variant);
-      if (params === null) continue;
-      const model = buildModel(p.def, { variant, params });
+      const model = buildModel(p.def, { variant });
       const properties = safety(p.props.build(model));
       const t = await timed('wasm', (s) => proveInfer(model, properties, { session: s, spacer: true, timeLimitSec: variantLimit }));
-      console.log(`  ${pad(p.name, 18)}${pad(variant ?? 'correct', 34)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
+      console.log(`  ${pad(p.name, 16)}${pad(variant ?? 'correct', 28)}${inferVerdict(t.r)} / ${secs(t.ms)}`);
     }
   }
 }

@@ -4,7 +4,7 @@ import { replayTrace } from '../../counterexamples/replay.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import { registry } from '../../cli/registry.js';
 import { safetyProperties } from '../../properties/property.js';
-import { variantSize } from '../../properties/variantSize.js';
+import { variantSize } from '../../cli/variantSize.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { prove } from './prove.js';
 import { proveInfer } from './proveInfer.js';

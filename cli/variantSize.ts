@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseItf } from '../counterexamples/itf.js';
 import { resolveParams } from '../model/lang/protocol.js';
-import type { ProtocolPackage } from './package.js';
+import type { ProtocolPackage } from '../properties/package.js';
 
 /**
  * Parameter values for `variant` of `pkg`: `{}` (the defaults) when the variant applies there, else
