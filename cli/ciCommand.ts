@@ -157,9 +157,16 @@ async function runCase(c: PlannedCase, outDir: string, smt: () => Promise<typeof
       ...(e.timeLimit !== undefined ? { timeLimitSec: e.timeLimit } : {}),
       ...(e.solver !== undefined ? { solver: e.solver } : {}),
     };
+    // As `prove`: a protocol without proof hints gets an inferred invariant unless maxK asks for k-induction.
     const r: ProofResult = e.unbounded
-      ? await z.proveUnbounded(model, checked, { ...common, ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}) })
-      : await z.prove(model, checked, { ...common, ...(e.maxK !== undefined ? { maxK: e.maxK } : {}) });
+      ? await z.proveUnbounded(model, checked, {
+          ...common,
+          ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+          ...(hints?.fixedIndexes ? { fixedIndexes: hints.fixedIndexes } : {}),
+        })
+      : !hints && e.maxK === undefined
+        ? await z.proveInfer(model, checked, common)
+        : await z.prove(model, checked, { ...common, ...(e.maxK !== undefined ? { maxK: e.maxK } : {}) });
     return judgeProof(c, r, checked, done, save, traces);
   }
   const engine = await loadEngine(e.engine);

@@ -203,7 +203,11 @@ describe('init: a new model package that passes ci at once', () => {
     expect(r.out.trim().split('\n').at(-1)).toMatch(/^8 cases: 8 ok, 0 failed/);
   });
 
-  it('without proof hints, prove reports not proved (a counterexample to induction, exit 3) and says what may help', () => {
+  it('without proof hints, prove infers the invariant (exit 0); k-induction asked for with --max-k reports not proved (exit 3) and says what may help', () => {
+    const p = run(dir, 'prove', './index.ts', '--progress', 'false', '--out', join(tmp, 'o-init-prove'));
+    expect(p.code).toBe(0);
+    expect(p.out).toMatch(/\] inferred-invariant\n\s+PROVED at these sizes: .*device-follows-pte/);
+    expect(p.out).toMatch(/inferred invariant \(\d+ conjuncts, each true in every reachable state; re-proved by 1-induction\):/);
     const r = run(dir, 'prove', './index.ts', '--max-k', '2', '--out', join(tmp, 'o-init-prove'));
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/NOT PROVED: device-follows-pte \[R1\] is not inductive up to k=2/);

@@ -87,6 +87,7 @@ function inferProgressLine(p: InferProgress): string {
 export async function runProve(opts: ProveOptions, out: (s: string) => void, err: (s: string) => void = () => {}): Promise<number> {
   checkSolver(opts.solver ?? 'wasm', 'prove');
   if (opts.infer && opts.unbounded) throw new McError('MC030', '--infer proves at the sizes built; it cannot be combined with --unbounded');
+  if (opts.infer && opts.maxK !== undefined) throw new McError('MC030', '--max-k sets the depth of k-induction; --infer does not use it');
   if (opts.saveHints !== undefined && opts.unbounded)
     throw new McError('MC030', '--save-hints writes an inferred invariant; it cannot be combined with --unbounded');
   if (opts.saveHints !== undefined && opts.protocol === undefined)
@@ -141,7 +142,8 @@ async function proveOne(
 ): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
-  const infer = !opts.unbounded && (opts.infer === true || hints === undefined);
+  // --infer is the default for a protocol without proof hints, unless --max-k asks for k-induction.
+  const infer = !opts.unbounded && (opts.infer === true || (hints === undefined && opts.maxK === undefined));
   if (opts.saveHints !== undefined && !infer) throw new McError('MC030', '--save-hints needs an inferred proof (--infer)');
   const tag = `prove ${model.protocol}${model.variant ? ` --variant ${model.variant}` : ''}`;
   const progress = (line: string) => {
@@ -200,7 +202,7 @@ function errorRecord(opts: ProveOptions, model: Model, e: McError) {
     params: model.params,
     engine: 'smt',
     solver: opts.solver ?? 'wasm',
-    method: opts.unbounded ? 'inductive-invariant' : 'k-induction',
+    method: opts.unbounded ? 'inductive-invariant' : opts.infer ? 'inferred-invariant' : 'k-induction',
     status: 'error',
     guarantee: null,
     error: { code: e.code, message: e.message, trace: null },

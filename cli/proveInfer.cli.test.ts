@@ -1,10 +1,11 @@
 /**
  * End-to-end tests of `prove --infer` and of how `prove` names and words what happened (built
- * binary, as cli.test.ts): exit codes, the printed invariant, the hints module, trace file names
- * and step numbers that replay agrees with.
+ * binary, as cli.test.ts: test/buildOnce.ts builds dist/ from the current sources before any test
+ * runs): exit codes, the printed invariant, the hints module, trace file names and step numbers
+ * that replay agrees with.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,6 @@ const run = (...args: string[]) => {
 let tmp = '';
 
 beforeAll(() => {
-  if (!existsSync(bin)) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   tmp = mkdtempSync(join(tmpdir(), 'mc-infer-'));
 });
 
@@ -64,6 +64,12 @@ describe('prove --infer (CLI)', () => {
     const r = run('prove', 'fence-migrate', '--infer', '--unbounded');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^mirrorcheck: error MC030: --infer proves at the sizes built/);
+  });
+
+  it("--infer with --max-k is bad usage (exit 2): the depth is k-induction's", () => {
+    const r = run('prove', 'fence-migrate', '--infer', '--max-k', '3');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^mirrorcheck: error MC030: --max-k sets the depth of k-induction; --infer does not use it/);
   });
 });
 

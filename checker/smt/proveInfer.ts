@@ -46,6 +46,7 @@ export type InferProgress =
   | (LearnProgress & { readonly phase: 'learn' | 'minimize' })
   | { readonly phase: 'guard'; readonly conjuncts: number; readonly elapsedMs: number };
 
+/** Options of `proveInfer`: limits, the solver, hints fed back, the state budget, progress. */
 export interface InferOptions {
   readonly timeLimitSec?: number;
   /** Which z3 answers the queries (default `wasm`). */

@@ -28,5 +28,7 @@ export default definePackage({
     large: { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 },
     // 1,483,370 states: the size of the benchmarks, run side by side with Rumur and SPIN.
     bench: { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3 },
+    // The zap-and-fault mode with the collision-retry fault handler (where stale-seq-retry applies).
+    'zap-retry': { mode: 'zap-and-fault', fault: 'retry' },
   },
 });

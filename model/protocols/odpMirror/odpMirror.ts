@@ -2,7 +2,7 @@
  * The `odp-mirror` protocol: a device (RDMA ODP, a GPU through HMM) mirroring CPU page tables with an
  * mmu interval notifier. Why this module exists: this is the protocol driver authors get wrong, so it
  * is written once, as guarded rules, at the granularity of the kernel's own steps; spec/odp-mirror.md
- * tells the story and numbers the requirements (ODP-Rn) that properties/odpMirror.ts checks.
+ * tells the story and numbers the requirements (ODP-Rn) that odpMirrorProperties.ts checks.
  *
  * Actors and what they model (kernel functions in brackets):
  * - the notifier core: the per-mm sequence (odd while an overlapping invalidation is open), the
