@@ -225,8 +225,10 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const blocked = b.v('blocked', arrayOf(Page, bool));
     // An invalidation covering the page is open (between invalidate_range_start and _end).
     const inv = b.v('inv', arrayOf(Page, bool));
-    // Migration in progress: the next step, the old frame and the new frame.
-    const mig = b.v('mig', arrayOf(Page, record({ step: Step, from: Frame, to: Frame })));
+    // Migration in progress: the next step, the old frame, the new frame, and whether the page's data
+    // has been copied to the new frame (set by the copy itself, so properties need not know where the
+    // copy stands in a variant's sequence).
+    const mig = b.v('mig', arrayOf(Page, record({ step: Step, from: Frame, to: Frame, copied: bool })));
     // Page allocator: which page owns a frame (none: free).
     const owner = b.v('owner', arrayOf(Frame, option(Page)));
     // Frame contents, and the ghost "latest completed write" of each page.
@@ -323,7 +325,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       'MmCopyPage',
       'copy',
       () => true,
-      (p) => [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from')))],
+      (p) => [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from'))), assign(mig.at(p).f('copied'), true)],
     );
     // migrate_vma_pages / finalize: point the CPU PTE at the new frame; CPU accesses resume.
     stepRule(

@@ -40,16 +40,7 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
   (model) => {
     const h = model.handles;
     const { Page, Frame, Slot, pte, hca, inv, mig, owner, data, latest, dma } = h;
-    // The fence has returned in the steps after 'drain' (none when the variant never fences).
-    const afterDrain = h.steps.includes('drain') ? h.steps.slice(h.steps.indexOf('drain') + 1) : [];
-    const fenceReturned = (p: ReturnType<typeof ord>) => or(...afterDrain.map((s) => eq(mig.at(p).f('step'), s)), false);
     const inflight = (d: ReturnType<typeof ord>) => eq(dma.at(d).f('state'), 'inflight');
-    // Where the page's data lives: the PTE frame, except between the copy and the remap, when a
-    // migration entry blocks the CPU and the new frame already holds the data (the order of
-    // Documentation/mm/hmm.rst may update and unblock the device before the CPU PTE is switched).
-    const afterCopy = h.steps.includes('copy') ? h.steps.slice(h.steps.indexOf('copy') + 1) : [];
-    const copied = (p: ReturnType<typeof ord>) => or(...afterCopy.map((s) => eq(mig.at(p).f('step'), s)), false);
-    const current = (p: ReturnType<typeof ord>) => ite(and(pte.at(p).f('migration'), copied(p)), mig.at(p).f('to'), pte.at(p).f('frame'));
     const props = [
       invariant(
         'mirror-coherent',
@@ -60,10 +51,10 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
       invariant(
         'fence-complete',
         'FM-R2',
-        'once the fence has returned, no DMA to the old frame is in flight until the migration ends',
+        "from the copy of a page until its migration ends, no DMA for the page is in flight to its old frame",
         forall(Page, (p) =>
           implies(
-            fenceReturned(p),
+            mig.at(p).f('copied'),
             forall(Slot, (d) => not(and(inflight(d), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from'))))),
           ),
         ),
@@ -83,8 +74,8 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
       invariant(
         'no-lost-write',
         'FM-R4',
-        "the frame that holds the page's data (the PTE frame; the new frame once copied under a migration entry) has its latest completed write",
-        forall(Page, (p) => eq(data.at(current(p)), latest.at(p))),
+        'a page the CPU can read (its PTE is not a migration entry) holds its latest completed write',
+        forall(Page, (p) => implies(not(pte.at(p).f('migration')), eq(data.at(pte.at(p).f('frame')), latest.at(p)))),
       ),
       stepProperty(model, 'no-stale-dma-read', 'FM-R5', "a DMA read returns the page's latest completed write", 'HcaCompleteDma', ({ d }) =>
         implies(not(pre(dma.at(d!).f('write'))), eq(pre(data.at(dma.at(d!).f('frame'))), pre(latest.at(dma.at(d!).f('page'))))),
@@ -205,12 +196,13 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
     invariant(
       'pte-follows-migration',
       'FM-S3',
-      'until the remap the PTE is a migration entry for the old frame; after it, a plain entry for the new one',
+      'until the remap the PTE is a migration entry for the old frame; after it, a plain entry for the new one; the copied flag is set exactly after the copy',
       forall(Page, (p) =>
         and(
           implies(stepIn(p, upTo('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('from')), pte.at(p).f('migration'))),
           implies(stepIn(p, after('remap')), and(eq(pte.at(p).f('frame'), mig.at(p).f('to')), not(pte.at(p).f('migration')))),
           implies(idle(p), not(pte.at(p).f('migration'))),
+          eq(mig.at(p).f('copied'), stepIn(p, after('copy'))),
         ),
       ),
     ),
@@ -257,6 +249,12 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
       forall(Slot, (d) =>
         implies(eq(dma.at(d).f('state'), 'inflight'), and(eq(dma.at(d).f('frame'), current(dma.at(d).f('page'))), not(stepIn(dma.at(d).f('page'), quiet)))),
       ),
+    ),
+    invariant(
+      'data-frame-holds-latest',
+      'FM-S9',
+      "the frame that holds a page's data (the PTE frame; the new frame once copied under a migration entry) has its latest completed write",
+      forall(Page, (p) => eq(data.at(current(p)), latest.at(p))),
     ),
   ];
   const seq = varRef('seq');
