@@ -90,7 +90,7 @@ describe('property builders', () => {
       return true;
     });
     expect(seen).toEqual({});
-    expect(codeOf(() => stepProperty(model, 'lost', 'R-9', '', 'Nope', () => true))).toBe('raw step property lost: no rule Nope in props-toy');
+    expect(codeOf(() => stepProperty(model, 'lost', 'R-9', '', 'Nope', () => true))).toBe('MC010 step property lost: no rule Nope in props-toy (rules: Set)');
   });
 
   it('property sets keep their proof hints only when given; the safety subset is invariants and step properties', () => {
