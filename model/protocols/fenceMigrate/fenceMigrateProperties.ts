@@ -39,22 +39,34 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
   fenceMigrate,
   (model) => {
     const h = model.handles;
-    const { Page, Frame, Slot, pte, hca, inv, mig, owner, data, latest, dma } = h;
+    const { Page, Frame, Slot, pte, hca, blocked, inv, discard, mig, owner, data, latest, dma } = h;
     const inflight = (d: ReturnType<typeof ord>) => eq(dma.at(d).f('state'), 'inflight');
+    // None of these reads the migration's step: each is stated from what the kernel must guarantee,
+    // over the state the steps change (the PTE, the HCA table, the fence, frame ownership, data), so a
+    // variant that drops or reorders steps cannot make one vacuous.
+    const invOpen = (p: ReturnType<typeof ord>) => or(inv.at(p), ne(discard.at(p), 'idle'));
+    // The frame that holds a page's data: the PTE frame, except once a migration that has not failed
+    // has copied the page while its migration entry still keeps the CPU out: then the new frame
+    // (Documentation/mm/hmm.rst lets the device use it before migrate_vma_finalize remaps the PTE).
+    const dataFrame = (p: ReturnType<typeof ord>) =>
+      ite(and(pte.at(p).f('migration'), mig.at(p).f('copied'), not(mig.at(p).f('failed'))), mig.at(p).f('to'), pte.at(p).f('frame'));
+    // A translation the HCA can use: present and not blocked by a fence (a blocked entry translates
+    // nothing; DMA stalls until the unblock and translates then).
+    const usable = (p: ReturnType<typeof ord>) => and(isSome(hca.at(p)), not(blocked.at(p)));
     const props = [
       invariant(
         'mirror-coherent',
         'FM-R1',
-        'whenever no invalidation covering a page is open, the HCA translates it to the PTE frame or not at all',
-        forall(Page, (p) => implies(not(inv.at(p)), or(isNone(hca.at(p)), eq(hca.at(p), some(pte.at(p).f('frame'), option(Frame)))))),
+        "whenever no invalidation covering a page is open, a translation the HCA can use for it points at the frame holding the page's data, which the CPU maps",
+        forall(Page, (p) => implies(and(not(invOpen(p)), usable(p)), and(pte.at(p).f('present'), eq(unwrap(hca.at(p)), dataFrame(p))))),
       ),
       invariant(
         'fence-complete',
         'FM-R2',
-        "from the copy of a page until its migration ends, no DMA for the page is in flight to its old frame",
+        'once a page has been copied for a migration that has not failed, no DMA for the page is in flight to its old frame',
         forall(Page, (p) =>
           implies(
-            mig.at(p).f('copied'),
+            and(mig.at(p).f('copied'), not(mig.at(p).f('failed'))),
             forall(Slot, (d) => not(and(inflight(d), eq(dma.at(d).f('page'), p), eq(dma.at(d).f('frame'), mig.at(p).f('from'))))),
           ),
         ),
@@ -68,14 +80,14 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
       invariant(
         'no-translation-to-freed-frame',
         'FM-R3',
-        'the HCA never translates a page to a frame that page does not own',
-        forall(Page, (p) => implies(isSome(hca.at(p)), eq(owner.at(unwrap(hca.at(p))), some(p, option(Page))))),
+        'the HCA never has a usable translation of a page to a frame that page does not own',
+        forall(Page, (p) => implies(usable(p), eq(owner.at(unwrap(hca.at(p))), some(p, option(Page))))),
       ),
       invariant(
         'no-lost-write',
         'FM-R4',
-        'a page the CPU can read (its PTE is not a migration entry) holds its latest completed write',
-        forall(Page, (p) => implies(not(pte.at(p).f('migration')), eq(data.at(pte.at(p).f('frame')), latest.at(p)))),
+        'a page the CPU can access (a present PTE, not a migration entry) holds its latest completed write',
+        forall(Page, (p) => implies(and(pte.at(p).f('present'), not(pte.at(p).f('migration'))), eq(data.at(pte.at(p).f('frame')), latest.at(p)))),
       ),
       stepProperty(model, 'no-stale-dma-read', 'FM-R5', "a DMA read returns the page's latest completed write", 'HcaCompleteDma', ({ d }) =>
         implies(not(pre(dma.at(d!).f('write'))), eq(pre(data.at(dma.at(d!).f('frame'))), pre(latest.at(dma.at(d!).f('page'))))),
@@ -108,6 +120,26 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
             exists(Slot, (d) => and(eq(dma.at(d).f('state'), 'faulting'), inv.at(dma.at(d).f('page')))),
           ),
     ];
+    if (h.discards > 0 && h.migrations > 0) {
+      covers.push(
+        cover(
+          'zap-during-migration',
+          'FM-C5',
+          'a concurrent zap (madvise(MADV_DONTNEED)) has an invalidation open on a page whose migration window is closed',
+          exists(Page, (p) => and(ne(discard.at(p), 'idle'), ne(mig.at(p).f('step'), 'idle'), not(inv.at(p)))),
+        ),
+      );
+    }
+    if (h.failures > 0 && h.migrations > 0) {
+      covers.push(
+        cover(
+          'migration-rolls-back',
+          'FM-C6',
+          'a migration that collected its page fails, and finalize will restore the source',
+          exists(Page, (p) => and(mig.at(p).f('failed'), mig.at(p).f('held'))),
+        ),
+      );
+    }
     if (h.migrations >= 2 && model.params.pages !== 1) {
       covers.push(
         cover(
