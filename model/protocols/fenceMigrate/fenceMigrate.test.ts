@@ -118,28 +118,29 @@ describe('variants cause concrete damage, not only broken ordering', () => {
 });
 
 describe('symmetry reduction over DMA slots', () => {
-  it.each([
-    [{ slots: 2 }, 386049, 221754],
-  ])('%j: %i states, %i canonical states, same verdicts and shortest lengths, traces replay', (params, full, reduced) => {
-    const model = buildModel(fenceMigrate, { params });
-    const properties = fenceMigrateProperties.build(model);
-    expect(explicitCheck({ model, properties, limits: {} }).stats.states).toBe(full);
-    const r = explicitCheck({ model, properties, limits: {}, symmetry: true });
-    expect(r.status).toBe('ok');
-    expect(r.stats.states).toBe(reduced);
-    for (const [variant, property, length] of FENCE_VARIANTS) {
-      const m = buildModel(fenceMigrate, { variant, params });
-      const ps = fenceMigrateProperties.build(m);
-      const v = explicitCheck({ model: m, properties: ps, limits: {}, symmetry: true });
-      expect(v.status).toBe('violated');
-      if (v.status !== 'violated') continue;
-      expect(v.violations[0]!.property).toBe(property);
-      expect(v.violations[0]!.trace!.steps.length - 1).toBe(length);
-      const rep = replayTrace(m, ps, v.violations[0]!.trace!);
-      expect(rep.mismatch).toBeNull();
-      expect(rep.violation?.property).toBe(property);
-    }
-  });
+  it.each([[{ slots: 2 }, 386049, 221754]])(
+    '%j: %i states, %i canonical states, same verdicts and shortest lengths, traces replay',
+    (params, full, reduced) => {
+      const model = buildModel(fenceMigrate, { params });
+      const properties = fenceMigrateProperties.build(model);
+      expect(explicitCheck({ model, properties, limits: {} }).stats.states).toBe(full);
+      const r = explicitCheck({ model, properties, limits: {}, symmetry: true });
+      expect(r.status).toBe('ok');
+      expect(r.stats.states).toBe(reduced);
+      for (const [variant, property, length] of FENCE_VARIANTS) {
+        const m = buildModel(fenceMigrate, { variant, params });
+        const ps = fenceMigrateProperties.build(m);
+        const v = explicitCheck({ model: m, properties: ps, limits: {}, symmetry: true });
+        expect(v.status).toBe('violated');
+        if (v.status !== 'violated') continue;
+        expect(v.violations[0]!.property).toBe(property);
+        expect(v.violations[0]!.trace!.steps.length - 1).toBe(length);
+        const rep = replayTrace(m, ps, v.violations[0]!.trace!);
+        expect(rep.mismatch).toBeNull();
+        expect(rep.violation?.property).toBe(property);
+      }
+    },
+  );
 });
 
 describe('counterexample corpus', () => {
@@ -147,7 +148,7 @@ describe('counterexample corpus', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
   it('has one trace per variant and mode', () => {
     expect(files.length).toBe(FENCE_VARIANTS.length + ZAP_VARIANTS.length);
-    expect(files.filter((f) => f.startsWith("update-")).length).toBe(2);
+    expect(files.filter((f) => f.startsWith('update-')).length).toBe(2);
   });
   it.each(files)('%s replays and still violates its property', (f) => {
     const { header, doc } = parseItf(readFileSync(join(dir, f), 'utf8'));

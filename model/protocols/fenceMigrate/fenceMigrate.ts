@@ -245,7 +245,8 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       name: 'update-after-failure',
       summary:
         'the driver points the HCA at the new frame although migrate_vma_pages did not migrate the page: finalize restores the source and frees the new frame under the HCA',
-      cites: 'migrate_vma_pages clears MIGRATE_PFN_MIGRATE for a page it could not move; migrate_device_finalize then restores the source and releases the destination (mm/migrate_device.c)',
+      cites:
+        'migrate_vma_pages clears MIGRATE_PFN_MIGRATE for a page it could not move; migrate_device_finalize then restores the source and releases the destination (mm/migrate_device.c)',
       appliesTo: fenceOnly,
     },
     {
@@ -418,9 +419,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       'MmCopyPage',
       'copy',
       () => true,
-      (p) => [
-        when(mig.at(p).f('held'), [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from'))), assign(mig.at(p).f('copied'), true)]),
-      ],
+      (p) => [when(mig.at(p).f('held'), [assign(data.at(mig.at(p).f('to')), data.at(mig.at(p).f('from'))), assign(mig.at(p).f('copied'), true)])],
     );
     // migrate_vma_pages / migrate_pages: the page is moved (the commit) ...
     stepRule(
@@ -514,7 +513,10 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         'DriverDiscardWait',
         { p: Page },
         ({ p }) => ({
-          guard: and(eq(discard.at(p), 'drain'), forall(Slot, (d) => not(and(eq(dma.at(d).f('state'), 'inflight'), eq(dma.at(d).f('page'), p))))),
+          guard: and(
+            eq(discard.at(p), 'drain'),
+            forall(Slot, (d) => not(and(eq(dma.at(d).f('state'), 'inflight'), eq(dma.at(d).f('page'), p)))),
+          ),
           body: [assign(discard.at(p), 'clear')],
         }),
         fair,
@@ -578,7 +580,10 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       body: issue(d, p, false),
     }));
     b.rule('HcaIssueDmaWrite', { d: Slot, p: Page }, ({ d, p }) => ({
-      guard: issuable(p) === true ? and(eq(dma.at(d).f('state'), 'idle'), lt(written, W)) : and(eq(dma.at(d).f('state'), 'idle'), lt(written, W), issuable(p) as Expr),
+      guard:
+        issuable(p) === true
+          ? and(eq(dma.at(d).f('state'), 'idle'), lt(written, W))
+          : and(eq(dma.at(d).f('state'), 'idle'), lt(written, W), issuable(p) as Expr),
       body: issue(d, p, true),
     }));
     // A stalled (fence) or faulting (zap) operation translates once the page is unblocked / mapped.

@@ -39,7 +39,7 @@ export const fenceMigrateProperties = definePropertySet<FenceMigrateHandles>(
   fenceMigrate,
   (model) => {
     const h = model.handles;
-    const { Page, Frame, Slot, pte, hca, blocked, inv, discard, mig, owner, data, latest, dma } = h;
+    const { Page, Slot, pte, hca, blocked, inv, discard, mig, owner, data, latest, dma } = h;
     const inflight = (d: ReturnType<typeof ord>) => eq(dma.at(d).f('state'), 'inflight');
     // None of these reads the migration's step: each is stated from what the kernel must guarantee,
     // over the state the steps change (the PTE, the HCA table, the fence, frame ownership, data), so a
