@@ -7,8 +7,8 @@ import { replayTrace } from '../../../counterexamples/replay.js';
 import { fenceMigrateProperties } from './fenceMigrateProperties.js';
 import { bruteForce } from '../../../test/bruteForce.js';
 import { withRule, withoutWrites } from '../../../test/ruleMutation.js';
-import { buildModel } from '../../lang/protocol.js';
-import { fenceMigrate } from './fenceMigrate.js';
+import { type Model, buildModel } from '../../lang/protocol.js';
+import { type FenceMigrateHandles, fenceMigrate } from './fenceMigrate.js';
 
 const check = (variant: string | null, params: Record<string, string | number> = {}, strategy: 'bfs' | 'dfs' = 'bfs') => {
   const model = buildModel(fenceMigrate, { variant, params });
@@ -160,7 +160,7 @@ describe('counterexample corpus', () => {
 });
 
 describe("FM-R2 and FM-R4 are the kernel's guarantees, not the variants' step lists", () => {
-  const only = (model: ReturnType<typeof buildModel>, names: string[]) => {
+  const only = (model: Model<FenceMigrateHandles>, names: string[]) => {
     const properties = fenceMigrateProperties.build(model).filter((p) => names.includes(p.name));
     expect(properties.map((p) => p.name).sort()).toEqual([...names].sort());
     return explicitCheck({ model, properties, limits: {} });
@@ -199,7 +199,13 @@ describe("FM-R2 and FM-R4 are the kernel's guarantees, not the variants' step li
   });
 
   it('the legal alternatives are not flagged: the hmm.rst order, a failed migration rolled back, a zap during a migration', () => {
-    for (const params of [{ order: 'device-first' }, { failures: 2 }, { discards: 2 }, { mode: 'zap-and-fault', discards: 2, failures: 2 }]) {
+    const alternatives: Record<string, string | number>[] = [
+      { order: 'device-first' },
+      { failures: 2 },
+      { discards: 2 },
+      { mode: 'zap-and-fault', discards: 2, failures: 2 },
+    ];
+    for (const params of alternatives) {
       const { result } = check(null, params);
       expect(result.status, JSON.stringify(params)).toBe('ok');
       if (result.status === 'ok') expect(result.covers.every((c) => c.reached)).toBe(true);

@@ -242,10 +242,19 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
       forall(Page, (p) =>
         and(
           implies(idle(p), and(not(entry(p)), not(m(p, 'copied')), not(m(p, 'held')), not(m(p, 'failed')), not(m(p, 'hit')))),
-          implies(stepIn(p, upTo('collect')), and(not(entry(p)), not(m(p, 'held')), not(m(p, 'failed')), implies(present(p), eq(pte.at(p).f('frame'), m(p, 'from'))))),
+          implies(
+            stepIn(p, upTo('collect')),
+            and(not(entry(p)), not(m(p, 'held')), not(m(p, 'failed')), implies(present(p), eq(pte.at(p).f('frame'), m(p, 'from')))),
+          ),
           implies(entry(p), and(stepIn(p, between('collect', 'finalize')), m(p, 'held'), eq(pte.at(p).f('frame'), m(p, 'from')))),
-          implies(stepIn(p, between('collect', 'finalize')), and(implies(m(p, 'held'), or(entry(p), not(present(p)))), implies(not(m(p, 'held')), and(m(p, 'failed'), not(present(p)))))),
-          implies(stepIn(p, after('finalize')), and(not(entry(p)), implies(present(p), eq(pte.at(p).f('frame'), ite(m(p, 'failed'), m(p, 'from'), m(p, 'to')))))),
+          implies(
+            stepIn(p, between('collect', 'finalize')),
+            and(implies(m(p, 'held'), or(entry(p), not(present(p)))), implies(not(m(p, 'held')), and(m(p, 'failed'), not(present(p))))),
+          ),
+          implies(
+            stepIn(p, after('finalize')),
+            and(not(entry(p)), implies(present(p), eq(pte.at(p).f('frame'), ite(m(p, 'failed'), m(p, 'from'), m(p, 'to'))))),
+          ),
           implies(stepIn(p, between('collect', 'pages')), ne(m(p, 'held'), m(p, 'failed'))),
           eq(m(p, 'copied'), and(m(p, 'held'), stepIn(p, after('copy')))),
           implies(and(m(p, 'copied'), stepIn(p, upTo('pages'))), and(eq(data.at(m(p, 'from')), data.at(m(p, 'to'))), not(m(p, 'failed')))),
@@ -267,7 +276,7 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
     invariant(
       'zap-in-progress',
       'FM-S10',
-      "a zap in progress has a present PTE; once its callback ran the HCA entry is empty; in fence mode a migration that overlaps the callback is marked hit, and one that is not hit keeps its PTE",
+      'a zap in progress has a present PTE; once its callback ran the HCA entry is empty; in fence mode a migration that overlaps the callback is marked hit, and one that is not hit keeps its PTE',
       forall(Page, (p) =>
         and(
           implies(ne(discard.at(p), 'idle'), present(p)),

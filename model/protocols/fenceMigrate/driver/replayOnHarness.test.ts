@@ -11,8 +11,11 @@ import { fenceMigrateHarness } from './harness.js';
 
 const replayOnHarness = (model: Model, trace: Trace) => replayOn(fenceMigrateHarness, model, trace);
 
+// The harness does not simulate the model's concurrent zap (MADV_DONTNEED) or a failing
+// migrate_vma_pages yet: traces are taken from the model without those actors.
+const WITHOUT_ZAPS_AND_FAILURES = { discards: 0, failures: 0 };
 const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
-  const model = buildModel(fenceMigrate, { variant, params });
+  const model = buildModel(fenceMigrate, { variant, params: { ...WITHOUT_ZAPS_AND_FAILURES, ...params } });
   return { model, properties: fenceMigrateProperties.build(model) };
 };
 
@@ -23,15 +26,16 @@ const traceOf = (r: CheckResult): Trace => {
 
 /** What each variant's BFS counterexample does to memory on the harness (computed once, pinned). */
 const VARIANTS: [string, Record<string, string>, string, number][] = [
-  ['unblock-before-update', { mode: 'fence' }, 'stale-read', 2],
-  ['fence-without-drain', { mode: 'fence' }, 'stale-read', 4],
-  ['fence-without-drain', { mode: 'zap-and-fault' }, 'stale-read', 4],
-  ['fence-without-drain', { mode: 'zap-and-fault', fault: 'retry' }, 'stale-read', 4],
-  ['unblock-before-copy', { mode: 'fence' }, 'lost-write', 2],
+  // migrate_vma_finalize frees the old frame as it remaps the PTE, so stale DMA now lands in a freed frame.
+  ['unblock-before-update', { mode: 'fence' }, 'freed-frame-access', 2],
+  ['fence-without-drain', { mode: 'fence' }, 'freed-frame-access', 3],
+  ['fence-without-drain', { mode: 'zap-and-fault' }, 'freed-frame-access', 3],
+  ['fence-without-drain', { mode: 'zap-and-fault', fault: 'retry' }, 'freed-frame-access', 3],
+  ['unblock-before-copy', { mode: 'fence' }, 'lost-write', 5],
   ['free-before-fence', { mode: 'fence' }, 'freed-frame-access', 2],
   ['free-before-fence', { mode: 'zap-and-fault' }, 'freed-frame-access', 2],
-  ['no-invalidate', { mode: 'fence' }, 'lost-write', 2],
-  ['no-invalidate', { mode: 'zap-and-fault' }, 'lost-write', 2],
+  ['no-invalidate', { mode: 'fence' }, 'freed-frame-access', 4],
+  ['no-invalidate', { mode: 'zap-and-fault' }, 'freed-frame-access', 4],
 ];
 
 describe('replay of model counterexamples on the reference driver and simulated hardware', () => {
@@ -57,7 +61,8 @@ describe('replay of model counterexamples on the reference driver and simulated 
   });
 
   const dir = join(import.meta.dirname, '..', 'corpus');
-  const corpus = readdirSync(dir).filter((f) => f.endsWith('.itf.json'));
+  // update-without-retry and update-after-failure need a zap or a failure, which the harness lacks.
+  const corpus = readdirSync(dir).filter((f) => f.endsWith('.itf.json') && !f.startsWith('update-'));
   it.each(corpus)('corpus trace %s does concrete damage on the harness', (file) => {
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
     const model = buildModel(fenceMigrate, { variant: header.variant, params: header.params });

@@ -4,10 +4,12 @@
  * says" is checked by mapping every system state to a model state and comparing steps; the mapping is
  * the one place that says which hardware field stands for which model variable:
  *
- *   pte[p]      CPU PTE: frame, and whether a migration entry stands in it
+ *   pte[p]      CPU PTE: frame, present, and whether a migration entry stands in it
  *   hca[p]      HCA MTT entry (none when zapped)          blocked[p]  HCA block flag
  *   inv[p]      an mm invalidation region covering p is open
- *   mig[p]      the running migration of p: its next step (the label it waits at), old and new frame
+ *   mig[p]      the running migration of p: its next step (the label it waits at), old and new frame,
+ *               copied, held (collected), failed, hit (read_retry on the driver's read_begin seq)
+ *   discard[p], discardsLeft, failsLeft  idle / full: the harness does not simulate zaps or failures
  *   owner, data the page allocator's frames               latest[p]   the application's last completed write
  *   dma[d]      HCA DMA slot: state, direction, page, frame (0 until translated), value
  *   written     writes issued                            migsLeft    migrations the mm may still start
@@ -26,11 +28,12 @@ const STEP_OF_RULE: Readonly<Record<string, string>> = {
   DriverFenceDma: 'fence',
   DriverZapMkey: 'zap',
   DriverFenceWait: 'drain',
+  MmInvalidateEnd: 'collect',
   MmCopyPage: 'copy',
-  MmRemapPte: 'remap',
+  MmMigratePages: 'pages',
+  MmFinalize: 'finalize',
   DriverUpdateMkey: 'update',
   DriverUnblockDma: 'unblock',
-  MmInvalidateEnd: 'end',
   MmFreeFrame: 'free',
 };
 
@@ -63,20 +66,25 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
 }
 
 /** The structured model state of a system (variable name -> value, as layout.decodeState gives). */
-export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
+export function modelValueOf(model: Model, sys: MirrorSystem): Record<string, Value> {
   const { mm, hca, memory, workload, config } = sys;
   const pages = Array.from({ length: config.pages }, (_, p) => p);
   return {
-    pte: pages.map((p) => ({ frame: mm.pte(p).pfn, migration: mm.pte(p).migration })),
+    pte: pages.map((p) => ({ frame: mm.pte(p).pfn ?? 0, present: mm.pte(p).pfn !== null, migration: mm.pte(p).migration })),
     hca: pages.map((p) => hca.table[p] ?? null),
     blocked: pages.map((p) => hca.blocked[p] as boolean),
     inv: pages.map((p) => sys.invalidating(p)),
     mig: pages.map((p) => {
       const t = sys.migrationOf(p);
-      if (!t?.pending) return { step: 'idle', from: 0, to: 0 };
+      if (!t?.pending) return { step: 'idle', from: 0, to: 0, copied: false, held: false, failed: false, hit: false };
       const rule = ruleName(labelOf(t.pending));
-      return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to };
+      const seq = sys.driver.migrationSeq.get(p);
+      const sub = sys.driver.subs[p];
+      const hit = seq !== undefined && sub !== undefined && sys.notifier.readRetry(sub, seq);
+      const { copied, held, failed } = t.tag.progress;
+      return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to, copied, held, failed, hit };
     }),
+    discard: pages.map(() => 'idle'),
     owner: memory.owner.map((o) => o),
     data: [...memory.data],
     latest: [...workload.latest],
@@ -87,6 +95,8 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
     ),
     written: workload.written,
     migsLeft: workload.migrationsLeft,
+    discardsLeft: model.params.discards as number,
+    failsLeft: model.params.failures as number,
     // fault=retry models only: invalidations that reached each page, and each page's fault work.
     seq: sys.driver.subs.map((sub) => sys.notifier.invalidationsAt(sub, sub.invalidateSeq)),
     fault: pages.map((p) => {
@@ -147,7 +157,7 @@ function natural(t: ScalarType, x: Value): number | undefined {
 
 /** The model state of a system, or a description of why it does not fit the model's state space. */
 export function modelStateOf(model: Model, sys: MirrorSystem): Int32Array | string {
-  const value = modelValueOf(sys);
+  const value = modelValueOf(model, sys);
   const plan = planOf(model);
   if (plan === null) return encodeState(model.layout, value);
   const s = new Int32Array(plan.length);

@@ -9,7 +9,9 @@
  * Actors and their steps (model labels where the model has the step):
  * - CPU user: `CpuWrite(p)`;
  * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (driver/migratePage.ts),
- *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks;
+ *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks.
+ *   Not simulated yet: the model's concurrent zap (`MmDiscardStart` and its steps) and a failing
+ *   migrate_vma_pages (`MmMigrateFail`); the harness never offers them, so their budgets stay full;
  * - remote peer + HCA: `HcaIssueDmaRead/Write(d, p)`, `HcaResumeDma(d)`, `HcaCompleteDma(d)`;
  * - driver work: the page-fault handler (`DriverFaultMirror(p)` and internal steps).
  */
@@ -33,7 +35,7 @@ import {
 } from 'mirrorcheck/harness';
 import type { DriverKnob, MigrationMode } from './driverOptions.js';
 import { HcaMirrorDriver } from './hcaMirrorDriver.js';
-import { migratePage } from './migratePage.js';
+import { type MigrationProgress, migratePage } from './migratePage.js';
 
 /** Sizes and driver settings of a simulated system. */
 export interface SystemConfig {
@@ -71,7 +73,9 @@ export interface Damage extends SimDamage {
 }
 
 /** A thread of control: a migration, a queued work item, or a scenario flow. */
-export type TaskTag = WorkTag | { readonly kind: 'migrate'; readonly page: number; readonly from: number; readonly to: number };
+export type TaskTag =
+  | WorkTag
+  | { readonly kind: 'migrate'; readonly page: number; readonly from: number; readonly to: number; readonly progress: MigrationProgress };
 
 export interface Task {
   readonly id: number;
@@ -173,7 +177,8 @@ export class MirrorSystem implements SimSystem {
     const from = this.mm.pte(p).pfn;
     if (from === null) throw new Error(`page ${p} is not mapped`);
     this.workload.migrationsLeft--;
-    return this.spawn({ kind: 'migrate', page: p, from, to: f }, migratePage(this.mm, this.driver, p, f));
+    const progress: MigrationProgress = { held: false, copied: false, failed: false };
+    return this.spawn({ kind: 'migrate', page: p, from, to: f, progress }, migratePage(this.mm, this.driver, p, f, progress));
   }
 
   /** Every action enabled now, in a fixed order (CPU, mm, HCA, then tasks by age). */
