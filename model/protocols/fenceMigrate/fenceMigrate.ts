@@ -310,7 +310,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     const retry = mode === 'zap-and-fault' && cfg.str('fault') === 'retry';
     const seq = retry ? b.v('seq', arrayOf(Page, range(0, M + D))) : null;
     const fault = retry
-      ? b.v('fault', arrayOf(Page, record({ stage: enumOf('FaultStage', ['idle', 'walk', 'commit']), seq: range(0, M + D), frame: Frame })))
+      ? b.v('fault', arrayOf(Page, record({ stage: enumOf('FaultStage', ['idle', 'walk', 'commit']), seq: range(0, M + D), frame: Frame, ok: bool })))
       : null;
 
     b.init('mapped', () => [
@@ -326,7 +326,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
     ]);
 
     // An invalidation covering the page is open: the migration's own, or a concurrent zap's.
-    const invOpen = (p: Expr) => or(inv.at(p), ne(discard.at(p), 'idle'));
+    const invOpen = (p: Expr | Ref) => or(inv.at(p), ne(discard.at(p), 'idle'));
     const freeFrame = (f: Expr | Ref) => [assign(owner.at(f), none), assign(data.at(f), 0)];
 
     // --- Migration: the driver through migrate_vma_* (fence), or core mm through migrate_pages ---
@@ -455,20 +455,21 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         ]),
       ],
     );
-    // Driver: point the HCA translation at the new frame (UMR/XLT update of the mkey), under the driver
-    // lock, only if the page was migrated and mmu_interval_read_retry reports no other invalidation
-    // since read_begin; otherwise the table keeps what it has (the old frame, restored, or nothing).
-    const mayUpdate = (p: Expr) =>
-      cfg.is('update-without-retry')
-        ? not(mig.at(p).f('failed'))
-        : cfg.is('update-after-failure')
-          ? not(mig.at(p).f('hit'))
-          : and(not(mig.at(p).f('failed')), not(mig.at(p).f('hit')));
+    // Driver: under the driver lock, mmu_interval_read_retry on the seq of the migration's read_begin.
+    // If another invalidation hit the page since (its callback may not have zapped yet), the driver
+    // empties its entry; otherwise, if migrate_vma_pages moved the page, it points the HCA translation
+    // at the new frame (UMR/XLT update of the mkey); after a failure the table keeps the old frame.
     stepRule(
       'DriverUpdateMkey',
       'update',
       () => true,
-      (p) => [when(mayUpdate(p), [assign(hca.at(p), some(mig.at(p).f('to'), option(Frame)))])],
+      (p) => {
+        const install = [assign(hca.at(p), some(mig.at(p).f('to'), option(Frame)))];
+        const unlessFailed = [when(not(mig.at(p).f('failed')), install)];
+        if (cfg.is('update-without-retry')) return unlessFailed;
+        if (cfg.is('update-after-failure')) return [when(mig.at(p).f('hit'), [assign(hca.at(p), none)], install)];
+        return [when(mig.at(p).f('hit'), [assign(hca.at(p), none)], unlessFailed)];
+      },
     );
     // Driver: unblock DMA for the page.
     stepRule(
@@ -477,34 +478,37 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       () => true,
       (p) => [assign(blocked.at(p), false)],
     );
-    // Variant free-before-fence only: the old frame is freed at the start of the migration.
+    // Variant free-before-fence only: the old frame is freed at the start of the migration (unless a
+    // zap freed it already).
     stepRule(
       'MmFreeFrame',
       'free',
       () => true,
-      (p) => freeFrame(mig.at(p).f('from')),
+      (p) => [when(eq(owner.at(mig.at(p).f('from')), some(p, option(Page))), freeFrame(mig.at(p).f('from')))],
     );
 
     // --- A concurrent zap of the page: madvise(MADV_DONTNEED) (mmap_lock held for read, so it can
     // overlap a migration) ---
     if (D > 0) {
-      // zap_page_range_single: invalidate_range_start opens the zap's invalidation.
+      // zap_page_range_single: invalidate_range_start opens the zap's invalidation, and the driver's
+      // callback, first thing, sets the interval seq under the driver lock (a fault handler, or a
+      // driver migrating the page, sees it at read_retry: the migration is "hit").
       b.rule('MmDiscardStart', { p: Page }, ({ p }) => ({
         guard: and(eq(discard.at(p), 'idle'), lt(0, discardsLeft), pte.at(p).f('present')),
-        body: [assign(discard.at(p), 'zap'), assign(discardsLeft, sub(discardsLeft, 1)), ...(seq ? [assign(seq.at(p), add(seq.at(p), 1))] : [])],
+        body: [
+          assign(discard.at(p), 'zap'),
+          assign(discardsLeft, sub(discardsLeft, 1)),
+          ...(seq ? [assign(seq.at(p), add(seq.at(p), 1))] : []),
+          ...(fenceMode ? [when(ne(mig.at(p).f('step'), 'idle'), [assign(mig.at(p).f('hit'), true)])] : []),
+        ],
       }));
-      // The driver's callback: under the driver lock, set the interval seq (a driver migrating the
-      // page sees it at read_retry) and zap the HCA translation.
+      // The callback then zaps the HCA translation (a UMR with fence semantics).
       b.rule(
         'DriverDiscardZap',
         { p: Page },
         ({ p }) => ({
           guard: eq(discard.at(p), 'zap'),
-          body: [
-            assign(hca.at(p), none),
-            ...(fenceMode ? [when(ne(mig.at(p).f('step'), 'idle'), [assign(mig.at(p).f('hit'), true)])] : []),
-            assign(discard.at(p), 'drain'),
-          ],
+          body: [assign(hca.at(p), none), assign(discard.at(p), 'drain')],
         }),
         fair,
       );
@@ -521,15 +525,17 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         }),
         fair,
       );
-      // zap_pte_range clears the PTE (a migration entry too: zap_nonpresent_ptes) and frees a mapped
-      // page; a migrating page is the migration's to free. Then invalidate_range_end.
+      // zap_pte_range clears the PTE (a migration entry too: zap_nonpresent_ptes) and drops the mapped
+      // page's reference, which frees it (a migrating page is the migration's to free; a frame the
+      // page no longer owns, after a buggy early free, is not freed twice). Then invalidate_range_end.
       b.rule(
         'MmDiscardEnd',
         { p: Page },
         ({ p }) => ({
           guard: eq(discard.at(p), 'clear'),
           body: [
-            when(not(pte.at(p).f('migration')), freeFrame(pte.at(p).f('frame'))),
+            when(and(not(pte.at(p).f('migration')), eq(owner.at(pte.at(p).f('frame')), some(p, option(Page)))), freeFrame(pte.at(p).f('frame'))),
+            assign(pte.at(p).f('frame'), 0),
             assign(pte.at(p).f('present'), false),
             assign(pte.at(p).f('migration'), false),
             assign(latest.at(p), 0),
@@ -601,15 +607,15 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
       fair,
     );
     // A held operation on a page that no translation will come back for fails (no memory access):
-    // unblocked with an empty table entry (fence), or a fault on a page whose PTE is gone
-    // (hmm_range_fault fails; zap-and-fault).
+    // unblocked with an empty table entry (fence), or a fault on a page whose PTE is gone, once no
+    // invalidation holds up the fault handler's read_begin (hmm_range_fault fails; zap-and-fault).
     b.rule(
       'HcaFailDma',
       { d: Slot },
       ({ d }) => {
         const pg = dma.at(d).f('page');
         return {
-          guard: and(held(d), not(blocked.at(pg)), not(isSome(hca.at(pg))), ...(fenceMode ? [] : [not(pte.at(pg).f('present'))])),
+          guard: and(held(d), not(blocked.at(pg)), not(isSome(hca.at(pg))), ...(fenceMode ? [] : [not(pte.at(pg).f('present')), not(invOpen(pg))])),
           body: [reset(dma.at(d))],
         };
       },
@@ -643,13 +649,20 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         fair,
       );
       // F2 hmm_range_fault: snapshot the PTE (waits on a migration entry until it is removed); a PTE
-      // that is gone fails the fault (-EFAULT), and the handler stops.
+      // that is gone is -EFAULT (ok false), which the commit turns into a failed resume.
       b.rule(
         'DriverFaultWalk',
         { p: Page },
         ({ p }) => ({
           guard: and(eq(h(p).f('stage'), 'walk'), not(pte.at(p).f('migration'))),
-          body: [when(pte.at(p).f('present'), [assign(h(p).f('frame'), pte.at(p).f('frame')), assign(h(p).f('stage'), 'commit')], [reset(h(p))])],
+          body: [
+            when(
+              pte.at(p).f('present'),
+              [assign(h(p).f('frame'), pte.at(p).f('frame')), assign(h(p).f('ok'), true)],
+              [assign(h(p).f('frame'), 0), assign(h(p).f('ok'), false)],
+            ),
+            assign(h(p).f('stage'), 'commit'),
+          ],
         }),
         fair,
       );
@@ -663,7 +676,7 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
           body: [
             when(
               eq(seq.at(p), h(p).f('seq')),
-              [assign(hca.at(p), some(h(p).f('frame'), option(Frame))), reset(h(p))],
+              [when(h(p).f('ok'), [assign(hca.at(p), some(h(p).f('frame'), option(Frame)))]), reset(h(p))],
               [assign(h(p).f('stage'), cfg.is('stale-seq-retry') ? 'walk' : 'idle')],
             ),
           ],

@@ -283,8 +283,8 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
           implies(discardIn(p, ['drain', 'clear']), isNone(hca.at(p))),
           ...(fence
             ? [
-                implies(and(discardIn(p, ['drain', 'clear']), not(idle(p))), m(p, 'hit')),
-                implies(m(p, 'hit'), or(discardIn(p, ['drain', 'clear']), not(present(p)))),
+                implies(and(ne(discard.at(p), 'idle'), not(idle(p))), m(p, 'hit')),
+                implies(m(p, 'hit'), or(ne(discard.at(p), 'idle'), not(present(p)))),
                 implies(and(not(idle(p)), not(m(p, 'hit'))), and(present(p), implies(stepIn(p, after('collect')), m(p, 'held')))),
               ]
             : []),
@@ -298,11 +298,14 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
           'the HCA entry is the old frame until the update (empty once hit), then the new frame, the old one after a failure, or empty once hit; when idle, the PTE frame or empty',
           forall(Page, (p) =>
             and(
-              implies(and(idle(p), present(p), discardIn(p, ['idle', 'zap'])), eq(hca.at(p), someFrame(pte.at(p).f('frame')))),
+              implies(and(idle(p), present(p), eq(discard.at(p), 'idle')), eq(hca.at(p), someFrame(pte.at(p).f('frame')))),
+              implies(and(idle(p), eq(discard.at(p), 'zap')), or(isNone(hca.at(p)), eq(hca.at(p), someFrame(pte.at(p).f('frame'))))),
               implies(and(idle(p), not(present(p))), isNone(hca.at(p))),
+              implies(stepIn(p, upTo('update')), or(isNone(hca.at(p)), eq(hca.at(p), someFrame(m(p, 'from'))))),
               implies(and(stepIn(p, upTo('update')), not(m(p, 'hit'))), eq(hca.at(p), someFrame(m(p, 'from')))),
-              implies(m(p, 'hit'), isNone(hca.at(p))),
+              implies(stepIn(p, after('update')), or(isNone(hca.at(p)), eq(hca.at(p), someFrame(ite(m(p, 'failed'), m(p, 'from'), m(p, 'to')))))),
               implies(and(stepIn(p, after('update')), not(m(p, 'hit'))), eq(hca.at(p), someFrame(ite(m(p, 'failed'), m(p, 'from'), m(p, 'to'))))),
+              implies(and(m(p, 'hit'), isSome(hca.at(p))), eq(discard.at(p), 'zap')),
             ),
           ),
         )
@@ -357,7 +360,7 @@ function fenceMigrateProofHints(model: Model<FenceMigrateHandles>): ProofHints {
             le(add(add(seq.at(p), migsLeft), discardsLeft), h.migrations + h.discards),
             implies(and(ne(fh(p).f('stage'), 'idle'), eq(fh(p).f('seq'), seq.at(p))), and(not(inv.at(p)), eq(discard.at(p), 'idle'))),
             implies(
-              and(eq(fh(p).f('stage'), 'commit'), eq(fh(p).f('seq'), seq.at(p))),
+              and(eq(fh(p).f('stage'), 'commit'), eq(fh(p).f('seq'), seq.at(p)), fh(p).f('ok')),
               and(present(p), not(entry(p)), idle(p), eq(fh(p).f('frame'), pte.at(p).f('frame'))),
             ),
           ),

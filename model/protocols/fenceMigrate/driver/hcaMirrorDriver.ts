@@ -18,7 +18,6 @@
  */
 import {
   type CpuMm,
-  type FenceHandle,
   type Flow,
   type Hca,
   type HmmResult,
@@ -45,8 +44,10 @@ export interface FaultWork {
   /** The interval sequence read_begin returned (meaningful once `sampled`). */
   seq: number;
   sampled: boolean;
-  /** The frame hmm_range_fault found (null before the first walk). */
+  /** The frame hmm_range_fault found (null before the first walk, or when it failed). */
   pfn: number | null;
+  /** Whether the last hmm_range_fault found a frame (false before the first walk). */
+  ok: boolean;
 }
 
 export class HcaMirrorDriver implements IntervalNotifierOps {
@@ -114,8 +115,8 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
    * (`fenceForMigration`). For anything else it sets the interval's sequence under the driver lock,
    * so that a concurrent fault or a migration's device update retries, zaps the translation and
    * waits for the zap to drain before returning (FM-R1, FM-R2): a migration started by core mm
-   * (compaction, NUMA balancing) as the model's DriverZapMkey / DriverFenceWait, a munmap or
-   * mprotect as internal steps.
+   * (compaction, NUMA balancing) as the model's DriverZapMkey / DriverFenceWait, a zap of the page
+   * (madvise(MADV_DONTNEED), munmap; mprotect in scenarios) as DriverDiscardZap / DriverDiscardWait.
    */
   *invalidate(sub: IntervalSubscription, range: NotifierRange, curSeq: number): Flow<boolean> {
     const start = Math.max(sub.start, range.start);
@@ -129,14 +130,14 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     this.umemMutex.unlock();
     const migrating = range.event === 'migrate';
     if (migrating) yield* this.earlyFreeStep(start);
-    if (migrating) yield step('DriverZapMkey', { p: start });
+    yield step(migrating ? 'DriverZapMkey' : 'DriverDiscardZap', { p: start });
     this.umemMutex.lock();
     const fence = this.hca.zap(start, end);
     this.umemMutex.unlock();
     // The HCA may still be finishing DMA it translated before the zap: wait for the ZAP's completion.
     // BUG (fence-without-drain): a migration's callback returns without waiting.
     if (migrating && this.opts.knob === 'fence-without-drain') yield step('DriverFenceWait', { p: start });
-    else yield* this.hca.waitFence(fence, migrating ? stepLabel('DriverFenceWait', { p: start }) : undefined);
+    else yield* this.hca.waitFence(fence, stepLabel(migrating ? 'DriverFenceWait' : 'DriverDiscardWait', { p: start }));
     this.hca.releaseFence(fence);
     return true;
   }
@@ -152,7 +153,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   private pageFaultInterrupt(ev: PageFaultEvent): void {
     this.faultEvents++;
     if (this.faultWork.has(ev.page)) return;
-    const w: FaultWork = { stage: 'idle', seq: 0, sampled: false, pfn: null };
+    const w: FaultWork = { stage: 'idle', seq: 0, sampled: false, pfn: null, ok: false };
     this.faultWork.set(ev.page, w);
     this.wq.queueWork({ kind: 'fault', page: ev.page }, this.pageFaultWork(ev.page, w));
   }
@@ -199,7 +200,8 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
       // F2: hmm_range_fault, outside the driver lock (it may itself trigger invalidations; it waits
       // on a migration entry).
       const r = yield* this.mm.hmmRangeFaultPage(sub, w.seq, p, () => this.hca.faultingWrite(p), this.faultLabel('DriverFaultWalk', p));
-      if (r.ok) w.pfn = r.pfn;
+      w.pfn = r.ok ? r.pfn : null;
+      w.ok = r.ok;
       if (!r.ok && r.error === 'EBUSY') {
         // F3: an invalidation collided with the walk: start again with a fresh sequence.
         w.stage = 'idle';
@@ -234,10 +236,10 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   // ---------------------------------------------------------------------------------------------
   // The migration steps the driver owns (fence mode: a driver-initiated migration).
 
-  /** The interval sequence each driver-initiated migration sampled with read_begin, by page. */
+  /** The interval sequence each driver-initiated migration sampled with read_begin, by page (the last one). */
   readonly migrationSeq = new Map<number, number>();
-  /** Knob free-before-fence only: the mm's early free of the old frame, run before the first callback step. */
-  earlyFree: (() => void) | null = null;
+  /** Knob free-before-fence only: the mm's early free of each page's old frame, run before the first callback step. */
+  readonly earlyFree = new Map<number, () => void>();
 
   /**
    * The driver starts migrating page `p` (before migrate_vma_setup): mmu_interval_read_begin on the
@@ -249,10 +251,11 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   }
 
   private *earlyFreeStep(p: number): Flow {
-    if (this.earlyFree === null) return;
+    const free = this.earlyFree.get(p);
+    if (free === undefined) return;
+    this.earlyFree.delete(p);
     yield step('MmFreeFrame', { p });
-    this.earlyFree();
-    this.earlyFree = null;
+    free();
   }
 
   /**
@@ -275,7 +278,8 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   /**
    * After migrate_vma_pages (fence mode): under the driver lock, point the MTT at the new frame
    * (DriverUpdateMkey, a UMR XLT update that completes before the step ends) if the page was migrated
-   * and mmu_interval_read_retry reports no other invalidation since the migration's read_begin (the
+   * and mmu_interval_read_retry reports no other invalidation since the migration's read_begin, or
+   * empty the entry if it reports one (the
    * migration's own window closed inside migrate_vma_setup, so a madvise(MADV_DONTNEED) may have
    * zapped the page since); then unblock DMA to the page (DriverUnblockDma). Stalled DMA translates
    * at unblock time (FM-R1, FM-R3). Knob `unblock-before-update` swaps the two; `never-unblock`
@@ -291,7 +295,10 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
       const s = this.migrationSeq.get(p);
       const collided = knob === 'update-without-retry' ? false : s === undefined || this.mm.notifier.readRetry(this.sub(p), s);
       const migrated = knob === 'update-after-failure' || !progress.failed;
-      if (!collided && migrated) this.hca.updateTranslation(p, dst);
+      // A collision: another invalidation hit the page (its callback may not have zapped yet); the
+      // entry is emptied. A failed migration keeps the old frame, which finalize restores.
+      if (collided) this.hca.updateTranslation(p, null);
+      else if (migrated) this.hca.updateTranslation(p, dst);
       this.umemMutex.unlock();
     };
     if (knob === 'unblock-before-update') {
@@ -299,18 +306,13 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
       this.hca.unblock(p, p + 1);
       yield step('DriverUpdateMkey', { p });
       update();
-      this.migrationSeq.delete(p);
       return;
     }
     yield step('DriverUpdateMkey', { p });
     update();
     // BUG (never-unblock): an error path returns here; DMA stalled on the page waits forever.
-    if (knob === 'never-unblock') {
-      this.migrationSeq.delete(p);
-      return;
-    }
+    if (knob === 'never-unblock') return;
     yield step('DriverUnblockDma', { p });
     this.hca.unblock(p, p + 1);
-    this.migrationSeq.delete(p);
   }
 }

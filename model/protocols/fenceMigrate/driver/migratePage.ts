@@ -21,11 +21,13 @@ import type { HcaMirrorDriver } from './hcaMirrorDriver.js';
 
 /** Where one migration stands, for the state mapping (the model's mig[p] flags). */
 export interface MigrationProgress {
+  /** The migration's own invalidation is open (the model's inv[p]). */
+  open: boolean;
   /** The migration entry was installed (the page was collected). */
   held: boolean;
   /** The data has been copied to the new frame. */
   copied: boolean;
-  /** migrate_vma_pages did not migrate the page (never, in this harness: failures are not simulated). */
+  /** The page is not migrated: gone at collect, or migrate_vma_pages failed (MmMigrateFail). */
   failed: boolean;
 }
 
@@ -50,35 +52,46 @@ export function* migratePage(mm: CpuMm, driver: HcaMirrorDriver, p: number, dst:
     // Zap mode: core mm's range (no owner); the callback zaps the translation and waits.
     if (knob === 'free-before-fence') {
       // BUG (free-before-fence): the old frame goes back to the allocator while the HCA can still reach it.
-      driver.earlyFree = () => mm.memory.free(src);
+      driver.earlyFree.set(p, () => {
+        if (mm.memory.owner[src] === p) mm.memory.free(src);
+      });
     }
+    progress.open = true;
     region = yield* mm.notifier.rangeStart({ start: p, end: p + 1, event: 'migrate', owner: fence ? driver : null });
   }
-  if (knob === 'unblock-before-copy') {
-    // BUG (unblock-before-copy): DMA reaches the new frame before it holds the page's data.
-    yield step('MmInvalidateEnd', { p });
+  // The rest of migrate_vma_setup: a present PTE becomes a migration entry and the page is collected
+  // (a PTE already zapped is skipped: the page is not migrated); then the window closes, before the
+  // copy.
+  yield step('MmInvalidateEnd', { p });
+  if (mm.pte(p).pfn !== null) {
     mm.installMigrationEntry(p);
     progress.held = true;
-    if (region !== null) mm.notifier.rangeEnd(region);
-    yield* driver.mapMigratedPage(p, dst, progress);
   } else {
-    // The rest of migrate_vma_setup: the migration entry, then the window closes, before the copy.
-    yield step('MmInvalidateEnd', { p });
-    mm.installMigrationEntry(p);
-    progress.held = true;
-    if (region !== null) mm.notifier.rangeEnd(region);
+    progress.failed = true;
   }
+  if (region !== null) mm.notifier.rangeEnd(region);
+  progress.open = false;
+  // BUG (unblock-before-copy): DMA reaches the new frame before it holds the page's data.
+  if (knob === 'unblock-before-copy') yield* driver.mapMigratedPage(p, dst, progress);
 
   // Copy while the migration entry keeps the CPU out and the fence keeps the HCA out (FM-R2, FM-R4).
   yield step('MmCopyPage', { p });
-  mm.memory.copy(dst, src);
-  progress.copied = true;
-  // migrate_vma_pages: the commit point (it never fails here).
+  if (progress.held) {
+    mm.memory.copy(dst, src);
+    progress.copied = true;
+  }
+  // migrate_vma_pages: the commit point; the system may take MmMigrateFail here instead, which sets
+  // progress.failed.
   yield step('MmMigratePages', { p });
-  // migrate_vma_finalize: the PTE maps the new frame, the old one is freed (it was drained, and the
-  // HCA's entry for it is blocked or zapped).
+  // migrate_vma_finalize: a migration entry still in the PTE maps the new frame (or, after a failure,
+  // the old one again); what the page no longer uses is freed (a zap may have removed the entry).
   yield step('MmFinalize', { p });
-  mm.remapMigrated(p, dst);
-  if (knob !== 'free-before-fence') mm.memory.free(src);
+  const entry = mm.pte(p).migration;
+  const committed = !progress.failed && entry;
+  const restored = progress.failed && entry;
+  if (!committed) mm.memory.free(dst);
+  if (progress.held && !restored && knob !== 'free-before-fence') mm.memory.free(src);
+  if (committed) mm.remapMigrated(p, dst);
+  if (restored) mm.pte(p).migration = false;
   if (knob !== 'no-invalidate' && knob !== 'unblock-before-copy') yield* driver.mapMigratedPage(p, dst, progress);
 }

@@ -6,10 +6,11 @@
  *
  *   pte[p]      CPU PTE: frame, present, and whether a migration entry stands in it
  *   hca[p]      HCA MTT entry (none when zapped)          blocked[p]  HCA block flag
- *   inv[p]      an mm invalidation region covering p is open
+ *   inv[p]      the migration's own invalidation region covering p is open
  *   mig[p]      the running migration of p: its next step (the label it waits at), old and new frame,
  *               copied, held (collected), failed, hit (read_retry on the driver's read_begin seq)
- *   discard[p], discardsLeft, failsLeft  idle / full: the harness does not simulate zaps or failures
+ *   discard[p]  the page's madvise(MADV_DONTNEED) task: the step it waits at (zap, drain, clear)
+ *   discardsLeft, failsLeft  zaps and migration failures the system may still make
  *   owner, data the page allocator's frames               latest[p]   the application's last completed write
  *   dma[d]      HCA DMA slot: state, direction, page, frame (0 until translated), value
  *   written     writes issued                            migsLeft    migrations the mm may still start
@@ -37,6 +38,13 @@ const STEP_OF_RULE: Readonly<Record<string, string>> = {
   MmFreeFrame: 'free',
 };
 
+/** The model's zap stage each step of a madvise(MADV_DONTNEED) task stands for. */
+const DISCARD_STAGE_OF_RULE: Readonly<Record<string, string>> = {
+  DriverDiscardZap: 'zap',
+  DriverDiscardWait: 'drain',
+  MmDiscardEnd: 'clear',
+};
+
 /**
  * The system configuration that corresponds to a built fence-migrate model: its params size the
  * hardware, `knob` (default: the model's variant) is the driver's bug knob. Throws McError (MC030)
@@ -59,6 +67,8 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
     slots: p.slots as number,
     writes: p.writes as number,
     migrations: p.migrations as number,
+    discards: p.discards as number,
+    failures: p.failures as number,
     mode,
     knob,
     faultSteps: p.fault === 'retry' ? 'retry' : 'atomic',
@@ -66,14 +76,14 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
 }
 
 /** The structured model state of a system (variable name -> value, as layout.decodeState gives). */
-export function modelValueOf(model: Model, sys: MirrorSystem): Record<string, Value> {
+export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
   const { mm, hca, memory, workload, config } = sys;
   const pages = Array.from({ length: config.pages }, (_, p) => p);
   return {
     pte: pages.map((p) => ({ frame: mm.pte(p).pfn ?? 0, present: mm.pte(p).pfn !== null, migration: mm.pte(p).migration })),
     hca: pages.map((p) => hca.table[p] ?? null),
     blocked: pages.map((p) => hca.blocked[p] as boolean),
-    inv: pages.map((p) => sys.invalidating(p)),
+    inv: pages.map((p) => sys.migrationOf(p)?.tag.progress.open ?? false),
     mig: pages.map((p) => {
       const t = sys.migrationOf(p);
       if (!t?.pending) return { step: 'idle', from: 0, to: 0, copied: false, held: false, failed: false, hit: false };
@@ -84,7 +94,12 @@ export function modelValueOf(model: Model, sys: MirrorSystem): Record<string, Va
       const { copied, held, failed } = t.tag.progress;
       return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to, copied, held, failed, hit };
     }),
-    discard: pages.map(() => 'idle'),
+    discard: pages.map((p) => {
+      const t = sys.discardOf(p);
+      if (!t?.pending) return 'idle';
+      const rule = ruleName(labelOf(t.pending));
+      return DISCARD_STAGE_OF_RULE[rule] ?? `?${rule}`;
+    }),
     owner: memory.owner.map((o) => o),
     data: [...memory.data],
     latest: [...workload.latest],
@@ -95,15 +110,15 @@ export function modelValueOf(model: Model, sys: MirrorSystem): Record<string, Va
     ),
     written: workload.written,
     migsLeft: workload.migrationsLeft,
-    discardsLeft: model.params.discards as number,
-    failsLeft: model.params.failures as number,
+    discardsLeft: sys.discardsLeft,
+    failsLeft: sys.failsLeft,
     // fault=retry models only: invalidations that reached each page, and each page's fault work.
     seq: sys.driver.subs.map((sub) => sys.notifier.invalidationsAt(sub, sub.invalidateSeq)),
     fault: pages.map((p) => {
       const w = sys.driver.faultWork.get(p);
-      if (!w) return { stage: 'idle', seq: 0, frame: 0 };
+      if (!w) return { stage: 'idle', seq: 0, frame: 0, ok: false };
       const sub = sys.driver.subs[p];
-      return { stage: w.stage, seq: w.sampled && sub ? sys.notifier.invalidationsAt(sub, w.seq) : 0, frame: w.pfn ?? 0 };
+      return { stage: w.stage, seq: w.sampled && sub ? sys.notifier.invalidationsAt(sub, w.seq) : 0, frame: w.pfn ?? 0, ok: w.ok };
     }),
   };
 }
@@ -157,7 +172,7 @@ function natural(t: ScalarType, x: Value): number | undefined {
 
 /** The model state of a system, or a description of why it does not fit the model's state space. */
 export function modelStateOf(model: Model, sys: MirrorSystem): Int32Array | string {
-  const value = modelValueOf(model, sys);
+  const value = modelValueOf(sys);
   const plan = planOf(model);
   if (plan === null) return encodeState(model.layout, value);
   const s = new Int32Array(plan.length);
