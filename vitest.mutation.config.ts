@@ -30,8 +30,10 @@
  *   a peer stay.
  *
  * MUTATION_TESTS=fast keeps only the unit-level tests (FAST below, each file under about two
- * seconds): a quick lower bound of the score (fewer tests can only kill fewer mutants), for a run
- * on a few files or a sample, where the full mutation suite costs minutes per surviving mutant.
+ * seconds, except the two BMC files: a few z3 queries on tiny models, 3 and 12 s under load, the
+ * only tests in the set that reach bmc.ts): a quick lower bound of the score (fewer tests can only
+ * kill fewer mutants), for a run on a few files or a sample, where the full mutation suite costs
+ * minutes per surviving mutant.
  *
  * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
  * usually killed by a quick test before a slow one starts, and without isolation: every mutant
@@ -64,9 +66,10 @@ const FAST = [
   'properties/*.test.ts',
   'harness/conformance.negative.test.ts',
   'harness/damageSearch.test.ts',
-  'checker/explicit/{compile,liveness,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
-  'checker/smt/{replayGuard,nativeZ3}.test.ts',
-  'checker/random/engineOptions.test.ts',
+  'checker/explicit/{compile,liveness,livenessResult,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
+  'checker/smt/{replayGuard,nativeZ3,bmc,bmcResult}.test.ts',
+  'checker/random/{engineOptions,randomTrace,runChoices}.test.ts',
+  'checker/*.test.ts',
 ];
 
 const config = mergeConfig(

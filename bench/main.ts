@@ -1,58 +1,167 @@
 /**
- * The explicit-engine benchmark: states per second and bytes per stored state on the correct
- * fence-migrate protocol at a size with more than 1,000,000 reachable states (three runs, the
- * median reported), then one run of odp-mirror at its benchmark size (2.3 million states).
- * Prints figures; never asserts (speed is measured here, not in unit tests). The same model on
- * Rumur and SPIN is bench/peers.ts; liveness beside safety is bench/liveness.ts.
+ * The explicit-engine benchmark (`npm run bench`). Why this module exists: the engine's speed and
+ * memory are measured here, never in unit tests; every figure is a labelled line, so that runs on
+ * different machines can be compared line by line. Sections (all by default; --only picks some):
+ * - engine: one thread on fence-migrate at the bench size (1,483,370 states), median of three runs;
+ * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
+ * - stores: exact, hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
+ * - por: partial-order reduction factor per protocol, and how counterexample lengths change;
+ * - symmetry: the symmetric n-process mutex at n = 4..8 (CPU per state, n = 8 against n = 4), and
+ *   fence-migrate pages=4 frames=6 slots=3 migrations=3 writes=3 with symmetry (time-limited);
+ * - odp: odp-mirror at its bench size.
+ * The same model on Rumur and SPIN is bench/peers.ts; liveness beside safety is bench/liveness.ts;
+ * bench/README.md says how to read the figures and how the engine scales. A loaded machine gives
+ * lower and noisier figures: the load average is printed first.
  *
- * Usage: node dist/bench/main.js [--repeat N] [--param k=v ...]   (--param applies to fence-migrate)
+ * Usage: node dist/bench/main.js [--only engine,workers,stores,por,symmetry,odp] [--repeat N] [--time-limit S]
  */
-import { explicitCheck } from '../checker/explicit/explicit.js';
+import { availableParallelism, loadavg } from 'node:os';
+import { symmetricMutex, symmetricMutexProperties } from './models/symmetricMutex.js';
+import { explicitCheck, explicitRun } from '../checker/explicit/explicit.js';
+import type { CheckJob, CheckResult, ExplicitStats } from '../checker/engine.js';
 import { buildModel } from '../model/lang/protocol.js';
-import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
-import { ODP_LARGE_PARAMS, odpMirror } from '../model/protocols/odpMirror/odpMirror.js';
-import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
-import { odpMirrorProperties } from '../model/protocols/odpMirror/odpMirrorProperties.js';
+import fenceMigratePackage from '../model/protocols/fenceMigrate/index.js';
+import odpMirrorPackage from '../model/protocols/odpMirror/index.js';
+import type { ProtocolPackage } from '../properties/package.js';
 
 const args = process.argv.slice(2);
-const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 0) || 3;
-const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
-args.forEach((a, i) => {
-  if (a === '--param') {
-    const [k, v] = String(args[i + 1]).split('=');
-    if (k && v) params[k] = v;
-  }
-});
+const arg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? String(args[i + 1]) : null;
+};
+const only = new Set((arg('--only') ?? 'engine,workers,stores,por,symmetry,odp').split(','));
+const repeat = Number(arg('--repeat') ?? 3) || 3;
+const timeLimit = Number(arg('--time-limit') ?? 60) || 60;
+const cores = availableParallelism();
+const BENCH = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
 
-const model = buildModel(fenceMigrate, { params });
-const properties = fenceMigrateProperties.build(model);
-console.log(
-  `${fenceMigrate.name} ${Object.entries(params)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ')}: ${properties.length} properties, ${model.instances.length} rule instances, node ${process.version}, one core (single-threaded engine)`,
-);
-const rates: number[] = [];
-for (let i = 0; i < repeat; i++) {
-  const rssBefore = process.memoryUsage().rss;
-  const r = explicitCheck({ model, properties, limits: {} });
-  const s = r.stats;
-  rates.push(s.statesPerSec);
-  console.log(
-    `run ${i + 1}: ${r.status}, ${s.states} states, ${s.transitions} transitions, depth ${s.depth}, ${(s.elapsedMs / 1000).toFixed(2)} s, ` +
-      `${s.statesPerSec} states/s, ${s.bytesPerState} bytes/stored state (${(s.storeBytes / 2 ** 20).toFixed(1)} MiB store), rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)})`,
-  );
+/** A job on a package's safety properties. */
+function safetyJob(pkg: ProtocolPackage, params: Record<string, string | number>, variant: string | null = null): CheckJob {
+  const model = buildModel(pkg.protocol, { params, variant });
+  return { model, properties: pkg.properties.build(model).filter((p) => p.kind !== 'liveness'), limits: {} };
 }
-rates.sort((a, b) => a - b);
-console.log(`median states/s: ${rates[Math.floor(rates.length / 2)]}`);
 
-// odp-mirror at its benchmark size: the safety properties and covers (liveness: bench/liveness.ts).
-const odp = buildModel(odpMirror, { params: ODP_LARGE_PARAMS });
-const odpProps = odpMirrorProperties.build(odp).filter((p) => p.kind !== 'liveness');
-const rssBefore = process.memoryUsage().rss;
-const o = explicitCheck({ model: odp, properties: odpProps, limits: {} });
+const k = (n: number) => `${Math.round(n / 1000)}k`;
+const line = (label: string, text: string) => console.log(`${label.padEnd(26)} ${text}`);
+const figures = (s: ExplicitStats) =>
+  `${s.states} states, ${(s.elapsedMs / 1000).toFixed(2)} s, ${k(s.statesPerSec)} states/s, ${s.bytesPerState === null ? 'too few states for a bytes/state figure' : `${s.bytesPerState} bytes/state`}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
 console.log(
-  `${odpMirror.name} ${Object.entries(odp.params)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ')}: ${o.status}, ${o.stats.states} states, ${o.stats.transitions} transitions, depth ${o.stats.depth}, ` +
-    `${(o.stats.elapsedMs / 1000).toFixed(2)} s, ${o.stats.statesPerSec} states/s, ${o.stats.bytesPerState} bytes/stored state, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)})`,
+  `mirrorcheck bench: node ${process.version}, ${cores} cores, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (figures measured under load are low and noisy)`,
 );
+
+if (only.has('engine')) {
+  const job = safetyJob(fenceMigratePackage, BENCH);
+  const rates: number[] = [];
+  let last: CheckResult<ExplicitStats> | null = null;
+  for (let i = 0; i < repeat; i++) {
+    last = explicitCheck(job);
+    rates.push(last.stats.statesPerSec);
+  }
+  if (last)
+    line('engine one thread', `${figures(last.stats)}; median of ${repeat}: ${k(median(rates))} states/s (${fenceMigratePackage.protocol.name} bench size)`);
+}
+
+if (only.has('workers')) {
+  const job = safetyJob(fenceMigratePackage, BENCH);
+  const counts = [1, 2, ...(cores > 2 ? [cores] : [])];
+  let one: ExplicitStats | null = null;
+  for (const w of counts) {
+    const runs: ExplicitStats[] = [];
+    for (let i = 0; i < repeat; i++) runs.push((await explicitRun({ ...job, explicit: { workers: w } })).stats);
+    const best = runs.sort((a, b) => b.statesPerSec - a.statesPerSec)[Math.floor(runs.length / 2)] as ExplicitStats;
+    one ??= best;
+    const same = best.states === one.states && best.transitions === one.transitions ? 'counts equal to one thread' : 'COUNTS DIFFER FROM ONE THREAD';
+    line(
+      `workers ${w}`,
+      `${figures(best)}, speed-up ${(best.statesPerSec / one.statesPerSec).toFixed(2)}x over one thread, workers expanded ${((best.workerShare ?? 0) * 100).toFixed(0)} %; ${same}`,
+    );
+  }
+}
+
+if (only.has('stores')) {
+  const job = safetyJob(fenceMigratePackage, BENCH);
+  for (const store of ['exact', 'hash-compaction', 'bitstate'] as const) {
+    const r = explicitCheck({ ...job, explicit: { store, memoryBytes: 2 ** 28 } });
+    const s = r.stats;
+    const extra =
+      store === 'hash-compaction'
+        ? `, P(missed state) ${s.omissionProbability?.toExponential(1)}`
+        : store === 'bitstate'
+          ? `, coverage estimate ${((s.coverage ?? 0) * 100).toFixed(4)} % (256 MiB of bits)`
+          : '';
+    const frontier = s.queueBytes !== undefined ? `, frontier ${(s.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
+    line(`store ${store}`, `${figures(s)}${frontier}${extra}; guarantee ${r.status === 'ok' ? r.guarantee : r.status}`);
+  }
+}
+
+if (only.has('por')) {
+  for (const [pkg, params] of [
+    [fenceMigratePackage, BENCH],
+    [odpMirrorPackage, {}],
+  ] as const) {
+    const name = pkg.protocol.name;
+    const job = safetyJob(pkg, params);
+    const full = explicitCheck(job).stats;
+    const red = explicitCheck({ ...job, explicit: { por: true } }).stats;
+    line(
+      `por ${name}`,
+      `${full.states} -> ${red.states} states, reduction ${(full.states / red.states).toFixed(2)}x, ${k(full.statesPerSec)} -> ${k(red.statesPerSec)} states/s`,
+    );
+    // Counterexamples: the reduced search's own traces against the shortest (what --por reports after searching again).
+    const lengths: string[] = [];
+    for (const v of pkg.protocol.variants) {
+      let vjob: CheckJob;
+      try {
+        vjob = safetyJob(pkg, pkg === fenceMigratePackage ? { pages: 3, frames: 4, slots: 2, migrations: 2, writes: 3 } : params, v.name);
+      } catch {
+        continue;
+      }
+      const reduced = explicitCheck({ ...vjob, explicit: { por: true, shortest: false } });
+      const shortest = explicitCheck(vjob);
+      const len = (r: CheckResult) => (r.status === 'violated' ? (r.violations.find((x) => x.trace)?.trace?.steps.length ?? 1) - 1 : null);
+      lengths.push(`${v.name} ${len(reduced)}/${len(shortest)}`);
+    }
+    line(`por ${name} traces`, `reduced/shortest length per variant: ${lengths.join(', ')}`);
+  }
+}
+
+if (only.has('symmetry')) {
+  const perState: Record<number, number> = {};
+  for (const n of [4, 5, 6, 7, 8]) {
+    const model = buildModel(symmetricMutex, { params: { procs: n } });
+    const job: CheckJob = { model, properties: symmetricMutexProperties.build(model), limits: {}, symmetry: true };
+    explicitCheck(job); // warm up the compiled code
+    const c0 = process.cpuUsage();
+    let states = 0;
+    let runs = 0;
+    let r: CheckResult<ExplicitStats> | null = null;
+    const t0 = Date.now();
+    while (runs === 0 || Date.now() - t0 < 2000) {
+      r = explicitCheck(job);
+      states += r.stats.states;
+      runs++;
+    }
+    const c = process.cpuUsage(c0);
+    perState[n] = (c.user + c.system) / states;
+    line(`symmetry mutex n=${n}`, `${r?.stats.states} states, ${(perState[n] as number).toFixed(2)} us CPU a state (${runs} runs)`);
+  }
+  line('symmetry cost n=8 / n=4', `${((perState[8] as number) / (perState[4] as number)).toFixed(2)}x (every permutation would be 8!/4! = 1680x)`);
+  const big = { pages: 4, frames: 6, slots: 3, migrations: 3, writes: 3, mode: 'fence' };
+  const job = { ...safetyJob(fenceMigratePackage, big), symmetry: true, limits: { timeLimitSec: timeLimit } };
+  const r = explicitCheck(job);
+  line(
+    `symmetry ${fenceMigratePackage.protocol.name}`,
+    `pages=4 frames=6 slots=3 migrations=3 writes=3, one thread: ${figures(r.stats)} (${r.status}${r.status === 'incomplete' ? `: ${r.reason}` : ''})`,
+  );
+  const rw = await explicitRun({ ...job, explicit: { workers: cores } });
+  line(`symmetry ${fenceMigratePackage.protocol.name}`, `same, ${cores} threads: ${figures(rw.stats)} (${rw.status})`);
+}
+
+if (only.has('odp')) {
+  const job = safetyJob(odpMirrorPackage, odpMirrorPackage.sizes?.bench ?? {});
+  line(`${odpMirrorPackage.protocol.name} bench size`, figures(explicitCheck(job).stats));
+}

@@ -1,34 +1,53 @@
 /**
- * The peer benchmark: the same fence-migrate model checked by our explicit engine, by Rumur (one
- * and two threads) and by SPIN, on the models the exporters print. Why this module exists: a
- * states-per-second figure means little alone; side by side with mature checkers on the very same
- * state space it says where we stand. Generation and compilation time are reported apart from the
- * search. Prints figures; never asserts. A peer that is not installed is reported and skipped.
+ * The peer benchmark: the same fence-migrate model checked by our explicit engine (one thread, all
+ * cores, hash compaction), by SPIN (depth-first; breadth-first with -DBFS, which gives shortest
+ * traces as ours does; hash compaction with -DHC4) and by Rumur (one thread), on the models the
+ * exporters print, at the bench size and at a size with over 20 million states. Why this module
+ * exists: a states-per-second figure means little alone; side by side with mature checkers on the
+ * very same state space it says where we stand. Generation and compilation time are reported apart
+ * from the search. Prints figures; never asserts. A peer that is not installed is reported and
+ * skipped.
  *
- * Usage: node dist/bench/peers.js [--param k=v ...] [--only rumur1,rumur2,spin]
- * Default size: pages=3 frames=4 slots=2 migrations=3 writes=3 (about 1.5 million states). Our
- * engine always runs (its state count is what the peers must match). The whole run takes about a
- * minute and a half on 2 cores, most of it Rumur's search: use --only to run fewer peers.
+ * Usage: node dist/bench/peers.js [--sizes bench,large] [--only ours,ours-all,ours-hc,spin-dfs,spin-bfs,spin-hc4,rumur1]
+ *        [--param k=v ...]   (--param replaces the sizes with one of your own)
+ * Sizes: bench = pages=3 frames=4 slots=2 migrations=3 writes=3 (1,483,370 states); large = pages=3
+ * frames=5 slots=2 migrations=3 writes=3 (over 20 million states). The large size takes tens of
+ * minutes with every peer (Rumur's search most of it) and several GB of memory for SPIN.
  */
-import { loadavg } from 'node:os';
-import { explicitCheck } from '../checker/explicit/explicit.js';
+import { availableParallelism, loadavg } from 'node:os';
+import { explicitCheck, explicitRun } from '../checker/explicit/explicit.js';
+import type { CheckResult, ExplicitStats } from '../checker/engine.js';
 import { rumurFlags, toMurphi } from '../exporters/murphi.js';
 import { toPromela } from '../exporters/promela.js';
 import { type PeerRun, runRumur, runSpin, toolAvailable } from '../exporters/runPeers.js';
-import { buildModel } from '../model/lang/protocol.js';
+import { type Model, buildModel } from '../model/lang/protocol.js';
 import { fenceMigrate } from '../model/protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../model/protocols/fenceMigrate/fenceMigrateProperties.js';
+import type { Property } from '../properties/property.js';
 
 const args = process.argv.slice(2);
-const params: Record<string, string | number> = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
+const arg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? String(args[i + 1]) : null;
+};
+const SIZES: Record<string, Record<string, number | string>> = {
+  bench: { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' },
+  large: { pages: 3, frames: 5, slots: 2, migrations: 3, writes: 3, mode: 'fence' },
+};
+const custom: Record<string, string | number> = {};
 args.forEach((a, i) => {
-  if (a === '--param') {
-    const [k, v] = String(args[i + 1]).split('=');
-    if (k && v) params[k] = v;
-  }
+  if (a !== '--param') return;
+  const [k, v] = String(args[i + 1]).split('=');
+  if (k && v) custom[k] = v;
 });
+const sizes = Object.keys(custom).length
+  ? { custom: { ...SIZES.bench, ...custom } }
+  : Object.fromEntries((arg('--sizes') ?? 'bench,large').split(',').map((s) => [s, SIZES[s] ?? {}]));
+const ALL = ['ours', 'ours-all', 'ours-hc', 'spin-dfs', 'spin-bfs', 'spin-hc4', 'rumur1'];
+const only = new Set((arg('--only') ?? ALL.join(',')).split(','));
+const cores = availableParallelism();
 
-/** One line of the table. */
+/** One line of a table. */
 interface Row {
   readonly name: string;
   readonly prepareMs: number;
@@ -38,40 +57,22 @@ interface Row {
   readonly note: string;
 }
 
-const onlyArg = args.indexOf('--only');
-const only = new Set(onlyArg >= 0 ? String(args[onlyArg + 1]).split(',') : ['rumur1', 'rumur2', 'spin']);
-
-const rows: Row[] = [];
 const mib = (kib: number | null) => (kib === null ? null : kib / 1024);
 
-// --- ours ----------------------------------------------------------------------------------------
-const t0 = performance.now();
-const model = buildModel(fenceMigrate, { params });
-const properties = fenceMigrateProperties.build(model);
-const tBuilt = performance.now();
-const r = explicitCheck({ model, properties, limits: {} });
-const tDone = performance.now();
-// explicitCheck compiles the rules before its clock starts: the rest of its wall time is compilation.
-const ourCompileMs = tDone - tBuilt - r.stats.elapsedMs;
-const ours: Row = {
-  name: 'mirrorcheck explicit (1 thread)',
-  prepareMs: tBuilt - t0 + ourCompileMs,
-  searchMs: r.stats.elapsedMs,
-  states: r.stats.states,
-  memMiB: process.resourceUsage().maxRSS / 1024,
-  note: `${r.status}, ${r.stats.transitions} transitions, store ${(r.stats.storeBytes / 2 ** 20).toFixed(1)} MiB${r.stats.bytesPerState !== null ? ` (${r.stats.bytesPerState} B/state)` : ''}`,
-};
-rows.push(ours);
+/** Our engine's row from a result (it compiles the rules before its clock starts: the rest of the wall time is compilation). */
+function ourRow(name: string, r: CheckResult<ExplicitStats>, wallMs: number, builtMs: number): Row {
+  const s = r.stats;
+  return {
+    name,
+    prepareMs: builtMs + Math.max(0, wallMs - s.elapsedMs),
+    searchMs: s.elapsedMs,
+    states: s.states,
+    memMiB: process.resourceUsage().maxRSS / 1024,
+    note: `${r.status}, ${s.transitions} transitions, store ${(s.storeBytes / 2 ** 20).toFixed(1)} MiB${s.bytesPerState !== null ? ` (${s.bytesPerState} B/state)` : ''}${s.workers && s.workers > 1 ? `, ${s.workers} threads (workers expanded ${((s.workerShare ?? 0) * 100).toFixed(0)} %)` : ''}${s.omissionProbability !== undefined ? `, P(missed state) ${s.omissionProbability.toExponential(1)}` : ''}`,
+  };
+}
 
-const header = `${fenceMigrate.name} ${Object.entries(model.params)
-  .map(([k, v]) => `${k}=${v}`)
-  .join(' ')}: ${model.instances.length} rule instances, ${properties.length} properties; node ${process.version}; load average ${loadavg()
-  .map((x) => x.toFixed(1))
-  .join(' ')}`;
-
-// --- peers ---------------------------------------------------------------------------------------
-const names = properties.map((p) => p.name);
-const peerRow = (name: string, run: PeerRun, expected: number): Row => {
+function peerRow(name: string, run: PeerRun, expected: number, extra = ''): Row {
   const agree = run.states === expected ? 'states agree' : `STATES DIFFER (expected ${expected})`;
   return {
     name,
@@ -79,60 +80,110 @@ const peerRow = (name: string, run: PeerRun, expected: number): Row => {
     searchMs: run.searchMs,
     states: run.states,
     memMiB: mib(run.peakRssKiB),
-    note: `${run.status}, ${run.transitions} transitions; generate ${(run.generateMs / 1000).toFixed(2)} s + compile ${(run.compileMs / 1000).toFixed(2)} s; ${agree}`,
+    note: `${run.status}, ${run.transitions} transitions; generate ${(run.generateMs / 1000).toFixed(2)} s + compile ${(run.compileMs / 1000).toFixed(2)} s; ${agree}${extra}`,
   };
-};
-const missing: string[] = [];
-const threadCounts = [1, 2].filter((n) => only.has(`rumur${n}`));
-if (threadCounts.length && toolAvailable('rumur') && toolAvailable('cc')) {
-  const text = toMurphi(model, properties);
-  for (const threads of threadCounts)
-    rows.push(peerRow(`Rumur ${threads} thread${threads > 1 ? 's' : ''}`, runRumur(text, { threads, flags: rumurFlags(model) }), r.stats.states));
-} else if (threadCounts.length) missing.push('Rumur not installed (apt-get install -y rumur): skipped');
-if (only.has('spin') && toolAvailable('spin') && toolAvailable('gcc')) {
-  const run = runSpin(toPromela(model, properties), { properties: names });
-  const row = peerRow('SPIN (pan -DSAFETY, DFS)', run, r.stats.states + 1);
-  const pan = (what: string) => new RegExp(`(\\S+)\\s+${what}`).exec(run.output)?.[1] ?? '?';
-  rows.push({
-    ...row,
-    note:
-      `${row.note} (SPIN adds its pre-start state); pan's own figures: ${pan('total actual memory usage')} MB in all, of which ` +
-      `${pan('actual memory usage for states')} MB states, ${pan('memory used for hash table')} MB hash table, ${pan('memory used for DFS stack')} MB DFS stack (-m10000000)`,
-  });
-} else if (only.has('spin')) missing.push('SPIN not installed (apt-get install -y spin): skipped');
+}
 
-// --- table ---------------------------------------------------------------------------------------
-const rate = (x: Row) => (x.states !== null && x.searchMs > 0 ? (x.states * 1000) / x.searchMs : null);
-const fmt = (n: number | null, d = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
-console.log(header);
-console.log('prepare = generate + compile (ours: build the model and compile rules to JS); search = the state-space search; mem = peak RSS of the process');
-console.log(
-  [
-    'checker'.padEnd(34),
-    'prepare s'.padStart(10),
-    'search s'.padStart(9),
-    'states'.padStart(11),
-    'states/s'.padStart(11),
-    'mem MiB'.padStart(8),
-    'ours/peer'.padStart(10),
-  ].join(' '),
-);
-const ourRate = rate(ours);
-for (const x of rows) {
-  const pr = rate(x);
-  const ratio = x === ours || pr === null || ourRate === null ? '' : `${(ourRate / pr).toFixed(2)}x`;
+/** pan's own memory figures. */
+function panMemory(run: PeerRun): string {
+  const pan = (what: string) => new RegExp(`(\\S+)\\s+${what}`).exec(run.output)?.[1] ?? '?';
+  return `; pan: ${pan('total actual memory usage')} MB in all, ${pan('actual memory usage for states')} MB states, ${pan('memory used for hash table')} MB hash table`;
+}
+
+async function compareAt(label: string, params: Record<string, string | number>): Promise<void> {
+  const t0 = performance.now();
+  const model = buildModel(fenceMigrate, { params });
+  const properties: Property[] = [...fenceMigrateProperties.build(model)].filter((p) => p.kind !== 'liveness');
+  const builtMs = performance.now() - t0;
+  const rows: Row[] = [];
+  const missing: string[] = [];
+  let expected: number | null = null;
+  const ours = async (name: string, run: () => Promise<CheckResult<ExplicitStats>> | CheckResult<ExplicitStats>) => {
+    const t = performance.now();
+    const r = await run();
+    rows.push(ourRow(name, r, performance.now() - t, builtMs));
+    expected ??= r.stats.states;
+    return r;
+  };
+  if (only.has('ours')) await ours('mirrorcheck explicit, 1 thread', () => explicitCheck({ model, properties, limits: {} }));
+  if (only.has('ours-all'))
+    await ours(`mirrorcheck explicit, ${cores} threads`, () => explicitRun({ model, properties, limits: {}, explicit: { workers: cores } }));
+  if (only.has('ours-hc'))
+    await ours('mirrorcheck hash compaction, 1 thread', () => explicitCheck({ model, properties, limits: {}, explicit: { store: 'hash-compaction' } }));
+  const want = expected ?? -1;
+  const names = properties.map((p) => p.name);
+  if (only.has('rumur1')) {
+    if (toolAvailable('rumur') && toolAvailable('cc'))
+      rows.push(peerRow('Rumur 1 thread', runRumur(toMurphi(model, properties), { threads: 1, flags: rumurFlags(model) }), want));
+    else missing.push('Rumur not installed (apt-get install -y rumur): skipped');
+  }
+  // pan's breadth-first mode refuses hidden variables, which the exporter uses for the property
+  // flags and the pre-state copies of step properties: the BFS run checks the invariants only, with
+  // the flags in the state (they stay 1 once set, so the count is the same).
+  const invariantsOnly = properties.filter((p) => p.kind !== 'step');
+  const bfsPromela = () => toPromela(model, invariantsOnly).replace(/^hidden /gm, '');
+  const spins: [string, string, string[], () => string][] = [
+    ['spin-dfs', 'SPIN DFS (-DSAFETY)', [], () => toPromela(model, properties)],
+    ['spin-bfs', 'SPIN BFS (-DBFS; invariants only)', ['-DBFS'], bfsPromela],
+    ['spin-hc4', 'SPIN DFS, hash compaction (-DHC4)', ['-DHC4'], () => toPromela(model, properties)],
+  ];
+  for (const [key, name, defines, promela] of spins) {
+    if (!only.has(key)) continue;
+    if (!toolAvailable('spin') || !toolAvailable('gcc')) {
+      missing.push(`SPIN not installed (apt-get install -y spin): ${name} skipped`);
+      continue;
+    }
+    const run = runSpin(promela(), { properties: names, defines, hashBits: 26 });
+    // SPIN counts its pre-start state too.
+    rows.push(peerRow(name, run, want + 1, panMemory(run)));
+  }
+  printTable(label, model, properties, rows, missing);
+}
+
+function printTable(label: string, model: Model, properties: readonly Property[], rows: readonly Row[], missing: readonly string[]): void {
+  const rate = (x: Row) => (x.states !== null && x.searchMs > 0 ? (x.states * 1000) / x.searchMs : null);
+  const fmt = (n: number | null, d = 0) => (n === null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  console.log(
+    `\n== ${label}: ${model.protocol} ${Object.entries(model.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ' ',
+      )}: ${model.instances.length} rule instances, ${properties.length} safety properties; node ${process.version}; ${cores} cores; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log('prepare = generate + compile (ours: build the model and compile rules to JS); search = the state-space search; mem = peak RSS of the process');
   console.log(
     [
-      x.name.padEnd(34),
-      fmt(x.prepareMs / 1000, 2).padStart(10),
-      fmt(x.searchMs / 1000, 2).padStart(9),
-      fmt(x.states).padStart(11),
-      fmt(pr).padStart(11),
-      fmt(x.memMiB).padStart(8),
-      ratio.padStart(10),
+      'checker'.padEnd(38),
+      'prepare s'.padStart(10),
+      'search s'.padStart(9),
+      'states'.padStart(12),
+      'states/s'.padStart(11),
+      'mem MiB'.padStart(8),
+      'ours/peer'.padStart(10),
     ].join(' '),
   );
+  const ours = rows[0];
+  const ourRate = ours ? rate(ours) : null;
+  for (const x of rows) {
+    const pr = rate(x);
+    const ratio = x === ours || pr === null || ourRate === null ? '' : `${(ourRate / pr).toFixed(2)}x`;
+    console.log(
+      [
+        x.name.padEnd(38),
+        fmt(x.prepareMs / 1000, 2).padStart(10),
+        fmt(x.searchMs / 1000, 2).padStart(9),
+        fmt(x.states).padStart(12),
+        fmt(pr).padStart(11),
+        fmt(x.memMiB).padStart(8),
+        ratio.padStart(10),
+      ].join(' '),
+    );
+  }
+  for (const x of rows) console.log(`  ${x.name}: ${x.note}`);
+  for (const m of missing) console.log(m);
+  console.log("ours/peer: our one-thread states/s divided by the row's (above 1: we search faster). Timings vary 10-40 % on a shared machine.");
 }
-for (const x of rows) console.log(`  ${x.name}: ${x.note}`);
-for (const m of missing) console.log(m);
-console.log("ours/peer: our states/s divided by the peer's (above 1: we search faster). Timings vary 10-40 % on a shared machine.");
+
+for (const [label, params] of Object.entries(sizes)) await compareAt(label, params);

@@ -4,11 +4,51 @@
  * Engines never print: they report progress through hooks and return data.
  */
 import type { Model } from '../model/lang/protocol.js';
-import type { Property } from '../properties/property.js';
+import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
 import type { Trace } from '../counterexamples/trace.js';
 
-/** What an `ok` result proves. */
-export type Guarantee = 'exhaustive' | 'bounded' | 'proved' | 'sampled';
+/**
+ * What an `ok` result proves. `exhaustive`: every reachable state was checked (explicit engine,
+ * exact store). `hash-compaction`: the same unless two states shared a 64-bit fingerprint (the
+ * probability is in the statistics). `bitstate`: the states whose bits were free were checked (the
+ * coverage estimate is in the statistics). `shard`: one shard's part of the state space (explicit
+ * engine, `--shard I/N`; `mirrorcheck merge` combines the shards' results into one verdict).
+ * `bounded`: no violation within the bound (BMC).
+ * `proved`: by induction. `sampled`: random runs.
+ */
+export type Guarantee = 'exhaustive' | 'hash-compaction' | 'bitstate' | 'shard' | 'bounded' | 'proved' | 'sampled';
+
+/** How the explicit engine remembers visited states. */
+export type StoreKind = 'exact' | 'hash-compaction' | 'bitstate';
+
+/** The explicit engine's own options (the other engines ignore them). */
+export interface ExplicitOptions {
+  /** Visited set: every state (default), 64-bit fingerprints, or a fixed array of bits. */
+  readonly store?: StoreKind;
+  /** Bitstate: bytes of the bit array (default 1 GiB). */
+  readonly memoryBytes?: number;
+  /** Threads expanding breadth-first levels (default 1). */
+  readonly workers?: number;
+  /** Smallest breadth-first level handed to worker threads (default 4096 states; tests lower it). */
+  readonly parallelFrom?: number;
+  /**
+   * Partial-order reduction of the breadth-first safety search. `auto`: on when it keeps everything
+   * the search reports — the job checks safety properties only, and no rule can raise a run-time
+   * model error (which the reduction could skip). Default off.
+   */
+  readonly por?: boolean | 'auto';
+  /**
+   * Under partial-order reduction, search again without it, up to the depth of the violation found,
+   * for a shortest counterexample (default true; false keeps the reduced search's traces).
+   */
+  readonly shortest?: boolean;
+  /** Save the search in `dir` every `everyMs` milliseconds and when it stops early (breadth-first). */
+  readonly checkpoint?: { readonly dir: string; readonly everyMs: number };
+  /** Continue the search saved in this folder. */
+  readonly resume?: string;
+  /** Explore only the part of the state space of shard `index` (0-based) of `count`. */
+  readonly shard?: { readonly index: number; readonly count: number };
+}
 
 /** Limits of a run; reaching one makes the result `incomplete` (exit 3), never a pass. */
 export interface Limits {
@@ -34,10 +74,20 @@ export interface CheckJob {
   readonly deadlock?: boolean;
   /** SMT engines: which z3 answers the queries (default the wasm build; `native` needs `z3` on the PATH). */
   readonly solver?: 'wasm' | 'native';
+  /** Explicit engine options. */
+  readonly explicit?: ExplicitOptions;
+  /** Stops the run early (an interrupt): the result is `incomplete`, with the figures so far. */
+  readonly signal?: AbortSignal;
 }
 
 /** Progress figures, reported at most about once a second. */
 export interface Progress {
+  /**
+   * The phase reporting, where an engine has several: the explicit engine's `safety search`, the
+   * `liveness graph` it builds next, and the `fair cycles` analysis over that graph (which reports
+   * once as it starts, with the graph's size). Absent for an engine with one phase.
+   */
+  readonly phase?: 'safety search' | 'liveness graph' | 'fair cycles';
   readonly generated: number;
   readonly distinct: number;
   readonly queue: number;
@@ -70,6 +120,25 @@ export interface SearchFigures {
   readonly bytesPerState: number | null;
   /** Whether this search stored one canonical state per symmetry class. */
   readonly symmetry: boolean;
+  /** The liveness phase: why the graph was not reduced by symmetry although the check asked for it (livenessSymmetry.ts). */
+  readonly symmetryRefused?: string;
+  /** The visited set (absent: exact). `storeBytes` counts it alone: the fingerprints or bits of a compact store. */
+  readonly store?: StoreKind;
+  /** Compact stores: bytes of the two breadth-first levels kept in memory at the widest level (the frontier). */
+  readonly queueBytes?: number;
+  /** Hash compaction: probability that a state was never explored because its fingerprint was another's. */
+  readonly omissionProbability?: number;
+  /** Bitstate: expected fraction of the reachable states explored. */
+  readonly coverage?: number;
+  /** Threads that expanded states (the coordinating thread and the worker threads). */
+  readonly workers?: number;
+  /** With worker threads: the fraction of the states expanded by threads other than the coordinating one. */
+  readonly workerShare?: number;
+  /** Partial-order reduction was on. */
+  readonly por?: boolean;
+  /** The shard searched, `I/N` (explicit engine, `--shard`), and a hash of the check (model, properties, options) its shards share. */
+  readonly shard?: string;
+  readonly shardCheck?: string;
 }
 
 /**
@@ -135,6 +204,16 @@ export interface Violation {
   readonly message: string;
   /** The counterexample (null for an unreached cover, which has none). */
   readonly trace: Trace | null;
+}
+
+/** The violation every engine reports for a deadlock, with its trace (the path to the stuck state). */
+export function deadlockViolation(trace: Trace | null): Violation {
+  return { property: DEADLOCK, requirement: 'deadlock', kind: 'deadlock', message: `deadlock: ${DEADLOCK_DOC}`, trace };
+}
+
+/** The message of a run-time model error met after `steps` steps (the trace leads to the failing state). */
+export function modelErrorMessage(message: string, steps: number): string {
+  return `model error ${message} (after ${steps} steps; the trace leads to the state where it fails)`;
 }
 
 /** Whether a cover was reached, and at what depth. */

@@ -8,6 +8,7 @@ export type {
   CheckResult,
   CoverReport,
   Engine,
+  ExplicitOptions,
   ExplicitStats,
   Guarantee,
   Hooks,
@@ -17,10 +18,11 @@ export type {
   SearchFigures,
   SmtStats,
   Stats,
+  StoreKind,
   Violation,
 } from './engine.js';
-export { explicitCheck } from './explicit/explicit.js';
-export { explicitCheckWithLiveness, livenessCheck } from './explicit/liveness.js';
+export { explicitCheck, explicitRun } from './explicit/explicit.js';
+export { explicitCheckWithLiveness, explicitRunWithLiveness, livenessCheck } from './explicit/liveness.js';
 export { randomCheck } from './random/random.js';
-export { bmcCheck, prove, proveUnbounded, shutdownSmt } from './smt/index.js';
-export type { BmcOptions, ProofResult, ProveOptions, UnboundedOptions } from './smt/index.js';
+export { bmcCheck, prove, proveInfer, proveUnbounded, saveHintsModule, shutdownSmt } from './smt/index.js';
+export type { BmcOptions, InferOptions, InferProgress, InferResult, InferredInvariant, ProofResult, ProveOptions, UnboundedOptions } from './smt/index.js';

@@ -4,14 +4,16 @@
  * and engines meet; it owns exit codes (0 ok, 1 violated, 2 bad input, 3 incomplete, 4 internal).
  */
 import type { Trace } from '../counterexamples/trace.js';
-import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
+import type { CheckJob, CheckResult, Engine, ExplicitOptions, Progress } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
 import { exitStatusOf, printable } from './errors.js';
+import { explicitFlagsSet } from './explicitOptions.js';
 import { checkOutputDir } from './outputPaths.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
+import type { Property } from '../properties/property.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
-import { resolvePackages } from './packages.js';
+import { type ResolvedPackage, resolvePackages } from './packages.js';
 import { junitXml } from './junit.js';
 import { type CheckRecord, JSON_SCHEMA_VERSION, checkSuite, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
@@ -37,10 +39,14 @@ export interface CheckOptions {
   readonly only: readonly string[];
   /** Report states with no enabled rule (that are not legal end states) as deadlocks. */
   readonly deadlock: boolean;
+  /** After a violation, run again without the violated properties, until none is violated (default: stop at the first). */
+  readonly continue?: boolean;
   /** Which z3 the smt engine uses (default wasm). */
   readonly solver?: SolverName;
   /** Typecheck a TypeScript model file before loading it (default true). */
   readonly typecheck?: boolean;
+  /** Explicit engine options (cli/explicitOptions.ts). */
+  readonly explicit?: ExplicitOptions;
 }
 
 /**
@@ -54,14 +60,16 @@ export function checkNumber(flag: string, v: number | undefined, min: number, in
   }
 }
 
-/** Parses `k=v` parameter arguments (MC030 on a malformed one). */
+/** Parses `k=v` parameter arguments (MC030 on a malformed one or a name given twice). */
 export function parseParams(args: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
     for (const part of a.split(',')) {
       const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part.trim());
       if (!m) throw new McError('MC030', `bad --param '${part}': expected name=value`);
-      out[m[1] as string] = m[2] as string;
+      const [, name, value] = m as unknown as [string, string, string];
+      if (Object.hasOwn(out, name)) throw new McError('MC030', `--param ${name} given more than once (${name}=${out[name]} and ${name}=${value})`);
+      out[name] = value;
     }
   }
   return out;
@@ -133,6 +141,15 @@ function toRecord(
   }
 }
 
+/** A protocol/variant ready to check: its model, the properties the engine checks, and the ones it does not. */
+interface PreparedJob {
+  readonly model: Model;
+  readonly properties: readonly Property[];
+  readonly unchecked: readonly string[];
+  readonly pkg: ResolvedPackage['pkg'];
+  readonly file: ResolvedPackage['file'];
+}
+
 /** Runs `check` and returns the process exit code. */
 export async function runCheck(opts: CheckOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const params = parseParams(opts.params);
@@ -144,75 +161,157 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
   checkNumber('depth', opts.depth, 1);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  const explicitOnly = opts.engine === 'explicit' ? [] : explicitFlagsSet(opts.explicit);
+  if (explicitOnly.length)
+    throw new McError(
+      'MC030',
+      `${explicitOnly.join(', ')} ${explicitOnly.length > 1 ? 'apply' : 'applies'} to the explicit engine, not to --engine ${opts.engine}`,
+    );
   checkOutputDir('out', opts.out);
   const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
-  const jobs = packages.map(({ pkg: e, file }) => {
+  const jobs = packages.map(({ pkg: e, file }): PreparedJob => {
     const model = buildModel(e.protocol, { variant: opts.variant ?? null, params });
     const all = e.properties.build(model);
     const unknown = opts.only.filter((n) => !all.some((p) => p.name === n));
     if (unknown.length) throw new McError('MC003', `unknown property '${unknown[0]}' of ${model.protocol} (properties: ${all.map((p) => p.name).join(', ')})`);
     const chosen = opts.only.length ? all.filter((p) => opts.only.includes(p.name)) : all;
-    // Only the explicit engine checks liveness; another engine must not report them as holding.
-    const unchecked = opts.engine === 'explicit' ? [] : chosen.filter((p) => p.kind === 'liveness').map((p) => p.name);
+    // Only the explicit engine checks liveness, and not by shards (the liveness graph is not split);
+    // a property not checked must not be reported as holding.
+    const sharded = opts.explicit?.shard !== undefined;
+    const unchecked = opts.engine === 'explicit' && !sharded ? [] : chosen.filter((p) => p.kind === 'liveness').map((p) => p.name);
     if (unchecked.length && unchecked.length === chosen.length) {
-      throw new McError('MC030', `the ${opts.engine} engine does not check liveness properties (${unchecked.join(', ')}); use --engine explicit`);
+      throw new McError(
+        'MC030',
+        sharded
+          ? `liveness properties (${unchecked.join(', ')}) are not checked by shards: check them in one run`
+          : `the ${opts.engine} engine does not check liveness properties (${unchecked.join(', ')}); use --engine explicit`,
+      );
     }
     return { model, properties: chosen.filter((p) => !unchecked.includes(p.name)), unchecked, pkg: e, file };
   });
+  if (opts.explicit?.checkpoint && jobs.length > 1) throw new McError('MC030', '--checkpoint and --resume save one check: name the protocol');
   const engine = await loadEngine(opts.engine);
   const records: CheckRecord[] = [];
   const codes: number[] = [];
-  for (const { model, properties, unchecked, pkg, file } of jobs) {
-    const job: CheckJob = {
-      model,
-      properties,
-      strategy: opts.strategy,
-      symmetry: opts.symmetry,
-      deadlock: opts.deadlock,
-      limits: {
-        ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
-        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
-        ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
-      },
-      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-      ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
-      ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
-    };
-    const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
-    const onProgress = opts.progress
-      ? (p: Progress) =>
-          err(
-            opts.engine === 'smt'
-              ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
-              : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
-          )
-      : undefined;
-    const r = await engine.run(job, onProgress ? { onProgress } : {});
-    const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
-    const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
-    const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
-    // A trace that cannot be saved (the folder vanished or filled up during the run) is said on
-    // stderr and makes the exit 2; the report itself is still printed.
-    const save = (t: Trace | null): string | null => {
-      if (!t) return null;
-      try {
-        return saveTrace(opts.out, model, keep(t));
-      } catch (e) {
-        if (!(e instanceof McError)) throw e;
-        err(`mirrorcheck: error ${e.code}: ${printable(e.message)}`);
-        codes.push(exitStatusOf(e.code));
-        return null;
+  // The explicit engine stops cleanly on Ctrl-C or SIGTERM (figures so far, a last checkpoint); a second signal quits at once.
+  const interrupt = opts.engine === 'explicit' ? onInterrupt(err) : null;
+  try {
+    for (const job of jobs) {
+      if (interrupt?.signal.aborted) break;
+      // One engine run; with --continue, after a violation the run is repeated without the
+      // properties already violated (and without the deadlock check once a deadlock is found), until
+      // no property is left or a run finds none: the first violation of every property, each run
+      // with its own figures.
+      let run: CheckRun = { properties: job.properties, deadlock: opts.deadlock, setAside: [] };
+      for (;;) {
+        const { rec, result, codes: runCodes } = await checkOne(opts, engine, job, run, interrupt?.signal, out, err);
+        records.push(rec);
+        codes.push(...runCodes);
+        if (!opts.continue || result.status !== 'violated' || interrupt?.signal.aborted) break;
+        const violated = new Set(result.violations.map((v) => v.property));
+        run = {
+          properties: run.properties.filter((p) => !violated.has(p.name)),
+          deadlock: run.deadlock && !result.violations.some((v) => v.kind === 'deadlock'),
+          setAside: [...run.setAside, ...result.violations.map((v) => v.property)],
+        };
+        if (run.properties.length === 0 && !run.deadlock) break;
       }
-    };
-    const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
-    const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
-    records.push(rec);
-    codes.push(exitCodeOf(r));
-    if (opts.format === 'json') out(JSON.stringify(rec));
-    else if (opts.format === 'text') out(textRecord(rec));
+    }
+  } finally {
+    interrupt?.dispose();
   }
   if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
   if (opts.format === 'json-array') out(JSON.stringify(records));
   return combineExit(codes);
+}
+
+/** Aborts a signal on SIGINT or SIGTERM, and exits at once (status 130) on a second one. */
+function onInterrupt(err: (s: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const ctrl = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    if (ctrl.signal.aborted) process.exit(130);
+    err(`mirrorcheck: ${sig}: stopping the search (the figures so far follow; ${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+    ctrl.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ctrl.signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** Checks one protocol/variant, saves its traces and prints its record. */
+/** One engine run of a check: the properties it checks, whether it checks deadlocks, and what earlier runs (--continue) set aside. */
+interface CheckRun {
+  readonly properties: PreparedJob['properties'];
+  readonly deadlock: boolean;
+  readonly setAside: readonly string[];
+}
+
+async function checkOne(
+  opts: CheckOptions,
+  engine: Engine,
+  { model, unchecked, pkg, file }: PreparedJob,
+  { properties, deadlock, setAside }: CheckRun,
+  signal: AbortSignal | undefined,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<{ rec: CheckRecord; result: CheckResult; codes: number[] }> {
+  const job: CheckJob = {
+    model,
+    properties,
+    strategy: opts.strategy,
+    symmetry: opts.symmetry,
+    deadlock,
+    limits: {
+      ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+      ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+      ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    },
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
+    ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+    ...(opts.explicit !== undefined ? { explicit: opts.explicit } : {}),
+    ...(signal ? { signal } : {}),
+  };
+  const tag = `[${model.protocol}${model.variant ? `/${model.variant}` : ''}]`;
+  const onProgress = opts.progress
+    ? (p: Progress) =>
+        err(
+          opts.engine === 'smt'
+            ? `${tag} no violation within ${p.depth} steps, ${p.generated} solver queries, ${(p.elapsedMs / 1000).toFixed(0)} s`
+            : p.phase === 'fair cycles'
+              ? `${tag} fair cycles: searching the liveness graph of ${p.distinct} states and ${p.generated} transitions`
+              : `${tag}${p.phase ? ` ${p.phase}:` : ''} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
+        )
+    : undefined;
+  const r = await engine.run(job, onProgress ? { onProgress } : {});
+  const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
+  const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
+  const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
+  const codes: number[] = [];
+  // A trace that cannot be saved (the folder vanished or filled up during the run) is said on
+  // stderr and makes the exit 2; the report itself is still printed.
+  const save = (t: Trace | null): string | null => {
+    if (!t) return null;
+    try {
+      return saveTrace(opts.out, model, keep(t));
+    } catch (e) {
+      if (!(e instanceof McError)) throw e;
+      err(`mirrorcheck: error ${e.code}: ${printable(e.message)}`);
+      codes.push(exitStatusOf(e.code));
+      return null;
+    }
+  };
+  const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
+  const rec = { ...toRecord(model, { ...opts, deadlock }, r, checked, save), unchecked, ...(setAside.length ? { setAside: [...setAside] } : {}) };
+  codes.push(exitCodeOf(r));
+  if (opts.format === 'json') out(JSON.stringify(rec));
+  else if (opts.format === 'text') out(textRecord(rec));
+  return { rec, result: r, codes };
 }

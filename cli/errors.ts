@@ -5,6 +5,7 @@
  */
 import { type ErrorCode, LANGUAGE_ERRORS } from '../model/lang/errors.js';
 import { TRACE_ERRORS } from '../counterexamples/itf.js';
+import { CHECKPOINT_ERRORS } from '../checker/explicit/checkpoint.js';
 
 /** The codes the command line itself raises. */
 export const CLI_ERRORS = {
@@ -15,12 +16,13 @@ export const CLI_ERRORS = {
   MC015: 'project file (mirrorcheck.config.json) missing or invalid',
   MC030: 'bad command-line usage',
   MC031: 'output file or folder exists, or cannot be written',
+  MC032: 'merge: the results are unreadable, of different checks, repeat a shard, or hold no shard',
   MC040: 'internal error (engines disagree, an engine’s own trace does not replay): please report it',
 } as const satisfies Record<ErrorCode, string>;
 
 /** Every code the tool can print, in order. */
 export const ALL_ERRORS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries({ ...CLI_ERRORS, ...LANGUAGE_ERRORS, ...TRACE_ERRORS }).sort(([a], [b]) => a.localeCompare(b)),
+  Object.entries({ ...CLI_ERRORS, ...LANGUAGE_ERRORS, ...TRACE_ERRORS, ...CHECKPOINT_ERRORS }).sort(([a], [b]) => a.localeCompare(b)),
 );
 
 /** The exit status for an error code: 4 for an internal error (MC040), 2 for bad input or a model error. */

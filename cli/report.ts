@@ -47,6 +47,8 @@ export interface RecordBase {
   readonly deadlock: boolean;
   /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
   readonly unchecked?: readonly string[];
+  /** With --continue: the properties (and `deadlock`) violated in an earlier run of the same check, not checked again in this one. */
+  readonly setAside?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
 }
 
@@ -71,12 +73,42 @@ function searchLine(f: SearchFigures): string {
   return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, store ${mib(f.storeBytes)}${f.bytesPerState !== null ? `, ${f.bytesPerState} bytes/state` : ''}`;
 }
 
+/** What a compact store (hash compaction, bitstate) leaves unproved, and its frontier; null for the exact store. */
+function storeLine(f: SearchFigures): string | null {
+  const frontier = f.queueBytes !== undefined ? `; the two breadth-first levels in memory took up to ${(f.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
+  if (f.store === 'hash-compaction')
+    return `  hash compaction (${f.bytesPerState} bytes/state): every state explored unless two shared a 64-bit fingerprint, probability ${(f.omissionProbability ?? 1).toExponential(1)}${frontier}`;
+  if (f.store === 'bitstate')
+    return `  bitstate (${fmtNum(f.storeBytes)} bytes of bits): about ${((f.coverage ?? 0) * 100).toFixed(4)}% of the reachable states explored (coverage estimate)${frontier}`;
+  return null;
+}
+
+/** What the safety search used: symmetry reduction, store, threads, partial-order reduction. */
+function safetyUsed(f: SearchFigures): string {
+  const threads = (f.workers ?? 1) > 1 ? `${f.workers} threads` : 'one thread';
+  return [
+    f.symmetry ? 'symmetry reduction' : 'no symmetry reduction',
+    `${f.store ?? 'exact'} store`,
+    threads,
+    ...(f.por ? ['partial-order reduction'] : []),
+  ].join(', ');
+}
+
+/** What the liveness phase used: the graph is kept whole (exact store, one thread, no partial-order reduction), reduced by symmetry where that is exact. */
+function livenessUsed(f: SearchFigures): string {
+  const sym = f.symmetry ? 'symmetry reduction' : f.symmetryRefused ? `no symmetry reduction: ${f.symmetryRefused}` : 'no symmetry reduction';
+  return `${sym}; exact store, one thread, no partial-order reduction`;
+}
+
 /** The engine's figures in words, under their own names. */
 function statsLines(r: CheckRecord): string[] {
   switch (r.engine) {
     case 'explicit': {
-      const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)}${r.symmetry ? ' (symmetry reduction)' : ''}`];
-      if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)}${r.liveness.symmetry ? ' (symmetry reduction)' : ' (no symmetry reduction)'}`);
+      const lines = [`  ${r.liveness ? 'safety search: ' : ''}${searchLine(r)} (${safetyUsed(r)})`];
+      const store = storeLine(r);
+      if (store) lines.push(store);
+      if (r.shard) lines.push(`  shard ${r.shard}: this part of the state space only (mirrorcheck merge combines the shards' --format json results)`);
+      if (r.liveness) lines.push(`  liveness graph: ${searchLine(r.liveness)} (${livenessUsed(r.liveness)})`);
       return lines;
     }
     case 'random':
@@ -96,6 +128,7 @@ function statsLines(r: CheckRecord): string[] {
  * so that a run restricted to one property never reads as if all were checked.
  */
 function holdsText(r: CheckRecord): string {
+  if (r.setAside?.length) return `every property not violated above holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
   if (!r.selected) return `every ${r.unchecked?.length ? 'checked ' : ''}property holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
   return `${r.properties.map((p) => p.name).join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
 }
@@ -107,6 +140,7 @@ export function textRecord(r: CheckRecord): string {
   lines.push(
     `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}${reduced}`,
   );
+  if (r.setAside?.length) lines.push(`  continued (--continue) without what was violated before: ${r.setAside.join(', ')}`);
   switch (r.status) {
     case 'ok':
       lines.push(
@@ -127,7 +161,12 @@ export function textRecord(r: CheckRecord): string {
       if (r.error?.trace) lines.push(`    trace: ${r.error.trace}`);
       break;
   }
-  if (r.unchecked?.length) lines.push(`  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`);
+  if (r.unchecked?.length)
+    lines.push(
+      r.engine === 'explicit'
+        ? `  not checked by a shard (liveness: check it in one run): ${r.unchecked.join(', ')}`
+        : `  not checked by the ${r.engine} engine (liveness; use --engine explicit): ${r.unchecked.join(', ')}`,
+    );
   const unreached = r.covers.filter((c) => !c.reached).map((c) => c.name);
   if (r.covers.length)
     lines.push(
@@ -152,7 +191,22 @@ function pickStats(r: CheckRecord): Stats {
   switch (r.engine) {
     case 'explicit': {
       const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
-      return { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, ...(liveness ? { liveness } : {}) };
+      const { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck } = r;
+      const optional = { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck };
+      const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+      return {
+        engine,
+        states,
+        transitions,
+        depth,
+        elapsedMs,
+        statesPerSec,
+        storeBytes,
+        bytesPerState,
+        symmetry,
+        ...present,
+        ...(liveness ? { liveness } : {}),
+      };
     }
     case 'random': {
       const { engine, runs, steps, states, depth, shrinkRuns, shrinkSteps, seed, elapsedMs } = r;

@@ -185,7 +185,7 @@ describe('each failure kind, from a deliberately wrong system', () => {
   it('internal-changed: an internal step that changes the mapped state', () => {
     const retry: Scripted = { label: 'Retry()', internal: true, effect: (s) => void (s.done = true) };
     const { r } = run([inc, retry]);
-    expect(r.failure).toEqual({ kind: 'internal-changed', step: 2, label: 'Retry()', message: 'done: model 0, system 1' });
+    expect(r.failure).toEqual({ kind: 'internal-changed', step: 2, label: 'Retry()', message: 'done: model false, system true' });
   });
 
   it('stuck: the system can do nothing while the model can move', () => {
@@ -269,15 +269,15 @@ describe('stateDiff', () => {
   );
   it('lists the differing fields in words', () => {
     const model = buildModel(toy);
-    expect(stateDiff(model, Int32Array.from([0, 0]), Int32Array.from([2, 1]))).toBe('n: model 0, system 2; done: model 0, system 1');
+    expect(stateDiff(model, Int32Array.from([0, 0]), Int32Array.from([2, 1]))).toBe('n: model 0, system 2; done: model false, system true');
     expect(stateDiff(model, Int32Array.from([1, 0]), Int32Array.from([1, 0]))).toBe('');
   });
   it('names at most four fields, then how many differ', () => {
     expect(stateDiff(five, new Int32Array(5), Int32Array.from([1, 1, 1, 1, 0]))).toBe(
-      'a: model 0, system 1; b: model 0, system 1; c: model 0, system 1; d: model 0, system 1',
+      'a: model false, system true; b: model false, system true; c: model false, system true; d: model false, system true',
     );
     expect(stateDiff(five, new Int32Array(5), Int32Array.from([1, 1, 1, 1, 1]))).toBe(
-      'a: model 0, system 1; b: model 0, system 1; c: model 0, system 1; d: model 0, system 1; ... (5 fields)',
+      'a: model false, system true; b: model false, system true; c: model false, system true; d: model false, system true; ... (5 fields)',
     );
   });
 });

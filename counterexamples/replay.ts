@@ -9,7 +9,7 @@ import { ModelRuntimeError } from '../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
 import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model } from '../model/lang/protocol.js';
-import { DEADLOCK, type Property } from '../properties/property.js';
+import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
 import type { Trace } from './trace.js';
 
 /** Where and why a replay stopped matching the model. */
@@ -137,7 +137,7 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
         property: DEADLOCK,
         requirement: 'deadlock',
         kind: 'deadlock',
-        doc: 'no rule is enabled and the state is not a legal end state',
+        doc: DEADLOCK_DOC,
       };
   }
   return done(null);

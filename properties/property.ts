@@ -171,10 +171,17 @@ export function stepProperty(
  * - `initCondition`: a description of the start states written without index literals, so it means
  *   the same at every size (the proof for all sizes starts from it; every start state is checked to
  *   satisfy it at the sizes the model is built with).
+ * - `fixedIndexes`: index types the proof for every size keeps at their built size.
  */
 export interface ProofHints {
   readonly strengthening: readonly Invariant[];
   readonly initCondition?: Expr;
+  /**
+   * Index types the proof for every size (`prove --unbounded`) keeps at their built size, because
+   * the model numbers their values (index literals, `count`, `ord` as a number); the proof then
+   * covers every size of the other index types only, and says so.
+   */
+  readonly fixedIndexes?: readonly string[];
 }
 
 /** The properties of one protocol, built against a built model (its handles and rules). */
@@ -201,3 +208,5 @@ export function safetyProperties(ps: readonly Property[]): (Invariant | StepProp
 
 /** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 export const DEADLOCK = 'deadlock';
+/** What a deadlock is, in the words every engine and replay use. */
+export const DEADLOCK_DOC = 'no rule is enabled and the state is not a legal end state';

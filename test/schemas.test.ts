@@ -31,6 +31,20 @@ const lines = (out: string) =>
     .split('\n')
     .map((l) => JSON.parse(l));
 
+/** Fields of an explicit-engine record (and of its liveness phase) that the check schema does not name. */
+function undescribed(rec: Record<string, unknown>): string[] {
+  const s = schema('check');
+  const top = new Set([...Object.keys(s.properties), ...Object.keys(s.$defs.search.properties), 'liveness']);
+  const search = new Set(Object.keys(s.$defs.search.properties));
+  const live = (rec.liveness ?? {}) as Record<string, unknown>;
+  return [
+    ...Object.keys(rec).filter((k) => !top.has(k)),
+    ...Object.keys(live)
+      .filter((k) => !search.has(k))
+      .map((k) => `liveness.${k}`),
+  ];
+}
+
 let tmp = '';
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'mc-schemas-'));
@@ -58,6 +72,10 @@ describe('JSON outputs match their shipped schemas', () => {
     ['explicit, ok', ['fence-migrate'], 'ok'],
     ['explicit, violated (safety and liveness phases)', ['fence-migrate', '--variant', 'never-unblock'], 'violated'],
     ['explicit, incomplete', ['fence-migrate', '--max-states', '50'], 'incomplete'],
+    ['explicit, hash compaction on two threads', ['odp-mirror', '--store', 'hash-compaction', '--workers', '2'], 'ok'],
+    ['explicit, bitstate', ['odp-mirror', '--store', 'bitstate', '--memory', '1MiB', '--property', 'invalidation-complete'], 'ok'],
+    ['explicit, partial-order reduction', ['odp-mirror', '--por', '--variant', 'valid-flag'], 'violated'],
+    ['explicit, one shard', ['odp-mirror', '--shard', '1/2'], 'ok'],
     ['random, ok', ['fence-migrate', '--engine', 'random', '--runs', '200'], 'ok'],
     ['random, violated', ['fence-migrate', '--engine', 'random', '--variant', 'no-invalidate', '--runs', '500'], 'violated'],
     ['smt, ok', ['fence-migrate', '--engine', 'smt', '--depth', '3'], 'ok'],
@@ -70,6 +88,7 @@ describe('JSON outputs match their shipped schemas', () => {
     expect(recs[0].status).toBe(status);
     expect(recs[0].schemaVersion).toBe(1);
     expect(problems('check', recs[0])).toBe('');
+    if (recs[0].engine === 'explicit') expect(undescribed(recs[0])).toEqual([]);
     if (status === 'violated') expect(tracesValid(out)).toBeGreaterThan(0);
   });
 
@@ -107,6 +126,17 @@ describe('JSON outputs match their shipped schemas', () => {
     expect([proved[0].status, violated[0].status, cti[0].status]).toEqual(['proved', 'violated', 'cti']);
     for (const x of [...proved, ...violated, ...cti]) expect(problems('prove', x), x.status).toBe('');
     expect(tracesValid(out)).toBe(2);
+  });
+
+  it('prove --infer --format json: the inferred invariant and the hints module validate; a record without its invariant does not', () => {
+    const out = join(tmp, 'infer');
+    const hints = join(tmp, 'inferred-hints.ts');
+    const rec = lines(runProve('fence-migrate', '--infer', '--save-hints', hints, '--format', 'json', '--out', out).stdout)[0];
+    expect(rec).toMatchObject({ method: 'inferred-invariant', status: 'proved', hints });
+    expect(rec.invariant.length).toBeGreaterThan(0);
+    expect(problems('prove', rec)).toBe('');
+    const { invariant: _, ...noInvariant } = rec;
+    expect(problems('prove', noInvariant)).toMatch(/invariant/);
   });
 
   it('prove --unbounded --format json-array over every protocol: a proof and an error record, one array, both valid', () => {

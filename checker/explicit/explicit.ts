@@ -2,309 +2,265 @@
  * The exhaustive explicit-state engine. Why this module exists: it is the engine whose "ok" means
  * every reachable state was checked. BFS visits states level by level, so the first violation found
  * has a shortest trace; DFS uses a stack instead of the level order. It never prints: progress goes
- * through hooks, results are returned as data.
+ * through hooks, results are returned as data. The walk itself is search.ts; this module turns what
+ * the walk found into a result.
  */
-import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { applyRule, enabled, initState } from '../../model/lang/interp.js';
-import type { Model } from '../../model/lang/protocol.js';
+import { failingInstance } from '../../model/lang/interp.js';
+import { compileModel } from '../../model/lang/compile.js';
+import { McError } from '../../model/lang/errors.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
-import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import { type CheckJob, type CheckResult, type CoverReport, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
-import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
-import { StateStore } from './stateStore.js';
-import { Canonicalizer, checkSymmetric } from './symmetry.js';
+import type { TraceStep } from '../../counterexamples/trace.js';
+import {
+  type CheckJob,
+  type CheckResult,
+  type CoverReport,
+  type ExplicitStats,
+  type Guarantee,
+  type Hooks,
+  type Violation,
+  bytesPerStateOf,
+  deadlockViolation,
+  modelErrorMessage,
+} from '../engine.js';
+import type { Finding } from './expander.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { BitstateSet } from './bitstate.js';
+import { type CheckpointIdentity, Checkpointer, identityOf, resumeFrom } from './checkpoint.js';
+import { FingerprintSet } from './fingerprintSet.js';
+import { reductionData } from './partialOrder.js';
+import { Search, type SearchEnd } from './search.js';
+import { checkSymmetric } from './symmetry.js';
+import { WorkerPool } from './workerPool.js';
+import { traceTo } from './traces.js';
+
+/** The figures of a search so far. */
+export function searchStats(search: Search): ExplicitStats {
+  const elapsedMs = Date.now() - search.startMs + search.elapsedBefore;
+  const bytes = search.storeBytes();
+  const states = search.count;
+  const f = search.figures();
+  const { seen } = search;
+  return {
+    engine: 'explicit',
+    symmetry: search.canon.active,
+    states,
+    transitions: f.generated,
+    depth: f.maxDepth,
+    elapsedMs,
+    statesPerSec: elapsedMs > 0 ? Math.round((states * 1000) / elapsedMs) : states * 1000,
+    bytesPerState: bytesPerStateOf(bytes, states),
+    storeBytes: bytes,
+    ...(search.kind === 'exact' ? {} : { store: search.kind, queueBytes: search.queueBytes() }),
+    ...(seen instanceof FingerprintSet ? { omissionProbability: seen.omissionProbability(states) } : {}),
+    ...(seen instanceof BitstateSet ? { coverage: seen.coverage() } : {}),
+    ...(search.opts.shard ? { shard: `${search.opts.shard.index + 1}/${search.opts.shard.count}`, store: search.kind } : {}),
+  };
+}
+
+/** What an exhaustive search with this store proves (a shard alone proves it of its part only). */
+function guaranteeOf(search: Search): Guarantee {
+  if (search.opts.shard) return 'shard';
+  return search.kind === 'exact' ? 'exhaustive' : search.kind;
+}
+
+/** Whether each cover was reached, and at which depth. */
+function coverReports(search: Search<Property>): CoverReport[] {
+  const { coverDepth } = search.figures();
+  return search.cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: coverDepth[i] !== null, depth: coverDepth[i] ?? null }));
+}
+
+/** The violation a finding reports, with its trace. */
+function violationOf(search: Search<Property>, f: Exclude<Finding, { kind: 'error' }>): Violation {
+  const { cm, model } = search;
+  switch (f.kind) {
+    case 'invariant': {
+      const p = cm.invariants[f.index] as Property;
+      const trace = traceTo(search, f.pos, p);
+      return { property: p.name, requirement: p.requirement, kind: 'invariant', message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`, trace };
+    }
+    case 'step': {
+      const p = cm.steps[f.index] as Property;
+      const trace = traceTo(search, f.from, p, { via: f.via, state: f.state, stepFail: true });
+      const message = `step property ${p.name} (${p.requirement}) violated by ${model.instances[f.via]?.label}: ${p.doc}`;
+      return { property: p.name, requirement: p.requirement, kind: 'step', message, trace };
+    }
+    case 'deadlock':
+      return deadlockViolation(traceTo(search, f.pos, { name: DEADLOCK, requirement: 'deadlock' }));
+  }
+}
+
+/** The result of a model error: the trace to the state where a rule fails, naming the failing rule instance. */
+function errorResult(search: Search, f: Extract<Finding, { kind: 'error' }>): CheckResult<ExplicitStats> {
+  if (f.runtime && f.at !== null) {
+    const trace = traceTo(search, f.at, null);
+    const fail = failingInstance(search.model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
+    return {
+      status: 'error',
+      code: f.code,
+      message: fail ? modelErrorMessage(fail.message, trace.steps.length - 1) : f.message,
+      stats: searchStats(search),
+      trace: { ...trace, note: fail?.message ?? f.message, ...(fail ? { extra: { failingChoice: fail.via } } : {}) },
+    };
+  }
+  return { status: 'error', code: f.code, message: f.message, stats: searchStats(search), trace: null };
+}
+
+/** Unreached covers, reported as violations: a model that never reaches one may be vacuous. */
+function unreachedCovers(search: Search<Property>, covers: readonly CoverReport[]): Violation[] {
+  return search.cm.coverProps
+    .filter((_, i) => !covers[i]?.reached)
+    .map((p) => ({
+      property: p.name,
+      requirement: p.requirement,
+      kind: 'cover' as const,
+      trace: null,
+      message: `cover ${p.name} (${p.requirement}) is never reached: the model may be vacuous (${p.doc})`,
+    }));
+}
+
+/** The result of a search that ended as `end`. */
+export function resultOf(search: Search<Property>, end: SearchEnd): CheckResult<ExplicitStats> {
+  if (end.kind === 'found' && end.finding.kind === 'error') return errorResult(search, end.finding);
+  const covers = coverReports(search);
+  if (end.kind === 'found') {
+    const violations = [violationOf(search, end.finding as Exclude<Finding, { kind: 'error' }>)];
+    return { status: 'violated', guarantee: guaranteeOf(search), stats: searchStats(search), violations, covers };
+  }
+  if (end.kind === 'limit') return { status: 'incomplete', reason: end.reason, stats: searchStats(search), covers };
+  const unreached = unreachedCovers(search, covers);
+  if (unreached.length) return { status: 'violated', guarantee: guaranteeOf(search), stats: searchStats(search), covers, violations: unreached };
+  return { status: 'ok', guarantee: guaranteeOf(search), stats: searchStats(search), covers };
+}
+
+/** The search a job asks for (symmetry checked first: a model that breaks it is rejected, MC010). */
+export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
+  if (job.symmetry) checkSymmetric(job.model, job.properties);
+  const x = job.explicit ?? {};
+  const store = x.store ?? 'exact';
+  if (store !== 'exact' && job.strategy === 'dfs')
+    throw new McError('MC030', `--store ${store} needs the breadth-first strategy (the levels are what it keeps)`);
+  if (x.por === true && job.strategy === 'dfs') throw new McError('MC030', '--por needs the breadth-first strategy');
+  const search = new Search<Property>(job.model, job.properties, {
+    strategy: job.strategy ?? 'bfs',
+    symmetry: job.symmetry ?? false,
+    deadlock: job.deadlock ?? true,
+    store,
+    ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
+    ...(spillDir !== undefined ? { spillDir } : {}),
+    ...(porOn(job) ? { reduction: reductionData(job.model, job.properties) } : {}),
+    ...(x.shard ? { shard: x.shard, hashSeed: Math.imul(x.shard.index + 1, 0x9e3779b9) >>> 0 } : {}),
+  });
+  return search;
+}
 
 /**
- * Builds a trace from a path of stored state ids (plus an optional final successor not stored).
- * Under symmetry reduction the stored states are canonical representatives, so the concrete trace
- * is rebuilt step by step: from the concrete start state, take a rule instance whose successor has
- * the stored canonical form. The result replays exactly on the model.
+ * Whether the job's search runs under partial-order reduction: asked for, or `auto` and sound for
+ * everything the search reports (breadth-first, safety properties only, and compiled rules that
+ * never raise a run-time model error: no unwrap of an option, no range-checked assignment).
  */
-function traceFrom(
-  model: Model,
-  cm: CompiledModel<Property>,
-  canon: Canonicalizer,
-  store: StateStore,
-  ids: readonly number[],
-  prop: { name: string; requirement: string } | null,
-  extra?: { via: number; state: Int32Array; stepFail?: boolean },
-): Trace {
-  const w = new Uint32Array(cm.words);
-  const unpackId = (id: number) => {
-    store.read(id, w, 0);
-    const s = new Int32Array(model.layout.nSlots);
-    cm.unpack(w, 0, s);
-    return s;
-  };
-  const label = (via: number) => model.instances[via]?.label ?? `#${via}`;
-  let steps: TraceStep[];
-  if (!canon.active) {
-    steps = ids.map((id, i) => {
-      const via = store.via(id);
-      return { choice: via, label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : label(via), state: unpackId(id) };
-    });
-    if (extra) steps.push({ choice: extra.via, label: label(extra.via), state: new Int32Array(extra.state) });
-  } else {
-    const rootVia = store.via(ids[0] as number);
-    let cur = initState(model, model.inits[rootVia] as (typeof model.inits)[number]);
-    steps = [{ choice: rootVia, label: `init ${model.inits[rootVia]?.name ?? rootVia}`, state: cur }];
-    const targets: { words: Uint32Array; needStepFail: boolean; prefer: number }[] = ids.slice(1).map((id) => {
-      const x = new Uint32Array(cm.words);
-      store.read(id, x, 0);
-      return { words: x, needStepFail: false, prefer: store.via(id) };
-    });
-    if (extra) {
-      const x = new Uint32Array(cm.words);
-      cm.pack(extra.state, x, 0);
-      canon.canonical(extra.state, x);
-      targets.push({ words: x, needStepFail: extra.stepFail ?? false, prefer: extra.via });
-    }
-    const t = new Int32Array(model.layout.nSlots);
-    const pw = new Uint32Array(cm.words);
-    for (const target of targets) {
-      let found: { via: number; state: Int32Array } | null = null;
-      cm.expand(cur, t, (k, f) => {
-        if (found?.via === target.prefer || (target.needStepFail && f < 0)) return;
-        cm.pack(t, pw, 0);
-        canon.canonical(t, pw);
-        for (let i = 0; i < cm.words; i++) if (pw[i] !== target.words[i]) return;
-        found = { via: k, state: new Int32Array(t) };
-      });
-      const step = found as { via: number; state: Int32Array } | null;
-      if (!step) throw new McError('MC040', 'internal error: cannot rebuild a concrete trace under symmetry reduction');
-      steps.push({ choice: step.via, label: label(step.via), state: step.state });
-      cur = step.state;
-    }
-  }
-  return {
-    protocol: model.protocol,
-    variant: model.variant,
-    params: model.params,
-    engine: 'explicit',
-    property: prop?.name ?? null,
-    requirement: prop?.requirement ?? null,
-    steps,
-  };
+export function porOn(job: CheckJob): boolean {
+  const por = job.explicit?.por ?? false;
+  if (por !== 'auto') return por;
+  if ((job.strategy ?? 'bfs') !== 'bfs' || job.properties.some((p) => p.kind === 'liveness')) return false;
+  return !/\b[UR]\(/.test(compileModel(job.model, job.properties).sources.expand);
 }
 
-/** Finds which enabled rule instance raises a run-time model error in state `s` (interpreter). */
-function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
-  for (const inst of model.instances) {
-    try {
-      if (enabled(model, inst, s)) applyRule(model, inst, s);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) return { via: inst.id, message: e.message };
-      throw e;
-    }
-  }
-  return null;
+/** The first trace-bearing violation's length: the depth within which a search without reduction finds one too. */
+function violationDepth(r: CheckResult<ExplicitStats>): number | null {
+  if (r.status !== 'violated') return null;
+  const lengths = r.violations.flatMap((v) => (v.trace ? [v.trace.steps.length - 1] : []));
+  return lengths.length ? Math.min(...lengths) : null;
 }
 
-/** Runs an exhaustive search (BFS by default) and returns the result. */
-export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
-  const { model, limits } = job;
+/**
+ * Under partial-order reduction a counterexample is shortest in the reduced graph, not always in
+ * the whole one. A violation of length L means one of length at most L exists; a search without
+ * reduction limited to depth L + 1 finds the first of them in breadth-first order, which is what a
+ * search without reduction reports. This is that search's job (null when no trace was found, or
+ * `shortest: false` keeps the reduced traces). Costs at most the unreduced levels up to L.
+ */
+function shortestJob(job: CheckJob, reduced: CheckResult<ExplicitStats>): { job: CheckJob; depth: number } | null {
+  const depth = violationDepth(reduced);
+  const { checkpoint: _c, resume: _r, ...x } = job.explicit ?? {};
+  if (depth === null || !porOn(job) || x.shortest === false) return null;
+  return { job: { ...job, explicit: { ...x, por: false }, limits: { ...job.limits, depth: depth + 1 } }, depth };
+}
+
+/** The reduced search's result with the violations of the search without reduction (its figures are the run's). */
+function withShortest(reduced: CheckResult<ExplicitStats>, again: CheckResult<ExplicitStats>, depth: number): CheckResult<ExplicitStats> {
+  if (reduced.status !== 'violated' || again.status !== 'violated' || (violationDepth(again) ?? depth + 1) > depth) return reduced;
+  return { ...reduced, violations: [...again.violations.filter((v) => v.trace !== null), ...reduced.violations.filter((v) => v.trace === null)] };
+}
+
+/** A shard's result names the check it is part of: what `merge` verifies all shards share. */
+function withShardCheck(r: CheckResult<ExplicitStats>, identity: CheckpointIdentity): CheckResult<ExplicitStats> {
+  if (!r.stats.shard) return r;
+  const { shard: _shard, ...check } = identity;
+  return { ...r, stats: { ...r.stats, shardCheck: createHash('sha256').update(JSON.stringify(check)).digest('hex').slice(0, 16) } };
+}
+
+/** The search's figures with the threads that made them and the reduction. */
+function withRunFigures(r: CheckResult<ExplicitStats>, search: Search, workers: number, por: boolean): CheckResult<ExplicitStats> {
+  const f = search.figures();
+  const share = workers > 1 && f.expanded ? { workerShare: Math.round((f.byOthers / f.expanded) * 1000) / 1000 } : {};
+  return { ...r, stats: { ...r.stats, workers, ...share, ...(por ? { por } : {}) } };
+}
+
+/**
+ * Runs an exhaustive search with the job's explicit options: worker threads, checkpoints, resuming
+ * a saved search, and an abort signal (an interrupt ends the run as `incomplete` with the figures
+ * so far, after a last checkpoint). Gives the event loop a turn about every 100 ms.
+ */
+export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<CheckResult<ExplicitStats>> {
+  const x = job.explicit ?? {};
+  const workers = x.workers ?? 1;
   const strategy = job.strategy ?? 'bfs';
-  const checkDeadlock = job.deadlock ?? true;
-  const cm = compileModel(model, job.properties);
-  const store = new StateStore(cm.words, Math.max(model.instances.length, model.inits.length));
-  if (job.symmetry) checkSymmetric(model, job.properties);
-  const canon = new Canonicalizer(job.symmetry ? model : { ...model, indexes: [] }, cm.words, cm.pack);
-  const W = cm.words;
-  const tmp = new Uint32Array(W);
-  const rw = new Uint32Array(W);
-  const s = new Int32Array(model.layout.nSlots);
-  const t = new Int32Array(model.layout.nSlots);
-  const start = Date.now();
-  const coverDepth: (number | null)[] = cm.coverProps.map(() => null);
-  const violations: Violation[] = [];
-  let generated = 0;
-  let curId = -1;
-  let curDepth = 0;
-  let maxDepth = 0;
-  let stop = false;
-  const dfsDepth: number[] = [];
-  const stack: number[] = [];
-
-  const stats = (): ExplicitStats => {
-    const elapsedMs = Date.now() - start;
-    const bytes = store.bytes();
-    return {
-      engine: 'explicit',
-      symmetry: canon.active,
-      states: store.count,
-      transitions: generated,
-      depth: maxDepth,
-      elapsedMs,
-      statesPerSec: elapsedMs > 0 ? Math.round((store.count * 1000) / elapsedMs) : store.count * 1000,
-      bytesPerState: bytesPerStateOf(bytes, store.count),
-      storeBytes: bytes,
+  const folder = x.resume ?? x.checkpoint?.dir;
+  if (strategy === 'dfs' && (workers > 1 || folder !== undefined))
+    throw new McError('MC030', 'worker threads, checkpoints and --resume need the breadth-first strategy');
+  if (folder !== undefined) mkdirSync(folder, { recursive: true });
+  const search = searchFor(job, folder);
+  const identity = identityOf(job, search);
+  const checkpointer = folder !== undefined ? new Checkpointer(search, folder, identity, x.checkpoint?.everyMs ?? 10 * 60_000) : null;
+  if (x.resume !== undefined) {
+    const r = resumeFrom(search, x.resume, identity);
+    checkpointer?.continueFrom(r.generation, r.written);
+  }
+  const pool = workers > 1 ? new WorkerPool(workers - 1, search.workerInit()) : null;
+  const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
+  try {
+    const ctl = {
+      tick: search.ticker(job.limits, hooks, interrupted),
+      pool,
+      sliceMs: 100,
+      ...(x.parallelFrom !== undefined ? { parallelFrom: x.parallelFrom } : {}),
+      ...(checkpointer ? { atPause: checkpointer.atPause } : {}),
     };
-  };
-  const coverReports = (): CoverReport[] =>
-    cm.coverProps.map((p, i) => ({ name: p.name, requirement: p.requirement, reached: coverDepth[i] !== null, depth: coverDepth[i] ?? null }));
-
-  /** Checks a newly stored state: invariants and covers. */
-  const onNew = (id: number, st: Int32Array, depth: number) => {
-    if (depth > maxDepth) maxDepth = depth;
-    const bad = cm.firstViolated(st);
-    if (bad >= 0) {
-      const p = cm.invariants[bad] as Property;
-      violations.push({
-        property: p.name,
-        requirement: p.requirement,
-        kind: 'invariant',
-        message: `invariant ${p.name} (${p.requirement}) violated: ${p.doc}`,
-        trace: traceFrom(model, cm, canon, store, store.path(id), p),
-      });
-      stop = true;
-      return;
+    let end = await search.runAsync(job.limits, ctl);
+    if (end.kind === 'limit' && checkpointer) {
+      checkpointer.write();
+      end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
     }
-    for (let i = 0; i < coverDepth.length; i++) if (coverDepth[i] === null && (cm.covers[i] as (x: Int32Array) => boolean)(st)) coverDepth[i] = depth;
-    if (strategy === 'dfs') {
-      dfsDepth[id] = depth;
-      stack.push(id);
-    }
-  };
-
-  const emit = (k: number, f: number) => {
-    if (stop) return;
-    generated++;
-    cm.pack(t, tmp, 0);
-    if (canon.active) canon.canonical(t, tmp);
-    if (f >= 0) {
-      const p = cm.steps[f] as Property;
-      violations.push({
-        property: p.name,
-        requirement: p.requirement,
-        kind: 'step',
-        message: `step property ${p.name} (${p.requirement}) violated by ${model.instances[k]?.label}: ${p.doc}`,
-        trace: traceFrom(model, cm, canon, store, store.path(curId), p, { via: k, state: t, stepFail: true }),
-      });
-      stop = true;
-      return;
-    }
-    const r = store.insert(tmp, 0, curId, k);
-    if (r >= 0) onNew(r, t, curDepth + 1);
-  };
-
-  const errorResult = (e: unknown, id: number | null): CheckResult<ExplicitStats> => {
-    if (e instanceof ModelRuntimeError && id !== null) {
-      const trace = traceFrom(model, cm, canon, store, store.path(id), null);
-      const f = failingInstance(model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
-      return {
-        status: 'error',
-        code: e.code,
-        message: f ? `model error ${f.message} (after ${trace.steps.length - 1} steps; the trace leads to the state where it fails)` : e.message,
-        stats: stats(),
-        trace: { ...trace, note: f?.message ?? e.message, ...(f ? { extra: { failingChoice: f.via } } : {}) },
-      };
-    }
-    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: stats(), trace: null };
-    throw e;
-  };
-
-  // Start states.
-  for (let i = 0; i < model.inits.length && !stop; i++) {
-    let st: Int32Array;
-    try {
-      st = initState(model, model.inits[i] as (typeof model.inits)[number]);
-    } catch (e) {
-      return errorResult(e, null);
-    }
-    cm.pack(st, tmp, 0);
-    if (canon.active) canon.canonical(st, tmp);
-    const r = store.insert(tmp, 0, -1, i);
-    if (r >= 0) onNew(r, st, 0);
+    const result = withShardCheck(withRunFigures(resultOf(search, end), search, workers, search.reduction !== null), identity);
+    const again = shortestJob(job, result);
+    return again ? withShortest(result, await explicitRun(again.job, hooks), again.depth) : result;
+  } finally {
+    await pool?.close();
+    search.dispose();
   }
+}
 
-  let lastReport = start;
-  let expansions = 0;
-  let incompleteReason: string | null = null;
-  let cursor = 0;
-  let levelEnd = store.count;
-  const depthLimit = limits.depth ?? Number.POSITIVE_INFINITY;
-  const report = (queue: number) => {
-    const now = Date.now();
-    if (hooks.onProgress && now - lastReport >= 1000) {
-      lastReport = now;
-      const el = now - start;
-      hooks.onProgress({
-        generated,
-        distinct: store.count,
-        queue,
-        depth: curDepth,
-        elapsedMs: el,
-        statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
-      });
-    }
-    if (limits.timeLimitSec !== undefined && now - start >= limits.timeLimitSec * 1000) incompleteReason = `time limit of ${limits.timeLimitSec}s reached`;
-  };
-
-  while (!stop && incompleteReason === null) {
-    let id: number;
-    if (strategy === 'bfs') {
-      if (cursor >= store.count) break;
-      if (cursor === levelEnd) {
-        curDepth++;
-        levelEnd = store.count;
-      }
-      if (curDepth >= depthLimit) {
-        incompleteReason = `depth limit ${depthLimit} reached with ${store.count - cursor} states unexplored`;
-        break;
-      }
-      id = cursor++;
-    } else {
-      const x = stack.pop();
-      if (x === undefined) break;
-      id = x;
-      curDepth = dfsDepth[id] as number;
-      if (curDepth >= depthLimit) {
-        incompleteReason ??= `depth limit ${depthLimit} reached`;
-        continue;
-      }
-    }
-    curId = id;
-    store.read(id, rw, 0);
-    cm.unpack(rw, 0, s);
-    let n: number;
-    try {
-      n = cm.expand(s, t, emit);
-    } catch (e) {
-      return errorResult(e, id);
-    }
-    if (n === 0 && checkDeadlock && !stop && !cm.isEnd(s)) {
-      violations.push({
-        property: DEADLOCK,
-        requirement: 'deadlock',
-        kind: 'deadlock',
-        message: 'deadlock: no rule is enabled and the state is not a legal end state',
-        trace: traceFrom(model, cm, canon, store, store.path(id), { name: DEADLOCK, requirement: 'deadlock' }),
-      });
-      stop = true;
-    }
-    if (limits.maxStates !== undefined && store.count >= limits.maxStates && !stop) {
-      incompleteReason = `state limit of ${limits.maxStates} reached`;
-    }
-    if ((++expansions & 1023) === 0) report(strategy === 'bfs' ? store.count - cursor : stack.length);
+/** Runs an exhaustive search (BFS by default) in this thread and returns the result. */
+export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<ExplicitStats> {
+  const search = searchFor(job);
+  let result: CheckResult<ExplicitStats>;
+  try {
+    result = resultOf(search, search.runSync(job.limits, { tick: search.ticker(job.limits, hooks) }));
+  } finally {
+    search.dispose();
   }
-  if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: coverReports() };
-  if (incompleteReason !== null) return { status: 'incomplete', reason: incompleteReason, stats: stats(), covers: coverReports() };
-  const covers = coverReports();
-  const unreached = cm.coverProps.filter((_, i) => coverDepth[i] === null);
-  if (unreached.length) {
-    return {
-      status: 'violated',
-      guarantee: 'exhaustive',
-      stats: stats(),
-      covers,
-      violations: unreached.map((p) => ({
-        property: p.name,
-        requirement: p.requirement,
-        kind: 'cover' as const,
-        trace: null,
-        message: `cover ${p.name} (${p.requirement}) is never reached: the model may be vacuous (${p.doc})`,
-      })),
-    };
-  }
-  return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers };
+  if (search.reduction) result = { ...result, stats: { ...result.stats, por: true } };
+  const again = shortestJob(job, result);
+  return again ? withShortest(result, explicitCheck(again.job, hooks), again.depth) : result;
 }

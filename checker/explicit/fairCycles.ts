@@ -41,67 +41,182 @@ export interface FairComponents {
   readonly bytes: number;
 }
 
-/**
- * Finds every fair component of the subgraph induced by the states with `inRegion[v] = 1`.
- * Components are maximal among the refined sets, and each is strongly connected with at least one
- * internal edge.
- */
-export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: FairnessGroups): FairComponents {
-  const { n, offsets, targets, labels } = g;
-  const { groupOf, kind } = groups;
-  const tok = new Int32Array(n).fill(-1);
-  const fair = new Uint8Array(n);
-  let size = 0;
-  for (let v = 0; v < n; v++) if (inRegion[v]) size++;
-  const members = new Uint32Array(size);
-  {
-    let k = 0;
-    for (let v = 0; v < n; v++)
-      if (inRegion[v]) {
-        members[k++] = v;
-        tok[v] = 0;
-      }
+/** Arrays of the refinement, sized once for the region. */
+class Refinement {
+  readonly tok: Int32Array;
+  readonly fair: Uint8Array;
+  /** Members of the sets being refined, grouped: each work item is a range of this array. */
+  readonly members: Uint32Array;
+  // Iterative Tarjan.
+  private readonly index: Int32Array;
+  private readonly low: Int32Array;
+  private readonly onStack: Uint8Array;
+  private readonly sstack: Uint32Array;
+  private readonly callNode: Uint32Array;
+  private readonly callEdge: Uint32Array;
+  private readonly out: Uint32Array;
+  // Per fairness group, for the analysis of one component.
+  private readonly gRound: Int32Array;
+  private readonly gLast: Int32Array;
+  private readonly gEnabled: Uint32Array;
+  private readonly gTaken: Uint8Array;
+  private readonly gBad: Int32Array;
+  private readonly touched: Int32Array;
+  /** Work items: triples (first member, end, token). */
+  private readonly work: number[] = [];
+  private nextTok = 1;
+  private round = 0;
+  fairCount = 0;
+
+  constructor(
+    private readonly g: StateGraph,
+    inRegion: Uint8Array,
+    private readonly groups: FairnessGroups,
+  ) {
+    const { n } = g;
+    this.tok = new Int32Array(n).fill(-1);
+    this.fair = new Uint8Array(n);
+    let size = 0;
+    for (let v = 0; v < n; v++) if (inRegion[v]) size++;
+    this.members = new Uint32Array(size);
+    for (let v = 0, k = 0; v < n; v++) {
+      if (!inRegion[v]) continue;
+      this.members[k++] = v;
+      this.tok[v] = 0;
+    }
+    this.index = new Int32Array(n);
+    this.low = new Int32Array(n);
+    this.onStack = new Uint8Array(n);
+    this.sstack = new Uint32Array(size);
+    this.callNode = new Uint32Array(size);
+    this.callEdge = new Uint32Array(size);
+    this.out = new Uint32Array(size);
+    const G = groups.count;
+    this.gRound = new Int32Array(G).fill(-1);
+    this.gLast = new Int32Array(G);
+    this.gEnabled = new Uint32Array(G);
+    this.gTaken = new Uint8Array(G);
+    this.gBad = new Int32Array(G).fill(-1);
+    this.touched = new Int32Array(G);
+    this.work.push(0, size, 0);
   }
-  const index = new Int32Array(n);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const sstack = new Uint32Array(size);
-  const callNode = new Uint32Array(size);
-  const callEdge = new Uint32Array(size);
-  const out = new Uint32Array(size);
-  const G = groups.count;
-  const gRound = new Int32Array(G).fill(-1);
-  const gLast = new Int32Array(G);
-  const gEnabled = new Uint32Array(G);
-  const gTaken = new Uint8Array(G);
-  const gBad = new Int32Array(G).fill(-1);
-  const touched = new Int32Array(G);
-  const bytes =
-    tok.byteLength +
-    fair.byteLength +
-    members.byteLength +
-    index.byteLength +
-    low.byteLength +
-    onStack.byteLength +
-    sstack.byteLength +
-    callNode.byteLength +
-    callEdge.byteLength +
-    out.byteLength;
 
-  const work: number[] = [0, size, 0];
-  let nextTok = 1;
-  let round = 0;
-  let fairCount = 0;
-  const found: number[] = [];
+  /** Bytes of the per-state arrays. */
+  get bytes(): number {
+    return (
+      this.tok.byteLength +
+      this.fair.byteLength +
+      this.members.byteLength +
+      this.index.byteLength +
+      this.low.byteLength +
+      this.onStack.byteLength +
+      this.sstack.byteLength +
+      this.callNode.byteLength +
+      this.callEdge.byteLength +
+      this.out.byteLength
+    );
+  }
 
-  const selfLoop = (v: number): boolean => {
+  /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
+  run(): void {
+    const found: number[] = [];
+    while (this.work.length) {
+      const T = this.work.pop() as number;
+      const b = this.work.pop() as number;
+      const a = this.work.pop() as number;
+      found.length = 0;
+      this.splitIntoSccs(a, b, T, found);
+      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number);
+    }
+  }
+
+  private selfLoop(v: number): boolean {
+    const { offsets, targets } = this.g;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) if (targets[j] === v) return true;
     return false;
-  };
+  }
 
-  /** Steps 2-4 for the component members[s..e) with token T. */
-  const analyse = (s: number, e: number, T: number) => {
-    round++;
+  /**
+   * Step 1: Tarjan over the members[a..b) with token T. Each SCC with an internal edge gets a fresh
+   * token and is pushed to `found` as a range of members (rewritten in SCC order); the others leave.
+   */
+  private splitIntoSccs(a: number, b: number, T: number, found: number[]): void {
+    const { members, index, tok } = this;
+    for (let i = a; i < b; i++) index[members[i] as number] = -1;
+    const st = { counter: 0, sp: 0, outLen: 0 };
+    for (let i = a; i < b; i++) {
+      const r = members[i] as number;
+      if (index[r] === -1 && tok[r] === T) this.strongConnect(r, T, a, st, found);
+    }
+    members.set(this.out.subarray(0, st.outLen), a);
+  }
+
+  /** Iterative Tarjan from root `r` (no recursion: deep graphs would overflow the stack). */
+  private strongConnect(r: number, T: number, a: number, st: { counter: number; sp: number; outLen: number }, found: number[]): void {
+    const { offsets, targets } = this.g;
+    const { index, low, onStack, sstack, callNode, callEdge, tok } = this;
+    const visit = (v: number) => {
+      index[v] = low[v] = st.counter++;
+      sstack[st.sp++] = v;
+      onStack[v] = 1;
+    };
+    visit(r);
+    let cp = 0;
+    callNode[cp] = r;
+    callEdge[cp] = offsets[r] as number;
+    cp++;
+    while (cp > 0) {
+      const v = callNode[cp - 1] as number;
+      const ej = callEdge[cp - 1] as number;
+      if (ej < (offsets[v + 1] as number)) {
+        callEdge[cp - 1] = ej + 1;
+        const w = targets[ej] as number;
+        if (tok[w] !== T) continue;
+        if (index[w] === -1) {
+          visit(w);
+          callNode[cp] = w;
+          callEdge[cp] = offsets[w] as number;
+          cp++;
+        } else if (onStack[w] && (index[w] as number) < (low[v] as number)) {
+          low[v] = index[w] as number;
+        }
+        continue;
+      }
+      cp--;
+      if (cp > 0) {
+        const u = callNode[cp - 1] as number;
+        if ((low[v] as number) < (low[u] as number)) low[u] = low[v] as number;
+      }
+      if (low[v] === index[v]) this.popScc(v, a, st, found);
+    }
+  }
+
+  /** Pops the SCC rooted at `v` off the Tarjan stack; keeps it when it holds a cycle. */
+  private popScc(v: number, a: number, st: { sp: number; outLen: number }, found: number[]): void {
+    const { sstack, onStack, out, tok } = this;
+    const cs = st.outLen;
+    let w: number;
+    do {
+      w = sstack[--st.sp] as number;
+      onStack[w] = 0;
+      out[st.outLen++] = w;
+    } while (w !== v);
+    if (st.outLen - cs === 1 && !this.selfLoop(v)) {
+      tok[v] = -1;
+      st.outLen = cs;
+      return;
+    }
+    const T2 = this.nextTok++;
+    for (let k = cs; k < st.outLen; k++) tok[out[k] as number] = T2;
+    found.push(a + cs, a + st.outLen, T2);
+  }
+
+  /** Counts, per fairness group, the states of members[s..e) where it is enabled, and whether it is taken inside. */
+  private countGroups(s: number, e: number, T: number): number {
+    const { offsets, targets, labels } = this.g;
+    const { groupOf } = this.groups;
+    const { gRound, gEnabled, gTaken, gLast, touched, members, tok } = this;
+    const round = ++this.round;
     let nt = 0;
     for (let k = s; k < e; k++) {
       const v = members[k] as number;
@@ -122,25 +237,40 @@ export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: 
         if (tok[targets[j] as number] === T) gTaken[grp] = 1;
       }
     }
-    const compSize = e - s;
+    return nt;
+  }
+
+  /** Steps 2-4 for the component members[s..e) with token T. */
+  private analyse(s: number, e: number, T: number): void {
+    const { kind } = this.groups;
+    const { gTaken, gEnabled, gBad, touched, members, tok, fair } = this;
+    const nt = this.countGroups(s, e, T);
     let bad = 0;
     for (let i = 0; i < nt; i++) {
       const grp = touched[i] as number;
       if (gTaken[grp]) continue;
-      if (kind[grp] === WEAK && gEnabled[grp] === compSize) {
+      if (kind[grp] === WEAK && gEnabled[grp] === e - s) {
         for (let k = s; k < e; k++) tok[members[k] as number] = -1;
         return;
       }
       if (kind[grp] === STRONG) {
-        gBad[grp] = round;
+        gBad[grp] = this.round;
         bad++;
       }
     }
     if (bad === 0) {
       for (let k = s; k < e; k++) fair[members[k] as number] = 1;
-      fairCount++;
+      this.fairCount++;
       return;
     }
+    this.dropStronglyUnfair(s, e, T);
+  }
+
+  /** Step 3: removes the states where a strong requirement never taken in the component is enabled; refines the rest. */
+  private dropStronglyUnfair(s: number, e: number, T: number): void {
+    const { offsets, labels } = this.g;
+    const { groupOf } = this.groups;
+    const { members, tok, gBad, round } = this;
     let w = s;
     for (let k = s; k < e; k++) {
       const v = members[k] as number;
@@ -152,73 +282,17 @@ export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: 
       if (drop) tok[v] = -1;
       else members[w++] = v;
     }
-    if (w > s) work.push(s, w, T);
-  };
-
-  while (work.length) {
-    const T = work.pop() as number;
-    const b = work.pop() as number;
-    const a = work.pop() as number;
-    for (let i = a; i < b; i++) index[members[i] as number] = -1;
-    let counter = 0;
-    let sp = 0;
-    let outLen = 0;
-    found.length = 0;
-    for (let i = a; i < b; i++) {
-      const r = members[i] as number;
-      if (index[r] !== -1 || tok[r] !== T) continue;
-      index[r] = low[r] = counter++;
-      sstack[sp++] = r;
-      onStack[r] = 1;
-      let cp = 0;
-      callNode[cp] = r;
-      callEdge[cp] = offsets[r] as number;
-      cp++;
-      while (cp > 0) {
-        const v = callNode[cp - 1] as number;
-        const ej = callEdge[cp - 1] as number;
-        if (ej < (offsets[v + 1] as number)) {
-          callEdge[cp - 1] = ej + 1;
-          const w = targets[ej] as number;
-          if (tok[w] !== T) continue;
-          if (index[w] === -1) {
-            index[w] = low[w] = counter++;
-            sstack[sp++] = w;
-            onStack[w] = 1;
-            callNode[cp] = w;
-            callEdge[cp] = offsets[w] as number;
-            cp++;
-          } else if (onStack[w] && (index[w] as number) < (low[v] as number)) {
-            low[v] = index[w] as number;
-          }
-          continue;
-        }
-        cp--;
-        if (cp > 0) {
-          const u = callNode[cp - 1] as number;
-          if ((low[v] as number) < (low[u] as number)) low[u] = low[v] as number;
-        }
-        if (low[v] === index[v]) {
-          const cs = outLen;
-          let w: number;
-          do {
-            w = sstack[--sp] as number;
-            onStack[w] = 0;
-            out[outLen++] = w;
-          } while (w !== v);
-          if (outLen - cs === 1 && !selfLoop(v)) {
-            tok[v] = -1;
-            outLen = cs;
-          } else {
-            const T2 = nextTok++;
-            for (let k = cs; k < outLen; k++) tok[out[k] as number] = T2;
-            found.push(a + cs, a + outLen, T2);
-          }
-        }
-      }
-    }
-    members.set(out.subarray(0, outLen), a);
-    for (let i = 0; i < found.length; i += 3) analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number);
+    if (w > s) this.work.push(s, w, T);
   }
-  return { fair, tok, count: fairCount, bytes };
+}
+
+/**
+ * Finds every fair component of the subgraph induced by the states with `inRegion[v] = 1`.
+ * Components are maximal among the refined sets, and each is strongly connected with at least one
+ * internal edge.
+ */
+export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: FairnessGroups): FairComponents {
+  const r = new Refinement(g, inRegion, groups);
+  r.run();
+  return { fair: r.fair, tok: r.tok, count: r.fairCount, bytes: r.bytes };
 }

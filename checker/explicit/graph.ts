@@ -5,18 +5,20 @@
  * target state and a rule instance per edge), next to the StateStore that holds the packed states
  * and the BFS parent of each; there is no JavaScript object per state or per edge.
  *
- * The search is a plain BFS without reductions (no symmetry or partial-order reduction), so the
- * graph is the exact reachable graph. Each enabled rule instance gives exactly one edge, so "rule
- * instance i is enabled in state s" is "s has an out-edge labelled i", which is what the fairness
- * checks read.
+ * The search (search.ts, the walk the safety check uses) is a BFS without partial-order
+ * reduction, so the graph is the exact reachable graph, or under symmetry reduction its quotient
+ * (livenessSymmetry.ts says when that is exact for liveness). Each enabled rule instance gives
+ * exactly one edge, so "rule instance i is enabled in state s" is "s has an out-edge labelled i",
+ * which is what the fairness checks read.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
-import { initState } from '../../model/lang/interp.js';
+import { type ErrorCode, McError } from '../../model/lang/errors.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
-import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
+import type { CompiledModel } from '../../model/lang/compile.js';
 import type { Property } from '../../properties/property.js';
-import { StateStore } from './stateStore.js';
+import { Search, type SearchEnd } from './search.js';
+import type { StateStore } from './stateStore.js';
+import type { Canonicalizer } from './symmetry.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
 export interface StateGraph {
@@ -39,6 +41,12 @@ export interface StateGraph {
   readonly maxDepth: number;
   /** Bytes held by the store and the edge arrays. */
   readonly bytes: number;
+  /**
+   * Under symmetry reduction, the canonical forms (states are canonical representatives, and an
+   * edge c -k-> c' means instance k taken in c leads to a state of canonical form c'); null for the
+   * full graph.
+   */
+  readonly canon: Canonicalizer | null;
 }
 
 /** Outcome of building the graph: complete, stopped by a limit, or stopped by a model error. */
@@ -47,7 +55,8 @@ export type GraphBuild =
   | { readonly status: 'incomplete'; readonly reason: string; readonly graph: StateGraph; readonly elapsedMs: number }
   | {
       readonly status: 'error';
-      readonly error: ModelRuntimeError;
+      /** The run-time model error (MC011). */
+      readonly error: McError;
       readonly graph: StateGraph;
       /** The state whose expansion failed (its path is in the store), or -1 for a start state. */
       readonly at: number;
@@ -63,128 +72,122 @@ function grow<T extends Uint32Array | Uint16Array>(a: T, need: number): T {
   return b;
 }
 
+/** The edges recorded while the search runs, in CSR form (states are expanded in id order). */
+class EdgeRecorder {
+  offsets = new Uint32Array(1 << 16);
+  targets = new Uint32Array(1 << 18);
+  labels: Uint16Array | Uint32Array;
+  m = 0;
+  /** States whose first edge offset is set: 0 .. next - 1. */
+  private next = 0;
+
+  constructor(nInst: number) {
+    this.labels = nInst < 0xffff ? new Uint16Array(1 << 18) : new Uint32Array(1 << 18);
+  }
+
+  add(from: number, to: number, k: number): void {
+    this.startState(from);
+    if (this.m === this.targets.length) {
+      this.targets = grow(this.targets, this.m + 1);
+      this.labels = grow(this.labels, this.m + 1);
+    }
+    this.targets[this.m] = to;
+    this.labels[this.m] = k;
+    this.m++;
+  }
+
+  /** Marks the edges of states up to `v` as started (states without an edge get an empty range). */
+  private startState(v: number): void {
+    if (v < this.next) return;
+    this.offsets = grow(this.offsets, v + 2);
+    while (this.next <= v) this.offsets[this.next++] = this.m;
+  }
+
+  /** Drops the edges recorded for state `v` (whose expansion failed). */
+  dropEdgesOf(v: number): void {
+    if (v < this.next) this.m = this.offsets[v] as number;
+  }
+
+  /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
+  finish(n: number): void {
+    this.startState(n);
+  }
+}
+
+/** BFS depth of each state, from the first id of each level. */
+function depthsOf(levelStarts: readonly number[], n: number): Uint16Array {
+  const depth = new Uint16Array(Math.max(n, 1));
+  for (let d = 0; d < levelStarts.length; d++) {
+    const end = Math.min(levelStarts[d + 1] ?? n, n);
+    depth.fill(Math.min(d, 0xffff), levelStarts[d] as number, end);
+  }
+  return depth;
+}
+
+/** The graph held by a finished (or stopped) search and its edges. */
+function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
+  const n = search.store.count;
+  edges.finish(n);
+  const depth = depthsOf(search.levelStarts, n);
+  return {
+    model: search.model,
+    cm: search.cm as CompiledModel<Property>,
+    store: search.store,
+    n,
+    m: edges.m,
+    offsets: edges.offsets.subarray(0, n + 1),
+    targets: edges.targets.subarray(0, edges.m),
+    labels: edges.labels.subarray(0, edges.m),
+    depth: depth.subarray(0, n),
+    maxDepth: search.figures().maxDepth,
+    bytes: search.store.bytes() + edges.offsets.byteLength + edges.targets.byteLength + edges.labels.byteLength + depth.byteLength,
+    canon: search.canon.active ? search.canon : null,
+  };
+}
+
 /**
  * Explores every reachable state of `model` breadth-first and records all edges. Limits stop the
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}): GraphBuild {
-  const cm = compileModel(model, []);
-  const nInst = model.instances.length;
-  const store = new StateStore(cm.words, Math.max(nInst, model.inits.length));
-  const tmp = new Uint32Array(cm.words);
-  const s = new Int32Array(model.layout.nSlots);
-  const t = new Int32Array(model.layout.nSlots);
-  let offsets = new Uint32Array(1 << 16);
-  let depth = new Uint16Array(1 << 16);
-  let targets = new Uint32Array(1 << 18);
-  let labels: Uint16Array | Uint32Array = nInst < 0xffff ? new Uint16Array(1 << 18) : new Uint32Array(1 << 18);
-  let m = 0;
-  let cur = 0;
-  let maxDepth = 0;
-  const start = Date.now();
+export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry);
+  return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
+}
 
-  const emit = (k: number) => {
-    cm.pack(t, tmp, 0);
-    const r = store.insert(tmp, 0, cur, k);
-    const id = r >= 0 ? r : -(r + 1);
-    if (r >= 0) {
-      depth = grow(depth, id + 1);
-      const d = (depth[cur] as number) + 1;
-      depth[id] = Math.min(d, 0xffff);
-      if (d > maxDepth) maxDepth = d;
-    }
-    if (m === targets.length) {
-      targets = grow(targets, m + 1);
-      labels = grow(labels, m + 1);
-    }
-    targets[m] = id;
-    labels[m] = k;
-    m++;
-  };
+/** `buildGraph` that gives the event loop turns; `stop` returns a reason to stop (an interrupt). */
+export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null, symmetry = false): Promise<GraphBuild> {
+  const { search, edges } = graphSearch(model, symmetry);
+  return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
+}
 
-  const finish = (): StateGraph => {
-    const n = store.count;
-    offsets = grow(offsets, n + 1);
-    // States not expanded (a limit stopped the search) get no edges.
-    for (let v = cur; v <= n; v++) offsets[v] = m;
-    const g: StateGraph = {
-      model,
-      cm,
-      store,
-      n,
-      m,
-      offsets: offsets.subarray(0, n + 1),
-      targets: targets.subarray(0, m),
-      labels: labels.subarray(0, m),
-      depth: depth.subarray(0, n),
-      maxDepth,
-      bytes: store.bytes() + offsets.byteLength + targets.byteLength + labels.byteLength + depth.byteLength,
-    };
-    return g;
-  };
+/** A breadth-first search without partial-order reduction (with symmetry reduction when asked) that records every edge. */
+function graphSearch(model: Model, symmetry: boolean): { search: Search; edges: EdgeRecorder } {
+  const edges = new EdgeRecorder(model.instances.length);
+  const search = new Search(model, [], {
+    strategy: 'bfs',
+    symmetry,
+    deadlock: false,
+    parents: true,
+    onEdge: (from, to, k) => edges.add(from, to, k),
+  });
+  return { search, edges };
+}
 
-  for (let i = 0; i < model.inits.length; i++) {
-    let st: Int32Array;
-    try {
-      st = initState(model, model.inits[i] as (typeof model.inits)[number]);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) return { status: 'error', error: e, graph: finish(), at: -1, elapsedMs: Date.now() - start };
-      throw e;
-    }
-    cm.pack(st, tmp, 0);
-    const r = store.insert(tmp, 0, -1, i);
-    if (r >= 0) depth[r] = 0;
+/** The graph a finished (or stopped) graph search holds. */
+function graphBuilt(search: Search, edges: EdgeRecorder, end: SearchEnd): GraphBuild {
+  const elapsedMs = () => Date.now() - search.startMs;
+  if (end.kind === 'found') {
+    const f = end.finding;
+    if (f.kind !== 'error' || !f.runtime)
+      throw f.kind === 'error' ? new McError(f.code as ErrorCode, f.message) : new Error(`internal: graph search found ${f.kind}`);
+    if (f.at !== null) edges.dropEdgesOf(f.at);
+    return { status: 'error', error: new McError(f.code as ErrorCode, f.message), graph: graphOf(search, edges), at: f.at ?? -1, elapsedMs: elapsedMs() };
   }
-
-  const depthLimit = limits.depth ?? Number.POSITIVE_INFINITY;
-  let lastReport = start;
-  let reason: string | null = null;
-  for (; cur < store.count; cur++) {
-    if ((depth[cur] as number) >= depthLimit) {
-      reason = `depth limit ${depthLimit} reached with ${store.count - cur} states unexplored`;
-      break;
-    }
-    if (limits.maxStates !== undefined && store.count >= limits.maxStates) {
-      reason = `state limit of ${limits.maxStates} reached`;
-      break;
-    }
-    if ((cur & 1023) === 0) {
-      const now = Date.now();
-      if (limits.timeLimitSec !== undefined && now - start >= limits.timeLimitSec * 1000) {
-        reason = `time limit of ${limits.timeLimitSec}s reached`;
-        break;
-      }
-      if (hooks.onProgress && now - lastReport >= 1000) {
-        lastReport = now;
-        const el = now - start;
-        hooks.onProgress({
-          generated: m,
-          distinct: store.count,
-          queue: store.count - cur,
-          depth: depth[cur] as number,
-          elapsedMs: el,
-          statesPerSec: Math.round((store.count * 1000) / Math.max(1, el)),
-        });
-      }
-    }
-    offsets = grow(offsets, cur + 2);
-    offsets[cur] = m;
-    store.read(cur, tmp, 0);
-    cm.unpack(tmp, 0, s);
-    try {
-      cm.expand(s, t, emit);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) {
-        m = offsets[cur] as number;
-        return { status: 'error', error: e, graph: finish(), at: cur, elapsedMs: Date.now() - start };
-      }
-      throw e;
-    }
-  }
-  const graph = finish();
-  const elapsedMs = Date.now() - start;
-  return reason === null ? { status: 'complete', graph, elapsedMs } : { status: 'incomplete', reason, graph, elapsedMs };
+  const graph = graphOf(search, edges);
+  return end.kind === 'complete'
+    ? { status: 'complete', graph, elapsedMs: elapsedMs() }
+    : { status: 'incomplete', reason: end.reason, graph, elapsedMs: elapsedMs() };
 }
 
 /** Reads state `id` of the graph into a fresh Int32Array. */

@@ -24,11 +24,12 @@ import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairne
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
+import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
-import { explicitCheck } from './explicit.js';
+import { explicitCheck, explicitRun } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import { type StateGraph, buildGraph, graphState } from './graph.js';
+import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphState } from './graph.js';
+import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
@@ -62,6 +63,21 @@ function edgeTrace(g: StateGraph, root: number, edges: readonly number[], prop: 
   }
   void prop;
   return steps;
+}
+
+/** The edges along a path of state ids (the edge of the instance stored as each state's producer). */
+function pathEdges(g: StateGraph, ids: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < ids.length; i++) {
+    const [a, b] = [ids[i - 1] as number, ids[i] as number];
+    let pick = -1;
+    for (let j = g.offsets[a] as number, e = g.offsets[a + 1] as number; j < e; j++) {
+      if (g.targets[j] !== b) continue;
+      if (pick < 0 || g.labels[j] === g.store.via(b)) pick = j;
+    }
+    out.push(pick);
+  }
+  return out;
 }
 
 /** Scratch arrays shared by the BFS searches of one check (sized once). */
@@ -321,8 +337,10 @@ function describeGoal(goal: Goal): string {
 
 function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessMode): Violation {
   const { prop } = goal;
-  const steps = edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop], prop);
-  const loopAt = lasso.prefix.length;
+  // Under symmetry reduction the lasso's states are canonical: it is walked again on concrete states.
+  const { steps, loopAt } = g.canon
+    ? concreteLasso(g, lasso.root, lasso.prefix, lasso.loop)
+    : { steps: edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop], prop), loopAt: lasso.prefix.length };
   const where = describeGoal(goal);
   const fair = mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness';
   const what =
@@ -366,19 +384,55 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
  * `incomplete` (a partial graph proves nothing about cycles).
  */
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
+  const start = Date.now();
+  const sym = symmetryFor(job, opts);
+  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true), opts, start, sym, hooks);
+}
+
+/**
+ * Whether the liveness graph is built under symmetry reduction: asked for (`job.symmetry`), and
+ * exact for the job's liveness properties and fairness (livenessSymmetry.ts); null when not asked.
+ */
+function symmetryFor(job: CheckJob, opts: LivenessOptions): LivenessSymmetry | null {
+  if (!job.symmetry) return null;
+  const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
+  return livenessSymmetry(job.model, props, opts.fairness ?? 'declared');
+}
+
+/** `livenessCheck` that gives the event loop turns while it builds the graph, so that `job.signal` can stop it. */
+export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
+  const start = Date.now();
+  const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
+  const sym = symmetryFor(job, opts);
+  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true), opts, start, sym, hooks);
+}
+
+/** The liveness check on a graph built (or stopped) by `buildGraph`. */
+function livenessOnGraph(
+  job: CheckJob,
+  built: GraphBuild,
+  opts: LivenessOptions,
+  start: number,
+  sym: LivenessSymmetry | null,
+  hooks: Hooks,
+): CheckResult<ExplicitStats> {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
-  const start = Date.now();
-  const built = buildGraph(model, job.limits, hooks);
   const g = built.graph;
+  // The analysis of fair cycles has no levels to report; say once that it started, over how much.
+  if (built.status === 'complete' && hooks.onProgress) {
+    const elapsedMs = Date.now() - start;
+    hooks.onProgress({ phase: 'fair cycles', generated: g.m, distinct: g.n, queue: 0, depth: g.maxDepth, elapsedMs, statesPerSec: 0 });
+  }
   let extraBytes = 0;
   const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
     const bytes = g.bytes + extraBytes;
     return {
       engine: 'explicit',
-      symmetry: false,
+      symmetry: g.canon !== null,
+      ...(sym && !sym.use ? { symmetryRefused: sym.reason } : {}),
       states: g.n,
       transitions: g.m,
       depth: g.maxDepth,
@@ -391,23 +445,34 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
   if (built.status === 'error') {
     const ids = built.at >= 0 ? g.store.path(built.at) : [];
     const trace: Trace | null = ids.length
-      ? {
-          protocol: model.protocol,
-          variant: model.variant,
-          params: model.params,
-          engine: 'explicit',
-          property: null,
-          requirement: null,
-          note: built.error.message,
-          steps: ids.map((id, i) => {
-            const via = g.store.via(id);
-            return {
-              choice: via,
-              label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`),
-              state: graphState(g, id),
-            };
-          }),
-        }
+      ? g.canon
+        ? {
+            protocol: model.protocol,
+            variant: model.variant,
+            params: model.params,
+            engine: 'explicit',
+            property: null,
+            requirement: null,
+            note: built.error.message,
+            steps: concreteLasso(g, ids[0] as number, pathEdges(g, ids), []).steps,
+          }
+        : {
+            protocol: model.protocol,
+            variant: model.variant,
+            params: model.params,
+            engine: 'explicit',
+            property: null,
+            requirement: null,
+            note: built.error.message,
+            steps: ids.map((id, i) => {
+              const via = g.store.via(id);
+              return {
+                choice: via,
+                label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`),
+                state: graphState(g, id),
+              };
+            }),
+          }
       : null;
     return { status: 'error', code: built.error.code, message: built.error.message, stats: stats(), trace };
   }
@@ -459,25 +524,50 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
  * liveness failure is shown first as the lasso that explains it.
  */
 export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
-  const hasLive = job.properties.some((p: Property) => p.kind === 'liveness');
-  const safe = explicitCheck(job, hooks);
-  if (!hasLive || safe.status === 'error' || safe.status === 'incomplete') return safe;
-  const live = livenessCheck(job, hooks, opts);
+  const safe = explicitCheck(job, inPhase(hooks, 'safety search'));
+  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+}
+
+/**
+ * `explicitCheckWithLiveness` with the job's explicit options (worker threads, checkpoints of the
+ * safety search) and its abort signal, which stops either phase.
+ */
+export async function explicitRunWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
+  const safe = await explicitRun(job, inPhase(hooks, 'safety search'));
+  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+}
+
+/** Whether the liveness phase runs after this safety result. */
+/** `hooks` whose progress reports name `phase`, unless a report names its own (the fair-cycle analysis inside the liveness phase). */
+function inPhase(hooks: Hooks, phase: NonNullable<Progress['phase']>): Hooks {
+  const report = hooks.onProgress;
+  return report ? { onProgress: (p) => report.call(hooks, { phase, ...p }) } : {};
+}
+
+function needsLiveness(job: CheckJob, safe: CheckResult<ExplicitStats>): boolean {
+  return job.properties.some((p: Property) => p.kind === 'liveness') && safe.status !== 'error' && safe.status !== 'incomplete';
+}
+
+/** One result from the safety phase's and the liveness phase's. */
+function withLiveness(safe: CheckResult<ExplicitStats>, live: CheckResult<ExplicitStats>): CheckResult<ExplicitStats> {
   const { engine: _engine, liveness: _none, ...liveFigures } = live.stats;
   const stats: ExplicitStats = { ...safe.stats, liveness: liveFigures };
   if (live.status === 'error') return { ...live, stats };
+  const covers = 'covers' in safe ? safe.covers : [];
   const sv = safe.status === 'violated' ? safe.violations : [];
   const lv = live.status === 'violated' ? live.violations : [];
   const first = sv.filter((v) => v.kind === 'invariant' || v.kind === 'step');
   const last = sv.filter((v) => v.kind !== 'invariant' && v.kind !== 'step');
   const violations = [...first, ...lv, ...last];
-  if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats, violations, covers: safe.covers };
-  if (live.status === 'incomplete') return { ...live, stats, covers: safe.covers };
-  return { status: 'ok', guarantee: 'exhaustive', stats, covers: safe.covers };
+  // The liveness graph is exact; the safety search's store decides what the whole check proves.
+  const guarantee = safe.status === 'ok' || safe.status === 'violated' ? safe.guarantee : 'exhaustive';
+  if (violations.length) return { status: 'violated', guarantee, stats, violations, covers };
+  if (live.status === 'incomplete') return { ...live, stats, covers };
+  return { status: 'ok', guarantee, stats, covers };
 }
 
 /** The explicit engine with liveness behind the common interface (name `explicit`). */
 export const explicitLivenessEngine: Engine = {
   name: 'explicit',
-  run: async (job, hooks) => explicitCheckWithLiveness(job, hooks),
+  run: (job, hooks) => explicitRunWithLiveness(job, hooks),
 };

@@ -93,17 +93,16 @@ describe('explicit engine', () => {
 });
 
 describe('liveness graph', () => {
-  it('reports at every 1024th state when a second has passed, and adds the safety and liveness times', () => {
+  it('reports every 1024 expansions when a second has passed (the walk of the safety search), and adds the safety and liveness times', () => {
     tickingClock();
     const seen: Progress[] = [];
     const g = buildGraph(model, {}, { onProgress: (p) => seen.push(p) });
     expect(g.status).toBe('complete');
-    // At state 0 (nothing expanded yet) and at state 1024.
-    expect(seen).toHaveLength(2);
-    expect([seen[0]!.generated, seen[0]!.distinct, seen[0]!.queue, seen[0]!.depth, seen[0]!.elapsedMs]).toEqual([0, 1, 1, 0, 1000]);
-    expect(seen[1]!.queue).toBe(seen[1]!.distinct - 1024);
-    expect(seen[1]!.elapsedMs).toBe(2000);
-    expect(seen[1]!.statesPerSec).toBe(Math.round((seen[1]!.distinct * 1000) / 2000));
+    // The graph is built by the same walk as the safety search: one report, after 1024 expansions.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.queue).toBe(seen[0]!.distinct - 1024);
+    expect(seen[0]!.elapsedMs).toBe(1000);
+    expect(seen[0]!.statesPerSec).toBe(seen[0]!.distinct);
     const r = explicitCheckWithLiveness({
       model,
       properties: [eventually('a-first', 'G-1', 'a reaches 40 while b is 0 (no: b may move first)', and(eq(model.handles.a, 40), eq(model.handles.b, 0)))],
@@ -112,6 +111,30 @@ describe('liveness graph', () => {
     expect(r.status).toBe('violated');
     expect(r.stats.states).toBe(1681);
     expect(r.stats.elapsedMs).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+describe('explicit engine with liveness: phases', () => {
+  it('labels each report with its phase: safety search, then liveness graph, then fair cycles once with the whole graph', () => {
+    tickingClock();
+    const seen: Progress[] = [];
+    const r = explicitCheckWithLiveness(
+      {
+        model,
+        properties: [eventually('a-first', 'G-1', 'a reaches 40 while b is 0 (no: b may move first)', and(eq(model.handles.a, 40), eq(model.handles.b, 0)))],
+        limits: {},
+      },
+      { onProgress: (p) => seen.push(p) },
+    );
+    expect(r.status).toBe('violated');
+    const phases = seen.map((p) => p.phase);
+    // Phases come in order, each at least once, none after a later one.
+    const order = ['safety search', 'liveness graph', 'fair cycles'];
+    expect([...new Set(phases)]).toEqual(order);
+    expect(phases.map((p) => order.indexOf(p as string))).toEqual([...phases.map((p) => order.indexOf(p as string))].sort((x, y) => x - y));
+    const fair = seen.filter((p) => p.phase === 'fair cycles');
+    expect(fair).toHaveLength(1);
+    expect([fair[0]!.distinct, fair[0]!.generated]).toEqual([1681, 3280]);
   });
 });
 

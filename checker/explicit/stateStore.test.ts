@@ -14,7 +14,7 @@ import { StateStore } from './stateStore.js';
 
 describe('StateStore', () => {
   it('gives dense ids in insertion order and finds every duplicate, across a chunk and many growths', () => {
-    const store = new StateStore(2, 10, 4);
+    const store = new StateStore(2, { parents: true, maxVia: 10, tableBits: 4 });
     const w = new Uint32Array(2);
     const N = 70_000; // more than one chunk of 65536
     for (let i = 0; i < N; i++) {
@@ -41,7 +41,7 @@ describe('StateStore', () => {
   });
 
   it('reads states at an offset, keeps start states parentless, and walks paths from a start state', () => {
-    const store = new StateStore(1, 3);
+    const store = new StateStore(1, { parents: true, maxVia: 3 });
     const w = Uint32Array.from([9, 7, 8, 6]);
     expect(store.insert(w, 1, -1, 2)).toBe(0);
     expect(store.insert(w, 2, 0, 1)).toBe(1);
@@ -54,8 +54,8 @@ describe('StateStore', () => {
   });
 
   it('keeps rule-instance numbers of 16 bits and more when told the largest one', () => {
-    const narrow = new StateStore(1, 0xfffe);
-    const wide = new StateStore(1, 0xffff);
+    const narrow = new StateStore(1, { parents: true, maxVia: 0xfffe });
+    const wide = new StateStore(1, { parents: true, maxVia: 0xffff });
     const w = new Uint32Array(1);
     narrow.insert(w, 0, -1, 0xfffe);
     wide.insert(w, 0, -1, 0x12345);
@@ -65,20 +65,22 @@ describe('StateStore', () => {
   });
 
   it('hashes the same words the same way whatever the table, and differently for other words', () => {
-    const a = new StateStore(2, 1);
-    const b = new StateStore(2, 1, 10);
+    const a = new StateStore(2, { maxVia: 1 });
+    const b = new StateStore(2, { maxVia: 1, tableBits: 10 });
     const w = Uint32Array.from([1, 2, 2, 1]);
     expect(a.hash(w, 0)).toBe(b.hash(w, 0));
     expect(a.hash(w, 0)).not.toBe(a.hash(w, 2));
-    expect(new StateStore(1, 1).hash(w, 0)).not.toBe(a.hash(w, 0));
+    expect(new StateStore(1, { maxVia: 1 }).hash(w, 0)).not.toBe(a.hash(w, 0));
     expect(a.hash(w, 0)).toBeGreaterThanOrEqual(0);
   });
 
-  it('counts the bytes of its arrays', () => {
-    const s = new StateStore(3, 5, 8);
+  it('counts the bytes of its table and of the states stored (chunk space not yet written is not counted)', () => {
+    const s = new StateStore(3, { parents: true, maxVia: 5, tableBits: 8 });
     expect(s.bytes()).toBe(4 * 256);
     s.insert(new Uint32Array(3), 0, -1, 0);
-    expect(s.bytes()).toBe(4 * 256 + 65_536 * (3 * 4 + 4 + 2));
+    expect(s.bytes()).toBe(4 * 256 + (3 * 4 + 4 + 2));
+    s.insert(Uint32Array.from([1, 0, 0]), 0, 0, 1);
+    expect(s.bytes()).toBe(4 * 256 + 2 * (3 * 4 + 4 + 2));
   });
 });
 

@@ -1,138 +1,336 @@
 /**
  * The visited set of the explicit engine. Why this module exists: millions of states must be kept
- * without a JavaScript object per state. States are packed into 32-bit words in chunked typed arrays
- * (ids are dense, in discovery order, so a BFS queue is just a cursor over ids), with a parent id and
- * the rule instance that produced each state, and an open-addressing hash table of ids.
+ * without a JavaScript object per state, and several threads must insert into the same set. States
+ * are packed into 32-bit words in chunks of shared memory (ids are dense, in discovery order, so a
+ * BFS level is a range of ids), with an open-addressing hash table of ids. Parent ids and the rule
+ * instance that produced each state are kept only when asked for (depth-first search and the
+ * liveness graph read them); breadth-first traces are rebuilt level by level instead (traces.ts).
+ *
+ * Concurrency: `insertShared` may run in several threads at once. A thread claims an empty slot by
+ * compare-and-swap (marking it busy), takes the next id, writes the words, then publishes the id;
+ * a thread meeting a busy slot waits for the id. Growing (more chunks, a larger table) happens only
+ * while no thread inserts (`reserve`, called between rounds of work).
  */
 
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 const NO_PARENT = 0xffffffff;
+/** A slot being filled: its id is not published yet. */
+const BUSY = -1;
+/** The table grows past this load (ids of 4 bytes: 5.3 to 10.7 bytes of table per state). */
+const MAX_LOAD = 0.75;
+/** Load a table may reach during a round of several threads (`reserve`). */
+const RESERVE_LOAD = 0.85;
+
+/** The shared buffers of a store, to attach another thread's view to the same store. */
+export interface StoreBuffers {
+  readonly words: number;
+  readonly chunks: readonly SharedArrayBuffer[];
+  readonly table: SharedArrayBuffer;
+  /** Int32 [count]. */
+  readonly meta: SharedArrayBuffer;
+}
+
+/** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
+export function hashWords(w: Uint32Array, off: number, words: number, seed = 0x9e3779b9): number {
+  let h = seed ^ words;
+  for (let i = 0; i < words; i++) {
+    let k = w[off + i] as number;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 export class StateStore {
   readonly words: number;
-  private wordChunks: Uint32Array[] = [];
-  private parentChunks: Uint32Array[] = [];
-  private viaChunks: Uint32Array[] | Uint16Array[] = [];
-  private readonly wideVia: boolean;
+  private chunks: Uint32Array[] = [];
+  private chunkBuffers: SharedArrayBuffer[] = [];
   private table: Int32Array;
   private tableMask: number;
-  count = 0;
+  /** log2 of the table size: an id (plus one) takes the low `tableBits` bits of a slot, hash bits the rest. */
+  private tableBits: number;
+  private readonly meta: Int32Array;
+  private readonly parents: Uint32Array[] | null;
+  private readonly vias: (Uint32Array | Uint16Array)[] | null;
+  private readonly wideVia: boolean;
 
-  /** `words` per packed state; `maxVia` is the largest rule-instance (or init) number stored. */
-  constructor(words: number, maxVia: number, initialTableBits = 16) {
+  /**
+   * `words` per packed state. `parents`: keep the parent and the producing rule instance (or init
+   * index) of each state; `maxVia` is the largest such number.
+   */
+  constructor(words: number, opts: { parents?: boolean; maxVia?: number; tableBits?: number; buffers?: StoreBuffers } = {}) {
     this.words = words;
-    this.wideVia = maxVia >= 0xffff;
-    this.table = new Int32Array(1 << initialTableBits).fill(-1);
-    this.tableMask = (1 << initialTableBits) - 1;
+    this.wideVia = (opts.maxVia ?? 0) >= 0xffff;
+    this.parents = opts.parents ? [] : null;
+    this.vias = opts.parents ? [] : null;
+    if (opts.buffers) {
+      this.meta = new Int32Array(opts.buffers.meta);
+      this.table = new Int32Array(opts.buffers.table);
+      this.tableMask = this.table.length - 1;
+      this.tableBits = Math.log2(this.table.length);
+      this.attach(opts.buffers);
+      return;
+    }
+    this.meta = new Int32Array(new SharedArrayBuffer(8));
+    this.tableBits = opts.tableBits ?? 16;
+    this.table = new Int32Array(new SharedArrayBuffer(4 << this.tableBits));
+    this.tableMask = this.table.length - 1;
   }
 
-  /** Hash of a packed state held in `w[off..off+words)`. Fixed constants: stable across runs. */
-  hash(w: Uint32Array, off: number): number {
-    let h = 0x9e3779b9 ^ this.words;
-    for (let i = 0; i < this.words; i++) {
-      let k = w[off + i] as number;
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h ^= k;
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  /** Number of states stored. */
+  get count(): number {
+    return this.meta[0] as number;
+  }
+
+  /** States that fit without another chunk. */
+  get capacity(): number {
+    return this.chunks.length * CHUNK;
+  }
+
+  /** The shared buffers (for a worker thread's view of this store). */
+  buffers(): StoreBuffers {
+    return { words: this.words, chunks: this.chunkBuffers, table: this.table.buffer as SharedArrayBuffer, meta: this.meta.buffer as SharedArrayBuffer };
+  }
+
+  /** Takes the chunks and the table of `b` (after the owner grew them). */
+  attach(b: StoreBuffers): void {
+    for (let i = this.chunks.length; i < b.chunks.length; i++) {
+      const buf = b.chunks[i] as SharedArrayBuffer;
+      this.chunkBuffers.push(buf);
+      this.chunks.push(new Uint32Array(buf));
     }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    if (b.table !== this.table.buffer) {
+      this.table = new Int32Array(b.table);
+      this.tableMask = this.table.length - 1;
+      this.tableBits = Math.log2(this.table.length);
+    }
+  }
+
+  /**
+   * Makes room for `extra` more states (chunks and table) so that inserts, from any thread, need no
+   * growing. Returns true when buffers changed (other threads must `attach` again).
+   */
+  reserve(extra: number): boolean {
+    const need = this.count + extra;
+    let changed = false;
+    while (this.capacity < need) {
+      this.addChunk();
+      changed = true;
+    }
+    // A round may fill the table a little past the load at which one thread grows it (it grows as
+    // soon as the round ends and one thread inserts again); this keeps the table the size one
+    // thread would have.
+    if (need > this.table.length * RESERVE_LOAD) {
+      let size = this.table.length * 2;
+      while (need > size * MAX_LOAD) size *= 2;
+      this.rehash(size);
+      changed = true;
+    }
+    return changed;
+  }
+
+  private addChunk(): void {
+    const buf = new SharedArrayBuffer(CHUNK * this.words * 4);
+    this.chunkBuffers.push(buf);
+    this.chunks.push(new Uint32Array(buf));
+    if (this.parents && this.vias) {
+      this.parents.push(new Uint32Array(CHUNK));
+      this.vias.push(this.wideVia ? new Uint32Array(CHUNK) : new Uint16Array(CHUNK));
+    }
+  }
+
+  /** Hash of a packed state held in `w[off..off+words)`. */
+  hash(w: Uint32Array, off: number): number {
+    return hashWords(w, off, this.words);
   }
 
   private equalAt(id: number, w: Uint32Array, off: number): boolean {
-    const c = this.wordChunks[id >>> CHUNK_BITS] as Uint32Array;
+    const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
     const base = (id & MASK) * this.words;
     for (let i = 0; i < this.words; i++) if (c[base + i] !== w[off + i]) return false;
     return true;
   }
 
-  /**
-   * Inserts the packed state in `w[off..]` unless present. Returns the new id (>= 0), or
-   * `-(id + 1)` of the existing copy.
-   */
-  insert(w: Uint32Array, off: number, parent: number, via: number): number {
-    let slot = this.hash(w, off) & this.tableMask;
-    for (;;) {
-      const id = this.table[slot] as number;
-      if (id < 0) break;
-      if (this.equalAt(id, w, off)) return -(id + 1);
-      slot = (slot + 1) & this.tableMask;
-    }
-    const id = this.count++;
+  private write(id: number, w: Uint32Array, off: number, parent: number, via: number): void {
     const ci = id >>> CHUNK_BITS;
-    if (ci === this.wordChunks.length) {
-      this.wordChunks.push(new Uint32Array(CHUNK * this.words));
-      this.parentChunks.push(new Uint32Array(CHUNK));
-      (this.viaChunks as (Uint32Array | Uint16Array)[]).push(this.wideVia ? new Uint32Array(CHUNK) : new Uint16Array(CHUNK));
-    }
-    const c = this.wordChunks[ci] as Uint32Array;
+    const c = this.chunks[ci] as Uint32Array;
     const base = (id & MASK) * this.words;
     for (let i = 0; i < this.words; i++) c[base + i] = w[off + i] as number;
-    (this.parentChunks[ci] as Uint32Array)[id & MASK] = parent < 0 ? NO_PARENT : parent;
-    (this.viaChunks[ci] as Uint32Array)[id & MASK] = via;
-    this.table[slot] = id;
-    if (this.count * 2 > this.table.length) this.grow();
+    if (this.parents && this.vias) {
+      (this.parents[ci] as Uint32Array)[id & MASK] = parent < 0 ? NO_PARENT : parent;
+      (this.vias[ci] as Uint32Array)[id & MASK] = via;
+    }
+  }
+
+  /**
+   * Inserts the packed state in `w[off..]` unless present (one thread only; grows as needed).
+   * Returns the new id (>= 0), or `-(id + 1)` of the existing copy. `parent` and `via` are kept
+   * when the store keeps parents.
+   */
+  insert(w: Uint32Array, off: number, parent = -1, via = 0): number {
+    const h = this.hash(w, off);
+    const bits = this.tableBits;
+    const tag = h >>> bits;
+    const idMask = this.tableMask;
+    const table = this.table;
+    let slot = h & idMask;
+    for (;;) {
+      const v = table[slot] as number;
+      if (v === 0) break;
+      if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return -(v & idMask);
+      slot = (slot + 1) & idMask;
+    }
+    const id = this.meta[0] as number;
+    if (id === this.capacity) this.addChunk();
+    this.meta[0] = id + 1;
+    this.write(id, w, off, parent, via);
+    table[slot] = (tag << bits) | (id + 1);
+    if (id + 1 > table.length * MAX_LOAD) this.rehash(table.length * 2);
     return id;
   }
 
-  private grow(): void {
-    const size = this.table.length * 2;
-    const t = new Int32Array(size).fill(-1);
+  /**
+   * `insert` for several threads at once. The caller must have reserved room (`reserve`); parents
+   * are not kept (stores with parents are used by one thread).
+   */
+  insertShared(w: Uint32Array, off: number): number {
+    const h = this.hash(w, off);
+    const bits = this.tableBits;
+    const tag = h >>> bits;
+    const idMask = this.tableMask;
+    const table = this.table;
+    let slot = h & idMask;
+    for (;;) {
+      let v = Atomics.load(table, slot);
+      if (v === 0) {
+        if (Atomics.compareExchange(table, slot, 0, BUSY) !== 0) continue;
+        const id = Atomics.add(this.meta, 0, 1);
+        this.write(id, w, off, -1, 0);
+        Atomics.store(table, slot, (tag << bits) | (id + 1));
+        return id;
+      }
+      while (v === BUSY) v = Atomics.load(table, slot);
+      if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return -(v & idMask);
+      slot = (slot + 1) & idMask;
+    }
+  }
+
+  /** Whether the packed state is stored, without inserting it (safe while others insert). */
+  has(w: Uint32Array, off: number): boolean {
+    const h = this.hash(w, off);
+    const bits = this.tableBits;
+    const tag = h >>> bits;
+    const idMask = this.tableMask;
+    let slot = h & idMask;
+    for (;;) {
+      let v = Atomics.load(this.table, slot);
+      if (v === 0) return false;
+      while (v === BUSY) v = Atomics.load(this.table, slot);
+      if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return true;
+      slot = (slot + 1) & idMask;
+    }
+  }
+
+  private rehash(size: number): void {
+    if (size > 2 ** 30) throw new RangeError('the exact store holds at most 2^30 table slots (about 800 million states): use --store hash-compaction');
+    const t = new Int32Array(new SharedArrayBuffer(size * 4));
     const mask = size - 1;
+    const bits = Math.log2(size);
     const W = this.words;
-    // Hash straight from the chunks (no copy per state): rehashing is a tenth of a search's time.
-    for (let ci = 0, id = 0; ci < this.wordChunks.length; ci++) {
-      const c = this.wordChunks[ci] as Uint32Array;
-      for (let k = 0; k < CHUNK && id < this.count; k++, id++) {
-        let slot = this.hash(c, k * W) & mask;
-        while ((t[slot] as number) >= 0) slot = (slot + 1) & mask;
-        t[slot] = id;
+    const n = this.count;
+    // Hash straight from the chunks, in id order (no copy per state).
+    for (let ci = 0, id = 0; ci < this.chunks.length && id < n; ci++) {
+      const c = this.chunks[ci] as Uint32Array;
+      for (let k = 0; k < CHUNK && id < n; k++, id++) {
+        const h = hashWords(c, k * W, W);
+        let slot = h & mask;
+        while ((t[slot] as number) !== 0) slot = (slot + 1) & mask;
+        t[slot] = ((h >>> bits) << bits) | (id + 1);
       }
     }
     this.table = t;
     this.tableMask = mask;
+    this.tableBits = bits;
+  }
+
+  /** Forgets every state (the buffers are kept for reuse; the table is cleared). */
+  clear(): void {
+    this.meta[0] = 0;
+    this.table.fill(0);
   }
 
   /** Copies the packed state `id` into `w[off..]`. */
   read(id: number, w: Uint32Array, off: number): void {
-    const c = this.wordChunks[id >>> CHUNK_BITS] as Uint32Array;
+    const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
     const base = (id & MASK) * this.words;
     for (let i = 0; i < this.words; i++) w[off + i] = c[base + i] as number;
   }
 
-  /** Parent id of state `id`, or -1 for a start state. */
+  /** Whether parents are kept. */
+  get keepsParents(): boolean {
+    return this.parents !== null;
+  }
+
+  /** Parent id of state `id`, or -1 for a start state (stores that keep parents). */
   parent(id: number): number {
-    const p = (this.parentChunks[id >>> CHUNK_BITS] as Uint32Array)[id & MASK] as number;
+    const p = ((this.parents as Uint32Array[])[id >>> CHUNK_BITS] as Uint32Array)[id & MASK] as number;
     return p === NO_PARENT ? -1 : p;
   }
 
-  /** The rule instance (or init index, for a start state) that produced state `id`. */
+  /** The rule instance (or init index, for a start state) that produced state `id` (stores that keep parents). */
   via(id: number): number {
-    return (this.viaChunks[id >>> CHUNK_BITS] as Uint32Array)[id & MASK] as number;
+    return ((this.vias as Uint32Array[])[id >>> CHUNK_BITS] as Uint32Array)[id & MASK] as number;
   }
 
-  /** The ids from a start state to `id`, in order. */
+  /** The ids from a start state to `id`, in order (stores that keep parents). */
   path(id: number): number[] {
     const out: number[] = [];
     for (let x = id; x >= 0; x = this.parent(x)) out.push(x);
     return out.reverse();
   }
 
-  /** Bytes held by all arrays. */
+  /**
+   * Bytes the states need: their words (and parents), and the table. Chunk space not yet used is
+   * not counted: the system gives shared memory pages only when they are first written.
+   */
   bytes(): number {
-    let n = this.table.byteLength;
-    for (const c of this.wordChunks) n += c.byteLength;
-    for (const c of this.parentChunks) n += c.byteLength;
-    for (const c of this.viaChunks) n += c.byteLength;
-    return n;
+    return this.count * (this.words * 4 + (this.parents ? 4 + (this.wideVia ? 4 : 2) : 0)) + this.table.byteLength;
+  }
+
+  /** The packed words of states `from .. to-1`, chunk by chunk (for checkpoints and spilling). */
+  *slices(from = 0, to = this.count): Generator<Uint32Array> {
+    const W = this.words;
+    for (let id = from; id < to; ) {
+      const ci = id >>> CHUNK_BITS;
+      const end = Math.min(to, (ci + 1) * CHUNK);
+      yield (this.chunks[ci] as Uint32Array).subarray((id & MASK) * W, (end - ci * CHUNK) * W);
+      id = end;
+    }
+  }
+
+  /** Appends states given as packed words (a checkpoint's), without looking for duplicates. */
+  appendAll(words: Uint32Array): void {
+    const n = words.length / this.words;
+    this.reserve(n);
+    const W = this.words;
+    const start = this.count;
+    for (let i = 0; i < n; i++) {
+      const id = start + i;
+      const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
+      c.set(words.subarray(i * W, (i + 1) * W), (id & MASK) * W);
+    }
+    this.meta[0] = start + n;
+    this.rehash(this.table.length);
   }
 }

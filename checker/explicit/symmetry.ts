@@ -2,8 +2,8 @@
  * Symmetry reduction over symmetric index types (Murphi scalarsets). Why this module exists: when
  * the values of an index type are interchangeable (DMA slots, say), states that differ only by a
  * permutation of those values behave alike, so the engine stores one canonical representative per
- * class: the permuted state with the smallest packed words. Soundness needs rules and properties
- * that never single out a value of a symmetric type; `checkSymmetric` rejects models that do.
+ * class (see `Canonicalizer`). Soundness needs rules and properties that never single out a value
+ * of a symmetric type; `checkSymmetric` rejects models that do.
  */
 import { McError } from '../../model/lang/errors.js';
 import type { Expr } from '../../model/lang/expr.js';
@@ -11,13 +11,6 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { Stmt } from '../../model/lang/stmt.js';
 import type { IndexType, Type } from '../../model/lang/types.js';
 import type { Property } from '../../properties/property.js';
-
-function permutations(n: number): number[][] {
-  if (n <= 1) return [[0]];
-  const out: number[][] = [];
-  for (const p of permutations(n - 1)) for (let i = 0; i <= p.length; i++) out.push([...p.slice(0, i), n - 1, ...p.slice(i)]);
-  return out;
-}
 
 /** Throws MC010 when a rule, property or end state uses a value of a symmetric index as a number or constant. */
 export function checkSymmetric(model: Model, properties: readonly Property[]): void {
@@ -64,61 +57,186 @@ export function checkSymmetric(model: Model, properties: readonly Property[]): v
   if (model.endState) walkE(model.endState, 'endState');
 }
 
-/** Canonicalises states: applies every permutation of the symmetric indexes and keeps the least packed form. */
+/** A well-mixed 32-bit hash of two integers (summed into signatures, so the order of terms does not matter). */
+function mix2(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  h = Math.imul(h, 0x297a2d39);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** Codes of a symmetric value in a signature: none, the element itself, another element. */
+const NONE = -1;
+const SELF = -2;
+const OTHER = -3;
+/** Groups up to this size are searched whole (cheaper than signatures for two or three elements). */
+const WHOLE_GROUP_MAX = 6;
+
+/** The slots of a layout as the symmetric types see them, in flat arrays. */
+class SymmetricLayout {
+  readonly sizes: number[] = [];
+  /** Per slot: its symmetric coordinates are coords[cStart[k] .. cStart[k + 1]). */
+  readonly cStart: Int32Array;
+  readonly cType: Int32Array;
+  readonly cIndex: Int32Array;
+  readonly cStride: Int32Array;
+  /** Per coordinate: the hash of the slot's template (symmetric coordinates abstracted) and the coordinate's position. */
+  readonly cTag: Uint32Array;
+  /** Per slot: the symmetric type its value refers to (an index or an option of one), or -1, and its template's hash. */
+  readonly valueType: Int32Array;
+  readonly pointedTag: Uint32Array;
+
+  constructor(model: Pick<Model, 'indexes' | 'layout'>, sym: readonly IndexType[]) {
+    const typeOf = new Map(sym.map((t, i) => [t.name, i]));
+    for (const t of sym) this.sizes.push(t.size);
+    const coords: { type: number; index: number; stride: number; tag: number }[][] = [];
+    const valueType: number[] = [];
+    const pointed: number[] = [];
+    const templates = new Map<string, number>();
+    const walk = (t: Type, key: string, cs: { type: number; index: number; stride: number }[]) => {
+      if (t.kind === 'record') {
+        for (const [f, ft] of Object.entries(t.fields)) walk(ft, `${key}.${f}`, cs);
+        return;
+      }
+      if (t.kind === 'array') {
+        const inner = slotCountOf(t.elem);
+        const ti = typeOf.get(t.index.name);
+        for (let i = 0; i < t.index.size; i++) {
+          if (ti === undefined) walk(t.elem, `${key}[${i}]`, cs);
+          else walk(t.elem, `${key}[*]`, [...cs, { type: ti, index: i, stride: inner }]);
+        }
+        return;
+      }
+      let tpl = templates.get(key);
+      if (tpl === undefined) templates.set(key, (tpl = templates.size + 1));
+      coords.push(cs.map((c, j) => ({ ...c, tag: mix2(tpl, j) })));
+      const vt = t.kind === 'index' ? typeOf.get(t.name) : t.kind === 'option' && t.inner.kind === 'index' ? typeOf.get(t.inner.name) : undefined;
+      valueType.push(vt ?? -1);
+      pointed.push(mix2(tpl, 1 << 20));
+    };
+    for (const v of model.layout.vars) walk(v.type, v.name, []);
+    this.cStart = new Int32Array(coords.length + 1);
+    const flat = coords.flat();
+    coords.reduce((at, cs, k) => {
+      this.cStart[k] = at;
+      return at + cs.length;
+    }, 0);
+    this.cStart[coords.length] = flat.length;
+    this.cType = Int32Array.from(flat, (c) => c.type);
+    this.cIndex = Int32Array.from(flat, (c) => c.index);
+    this.cStride = Int32Array.from(flat, (c) => c.stride);
+    this.cTag = Uint32Array.from(flat, (c) => c.tag);
+    this.valueType = Int32Array.from(valueType);
+    this.pointedTag = Uint32Array.from(pointed);
+  }
+
+  get nSlots(): number {
+    return this.valueType.length;
+  }
+
+  /** Where each slot goes under the permutation (element i of type t goes to perm[t][i]). */
+  destinations(perm: readonly Int32Array[]): Int32Array {
+    const { cStart, cType, cIndex, cStride } = this;
+    return Int32Array.from({ length: this.nSlots }, (_, k) => {
+      let d = k;
+      for (let c = cStart[k] as number; c < (cStart[k + 1] as number); c++) {
+        const i = cIndex[c] as number;
+        d += (((perm[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
+      }
+      return d;
+    });
+  }
+
+  /** Writes into `u` the state `s` with each type t permuted by perm[t] (element i goes to perm[t][i]). */
+  permuteInto(s: Int32Array, perm: readonly Int32Array[], u: Int32Array): void {
+    const { cStart, cType, cIndex, cStride, valueType } = this;
+    const n = this.nSlots;
+    for (let k = 0; k < n; k++) {
+      let d = k;
+      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
+        const i = cIndex[c] as number;
+        d += (((perm[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
+      }
+      const v = s[k] as number;
+      const vt = valueType[k] as number;
+      u[d] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+    }
+  }
+}
+
+/**
+ * Canonicalises states under permutations of the symmetric index types, exactly: the canonical
+ * form of a state is the least packed form over a set of permutations that depends only on the
+ * state's class, so two states get the same form exactly when a permutation maps one to the other
+ * (the counts are those of trying every permutation, as Rumur's exhaustive mode does), without
+ * trying n! of them.
+ *
+ * For groups of up to six permutations every one is tried. Otherwise each element of a symmetric
+ * type gets a signature that no permutation changes (a sum of hashes over the slots it indexes —
+ * their template, position and value, a reference to itself told apart from one to another element
+ * — and over the slots that refer to it); elements are ordered by signature, and only orders of
+ * elements with equal signatures (a cell) are tried. Within a cell, elements whose exchange leaves
+ * the state unchanged (twins: idle processes, empty slots) are interchangeable, so only
+ * arrangements of their classes are tried. A typical state then needs one or a few permutations,
+ * whatever n.
+ */
 export class Canonicalizer {
-  /** For each non-identity permutation: destination slot of each slot, and the value map per slot. */
-  private readonly perms: { dest: Int32Array; map: (Int32Array | null)[] }[] = [];
+  readonly active: boolean;
+  private readonly lay: SymmetricLayout | null = null;
+  /** Whole-group search: every permutation but the identity, as the destination of each slot and a permutation per type. */
+  private readonly whole: { readonly dest: Int32Array; readonly perm: Int32Array[] }[] | null = null;
+  /** Per type: signature of each element, elements in signature order, start of each one's cell, twin class labels, permutation. */
+  private readonly sig: Uint32Array[] = [];
+  private readonly order: Int32Array[] = [];
+  private readonly cellStart: Int32Array[] = [];
+  private readonly cls: Int32Array[] = [];
+  private readonly labels: Int32Array[] = [];
+  private readonly used: Uint8Array[] = [];
+  private readonly perm: Int32Array[] = [];
   private readonly u: Int32Array;
   private readonly w: Uint32Array;
-  readonly active: boolean;
+  private readonly best: Uint32Array;
+  /** Permutations tried so far (a figure for benchmarks). */
+  tried = 0;
+  /** The next permutation tried is the first of this state's set. */
+  private first = false;
 
+  /** `wholeGroupMax`: groups up to this size are searched whole (default 6; tests set 0 to use signatures always). */
   constructor(
-    model: Model,
+    model: Pick<Model, 'indexes' | 'layout'>,
     private readonly words: number,
     private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void,
+    opts: { wholeGroupMax?: number } = {},
   ) {
     const sym = model.indexes.filter((i) => i.symmetric && i.size > 1);
     this.active = sym.length > 0;
     this.u = new Int32Array(model.layout.nSlots);
     this.w = new Uint32Array(words);
+    this.best = new Uint32Array(words);
     if (!this.active) return;
-    // Coordinates of each slot: the path of array positions (with their index type) and its scalar type.
-    const coords: { key: (string | number)[]; idx: (string | null)[]; valIndex: string | null }[] = [];
-    const walk = (t: Type, key: (string | number)[], idx: (string | null)[]) => {
-      if (t.kind === 'record') for (const [f, ft] of Object.entries(t.fields)) walk(ft, [...key, f], [...idx, null]);
-      else if (t.kind === 'array') for (let i = 0; i < t.index.size; i++) walk(t.elem, [...key, i], [...idx, t.index.name]);
-      else coords.push({ key, idx, valIndex: t.kind === 'index' ? t.name : t.kind === 'option' && t.inner.kind === 'index' ? t.inner.name : null });
-    };
-    for (const v of model.layout.vars) walk(v.type, [v.name], [null]);
-    const slotOf = new Map(coords.map((c, k) => [JSON.stringify(c.key), k]));
-    // Every combination of one permutation per symmetric index type.
-    let combos: Map<string, number[]>[] = [new Map()];
-    for (const ix of sym) {
-      const next: Map<string, number[]>[] = [];
-      for (const c of combos) for (const p of permutations(ix.size)) next.push(new Map([...c, [ix.name, p]]));
-      combos = next;
+    this.lay = new SymmetricLayout(model, sym);
+    for (const t of sym) {
+      this.sig.push(new Uint32Array(t.size));
+      this.order.push(new Int32Array(t.size));
+      this.cellStart.push(new Int32Array(t.size));
+      this.cls.push(new Int32Array(t.size));
+      this.labels.push(new Int32Array(t.size));
+      this.used.push(new Uint8Array(t.size));
+      this.perm.push(new Int32Array(t.size));
     }
-    for (const combo of combos) {
-      if ([...combo.values()].every((p) => p.every((x, i) => x === i))) continue;
-      const dest = new Int32Array(coords.length);
-      const map: (Int32Array | null)[] = [];
-      coords.forEach((c, k) => {
-        const key = c.key.map((x, j) => {
-          const ixName = c.idx[j];
-          const p = ixName ? combo.get(ixName) : undefined;
-          return p && typeof x === 'number' ? (p[x] as number) : x;
-        });
-        dest[k] = slotOf.get(JSON.stringify(key)) as number;
-        const p = c.valIndex ? combo.get(c.valIndex) : undefined;
-        map.push(p ? Int32Array.from(p) : null);
-      });
-      this.perms.push({ dest, map });
+    if (this.group <= (opts.wholeGroupMax ?? WHOLE_GROUP_MAX)) {
+      let combos: Int32Array[][] = [[]];
+      for (const t of sym) combos = combos.flatMap((c) => permutations(t.size).map((p) => [...c, Int32Array.from(p)]));
+      const lay = this.lay;
+      this.whole = combos.filter((c) => c.some((p) => p.some((x, i) => x !== i))).map((perm) => ({ dest: lay.destinations(perm), perm }));
     }
   }
 
-  /** Number of permutations tried per state (including the identity). */
+  /** Number of permutations of the symmetric types (the group the canonical form is taken over). */
   get group(): number {
-    return this.perms.length + 1;
+    return (this.lay?.sizes ?? []).reduce((p, n) => p * factorial(n), 1);
   }
 
   /**
@@ -126,29 +244,211 @@ export class Canonicalizer {
    * Returns true when it changed.
    */
   canonical(s: Int32Array, out: Uint32Array): boolean {
-    let changed = false;
-    const { u, w, words } = this;
-    for (const { dest, map } of this.perms) {
-      for (let k = 0; k < s.length; k++) {
-        const v = s[k] as number;
-        const m = map[k];
-        u[dest[k] as number] = m && v >= 0 ? (m[v] as number) : v;
-      }
-      this.pack(u, w, 0);
-      let less = false;
-      for (let i = words - 1; i >= 0; i--) {
-        const a = w[i] as number;
-        const b = out[i] as number;
-        if (a !== b) {
-          less = a < b;
-          break;
-        }
-      }
-      if (less) {
-        out.set(w);
-        changed = true;
+    const { best, words } = this;
+    if (this.whole) {
+      // The identity is one of the group: start from the state itself.
+      best.set(out);
+      for (const p of this.whole) this.tryWhole(s, p.dest, p.perm);
+    } else {
+      // Only the arrangements count (the identity is not one unless it sorts the signatures).
+      this.signatures(s);
+      this.prepare(s);
+      this.first = true;
+      do this.tryPermutation(s, this.arrangement());
+      while (this.nextArrangement());
+    }
+    for (let i = 0; i < words; i++) {
+      if (out[i] !== best[i]) {
+        out.set(best);
+        return true;
       }
     }
-    return changed;
+    return false;
   }
+
+  /** `tryPermutation` with the slots' destinations computed in advance (whole-group search). */
+  private tryWhole(s: Int32Array, dest: Int32Array, perm: readonly Int32Array[]): void {
+    const { u } = this;
+    const vts = (this.lay as SymmetricLayout).valueType;
+    for (let k = 0; k < s.length; k++) {
+      const v = s[k] as number;
+      const vt = vts[k] as number;
+      u[dest[k] as number] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+    }
+    this.keepIfLess();
+  }
+
+  /** Keeps the permuted state if its packed form is less than the best so far (compared from the last word down). */
+  private tryPermutation(s: Int32Array, perm: readonly Int32Array[]): void {
+    (this.lay as SymmetricLayout).permuteInto(s, perm, this.u);
+    this.keepIfLess();
+  }
+
+  private keepIfLess(): void {
+    this.tried++;
+    const { u, w, best } = this;
+    this.pack(u, w, 0);
+    if (this.first) {
+      best.set(w);
+      this.first = false;
+      return;
+    }
+    for (let i = this.words - 1; i >= 0; i--) {
+      if (w[i] !== best[i]) {
+        if ((w[i] as number) < (best[i] as number)) best.set(w);
+        return;
+      }
+    }
+  }
+
+  /** The signatures of every element at state `s`. */
+  private signatures(s: Int32Array): void {
+    for (const g of this.sig) g.fill(0);
+    const { sig } = this;
+    const { cStart, cType, cIndex, cTag, valueType, pointedTag } = this.lay as SymmetricLayout;
+    const n = valueType.length;
+    for (let k = 0; k < n; k++) {
+      const v = s[k] as number;
+      const vt = valueType[k] as number;
+      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
+        const ct = cType[c] as number;
+        const ci = cIndex[c] as number;
+        const code = vt < 0 ? v : v < 0 ? NONE : vt === ct && v === ci ? SELF : OTHER;
+        const g = sig[ct] as Uint32Array;
+        g[ci] = ((g[ci] as number) + mix2(cTag[c] as number, code)) >>> 0;
+      }
+      if (vt >= 0 && v >= 0) {
+        const g = sig[vt] as Uint32Array;
+        g[v] = ((g[v] as number) + (pointedTag[k] as number) + (cStart[k + 1] as number) - (cStart[k] as number)) >>> 0;
+      }
+    }
+  }
+
+  /** Whether exchanging elements a and b of type `type` leaves `s` unchanged. */
+  private twins(s: Int32Array, type: number, a: number, b: number): boolean {
+    const { cStart, cType, cIndex, cStride, valueType } = this.lay as SymmetricLayout;
+    const n = valueType.length;
+    for (let k = 0; k < n; k++) {
+      let d = k;
+      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
+        if (cType[c] !== type) continue;
+        const i = cIndex[c] as number;
+        if (i === a) d += (b - a) * (cStride[c] as number);
+        else if (i === b) d += (a - b) * (cStride[c] as number);
+      }
+      let v = s[k] as number;
+      if (valueType[k] === type && v >= 0) v = v === a ? b : v === b ? a : v;
+      if (s[d] !== v) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Orders the elements of each type by signature, marks the cells (equal signatures) and labels
+   * each position with its twin class; the labels start ascending within each cell.
+   */
+  private prepare(s: Int32Array): void {
+    for (let t = 0; t < this.sig.length; t++) {
+      const g = this.sig[t] as Uint32Array;
+      const order = this.order[t] as Int32Array;
+      const cellStart = this.cellStart[t] as Int32Array;
+      const cls = this.cls[t] as Int32Array;
+      const n = order.length;
+      for (let i = 0; i < n; i++) order[i] = i;
+      for (let i = 1; i < n; i++) {
+        const x = order[i] as number;
+        let j = i - 1;
+        while (j >= 0 && (g[order[j] as number] as number) > (g[x] as number)) {
+          order[j + 1] = order[j] as number;
+          j--;
+        }
+        order[j + 1] = x;
+      }
+      for (let i = 0; i < n; i++) {
+        cellStart[i] = i > 0 && g[order[i - 1] as number] === g[order[i] as number] ? (cellStart[i - 1] as number) : i;
+        cls[i] = i;
+        for (let j = cellStart[i] as number; j < i; j++) {
+          if (cls[j] === j && this.twins(s, t, order[j] as number, order[i] as number)) {
+            cls[i] = j;
+            break;
+          }
+        }
+      }
+      // The first arrangement: each cell's labels ascending.
+      const lab = this.labels[t] as Int32Array;
+      lab.set(cls);
+      for (let end = n; end > 0; end = cellStart[end - 1] as number) lab.subarray(cellStart[end - 1] as number, end).sort();
+    }
+  }
+
+  /** The permutation of each type for the current arrangement: position p takes the next unused element of class labels[p]. */
+  private arrangement(): Int32Array[] {
+    for (let t = 0; t < this.labels.length; t++) {
+      const lab = this.labels[t] as Int32Array;
+      const order = this.order[t] as Int32Array;
+      const cls = this.cls[t] as Int32Array;
+      const perm = this.perm[t] as Int32Array;
+      const used = this.used[t] as Uint8Array;
+      used.fill(0);
+      for (let p = 0; p < lab.length; p++) {
+        for (let i = (this.cellStart[t] as Int32Array)[p] as number; i < lab.length; i++) {
+          if (!used[i] && cls[i] === lab[p]) {
+            used[i] = 1;
+            perm[order[i] as number] = p;
+            break;
+          }
+        }
+      }
+    }
+    return this.perm;
+  }
+
+  /** Advances to the next arrangement of twin-class labels within cells (lexicographic, with carry); false after the last. */
+  private nextArrangement(): boolean {
+    for (let t = this.labels.length - 1; t >= 0; t--) {
+      const lab = this.labels[t] as Int32Array;
+      const cs = this.cellStart[t] as Int32Array;
+      for (let end = lab.length; end > 0; ) {
+        const start = cs[end - 1] as number;
+        if (end - start > 1) {
+          if (nextPermutation(lab, start, end)) return true;
+          lab.subarray(start, end).sort();
+        }
+        end = start;
+      }
+    }
+    return false;
+  }
+}
+
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[0]];
+  const out: number[][] = [];
+  for (const p of permutations(n - 1)) for (let i = 0; i <= p.length; i++) out.push([...p.slice(0, i), n - 1, ...p.slice(i)]);
+  return out;
+}
+
+function factorial(n: number): number {
+  return n <= 1 ? 1 : n * factorial(n - 1);
+}
+
+/** Rearranges a[start..end) into the next lexicographic permutation; false when it was the last. */
+function nextPermutation(a: Int32Array, start: number, end: number): boolean {
+  let i = end - 2;
+  while (i >= start && (a[i] as number) >= (a[i + 1] as number)) i--;
+  if (i < start) return false;
+  let j = end - 1;
+  while ((a[j] as number) <= (a[i] as number)) j--;
+  const x = a[i] as number;
+  a[i] = a[j] as number;
+  a[j] = x;
+  a.subarray(i + 1, end).reverse();
+  return true;
+}
+
+/** Number of slots of a type. */
+function slotCountOf(t: Type): number {
+  if (t.kind === 'record') return Object.values(t.fields).reduce((n, ft) => n + slotCountOf(ft), 0);
+  if (t.kind === 'array') return t.index.size * slotCountOf(t.elem);
+  return 1;
 }

@@ -19,11 +19,22 @@
  */
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { applyRule, enabled, initState } from '../../model/lang/interp.js';
+import { failingInstance, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, Progress, RandomStats, Violation } from '../engine.js';
+import {
+  type CheckJob,
+  type CheckResult,
+  type CoverReport,
+  type Engine,
+  type Hooks,
+  type Progress,
+  type RandomStats,
+  type Violation,
+  deadlockViolation,
+  modelErrorMessage,
+} from '../engine.js';
 import { StateStore } from '../explicit/stateStore.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { ChoiceRunner, type RecordedStep, type RunOutcome, type RunStop } from './runChoices.js';
@@ -55,19 +66,6 @@ export interface RandomOptions {
  * held back (one flag per rule; null for a plain run).
  */
 type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
-
-/** Finds which enabled rule instance raises a run-time model error in `s` (through the interpreter). */
-function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
-  for (const inst of model.instances) {
-    try {
-      if (enabled(model, inst, s)) applyRule(model, inst, s);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) return { via: inst.id, message: e.message };
-      throw e;
-    }
-  }
-  return null;
-}
 
 /** Whether two stops are the same broken property. */
 function sameStop(a: RunStop | null, b: RunStop): boolean {
@@ -201,13 +199,7 @@ function violationOf(
   lastLabel: string,
 ): Violation {
   if (stop.kind === 'deadlock') {
-    return {
-      property: DEADLOCK,
-      requirement: 'deadlock',
-      kind: 'deadlock',
-      message: 'deadlock: no rule is enabled and the state is not a legal end state',
-      trace: traceFor({ name: DEADLOCK, requirement: 'deadlock' }),
-    };
+    return deadlockViolation(traceFor({ name: DEADLOCK, requirement: 'deadlock' }));
   }
   if (stop.kind === 'step') {
     const p = cm.steps[stop.index] as Property;
@@ -265,7 +257,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     throw e;
   }
   const runner = new ChoiceRunner(cm, model.layout.nSlots, model.instances.length);
-  const seen = new StateStore(cm.words, 0);
+  const seen = new StateStore(cm.words);
   tally.distinct = seen;
   const packed = new Uint32Array(cm.words);
   const covers = new CoverTracker(cm);
@@ -405,7 +397,7 @@ function counterexample(
     const last = (steps[steps.length - 1] as TraceStep).state;
     const f = e instanceof ModelRuntimeError ? failingInstance(model, last) : null;
     const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f ? { failingChoice: f.via } : {}) } });
-    const message = f ? `model error ${f.message} (after ${steps.length - 1} steps; the trace leads to the state where it fails)` : e.message;
+    const message = f ? modelErrorMessage(f.message, steps.length - 1) : e.message;
     return { status: 'error', code: e.code, stats: tally.stats(), trace, message };
   }
   const violation = violationOf(stop, cm, traceFor, (steps[steps.length - 1] as TraceStep).label);

@@ -17,7 +17,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Invariant, Property } from '../../properties/property.js';
-import { decodePath, splitProperties } from './bmc.js';
+import { bmcCheck, decodePath, splitProperties } from './bmc.js';
 import type { ProofResult } from './proofResult.js';
 import { modelErrorOf, replayPath, stuckFinding, traceOf, violationFinding, violationOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
@@ -51,138 +51,138 @@ export const DEFAULT_MAX_K = 8;
  */
 export async function prove(model: Model, properties: readonly Property[], opts: ProveOptions = {}): Promise<ProofResult> {
   const start = Date.now();
-  const elapsed = () => Date.now() - start;
+  const startError = startStateError(model, start);
+  if (startError) return startError;
+  if ((opts.maxK ?? DEFAULT_MAX_K) < 1) throw new Error('maxK must be at least 1');
+  const go = (s: SmtSession) => new KInduction(model, properties, opts, s, start).run();
+  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
+}
+
+/** The error result when a start state raises a model error (nothing to prove then), else null. */
+function startStateError(model: Model, start: number): ProofResult | null {
   for (const init of model.inits) {
     try {
       initState(model, init);
     } catch (e) {
       if (e instanceof ModelRuntimeError)
-        return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: elapsed() };
+        return { status: 'error', method: 'k-induction', code: e.code, message: e.message, trace: null, elapsedMs: Date.now() - start };
       throw e;
     }
   }
-  const split = splitProperties(properties);
-  const props = { ...split, invariants: [...split.invariants, ...(opts.strengthening ?? [])] };
-  const names = [...props.invariants, ...props.steps].map((p) => p.name);
-  const maxK = opts.maxK ?? DEFAULT_MAX_K;
-  const simple = opts.simplePath ?? true;
-  const deadline = opts.timeLimitSec === undefined ? null : start + opts.timeLimitSec * 1000;
+  return null;
+}
 
-  const go = async (s: SmtSession): Promise<ProofResult> => {
+/**
+ * One k-induction run in one z3 session, in named steps: for each k the base case (`baseCase`, with
+ * `hintFailure` when only a hint fails and `baseViolation` when a property does), then the step case
+ * (`stepCase`: `proved`, or the counterexample to induction `ctiAt`).
+ */
+class KInduction {
+  private readonly split: ReturnType<typeof splitProperties>;
+  private readonly hints: readonly Invariant[];
+  private readonly props: ReturnType<typeof splitProperties>;
+  private readonly maxK: number;
+  private readonly deadline: number | null;
+  private readonly ops: SymOps;
+  private readonly base: Unrolling;
+  private readonly step: Unrolling;
+  private readonly bs: SolverHandle;
+  private readonly ss: SolverHandle;
+
+  constructor(
+    private readonly model: Model,
+    private readonly properties: readonly Property[],
+    private readonly opts: ProveOptions,
+    private readonly s: SmtSession,
+    private readonly start: number,
+  ) {
+    this.split = splitProperties(properties);
+    this.hints = opts.strengthening ?? [];
+    this.props = { ...this.split, invariants: [...this.split.invariants, ...this.hints] };
+    this.maxK = opts.maxK ?? DEFAULT_MAX_K;
+    this.deadline = opts.timeLimitSec === undefined ? null : start + opts.timeLimitSec * 1000;
     const tm = new Terms(s);
-    const ops = new SymOps(tm);
-    const tr = new SlotTranslator(ops, model);
-    const base = new Unrolling(tm, ops, tr, props, false);
-    const step = new Unrolling(tm, ops, tr, props, false);
-    const bs = s.newSolver('QF_BV');
-    const ss = s.newSolver('QF_BV');
-    const bad = (u: Unrolling, t: number): BoolSym => ops.or([u.err(t), u.violated(t)]);
-    const incomplete = (what: string): ProofResult => ({
+    this.ops = new SymOps(tm);
+    const tr = new SlotTranslator(this.ops, model);
+    this.base = new Unrolling(tm, this.ops, tr, this.props, false);
+    this.step = new Unrolling(tm, this.ops, tr, this.props, false);
+    this.bs = s.newSolver('QF_BV');
+    this.ss = s.newSolver('QF_BV');
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.start;
+  }
+
+  /** A model error, or any invariant (hints included) or step property broken in state t. */
+  private bad(u: Unrolling, t: number): BoolSym {
+    return this.ops.or([u.err(t), u.violated(t)]);
+  }
+
+  /** A model error, or a property (not a hint) broken in state t or on the step into it. */
+  private badRequirement(u: Unrolling, t: number): BoolSym {
+    const inv = u.invariantsAt(t, this.split.invariants).map((x) => this.ops.not(x));
+    return this.ops.or([...inv, ...(t > 0 ? [u.stepViolated(t)] : []), u.err(t)]);
+  }
+
+  private incomplete(what: string): ProofResult {
+    const { s, opts } = this;
+    return {
       status: 'incomplete',
       method: 'k-induction',
-      elapsedMs: elapsed(),
+      elapsedMs: this.elapsed(),
       reason: s.lastReason === 'time limit reached' ? `time limit of ${opts.timeLimitSec}s reached ${what}` : `z3 answered unknown ${what} (${s.lastReason})`,
-    });
-    const disagree = (why: string): ProofResult => ({
+    };
+  }
+
+  private disagree(why: string): ProofResult {
+    return {
       status: 'error',
       method: 'k-induction',
       code: 'MC040',
       trace: null,
-      elapsedMs: elapsed(),
+      elapsedMs: this.elapsed(),
       message: `the SMT encoding and the interpreter disagree: ${why}`,
-    });
-    const ask = async (solver: SolverHandle, q: BoolSym): Promise<'sat' | 'unsat' | 'unknown'> => {
-      if (q.c === false) return 'unsat';
-      s.push(solver);
-      s.add(solver, q.t);
-      const a = await s.check(solver, deadline);
-      if (a !== 'sat') s.pop(solver);
-      return a;
     };
+  }
+
+  /** Asks whether `q` can hold; a satisfiable query stays pushed (its model is read next). */
+  private async ask(solver: SolverHandle, q: BoolSym): Promise<'sat' | 'unsat' | 'unknown'> {
+    const { s } = this;
+    if (q.c === false) return 'unsat';
+    s.push(solver);
+    s.add(solver, q.t);
+    const a = await s.check(solver, this.deadline);
+    if (a !== 'sat') s.pop(solver);
+    return a;
+  }
+
+  /** The path of the satisfied query on `solver` (then popped). */
+  private pathOf(u: Unrolling, solver: SolverHandle, depth: number, fromInit: boolean) {
+    const m = this.s.model(solver);
+    const path = decodePath(u, m, depth, fromInit);
+    this.s.releaseModel(m);
+    this.s.pop(solver);
+    return path;
+  }
+
+  async run(): Promise<ProofResult> {
+    const { s, ops, base, step, bs, ss } = this;
     try {
       s.add(bs, base.addState().t);
       s.add(bs, base.initConstraint().t);
       s.add(ss, step.addState().t);
-      s.add(ss, ops.not(bad(step, 0)).t);
+      s.add(ss, ops.not(this.bad(step, 0)).t);
       let lastCti: ProofResult | null = null;
-      for (let k = 1; k <= maxK; k++) {
-        // Base case: no bad state or step at depth k-1 from a start state.
-        const d = k - 1;
-        if (d > 0) {
-          s.add(bs, base.addState().t);
-          s.add(bs, base.transition(d - 1).t);
-        }
-        const b = await ask(bs, bad(base, d));
-        if (b === 'unknown') return incomplete(`in the base case at depth ${d}`);
-        if (b === 'sat') {
-          const m = s.model(bs);
-          const path = decodePath(base, m, d, true);
-          s.releaseModel(m);
-          s.pop(bs);
-          const why = replayPath(model, path);
-          if (why) return disagree(why);
-          const last = path.states[d] as Int32Array;
-          const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
-          if (!f) return disagree(`z3 claims a violation at depth ${d}; the interpreter finds none`);
-          const extra = { depth: d, solver: s.solverName, method: 'k-induction base case' };
-          if (f.kind === 'error') {
-            const { message, trace } = modelErrorOf(model, f, path, extra);
-            return { status: 'error', method: 'k-induction', code: 'MC011', message, trace, elapsedMs: elapsed() };
-          }
-          if (f.kind === 'deadlock') return disagree('deadlock reported by the base case');
-          return { status: 'violated', method: 'k-induction', violation: violationOf(model, f, path, extra), elapsedMs: elapsed() };
-        }
-        s.add(bs, ops.not(bad(base, d)).t);
-
-        // Step case: k states satisfying P, then a bad state or step.
-        s.add(ss, step.addState().t);
-        s.add(ss, step.transition(k - 1).t);
-        if (simple) for (let i = 0; i < k; i++) s.add(ss, step.differ(i, k).t);
-        const a = await ask(ss, bad(step, k));
-        if (a === 'unknown') return incomplete(`in the step case at k=${k}`);
-        if (a === 'unsat') {
-          return {
-            status: 'proved',
-            method: 'k-induction',
-            k,
-            properties: names,
-            elapsedMs: elapsed(),
-            notes: [
-              `${k}-induction at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
-              'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
-              ...(opts.strengthening?.length ? [`strengthening invariants assumed and proved: ${opts.strengthening.map((p) => p.name).join(', ')}`] : []),
-            ],
-          };
-        }
-        const m = s.model(ss);
-        const path = decodePath(step, m, k, false);
-        s.releaseModel(m);
-        s.pop(ss);
-        const why = replayPath(model, path);
-        if (why) return disagree(`counterexample to induction: ${why}`);
-        const last = path.states[k] as Int32Array;
-        const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
-        if (!f || f.kind === 'deadlock') return disagree(`z3 claims the step case fails at k=${k}; the interpreter finds no violation`);
-        const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: '' } : f.property;
-        lastCti = {
-          status: 'cti',
-          method: 'k-induction',
-          k,
-          property: prop.name,
-          requirement: prop.requirement,
-          elapsedMs: 0,
-          message: `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to ${f.kind === 'error' ? `a model error (${f.message})` : 'its violation'}; a strengthening invariant that excludes the first state is missing`,
-          trace: traceOf(model, path, prop, {
-            depth: k,
-            solver: s.solverName,
-            method: 'k-induction step case',
-            ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}),
-          }),
-        };
-        s.add(ss, ops.not(bad(step, k)).t);
+      for (let k = 1; k <= this.maxK; k++) {
+        const baseResult = await this.baseCase(k);
+        if (baseResult) return baseResult;
+        const stepResult = await this.stepCase(k);
+        if (stepResult.status !== 'cti') return stepResult;
+        lastCti = stepResult;
       }
       if (!lastCti) throw new Error('unreachable: maxK < 1');
-      return { ...lastCti, elapsedMs: elapsed() };
+      return { ...lastCti, elapsedMs: this.elapsed() };
     } catch (e) {
       if (e instanceof SmtUnsupported)
         return {
@@ -191,14 +191,151 @@ export async function prove(model: Model, properties: readonly Property[], opts:
           code: 'MC010',
           message: `the SMT translation cannot express this model: ${e.message}`,
           trace: null,
-          elapsedMs: elapsed(),
+          elapsedMs: this.elapsed(),
         };
       throw e;
     } finally {
       s.releaseSolver(bs);
       s.releaseSolver(ss);
     }
-  };
-  if (maxK < 1) throw new Error('maxK must be at least 1');
-  return opts.session ? go(opts.session) : withSession(go, opts.solver ?? 'wasm');
+  }
+
+  /** Base case at k: no bad state or step at depth k-1 from a start state. Null when it holds (then assumed). */
+  private async baseCase(k: number): Promise<ProofResult | null> {
+    const { s, ops, base, bs } = this;
+    const d = k - 1;
+    if (d > 0) {
+      s.add(bs, base.addState().t);
+      s.add(bs, base.transition(d - 1).t);
+    }
+    // The properties first: a hint that fails at the same depth is not what the user must see.
+    const b = await this.ask(bs, this.badRequirement(base, d));
+    if (b === 'unknown') return this.incomplete(`in the base case at depth ${d}`);
+    if (b === 'sat') return this.baseViolation(d);
+    if (this.hints.length) {
+      const h = await this.ask(bs, ops.or(base.invariantsAt(d, this.hints).map((x) => ops.not(x))));
+      if (h === 'unknown') return this.incomplete(`in the base case at depth ${d}`);
+      if (h === 'sat') return this.hintFailure(k, d);
+    }
+    s.add(bs, ops.not(this.bad(base, d)).t);
+    return null;
+  }
+
+  /** A property fails (or a rule raises a model error) `d` steps from a start state: a real counterexample. */
+  private baseViolation(d: number): ProofResult {
+    const { model, s, split, props } = this;
+    const path = this.pathOf(this.base, this.bs, d, true);
+    const why = replayPath(model, path);
+    if (why) return this.disagree(why);
+    const last = path.states[d] as Int32Array;
+    const f = stuckFinding(model, last, false) ?? violationFinding(model, split.invariants, props.steps, path);
+    if (!f) return this.disagree(`z3 claims a violation at depth ${d}; the interpreter finds none`);
+    const extra = { depth: d, solver: s.solverName, method: 'k-induction base case' };
+    if (f.kind === 'error') {
+      const { message, trace } = modelErrorOf(model, f, path, extra);
+      return { status: 'error', method: 'k-induction', code: 'MC011', message, trace, elapsedMs: this.elapsed() };
+    }
+    if (f.kind === 'deadlock') return this.disagree('deadlock reported by the base case');
+    return { status: 'violated', method: 'k-induction', violation: violationOf(model, f, path, extra), elapsedMs: this.elapsed() };
+  }
+
+  /**
+   * Only a hint fails `d` steps from a start state. The hints are wrong there, but a requirement may
+   * still fail deeper within the base case's reach: that is what the user must see; otherwise the
+   * hints do not fit.
+   */
+  private async hintFailure(k: number, d: number): Promise<ProofResult> {
+    const { model, s, hints, maxK, deadline } = this;
+    const path = this.pathOf(this.base, this.bs, d, true);
+    const why = replayPath(model, path);
+    if (why) return this.disagree(why);
+    const f = violationFinding(model, hints, [], path);
+    if (f?.kind !== 'invariant') return this.disagree(`z3 claims a hint fails at depth ${d}; the interpreter finds it holds`);
+    const deeper = await bmcCheck(
+      {
+        model,
+        properties: this.properties,
+        limits: { depth: Math.max(d, maxK - 1), ...(deadline !== null ? { timeLimitSec: Math.max(0.001, (deadline - Date.now()) / 1000) } : {}) },
+        deadlock: false,
+      },
+      {},
+      { covers: false, session: s },
+    );
+    if (deeper.status === 'violated' && deeper.violations[0])
+      return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: this.elapsed() };
+    if (deeper.status === 'error')
+      return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: this.elapsed() };
+    return {
+      status: 'cti',
+      method: 'k-induction',
+      k,
+      property: f.property.name,
+      requirement: f.property.requirement,
+      elapsedMs: this.elapsed(),
+      hintFailed: true,
+      message: `the hints do not fit this ${model.variant ? 'variant' : 'model'}: ${d} steps from the start lead to a state where the hint ${f.property.name} fails while every property holds, and no property fails within ${Math.max(d, maxK - 1)} steps (a hint is not a requirement: this is not a bug report; check gives the requirements' own verdict)`,
+      trace: traceOf(model, path, f.property, { depth: d, solver: s.solverName, method: 'k-induction base case (hint)' }),
+    };
+  }
+
+  /** Step case at k: k states satisfying P, then a bad state or step. `proved`, or the counterexample to induction (assumed away for k + 1). */
+  private async stepCase(k: number): Promise<ProofResult> {
+    const { s, ops, step, ss } = this;
+    s.add(ss, step.addState().t);
+    s.add(ss, step.transition(k - 1).t);
+    if (this.opts.simplePath ?? true) for (let i = 0; i < k; i++) s.add(ss, step.differ(i, k).t);
+    const a = await this.ask(ss, this.bad(step, k));
+    if (a === 'unknown') return this.incomplete(`in the step case at k=${k}`);
+    if (a === 'unsat') return this.proved(k);
+    const cti = this.ctiAt(k);
+    s.add(ss, ops.not(this.bad(step, k)).t);
+    return cti;
+  }
+
+  private proved(k: number): ProofResult {
+    const { model, opts, props } = this;
+    return {
+      status: 'proved',
+      method: 'k-induction',
+      k,
+      properties: [...props.invariants, ...props.steps].map((p) => p.name),
+      elapsedMs: this.elapsed(),
+      notes: [
+        `${k}-induction at ${JSON.stringify(model.params)}${model.variant ? ` (variant ${model.variant})` : ''}: holds in every reachable state at these parameter values only`,
+        'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
+        ...(opts.strengthening?.length ? [`strengthening invariants assumed and proved: ${opts.strengthening.map((p) => p.name).join(', ')}`] : []),
+      ],
+    };
+  }
+
+  /** The counterexample to induction of the satisfied step-case query at k, as a `cti` result. */
+  private ctiAt(k: number): ProofResult {
+    const { model, s, props } = this;
+    const path = this.pathOf(this.step, this.ss, k, false);
+    const why = replayPath(model, path);
+    if (why) return this.disagree(`counterexample to induction: ${why}`);
+    const last = path.states[k] as Int32Array;
+    const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
+    if (!f || f.kind === 'deadlock') return this.disagree(`z3 claims the step case fails at k=${k}; the interpreter finds no violation`);
+    const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: 'model error' } : f.property;
+    const failing = f.kind === 'error' && f.via >= 0 ? (model.instances[f.via]?.label ?? `#${f.via}`) : 'a rule';
+    return {
+      status: 'cti',
+      method: 'k-induction',
+      k,
+      property: prop.name,
+      requirement: prop.requirement,
+      elapsedMs: 0,
+      message:
+        f.kind === 'error'
+          ? `that no rule raises a model error is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state in which step ${k + 1}, ${failing}, raises a model error (${f.message}); a strengthening invariant that excludes the first state is missing`
+          : `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state where it fails; a strengthening invariant that excludes the first state is missing`,
+      trace: traceOf(model, path, prop, {
+        depth: k,
+        solver: s.solverName,
+        method: 'k-induction step case',
+        ...(f.kind === 'error' && f.via >= 0 ? { failingChoice: f.via } : {}),
+      }),
+    };
+  }
 }

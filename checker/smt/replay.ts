@@ -12,7 +12,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { Invariant, StepProperty } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { DEADLOCK } from '../../properties/property.js';
-import type { Violation } from '../engine.js';
+import { type Violation, deadlockViolation, modelErrorMessage } from '../engine.js';
 
 /** A path decoded from a z3 model: choices `[init, instance...]` and the states they lead to. */
 export interface DecodedPath {
@@ -138,13 +138,7 @@ export function traceOf(
 /** The violation a (non-error) finding at the end of `path` reports, worded as the explicit engine words it. */
 export function violationOf(model: Model, f: Exclude<Finding, { kind: 'error' }>, path: DecodedPath, extra: Record<string, unknown>): Violation {
   if (f.kind === 'deadlock') {
-    return {
-      property: DEADLOCK,
-      requirement: 'deadlock',
-      kind: 'deadlock',
-      message: 'deadlock: no rule is enabled and the state is not a legal end state',
-      trace: traceOf(model, path, { name: DEADLOCK, requirement: 'deadlock' }, extra),
-    };
+    return deadlockViolation(traceOf(model, path, { name: DEADLOCK, requirement: 'deadlock' }, extra));
   }
   const p = f.property;
   const last = model.instances[path.choices[path.choices.length - 1] as number];
@@ -163,7 +157,7 @@ export function modelErrorOf(
   extra: Record<string, unknown>,
 ): { message: string; trace: Trace } {
   return {
-    message: `model error ${f.message} (after ${path.states.length - 1} steps; the trace leads to the state where it fails)`,
+    message: modelErrorMessage(f.message, path.states.length - 1),
     trace: traceOf(model, path, null, f.via >= 0 ? { ...extra, failingChoice: f.via } : extra, f.message),
   };
 }

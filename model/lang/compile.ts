@@ -50,8 +50,10 @@ export interface CompiledModel<P extends Kinded = Kinded> {
   readonly unpack: (w: Uint32Array, off: number, s: Int32Array) => void;
   /** Total bits of a packed state. */
   readonly bits: number;
-  /** The generated source, for debugging. */
+  /** The generated source of `expand`, for debugging. */
   readonly source: string;
+  /** All generated sources, to rebuild the functions in another thread (`loadCompiled`). */
+  readonly sources: CompiledSources;
 }
 
 type Code = { readonly c: string; readonly bool: boolean };
@@ -276,30 +278,58 @@ export function compileModel<P extends Kinded>(model: Model, properties: readonl
   const coverSrc = coverProps.map((p) => `return ${boo(g.expr(p.pred, sctx))};`);
   const endSrc = model.endState ? `return ${boo(g.expr(model.endState, sctx))};` : 'return false;';
   const pk = packCode(model);
-  const labels = model.instances.map((x) => x.label);
+  const sources: CompiledSources = {
+    expand: lines.join('\n'),
+    firstViolated: invLines.join('\n'),
+    covers: coverSrc,
+    isEnd: endSrc,
+    pack: pk.pack.join('\n'),
+    unpack: pk.unpack.join('\n'),
+    words: pk.words,
+    bits: pk.bits,
+  };
+  return { ...loadCompiled(sources, model.layout.slotNames), invariants, steps, coverProps };
+}
+
+/**
+ * The generated JavaScript of a compiled model, as plain strings: what another thread needs to
+ * rebuild the same functions (`loadCompiled`) without the model's syntax tree.
+ */
+export interface CompiledSources {
+  readonly expand: string;
+  readonly firstViolated: string;
+  readonly covers: readonly string[];
+  readonly isEnd: string;
+  readonly pack: string;
+  readonly unpack: string;
+  readonly words: number;
+  readonly bits: number;
+}
+
+/** The functions of a compiled model, rebuilt from its sources (in this thread or another). */
+export type LoadedModel = Omit<CompiledModel, 'invariants' | 'steps' | 'coverProps'> & { readonly sources: CompiledSources };
+
+/** Rebuilds the functions of a compiled model from its sources; `slotNames` name slots in model errors. */
+export function loadCompiled(sources: CompiledSources, slotNames: readonly string[]): LoadedModel {
   const U = (v: number) => {
     if (v < 0) throw new ModelRuntimeError('?', 'unwrap of none');
     return v;
   };
   const R = (v: number, off: number) => {
-    throw new ModelRuntimeError('?', `value ${v} out of range assigned to ${model.layout.slotNames[off]}`);
+    throw new ModelRuntimeError('?', `value ${v} out of range assigned to ${slotNames[off]}`);
   };
-  void labels;
   const mk = <T>(args: string[], body: string): T => new Function('U', 'R', `return function (${args.join(', ')}) {\n${body}\n};`)(U, R) as T;
-  const expandSrc = lines.join('\n');
   return {
-    expand: mk(['s', 't', 'emit'], expandSrc),
-    firstViolated: mk(['s'], invLines.join('\n')),
-    covers: coverSrc.map((c) => mk<(s: Int32Array) => boolean>(['s'], c)),
-    isEnd: mk(['s'], endSrc),
-    invariants,
-    steps,
-    coverProps,
-    words: pk.words,
-    bits: pk.bits,
-    pack: mk(['s', 'w', 'off'], pk.pack.join('\n')),
-    unpack: mk(['w', 'off', 's'], pk.unpack.join('\n')),
-    source: expandSrc,
+    expand: mk(['s', 't', 'emit'], sources.expand),
+    firstViolated: mk(['s'], sources.firstViolated),
+    covers: sources.covers.map((c) => mk<(s: Int32Array) => boolean>(['s'], c)),
+    isEnd: mk(['s'], sources.isEnd),
+    words: sources.words,
+    bits: sources.bits,
+    pack: mk(['s', 'w', 'off'], sources.pack),
+    unpack: mk(['w', 'off', 's'], sources.unpack),
+    source: sources.expand,
+    sources,
   };
 }
 
@@ -310,13 +340,22 @@ export function compileModel<P extends Kinded>(model: Model, properties: readonl
  * goals on every reachable state.
  */
 export function compilePredicate(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): (s: Int32Array) => boolean {
-  const g = new Gen(model);
-  const vars = new Map<number, string>();
-  for (const [id, v] of bind) vars.set(id, String(v));
-  const src = `return ${boo(g.expr(e, { vars, cur: 's', pre: null }))};`;
+  const src = `return ${predicateSource(model, e, bind)};`;
   const U = (v: number) => {
     if (v < 0) throw new ModelRuntimeError('property', 'unwrap of none');
     return v;
   };
   return new Function('U', `return function (s) {\n${src}\n};`)(U) as (s: Int32Array) => boolean;
+}
+
+/**
+ * The JavaScript source of a boolean expression over the state `s` (with `bind` giving values to
+ * free index variables): what `compilePredicate` compiles. It may call `U` (unwrap of none), which
+ * the caller defines. Used to compile many predicates into one function (the partial-order
+ * reduction evaluates guard conjuncts of every rule instance).
+ */
+export function predicateSource(model: Model, e: Expr, bind: ReadonlyMap<number, number> = new Map()): string {
+  const vars = new Map<number, string>();
+  for (const [id, v] of bind) vars.set(id, String(v));
+  return boo(new Gen(model).expr(e, { vars, cur: 's', pre: null }));
 }

@@ -160,6 +160,23 @@ export function applyRule(model: Model, inst: RuleInstance, s: Int32Array): Int3
   return t;
 }
 
+/**
+ * The first enabled rule instance (in instance order) that raises a run-time model error in state
+ * `s`, with the error's message, or null when none does. Engines that find a model error through
+ * compiled code use it to name the failing step of their trace (through the reference semantics).
+ */
+export function failingInstance(model: Model, s: Int32Array): { via: number; message: string } | null {
+  for (const inst of model.instances) {
+    try {
+      if (enabled(model, inst, s)) applyRule(model, inst, s);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return { via: inst.id, message: e.message };
+      throw e;
+    }
+  }
+  return null;
+}
+
 /** Evaluates a closed boolean expression on a state (with an optional pre-state and bindings). */
 export function holds(model: Model, e: Expr, s: Int32Array, pre: Int32Array | null = null, bind = new Map<number, number>()): boolean {
   return evalExpr(e, { s, pre, bind, layout: model.layout, where: 'property' }) !== 0;

@@ -40,6 +40,7 @@ import {
   eq,
   forall,
   forEach,
+  implies,
   intParam,
   isNone,
   isSome,
@@ -297,7 +298,10 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     const tlb = b.v('tlb', arrayOf(Page, Entry));
     const acc = b.v('acc', arrayOf(Slot, record({ state: AccState, op: Op, page: Page, frame: Frame })));
     // --- Driver fault handler (one work item at a time) and its snapshot (hmm_pfns) ---
-    const fh = b.v('fh', record({ pc: FhPc, slot: Slot, k: range(0, P - 1), s: Seq, tries: range(0, R) }));
+    // The walk position is not a variable: the walk takes the pages in order and snapshots each, so
+    // the next page is the first one without a snapshot (a counter 0..pages-1 would tie the state
+    // space to the number of pages, which the proof for every size cannot have).
+    const fh = b.v('fh', record({ pc: FhPc, slot: Slot, s: Seq, tries: range(0, R) }));
     const snap = b.v('snap', arrayOf(Page, Entry));
 
     b.init('mapped', () => [
@@ -541,12 +545,7 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // check_retry / read_retry: has a callback run set_seq since read_begin? (valid-flag: is the
     // range marked invalid, i.e. is any invalidation open?)
     const collided = v('valid-flag') ? ne(active, 0) : ne(ivSeq, fh.f('s'));
-    const restart = (keepSeq: boolean): Stmt[] => [
-      assign(fh.f('pc'), keepSeq ? 'check' : 'begin'),
-      assign(fh.f('k'), 0),
-      ...(keepSeq ? [] : [assign(fh.f('s'), 0)]),
-      dropSnap,
-    ];
+    const restart = (keepSeq: boolean): Stmt[] => [assign(fh.f('pc'), keepSeq ? 'check' : 'begin'), ...(keepSeq ? [] : [assign(fh.f('s'), 0)]), dropSnap];
     // The fault fails (resume with error): the timeout has expired.
     const failFault: Stmt[] = [assign(fa.f('state'), 'failed'), when(eq(ulock, 'fault'), assign(ulock, 'free')), ...idleFh(), dropSnap];
     const retryEdge = (keepSeq: boolean): Stmt[] => [
@@ -578,8 +577,20 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // it sleeps until the mm seq changes, then returns the value it read, which may already be
     // stale (a new region may have called set_seq meanwhile). valid-flag: hmm_range_wait_until_valid
     // sleeps while any region is open, and there is no value to return.
+    const walked = (q: Operand) => isSome(snap.at(q).f('frame'));
     const afterBegin: Stmt[] =
-      A > 0 ? [when(and(isAtomic, eq(fh.f('k'), 0)), assign(fh.f('pc'), 'exclStart'), assign(fh.f('pc'), 'check'))] : [assign(fh.f('pc'), 'check')];
+      A > 0
+        ? [
+            when(
+              and(
+                isAtomic,
+                forall(Page, (q) => not(walked(q))),
+              ),
+              assign(fh.f('pc'), 'exclStart'),
+              assign(fh.f('pc'), 'check'),
+            ),
+          ]
+        : [assign(fh.f('pc'), 'check')];
     b.rule(
       'DriverReadBegin',
       {},
@@ -653,8 +664,13 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       }),
       fair,
     );
-    // The walk reads one PTE at a time; PTEs change between reads.
-    const atK = (q: Expr) => and(eq(fh.f('pc'), 'walk'), eq(ord(q), fh.f('k')));
+    // The walk reads one PTE at a time, in page order; PTEs change between reads.
+    const atK = (q: Expr) =>
+      and(
+        eq(fh.f('pc'), 'walk'),
+        not(walked(q)),
+        forall(Page, (r) => implies(lt(ord(r), ord(q)), walked(r))),
+      );
     b.rule(
       'DriverWalkSnapshot',
       { q: Page },
@@ -662,10 +678,11 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
         guard: and(atK(q), isSome(pte.at(q).f('frame')), or(not(wantWrite), pte.at(q).f('write'))),
         body: [
           ...copy(snap.at(q), pte.at(q)),
-          when(eq(fh.f('k'), P - 1), assign(fh.f('pc'), v('lock-across-read-begin') ? 'retry' : 'lock'), [
-            assign(fh.f('k'), add(fh.f('k'), 1)),
-            ...(v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : []),
-          ]),
+          when(
+            forall(Page, (r) => walked(r)),
+            assign(fh.f('pc'), v('lock-across-read-begin') ? 'retry' : 'lock'),
+            v('seq-per-chunk') ? [assign(fh.f('pc'), 'begin')] : [],
+          ),
         ],
       }),
       fair,

@@ -251,10 +251,13 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
     invariant(
       'odp-s0-stage-shapes',
       'ODP-S0',
-      'only a region of the interval goes through the callback stages (a region elsewhere goes straight to its end); the handler starts each walk at the first chunk (its exclusive region, raised before the walk, too); an empty device, TLB, shadow or snapshot entry has no write bit (entries are reset or copied whole)',
+      'only a region of the interval goes through the callback stages (a region elsewhere goes straight to its end); the handler holds no snapshot before its walk (its exclusive region, raised before the walk, too); an empty device, TLB, shadow or snapshot entry has no write bit (entries are reset or copied whole)',
       and(
         forall(Inv, (i) => implies(stageIs(i, 'callback', 'drain', 'pte'), overlapping(i))),
-        implies(fhIn('idle', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), eq(fh.f('k'), 0)),
+        implies(
+          fhIn('idle', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'),
+          forall(Page, (q) => isNone(snap.at(q).f('frame'))),
+        ),
         forall(Page, (p) => and(...[dev, tlb, shadow, snap].map((t) => implies(isNone(t.at(p).f('frame')), not(t.at(p).f('write')))))),
       ),
     ),
@@ -302,7 +305,7 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
       and(
         implies(
           and(fhIn('walk', 'check'), matches),
-          forall(Page, (q) => implies(lt(ord(q), fh.f('k')), allowedBy(snap.at(q), q))),
+          forall(Page, (q) => implies(isSome(snap.at(q).f('frame')), allowedBy(snap.at(q), q))),
         ),
         implies(
           and(fhIn('lock', 'retry'), matches),
@@ -363,5 +366,26 @@ function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints {
       ),
     ),
   ];
-  return { strengthening };
+  // The start, without index literals (for the proof for every size): every page mapped, writable,
+  // to a frame of its own; nothing mirrored, nothing open, nothing in flight.
+  const { active, acc: accs, dirty, Frame, Slot } = h;
+  const empty = (t: Ref, p: Expr) => and(isNone(t.at(p).f('frame')), not(t.at(p).f('write')));
+  const initCondition = and(
+    eq(mmSeq, 2),
+    eq(ivSeq, 1),
+    eq(active, 0),
+    eq(invsLeft, INVS),
+    eq(ulock, 'free'),
+    eq(fh.f('pc'), 'idle'),
+    eq(fh.f('s'), 0),
+    eq(fh.f('tries'), 0),
+    forall(Page, (p) => and(isSome(pte.at(p).f('frame')), pte.at(p).f('write'), ...[dev, tlb, shadow, snap].map((t) => empty(t, p)))),
+    forall(Page, (p) => forall(Page, (q) => implies(ne(p, q), ne(pte.at(p).f('frame'), pte.at(q).f('frame'))))),
+    forall(Inv, (i) => eq(inv.at(i).f('pc'), 'idle')),
+    forall(Slot, (d) => eq(accs.at(d).f('state'), 'idle')),
+    forall(Frame, (f) => not(dirty.at(f))),
+  );
+  // The invalidators stay at their built number: the lock holder is one enum value per invalidator
+  // (holderOf compares with index literals) and start-end-paired counts them.
+  return { strengthening, initCondition, fixedIndexes: ['Inv'] };
 }

@@ -10,7 +10,8 @@
  *   inv[i]          thread i's invalidation: its next step (callback, drain, pte, end), event, page
  *   ulock           the holder of the driver lock U               shadow  the driver's DMA-mapped pfn list
  *   dev, tlb        the device table and TLB                      acc     the device's access slots
- *   fh              the fault work: its next step, slot, walk position, retries; snap its hmm_pfns
+ *   fh              the fault work: its next step, slot, retries; snap its hmm_pfns (the walk
+ *                   position is the first page without a snapshot)
  *
  * Sequences: with `seq=canonical` the model keeps the canonical triple of spec 4.3, which is a
  * function of four facts of the raw values (mm odd, interval == mm, a snapshot held, snapshot ==
@@ -130,7 +131,7 @@ export function modelValueOf(model: Model, sys: OdpSystem): Record<string, Value
         ? { state: 'idle', op: 'read', page: 0, frame: 0 }
         : { state: a.state, op: a.op, page: a.page, frame: a.state === 'inflight' ? (a.frame ?? 0) : 0 },
     ),
-    fh: work ? { pc: fhPc, slot: work.slot, k: work.range.last, s, tries: work.tries } : { pc: 'idle', slot: 0, k: 0, s: 0, tries: 0 },
+    fh: work ? { pc: fhPc, slot: work.slot, s, tries: work.tries } : { pc: 'idle', slot: 0, s: 0, tries: 0 },
     snap: pages.map((p) => entry(work?.range.pfns[p])),
   };
 }

@@ -1,0 +1,300 @@
+/**
+ * The inner loop of the explicit engine: expand states, check what must be checked on each new
+ * state and step, store the successors. Why this module exists: the main thread and every worker
+ * thread run exactly this loop over the same shared stores, so it lives apart from the
+ * coordination (search.ts) and reads only plain data (compiled functions, typed arrays), which a
+ * worker can rebuild.
+ *
+ * Positions: every state has a global position in breadth-first order (its id in the exact store;
+ * for the compact stores, the states before its level plus its index in its level's set). A
+ * frontier store holds the states being expanded and a target store receives new states; for the
+ * exact store both are the one visited set. For the compact stores, `seen` answers whether a
+ * state of an earlier level was already stored (fingerprints or bits), and the target is the
+ * exact set of the next level.
+ */
+import { ModelRuntimeError } from '../../model/lang/errors.js';
+import type { LoadedModel } from '../../model/lang/compile.js';
+import { type StateStore, hashWords } from './stateStore.js';
+import type { Canonicalizer } from './symmetry.js';
+
+/** Something found that ends the search: a broken property or a model error (plain data: it crosses threads). */
+export type Finding =
+  /** A new state `pos`, reached from `from` by instance `via`, breaks invariant `index`. */
+  | { readonly kind: 'invariant'; readonly index: number; readonly pos: number; readonly from: number; readonly via: number }
+  /** The step from `from` by `via` to `state` (not stored) breaks step property `index`. */
+  | { readonly kind: 'step'; readonly index: number; readonly from: number; readonly via: number; readonly state: Int32Array }
+  | { readonly kind: 'deadlock'; readonly pos: number }
+  /** A model error while expanding `at` (null: while building a start state). */
+  | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly runtime: boolean; readonly at: number | null };
+
+/** The order in which a single thread meets findings: by the state expanded, then by rule instance (an error first). */
+export function findingKey(f: Finding): [number, number] {
+  switch (f.kind) {
+    case 'invariant':
+    case 'step':
+      return [f.from, f.via];
+    case 'deadlock':
+      return [f.pos, Number.MAX_SAFE_INTEGER];
+    case 'error':
+      return [f.at ?? -1, -1];
+  }
+}
+
+/** The first of two findings in single-thread order. */
+export function firstFinding(a: Finding | null, b: Finding | null): Finding | null {
+  if (!a || !b) return a ?? b;
+  const [x, y] = findingKey(a);
+  const [u, v] = findingKey(b);
+  return x < u || (x === u && y <= v) ? a : b;
+}
+
+/**
+ * A reduction of the successors explored (partial-order reduction): emits the successors of `s`
+ * through a subset of the enabled rule instances, and returns how many instances are enabled (so
+ * that deadlocks are still found).
+ */
+export interface Reduction {
+  expand(s: Int32Array, t: Int32Array, emit: (k: number, f: number) => void): number;
+}
+
+/** Whether a state of an earlier level is stored (compact stores; read-only while a level is expanded). */
+export interface SeenSet {
+  has(w: Uint32Array): boolean;
+}
+
+/** Where the expander reads and writes states. */
+export interface ExpanderStores {
+  /** Holds the states being expanded, at `frontierBase + id`. */
+  readonly frontier: StateStore;
+  readonly frontierBase: number;
+  /** Receives new states, at `targetBase + id`. */
+  readonly target: StateStore;
+  readonly targetBase: number;
+  /** Compact stores: the states of earlier levels. */
+  readonly seen: SeenSet | null;
+}
+
+/** What the expander does besides storing: options of the search. */
+export interface ExpanderOptions {
+  readonly deadlock: boolean;
+  /** Insert with compare-and-swap (other threads insert into the same target); `Expander.shared` changes it. */
+  readonly shared: boolean;
+  /** Store parents (the target keeps them): depth-first search and graph building. */
+  readonly parents: boolean;
+  /** Called with each new state's position (depth-first search queues it). */
+  readonly onNew?: (pos: number) => void;
+  /** Called for each transition explored, with source and target positions (graph building). */
+  readonly onEdge?: (from: number, to: number, instance: number) => void;
+  /**
+   * Shard `index` of `count`: of the successors of the start states (depth 1), keep only those
+   * whose hash falls to this shard (every reachable state is reachable through some shard's).
+   */
+  readonly shard?: { readonly index: number; readonly count: number } | null;
+}
+
+/** Seed of the hash that splits the start states' successors among shards. */
+const SHARD_SEED = 0x3c6ef372;
+
+/** The shard (0-based) of `count` a packed state of depth 1 belongs to. */
+export function shardOf(w: Uint32Array, count: number): number {
+  return hashWords(w, 0, w.length, SHARD_SEED) % count;
+}
+
+/** The figures one thread gathers; the coordinator adds them up. */
+export interface ExpanderFigures {
+  /** States expanded. */
+  expanded: number;
+  generated: number;
+  maxDepth: number;
+  /** Depth at which each cover was first reached, -1 when not (yet). */
+  readonly coverDepth: Int32Array;
+}
+
+export class Expander {
+  readonly figures: ExpanderFigures;
+  finding: Finding | null = null;
+  /** Insert with compare-and-swap: other threads insert into the same target (a parallel round). */
+  shared: boolean;
+  private stores: ExpanderStores;
+  private readonly s: Int32Array;
+  private readonly t: Int32Array;
+  private readonly w: Uint32Array;
+  private readonly r: Uint32Array;
+  private curPos = 0;
+  private childDepth = 0;
+  private readonly emitFn: (k: number, f: number) => void;
+
+  constructor(
+    private readonly cm: LoadedModel,
+    private readonly canon: Canonicalizer,
+    private readonly por: Reduction | null,
+    nSlots: number,
+    stores: ExpanderStores,
+    private readonly opts: ExpanderOptions,
+  ) {
+    this.stores = stores;
+    this.shared = opts.shared;
+    this.s = new Int32Array(nSlots);
+    this.t = new Int32Array(nSlots);
+    this.w = new Uint32Array(cm.words);
+    this.r = new Uint32Array(cm.words);
+    this.figures = { expanded: 0, generated: 0, maxDepth: 0, coverDepth: new Int32Array(cm.covers.length).fill(-1) };
+    this.emitFn = (k, f) => this.emit(k, f);
+  }
+
+  setShared(shared: boolean): void {
+    this.shared = shared;
+  }
+
+  /** Points the expander at other stores (a new level of a compact store, or grown buffers). */
+  setStores(stores: ExpanderStores): void {
+    this.stores = stores;
+  }
+
+  /**
+   * Checks and stores a start state (init index `via`) given in `st`; returns its position when
+   * new, -1 otherwise.
+   */
+  insertStart(st: Int32Array, via: number): number {
+    this.packCanonical(st, this.w);
+    if (this.stores.seen?.has(this.w)) return -1;
+    const r = this.shared ? this.stores.target.insertShared(this.w, 0) : this.stores.target.insert(this.w, 0, -1, via);
+    if (r < 0) return -1;
+    this.childDepth = 0;
+    this.curPos = -1;
+    const pos = this.stores.targetBase + r;
+    this.onNew(pos, st, -1, via);
+    return pos;
+  }
+
+  /**
+   * Expands the states at positions `lo .. hi-1` of the frontier (at breadth-first depth `depth`).
+   * Stops at the first finding, or after the state at which `maxStates` states are stored. Returns
+   * the position after the last state fully expanded.
+   */
+  expandRange(lo: number, hi: number, depth: number, maxStates = Number.POSITIVE_INFINITY): number {
+    this.childDepth = depth + 1;
+    for (let p = lo; p < hi; p++) {
+      if (!this.expandAt(p)) return p;
+      if (this.stores.targetBase + this.stores.target.count >= maxStates) return p + 1;
+    }
+    return hi;
+  }
+
+  /** Depth of the successors of the state being expanded. */
+  get currentChildDepth(): number {
+    return this.childDepth;
+  }
+
+  /** Expands the state at position `pos` whose successors are at depth `childDepth` (depth-first search). */
+  expandOne(pos: number, childDepth: number): boolean {
+    this.childDepth = childDepth;
+    return this.expandAt(pos);
+  }
+
+  private expandAt(p: number): boolean {
+    const { frontier, frontierBase } = this.stores;
+    frontier.read(p - frontierBase, this.r, 0);
+    this.cm.unpack(this.r, 0, this.s);
+    this.curPos = p;
+    this.figures.expanded++;
+    let n: number;
+    try {
+      n = (this.por ?? this.cm).expand(this.s, this.t, this.emitFn);
+    } catch (e) {
+      if (!(e instanceof ModelRuntimeError)) throw e;
+      this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: p };
+      return false;
+    }
+    if (n === 0 && this.opts.deadlock && !this.finding && !this.cm.isEnd(this.s)) this.finding = { kind: 'deadlock', pos: p };
+    return this.finding === null;
+  }
+
+  /** One successor of the state being expanded, in `t`: checks the step, stores the state. */
+  private emit(k: number, f: number): void {
+    if (this.finding) return;
+    this.figures.generated++;
+    const { t, w } = this;
+    this.packCanonical(t, w);
+    const shard = this.opts.shard;
+    if (shard && this.childDepth === 1 && shardOf(w, shard.count) !== shard.index) return;
+    if (f >= 0) {
+      this.finding = { kind: 'step', index: f, from: this.curPos, via: k, state: new Int32Array(t) };
+      return;
+    }
+    const { seen, target, targetBase } = this.stores;
+    if (seen?.has(w)) return;
+    const r = this.shared ? target.insertShared(w, 0) : target.insert(w, 0, this.curPos, k);
+    if (r >= 0) this.onNew(targetBase + r, t, this.curPos, k);
+    this.opts.onEdge?.(this.curPos, targetBase + (r >= 0 ? r : -(r + 1)), k);
+  }
+
+  /** Packs `st` into `w`, in canonical form under symmetry reduction. */
+  private packCanonical(st: Int32Array, w: Uint32Array): void {
+    this.cm.pack(st, w, 0);
+    if (this.canon.active) this.canon.canonical(st, w);
+  }
+
+  /** Checks a newly stored state: invariants and covers. */
+  private onNew(pos: number, st: Int32Array, from: number, via: number): void {
+    const depth = this.childDepth;
+    const fig = this.figures;
+    if (depth > fig.maxDepth) fig.maxDepth = depth;
+    const bad = this.cm.firstViolated(st);
+    if (bad >= 0) {
+      this.finding = { kind: 'invariant', index: bad, pos, from, via };
+      return;
+    }
+    const cd = fig.coverDepth;
+    for (let i = 0; i < cd.length; i++) if (cd[i] === -1 && (this.cm.covers[i] as (x: Int32Array) => boolean)(st)) cd[i] = depth;
+    this.opts.onNew?.(pos);
+  }
+}
+
+/** Slots of the control array that threads share while a level is expanded. */
+export const CTRL = {
+  /** Next position of the level to claim (claimed with an atomic add). */
+  cursor: 0,
+  /** End of the level. */
+  end: 1,
+  /** Set when a finding ends the search. */
+  stop: 2,
+  /** Set when the coordinator wants every thread idle (a limit, an interrupt, a checkpoint). */
+  pause: 3,
+  /** Threads stop claiming when the target store holds this many states (room reserved for a round). */
+  limit: 4,
+  /** Set by a thread that stopped for want of room. */
+  need: 5,
+  /** States a claim takes. */
+  chunk: 6,
+  /** Depth of the level. */
+  depth: 7,
+} as const;
+export const CTRL_SIZE = 8;
+
+/** What one claim did. */
+export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room';
+
+/**
+ * Claims the next chunk of the level from the shared cursor and expands it (every thread's step).
+ * `halted`: the search is stopping or pausing; `need-room`: the round's reserved room is used up.
+ * A chunk claimed is always expanded to its end (or to a finding), so after every thread is idle,
+ * every position before the cursor is done.
+ */
+export function claimChunk(expander: Expander, ctrl: Uint32Array, target: StateStore): Claim {
+  if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) return 'halted';
+  if (target.count >= (ctrl[CTRL.limit] as number)) {
+    Atomics.store(ctrl, CTRL.need, 1);
+    return 'need-room';
+  }
+  const chunk = ctrl[CTRL.chunk] as number;
+  const a = Atomics.add(ctrl, CTRL.cursor, chunk);
+  const end = ctrl[CTRL.end] as number;
+  if (a >= end) return 'level-done';
+  expander.expandRange(a, Math.min(end, a + chunk), ctrl[CTRL.depth] as number);
+  if (expander.finding) {
+    Atomics.store(ctrl, CTRL.stop, 1);
+    return 'found';
+  }
+  return 'expanded';
+}

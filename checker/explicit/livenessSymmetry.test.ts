@@ -1,0 +1,138 @@
+/**
+ * Liveness on the symmetry-reduced graph (livenessSymmetry.ts): where every fairness requirement
+ * is mapped onto itself by the permutations, the reduced graph gives the full graph's verdicts, and
+ * its lassos, walked again on concrete states, replay under the declared fairness; where a
+ * requirement is per instance of a rule with a symmetric parameter, or a property is checked for
+ * each value of a symmetric type, the full graph is used and the reason is said.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkLasso } from '../../counterexamples/lasso.js';
+import type { Trace } from '../../counterexamples/trace.js';
+import { and, eq, exists, forall, not } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol, enumParam, intParam } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, bool, enumOf } from '../../model/lang/types.js';
+import { type Liveness, alwaysEventually, eventually, leadsToEach } from '../../properties/property.js';
+import type { CheckResult, ExplicitStats } from '../engine.js';
+import { livenessCheck } from './liveness.js';
+
+/**
+ * n processes (a symmetric type) sharing one lock. Acquire's fairness: strong or weak over the
+ * whole rule (a requirement the permutations map onto itself), or strong per process.
+ */
+const lockRing = defineProtocol({
+  name: 'lock-ring',
+  summary: 'symmetric processes sharing a lock',
+  spec: 'checker/explicit/livenessSymmetry.test.ts',
+  params: {
+    n: intParam(3, 2, 5, 'processes'),
+    acquire: enumParam('strong-rule', ['strong-rule', 'weak-rule', 'strong-instance'], 'fairness of Acquire'),
+  },
+  variants: [{ name: 'keep-lock', summary: 'Release leaves the lock held', cites: 'test' }],
+  build(b, cfg) {
+    const Proc = b.index('Proc', cfg.int('n'), { symmetric: true });
+    const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', ['idle', 'trying', 'critical'])));
+    const held = b.v('held', bool);
+    b.init('idle', () => []);
+    b.rule('Request', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'idle'), body: [assign(pc.at(i), 'trying')] }));
+    const acq = cfg.str('acquire');
+    b.rule('Acquire', { i: Proc }, ({ i }) => ({ guard: and(eq(pc.at(i), 'trying'), not(held)), body: [assign(pc.at(i), 'critical'), assign(held, true)] }), {
+      fairness: acq === 'weak-rule' ? 'weak' : 'strong',
+      fairnessScope: acq === 'strong-instance' ? 'instance' : 'rule',
+    });
+    b.rule(
+      'Release',
+      { i: Proc },
+      ({ i }) => ({ guard: eq(pc.at(i), 'critical'), body: [assign(pc.at(i), 'idle'), ...(cfg.is('keep-lock') ? [] : [assign(held, false)])] }),
+      { fairness: 'weak', fairnessScope: 'rule' },
+    );
+    return { Proc, pc, held };
+  },
+});
+const lockRingModel = (params: Record<string, string | number>, variant: string | null = null) => buildModel(lockRing, { params, variant });
+
+/** Properties over all processes (no value of the symmetric type singled out). */
+function properties(model: ReturnType<typeof lockRingModel>): Liveness[] {
+  const { Proc, pc, held } = model.handles;
+  return [
+    // Holds under fair Release: the lock is always freed again (not in keep-lock).
+    alwaysEventually('lock-free-again', 'LR-1', 'the lock is free infinitely often', not(held)),
+    // Fails: processes may keep requesting in turn, so some process is always trying.
+    alwaysEventually(
+      'all-quiet',
+      'LR-2',
+      'infinitely often no process is trying',
+      forall(Proc, (i) => not(eq(pc.at(i), 'trying'))),
+    ),
+    // Holds: the first request is eventually served (the lock is free until then).
+    eventually(
+      'someone-enters',
+      'LR-3',
+      'some process enters',
+      exists(Proc, (i) => eq(pc.at(i), 'critical')),
+    ),
+  ];
+}
+
+const figures = (r: CheckResult<ExplicitStats>) => r.stats;
+const verdict = (r: CheckResult) => ({ status: r.status, violated: r.status === 'violated' ? r.violations.map((v) => v.property).sort() : [] });
+
+describe('liveness on the symmetry-reduced graph', () => {
+  for (const acquire of ['strong-rule', 'weak-rule'] as const) {
+    for (const variant of [null, 'keep-lock']) {
+      it(`Acquire ${acquire}${variant ? `, variant ${variant}` : ''}: the reduced graph gives the full graph's verdicts with fewer states, and its lassos replay`, () => {
+        for (const n of [2, 3, 4]) {
+          const model = lockRingModel({ n, acquire }, variant);
+          const props = properties(model);
+          const full = livenessCheck({ model, properties: props, limits: {} });
+          const reduced = livenessCheck({ model, properties: props, limits: {}, symmetry: true });
+          expect(figures(full).symmetry).toBe(false);
+          expect(figures(reduced).symmetry).toBe(true);
+          expect(figures(reduced).symmetryRefused).toBeUndefined();
+          expect(verdict(reduced)).toEqual(verdict(full));
+          expect(figures(reduced).states).toBeLessThan(figures(full).states);
+          // all-quiet always fails; lock-free-again fails only when Release keeps the lock.
+          expect(verdict(full).violated).toEqual(variant ? ['all-quiet', 'lock-free-again'] : ['all-quiet']);
+          if (reduced.status !== 'violated') continue;
+          for (const v of reduced.violations) {
+            const prop = props.find((p) => p.name === v.property) as Liveness;
+            const chk = checkLasso(model, v.trace as Trace, prop);
+            expect({ n, property: v.property, ok: chk.ok }).toEqual({ n, property: v.property, ok: true });
+          }
+        }
+      });
+    }
+  }
+
+  it('counts: one state per class (n = 4: the full graph against the classes of its states)', () => {
+    const model = lockRingModel({ n: 4 });
+    const props = properties(model);
+    // Classes of (pc per process, held): the multiset of pcs with held, reachable ones only.
+    const full = livenessCheck({ model, properties: props, limits: {} });
+    const reduced = livenessCheck({ model, properties: props, limits: {}, symmetry: true });
+    // Full: held with exactly one critical (4 * 2^3 ways for the others) or free with none (2^4): 48.
+    expect(figures(full).states).toBe(48);
+    // Classes: held (0..3 others trying: 4) or free (0..4 trying: 5).
+    expect(figures(reduced).states).toBe(9);
+  });
+
+  it('per-instance fairness of a rule with a symmetric parameter: the full graph, and the reason', () => {
+    const model = lockRingModel({ n: 3, acquire: 'strong-instance' });
+    const props = properties(model);
+    const r = livenessCheck({ model, properties: props, limits: {}, symmetry: true });
+    expect(figures(r).symmetry).toBe(false);
+    expect(figures(r).symmetryRefused).toMatch(/^strong fairness per instance of Acquire, whose parameter i is of the symmetric type Proc/);
+    expect(verdict(r)).toEqual(verdict(livenessCheck({ model, properties: props, limits: {} })));
+  });
+
+  it('a property checked for each value of a symmetric type: the full graph, and the reason', () => {
+    const model = lockRingModel({ n: 3 });
+    const { Proc, pc } = model.handles;
+    const each = leadsToEach('trying-enters', 'LR-4', 'a trying process enters', Proc, (i) => [eq(pc.at(i), 'trying'), eq(pc.at(i), 'critical')]);
+    const r = livenessCheck({ model, properties: [each], limits: {}, symmetry: true });
+    expect(figures(r).symmetry).toBe(false);
+    expect(figures(r).symmetryRefused).toBe('trying-enters is checked for each Proc, a symmetric type');
+    // Strong fairness over the whole rule lets one process starve (the others take the lock in turn).
+    expect(verdict(r)).toEqual({ status: 'violated', violated: ['trying-enters'] });
+  });
+});

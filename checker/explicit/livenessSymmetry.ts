@@ -1,0 +1,109 @@
+/**
+ * Liveness on the symmetry-reduced graph. Why this module exists: the liveness graph keeps every
+ * state and edge, so it is where symmetry reduction saves the most memory; but a fair cycle is a
+ * statement about rule instances, and a permutation of a symmetric type renames instances. This
+ * module says when the reduced graph gives exactly the verdicts of the full one, and turns a lasso
+ * of canonical states into a concrete lasso that replays.
+ *
+ * The reduced graph has an edge c -k-> c' when instance k, taken in the canonical state c, leads to
+ * a state whose canonical form is c'. A run of the full graph maps to a walk of the reduced one and
+ * back (a walk lifts to a run by taking, at each step, the permuted instance), and a closed walk
+ * lifts to a run from x to a permutation of x, which repeated returns to x. Verdicts agree when
+ * everything the liveness check reads of a run is the same for a state and its permutations:
+ * - the property: its predicates (checkSymmetric: no symmetric value used as a number) and the
+ *   value it is checked for (`each` over a type that is not symmetric);
+ * - fairness: each requirement's set of instances is mapped onto itself by every permutation, so
+ *   that "some instance of the set is enabled" and "an instance of the set is taken" do not change.
+ *   A requirement per rule (`fairness scope: rule`) always is; a requirement per instance is when
+ *   the rule has no parameter of a symmetric type (the permutation leaves the instance as it is).
+ * A requirement per instance of a rule with a symmetric parameter (one per CPU, per DMA slot) is
+ * renamed by the permutations: telling whether one instance keeps being skipped needs the
+ * permutation along each edge of the cycle (Emerson and Sistla's annotated quotient), which the
+ * graph does not keep. Then the full graph is used, and the reason is given in the statistics.
+ */
+import { McError } from '../../model/lang/errors.js';
+import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairness.js';
+import { initState } from '../../model/lang/interp.js';
+import type { Model } from '../../model/lang/protocol.js';
+import type { Liveness } from '../../properties/property.js';
+import type { TraceStep } from '../../counterexamples/trace.js';
+import type { StateGraph } from './graph.js';
+
+/** Whether the liveness check may run on the symmetry-reduced graph, and if not, why. */
+export type LivenessSymmetry = { readonly use: true } | { readonly use: false; readonly reason: string };
+
+/** Decides whether the reduced graph gives the full graph's liveness verdicts for these properties and fairness. */
+export function livenessSymmetry(model: Model, props: readonly Liveness[], mode: FairnessMode): LivenessSymmetry {
+  const symmetric = new Set(model.indexes.filter((i) => i.symmetric).map((i) => i.name));
+  if (symmetric.size === 0) return { use: false, reason: 'no symmetric type' };
+  for (const p of props) {
+    if (p.each && symmetric.has(p.each.index.name)) return { use: false, reason: `${p.name} is checked for each ${p.each.index.name}, a symmetric type` };
+  }
+  for (const req of fairnessRequirements(model, mode)) {
+    if (req.instances.length !== 1) continue;
+    const inst = model.instances[req.instances[0] as number];
+    const param = inst?.rule.params.find((x) => symmetric.has(x.index.name));
+    if (inst && param && inst.rule.fairnessScope !== 'rule')
+      return {
+        use: false,
+        reason: `${req.kind} fairness per instance of ${inst.rule.name}, whose parameter ${param.name} is of the symmetric type ${param.index.name}, needs the permutation along each edge`,
+      };
+  }
+  return { use: true };
+}
+
+const sameWords = (a: Uint32Array, b: Uint32Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * The concrete steps of a lasso of the reduced graph: from the concrete start state, at each edge
+ * the rule instance of the edge's rule whose successor has the edge target's canonical form (the
+ * edge's own instance when it fits: it always does for a rule without symmetric parameters), so
+ * every step takes an instance of the same fairness requirement as the edge. The loop is walked
+ * again until its first state comes back (a closed walk of canonical states may end in a
+ * permutation of where it began); when the walk returns to an earlier pass's start instead, the
+ * passes before it join the prefix. Returns the steps and the index of the loop's first state.
+ */
+export function concreteLasso(g: StateGraph, root: number, prefix: readonly number[], loop: readonly number[]): { steps: TraceStep[]; loopAt: number } {
+  const { model, cm } = g;
+  const canon = g.canon;
+  if (!canon) throw new McError('MC040', 'internal error: a concrete lasso needs the reduced graph');
+  const rootVia = g.store.via(root);
+  let cur = initState(model, model.inits[rootVia] as (typeof model.inits)[number]);
+  const steps: TraceStep[] = [{ choice: rootVia, label: `init ${model.inits[rootVia]?.name ?? rootVia}`, state: cur }];
+  const t = new Int32Array(model.layout.nSlots);
+  const pw = new Uint32Array(cm.words);
+  const target = new Uint32Array(cm.words);
+  const step = (e: number) => {
+    const k = g.labels[e] as number;
+    const rule = model.instances[k]?.ruleIdx;
+    g.store.read(g.targets[e] as number, target, 0);
+    let found: { via: number; state: Int32Array } | null = null;
+    cm.expand(cur, t, (j) => {
+      if (found?.via === k || model.instances[j]?.ruleIdx !== rule) return;
+      cm.pack(t, pw, 0);
+      canon.canonical(t, pw);
+      if (sameWords(pw, target)) found = { via: j, state: new Int32Array(t) };
+    });
+    const f = found as { via: number; state: Int32Array } | null;
+    if (!f) throw new McError('MC040', 'internal error: cannot rebuild a concrete lasso under symmetry reduction');
+    steps.push({ choice: f.via, label: model.instances[f.via]?.label ?? `#${f.via}`, state: f.state });
+    cur = f.state;
+  };
+  for (const e of prefix) step(e);
+  if (loop.length === 0) return { steps, loopAt: steps.length - 1 };
+  // The first state of each pass around the loop, by its contents: a pass that starts where an
+  // earlier one started closes the concrete loop there. The passes stay within one orbit, so
+  // there are at most as many as the orbit has states.
+  const passStart = new Map<string, number>();
+  for (let pass = 0; ; pass++) {
+    const key = cur.join(',');
+    const at = passStart.get(key);
+    if (at !== undefined) return { steps, loopAt: at };
+    passStart.set(key, steps.length - 1);
+    if (pass > 100_000) throw new McError('MC040', 'internal error: a concrete lasso under symmetry reduction does not close');
+    for (const e of loop) step(e);
+  }
+}

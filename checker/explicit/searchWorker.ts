@@ -1,0 +1,63 @@
+/**
+ * A worker thread of the breadth-first search (started by workerPool.ts). Why this module exists:
+ * it is the entry point of the thread: it rebuilds the compiled rules from their source, then for
+ * each round attaches to the shared stores of the level and claims chunks like the coordinating
+ * thread, reporting its figures and its finding when none is left.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadCompiled } from '../../model/lang/compile.js';
+import { BitstateSet } from './bitstate.js';
+import { type Claim, Expander, type ExpanderStores, type SeenSet, claimChunk } from './expander.js';
+import { FingerprintSet } from './fingerprintSet.js';
+import { PartialOrder } from './partialOrder.js';
+import { StateStore, type StoreBuffers } from './stateStore.js';
+import { Canonicalizer } from './symmetry.js';
+import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRound } from './workerPool.js';
+
+const init = workerData as WorkerInit;
+const cm = loadCompiled(init.sources, init.slotNames);
+const noSymmetry = { indexes: [], layout: { vars: [], nSlots: init.nSlots, slotTypes: [], slotNames: init.slotNames } };
+const canon = new Canonicalizer(init.symmetry ?? noSymmetry, cm.words, cm.pack);
+const ctrl = new Uint32Array(init.ctrl);
+const reduction = init.reduction ? new PartialOrder(init.reduction, cm.expand, new Uint8Array(init.coversDone)) : null;
+/** Views of the shared stores, by the buffer of their count. */
+const stores = new Map<SharedArrayBuffer, StateStore>();
+let expander: Expander | null = null;
+
+function storeOf(b: StoreBuffers): StateStore {
+  let s = stores.get(b.meta);
+  if (!s) {
+    s = new StateStore(b.words, { buffers: b });
+    stores.set(b.meta, s);
+  } else s.attach(b);
+  return s;
+}
+
+function seenOf(b: SeenBuffers | null): SeenSet | null {
+  if (!b) return null;
+  if (b.kind === 'fingerprints') return new FingerprintSet(cm.words, b.buffers);
+  return new BitstateSet(cm.words, 0, b.seed, b.buffers);
+}
+
+function round(m: WorkerRound): WorkerIdle {
+  const target = storeOf(m.target);
+  const st: ExpanderStores = {
+    frontier: storeOf(m.frontier),
+    frontierBase: m.frontierBase,
+    target,
+    targetBase: m.targetBase,
+    seen: seenOf(m.seen),
+  };
+  expander ??= new Expander(cm, canon, reduction, init.nSlots, st, { deadlock: init.deadlock, shared: true, parents: false, shard: init.shard });
+  expander.setStores(st);
+  let claim: Claim;
+  do claim = claimChunk(expander, ctrl, target);
+  while (claim === 'expanded');
+  const finding = expander.finding;
+  expander.finding = null;
+  const f = expander.figures;
+  return { type: 'idle', figures: { expanded: f.expanded, generated: f.generated, maxDepth: f.maxDepth, coverDepth: Array.from(f.coverDepth) }, finding };
+}
+
+parentPort?.on('message', (m: WorkerRound) => parentPort?.postMessage(round(m)));
+parentPort?.postMessage({ type: 'ready' });
