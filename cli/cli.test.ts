@@ -224,7 +224,9 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   it('prove: k-induction proves fence-migrate at its sizes with k=1 (exit 0)', () => {
     const r = run('prove', 'fence-migrate');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 discards=1 failures=1 mode=fence order=remap-first fault=atomic\] k-induction\n/);
+    expect(r.out).toMatch(
+      /^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 discards=1 failures=1 mode=fence order=remap-first fault=atomic\] k-induction\n/,
+    );
     expect(r.out).toMatch(/PROVED with k=1 at these sizes: .*no-lost-write/);
     expect(r.out).toMatch(
       /note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/,
