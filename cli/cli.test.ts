@@ -55,13 +55,13 @@ describe('mirrorcheck CLI', () => {
     expect(r.code).toBe(1);
     const rec = JSON.parse(r.out.trim().split('\n').at(-1)!);
     expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: 'unblock-before-copy', engine: 'explicit', status: 'violated', guarantee: 'exhaustive' });
-    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', requirement: 'FM-R4', length: 7 });
+    expect(rec.violations[0]).toMatchObject({ property: 'mirror-coherent', requirement: 'FM-R1', length: 6 });
     expect(typeof rec.states).toBe('number');
     const trace = rec.violations[0].trace as string;
     expect(existsSync(trace)).toBe(true);
     const rep = run('replay', trace);
     expect(rep.code).toBe(1);
-    expect(rep.out).toMatch(/Step 7: HcaCompleteDma\(d=0\)\s+<-- VIOLATION no-lost-write \(FM-R4\)/);
+    expect(rep.out).toMatch(/Step 6: DriverUnblockDma\(p=0\)\s+<-- VIOLATION mirror-coherent \(FM-R1\)/);
     const mer = run('replay', trace, '--render', 'mermaid');
     expect(mer.out).toMatch(/sequenceDiagram/);
     // Same run again: a second file, the first one untouched.
@@ -165,13 +165,13 @@ describe('mirrorcheck CLI', () => {
     const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-6" class="bad">.*mirror-coherent \[FM-R1\]/s);
   });
 
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="15" failures="1" errors="0" skipped="10"/);
   });
 });
 
@@ -210,21 +210,23 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ protocol: 'fence-migrate', variant: 'unblock-before-copy', engine: 'smt', status: 'violated', guarantee: 'bounded' });
     expect(rec.violations).toHaveLength(1);
-    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', requirement: 'FM-R4', kind: 'invariant', length: 7 });
+    expect(rec.violations[0]).toMatchObject({ property: 'mirror-coherent', requirement: 'FM-R1', kind: 'invariant', length: 6 });
     const trace = rec.violations[0].trace as string;
     expect(existsSync(trace)).toBe(true);
-    expect(JSON.parse(readFileSync(trace, 'utf8'))['#meta']).toMatchObject({ engine: 'smt', property: 'no-lost-write', variant: 'unblock-before-copy' });
+    expect(JSON.parse(readFileSync(trace, 'utf8'))['#meta']).toMatchObject({ engine: 'smt', property: 'mirror-coherent', variant: 'unblock-before-copy' });
     const rep = run('replay', trace);
     expect(rep.code).toBe(1);
-    expect(rep.out).toMatch(/engine smt, 7 steps, recorded violation: no-lost-write \(FM-R4\)/);
-    expect(rep.out).toMatch(/Step 7: HcaCompleteDma\(d=0\)\s+<-- VIOLATION no-lost-write \(FM-R4\)/);
-    expect(rep.out).toMatch(/Reproduced: no-lost-write \(FM-R4\) is violated at step 7\./);
+    expect(rep.out).toMatch(/engine smt, 6 steps, recorded violation: mirror-coherent \(FM-R1\)/);
+    expect(rep.out).toMatch(/Step 6: DriverUnblockDma\(p=0\)\s+<-- VIOLATION mirror-coherent \(FM-R1\)/);
+    expect(rep.out).toMatch(/Reproduced: mirror-coherent \(FM-R1\) is violated at step 6\./);
   });
 
   it('prove: k-induction proves fence-migrate at its sizes with k=1 (exit 0)', () => {
     const r = run('prove', 'fence-migrate');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 mode=fence order=remap-first fault=atomic\] k-induction\n/);
+    expect(r.out).toMatch(
+      /^fence-migrate \[pages=2 frames=3 slots=1 migrations=2 writes=2 discards=1 failures=1 mode=fence order=remap-first fault=atomic\] k-induction\n/,
+    );
     expect(r.out).toMatch(/PROVED with k=1 at these sizes: .*no-lost-write/);
     expect(r.out).toMatch(
       /note: proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof/,
@@ -257,8 +259,8 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
   });
 
-  // prove reports the requirement (no-lost-write, FM-R4, at 7 steps) although a strengthening
-  // invariant (FM-S7) fails one step earlier; replay reproduces it.
+  // prove reports the requirement (mirror-coherent, FM-R1, at 6 steps), which the base case looks
+  // for before the strengthening invariants; replay reproduces it.
   it('prove on a bug variant: the base case finds a real counterexample (exit 1), saves its trace, and replay reproduces it (exit 1)', () => {
     const out = join(tmp, 's2');
     const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
@@ -348,7 +350,7 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(r.code).toBe(1);
     const rec = lastJson(r.out);
     expect(rec).toMatchObject({ engine: 'smt', solver: 'native', status: 'violated', guarantee: 'bounded' });
-    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', length: 7 });
+    expect(rec.violations[0]).toMatchObject({ property: 'mirror-coherent', length: 6 });
     expect(JSON.parse(readFileSync(rec.violations[0].trace, 'utf8'))['#meta'].extra.solver).toBe('z3-native');
     expect(run('replay', rec.violations[0].trace).code).toBe(1);
     const p = run('prove', 'fence-migrate', '--solver', 'native', '--format', 'json');

@@ -76,27 +76,27 @@ describe.skipIf(!HAVE_CHROMIUM)(`the HTML trace page in headless Chromium (${nee
     const { file, code } = page(join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), 'safety');
     expect(code).toBe(1);
     const { p, requests, errors } = await open(file);
-    expect(await p.title()).toBe('fence-migrate (variant unblock-before-copy): no-lost-write [FM-R4]');
+    expect(await p.title()).toBe('fence-migrate (variant unblock-before-copy): mirror-coherent [FM-R1]');
     const about = await p.locator('dl.about').innerText();
     expect(about).toMatch(/protocol\s+fence-migrate/);
     expect(about).toMatch(/variant\s+unblock-before-copy/);
-    expect(about).toMatch(/parameters\s+pages=2 frames=3 slots=1 migrations=2 writes=2 mode=fence order=remap-first fault=atomic/);
+    expect(about).toMatch(/parameters\s+pages=2 frames=3 slots=1 migrations=2 writes=2 discards=1 failures=1 mode=fence order=remap-first fault=atomic/);
     // The violation first, and the violating row itself, without scrolling.
     const verdict = p.locator('#verdict');
-    expect(await verdict.innerText()).toMatch(/invariant no-lost-write \[FM-R4\] is violated at step 7: HcaCompleteDma\(d=0\)/);
+    expect(await verdict.innerText()).toMatch(/invariant mirror-coherent \[FM-R1\] is violated at step 6: DriverUnblockDma\(p=0\)/);
     expect(onFirstScreen(await verdict.boundingBox())).toBe(true);
     const bad = p.locator('tr.bad');
     expect(await bad.count()).toBe(1);
-    expect(await bad.getAttribute('id')).toBe('step-7');
+    expect(await bad.getAttribute('id')).toBe('step-6');
     expect(onFirstScreen(await bad.boundingBox())).toBe(true);
-    expect(await bad.innerText()).toMatch(/HCA → MM\s+HcaCompleteDma\(d=0\)/);
+    expect(await bad.innerText()).toMatch(/Driver → HCA\s+DriverUnblockDma\(p=0\)/);
     // Unchanged fields (and the whole start state) are collapsed until asked for.
     const startFields = p.locator('#step-0 details code');
-    expect(await startFields.count()).toBe(31);
+    expect(await startFields.count()).toBe(45);
     expect(await startFields.first().isVisible()).toBe(false);
     await p.locator('#step-0 summary').click();
     expect(await startFields.first().isVisible()).toBe(true);
-    expect(await p.locator('#step-7 td.fields > code').first().isVisible()).toBe(true);
+    expect(await p.locator('#step-6 td.fields > code').first().isVisible()).toBe(true);
     expect(requests).toEqual([pathToFileURL(file).href]);
     expect(errors).toEqual([]);
     await p.close();

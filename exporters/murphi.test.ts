@@ -165,7 +165,7 @@ describe('Rumur reaches exactly our states on fence-migrate', () => {
 
 describe('with symmetry reduction, Rumur (exhaustive) stores exactly our canonical states', () => {
   it.skipIf(!HAVE_RUMUR).each([
-    ['fence', 3],
+    ['fence', 2],
     ['zap-and-fault', 2],
   ] as const)(`mode %s, %i symmetric DMA slots (${NEEDS})`, (mode, slots) => {
     const { model, properties } = fm(null, { mode, slots });

@@ -65,7 +65,7 @@ describe('toPromela prints the model from its data', () => {
     expect(text).toContain('assert(0 <= (migsLeft - 1) && (migsLeft - 1) <= 2);');
     // The invariant no-translation-to-freed-frame unwraps hca[p] behind isSome: its definedness
     // assertion must follow the short-circuit of the implication.
-    expect(text).toMatch(/assert\(\(\(!\(\(hca\[0\] != -1\)\) \|\| \(hca\[0\] != -1\)\)/);
+    expect(text).toMatch(/assert\(\(\(!\(\(\(hca\[0\] != -1\) && !\(blocked\[0\]\)\)\) \|\| \(hca\[0\] != -1\)\)/);
   });
 
   it('marks the loop as a valid end only when the model has legal end states', () => {

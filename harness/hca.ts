@@ -73,6 +73,11 @@ export class Hca {
   onPageFault: ((ev: PageFaultEvent) => void) | null = null;
   /** Called just before an operation touches memory (the damage monitor watches here). */
   onAccess: ((op: DmaOp, frame: number) => void) | null = null;
+  /**
+   * Whether an access to an unblocked page with no translation raises a page fault (an ODP mkey;
+   * default) or fails at once with an access error (a mirror that only ever replaces translations).
+   */
+  faultOnMiss = true;
   private readonly memory: PageAllocator;
   private readonly fences: FenceHandle[] = [];
   private nextOp = 1;
@@ -107,6 +112,9 @@ export class Hca {
     if (this.blocked[op.page]) {
       op.state = 'stalled';
       op.frame = null;
+    } else if (t === null && !this.faultOnMiss) {
+      // A device without page faults for this memory: the access fails at once.
+      this.finish(op, null, null, 'EFAULT');
     } else if (t === null) {
       op.state = 'faulting';
       op.frame = null;
@@ -132,6 +140,7 @@ export class Hca {
     const op = this.slots[slot];
     if (!op) throw new Error(`DMA slot ${slot} is idle`);
     if (op.state === 'faulting' && op.error !== null) return 'fail';
+    if (op.state === 'stalled' && !this.faultOnMiss && !this.blocked[op.page] && this.table[op.page] === null) return 'fail';
     return !this.blocked[op.page] && this.table[op.page] !== null ? 'inflight' : 'again';
   }
 

@@ -85,9 +85,9 @@ describe('BMC and explicit BFS agree on fence-migrate at small sizes', () => {
 describe('BMC at the default size finds the variants at the BFS lengths', () => {
   // Shortest counterexample lengths measured with explicitCheck (BFS), then pinned.
   const golden: Record<string, number> = {
-    'unblock-before-update': 7,
-    'fence-without-drain': 4,
-    'unblock-before-copy': 7,
+    'unblock-before-update': 8,
+    'fence-without-drain': 6,
+    'unblock-before-copy': 6,
     'free-before-fence': 2,
     'no-invalidate': 3,
   };

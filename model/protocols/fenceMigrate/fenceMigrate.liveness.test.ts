@@ -43,7 +43,7 @@ describe('fence-migrate liveness: the correct protocol makes progress under the 
     const model = buildModel(fenceMigrate, { params: RETRY });
     const r = explicitCheck({ model, properties: fenceMigrateProperties.build(model), limits: {} });
     expect(r.status).toBe('ok');
-    expect(r.stats.states).toBe(6039);
+    expect(r.stats.states).toBe(156435);
     if (r.status === 'ok') expect(r.covers.every((c) => c.reached)).toBe(true);
   });
 });
@@ -75,8 +75,8 @@ describe('never-unblock: DMA stalled on the fence never completes', () => {
     const v = byName(result, 'held-dma-completes');
     const t = v.trace as Trace;
     expect(t.extra?.lasso).toBe('deadlock');
-    expect(t.steps.length - 1).toBe(18);
-    expect(t.loop).toBe(18);
+    expect(t.steps.length - 1).toBe(22);
+    expect(t.loop).toBe(22);
     expect(v.message).toContain('for Slot 0');
     expect(checkLasso(model, t, prop('held-dma-completes'))).toMatchObject({ ok: true, kind: 'stop', each: 0 });
   });
@@ -100,7 +100,7 @@ describe('never-unblock: DMA stalled on the fence never completes', () => {
     expect(violated(r).map((v) => v.kind)).toEqual(['liveness', 'deadlock']);
     const t = violated(r)[0]?.trace as Trace;
     const { header, doc } = parseItf(JSON.stringify(traceToItf(t, model)));
-    expect(doc.loop).toBe(18);
+    expect(doc.loop).toBe(22);
     const back = itfToTrace(header, doc, model);
     expect(checkLasso(model, back, properties.find((p) => p.name === 'held-dma-completes') as Liveness)).toMatchObject({ ok: true });
   });
@@ -117,11 +117,11 @@ describe('stale-seq-retry (B6): the fault handler retries with a stale seq forev
     for (const name of ['held-dma-completes', 'device-fault-resolved']) {
       const t = byName(result, name).trace as Trace;
       expect(t.extra?.lasso).toBe('cycle');
-      expect([t.steps.length - 1, t.loop]).toEqual([18, 16]);
+      expect([t.steps.length - 1, t.loop]).toEqual([19, 17]);
       // A second invalidation lands between read_begin and the walk; from then on every retry fails.
       const seen = labels(t);
       expect(seen.indexOf('DriverFaultBegin(p=0)')).toBeLessThan(seen.lastIndexOf('MmMigrateStart(p=0, f=0)'));
-      expect(seen.slice((t.loop as number) + 1)).toEqual(['DriverFaultWalk(p=0)', 'DriverFaultCommit(p=0)']);
+      expect(seen.slice((t.loop as number) + 1)).toEqual(['DriverFaultCommit(p=0)', 'DriverFaultWalk(p=0)']);
       expect(checkLasso(model, t, prop(name))).toMatchObject({ ok: true, kind: 'cycle', loopSteps: 2 });
     }
   });

@@ -92,7 +92,7 @@ describe('random engine on fence-migrate', () => {
     expect(b.steps.map((s) => Array.from(s.state))).toEqual(a.steps.map((s) => Array.from(s.state)));
     expect(b.extra).toEqual(a.extra);
     const c = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 12345 }).job));
-    expect(c.property).toBe('fence-complete');
+    expect(c.property).toBe('mirror-coherent');
     const viaPath = traceOf(randomCheck(job('unblock-before-update', LARGE, { seed: 7 }).job, {}, { path: a.extra?.fcPath as string }));
     expect(viaPath.steps.map((s) => s.label)).toEqual(a.steps.map((s) => s.label));
   });

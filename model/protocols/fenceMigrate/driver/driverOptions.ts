@@ -5,8 +5,16 @@
  * on the driver that has the same bug and the damage shown in memory.
  */
 
-/** The five safety variants of fence-migrate, as driver knobs (same names as the model's variants). */
-export const SAFETY_KNOBS = ['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate'] as const;
+/** The seven safety variants of fence-migrate, as driver knobs (same names as the model's variants). */
+export const SAFETY_KNOBS = [
+  'unblock-before-update',
+  'fence-without-drain',
+  'unblock-before-copy',
+  'free-before-fence',
+  'no-invalidate',
+  'update-without-retry',
+  'update-after-failure',
+] as const;
 
 /** The liveness variants: the driver gets stuck (DMA never unblocked, a fault retried forever). */
 export const LIVENESS_KNOBS = ['never-unblock', 'stale-seq-retry'] as const;

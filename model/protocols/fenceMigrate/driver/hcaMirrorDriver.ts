@@ -18,7 +18,6 @@
  */
 import {
   type CpuMm,
-  type FenceHandle,
   type Flow,
   type Hca,
   type HmmResult,
@@ -45,8 +44,10 @@ export interface FaultWork {
   /** The interval sequence read_begin returned (meaningful once `sampled`). */
   seq: number;
   sampled: boolean;
-  /** The frame hmm_range_fault found (null before the first walk). */
+  /** The frame hmm_range_fault found (null before the first walk, or when it failed). */
   pfn: number | null;
+  /** Whether the last hmm_range_fault found a frame (false before the first walk). */
+  ok: boolean;
 }
 
 export class HcaMirrorDriver implements IntervalNotifierOps {
@@ -107,25 +108,36 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   // The invalidate callback (mmu_interval_notifier_ops.invalidate).
 
   /**
-   * Called by the mm before it changes PTEs in `range`. Sets the interval's sequence under the driver
-   * lock, always (so a concurrent fault retries), then makes the HCA stop using the range: for a
-   * migration this driver started itself, the migration sequence fences the page (`fenceForMigration`,
-   * the dmirror pattern "migration handles it"); for anything else (munmap, mprotect) the callback
-   * zaps the translation and waits for the zap to drain before returning (FM-R1, FM-R2; rule 2).
+   * Called by the mm before it changes PTEs in `range`. For a migration this driver started itself
+   * (fence mode: migrate_vma_setup's MMU_NOTIFY_MIGRATE range with the driver as owner) the callback
+   * does not touch the interval sequence (the pattern of lib/test_hmm.c's dmirror_interval_invalidate,
+   * which returns early for its own migrations) and fences and blocks DMA to the page
+   * (`fenceForMigration`). For anything else it sets the interval's sequence under the driver lock,
+   * so that a concurrent fault or a migration's device update retries, zaps the translation and
+   * waits for the zap to drain before returning (FM-R1, FM-R2): a migration started by core mm
+   * (compaction, NUMA balancing) as the model's DriverZapMkey / DriverFenceWait, a zap of the page
+   * (madvise(MADV_DONTNEED), munmap; mprotect in scenarios) as DriverDiscardZap / DriverDiscardWait.
    */
   *invalidate(sub: IntervalSubscription, range: NotifierRange, curSeq: number): Flow<boolean> {
-    this.umemMutex.lock();
-    mmuIntervalSetSeq(sub, curSeq);
-    if (range.event === 'migrate' && range.owner === this) {
-      this.umemMutex.unlock();
-      return true;
-    }
     const start = Math.max(sub.start, range.start);
     const end = Math.min(sub.end, range.end);
+    if (range.event === 'migrate' && range.owner === this) {
+      yield* this.fenceForMigration(start);
+      return true;
+    }
+    this.umemMutex.lock();
+    mmuIntervalSetSeq(sub, curSeq);
+    this.umemMutex.unlock();
+    const migrating = range.event === 'migrate';
+    if (migrating) yield* this.earlyFreeStep(start);
+    yield step(migrating ? 'DriverZapMkey' : 'DriverDiscardZap', { p: start });
+    this.umemMutex.lock();
     const fence = this.hca.zap(start, end);
     this.umemMutex.unlock();
     // The HCA may still be finishing DMA it translated before the zap: wait for the ZAP's completion.
-    yield* this.hca.waitFence(fence);
+    // BUG (fence-without-drain): a migration's callback returns without waiting.
+    if (migrating && this.opts.knob === 'fence-without-drain') yield step('DriverFenceWait', { p: start });
+    else yield* this.hca.waitFence(fence, stepLabel(migrating ? 'DriverFenceWait' : 'DriverDiscardWait', { p: start }));
     this.hca.releaseFence(fence);
     return true;
   }
@@ -141,7 +153,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   private pageFaultInterrupt(ev: PageFaultEvent): void {
     this.faultEvents++;
     if (this.faultWork.has(ev.page)) return;
-    const w: FaultWork = { stage: 'idle', seq: 0, sampled: false, pfn: null };
+    const w: FaultWork = { stage: 'idle', seq: 0, sampled: false, pfn: null, ok: false };
     this.faultWork.set(ev.page, w);
     this.wq.queueWork({ kind: 'fault', page: ev.page }, this.pageFaultWork(ev.page, w));
   }
@@ -188,7 +200,8 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
       // F2: hmm_range_fault, outside the driver lock (it may itself trigger invalidations; it waits
       // on a migration entry).
       const r = yield* this.mm.hmmRangeFaultPage(sub, w.seq, p, () => this.hca.faultingWrite(p), this.faultLabel('DriverFaultWalk', p));
-      if (r.ok) w.pfn = r.pfn;
+      w.pfn = r.ok ? r.pfn : null;
+      w.ok = r.ok;
       if (!r.ok && r.error === 'EBUSY') {
         // F3: an invalidation collided with the walk: start again with a fresh sequence.
         w.stage = 'idle';
@@ -221,27 +234,41 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The migration steps the driver owns (called from migratePage).
+  // The migration steps the driver owns (fence mode: a driver-initiated migration).
+
+  /** The interval sequence each driver-initiated migration sampled with read_begin, by page (the last one). */
+  readonly migrationSeq = new Map<number, number>();
+  /** Knob free-before-fence only: the mm's early free of each page's old frame, run before the first callback step. */
+  readonly earlyFree = new Map<number, () => void>();
 
   /**
-   * Stops the HCA from reaching page `p`'s old frame before the copy: fence mode posts a fence that
-   * also blocks new DMA to the page (DriverFenceDma); zap mode zaps the translation (DriverZapMkey).
-   * Then it waits until DMA the HCA had already translated has drained (DriverFenceWait; FM-R2,
-   * rule 2). Knob `fence-without-drain` returns without waiting.
+   * The driver starts migrating page `p` (before migrate_vma_setup): mmu_interval_read_begin on the
+   * page's interval. The caller starts a migration only when no other invalidation of the page is in
+   * progress, so read_begin does not sleep.
+   */
+  beginMigration(p: number): void {
+    this.migrationSeq.set(p, this.mm.notifier.readBegin(this.sub(p)));
+  }
+
+  private *earlyFreeStep(p: number): Flow {
+    const free = this.earlyFree.get(p);
+    if (free === undefined) return;
+    this.earlyFree.delete(p);
+    yield step('MmFreeFrame', { p });
+    free();
+  }
+
+  /**
+   * In the driver's callback for its own migration of page `p`: a fence that also blocks new DMA to
+   * the page (DriverFenceDma), then a wait until DMA the HCA had already translated has drained
+   * (DriverFenceWait; FM-R2). Knob `fence-without-drain` returns without waiting.
    */
   *fenceForMigration(p: number): Flow {
-    let fence: FenceHandle;
-    if (this.opts.mode === 'fence') {
-      yield step('DriverFenceDma', { p });
-      this.umemMutex.lock();
-      fence = this.hca.postFence(p, p + 1, true);
-      this.umemMutex.unlock();
-    } else {
-      yield step('DriverZapMkey', { p });
-      this.umemMutex.lock();
-      fence = this.hca.zap(p, p + 1);
-      this.umemMutex.unlock();
-    }
+    yield* this.earlyFreeStep(p);
+    yield step('DriverFenceDma', { p });
+    this.umemMutex.lock();
+    const fence = this.hca.postFence(p, p + 1, true);
+    this.umemMutex.unlock();
     // BUG (fence-without-drain): returns without waiting for the fence's completion.
     if (this.opts.knob === 'fence-without-drain') yield step('DriverFenceWait', { p });
     else yield* this.hca.waitFence(fence, stepLabel('DriverFenceWait', { p }));
@@ -249,20 +276,32 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
   }
 
   /**
-   * After the copy (fence mode): point the MTT at the new frame (DriverUpdateMkey, a UMR XLT update
-   * that completes before the step ends), then unblock DMA to the page (DriverUnblockDma). The order
-   * matters: stalled DMA translates at unblock time (FM-R2, FM-R4; rule 3). Knob
-   * `unblock-before-update` swaps the two; knob `never-unblock` forgets the unblock. Zap mode has nothing to do: the next DMA faults and the
+   * After migrate_vma_pages (fence mode): under the driver lock, point the MTT at the new frame
+   * (DriverUpdateMkey, a UMR XLT update that completes before the step ends) if the page was migrated
+   * and mmu_interval_read_retry reports no other invalidation since the migration's read_begin, or
+   * empty the entry if it reports one (the
+   * migration's own window closed inside migrate_vma_setup, so a madvise(MADV_DONTNEED) may have
+   * zapped the page since); then unblock DMA to the page (DriverUnblockDma). Stalled DMA translates
+   * at unblock time (FM-R1, FM-R3). Knob `unblock-before-update` swaps the two; `never-unblock`
+   * forgets the unblock; `update-without-retry` skips read_retry; `update-after-failure` maps the new
+   * frame even when the page was not migrated. Zap mode has nothing to do: the next DMA faults and the
    * fault path mirrors the new PTE.
    */
-  *mapMigratedPage(p: number, dst: number): Flow {
+  *mapMigratedPage(p: number, dst: number, progress: { readonly failed: boolean }): Flow {
     if (this.opts.mode !== 'fence') return;
+    const knob = this.opts.knob;
     const update = () => {
       this.umemMutex.lock();
-      this.hca.updateTranslation(p, dst);
+      const s = this.migrationSeq.get(p);
+      const collided = knob === 'update-without-retry' ? false : s === undefined || this.mm.notifier.readRetry(this.sub(p), s);
+      const migrated = knob === 'update-after-failure' || !progress.failed;
+      // A collision: another invalidation hit the page (its callback may not have zapped yet); the
+      // entry is emptied. A failed migration keeps the old frame, which finalize restores.
+      if (collided) this.hca.updateTranslation(p, null);
+      else if (migrated) this.hca.updateTranslation(p, dst);
       this.umemMutex.unlock();
     };
-    if (this.opts.knob === 'unblock-before-update') {
+    if (knob === 'unblock-before-update') {
       yield step('DriverUnblockDma', { p });
       this.hca.unblock(p, p + 1);
       yield step('DriverUpdateMkey', { p });
@@ -272,7 +311,7 @@ export class HcaMirrorDriver implements IntervalNotifierOps {
     yield step('DriverUpdateMkey', { p });
     update();
     // BUG (never-unblock): an error path returns here; DMA stalled on the page waits forever.
-    if (this.opts.knob === 'never-unblock') return;
+    if (knob === 'never-unblock') return;
     yield step('DriverUnblockDma', { p });
     this.hca.unblock(p, p + 1);
   }

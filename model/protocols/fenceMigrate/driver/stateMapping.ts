@@ -4,10 +4,13 @@
  * says" is checked by mapping every system state to a model state and comparing steps; the mapping is
  * the one place that says which hardware field stands for which model variable:
  *
- *   pte[p]      CPU PTE: frame, and whether a migration entry stands in it
+ *   pte[p]      CPU PTE: frame, present, and whether a migration entry stands in it
  *   hca[p]      HCA MTT entry (none when zapped)          blocked[p]  HCA block flag
- *   inv[p]      an mm invalidation region covering p is open
- *   mig[p]      the running migration of p: its next step (the label it waits at), old and new frame
+ *   inv[p]      the migration's own invalidation region covering p is open
+ *   mig[p]      the running migration of p: its next step (the label it waits at), old and new frame,
+ *               copied, held (collected), failed, hit (read_retry on the driver's read_begin seq)
+ *   discard[p]  the page's madvise(MADV_DONTNEED) task: the step it waits at (zap, drain, clear)
+ *   discardsLeft, failsLeft  zaps and migration failures the system may still make
  *   owner, data the page allocator's frames               latest[p]   the application's last completed write
  *   dma[d]      HCA DMA slot: state, direction, page, frame (0 until translated), value
  *   written     writes issued                            migsLeft    migrations the mm may still start
@@ -26,12 +29,20 @@ const STEP_OF_RULE: Readonly<Record<string, string>> = {
   DriverFenceDma: 'fence',
   DriverZapMkey: 'zap',
   DriverFenceWait: 'drain',
+  MmInvalidateEnd: 'collect',
   MmCopyPage: 'copy',
-  MmRemapPte: 'remap',
+  MmMigratePages: 'pages',
+  MmFinalize: 'finalize',
   DriverUpdateMkey: 'update',
   DriverUnblockDma: 'unblock',
-  MmInvalidateEnd: 'end',
   MmFreeFrame: 'free',
+};
+
+/** The model's zap stage each step of a madvise(MADV_DONTNEED) task stands for. */
+const DISCARD_STAGE_OF_RULE: Readonly<Record<string, string>> = {
+  DriverDiscardZap: 'zap',
+  DriverDiscardWait: 'drain',
+  MmDiscardEnd: 'clear',
 };
 
 /**
@@ -56,6 +67,8 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
     slots: p.slots as number,
     writes: p.writes as number,
     migrations: p.migrations as number,
+    discards: p.discards as number,
+    failures: p.failures as number,
     mode,
     knob,
     faultSteps: p.fault === 'retry' ? 'retry' : 'atomic',
@@ -67,15 +80,25 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
   const { mm, hca, memory, workload, config } = sys;
   const pages = Array.from({ length: config.pages }, (_, p) => p);
   return {
-    pte: pages.map((p) => ({ frame: mm.pte(p).pfn, migration: mm.pte(p).migration })),
+    pte: pages.map((p) => ({ frame: mm.pte(p).pfn ?? 0, present: mm.pte(p).pfn !== null, migration: mm.pte(p).migration })),
     hca: pages.map((p) => hca.table[p] ?? null),
     blocked: pages.map((p) => hca.blocked[p] as boolean),
-    inv: pages.map((p) => sys.invalidating(p)),
+    inv: pages.map((p) => sys.migrationOf(p)?.tag.progress.open ?? false),
     mig: pages.map((p) => {
       const t = sys.migrationOf(p);
-      if (!t?.pending) return { step: 'idle', from: 0, to: 0 };
+      if (!t?.pending) return { step: 'idle', from: 0, to: 0, copied: false, held: false, failed: false, hit: false };
       const rule = ruleName(labelOf(t.pending));
-      return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to };
+      const seq = sys.driver.migrationSeq.get(p);
+      const sub = sys.driver.subs[p];
+      const hit = seq !== undefined && sub !== undefined && sys.notifier.readRetry(sub, seq);
+      const { copied, held, failed } = t.tag.progress;
+      return { step: STEP_OF_RULE[rule] ?? `?${rule}`, from: t.tag.from, to: t.tag.to, copied, held, failed, hit };
+    }),
+    discard: pages.map((p) => {
+      const t = sys.discardOf(p);
+      if (!t?.pending) return 'idle';
+      const rule = ruleName(labelOf(t.pending));
+      return DISCARD_STAGE_OF_RULE[rule] ?? `?${rule}`;
     }),
     owner: memory.owner.map((o) => o),
     data: [...memory.data],
@@ -87,13 +110,15 @@ export function modelValueOf(sys: MirrorSystem): Record<string, Value> {
     ),
     written: workload.written,
     migsLeft: workload.migrationsLeft,
+    discardsLeft: sys.discardsLeft,
+    failsLeft: sys.failsLeft,
     // fault=retry models only: invalidations that reached each page, and each page's fault work.
     seq: sys.driver.subs.map((sub) => sys.notifier.invalidationsAt(sub, sub.invalidateSeq)),
     fault: pages.map((p) => {
       const w = sys.driver.faultWork.get(p);
-      if (!w) return { stage: 'idle', seq: 0, frame: 0 };
+      if (!w) return { stage: 'idle', seq: 0, frame: 0, ok: false };
       const sub = sys.driver.subs[p];
-      return { stage: w.stage, seq: w.sampled && sub ? sys.notifier.invalidationsAt(sub, w.seq) : 0, frame: w.pfn ?? 0 };
+      return { stage: w.stage, seq: w.sampled && sub ? sys.notifier.invalidationsAt(sub, w.seq) : 0, frame: w.pfn ?? 0, ok: w.ok };
     }),
   };
 }

@@ -9,7 +9,9 @@
  * Actors and their steps (model labels where the model has the step):
  * - CPU user: `CpuWrite(p)`;
  * - mm: `MmMigrateStart(p, f)` starts the reference migration sequence (driver/migratePage.ts),
- *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks;
+ *   whose later steps are the driver's and the mm's; scenario flows (munmap, mprotect) run as tasks.
+ *   `MmDiscardStart(p)` starts a madvise(MADV_DONTNEED) of the page (`discardPage` below), whose
+ *   callback steps are the driver's; `MmMigrateFail(p)` makes a migration's migrate_vma_pages fail;
  * - remote peer + HCA: `HcaIssueDmaRead/Write(d, p)`, `HcaResumeDma(d)`, `HcaCompleteDma(d)`;
  * - driver work: the page-fault handler (`DriverFaultMirror(p)` and internal steps).
  */
@@ -29,11 +31,12 @@ import {
   Workload,
   isInternal,
   labelOf,
+  step as stepLabelPoint,
   stepLabel,
 } from 'mirrorcheck/harness';
 import type { DriverKnob, MigrationMode } from './driverOptions.js';
 import { HcaMirrorDriver } from './hcaMirrorDriver.js';
-import { migratePage } from './migratePage.js';
+import { type MigrationProgress, migratePage } from './migratePage.js';
 
 /** Sizes and driver settings of a simulated system. */
 export interface SystemConfig {
@@ -45,6 +48,10 @@ export interface SystemConfig {
   readonly writes: number;
   /** Migrations the mm may start. */
   readonly migrations: number;
+  /** Zaps of a page (madvise(MADV_DONTNEED)) the application may issue (default 0). */
+  readonly discards?: number;
+  /** Migrations whose migrate_vma_pages may fail (default 0). */
+  readonly failures?: number;
   readonly mode: MigrationMode;
   readonly knob: DriverKnob | null;
   /** How the driver names its fault-handler steps (driver/driverOptions.ts); default `atomic`. */
@@ -71,7 +78,10 @@ export interface Damage extends SimDamage {
 }
 
 /** A thread of control: a migration, a queued work item, or a scenario flow. */
-export type TaskTag = WorkTag | { readonly kind: 'migrate'; readonly page: number; readonly from: number; readonly to: number };
+export type TaskTag =
+  | WorkTag
+  | { readonly kind: 'migrate'; readonly page: number; readonly from: number; readonly to: number; readonly progress: MigrationProgress }
+  | { readonly kind: 'discard'; readonly page: number };
 
 export interface Task {
   readonly id: number;
@@ -107,6 +117,9 @@ export class MirrorSystem implements SimSystem {
   readonly tasks: Task[] = [];
   readonly damage: Damage[] = [];
   readonly history: StepRecord[] = [];
+  /** Zaps and migration failures still allowed (the model's discardsLeft and failsLeft). */
+  discardsLeft: number;
+  failsLeft: number;
   private nextTask = 1;
   private stepDamage: Damage[] = [];
   private readonly seenDamage = new Set<string>();
@@ -118,12 +131,17 @@ export class MirrorSystem implements SimSystem {
     this.mm = new CpuMm(config.pages, this.notifier, this.memory);
     this.hca = new Hca(config.pages, config.slots, this.memory);
     this.workload = new Workload(config.pages, config.writes, config.migrations);
+    this.discardsLeft = config.discards ?? 0;
+    this.failsLeft = config.failures ?? 0;
     this.driver = new HcaMirrorDriver(
       this.mm,
       this.hca,
       { queueWork: (tag, flow) => this.spawn(tag, flow) },
       { mode: config.mode, knob: config.knob, faultSteps: config.faultSteps ?? 'atomic' },
     );
+    // Fence mode (the model's) has no device page faults: its mirror only ever replaces translations,
+    // so an access with none fails. Scenarios that start unmirrored use the fault path.
+    this.hca.faultOnMiss = config.mode !== 'fence' || config.start === 'unmirrored';
     for (let p = 0; p < config.pages; p++) this.mm.populate(p, p);
     this.driver.register((config.start ?? 'mapped') === 'mapped');
     this.hca.onAccess = (op, frame) => {
@@ -173,7 +191,29 @@ export class MirrorSystem implements SimSystem {
     const from = this.mm.pte(p).pfn;
     if (from === null) throw new Error(`page ${p} is not mapped`);
     this.workload.migrationsLeft--;
-    return this.spawn({ kind: 'migrate', page: p, from, to: f }, migratePage(this.mm, this.driver, p, f));
+    const progress: MigrationProgress = { open: false, held: false, copied: false, failed: false };
+    return this.spawn({ kind: 'migrate', page: p, from, to: f, progress }, migratePage(this.mm, this.driver, p, f, progress));
+  }
+
+  /** The zap task of page `p`, if one is running. */
+  discardOf(p: number): Task | undefined {
+    return this.tasks.find((t) => t.tag.kind === 'discard' && t.tag.page === p);
+  }
+
+  /**
+   * madvise(MADV_DONTNEED) of page `p` (zap_page_range_single): the invalidation and the driver's
+   * callback (DriverDiscardZap, DriverDiscardWait), then the PTE is cleared (a migration entry too)
+   * and a mapped frame freed; a frame under migration is the migration's to free (MmDiscardEnd).
+   */
+  *discardPage(p: number): Flow {
+    const region = yield* this.notifier.rangeStart({ start: p, end: p + 1, event: 'unmap', owner: null });
+    yield stepLabelPoint('MmDiscardEnd', { p });
+    const e = this.mm.pte(p);
+    if (e.pfn !== null && !e.migration && this.memory.owner[e.pfn] === p) this.memory.free(e.pfn);
+    e.pfn = null;
+    e.migration = false;
+    this.workload.latest[p] = 0;
+    this.notifier.rangeEnd(region);
   }
 
   /** Every action enabled now, in a fixed order (CPU, mm, HCA, then tasks by age). */
@@ -191,18 +231,32 @@ export class MirrorSystem implements SimSystem {
       const free = this.memory.freeFrames();
       for (let p = 0; p < pages; p++) {
         if (this.migrationOf(p) || this.mm.pte(p).pfn === null) continue;
+        // A driver-initiated migration starts with mmu_interval_read_begin, which sleeps while an
+        // invalidation that reached the page is in progress.
+        const sub = this.driver.subs[p];
+        if (this.config.mode === 'fence' && (this.discardOf(p) || (sub && this.notifier.readBeginWouldSleep(sub)))) continue;
         for (const f of free)
           out.push({ label: stepLabel('MmMigrateStart', { p, f }), actor: 'mm', internal: false, run: () => void this.startMigration(p, f) });
       }
     }
+    if (this.discardsLeft > 0) {
+      for (let p = 0; p < pages; p++) {
+        if (this.discardOf(p) || this.mm.pte(p).pfn === null) continue;
+        out.push({ label: stepLabel('MmDiscardStart', { p }), actor: 'cpu', internal: false, run: () => this.startDiscard(p) });
+      }
+    }
     if (this.config.peerDma ?? true) {
+      // Without page faults an access to an unblocked page with no translation fails at once: the
+      // peer's operation never occupies the slot, as if it had not been posted.
+      const reachable = (p: number) => this.hca.faultOnMiss || this.hca.blocked[p] || this.hca.table[p] !== null;
       for (let d = 0; d < this.config.slots; d++) {
         if (!this.hca.slotIdle(d)) continue;
         for (let p = 0; p < pages; p++)
-          out.push({ label: stepLabel('HcaIssueDmaRead', { d, p }), actor: 'hca', internal: false, run: () => void this.hca.issue(d, p, false, 0) });
+          if (reachable(p))
+            out.push({ label: stepLabel('HcaIssueDmaRead', { d, p }), actor: 'hca', internal: false, run: () => void this.hca.issue(d, p, false, 0) });
         if (this.workload.writesLeft > 0) {
           for (let p = 0; p < pages; p++)
-            out.push({ label: stepLabel('HcaIssueDmaWrite', { d, p }), actor: 'hca', internal: false, run: () => this.issueWrite(d, p) });
+            if (reachable(p)) out.push({ label: stepLabel('HcaIssueDmaWrite', { d, p }), actor: 'hca', internal: false, run: () => this.issueWrite(d, p) });
         }
       }
     }
@@ -224,13 +278,39 @@ export class MirrorSystem implements SimSystem {
       if (pt?.ready()) {
         out.push({
           label: labelOf(pt),
-          actor: t.tag.kind === 'migrate' ? (labelOf(pt).startsWith('Mm') ? 'mm' : 'driver') : 'driver',
+          actor: t.tag.kind === 'migrate' || t.tag.kind === 'discard' ? (labelOf(pt).startsWith('Mm') ? 'mm' : 'driver') : 'driver',
           internal: isInternal(pt),
           run: () => this.advance(t),
         });
+        // migrate_vma_pages may fail for a collected page instead (an extra reference, a failed copy).
+        const tag = t.tag;
+        if (
+          tag.kind === 'migrate' &&
+          this.failsLeft > 0 &&
+          labelOf(pt) === stepLabel('MmMigratePages', { p: tag.page }) &&
+          tag.progress.held &&
+          !tag.progress.failed
+        ) {
+          out.push({
+            label: stepLabel('MmMigrateFail', { p: tag.page }),
+            actor: 'mm',
+            internal: false,
+            run: () => {
+              this.failsLeft--;
+              tag.progress.failed = true;
+              this.advance(t);
+            },
+          });
+        }
       }
     }
     return out;
+  }
+
+  /** Starts a madvise(MADV_DONTNEED) of page `p` (the action `MmDiscardStart(p)`). */
+  startDiscard(p: number): Task {
+    this.discardsLeft--;
+    return this.spawn({ kind: 'discard', page: p }, this.discardPage(p));
   }
 
   /** The CPU user stores a fresh value to page `p` (the store completes at once). */
@@ -387,6 +467,8 @@ export class MirrorSystem implements SimSystem {
       this.workload.latest,
       this.workload.writesLeft,
       this.workload.migrationsLeft,
+      this.discardsLeft,
+      this.failsLeft,
       this.hca.slots.map((op) => (op ? [op.resumed, op.error] : null)),
       this.driver.subs.map((s) => this.notifier.readBeginWouldSleep(s)),
     ]);
