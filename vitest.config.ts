@@ -17,7 +17,8 @@ export default defineConfig({
     // Build dist/ from the current sources once per run: the end-to-end tests run the built CLI.
     globalSetup: ['./test/buildOnce.ts'],
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // Nested node_modules too: examples/driver-model installs mirrorcheck as a link to this folder.
+    exclude: ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

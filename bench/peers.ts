@@ -59,7 +59,7 @@ const ours: Row = {
   searchMs: r.stats.elapsedMs,
   states: r.stats.states,
   memMiB: process.resourceUsage().maxRSS / 1024,
-  note: `${r.status}, ${r.stats.transitions} transitions, store ${(r.stats.storeBytes / 2 ** 20).toFixed(1)} MiB (${r.stats.bytesPerState} B/state)`,
+  note: `${r.status}, ${r.stats.transitions} transitions, store ${(r.stats.storeBytes / 2 ** 20).toFixed(1)} MiB${r.stats.bytesPerState !== null ? ` (${r.stats.bytesPerState} B/state)` : ''}`,
 };
 rows.push(ours);
 

@@ -10,6 +10,7 @@ import type { Trace } from '../counterexamples/trace.js';
 /** What an `ok` result proves. */
 export type Guarantee = 'exhaustive' | 'bounded' | 'proved' | 'sampled';
 
+/** Limits of a run; reaching one makes the result `incomplete` (exit 3), never a pass. */
 export interface Limits {
   /** Stop (incomplete) after this many distinct states. */
   readonly maxStates?: number;
@@ -45,6 +46,7 @@ export interface Progress {
   readonly statesPerSec: number;
 }
 
+/** Callbacks an engine calls while it runs (it never prints). */
 export interface Hooks {
   onProgress?(p: Progress): void;
 }
@@ -61,8 +63,11 @@ export interface SearchFigures {
   readonly statesPerSec: number;
   /** Bytes held by the visited set, parent and rule arrays (and, for liveness, the graph). */
   readonly storeBytes: number;
-  /** `storeBytes` divided by `states`. */
-  readonly bytesPerState: number;
+  /**
+   * `storeBytes` divided by `states`, or null while the store is still within what it preallocates
+   * (`PREALLOCATED_STATES`): below that, the division measures the preallocation, not a per-state cost.
+   */
+  readonly bytesPerState: number | null;
   /** Whether this search stored one canonical state per symmetry class. */
   readonly symmetry: boolean;
 }
@@ -108,6 +113,17 @@ export interface SmtStats {
   readonly elapsedMs: number;
 }
 
+/**
+ * States the explicit engine's stores preallocate room for (one chunk of packed states and a hash
+ * table twice that size): a store holding fewer has no meaningful bytes-per-state figure.
+ */
+export const PREALLOCATED_STATES = 1 << 16;
+
+/** Bytes per stored state, or null when `states` is too few for the figure to mean a per-state cost. */
+export function bytesPerStateOf(bytes: number, states: number): number | null {
+  return states >= PREALLOCATED_STATES ? Math.round((bytes / states) * 10) / 10 : null;
+}
+
 /** What an engine measured, under the names of what it measured. */
 export type Stats = ExplicitStats | RandomStats | SmtStats;
 
@@ -121,6 +137,7 @@ export interface Violation {
   readonly trace: Trace | null;
 }
 
+/** Whether a cover was reached, and at what depth. */
 export interface CoverReport {
   readonly name: string;
   readonly requirement: string;
@@ -128,6 +145,7 @@ export interface CoverReport {
   readonly depth: number | null;
 }
 
+/** What an engine returns: ok (with its guarantee), violated (with counterexamples), incomplete (a limit was reached) or error (a model error). */
 export type CheckResult<S extends Stats = Stats> =
   | {
       readonly status: 'ok';

@@ -6,12 +6,14 @@
 import type { Trace } from '../counterexamples/trace.js';
 import type { CheckJob, CheckResult, Progress } from '../checker/engine.js';
 import { McError } from '../model/lang/errors.js';
-import { exitStatusOf } from './errors.js';
+import { exitStatusOf, printable } from './errors.js';
+import { checkOutputDir } from './outputPaths.js';
 import { buildModel } from '../model/lang/protocol.js';
 import type { Model } from '../model/lang/protocol.js';
 import { type EngineName, type SolverName, checkSolver, loadEngine } from './engines.js';
 import { resolvePackages } from './packages.js';
-import { type CheckRecord, junit, textRecord } from './report.js';
+import { junitXml } from './junit.js';
+import { type CheckRecord, JSON_SCHEMA_VERSION, checkSuite, textRecord } from './report.js';
 import { saveTrace } from './traceFiles.js';
 
 export interface CheckOptions {
@@ -26,7 +28,8 @@ export interface CheckOptions {
   readonly seed?: number;
   readonly runs?: number;
   readonly out: string;
-  readonly format: 'text' | 'json' | 'junit';
+  /** json: one object per line (JSON Lines); json-array: one array of them, printed at the end. */
+  readonly format: 'text' | 'json' | 'json-array' | 'junit';
   readonly progress: boolean;
   /** Symmetry reduction over symmetric index types (explicit engine). */
   readonly symmetry: boolean;
@@ -88,12 +91,17 @@ function toRecord(
   model: Model,
   opts: CheckOptions,
   r: CheckResult,
+  checked: CheckRecord['properties'],
   save: (t: NonNullable<CheckResult & { status: 'error' }>['trace']) => string | null,
 ): CheckRecord {
   const base = {
+    schemaVersion: JSON_SCHEMA_VERSION,
     protocol: model.protocol,
     variant: model.variant,
     params: model.params,
+    properties: checked,
+    selected: opts.only.length > 0,
+    deadlock: opts.deadlock,
     ...(r.stats.engine === 'explicit' ? { strategy: opts.strategy } : {}),
     ...(r.stats.engine === 'smt' ? { solver: opts.solver ?? 'wasm' } : {}),
     ...r.stats,
@@ -132,9 +140,11 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     throw new McError('MC030', '--variant and --param need a protocol name (check PROTOCOL ...)');
   }
   checkSolver(opts.solver ?? 'wasm', opts.engine);
-  checkNumber('depth', opts.depth, 0);
+  // A depth of 0 would check the start states only, which no engine treats as a search: refused alike by all.
+  checkNumber('depth', opts.depth, 1);
   checkNumber('max-states', opts.maxStates, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkOutputDir('out', opts.out);
   const packages = await resolvePackages(opts.protocol, { typecheck: opts.typecheck ?? true });
   // Build every model first, so bad input is reported before any work is done.
   const jobs = packages.map(({ pkg: e, file }) => {
@@ -182,12 +192,27 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
     const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
     const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
-    const rec = { ...toRecord(model, opts, r, (t) => (t ? saveTrace(opts.out, model, keep(t)) : null)), unchecked };
+    // A trace that cannot be saved (the folder vanished or filled up during the run) is said on
+    // stderr and makes the exit 2; the report itself is still printed.
+    const save = (t: Trace | null): string | null => {
+      if (!t) return null;
+      try {
+        return saveTrace(opts.out, model, keep(t));
+      } catch (e) {
+        if (!(e instanceof McError)) throw e;
+        err(`mirrorcheck: error ${e.code}: ${printable(e.message)}`);
+        codes.push(exitStatusOf(e.code));
+        return null;
+      }
+    };
+    const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
+    const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
     records.push(rec);
     codes.push(exitCodeOf(r));
     if (opts.format === 'json') out(JSON.stringify(rec));
     else if (opts.format === 'text') out(textRecord(rec));
   }
-  if (opts.format === 'junit') out(junit(records));
+  if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
+  if (opts.format === 'json-array') out(JSON.stringify(records));
   return combineExit(codes);
 }

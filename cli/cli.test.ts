@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../model/lang/protocol.js';
+import { registry } from './registry.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'dist/cli/main.js');
@@ -26,11 +28,19 @@ describe('mirrorcheck CLI', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
   });
 
-  it('list shows the protocol, its variants and properties', () => {
+  it('list shows every built-in protocol, its variants and properties (from the registry)', () => {
     const r = run('list');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/fence-migrate/);
-    for (const v of ['unblock-before-update', 'fence-without-drain', 'unblock-before-copy', 'free-before-fence', 'no-invalidate']) expect(r.out).toContain(v);
+    for (const pkg of registry) {
+      expect(r.out).toContain(`${pkg.protocol.name}: ${pkg.protocol.summary}`);
+      const lines = r.out.split('\n').map((l) => l.trim());
+      for (const v of pkg.protocol.variants)
+        expect(
+          lines.some((l) => l.startsWith(`${v.name} `) && l.endsWith(v.summary)),
+          v.name,
+        ).toBe(true);
+      for (const p of pkg.properties.build(buildModel(pkg.protocol))) expect(r.out).toContain(` ${p.name}: ${p.doc}`);
+    }
   });
 
   it('exit 0: check with no arguments checks every built-in protocol', () => {
@@ -155,13 +165,13 @@ describe('mirrorcheck CLI', () => {
     const r = run('replay', join(root, 'model/protocols/fenceMigrate/corpus/unblock-before-copy.itf.json'), '--render', 'html');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^<!doctype html>/);
-    expect(r.out).toMatch(/<tr class="bad">.*no-lost-write \[FM-R4\]/s);
+    expect(r.out).toMatch(/<tr id="step-7" class="bad">.*no-lost-write \[FM-R4\]/s);
   });
 
   it('junit output', () => {
     const r = run('check', 'fence-migrate', '--variant', 'no-invalidate', '--format', 'junit', '--out', join(tmp, 'o6'));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate" tests="1" failures="1"/);
+    expect(r.out).toMatch(/<testsuite name="fence-migrate.no-invalidate \[pages=2 [^"]*\]" tests="13" failures="1" errors="0" skipped="9"/);
   });
 });
 
@@ -378,6 +388,10 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(recs.map((x) => [x.protocol, x.status, x.k])).toEqual([
       ['fence-migrate', 'proved', 1],
       ['odp-mirror', 'proved', 1],
+      ['hmm-migrate', 'proved', 1],
+      ['device-exclusive', 'proved', 1],
+      ['odp-mr', 'proved', 1],
+      ['dax-revoke', 'proved', 1],
     ]);
     // odp-mirror's properties count over an index type, which the unbounded translation refuses:
     // the run reports it and fails (exit 2) rather than passing with one protocol unproved.

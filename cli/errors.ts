@@ -29,16 +29,25 @@ export function exitStatusOf(code: string): number {
 }
 
 /**
- * Text safe to print on one line of a terminal: white space folded to single spaces, and control
- * characters (escape sequences, a byte-order mark) shown as `\xNN` / `\uNNNN` instead of being sent raw.
+ * Text safe to print on a terminal, line breaks and indentation kept: control characters (escape
+ * sequences, a byte-order mark, bidirectional overrides) shown as `\xNN` / `\uNNNN`.
  */
-export function printable(s: string): string {
+export function escapeControls(s: string): string {
   let out = '';
-  for (const ch of s.replace(/[\t\n\r ]+/g, ' ').trim()) {
+  for (const ch of s) {
     const c = ch.codePointAt(0) as number;
-    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    if (ch === '\n' || ch === '\t') out += ch;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else if (c === 0xfeff || (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e)) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
   return out;
+}
+
+/**
+ * Text safe to print on one line of a terminal: white space folded to single spaces, and control
+ * characters (escape sequences, a byte-order mark) shown as `\xNN` / `\uNNNN` instead of being sent raw.
+ */
+export function printable(s: string): string {
+  return escapeControls(s.replace(/[\t\n\r ]+/g, ' ').trim());
 }

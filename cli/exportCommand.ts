@@ -3,10 +3,12 @@
  * properties and covers) in a peer checker's language, so the same protocol can be run on Rumur or
  * SPIN. Writes to stdout, or to `--output FILE`, which must not exist yet.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { McError } from '../model/lang/errors.js';
 import { buildModel } from '../model/lang/protocol.js';
 import { parseParams } from './checkCommand.js';
+import { printable } from './errors.js';
+import { checkNewFile } from './outputPaths.js';
 import { resolvePackage } from './packages.js';
 
 export interface ExportOptions {
@@ -19,6 +21,7 @@ export interface ExportOptions {
 }
 
 export async function runExport(opts: ExportOptions, out: (s: string) => void): Promise<number> {
+  if (opts.output !== undefined) checkNewFile('output', opts.output);
   const entry = (await resolvePackage(opts.protocol)).pkg;
   const model = buildModel(entry.protocol, { variant: opts.variant ?? null, params: parseParams(opts.params) });
   const properties = entry.properties.build(model).filter((p) => p.kind !== 'liveness');
@@ -30,8 +33,11 @@ export async function runExport(opts: ExportOptions, out: (s: string) => void): 
     out(text.trimEnd());
     return 0;
   }
-  if (existsSync(opts.output)) throw new McError('MC031', `${opts.output} exists; not overwriting it`);
-  writeFileSync(opts.output, text, { flag: 'wx' });
+  try {
+    writeFileSync(opts.output, text, { flag: 'wx' });
+  } catch (e) {
+    throw new McError('MC031', `--output '${printable(opts.output)}' could not be written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   if (opts.to === 'murphi') {
     const { rumurFlags } = await import('../exporters/murphi.js');
     out(

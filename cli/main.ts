@@ -14,6 +14,8 @@ import { runProve } from './proveCommand.js';
 import { ENGINE_NAMES, type EngineName, SOLVER_NAMES, type SolverName } from './engines.js';
 import { runList } from './listCommand.js';
 import { runReplay } from './replayCommand.js';
+import { runCi } from './ciCommand.js';
+import { runInit } from './initCommand.js';
 
 /** How every command describes its protocol argument. */
 const PROTOCOL_ARG = 'a built-in protocol (see list) or a model file (.ts, .mts, .js, .mjs)';
@@ -67,7 +69,7 @@ try {
           .option('seed', { type: 'number', describe: 'seed of the random engine' })
           .option('runs', { type: 'number', describe: 'runs of the random engine' })
           .option('out', { type: 'string', default: './counterexamples-out', describe: 'directory for counterexample traces' })
-          .option('format', { choices: ['text', 'json', 'junit'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('progress', { type: 'boolean', default: true, describe: 'progress lines on stderr' })
           .option('property', { type: 'string', array: true, default: [] as string[], describe: 'check only this property (repeatable)' })
           .option('deadlock', { type: 'boolean', default: true, describe: 'report deadlocks (--no-deadlock to disable)' })
@@ -111,12 +113,25 @@ try {
       're-execute a saved trace on the current model and print it',
       (y) =>
         y
-          .positional('trace', { type: 'string', demandOption: true })
+          .positional('trace', { type: 'string', demandOption: true, describe: 'a trace file (ITF JSON), or - to read one from standard input' })
           .option('on', { choices: ['model', 'harness'] as const, default: 'model' as const })
           .option('render', { choices: ['text', 'mermaid', 'html'] as const, default: 'text' as const })
           .option('full', { type: 'boolean', default: false, describe: 'print every field of every state' })
           .option('model', { type: 'string', describe: 'the model file to replay against, when the one the trace names has moved' }),
-      (a) => guarded(() => runReplay({ file: a.trace, on: a.on, render: a.render, full: a.full, ...(a.model !== undefined ? { model: a.model } : {}) }, out)),
+      // yargs hands a lone `-` (standard input) to a string positional as ''.
+      (a) =>
+        guarded(() =>
+          runReplay(
+            {
+              file: a.trace === '' && hideBin(process.argv).includes('-') ? '-' : a.trace,
+              on: a.on,
+              render: a.render,
+              full: a.full,
+              ...(a.model !== undefined ? { model: a.model } : {}),
+            },
+            out,
+          ),
+        ),
     )
     .command(
       'prove [protocol]',
@@ -130,7 +145,7 @@ try {
           .option('unbounded', { type: 'boolean', default: false, describe: 'inductive invariants with index types as uninterpreted sorts' })
           .option('time-limit', { type: 'number', describe: 'seconds (exit 3 when reached)' })
           .option('out', { type: 'string', default: './counterexamples-out' })
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' as const })
+          .option('format', { choices: ['text', 'json', 'json-array', 'junit'] as const, default: 'text' as const })
           .option('solver', { choices: SOLVER_NAMES, default: 'wasm' as SolverName, describe: 'the wasm z3, or a native z3 on the PATH' }),
       (a) =>
         guarded(() =>
@@ -176,7 +191,46 @@ try {
           ),
         ),
     )
-    .demandCommand(1, 'name a command: list, check, prove, replay or export')
+    .command(
+      'ci',
+      'run every case of the project file (mirrorcheck.config.json): a summary table, JUnit, traces; exit 0 only when every expectation is met',
+      (y) =>
+        y
+          .option('config', { type: 'string', default: 'mirrorcheck.config.json', describe: 'the project file' })
+          .option('out', {
+            type: 'string',
+            describe: "folder for traces and the JUnit report (default: the project file's out, else mirrorcheck-out beside it)",
+          })
+          .option('junit', { type: 'string', describe: 'the JUnit report (default OUT/junit.xml; an existing file is never overwritten)' })
+          .option('progress', { type: 'boolean', default: true, describe: 'one line per finished case on stderr' })
+          .option('typecheck', { type: 'boolean', default: true, describe: 'typecheck TypeScript model files before loading them (--no-typecheck to skip)' }),
+      (a) =>
+        guarded(() =>
+          runCi(
+            {
+              config: a.config,
+              ...(a.out !== undefined ? { out: a.out } : {}),
+              ...(a.junit !== undefined ? { junit: a.junit } : {}),
+              progress: a.progress,
+              typecheck: a.typecheck,
+            },
+            out,
+            err,
+          ),
+        ),
+    )
+    .command(
+      'init <dir>',
+      'write a small working model package, a mirrorcheck.config.json and a package.json into a new or empty folder',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true })
+          .option('mirrorcheck-spec', { type: 'string', describe: "what the new package.json depends on for mirrorcheck (default: this tool's version)" }),
+      (a) => guarded(() => runInit({ dir: a.dir, ...(a['mirrorcheck-spec'] !== undefined ? { mirrorcheckSpec: a['mirrorcheck-spec'] } : {}) }, out)),
+    )
+    // `mirrorcheck completion >> ~/.bashrc` (or ~/.zshrc): yargs' completion script for bash and zsh.
+    .completion('completion', 'print a shell completion script for bash or zsh (source it from ~/.bashrc or ~/.zshrc)')
+    .demandCommand(1, 'name a command: list, check, prove, replay, export, ci, init or completion')
     .strict()
     .fail((msg, e) => {
       throw e ?? new McError('MC030', msg ?? 'bad usage');

@@ -6,12 +6,12 @@
  * loaded through tsx (no build step); `mirrorcheck` inside the file resolves to the running copy
  * (cli/modelHooks.ts). Whatever is wrong with the file is one line naming `file:line` and exit 2.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { McError } from '../model/lang/errors.js';
 import { printable } from './errors.js';
@@ -42,7 +42,7 @@ export function fileSha256(path: string): string {
 
 const here = import.meta.url;
 /** The running package's root folder (where its package.json is). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(here));
   for (let i = 0; i < 6; i++) {
     try {
@@ -85,9 +85,12 @@ export function typecheckModelFile(path: string): void {
   const config = {
     compilerOptions: {
       target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      lib: ['ES2022'],
+      // ES modules wherever the file lives, as the loader takes them (NodeNext would make a .ts file
+      // outside a "type": "module" package CommonJS, where import.meta is an error).
+      module: 'ESNext',
+      moduleResolution: 'Bundler',
+      // DOM for URL and import.meta.url, which a package's corpus location uses (no @types/node needed).
+      lib: ['ES2022', 'DOM'],
       types: [],
       strict: true,
       noEmit: true,
@@ -110,17 +113,47 @@ export function typecheckModelFile(path: string): void {
   }
 }
 
-/** The first `file:line` of `path` in an error's stack (a runtime error thrown by the model's code). */
-function lineInStack(e: unknown, path: string): string | null {
+/**
+ * Where in the model's own files an error was raised: the first stack frame in `path`, else the
+ * first one in any other file outside mirrorcheck and node_modules (a package split over several
+ * files: the protocol, its properties), as `file:line`; null when the stack names none.
+ */
+function whereInStack(e: unknown, path: string): string | null {
   const stack = (e as Error)?.stack ?? '';
   const url = pathToFileURL(path).href;
   for (const line of stack.split('\n')) {
     const i = line.indexOf(url) >= 0 ? line.indexOf(url) + url.length : line.indexOf(path) >= 0 ? line.indexOf(path) + path.length : -1;
     if (i < 0) continue;
     const m = /^(?:\?[^:]*)?:(\d+):\d+/.exec(line.slice(i));
-    if (m) return m[1] as string;
+    if (m) return at(path, m[1] as string);
+  }
+  const root = packageRoot();
+  for (const line of stack.split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():?]+?)(?:\?[^:]*)?:(\d+):\d+\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    const file = (m[1] as string).startsWith('file:') ? fileURLToPath(m[1] as string) : (m[1] as string);
+    if (file.startsWith(root + sep) || file.includes(`${sep}node_modules${sep}`)) continue;
+    return at(file, m[2] as string);
   }
   return null;
+}
+
+/**
+ * Checks a JavaScript model file's syntax with Node itself (`node --check`), whose message names the
+ * right line (the loader's parse error does not); throws MC013 with `file:line`.
+ */
+function syntaxCheckJs(path: string): void {
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8' });
+  if (r.status === 0) return;
+  const out = `${r.stderr ?? ''}`;
+  // A `.js` file with import statements in a folder whose package.json does not say "type": "module"
+  // is parsed as CommonJS by --check; the loader takes it as an ES module, so that is not an error.
+  if (/Cannot use import statement outside a module|Unexpected token 'export'/.test(out)) return;
+  // Node prints `PATH:LINE` on the first line, then the source line, then the SyntaxError.
+  const first = out.split('\n').find((l) => l.startsWith(`${path}:`));
+  const line = first ? /^:(\d+)/.exec(first.slice(path.length))?.[1] : undefined;
+  const message = /^(SyntaxError: .*)$/m.exec(out)?.[1] ?? printable(out).slice(0, 200);
+  throw new McError('MC013', `${at(path, line ?? 1)}: ${printable(message)}`);
 }
 
 /** Whether a value is a protocol package (or something that can be made one). */
@@ -150,6 +183,7 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
   }
   const sha256 = fileSha256(path);
   if ((ext === '.ts' || ext === '.mts') && opts.typecheck !== false) typecheckModelFile(path);
+  if (ext === '.js' || ext === '.mjs') syntaxCheckJs(path);
   await registerLoaders();
   let mod: Record<string, unknown>;
   try {
@@ -159,9 +193,9 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
     // esbuild (through tsx) names the position of a syntax error as `file:line:col: ERROR: ...`.
     const syntax = /:(\d+):\d+: ERROR: (.*)/.exec(msg);
     if (syntax) throw new McError('MC013', `${at(path, syntax[1] as string)}: ${printable(syntax[2] as string)}`);
-    const line = lineInStack(e, path);
+    const where = whereInStack(e, path);
     const code = e instanceof McError ? e.code : 'MC013';
-    throw new McError(code, `${at(path, line ?? 1)}: ${line ? '' : 'loading the file failed: '}${printable(msg)}`);
+    throw new McError(code, `${where ?? at(path, 1)}: ${where ? '' : 'loading the file failed: '}${printable(msg)}`);
   }
   const pkg = asPackage(mod.default) ?? asPackage(mod.package);
   if (!pkg) {
@@ -175,8 +209,8 @@ export async function loadModelFile(file: string, opts: { typecheck?: boolean } 
     pkg.properties.build(buildModel(pkg.protocol));
   } catch (e) {
     if (!(e instanceof McError))
-      throw new McError('MC010', `${at(path, lineInStack(e, path) ?? 1)}: building the model failed: ${printable((e as Error)?.message ?? String(e))}`);
-    throw new McError(e.code, `${at(path, lineInStack(e, path) ?? 1)}: ${printable(e.message)}`);
+      throw new McError('MC010', `${whereInStack(e, path) ?? at(path, 1)}: building the model failed: ${printable((e as Error)?.message ?? String(e))}`);
+    throw new McError(e.code, `${whereInStack(e, path) ?? at(path, 1)}: ${printable(e.message)}`);
   }
   return { pkg, path, sha256 };
 }

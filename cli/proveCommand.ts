@@ -13,7 +13,10 @@ import { safetyProperties } from '../properties/property.js';
 import { checkNumber, combineExit, parseParams } from './checkCommand.js';
 import { type SolverName, checkSolver } from './engines.js';
 import { type ResolvedPackage, resolvePackages } from './packages.js';
-import { paramsText } from './report.js';
+import { type JunitSuite, junitXml } from './junit.js';
+import { checkOutputDir } from './outputPaths.js';
+import { proveSuite } from './proveSuite.js';
+import { JSON_SCHEMA_VERSION, paramsText } from './report.js';
 import { saveTrace } from './traceFiles.js';
 import type { Trace } from '../counterexamples/trace.js';
 
@@ -26,7 +29,7 @@ export interface ProveOptions {
   readonly unbounded: boolean;
   readonly timeLimit?: number;
   readonly out: string;
-  readonly format: 'text' | 'json';
+  readonly format: 'text' | 'json' | 'json-array' | 'junit';
   /** Which z3 answers the queries (default wasm). */
   readonly solver?: SolverName;
 }
@@ -55,6 +58,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   checkSolver(opts.solver ?? 'wasm', 'prove');
   checkNumber('max-k', opts.maxK, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
+  checkOutputDir('out', opts.out);
   const params = parseParams(opts.params);
   if (opts.protocol === undefined && (opts.variant || Object.keys(params).length)) {
     throw new McError('MC030', '--variant and --param need a protocol name (prove PROTOCOL ...)');
@@ -64,20 +68,30 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   const models = entries.map((entry) => ({ entry, model: buildModel(entry.pkg.protocol, { variant: opts.variant ?? null, params }) }));
   const smt = await import('../checker/smt/index.js');
   const codes: number[] = [];
+  // With --format junit the suites are gathered and printed as one document at the end.
+  const suites: JunitSuite[] | null = opts.format === 'junit' ? [] : null;
+  // With --format json-array the records are gathered and printed as one array at the end.
+  const records: unknown[] | null = opts.format === 'json-array' ? [] : null;
+  const each: ProveOptions = records ? { ...opts, format: 'json' } : opts;
+  const print = records ? (s: string) => records.push(JSON.parse(s)) : out;
   try {
     for (const { entry, model } of models) {
       try {
-        codes.push(await proveOne(opts, entry, model, smt, out));
+        codes.push(await proveOne(each, entry, model, smt, print, suites));
       } catch (e) {
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
-        out(`  ERROR ${e.code}: ${e.message}`);
+        if (suites) suites.push(errorSuite(model, e));
+        else if (each.format === 'json') print(JSON.stringify(errorRecord(opts, model, e)));
+        else out(`  ERROR ${e.code}: ${e.message}`);
         codes.push(exitStatusOf(e.code));
       }
     }
   } finally {
     await smt.shutdownSmt();
   }
+  if (suites) out(junitXml(suites));
+  if (records) out(JSON.stringify(records));
   return combineExit(codes);
 }
 
@@ -87,6 +101,7 @@ async function proveOne(
   model: Model,
   smt: typeof import('../checker/smt/index.js'),
   out: (s: string) => void,
+  suites: JunitSuite[] | null,
 ): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
@@ -109,10 +124,54 @@ async function proveOne(
     if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, withFile(r.trace));
     return null;
   };
-  const trace = traceOf();
+  // A trace that cannot be saved does not hide the verdict: the report is printed, then the error.
+  let unsaved: McError | null = null;
+  let trace: string | null = null;
+  try {
+    trace = traceOf();
+  } catch (e) {
+    if (!(e instanceof McError)) throw e;
+    unsaved = e;
+  }
+  if (suites) suites.push(proveSuite(model, r, properties, trace));
+  const code = suites ? exitOf(r) : report(opts, model, r, trace, out);
+  if (unsaved) throw unsaved;
+  return code;
+}
+
+/** The JSON record of a protocol whose proof could not be run (an error the proof itself raised). */
+function errorRecord(opts: ProveOptions, model: Model, e: McError) {
+  return {
+    schemaVersion: JSON_SCHEMA_VERSION,
+    protocol: model.protocol,
+    variant: model.variant,
+    params: model.params,
+    engine: 'smt',
+    solver: opts.solver ?? 'wasm',
+    method: opts.unbounded ? 'inductive-invariant' : 'k-induction',
+    status: 'error',
+    guarantee: null,
+    error: { code: e.code, message: e.message, trace: null },
+  };
+}
+
+/** A JUnit suite for a protocol whose proof could not be run (an error the proof itself raised). */
+function errorSuite(model: Model, e: McError): JunitSuite {
+  const classname = `${model.protocol}${model.variant ? `.${model.variant}` : ''}`;
+  return {
+    name: `${classname} [${paramsText(model.params)}]`,
+    timeSec: 0,
+    properties: [],
+    cases: [{ name: 'proof', classname, timeSec: 0, outcome: { kind: 'error', type: e.code, message: e.message } }],
+  };
+}
+
+/** Prints one protocol's proof result and returns its exit code. */
+function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string | null, out: (s: string) => void): number {
   if (opts.format === 'json') {
     out(
       JSON.stringify({
+        schemaVersion: JSON_SCHEMA_VERSION,
         protocol: model.protocol,
         variant: model.variant,
         params: model.params,
@@ -173,7 +232,9 @@ async function proveOne(
           out(a === b ? `      ${k} = ${a}` : `      ${k}: ${a} -> ${b}`);
         }
       }
-      out('    (a strengthening invariant that rules out the pre-state is missing)');
+      out(
+        `    (a strengthening invariant that rules out the pre-state is missing: add it to the package's proof hints${opts.unbounded ? '' : ', or try a larger --max-k'})`,
+      );
       break;
     case 'incomplete':
       out(`  INCOMPLETE: ${r.reason}`);

@@ -9,13 +9,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { harnessReplayLines, replayOnHarness } from '../conformance/replayOnHarness.js';
 import { type ItfHeader, itfToTrace, parseItf } from '../counterexamples/itf.js';
-import { renderHtml, renderMermaid, renderText } from '../counterexamples/render.js';
+import { renderHtml } from '../counterexamples/html.js';
+import { renderMermaid } from '../counterexamples/mermaid.js';
+import { renderText } from '../counterexamples/render.js';
 import { checkLasso } from '../counterexamples/lasso.js';
 import { replayTrace } from '../counterexamples/replay.js';
 import type { HarnessBinding } from '../harness/binding.js';
 import { McError } from '../model/lang/errors.js';
 import { type Model, buildModel } from '../model/lang/protocol.js';
 import type { ProtocolPackage } from '../properties/package.js';
+import { escapeControls, printable } from './errors.js';
 import { fileSha256, loadModelFile } from './modelFiles.js';
 import { registry } from './registry.js';
 import { paramsText } from './report.js';
@@ -76,14 +79,31 @@ async function packageOfTrace(header: ItfHeader, opts: ReplayOptions): Promise<P
   return loaded.pkg;
 }
 
-/** Runs `replay` and returns the exit code. */
-export async function runReplay(opts: ReplayOptions, out: (s: string) => void): Promise<number> {
-  let text: string;
+/** The trace file's text: the file named, or standard input for `-`. */
+function readTraceText(file: string): string {
   try {
-    text = readFileSync(opts.file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
-    throw new McError('MC020', `cannot read trace ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new McError(
+      'MC020',
+      `cannot read trace ${file === '-' ? 'from standard input' : `'${printable(file)}'`}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
+}
+
+/**
+ * Runs `replay` and returns the exit code. Text output is the listing and the verdict; with
+ * `--render mermaid|html` the output is the diagram or the page alone (a file that renders as it
+ * is), and the verdict goes to `err`. Every line is printed with control characters escaped: a
+ * trace file is input, and its strings must not drive the terminal.
+ */
+export async function runReplay(
+  opts: ReplayOptions,
+  print: (s: string) => void,
+  printErr: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+): Promise<number> {
+  const out = (s: string) => print(s.split('\n').map(escapeControls).join('\n'));
+  const text = readTraceText(opts.file);
   const { header, doc } = parseItf(text);
   const entry = await packageOfTrace(header, opts);
   const model = buildModel(entry.protocol, { variant: header.variant, params: header.params });
@@ -111,79 +131,77 @@ export async function runReplay(opts: ReplayOptions, out: (s: string) => void): 
     }
     return rep.damage.length > 0 ? 1 : 0;
   }
+  // The listing's verdict lines: after the listing in text, on stderr beside a diagram or a page.
+  const say = opts.render === 'text' ? out : (s: string) => printErr(escapeControls(s));
+  const shared = {
+    model,
+    full: opts.full,
+    actors: entry.protocol.actors,
+    engine: header.engine,
+    ...(header.note ? { note: header.note } : {}),
+    ...(trace.loop !== undefined ? { loop: trace.loop } : {}),
+  };
   const liveProp = properties.find((p) => p.kind === 'liveness' && p.name === header.property);
   if (trace.loop !== undefined && liveProp?.kind === 'liveness') {
     // A lasso: replay it, check the loop closes, the goal never holds on it and the loop is fair.
     const lasso = checkLasso(model, trace, liveProp);
     const rep = replayTrace(model, [], trace, { checkDeadlock: false });
-    out(
-      `Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, lasso of ${trace.steps.length - 1} steps, property ${liveProp.name} (${liveProp.requirement}): ${liveProp.doc}`,
-    );
-    if (header.note) out(`Note: ${header.note}`);
-    out(renderText({ model, states: rep.states, labels: rep.labels, violation: null, loop: trace.loop, full: opts.full }));
-    if (!lasso.ok) {
-      out(`LASSO CHECK FAILED${lasso.step !== null ? ` at step ${lasso.step}` : ''}: ${lasso.message}. The trace no longer replays on this model.`);
-      return 4;
-    }
-    out(
-      lasso.kind === 'cycle'
+    const verdict = !lasso.ok
+      ? `LASSO CHECK FAILED${lasso.step !== null ? ` at step ${lasso.step}` : ''}: ${lasso.message}. The trace no longer replays on this model.`
+      : lasso.kind === 'cycle'
         ? `Reproduced: ${liveProp.name} (${liveProp.requirement}) fails: steps ${lasso.loop + 1}..${trace.steps.length - 1} repeat forever${lasso.each !== null ? ` (for index value ${lasso.each})` : ''}, every fairness requirement (${lasso.fairness}) is met on the loop, and the goal never holds.`
-        : `Reproduced: ${liveProp.name} (${liveProp.requirement}) fails: the run stops in state ${lasso.loop} (no rule enabled) and stays there forever without reaching the goal${lasso.each !== null ? ` (for index value ${lasso.each})` : ''}.`,
-    );
-    return 1;
+        : `Reproduced: ${liveProp.name} (${liveProp.requirement}) fails: the run stops in state ${lasso.loop} (no rule enabled) and stays there forever without reaching the goal${lasso.each !== null ? ` (for index value ${lasso.each})` : ''}.`;
+    const input = {
+      ...shared,
+      states: rep.states,
+      labels: rep.labels,
+      violation: null,
+      liveness: { property: liveProp.name, requirement: liveProp.requirement, doc: liveProp.doc },
+      verdict,
+    };
+    if (opts.render === 'text') {
+      out(
+        `Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, lasso of ${trace.steps.length - 1} steps, property ${liveProp.name} (${liveProp.requirement}): ${liveProp.doc}`,
+      );
+      if (header.note) out(`Note: ${header.note}`);
+      out(renderText(input));
+    } else if (opts.render === 'mermaid') out(renderMermaid(input));
+    else
+      out(
+        renderHtml({
+          ...input,
+          title: `${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''}: ${liveProp.name} [${liveProp.requirement}], a lasso`,
+        }),
+      );
+    say(verdict);
+    return lasso.ok ? 1 : 4;
   }
   const rep = replayTrace(model, properties, trace);
-  if (opts.render !== 'html') {
+  const arbitraryStart = trace.steps[0]?.choice === -1;
+  const verdict = rep.mismatch
+    ? `REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}. The trace no longer replays on this model.`
+    : rep.modelError && arbitraryStart
+      ? `Reproduced a counterexample to induction: a model error at step ${rep.modelError.step} (${rep.modelError.message}) from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`
+      : rep.modelError
+        ? `MODEL ERROR at step ${rep.modelError.step}: ${rep.modelError.message}`
+        : rep.violation && arbitraryStart
+          ? `Reproduced a counterexample to induction: ${rep.violation.property} (${rep.violation.requirement}) fails at step ${rep.violation.step} from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`
+          : rep.violation
+            ? `Reproduced: ${rep.violation.property} (${rep.violation.requirement}) is violated at step ${rep.violation.step}.${header.property === null || header.property === rep.violation.property ? '' : ` (The trace recorded ${header.property}; the first violation on replay is another property.)`}`
+            : `Replayed ${trace.steps.length - 1} steps: no property is violated${header.property ? ` (the recorded violation of ${header.property} no longer happens)` : ''}.`;
+  const code = rep.mismatch ? 4 : rep.modelError ? (arbitraryStart ? 3 : 2) : rep.violation ? (arbitraryStart ? 3 : 1) : 0;
+  const input = { ...shared, states: rep.states, labels: rep.labels, violation: rep.violation, verdict };
+  if (opts.render === 'text') {
     out(
       `Trace of ${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''} [${paramsText(model.params)}], engine ${header.engine}, ${trace.steps.length - 1} steps${header.property ? `, recorded violation: ${header.property} (${header.requirement})` : ''}`,
     );
     if (header.note) out(`Note: ${header.note}`);
-  }
-  const input = {
-    model,
-    states: rep.states,
-    labels: rep.labels,
-    violation: rep.violation,
-    full: opts.full,
-    ...(trace.loop !== undefined ? { loop: trace.loop } : {}),
-  };
-  if (opts.render === 'html') {
-    // The page is the whole output; the verdict is in the exit code.
+    out(renderText(input));
+  } else if (opts.render === 'mermaid') out(renderMermaid(input));
+  else {
     const title = `${header.protocol}${header.variant ? ` (variant ${header.variant})` : ''}: ${rep.violation ? `${rep.violation.property} [${rep.violation.requirement}]` : 'trace'}`;
     out(renderHtml({ ...input, title }));
-    return rep.mismatch ? 4 : rep.modelError ? 2 : rep.violation ? (trace.steps[0]?.choice === -1 ? 3 : 1) : 0;
   }
-  out(opts.render === 'mermaid' ? renderMermaid(input) : renderText(input));
-  if (rep.mismatch) {
-    out(`REPLAY FAILED at step ${rep.mismatch.step}: ${rep.mismatch.message}. The trace no longer replays on this model.`);
-    return 4;
-  }
-  const arbitraryStart = trace.steps[0]?.choice === -1;
-  if (rep.modelError && arbitraryStart) {
-    out(
-      `Reproduced a counterexample to induction: a model error at step ${rep.modelError.step} (${rep.modelError.message}) from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`,
-    );
-    return 3;
-  }
-  if (rep.modelError) {
-    out(`MODEL ERROR at step ${rep.modelError.step}: ${rep.modelError.message}`);
-    return 2;
-  }
-  if (rep.violation && arbitraryStart) {
-    out(
-      `Reproduced a counterexample to induction: ${rep.violation.property} (${rep.violation.requirement}) fails at step ${rep.violation.step} from a start state that need not be reachable. This is not a real violation; it shows that an invariant strengthening is missing.`,
-    );
-    return 3;
-  }
-  if (rep.violation) {
-    const same = header.property === null || header.property === rep.violation.property;
-    out(
-      `Reproduced: ${rep.violation.property} (${rep.violation.requirement}) is violated at step ${rep.violation.step}.${same ? '' : ` (The trace recorded ${header.property}; the first violation on replay is another property.)`}`,
-    );
-    return 1;
-  }
-  out(
-    `Replayed ${trace.steps.length - 1} steps: no property is violated${header.property ? ` (the recorded violation of ${header.property} no longer happens)` : ''}.`,
-  );
-  return 0;
+  say(verdict);
+  return code;
 }

@@ -4,11 +4,20 @@
  * JSON fields stay stable for CI users.
  */
 import type { CheckResult, SearchFigures, Stats } from '../checker/engine.js';
-import { escapeMarkup } from '../counterexamples/render.js';
 import type { ParamValues } from '../model/lang/protocol.js';
+import { DEADLOCK } from '../properties/property.js';
+import type { JunitCase, JunitSuite } from './junit.js';
+
+/**
+ * The version of the JSON that `check` and `prove` print (schemas/check.schema.json,
+ * schemas/prove.schema.json). Fields may be added within a version; removing, renaming or changing
+ * the meaning of one increments it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
 
 /** What every check record has, whatever the engine. */
 export interface RecordBase {
+  readonly schemaVersion: number;
   readonly protocol: string;
   readonly variant: string | null;
   readonly params: ParamValues;
@@ -30,6 +39,12 @@ export interface RecordBase {
   }[];
   readonly covers: readonly { readonly name: string; readonly requirement: string; readonly reached: boolean; readonly depth: number | null }[];
   readonly reason?: string;
+  /** The properties the engine checked (those selected with --property, else all it checks). */
+  readonly properties: readonly { readonly name: string; readonly requirement: string; readonly kind: string }[];
+  /** Whether the properties were chosen with --property (only those were checked). */
+  readonly selected: boolean;
+  /** Whether states with no enabled rule were checked for deadlock. */
+  readonly deadlock: boolean;
   /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
   readonly unchecked?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
@@ -50,9 +65,10 @@ export function paramsText(p: ParamValues): string {
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 function searchLine(f: SearchFigures): string {
-  return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, ${f.bytesPerState} bytes/state`;
+  return `${fmtNum(f.states)} distinct states, ${fmtNum(f.transitions)} transitions, depth ${f.depth}, ${secs(f.elapsedMs)}, ${fmtNum(f.statesPerSec)} states/s, store ${mib(f.storeBytes)}${f.bytesPerState !== null ? `, ${f.bytesPerState} bytes/state` : ''}`;
 }
 
 /** The engine's figures in words, under their own names. */
@@ -65,7 +81,7 @@ function statsLines(r: CheckRecord): string[] {
     }
     case 'random':
       return [
-        `  ${r.runs} runs of up to ${r.bound ?? '?'} steps (seed ${r.seed}): ${fmtNum(r.steps)} steps taken, ${fmtNum(r.states)} distinct states visited, longest run ${r.depth}, ${secs(r.elapsedMs)}` +
+        `  ${r.runs} runs${r.bound !== undefined ? ` of up to ${r.bound} steps` : ''} (seed ${r.seed}): ${fmtNum(r.steps)} steps taken, ${fmtNum(r.states)} distinct states visited, longest run ${r.depth}, ${secs(r.elapsedMs)}` +
           (r.shrinkRuns ? `; shrinking: ${r.shrinkRuns} runs, ${fmtNum(r.shrinkSteps)} steps` : ''),
       ];
     case 'smt':
@@ -73,6 +89,15 @@ function statsLines(r: CheckRecord): string[] {
         `  bounded model checking: ${r.status === 'violated' ? `the counterexample is a shortest one (depth ${r.depth})` : `no violation within ${r.bound ?? r.depth} steps`}, ${fmtNum(r.queries)} solver queries, ${secs(r.solverMs)} in the solver, ${secs(r.elapsedMs)} in all`,
       ];
   }
+}
+
+/**
+ * What an `ok` verdict covers, in words: every property, or (after `--property`) the ones named,
+ * so that a run restricted to one property never reads as if all were checked.
+ */
+function holdsText(r: CheckRecord): string {
+  if (!r.selected) return `every ${r.unchecked?.length ? 'checked ' : ''}property holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
+  return `${r.properties.map((p) => p.name).join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
 }
 
 /** Human-readable summary of one record. */
@@ -85,7 +110,7 @@ export function textRecord(r: CheckRecord): string {
   switch (r.status) {
     case 'ok':
       lines.push(
-        `  OK: every ${r.unchecked?.length ? 'checked ' : ''}property holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.engine === 'random' ? `, ${r.runs} runs, seed ${r.seed}` : ''})`,
+        `  OK: ${holdsText(r)} (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''}${r.engine === 'random' ? `, ${r.runs} runs, seed ${r.seed}` : ''}${r.selected ? '; only the selected properties were checked' : ''})`,
       );
       break;
     case 'violated':
@@ -140,26 +165,58 @@ function pickStats(r: CheckRecord): Stats {
   }
 }
 
-const xml = escapeMarkup;
+/** The JUnit class name of a record's test cases: the protocol, and the variant when there is one. */
+const classOf = (r: CheckRecord) => `${r.protocol}${r.variant ? `.${r.variant}` : ''}`;
 
-/** JUnit XML: one test suite per record, one test case per violation (or one passing case). */
-export function junit(records: readonly CheckRecord[]): string {
-  const suites = records.map((r) => {
-    const name = `${r.protocol}${r.variant ? `.${r.variant}` : ''}`;
-    const cases: string[] = [];
-    if (r.status === 'ok') cases.push(`    <testcase classname="${xml(name)}" name="all properties (${r.guarantee})" time="${r.elapsedMs / 1000}"/>`);
-    for (const v of r.violations) {
-      cases.push(
-        `    <testcase classname="${xml(name)}" name="${xml(`${v.property} [${v.requirement}]`)}"><failure message="${xml(v.message)}">${xml(v.trace ?? '')}</failure></testcase>`,
-      );
+/** Seconds the search that decides a property of `kind` took (the liveness phase apart). */
+function decidingSeconds(r: CheckRecord, kind: string): number {
+  if (r.engine === 'explicit' && kind === 'liveness' && r.liveness) return r.liveness.elapsedMs / 1000;
+  return r.elapsedMs / 1000;
+}
+
+/**
+ * One JUnit suite for one checked protocol/variant: a test case per property (and one for deadlock
+ * freedom when it was checked), passing ones too. A violated property is a failure (its trace path
+ * in the text); a run stopped by a limit or a model error is an error on every case it leaves
+ * undecided; a property the engine does not check, or that the search did not decide because it
+ * stopped at an earlier violation, is skipped with the reason.
+ */
+export function checkSuite(r: CheckRecord): JunitSuite {
+  const classname = classOf(r);
+  const all = [...r.properties, ...(r.deadlock ? [{ name: DEADLOCK, requirement: 'deadlock', kind: 'deadlock' }] : [])];
+  const violated = new Map(r.violations.map((v) => [v.property, v]));
+  const first = r.violations[0];
+  const cases: JunitCase[] = all.map((p) => {
+    const name = `${p.name} [${p.requirement}]`;
+    const timeSec = decidingSeconds(r, p.kind);
+    const v = violated.get(p.name);
+    const base = { name, classname, timeSec };
+    if (v) {
+      const where = v.trace ? `trace: ${v.trace} (mirrorcheck replay ${v.trace})` : undefined;
+      return { ...base, outcome: { kind: 'failed', type: v.kind, message: v.message, ...(where ? { detail: where } : {}) } };
     }
     if (r.status === 'incomplete')
-      cases.push(`    <testcase classname="${xml(name)}" name="completeness"><failure message="${xml(r.reason ?? 'incomplete')}"/></testcase>`);
-    if (r.status === 'error') cases.push(`    <testcase classname="${xml(name)}" name="model"><error message="${xml(r.error?.message ?? '')}"/></testcase>`);
-    const failures = cases.filter((c) => c.includes('<failure')).length;
-    const errors = cases.filter((c) => c.includes('<error')).length;
-    const props = statsPairs(r).map(([k, v]) => `      <property name="${xml(k)}" value="${xml(v)}"/>`);
-    return `  <testsuite name="${xml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.elapsedMs / 1000}">\n    <properties>\n${props.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
+      return { ...base, outcome: { kind: 'error', type: 'incomplete', message: `${r.reason ?? 'a limit was reached'}: not decided (no guarantee)` } };
+    if (r.status === 'error') return { ...base, outcome: { kind: 'error', type: r.error?.code ?? 'error', message: r.error?.message ?? 'error' } };
+    const reached = p.kind === 'cover' && r.covers.some((c) => c.name === p.name && c.reached);
+    const livenessDone = p.kind === 'liveness' && r.engine === 'explicit' && r.liveness !== undefined;
+    if (r.status === 'violated' && !reached && !livenessDone) {
+      return {
+        ...base,
+        timeSec: 0,
+        outcome: { kind: 'skipped', message: `not decided: the search stopped at the violation of ${first?.property ?? 'another property'}` },
+      };
+    }
+    return { ...base, outcome: { kind: 'passed' }, output: `holds (${r.guarantee}${r.bound !== undefined ? ` to depth ${r.bound}` : ''})` };
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join('\n')}\n</testsuites>`;
+  for (const u of r.unchecked ?? []) {
+    cases.push({
+      name: u,
+      classname,
+      timeSec: 0,
+      outcome: { kind: 'skipped', message: `not checked by the ${r.engine} engine (liveness; use --engine explicit)` },
+    });
+  }
+  const timeSec = (r.elapsedMs + (r.engine === 'explicit' && r.liveness ? r.liveness.elapsedMs : 0)) / 1000;
+  return { name: `${classname} [${paramsText(r.params)}]`, timeSec, properties: statsPairs(r), cases };
 }

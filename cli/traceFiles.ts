@@ -2,11 +2,14 @@
  * Saving traces. Why this module exists: counterexample files are the product users keep, so names
  * are predictable and an existing file is never overwritten (a numeric suffix is added instead).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { traceToItf } from '../counterexamples/itf.js';
 import type { Trace } from '../counterexamples/trace.js';
+import { McError } from '../model/lang/errors.js';
 import type { Model } from '../model/lang/protocol.js';
+import { printable } from './errors.js';
+import { makeDir } from './outputPaths.js';
 
 /** A file name in `dir` that does not exist yet: `base.itf.json`, else `base.1.itf.json`, ... */
 export function freshPath(dir: string, base: string): string {
@@ -15,11 +18,19 @@ export function freshPath(dir: string, base: string): string {
   return p;
 }
 
-/** Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. */
+/**
+ * Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. A
+ * folder that cannot be written is MC031 naming it (the commands check `--out` before they run, so
+ * this happens only when the folder changes during the run).
+ */
 export function saveTrace(dir: string, model: Model, trace: Trace): string {
-  mkdirSync(dir, { recursive: true });
   const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', trace.engine].join('.');
-  const path = freshPath(dir, base);
-  writeFileSync(path, `${JSON.stringify(traceToItf(trace, model, dir), null, 2)}\n`, { flag: 'wx' });
-  return path;
+  try {
+    makeDir(dir);
+    const path = freshPath(dir, base);
+    writeFileSync(path, `${JSON.stringify(traceToItf(trace, model, dir), null, 2)}\n`, { flag: 'wx' });
+    return path;
+  } catch (e) {
+    throw new McError('MC031', `could not save the trace ${base} in '${printable(dir)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

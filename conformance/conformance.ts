@@ -88,7 +88,7 @@ function prepare(model: Model, properties: readonly Property[]): Prepared {
 }
 
 /** The fields where the model's state and the system's mapped state differ, in words (at most four). */
-function stateDiff(model: Model, want: Int32Array, got: Int32Array): string {
+export function stateDiff(model: Model, want: Int32Array, got: Int32Array): string {
   const out = stateDiffs(model.layout, want, got, ['model', 'system']);
   return out.slice(0, 4).join('; ') + (out.length > 4 ? `; ... (${out.length} fields)` : '');
 }

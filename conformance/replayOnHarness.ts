@@ -39,6 +39,7 @@ export interface HarnessStep {
   readonly record: StepRecord;
 }
 
+/** What replaying a trace on a reference driver did: the steps taken, the damage seen, and whether the harness could follow the trace. */
 export interface HarnessReplayReport {
   readonly protocol: string;
   readonly variant: string | null;

@@ -17,6 +17,12 @@ import type { Trace } from './trace.js';
 
 export const TOOL_VERSION = '0.1.0';
 
+/**
+ * The version of the trace format mirrorcheck writes (`#meta.schemaVersion`, schemas/trace.schema.json).
+ * Fields may be added within a version; a trace of a later version is refused rather than misread.
+ */
+export const TRACE_SCHEMA_VERSION = 1;
+
 /** The codes the trace reader raises. */
 export const TRACE_ERRORS = {
   MC020: 'trace file missing or unreadable',
@@ -77,6 +83,8 @@ function fromItf(t: Type, j: Json, path: string): Value {
   if (t.kind === 'record') {
     if (typeof j !== 'object' || j === null || Array.isArray(j)) return bad('a record');
     const o: Record<string, Value> = {};
+    const unknown = Object.keys(j).find((f) => !(f in t.fields));
+    if (unknown !== undefined) bad(`a record without field ${JSON.stringify(unknown)}`);
     for (const [f, ft] of Object.entries(t.fields)) {
       if (!(f in j)) bad(`a record with field ${f}`);
       o[f] = fromItf(ft, j[f] as Json, `${path}.${f}`);
@@ -106,6 +114,7 @@ export function traceToItf(trace: Trace, model: Model, folder: string = process.
     format: 'ITF',
     'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
     tool: `mirrorcheck@${TOOL_VERSION}`,
+    schemaVersion: TRACE_SCHEMA_VERSION,
     protocol: trace.protocol,
     variant: trace.variant,
     params: trace.params as Record<string, Json>,
@@ -153,7 +162,8 @@ export interface ItfHeader {
 export function parseItf(text: string): { header: ItfHeader; doc: Record<string, Json> } {
   let doc: Json;
   try {
-    doc = JSON.parse(text) as Json;
+    // A byte-order mark some editors put first is not part of the JSON text (RFC 8259 §8.1).
+    doc = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text) as Json;
   } catch (e) {
     throw new McError('MC021', `trace is not valid JSON (truncated or malformed): ${(e as Error).message}`);
   }
@@ -163,9 +173,24 @@ export function parseItf(text: string): { header: ItfHeader; doc: Record<string,
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return bad('top level is not an object');
   if (!Array.isArray(doc.vars) || !doc.vars.every((v) => typeof v === 'string')) bad('"vars" must be an array of strings');
   if (!Array.isArray(doc.states) || doc.states.length === 0) bad('"states" must be a non-empty array');
+  // Every state holds exactly the variables listed: a field added or dropped by hand is caught here.
+  const declared = new Set(doc.vars as string[]);
+  for (const [i, st] of (doc.states as Json[]).entries()) {
+    if (typeof st !== 'object' || st === null || Array.isArray(st)) return bad(`state ${i} is not an object`);
+    const extra = Object.keys(st).find((k) => k !== '#meta' && !declared.has(k));
+    if (extra !== undefined) bad(`state ${i} has a variable ${JSON.stringify(extra)} that "vars" does not list`);
+    const missing = (doc.vars as string[]).find((v) => !(v in st));
+    if (missing !== undefined) bad(`state ${i} lacks variable ${JSON.stringify(missing)}`);
+  }
   const meta = doc['#meta'];
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return bad('missing "#meta"');
   if (typeof meta.protocol !== 'string') bad('"#meta.protocol" missing');
+  // Traces written before the field existed have none: they are version 1.
+  const version = meta.schemaVersion ?? 1;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) bad('"#meta.schemaVersion" must be a positive integer');
+  if ((version as number) > TRACE_SCHEMA_VERSION) {
+    bad(`the trace is of schema version ${version}, written by a later mirrorcheck; this one reads version ${TRACE_SCHEMA_VERSION}`);
+  }
   const choices = meta.choices;
   // A first choice of -1 marks a trace that starts in a stored state rather than a start state (a
   // counterexample to induction from `prove`).

@@ -1,9 +1,10 @@
 /**
- * Renderers for traces: a numbered text listing showing only changed fields, and a Mermaid sequence
- * diagram. Why this module exists: a counterexample must be readable by the driver author who has
- * to fix the bug, so printing lives in one place and every command renders traces the same way.
+ * The text rendering of traces (a numbered listing showing only changed fields) and what every
+ * rendering shares: the input, value formatting and field differences. Why this module exists: a
+ * counterexample must be readable by the driver author who has to fix the bug, so every command
+ * renders traces the same way (mermaid.ts and html.ts draw the same input).
  */
-import type { Model } from '../model/lang/protocol.js';
+import type { Model, ProtocolActors } from '../model/lang/protocol.js';
 import type { ScalarType } from '../model/lang/types.js';
 import type { ReplayViolation } from './replay.js';
 
@@ -32,14 +33,46 @@ export function changedFields(model: Model, a: Int32Array | null, b: Int32Array)
   return out;
 }
 
+/** What the renderers draw: a model, the replayed states and labels, the violation and the loop. */
 export interface RenderInput {
   readonly model: Model;
   readonly states: readonly Int32Array[];
   readonly labels: readonly string[];
   readonly violation: ReplayViolation | null;
+  /** For a lasso: the state the loop goes back to (the steps after it repeat forever). */
   readonly loop?: number;
+  /** For a lasso: the liveness property it breaks. */
+  readonly liveness?: { readonly property: string; readonly requirement: string; readonly doc: string };
   /** Show every field of every state, not only changes. */
   readonly full?: boolean;
+  /** The protocol's actors, for the diagram and the actor column (derived from rule names when absent). */
+  readonly actors?: ProtocolActors;
+  /** The engine that found the trace and the trace's note (the bug a variant reproduces), for the page's header. */
+  readonly engine?: string;
+  readonly note?: string;
+  /** What replay concluded, in one sentence (shown on the HTML page). */
+  readonly verdict?: string;
+}
+
+/** `name=value` pairs of a model's parameters, space-separated. */
+export function paramsLine(model: Model): string {
+  return Object.entries(model.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** What a trace is of, in one line: protocol, variant and parameters. */
+export function traceSubject(model: Model): string {
+  return `${model.protocol}${model.variant ? ` (variant ${model.variant})` : ''} [${paramsLine(model)}]`;
+}
+
+/** One line saying how a lasso's loop repeats, or null for a trace that is not a lasso. */
+export function loopSentence(r: RenderInput): string | null {
+  if (r.loop === undefined) return null;
+  const last = r.states.length - 1;
+  return r.loop >= last
+    ? `State ${last}: no rule is enabled; the run stays here forever.`
+    : `Steps ${r.loop + 1}..${last} lead back to state ${r.loop}: these steps repeat forever.`;
 }
 
 /** The numbered text listing. */
@@ -55,83 +88,7 @@ export function renderText(r: RenderInput): string {
     if (i > 0 && fields.length === 0) lines.push('    (no field changed)');
     if (r.violation && r.violation.step === i) lines.push(`    ${r.violation.kind} ${r.violation.property} [${r.violation.requirement}]: ${r.violation.doc}`);
   });
-  if (r.loop !== undefined) {
-    const last = r.states.length - 1;
-    lines.push(
-      r.loop >= last
-        ? `State ${last}: no rule is enabled; the run stays here forever.`
-        : `Steps ${r.loop + 1}..${last} lead back to state ${r.loop}: these steps repeat forever.`,
-    );
-  }
+  const loop = loopSentence(r);
+  if (loop) lines.push(loop);
   return lines.join('\n');
-}
-
-function actorOf(label: string): string {
-  const m = /^([A-Z][a-z]+)/.exec(label);
-  const p = m?.[1] ?? 'Model';
-  return ({ Mm: 'MM', Cpu: 'CPU', Driver: 'Driver', Hca: 'HCA', Dev: 'Device', Device: 'Device', Inv: 'MM' } as Record<string, string>)[p] ?? p;
-}
-
-/** A Mermaid `sequenceDiagram`: one message per step from its actor, with the changed fields as a note. */
-export function renderMermaid(r: RenderInput): string {
-  const actors = ['CPU', 'MM', 'Driver', 'HCA'];
-  for (const l of r.labels.slice(1)) {
-    const a = actorOf(l);
-    if (!actors.includes(a)) actors.push(a);
-  }
-  const lines = ['sequenceDiagram'];
-  for (const a of actors) lines.push(`    participant ${a}`);
-  const esc = (x: string) => x.replace(/[;#]/g, ' ');
-  r.states.forEach((s, i) => {
-    if (i === 0) return;
-    const a = actorOf(r.labels[i] as string);
-    if (r.loop !== undefined && i === r.loop + 1) lines.push('    loop repeats forever');
-    lines.push(`    ${a}->>${a}: ${i}. ${esc(r.labels[i] as string)}`);
-    const ch = changedFields(r.model, r.states[i - 1] as Int32Array, s);
-    if (ch.length) lines.push(`    Note right of ${a}: ${esc(ch.join(', ')).replace(/->/g, '→')}`);
-    if (r.violation && r.violation.step === i)
-      lines.push(`    Note over ${actors[0]},${actors[actors.length - 1]}: VIOLATION ${r.violation.property} (${r.violation.requirement})`);
-  });
-  if (r.loop !== undefined) lines.push('    end');
-  return lines.join('\n');
-}
-
-/** Text escaped for HTML and XML content and attribute values. */
-export const escapeMarkup = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const html = escapeMarkup;
-
-/**
- * A standalone HTML page (no scripts, no external resources): one row per step with its actor, the
- * rule instance and the fields it changed; the violating step and the loop are marked.
- */
-export function renderHtml(r: RenderInput & { readonly title: string }): string {
-  const rows = r.states.map((s, i) => {
-    const label = i === 0 ? (r.labels[0] as string) : (r.labels[i] as string);
-    const fields = changedFields(r.model, i === 0 || r.full ? null : (r.states[i - 1] as Int32Array), s);
-    const bad = r.violation && r.violation.step === i;
-    const inLoop = r.loop !== undefined && i > r.loop;
-    const cls = [bad ? 'bad' : '', inLoop ? 'loop' : ''].filter(Boolean).join(' ');
-    const note = bad
-      ? `<div class="why">${html(`${r.violation?.kind} ${r.violation?.property} [${r.violation?.requirement}]: ${r.violation?.doc}`)}</div>`
-      : '';
-    return `<tr${cls ? ` class="${cls}"` : ''}><td>${i}</td><td>${i === 0 ? '' : html(actorOf(label))}</td><td><code>${html(label)}</code>${note}</td><td>${fields.map((f) => `<code>${html(f)}</code>`).join('<br>')}</td></tr>`;
-  });
-  const loopNote =
-    r.loop !== undefined
-      ? `<p class="loopnote">${r.loop >= r.states.length - 1 ? `State ${r.loop}: no rule is enabled; the run stays here forever.` : `Steps ${r.loop + 1}..${r.states.length - 1} lead back to state ${r.loop} and repeat forever (shaded).`}</p>`
-      : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${html(r.title)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}th{background:#f3f3f3}
-tr.bad td{background:#fde2e2}tr.loop td{background:#eef3ff}.why{color:#a00;font-weight:600;margin-top:4px}
-code{font-size:90%}.loopnote{color:#235}
-</style></head><body>
-<h1>${html(r.title)}</h1>
-<table><thead><tr><th>#</th><th>actor</th><th>step</th><th>changed fields</th></tr></thead><tbody>
-${rows.join('\n')}
-</tbody></table>
-${loopNote}
-</body></html>`;
 }

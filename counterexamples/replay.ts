@@ -27,6 +27,7 @@ export interface ReplayViolation {
   readonly doc: string;
 }
 
+/** What `replayTrace` found: the recomputed states, the first violation, or where the trace stopped matching the model. */
 export interface ReplayReport {
   /** The states recomputed from the choices (as many as replayed). */
   readonly states: readonly Int32Array[];

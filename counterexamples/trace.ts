@@ -13,6 +13,7 @@ export interface TraceStep {
   readonly state: Int32Array;
 }
 
+/** A counterexample (or any run): the choices taken and the states they lead to, with where it came from. */
 export interface Trace {
   readonly protocol: string;
   readonly variant: string | null;

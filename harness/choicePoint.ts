@@ -18,6 +18,7 @@ export interface ChoicePoint extends StepPoint {
   readonly alternatives: () => readonly Alternative[];
 }
 
+/** Whether a step point is a choice point (a step with alternatives the scheduler picks among). */
 export function isChoicePoint(p: StepPoint): p is ChoicePoint {
   return 'alternatives' in p;
 }

@@ -25,6 +25,7 @@ export type HmmResult =
   | { readonly ok: true; readonly pfn: number; readonly writable: boolean }
   | { readonly ok: false; readonly error: 'EBUSY' | 'EFAULT' | 'EPERM' };
 
+/** The CPU side of a process's memory: page tables with migration entries, CPU accesses, munmap and mprotect flows that drive the notifier. */
 export class CpuMm {
   readonly ptes: Pte[];
   readonly notifier: NotifierCore;

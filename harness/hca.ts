@@ -60,6 +60,7 @@ export interface FenceHandle {
   readonly outstanding: Set<number>;
 }
 
+/** A simulated RDMA adapter: its translation table (the mkey's MTT entries), block flags, DMA slots and fences. */
 export class Hca {
   /** The mkey's translation table: the frame each page translates to, or null (zapped / never mapped). */
   readonly table: (number | null)[];

@@ -16,6 +16,7 @@ import type { ProcessMm } from './processMm.js';
 import type { MmuNotifier } from './mmuNotifier.js';
 import { type Flow, type StepPoint, stepLabel } from './scheduler.js';
 
+/** The error `hmm_range_fault` returns when an invalidation moved the interval's sequence during the walk. */
 export const EBUSY = -16;
 
 /** struct hmm_range: what to walk and where the result goes. */

@@ -21,6 +21,7 @@ export interface DevEntry {
   readonly write: boolean;
 }
 
+/** The kind of a device access: a read, a write, or an atomic (which needs exclusive access). */
 export type AccessOp = 'read' | 'write' | 'atomic';
 
 /** One device access in a slot (struct of the work request / GPU fault entry). */

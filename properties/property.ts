@@ -57,6 +57,7 @@ export interface Liveness extends PropertyBase {
   readonly each?: { readonly index: IndexType; readonly v: Expr };
 }
 
+/** Any property kind: invariant, step property, cover or liveness. */
 export type Property = Invariant | StepProperty | Cover | Liveness;
 
 /** `p ~> q`: every state satisfying p is followed by one satisfying q. */
@@ -184,6 +185,7 @@ export interface PropertySet<H> {
   readonly proofHints?: (model: Model<H>) => ProofHints;
 }
 
+/** Declares the properties of a protocol (built against each built model) and, optionally, its proof hints. */
 export function definePropertySet<H>(
   protocol: ProtocolDef<H>,
   build: (model: Model<H>) => readonly Property[],
@@ -192,10 +194,10 @@ export function definePropertySet<H>(
   return proofHints ? { protocol, build, proofHints } : { protocol, build };
 }
 
-/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 /** The safety properties of a set (invariants and step properties): what BMC and the proofs check. */
 export function safetyProperties(ps: readonly Property[]): (Invariant | StepProperty)[] {
   return ps.filter((p): p is Invariant | StepProperty => p.kind === 'invariant' || p.kind === 'step');
 }
 
+/** The name deadlock reports use (a state with no enabled rule that is not a legal end state). */
 export const DEADLOCK = 'deadlock';

@@ -9,7 +9,7 @@ import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, CoverReport, ExplicitStats, Hooks, Violation } from '../engine.js';
+import { type CheckJob, type CheckResult, type CoverReport, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { StateStore } from './stateStore.js';
 import { Canonicalizer, checkSymmetric } from './symmetry.js';
@@ -136,7 +136,7 @@ export function explicitCheck(job: CheckJob, hooks: Hooks = {}): CheckResult<Exp
       depth: maxDepth,
       elapsedMs,
       statesPerSec: elapsedMs > 0 ? Math.round((store.count * 1000) / elapsedMs) : store.count * 1000,
-      bytesPerState: store.count ? Math.round((bytes / store.count) * 10) / 10 : 0,
+      bytesPerState: bytesPerStateOf(bytes, store.count),
       storeBytes: bytes,
     };
   };

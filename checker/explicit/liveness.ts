@@ -24,7 +24,7 @@ import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairne
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
-import type { CheckJob, CheckResult, Engine, ExplicitStats, Hooks, Violation } from '../engine.js';
+import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck } from './explicit.js';
 import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
@@ -384,7 +384,7 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
       depth: g.maxDepth,
       elapsedMs,
       statesPerSec: elapsedMs > 0 ? Math.round((g.n * 1000) / elapsedMs) : g.n * 1000,
-      bytesPerState: g.n ? Math.round((bytes / g.n) * 10) / 10 : 0,
+      bytesPerState: bytesPerStateOf(bytes, g.n),
       storeBytes: bytes,
     };
   };

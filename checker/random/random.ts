@@ -115,7 +115,8 @@ class RunTally {
   failedOnce = false;
   /** Distinct states the sampled runs visited, packed as the explicit engine stores them. */
   distinct: StateStore | null = null;
-  private readonly start = Date.now();
+  /** When the check started (epoch ms). */
+  readonly start = Date.now();
   private readonly seed: number;
 
   constructor(seed: number) {
@@ -149,8 +150,9 @@ class RunTally {
     };
   }
 
-  progress(): Progress {
-    const el = Date.now() - this.start;
+  /** The progress figures at `now` (epoch ms). */
+  progress(now: number): Progress {
+    const el = now - this.start;
     const n = this.distinct?.count ?? 0;
     return {
       generated: this.sampled.generated,
@@ -302,7 +304,9 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     { runs, depth, seed, swarm: opts.swarm !== false, ...(opts.path !== undefined ? { path: opts.path } : {}) },
     execute,
   );
-  if (!details.failed) {
+  // A time limit can interrupt fast-check before any run fails, or before any run at all (it then
+  // reports a failure with no counterexample): either way nothing was found and the check is incomplete.
+  if (!details.failed || (details.interrupted && details.counterexample === null)) {
     if (details.interrupted) {
       const reason = `time limit of ${job.limits.timeLimitSec}s reached after ${details.numRuns} of ${runs} runs`;
       return { status: 'incomplete', reason, stats: tally.stats(), covers: covers.reports() };
@@ -315,8 +319,11 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     throw e;
   }
 
+  if (details.counterexample === null) {
+    return { status: 'error', code: 'MC040', message: 'random engine: fast-check reported a failure without a failing run', stats: tally.stats(), trace: null };
+  }
   // 2. Shrink the failing run further and run it once more, recording its steps.
-  const fcInput = (details.counterexample as [RunInput])[0];
+  const fcInput = details.counterexample[0];
   const initIdx = fcInput[0];
   const first: RecordedStep[] = [];
   const firstStop = execute(fcInput, (st) => first.push(st)).stop;
@@ -420,13 +427,13 @@ function sample(
     fc.array(fc.nat({ max: MAX_CHOICE }), { maxLength: o.depth, size: 'max' }),
     o.swarm ? fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }) : fc.constant(null),
   );
-  let lastReport = Date.now();
+  let lastReport = tally.start;
   const prop = fc.property(arb, (input) => {
-    if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs) & 63) === 0) {
+    if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs + 1) & 63) === 0) {
       const now = Date.now();
       if (now - lastReport >= 1000) {
         lastReport = now;
-        hooks.onProgress(tally.progress());
+        hooks.onProgress(tally.progress(now));
       }
     }
     return execute(input).stop === null;

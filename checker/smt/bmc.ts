@@ -28,6 +28,7 @@ import { type ModelHandle, type SmtSession, withSession } from './z3Host.js';
 /** Depth searched when the job gives none. */
 export const DEFAULT_BMC_DEPTH = 20;
 
+/** Options of bounded model checking (`bmcCheck`). */
 export interface BmcOptions {
   /** Also search for each cover's shortest witness (default true). */
   readonly covers?: boolean;

@@ -145,7 +145,9 @@ export abstract class ExprTranslator<V, E extends SymEnv<V> = SymEnv<V>> {
     unwrap: (e, env) => {
       const x = this.expr(e.e, env);
       this.fail(env, this.ops.not(this.ops.isSome(x)));
-      return this.ops.unwrap(x);
+      // The value inside an option of a Boolean is its 0/1 code: back to a Boolean.
+      const v = this.ops.unwrap(x);
+      return e.type.kind === 'bool' ? this.ops.eq(v, { k: 'v', v: 1 }) : v;
     },
     some: (e, env) => this.someOf(e, env),
     ord: (e, env) => this.ordOf(e, env),

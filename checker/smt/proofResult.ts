@@ -32,6 +32,7 @@ export interface Obligation {
   readonly status: 'proved' | 'failed' | 'unknown';
 }
 
+/** What `prove` and `proveUnbounded` return: proved, violated (a real trace), cti (not inductive), incomplete or error. */
 export type ProofResult =
   | {
       readonly status: 'proved';

@@ -26,6 +26,7 @@ import { SlotTranslator } from './translate.js';
 import { Unrolling } from './unroll.js';
 import { type SmtSession, type SolverBackend, type SolverHandle, withSession } from './z3Host.js';
 
+/** Options of k-induction (`prove`): the largest k, a time limit, strengthening invariants, the solver. */
 export interface ProveOptions {
   /** Largest k tried (default 8). */
   readonly maxK?: number;

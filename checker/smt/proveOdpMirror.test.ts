@@ -57,12 +57,16 @@ describe('k-induction on odp-mirror', () => {
     ['every actor the default leaves out (size actors)', ODP_ACTORS_PARAMS],
     ['write-protect handled by a downgrade', { protect: 'downgrade' }],
     ['raw kernel sequences', { seq: 'kernel', atomics: 0 }],
-  ])('and at %s', async (_name, params) => {
-    const model = buildModel(odpMirror, { params });
-    const hints = odpMirrorProperties.proofHints!(model);
-    const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: hints.strengthening });
-    expect(r.status === 'proved' && r.k).toBe(1);
-  }, 60_000);
+  ])(
+    'and at %s',
+    async (_name, params) => {
+      const model = buildModel(odpMirror, { params });
+      const hints = odpMirrorProperties.proofHints!(model);
+      const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: hints.strengthening });
+      expect(r.status === 'proved' && r.k).toBe(1);
+    },
+    60_000,
+  );
 
   it('without the hints the properties are not inductive: a counterexample to induction', async () => {
     const model = buildModel(odpMirror);

@@ -25,6 +25,7 @@ import { type LeafFn, type SortedEnv, SortedTranslator } from './sortedTranslato
 import { Terms } from './terms.js';
 import { type SmtSession, type SolverBackend, withSession } from './z3Host.js';
 
+/** Options of the proof for every size (`proveUnbounded`): strengthening invariants, a start condition, a time limit, the solver. */
 export interface UnboundedOptions {
   /** Strengthening invariants, assumed and proved with the properties (PropertySet.proofHints). */
   readonly strengthening?: readonly Invariant[];

@@ -218,9 +218,11 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
     return ops.bool(e.q === 'forall' ? this.tm.forall([x.t], body.t) : this.tm.exists([x.t], body.t));
   }
 
+  /** An option of an index is a pair; other options are numbers (-1 for none), so some(b) of a Boolean is its 0/1 value. */
   protected someOf(e: ExprOf<'some'>, env: SortedEnv): Sym {
     const x = this.expr(e.e, env);
-    return x.k === 'e' ? { k: 'o', some: this.ops.T, val: x } : x;
+    if (x.k === 'e') return { k: 'o', some: this.ops.T, val: x };
+    return x.k === 'b' ? this.ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
   }
 
   protected ordOf(e: ExprOf<'ord'>): Sym {

@@ -92,8 +92,10 @@ export class SlotTranslator extends ExprTranslator<Sym> {
     return e.q === 'forall' ? ops.and(vals) : e.q === 'exists' ? ops.or(vals) : sum;
   }
 
+  /** An option's slot holds a number (-1 for none), so some(b) of a Boolean is its 0/1 value. */
   protected someOf(e: ExprOf<'some'>, env: SlotEnv): Sym {
-    return this.expr(e.e, env);
+    const x = this.expr(e.e, env);
+    return x.k === 'b' ? this.ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
   }
 
   protected ordOf(e: ExprOf<'ord'>, env: SlotEnv): Sym {

@@ -234,8 +234,11 @@ export class Unrolling {
       for (const inst of this.model.instances) {
         if (p.rule !== null && inst.rule.name !== p.rule) continue;
         if (this.info(t - 1).guards[inst.id]?.c === false) continue;
-        const ok = this.tr.bool(p.pred, this.env(t, this.bindArgs(inst), this.states[t - 1] as Sym[], ops.T, errs));
-        out.push(ops.and([ops.bool(this.selEq(t - 1, inst.id)), ops.not(ok)]));
+        // Evaluated only on steps of this instance: a model error in the predicate (an unwrap
+        // the rule's guard makes safe) counts only when this instance is the one taken.
+        const taken = ops.bool(this.selEq(t - 1, inst.id));
+        const ok = this.tr.bool(p.pred, this.env(t, this.bindArgs(inst), this.states[t - 1] as Sym[], taken, errs));
+        out.push(ops.and([taken, ops.not(ok)]));
       }
     }
     return ops.or(out);

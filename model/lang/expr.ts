@@ -33,8 +33,11 @@ export interface Loc {
   readonly type: Type;
 }
 
+/** The comparison operators of `cmp` expressions. */
 export type CmpOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+/** The arithmetic operators of `arith` expressions. */
 export type ArithOp = 'add' | 'sub' | 'mul';
+/** The quantifiers over an index type. */
 export type QuantOp = 'forall' | 'exists' | 'count';
 
 /** An expression node. Every node carries the type it evaluates to. */
@@ -197,12 +200,17 @@ function pair(a: Operand, b: Operand): [Expr, Expr] {
 // ---------------------------------------------------------------------------------------------
 // Constructors.
 
+/** A literal (or any operand) as an expression, typed from `t` when given (e.g. an enum value or `none` of an option type). */
 export const lit = (x: Operand, t?: ExprType): Expr => toExpr(x, t);
+/** Boolean negation. */
 export const not = (a: Operand): Expr => ({ op: 'not', type: bool, e: asBool(a, 'not') });
+/** Conjunction of any number of boolean operands (one operand is returned as is). */
 export const and = (...xs: Operand[]): Expr =>
   xs.length === 1 ? asBool(xs[0] as Operand, 'and') : { op: 'and', type: bool, args: xs.map((x) => asBool(x, 'and')) };
+/** Disjunction of any number of boolean operands (one operand is returned as is). */
 export const or = (...xs: Operand[]): Expr =>
   xs.length === 1 ? asBool(xs[0] as Operand, 'or') : { op: 'or', type: bool, args: xs.map((x) => asBool(x, 'or')) };
+/** Implication: `a` implies `b`. */
 export const implies = (a: Operand, b: Operand): Expr => ({ op: 'implies', type: bool, a: asBool(a, 'implies'), b: asBool(b, 'implies') });
 
 function cmp(c: CmpOp, a: Operand, b: Operand): Expr {
@@ -214,11 +222,17 @@ function cmp(c: CmpOp, a: Operand, b: Operand): Expr {
   }
   return { op: 'cmp', type: bool, cmp: c, a: ea, b: eb };
 }
+/** Equality of two operands of compatible types (numbers, enum values, index values, options, `none`). */
 export const eq = (a: Operand, b: Operand) => cmp('eq', a, b);
+/** Inequality of two operands of compatible types. */
 export const ne = (a: Operand, b: Operand) => cmp('ne', a, b);
+/** Less than, on integers, ranges and index values. */
 export const lt = (a: Operand, b: Operand) => cmp('lt', a, b);
+/** Less than or equal, on integers, ranges and index values. */
 export const le = (a: Operand, b: Operand) => cmp('le', a, b);
+/** Greater than, on integers, ranges and index values. */
 export const gt = (a: Operand, b: Operand) => cmp('gt', a, b);
+/** Greater than or equal, on integers, ranges and index values. */
 export const ge = (a: Operand, b: Operand) => cmp('ge', a, b);
 
 function arith(fn: ArithOp, a: Operand, b: Operand): Expr {
@@ -227,8 +241,11 @@ function arith(fn: ArithOp, a: Operand, b: Operand): Expr {
   for (const e of [ea, eb]) if (e.type.kind !== 'int' && e.type.kind !== 'range') fail(`'${fn}' needs numbers, got ${typeName(e.type)}`);
   return { op: 'arith', type: int, fn, a: ea, b: eb };
 }
+/** Integer addition (the result must fit the range it is assigned to; a model error otherwise). */
 export const add = (a: Operand, b: Operand) => arith('add', a, b);
+/** Integer subtraction. */
 export const sub = (a: Operand, b: Operand) => arith('sub', a, b);
+/** Integer multiplication. */
 export const mul = (a: Operand, b: Operand) => arith('mul', a, b);
 
 /** `c ? a : b`. */
@@ -258,6 +275,7 @@ export function isSome(x: Operand): Expr {
   if (e.type.kind !== 'option') fail(`isSome needs an option, got ${typeName(e.type)}`);
   return { op: 'isSome', type: bool, e };
 }
+/** True when an option holds no value. */
 export const isNone = (x: Operand): Expr => not(isSome(x));
 /** The value inside an option; evaluating it on none is a run-time model error. */
 export function unwrap(x: Operand): Expr {

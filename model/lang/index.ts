@@ -49,6 +49,7 @@ export type {
   Model,
   ParamSpec,
   ParamValues,
+  ProtocolActors,
   ProtocolDef,
   RuleDef,
   RuleInstance,

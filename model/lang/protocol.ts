@@ -30,7 +30,9 @@ export type ParamSpec =
   | { readonly kind: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly default: string; readonly values: readonly string[]; readonly doc: string };
 
+/** An integer parameter: its default, its range and what it means. */
 export const intParam = (def: number, min: number, max: number, doc: string): ParamSpec => ({ kind: 'int', default: def, min, max, doc });
+/** A parameter that is one of a list of names (a mode, an order): its default, its values and what it means. */
 export const enumParam = (def: string, values: readonly string[], doc: string): ParamSpec => ({ kind: 'enum', default: def, values, doc });
 
 /** A named bug variant: a one-knob mutation that reproduces a real bug or misuse. */
@@ -44,6 +46,7 @@ export interface VariantSpec {
   readonly appliesTo?: (params: ParamValues) => string | null;
 }
 
+/** Parameter values by name, as a model is built with them. */
 export type ParamValues = Readonly<Record<string, number | string>>;
 
 /** Fairness of a rule, for liveness checking. */
@@ -130,6 +133,30 @@ export interface Builder {
   endState(pred: () => Operand): void;
 }
 
+/**
+ * Who takes part in a protocol, for drawing its traces as sequence diagrams (`replay --render
+ * mermaid`, the actor column of the HTML page). It changes nothing in what is checked.
+ *
+ * `participants` names each actor (an identifier such as `HCA`), in the order they are drawn, with
+ * one line saying what it stands for. `rules` says, per rule name, which actor takes the step and
+ * which one it acts on, as `[from, to]`, or one name for a step an actor takes on its own. A rule not
+ * listed (or a protocol with no `actors` at all) is drawn from the actor its name starts with, the
+ * Actor-Verb-Object convention: `DriverFenceDma` is a step of the participant whose name starts with
+ * `Driver` (case-insensitive: `HcaCompleteDma` is `HCA`'s), or of an actor `Driver` when none is declared.
+ *
+ * @example
+ * ```ts
+ * actors: {
+ *   participants: { MM: 'the kernel memory manager', Driver: 'the device driver', HCA: 'the adapter' },
+ *   rules: { MmMigrateStart: ['MM', 'Driver'], DriverFenceDma: ['Driver', 'HCA'], MmCopyPage: 'MM' },
+ * },
+ * ```
+ */
+export interface ProtocolActors {
+  readonly participants: Readonly<Record<string, string>>;
+  readonly rules?: Readonly<Record<string, string | readonly [from: string, to: string]>>;
+}
+
 /** A protocol definition: written once, built for given parameters and variant. */
 export interface ProtocolDef<H = unknown> {
   readonly name: string;
@@ -140,9 +167,12 @@ export interface ProtocolDef<H = unknown> {
   readonly variants: readonly VariantSpec[];
   /** Cross-parameter validation; returns a message when the combination is invalid. */
   readonly validate?: (p: ParamValues) => string | null;
+  /** The actors of the protocol and the ones each rule involves, for sequence diagrams (optional). */
+  readonly actors?: ProtocolActors;
   build(b: Builder, cfg: BuildConfig): H;
 }
 
+/** Declares a protocol (typed by the handles its `build` returns to the property set); see the example above. */
 export function defineProtocol<H>(def: ProtocolDef<H>): ProtocolDef<H> {
   return def;
 }
@@ -177,6 +207,18 @@ export function resolveParams(def: ProtocolDef<unknown>, given: Readonly<Record<
   const msg = def.validate?.(out);
   if (msg) throw new McError('MC004', `${def.name}: ${msg}`);
   return out;
+}
+
+/** What is wrong with an `actors` declaration: a participant that is not an identifier, or a rule naming an undeclared one. */
+function actorsProblem(a: ProtocolActors): string | null {
+  const names = Object.keys(a.participants);
+  const bad = names.find((n) => !/^[A-Za-z][A-Za-z0-9_]*$/.test(n));
+  if (bad !== undefined) return `participant '${bad}' is not an identifier (letters, digits, _)`;
+  for (const [rule, who] of Object.entries(a.rules ?? {})) {
+    const unknown = (typeof who === 'string' ? [who] : who).find((n) => !names.includes(n));
+    if (unknown !== undefined) return `rule ${rule} names '${unknown}', which is not a participant (${names.join(', ')})`;
+  }
+  return null;
 }
 
 /** The first non-null result of `f` over `xs`. */
@@ -281,6 +323,10 @@ export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | nu
   };
   const handles = def.build(b, cfg);
   if (inits.length === 0) within(def.name, () => fail('no start state declared'));
+  if (def.actors) {
+    const wrong = actorsProblem(def.actors);
+    if (wrong) within(`${def.name} actors`, () => fail(wrong));
+  }
   const instances: RuleInstance[] = [];
   rules.forEach((rule, ruleIdx) => {
     for (const args of cartesian(rule.params.map((p) => p.index.size))) {

@@ -6,6 +6,7 @@
 import { type Expr, type Loc, type Operand, type Ref, boolExpr, fail, freshVar, toExpr } from './expr.js';
 import { type IndexType, type ScalarType, compatible, isScalar, typeName } from './types.js';
 
+/** A statement of a rule body or start state: an assignment, a reset, a conditional or a loop over an index type. */
 export type Stmt =
   | { readonly kind: 'assign'; readonly loc: Loc; readonly e: Expr }
   | { readonly kind: 'reset'; readonly loc: Loc }

@@ -8,14 +8,17 @@
  */
 import { ModelBuildError } from './errors.js';
 
+/** The boolean type. */
 export interface BoolType {
   readonly kind: 'bool';
 }
+/** A named enumeration: one of a list of names. */
 export interface EnumType {
   readonly kind: 'enum';
   readonly name: string;
   readonly values: readonly string[];
 }
+/** The integers from `lo` to `hi` inclusive. */
 export interface RangeType {
   readonly kind: 'range';
   readonly lo: number;
@@ -28,10 +31,12 @@ export interface IndexType {
   readonly size: number;
   readonly symmetric: boolean;
 }
+/** A record of named fields. */
 export interface RecordType {
   readonly kind: 'record';
   readonly fields: Readonly<Record<string, Type>>;
 }
+/** An array with one element per value of an index type. */
 export interface ArrayType {
   readonly kind: 'array';
   readonly index: IndexType;
@@ -43,8 +48,11 @@ export interface OptionType {
   readonly inner: BaseScalarType;
 }
 
+/** A scalar type that can be wrapped in an option. */
 export type BaseScalarType = BoolType | EnumType | RangeType | IndexType;
+/** A type whose value is one number in a state (booleans, enums, ranges, index values, options of those). */
 export type ScalarType = BaseScalarType | OptionType;
+/** The type of a state variable: a scalar, a record or an array. */
 export type Type = ScalarType | RecordType | ArrayType;
 
 /** The type of an arithmetic expression: an integer that must fit a range when stored. */
@@ -54,7 +62,9 @@ export interface IntType {
 /** Types an expression can have: a scalar or an unbounded integer. */
 export type ExprType = ScalarType | IntType;
 
+/** The boolean type. */
 export const bool: BoolType = { kind: 'bool' };
+/** Unbounded integers: the type of arithmetic results before they are stored in a range. */
 export const int: IntType = { kind: 'int' };
 
 /** An enumeration, e.g. `enumOf('DmaState', ['idle', 'stalled', 'inflight'])`. */
@@ -76,14 +86,17 @@ export function index(name: string, size: number, opts: { symmetric?: boolean } 
   return { kind: 'index', name, size, symmetric: opts.symmetric ?? false };
 }
 
+/** A record type with the given fields. */
 export function record(fields: Record<string, Type>): RecordType {
   return { kind: 'record', fields: { ...fields } };
 }
 
+/** An array type: one `elem` per value of the index type `idx` (a page table, per-slot state). */
 export function arrayOf(idx: IndexType, elem: Type): ArrayType {
   return { kind: 'array', index: idx, elem };
 }
 
+/** An option type: a value of `inner`, or `none` (an unmapped PTE, an empty translation). */
 export function option(inner: BaseScalarType): OptionType {
   // None is held as -1, so an option of a range needs values that cannot be -1 and whose code is
   // the value itself plus one: ranges starting at 0.
@@ -91,6 +104,7 @@ export function option(inner: BaseScalarType): OptionType {
   return { kind: 'option', inner };
 }
 
+/** Whether a type is a scalar (bool, enum, range, index or option), as opposed to a record, an array or `int`. */
 export function isScalar(t: Type | IntType): t is ScalarType {
   return t.kind !== 'record' && t.kind !== 'array' && t.kind !== 'int';
 }

@@ -128,6 +128,36 @@ export const fenceMigrate = defineProtocol<FenceMigrateHandles>({
         : p.order === 'device-first' && p.mode !== 'fence'
           ? 'order=device-first needs mode=fence (zap-and-fault has no update/unblock)'
           : null,
+  // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
+  actors: {
+    participants: {
+      CPU: 'a CPU thread of the process whose memory the HCA mirrors',
+      MM: 'the kernel memory manager migrating the page (migrate_vma_*, mmu notifier, page allocator)',
+      Driver: 'the RDMA driver: notifier callback, DMA fence, mkey update, page-fault handler',
+      HCA: 'the RDMA adapter: its translation table (the mkey) and DMA engine',
+    },
+    rules: {
+      MmMigrateStart: ['MM', 'Driver'],
+      DriverFenceDma: ['Driver', 'HCA'],
+      DriverZapMkey: ['Driver', 'HCA'],
+      DriverFenceWait: ['HCA', 'Driver'],
+      MmCopyPage: 'MM',
+      MmRemapPte: ['MM', 'CPU'],
+      DriverUpdateMkey: ['Driver', 'HCA'],
+      DriverUnblockDma: ['Driver', 'HCA'],
+      MmInvalidateEnd: ['MM', 'Driver'],
+      MmFreeFrame: 'MM',
+      HcaIssueDmaRead: 'HCA',
+      HcaIssueDmaWrite: 'HCA',
+      HcaResumeDma: 'HCA',
+      HcaCompleteDma: ['HCA', 'MM'],
+      DriverFaultBegin: ['Driver', 'MM'],
+      DriverFaultWalk: ['Driver', 'MM'],
+      DriverFaultCommit: ['Driver', 'HCA'],
+      DriverFaultMirror: ['Driver', 'HCA'],
+      CpuWrite: ['CPU', 'MM'],
+    },
+  },
   variants: [
     {
       name: 'unblock-before-update',

@@ -218,6 +218,46 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     if (p.seq === 'kernel' && p.atomics !== 0) return 'seq=kernel needs atomics=0 (the raw sequence grows with every atomic fault)';
     return null;
   },
+  // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
+  actors: {
+    participants: {
+      CPU: 'a CPU thread of the process whose memory the device mirrors',
+      MM: 'the kernel memory manager: invalidations (mmu notifier), PTE changes, page allocation',
+      Driver: "the device driver: its invalidate callback and its fault handler's collision-retry loop",
+      Device: 'the device: its TLB, its page table and the accesses it issues',
+    },
+    rules: {
+      MmMadviseStart: 'MM',
+      MmMkcleanStart: 'MM',
+      MmOomReapStart: 'MM',
+      MmInvalidateElsewhere: 'MM',
+      DriverInvalidateBegin: ['Driver', 'Device'],
+      DriverInvalidateFinish: ['Device', 'Driver'],
+      MmUpdatePte: ['MM', 'CPU'],
+      MmInvalidateEnd: ['MM', 'Driver'],
+      CpuTouchPage: ['CPU', 'MM'],
+      CpuUpgradePte: ['CPU', 'MM'],
+      DevIssueRead: 'Device',
+      DevIssueWrite: 'Device',
+      DevIssueAtomic: 'Device',
+      DevTranslate: 'Device',
+      DevCompleteAccess: ['Device', 'MM'],
+      DevReportError: 'Device',
+      DriverTakeFault: ['Device', 'Driver'],
+      DriverLockEarly: 'Driver',
+      DriverReadBegin: ['Driver', 'MM'],
+      DriverReadBeginWake: ['MM', 'Driver'],
+      DriverExclusiveStart: ['Driver', 'MM'],
+      DriverExclusiveInvalidate: ['MM', 'Driver'],
+      DriverExclusiveEnd: ['Driver', 'MM'],
+      DriverCheckRetry: ['Driver', 'MM'],
+      DriverWalkSnapshot: ['Driver', 'MM'],
+      DriverWalkFaultIn: ['Driver', 'MM'],
+      DriverWalkUpgrade: ['Driver', 'MM'],
+      DriverLock: 'Driver',
+      DriverReadRetry: ['Driver', 'Device'],
+    },
+  },
   variants: [
     {
       name: 'valid-flag',

@@ -94,9 +94,7 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       and(isNone(dev.at(q).f('frame')), isNone(tlb.at(q).f('frame')), withShadow ? isNone(shadow.at(q).f('frame')) : true),
     );
   const noAccessLeft = (i: Expr, q: Expr) =>
-    forall(h.Slot, (d) =>
-      not(and(eq(acc.at(d).f('state'), 'inflight'), eq(acc.at(d).f('page'), q), or(not(downgrades(i)), ne(acc.at(d).f('op'), 'read')))),
-    );
+    forall(h.Slot, (d) => not(and(eq(acc.at(d).f('state'), 'inflight'), eq(acc.at(d).f('page'), q), or(not(downgrades(i)), ne(acc.at(d).f('op'), 'read')))));
   const ownRegionOpen = pcIs(lit(0, Handler), 'exclCallback', 'exclZap', 'exclWait', 'exclUnlock', 'exclEnd');
   const alive: Operand = h.mmLive ? eq(h.mmLive, true) : true;
   const ivHit = (i: Expr, j: Operand) => and(overlapping(i), le(ord(intervalOf(inv.at(i).f('lo'))), ord(j)), le(ord(j), ord(intervalOf(inv.at(i).f('hi')))));
@@ -117,7 +115,16 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       and(
         forall(Inv, (i) =>
           and(
-            implies(stageIs(i, 'idle'), and(eq(inv.at(i).f('event'), 'clear'), eq(ord(inv.at(i).f('lo')), 0), eq(ord(inv.at(i).f('hi')), 0), eq(ord(inv.at(i).f('iv')), 0), not(inv.at(i).f('blockable')))),
+            implies(
+              stageIs(i, 'idle'),
+              and(
+                eq(inv.at(i).f('event'), 'clear'),
+                eq(ord(inv.at(i).f('lo')), 0),
+                eq(ord(inv.at(i).f('hi')), 0),
+                eq(ord(inv.at(i).f('iv')), 0),
+                not(inv.at(i).f('blockable')),
+              ),
+            ),
             implies(stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain', 'pte'), overlapping(i)),
             implies(not(overlapping(i)), and(eq(ord(inv.at(i).f('lo')), 0), eq(ord(inv.at(i).f('hi')), 0), stageIs(i, 'end'))),
             implies(stageIs(i, 'pte', 'end'), and(eq(ord(inv.at(i).f('iv')), 0), not(inv.at(i).f('blockable')))),
@@ -128,7 +135,9 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
               stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain'),
               and(le(ord(intervalOf(inv.at(i).f('lo'))), ord(inv.at(i).f('iv'))), le(ord(inv.at(i).f('iv')), ord(intervalOf(inv.at(i).f('hi'))))),
             ),
-            ...(h.mmLive ? [implies(eq(inv.at(i).f('event'), 'release'), and(eq(ord(inv.at(i).f('lo')), 0), eq(ord(inv.at(i).f('hi')), P - 1), not(alive)))] : []),
+            ...(h.mmLive
+              ? [implies(eq(inv.at(i).f('event'), 'release'), and(eq(ord(inv.at(i).f('lo')), 0), eq(ord(inv.at(i).f('hi')), P - 1), not(alive)))]
+              : []),
           ),
         ),
         ...handlers.map((x) =>
@@ -138,7 +147,9 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
             implies(pcIs(x, 'check', 'walk'), and(le(ivLoOf(iv(x)), fh.at(x).f('k')), le(fh.at(x).f('k'), ivHiOf(iv(x))))),
             implies(pcIs(x, 'lock', 'retry', 'unlock'), eq(fh.at(x).f('k'), ivHiOf(iv(x)))),
             implies(pcIs(x, 'map', 'post', 'wait', 'resume', 'fail'), and(eq(fh.at(x).f('k'), 0), eq(s(x), 0), eq(fh.at(x).f('tries'), 0))),
-            ...(H > 1 && x === handlers[1] ? [and(eq(ord(fh.at(x).f('slot')), 0), not(pcIs(x, 'resume', 'fail', 'exclStart', 'exclCallback', 'exclEnd')))] : []),
+            ...(H > 1 && x === handlers[1]
+              ? [and(eq(ord(fh.at(x).f('slot')), 0), not(pcIs(x, 'resume', 'fail', 'exclStart', 'exclCallback', 'exclEnd')))]
+              : []),
           ),
         ),
         forall(Page, (q) =>
@@ -165,7 +176,13 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       'odp-s2-open-region-odd',
       'ODP-S2',
       "while a region overlapping an interval is open (an invalidator past its start, or the fault handler's own exclusive region) the mm sequence is odd: only the last end makes it even",
-      implies(or(exists(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), overlapping(i))), ownRegionOpen), odd(mmSeq)),
+      implies(
+        or(
+          exists(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), overlapping(i))),
+          ownRegionOpen,
+        ),
+        odd(mmSeq),
+      ),
     ),
     invariant(
       'odp-s3-callback-set-seq',
@@ -190,7 +207,7 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
     invariant(
       'odp-s4-handler-seq',
       'ODP-S4',
-      'a work item holds no sequence before read_begin; after it, its sequence is odd and not newer than its interval\'s; awake with a matching sequence, no callback has run on its interval in the open epoch (read_begin sleeps otherwise)',
+      "a work item holds no sequence before read_begin; after it, its sequence is odd and not newer than its interval's; awake with a matching sequence, no callback has run on its interval in the open epoch (read_begin sleeps otherwise)",
       and(
         ...handlers.map((x) =>
           and(
@@ -244,7 +261,13 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       'ODP-S7',
       "a UMR is in flight only while its poster (the lock holder) waits for it, and it is the one that poster posted: a callback's zap or downgrade of the pages it covers, a work item's update of its interval",
       and(
-        implies(umr.f('busy'), or(exists(Inv, (i) => stageIs(i, 'wait')), ...handlers.map((x) => pcIs(x, 'wait')))),
+        implies(
+          umr.f('busy'),
+          or(
+            exists(Inv, (i) => stageIs(i, 'wait')),
+            ...handlers.map((x) => pcIs(x, 'wait')),
+          ),
+        ),
         forall(Inv, (i) =>
           and(
             implies(stageIs(i, 'zap'), not(umr.f('busy'))),
@@ -298,9 +321,19 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
             or(isNone(tlb.at(q).f('frame')), sameEntry(tlb.at(q), dev.at(q))),
           ),
         ),
-        ...handlers.map((x) => implies(pcIs(x, 'map', 'post', 'wait'), forall(Inv, (i) => forall(Page, (q) => implies(inInterval(x, q), not(h.calledBack(i, q))))))),
+        ...handlers.map((x) =>
+          implies(
+            pcIs(x, 'map', 'post', 'wait'),
+            forall(Inv, (i) => forall(Page, (q) => implies(inInterval(x, q), not(h.calledBack(i, q))))),
+          ),
+        ),
         // Past its DMA map a work item's interval is mapped in full (from its complete snapshot).
-        ...handlers.map((x) => implies(pcIs(x, 'post', 'wait'), forall(Page, (q) => implies(inInterval(x, q), isSome(shadow.at(q).f('frame')))))),
+        ...handlers.map((x) =>
+          implies(
+            pcIs(x, 'post', 'wait'),
+            forall(Page, (q) => implies(inInterval(x, q), isSome(shadow.at(q).f('frame')))),
+          ),
+        ),
       ),
     ),
     invariant(
@@ -326,13 +359,25 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
     invariant(
       'odp-s11-retry-budget',
       'ODP-S11',
-      "for each work item: retries taken, plus invalidations not yet started, plus callbacks on its interval not yet run, plus one for a collision it has yet to notice, never exceed the invalidations of a run: each retry is paid for by a distinct callback, so the budget (retries >= invalidations) is never exhausted",
+      'for each work item: retries taken, plus invalidations not yet started, plus callbacks on its interval not yet run, plus one for a collision it has yet to notice, never exceed the invalidations of a run: each retry is paid for by a distinct callback, so the budget (retries >= invalidations) is never exhausted',
       and(
         // Every invalidation started (the exit apart) spent one of the run's.
-        le(add(invsLeft, count(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), h.mmLive ? ne(inv.at(i).f('event'), 'release') : true))), INVS),
+        le(
+          add(
+            invsLeft,
+            count(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), h.mmLive ? ne(inv.at(i).f('event'), 'release') : true)),
+          ),
+          INVS,
+        ),
         ...handlers.map((x) =>
           le(
-            add(add(add(fh.at(x).f('tries'), invsLeft), count(Inv, (i) => pendingOn(i, iv(x)))), ite(and(hasSeq(x), not(matches(x))), 1, 0)),
+            add(
+              add(
+                add(fh.at(x).f('tries'), invsLeft),
+                count(Inv, (i) => pendingOn(i, iv(x))),
+              ),
+              ite(and(hasSeq(x), not(matches(x))), 1, 0),
+            ),
             INVS,
           ),
         ),

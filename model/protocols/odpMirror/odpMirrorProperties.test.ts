@@ -84,7 +84,10 @@ describe('S2 on every install (ODP-R2 no-stale-translation)', () => {
 
 describe('S4 with the dirty state (ODP-R12 dirty-before-unmap)', () => {
   it('an unmap that does not mark the page dirty is caught', () => {
-    expect(caughtAlone('no-set-page-dirty', 'dirty-before-unmap')).toEqual({ property: 'dirty-before-unmap', last: expect.stringMatching(/^DriverInvalidateUnmap/) });
+    expect(caughtAlone('no-set-page-dirty', 'dirty-before-unmap')).toEqual({
+      property: 'dirty-before-unmap',
+      last: expect.stringMatching(/^DriverInvalidateUnmap/),
+    });
   });
 
   it('dropping only write permission (a downgrade) is legal when the page is dirtied first: every property holds', () => {
@@ -99,7 +102,10 @@ describe('S4 with the dirty state (ODP-R12 dirty-before-unmap)', () => {
       'dirty-written-back',
       'test',
       'a page_mkclean has written a page back and no page is dirty',
-      and(exists(Inv, (i) => and(eq(inv.at(i).f('event'), 'protect'), eq(inv.at(i).f('pc'), 'end'))), not(exists(Frame, (f) => dirty.at(f)))),
+      and(
+        exists(Inv, (i) => and(eq(inv.at(i).f('event'), 'protect'), eq(inv.at(i).f('pc'), 'end'))),
+        not(exists(Frame, (f) => dirty.at(f))),
+      ),
     );
     expect(reached(model, written)).toBe(true);
   });
@@ -121,6 +127,16 @@ describe('L3 for non-blockable callbacks (ODP-R13 nonblocking-callback-never-sle
   it('and it is not vacuous: a non-blockable callback finds something mapped and gives up (-EAGAIN) with the lock it took', () => {
     const model = build(null);
     const { Inv, inv } = model.handles;
-    expect(reached(model, cover('eagain-after-trylock', 'test', 'a non-blockable callback gives up', exists(Inv, (i) => eq(inv.at(i).f('pc'), 'eagain'))))).toBe(true);
+    expect(
+      reached(
+        model,
+        cover(
+          'eagain-after-trylock',
+          'test',
+          'a non-blockable callback gives up',
+          exists(Inv, (i) => eq(inv.at(i).f('pc'), 'eagain')),
+        ),
+      ),
+    ).toBe(true);
   });
 });

@@ -119,9 +119,7 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
         'ODP-R3',
         'every in-flight access uses a translation the device table still holds (a zap completes only once the accesses through what it revokes have drained); the TLB never caches more than the table',
         and(
-          forall(Slot, (d) =>
-            implies(eq(acc.at(d).f('state'), 'inflight'), eq(dev.at(acc.at(d).f('page')).f('frame'), some(acc.at(d).f('frame')))),
-          ),
+          forall(Slot, (d) => implies(eq(acc.at(d).f('state'), 'inflight'), eq(dev.at(acc.at(d).f('page')).f('frame'), some(acc.at(d).f('frame'))))),
           forall(Page, (p) =>
             implies(isSome(tlb.at(p).f('frame')), and(eq(tlb.at(p).f('frame'), dev.at(p).f('frame')), or(not(tlb.at(p).f('write')), dev.at(p).f('write')))),
           ),

@@ -1,0 +1,17 @@
+/**
+ * The `hmm-migrate` package: the model, its properties and proof hints, its counterexample corpus
+ * and its named sizes. Why this module exists: it is what the registry (and `mirrorcheck check
+ * model/protocols/hmmMigrate/index.ts`) loads; a driver author's package has the same shape.
+ */
+import { definePackage } from 'mirrorcheck';
+import { HM_LARGE_PARAMS } from './hmmMigrate.js';
+import { hmmMigrateProperties } from './hmmMigrateProperties.js';
+
+export default definePackage({
+  properties: hmmMigrateProperties,
+  corpus: new URL('./corpus/', import.meta.url),
+  sizes: {
+    // 1,286,932 states: two CPU threads, two device pages, three migrations.
+    large: HM_LARGE_PARAMS,
+  },
+});

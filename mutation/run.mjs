@@ -1,0 +1,142 @@
+/**
+ * `npm run mutation`: runs StrykerJS (stryker.config.mjs) and prints the mutation score of each
+ * folder it mutates. Why this module exists: Stryker prints one score for everything and a table per
+ * file; the project's targets are per folder (model/lang and checker at least 90 %, the others at
+ * least 80 %), so this reads Stryker's JSON report and adds them up per folder.
+ *
+ * Score = (killed + timed out) / (killed + timed out + survived + no coverage); mutants Stryker
+ * could not run (compile or runtime errors in the sandbox) and ignored ones are left out, as Stryker
+ * does. Arguments are passed to `stryker run`, e.g. `npm run mutation -- --mutate model/lang/types.ts`.
+ * Stryker's own output is also written to reports/mutation/stryker.log. It is not part of
+ * `npm test`; .ci/mutation runs it as a manual or scheduled job.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const reportDir = join(root, 'reports/mutation');
+const reportJson = join(reportDir, 'mutation.json');
+
+/** The folders scored, in the order printed; `files` says which mutated files belong to each. */
+const FOLDERS = [
+  { name: 'model/lang', target: 90, files: (f) => f.startsWith('model/lang/') },
+  { name: 'checker', target: 90, files: (f) => f.startsWith('checker/') },
+  { name: 'counterexamples', target: 80, files: (f) => f.startsWith('counterexamples/') },
+  { name: 'properties', target: 80, files: (f) => f.startsWith('properties/') },
+  // The conformance check lives in harness/ until the restructuring moves it to conformance/.
+  {
+    name: 'conformance',
+    target: 80,
+    files: (f) => f.startsWith('conformance/') || f === 'harness/conformance.ts' || f === 'harness/damageSearch.ts',
+  },
+];
+
+/** Counts of the mutants of the files `pick` selects. */
+function tally(files, pick) {
+  const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, strings: 0, ignored: 0, errors: 0 };
+  for (const [path, file] of Object.entries(files)) {
+    if (!pick(path)) continue;
+    for (const m of file.mutants) {
+      if (m.status === 'Killed') c.killed++;
+      else if (m.status === 'Timeout') c.timeout++;
+      else if (m.status === 'Survived') c.survived++;
+      else if (m.status === 'NoCoverage') c.noCoverage++;
+      else if (m.status === 'Ignored' && m.mutatorName === 'StringLiteral') c.strings++;
+      else if (m.status === 'Ignored') c.ignored++;
+      else c.errors++;
+    }
+  }
+  const detected = c.killed + c.timeout;
+  const total = detected + c.survived + c.noCoverage;
+  return { ...c, total, score: total ? (100 * detected) / total : null };
+}
+
+function line(name, t, target) {
+  const score = t.score === null ? '   -  ' : `${t.score.toFixed(1).padStart(5)} %`;
+  const mark = t.score !== null && t.score < target ? `  below the target of ${target} %` : '';
+  return `${name.padEnd(20)}${score}   (killed ${t.killed}, timeout ${t.timeout}, survived ${t.survived}, no coverage ${t.noCoverage}; not run: ${t.strings} string literals, ${t.ignored} static, ${t.errors} errors)${mark}`;
+}
+
+/** The mutants of one or more Stryker JSON reports by file; a later report replaces the results of the mutants it ran again (same place, same mutation). */
+function merged(reports) {
+  const files = {};
+  const key = (m) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`;
+  for (const r of reports) {
+    for (const [p, f] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) {
+      const path = p.replaceAll('\\', '/');
+      const again = new Set(f.mutants.map(key));
+      const kept = (files[path]?.mutants ?? []).filter((m) => !again.has(key(m)));
+      files[path] = { ...f, mutants: [...kept, ...f.mutants] };
+    }
+  }
+  return files;
+}
+
+/** The per-folder summary of one or more Stryker JSON reports. */
+function summary(reports = [reportJson]) {
+  const files = merged(reports);
+  const out = ['', 'Mutation score per folder, (killed + timeout) / (killed + timeout + survived + no coverage):'];
+  for (const f of FOLDERS) {
+    const t = tally(files, f.files);
+    if (t.total > 0) out.push(line(f.name, t, f.target));
+  }
+  const subs = [...new Set(Object.keys(files).map((p) => dirname(p)))].filter((d) => !FOLDERS.some((f) => f.name === d)).sort();
+  if (subs.length > 0) {
+    out.push('', 'By subfolder:');
+    for (const d of subs) {
+      const t = tally(files, (p) => dirname(p) === d);
+      if (t.total > 0) out.push(line(d, t, 0));
+    }
+  }
+  out.push('', `HTML report: ${join('reports/mutation', 'index.html')}`);
+  return out.join('\n');
+}
+
+/** One line per surviving (or uncovered) mutant: file:line:column, mutator, the replacement. */
+function survivors(reports) {
+  const out = [];
+  for (const [p, f] of Object.entries(merged(reports))) {
+    for (const m of f.mutants) {
+      if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
+      const what = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
+      out.push(
+        `${p}:${m.location.start.line}:${m.location.start.column}\t${m.mutatorName}\t${m.status === 'NoCoverage' ? 'no coverage' : 'survived'}\t${what}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+// `node mutation/run.mjs --summary a.json b.json`: only print the summary of reports already written;
+// `--survivors a.json ...`: list the mutants no test detected.
+if (process.argv[2] === '--summary' || process.argv[2] === '--survivors') {
+  const files = process.argv.length > 3 ? process.argv.slice(3) : [reportJson];
+  console.log(process.argv[2] === '--summary' ? summary(files) : survivors(files));
+  process.exit(0);
+}
+mkdirSync(reportDir, { recursive: true });
+if (existsSync(reportJson)) rmSync(reportJson);
+const log = createWriteStream(join(reportDir, 'stryker.log'));
+const stryker = join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js');
+const child = spawn(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+child.stdout.on('data', (d) => {
+  process.stdout.write(d);
+  log.write(d);
+});
+child.stderr.on('data', (d) => {
+  process.stderr.write(d);
+  log.write(d);
+});
+child.on('close', (code) => {
+  log.end();
+  if (code !== 0 || !existsSync(reportJson)) {
+    console.error(`mutation: stryker exited with status ${code}${existsSync(reportJson) ? '' : ' and wrote no report'}`);
+    process.exit(code || 1);
+  }
+  console.log(summary());
+});

@@ -1,0 +1,97 @@
+/**
+ * The vitest configuration of mutation runs (stryker.config.mjs). Why this file exists: a mutant is
+ * tested by every test that reaches the mutated code, so a test that takes seconds and kills
+ * nothing the others do not kill multiplies the run's time by the number of mutants it reaches. The
+ * mutation run keeps every test except these, each left out for a stated reason:
+ *
+ * - `cli/cli.test.ts`: runs the built binary (`node dist/cli/main.js`), which Stryker does not
+ *   mutate (it mutates the sources in its sandbox), so it cannot kill a mutant;
+ * - `model/protocols/odpMirror/odpMirror.large.test.ts`: the benchmark-size golden run (2.3 million
+ *   states, tens of seconds per variant); the same engine code is pinned by the golden counts of
+ *   the smaller sizes in odpMirror.test.ts and the other protocol tests;
+ * - the odp-mirror SMT and conformance golden runs (checker/smt/bmcOdpMirror.test.ts,
+ *   checker/smt/proveOdpMirror.test.ts, harness/odpConformance.test.ts: about four minutes
+ *   together, most of the suite's time): they run the same BMC, k-induction and conformance code
+ *   on the larger protocol that bmc.test.ts, prove.test.ts, smtDifferential.test.ts,
+ *   conformance.test.ts and conformance.negative.test.ts run on small models with exact answers;
+ * - the golden and fuzz runs that take tens of seconds each (model/protocols/odpMirror/
+ *   odpMirror.seq.test.ts, odpMirror.liveness.test.ts: odp-mirror's other encoding and its lassos,
+ *   about 55 s; harness/conformance.test.ts: thousands of random
+ *   fence-migrate schedules, about 30 s). A surviving mutant runs every test that reaches it, so
+ *   these alone would cost minutes per survivor of the language and the engines; the code they run
+ *   is reached by the exact small-model tests (fence-migrate's pinned counts, lang, operators,
+ *   limits, liveness, fairCycles, symmetry, conformance.negative; odpMirror.test.ts stays: it is
+ *   what checks odp-mirror's properties, variant by variant). They do add kills of their own
+ *   (a fault that shows only on a big model): the score is a lower bound on the full suite's;
+ * - the peer-checker runs (SPIN, Rumur) in exporters/*.test.ts and the symmetry tests: each
+ *   compiles a C verifier (seconds). What they check of our code is our state counts and verdicts,
+ *   which the tests pin as numbers (the peer runs are how those numbers were cross-checked). They
+ *   are switched off by MIRRORCHECK_PEERS=off (test/peers.ts); the exporter tests that do not run
+ *   a peer stay.
+ *
+ * MUTATION_TESTS=fast keeps only the unit-level tests (FAST below, each file under about two
+ * seconds): a quick lower bound of the score (fewer tests can only kill fewer mutants), for a run
+ * on a few files or a sample, where the full mutation suite costs minutes per surviving mutant.
+ *
+ * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
+ * usually killed by a quick test before a slow one starts, and without isolation: every mutant
+ * run starts the test files that reach it, and re-importing every module for each file cost more
+ * than the tests themselves (16 s against 7 s for eight small files, measured under load). The
+ * tests leave no state behind that another file reads (they restore mocks, environment variables
+ * and z3 sessions).
+ */
+import { relative } from 'node:path';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/** Runs the test files with the shortest last duration first (unknown ones: the smallest first). */
+class FastFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const cache = this.ctx.cache;
+    const cost = (f: TestSpecification) => {
+      const key = `${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`;
+      return cache.getFileTestResults(key)?.duration ?? 1e6 + (cache.getFileStats(key)?.size ?? 0);
+    };
+    return [...files].sort((a, b) => cost(a) - cost(b));
+  }
+}
+
+/** The unit-level tests of MUTATION_TESTS=fast. */
+const FAST = [
+  'model/lang/*.test.ts',
+  'counterexamples/*.test.ts',
+  'properties/*.test.ts',
+  'harness/conformance.negative.test.ts',
+  'harness/damageSearch.test.ts',
+  'checker/explicit/{compile,liveness,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
+  'checker/smt/{replayGuard,nativeZ3}.test.ts',
+  'checker/random/engineOptions.test.ts',
+];
+
+const config = mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      exclude: [
+        'node_modules/**',
+        'dist/**',
+        'cli/cli.test.ts',
+        'model/protocols/odpMirror/odpMirror.large.test.ts',
+        'checker/smt/bmcOdpMirror.test.ts',
+        'checker/smt/proveOdpMirror.test.ts',
+        'harness/odpConformance.test.ts',
+        'model/protocols/odpMirror/odpMirror.seq.test.ts',
+        'model/protocols/odpMirror/odpMirror.liveness.test.ts',
+        'harness/conformance.test.ts',
+      ],
+      env: { MIRRORCHECK_PEERS: 'off' },
+      sequence: { sequencer: FastFirst },
+      isolate: false,
+    },
+  }),
+);
+// mergeConfig appends arrays; the fast set replaces the include list.
+if (process.env.MUTATION_TESTS === 'fast' && config.test) config.test.include = FAST;
+
+export default config;
