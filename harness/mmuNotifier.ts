@@ -5,7 +5,7 @@
  * sequence arithmetic: seq, active, set_seq, read_retry, check_retry, read_begin's sleep test) does
  * not carry: the range flags a callback reads (blockable, the event including
  * `MMU_NOTIFY_EXCLUSIVE`, its owner), non-blocking starts whose failed callback makes the core close
- * the region itself (`mn_itree_invalidate` runs `mn_itree_inv_end` on failure, spec I2), and the
+ * the region itself (`mn_itree_invalidate` runs `mn_itree_inv_end` on failure, spec I6), and the
  * pre-interval-notifier `range->valid` flag that the `valid-flag` knob reads (B1).
  *
  * The `end-skipped-after-eagain` knob lives here because B3 was a core bug: a failed non-blocking

@@ -1298,7 +1298,7 @@ function handlerSteps(m: Decl): void {
     }),
     fair,
   );
-  // F6 under U: post the UMR that writes the interval's table entries (mlx5r_umr_update_xlt).
+  // F7 under U: post the UMR that writes the interval's table entries (mlx5r_umr_update_xlt).
   b.rule(
     'DriverUmrPost',
     { h: Handler },

@@ -53,7 +53,7 @@ export interface OdpDriverEnv {
   readonly pages: number;
   /** Interval notifiers the range is split into (contiguous blocks of pages). */
   readonly intervals: number;
-  /** Retries before a work item gives up (HMM_RANGE_DEFAULT_TIMEOUT, counted, spec F7). */
+  /** Retries before a work item gives up (HMM_RANGE_DEFAULT_TIMEOUT, counted, spec F10). */
   readonly retries: number;
   /** How a callback treats a non-blockable range: trylock, or give up at once (mlx5). */
   readonly nonblock: 'trylock' | 'eagain';
@@ -72,7 +72,7 @@ export interface DriverWork {
   readonly range: HmmRange;
   /** The sequence its read_begin read (kept while it sleeps there), or null. */
   seq: number | null;
-  /** Back edges taken (spec F7). */
+  /** Back edges taken (spec F10). */
   tries: number;
   /** Past a successful read_retry: the sequence and the walk are done with. */
   committed: boolean;
@@ -148,7 +148,7 @@ export class OdpMirrorDriver {
   }
 
   // ----------------------------------------------------------------------------------------------
-  // The invalidate callback (ops->invalidate), spec I2-I4: once per interval the range hits.
+  // The invalidate callback (ops->invalidate), spec I2-I6: once per interval the range hits.
 
   private *invalidate(sub: IntervalSubscription, range: NotifierRange, curSeq: number): Flow<boolean> {
     const { notifier, device, mm } = this.env;
@@ -180,7 +180,7 @@ export class OdpMirrorDriver {
     const lo = Math.max(range.start, sub.start);
     const hi = Math.min(range.end, sub.end) - 1;
     const downgrade = this.env.protect === 'downgrade' && info.event === 'protection';
-    // I2: blockable: mutex_lock; non-blockable: mutex_trylock, or (nonblock=eagain, mlx5) give up at
+    // I3: blockable: mutex_lock; non-blockable: mutex_trylock, or (nonblock=eagain, mlx5) give up at
     // once. The sleep-when-nonblockable knob sleeps for the lock where it must not.
     const sleeps = info.blockable || this.knob === 'sleep-when-nonblockable';
     if (sleeps) yield* this.umem.lock(me, { label: L.lock, mayBlock: info.blockable });
@@ -206,11 +206,11 @@ export class OdpMirrorDriver {
       return false;
     }
     if (mapped) {
-      // I3, rule 5 / ODP-R1: post the zap and wait for its completion, which comes only once the
+      // I4-I5, rule 5 / ODP-R1: post the zap and wait for its completion, which comes only once the
       // accesses through the old entries have drained (zap-without-drain: no wait).
       const umr = yield* device.umrPost({ kind: downgrade ? 'downgrade' : 'zap', lo, hi }, L.zap);
       if (this.knob !== 'zap-without-drain') yield* device.umrWait(umr, L.unmap);
-      // I3: DMA unmap (or downgrade), and set_page_dirty for every page the device could write.
+      // I5: DMA unmap (or downgrade), and set_page_dirty for every page the device could write.
       const gone: Unmapped[] = downgrade ? yield* this.dma.downgrade(lo, hi, L.unmap) : yield* this.dma.unmap(lo, hi, L.unmap);
       if (this.knob !== 'no-set-page-dirty') for (const g of gone) if (g.entry.write) mm.setPageDirty(g.entry.frame);
     }
@@ -219,7 +219,7 @@ export class OdpMirrorDriver {
   }
 
   // ----------------------------------------------------------------------------------------------
-  // The work items (spec F0-F7): the fault handler serving a device fault, and the prefetch work.
+  // The work items (spec F0-F10): the fault handler serving a device fault, and the prefetch work.
 
   /** Serves the fault queued by device slot `slot` (F0 is the step that starts this flow). */
   *pageFault(slot: number): Flow<void> {
@@ -346,7 +346,7 @@ export class OdpMirrorDriver {
   }
 
   /**
-   * A back edge of the retry loop (F3, F5, F7): counts a retry and restarts the walk, keeping the
+   * A back edge of the retry loop (F3, F5, F10): counts a retry and restarts the walk, keeping the
    * sequence when `keepSeq`; after `retries` retries it gives up instead (the 1 s timeout) and
    * returns false.
    */

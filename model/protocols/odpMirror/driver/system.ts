@@ -302,7 +302,7 @@ export class OdpSystem implements SimSystem {
     };
   }
 
-  /** One invalidation by thread `i` (spec I1-I5): start (the callbacks run), PTE change, end. */
+  /** One invalidation by thread `i` (spec I1-I8): start (the callbacks run), PTE change, end. */
   private *invalidator(i: number, kind: Invalidator['kind'], lo: number, hi: number, blockable: boolean): Flow<void> {
     if (kind === 'elsewhere') {
       const region = yield* this.notifier.rangeStart(ELSEWHERE, ELSEWHERE + 1, { event: 'unmap', owner: null, blockable: true, thread: i });
