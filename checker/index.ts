@@ -22,5 +22,5 @@ export type {
 export { explicitCheck } from './explicit/explicit.js';
 export { explicitCheckWithLiveness, livenessCheck } from './explicit/liveness.js';
 export { randomCheck } from './random/random.js';
-export { bmcCheck, prove, proveUnbounded, shutdownSmt } from './smt/index.js';
-export type { BmcOptions, ProofResult, ProveOptions, UnboundedOptions } from './smt/index.js';
+export { bmcCheck, prove, proveInfer, proveUnbounded, saveHintsModule, shutdownSmt } from './smt/index.js';
+export type { BmcOptions, InferOptions, InferProgress, InferResult, InferredInvariant, ProofResult, ProveOptions, UnboundedOptions } from './smt/index.js';

@@ -37,6 +37,8 @@ export interface CheckOptions {
   readonly only: readonly string[];
   /** Report states with no enabled rule (that are not legal end states) as deadlocks. */
   readonly deadlock: boolean;
+  /** After a violation, run again without the violated properties, until none is violated (default: stop at the first). */
+  readonly continue?: boolean;
   /** Which z3 the smt engine uses (default wasm). */
   readonly solver?: SolverName;
   /** Typecheck a TypeScript model file before loading it (default true). */
@@ -54,14 +56,16 @@ export function checkNumber(flag: string, v: number | undefined, min: number, in
   }
 }
 
-/** Parses `k=v` parameter arguments (MC030 on a malformed one). */
+/** Parses `k=v` parameter arguments (MC030 on a malformed one or a name given twice). */
 export function parseParams(args: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
     for (const part of a.split(',')) {
       const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(part.trim());
       if (!m) throw new McError('MC030', `bad --param '${part}': expected name=value`);
-      out[m[1] as string] = m[2] as string;
+      const [, name, value] = m as unknown as [string, string, string];
+      if (Object.hasOwn(out, name)) throw new McError('MC030', `--param ${name} given more than once (${name}=${out[name]} and ${name}=${value})`);
+      out[name] = value;
     }
   }
   return out;
@@ -188,7 +192,6 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
               : `${tag} ${p.generated} states generated, ${p.distinct} distinct, queue ${p.queue}, depth ${p.depth}, ${p.statesPerSec} states/s`,
           )
       : undefined;
-    const r = await engine.run(job, onProgress ? { onProgress } : {});
     const variantSpec = pkg.protocol.variants.find((v) => v.name === model.variant);
     const note = variantSpec ? `variant ${variantSpec.name}: ${variantSpec.summary} (${variantSpec.cites})` : undefined;
     const keep = (t: Trace): Trace => ({ ...t, ...(note && !t.note ? { note } : {}), ...(file ? { modelFile: file } : {}) });
@@ -205,12 +208,27 @@ export async function runCheck(opts: CheckOptions, out: (s: string) => void, err
         return null;
       }
     };
-    const checked = properties.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
-    const rec = { ...toRecord(model, opts, r, checked, save), unchecked };
-    records.push(rec);
-    codes.push(exitCodeOf(r));
-    if (opts.format === 'json') out(JSON.stringify(rec));
-    else if (opts.format === 'text') out(textRecord(rec));
+    // One engine run; with --continue, after a violation the run is repeated without the properties
+    // already violated (and without the deadlock check once a deadlock is found), until no property
+    // is left or a run finds none: the first violation of every property, each run with its own figures.
+    let remaining = properties;
+    let deadlock = opts.deadlock;
+    const setAside: string[] = [];
+    for (;;) {
+      const r = await engine.run({ ...job, properties: remaining, deadlock }, onProgress ? { onProgress } : {});
+      const checked = remaining.map((p) => ({ name: p.name, requirement: p.requirement, kind: p.kind }));
+      const rec = { ...toRecord(model, { ...opts, deadlock }, r, checked, save), unchecked, ...(setAside.length ? { setAside: [...setAside] } : {}) };
+      records.push(rec);
+      codes.push(exitCodeOf(r));
+      if (opts.format === 'json') out(JSON.stringify(rec));
+      else if (opts.format === 'text') out(textRecord(rec));
+      if (!opts.continue || r.status !== 'violated') break;
+      const violated = new Set(r.violations.map((v) => v.property));
+      if (r.violations.some((v) => v.kind === 'deadlock')) deadlock = false;
+      setAside.push(...r.violations.map((v) => v.property));
+      remaining = remaining.filter((p) => !violated.has(p.name));
+      if (remaining.length === 0 && !deadlock) break;
+    }
   }
   if (opts.format === 'junit') out(junitXml(records.map(checkSuite)));
   if (opts.format === 'json-array') out(JSON.stringify(records));

@@ -257,8 +257,8 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
     expect(obligations.map((o) => o.name)).toContain('HcaCompleteDma preserves no-lost-write');
   });
 
-  // prove reports the first failing invariant, strengthening invariants included (here
-  // inflight-dma-targets-data-frame, FM-S7, at 6 steps); replay checks them too, so it reproduces.
+  // prove reports the requirement (no-lost-write, FM-R4, at 7 steps) although a strengthening
+  // invariant (FM-S7) fails one step earlier; replay reproduces it.
   it('prove on a bug variant: the base case finds a real counterexample (exit 1), saves its trace, and replay reproduces it (exit 1)', () => {
     const out = join(tmp, 's2');
     const r = run('prove', 'fence-migrate', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json');
@@ -359,7 +359,7 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
   it('--solver native is refused where it does not apply, or without a z3 binary (exit 2)', () => {
     const r = run('check', 'fence-migrate', '--solver', 'native');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver native applies to the smt engine/);
+    expect(r.err).toMatch(/^mirrorcheck: error MC030: --solver does not apply to the explicit engine \(only to --engine smt\)/);
     const noZ3 = spawnSync(process.execPath, [bin, 'prove', 'fence-migrate', '--solver', 'native'], {
       cwd: root,
       encoding: 'utf8',
@@ -393,11 +393,14 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
       ['odp-mr', 'proved', 1],
       ['dax-revoke', 'proved', 1],
     ]);
-    // odp-mirror's properties count over an index type, which the unbounded translation refuses:
-    // the run reports it and fails (exit 2) rather than passing with one protocol unproved.
+    // fence-migrate and odp-mirror are proved for every size (odp-mirror keeps its invalidators,
+    // intervals and work items at their built number); a protocol whose properties count over an open index type is reported
+    // (MC010) and fails the run (exit 2) rather than passing unproved.
     const u = run('prove', '--unbounded');
     expect(u.code).toBe(2);
-    expect(u.out).toMatch(/fence-migrate .*\n\s+PROVED for every number of each index type/);
-    expect(u.out).toMatch(/odp-mirror .*\n\s+ERROR MC010: the unbounded translation cannot express this model/);
+    expect(u.out).toMatch(/hmm-migrate .*\n\s+ERROR MC010: the unbounded translation cannot express this model/);
+    expect(u.out).toMatch(/fence-migrate .*\n\s+PROVED for every number of each index type:/);
+    expect(u.out).toMatch(/odp-mirror .*\n\s+PROVED for every number of each index type except Inv, Interval, Handler \(kept at its built size\)/);
+    expect(u.out).toMatch(/note: for every size of Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\); Inv kept at its built size 2/);
   });
 });

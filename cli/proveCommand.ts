@@ -1,10 +1,12 @@
 /**
- * `mirrorcheck prove PROTOCOL`: k-induction at the given sizes, or with `--unbounded` an
- * inductive-invariant proof for every number of pages, frames and slots (index types as
- * uninterpreted sorts). Exit 0 proved, 1 a real violation (trace written), 3 not proved (a
- * counterexample to induction, or a limit), 2 bad input or a model error, 4 the encodings disagree.
+ * `mirrorcheck prove PROTOCOL`: k-induction at the given sizes with the protocol's proof hints, with
+ * `--infer` (the default for a protocol without hints) an inferred invariant at the given sizes,
+ * or with `--unbounded` an inductive-invariant proof for every number of pages, frames and slots
+ * (index types as uninterpreted sorts). Exit 0 proved, 1 a real violation (trace written), 3 not
+ * proved (a counterexample to induction, hints that do not fit, or a limit), 2 bad input or a model
+ * error, 4 the encodings disagree.
  */
-import type { ProofResult } from '../checker/smt/index.js';
+import type { InferProgress, InferResult, ProofResult } from '../checker/smt/index.js';
 import { McError } from '../model/lang/errors.js';
 import { exitStatusOf } from './errors.js';
 import type { Value } from '../model/lang/layout.js';
@@ -32,6 +34,12 @@ export interface ProveOptions {
   readonly format: 'text' | 'json' | 'json-array' | 'junit';
   /** Which z3 answers the queries (default wasm). */
   readonly solver?: SolverName;
+  /** Infer the invariant instead of using the protocol's hints (the default when it has none). */
+  readonly infer?: boolean;
+  /** With an inferred proof: write the invariant as a hints module here (never overwritten). */
+  readonly saveHints?: string;
+  /** Progress lines on stderr (default true). */
+  readonly progress?: boolean;
 }
 
 function exitOf(r: ProofResult): number {
@@ -50,12 +58,39 @@ function exitOf(r: ProofResult): number {
 
 const show = (v: Value): string => JSON.stringify(v);
 
+/** How a proof for every size reads: which index types it generalises. */
+function everySize(fixed: readonly string[]): string {
+  return fixed.length ? ` for every number of each index type except ${fixed.join(', ')} (kept at its built size)` : ' for every number of each index type';
+}
+
+/** One progress line of `prove --infer`. */
+function inferProgressLine(p: InferProgress): string {
+  const t = `${(p.elapsedMs / 1000).toFixed(1)} s`;
+  switch (p.phase) {
+    case 'reach':
+      return p.states === 0 ? 'enumerating the reachable states' : `${p.states} reachable states (${t})`;
+    case 'learn':
+      return `learning: ${p.lemmas} lemmas, ${p.ctis} counterexamples to induction blocked, ${p.queries} z3 queries (${t})`;
+    case 'minimize':
+      return `keeping the lemmas the induction needs: ${p.queries} z3 queries (${t})`;
+    case 'guard':
+      return `re-proving the printed invariant (${p.conjuncts} conjuncts) by 1-induction (${t})`;
+    case 'spacer':
+      return `running z3's Spacer on the Horn clauses of the model (${p.reason}) (${t})`;
+  }
+}
+
 /**
  * Runs `prove` and returns the exit code. Without a protocol it proves every built-in protocol at
  * its default size, one report each, and combines the exit codes as `check` does (a CI proof run).
  */
-export async function runProve(opts: ProveOptions, out: (s: string) => void): Promise<number> {
+export async function runProve(opts: ProveOptions, out: (s: string) => void, err: (s: string) => void = () => {}): Promise<number> {
   checkSolver(opts.solver ?? 'wasm', 'prove');
+  if (opts.infer && opts.unbounded) throw new McError('MC030', '--infer proves at the sizes built; it cannot be combined with --unbounded');
+  if (opts.saveHints !== undefined && opts.unbounded)
+    throw new McError('MC030', '--save-hints writes an inferred invariant; it cannot be combined with --unbounded');
+  if (opts.saveHints !== undefined && opts.protocol === undefined)
+    throw new McError('MC030', '--save-hints needs a protocol name (prove PROTOCOL --infer --save-hints FILE)');
   checkNumber('max-k', opts.maxK, 1);
   checkNumber('time-limit', opts.timeLimit, 0, false);
   checkOutputDir('out', opts.out);
@@ -77,7 +112,7 @@ export async function runProve(opts: ProveOptions, out: (s: string) => void): Pr
   try {
     for (const { entry, model } of models) {
       try {
-        codes.push(await proveOne(each, entry, model, smt, print, suites));
+        codes.push(await proveOne(each, entry, model, smt, print, err, suites));
       } catch (e) {
         // One protocol's error does not hide the others' results when all are proved.
         if (!(e instanceof McError) || models.length === 1) throw e;
@@ -101,27 +136,44 @@ async function proveOne(
   model: Model,
   smt: typeof import('../checker/smt/index.js'),
   out: (s: string) => void,
+  err: (s: string) => void,
   suites: JunitSuite[] | null,
 ): Promise<number> {
   const properties = safetyProperties(entry.properties.build(model));
   const hints = entry.properties.proofHints?.(model);
-  const r: ProofResult = opts.unbounded
-    ? await smt.proveUnbounded(model, properties, {
-        ...(hints ? { strengthening: hints.strengthening } : {}),
-        ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+  const infer = !opts.unbounded && (opts.infer === true || hints === undefined);
+  if (opts.saveHints !== undefined && !infer) throw new McError('MC030', '--save-hints needs an inferred proof (--infer)');
+  const tag = `prove ${model.protocol}${model.variant ? ` --variant ${model.variant}` : ''}`;
+  const progress = (line: string) => {
+    if (opts.progress ?? true) err(`${tag}: ${line}`);
+  };
+  const r: InferResult = infer
+    ? await smt.proveInfer(model, properties, {
         ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
         ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+        onProgress: (p) => progress(inferProgressLine(p)),
       })
-    : await smt.prove(model, properties, {
-        ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
-        ...(hints ? { strengthening: hints.strengthening } : {}),
-        ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
-        ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
-      });
+    : opts.unbounded
+      ? await smt.proveUnbounded(model, properties, {
+          ...(hints ? { strengthening: hints.strengthening } : {}),
+          ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}),
+          ...(hints?.fixedIndexes ? { fixedIndexes: hints.fixedIndexes } : {}),
+          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+        })
+      : await smt.prove(model, properties, {
+          ...(opts.maxK !== undefined ? { maxK: opts.maxK } : {}),
+          ...(hints ? { strengthening: hints.strengthening } : {}),
+          ...(opts.timeLimit !== undefined ? { timeLimitSec: opts.timeLimit } : {}),
+          ...(opts.solver !== undefined ? { solver: opts.solver } : {}),
+        });
+  const hintsFile =
+    r.status === 'proved' && r.invariant && opts.saveHints !== undefined ? smt.saveHintsModule(opts.saveHints, model, r.invariant.conjuncts) : null;
   const withFile = (t: Trace): Trace => (file ? { ...t, modelFile: file } : t);
   const traceOf = (): string | null => {
     if (r.status === 'violated' && r.violation.trace) return saveTrace(opts.out, model, withFile(r.violation.trace));
-    if ((r.status === 'cti' || r.status === 'error') && r.trace) return saveTrace(opts.out, model, withFile(r.trace));
+    if (r.status === 'cti' && r.trace) return saveTrace(opts.out, model, withFile(r.trace), r.hintFailed ? 'hint' : 'cti');
+    if (r.status === 'error' && r.trace) return saveTrace(opts.out, model, withFile(r.trace));
     return null;
   };
   // A trace that cannot be saved does not hide the verdict: the report is printed, then the error.
@@ -134,7 +186,7 @@ async function proveOne(
     unsaved = e;
   }
   if (suites) suites.push(proveSuite(model, r, properties, trace));
-  const code = suites ? exitOf(r) : report(opts, model, r, trace, out);
+  const code = suites ? exitOf(r) : report(opts, model, r, { trace, hintsFile, fixedIndexes: hints?.fixedIndexes ?? [] }, out);
   if (unsaved) throw unsaved;
   return code;
 }
@@ -166,8 +218,15 @@ function errorSuite(model: Model, e: McError): JunitSuite {
   };
 }
 
+/** What a proof produced beside its result: the trace file, the hints module, the index types kept fixed. */
+interface ProofFiles {
+  readonly trace: string | null;
+  readonly hintsFile: string | null;
+  readonly fixedIndexes: readonly string[];
+}
+
 /** Prints one protocol's proof result and returns its exit code. */
-function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string | null, out: (s: string) => void): number {
+function report(opts: ProveOptions, model: Model, r: InferResult, { trace, hintsFile, fixedIndexes }: ProofFiles, out: (s: string) => void): number {
   if (opts.format === 'json') {
     out(
       JSON.stringify({
@@ -181,7 +240,15 @@ function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string 
         status: r.status,
         guarantee: r.status === 'proved' ? 'proved' : null,
         elapsedMs: r.elapsedMs,
-        ...(r.status === 'proved' ? { k: r.k ?? null, properties: r.properties, notes: r.notes, obligations: r.obligations ?? [] } : {}),
+        ...(r.status === 'proved'
+          ? {
+              k: r.k ?? null,
+              properties: r.properties,
+              notes: r.notes,
+              obligations: r.obligations ?? [],
+              ...(r.invariant ? { invariant: r.invariant.conjuncts.map((c) => c.source), hints: hintsFile } : {}),
+            }
+          : {}),
         ...(r.status === 'violated'
           ? {
               violations: [
@@ -194,7 +261,17 @@ function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string 
               ],
             }
           : {}),
-        ...(r.status === 'cti' ? { property: r.property, requirement: r.requirement, message: r.message, k: r.k ?? null, trace, cti: r.cti ?? null } : {}),
+        ...(r.status === 'cti'
+          ? {
+              property: r.property,
+              requirement: r.requirement,
+              message: r.message,
+              k: r.k ?? null,
+              hintFailed: r.hintFailed ?? false,
+              trace,
+              cti: r.cti ?? null,
+            }
+          : {}),
         ...(r.status === 'incomplete' ? { reason: r.reason } : {}),
         ...(r.status === 'error' ? { error: { code: r.code, message: r.message, trace } } : {}),
       }),
@@ -206,16 +283,28 @@ function report(opts: ProveOptions, model: Model, r: ProofResult, trace: string 
   );
   switch (r.status) {
     case 'proved':
-      out(
-        `  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? ' for every number of each index type' : ' at these sizes'}: ${r.properties.join(', ')}`,
-      );
+      out(`  PROVED${r.k !== undefined ? ` with k=${r.k}` : ''}${opts.unbounded ? everySize(fixedIndexes) : ' at these sizes'}: ${r.properties.join(', ')}`);
       for (const n of r.notes) out(`  note: ${n}`);
+      if (r.invariant) {
+        out(`  inferred invariant (${r.invariant.conjuncts.length} conjuncts, each true in every reachable state; re-proved by 1-induction):`);
+        for (const c of r.invariant.conjuncts) out(`    ${c.source}`);
+      }
+      if (hintsFile) out(`  hints module: ${hintsFile}   (import inferredHints from it as the protocol's proofHints)`);
       break;
-    case 'violated':
-      out(`  VIOLATED ${r.violation.property} [${r.violation.requirement}]: ${r.violation.message}`);
+    case 'violated': {
+      const n = r.violation.trace ? r.violation.trace.steps.length - 1 : null;
+      out(
+        `  VIOLATED ${r.violation.property} [${r.violation.requirement}]${n !== null ? `: ${n} steps from the start lead to a state where it fails` : ''}: ${r.violation.message}`,
+      );
       if (trace) out(`    trace: ${trace}   (mirrorcheck replay ${trace})`);
       break;
+    }
     case 'cti':
+      if (r.hintFailed) {
+        out(`  NOT PROVED: ${r.message}`);
+        if (trace) out(`    trace in which the hint ${r.property} fails (a real run; no requirement fails in it): ${trace}`);
+        break;
+      }
       out(`  NOT PROVED: ${r.property} [${r.requirement}] is not inductive${r.k !== undefined ? ` up to k=${r.k}` : ''}: ${r.message}`);
       if (trace) out(`    counterexample to induction (states need not be reachable): ${trace}`);
       if (r.cti) {

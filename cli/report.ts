@@ -47,6 +47,8 @@ export interface RecordBase {
   readonly deadlock: boolean;
   /** Selected properties this engine does not check (liveness outside the explicit engine): not part of the verdict. */
   readonly unchecked?: readonly string[];
+  /** With --continue: the properties (and `deadlock`) violated in an earlier run of the same check, not checked again in this one. */
+  readonly setAside?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string; readonly trace: string | null };
 }
 
@@ -96,6 +98,7 @@ function statsLines(r: CheckRecord): string[] {
  * so that a run restricted to one property never reads as if all were checked.
  */
 function holdsText(r: CheckRecord): string {
+  if (r.setAside?.length) return `every property not violated above holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
   if (!r.selected) return `every ${r.unchecked?.length ? 'checked ' : ''}property holds${r.deadlock ? '' : ' (deadlocks not checked)'}`;
   return `${r.properties.map((p) => p.name).join(', ')} ${r.properties.length === 1 ? 'holds' : 'hold'}${r.deadlock ? ', and no deadlock' : ''}`;
 }
@@ -107,6 +110,7 @@ export function textRecord(r: CheckRecord): string {
   lines.push(
     `${r.protocol}${r.variant ? ` (variant ${r.variant})` : ''} [${paramsText(r.params)}] engine ${r.engine}${r.strategy ? ` ${r.strategy}` : ''}${reduced}`,
   );
+  if (r.setAside?.length) lines.push(`  continued (--continue) without what was violated before: ${r.setAside.join(', ')}`);
   switch (r.status) {
     case 'ok':
       lines.push(

@@ -20,11 +20,13 @@ export function freshPath(dir: string, base: string): string {
 
 /**
  * Writes a trace as ITF into `dir` (created if needed) and returns its path. Never overwrites. A
- * folder that cannot be written is MC031 naming it (the commands check `--out` before they run, so
- * this happens only when the folder changes during the run).
+ * counterexample to induction (`kind` 'cti': its first state need not be reachable) and a trace in
+ * which only a proof hint fails (`kind` 'hint') are named `<protocol>.<variant>.<property>.cti` /
+ * `.hint`, never like a violation. A folder that cannot be written is MC031 naming it (the commands
+ * check `--out` before they run, so this happens only when the folder changes during the run).
  */
-export function saveTrace(dir: string, model: Model, trace: Trace): string {
-  const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', trace.engine].join('.');
+export function saveTrace(dir: string, model: Model, trace: Trace, kind: 'violation' | 'cti' | 'hint' = 'violation'): string {
+  const base = [trace.protocol, trace.variant ?? 'correct', trace.property ?? 'trace', kind === 'violation' ? trace.engine : kind].join('.');
   try {
     makeDir(dir);
     const path = freshPath(dir, base);

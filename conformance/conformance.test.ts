@@ -73,7 +73,7 @@ describe('the conformance check on a package of its own (the pool fixture)', () 
       stateOf: (m, sys) => poolHarness.stateOf(m, Object.assign(Object.create(sys), { want: sys.checked ? null : sys.want })),
     };
     const r = runConformance(leaky, model, properties, labelScheduler(['Ask()', 'TakeCheck()']));
-    expect(r.failure).toEqual({ kind: 'internal-changed', step: 2, label: 'TakeCheck()', message: 'want: model 1, system 0' });
+    expect(r.failure).toEqual({ kind: 'internal-changed', step: 2, label: 'TakeCheck()', message: 'want: model true, system false' });
   });
 
   it('a system that does not start in the model start state, or that fits no model state, is reported at step 0', () => {

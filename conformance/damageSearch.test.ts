@@ -79,7 +79,7 @@ describe('sameState and stateDiffs', () => {
     expect(sameState(Int32Array.from([1, 0]), Int32Array.from([1, 0, 0]))).toBe(false);
     expect(stateDiffs(model.layout, Int32Array.from([0, 1, 0]), Int32Array.from([0, 0, 1]), ['trace', 'harness'])).toEqual([
       'b: trace 1, harness 0',
-      'done: trace 0, harness 1',
+      'done: trace false, harness true',
     ]);
     expect(stateDiffs(model.layout, start, start, ['trace', 'harness'])).toEqual([]);
   });

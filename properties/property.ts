@@ -171,10 +171,17 @@ export function stepProperty(
  * - `initCondition`: a description of the start states written without index literals, so it means
  *   the same at every size (the proof for all sizes starts from it; every start state is checked to
  *   satisfy it at the sizes the model is built with).
+ * - `fixedIndexes`: index types the proof for every size keeps at their built size.
  */
 export interface ProofHints {
   readonly strengthening: readonly Invariant[];
   readonly initCondition?: Expr;
+  /**
+   * Index types the proof for every size (`prove --unbounded`) keeps at their built size, because
+   * the model numbers their values (index literals, `count`, `ord` as a number); the proof then
+   * covers every size of the other index types only, and says so.
+   */
+  readonly fixedIndexes?: readonly string[];
 }
 
 /** The properties of one protocol, built against a built model (its handles and rules). */

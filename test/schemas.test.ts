@@ -109,6 +109,17 @@ describe('JSON outputs match their shipped schemas', () => {
     expect(tracesValid(out)).toBe(2);
   });
 
+  it('prove --infer --format json: the inferred invariant and the hints module validate; a record without its invariant does not', () => {
+    const out = join(tmp, 'infer');
+    const hints = join(tmp, 'inferred-hints.ts');
+    const rec = lines(runProve('fence-migrate', '--infer', '--save-hints', hints, '--format', 'json', '--out', out).stdout)[0];
+    expect(rec).toMatchObject({ method: 'inferred-invariant', status: 'proved', hints });
+    expect(rec.invariant.length).toBeGreaterThan(0);
+    expect(problems('prove', rec)).toBe('');
+    const { invariant: _, ...noInvariant } = rec;
+    expect(problems('prove', noInvariant)).toMatch(/invariant/);
+  });
+
   it('prove --unbounded --format json-array over every protocol: a proof and an error record, one array, both valid', () => {
     const r = runProve('--unbounded', '--format', 'json-array', '--out', join(tmp, 'pu'));
     expect(r.status).toBe(2);

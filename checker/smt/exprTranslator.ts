@@ -88,7 +88,8 @@ export abstract class ExprTranslator<V, E extends SymEnv<V> = SymEnv<V>> {
     return isAnd ? ops.and(done) : ops.or(done);
   }
 
-  private cmp(e: ExprOf<'cmp'>, env: E): BoolSym {
+  /** A comparison of two numbers or values (a translation may give some comparisons their own meaning). */
+  protected cmp(e: ExprOf<'cmp'>, env: E): BoolSym {
     const ops = this.ops;
     const a = this.expr(e.a, env);
     const b = this.expr(e.b, env);

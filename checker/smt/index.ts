@@ -12,3 +12,6 @@ export type { Obligation, ProofMethod, ProofResult, UnboundedCti } from './proof
 export { MAX_CHECK_MS, shutdownSmt } from './z3Host.js';
 export type { SolverBackend } from './z3Host.js';
 export { findNativeZ3 } from './nativeZ3.js';
+export { proveInfer } from './proveInfer.js';
+export type { InferOptions, InferProgress, InferResult, InferredInvariant } from './proveInfer.js';
+export { saveHintsModule } from './hintsModule.js';

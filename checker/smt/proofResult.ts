@@ -9,7 +9,7 @@ import type { Value } from '../../model/lang/layout.js';
 import type { Trace } from '../../counterexamples/trace.js';
 import type { Violation } from '../engine.js';
 
-export type ProofMethod = 'k-induction' | 'inductive-invariant';
+export type ProofMethod = 'k-induction' | 'inductive-invariant' | 'inferred-invariant';
 
 /**
  * A counterexample to induction found by the unbounded check: a pre-state that satisfies every
@@ -70,6 +70,8 @@ export type ProofResult =
       /** Unbounded check: the pre- and post-state over uninterpreted index types. */
       readonly cti?: UnboundedCti;
       readonly obligations?: readonly Obligation[];
+      /** Set when only a proof hint fails, in a reachable state (the hints do not fit the model). */
+      readonly hintFailed?: boolean;
       readonly elapsedMs: number;
     }
   | { readonly status: 'incomplete'; readonly method: ProofMethod; readonly reason: string; readonly elapsedMs: number };

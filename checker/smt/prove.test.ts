@@ -66,7 +66,8 @@ describe('k-induction on fence-migrate', () => {
     const invs = props.filter((p) => p.kind === 'invariant');
     for (const s of t.steps.slice(0, -1)) for (const p of invs) expect(holds(model, p.pred, s.state)).toBe(true);
     const broken = invs.find((p) => p.name === r.property);
-    if (broken) expect(holds(model, broken.pred, t.steps[t.steps.length - 1]!.state)).toBe(false);
+    expect(broken, `the reported property ${r.property} is one of the invariants`).toBeDefined();
+    expect(holds(model, broken!.pred, t.steps[t.steps.length - 1]!.state)).toBe(false);
     // Such a first state is unreachable: explicit search proves the properties at this size.
     expect(explicitCheck({ model, properties: props, limits: {} }).status).toBe('ok');
   }, 60_000);
@@ -80,7 +81,7 @@ describe('k-induction on fence-migrate', () => {
     if (r.status === 'cti') expect(r.trace!.steps).toHaveLength(2);
   }, 60_000);
 
-  it('a false strengthening invariant is refuted by the base case with a real trace', async () => {
+  it('a false strengthening invariant is refuted by the base case with a real trace, reported as hints that do not fit (not as a violation)', async () => {
     const model = buildModel(fenceMigrate);
     const { blocked, Page } = model.handles;
     const wrong = invariant(
@@ -90,12 +91,24 @@ describe('k-induction on fence-migrate', () => {
       forall(Page, (p) => not(blocked.at(p))),
     );
     const r = await prove(model, safety(fenceMigrateProperties.build(model)), { maxK: 4, strengthening: [wrong] });
-    expect(r.status).toBe('violated');
-    if (r.status === 'violated') {
-      expect(r.violation.property).toBe('never-blocked');
+    expect(r.status).toBe('cti');
+    if (r.status === 'cti') {
+      expect(r.hintFailed).toBe(true);
+      expect(r.property).toBe('never-blocked');
+      expect(r.message).toMatch(/the hints do not fit/);
       // MmMigrateStart, DriverFenceDma: two steps, as BFS finds.
       const ex = explicitCheck({ model, properties: [wrong], limits: {} });
-      expect(ex.status === 'violated' && ex.violations[0]!.trace!.steps.length).toBe(r.violation.trace!.steps.length);
+      expect(ex.status === 'violated' && ex.violations[0]!.trace!.steps.length).toBe(r.trace!.steps.length);
+    }
+  }, 60_000);
+
+  it('a variant that breaks a hint early and a requirement later reports the requirement (unblock-before-copy: FM-R4 after 7 steps)', async () => {
+    const model = buildModel(fenceMigrate, { variant: 'unblock-before-copy' });
+    const r = await prove(model, safety(fenceMigrateProperties.build(model)), { strengthening: fenceMigrateProperties.proofHints!(model).strengthening });
+    expect(r.status).toBe('violated');
+    if (r.status === 'violated') {
+      expect(r.violation.property).toBe('no-lost-write');
+      expect(r.violation.trace!.steps.length - 1).toBe(7);
     }
   }, 60_000);
 

@@ -17,7 +17,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Invariant, Property } from '../../properties/property.js';
-import { decodePath, splitProperties } from './bmc.js';
+import { bmcCheck, decodePath, splitProperties } from './bmc.js';
 import type { ProofResult } from './proofResult.js';
 import { modelErrorOf, replayPath, stuckFinding, traceOf, violationFinding, violationOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
@@ -62,7 +62,8 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     }
   }
   const split = splitProperties(properties);
-  const props = { ...split, invariants: [...split.invariants, ...(opts.strengthening ?? [])] };
+  const hints = opts.strengthening ?? [];
+  const props = { ...split, invariants: [...split.invariants, ...hints] };
   const names = [...props.invariants, ...props.steps].map((p) => p.name);
   const maxK = opts.maxK ?? DEFAULT_MAX_K;
   const simple = opts.simplePath ?? true;
@@ -77,6 +78,11 @@ export async function prove(model: Model, properties: readonly Property[], opts:
     const bs = s.newSolver('QF_BV');
     const ss = s.newSolver('QF_BV');
     const bad = (u: Unrolling, t: number): BoolSym => ops.or([u.err(t), u.violated(t)]);
+    // A model error, or a property (not a hint) broken in state t or on the step into it.
+    const badRequirement = (u: Unrolling, t: number): BoolSym => {
+      const inv = u.invariantsAt(t, split.invariants).map((x) => ops.not(x));
+      return ops.or([...inv, ...(t > 0 ? [u.stepViolated(t)] : []), u.err(t)]);
+    };
     const incomplete = (what: string): ProofResult => ({
       status: 'incomplete',
       method: 'k-induction',
@@ -112,8 +118,50 @@ export async function prove(model: Model, properties: readonly Property[], opts:
           s.add(bs, base.addState().t);
           s.add(bs, base.transition(d - 1).t);
         }
-        const b = await ask(bs, bad(base, d));
+        // The properties first: a hint that fails at the same depth is not what the user must see.
+        const b = await ask(bs, badRequirement(base, d));
         if (b === 'unknown') return incomplete(`in the base case at depth ${d}`);
+        if (b === 'unsat' && hints.length) {
+          const h = await ask(bs, ops.or(base.invariantsAt(d, hints).map((x) => ops.not(x))));
+          if (h === 'unknown') return incomplete(`in the base case at depth ${d}`);
+          if (h === 'sat') {
+            const m = s.model(bs);
+            const path = decodePath(base, m, d, true);
+            s.releaseModel(m);
+            s.pop(bs);
+            const why = replayPath(model, path);
+            if (why) return disagree(why);
+            const f = violationFinding(model, hints, [], path);
+            if (f?.kind !== 'invariant') return disagree(`z3 claims a hint fails at depth ${d}; the interpreter finds it holds`);
+            // The hints are wrong here, but a requirement may still fail deeper within the base
+            // case's reach: that is what the user must see.
+            const deeper = await bmcCheck(
+              {
+                model,
+                properties,
+                limits: { depth: Math.max(d, maxK - 1), ...(deadline !== null ? { timeLimitSec: Math.max(0.001, (deadline - Date.now()) / 1000) } : {}) },
+                deadlock: false,
+              },
+              {},
+              { covers: false, session: s },
+            );
+            if (deeper.status === 'violated' && deeper.violations[0])
+              return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: elapsed() };
+            if (deeper.status === 'error')
+              return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: elapsed() };
+            return {
+              status: 'cti',
+              method: 'k-induction',
+              k,
+              property: f.property.name,
+              requirement: f.property.requirement,
+              elapsedMs: elapsed(),
+              hintFailed: true,
+              message: `the hints do not fit this ${model.variant ? 'variant' : 'model'}: ${d} steps from the start lead to a state where the hint ${f.property.name} fails while every property holds, and no property fails within ${Math.max(d, maxK - 1)} steps (a hint is not a requirement: this is not a bug report; check gives the requirements' own verdict)`,
+              trace: traceOf(model, path, f.property, { depth: d, solver: s.solverName, method: 'k-induction base case (hint)' }),
+            };
+          }
+        }
         if (b === 'sat') {
           const m = s.model(bs);
           const path = decodePath(base, m, d, true);
@@ -122,7 +170,7 @@ export async function prove(model: Model, properties: readonly Property[], opts:
           const why = replayPath(model, path);
           if (why) return disagree(why);
           const last = path.states[d] as Int32Array;
-          const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
+          const f = stuckFinding(model, last, false) ?? violationFinding(model, split.invariants, props.steps, path);
           if (!f) return disagree(`z3 claims a violation at depth ${d}; the interpreter finds none`);
           const extra = { depth: d, solver: s.solverName, method: 'k-induction base case' };
           if (f.kind === 'error') {
@@ -163,7 +211,8 @@ export async function prove(model: Model, properties: readonly Property[], opts:
         const last = path.states[k] as Int32Array;
         const f = stuckFinding(model, last, false) ?? violationFinding(model, props.invariants, props.steps, path);
         if (!f || f.kind === 'deadlock') return disagree(`z3 claims the step case fails at k=${k}; the interpreter finds no violation`);
-        const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: '' } : f.property;
+        const prop = f.kind === 'error' ? { name: 'no-model-error', requirement: 'model error' } : f.property;
+        const failing = f.kind === 'error' && f.via >= 0 ? (model.instances[f.via]?.label ?? `#${f.via}`) : 'a rule';
         lastCti = {
           status: 'cti',
           method: 'k-induction',
@@ -171,7 +220,10 @@ export async function prove(model: Model, properties: readonly Property[], opts:
           property: prop.name,
           requirement: prop.requirement,
           elapsedMs: 0,
-          message: `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to ${f.kind === 'error' ? `a model error (${f.message})` : 'its violation'}; a strengthening invariant that excludes the first state is missing`,
+          message:
+            f.kind === 'error'
+              ? `that no rule raises a model error is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state in which step ${k + 1}, ${failing}, raises a model error (${f.message}); a strengthening invariant that excludes the first state is missing`
+              : `${prop.name} is not ${k}-inductive: ${k} steps from a state that satisfies every property (not necessarily reachable) lead to a state where it fails; a strengthening invariant that excludes the first state is missing`,
           trace: traceOf(model, path, prop, {
             depth: k,
             solver: s.solverName,

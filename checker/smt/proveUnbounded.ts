@@ -31,6 +31,8 @@ export interface UnboundedOptions {
   readonly strengthening?: readonly Invariant[];
   /** Size-generic description of the start states (PropertySet.proofHints); without it the start is checked at the model's sizes only. */
   readonly initCondition?: Expr;
+  /** Index types kept at their built size (PropertySet.proofHints `fixedIndexes`). */
+  readonly fixedIndexes?: readonly string[];
   readonly timeLimitSec?: number;
   readonly session?: SmtSession;
   /** Which z3 answers the queries (default `wasm`). */
@@ -105,7 +107,17 @@ export async function proveUnbounded(model: Model, properties: readonly Property
     const ops = new SymOps(tm);
     let tr: SortedTranslator;
     try {
-      tr = new SortedTranslator(ops, model);
+      const unknown = (opts.fixedIndexes ?? []).find((n) => !model.indexes.some((ix) => ix.name === n));
+      if (unknown)
+        return {
+          status: 'error',
+          method,
+          code: 'MC010',
+          trace: null,
+          elapsedMs: elapsed(),
+          message: `the proof hints fix index type ${unknown}, which the model does not have`,
+        };
+      tr = new SortedTranslator(ops, model, new Set(opts.fixedIndexes ?? []));
     } catch (e) {
       if (e instanceof SmtUnsupported)
         return {
@@ -161,7 +173,7 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         const post = body.cur;
         goals.push({
           name: `${rule.name} raises no model error`,
-          requirement: '',
+          requirement: 'model error',
           rule,
           post,
           args,
@@ -288,7 +300,14 @@ export async function proveUnbounded(model: Model, properties: readonly Property
         elapsedMs: elapsed(),
         properties: [...invariants, ...steps].map((p) => p.name),
         notes: [
-          `for every size of ${model.indexes.map((ix) => `${ix.name} (>= ${sizes[ix.name]})`).join(', ')}`,
+          `for every size of ${model.indexes
+            .filter((ix) => !tr.fixed.has(ix.name))
+            .map((ix) => `${ix.name} (>= ${sizes[ix.name]})`)
+            .join(', ')}${
+            tr.fixed.size
+              ? `; ${[...tr.fixed].map((n) => `${n} kept at its built size ${model.indexes.find((ix) => ix.name === n)?.size}`).join(', ')} (the model numbers its values)`
+              : ''
+          }`,
           `ranges keep the bounds of the model as built (${params.map(([k, v]) => `${k}=${v}`).join(', ')}; the index-size parameters do not matter): value ranges and counters are not generalised`,
           opts.initCondition
             ? 'start: the start condition implies every invariant for all sizes; the start states are checked against it at the sizes built only (the init block is code)'

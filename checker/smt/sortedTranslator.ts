@@ -7,19 +7,29 @@
  * statements build the post-state as functions "like the old one, except at the assigned index",
  * so no quantified frame axioms are needed.
  *
- * Index values have no numbers, so what depends on them is refused (SmtUnsupported): `ord`, `count`
- * and `forEach`. Index literals (0 as the default of a reset index field, say) become distinct named
- * constants, so a proof using literal k holds for sizes above k. Enum, range and option values keep
- * the bit-vector encoding of symbolic.ts: their bounds are those of the model as built.
+ * Index values have no numbers, so most of what depends on them is refused (SmtUnsupported):
+ * `count` and `ord` used as a number. Two constructs have a size-independent meaning and are kept:
+ * - `ord(a) < ord(b)` (and the other comparisons of two `ord`s of one index type): a strict total
+ *   order on the sort, an uninterpreted relation with its three axioms (every numbering of a finite
+ *   set is such an order, so every size is covered);
+ * - `forEach` whose iterations touch disjoint cells (every access to a variable the body writes
+ *   goes through the loop variable at one fixed array position): all iterations at once, as a
+ *   pointwise update of the arrays it writes.
+ * Index literals (0 as the default of a reset index field, say) become distinct named constants, so
+ * a proof using literal k holds for sizes above k. An index type can be kept at its built size
+ * instead (`fixed`): its elements are then exactly its literals 0..n-1, and quantifiers, `count`,
+ * `ord` and `forEach` over it are expanded as in the bounded translation. Enum, range and option
+ * values keep the bit-vector encoding of symbolic.ts: their bounds are those of the model as built.
  */
-import type { Z3_ast, Z3_sort } from 'z3-solver';
+import type { Z3_ast, Z3_func_decl, Z3_sort } from 'z3-solver';
 import type { Expr, Loc } from '../../model/lang/expr.js';
-import type { ExprOf, StmtOf } from '../../model/lang/visit.js';
+import { type ExprOf, type StmtOf, locIndexExprs, stmtExprs, subExprs, subStmts } from '../../model/lang/visit.js';
+import type { Stmt } from '../../model/lang/stmt.js';
 import { ExprTranslator, type SymEnv } from './exprTranslator.js';
 import type { Value } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { type IndexType, type ScalarType, type Type, cardinality, fromCode, isScalar, typeName } from '../../model/lang/types.js';
-import { type BoolSym, type ElemSym, SmtUnsupported, type Sym, type SymOps } from './symbolic.js';
+import { type BoolSym, type ElemSym, type NumLike, SmtUnsupported, type Sym, type SymOps } from './symbolic.js';
 import type { Terms } from './terms.js';
 import type { ModelHandle } from './z3Host.js';
 
@@ -61,13 +71,39 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
   private readonly shapes: Shape[] = [];
   private readonly sorts = new Map<string, Z3_sort>();
   private readonly literals = new Map<string, Map<number, Z3_ast>>();
+  /** Index types kept at their built size (elements = literals 0..n-1). */
+  readonly fixed: ReadonlySet<string>;
+  /** The strict order `ord(a) < ord(b)` of each index sort it is used on. */
+  private readonly orders = new Map<string, Z3_func_decl>();
 
-  constructor(ops: SymOps, model: Model) {
+  constructor(ops: SymOps, model: Model, fixed: ReadonlySet<string> = new Set()) {
     super(ops);
     this.tm = ops.tm;
     this.model = model;
+    this.fixed = fixed;
     for (const ix of model.indexes) this.sorts.set(ix.name, this.tm.sort(ix.name));
     for (const v of model.vars) this.shapes.push(this.shape(v.type, v.name, []));
+    for (const ix of model.indexes) if (fixed.has(ix.name)) for (let v = 0; v < ix.size; v++) this.literal(ix, v);
+  }
+
+  private isFixed(ix: IndexType): boolean {
+    return this.fixed.has(ix.name);
+  }
+
+  /** The elements of a fixed index type, in order. */
+  private elements(ix: IndexType): ElemSym[] {
+    return Array.from({ length: ix.size }, (_, v) => this.literal(ix, v));
+  }
+
+  /** The strict order of an open index sort, created on first use. */
+  private order(ix: IndexType): Z3_func_decl {
+    let f = this.orders.get(ix.name);
+    if (!f) {
+      const srt = this.sortOf(ix);
+      f = this.tm.func(`less<${ix.name}>`, [srt, srt], this.tm.boolSort());
+      this.orders.set(ix.name, f);
+    }
+    return f;
   }
 
   private shape(t: Type, name: string, dims: readonly IndexType[]): Shape {
@@ -102,12 +138,31 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
     return { k: 'e', t, sort: ix.name };
   }
 
-  /** Index literals of one sort are distinct elements. */
+  /**
+   * The background facts: index literals of one sort are distinct elements; a fixed index type has
+   * no other element; each order used is a strict total order.
+   */
   literalAxioms(): BoolSym {
-    return this.ops.and([...this.literals.values()].map((m) => this.ops.bool(this.tm.distinct([...m.values()]))));
+    const ops = this.ops;
+    const tm = this.tm;
+    const out = [...this.literals.values()].map((m) => ops.bool(tm.distinct([...m.values()])));
+    for (const ix of this.model.indexes) {
+      if (!this.isFixed(ix)) continue;
+      const x = tm.constant(`${ix.name}#all`, this.sortOf(ix));
+      out.push(ops.bool(tm.forall([x], tm.or(this.elements(ix).map((e) => tm.eq(x, e.t))))));
+    }
+    for (const [name, less] of this.orders) {
+      const srt = this.sortOf(name);
+      const [x, y, z] = ['x', 'y', 'z'].map((v) => tm.constant(`${name}#${v}`, srt)) as [Z3_ast, Z3_ast, Z3_ast];
+      const lt = (a: Z3_ast, b: Z3_ast) => tm.app(less, [a, b]);
+      out.push(ops.bool(tm.forall([x], tm.not(lt(x, x)))));
+      out.push(ops.bool(tm.forall([x, y, z], tm.implies(tm.and([lt(x, y), lt(y, z)]), lt(x, z)))));
+      out.push(ops.bool(tm.forall([x, y], tm.or([tm.eq(x, y), lt(x, y), lt(y, x)]))));
+    }
+    return ops.and(out);
   }
 
-  /** Smallest size of each index type the proof covers (largest literal used + 1, at least 1). */
+  /** Smallest size of each index type the proof covers (largest literal used + 1, at least 1); a fixed type's size. */
   minSizes(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const ix of this.model.indexes) out[ix.name] = Math.max(1, ...[...(this.literals.get(ix.name)?.keys() ?? [])].map((v) => v + 1));
@@ -208,6 +263,7 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
   /** A z3 quantifier over the index sort; `count` depends on the sort's size and is refused. */
   protected quantifier(e: ExprOf<'quant'>, env: SortedEnv): Sym {
     const ops = this.ops;
+    if (this.isFixed(e.index)) return this.expandQuant(e, env);
     if (e.q === 'count') throw new SmtUnsupported(`count over ${e.index.name} depends on its size`);
     const x = this.fresh(e.index, e.name);
     // Errors inside the body happen for some element (short-circuit order is over-approximated).
@@ -225,8 +281,57 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
     return x.k === 'b' ? this.ops.ite(x, { k: 'v', v: 1 }, { k: 'v', v: 0 }) : x;
   }
 
-  protected ordOf(e: ExprOf<'ord'>): Sym {
-    throw new SmtUnsupported(`ord() of ${typeName(e.e.type)} depends on the numbering of index values`);
+  /** `ord` of a fixed index type is its literal's number; of an open sort it has none (only comparisons of two ords, see cmp). */
+  protected ordOf(e: ExprOf<'ord'>, env: SortedEnv): Sym {
+    const ops = this.ops;
+    const t = e.e.type;
+    if (t.kind !== 'index' || !this.isFixed(t)) throw new SmtUnsupported(`ord() of ${typeName(t)} used as a number depends on the numbering of index values`);
+    const x = this.expr(e.e, env);
+    if (x.k !== 'e') throw new Error('ord of a non-element');
+    let r: Sym = { k: 'v', v: t.size - 1 };
+    for (let v = t.size - 2; v >= 0; v--) r = ops.ite(ops.eq(x, this.literal(t, v)), { k: 'v', v }, r);
+    return r;
+  }
+
+  /** `ord(a) <cmp> ord(b)` over an open sort is the order relation (equal ords are equal elements); every other comparison as usual. */
+  protected override cmp(e: ExprOf<'cmp'>, env: SortedEnv): BoolSym {
+    if (e.a.op !== 'ord' || e.b.op !== 'ord' || e.a.e.type.kind !== 'index' || this.isFixed(e.a.e.type)) return super.cmp(e, env);
+    const ops = this.ops;
+    const ix = e.a.e.type;
+    const a = this.expr(e.a.e, env);
+    const b = this.expr(e.b.e, env);
+    if (a.k !== 'e' || b.k !== 'e') throw new Error('ord of a non-element');
+    const less = this.order(ix);
+    const lt = (x: ElemSym, y: ElemSym) => ops.bool(this.tm.app(less, [x.t, y.t]));
+    switch (e.cmp) {
+      case 'eq':
+        return ops.eq(a, b);
+      case 'ne':
+        return ops.not(ops.eq(a, b));
+      case 'lt':
+        return lt(a, b);
+      case 'gt':
+        return lt(b, a);
+      case 'le':
+        return ops.or([lt(a, b), ops.eq(a, b)]);
+      case 'ge':
+        return ops.or([lt(b, a), ops.eq(a, b)]);
+    }
+  }
+
+  /** A quantifier (or count) over a fixed index type, expanded over its elements as the bounded translation does. */
+  private expandQuant(e: ExprOf<'quant'>, env: SortedEnv): Sym {
+    const ops = this.ops;
+    const vals: BoolSym[] = [];
+    let sum: NumLike = { k: 'v', v: 0 };
+    for (const x of this.elements(e.index)) {
+      const guard = e.q === 'forall' ? vals : e.q === 'exists' ? vals.map((v) => ops.not(v)) : [];
+      const b = this.bound(env, e.id, x, () => this.bool(e.body, this.sub(env, ops.and([env.pc, ...guard]))));
+      vals.push(b);
+      if (e.q === 'count') sum = ops.arith('add', sum, ops.asNum(ops.ite(b, { k: 'v', v: 1 }, { k: 'v', v: 0 }), 'count'));
+      else if (b.c === (e.q === 'exists')) break;
+    }
+    return e.q === 'forall' ? ops.and(vals) : e.q === 'exists' ? ops.or(vals) : sum;
   }
 
   private defaultOf(t: ScalarType): Sym {
@@ -250,7 +355,8 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
       const lo = fromCode(t, 0);
       const hi = fromCode(t, cardinality(t) - 1);
       this.fail(env, ops.not(ops.inRange(n, lo, hi)));
-      if (n.k === 'n' && (n.lo < lo || n.hi > hi)) v = ops.slotSym(t, ops.slotTerm(t, n));
+      // Out of range only on a path that raises the model error just recorded; the value is kept
+      // unwrapped so that a counterexample shows it (-1, not the bit-vector wrap).
     }
     if (t.kind === 'option' && t.inner.kind === 'index' && v.k === 'e') v = { k: 'o', some: ops.T, val: v };
     const old = env.cur[shape.leaf.id] as LeafFn;
@@ -267,8 +373,57 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
     }
   }
 
-  protected forEach(st: StmtOf<'forEach'>): void {
-    throw new SmtUnsupported(`forEach over ${st.index.name}: a loop over every index value has no size-independent translation here`);
+  /** A loop over a fixed index type is unrolled; over an open sort it runs pointwise (see execPointwise). */
+  protected forEach(st: StmtOf<'forEach'>, env: SortedEnv): void {
+    if (!this.isFixed(st.index)) {
+      this.bound(env, st.id, this.fresh(st.index, `${st.name}#each`), () => this.execPointwise(st, env));
+      return;
+    }
+    for (const x of this.elements(st.index)) this.bound(env, st.id, x, () => this.exec(st.body, env));
+  }
+
+  /**
+   * A `forEach` over an open sort, all iterations at once: the body runs once for a placeholder
+   * element (bound to the loop variable by the caller), and each array it writes becomes, at every
+   * index, what that run wrote with the placeholder replaced by the index. Exact when the iterations
+   * touch disjoint cells, which `disjointPositions` checks (refused otherwise). A model error in some
+   * iteration is an error.
+   */
+  private execPointwise(st: StmtOf<'forEach'>, env: SortedEnv): void {
+    const positions = disjointPositions(st);
+    if (!positions)
+      throw new SmtUnsupported(`forEach over ${st.index.name}: its iterations do not touch disjoint cells, so it has no size-independent translation`);
+    const tm = this.tm;
+    const ops = this.ops;
+    const e = env.bind.get(st.id) as ElemSym;
+    const errs: BoolSym[] = [];
+    const body: SortedEnv = { ...env, cur: [...env.cur], errs };
+    this.exec(st.body, body);
+    for (const err of errs) env.errs.push(ops.bool(tm.exists([e.t], err.t)));
+    const z = tm.s.z;
+    const ctx = tm.s.ctx;
+    const subst = (t: Z3_ast, by: Z3_ast): Z3_ast => z.substitute(ctx, t, [e.t], [by]);
+    const substSym = (x: Sym, by: Z3_ast): Sym => {
+      switch (x.k) {
+        case 'v':
+          return x;
+        case 'b':
+          return x.c !== undefined ? x : ops.bool(subst(x.t, by));
+        case 'n':
+          return { ...x, t: subst(x.t, by) };
+        case 'e':
+          return { ...x, t: subst(x.t, by) };
+        case 'o':
+          return { k: 'o', some: substSym(x.some, by) as BoolSym, val: substSym(x.val, by) as ElemSym };
+      }
+    };
+    for (const [varIdx, pos] of positions) {
+      for (const leaf of this.leavesOf(this.shapes[varIdx] as Shape)) {
+        const after = body.cur[leaf.id] as LeafFn;
+        if (after === env.cur[leaf.id]) continue;
+        env.cur[leaf.id] = memo((args) => substSym(after(args), args[pos] as Z3_ast));
+      }
+    }
   }
 
   protected join(c: BoolSym, a: LeafFn, b: LeafFn): LeafFn {
@@ -354,4 +509,40 @@ export class SortedTranslator extends ExprTranslator<LeafFn> {
     });
     return out;
   }
+}
+
+/**
+ * For a `forEach` whose iterations touch disjoint cells: for each variable its body writes, the
+ * array position (counting index steps along the path) where every access to that variable, read
+ * or written, uses the loop variable. Null when some write or read of such a variable does not.
+ */
+function disjointPositions(st: StmtOf<'forEach'>): Map<number, number> | null {
+  const loopAt = (loc: Loc): number[] => locIndexExprs(loc).flatMap((e, k) => (e.op === 'var' && e.id === st.id ? [k] : []));
+  const writes: Loc[] = [];
+  const reads: Loc[] = [];
+  const expr = (e: Expr): void => {
+    if (e.op === 'pre') return; // the state before the step: not written by the loop
+    if (e.op === 'read') reads.push(e.loc);
+    for (const x of subExprs(e)) expr(x);
+  };
+  const stmt = (s: Stmt): void => {
+    if (s.kind === 'assign' || s.kind === 'reset') writes.push(s.loc);
+    for (const e of stmtExprs(s)) expr(e);
+    for (const x of subStmts(s)) stmt(x);
+  };
+  for (const s of st.body) stmt(s);
+  const pos = new Map<number, number>();
+  for (const w of writes) {
+    const at = loopAt(w);
+    if (at.length === 0) return null;
+    const k = at[0] as number;
+    if (pos.has(w.varIdx) && pos.get(w.varIdx) !== k) return null;
+    pos.set(w.varIdx, k);
+  }
+  for (const r of reads) {
+    const k = pos.get(r.varIdx);
+    if (k === undefined) continue;
+    if (!loopAt(r).includes(k)) return null;
+  }
+  return pos;
 }

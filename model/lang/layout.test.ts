@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { McError } from './errors.js';
 import { type Expr, eq, forall, freshVar, lit, pre, read, some } from './expr.js';
 import { holds, initState } from './interp.js';
-import { type Value, decodeState, encodeState, encodeValue } from './layout.js';
+import { type Value, decodeState, encodeState, encodeValue, makeLayout, stateDiffs } from './layout.js';
 import { buildModel, defineProtocol } from './protocol.js';
 import { assign, forEach, reset } from './stmt.js';
 import { arrayOf, bool, compatible, enumOf, index, option, range, record } from './types.js';
@@ -185,5 +185,20 @@ describe('expressions that cannot be evaluated', () => {
     expect(() => model.handles.slots.at(lit('a', sameName))).toThrow(/is indexed by P, not by enum P/);
     expect(compatible({ kind: 'bool' }, { kind: 'bool' })).toBe(true);
     expect(compatible(P, index('P', 5))).toBe(true);
+  });
+});
+
+describe('stateDiffs', () => {
+  it('names each differing slot with its values as the model writes them: enum names, booleans, none for an empty option', () => {
+    const pc = enumOf('pc', ['Idle', 'Faulting', 'Done']);
+    const layout = makeLayout([
+      { name: 'fh', type: record({ pc, busy: bool, pfn: option(range(0, 3)) }) },
+      { name: 'n', type: range(0, 5) },
+    ]);
+    expect(stateDiffs(layout, Int32Array.from([2, 0, -1, 4]), Int32Array.from([1, 1, 3, 4]), ['trace', 'harness'])).toEqual([
+      'fh.pc: trace Done, harness Faulting',
+      'fh.busy: trace false, harness true',
+      'fh.pfn: trace none, harness 3',
+    ]);
   });
 });

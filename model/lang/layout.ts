@@ -240,6 +240,11 @@ export function sameState(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
  */
 export function stateDiffs(layout: Layout, a: ArrayLike<number>, b: ArrayLike<number>, names: readonly [string, string]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) out.push(`${layout.slotNames[i]}: ${names[0]} ${a[i]}, ${names[1]} ${b[i]}`);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    const t = layout.slotTypes[i];
+    const show = (v: number | undefined) => (t === undefined || v === undefined ? String(v) : String(scalarValue(t, v) ?? 'none'));
+    out.push(`${layout.slotNames[i]}: ${names[0]} ${show(a[i])}, ${names[1]} ${show(b[i])}`);
+  }
   return out;
 }

@@ -50,6 +50,7 @@ import {
   enumParam,
   eq,
   forEach,
+  exists,
   forall,
   intParam,
   isNone,
@@ -410,8 +411,6 @@ interface Decl {
   readonly holderOf: (i: Expr) => Expr;
   readonly handlerHolder: (h: Expr) => Expr;
   readonly intervalOf: (q: Operand) => Expr;
-  readonly ivLo: (iv: Operand) => Expr;
-  readonly ivHi: (iv: Operand) => Expr;
   readonly inRange: (i: Expr, q: Expr) => Expr;
   readonly calledBack: (i: Expr, q: Expr) => Expr;
   readonly returned: (i: Expr, q: Expr) => Expr;
@@ -493,10 +492,15 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   // --- Device: translation table (MTT), its TLB (caches permissions), the UMR queue, accesses ---
   const dev = b.v('dev', arrayOf(Page, Entry));
   const tlb = b.v('tlb', arrayOf(Page, Entry));
-  const umr = b.v('umr', record({ busy: bool, kind: UmrKind, lo: range(0, P - 1), hi: range(0, P - 1) }));
+  // The pages a UMR covers are a set, not a numeric range: a proof for every number of pages cannot
+  // name the last page.
+  const umr = b.v('umr', record({ busy: bool, kind: UmrKind, pages: arrayOf(Page, bool) }));
   const acc = b.v('acc', arrayOf(Slot, record({ state: AccState, op: Op, page: Page, frame: Frame })));
   // --- Driver work items (fault handler, prefetch) and their snapshots (hmm_pfns) ---
-  const fh = b.v('fh', arrayOf(Handler, record({ pc: FhPc, slot: Slot, iv: Interval, k: range(0, P - 1), s: Seq, tries: range(0, R) })));
+  // The walk position is not a variable: the walk takes the pages of its interval in order and
+  // snapshots each, so the next page is the first one of the interval without a snapshot (a counter
+  // would tie the state to the number of pages, which the proof for every size cannot have).
+  const fh = b.v('fh', arrayOf(Handler, record({ pc: FhPc, slot: Slot, iv: Interval, s: Seq, tries: range(0, R) })));
   const snap = b.v('snap', arrayOf(Handler, arrayOf(Page, Entry)));
 
   // --- helpers ---
@@ -544,25 +548,15 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     return e;
   };
   const handlerHolder = (h: Expr): Expr => (H > 1 ? ite(eq(h, 0), lit('fault', Holder), lit('prefetch', Holder)) : lit('fault', Holder));
-  // Interval j covers pages [lo(j), hi(j)]: the pages split into IV contiguous blocks.
+  // The pages split into IV contiguous blocks, one per interval.
   const ivOfPage = Array.from({ length: P }, (_, p) => Math.floor((p * IV) / P));
-  const ivBounds = Array.from({ length: IV }, (_, j) => [ivOfPage.indexOf(j), ivOfPage.lastIndexOf(j)] as const);
   const table = <T extends number>(idx: Operand, values: readonly T[], t?: IndexType): Expr => {
     let e: Expr = lit(values[values.length - 1] as number, t);
     for (let k = values.length - 2; k >= 0; k--) e = ite(eq(idx, k), lit(values[k] as number, t), e);
     return e;
   };
-  const intervalOf = (q: Operand): Expr => table(q, ivOfPage, Interval);
-  const ivLo = (j: Operand): Expr =>
-    table(
-      j,
-      ivBounds.map(([lo]) => lo),
-    );
-  const ivHi = (j: Operand): Expr =>
-    table(
-      j,
-      ivBounds.map(([, hi]) => hi),
-    );
+  // One interval (the default) needs no page numbers at all (the proof for every size has none).
+  const intervalOf = (q: Operand): Expr => (IV === 1 ? lit(0, Interval) : table(q, ivOfPage, Interval));
   const stage = (i: Expr, ...pcs: string[]) => or(...pcs.map((pc) => eq(inv.at(i).f('pc'), pc)));
   const overlapping = (i: Expr) => ne(inv.at(i).f('event'), 'elsewhere');
   const inRange = (i: Expr, q: Expr): Expr => and(overlapping(i), le(ord(inv.at(i).f('lo')), ord(q)), le(ord(q), ord(inv.at(i).f('hi'))));
@@ -602,12 +596,7 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   const copy = (dst: Ref, src: Ref): Stmt[] => [assign(dst.f('frame'), src.f('frame')), assign(dst.f('write'), src.f('write'))];
   const frameFree = (f: Expr) => forall(Page, (q) => ne(pte.at(q).f('frame'), some(f, FrameOpt)));
   const inflightOn = (q: Expr, writesOnly: boolean) =>
-    or(
-      ...Array.from({ length: cfg.int('slots') }, (_, d) => {
-        const a = acc.at(d);
-        return and(eq(a.f('state'), 'inflight'), eq(a.f('page'), q), writesOnly ? ne(a.f('op'), 'read') : true);
-      }),
-    );
+    exists(Slot, (d) => and(eq(acc.at(d).f('state'), 'inflight'), eq(acc.at(d).f('page'), q), writesOnly ? ne(acc.at(d).f('op'), 'read') : true));
 
   const handles: OdpMirrorHandles = {
     Page,
@@ -689,8 +678,6 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     holderOf,
     handlerHolder,
     intervalOf,
-    ivLo,
-    ivHi,
     inRange,
     calledBack,
     returned,
@@ -725,7 +712,7 @@ function invalidatorSteps(m: Decl): void {
   const { b, Inv, Page, inv, invsLeft, pte, dirty, mmLive, intervalOf, startRegion, endRegion, span, live, mmHeld, P } = m;
   const startRule = (name: string, event: 'clear' | 'protect', blockable: boolean) =>
     b.rule(name, { i: Inv, p: Page, q: Page }, ({ i, p, q }) => ({
-      guard: and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live, le(ord(p), ord(q)), lt(sub(ord(q), ord(p)), span)),
+      guard: and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live, span === 1 ? eq(p, q) : and(le(ord(p), ord(q)), lt(sub(ord(q), ord(p)), span))),
       body: [
         assign(invsLeft, sub(invsLeft, 1)),
         ...startRegion(true),
@@ -775,15 +762,19 @@ function invalidatorSteps(m: Decl): void {
     { i: Inv },
     ({ i }) => {
       const me = inv.at(i);
+      const inR = (q: Expr) => and(le(ord(me.f('lo')), ord(q)), le(ord(q), ord(me.f('hi'))));
       return {
         guard: eq(me.f('pc'), 'pte'),
         body: [
-          forEach(Page, (q) =>
-            when(and(le(ord(me.f('lo')), ord(q)), le(ord(q), ord(me.f('hi')))), [
-              when(isSome(pte.at(q).f('frame')), assign(dirty.at(unwrap(pte.at(q).f('frame'))), false)),
-              when(eq(me.f('event'), 'protect'), assign(pte.at(q).f('write'), false), reset(pte.at(q))),
-            ]),
+          // The flags first, by frame (each iteration writes its own frame's flag), from the PTEs
+          // before the change; then the PTEs.
+          forEach(m.Frame, (f) =>
+            when(
+              exists(Page, (q) => and(inR(q), eq(pte.at(q).f('frame'), some(f, m.FrameOpt)))),
+              assign(dirty.at(f), false),
+            ),
           ),
+          forEach(Page, (q) => when(inR(q), when(eq(me.f('event'), 'protect'), assign(pte.at(q).f('write'), false), reset(pte.at(q))))),
           assign(me.f('pc'), 'end'),
         ],
       };
@@ -811,8 +802,6 @@ interface Caller {
   readonly stages: CallbackStages;
   /** Whether page `q` is among the pages this callback covers (its range on its interval). */
   readonly covers: (q: Expr) => Expr;
-  readonly lo: Expr;
-  readonly hi: Expr;
   /** The interval whose callback this is. */
   readonly iv: Operand;
   readonly holder: Expr;
@@ -837,7 +826,7 @@ function lockedBody(m: Decl, c: Caller, mapped: Expr): Stmt[] {
  */
 function mappedFor(m: Decl, c: Caller): Expr {
   const { shadow, Page } = m;
-  return or(...Array.from({ length: Page.size }, (_, q) => and(c.covers(lit(q, Page)), isSome(shadow.at(q).f('frame')))));
+  return exists(Page, (q) => and(c.covers(q), isSome(shadow.at(q).f('frame'))));
 }
 
 /** Post the zap (or downgrade) UMR for the callback's pages. */
@@ -846,8 +835,7 @@ function zapBody(m: Decl, c: Caller): Stmt[] {
   return [
     assign(umr.f('busy'), true),
     assign(umr.f('kind'), m.downgrade ? ite(c.downgrade, lit('downgrade', umr.f('kind').type as EnumType), lit('zap', umr.f('kind').type as EnumType)) : 'zap'),
-    assign(umr.f('lo'), c.lo),
-    assign(umr.f('hi'), c.hi),
+    forEach(m.Page, (q) => assign(umr.f('pages').at(q), c.covers(q))),
     assign(c.pc, c.stages.wait),
   ];
 }
@@ -855,30 +843,28 @@ function zapBody(m: Decl, c: Caller): Stmt[] {
 /** Woken by the completion: DMA-unmap (or downgrade) the pages, dirtying those the device could write. */
 function unmapBody(m: Decl, c: Caller): Stmt[] {
   const { shadow, dirty, Page } = m;
-  const dirtyIt = (q: Expr) => (m.v('no-set-page-dirty') ? [] : [when(shadow.at(q).f('write'), assign(dirty.at(unwrap(shadow.at(q).f('frame'))), true))]);
+  // set_page_dirty for every page mapped writable, by frame (each iteration writes its own flag).
+  const writableOn = (f: Expr) => exists(Page, (q) => and(c.covers(q), eq(shadow.at(q).f('frame'), some(f, m.FrameOpt)), shadow.at(q).f('write')));
   return [
+    ...(m.v('no-set-page-dirty') ? [] : [forEach(m.Frame, (f) => when(writableOn(f), assign(dirty.at(f), true)))]),
     forEach(Page, (q) =>
-      when(and(c.covers(q), isSome(shadow.at(q).f('frame'))), [
-        ...dirtyIt(q),
+      when(
+        and(c.covers(q), isSome(shadow.at(q).f('frame'))),
         m.downgrade ? when(c.downgrade, assign(shadow.at(q).f('write'), false), reset(shadow.at(q))) : reset(shadow.at(q)),
-      ]),
+      ),
     ),
     assign(c.pc, c.stages.unlock),
   ];
 }
 
 function callbackSteps(m: Decl): void {
-  const { b, Inv, inv, ulock, umr, v, holderOf, intervalOf, ivLo, ivHi, endRegion, nonblockEagain } = m;
+  const { b, Inv, inv, ulock, umr, v, holderOf, intervalOf, endRegion, nonblockEagain } = m;
   const callerOf = (i: Expr): Caller => {
     const me = inv.at(i);
-    const lo = ite(lt(ord(me.f('lo')), ivLo(me.f('iv'))), ivLo(me.f('iv')), ord(me.f('lo')));
-    const hi = ite(lt(ivHi(me.f('iv')), ord(me.f('hi'))), ivHi(me.f('iv')), ord(me.f('hi')));
     return {
       pc: me.f('pc'),
       stages: { lock: 'lock', zap: 'zap', wait: 'wait', unlock: 'unlock' },
       covers: (q) => and(m.inRange(i, q), eq(intervalOf(q), me.f('iv'))),
-      lo,
-      hi,
       iv: me.f('iv'),
       holder: holderOf(i),
       downgrade: m.downgrade ? eq(me.f('event'), 'protect') : lit(false),
@@ -1039,7 +1025,7 @@ function deviceSteps(m: Decl): void {
   // The UMR: an update writes the DMA-mapped entries into the table and invalidates the TLB entries
   // it writes (B15: not when the frame stays); a zap or downgrade completes only once the accesses it
   // revokes (all of them, or the writes) have drained: its completion is the fence.
-  const inUmr = (q: Expr) => and(le(umr.f('lo'), ord(q)), le(ord(q), umr.f('hi')));
+  const inUmr = (q: Expr) => umr.f('pages').at(q);
   const drained = forall(Page, (q) =>
     implies(
       inUmr(q),
@@ -1083,7 +1069,7 @@ function implies(a: Operand, b: Operand): Expr {
 
 function handlerSteps(m: Decl): void {
   const { b, v, Handler, Slot, Page, Frame, Interval, acc, fh, snap, shadow, pte, ulock, umr, ivSeq, mmSeq, active, mmLive, A, R, H, FrameOpt } = m;
-  const { intervalOf, ivLo, ivHi, handlerHolder, frameFree, copy, canonSeq } = m;
+  const { intervalOf, handlerHolder, frameFree, copy, canonSeq } = m;
   const isFault = (h: Expr) => (H > 1 ? eq(h, 0) : lit(true));
   const fa = (h: Expr) => acc.at(fh.at(h).f('slot'));
   const wantWrite = (h: Expr) => and(isFault(h), ne(fa(h).f('op'), 'read'));
@@ -1091,7 +1077,9 @@ function handlerSteps(m: Decl): void {
   const dropSnap = (h: Expr) => forEach(Page, (q) => reset(snap.at(h).at(q)));
   const idleFh = (h: Expr): Stmt[] => [reset(fh.at(h)), assign(fh.at(h).f('s'), 0)];
   const pc = (h: Expr) => fh.at(h).f('pc');
-  const first = (h: Expr): Expr => ivLo(fh.at(h).f('iv'));
+  const inInterval = (h: Expr, q: Expr) => eq(intervalOf(q), fh.at(h).f('iv'));
+  const walked = (h: Expr, q: Expr) => isSome(snap.at(h).at(q).f('frame'));
+  const noneWalked = (h: Expr) => forall(Page, (q) => not(walked(h, q)));
   const lockEarly = v('lock-across-read-begin');
   // check_retry / read_retry: has a callback on the handler's interval run set_seq since read_begin?
   // (valid-flag: is the range marked invalid, i.e. is any invalidation open?)
@@ -1101,22 +1089,17 @@ function handlerSteps(m: Decl): void {
   const giveUp = (h: Expr): Stmt[] => [
     ...(lockEarly ? [when(eq(ulock, handlerHolder(h)), assign(ulock, 'free'))] : []),
     dropSnap(h),
-    when(isFault(h), [assign(pc(h), 'fail'), assign(fh.at(h).f('k'), 0), assign(fh.at(h).f('tries'), 0), assign(fh.at(h).f('s'), 0), ...canonSeq()], idleFh(h)),
+    when(isFault(h), [assign(pc(h), 'fail'), assign(fh.at(h).f('tries'), 0), assign(fh.at(h).f('s'), 0), ...canonSeq()], idleFh(h)),
   ];
   const restart = (h: Expr, keepSeq: boolean): Stmt[] => [
     assign(pc(h), keepSeq ? 'check' : 'begin'),
-    assign(fh.at(h).f('k'), first(h)),
     ...(keepSeq ? [] : [assign(fh.at(h).f('s'), 0)]),
     dropSnap(h),
   ];
   const retryEdge = (h: Expr, keepSeq: boolean): Stmt[] => [
     when(eq(fh.at(h).f('tries'), R), giveUp(h), [assign(fh.at(h).f('tries'), add(fh.at(h).f('tries'), 1)), ...restart(h, keepSeq)]),
   ];
-  const startWork = (h: Expr, iv: Operand): Stmt[] => [
-    assign(fh.at(h).f('iv'), iv),
-    assign(fh.at(h).f('k'), ivLo(iv)),
-    assign(pc(h), mmLive ? 'mmget' : lockEarly ? 'lockEarly' : 'begin'),
-  ];
+  const startWork = (h: Expr, iv: Operand): Stmt[] => [assign(fh.at(h).f('iv'), iv), assign(pc(h), mmLive ? 'mmget' : lockEarly ? 'lockEarly' : 'begin')];
 
   b.rule(
     'DriverTakeFault',
@@ -1163,7 +1146,7 @@ function handlerSteps(m: Decl): void {
   // == odd mm seq); if so it sleeps until the mm seq changes, then returns the value it read, which
   // may already be stale. valid-flag: hmm_range_wait_until_valid sleeps while any region is open.
   const afterBegin = (h: Expr): Stmt[] =>
-    A > 0 ? [when(and(isAtomic(h), eq(fh.at(h).f('k'), first(h))), assign(pc(h), 'exclStart'), assign(pc(h), 'check'))] : [assign(pc(h), 'check')];
+    A > 0 ? [when(and(isAtomic(h), noneWalked(h)), assign(pc(h), 'exclStart'), assign(pc(h), 'check'))] : [assign(pc(h), 'check')];
   b.rule(
     'DriverReadBegin',
     { h: Handler },
@@ -1199,7 +1182,15 @@ function handlerSteps(m: Decl): void {
   );
   // The walk reads one PTE at a time (one chunk per page of the handler's interval); PTEs change
   // between reads.
-  const atK = (h: Expr, q: Expr) => and(eq(pc(h), 'walk'), eq(ord(q), fh.at(h).f('k')));
+  const atK = (h: Expr, q: Expr) =>
+    and(
+      eq(pc(h), 'walk'),
+      inInterval(h, q),
+      not(walked(h, q)),
+      forall(Page, (r) => implies(and(inInterval(h, r), lt(ord(r), ord(q))), walked(h, r))),
+    );
+  // q is the last page of the walk: every other page of the interval is walked.
+  const lastOfWalk = (h: Expr, q: Expr) => forall(Page, (r) => implies(and(inInterval(h, r), ne(r, q)), walked(h, r)));
   b.rule(
     'DriverWalkSnapshot',
     { h: Handler, q: Page },
@@ -1207,10 +1198,7 @@ function handlerSteps(m: Decl): void {
       guard: and(atK(h, q), isSome(pte.at(q).f('frame')), or(not(wantWrite(h)), pte.at(q).f('write'))),
       body: [
         ...copy(snap.at(h).at(q), pte.at(q)),
-        when(eq(ord(q), ivHi(fh.at(h).f('iv'))), assign(pc(h), lockEarly ? 'retry' : 'lock'), [
-          assign(fh.at(h).f('k'), add(fh.at(h).f('k'), 1)),
-          ...(v('seq-per-chunk') ? [assign(pc(h), 'begin')] : []),
-        ]),
+        when(lastOfWalk(h, q), assign(pc(h), lockEarly ? 'retry' : 'lock'), v('seq-per-chunk') ? [assign(pc(h), 'begin')] : []),
       ],
     }),
     fair,
@@ -1239,13 +1227,7 @@ function handlerSteps(m: Decl): void {
     fair,
   );
   // Past read_retry the sequence, the walk position and the retry count are no longer needed.
-  const toMap = (h: Expr): Stmt[] => [
-    assign(pc(h), 'map'),
-    assign(fh.at(h).f('k'), 0),
-    assign(fh.at(h).f('s'), 0),
-    assign(fh.at(h).f('tries'), 0),
-    ...canonSeq(),
-  ];
+  const toMap = (h: Expr): Stmt[] => [assign(pc(h), 'map'), assign(fh.at(h).f('s'), 0), assign(fh.at(h).f('tries'), 0), ...canonSeq()];
   // F4: mutex_lock(U) (no-read-retry: then straight to the DMA map).
   b.rule(
     'DriverLock',
@@ -1271,7 +1253,6 @@ function handlerSteps(m: Decl): void {
   // page mapped writable by the other work item and now mapped from a read-only snapshot (a PTE
   // upgrade in between calls no notifier, so both snapshots are current) loses its write
   // permission: the page is dirtied first, as an unmap would.
-  const inInterval = (h: Expr, q: Expr) => eq(intervalOf(q), fh.at(h).f('iv'));
   const keepsWrite = (h: Expr, q: Expr) => and(eq(snap.at(h).at(q).f('frame'), shadow.at(q).f('frame')), snap.at(h).at(q).f('write'));
   b.rule(
     'DriverDmaMap',
@@ -1279,19 +1260,18 @@ function handlerSteps(m: Decl): void {
     ({ h }) => ({
       guard: eq(pc(h), 'map'),
       body: [
-        forEach(Page, (q) =>
-          when(inInterval(h, q), [
-            ...(v('no-set-page-dirty')
-              ? []
-              : [
-                  when(
-                    and(isSome(shadow.at(q).f('frame')), shadow.at(q).f('write'), not(keepsWrite(h, q))),
-                    assign(m.dirty.at(unwrap(shadow.at(q).f('frame'))), true),
-                  ),
-                ]),
-            ...copy(shadow.at(q), snap.at(h).at(q)),
-          ]),
-        ),
+        // A writable mapping the new one drops is dirtied first, by frame (each iteration its own flag).
+        ...(v('no-set-page-dirty')
+          ? []
+          : [
+              forEach(Frame, (f) =>
+                when(
+                  exists(Page, (q) => and(inInterval(h, q), eq(shadow.at(q).f('frame'), some(f, FrameOpt)), shadow.at(q).f('write'), not(keepsWrite(h, q)))),
+                  assign(m.dirty.at(f), true),
+                ),
+              ),
+            ]),
+        forEach(Page, (q) => when(inInterval(h, q), copy(shadow.at(q), snap.at(h).at(q)))),
         dropSnap(h),
         assign(pc(h), 'post'),
       ],
@@ -1307,8 +1287,7 @@ function handlerSteps(m: Decl): void {
       body: [
         assign(umr.f('busy'), true),
         assign(umr.f('kind'), 'update'),
-        assign(umr.f('lo'), first(h)),
-        assign(umr.f('hi'), ivHi(fh.at(h).f('iv'))),
+        forEach(Page, (q) => assign(umr.f('pages').at(q), inInterval(h, q))),
         assign(pc(h), 'wait'),
       ],
     }),
@@ -1320,10 +1299,7 @@ function handlerSteps(m: Decl): void {
     { h: Handler },
     ({ h }) => ({
       guard: or(eq(pc(h), 'unlock'), and(eq(pc(h), 'wait'), not(umr.f('busy')))),
-      body: [
-        assign(ulock, 'free'),
-        when(eq(pc(h), 'unlock'), retryEdge(h, false), [when(isFault(h), [assign(pc(h), 'resume'), assign(fh.at(h).f('k'), 0)], idleFh(h))]),
-      ],
+      body: [assign(ulock, 'free'), when(eq(pc(h), 'unlock'), retryEdge(h, false), [when(isFault(h), [assign(pc(h), 'resume')], idleFh(h))])],
     }),
     fair,
   );
@@ -1378,8 +1354,6 @@ function exclusiveSteps(m: Decl): void {
       pc: me.f('pc'),
       stages: { lock: 'exclCallback', zap: 'exclZap', wait: 'exclWait', unlock: 'exclUnlock' },
       covers: (q) => eq(q, fpage),
-      lo: ord(fpage),
-      hi: ord(fpage),
       iv: intervalOf(fpage),
       holder: lit('fault', m.Holder),
       downgrade: lit(false),

@@ -42,7 +42,6 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
   const canonical = model.params.seq !== 'kernel';
   const INVS = model.params.invalidations as number;
   const P = h.params.pages;
-  const IV = h.params.intervals;
   const H = h.params.handlers;
   const varRef = (name: string): Ref => {
     const i = model.vars.findIndex((v) => v.name === name);
@@ -57,20 +56,10 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
   const stageIs = (i: Expr, ...names: string[]) => or(...names.map((n) => eq(inv.at(i).f('pc'), n)));
   const overlapping = (i: Expr) => ne(inv.at(i).f('event'), 'elsewhere');
   const handlers = Array.from({ length: H }, (_, x) => lit(x, Handler));
-  // Interval bounds as numbers of the page index.
-  const ivOfPage = Array.from({ length: P }, (_, p) => Math.floor((p * IV) / P));
-  const ivLoOf = (j: Operand): Expr => {
-    let e: Expr = lit(ivOfPage.indexOf(IV - 1));
-    for (let k = IV - 2; k >= 0; k--) e = ite(eq(j, k), ivOfPage.indexOf(k), e);
-    return e;
-  };
-  const ivHiOf = (j: Operand): Expr => {
-    let e: Expr = lit(ivOfPage.lastIndexOf(IV - 1));
-    for (let k = IV - 2; k >= 0; k--) e = ite(eq(j, k), ivOfPage.lastIndexOf(k), e);
-    return e;
-  };
   const iv = (x: Expr) => fh.at(x).f('iv');
   const inInterval = (x: Expr, q: Expr) => eq(intervalOf(q), iv(x));
+  const walked = (x: Expr, q: Expr) => isSome(snap.at(x).at(q).f('frame'));
+  const page0 = lit(0, Page);
   const s = (x: Expr) => fh.at(x).f('s');
   const myIvSeq = (x: Expr) => ivSeq.at(iv(x));
   // A work item holds a sequence from read_begin (a stale one included) from its read_begin to its read_retry.
@@ -82,8 +71,6 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
   const allowedBy = (e: Ref, q: Operand) => and(isSome(e.f('frame')), eq(e.f('frame'), pte.at(q).f('frame')), or(not(e.f('write')), pte.at(q).f('write')));
   // The pages the current callback of invalidator i covers: its range on its current interval.
   const covers = (i: Expr, q: Expr) => and(h.inRange(i, q), eq(intervalOf(q), inv.at(i).f('iv')));
-  const coverLo = (i: Expr) => ite(lt(ord(inv.at(i).f('lo')), ivLoOf(inv.at(i).f('iv'))), ivLoOf(inv.at(i).f('iv')), ord(inv.at(i).f('lo')));
-  const coverHi = (i: Expr) => ite(lt(ivHiOf(inv.at(i).f('iv')), ord(inv.at(i).f('hi'))), ivHiOf(inv.at(i).f('iv')), ord(inv.at(i).f('hi')));
   const protect = (i: Expr) => eq(inv.at(i).f('event'), 'protect');
   const downgrades = (i: Expr) => (h.params.downgrade ? protect(i) : lit(false));
   // What a callback leaves behind on a page it covers: nothing for the device, or no write.
@@ -111,7 +98,7 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
     invariant(
       'odp-s0-stage-shapes',
       'ODP-S0',
-      "every field has the value the stage implies: an idle invalidator or work item is all defaults; a callback's interval lies within its range; the walk position is the interval's first page before the walk, within it during, its last page at the lock and read_retry, and back to 0 with the sequence and retry count once read_retry has passed; an empty device, TLB, pfn-list or snapshot entry has no write bit; a UMR not in flight is reset",
+      "every field has the value the stage implies: an idle invalidator or work item is all defaults; a callback's interval lies within its range; the sequence and retry count are back to 0 once read_retry has passed; an empty device, TLB, pfn-list or snapshot entry has no write bit; a UMR not in flight is reset",
       and(
         forall(Inv, (i) =>
           and(
@@ -119,18 +106,21 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
               stageIs(i, 'idle'),
               and(
                 eq(inv.at(i).f('event'), 'clear'),
-                eq(ord(inv.at(i).f('lo')), 0),
-                eq(ord(inv.at(i).f('hi')), 0),
-                eq(ord(inv.at(i).f('iv')), 0),
+                eq(inv.at(i).f('lo'), page0),
+                eq(inv.at(i).f('hi'), page0),
+                eq(inv.at(i).f('iv'), lit(0, Interval)),
                 not(inv.at(i).f('blockable')),
               ),
             ),
             implies(stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain', 'pte'), overlapping(i)),
-            implies(not(overlapping(i)), and(eq(ord(inv.at(i).f('lo')), 0), eq(ord(inv.at(i).f('hi')), 0), stageIs(i, 'end'))),
-            implies(stageIs(i, 'pte', 'end'), and(eq(ord(inv.at(i).f('iv')), 0), not(inv.at(i).f('blockable')))),
+            implies(not(overlapping(i)), and(eq(inv.at(i).f('lo'), page0), eq(inv.at(i).f('hi'), page0), stageIs(i, 'end'))),
+            implies(stageIs(i, 'pte', 'end'), and(eq(inv.at(i).f('iv'), lit(0, Interval)), not(inv.at(i).f('blockable')))),
             le(ord(inv.at(i).f('lo')), ord(inv.at(i).f('hi'))),
-            // The exit's range is everything; the others' at most `span` pages.
-            or(lt(ord(inv.at(i).f('hi')), add(ord(inv.at(i).f('lo')), h.params.span)), h.mmLive ? eq(inv.at(i).f('event'), 'release') : false),
+            // The exit's range is everything; the others' at most `span` pages (one: a single page).
+            or(
+              h.params.span === 1 ? eq(inv.at(i).f('hi'), inv.at(i).f('lo')) : lt(ord(inv.at(i).f('hi')), add(ord(inv.at(i).f('lo')), h.params.span)),
+              h.mmLive ? eq(inv.at(i).f('event'), 'release') : false,
+            ),
             implies(
               stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain'),
               and(le(ord(intervalOf(inv.at(i).f('lo'))), ord(inv.at(i).f('iv'))), le(ord(inv.at(i).f('iv')), ord(intervalOf(inv.at(i).f('hi'))))),
@@ -142,13 +132,10 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
         ),
         ...handlers.map((x) =>
           and(
-            implies(pcIs(x, 'idle'), and(eq(ord(fh.at(x).f('slot')), 0), eq(ord(iv(x)), 0), eq(fh.at(x).f('k'), 0), eq(s(x), 0), eq(fh.at(x).f('tries'), 0))),
-            implies(pcIs(x, 'mmget', 'lockEarly', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), eq(fh.at(x).f('k'), ivLoOf(iv(x)))),
-            implies(pcIs(x, 'check', 'walk'), and(le(ivLoOf(iv(x)), fh.at(x).f('k')), le(fh.at(x).f('k'), ivHiOf(iv(x))))),
-            implies(pcIs(x, 'lock', 'retry', 'unlock'), eq(fh.at(x).f('k'), ivHiOf(iv(x)))),
-            implies(pcIs(x, 'map', 'post', 'wait', 'resume', 'fail'), and(eq(fh.at(x).f('k'), 0), eq(s(x), 0), eq(fh.at(x).f('tries'), 0))),
+            implies(pcIs(x, 'idle'), and(eq(fh.at(x).f('slot'), lit(0, h.Slot)), eq(iv(x), lit(0, Interval)), eq(s(x), 0), eq(fh.at(x).f('tries'), 0))),
+            implies(pcIs(x, 'map', 'post', 'wait', 'resume', 'fail'), and(eq(s(x), 0), eq(fh.at(x).f('tries'), 0))),
             ...(H > 1 && x === handlers[1]
-              ? [and(eq(ord(fh.at(x).f('slot')), 0), not(pcIs(x, 'resume', 'fail', 'exclStart', 'exclCallback', 'exclEnd')))]
+              ? [and(eq(fh.at(x).f('slot'), lit(0, h.Slot)), not(pcIs(x, 'resume', 'fail', 'exclStart', 'exclCallback', 'exclEnd')))]
               : []),
           ),
         ),
@@ -158,7 +145,13 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
             ...handlers.map((x) => implies(isNone(snap.at(x).at(q).f('frame')), not(snap.at(x).at(q).f('write')))),
           ),
         ),
-        implies(not(umr.f('busy')), and(eq(umr.f('kind'), 'update'), eq(umr.f('lo'), 0), eq(umr.f('hi'), 0))),
+        implies(
+          not(umr.f('busy')),
+          and(
+            eq(umr.f('kind'), 'update'),
+            forall(Page, (q) => not(umr.f('pages').at(q))),
+          ),
+        ),
       ),
     ),
     invariant(
@@ -230,13 +223,14 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
             and(
               implies(or(not(inInterval(x, q)), pcIs(x, 'idle', 'mmget', 'post', 'wait', 'resume', 'fail')), isNone(snap.at(x).at(q).f('frame'))),
               implies(and(inInterval(x, q), pcIs(x, 'map')), allowedBy(snap.at(x).at(q), q)),
+              implies(pcIs(x, 'lockEarly', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd'), not(walked(x, q))),
+              // The walk takes its interval's pages in order: the pages walked are a prefix of it.
               implies(
-                pcIs(x, 'lockEarly', 'begin', 'sleep', 'exclStart', 'exclCallback', 'exclEnd', 'check', 'walk'),
-                implies(le(fh.at(x).f('k'), ord(q)), isNone(snap.at(x).at(q).f('frame'))),
-              ),
-              implies(
-                and(inInterval(x, q), pcIs(x, 'check', 'walk', 'exclStart', 'exclCallback', 'exclEnd'), lt(ord(q), fh.at(x).f('k'))),
-                and(isSome(snap.at(x).at(q).f('frame')), implies(matches(x), allowedBy(snap.at(x).at(q), q))),
+                pcIs(x, 'check', 'walk'),
+                and(
+                  implies(walked(x, q), implies(matches(x), allowedBy(snap.at(x).at(q), q))),
+                  forall(Page, (r) => implies(and(inInterval(x, r), lt(ord(r), ord(q)), walked(x, q)), walked(x, r))),
+                ),
               ),
               implies(
                 and(inInterval(x, q), pcIs(x, 'lock', 'retry', 'unlock')),
@@ -275,8 +269,7 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
               and(stageIs(i, 'wait'), umr.f('busy')),
               and(
                 h.params.downgrade ? ite(downgrades(i), eq(umr.f('kind'), 'downgrade'), eq(umr.f('kind'), 'zap')) : eq(umr.f('kind'), 'zap'),
-                eq(umr.f('lo'), coverLo(i)),
-                eq(umr.f('hi'), coverHi(i)),
+                forall(Page, (q) => eq(umr.f('pages').at(q), covers(i, q))),
               ),
             ),
           ),
@@ -284,7 +277,13 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
         ...handlers.map((x) =>
           and(
             implies(pcIs(x, 'post'), not(umr.f('busy'))),
-            implies(and(pcIs(x, 'wait'), umr.f('busy')), and(eq(umr.f('kind'), 'update'), eq(umr.f('lo'), ivLoOf(iv(x))), eq(umr.f('hi'), ivHiOf(iv(x))))),
+            implies(
+              and(pcIs(x, 'wait'), umr.f('busy')),
+              and(
+                eq(umr.f('kind'), 'update'),
+                forall(Page, (q) => eq(umr.f('pages').at(q), inInterval(x, q))),
+              ),
+            ),
           ),
         ),
       ),
@@ -384,5 +383,45 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       ),
     ),
   ];
-  return { strengthening };
+  // The start, without index literals beyond the first (for the proof for every size): every page
+  // mapped, writable, to a frame of its own; nothing mirrored, open, posted or in flight.
+  const empty = (t: Ref, p: Expr) => and(isNone(t.at(p).f('frame')), not(t.at(p).f('write')));
+  const initCondition = and(
+    eq(mmSeq, 2),
+    forall(Interval, (j) => eq(ivSeq.at(j), 1)),
+    eq(h.active, 0),
+    eq(invsLeft, INVS),
+    eq(ulock, 'free'),
+    h.mmLive ? eq(h.mmLive, true) : true,
+    ...handlers.map((x) =>
+      and(
+        pcIs(x, 'idle'),
+        eq(fh.at(x).f('slot'), lit(0, h.Slot)),
+        eq(iv(x), lit(0, Interval)),
+        eq(s(x), 0),
+        eq(fh.at(x).f('tries'), 0),
+        forall(Page, (q) => empty(snap.at(x), q)),
+      ),
+    ),
+    forall(Page, (p) => and(isSome(pte.at(p).f('frame')), pte.at(p).f('write'), ...[dev, tlb, shadow].map((t) => empty(t, p)))),
+    forall(Page, (p) => forall(Page, (q) => implies(ne(p, q), ne(pte.at(p).f('frame'), pte.at(q).f('frame'))))),
+    forall(Inv, (i) =>
+      and(
+        stageIs(i, 'idle'),
+        eq(inv.at(i).f('event'), 'clear'),
+        eq(inv.at(i).f('lo'), page0),
+        eq(inv.at(i).f('hi'), page0),
+        eq(inv.at(i).f('iv'), lit(0, Interval)),
+        not(inv.at(i).f('blockable')),
+      ),
+    ),
+    forall(h.Slot, (d) => eq(acc.at(d).f('state'), 'idle')),
+    forall(h.Frame, (f) => not(h.dirty.at(f))),
+    not(umr.f('busy')),
+    eq(umr.f('kind'), 'update'),
+    forall(Page, (q) => not(umr.f('pages').at(q))),
+  );
+  // Kept at their built size: the invalidators (one lock-holder value each, and start-end-paired
+  // counts them), the intervals and the work items (a few, each named by its literal).
+  return { strengthening, initCondition, fixedIndexes: ['Inv', 'Interval', 'Handler'] };
 }

@@ -27,7 +27,6 @@ import {
   isNone,
   isSome,
   ite,
-  le,
   leadsToEach,
   lt,
   ne,
@@ -62,7 +61,7 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
     );
     const alive: Operand = mmLive ? eq(mmLive, true) : true;
     const protect = (i: Expr) => eq(inv.at(i).f('event'), 'protect');
-    const revokingUmr = (q: Operand) => and(umr.f('busy'), ne(umr.f('kind'), 'update'), le(umr.f('lo'), ord(q)), le(ord(q), umr.f('hi')));
+    const revokingUmr = (q: Operand) => and(umr.f('busy'), ne(umr.f('kind'), 'update'), umr.f('pages').at(q));
     // A step installs a translation for page q: the table entry is new, names another frame, or adds
     // write permission (a zap or a downgrade revokes, it does not install).
     const installs = (q: Expr) =>

@@ -12,8 +12,8 @@
  *                   the interval whose callback is running (the notifier core's cursor), blockable
  *   ulock           the holder of the driver lock U               shadow  the driver's DMA-mapped pfn list
  *   dev, tlb, umr   the device table, TLB and UMR queue           acc     the device's access slots
- *   fh[h], snap[h]  work item h: where its thread is, the slot it serves, its interval, walk position,
- *                   the sequence its read_begin read, retries; its hmm_pfns
+ *   fh[h], snap[h]  work item h: where its thread is, the slot it serves, its interval (its walk position is
+ *                   the first page without a pfn), the sequence its read_begin read, retries; its hmm_pfns
  *
  * A thread's stage is read from the step it waits at (its program counter): a wait the model does
  * not see (for a UMR completion) carries the label of the step it leads to, so both positions show
@@ -159,7 +159,7 @@ export function modelValueOf(model: Model, sys: OdpSystem): Record<string, Value
   for (let h = 0; h < handlers; h++) {
     const w = driver.work[h] ?? null;
     if (!w) {
-      fh.push({ pc: 'idle', slot: 0, iv: 0, k: 0, s: 0, tries: 0 });
+      fh.push({ pc: 'idle', slot: 0, iv: 0, s: 0, tries: 0 });
       snap.push(pages.map(() => entry(null)));
       continue;
     }
@@ -172,7 +172,6 @@ export function modelValueOf(model: Model, sys: OdpSystem): Record<string, Value
       pc,
       slot: w.slot ?? 0,
       iv: w.iv,
-      k: late ? 0 : w.range.last,
       s: late ? 0 : canonicalSnapshot(canonical, mmRaw, sub.invalidateSeq, w.seq),
       tries: late ? 0 : w.tries,
     });
@@ -217,7 +216,9 @@ export function modelValueOf(model: Model, sys: OdpSystem): Record<string, Value
     shadow: pages.map((p) => entry(driver.dma.entry(p))),
     dev: pages.map((p) => entry(device.table[p])),
     tlb: pages.map((p) => entry(device.tlb[p])),
-    umr: umr ? { busy: true, kind: umr.wqe.kind, lo: umr.wqe.lo, hi: umr.wqe.hi } : { busy: false, kind: 'update', lo: 0, hi: 0 },
+    umr: umr
+      ? { busy: true, kind: umr.wqe.kind, pages: pages.map((p) => umr.wqe.lo <= p && p <= umr.wqe.hi) }
+      : { busy: false, kind: 'update', pages: pages.map(() => false) },
     acc: device.slots.map((a) =>
       a === null
         ? { state: 'idle', op: 'read', page: 0, frame: 0 }
