@@ -395,14 +395,14 @@ describe('mirrorcheck CLI, SMT commands (z3)', () => {
       ['odp-mr', 'proved', 1],
       ['dax-revoke', 'proved', 1],
     ]);
-    // fence-migrate and odp-mirror are proved for every size (odp-mirror keeps its invalidators at
-    // their built number); a protocol whose properties count over an open index type is reported
+    // fence-migrate and odp-mirror are proved for every size (odp-mirror keeps its invalidators,
+    // intervals and work items at their built number); a protocol whose properties count over an open index type is reported
     // (MC010) and fails the run (exit 2) rather than passing unproved.
     const u = run('prove', '--unbounded');
     expect(u.code).toBe(2);
     expect(u.out).toMatch(/hmm-migrate .*\n\s+ERROR MC010: the unbounded translation cannot express this model/);
     expect(u.out).toMatch(/fence-migrate .*\n\s+PROVED for every number of each index type:/);
-    expect(u.out).toMatch(/odp-mirror .*\n\s+PROVED for every number of each index type except Inv \(kept at its built size\)/);
+    expect(u.out).toMatch(/odp-mirror .*\n\s+PROVED for every number of each index type except Inv, Interval, Handler \(kept at its built size\)/);
     expect(u.out).toMatch(/note: for every size of Page \(>= 1\), Frame \(>= 1\), Slot \(>= 1\); Inv kept at its built size 2/);
   });
 });

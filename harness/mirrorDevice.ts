@@ -145,7 +145,7 @@ export class MirrorDevice {
   }
 
   /** Whether an access to `page` is in flight (writes and atomics only, with `writesOnly`). */
-  inflightOn(page: number, writesOnly = false): boolean {
+  private inflightOn(page: number, writesOnly = false): boolean {
     return this.slots.some((a) => a !== null && a.state === 'inflight' && a.page === page && (!writesOnly || a.op !== 'read'));
   }
 

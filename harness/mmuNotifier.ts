@@ -5,7 +5,7 @@
  * sequence arithmetic: seq, active, set_seq, read_retry, check_retry, read_begin's sleep test) does
  * not carry: the range flags a callback reads (blockable, the event including
  * `MMU_NOTIFY_EXCLUSIVE`, its owner), non-blocking starts whose failed callback makes the core close
- * the region itself (`mn_itree_invalidate` runs `mn_itree_inv_end` on failure, spec I2), and the
+ * the region itself (`mn_itree_invalidate` runs `mn_itree_inv_end` on failure, spec I6), and the
  * pre-interval-notifier `range->valid` flag that the `valid-flag` knob reads (B1).
  *
  * The `end-skipped-after-eagain` knob lives here because B3 was a core bug: a failed non-blocking
@@ -15,7 +15,7 @@ import { type IntervalSubscription, NotifierCore, type NotifierRange, type OpenR
 import type { Flow } from './scheduler.js';
 
 /** Events a range carries (enum mmu_notifier_event): unmap/clear, write-protect, device-exclusive. */
-export type RangeEvent = 'unmap' | 'protection' | 'exclusive';
+export type RangeEvent = 'unmap' | 'protection' | 'exclusive' | 'release';
 
 /** What a callback may read about a range besides its pages (mmu_notifier_range's event, owner, flags). */
 export interface RangeInfo {
@@ -35,7 +35,6 @@ export type InvalidateFlow = (sub: IntervalSubscription, range: NotifierRange, c
 export class MmuNotifier {
   readonly core = new NotifierCore();
   private readonly info = new WeakMap<NotifierRange, RangeInfo>();
-  private readonly failed = new WeakSet<NotifierRange>();
   /** B3 knob: a failed non-blocking start is not closed by the core. */
   readonly endSkippedAfterEagain: boolean;
 
@@ -45,14 +44,7 @@ export class MmuNotifier {
 
   /** mmu_interval_notifier_insert over pages [start, end). */
   insert(start: number, end: number, invalidate: InvalidateFlow): IntervalSubscription {
-    const failed = this.failed;
-    return this.core.insert(start, end, {
-      *invalidate(sub, range, curSeq) {
-        const ok = yield* invalidate(sub, range, curSeq);
-        if (!ok) failed.add(range);
-        return ok;
-      },
-    });
+    return this.core.insert(start, end, { invalidate });
   }
 
   /** The event, owner and blockable flag of a range passed to a callback. */
@@ -73,10 +65,15 @@ export class MmuNotifier {
     // driver reads the real one through rangeInfo.
     const range: NotifierRange = { start, end, event: info.event === 'exclusive' ? 'protection' : info.event, owner: info.owner };
     this.info.set(range, info);
-    const region = yield* this.core.rangeStart(range);
-    if (!this.failed.has(range)) return region;
+    const { region, ok } = yield* this.core.rangeStartChecked(range);
+    if (ok) return region;
     if (!this.endSkippedAfterEagain) this.core.rangeEnd(region);
     return null;
+  }
+
+  /** The open region raised by invalidating thread `thread` (for a view of the system: which interval's callback runs now). */
+  regionOfThread(thread: number): OpenRegion | null {
+    return this.core.openRegions.find((r) => this.info.get(r.range)?.thread === thread) ?? null;
   }
 
   /** mmu_notifier_invalidate_range_end. */

@@ -11,7 +11,7 @@
 import type { Flow } from './scheduler.js';
 
 /** Why an invalidation happens (enum mmu_notifier_event). */
-export type NotifyEvent = 'migrate' | 'unmap' | 'protection' | 'exclusive';
+export type NotifyEvent = 'migrate' | 'unmap' | 'protection' | 'exclusive' | 'release';
 
 /** The range passed to invalidate callbacks (struct mmu_notifier_range). */
 export interface NotifierRange {
@@ -56,6 +56,8 @@ export class IntervalSubscription {
 export interface OpenRegion {
   readonly id: number;
   readonly range: NotifierRange;
+  /** The interval whose callback is running now (mn_itree_invalidate's cursor), or null. */
+  calling: IntervalSubscription | null;
 }
 
 /** The per-mm notifier state (struct mmu_notifier_subscriptions) and its operations. */
@@ -93,20 +95,30 @@ export class NotifierCore {
 
   /**
    * mmu_notifier_invalidate_range_start: marks the region open (seq odd if it hits an interval), then
-   * runs the callback of every interval it hits. Returns the region, to be passed to `rangeEnd`.
+   * runs the callback of every interval it hits, in address order, stopping at the first that
+   * returns false (mn_itree_invalidate). Returns the region, to be passed to `rangeEnd`, and whether
+   * every callback returned true.
    */
   *rangeStart(range: NotifierRange): Flow<OpenRegion> {
+    return (yield* this.rangeStartChecked(range)).region;
+  }
+
+  /** `rangeStart`, also saying whether every callback returned true (false: one returned false, and the rest were not called). */
+  *rangeStartChecked(range: NotifierRange): Flow<{ readonly region: OpenRegion; readonly ok: boolean }> {
     this.active++;
-    const hit = this.intervals.filter((s) => s.overlaps(range));
+    const hit = this.intervals.filter((s) => s.overlaps(range)).sort((a, b) => a.start - b.start);
     if (hit.length > 0) this.seq |= 1;
     const cur = this.seq;
-    const region = { id: this.nextRegion++, range };
+    const region: OpenRegion = { id: this.nextRegion++, range, calling: null };
     this.regions.push(region);
     for (const sub of hit) {
       this.callbackLog.push({ start: sub.start, event: range.event });
-      yield* sub.ops.invalidate(sub, range, cur);
+      region.calling = sub;
+      const ok = yield* sub.ops.invalidate(sub, range, cur);
+      region.calling = null;
+      if (!ok) return { region, ok: false };
     }
-    return region;
+    return { region, ok: true };
   }
 
   /** mmu_notifier_invalidate_range_end: closes the region; the last one to close makes seq even. */
@@ -116,6 +128,11 @@ export class NotifierCore {
     this.regions.splice(i, 1);
     this.active--;
     if (this.active === 0 && this.seq & 1) this.seq++;
+  }
+
+  /** The regions open now. */
+  get openRegions(): readonly OpenRegion[] {
+    return this.regions;
   }
 
   /** Whether an open region covers `page` (what the model calls an open invalidation). */

@@ -46,29 +46,6 @@ export class SleepingMutex {
     return { label: label ?? stepLabel(fallback), ready, internal: label === undefined };
   }
 
-  /**
-   * The lock operations made inside another step, which the odp-mirror reference driver still uses
-   * until it moves to the flows above (they are removed then).
-   * @deprecated
-   */
-  lockNow(who: string): void {
-    if (this.owner !== null) throw new Error(`${who} takes ${this.name}, held by ${this.owner} (its step should have waited)`);
-    this.owner = who;
-  }
-
-  /** @deprecated see lockNow */
-  tryLockNow(who: string): boolean {
-    if (this.owner !== null) return false;
-    this.owner = who;
-    return true;
-  }
-
-  /** @deprecated see lockNow */
-  unlockNow(): void {
-    if (this.owner === null) throw new Error(`unlock of ${this.name}, which is not held`);
-    this.owner = null;
-  }
-
   /** mutex_lock: the step runs once the lock is free (the caller sleeps until then) and takes it. */
   *lock(who: string, opts: LockCallOptions = {}): Flow<void> {
     if (opts.mayBlock === false) this.mightSleep?.(who, `mutex_lock(${this.name})`);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import { buildModel } from '../../model/lang/protocol.js';
-import { ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
+import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
 import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
@@ -22,13 +22,15 @@ const SAFETY = [
   'quiescent-seq-even',
   'callback-releases-lock',
   'no-fault-timeout',
+  'dirty-before-unmap',
+  'nonblocking-callback-never-sleeps',
 ];
 
 describe('k-induction on odp-mirror', () => {
   it('the strengthening invariants hold in every reachable state (explicit search, default size)', () => {
     const model = buildModel(odpMirror);
     const hints = odpMirrorProperties.proofHints!(model);
-    expect(hints.strengthening.map((p) => p.requirement)).toEqual(Array.from({ length: 11 }, (_, i) => `ODP-S${i}`));
+    expect(hints.strengthening.map((p) => p.requirement)).toEqual(Array.from({ length: 12 }, (_, i) => `ODP-S${i}`));
     const r = explicitCheck({ model, properties: hints.strengthening, limits: {} });
     expect(r.status).toBe('ok');
   }, 60_000);
@@ -51,6 +53,21 @@ describe('k-induction on odp-mirror', () => {
     expect(r.status === 'proved' && r.k).toBe(1);
   }, 60_000);
 
+  it.each([
+    ['every actor the default leaves out (size actors)', ODP_ACTORS_PARAMS],
+    ['write-protect handled by a downgrade', { protect: 'downgrade' }],
+    ['raw kernel sequences', { seq: 'kernel', atomics: 0 }],
+  ])(
+    'and at %s',
+    async (_name, params) => {
+      const model = buildModel(odpMirror, { params });
+      const hints = odpMirrorProperties.proofHints!(model);
+      const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: hints.strengthening });
+      expect(r.status === 'proved' && r.k).toBe(1);
+    },
+    60_000,
+  );
+
   it('without the hints, the properties are not 2-inductive: a safety property has a counterexample to induction', async () => {
     const model = buildModel(odpMirror);
     const props = safety(odpMirrorProperties.build(model));
@@ -59,15 +76,18 @@ describe('k-induction on odp-mirror', () => {
     if (r.status === 'cti') expect(props.map((p) => p.name)).toContain(r.property);
   }, 60_000);
 
-  it('each hint matters: without the snapshot invariant (ODP-S5) the proof stops at a counterexample to induction', async () => {
-    const model = buildModel(odpMirror);
-    const hints = odpMirrorProperties.proofHints!(model);
-    const weakened = hints.strengthening.filter((p) => p.requirement !== 'ODP-S5');
-    const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: weakened });
-    expect(r.status).toBe('cti');
-    // read_retry would then install a snapshot the PTE no longer allows, as far as induction knows.
-    if (r.status === 'cti') expect(r.property).toBe('no-stale-translation');
-  }, 60_000);
+  it.each(Array.from({ length: 12 }, (_, i) => [`ODP-S${i}`]))(
+    'each hint matters: without %s the proof stops at a counterexample to induction',
+    async (drop) => {
+      const model = buildModel(odpMirror);
+      const hints = odpMirrorProperties.proofHints!(model);
+      const weakened = hints.strengthening.filter((p) => p.requirement !== drop);
+      expect(weakened.length).toBe(hints.strengthening.length - 1);
+      const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: weakened });
+      expect(r.status).toBe('cti');
+    },
+    60_000,
+  );
 
   it.each(ODP_VARIANTS.map((v) => [v] as const))(
     'bug variant %s is not proved (up to the default k, as the CLI runs it)',

@@ -6,7 +6,7 @@
  */
 import { definePackage } from 'mirrorcheck';
 import { odpMirrorHarness } from './driver/harness.js';
-import { ODP_LARGE_PARAMS } from './odpMirror.js';
+import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS } from './odpMirror.js';
 import { odpMirrorProperties } from './odpMirrorProperties.js';
 
 export default definePackage({
@@ -21,8 +21,11 @@ export default definePackage({
     'ladder-4': { pages: 2, frames: 2, invalidators: 1, invalidations: 1, retries: 1 },
     'ladder-5': { pages: 2, frames: 3, invalidators: 1, invalidations: 2 },
     'ladder-6': { pages: 2, frames: 3 },
-    // 2,293,683 states: three invalidations that can nest or overlap with the fault.
+    // Three invalidations that can nest or overlap with the fault.
     large: ODP_LARGE_PARAMS,
     bench: ODP_LARGE_PARAMS,
+    // Every actor the default leaves out: a prefetch work item, ranges over two pages, two
+    // intervals, the mm's exit (MMU_NOTIFY_RELEASE).
+    actors: ODP_ACTORS_PARAMS,
   },
 });

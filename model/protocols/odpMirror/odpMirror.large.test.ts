@@ -12,10 +12,10 @@ const check = (variant: string | null) => {
 };
 
 describe('odp-mirror at the large size (invalidations=3 retries=3)', () => {
-  it('2293683 states (pinned), every safety property holds, every cover is reached', () => {
+  it('2774396 states (pinned), every safety property holds, every cover is reached', () => {
     const r = check(null);
     expect(r.status).toBe('ok');
-    expect([r.stats.states, r.stats.transitions, r.stats.depth]).toEqual([2293683, 8709851, 57]);
+    expect([r.stats.states, r.stats.transitions, r.stats.depth]).toEqual([2774396, 10482214, 57]);
     if (r.status === 'ok') expect(r.covers.every((c) => c.reached)).toBe(true);
   });
 
@@ -30,9 +30,11 @@ describe('odp-mirror at the large size (invalidations=3 retries=3)', () => {
     ['no-secondary-tlb-flush', 'device-matches-shadow'],
     ['no-owner-filter', 'no-fault-timeout'],
     ['lock-across-read-begin', 'deadlock'],
-    ['no-set-seq', 'no-stale-translation'],
-    ['no-read-retry', 'no-stale-translation'],
+    ['no-set-seq', 'invalidation-complete'],
+    ['no-read-retry', 'invalidation-complete'],
     ['zap-without-drain', 'invalidation-complete'],
+    ['no-set-page-dirty', 'dirty-before-unmap'],
+    ['sleep-when-nonblockable', 'nonblocking-callback-never-sleeps'],
   ])('%s is caught by %s', (variant, property) => {
     expect(ODP_VARIANTS).toContain(variant);
     const r = check(variant);

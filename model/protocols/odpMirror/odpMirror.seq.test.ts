@@ -40,17 +40,21 @@ function reachable(model: Model): Int32Array[] {
   return out;
 }
 
-/** The canonical image of a raw state: what the four observable facts say the values are. */
+/** The canonical image of a raw state: what the observable facts say the values are (every interval, every work item). */
 function canonical(model: Model, s: Int32Array): string {
   const at = (name: string) => model.layout.slotNames.indexOf(name);
-  const [m, v, q] = [at('mmSeq'), at('ivSeq'), at('fh.s')];
   const t = new Int32Array(s);
-  const mm = s[m] as number;
-  const iv = s[v] as number;
-  const snap = s[q] as number;
-  t[q] = snap === 0 ? 0 : snap === iv ? (iv === mm ? 3 : 1) : iv === mm ? 1 : -1;
-  t[v] = iv === mm ? 3 : 1;
-  t[m] = mm % 2 === 1 ? 3 : 2;
+  const mm = s[at('mmSeq')] as number;
+  const intervals = model.params.intervals as number;
+  const handlers = 1 + (model.params.prefetch as number);
+  for (let h = 0; h < handlers; h++) {
+    const q = at(`fh[${h}].s`);
+    const iv = s[at(`ivSeq[${s[at(`fh[${h}].iv`)]}]`)] as number;
+    const snap = s[q] as number;
+    t[q] = snap === 0 ? 0 : snap === iv ? (iv === mm ? 3 : 1) : iv === mm ? 1 : -1;
+  }
+  for (let j = 0; j < intervals; j++) t[at(`ivSeq[${j}]`)] = (s[at(`ivSeq[${j}]`)] as number) === mm ? 3 : 1;
+  t[at('mmSeq')] = mm % 2 === 1 ? 3 : 2;
   return t.join();
 }
 
@@ -58,6 +62,10 @@ function canonical(model: Model, s: Int32Array): string {
 // pages (a two-chunk fault) with one.
 const SMALL = { pages: 1, frames: 2, invalidators: 2, invalidations: 2, retries: 2, atomics: 0 };
 const TWO_PAGES = { ...SMALL, pages: 2, invalidations: 1, retries: 1 };
+// Two intervals with a range over both (two callbacks, two interval sequences), and a prefetch work
+// item beside the fault handler (two snapshots, each against its own interval).
+const TWO_INTERVALS = { ...TWO_PAGES, intervals: 2, span: 2, invalidators: 1 };
+const PREFETCH = { ...SMALL, prefetch: 1, invalidators: 1, invalidations: 1, retries: 1 };
 
 describe('the canonical sequence encoding is exact', () => {
   it.each([
@@ -66,6 +74,8 @@ describe('the canonical sequence encoding is exact', () => {
     ['small, valid-flag', 'valid-flag', SMALL],
     ['small, retry-stale-seq', 'retry-stale-seq', SMALL],
     ['two pages, seq-per-chunk', 'seq-per-chunk', TWO_PAGES],
+    ['two intervals, a range over both', null, TWO_INTERVALS],
+    ['a prefetch work item', null, PREFETCH],
   ])('%s: the raw reachable states map onto exactly the canonical reachable states', (_, variant, params) => {
     const raw = buildModel(odpMirror, { variant, params: { ...params, seq: 'kernel' } });
     const can = buildModel(odpMirror, { variant, params: { ...params, seq: 'canonical' } });
@@ -89,6 +99,8 @@ describe('the canonical sequence encoding is exact', () => {
     'no-set-seq',
     'no-read-retry',
     'zap-without-drain',
+    'no-set-page-dirty',
+    'sleep-when-nonblockable',
   ])('%s: both encodings report the same property at the same depth (atomics=0)', (variant) => {
     const run = (seq: string) => {
       const model = buildModel(odpMirror, { variant, params: { atomics: 0, seq } });

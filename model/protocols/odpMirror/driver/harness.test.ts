@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { McError, buildModel } from 'mirrorcheck';
 import { describe, expect, it } from 'vitest';
 import { fenceMigrate } from '../../fenceMigrate/fenceMigrate.js';
 import { odpMirror } from '../odpMirror.js';
 import { odpMirrorHarness } from './harness.js';
+import { WRONG_DRIVER_KNOBS } from './knobs.js';
 
 /** The McError code and message `fn` throws. */
 const thrown = (fn: () => unknown): string => {
@@ -16,9 +18,33 @@ const thrown = (fn: () => unknown): string => {
 };
 
 describe('the odp-mirror harness binding', () => {
-  it('has a reference-driver knob for every variant of the model, and no other', () => {
-    expect([...odpMirrorHarness.knobs].sort()).toEqual(odpMirror.variants.map((v) => v.name).sort());
+  it('has a reference-driver knob for every variant of the model, and the wrong-driver knobs, which no variant has', () => {
+    expect([...odpMirrorHarness.knobs].sort()).toEqual([...odpMirror.variants.map((v) => v.name), ...WRONG_DRIVER_KNOBS].sort());
     for (const v of odpMirror.variants) expect(odpMirrorHarness.system(buildModel(odpMirror, { variant: v.name })).config.knob).toBe(v.name);
+    for (const k of WRONG_DRIVER_KNOBS) {
+      expect(odpMirror.variants.map((v) => v.name)).not.toContain(k);
+      expect(odpMirrorHarness.system(buildModel(odpMirror), { knob: k }).config.knob).toBe(k);
+    }
+  });
+
+  it('the reference driver uses only kernel-shaped calls: no notifier sequence, no device access slots or tables', () => {
+    const src = readFileSync(new URL('./mirrorDriver.ts', import.meta.url), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    for (const peek of [
+      'invalidateSeq',
+      'readBeginWouldSleep',
+      '.core.seq',
+      'inflightOn',
+      'umrCanComplete',
+      '.slots',
+      '.table',
+      '.tlb',
+      '.lockNow',
+      '.unlockNow',
+      'tryLockNow',
+    ])
+      expect(src, `mirrorDriver.ts uses ${peek}`).not.toContain(peek);
   });
 
   it('refuses, with MC030, a model of another protocol and a knob the driver lacks', () => {

@@ -21,7 +21,7 @@ export const odpMirrorHarness: HarnessBinding<OdpSystem> = {
   // Progress bugs end in a hang (a deadlock of the model), which the system reports when nothing can move.
   continuation: { maxAdded: 16, maxSeen: 400_000, deadlocks: true },
   words: {
-    intact: ', every access used a frame its page maps, every fault completed, nothing hung',
+    intact: ', every access used a frame its page maps, no device write was lost at writeback, every fault completed, nothing hung',
     before: 'the damage',
     shown: 'it',
   },

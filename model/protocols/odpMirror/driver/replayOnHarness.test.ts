@@ -22,22 +22,31 @@ const load = (file: string, variant?: string | null) => {
  * (0: the trace itself shows it), and a phrase of its message. Progress bugs show as a fault that
  * never completed, a thread blocked forever, or a deadlock, not as corrupted memory.
  */
-const EXPECTED: Record<string, [kind: string, added: number, words: RegExp]> = {
-  'valid-flag': ['freed-frame-access', 2, /device read of page 0 .* read frame 0 after it was freed/],
+const EXPECTED: Record<string, [kind: string, added: number, words: RegExp] | null> = {
+  'valid-flag': ['freed-frame-access', 4, /device read of page 0 .* read frame 0 after it was freed/],
   'end-skipped-after-eagain': [
     'hung',
     8,
-    /deadlock: .*fault handler, at DriverReadBeginWake.* 1 region\(s\) counted open, though only 0 invalidation\(s\) are running: a region was never closed/,
+    /deadlock: .*fault handler, at DriverReadBeginWake\(h=0\).* 1 region\(s\) counted open, though only 0 invalidation\(s\) are running: a region was never closed/,
   ],
-  'missed-unlock-nonblocking': ['hung', 1, /madvise of page 0\) blocks forever .* U is still held by an earlier invalidate callback/],
-  'seq-per-chunk': ['freed-frame-access', 2, /read frame 0 after it was freed/],
+  'missed-unlock-nonblocking': ['hung', 1, /madvise of pages 0\.\.0\) blocks forever .* U is still held by an earlier invalidate callback/],
+  'seq-per-chunk': ['freed-frame-access', 4, /read frame 0 after it was freed/],
   'retry-stale-seq': ['failed-fault', 0, /device read of page 0 .* never completed: the fault handler gave up after 2 retries/],
-  'no-secondary-tlb-flush': ['stale-tlb-fault', 1, /device write of page 0 .* faulted through a stale read-only TLB entry/],
+  'no-secondary-tlb-flush': ['stale-tlb-fault', 2, /device write of page 0 .* faulted through a stale read-only TLB entry/],
   'no-owner-filter': ['failed-fault', 0, /device atomic of page 0 .* never completed/],
-  'lock-across-read-begin': ['hung', 0, /deadlock: .*fault handler, at DriverReadBeginWake.*invalidator 1, at DriverInvalidateBegin.*U is held by fault/],
-  'no-set-seq': ['freed-frame-access', 3, /read frame 0 after it was freed/],
-  'no-read-retry': ['freed-frame-access', 3, /read frame 0 after it was freed/],
-  'zap-without-drain': ['freed-frame-access', 2, /read frame 0 after it was freed/],
+  'lock-across-read-begin': [
+    'hung',
+    0,
+    /deadlock: .*fault handler, at DriverReadBeginWake\(h=0\).*invalidator 1, at DriverInvalidateLock\(i=1\).*U is held by fault/,
+  ],
+  'no-set-seq': ['freed-frame-access', 7, /read frame 0 after it was freed/],
+  'no-read-retry': ['freed-frame-access', 7, /read frame 0 after it was freed/],
+  'zap-without-drain': ['freed-frame-access', 4, /read frame 0 after it was freed/],
+  // The shortest trace unmaps, without dirtying, a page that madvise is freeing and that the device
+  // never wrote: nothing is lost yet, and no continuation can write through the mapping it dropped.
+  // The loss (a device write, then page_mkclean's writeback) is shown by the conformance runs.
+  'no-set-page-dirty': null,
+  'sleep-when-nonblockable': ['sleep-in-nonblocking-callback', 0, /invalidator 0 runs for a non-blockable range .* calls mutex_lock\(umem_mutex\)/],
 };
 
 const files = readdirSync(CORPUS)
@@ -53,9 +62,16 @@ describe('odp-mirror corpus traces replay on the reference driver and simulated 
     const { model, trace } = load(file);
     const r = replayOdpOnHarness(model, trace);
     expect(r.mismatch).toBeNull();
-    const [kind, added, words] = EXPECTED[file.replace('.itf.json', '')] as [string, number, RegExp];
-    // Every trace step was taken on the harness, in order, under the trace's own label.
-    expect(r.steps.filter((s) => !s.added).map((s) => s.record.label)).toEqual(trace.steps.slice(1).map((s) => s.label));
+    // Every trace step was reached on the harness, in order, by a driver step carrying the trace's
+    // own label (the driver's other steps, such as a wait for a UMR completion, leave the state).
+    expect(r.steps.filter((s) => s.traceStep !== null).map((s) => s.record.label)).toEqual(trace.steps.slice(1).map((s) => s.label));
+    const want = EXPECTED[file.replace('.itf.json', '')];
+    if (want === null) {
+      expect(r.damage).toEqual([]);
+      expect(r.summary).toMatch(/^no damage/);
+      return;
+    }
+    const [kind, added, words] = want as [string, number, RegExp];
     expect(r.damage[0]?.kind).toBe(kind);
     expect(r.damage[0]?.message).toMatch(words);
     expect(r.added.length).toBe(added);
@@ -67,7 +83,7 @@ describe('odp-mirror corpus traces replay on the reference driver and simulated 
   it('a trace replayed on a driver without its knob stops where the harness leaves the trace', () => {
     const { model, trace } = load('no-set-seq.itf.json', null);
     const r = replayOdpOnHarness(model, trace);
-    expect(r.mismatch?.message).toMatch(/after DriverInvalidateBegin\(i=0\) the harness differs from the trace: ivSeq/);
+    expect(r.mismatch?.message).toMatch(/after DriverInvalidateLock\(i=0\) the harness differs from the trace: ivSeq\[0\]/);
     expect(r.summary).toMatch(/^the harness could not follow the trace/);
   });
 
