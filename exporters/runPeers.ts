@@ -195,8 +195,9 @@ export function runSpin(promela: string, opts: SpinOptions = {}): PeerRun {
     const run = timed('./pan', panArgs, dir, true);
     const out = run.out;
     // Breadth-first pan also stores the states inside atomic sequences; its "nominal" count is the model's.
-    const stored = /(\d+) nominal states/.exec(out) ?? /(\d+) states, stored/.exec(out);
-    const trans = /(\d+) transitions \(= stored\+matched\)/.exec(out);
+    // pan prints large counts in scientific notation (1.48337e+06): read the whole number.
+    const stored = /([\d.]+(?:e[+-]?\d+)?) nominal states/.exec(out) ?? /([\d.]+(?:e[+-]?\d+)?) states, stored/.exec(out);
+    const trans = /([\d.]+(?:e[+-]?\d+)?) transitions \(= stored\+matched\)/.exec(out);
     const err = /pan:1: (.+?) \(at depth (\d+)\)/.exec(out);
     let violation: PeerViolation | null = null;
     if (err) {
