@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -19,6 +20,8 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     // Nested node_modules too: examples/driver-model installs mirrorcheck as a link to this folder.
     exclude: ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'],
+    // One test file per core: the default leaves a core idle on a 2-core CI machine.
+    maxWorkers: availableParallelism(),
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },
