@@ -153,8 +153,8 @@ describe('replay renders and reads what it is given', () => {
     expect(r.code).toBe(1);
     expect(r.out.split('\n')[0]).toBe('sequenceDiagram');
     expect(r.out).not.toMatch(/^(Trace of|Reproduced|Note:)/m);
-    expect(r.out).toMatch(/^ {4}HCA->>MM: 7\. HcaCompleteDma\(d=0\)$/m);
-    expect(r.err).toMatch(/^Reproduced: no-lost-write \(FM-R4\) is violated at step 7\.$/m);
+    expect(r.out).toMatch(/^ {4}Driver->>HCA: 6\. DriverUnblockDma\(p=0\)$/m);
+    expect(r.err).toMatch(/^Reproduced: mirror-coherent \(FM-R1\) is violated at step 6\.$/m);
   });
 
   it('a lasso renders as HTML and Mermaid with its loop highlighted (exit 1)', () => {
@@ -180,7 +180,7 @@ describe('replay renders and reads what it is given', () => {
   it('replay - reads the trace from standard input', () => {
     const r = spawnSync(process.execPath, [bin, 'replay', '-'], { cwd: root, encoding: 'utf8', input: readFileSync(corpusTrace, 'utf8') });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/Reproduced: no-lost-write \(FM-R4\) is violated at step 7\./);
+    expect(r.stdout).toMatch(/Reproduced: mirror-coherent \(FM-R1\) is violated at step 6\./);
   });
 
   it('a trace hand-edited to carry a state variable its vars do not list is rejected (MC022, exit 2)', () => {
