@@ -154,14 +154,14 @@ describe('mirrorcheck ci: expectations decide the exit status', () => {
   });
 
   it('exit 1: a variant that passes is a hole in the property set (here: checked only against a property it does not break)', () => {
-    // no-invalidate has no fence step, so fence-complete holds vacuously for it.
-    const r = ci({ models: [{ model: 'fence-migrate', correct: 'skip', variants: { 'no-invalidate': { property: 'fence-complete' } }, corpus: false }] });
+    // no-invalidate never blocks DMA, so held-dma-completes (stalled DMA completes) holds for it.
+    const r = ci({ models: [{ model: 'fence-migrate', correct: 'skip', variants: { 'no-invalidate': { property: 'held-dma-completes' } }, corpus: false }] });
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/no-invalidate\s+violated \(fence-complete\)\s+not violated \(exhaustive\).*FAILED/);
+    expect(r.out).toMatch(/no-invalidate\s+violated \(held-dma-completes\)\s+not violated \(exhaustive\).*FAILED/);
     expect(r.out).toMatch(/FAILED fence-migrate \[default\] explicit no-invalidate: the variant passes .*the property set has a hole/);
     const xml = readFileSync(join(r.dir, 'mirrorcheck-out/junit.xml'), 'utf8');
     expect(xml).toMatch(
-      /<testcase classname="fence-migrate\.no-invalidate" name="fence-complete \[default\] explicit"[^>]*>\s*<failure type="expectation" message="the variant passes/,
+      /<testcase classname="fence-migrate\.no-invalidate" name="held-dma-completes \[default\] explicit"[^>]*>\s*<failure type="expectation" message="the variant passes/,
     );
   });
 
