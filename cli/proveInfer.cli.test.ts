@@ -52,12 +52,12 @@ describe('prove --infer (CLI)', () => {
     const r = run('prove', 'fence-migrate', '--infer', '--variant', 'unblock-before-copy', '--out', out, '--format', 'json', '--no-progress');
     expect(r.code).toBe(1);
     const rec = JSON.parse(r.out);
-    expect(rec.violations[0]).toMatchObject({ property: 'no-lost-write', length: 7 });
+    expect(rec.violations[0]).toMatchObject({ property: 'mirror-coherent', length: 6 });
     const t = run('prove', 'fence-migrate', '--infer', '--variant', 'unblock-before-copy', '--out', out, '--no-progress');
-    expect(t.out).toMatch(/VIOLATED no-lost-write \[FM-R4\]: 7 steps from the start lead to a state where it fails/);
+    expect(t.out).toMatch(/VIOLATED mirror-coherent \[FM-R1\]: 6 steps from the start lead to a state where it fails/);
     const rep = run('replay', rec.violations[0].trace);
     expect(rep.code).toBe(1);
-    expect(rep.out).toMatch(/Reproduced: no-lost-write \(FM-R4\) is violated at step 7\./);
+    expect(rep.out).toMatch(/Reproduced: mirror-coherent \(FM-R1\) is violated at step 6\./);
   });
 
   it('--infer with --unbounded is bad usage (exit 2)', () => {
