@@ -144,7 +144,12 @@ describe.skipIf(!Z3)(`the engines on a native z3 answer as on the wasm z3 (${NEE
     expect(native.status).toBe('proved');
     const bug = buildModel(fenceMigrate, { variant: 'no-invalidate' });
     const bugProps = safetyProperties(fenceMigrateProperties.build(bug));
-    expect(proof(await prove(bug, bugProps, { solver: 'native', maxK: 2 }))).toEqual(proof(await prove(bug, bugProps, { maxK: 2 })));
+    // Both find a counterexample to induction at k = 2; which non-inductive property each names is
+    // the solver's choice of model (the variant breaks several), so only the verdict is compared.
+    const bugNative = proof(await prove(bug, bugProps, { solver: 'native', maxK: 2 }));
+    const bugWasm = proof(await prove(bug, bugProps, { maxK: 2 }));
+    expect([bugNative.status, bugNative.k]).toEqual([bugWasm.status, bugWasm.k]);
+    for (const r of [bugNative, bugWasm]) expect(bugProps.map((p) => p.name)).toContain(r.property);
     const unb = { strengthening: hints?.strengthening ?? [], ...(hints?.initCondition ? { initCondition: hints.initCondition } : {}) };
     const uw = await proveUnbounded(fm, props, unb);
     const un = await proveUnbounded(fm, props, { ...unb, solver: 'native' });
