@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { ScalarType } from './types.js';
 import { describe, expect, it } from 'vitest';
 import { applyRule, enabled, holds, instanceBindings } from './interp.js';
 import { buildModel } from './protocol.js';
@@ -70,8 +71,24 @@ describe('compiled rules agree with the interpreter (the reference semantics)', 
   it('packs states into words sized from the schema', () => {
     const model = buildModel(fenceMigrate);
     const cm = compileModel(model, []);
-    // 31 slots; widths from the types (e.g. Frame 2 bits, option(Frame) 2 bits, bool 1 bit).
-    expect(cm.bits).toBe(58);
-    expect(cm.words).toBe(2);
+    // Each slot takes the bits its type's values need (e.g. Frame of 3: 2 bits, option(Frame): 2
+    // bits, bool: 1 bit), computed here from the schema on its own.
+    const values = (t: ScalarType): number => {
+      switch (t.kind) {
+        case 'bool':
+          return 2;
+        case 'enum':
+          return t.values.length;
+        case 'range':
+          return t.hi - t.lo + 1;
+        case 'index':
+          return t.size;
+        case 'option':
+          return values(t.inner) + 1;
+      }
+    };
+    const bits = model.layout.slotTypes.reduce((n, t) => n + Math.max(1, Math.ceil(Math.log2(values(t)))), 0);
+    expect(cm.bits).toBe(bits);
+    expect(cm.words).toBe(Math.ceil(bits / 32));
   });
 });
