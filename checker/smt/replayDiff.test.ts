@@ -24,10 +24,10 @@ describe('replayPath names the first four differing slots', () => {
   it('five differ: four are named; two differ: both', () => {
     const model = buildModel(five);
     expect(replayPath(model, { choices: [0], states: [Int32Array.from([1, 1, 1, 1, 1])], fromInit: true })).toBe(
-      'start state differs: a: z3 1, interpreter 0; b: z3 1, interpreter 0; c: z3 1, interpreter 0; d: z3 1, interpreter 0',
+      'start state differs: a: z3 true, interpreter false; b: z3 true, interpreter false; c: z3 true, interpreter false; d: z3 true, interpreter false',
     );
     expect(replayPath(model, { choices: [0], states: [Int32Array.from([0, 1, 0, 0, 1])], fromInit: true })).toBe(
-      'start state differs: b: z3 1, interpreter 0; e: z3 1, interpreter 0',
+      'start state differs: b: z3 true, interpreter false; e: z3 true, interpreter false',
     );
   });
 });
