@@ -139,9 +139,16 @@ function expectAgreement(ours: CheckResult<ExplicitStats>, peer: PeerRun): void 
   } else throw new Error(`unexpected ${ours.status}`);
 }
 
-// Small models: compile without optimisation (the search is instant, gcc -O3 takes seconds).
-const check = (x: { model: ReturnType<typeof buildModel>; properties: readonly Property[] }, cflags = ['-O0']) => {
+/**
+ * Above this many states (ours, counted first) Rumur's search outweighs gcc: -O1 halves the time of a
+ * 300,000-state search (measured: odp-mirror default 38 s at -O0, 22 s at -O1, compile included).
+ * Below it the search is instant and -O0 compiles fastest. The optimisation level changes only speed.
+ */
+const OPTIMISE_ABOVE = 50_000;
+
+const check = (x: { model: ReturnType<typeof buildModel>; properties: readonly Property[] }) => {
   const ours = explicitCheck({ model: x.model, properties: x.properties, limits: {} });
+  const cflags = ours.stats.states > OPTIMISE_ABOVE ? ['-O1'] : ['-O0'];
   const peer = runRumur(toMurphi(x.model, x.properties), { threads: 1, flags: rumurFlags(x.model), cflags });
   return { ours, peer };
 };
@@ -195,7 +202,8 @@ describe('Rumur reports every bug variant of every built-in protocol as the same
   );
 });
 
-describe('Rumur reaches exactly our states on odp-mr, and reports every variant as the same violation', () => {
+// Every variant of odp-mr and dax-revoke is cross-checked by the registry-wide test above.
+describe('Rumur reaches exactly our states on odp-mr at two sizes', () => {
   it.skipIf(!HAVE_RUMUR).each([
     [{ pages: 1, chunkPages: 1 }, 20752],
     [{ kind: 'explicit' }, 11813],
@@ -206,18 +214,9 @@ describe('Rumur reaches exactly our states on odp-mr, and reports every variant 
     expectAgreement(ours, peer);
     expect(peer.output).not.toMatch(/not hit/);
   });
-  const cases = variantCases(odpMr);
-  it('has a case for every variant', () => {
-    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(odpMr.variants.map((v) => v.name)));
-  });
-  it.skipIf(!HAVE_RUMUR).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
-    const { ours, peer } = check(mr(variant, params));
-    expect(ours.status).toBe('violated');
-    expectAgreement(ours, peer);
-  });
 });
 
-describe('Rumur reaches exactly our states on dax-revoke, and reports every variant as the same violation', () => {
+describe('Rumur reaches exactly our states on dax-revoke at two sizes', () => {
   it.skipIf(!HAVE_RUMUR).each([
     [{ pages: 1, blocks: 2 }, 870],
     [{ memory: 'p2p', pages: 3, gups: 2 }, 29010],
@@ -227,15 +226,6 @@ describe('Rumur reaches exactly our states on dax-revoke, and reports every vari
     expect(ours.stats.states).toBe(states);
     expectAgreement(ours, peer);
     expect(peer.output).not.toMatch(/not hit/);
-  });
-  const cases = variantCases(daxRevoke);
-  it('has a case for every variant', () => {
-    expect(new Set(cases.map((c) => c.variant))).toEqual(new Set(daxRevoke.variants.map((v) => v.name)));
-  });
-  it.skipIf(!HAVE_RUMUR).each(cases.map((c) => [`${c.variant} ${JSON.stringify(c.params)}`, c] as const))(`%s (${NEEDS})`, (_, { variant, params }) => {
-    const { ours, peer } = check(dax(variant, params));
-    expect(ours.status).toBe('violated');
-    expectAgreement(ours, peer);
   });
 });
 
@@ -257,24 +247,22 @@ describe('Rumur agrees on every built-in protocol at its default parameters', ()
 
 // --- the protocols of issue 13: a second size (the default is checked above) and every variant ---
 
-// Variants whose bug is a safety violation (no-owner-filter is a livelock; liveness is not exported).
+// A second size of each (the default and every variant at its default size are checked above).
 const ISSUE13 = [
   {
     def: hmmMigrate,
     properties: hmmMigrateProperties,
     sizes: [{ cpus: 2 }] as Record<string, string | number>[],
-    variants: hmmMigrate.variants.map((v) => v.name),
   },
   {
     def: deviceExclusive,
     properties: deviceExclusiveProperties,
     sizes: [{ pages: 2, frames: 3, cpus: 3 }] as Record<string, string | number>[],
-    variants: ['exclusive-fault-no-ref', 'filter-ignores-owner'],
   },
 ];
 
-describe('Rumur agrees with our golden counts and variant traces on the issue-13 protocols', () => {
-  for (const { def, properties, sizes, variants } of ISSUE13) {
+describe('Rumur agrees with our golden counts on the issue-13 protocols at a second size', () => {
+  for (const { def, properties, sizes } of ISSUE13) {
     const build = (variant: string | null, params: Record<string, string | number>) => {
       const model = buildModel(def as ProtocolDef<unknown>, { variant, params });
       return { model, properties: properties.build(model as never) as readonly Property[] };
@@ -282,11 +270,6 @@ describe('Rumur agrees with our golden counts and variant traces on the issue-13
     it.skipIf(!HAVE_RUMUR).each(sizes)(`${def.name} %j: the same states and transitions (${NEEDS})`, (params) => {
       const { ours, peer } = check(build(null, params));
       expect(ours.status).toBe('ok');
-      expectAgreement(ours, peer);
-    });
-    it.skipIf(!HAVE_RUMUR).each(variants)(`${def.name} variant %s: the same violation, as many steps (${NEEDS})`, (variant) => {
-      const { ours, peer } = check(build(variant, {}));
-      expect(ours.status).toBe('violated');
       expectAgreement(ours, peer);
     });
   }
