@@ -245,7 +245,7 @@ describe('Rumur agrees on every built-in protocol at its default parameters', ()
   });
 });
 
-// --- the protocols of issue 13: a second size (the default is checked above) and every variant ---
+// --- the protocols of issue 13: a second size (the default and every variant are checked above) ---
 
 // A second size of each (the default and every variant at its default size are checked above).
 const ISSUE13 = [
