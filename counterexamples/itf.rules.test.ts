@@ -8,67 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { McError } from '../model/lang/errors.js';
-import { buildModel, defineProtocol } from '../model/lang/protocol.js';
-import { arrayOf, bool, enumOf, option, range, record } from '../model/lang/types.js';
 import { TRACE_SCHEMA_VERSION, itfToTrace, parseItf, traceToItf } from './itf.js';
 import type { Trace } from './trace.js';
+import { type Doc, itfShapes } from '../test/fixtures/itfShapes.js';
 
-const shapes = defineProtocol({
-  name: 'shapes',
-  summary: 'one variable of every type the ITF encodes',
-  spec: 'counterexamples/itf.rules.test.ts',
-  params: {},
-  variants: [],
-  build(b) {
-    const P = b.index('P', 2);
-    b.v('flag', bool);
-    b.v('mode', enumOf('Mode', ['off', 'on']));
-    b.v('level', range(1, 12));
-    b.v('who', P);
-    b.v('maybe', option(range(0, 2)));
-    b.v('rec', record({ ok: bool, tag: option(enumOf('Tag', ['a', 'b'])) }));
-    b.v('map', arrayOf(P, range(0, 1)));
-    b.init('i', () => []);
-    return {};
-  },
-});
-const model = buildModel(shapes);
-
-// flag mode level who maybe rec.ok rec.tag map[0] map[1]
-const s0 = Int32Array.from([0, 0, 1, 0, -1, 0, -1, 0, 0]);
-const s1 = Int32Array.from([1, 1, 11, 1, 2, 1, 1, 1, 0]);
-const trace: Trace = {
-  protocol: 'shapes',
-  variant: null,
-  params: { pages: 2 },
-  engine: 'test',
-  property: 'p',
-  requirement: 'R-1',
-  steps: [
-    { choice: 0, label: 'init i', state: s0 },
-    { choice: 0, label: 'Step()', state: s1 },
-  ],
-};
-// biome-ignore lint/suspicious/noExplicitAny: the cases edit the JSON document freely
-type Doc = Record<string, any>;
-const good = (t: Trace = trace): Doc => JSON.parse(JSON.stringify(traceToItf(t, model)));
-
-/** The code and message of reading `doc` all the way to a trace, or `accepted`. */
-function read(doc: Doc | string): string {
-  try {
-    const { header, doc: d } = parseItf(typeof doc === 'string' ? doc : JSON.stringify(doc));
-    itfToTrace(header, d, model);
-    return 'accepted';
-  } catch (e) {
-    if (e instanceof McError) return `${e.code} ${e.message}`;
-    throw e;
-  }
-}
-const broken = (edit: (d: Doc) => void): string => {
-  const d = good();
-  edit(d);
-  return read(d);
-};
+const { model, trace, good, read, broken } = itfShapes({ spec: 'counterexamples/itf.rules.test.ts', levelMax: 12, level: 11, params: { pages: 2 } });
 const SHA = 'ab'.repeat(32);
 
 describe('values of the wrong JSON kind are named as such, not misread', () => {
