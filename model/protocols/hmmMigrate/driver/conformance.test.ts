@@ -52,11 +52,11 @@ describe('the correct hmm-migrate reference driver conforms to the model', () =>
       if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
     }
     expect(steps).toBeGreaterThan(4000 * 30);
-    // With one migration the device page is always free when it starts (see the next test).
-    expect(model.rules.map((x) => x.name).filter((n) => !rules.has(n))).toEqual(['DriverMigrateCopyNoMemory']);
+    // DriverMigrateCopyNoMemory included: the device-page allocation may fail even with a free page.
+    expect(model.rules.map((x) => x.name).filter((n) => !rules.has(n))).toEqual([]);
   });
 
-  it('a second migration that finds no free device page (migrations=2) conforms too, over 1000 swarm schedules', () => {
+  it('two migrations (migrations=2: the second may find the one device page still in use) conform too, over 1000 swarm schedules', () => {
     const { model, properties } = setup(null, { migrations: 2 });
     const rules = new Set<string>();
     for (const s of swarmSchedules(
