@@ -9,3 +9,5 @@ export { continuationsToDamage } from './damageSearch.js';
 export { harnessReplayLines, replayOnHarness } from './replayOnHarness.js';
 export type { HarnessReplayOptions, HarnessReplayReport, HarnessStep } from './replayOnHarness.js';
 export { swarmScheduler } from './swarmScheduler.js';
+export { conformanceKit } from './testkit.js';
+export type { ConformanceKit, KitParams, StopAt, Survey, SurveyOptions } from './testkit.js';

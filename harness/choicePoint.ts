@@ -11,6 +11,8 @@ import type { StepPoint } from './scheduler.js';
 export interface Alternative {
   readonly label: string;
   readonly frame: number | null;
+  /** Overrides the point's `internal` for this outcome (an allocation that fails is a model step, one that succeeds may not be). */
+  readonly internal?: boolean;
 }
 
 /** A step point whose outcome is picked among `alternatives()` (evaluated when actions are listed). */

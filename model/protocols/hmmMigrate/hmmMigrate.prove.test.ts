@@ -59,11 +59,13 @@ describe('k-induction on hmm-migrate', () => {
     120_000,
   );
 
-  it('without the hints, content-preserved has a counterexample to induction', async () => {
+  it('without the hints, the safety properties have a counterexample to induction', async () => {
     const { model, safety } = setup();
+    // Which property it names is the solver's choice (it was content-preserved; it is dirty-tracked
+    // since a device-page allocation may fail at any copy): only the verdict is compared.
     const r = await prove(model, safety, { maxK: 2 });
     expect(r.status).toBe('cti');
-    if (r.status === 'cti') expect(r.property).toBe('content-preserved');
+    if (r.status === 'cti') expect(SAFETY).toContain(r.property);
   }, 120_000);
 
   it.each([

@@ -13,7 +13,7 @@ export default definePackage({
   corpus: new URL('./corpus/', import.meta.url),
   harness: hmmMigrateHarness,
   sizes: {
-    // 1,286,932 states: two CPU threads, two device pages, three migrations.
+    // 1,451,268 states: two CPU threads, two device pages, three migrations.
     large: HM_LARGE_PARAMS,
   },
 });

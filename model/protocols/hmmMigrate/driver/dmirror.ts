@@ -56,6 +56,8 @@ export class Dmirror {
   readonly sub: IntervalSubscription;
   /** Whether the driver checks read_retry before mapping a migrated page (false: knob map-without-retry). */
   readonly mapRetry: boolean;
+  /** Whether dmirror_devmem_alloc_page may fail while the pool has free pages (see `migrateToDevice`). */
+  readonly allocMayFail: boolean;
   /** The migration to device memory in progress, if any. */
   forward: ForwardMigration | null = null;
   /** Migrations to device memory begun (read_begin returned). */
@@ -67,9 +69,10 @@ export class Dmirror {
   /** The pages a migration last moved (cpages of HMM_DMIRROR_MIGRATE_TO_DEV), for the selftests. */
   lastMigrated = 0;
 
-  constructor(mm: AnonMm, pages: number, opts: { mapRetry: boolean }) {
+  constructor(mm: AnonMm, pages: number, opts: { mapRetry: boolean; allocMayFail: boolean }) {
     this.mm = mm;
     this.mapRetry = opts.mapRetry;
+    this.allocMayFail = opts.allocMayFail;
     this.sub = mm.notifier.insert(0, pages, { invalidate: (sub, range, cur) => this.invalidate(sub, range, cur) });
   }
 
@@ -110,17 +113,19 @@ export class Dmirror {
     // dmirror_migrate_alloc_and_copy: a device page for every collected page, if one is free.
     for (const e of args.entries) {
       if (!e.collected) continue;
-      // One step: a free device page is allocated, or there is none (evaluated when the step runs):
-      // then dst stays empty, migrate_vma_pages skips the page and finalize restores it.
+      // One step, dmirror_devmem_alloc_page: a free device page is allocated, or none is, because
+      // the pool is empty or because the system page backing the simulated device page
+      // (alloc_page(GFP_HIGHUSER) for `rpage`) or a new chunk (dmirror_allocate_chunk) cannot be
+      // allocated. Then dst stays empty, migrate_vma_pages skips the page and finalize restores it.
+      const noMemory = { label: 'DriverMigrateCopyNoMemory()', frame: null, internal: false };
       const alloc: ChoicePoint = {
-        label: () => (this.mm.freeDevPages().length > 0 ? 'dmirror_devmem_alloc_page()' : 'DriverMigrateCopyNoMemory()'),
+        label: () => (this.mm.freeDevPages().length > 0 ? 'dmirror_devmem_alloc_page()' : noMemory.label),
         ready: () => true,
         internal: () => this.mm.freeDevPages().length > 0,
         alternatives: () => {
           const free = this.mm.freeDevPages();
-          return free.length > 0
-            ? free.map((d) => ({ label: stepLabel('dmirror_devmem_alloc_page', { d }), frame: d }))
-            : [{ label: 'DriverMigrateCopyNoMemory()', frame: null }];
+          const got = free.map((d) => ({ label: stepLabel('dmirror_devmem_alloc_page', { d }), frame: d, internal: true }));
+          return free.length === 0 || this.allocMayFail ? [...got, noMemory] : got;
         },
       };
       yield alloc;

@@ -36,6 +36,7 @@ class HmmBuffer {
     writes: 1_000_000,
     pins: 0,
     reclaim: false,
+    allocMayFail: false,
     dirty: 'both',
     knob: null,
     spontaneous: false,

@@ -45,6 +45,7 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
     writes: p.writes as number,
     pins: p.pins as number,
     reclaim: (p.reclaim as number) > 0,
+    allocMayFail: true,
     dirty: p.dirty as HmSystemConfig['dirty'],
     knob,
     spontaneous: true,

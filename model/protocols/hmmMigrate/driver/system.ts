@@ -44,6 +44,12 @@ export interface HmSystemConfig {
   readonly writes: number;
   readonly pins: number;
   readonly reclaim: boolean;
+  /**
+   * Whether the driver's device-page allocation may fail while its pool has free pages (the backing
+   * system page or a new chunk cannot be allocated), as the model allows; false where memory is
+   * plentiful, as the hmm-tests selftests assume.
+   */
+  readonly allocMayFail: boolean;
   readonly dirty: KernelKnobs['dirtyMode'];
   readonly knob: HmKnob | null;
   /** The model's environment acts by itself (see the module header); false for scenarios. */
@@ -101,7 +107,7 @@ export class HmSystem implements SimSystem {
         dirtyMode: config.dirty,
       },
     });
-    this.driver = new Dmirror(this.mm, config.pages, { mapRetry: knob !== 'map-without-retry' });
+    this.driver = new Dmirror(this.mm, config.pages, { mapRetry: knob !== 'map-without-retry', allocMayFail: config.allocMayFail });
     this.latest = Array.from({ length: config.pages }, () => 0);
     if (config.start === 'model') {
       this.mm.populate(0, 0);
@@ -161,8 +167,16 @@ export class HmSystem implements SimSystem {
       );
       return;
     }
-    if (op === 'read' && v !== this.latest[p])
-      this.report('stale-read', `${what} and got ${v}, but the last value written to page ${p} is ${this.latest[p]}: a write was lost`);
+    if (op === 'read' && v !== this.latest[p]) {
+      // A frame in the swap cache holding the slot's data was read in from swap: the newer data was
+      // dropped without being written back (reclaim found the page clean).
+      const s = this.mm.swap[p];
+      const fromSwap =
+        s?.cached === f && s.data === v
+          ? `; frame ${f} was read in from the swap slot, whose copy is older: the page was dropped without being written back`
+          : '';
+      this.report('stale-read', `${what} and got ${v}, but the last value written to page ${p} is ${this.latest[p]}: a write was lost${fromSwap}`);
+    }
   }
 
   private judgeDeviceAccess(p: number, d: number, op: 'read' | 'write', v: number): void {
@@ -215,7 +229,8 @@ export class HmSystem implements SimSystem {
       this.advance(t);
       if (t.pending === null) done();
     };
-    if (isChoicePoint(p)) return p.alternatives().map((alt) => ({ label: alt.label, actor: t.actor, internal: isInternal(p), run: run(alt.frame) }));
+    if (isChoicePoint(p))
+      return p.alternatives().map((alt) => ({ label: alt.label, actor: t.actor, internal: alt.internal ?? isInternal(p), run: run(alt.frame) }));
     return [{ label: labelOf(p), actor: t.actor, internal: isInternal(p), run: run(null) }];
   }
 

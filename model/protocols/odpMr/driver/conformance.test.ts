@@ -4,30 +4,19 @@
  * deferred child free) and an explicit one, over thousands of fast-check schedules, and what catches
  * each knob on its variant model.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { type Model, type Property, buildModel, initState, itfToTrace, parseItf } from 'mirrorcheck';
-import { type ConformanceOptions, type ConformanceReport, runConformance, swarmScheduler } from 'mirrorcheck/conformance';
-import { type Scheduler, ruleName } from 'mirrorcheck/harness';
+import { buildModel, itfToTrace, parseItf } from 'mirrorcheck';
+import { conformanceKit } from 'mirrorcheck/conformance';
+import type { Scheduler } from 'mirrorcheck/harness';
 import { MR_LARGE_PARAMS, odpMr } from '../odpMr.js';
 import { odpMrProperties } from '../odpMrProperties.js';
 import { odpMrHarness } from './harness.js';
 import type { MrKnob } from './mlx5Odp.js';
 import { MR_KNOBS } from './system.js';
 
-const check = (model: Model, properties: readonly Property[], schedule: Scheduler | readonly number[], opts: ConformanceOptions = {}) =>
-  runConformance(odpMrHarness, model, properties, schedule, opts);
-
-const setup = (variant: string | null, params: Record<string, string | number> = {}) => {
-  const model = buildModel(odpMr, { variant, params });
-  return { model, properties: odpMrProperties.build(model) };
-};
-
-const swarmSchedules = (names: readonly string[], n: number, seed: number, maxLength = 120) =>
-  fc.sample(fc.record({ held: fc.subarray([...names]), choices: fc.array(fc.nat(), { minLength: 1, maxLength, size: 'max' }) }), { numRuns: n, seed });
-
-const explain = (r: ConformanceReport) => JSON.stringify({ failure: r.failure, violation: r.violation, damage: r.damage, labels: r.labels });
+const kit = conformanceKit(odpMrProperties, odpMrHarness);
+const { setup } = kit;
 
 describe('the correct odp-mr reference driver conforms to the model', () => {
   it.each([
@@ -35,23 +24,10 @@ describe('the correct odp-mr reference driver conforms to the model', () => {
     ['explicit', { kind: 'explicit' }],
   ])('%s: every step of 600 uniform and 900 swarm schedules is a model step; properties hold; no damage; every rule is exercised', (_name, params) => {
     const { model, properties } = setup(null, params);
-    const rules = new Set<string>();
-    let steps = 0;
-    const run = (s: Scheduler | readonly number[]) => {
-      const r = check(model, properties, s);
-      steps += r.modelSteps;
-      for (const l of r.matched) if (l) rules.add(ruleName(l));
-      if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
-    };
-    for (const ch of fc.sample(fc.array(fc.nat(), { minLength: 1, maxLength: 120, size: 'max' }), { numRuns: 600, seed: 42 })) run(ch);
-    for (const s of swarmSchedules(
-      model.rules.map((r) => r.name),
-      900,
-      43,
-    ))
-      run(swarmScheduler(new Set(s.held), s.choices));
-    expect(steps).toBeGreaterThan(1500 * 20);
-    expect(model.rules.map((x) => x.name).filter((n) => !rules.has(n))).toEqual([]);
+    const uniform = kit.survey(model, properties, kit.uniform(600, 42));
+    const swarm = kit.survey(model, properties, kit.swarm(model, 900, 43));
+    expect(uniform.modelSteps + swarm.modelSteps).toBeGreaterThan(1500 * 20);
+    expect(kit.unmatched(model, new Set([...uniform.rules, ...swarm.rules]))).toEqual([]);
   });
 
   it.each([
@@ -61,23 +37,13 @@ describe('the correct odp-mr reference driver conforms to the model', () => {
     ['explicit, no prefetch, three invalidations', { kind: 'explicit', prefetch: 0, invalidations: 3 }],
   ])('also at %s, 250 swarm schedules', (_name, params) => {
     const { model, properties } = setup(null, params);
-    for (const s of swarmSchedules(
-      model.rules.map((r) => r.name),
-      250,
-      7,
-      150,
-    )) {
-      const r = check(model, properties, swarmScheduler(new Set(s.held), s.choices));
-      if (r.failure || r.violation || r.damage.length) throw new Error(explain(r));
-    }
+    kit.survey(model, properties, kit.swarm(model, 250, 7, 150));
   });
 
   it("the harness's start state is the model's start state", () => {
     for (const params of [{}, { kind: 'explicit' }, MR_LARGE_PARAMS]) {
-      const { model } = setup(null, params);
-      const mapped = odpMrHarness.stateOf(model, odpMrHarness.system(model));
-      if (typeof mapped === 'string') throw new Error(mapped);
-      expect([...mapped]).toEqual([...initState(model, model.inits[0]!)]);
+      const { mapped, init } = kit.startStates(setup(null, params).model);
+      expect(mapped).toEqual(init);
     }
   });
 
@@ -104,7 +70,7 @@ describe('the correct odp-mr reference driver conforms to the model', () => {
             return internal >= 0 ? internal : null;
           },
         };
-        return check(model, properties, sched, { knob }).failure;
+        return kit.check(model, properties, sched, { knob }).failure;
       };
       expect(along(null, v), `knob ${v} on the correct model`).not.toBeNull();
       expect(along(v, null), `correct driver on variant ${v}`).not.toBeNull();
@@ -134,20 +100,9 @@ const CAUGHT: Record<MrKnob, { property: string; damage: string | null }> = {
 describe('each bug knob conforms to its variant model, and what catches it', () => {
   it.each(MR_KNOBS.map((v) => [v]))('%s', (variant) => {
     const { model, properties } = setup(variant);
-    const violated = new Set<string>();
-    const damage = new Set<string>();
-    for (const s of swarmSchedules(
-      model.rules.map((r) => r.name),
-      500,
-      3,
-    )) {
-      const r = check(model, properties, swarmScheduler(new Set(s.held), s.choices));
-      if (r.failure) throw new Error(explain(r));
-      if (r.violation) violated.add(r.violation.property);
-      for (const d of r.damage) damage.add(d.kind);
-    }
-    expect(violated).toContain(CAUGHT[variant].property);
+    const s = kit.survey(model, properties, kit.swarm(model, 500, 3), { stop: 'failure' });
+    expect(s.violated).toContain(CAUGHT[variant].property);
     const d = CAUGHT[variant].damage;
-    if (d) expect(damage).toContain(d);
+    if (d) expect(s.damage).toContain(d);
   });
 });
