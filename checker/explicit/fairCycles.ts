@@ -16,6 +16,15 @@
  *
  * Every state is processed once per refinement level, and the sets refined form a laminar family,
  * so the work is O((n + m) * levels).
+ *
+ * Memory (the liveness check's budget is 64 bytes a state, graph included): the component token
+ * of each state (4 bytes) doubles as Tarjan's index while the state is on the stack (a negative
+ * value), lowlinks live only in the frames of the depth-first walk (which grow as deep as it goes),
+ * and the members of the sets being refined move between two arrays of one index a state: a split
+ * reads the set from one and writes its components into the same range of the other, with the
+ * Tarjan stack growing down from the end of that range (a state is on the stack or in a finished
+ * component, never both). About 12 bytes a state plus the walk's frames, and the caller lends the
+ * two arrays (the BFS searches reuse them afterwards).
  */
 import type { StateGraph } from './graph.js';
 
@@ -31,30 +40,29 @@ export interface FairnessGroups {
 export const WEAK = 1;
 export const STRONG = 2;
 
-/** The result: every state in a fair component has `fair[v] = 1`; `tok[v]` names its component. */
+/** Bit of the caller's flags: the state is in the region searched. */
+export const IN_REGION = 8;
+/** Bit of the caller's flags set on every state of a fair component. */
+export const FAIR = 16;
+
+/** The result: `flags[v] & FAIR` on every state of a fair component; `tok[v]` names its component. */
 export interface FairComponents {
-  readonly fair: Uint8Array;
   readonly tok: Int32Array;
   /** Number of fair components. */
   readonly count: number;
-  /** Bytes of the arrays used by the search. */
-  readonly bytes: number;
+  /** Most bytes of the depth-first walk's frames (the other arrays are the caller's). */
+  readonly frameBytes: number;
 }
 
-/** Arrays of the refinement, sized once for the region. */
+/** Token of a state on the Tarjan stack with index i (tokens of sets are >= 0; -1 is outside every set). */
+const onStackTok = (i: number): number => -2 - i;
+
+/** Arrays of the refinement. */
 class Refinement {
-  readonly tok: Int32Array;
-  readonly fair: Uint8Array;
-  /** Members of the sets being refined, grouped: each work item is a range of this array. */
-  readonly members: Uint32Array;
-  // Iterative Tarjan.
-  private readonly index: Int32Array;
-  private readonly low: Int32Array;
-  private readonly onStack: Uint8Array;
-  private readonly sstack: Uint32Array;
-  private readonly callNode: Uint32Array;
-  private readonly callEdge: Uint32Array;
-  private readonly out: Uint32Array;
+  // Frames of the depth-first walk: node, next edge, lowlink.
+  private fNode = new Uint32Array(1024);
+  private fEdge = new Uint32Array(1024);
+  private fLow = new Int32Array(1024);
   // Per fairness group, for the analysis of one component.
   private readonly gRound: Int32Array;
   private readonly gLast: Int32Array;
@@ -62,35 +70,29 @@ class Refinement {
   private readonly gTaken: Uint8Array;
   private readonly gBad: Int32Array;
   private readonly touched: Int32Array;
-  /** Work items: triples (first member, end, token). */
+  /** Work items: quadruples (first member, end, token, which member array). */
   private readonly work: number[] = [];
   private nextTok = 1;
   private round = 0;
+  private counter = 0;
   fairCount = 0;
 
   constructor(
     private readonly g: StateGraph,
-    inRegion: Uint8Array,
+    private readonly flags: Uint8Array,
     private readonly groups: FairnessGroups,
+    readonly tok: Int32Array,
+    private readonly bufs: readonly [Uint32Array, Uint32Array],
   ) {
     const { n } = g;
-    this.tok = new Int32Array(n).fill(-1);
-    this.fair = new Uint8Array(n);
+    const A = bufs[0];
     let size = 0;
-    for (let v = 0; v < n; v++) if (inRegion[v]) size++;
-    this.members = new Uint32Array(size);
-    for (let v = 0, k = 0; v < n; v++) {
-      if (!inRegion[v]) continue;
-      this.members[k++] = v;
-      this.tok[v] = 0;
+    for (let v = 0; v < n; v++) {
+      if ((flags[v] as number) & IN_REGION) {
+        A[size++] = v;
+        tok[v] = 0;
+      } else tok[v] = -1;
     }
-    this.index = new Int32Array(n);
-    this.low = new Int32Array(n);
-    this.onStack = new Uint8Array(n);
-    this.sstack = new Uint32Array(size);
-    this.callNode = new Uint32Array(size);
-    this.callEdge = new Uint32Array(size);
-    this.out = new Uint32Array(size);
     const G = groups.count;
     this.gRound = new Int32Array(G).fill(-1);
     this.gLast = new Int32Array(G);
@@ -98,35 +100,25 @@ class Refinement {
     this.gTaken = new Uint8Array(G);
     this.gBad = new Int32Array(G).fill(-1);
     this.touched = new Int32Array(G);
-    this.work.push(0, size, 0);
+    this.work.push(0, size, 0, 0);
   }
 
-  /** Bytes of the per-state arrays. */
-  get bytes(): number {
-    return (
-      this.tok.byteLength +
-      this.fair.byteLength +
-      this.members.byteLength +
-      this.index.byteLength +
-      this.low.byteLength +
-      this.onStack.byteLength +
-      this.sstack.byteLength +
-      this.callNode.byteLength +
-      this.callEdge.byteLength +
-      this.out.byteLength
-    );
+  /** Bytes of the frames. */
+  get frameBytes(): number {
+    return this.fNode.byteLength + this.fEdge.byteLength + this.fLow.byteLength;
   }
 
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
   run(): void {
     const found: number[] = [];
     while (this.work.length) {
+      const which = this.work.pop() as number;
       const T = this.work.pop() as number;
       const b = this.work.pop() as number;
       const a = this.work.pop() as number;
       found.length = 0;
-      this.splitIntoSccs(a, b, T, found);
-      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number);
+      this.splitIntoSccs(a, b, T, which, found);
+      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number, 1 - which);
     }
   }
 
@@ -137,85 +129,98 @@ class Refinement {
   }
 
   /**
-   * Step 1: Tarjan over the members[a..b) with token T. Each SCC with an internal edge gets a fresh
-   * token and is pushed to `found` as a range of members (rewritten in SCC order); the others leave.
+   * Step 1: Tarjan over the members src[a..b) with token T. Each SCC with an internal edge gets a
+   * fresh token and is written to dst, from a on, and pushed to `found` as its range; the others
+   * leave the sets (token -1). The Tarjan stack grows down from dst[b - 1].
    */
-  private splitIntoSccs(a: number, b: number, T: number, found: number[]): void {
-    const { members, index, tok } = this;
-    for (let i = a; i < b; i++) index[members[i] as number] = -1;
-    const st = { counter: 0, sp: 0, outLen: 0 };
+  private splitIntoSccs(a: number, b: number, T: number, which: number, found: number[]): void {
+    const src = this.bufs[which] as Uint32Array;
+    const dst = this.bufs[1 - which] as Uint32Array;
+    const { tok } = this;
+    const st = { out: a, sp: b };
+    this.counter = 0;
     for (let i = a; i < b; i++) {
-      const r = members[i] as number;
-      if (index[r] === -1 && tok[r] === T) this.strongConnect(r, T, a, st, found);
+      const r = src[i] as number;
+      if (tok[r] === T) this.strongConnect(r, T, dst, st, found);
     }
-    members.set(this.out.subarray(0, st.outLen), a);
+  }
+
+  private growFrames(): void {
+    const size = this.fNode.length * 2;
+    const node = new Uint32Array(size);
+    node.set(this.fNode);
+    const edge = new Uint32Array(size);
+    edge.set(this.fEdge);
+    const low = new Int32Array(size);
+    low.set(this.fLow);
+    this.fNode = node;
+    this.fEdge = edge;
+    this.fLow = low;
   }
 
   /** Iterative Tarjan from root `r` (no recursion: deep graphs would overflow the stack). */
-  private strongConnect(r: number, T: number, a: number, st: { counter: number; sp: number; outLen: number }, found: number[]): void {
+  private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number }, found: number[]): void {
     const { offsets, targets } = this.g;
-    const { index, low, onStack, sstack, callNode, callEdge, tok } = this;
+    const { tok } = this;
+    let cp = 0;
     const visit = (v: number) => {
-      index[v] = low[v] = st.counter++;
-      sstack[st.sp++] = v;
-      onStack[v] = 1;
+      if (cp === this.fNode.length) this.growFrames();
+      const i = this.counter++;
+      tok[v] = onStackTok(i);
+      dst[--st.sp] = v;
+      this.fNode[cp] = v;
+      this.fEdge[cp] = offsets[v] as number;
+      this.fLow[cp] = i;
+      cp++;
     };
     visit(r);
-    let cp = 0;
-    callNode[cp] = r;
-    callEdge[cp] = offsets[r] as number;
-    cp++;
     while (cp > 0) {
-      const v = callNode[cp - 1] as number;
-      const ej = callEdge[cp - 1] as number;
+      const f = cp - 1;
+      const v = this.fNode[f] as number;
+      const ej = this.fEdge[f] as number;
       if (ej < (offsets[v + 1] as number)) {
-        callEdge[cp - 1] = ej + 1;
+        this.fEdge[f] = ej + 1;
         const w = targets[ej] as number;
-        if (tok[w] !== T) continue;
-        if (index[w] === -1) {
-          visit(w);
-          callNode[cp] = w;
-          callEdge[cp] = offsets[w] as number;
-          cp++;
-        } else if (onStack[w] && (index[w] as number) < (low[v] as number)) {
-          low[v] = index[w] as number;
+        const t = tok[w] as number;
+        if (t === T) visit(w);
+        else if (t <= -2) {
+          const iw = -2 - t;
+          if (iw < (this.fLow[f] as number)) this.fLow[f] = iw;
         }
         continue;
       }
       cp--;
-      if (cp > 0) {
-        const u = callNode[cp - 1] as number;
-        if ((low[v] as number) < (low[u] as number)) low[u] = low[v] as number;
-      }
-      if (low[v] === index[v]) this.popScc(v, a, st, found);
+      const low = this.fLow[f] as number;
+      if (cp > 0 && low < (this.fLow[cp - 1] as number)) this.fLow[cp - 1] = low;
+      if (low === -2 - (tok[v] as number)) this.popScc(v, dst, st, found);
     }
   }
 
-  /** Pops the SCC rooted at `v` off the Tarjan stack; keeps it when it holds a cycle. */
-  private popScc(v: number, a: number, st: { sp: number; outLen: number }, found: number[]): void {
-    const { sstack, onStack, out, tok } = this;
-    const cs = st.outLen;
+  /** Pops the SCC rooted at `v` off the Tarjan stack into the output; keeps it when it holds a cycle. */
+  private popScc(v: number, dst: Uint32Array, st: { out: number; sp: number }, found: number[]): void {
+    const { tok } = this;
+    const cs = st.out;
     let w: number;
     do {
-      w = sstack[--st.sp] as number;
-      onStack[w] = 0;
-      out[st.outLen++] = w;
+      w = dst[st.sp++] as number;
+      dst[st.out++] = w;
+      // Leaves the stack: a token no set uses until the component gets its own.
+      tok[w] = -1;
     } while (w !== v);
-    if (st.outLen - cs === 1 && !this.selfLoop(v)) {
-      tok[v] = -1;
-      st.outLen = cs;
+    if (st.out - cs === 1 && !this.selfLoop(v)) {
+      st.out = cs;
       return;
     }
     const T2 = this.nextTok++;
-    for (let k = cs; k < st.outLen; k++) tok[out[k] as number] = T2;
-    found.push(a + cs, a + st.outLen, T2);
+    for (let k = cs; k < st.out; k++) tok[dst[k] as number] = T2;
+    found.push(cs, st.out, T2);
   }
 
   /** Counts, per fairness group, the states of members[s..e) where it is enabled, and whether it is taken inside. */
-  private countGroups(s: number, e: number, T: number): number {
+  private countGroups(members: Uint32Array, s: number, e: number, T: number): number {
     const { offsets, targets, labels } = this.g;
     const { groupOf } = this.groups;
-    const { gRound, gEnabled, gTaken, gLast, touched, members, tok } = this;
+    const { gRound, gEnabled, gTaken, gLast, touched, tok } = this;
     const round = ++this.round;
     let nt = 0;
     for (let k = s; k < e; k++) {
@@ -240,11 +245,12 @@ class Refinement {
     return nt;
   }
 
-  /** Steps 2-4 for the component members[s..e) with token T. */
-  private analyse(s: number, e: number, T: number): void {
+  /** Steps 2-4 for the component members[s..e) (in bufs[which]) with token T. */
+  private analyse(s: number, e: number, T: number, which: number): void {
     const { kind } = this.groups;
-    const { gTaken, gEnabled, gBad, touched, members, tok, fair } = this;
-    const nt = this.countGroups(s, e, T);
+    const { gTaken, gEnabled, gBad, touched, tok, flags } = this;
+    const members = this.bufs[which] as Uint32Array;
+    const nt = this.countGroups(members, s, e, T);
     let bad = 0;
     for (let i = 0; i < nt; i++) {
       const grp = touched[i] as number;
@@ -259,18 +265,18 @@ class Refinement {
       }
     }
     if (bad === 0) {
-      for (let k = s; k < e; k++) fair[members[k] as number] = 1;
+      for (let k = s; k < e; k++) flags[members[k] as number] = (flags[members[k] as number] as number) | FAIR;
       this.fairCount++;
       return;
     }
-    this.dropStronglyUnfair(s, e, T);
+    this.dropStronglyUnfair(members, s, e, T, which);
   }
 
   /** Step 3: removes the states where a strong requirement never taken in the component is enabled; refines the rest. */
-  private dropStronglyUnfair(s: number, e: number, T: number): void {
+  private dropStronglyUnfair(members: Uint32Array, s: number, e: number, T: number, which: number): void {
     const { offsets, labels } = this.g;
     const { groupOf } = this.groups;
-    const { members, tok, gBad, round } = this;
+    const { tok, gBad, round } = this;
     let w = s;
     for (let k = s; k < e; k++) {
       const v = members[k] as number;
@@ -282,17 +288,24 @@ class Refinement {
       if (drop) tok[v] = -1;
       else members[w++] = v;
     }
-    if (w > s) this.work.push(s, w, T);
+    if (w > s) this.work.push(s, w, T, which);
   }
 }
 
 /**
- * Finds every fair component of the subgraph induced by the states with `inRegion[v] = 1`.
- * Components are maximal among the refined sets, and each is strongly connected with at least one
- * internal edge.
+ * Finds every fair component of the subgraph induced by the states with `flags[v] & IN_REGION`,
+ * and sets `FAIR` in their flags. Components are maximal among the refined sets, and each is
+ * strongly connected with at least one internal edge. `tok` (n entries) receives the component
+ * tokens; `bufs` are two arrays of n entries each, used as scratch.
  */
-export function findFairComponents(g: StateGraph, inRegion: Uint8Array, groups: FairnessGroups): FairComponents {
-  const r = new Refinement(g, inRegion, groups);
+export function findFairComponents(
+  g: StateGraph,
+  flags: Uint8Array,
+  groups: FairnessGroups,
+  tok: Int32Array,
+  bufs: readonly [Uint32Array, Uint32Array],
+): FairComponents {
+  const r = new Refinement(g, flags, groups, tok, bufs);
   r.run();
-  return { fair: r.fair, tok: r.tok, count: r.fairCount, bytes: r.bytes };
+  return { tok, count: r.fairCount, frameBytes: r.frameBytes };
 }

@@ -12,6 +12,7 @@
  * which is what the fairness checks read.
  */
 import { type ErrorCode, McError } from '../../model/lang/errors.js';
+import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
 import type { CompiledModel } from '../../model/lang/compile.js';
@@ -24,23 +25,30 @@ import type { Canonicalizer } from './symmetry.js';
 export interface StateGraph {
   readonly model: Model;
   readonly cm: CompiledModel<Property>;
+  /** The packed states (the search's own store: its words are not copied; its hash index is dropped once the graph is complete). */
   readonly store: StateStore;
   /** Number of states. */
   readonly n: number;
+  /** Number of start states: ids 0 .. nInit - 1. */
+  readonly nInit: number;
   /** Number of edges. */
   readonly m: number;
   /** Edges of state v are `offsets[v] .. offsets[v + 1]`. Length n + 1. */
   readonly offsets: Uint32Array;
   /** Target state of each edge. */
   readonly targets: Uint32Array;
-  /** Rule instance (`Model.instances` index) of each edge. */
-  readonly labels: Uint16Array | Uint32Array;
-  /** BFS depth of each state (saturating at 65535). */
+  /** Rule instance (`Model.instances` index) of each edge, in the narrowest array that holds every instance. */
+  readonly labels: Uint8Array | Uint16Array | Uint32Array;
+  /** The first id of each BFS level (the last entry is n). */
+  readonly levelStarts: readonly number[];
+  /** BFS depth of each state (saturating at 65535), computed when first read (the liveness check does not need it). */
   readonly depth: Uint16Array;
   /** Largest BFS depth. */
   readonly maxDepth: number;
-  /** Bytes held by the store and the edge arrays. */
+  /** Bytes held by the store and the edge arrays once the graph is complete. */
   readonly bytes: number;
+  /** Most bytes held at once while the graph was built (the store with its hash index, the edges in chunks, and their copy into the final arrays). */
+  readonly buildPeakBytes: number;
   /**
    * Under symmetry reduction, the canonical forms (states are canonical representatives, and an
    * edge c -k-> c' means instance k taken in c leads to a state of canonical form c'); null for the
@@ -63,86 +71,223 @@ export type GraphBuild =
       readonly elapsedMs: number;
     };
 
-function grow<T extends Uint32Array | Uint16Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  let size = a.length;
-  while (size < need) size *= 2;
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
+/** Edges or offsets per chunk while the search runs (4 MiB of targets). */
+const CHUNK_BITS = 20;
+const CHUNK = 1 << CHUNK_BITS;
+
+type Narrow = Uint8Array | Uint16Array | Uint32Array;
+
+/** The narrowest unsigned typed array constructor that holds values up to `max`. */
+function narrowFor(max: number): new (n: number) => Narrow {
+  return max <= 0xff ? Uint8Array : max <= 0xffff ? Uint16Array : Uint32Array;
+}
+
+/**
+ * A list of numbers appended in chunks (no doubling: no slack beyond one chunk, no copy while it
+ * grows), copied once into one typed array of the exact length at the end.
+ */
+class ChunkedArray<T extends Narrow> {
+  private readonly chunks: T[] = [];
+  length = 0;
+  constructor(private readonly make: new (n: number) => T) {}
+
+  push(x: number): void {
+    const i = this.length & (CHUNK - 1);
+    if (i === 0 && this.length >>> CHUNK_BITS === this.chunks.length) this.chunks.push(new this.make(CHUNK));
+    (this.chunks[this.length >>> CHUNK_BITS] as T)[i] = x;
+    this.length++;
+  }
+
+  get(i: number): number {
+    return (this.chunks[i >>> CHUNK_BITS] as T)[i & (CHUNK - 1)] as number;
+  }
+
+  /** Forgets the entries from `len` on. */
+  truncate(len: number): void {
+    if (len < this.length) this.length = len;
+  }
+
+  /** Bytes of the chunks. */
+  get bytes(): number {
+    return this.chunks.reduce((a, c) => a + c.byteLength, 0);
+  }
+
+  /** One array of the exact length; the chunks are released as they are copied. */
+  toArray(): T {
+    const out = new this.make(this.length);
+    for (let c = 0; c * CHUNK < this.length; c++) {
+      const chunk = this.chunks[c] as T;
+      out.set(chunk.subarray(0, Math.min(CHUNK, this.length - c * CHUNK)) as unknown as ArrayLike<number>, c * CHUNK);
+      (this.chunks as (T | null)[])[c] = null;
+    }
+    this.chunks.length = 0;
+    return out;
+  }
 }
 
 /** The edges recorded while the search runs, in CSR form (states are expanded in id order). */
 class EdgeRecorder {
-  offsets = new Uint32Array(1 << 16);
-  targets = new Uint32Array(1 << 18);
-  labels: Uint16Array | Uint32Array;
-  m = 0;
+  readonly offsets = new ChunkedArray(Uint32Array);
+  readonly targets = new ChunkedArray(Uint32Array);
+  readonly labels: ChunkedArray<Narrow>;
   /** States whose first edge offset is set: 0 .. next - 1. */
   private next = 0;
 
   constructor(nInst: number) {
-    this.labels = nInst < 0xffff ? new Uint16Array(1 << 18) : new Uint32Array(1 << 18);
+    this.labels = new ChunkedArray(narrowFor(Math.max(0, nInst - 1)));
+  }
+
+  get m(): number {
+    return this.targets.length;
   }
 
   add(from: number, to: number, k: number): void {
     this.startState(from);
-    if (this.m === this.targets.length) {
-      this.targets = grow(this.targets, this.m + 1);
-      this.labels = grow(this.labels, this.m + 1);
-    }
-    this.targets[this.m] = to;
-    this.labels[this.m] = k;
-    this.m++;
+    this.targets.push(to);
+    this.labels.push(k);
   }
 
   /** Marks the edges of states up to `v` as started (states without an edge get an empty range). */
   private startState(v: number): void {
-    if (v < this.next) return;
-    this.offsets = grow(this.offsets, v + 2);
-    while (this.next <= v) this.offsets[this.next++] = this.m;
+    while (this.next <= v) {
+      this.offsets.push(this.m);
+      this.next++;
+    }
   }
 
   /** Drops the edges recorded for state `v` (whose expansion failed). */
   dropEdgesOf(v: number): void {
-    if (v < this.next) this.m = this.offsets[v] as number;
+    if (v >= this.next) return;
+    const keep = this.offsetOf(v);
+    this.targets.truncate(keep);
+    this.labels.truncate(keep);
+    this.offsets.truncate(v + 1);
+    this.next = v + 1;
   }
 
-  /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
-  finish(n: number): void {
+  private offsetOf(v: number): number {
+    return this.offsets.get(v);
+  }
+
+  /** Bytes held while recording. */
+  get bytes(): number {
+    return this.offsets.bytes + this.targets.bytes + this.labels.bytes;
+  }
+
+  /** Closes the CSR arrays for `n` states (states not expanded get no edges) and copies them into exact arrays. */
+  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow } {
     this.startState(n);
+    this.offsets.truncate(n + 1);
+    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray() };
   }
 }
 
 /** BFS depth of each state, from the first id of each level. */
 function depthsOf(levelStarts: readonly number[], n: number): Uint16Array {
-  const depth = new Uint16Array(Math.max(n, 1));
+  const depth = new Uint16Array(n);
   for (let d = 0; d < levelStarts.length; d++) {
     const end = Math.min(levelStarts[d + 1] ?? n, n);
-    depth.fill(Math.min(d, 0xffff), levelStarts[d] as number, end);
+    const start = Math.min(levelStarts[d] as number, n);
+    if (start < end) depth.fill(Math.min(d, 0xffff), start, end);
   }
   return depth;
 }
 
-/** The graph held by a finished (or stopped) search and its edges. */
-function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
+/**
+ * The graph held by a finished (or stopped) search and its edges. The store's hash index is only
+ * needed to find states while searching: it is dropped (unless the search stopped early and its
+ * store may still be read by the caller's statistics) before the edges are copied into their
+ * final arrays, so that the copy does not add to the peak.
+ */
+function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateGraph {
   const n = search.store.count;
-  edges.finish(n);
-  const depth = depthsOf(search.levelStarts, n);
+  const searchBytes = search.store.bytes() + edges.bytes;
+  if (complete) search.store.dropIndex();
+  const wordsBytes = search.store.bytes();
+  const recorded = edges.bytes;
+  const { offsets, targets, labels } = edges.finish(n);
+  const exact = offsets.byteLength + targets.byteLength + labels.byteLength;
+  const levelStarts = [...search.levelStarts.filter((x) => x <= n)];
+  if (levelStarts[levelStarts.length - 1] !== n) levelStarts.push(n);
+  let depth: Uint16Array | null = null;
   return {
     model: search.model,
     cm: search.cm as CompiledModel<Property>,
     store: search.store,
     n,
-    m: edges.m,
-    offsets: edges.offsets.subarray(0, n + 1),
-    targets: edges.targets.subarray(0, edges.m),
-    labels: edges.labels.subarray(0, edges.m),
-    depth: depth.subarray(0, n),
+    nInit: Math.min(search.levelStarts[1] ?? n, n),
+    m: targets.length,
+    offsets,
+    targets,
+    labels,
+    levelStarts,
+    get depth(): Uint16Array {
+      depth ??= depthsOf(levelStarts, n);
+      return depth;
+    },
     maxDepth: search.figures().maxDepth,
-    bytes: search.store.bytes() + edges.offsets.byteLength + edges.targets.byteLength + edges.labels.byteLength + depth.byteLength,
+    bytes: wordsBytes + exact,
+    buildPeakBytes: Math.max(searchBytes, wordsBytes + recorded + exact),
     canon: search.canon.active ? search.canon : null,
   };
+}
+
+/** The init (index into `Model.inits`) that gives start state `root`: the first whose state (canonical under symmetry) has its words. */
+export function initVia(g: StateGraph, root: number): number {
+  const w = new Uint32Array(g.cm.words);
+  const x = new Uint32Array(g.cm.words);
+  g.store.read(root, x, 0);
+  for (let i = 0; i < g.model.inits.length; i++) {
+    const s = initState(g.model, g.model.inits[i] as (typeof g.model.inits)[number]);
+    g.cm.pack(s, w, 0);
+    if (g.canon) g.canon.canonical(s, w);
+    if (w.every((v, k) => v === x[k])) return i;
+  }
+  throw new Error(`internal: start state ${root} comes from no init`);
+}
+
+/**
+ * The path of edges from a start state to `id`, and that start state: the edges by which the
+ * search first reached each state. The search expands states in id order and numbers new states
+ * as it meets them, so the first edge into each state, in id order, is the one that found it:
+ * these are the BFS parents the search would have kept, rebuilt without an array per state
+ * during the search.
+ */
+export function graphPath(g: StateGraph, id: number): { root: number; edges: number[] } {
+  const { offsets, targets } = g;
+  const parentEdge = new Int32Array(Math.max(id + 1, 1)).fill(-1);
+  let found = id < g.nInit;
+  for (let v = 0; v < g.n && !found; v++) {
+    for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
+      const w = targets[j] as number;
+      if (w > id || w < g.nInit || parentEdge[w] !== -1) continue;
+      parentEdge[w] = j;
+      if (w === id) found = true;
+    }
+  }
+  if (!found) throw new Error(`internal: state ${id} is not reachable in the graph`);
+  const edges: number[] = [];
+  let x = id;
+  while (x >= g.nInit) {
+    const j = parentEdge[x] as number;
+    edges.push(j);
+    x = sourceOf(g, j);
+  }
+  return { root: x, edges: edges.reverse() };
+}
+
+/** The state whose edge list holds edge `j` (a binary search of the offsets: no source array is kept). */
+export function sourceOf(g: StateGraph, j: number): number {
+  const { offsets } = g;
+  let a = 0;
+  let b = g.n - 1;
+  while (a < b) {
+    const c = (a + b + 1) >>> 1;
+    if ((offsets[c] as number) <= j) a = c;
+    else b = c - 1;
+  }
+  // States without edges share their offset with the next state: the last state at that offset owns j.
+  return a;
 }
 
 /**
@@ -168,7 +313,6 @@ function graphSearch(model: Model, symmetry: boolean): { search: Search; edges: 
     strategy: 'bfs',
     symmetry,
     deadlock: false,
-    parents: true,
     onEdge: (from, to, k) => edges.add(from, to, k),
   });
   return { search, edges };
@@ -182,9 +326,15 @@ function graphBuilt(search: Search, edges: EdgeRecorder, end: SearchEnd): GraphB
     if (f.kind !== 'error' || !f.runtime)
       throw f.kind === 'error' ? new McError(f.code as ErrorCode, f.message) : new Error(`internal: graph search found ${f.kind}`);
     if (f.at !== null) edges.dropEdgesOf(f.at);
-    return { status: 'error', error: new McError(f.code as ErrorCode, f.message), graph: graphOf(search, edges), at: f.at ?? -1, elapsedMs: elapsedMs() };
+    return {
+      status: 'error',
+      error: new McError(f.code as ErrorCode, f.message),
+      graph: graphOf(search, edges, false),
+      at: f.at ?? -1,
+      elapsedMs: elapsedMs(),
+    };
   }
-  const graph = graphOf(search, edges);
+  const graph = graphOf(search, edges, end.kind === 'complete');
   return end.kind === 'complete'
     ? { status: 'complete', graph, elapsedMs: elapsedMs() }
     : { status: 'incomplete', reason: end.reason, graph, elapsedMs: elapsedMs() };

@@ -19,7 +19,7 @@
  * L+1..last repeat forever. A run that stops (no rule enabled) is written with `loop` = the last
  * index and no closing step: the behaviour stutters in that state forever.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
 import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairness.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
@@ -27,8 +27,8 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
-import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphState } from './graph.js';
+import { FAIR, type FairnessGroups, IN_REGION, STRONG, WEAK, findFairComponents } from './fairCycles.js';
+import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 
 /** Options of the liveness check. */
@@ -53,48 +53,51 @@ export function fairnessGroups(model: Model, mode: FairnessMode): FairnessGroups
 }
 
 /** Builds a trace from a start state and the edges taken from it. */
-function edgeTrace(g: StateGraph, root: number, edges: readonly number[], prop: Liveness): TraceStep[] {
+function edgeTrace(g: StateGraph, root: number, edges: readonly number[]): TraceStep[] {
   const { model } = g;
-  const via = g.store.via(root);
+  const via = initVia(g, root);
   const steps: TraceStep[] = [{ choice: via, label: `init ${model.inits[via]?.name ?? via}`, state: graphState(g, root) }];
   for (const e of edges) {
     const k = g.labels[e] as number;
     steps.push({ choice: k, label: model.instances[k]?.label ?? `#${k}`, state: graphState(g, g.targets[e] as number) });
   }
-  void prop;
   return steps;
 }
 
-/** The edges along a path of state ids (the edge of the instance stored as each state's producer). */
-function pathEdges(g: StateGraph, ids: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let i = 1; i < ids.length; i++) {
-    const [a, b] = [ids[i - 1] as number, ids[i] as number];
-    let pick = -1;
-    for (let j = g.offsets[a] as number, e = g.offsets[a + 1] as number; j < e; j++) {
-      if (g.targets[j] !== b) continue;
-      if (pick < 0 || g.labels[j] === g.store.via(b)) pick = j;
-    }
-    out.push(pick);
-  }
-  return out;
-}
+/** No parent: the search started here. */
+const ROOT = 0xffffffff;
+/** A pair not reached yet, and a start pair, in the prefix search. */
+const UNSEEN = 0xffffffff;
+const ROOT_PAIR = 0xfffffffe;
+/** In the prefix search, the parent pair's phase is kept in the top bit of its edge. */
+const PHASE_BIT = 0x80000000;
 
-/** Scratch arrays shared by the BFS searches of one check (sized once). */
+/**
+ * Arrays of the BFS searches that build a lasso (only when a goal is violated): two entries per
+ * state, used as parent edges of (state, phase) pairs by the prefix search, then as a stamp and
+ * a parent edge per state by the searches inside a fair component. The parent state of an edge is
+ * found from the edge (`sourceOf`), so none is stored.
+ */
 class Scratch {
+  readonly pairs: Uint32Array;
   readonly stamp: Int32Array;
   readonly parentEdge: Uint32Array;
-  readonly parentNode: Int32Array;
+  /** Lent by the check: one state a slot. */
   readonly queue: Uint32Array;
   round = 0;
-  constructor(n: number) {
-    this.stamp = new Int32Array(n);
-    this.parentEdge = new Uint32Array(n);
-    this.parentNode = new Int32Array(n);
-    this.queue = new Uint32Array(n);
+  constructor(n: number, queue: Uint32Array) {
+    this.pairs = new Uint32Array(2 * n);
+    this.stamp = new Int32Array(this.pairs.buffer, 0, n);
+    this.parentEdge = this.pairs.subarray(n, 2 * n);
+    this.queue = queue;
+  }
+  /** Clears the stamps (the prefix search wrote over them). */
+  reset(): void {
+    this.stamp.fill(0);
+    this.round = 0;
   }
   get bytes(): number {
-    return this.stamp.byteLength * 4;
+    return this.pairs.byteLength;
   }
 }
 
@@ -109,20 +112,23 @@ function bfsInComponent(g: StateGraph, tok: Int32Array, T: number, from: number,
   let tail = 0;
   sc.queue[tail++] = from;
   sc.stamp[from] = r;
-  sc.parentNode[from] = -1;
+  sc.parentEdge[from] = ROOT;
   while (head < tail) {
     const v = sc.queue[head++] as number;
     const gl = goal(v);
     if (gl !== -1) {
       const path: number[] = gl >= 0 ? [gl] : [];
-      for (let x = v; sc.parentNode[x] !== -1; x = sc.parentNode[x] as number) path.push(sc.parentEdge[x] as number);
+      for (let x = v; sc.parentEdge[x] !== ROOT; ) {
+        const e = sc.parentEdge[x] as number;
+        path.push(e);
+        x = sourceOf(g, e);
+      }
       return path.reverse();
     }
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
       const w = targets[j] as number;
       if (tok[w] !== T || sc.stamp[w] === r) continue;
       sc.stamp[w] = r;
-      sc.parentNode[w] = v;
       sc.parentEdge[w] = j;
       sc.queue[tail++] = w;
     }
@@ -238,96 +244,116 @@ interface Lasso {
   readonly loop: readonly number[];
 }
 
-/** Checks one goal on a complete graph; returns a lasso or null. */
-function checkGoal(
-  g: StateGraph,
-  goal: Goal,
-  pq: Uint8Array,
-  groups: FairnessGroups,
-  sc: Scratch,
-  bfs: { code: Int32Array; edge: Uint32Array; queue: Uint32Array },
-): Lasso | null {
+/** Flag bits of a state for the goal being checked (fairCycles.ts adds IN_REGION and FAIR). */
+const P = 1;
+const Q = 2;
+const SEED = 4;
+
+/** The arrays one liveness check reuses for every goal. */
+interface Work {
+  /** P and Q of the goal, then its seed, region and fair bits. */
+  readonly flags: Uint8Array;
+  /** Component tokens of the fair-cycle search. */
+  readonly tok: Int32Array;
+  /** Two arrays of one entry a state (one buffer): the region's BFS queue, the refinement's member lists, the lasso searches' queue. */
+  readonly ab: Uint32Array;
+  /** The lasso searches' arrays, made when a goal is first violated. */
+  scratch: Scratch | null;
+  /** Most bytes of the fair-cycle search's frames. */
+  frameBytes: number;
+}
+
+/** Checks one goal on a complete graph whose P and Q bits are in `w.flags`; returns a lasso or null. */
+function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): Lasso | null {
   const { n, offsets, targets } = g;
+  const { flags, tok, ab } = w;
   const form = goal.prop.form;
-  const P = 1;
-  const Q = 2;
   // Seeds and the region reachable from them through states where q fails.
-  const seed = new Uint8Array(n);
-  const inR = new Uint8Array(n);
+  const queue = ab;
   let tail = 0;
-  const isInit = (v: number) => g.store.parent(v) === -1;
+  const isInit = (v: number) => v < g.nInit;
   for (let v = 0; v < n; v++) {
-    const f = pq[v] as number;
+    const f = flags[v] as number;
     if (f & Q) continue;
     const sd = form === 'eventually' ? isInit(v) : form === 'leadsTo' ? (f & P) !== 0 : true;
     if (sd) {
-      seed[v] = 1;
-      inR[v] = 1;
-      sc.queue[tail++] = v;
+      flags[v] = f | SEED | IN_REGION;
+      queue[tail++] = v;
     }
   }
   if (tail === 0) return null;
   for (let head = 0; head < tail; head++) {
-    const v = sc.queue[head] as number;
+    const v = queue[head] as number;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
-      const w = targets[j] as number;
-      if (inR[w] || (pq[w] as number) & Q) continue;
-      inR[w] = 1;
-      sc.queue[tail++] = w;
+      const x = targets[j] as number;
+      const f = flags[x] as number;
+      if (f & (IN_REGION | Q)) continue;
+      flags[x] = f | IN_REGION;
+      queue[tail++] = x;
     }
   }
-  const comps = findFairComponents(g, inR, groups);
+  const comps = findFairComponents(g, flags, groups, tok, [ab.subarray(0, n), ab.subarray(n, 2 * n)]);
+  w.frameBytes = Math.max(w.frameBytes, comps.frameBytes);
   const stops = (v: number) => offsets[v] === offsets[v + 1];
   let anyStop = false;
-  for (let v = 0; v < n && !anyStop; v++) if (inR[v] && stops(v)) anyStop = true;
+  for (let v = 0; v < n && !anyStop; v++) if ((flags[v] as number) & IN_REGION && stops(v)) anyStop = true;
   if (comps.count === 0 && !anyStop) return null;
 
-  // Shortest prefix: BFS over (state, phase); phase 1 = a seed has been passed and q failed since.
-  const { code: parent, edge: pedge, queue } = bfs;
-  parent.fill(-2);
+  // Shortest prefix: BFS over (state, phase) pairs 2v + phase; phase 1 = a seed has been passed and q failed since.
+  if (g.m >= PHASE_BIT - 1) throw new McError('MC040', `internal error: ${g.m} edges are more than the lasso search can number`);
+  w.scratch ??= new Scratch(n, ab);
+  const sc = w.scratch;
+  const parent = sc.pairs;
+  const queue2 = ab;
+  parent.fill(UNSEEN);
   let qt = 0;
-  const push = (c: number, from: number, e: number) => {
-    if (parent[c] !== -2) return false;
+  const push = (c: number, from: number) => {
+    if (parent[c] !== UNSEEN) return false;
     parent[c] = from;
-    pedge[c] = e;
-    queue[qt++] = c;
+    queue2[qt++] = c;
     return true;
   };
-  const isTarget = (v: number) => comps.fair[v] === 1 || stops(v);
+  const isTarget = (v: number) => ((flags[v] as number) & FAIR) !== 0 || stops(v);
+  const inR = (v: number) => ((flags[v] as number) & IN_REGION) !== 0;
+  const seed = (v: number) => ((flags[v] as number) & SEED) !== 0;
   let hit = -1;
-  for (let v = 0; v < n && isInit(v) && hit < 0; v++) {
-    if (form !== 'eventually') push(v * 2, -1, 0);
-    if (seed[v] && push(v * 2 + 1, -1, 0) && isTarget(v)) hit = v * 2 + 1;
+  for (let v = 0; v < g.nInit && hit < 0; v++) {
+    if (form !== 'eventually') push(v * 2, ROOT_PAIR);
+    if (seed(v) && push(v * 2 + 1, ROOT_PAIR) && isTarget(v)) hit = v * 2 + 1;
   }
   for (let head = 0; head < qt && hit < 0; head++) {
-    const c = queue[head] as number;
+    const c = queue2[head] as number;
     const v = c >>> 1;
     const phase = c & 1;
+    const tag = phase ? PHASE_BIT : 0;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e && hit < 0; j++) {
-      const w = targets[j] as number;
+      const x = targets[j] as number;
       if (phase === 0) {
-        push(w * 2, c, j);
-        if (seed[w] && push(w * 2 + 1, c, j) && isTarget(w)) hit = w * 2 + 1;
-      } else if (inR[w] && push(w * 2 + 1, c, j) && isTarget(w)) {
-        hit = w * 2 + 1;
+        push(x * 2, j | tag);
+        if (seed(x) && push(x * 2 + 1, (j | tag) >>> 0) && isTarget(x)) hit = x * 2 + 1;
+      } else if (inR(x) && push(x * 2 + 1, (j | tag) >>> 0) && isTarget(x)) {
+        hit = x * 2 + 1;
       }
     }
   }
   if (hit < 0) throw new Error('internal: a fair component or stopping state was found but is not reachable');
   const prefix: number[] = [];
   let c = hit;
-  while (parent[c] !== -1) {
-    prefix.push(pedge[c] as number);
-    c = parent[c] as number;
+  while (parent[c] !== ROOT_PAIR) {
+    const pe = parent[c] as number;
+    const e = pe & (PHASE_BIT - 1);
+    prefix.push(e);
+    c = sourceOf(g, e) * 2 + (pe >>> 31);
   }
   prefix.reverse();
   const root = c >>> 1;
   const entry = hit >>> 1;
-  if (comps.fair[entry] !== 1) {
+  if (((flags[entry] as number) & FAIR) === 0) {
     const end = g.cm.isEnd(graphState(g, entry));
     return { kind: end ? 'end-state' : 'deadlock', root, prefix, loop: [] };
   }
-  return { kind: 'cycle', root, prefix, loop: fairLoop(g, comps.tok, entry, groups, sc) };
+  sc.reset();
+  return { kind: 'cycle', root, prefix, loop: fairLoop(g, tok, entry, groups, sc) };
 }
 
 function describeGoal(goal: Goal): string {
@@ -340,7 +366,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
   // Under symmetry reduction the lasso's states are canonical: it is walked again on concrete states.
   const { steps, loopAt } = g.canon
     ? concreteLasso(g, lasso.root, lasso.prefix, lasso.loop)
-    : { steps: edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop], prop), loopAt: lasso.prefix.length };
+    : { steps: edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop]), loopAt: lasso.prefix.length };
   const where = describeGoal(goal);
   const fair = mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness';
   const what =
@@ -425,10 +451,12 @@ function livenessOnGraph(
     const elapsedMs = Date.now() - start;
     hooks.onProgress({ phase: 'fair cycles', generated: g.m, distinct: g.n, queue: 0, depth: g.maxDepth, elapsedMs, statesPerSec: 0 });
   }
-  let extraBytes = 0;
+  // Bytes of the analysis arrays at their peak (the graph's own are in g.bytes).
+  let analysisBytes = 0;
   const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
-    const bytes = g.bytes + extraBytes;
+    // The most held at once: while the graph was built (store with its index, edges in chunks), or during the analysis.
+    const bytes = Math.max(g.buildPeakBytes, g.bytes + analysisBytes);
     return {
       engine: 'explicit',
       symmetry: g.canon !== null,
@@ -443,75 +471,74 @@ function livenessOnGraph(
     };
   };
   if (built.status === 'error') {
-    const ids = built.at >= 0 ? g.store.path(built.at) : [];
-    const trace: Trace | null = ids.length
-      ? g.canon
-        ? {
-            protocol: model.protocol,
-            variant: model.variant,
-            params: model.params,
-            engine: 'explicit',
-            property: null,
-            requirement: null,
-            note: built.error.message,
-            steps: concreteLasso(g, ids[0] as number, pathEdges(g, ids), []).steps,
-          }
-        : {
-            protocol: model.protocol,
-            variant: model.variant,
-            params: model.params,
-            engine: 'explicit',
-            property: null,
-            requirement: null,
-            note: built.error.message,
-            steps: ids.map((id, i) => {
-              const via = g.store.via(id);
-              return {
-                choice: via,
-                label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`),
-                state: graphState(g, id),
-              };
-            }),
-          }
-      : null;
+    let trace: Trace | null = null;
+    if (built.at >= 0) {
+      const { root, edges } = graphPath(g, built.at);
+      trace = {
+        protocol: model.protocol,
+        variant: model.variant,
+        params: model.params,
+        engine: 'explicit',
+        property: null,
+        requirement: null,
+        note: built.error.message,
+        steps: g.canon ? concreteLasso(g, root, edges, []).steps : edgeTrace(g, root, edges),
+      };
+    }
     return { status: 'error', code: built.error.code, message: built.error.message, stats: stats(), trace };
   }
   if (built.status === 'incomplete') return { status: 'incomplete', reason: built.reason, stats: stats(), covers: [] };
 
   const goals = goalsOf(model, props);
   const groups = fairnessGroups(model, mode);
-  // p and q of every goal on every state, evaluated in one pass over the states.
-  const pq = goals.map(() => new Uint8Array(g.n));
+  const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), ab: new Uint32Array(2 * g.n), scratch: null, frameBytes: 0 };
+  // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
+  const pq = new Uint8Array(g.n);
+  const measure = () => {
+    analysisBytes = Math.max(
+      analysisBytes,
+      work.flags.byteLength + work.tok.byteLength + work.ab.byteLength + (work.scratch?.bytes ?? 0) + work.frameBytes + pq.byteLength,
+    );
+  };
   const s = new Int32Array(model.layout.nSlots);
-  const w = new Uint32Array(g.cm.words);
-  try {
-    for (let v = 0; v < g.n; v++) {
-      g.store.read(v, w, 0);
-      g.cm.unpack(w, 0, s);
-      goals.forEach((goal, i) => {
-        (pq[i] as Uint8Array)[v] = (goal.p(s) ? 1 : 0) | (goal.q(s) ? 2 : 0);
-      });
-    }
-  } catch (e) {
-    if (e instanceof ModelRuntimeError)
-      return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
-    throw e;
-  }
-  const sc = new Scratch(g.n);
-  const bfs = { code: new Int32Array(2 * g.n), edge: new Uint32Array(2 * g.n), queue: new Uint32Array(2 * g.n) };
-  // Region flags, the fair-cycle search (about 35 bytes a state) and the goal flags.
-  extraBytes = sc.bytes + bfs.code.byteLength * 3 + pq.length * g.n + 2 * g.n + 35 * g.n;
+  const wd = new Uint32Array(g.cm.words);
   const violations: Violation[] = [];
   const done = new Set<Liveness>();
   for (let i = 0; i < goals.length; i++) {
     const goal = goals[i] as Goal;
     if (done.has(goal.prop)) continue;
-    const lasso = checkGoal(g, goal, pq[i] as Uint8Array, groups, sc, bfs);
+    const slot = i & 3;
+    if (slot === 0) {
+      const batch = goals.slice(i, i + 4);
+      try {
+        for (let v = 0; v < g.n; v++) {
+          g.store.read(v, wd, 0);
+          g.cm.unpack(wd, 0, s);
+          let bits = 0;
+          for (let k = 0; k < batch.length; k++) {
+            const b = batch[k] as Goal;
+            if (done.has(b.prop)) continue;
+            bits |= ((b.p(s) ? P : 0) | (b.q(s) ? Q : 0)) << (2 * k);
+          }
+          pq[v] = bits;
+        }
+      } catch (e) {
+        if (e instanceof ModelRuntimeError)
+          return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+        throw e;
+      }
+    }
+    const { flags } = work;
+    const shift = 2 * slot;
+    for (let v = 0; v < g.n; v++) flags[v] = ((pq[v] as number) >>> shift) & (P | Q);
+    const lasso = checkGoal(g, goal, groups, work);
+    measure();
     if (lasso) {
       violations.push(lassoViolation(g, goal, lasso, mode));
       done.add(goal.prop);
     }
   }
+  measure();
   if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
 }

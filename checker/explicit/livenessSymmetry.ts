@@ -27,7 +27,7 @@ import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness } from '../../properties/property.js';
 import type { TraceStep } from '../../counterexamples/trace.js';
-import type { StateGraph } from './graph.js';
+import { type StateGraph, initVia } from './graph.js';
 
 /** Whether the liveness check may run on the symmetry-reduced graph, and if not, why. */
 export type LivenessSymmetry = { readonly use: true } | { readonly use: false; readonly reason: string };
@@ -70,7 +70,7 @@ export function concreteLasso(g: StateGraph, root: number, prefix: readonly numb
   const { model, cm } = g;
   const canon = g.canon;
   if (!canon) throw new McError('MC040', 'internal error: a concrete lasso needs the reduced graph');
-  const rootVia = g.store.via(root);
+  const rootVia = initVia(g, root);
   let cur = initState(model, model.inits[rootVia] as (typeof model.inits)[number]);
   const steps: TraceStep[] = [{ choice: rootVia, label: `init ${model.inits[rootVia]?.name ?? rootVia}`, state: cur }];
   const t = new Int32Array(model.layout.nSlots);
