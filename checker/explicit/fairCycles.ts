@@ -56,13 +56,15 @@ export interface FairComponents {
 
 /** Token of a state on the Tarjan stack with index i (tokens of sets are >= 0; -1 is outside every set). */
 const onStackTok = (i: number): number => -2 - i;
+/** A frame's root bit (top bit of its edge cursor: edge indices stay below 2^31). */
+const ROOT_BIT = 0x80000000;
+const EDGE_MASK = 0x7fffffff;
 
 /** Arrays of the refinement. */
 class Refinement {
   // Frames of the depth-first walk: node, next edge, lowlink.
   private fNode = new Uint32Array(1024);
   private fEdge = new Uint32Array(1024);
-  private fLow = new Int32Array(1024);
   // Per fairness group, for the analysis of one component.
   private readonly gRound: Int32Array;
   private readonly gLast: Int32Array;
@@ -85,6 +87,7 @@ class Refinement {
     private readonly bufs: readonly [Uint32Array, Uint32Array],
   ) {
     const { n } = g;
+    if (g.m >= EDGE_MASK) throw new Error(`internal: ${g.m} edges are more than the fair-cycle search can number (2^31)`);
     const A = bufs[0];
     let size = 0;
     for (let v = 0; v < n; v++) {
@@ -105,7 +108,7 @@ class Refinement {
 
   /** Bytes of the frames. */
   get frameBytes(): number {
-    return this.fNode.byteLength + this.fEdge.byteLength + this.fLow.byteLength;
+    return this.fNode.byteLength + this.fEdge.byteLength;
   }
 
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
@@ -137,7 +140,7 @@ class Refinement {
     const src = this.bufs[which] as Uint32Array;
     const dst = this.bufs[1 - which] as Uint32Array;
     const { tok } = this;
-    const st = { out: a, sp: b };
+    const st = { out: a, sp: b, end: b };
     this.counter = 0;
     for (let i = a; i < b; i++) {
       const r = src[i] as number;
@@ -146,67 +149,78 @@ class Refinement {
   }
 
   private growFrames(): void {
-    const size = this.fNode.length * 2;
+    const size = Math.ceil(this.fNode.length * 1.5);
     const node = new Uint32Array(size);
     node.set(this.fNode);
     const edge = new Uint32Array(size);
     edge.set(this.fEdge);
-    const low = new Int32Array(size);
-    low.set(this.fLow);
     this.fNode = node;
     this.fEdge = edge;
-    this.fLow = low;
   }
 
-  /** Iterative Tarjan from root `r` (no recursion: deep graphs would overflow the stack). */
-  private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number }, found: number[]): void {
+  /**
+   * Iterative depth-first walk from `r` finding SCCs, in Pearce's form of Tarjan's algorithm: one
+   * number a state (its "rindex": the visit index, lowered to the smallest index it reaches on the
+   * stack), kept in its token while the state is open, and a root bit in its frame instead of a
+   * lowlink. A state is pushed on the component stack only when it turns out not to be a root.
+   */
+  private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number; end: number }, found: number[]): void {
     const { offsets, targets } = this.g;
     const { tok } = this;
     let cp = 0;
     const visit = (v: number) => {
       if (cp === this.fNode.length) this.growFrames();
-      const i = this.counter++;
-      tok[v] = onStackTok(i);
-      dst[--st.sp] = v;
+      tok[v] = onStackTok(this.counter++);
       this.fNode[cp] = v;
-      this.fEdge[cp] = offsets[v] as number;
-      this.fLow[cp] = i;
+      this.fEdge[cp] = ((offsets[v] as number) | ROOT_BIT) >>> 0;
       cp++;
     };
     visit(r);
     while (cp > 0) {
       const f = cp - 1;
       const v = this.fNode[f] as number;
-      const ej = this.fEdge[f] as number;
+      const fe = this.fEdge[f] as number;
+      const ej = (fe & EDGE_MASK) >>> 0;
       if (ej < (offsets[v + 1] as number)) {
-        this.fEdge[f] = ej + 1;
+        this.fEdge[f] = fe + 1;
         const w = targets[ej] as number;
         const t = tok[w] as number;
         if (t === T) visit(w);
-        else if (t <= -2) {
-          const iw = -2 - t;
-          if (iw < (this.fLow[f] as number)) this.fLow[f] = iw;
+        else if (t <= -2 && t > (tok[v] as number)) {
+          // w is open with a smaller rindex (tokens of open states are -2 - rindex).
+          tok[v] = t;
+          this.fEdge[f] = ((fe + 1) & EDGE_MASK) >>> 0;
         }
         continue;
       }
       cp--;
-      const low = this.fLow[f] as number;
-      if (cp > 0 && low < (this.fLow[cp - 1] as number)) this.fLow[cp - 1] = low;
-      if (low === -2 - (tok[v] as number)) this.popScc(v, dst, st, found);
+      const isRoot = (fe & ROOT_BIT) !== 0;
+      if (isRoot) this.popScc(v, dst, st, found);
+      else dst[--st.sp] = v;
+      if (cp > 0) {
+        // Back in the parent u: the child's rindex lowers u's when smaller (still open: not a root).
+        const u = this.fNode[cp - 1] as number;
+        const tv = tok[v] as number;
+        if (tv <= -2 && tv > (tok[u] as number)) {
+          tok[u] = tv;
+          this.fEdge[cp - 1] = ((this.fEdge[cp - 1] as number) & EDGE_MASK) >>> 0;
+        }
+      }
     }
   }
 
-  /** Pops the SCC rooted at `v` off the Tarjan stack into the output; keeps it when it holds a cycle. */
-  private popScc(v: number, dst: Uint32Array, st: { out: number; sp: number }, found: number[]): void {
+  /** Closes the SCC of the root `v`: v and the states above it on the component stack whose rindex is not below v's. */
+  private popScc(v: number, dst: Uint32Array, st: { out: number; sp: number; end: number }, found: number[]): void {
     const { tok } = this;
+    const tv = tok[v] as number;
     const cs = st.out;
-    let w: number;
-    do {
-      w = dst[st.sp++] as number;
+    dst[st.out++] = v;
+    tok[v] = -1;
+    while (st.sp < st.end && (tok[dst[st.sp] as number] as number) <= tv) {
+      const w = dst[st.sp++] as number;
       dst[st.out++] = w;
-      // Leaves the stack: a token no set uses until the component gets its own.
       tok[w] = -1;
-    } while (w !== v);
+    }
     if (st.out - cs === 1 && !this.selfLoop(v)) {
       st.out = cs;
       return;

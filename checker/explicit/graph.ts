@@ -84,22 +84,38 @@ function narrowFor(max: number): new (n: number) => Narrow {
 
 /**
  * A list of numbers appended in chunks (no doubling: no slack beyond one chunk, no copy while it
- * grows), copied once into one typed array of the exact length at the end.
+ * grows), copied once into one typed array of the exact length at the end. When the length is
+ * known in advance (`first`), the first chunk has exactly that size and, if the guess holds, is
+ * the final array: no copy at all.
  */
 class ChunkedArray<T extends Narrow> {
-  private readonly chunks: T[] = [];
+  private chunks: T[] = [];
+  private readonly firstCap: number;
   length = 0;
-  constructor(private readonly make: new (n: number) => T) {}
+  constructor(
+    private readonly make: new (n: number) => T,
+    first = 0,
+  ) {
+    this.firstCap = first;
+    if (first > 0) this.chunks.push(new make(first));
+  }
 
   push(x: number): void {
-    const i = this.length & (CHUNK - 1);
-    if (i === 0 && this.length >>> CHUNK_BITS === this.chunks.length) this.chunks.push(new this.make(CHUNK));
-    (this.chunks[this.length >>> CHUNK_BITS] as T)[i] = x;
-    this.length++;
+    const len = this.length;
+    if (len < this.firstCap) (this.chunks[0] as T)[len] = x;
+    else {
+      const pos = len - this.firstCap;
+      const c = (pos >>> CHUNK_BITS) + (this.firstCap > 0 ? 1 : 0);
+      if (c === this.chunks.length) this.chunks.push(new this.make(CHUNK));
+      (this.chunks[c] as T)[pos & (CHUNK - 1)] = x;
+    }
+    this.length = len + 1;
   }
 
   get(i: number): number {
-    return (this.chunks[i >>> CHUNK_BITS] as T)[i & (CHUNK - 1)] as number;
+    if (i < this.firstCap) return (this.chunks[0] as T)[i] as number;
+    const pos = i - this.firstCap;
+    return (this.chunks[(pos >>> CHUNK_BITS) + (this.firstCap > 0 ? 1 : 0)] as T)[pos & (CHUNK - 1)] as number;
   }
 
   /** Forgets the entries from `len` on. */
@@ -107,34 +123,55 @@ class ChunkedArray<T extends Narrow> {
     if (len < this.length) this.length = len;
   }
 
-  /** Bytes of the chunks. */
+  /** Bytes written so far (space of a chunk not yet written is not counted: the system gives its pages when first written). */
   get bytes(): number {
-    return this.chunks.reduce((a, c) => a + c.byteLength, 0);
+    return this.length * (this.chunks[0]?.BYTES_PER_ELEMENT ?? 4);
   }
 
-  /** One array of the exact length; the chunks are released as they are copied. */
+  /** One array of the exact length: the first chunk itself when it holds exactly everything, else a copy (the chunks are released as they are copied). */
   toArray(): T {
+    const first = this.chunks[0];
+    if (first && this.length === this.firstCap && this.chunks.length === 1) {
+      this.chunks = [];
+      return first;
+    }
     const out = new this.make(this.length);
-    for (let c = 0; c * CHUNK < this.length; c++) {
+    let at = 0;
+    for (let c = 0; c < this.chunks.length && at < this.length; c++) {
       const chunk = this.chunks[c] as T;
-      out.set(chunk.subarray(0, Math.min(CHUNK, this.length - c * CHUNK)) as unknown as ArrayLike<number>, c * CHUNK);
+      const k = Math.min(chunk.length, this.length - at);
+      out.set(chunk.subarray(0, k) as unknown as ArrayLike<number>, at);
+      at += k;
       (this.chunks as (T | null)[])[c] = null;
     }
-    this.chunks.length = 0;
+    this.chunks = [];
     return out;
   }
+
+  /** Whether `toArray` will copy (the guess of the length was wrong, or there was none). */
+  get copies(): boolean {
+    return !(this.length === this.firstCap && this.chunks.length === 1);
+  }
+}
+
+/** The size of the graph when known before it is built (from the safety search of the same check): its arrays are then made once, at their final size. */
+export interface GraphSizeHint {
+  readonly states: number;
+  readonly edges: number;
 }
 
 /** The edges recorded while the search runs, in CSR form (states are expanded in id order). */
 class EdgeRecorder {
-  readonly offsets = new ChunkedArray(Uint32Array);
-  readonly targets = new ChunkedArray(Uint32Array);
+  readonly offsets: ChunkedArray<Uint32Array>;
+  readonly targets: ChunkedArray<Uint32Array>;
   readonly labels: ChunkedArray<Narrow>;
   /** States whose first edge offset is set: 0 .. next - 1. */
   private next = 0;
 
-  constructor(nInst: number) {
-    this.labels = new ChunkedArray(narrowFor(Math.max(0, nInst - 1)));
+  constructor(nInst: number, hint: GraphSizeHint | null) {
+    this.offsets = new ChunkedArray(Uint32Array, hint ? hint.states + 1 : 0);
+    this.targets = new ChunkedArray(Uint32Array, hint?.edges ?? 0);
+    this.labels = new ChunkedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? 0);
   }
 
   get m(): number {
@@ -174,11 +211,17 @@ class EdgeRecorder {
     return this.offsets.bytes + this.targets.bytes + this.labels.bytes;
   }
 
+  /** Whether closing copies the arrays (the size hint was wrong, or there was none). */
+  get copies(): boolean {
+    return this.offsets.copies || this.targets.copies || this.labels.copies;
+  }
+
   /** Closes the CSR arrays for `n` states (states not expanded get no edges) and copies them into exact arrays. */
-  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow } {
+  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow; copied: boolean } {
     this.startState(n);
     this.offsets.truncate(n + 1);
-    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray() };
+    const copied = this.copies;
+    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray(), copied };
   }
 }
 
@@ -205,7 +248,7 @@ function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateG
   if (complete) search.store.dropIndex();
   const wordsBytes = search.store.bytes();
   const recorded = edges.bytes;
-  const { offsets, targets, labels } = edges.finish(n);
+  const { offsets, targets, labels, copied } = edges.finish(n);
   const exact = offsets.byteLength + targets.byteLength + labels.byteLength;
   const levelStarts = [...search.levelStarts.filter((x) => x <= n)];
   if (levelStarts[levelStarts.length - 1] !== n) levelStarts.push(n);
@@ -227,7 +270,7 @@ function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateG
     },
     maxDepth: search.figures().maxDepth,
     bytes: wordsBytes + exact,
-    buildPeakBytes: Math.max(searchBytes, wordsBytes + recorded + exact),
+    buildPeakBytes: Math.max(searchBytes, wordsBytes + (copied ? recorded : 0) + exact),
     canon: search.canon.active ? search.canon : null,
   };
 }
@@ -295,20 +338,27 @@ export function sourceOf(g: StateGraph, j: number): number {
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false): GraphBuild {
-  const { search, edges } = graphSearch(model, symmetry);
+export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false, hint: GraphSizeHint | null = null): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry, hint);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
 /** `buildGraph` that gives the event loop turns; `stop` returns a reason to stop (an interrupt). */
-export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null, symmetry = false): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model, symmetry);
+export async function buildGraphAsync(
+  model: Model,
+  limits: Limits,
+  hooks: Hooks,
+  stop: () => string | null,
+  symmetry = false,
+  hint: GraphSizeHint | null = null,
+): Promise<GraphBuild> {
+  const { search, edges } = graphSearch(model, symmetry, hint);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
 /** A breadth-first search without partial-order reduction (with symmetry reduction when asked) that records every edge. */
-function graphSearch(model: Model, symmetry: boolean): { search: Search; edges: EdgeRecorder } {
-  const edges = new EdgeRecorder(model.instances.length);
+function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null): { search: Search; edges: EdgeRecorder } {
+  const edges = new EdgeRecorder(model.instances.length, hint);
   const search = new Search(model, [], {
     strategy: 'bfs',
     symmetry,

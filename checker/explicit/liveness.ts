@@ -28,13 +28,26 @@ import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type 
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 import { FAIR, type FairnessGroups, IN_REGION, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
+import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
   /** `declared` (default): the fairness the rules declare; `none`: no fairness at all. */
   readonly fairness?: FairnessMode;
+  /**
+   * The figures of a complete safety search of the same job (exact store, no partial-order
+   * reduction): its states and transitions are the graph's when it ran with the same symmetry
+   * reduction, so the edge arrays are made once at their final size. A wrong guess costs only a copy.
+   */
+  readonly safety?: ExplicitStats;
+}
+
+/** The graph's size from the safety search's figures, when they count the same graph. */
+function sizeHint(opts: LivenessOptions, sym: LivenessSymmetry | null): GraphSizeHint | null {
+  const s = opts.safety;
+  if (!s || s.por || s.shard !== undefined || (s.store ?? 'exact') !== 'exact' || s.symmetry !== (sym?.use === true)) return null;
+  return { states: s.states, edges: s.transitions };
 }
 
 /** How a lasso ends: a fair cycle, or a state with no enabled rule (stuttering forever there). */
@@ -412,7 +425,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true), opts, start, sym, hooks);
+  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym)), opts, start, sym, hooks);
 }
 
 /**
@@ -430,7 +443,14 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const start = Date.now();
   const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true), opts, start, sym, hooks);
+  return livenessOnGraph(
+    job,
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym)),
+    opts,
+    start,
+    sym,
+    hooks,
+  );
 }
 
 /** The liveness check on a graph built (or stopped) by `buildGraph`. */
@@ -552,7 +572,7 @@ function livenessOnGraph(
  */
 export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const safe = explicitCheck(job, inPhase(hooks, 'safety search'));
-  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), withSafety(opts, safe))) : safe;
 }
 
 /**
@@ -561,7 +581,12 @@ export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts
  */
 export async function explicitRunWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
   const safe = await explicitRun(job, inPhase(hooks, 'safety search'));
-  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), withSafety(opts, safe))) : safe;
+}
+
+/** The liveness options with the safety search's figures when it explored everything (status ok). */
+function withSafety(opts: LivenessOptions, safe: CheckResult<ExplicitStats>): LivenessOptions {
+  return safe.status === 'ok' ? { ...opts, safety: safe.stats } : opts;
 }
 
 /** Whether the liveness phase runs after this safety result. */
