@@ -71,10 +71,6 @@ export type GraphBuild =
       readonly elapsedMs: number;
     };
 
-/** Edges or offsets per chunk while the search runs (4 MiB of targets). */
-const CHUNK_BITS = 20;
-const CHUNK = 1 << CHUNK_BITS;
-
 type Narrow = Uint8Array | Uint16Array | Uint32Array;
 
 /** The narrowest unsigned typed array constructor that holds values up to `max`. */
@@ -83,39 +79,43 @@ function narrowFor(max: number): new (n: number) => Narrow {
 }
 
 /**
- * A list of numbers appended in chunks (no doubling: no slack beyond one chunk, no copy while it
- * grows), copied once into one typed array of the exact length at the end. When the length is
- * known in advance (`first`), the first chunk has exactly that size and, if the guess holds, is
- * the final array: no copy at all.
+ * Entries reserved without an estimate of the graph's size (per array: targets and labels hold
+ * one entry an edge, offsets one a state). A large typed array is mapped by the system without
+ * being touched: only the entries written take memory, so a generous reservation costs nothing
+ * and spares the copy (and its doubled peak) that growing would need.
  */
-class ChunkedArray<T extends Narrow> {
-  private chunks: T[] = [];
-  private readonly firstCap: number;
+const RESERVE_EDGES = 2 ** 27;
+const RESERVE_STATES = 2 ** 25;
+
+/**
+ * A list of numbers appended to one typed array reserved at a size that is rarely exceeded (the
+ * size the safety search counted, or a large reservation of untouched memory); past it, the array
+ * is copied into one twice as large. The final array is a view of the first `length` entries.
+ */
+class ReservedArray<T extends Narrow> {
+  private a: T;
   length = 0;
+  /** Most bytes written at once: twice the entries while a full reservation is copied into a larger one. */
+  peakBytes = 0;
   constructor(
     private readonly make: new (n: number) => T,
-    first = 0,
+    reserve: number,
   ) {
-    this.firstCap = first;
-    if (first > 0) this.chunks.push(new make(first));
+    this.a = new make(Math.max(1024, reserve));
   }
 
   push(x: number): void {
-    const len = this.length;
-    if (len < this.firstCap) (this.chunks[0] as T)[len] = x;
-    else {
-      const pos = len - this.firstCap;
-      const c = (pos >>> CHUNK_BITS) + (this.firstCap > 0 ? 1 : 0);
-      if (c === this.chunks.length) this.chunks.push(new this.make(CHUNK));
-      (this.chunks[c] as T)[pos & (CHUNK - 1)] = x;
+    if (this.length === this.a.length) {
+      this.peakBytes = Math.max(this.peakBytes, 2 * this.bytes);
+      const b = new this.make(this.a.length * 2);
+      b.set(this.a as unknown as ArrayLike<number>);
+      this.a = b;
     }
-    this.length = len + 1;
+    this.a[this.length++] = x;
   }
 
   get(i: number): number {
-    if (i < this.firstCap) return (this.chunks[0] as T)[i] as number;
-    const pos = i - this.firstCap;
-    return (this.chunks[(pos >>> CHUNK_BITS) + (this.firstCap > 0 ? 1 : 0)] as T)[pos & (CHUNK - 1)] as number;
+    return this.a[i] as number;
   }
 
   /** Forgets the entries from `len` on. */
@@ -123,34 +123,14 @@ class ChunkedArray<T extends Narrow> {
     if (len < this.length) this.length = len;
   }
 
-  /** Bytes written so far (space of a chunk not yet written is not counted: the system gives its pages when first written). */
+  /** Bytes written (the untouched rest of the reservation takes no memory). */
   get bytes(): number {
-    return this.length * (this.chunks[0]?.BYTES_PER_ELEMENT ?? 4);
+    return this.length * this.a.BYTES_PER_ELEMENT;
   }
 
-  /** One array of the exact length: the first chunk itself when it holds exactly everything, else a copy (the chunks are released as they are copied). */
+  /** The entries, as a view of the reservation (no copy). */
   toArray(): T {
-    const first = this.chunks[0];
-    if (first && this.length === this.firstCap && this.chunks.length === 1) {
-      this.chunks = [];
-      return first;
-    }
-    const out = new this.make(this.length);
-    let at = 0;
-    for (let c = 0; c < this.chunks.length && at < this.length; c++) {
-      const chunk = this.chunks[c] as T;
-      const k = Math.min(chunk.length, this.length - at);
-      out.set(chunk.subarray(0, k) as unknown as ArrayLike<number>, at);
-      at += k;
-      (this.chunks as (T | null)[])[c] = null;
-    }
-    this.chunks = [];
-    return out;
-  }
-
-  /** Whether `toArray` will copy (the guess of the length was wrong, or there was none). */
-  get copies(): boolean {
-    return !(this.length === this.firstCap && this.chunks.length === 1);
+    return this.a.subarray(0, this.length) as T;
   }
 }
 
@@ -162,16 +142,16 @@ export interface GraphSizeHint {
 
 /** The edges recorded while the search runs, in CSR form (states are expanded in id order). */
 class EdgeRecorder {
-  readonly offsets: ChunkedArray<Uint32Array>;
-  readonly targets: ChunkedArray<Uint32Array>;
-  readonly labels: ChunkedArray<Narrow>;
+  readonly offsets: ReservedArray<Uint32Array>;
+  readonly targets: ReservedArray<Uint32Array>;
+  readonly labels: ReservedArray<Narrow>;
   /** States whose first edge offset is set: 0 .. next - 1. */
   private next = 0;
 
   constructor(nInst: number, hint: GraphSizeHint | null) {
-    this.offsets = new ChunkedArray(Uint32Array, hint ? hint.states + 1 : 0);
-    this.targets = new ChunkedArray(Uint32Array, hint?.edges ?? 0);
-    this.labels = new ChunkedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? 0);
+    this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES);
+    this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES);
+    this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES);
   }
 
   get m(): number {
@@ -211,17 +191,21 @@ class EdgeRecorder {
     return this.offsets.bytes + this.targets.bytes + this.labels.bytes;
   }
 
-  /** Whether closing copies the arrays (the size hint was wrong, or there was none). */
-  get copies(): boolean {
-    return this.offsets.copies || this.targets.copies || this.labels.copies;
+  /** Most bytes held while recording (a growth past the reservation holds the old array and the new one). */
+  get peakBytes(): number {
+    return Math.max(
+      this.bytes,
+      this.offsets.peakBytes + this.targets.bytes + this.labels.bytes,
+      this.targets.peakBytes + this.labels.bytes + this.offsets.bytes,
+      this.labels.peakBytes + this.targets.bytes + this.offsets.bytes,
+    );
   }
 
-  /** Closes the CSR arrays for `n` states (states not expanded get no edges) and copies them into exact arrays. */
-  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow; copied: boolean } {
+  /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
+  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow } {
     this.startState(n);
     this.offsets.truncate(n + 1);
-    const copied = this.copies;
-    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray(), copied };
+    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray() };
   }
 }
 
@@ -238,17 +222,14 @@ function depthsOf(levelStarts: readonly number[], n: number): Uint16Array {
 
 /**
  * The graph held by a finished (or stopped) search and its edges. The store's hash index is only
- * needed to find states while searching: it is dropped (unless the search stopped early and its
- * store may still be read by the caller's statistics) before the edges are copied into their
- * final arrays, so that the copy does not add to the peak.
+ * needed to find states while searching: it is dropped once the search is complete.
  */
 function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateGraph {
   const n = search.store.count;
-  const searchBytes = search.store.bytes() + edges.bytes;
+  const searchBytes = search.store.bytes() + edges.peakBytes;
   if (complete) search.store.dropIndex();
   const wordsBytes = search.store.bytes();
-  const recorded = edges.bytes;
-  const { offsets, targets, labels, copied } = edges.finish(n);
+  const { offsets, targets, labels } = edges.finish(n);
   const exact = offsets.byteLength + targets.byteLength + labels.byteLength;
   const levelStarts = [...search.levelStarts.filter((x) => x <= n)];
   if (levelStarts[levelStarts.length - 1] !== n) levelStarts.push(n);
@@ -270,7 +251,7 @@ function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateG
     },
     maxDepth: search.figures().maxDepth,
     bytes: wordsBytes + exact,
-    buildPeakBytes: Math.max(searchBytes, wordsBytes + (copied ? recorded : 0) + exact),
+    buildPeakBytes: Math.max(searchBytes, wordsBytes + exact),
     canon: search.canon.active ? search.canon : null,
   };
 }

@@ -559,6 +559,18 @@ function livenessOnGraph(
     }
   }
   measure();
+    console.error(
+      JSON.stringify({
+        n: g.n,
+        m: g.m,
+        words: g.cm.words,
+        gBytes: g.bytes,
+        build: g.buildPeakBytes,
+        analysisBytes,
+        frames: work.frameBytes,
+        labels: g.labels.BYTES_PER_ELEMENT,
+      }),
+    );
   if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
 }
