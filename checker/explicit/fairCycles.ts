@@ -26,7 +26,32 @@
  * component, never both). About 12 bytes a state plus the walk's frames, and the caller lends the
  * two arrays (the BFS searches reuse them afterwards).
  */
-import type { StateGraph } from './graph.js';
+/** What the search reads of a graph: CSR edges with a rule instance each (the state graph, or the annotated quotient's product with a tracked value). */
+export interface EdgeGraph {
+  readonly n: number;
+  readonly m: number;
+  readonly offsets: Uint32Array;
+  readonly targets: Uint32Array;
+  readonly labels: Uint8Array | Uint16Array | Uint32Array;
+}
+
+/**
+ * Fairness requirements per instance that the permutations of an annotated quotient rename
+ * (annotatedQuotient.ts): their instances are left out of `FairnessGroups` and followed along
+ * each component by threads instead.
+ */
+export interface Threads {
+  /** Per edge, the index of its permutation. */
+  readonly ann: Uint8Array | Uint16Array;
+  /** Per permutation, the instance each instance becomes. */
+  readonly instMap: readonly Int32Array[];
+  /** The orbits of the renamed requirements: each a list of instances (one requirement each) that the permutations map among themselves. */
+  readonly orbits: readonly Int32Array[];
+  /** Per instance: its position in its orbit. */
+  readonly posInOrbit: Int32Array;
+  /** Per instance: WEAK or STRONG (renamed requirements only). */
+  readonly kindOf: Uint8Array;
+}
 
 /** Fairness requirements in array form: a group id per rule instance and a kind per group. */
 export interface FairnessGroups {
@@ -44,6 +69,8 @@ export const STRONG = 2;
 export const IN_REGION = 8;
 /** Bit of the caller's flags set on every state of a fair component. */
 export const FAIR = 16;
+/** Bit of the caller's flags: the state is to leave its component (a strong requirement followed by a thread is broken there). */
+const DROP = 32;
 
 /** The result: `flags[v] & FAIR` on every state of a fair component; `tok[v]` names its component. */
 export interface FairComponents {
@@ -80,11 +107,12 @@ class Refinement {
   fairCount = 0;
 
   constructor(
-    private readonly g: StateGraph,
+    private readonly g: EdgeGraph,
     private readonly flags: Uint8Array,
     private readonly groups: FairnessGroups,
     readonly tok: Int32Array,
     private readonly bufs: readonly [Uint32Array, Uint32Array],
+    private readonly threads: Threads | null = null,
   ) {
     const { n } = g;
     if (g.m >= EDGE_MASK) throw new Error(`internal: ${g.m} edges are more than the fair-cycle search can number (2^31)`);
@@ -106,9 +134,9 @@ class Refinement {
     this.work.push(0, size, 0, 0);
   }
 
-  /** Bytes of the frames. */
+  /** Bytes of the frames and of the thread search. */
   get frameBytes(): number {
-    return this.fNode.byteLength + this.fEdge.byteLength;
+    return this.fNode.byteLength + this.fEdge.byteLength + (this.tMask ? this.tMask.byteLength + this.qNode.byteLength + this.qPos.byteLength : 0);
   }
 
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
@@ -278,6 +306,18 @@ class Refinement {
         bad++;
       }
     }
+    if (this.threads) {
+      const t = this.followThreads(members, s, T);
+      if (t < 0) {
+        for (let k = s; k < e; k++) {
+          const v = members[k] as number;
+          tok[v] = -1;
+          flags[v] = (flags[v] as number) & ~DROP;
+        }
+        return;
+      }
+      bad += t;
+    }
     if (bad === 0) {
       for (let k = s; k < e; k++) flags[members[k] as number] = (flags[members[k] as number] as number) | FAIR;
       this.fairCount++;
@@ -286,15 +326,97 @@ class Refinement {
     this.dropStronglyUnfair(members, s, e, T, which);
   }
 
+  // Thread search arrays: visited positions of each state (a bit per orbit position), and the queue of (state, position) pairs.
+  private tMask: Uint32Array | null = null;
+  private qNode = new Uint32Array(1024);
+  private qPos = new Uint8Array(1024);
+
+  /**
+   * The renamed requirements on the component of members[s] (token T): for each requirement F of each
+   * orbit, the thread of F from the component's first state (the pairs (state, what F is called
+   * there) reached inside the component) says whether F is enabled in every state of the
+   * concrete component, in some, and taken inside it. Returns -1 when a weak F is enabled
+   * everywhere and never taken (no fair cycle), else the number of strong F broken, whose states
+   * (those where F, under its name there, is enabled) get DROP.
+   */
+  private followThreads(members: Uint32Array, s: number, T: number): number {
+    const th = this.threads as Threads;
+    const { offsets, targets, labels } = this.g;
+    const { tok, flags } = this;
+    this.tMask ??= new Uint32Array(this.g.n);
+    const mask = this.tMask;
+    const u0 = members[s] as number;
+    let bad = 0;
+    const enabledAt = (u: number, k: number) => {
+      for (let j = offsets[u] as number, je = offsets[u + 1] as number; j < je; j++) if (labels[j] === k) return true;
+      return false;
+    };
+    for (const orbit of th.orbits) {
+      for (let a = 0; a < orbit.length; a++) {
+        let qt = 0;
+        const push = (u: number, i: number) => {
+          if ((mask[u] as number) & (1 << i)) return;
+          mask[u] = (mask[u] as number) | (1 << i);
+          if (qt === this.qNode.length) {
+            const n2 = new Uint32Array(qt * 2);
+            n2.set(this.qNode);
+            this.qNode = n2;
+            const p2 = new Uint8Array(qt * 2);
+            p2.set(this.qPos);
+            this.qPos = p2;
+          }
+          this.qNode[qt] = u;
+          this.qPos[qt] = i;
+          qt++;
+        };
+        push(u0, a);
+        let all = true;
+        let some = false;
+        let taken = false;
+        for (let h = 0; h < qt; h++) {
+          const u = this.qNode[h] as number;
+          const k = orbit[this.qPos[h] as number] as number;
+          let en = false;
+          for (let j = offsets[u] as number, je = offsets[u + 1] as number; j < je; j++) {
+            const isK = labels[j] === k;
+            if (isK) en = true;
+            const w = targets[j] as number;
+            if (tok[w] !== T) continue;
+            if (isK) taken = true;
+            push(w, th.posInOrbit[(th.instMap[th.ann[j] as number] as Int32Array)[k] as number] as number);
+          }
+          if (en) some = true;
+          else all = false;
+        }
+        const kind = th.kindOf[orbit[a] as number];
+        if (!taken && kind === WEAK && all) {
+          for (let h = 0; h < qt; h++) mask[this.qNode[h] as number] = 0;
+          return -1;
+        }
+        if (!taken && kind === STRONG && some) {
+          bad++;
+          for (let h = 0; h < qt; h++) {
+            const u = this.qNode[h] as number;
+            if (enabledAt(u, orbit[this.qPos[h] as number] as number)) flags[u] = (flags[u] as number) | DROP;
+          }
+        }
+        for (let h = 0; h < qt; h++) mask[this.qNode[h] as number] = 0;
+      }
+    }
+    return bad;
+  }
+
   /** Step 3: removes the states where a strong requirement never taken in the component is enabled; refines the rest. */
   private dropStronglyUnfair(members: Uint32Array, s: number, e: number, T: number, which: number): void {
     const { offsets, labels } = this.g;
     const { groupOf } = this.groups;
     const { tok, gBad, round } = this;
     let w = s;
+    const { flags } = this;
     for (let k = s; k < e; k++) {
       const v = members[k] as number;
-      let drop = false;
+      let drop = ((flags[v] as number) & DROP) !== 0;
+      flags[v] = (flags[v] as number) & ~DROP;
       for (let j = offsets[v] as number, je = offsets[v + 1] as number; j < je && !drop; j++) {
         const grp = groupOf[labels[j] as number] as number;
         if (grp >= 0 && gBad[grp] === round) drop = true;
@@ -313,13 +435,14 @@ class Refinement {
  * tokens; `bufs` are two arrays of n entries each, used as scratch.
  */
 export function findFairComponents(
-  g: StateGraph,
+  g: EdgeGraph,
   flags: Uint8Array,
   groups: FairnessGroups,
   tok: Int32Array,
   bufs: readonly [Uint32Array, Uint32Array],
+  threads: Threads | null = null,
 ): FairComponents {
-  const r = new Refinement(g, flags, groups, tok, bufs);
+  const r = new Refinement(g, flags, groups, tok, bufs, threads);
   r.run();
   return { tok, count: r.fairCount, frameBytes: r.frameBytes };
 }

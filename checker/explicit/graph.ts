@@ -55,6 +55,14 @@ export interface StateGraph {
    * full graph.
    */
   readonly canon: Canonicalizer | null;
+  /**
+   * The annotated quotient (Emerson and Sistla), when asked for under symmetry reduction: per edge,
+   * the permutation that maps the concrete successor (instance k taken in the canonical state) to
+   * its canonical form, as an index into `perms` (each a permutation per type of `canon.types`:
+   * element i goes to `[t][i]`); null otherwise.
+   */
+  readonly ann: Uint8Array | Uint16Array | null;
+  readonly perms: readonly (readonly Int32Array[])[];
 }
 
 /** Outcome of building the graph: complete, stopped by a limit, or stopped by a model error. */
@@ -148,10 +156,30 @@ class EdgeRecorder {
   /** States whose first edge offset is set: 0 .. next - 1. */
   private next = 0;
 
-  constructor(nInst: number, hint: GraphSizeHint | null) {
+  /** Annotated quotient: the permutation of each edge (an index into `perms`). */
+  readonly ann: ReservedArray<Uint8Array | Uint16Array> | null;
+  readonly perms: Int32Array[][] = [];
+  private readonly permIds = new Map<string, number>();
+
+  constructor(nInst: number, hint: GraphSizeHint | null, annotate: { readonly group: number } | null) {
     this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES);
     this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES);
     this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES);
+    const annType = (annotate && annotate.group <= 0x100 ? Uint8Array : Uint16Array) as new (n: number) => Uint8Array | Uint16Array;
+    this.ann = annotate ? new ReservedArray(annType, hint?.edges ?? RESERVE_EDGES) : null;
+  }
+
+  /** Records the permutation of the edge just added. */
+  annotate(perm: readonly Int32Array[]): void {
+    let key = '';
+    for (const p of perm) key += `${p.join(',')};`;
+    let id = this.permIds.get(key);
+    if (id === undefined) {
+      id = this.perms.length;
+      this.permIds.set(key, id);
+      this.perms.push(perm.map((p) => Int32Array.from(p)));
+    }
+    (this.ann as ReservedArray<Uint8Array | Uint16Array>).push(id);
   }
 
   get m(): number {
@@ -178,6 +206,7 @@ class EdgeRecorder {
     const keep = this.offsetOf(v);
     this.targets.truncate(keep);
     this.labels.truncate(keep);
+    this.ann?.truncate(keep);
     this.offsets.truncate(v + 1);
     this.next = v + 1;
   }
@@ -188,7 +217,7 @@ class EdgeRecorder {
 
   /** Bytes held while recording. */
   get bytes(): number {
-    return this.offsets.bytes + this.targets.bytes + this.labels.bytes;
+    return this.offsets.bytes + this.targets.bytes + this.labels.bytes + (this.ann?.bytes ?? 0);
   }
 
   /** Most bytes held while recording (a growth past the reservation holds the old array and the new one). */
@@ -202,10 +231,10 @@ class EdgeRecorder {
   }
 
   /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
-  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow } {
+  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow; ann: Uint8Array | Uint16Array | null } {
     this.startState(n);
     this.offsets.truncate(n + 1);
-    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray() };
+    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray(), ann: this.ann?.toArray() ?? null };
   }
 }
 
@@ -229,8 +258,8 @@ function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateG
   const searchBytes = search.store.bytes() + edges.peakBytes;
   if (complete) search.store.dropIndex();
   const wordsBytes = search.store.bytes();
-  const { offsets, targets, labels } = edges.finish(n);
-  const exact = offsets.byteLength + targets.byteLength + labels.byteLength;
+  const { offsets, targets, labels, ann } = edges.finish(n);
+  const exact = offsets.byteLength + targets.byteLength + labels.byteLength + (ann?.byteLength ?? 0);
   const levelStarts = [...search.levelStarts.filter((x) => x <= n)];
   if (levelStarts[levelStarts.length - 1] !== n) levelStarts.push(n);
   let depth: Uint16Array | null = null;
@@ -253,6 +282,8 @@ function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateG
     bytes: wordsBytes + exact,
     buildPeakBytes: Math.max(searchBytes, wordsBytes + exact),
     canon: search.canon.active ? search.canon : null,
+    ann: search.canon.active ? ann : null,
+    perms: edges.perms,
   };
 }
 
@@ -319,8 +350,8 @@ export function sourceOf(g: StateGraph, j: number): number {
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false, hint: GraphSizeHint | null = null): GraphBuild {
-  const { search, edges } = graphSearch(model, symmetry, hint);
+export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false, hint: GraphSizeHint | null = null, annotate = false): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
@@ -332,20 +363,33 @@ export async function buildGraphAsync(
   stop: () => string | null,
   symmetry = false,
   hint: GraphSizeHint | null = null,
+  annotate = false,
 ): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model, symmetry, hint);
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
-/** A breadth-first search without partial-order reduction (with symmetry reduction when asked) that records every edge. */
-function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null): { search: Search; edges: EdgeRecorder } {
-  const edges = new EdgeRecorder(model.instances.length, hint);
-  const search = new Search(model, [], {
+/**
+ * A breadth-first search without partial-order reduction (with symmetry reduction when asked) that
+ * records every edge, and with `annotate` (under symmetry reduction) the permutation of each.
+ */
+function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null, annotate: boolean): { search: Search; edges: EdgeRecorder } {
+  const track = symmetry && annotate;
+  let edges: EdgeRecorder | null = null;
+  const search: Search = new Search(model, [], {
     strategy: 'bfs',
     symmetry,
     deadlock: false,
-    onEdge: (from, to, k) => edges.add(from, to, k),
+    trackPermutation: track,
+    onEdge: track
+      ? (from, to, k) => {
+          const r = edges as EdgeRecorder;
+          r.add(from, to, k);
+          r.annotate(search.canon.permutation());
+        }
+      : (from, to, k) => (edges as EdgeRecorder).add(from, to, k),
   });
+  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null);
   return { search, edges };
 }
 

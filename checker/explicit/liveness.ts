@@ -29,6 +29,7 @@ import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 import { FAIR, type FairnessGroups, IN_REGION, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
+import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 
 /** Options of the liveness check. */
@@ -425,7 +426,44 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym)), opts, start, sym, hooks);
+  const r = livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)), opts, start, sym, hooks);
+  if (!('recheck' in r)) return r;
+  const fullJob = { ...job, properties: r.recheck };
+  return confirmed(r, livenessOnGraph(fullJob, buildGraph(job.model, job.limits, hooks), opts, start, recheckReason(r), hooks) as CheckResult<ExplicitStats>);
+}
+
+/** Whether the graph keeps each edge's permutation (livenessSymmetry.ts). */
+function annotatedFor(sym: LivenessSymmetry | null): boolean {
+  return sym?.use === true && sym.annotated;
+}
+
+/** Properties the annotated quotient found violated: checked again on the full graph for their lassos. */
+interface Recheck {
+  readonly recheck: Liveness[];
+  readonly stats: ExplicitStats;
+}
+
+function recheckReason(r: Recheck): LivenessSymmetry {
+  return {
+    use: false,
+    reason: `the annotated quotient (${r.stats.states} states) found ${r.recheck.map((p) => p.name).join(', ')} violated; the lassos come from the full graph`,
+  };
+}
+
+/** The full graph's result for the properties the quotient found violated, which must be exactly those. */
+function confirmed(r: Recheck, full: CheckResult<ExplicitStats>): CheckResult<ExplicitStats> {
+  if (full.status !== 'violated' && full.status !== 'ok') return full;
+  const got = full.status === 'violated' ? full.violations.map((v) => v.property).sort() : [];
+  const want = r.recheck.map((p) => p.name).sort();
+  if (got.join('\n') !== want.join('\n'))
+    return {
+      status: 'error',
+      code: 'MC040',
+      message: `internal error: the annotated quotient and the full graph disagree on liveness (${want.join(', ')} against ${got.join(', ') || 'none'})`,
+      stats: full.stats,
+      trace: null,
+    };
+  return full;
 }
 
 /**
@@ -443,14 +481,18 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const start = Date.now();
   const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(
+  const r = livenessOnGraph(
     job,
-    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym)),
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)),
     opts,
     start,
     sym,
     hooks,
   );
+  if (!('recheck' in r)) return r;
+  const fullJob = { ...job, properties: r.recheck };
+  const full = livenessOnGraph(fullJob, await buildGraphAsync(job.model, job.limits, hooks, interrupted), opts, start, recheckReason(r), hooks);
+  return confirmed(r, full as CheckResult<ExplicitStats>);
 }
 
 /** The liveness check on a graph built (or stopped) by `buildGraph`. */
@@ -461,7 +503,7 @@ function livenessOnGraph(
   start: number,
   sym: LivenessSymmetry | null,
   hooks: Hooks,
-): CheckResult<ExplicitStats> {
+): CheckResult<ExplicitStats> | Recheck {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
@@ -510,6 +552,36 @@ function livenessOnGraph(
   if (built.status === 'incomplete') return { status: 'incomplete', reason: built.reason, stats: stats(), covers: [] };
 
   const goals = goalsOf(model, props);
+  if (g.ann) {
+    // The annotated quotient: verdicts here (annotatedQuotient.ts), lassos of violated properties from the full graph.
+    const fairQ = quotientFairness(g, mode);
+    const recheck: Liveness[] = [];
+    const st = new Int32Array(model.layout.nSlots);
+    const wd = new Uint32Array(g.cm.words);
+    const readState = (c: number) => {
+      g.store.read(c, wd, 0);
+      g.cm.unpack(wd, 0, st);
+      return st;
+    };
+    try {
+      for (const prop of props) {
+        const r = violatedOnQuotient(
+          g,
+          goals.filter((x) => x.prop === prop),
+          fairQ,
+          readState,
+        );
+        analysisBytes = Math.max(analysisBytes, r.bytes);
+        if (r.violated) recheck.push(prop);
+      }
+    } catch (e) {
+      if (e instanceof ModelRuntimeError)
+        return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+      throw e;
+    }
+    if (recheck.length) return { recheck, stats: stats() };
+    return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
+  }
   const groups = fairnessGroups(model, mode);
   const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), ab: new Uint32Array(2 * g.n), scratch: null, frameBytes: 0 };
   // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
@@ -559,18 +631,6 @@ function livenessOnGraph(
     }
   }
   measure();
-    console.error(
-      JSON.stringify({
-        n: g.n,
-        m: g.m,
-        words: g.cm.words,
-        gBytes: g.bytes,
-        build: g.buildPeakBytes,
-        analysisBytes,
-        frames: work.frameBytes,
-        labels: g.labels.BYTES_PER_ELEMENT,
-      }),
-    );
   if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
 }

@@ -29,27 +29,44 @@ import type { Liveness } from '../../properties/property.js';
 import type { TraceStep } from '../../counterexamples/trace.js';
 import { type StateGraph, initVia } from './graph.js';
 
-/** Whether the liveness check may run on the symmetry-reduced graph, and if not, why. */
-export type LivenessSymmetry = { readonly use: true } | { readonly use: false; readonly reason: string };
+/**
+ * Whether the liveness check may run on the symmetry-reduced graph, and if not, why. `annotated`:
+ * the graph must keep each edge's permutation and the verdicts are those of annotatedQuotient.ts
+ * (a property checked for each value of a symmetric type, or fairness per instance of a rule with
+ * a symmetric parameter); otherwise the plain reduced graph gives them.
+ */
+export type LivenessSymmetry = { readonly use: true; readonly annotated: boolean } | { readonly use: false; readonly reason: string };
 
-/** Decides whether the reduced graph gives the full graph's liveness verdicts for these properties and fairness. */
+/** Largest orbit of renamed fairness requirements the threads follow (a bit each). */
+const MAX_ORBIT = 32;
+
+/** Decides whether the reduced graph gives the full graph's liveness verdicts for these properties and fairness, and how. */
 export function livenessSymmetry(model: Model, props: readonly Liveness[], mode: FairnessMode): LivenessSymmetry {
-  const symmetric = new Set(model.indexes.filter((i) => i.symmetric).map((i) => i.name));
-  if (symmetric.size === 0) return { use: false, reason: 'no symmetric type' };
-  for (const p of props) {
-    if (p.each && symmetric.has(p.each.index.name)) return { use: false, reason: `${p.name} is checked for each ${p.each.index.name}, a symmetric type` };
-  }
+  const permuted = model.indexes.filter((i) => i.symmetric && i.size > 1);
+  if (permuted.length === 0) return { use: false, reason: 'no symmetric type' };
+  const symmetric = new Map(permuted.map((i) => [i.name, i.size]));
+  let annotated = props.some((p) => p.each && symmetric.has(p.each.index.name));
   for (const req of fairnessRequirements(model, mode)) {
     if (req.instances.length !== 1) continue;
     const inst = model.instances[req.instances[0] as number];
-    const param = inst?.rule.params.find((x) => symmetric.has(x.index.name));
-    if (inst && param && inst.rule.fairnessScope !== 'rule')
+    if (!inst || inst.rule.fairnessScope === 'rule') continue;
+    const sizes = inst.rule.params.map((x) => symmetric.get(x.index.name) ?? 1);
+    if (sizes.every((x) => x === 1)) continue;
+    annotated = true;
+    const orbit = sizes.reduce((a, x) => a * x, 1);
+    if (orbit > MAX_ORBIT)
       return {
         use: false,
-        reason: `${req.kind} fairness per instance of ${inst.rule.name}, whose parameter ${param.name} is of the symmetric type ${param.index.name}, needs the permutation along each edge`,
+        reason: `${req.kind} fairness per instance of ${inst.rule.name}: ${orbit} renamed instances, more than the ${MAX_ORBIT} the threads follow`,
       };
   }
-  return { use: true };
+  const group = permuted.reduce((a, i) => a * factorial(i.size), 1);
+  if (annotated && group > 0x10000) return { use: false, reason: `${group} permutations: more than an edge's permutation index holds (65536)` };
+  return { use: true, annotated };
+}
+
+function factorial(n: number): number {
+  return n <= 1 ? 1 : n * factorial(n - 1);
 }
 
 const sameWords = (a: Uint32Array, b: Uint32Array): boolean => {

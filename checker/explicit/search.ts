@@ -49,6 +49,8 @@ export interface SearchOptions {
   readonly hashSeed?: number;
   /** Explore only shard `index` (0-based) of `count` (see expander.ts). */
   readonly shard?: { readonly index: number; readonly count: number } | null;
+  /** Symmetry reduction: keep the permutation of each canonicalisation (`canon.permutation()`, read by `onEdge`). */
+  readonly trackPermutation?: boolean;
 }
 
 /** How a search ended. */
@@ -132,7 +134,7 @@ export class Search<P extends Kinded = Kinded> {
     this.opts = opts;
     this.kind = opts.store ?? 'exact';
     this.cm = compileModel(model, properties);
-    this.canon = new Canonicalizer(opts.symmetry ? model : { ...model, indexes: [] }, this.cm.words, this.cm.pack);
+    this.canon = new Canonicalizer(opts.symmetry ? model : { ...model, indexes: [] }, this.cm.words, this.cm.pack, { track: opts.trackPermutation ?? false });
     const parents = opts.strategy === 'dfs' || (opts.parents ?? false);
     const maxVia = Math.max(model.instances.length, model.inits.length);
     this.store = new StateStore(this.cm.words, { parents, maxVia });
