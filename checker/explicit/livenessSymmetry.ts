@@ -10,16 +10,16 @@
  * back (a walk lifts to a run by taking, at each step, the permuted instance), and a closed walk
  * lifts to a run from x to a permutation of x, which repeated returns to x. Verdicts agree when
  * everything the liveness check reads of a run is the same for a state and its permutations:
- * - the property: its predicates (checkSymmetric: no symmetric value used as a number) and the
- *   value it is checked for (`each` over a type that is not symmetric);
- * - fairness: each requirement's set of instances is mapped onto itself by every permutation, so
- *   that "some instance of the set is enabled" and "an instance of the set is taken" do not change.
- *   A requirement per rule (`fairness scope: rule`) always is; a requirement per instance is when
- *   the rule has no parameter of a symmetric type (the permutation leaves the instance as it is).
- * A requirement per instance of a rule with a symmetric parameter (one per CPU, per DMA slot) is
- * renamed by the permutations: telling whether one instance keeps being skipped needs the
- * permutation along each edge of the cycle (Emerson and Sistla's annotated quotient), which the
- * graph does not keep. Then the full graph is used, and the reason is given in the statistics.
+ * - the property's predicates (checkSymmetric: no symmetric value used as a number);
+ * - fairness requirements that every permutation maps onto itself: a requirement per rule
+ *   (`fairness scope: rule`), or per instance of a rule with no parameter of a symmetric type.
+ * Then the plain reduced graph is used. A property checked for each value of a symmetric type (per
+ * DMA slot, per CPU), or a requirement per instance of a rule with a symmetric parameter, is
+ * renamed by the permutations: then the graph keeps the permutation of each edge (Emerson and
+ * Sistla's annotated quotient) and annotatedQuotient.ts decides, exactly (its header gives the
+ * procedure and the argument). This is refused only past what the annotations hold (more than
+ * 65536 permutations, or an orbit of more than 32 renamed requirements), with the reason in the
+ * statistics.
  */
 import { McError } from '../../model/lang/errors.js';
 import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairness.js';
