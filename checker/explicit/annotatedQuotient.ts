@@ -43,13 +43,14 @@
  * through its renamings would need repeating with the frame tracked): the caller checks that
  * property again on the full graph, which gives the shortest-prefix lasso of the full check and
  * confirms the verdict. Memory: the permutation index is 1 byte an edge (2 past 256
- * permutations), the product 6 bytes an edge of P.
+ * permutations); the product P is a view of the quotient's edges (no copy), and the search's
+ * arrays (about 17 bytes a node, the threads' visited bits included) are per node of P.
  */
 import type { Model } from '../../model/lang/protocol.js';
 import type { FairnessMode } from '../../model/lang/fairness.js';
 import { fairnessRequirements } from '../../model/lang/fairness.js';
 import type { Liveness } from '../../properties/property.js';
-import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, STRONG, type Threads, WEAK, findFairComponents } from './fairCycles.js';
+import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, Nodes, STRONG, type Threads, WEAK, findFairComponents } from './fairCycles.js';
 import type { StateGraph } from './graph.js';
 
 /** One value of a property with its compiled predicates (liveness.ts's goals). */
@@ -135,30 +136,14 @@ export function quotientFairness(g: StateGraph, mode: FairnessMode): QuotientFai
   return { groups: { groupOf, kind, count: reqs.length }, threads: { ann, instMap, orbits, posInOrbit, kindOf } };
 }
 
-/** The product of the quotient with a tracked value of symmetric type `t` (index into the graph's types), N values. */
-function product(g: StateGraph, t: number, N: number): EdgeGraph & { readonly ann: Uint8Array | Uint16Array } {
-  const { n, offsets, targets, labels } = g;
+/** The product of the quotient with a tracked value of symmetric type `t` (index into the graph's types, N values), as a view of the quotient's edges. */
+function product(g: StateGraph, t: number, N: number): EdgeGraph {
   const ann = g.ann as Uint8Array | Uint16Array;
-  const mP = g.m * N;
-  const po = new Uint32Array(n * N + 1);
-  const pt = new Uint32Array(mP);
-  const pl = new (labels.constructor as new (k: number) => Uint8Array | Uint16Array | Uint32Array)(mP);
-  const pa = new (ann.constructor as new (k: number) => Uint8Array | Uint16Array)(mP);
-  let at = 0;
-  for (let c = 0; c < n; c++) {
-    for (let j = 0; j < N; j++) {
-      po[c * N + j] = at;
-      for (let e = offsets[c] as number, end = offsets[c + 1] as number; e < end; e++) {
-        const perm = (g.perms[ann[e] as number] as readonly Int32Array[])[t] as Int32Array;
-        pt[at] = (targets[e] as number) * N + (perm[j] as number);
-        pl[at] = labels[e] as number;
-        pa[at] = ann[e] as number;
-        at++;
-      }
-    }
-  }
-  po[n * N] = at;
-  return { n: n * N, m: mP, offsets: po, targets: pt, labels: pl, ann: pa };
+  const tmap = new Int32Array(g.perms.length * N);
+  g.perms.forEach((perm, p) => {
+    for (let j = 0; j < N; j++) tmap[p * N + j] = (perm[t] as Int32Array)[j] as number;
+  });
+  return { n: g.n * N, m: g.m, offsets: g.offsets, targets: g.targets, labels: g.labels, track: { N, tmap, ann } };
 }
 
 /**
@@ -175,16 +160,15 @@ export function violatedOnQuotient(
   const types = (g.canon?.types ?? []).map((t) => t.name);
   const t = prop.each ? types.indexOf(prop.each.index.name) : -1;
   const N = t >= 0 ? goals.length : 1;
-  const isProduct = t >= 0;
-  const A: EdgeGraph & { readonly ann: Uint8Array | Uint16Array } = isProduct ? product(g, t, N) : { ...g, ann: g.ann as Uint8Array | Uint16Array };
+  const A: EdgeGraph = t >= 0 ? product(g, t, N) : g;
+  const nd = new Nodes(A);
   // Without a tracked value the goals are those of a type the permutations leave alone, or one: each is checked on the quotient.
   const sets = t >= 0 ? [goals] : goals.map((x) => [x]);
   const flags = new Uint8Array(A.n);
   const tok = new Int32Array(A.n);
   const ab = new Uint32Array(2 * A.n);
-  let bytes =
-    flags.byteLength + tok.byteLength + ab.byteLength + (!isProduct ? 0 : A.offsets.byteLength + A.targets.byteLength + A.labels.byteLength + A.ann.byteLength);
-  const threads: Threads = { ...fair.threads, ann: A.ann };
+  let bytes = flags.byteLength + tok.byteLength + ab.byteLength;
+  const threads = fair.threads;
   const form = prop.form;
   for (const set of sets) {
     for (let c = 0; c < g.n; c++) {
@@ -194,7 +178,6 @@ export function violatedOnQuotient(
         flags[c * set.length + j] = (goal.p(s) ? P : 0) | (goal.q(s) ? Q : 0);
       }
     }
-    const { offsets, targets } = A;
     let tail = 0;
     for (let u = 0; u < A.n; u++) {
       const f = flags[u] as number;
@@ -209,15 +192,15 @@ export function violatedOnQuotient(
     if (tail === 0) continue;
     for (let h = 0; h < tail; h++) {
       const u = ab[h] as number;
-      for (let j = offsets[u] as number, e = offsets[u + 1] as number; j < e; j++) {
-        const x = targets[j] as number;
+      for (let j = nd.first(u), e = nd.end(u); j < e; j++) {
+        const x = nd.target(j, u);
         const f = flags[x] as number;
         if (f & (IN_REGION | Q)) continue;
         flags[x] = f | IN_REGION;
         ab[tail++] = x;
       }
     }
-    for (let u = 0; u < A.n; u++) if ((flags[u] as number) & IN_REGION && offsets[u] === offsets[u + 1]) return { violated: true, bytes };
+    for (let u = 0; u < A.n; u++) if ((flags[u] as number) & IN_REGION && nd.first(u) === nd.end(u)) return { violated: true, bytes };
     const comps = findFairComponents(A, flags, fair.groups, tok, [ab.subarray(0, A.n), ab.subarray(A.n, 2 * A.n)], threads);
     bytes += comps.frameBytes;
     for (let u = 0; u < A.n; u++) if ((flags[u] as number) & FAIR) return { violated: true, bytes };

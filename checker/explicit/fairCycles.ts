@@ -33,6 +33,39 @@ export interface EdgeGraph {
   readonly offsets: Uint32Array;
   readonly targets: Uint32Array;
   readonly labels: Uint8Array | Uint16Array | Uint32Array;
+  /**
+   * A product with a tracked value, without copying the edges (annotatedQuotient.ts): node u is
+   * (state ⌊u / N⌋, value u mod N); its edges are the state's, and edge e from (c, j) goes to
+   * (targets[e], tmap[ann[e] * N + j]). `n` then counts nodes; `offsets` stays per state.
+   */
+  readonly track?: { readonly N: number; readonly tmap: Int32Array; readonly ann: Uint8Array | Uint16Array } | null;
+}
+
+/** A view of an edge graph by node: its edge range and each edge's target node. */
+export class Nodes {
+  readonly N: number;
+  private readonly tmap: Int32Array | null;
+  private readonly tann: Uint8Array | Uint16Array | null;
+  constructor(readonly g: EdgeGraph) {
+    this.N = g.track?.N ?? 1;
+    this.tmap = g.track?.tmap ?? null;
+    this.tann = g.track?.ann ?? null;
+  }
+  /** First edge of node u. */
+  first(u: number): number {
+    return this.g.offsets[this.N === 1 ? u : (u / this.N) | 0] as number;
+  }
+  /** End of node u's edges. */
+  end(u: number): number {
+    return this.g.offsets[(this.N === 1 ? u : (u / this.N) | 0) + 1] as number;
+  }
+  /** Target node of edge e taken from node u. */
+  target(e: number, u: number): number {
+    const t = this.g.targets[e] as number;
+    if (this.tmap === null) return t;
+    const N = this.N;
+    return t * N + (this.tmap[((this.tann as Uint8Array | Uint16Array)[e] as number) * N + (u - ((u / N) | 0) * N)] as number);
+  }
 }
 
 /**
@@ -104,6 +137,7 @@ class Refinement {
   private nextTok = 1;
   private round = 0;
   private counter = 0;
+  private readonly nodes: Nodes;
   fairCount = 0;
 
   constructor(
@@ -114,6 +148,7 @@ class Refinement {
     private readonly bufs: readonly [Uint32Array, Uint32Array],
     private readonly threads: Threads | null = null,
   ) {
+    this.nodes = new Nodes(g);
     const { n } = g;
     if (g.m >= EDGE_MASK) throw new Error(`internal: ${g.m} edges are more than the fair-cycle search can number (2^31)`);
     const A = bufs[0];
@@ -154,8 +189,8 @@ class Refinement {
   }
 
   private selfLoop(v: number): boolean {
-    const { offsets, targets } = this.g;
-    for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) if (targets[j] === v) return true;
+    const nd = this.nodes;
+    for (let j = nd.first(v), e = nd.end(v); j < e; j++) if (nd.target(j, v) === v) return true;
     return false;
   }
 
@@ -193,14 +228,14 @@ class Refinement {
    * lowlink. A state is pushed on the component stack only when it turns out not to be a root.
    */
   private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number; end: number }, found: number[]): void {
-    const { offsets, targets } = this.g;
+    const nd = this.nodes;
     const { tok } = this;
     let cp = 0;
     const visit = (v: number) => {
       if (cp === this.fNode.length) this.growFrames();
       tok[v] = onStackTok(this.counter++);
       this.fNode[cp] = v;
-      this.fEdge[cp] = ((offsets[v] as number) | ROOT_BIT) >>> 0;
+      this.fEdge[cp] = (nd.first(v) | ROOT_BIT) >>> 0;
       cp++;
     };
     visit(r);
@@ -209,9 +244,9 @@ class Refinement {
       const v = this.fNode[f] as number;
       const fe = this.fEdge[f] as number;
       const ej = (fe & EDGE_MASK) >>> 0;
-      if (ej < (offsets[v + 1] as number)) {
+      if (ej < nd.end(v)) {
         this.fEdge[f] = fe + 1;
-        const w = targets[ej] as number;
+        const w = nd.target(ej, v);
         const t = tok[w] as number;
         if (t === T) visit(w);
         else if (t <= -2 && t > (tok[v] as number)) {
@@ -260,14 +295,15 @@ class Refinement {
 
   /** Counts, per fairness group, the states of members[s..e) where it is enabled, and whether it is taken inside. */
   private countGroups(members: Uint32Array, s: number, e: number, T: number): number {
-    const { offsets, targets, labels } = this.g;
+    const { labels } = this.g;
+    const nd = this.nodes;
     const { groupOf } = this.groups;
     const { gRound, gEnabled, gTaken, gLast, touched, tok } = this;
     const round = ++this.round;
     let nt = 0;
     for (let k = s; k < e; k++) {
       const v = members[k] as number;
-      for (let j = offsets[v] as number, je = offsets[v + 1] as number; j < je; j++) {
+      for (let j = nd.first(v), je = nd.end(v); j < je; j++) {
         const grp = groupOf[labels[j] as number] as number;
         if (grp < 0) continue;
         if (gRound[grp] !== round) {
@@ -281,7 +317,7 @@ class Refinement {
           gLast[grp] = v;
           gEnabled[grp] = (gEnabled[grp] as number) + 1;
         }
-        if (tok[targets[j] as number] === T) gTaken[grp] = 1;
+        if (tok[nd.target(j, v)] === T) gTaken[grp] = 1;
       }
     }
     return nt;
@@ -341,14 +377,15 @@ class Refinement {
    */
   private followThreads(members: Uint32Array, s: number, T: number): number {
     const th = this.threads as Threads;
-    const { offsets, targets, labels } = this.g;
+    const { labels } = this.g;
+    const nd = this.nodes;
     const { tok, flags } = this;
     this.tMask ??= new Uint32Array(this.g.n);
     const mask = this.tMask;
     const u0 = members[s] as number;
     let bad = 0;
     const enabledAt = (u: number, k: number) => {
-      for (let j = offsets[u] as number, je = offsets[u + 1] as number; j < je; j++) if (labels[j] === k) return true;
+      for (let j = nd.first(u), je = nd.end(u); j < je; j++) if (labels[j] === k) return true;
       return false;
     };
     for (const orbit of th.orbits) {
@@ -377,10 +414,10 @@ class Refinement {
           const u = this.qNode[h] as number;
           const k = orbit[this.qPos[h] as number] as number;
           let en = false;
-          for (let j = offsets[u] as number, je = offsets[u + 1] as number; j < je; j++) {
+          for (let j = nd.first(u), je = nd.end(u); j < je; j++) {
             const isK = labels[j] === k;
             if (isK) en = true;
-            const w = targets[j] as number;
+            const w = nd.target(j, u);
             if (tok[w] !== T) continue;
             if (isK) taken = true;
             push(w, th.posInOrbit[(th.instMap[th.ann[j] as number] as Int32Array)[k] as number] as number);
@@ -408,7 +445,8 @@ class Refinement {
 
   /** Step 3: removes the states where a strong requirement never taken in the component is enabled; refines the rest. */
   private dropStronglyUnfair(members: Uint32Array, s: number, e: number, T: number, which: number): void {
-    const { offsets, labels } = this.g;
+    const { labels } = this.g;
+    const nd = this.nodes;
     const { groupOf } = this.groups;
     const { tok, gBad, round } = this;
     let w = s;
@@ -417,7 +455,7 @@ class Refinement {
       const v = members[k] as number;
       let drop = ((flags[v] as number) & DROP) !== 0;
       flags[v] = (flags[v] as number) & ~DROP;
-      for (let j = offsets[v] as number, je = offsets[v + 1] as number; j < je && !drop; j++) {
+      for (let j = nd.first(v), je = nd.end(v); j < je && !drop; j++) {
         const grp = groupOf[labels[j] as number] as number;
         if (grp >= 0 && gBad[grp] === round) drop = true;
       }
