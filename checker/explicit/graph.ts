@@ -109,7 +109,18 @@ class ReservedArray<T extends Narrow> {
     private readonly make: new (n: number) => T,
     reserve: number,
   ) {
-    this.a = new make(Math.max(1024, reserve));
+    this.a = ReservedArray.allocate(make, Math.max(1024, reserve));
+  }
+
+  /** The reservation, or a smaller one where the system refuses to map that much (strict overcommit). */
+  private static allocate<T>(make: new (n: number) => T, size: number): T {
+    for (let s = size; ; s = Math.floor(s / 4)) {
+      try {
+        return new make(s);
+      } catch (e) {
+        if (!(e instanceof RangeError) || s <= 1024) throw e;
+      }
+    }
   }
 
   push(x: number): void {
