@@ -50,7 +50,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { FairnessMode } from '../../model/lang/fairness.js';
 import { fairnessRequirements } from '../../model/lang/fairness.js';
 import type { Liveness } from '../../properties/property.js';
-import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, Nodes, STRONG, type Threads, WEAK, findFairComponents } from './fairCycles.js';
+import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, LazyBuffers, Nodes, STRONG, type Threads, WEAK, findFairComponents } from './fairCycles.js';
 import type { StateGraph } from './graph.js';
 
 /** One value of a property with its compiled predicates (liveness.ts's goals). */
@@ -166,8 +166,8 @@ export function violatedOnQuotient(
   const sets = t >= 0 ? [goals] : goals.map((x) => [x]);
   const flags = new Uint8Array(A.n);
   const tok = new Int32Array(A.n);
-  const ab = new Uint32Array(2 * A.n);
-  let bytes = flags.byteLength + tok.byteLength + ab.byteLength;
+  const ab = new LazyBuffers(A.n);
+  let bytes = flags.byteLength + tok.byteLength + ab.bytes;
   const threads = fair.threads;
   const form = prop.form;
   for (const set of sets) {
@@ -186,23 +186,23 @@ export function violatedOnQuotient(
       const sd = form === 'eventually' ? c < g.nInit : form === 'leadsTo' ? (f & P) !== 0 : true;
       if (sd) {
         flags[u] = f | IN_REGION;
-        ab[tail++] = u;
+        ab.b[tail++] = u;
       }
     }
     if (tail === 0) continue;
     for (let h = 0; h < tail; h++) {
-      const u = ab[h] as number;
+      const u = ab.b[h] as number;
       for (let j = nd.first(u), e = nd.end(u); j < e; j++) {
         const x = nd.target(j, u);
         const f = flags[x] as number;
         if (f & (IN_REGION | Q)) continue;
         flags[x] = f | IN_REGION;
-        ab[tail++] = x;
+        ab.b[tail++] = x;
       }
     }
     for (let u = 0; u < A.n; u++) if ((flags[u] as number) & IN_REGION && nd.first(u) === nd.end(u)) return { violated: true, bytes };
-    const comps = findFairComponents(A, flags, fair.groups, tok, [ab.subarray(0, A.n), ab.subarray(A.n, 2 * A.n)], threads);
-    bytes += comps.frameBytes;
+    const comps = findFairComponents(A, flags, fair.groups, tok, ab, threads);
+    bytes = Math.max(bytes, flags.byteLength + tok.byteLength + ab.bytes + comps.frameBytes);
     for (let u = 0; u < A.n; u++) if ((flags[u] as number) & FAIR) return { violated: true, bytes };
   }
   return { violated: false, bytes };

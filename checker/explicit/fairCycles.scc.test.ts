@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FAIR, IN_REGION, findFairComponents } from './fairCycles.js';
+import { FAIR, IN_REGION, LazyBuffers, findFairComponents } from './fairCycles.js';
 import type { StateGraph } from './graph.js';
 
 /** A graph with only the fields the search reads. */
@@ -52,10 +52,7 @@ describe('strongly connected components of the fair-cycle search', () => {
         const g = graphOf(n, succ);
         const flags = Uint8Array.from(inR, (b) => (b ? IN_REGION : 0));
         const tok = new Int32Array(n);
-        const comps = findFairComponents(g, flags, { groupOf: new Int32Array(0), kind: new Uint8Array(0), count: 0 }, tok, [
-          new Uint32Array(n),
-          new Uint32Array(n),
-        ]);
+        const comps = findFairComponents(g, flags, { groupOf: new Int32Array(0), kind: new Uint8Array(0), count: 0 }, tok, new LazyBuffers(n));
         const reach = closure(n, succ, inR);
         const fair = Array.from(flags, (f) => (f & FAIR) !== 0);
         expect(fair).toEqual(Array.from({ length: n }, (_, v) => reach[v]![v]!));

@@ -114,6 +114,34 @@ export interface FairComponents {
   readonly frameBytes: number;
 }
 
+/**
+ * The two member arrays of the refinement, n entries each: the second is needed for every split
+ * (components and the Tarjan stack), the first only once a component is refined again (a strong
+ * requirement broken in it), so it is made on demand.
+ */
+export interface MemberBuffers {
+  /** `get(1)` always exists; `get(0)` is made the first time it is asked for. */
+  get(i: number): Uint32Array;
+}
+
+/** Member arrays of n entries: the second made at once, the first when first asked for. */
+export class LazyBuffers implements MemberBuffers {
+  private a: Uint32Array | null = null;
+  readonly b: Uint32Array;
+  constructor(private readonly n: number) {
+    this.b = new Uint32Array(n);
+  }
+  get(i: number): Uint32Array {
+    if (i === 1) return this.b;
+    this.a ??= new Uint32Array(this.n);
+    return this.a;
+  }
+  /** Bytes of the arrays made so far. */
+  get bytes(): number {
+    return this.b.byteLength + (this.a?.byteLength ?? 0);
+  }
+}
+
 /** Token of a state on the Tarjan stack with index i (tokens of sets are >= 0; -1 is outside every set). */
 const onStackTok = (i: number): number => -2 - i;
 /** A frame's root bit (top bit of its edge cursor: edge indices stay below 2^31). */
@@ -132,7 +160,7 @@ class Refinement {
   private readonly gTaken: Uint8Array;
   private readonly gBad: Int32Array;
   private readonly touched: Int32Array;
-  /** Work items: quadruples (first member, end, token, which member array). */
+  /** Work items: quadruples (first member, end, token, which member array; -1: the states with the token, in id order). */
   private readonly work: number[] = [];
   private nextTok = 1;
   private round = 0;
@@ -145,17 +173,16 @@ class Refinement {
     private readonly flags: Uint8Array,
     private readonly groups: FairnessGroups,
     readonly tok: Int32Array,
-    private readonly bufs: readonly [Uint32Array, Uint32Array],
+    private readonly bufs: MemberBuffers,
     private readonly threads: Threads | null = null,
   ) {
     this.nodes = new Nodes(g);
     const { n } = g;
     if (g.m >= EDGE_MASK) throw new Error(`internal: ${g.m} edges are more than the fair-cycle search can number (2^31)`);
-    const A = bufs[0];
     let size = 0;
     for (let v = 0; v < n; v++) {
       if ((flags[v] as number) & IN_REGION) {
-        A[size++] = v;
+        size++;
         tok[v] = 0;
       } else tok[v] = -1;
     }
@@ -166,7 +193,8 @@ class Refinement {
     this.gTaken = new Uint8Array(G);
     this.gBad = new Int32Array(G).fill(-1);
     this.touched = new Int32Array(G);
-    this.work.push(0, size, 0, 0);
+    // The whole region, read from the tokens (no member list: which = -1).
+    this.work.push(0, size, 0, -1);
   }
 
   /** Bytes of the frames and of the thread search. */
@@ -183,8 +211,9 @@ class Refinement {
       const b = this.work.pop() as number;
       const a = this.work.pop() as number;
       found.length = 0;
-      this.splitIntoSccs(a, b, T, which, found);
-      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number, 1 - which);
+      const out = which === 1 ? 0 : 1;
+      this.splitIntoSccs(a, b, T, which, out, found);
+      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number, out);
     }
   }
 
@@ -199,12 +228,16 @@ class Refinement {
    * fresh token and is written to dst, from a on, and pushed to `found` as its range; the others
    * leave the sets (token -1). The Tarjan stack grows down from dst[b - 1].
    */
-  private splitIntoSccs(a: number, b: number, T: number, which: number, found: number[]): void {
-    const src = this.bufs[which] as Uint32Array;
-    const dst = this.bufs[1 - which] as Uint32Array;
+  private splitIntoSccs(a: number, b: number, T: number, which: number, out: number, found: number[]): void {
+    const dst = this.bufs.get(out);
     const { tok } = this;
     const st = { out: a, sp: b, end: b };
     this.counter = 0;
+    if (which < 0) {
+      for (let r = 0, n = this.g.n; r < n; r++) if (tok[r] === T) this.strongConnect(r, T, dst, st, found);
+      return;
+    }
+    const src = this.bufs.get(which);
     for (let i = a; i < b; i++) {
       const r = src[i] as number;
       if (tok[r] === T) this.strongConnect(r, T, dst, st, found);
@@ -327,7 +360,7 @@ class Refinement {
   private analyse(s: number, e: number, T: number, which: number): void {
     const { kind } = this.groups;
     const { gTaken, gEnabled, gBad, touched, tok, flags } = this;
-    const members = this.bufs[which] as Uint32Array;
+    const members = this.bufs.get(which);
     const nt = this.countGroups(members, s, e, T);
     let bad = 0;
     for (let i = 0; i < nt; i++) {
@@ -470,14 +503,14 @@ class Refinement {
  * Finds every fair component of the subgraph induced by the states with `flags[v] & IN_REGION`,
  * and sets `FAIR` in their flags. Components are maximal among the refined sets, and each is
  * strongly connected with at least one internal edge. `tok` (n entries) receives the component
- * tokens; `bufs` are two arrays of n entries each, used as scratch.
+ * tokens; `bufs` lends the member arrays.
  */
 export function findFairComponents(
   g: EdgeGraph,
   flags: Uint8Array,
   groups: FairnessGroups,
   tok: Int32Array,
-  bufs: readonly [Uint32Array, Uint32Array],
+  bufs: MemberBuffers,
   threads: Threads | null = null,
 ): FairComponents {
   const r = new Refinement(g, flags, groups, tok, bufs, threads);

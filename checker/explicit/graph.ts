@@ -317,11 +317,12 @@ export function initVia(g: StateGraph, root: number): number {
  * search first reached each state. The search expands states in id order and numbers new states
  * as it meets them, so the first edge into each state, in id order, is the one that found it:
  * these are the BFS parents the search would have kept, rebuilt without an array per state
- * during the search.
+ * during the search. `scratch` (at least id + 1 entries), when given, holds the parents.
  */
-export function graphPath(g: StateGraph, id: number): { root: number; edges: number[] } {
+export function graphPath(g: StateGraph, id: number, scratch: Uint32Array | null = null): { root: number; edges: number[] } {
   const { offsets, targets } = g;
-  const parentEdge = new Int32Array(Math.max(id + 1, 1)).fill(-1);
+  const len = Math.max(id + 1, 1);
+  const parentEdge = (scratch && scratch.length >= len ? new Int32Array(scratch.buffer, scratch.byteOffset, len) : new Int32Array(len)).fill(-1);
   let found = id < g.nInit;
   for (let v = 0; v < g.n && !found; v++) {
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {

@@ -27,7 +27,7 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
-import { FAIR, type FairnessGroups, IN_REGION, STRONG, WEAK, findFairComponents } from './fairCycles.js';
+import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
@@ -87,31 +87,18 @@ const ROOT_PAIR = 0xfffffffe;
 const PHASE_BIT = 0x80000000;
 
 /**
- * Arrays of the BFS searches that build a lasso (only when a goal is violated): two entries per
- * state, used as parent edges of (state, phase) pairs by the prefix search, then as a stamp and
- * a parent edge per state by the searches inside a fair component. The parent state of an edge is
- * found from the edge (`sourceOf`), so none is stored.
+ * Arrays of the BFS searches inside a fair component (only when a goal is violated): a stamp and
+ * a parent edge per state, and a queue. The parent state of an edge is found from the edge
+ * (`sourceOf`), so none is stored. All three are the check's arrays, lent again.
  */
 class Scratch {
-  readonly pairs: Uint32Array;
-  readonly stamp: Int32Array;
-  readonly parentEdge: Uint32Array;
-  /** Lent by the check: one state a slot. */
-  readonly queue: Uint32Array;
   round = 0;
-  constructor(n: number, queue: Uint32Array) {
-    this.pairs = new Uint32Array(2 * n);
-    this.stamp = new Int32Array(this.pairs.buffer, 0, n);
-    this.parentEdge = this.pairs.subarray(n, 2 * n);
-    this.queue = queue;
-  }
-  /** Clears the stamps (the prefix search wrote over them). */
-  reset(): void {
-    this.stamp.fill(0);
-    this.round = 0;
-  }
-  get bytes(): number {
-    return this.pairs.byteLength;
+  constructor(
+    readonly stamp: Int32Array,
+    readonly parentEdge: Uint32Array,
+    readonly queue: Uint32Array,
+  ) {
+    stamp.fill(0);
   }
 }
 
@@ -269,10 +256,10 @@ interface Work {
   readonly flags: Uint8Array;
   /** Component tokens of the fair-cycle search. */
   readonly tok: Int32Array;
-  /** Two arrays of one entry a state (one buffer): the region's BFS queue, the refinement's member lists, the lasso searches' queue. */
-  readonly ab: Uint32Array;
-  /** The lasso searches' arrays, made when a goal is first violated. */
-  scratch: Scratch | null;
+  /** Two arrays of one entry a state: the region's BFS queue and the refinement's member lists (the second made on demand), then the lasso searches' queues. */
+  readonly members: LazyBuffers;
+  /** The prefix search's parent edge of each (state, seed passed) pair, then the component searches' stamps; made when a goal is first violated. */
+  parents: Uint32Array | null;
   /** Most bytes of the fair-cycle search's frames. */
   frameBytes: number;
 }
@@ -280,10 +267,10 @@ interface Work {
 /** Checks one goal on a complete graph whose P and Q bits are in `w.flags`; returns a lasso or null. */
 function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): Lasso | null {
   const { n, offsets, targets } = g;
-  const { flags, tok, ab } = w;
+  const { flags, tok } = w;
   const form = goal.prop.form;
   // Seeds and the region reachable from them through states where q fails.
-  const queue = ab;
+  const queue = w.members.b;
   let tail = 0;
   const isInit = (v: number) => v < g.nInit;
   for (let v = 0; v < n; v++) {
@@ -306,25 +293,41 @@ function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): 
       queue[tail++] = x;
     }
   }
-  const comps = findFairComponents(g, flags, groups, tok, [ab.subarray(0, n), ab.subarray(n, 2 * n)]);
+  const comps = findFairComponents(g, flags, groups, tok, w.members);
   w.frameBytes = Math.max(w.frameBytes, comps.frameBytes);
   const stops = (v: number) => offsets[v] === offsets[v + 1];
   let anyStop = false;
   for (let v = 0; v < n && !anyStop; v++) if ((flags[v] as number) & IN_REGION && stops(v)) anyStop = true;
   if (comps.count === 0 && !anyStop) return null;
 
-  // Shortest prefix: BFS over (state, phase) pairs 2v + phase; phase 1 = a seed has been passed and q failed since.
+  // Shortest prefix: BFS over (state, phase) pairs; phase 1 = a seed has been passed and q failed
+  // since. Phase-0 pairs are reached from start states only through phase-0 pairs, in the order a
+  // plain BFS from the start states meets the states, which is the order of their ids: the parent
+  // of (v, 0) is the edge by which the graph search found v (graphPath), and only a bit a state
+  // marks them. Phase-1 pairs keep their parent edge, the parent's phase in its top bit.
   if (g.m >= PHASE_BIT - 1) throw new McError('MC040', `internal error: ${g.m} edges are more than the lasso search can number`);
-  w.scratch ??= new Scratch(n, ab);
-  const sc = w.scratch;
-  const parent = sc.pairs;
-  const queue2 = ab;
-  parent.fill(UNSEEN);
+  w.parents ??= new Uint32Array(n);
+  const parent1 = w.parents;
+  parent1.fill(UNSEEN);
+  const seen0 = new Uint8Array((n >>> 3) + 1);
+  const qa = w.members.b;
+  const qb = w.members.get(0);
+  const qAt = (i: number) => (i < n ? (qa[i] as number) : (qb[i - n] as number));
   let qt = 0;
-  const push = (c: number, from: number) => {
-    if (parent[c] !== UNSEEN) return false;
-    parent[c] = from;
-    queue2[qt++] = c;
+  const enqueue = (c: number) => {
+    if (qt < n) qa[qt] = c;
+    else qb[qt - n] = c;
+    qt++;
+  };
+  const push0 = (v: number) => {
+    if ((seen0[v >>> 3] as number) & (1 << (v & 7))) return;
+    seen0[v >>> 3] = (seen0[v >>> 3] as number) | (1 << (v & 7));
+    enqueue(v * 2);
+  };
+  const push1 = (v: number, from: number) => {
+    if (parent1[v] !== UNSEEN) return false;
+    parent1[v] = from;
+    enqueue(v * 2 + 1);
     return true;
   };
   const isTarget = (v: number) => ((flags[v] as number) & FAIR) !== 0 || stops(v);
@@ -332,41 +335,53 @@ function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): 
   const seed = (v: number) => ((flags[v] as number) & SEED) !== 0;
   let hit = -1;
   for (let v = 0; v < g.nInit && hit < 0; v++) {
-    if (form !== 'eventually') push(v * 2, ROOT_PAIR);
-    if (seed(v) && push(v * 2 + 1, ROOT_PAIR) && isTarget(v)) hit = v * 2 + 1;
+    if (form !== 'eventually') push0(v);
+    if (seed(v) && push1(v, ROOT_PAIR) && isTarget(v)) hit = v;
   }
   for (let head = 0; head < qt && hit < 0; head++) {
-    const c = queue2[head] as number;
+    const c = qAt(head);
     const v = c >>> 1;
     const phase = c & 1;
     const tag = phase ? PHASE_BIT : 0;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e && hit < 0; j++) {
       const x = targets[j] as number;
       if (phase === 0) {
-        push(x * 2, j | tag);
-        if (seed(x) && push(x * 2 + 1, (j | tag) >>> 0) && isTarget(x)) hit = x * 2 + 1;
-      } else if (inR(x) && push(x * 2 + 1, (j | tag) >>> 0) && isTarget(x)) {
-        hit = x * 2 + 1;
+        push0(x);
+        if (seed(x) && push1(x, j) && isTarget(x)) hit = x;
+      } else if (inR(x) && push1(x, (j | tag) >>> 0) && isTarget(x)) {
+        hit = x;
       }
     }
   }
   if (hit < 0) throw new Error('internal: a fair component or stopping state was found but is not reachable');
-  const prefix: number[] = [];
-  let c = hit;
-  while (parent[c] !== ROOT_PAIR) {
-    const pe = parent[c] as number;
+  const back: number[] = [];
+  let v = hit;
+  let root = -1;
+  let head0: number[] = [];
+  for (;;) {
+    const pe = parent1[v] as number;
+    if (pe === ROOT_PAIR) {
+      root = v;
+      break;
+    }
     const e = pe & (PHASE_BIT - 1);
-    prefix.push(e);
-    c = sourceOf(g, e) * 2 + (pe >>> 31);
+    back.push(e);
+    v = sourceOf(g, e);
+    if (pe >>> 31 === 0) {
+      // The rest of the way is phase 0: the search's own BFS path to v.
+      const path = graphPath(g, v, w.members.b);
+      root = path.root;
+      head0 = path.edges;
+      break;
+    }
   }
-  prefix.reverse();
-  const root = c >>> 1;
-  const entry = hit >>> 1;
+  const prefix = [...head0, ...back.reverse()];
+  const entry = hit;
   if (((flags[entry] as number) & FAIR) === 0) {
     const end = g.cm.isEnd(graphState(g, entry));
     return { kind: end ? 'end-state' : 'deadlock', root, prefix, loop: [] };
   }
-  sc.reset();
+  const sc = new Scratch(new Int32Array(parent1.buffer, parent1.byteOffset, n), w.members.b, w.members.get(0));
   return { kind: 'cycle', root, prefix, loop: fairLoop(g, tok, entry, groups, sc) };
 }
 
@@ -583,13 +598,13 @@ function livenessOnGraph(
     return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
   }
   const groups = fairnessGroups(model, mode);
-  const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), ab: new Uint32Array(2 * g.n), scratch: null, frameBytes: 0 };
+  const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), members: new LazyBuffers(g.n), parents: null, frameBytes: 0 };
   // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
   const pq = new Uint8Array(g.n);
   const measure = () => {
     analysisBytes = Math.max(
       analysisBytes,
-      work.flags.byteLength + work.tok.byteLength + work.ab.byteLength + (work.scratch?.bytes ?? 0) + work.frameBytes + pq.byteLength,
+      work.flags.byteLength + work.tok.byteLength + work.members.bytes + (work.parents?.byteLength ?? 0) + work.frameBytes + pq.byteLength,
     );
   };
   const s = new Int32Array(model.layout.nSlots);
