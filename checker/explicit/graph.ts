@@ -2,8 +2,15 @@
  * The reachable state graph, kept for liveness checking. Why this module exists: a liveness
  * property is a statement about cycles, so unlike the safety search the whole successor relation
  * must be kept after the search. It is stored as CSR in typed arrays (an offset per state, then a
- * target state and a rule instance per edge), next to the StateStore that holds the packed states
- * and the BFS parent of each; there is no JavaScript object per state or per edge.
+ * target state and a rule instance per edge, the instance in the narrowest array that holds it),
+ * next to the search's own StateStore that holds the packed states; there is no JavaScript object
+ * per state or per edge.
+ *
+ * Memory (the liveness budget is 64 bytes a state in all): no parent or rule array per state (the
+ * BFS parents are rebuilt from the edges when a trace needs them: graphPath), the store's hash
+ * index is dropped once the search is over, and the edge arrays are made once, at the size the
+ * safety search of the same check counted or as a large reservation of untouched memory (only
+ * what is written takes memory), so they are never copied.
  *
  * The search (search.ts, the walk the safety check uses) is a BFS without partial-order
  * reduction, so the graph is the exact reachable graph, or under symmetry reduction its quotient
