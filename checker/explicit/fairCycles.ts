@@ -396,7 +396,7 @@ class Refinement {
   }
 
   // Thread search arrays: visited positions of each state (a bit per orbit position), and the queue of (state, position) pairs.
-  private tMask: Uint32Array | null = null;
+  private tMask: Uint8Array | Uint16Array | Uint32Array | null = null;
   private qNode = new Uint32Array(1024);
   private qPos = new Uint8Array(1024);
 
@@ -413,7 +413,11 @@ class Refinement {
     const { labels } = this.g;
     const nd = this.nodes;
     const { tok, flags } = this;
-    this.tMask ??= new Uint32Array(this.g.n);
+    if (!this.tMask) {
+      // A bit per position of the largest orbit, in the narrowest array.
+      const widest = th.orbits.reduce((a, o) => Math.max(a, o.length), 1);
+      this.tMask = widest <= 8 ? new Uint8Array(this.g.n) : widest <= 16 ? new Uint16Array(this.g.n) : new Uint32Array(this.g.n);
+    }
     const mask = this.tMask;
     const u0 = members[s] as number;
     let bad = 0;
