@@ -165,6 +165,8 @@ class Refinement {
   private nextTok = 1;
   private round = 0;
   private counter = 0;
+  /** The member array the current split writes. */
+  private outBuf = 1;
   private readonly nodes: Nodes;
   fairCount = 0;
 
@@ -204,16 +206,13 @@ class Refinement {
 
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
   run(): void {
-    const found: number[] = [];
     while (this.work.length) {
       const which = this.work.pop() as number;
       const T = this.work.pop() as number;
       const b = this.work.pop() as number;
       const a = this.work.pop() as number;
-      found.length = 0;
       const out = which === 1 ? 0 : 1;
-      this.splitIntoSccs(a, b, T, which, out, found);
-      for (let i = 0; i < found.length; i += 3) this.analyse(found[i] as number, found[i + 1] as number, found[i + 2] as number, out);
+      this.splitIntoSccs(a, b, T, which, out);
     }
   }
 
@@ -225,22 +224,24 @@ class Refinement {
 
   /**
    * Step 1: Tarjan over the members src[a..b) with token T. Each SCC with an internal edge gets a
-   * fresh token and is written to dst, from a on, and pushed to `found` as its range; the others
+   * fresh token and is written to dst, from a on, and analysed at once (steps 2-4: its range is
+   * final, and the analysis reads only its own tokens, which no open state shares); the others
    * leave the sets (token -1). The Tarjan stack grows down from dst[b - 1].
    */
-  private splitIntoSccs(a: number, b: number, T: number, which: number, out: number, found: number[]): void {
+  private splitIntoSccs(a: number, b: number, T: number, which: number, out: number): void {
     const dst = this.bufs.get(out);
+    this.outBuf = out;
     const { tok } = this;
     const st = { out: a, sp: b, end: b };
     this.counter = 0;
     if (which < 0) {
-      for (let r = 0, n = this.g.n; r < n; r++) if (tok[r] === T) this.strongConnect(r, T, dst, st, found);
+      for (let r = 0, n = this.g.n; r < n; r++) if (tok[r] === T) this.strongConnect(r, T, dst, st);
       return;
     }
     const src = this.bufs.get(which);
     for (let i = a; i < b; i++) {
       const r = src[i] as number;
-      if (tok[r] === T) this.strongConnect(r, T, dst, st, found);
+      if (tok[r] === T) this.strongConnect(r, T, dst, st);
     }
   }
 
@@ -254,24 +255,25 @@ class Refinement {
     this.fEdge = edge;
   }
 
+  /** Opens state v in frame cp (its rindex is the next index); returns the new frame count. */
+  private open(v: number, cp: number): number {
+    if (cp === this.fNode.length) this.growFrames();
+    this.tok[v] = onStackTok(this.counter++);
+    this.fNode[cp] = v;
+    this.fEdge[cp] = (this.nodes.first(v) | ROOT_BIT) >>> 0;
+    return cp + 1;
+  }
+
   /**
    * Iterative depth-first walk from `r` finding SCCs, in Pearce's form of Tarjan's algorithm: one
    * number a state (its "rindex": the visit index, lowered to the smallest index it reaches on the
    * stack), kept in its token while the state is open, and a root bit in its frame instead of a
    * lowlink. A state is pushed on the component stack only when it turns out not to be a root.
    */
-  private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number; end: number }, found: number[]): void {
+  private strongConnect(r: number, T: number, dst: Uint32Array, st: { out: number; sp: number; end: number }): void {
     const nd = this.nodes;
     const { tok } = this;
-    let cp = 0;
-    const visit = (v: number) => {
-      if (cp === this.fNode.length) this.growFrames();
-      tok[v] = onStackTok(this.counter++);
-      this.fNode[cp] = v;
-      this.fEdge[cp] = (nd.first(v) | ROOT_BIT) >>> 0;
-      cp++;
-    };
-    visit(r);
+    let cp = this.open(r, 0);
     while (cp > 0) {
       const f = cp - 1;
       const v = this.fNode[f] as number;
@@ -281,7 +283,7 @@ class Refinement {
         this.fEdge[f] = fe + 1;
         const w = nd.target(ej, v);
         const t = tok[w] as number;
-        if (t === T) visit(w);
+        if (t === T) cp = this.open(w, cp);
         else if (t <= -2 && t > (tok[v] as number)) {
           // w is open with a smaller rindex (tokens of open states are -2 - rindex).
           tok[v] = t;
@@ -291,7 +293,7 @@ class Refinement {
       }
       cp--;
       const isRoot = (fe & ROOT_BIT) !== 0;
-      if (isRoot) this.popScc(v, dst, st, found);
+      if (isRoot) this.popScc(v, dst, st);
       else dst[--st.sp] = v;
       if (cp > 0) {
         // Back in the parent u: the child's rindex lowers u's when smaller (still open: not a root).
@@ -306,7 +308,7 @@ class Refinement {
   }
 
   /** Closes the SCC of the root `v`: v and the states above it on the component stack whose rindex is not below v's. */
-  private popScc(v: number, dst: Uint32Array, st: { out: number; sp: number; end: number }, found: number[]): void {
+  private popScc(v: number, dst: Uint32Array, st: { out: number; sp: number; end: number }): void {
     const { tok } = this;
     const tv = tok[v] as number;
     const cs = st.out;
@@ -323,7 +325,7 @@ class Refinement {
     }
     const T2 = this.nextTok++;
     for (let k = cs; k < st.out; k++) tok[dst[k] as number] = T2;
-    found.push(cs, st.out, T2);
+    this.analyse(cs, st.out, T2, this.outBuf);
   }
 
   /** Counts, per fairness group, the states of members[s..e) where it is enabled, and whether it is taken inside. */
