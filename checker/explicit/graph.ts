@@ -400,6 +400,7 @@ function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null
     symmetry,
     deadlock: false,
     trackPermutation: track,
+    ...(hint ? { expectedStates: hint.states } : {}),
     onEdge: track
       ? (from, to, k) => {
           const r = edges as EdgeRecorder;
