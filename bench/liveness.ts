@@ -37,6 +37,7 @@ interface PartResult {
   readonly elapsedMs: number;
   readonly maxRssMiB: number;
   readonly storeMiB: number;
+  readonly bytesPerState: number | null;
   readonly violations: readonly string[];
 }
 
@@ -55,6 +56,7 @@ function runPart(which: string): PartResult {
     elapsedMs: r.stats.elapsedMs,
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     storeMiB: Math.round(r.stats.storeBytes / 2 ** 20),
+    bytesPerState: r.stats.bytesPerState,
     violations:
       r.status === 'violated'
         ? r.violations.map((v) => `${v.property}: ${v.trace?.steps.length ? v.trace.steps.length - 1 : 0} steps, loop at ${v.trace?.loop ?? '-'}`)
@@ -79,7 +81,7 @@ if (part !== null) {
     const r = JSON.parse(out.trim().split('\n').pop() as string) as PartResult;
     console.log(
       `${which.padEnd(8)} ${r.status.padEnd(8)} ${r.states} states, ${r.transitions} transitions, ${(r.elapsedMs / 1000).toFixed(2)} s, ` +
-        `peak rss ${r.maxRssMiB} MiB (engine arrays allocated ${r.storeMiB} MiB)`,
+        `peak rss ${r.maxRssMiB} MiB (engine arrays at their peak ${r.storeMiB} MiB, ${r.bytesPerState ?? '-'} bytes a state)`,
     );
     for (const v of r.violations) console.log(`         ${v}`);
   }

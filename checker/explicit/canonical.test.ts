@@ -97,6 +97,29 @@ describe('exact symmetry without n! permutations', () => {
     );
   });
 
+  it('reports the permutation it applied: it maps the state to its canonical form (signatures and whole group)', () => {
+    const model = buildModel(shapes);
+    const cm = compileModel(model, []);
+    const names = ['P', 'Q'];
+    for (const wholeGroupMax of [0, 24 * 6]) {
+      const canon = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax, track: true });
+      expect(canon.types.map((t) => t.name)).toEqual(names);
+      fc.assert(
+        fc.property(stateArb(model.layout), (s) => {
+          const w = new Uint32Array(cm.words);
+          cm.pack(s, w, 0);
+          canon.canonical(s, w);
+          const perm = canon.permutation();
+          const image = permute(model, s, { P: Array.from(perm[0] as Int32Array), Q: Array.from(perm[1] as Int32Array) });
+          const v = new Uint32Array(cm.words);
+          cm.pack(image, v, 0);
+          expect(Array.from(v)).toEqual(Array.from(w));
+        }),
+        { numRuns: 100 },
+      );
+    }
+  });
+
   it('finds as many classes among the reachable states as trying every permutation (n = 4 processes)', () => {
     const model = buildModel(symmetricMutex, { params: { procs: 4 } });
     const cm = compileModel(model, []);

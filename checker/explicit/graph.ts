@@ -2,8 +2,15 @@
  * The reachable state graph, kept for liveness checking. Why this module exists: a liveness
  * property is a statement about cycles, so unlike the safety search the whole successor relation
  * must be kept after the search. It is stored as CSR in typed arrays (an offset per state, then a
- * target state and a rule instance per edge), next to the StateStore that holds the packed states
- * and the BFS parent of each; there is no JavaScript object per state or per edge.
+ * target state and a rule instance per edge, the instance in the narrowest array that holds it),
+ * next to the search's own StateStore that holds the packed states; there is no JavaScript object
+ * per state or per edge.
+ *
+ * Memory (the liveness budget is 64 bytes a state in all): no parent or rule array per state (the
+ * BFS parents are rebuilt from the edges when a trace needs them: graphPath), the store's hash
+ * index is dropped once the search is over, and the edge arrays are made once, at the size the
+ * safety search of the same check counted or as a large reservation of untouched memory (only
+ * what is written takes memory), so they are never copied.
  *
  * The search (search.ts, the walk the safety check uses) is a BFS without partial-order
  * reduction, so the graph is the exact reachable graph, or under symmetry reduction its quotient
@@ -12,6 +19,7 @@
  * which is what the fairness checks read.
  */
 import { type ErrorCode, McError } from '../../model/lang/errors.js';
+import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Hooks, Limits } from '../engine.js';
 import type { CompiledModel } from '../../model/lang/compile.js';
@@ -24,29 +32,44 @@ import type { Canonicalizer } from './symmetry.js';
 export interface StateGraph {
   readonly model: Model;
   readonly cm: CompiledModel<Property>;
+  /** The packed states (the search's own store: its words are not copied; its hash index is dropped once the graph is complete). */
   readonly store: StateStore;
   /** Number of states. */
   readonly n: number;
+  /** Number of start states: ids 0 .. nInit - 1. */
+  readonly nInit: number;
   /** Number of edges. */
   readonly m: number;
   /** Edges of state v are `offsets[v] .. offsets[v + 1]`. Length n + 1. */
   readonly offsets: Uint32Array;
   /** Target state of each edge. */
   readonly targets: Uint32Array;
-  /** Rule instance (`Model.instances` index) of each edge. */
-  readonly labels: Uint16Array | Uint32Array;
-  /** BFS depth of each state (saturating at 65535). */
+  /** Rule instance (`Model.instances` index) of each edge, in the narrowest array that holds every instance. */
+  readonly labels: Uint8Array | Uint16Array | Uint32Array;
+  /** The first id of each BFS level (the last entry is n). */
+  readonly levelStarts: readonly number[];
+  /** BFS depth of each state (saturating at 65535), computed when first read (the liveness check does not need it). */
   readonly depth: Uint16Array;
   /** Largest BFS depth. */
   readonly maxDepth: number;
-  /** Bytes held by the store and the edge arrays. */
+  /** Bytes held by the store and the edge arrays once the graph is complete. */
   readonly bytes: number;
+  /** Most bytes held at once while the graph was built (the store with its hash index, the edges in chunks, and their copy into the final arrays). */
+  readonly buildPeakBytes: number;
   /**
    * Under symmetry reduction, the canonical forms (states are canonical representatives, and an
    * edge c -k-> c' means instance k taken in c leads to a state of canonical form c'); null for the
    * full graph.
    */
   readonly canon: Canonicalizer | null;
+  /**
+   * The annotated quotient (Emerson and Sistla), when asked for under symmetry reduction: per edge,
+   * the permutation that maps the concrete successor (instance k taken in the canonical state) to
+   * its canonical form, as an index into `perms` (each a permutation per type of `canon.types`:
+   * element i goes to `[t][i]`); null otherwise.
+   */
+  readonly ann: Uint8Array | Uint16Array | null;
+  readonly perms: readonly (readonly Int32Array[])[];
 }
 
 /** Outcome of building the graph: complete, stopped by a limit, or stopped by a model error. */
@@ -63,86 +86,282 @@ export type GraphBuild =
       readonly elapsedMs: number;
     };
 
-function grow<T extends Uint32Array | Uint16Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  let size = a.length;
-  while (size < need) size *= 2;
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
+type Narrow = Uint8Array | Uint16Array | Uint32Array;
+
+/** The narrowest unsigned typed array constructor that holds values up to `max`. */
+function narrowFor(max: number): new (n: number) => Narrow {
+  return max <= 0xff ? Uint8Array : max <= 0xffff ? Uint16Array : Uint32Array;
+}
+
+/**
+ * Entries reserved without an estimate of the graph's size (per array: targets and labels hold
+ * one entry an edge, offsets one a state). A large typed array is mapped by the system without
+ * being touched: only the entries written take memory, so a generous reservation costs nothing
+ * and spares the copy (and its doubled peak) that growing would need.
+ */
+const RESERVE_EDGES = 2 ** 27;
+const RESERVE_STATES = 2 ** 25;
+
+/**
+ * A list of numbers appended to one typed array reserved at a size that is rarely exceeded (the
+ * size the safety search counted, or a large reservation of untouched memory); past it, the array
+ * is copied into one twice as large. The final array is a view of the first `length` entries.
+ */
+class ReservedArray<T extends Narrow> {
+  private a: T;
+  length = 0;
+  /** Most bytes written at once: twice the entries while a full reservation is copied into a larger one. */
+  peakBytes = 0;
+  constructor(
+    private readonly make: new (n: number) => T,
+    reserve: number,
+  ) {
+    this.a = ReservedArray.allocate(make, Math.max(1024, reserve));
+  }
+
+  /** The reservation, or a smaller one where the system refuses to map that much (strict overcommit). */
+  private static allocate<T>(make: new (n: number) => T, size: number): T {
+    for (let s = size; ; s = Math.floor(s / 4)) {
+      try {
+        return new make(s);
+      } catch (e) {
+        if (!(e instanceof RangeError) || s <= 1024) throw e;
+      }
+    }
+  }
+
+  push(x: number): void {
+    if (this.length === this.a.length) {
+      this.peakBytes = Math.max(this.peakBytes, 2 * this.bytes);
+      const b = new this.make(this.a.length * 2);
+      b.set(this.a as unknown as ArrayLike<number>);
+      this.a = b;
+    }
+    this.a[this.length++] = x;
+  }
+
+  get(i: number): number {
+    return this.a[i] as number;
+  }
+
+  /** Forgets the entries from `len` on. */
+  truncate(len: number): void {
+    if (len < this.length) this.length = len;
+  }
+
+  /** Bytes written (the untouched rest of the reservation takes no memory). */
+  get bytes(): number {
+    return this.length * this.a.BYTES_PER_ELEMENT;
+  }
+
+  /** The entries, as a view of the reservation (no copy). */
+  toArray(): T {
+    return this.a.subarray(0, this.length) as T;
+  }
+}
+
+/** The size of the graph when known before it is built (from the safety search of the same check): its arrays are then made once, at their final size. */
+export interface GraphSizeHint {
+  readonly states: number;
+  readonly edges: number;
 }
 
 /** The edges recorded while the search runs, in CSR form (states are expanded in id order). */
 class EdgeRecorder {
-  offsets = new Uint32Array(1 << 16);
-  targets = new Uint32Array(1 << 18);
-  labels: Uint16Array | Uint32Array;
-  m = 0;
+  readonly offsets: ReservedArray<Uint32Array>;
+  readonly targets: ReservedArray<Uint32Array>;
+  readonly labels: ReservedArray<Narrow>;
   /** States whose first edge offset is set: 0 .. next - 1. */
   private next = 0;
 
-  constructor(nInst: number) {
-    this.labels = nInst < 0xffff ? new Uint16Array(1 << 18) : new Uint32Array(1 << 18);
+  /** Annotated quotient: the permutation of each edge (an index into `perms`). */
+  readonly ann: ReservedArray<Uint8Array | Uint16Array> | null;
+  readonly perms: Int32Array[][] = [];
+  private readonly permIds = new Map<string, number>();
+
+  constructor(nInst: number, hint: GraphSizeHint | null, annotate: { readonly group: number } | null) {
+    this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES);
+    this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES);
+    this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES);
+    const annType = (annotate && annotate.group <= 0x100 ? Uint8Array : Uint16Array) as new (n: number) => Uint8Array | Uint16Array;
+    this.ann = annotate ? new ReservedArray(annType, hint?.edges ?? RESERVE_EDGES) : null;
+  }
+
+  /** Records the permutation of the edge just added. */
+  annotate(perm: readonly Int32Array[]): void {
+    let key = '';
+    for (const p of perm) key += `${p.join(',')};`;
+    let id = this.permIds.get(key);
+    if (id === undefined) {
+      id = this.perms.length;
+      this.permIds.set(key, id);
+      this.perms.push(perm.map((p) => Int32Array.from(p)));
+    }
+    (this.ann as ReservedArray<Uint8Array | Uint16Array>).push(id);
+  }
+
+  get m(): number {
+    return this.targets.length;
   }
 
   add(from: number, to: number, k: number): void {
     this.startState(from);
-    if (this.m === this.targets.length) {
-      this.targets = grow(this.targets, this.m + 1);
-      this.labels = grow(this.labels, this.m + 1);
-    }
-    this.targets[this.m] = to;
-    this.labels[this.m] = k;
-    this.m++;
+    this.targets.push(to);
+    this.labels.push(k);
   }
 
   /** Marks the edges of states up to `v` as started (states without an edge get an empty range). */
   private startState(v: number): void {
-    if (v < this.next) return;
-    this.offsets = grow(this.offsets, v + 2);
-    while (this.next <= v) this.offsets[this.next++] = this.m;
+    while (this.next <= v) {
+      this.offsets.push(this.m);
+      this.next++;
+    }
   }
 
   /** Drops the edges recorded for state `v` (whose expansion failed). */
   dropEdgesOf(v: number): void {
-    if (v < this.next) this.m = this.offsets[v] as number;
+    if (v >= this.next) return;
+    const keep = this.offsetOf(v);
+    this.targets.truncate(keep);
+    this.labels.truncate(keep);
+    this.ann?.truncate(keep);
+    this.offsets.truncate(v + 1);
+    this.next = v + 1;
+  }
+
+  private offsetOf(v: number): number {
+    return this.offsets.get(v);
+  }
+
+  /** Bytes held while recording. */
+  get bytes(): number {
+    return this.offsets.bytes + this.targets.bytes + this.labels.bytes + (this.ann?.bytes ?? 0);
+  }
+
+  /** Most bytes held while recording (a growth past the reservation holds the old array and the new one). */
+  get peakBytes(): number {
+    return Math.max(
+      this.bytes,
+      this.offsets.peakBytes + this.targets.bytes + this.labels.bytes,
+      this.targets.peakBytes + this.labels.bytes + this.offsets.bytes,
+      this.labels.peakBytes + this.targets.bytes + this.offsets.bytes,
+    );
   }
 
   /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
-  finish(n: number): void {
+  finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow; ann: Uint8Array | Uint16Array | null } {
     this.startState(n);
+    this.offsets.truncate(n + 1);
+    return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray(), ann: this.ann?.toArray() ?? null };
   }
 }
 
 /** BFS depth of each state, from the first id of each level. */
 function depthsOf(levelStarts: readonly number[], n: number): Uint16Array {
-  const depth = new Uint16Array(Math.max(n, 1));
+  const depth = new Uint16Array(n);
   for (let d = 0; d < levelStarts.length; d++) {
     const end = Math.min(levelStarts[d + 1] ?? n, n);
-    depth.fill(Math.min(d, 0xffff), levelStarts[d] as number, end);
+    const start = Math.min(levelStarts[d] as number, n);
+    if (start < end) depth.fill(Math.min(d, 0xffff), start, end);
   }
   return depth;
 }
 
-/** The graph held by a finished (or stopped) search and its edges. */
-function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
+/**
+ * The graph held by a finished (or stopped) search and its edges. The store's hash index is only
+ * needed to find states while searching: it is dropped once the search is complete.
+ */
+function graphOf(search: Search, edges: EdgeRecorder, complete: boolean): StateGraph {
   const n = search.store.count;
-  edges.finish(n);
-  const depth = depthsOf(search.levelStarts, n);
+  const searchBytes = search.store.bytes() + edges.peakBytes;
+  if (complete) search.store.dropIndex();
+  const wordsBytes = search.store.bytes();
+  const { offsets, targets, labels, ann } = edges.finish(n);
+  const exact = offsets.byteLength + targets.byteLength + labels.byteLength + (ann?.byteLength ?? 0);
+  const levelStarts = [...search.levelStarts.filter((x) => x <= n)];
+  if (levelStarts[levelStarts.length - 1] !== n) levelStarts.push(n);
+  let depth: Uint16Array | null = null;
   return {
     model: search.model,
     cm: search.cm as CompiledModel<Property>,
     store: search.store,
     n,
-    m: edges.m,
-    offsets: edges.offsets.subarray(0, n + 1),
-    targets: edges.targets.subarray(0, edges.m),
-    labels: edges.labels.subarray(0, edges.m),
-    depth: depth.subarray(0, n),
+    nInit: Math.min(search.levelStarts[1] ?? n, n),
+    m: targets.length,
+    offsets,
+    targets,
+    labels,
+    levelStarts,
+    get depth(): Uint16Array {
+      depth ??= depthsOf(levelStarts, n);
+      return depth;
+    },
     maxDepth: search.figures().maxDepth,
-    bytes: search.store.bytes() + edges.offsets.byteLength + edges.targets.byteLength + edges.labels.byteLength + depth.byteLength,
+    bytes: wordsBytes + exact,
+    buildPeakBytes: Math.max(searchBytes, wordsBytes + exact),
     canon: search.canon.active ? search.canon : null,
+    ann: search.canon.active ? ann : null,
+    perms: edges.perms,
   };
+}
+
+/** The init (index into `Model.inits`) that gives start state `root`: the first whose state (canonical under symmetry) has its words. */
+export function initVia(g: StateGraph, root: number): number {
+  const w = new Uint32Array(g.cm.words);
+  const x = new Uint32Array(g.cm.words);
+  g.store.read(root, x, 0);
+  for (let i = 0; i < g.model.inits.length; i++) {
+    const s = initState(g.model, g.model.inits[i] as (typeof g.model.inits)[number]);
+    g.cm.pack(s, w, 0);
+    if (g.canon) g.canon.canonical(s, w);
+    if (w.every((v, k) => v === x[k])) return i;
+  }
+  throw new Error(`internal: start state ${root} comes from no init`);
+}
+
+/**
+ * The path of edges from a start state to `id`, and that start state: the edges by which the
+ * search first reached each state. The search expands states in id order and numbers new states
+ * as it meets them, so the first edge into each state, in id order, is the one that found it:
+ * these are the BFS parents the search would have kept, rebuilt without an array per state
+ * during the search. `scratch` (at least id + 1 entries), when given, holds the parents.
+ */
+export function graphPath(g: StateGraph, id: number, scratch: Uint32Array | null = null): { root: number; edges: number[] } {
+  const { offsets, targets } = g;
+  const len = Math.max(id + 1, 1);
+  const parentEdge = (scratch && scratch.length >= len ? new Int32Array(scratch.buffer, scratch.byteOffset, len) : new Int32Array(len)).fill(-1);
+  let found = id < g.nInit;
+  for (let v = 0; v < g.n && !found; v++) {
+    for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
+      const w = targets[j] as number;
+      if (w > id || w < g.nInit || parentEdge[w] !== -1) continue;
+      parentEdge[w] = j;
+      if (w === id) found = true;
+    }
+  }
+  if (!found) throw new Error(`internal: state ${id} is not reachable in the graph`);
+  const edges: number[] = [];
+  let x = id;
+  while (x >= g.nInit) {
+    const j = parentEdge[x] as number;
+    edges.push(j);
+    x = sourceOf(g, j);
+  }
+  return { root: x, edges: edges.reverse() };
+}
+
+/** The state whose edge list holds edge `j` (a binary search of the offsets: no source array is kept). */
+export function sourceOf(g: StateGraph, j: number): number {
+  const { offsets } = g;
+  let a = 0;
+  let b = g.n - 1;
+  while (a < b) {
+    const c = (a + b + 1) >>> 1;
+    if ((offsets[c] as number) <= j) a = c;
+    else b = c - 1;
+  }
+  // States without edges share their offset with the next state: the last state at that offset owns j.
+  return a;
 }
 
 /**
@@ -150,27 +369,47 @@ function graphOf(search: Search, edges: EdgeRecorder): StateGraph {
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false): GraphBuild {
-  const { search, edges } = graphSearch(model, symmetry);
+export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false, hint: GraphSizeHint | null = null, annotate = false): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
 /** `buildGraph` that gives the event loop turns; `stop` returns a reason to stop (an interrupt). */
-export async function buildGraphAsync(model: Model, limits: Limits, hooks: Hooks, stop: () => string | null, symmetry = false): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model, symmetry);
+export async function buildGraphAsync(
+  model: Model,
+  limits: Limits,
+  hooks: Hooks,
+  stop: () => string | null,
+  symmetry = false,
+  hint: GraphSizeHint | null = null,
+  annotate = false,
+): Promise<GraphBuild> {
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
-/** A breadth-first search without partial-order reduction (with symmetry reduction when asked) that records every edge. */
-function graphSearch(model: Model, symmetry: boolean): { search: Search; edges: EdgeRecorder } {
-  const edges = new EdgeRecorder(model.instances.length);
-  const search = new Search(model, [], {
+/**
+ * A breadth-first search without partial-order reduction (with symmetry reduction when asked) that
+ * records every edge, and with `annotate` (under symmetry reduction) the permutation of each.
+ */
+function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null, annotate: boolean): { search: Search; edges: EdgeRecorder } {
+  const track = symmetry && annotate;
+  let edges: EdgeRecorder | null = null;
+  const search: Search = new Search(model, [], {
     strategy: 'bfs',
     symmetry,
     deadlock: false,
-    parents: true,
-    onEdge: (from, to, k) => edges.add(from, to, k),
+    trackPermutation: track,
+    ...(hint ? { expectedStates: hint.states } : {}),
+    onEdge: track
+      ? (from, to, k) => {
+          const r = edges as EdgeRecorder;
+          r.add(from, to, k);
+          r.annotate(search.canon.permutation());
+        }
+      : (from, to, k) => (edges as EdgeRecorder).add(from, to, k),
   });
+  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null);
   return { search, edges };
 }
 
@@ -182,9 +421,15 @@ function graphBuilt(search: Search, edges: EdgeRecorder, end: SearchEnd): GraphB
     if (f.kind !== 'error' || !f.runtime)
       throw f.kind === 'error' ? new McError(f.code as ErrorCode, f.message) : new Error(`internal: graph search found ${f.kind}`);
     if (f.at !== null) edges.dropEdgesOf(f.at);
-    return { status: 'error', error: new McError(f.code as ErrorCode, f.message), graph: graphOf(search, edges), at: f.at ?? -1, elapsedMs: elapsedMs() };
+    return {
+      status: 'error',
+      error: new McError(f.code as ErrorCode, f.message),
+      graph: graphOf(search, edges, false),
+      at: f.at ?? -1,
+      elapsedMs: elapsedMs(),
+    };
   }
-  const graph = graphOf(search, edges);
+  const graph = graphOf(search, edges, end.kind === 'complete');
   return end.kind === 'complete'
     ? { status: 'complete', graph, elapsedMs: elapsedMs() }
     : { status: 'incomplete', reason: end.reason, graph, elapsedMs: elapsedMs() };

@@ -19,7 +19,7 @@
  * L+1..last repeat forever. A run that stops (no rule enabled) is written with `loop` = the last
  * index and no closing step: the behaviour stutters in that state forever.
  */
-import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
 import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairness.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness, Property } from '../../properties/property.js';
@@ -27,14 +27,28 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
-import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphState } from './graph.js';
+import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
+import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
+import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
   /** `declared` (default): the fairness the rules declare; `none`: no fairness at all. */
   readonly fairness?: FairnessMode;
+  /**
+   * The figures of a complete safety search of the same job (exact store, no partial-order
+   * reduction): its states and transitions are the graph's when it ran with the same symmetry
+   * reduction, so the edge arrays are made once at their final size. A wrong guess costs only a copy.
+   */
+  readonly safety?: ExplicitStats;
+}
+
+/** The graph's size from the safety search's figures, when they count the same graph. */
+function sizeHint(opts: LivenessOptions, sym: LivenessSymmetry | null): GraphSizeHint | null {
+  const s = opts.safety;
+  if (!s || s.por || s.shard !== undefined || (s.store ?? 'exact') !== 'exact' || s.symmetry !== (sym?.use === true)) return null;
+  return { states: s.states, edges: s.transitions };
 }
 
 /** How a lasso ends: a fair cycle, or a state with no enabled rule (stuttering forever there). */
@@ -53,48 +67,38 @@ export function fairnessGroups(model: Model, mode: FairnessMode): FairnessGroups
 }
 
 /** Builds a trace from a start state and the edges taken from it. */
-function edgeTrace(g: StateGraph, root: number, edges: readonly number[], prop: Liveness): TraceStep[] {
+function edgeTrace(g: StateGraph, root: number, edges: readonly number[]): TraceStep[] {
   const { model } = g;
-  const via = g.store.via(root);
+  const via = initVia(g, root);
   const steps: TraceStep[] = [{ choice: via, label: `init ${model.inits[via]?.name ?? via}`, state: graphState(g, root) }];
   for (const e of edges) {
     const k = g.labels[e] as number;
     steps.push({ choice: k, label: model.instances[k]?.label ?? `#${k}`, state: graphState(g, g.targets[e] as number) });
   }
-  void prop;
   return steps;
 }
 
-/** The edges along a path of state ids (the edge of the instance stored as each state's producer). */
-function pathEdges(g: StateGraph, ids: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let i = 1; i < ids.length; i++) {
-    const [a, b] = [ids[i - 1] as number, ids[i] as number];
-    let pick = -1;
-    for (let j = g.offsets[a] as number, e = g.offsets[a + 1] as number; j < e; j++) {
-      if (g.targets[j] !== b) continue;
-      if (pick < 0 || g.labels[j] === g.store.via(b)) pick = j;
-    }
-    out.push(pick);
-  }
-  return out;
-}
+/** No parent: the search started here. */
+const ROOT = 0xffffffff;
+/** A pair not reached yet, and a start pair, in the prefix search. */
+const UNSEEN = 0xffffffff;
+const ROOT_PAIR = 0xfffffffe;
+/** In the prefix search, the parent pair's phase is kept in the top bit of its edge. */
+const PHASE_BIT = 0x80000000;
 
-/** Scratch arrays shared by the BFS searches of one check (sized once). */
+/**
+ * Arrays of the BFS searches inside a fair component (only when a goal is violated): a stamp and
+ * a parent edge per state, and a queue. The parent state of an edge is found from the edge
+ * (`sourceOf`), so none is stored. All three are the check's arrays, lent again.
+ */
 class Scratch {
-  readonly stamp: Int32Array;
-  readonly parentEdge: Uint32Array;
-  readonly parentNode: Int32Array;
-  readonly queue: Uint32Array;
   round = 0;
-  constructor(n: number) {
-    this.stamp = new Int32Array(n);
-    this.parentEdge = new Uint32Array(n);
-    this.parentNode = new Int32Array(n);
-    this.queue = new Uint32Array(n);
-  }
-  get bytes(): number {
-    return this.stamp.byteLength * 4;
+  constructor(
+    readonly stamp: Int32Array,
+    readonly parentEdge: Uint32Array,
+    readonly queue: Uint32Array,
+  ) {
+    stamp.fill(0);
   }
 }
 
@@ -109,20 +113,23 @@ function bfsInComponent(g: StateGraph, tok: Int32Array, T: number, from: number,
   let tail = 0;
   sc.queue[tail++] = from;
   sc.stamp[from] = r;
-  sc.parentNode[from] = -1;
+  sc.parentEdge[from] = ROOT;
   while (head < tail) {
     const v = sc.queue[head++] as number;
     const gl = goal(v);
     if (gl !== -1) {
       const path: number[] = gl >= 0 ? [gl] : [];
-      for (let x = v; sc.parentNode[x] !== -1; x = sc.parentNode[x] as number) path.push(sc.parentEdge[x] as number);
+      for (let x = v; sc.parentEdge[x] !== ROOT; ) {
+        const e = sc.parentEdge[x] as number;
+        path.push(e);
+        x = sourceOf(g, e);
+      }
       return path.reverse();
     }
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
       const w = targets[j] as number;
       if (tok[w] !== T || sc.stamp[w] === r) continue;
       sc.stamp[w] = r;
-      sc.parentNode[w] = v;
       sc.parentEdge[w] = j;
       sc.queue[tail++] = w;
     }
@@ -238,96 +245,144 @@ interface Lasso {
   readonly loop: readonly number[];
 }
 
-/** Checks one goal on a complete graph; returns a lasso or null. */
-function checkGoal(
-  g: StateGraph,
-  goal: Goal,
-  pq: Uint8Array,
-  groups: FairnessGroups,
-  sc: Scratch,
-  bfs: { code: Int32Array; edge: Uint32Array; queue: Uint32Array },
-): Lasso | null {
+/** Flag bits of a state for the goal being checked (fairCycles.ts adds IN_REGION and FAIR). */
+const P = 1;
+const Q = 2;
+const SEED = 4;
+
+/** The arrays one liveness check reuses for every goal. */
+interface Work {
+  /** P and Q of the goal, then its seed, region and fair bits. */
+  readonly flags: Uint8Array;
+  /** Component tokens of the fair-cycle search. */
+  readonly tok: Int32Array;
+  /** Two arrays of one entry a state: the region's BFS queue and the refinement's member lists (the second made on demand), then the lasso searches' queues. */
+  readonly members: LazyBuffers;
+  /** The prefix search's parent edge of each (state, seed passed) pair, then the component searches' stamps; made when a goal is first violated. */
+  parents: Uint32Array | null;
+  /** Most bytes of the fair-cycle search's frames. */
+  frameBytes: number;
+}
+
+/** Checks one goal on a complete graph whose P and Q bits are in `w.flags`; returns a lasso or null. */
+function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): Lasso | null {
   const { n, offsets, targets } = g;
+  const { flags, tok } = w;
   const form = goal.prop.form;
-  const P = 1;
-  const Q = 2;
   // Seeds and the region reachable from them through states where q fails.
-  const seed = new Uint8Array(n);
-  const inR = new Uint8Array(n);
+  const queue = w.members.b;
   let tail = 0;
-  const isInit = (v: number) => g.store.parent(v) === -1;
+  const isInit = (v: number) => v < g.nInit;
   for (let v = 0; v < n; v++) {
-    const f = pq[v] as number;
+    const f = flags[v] as number;
     if (f & Q) continue;
     const sd = form === 'eventually' ? isInit(v) : form === 'leadsTo' ? (f & P) !== 0 : true;
     if (sd) {
-      seed[v] = 1;
-      inR[v] = 1;
-      sc.queue[tail++] = v;
+      flags[v] = f | SEED | IN_REGION;
+      queue[tail++] = v;
     }
   }
   if (tail === 0) return null;
   for (let head = 0; head < tail; head++) {
-    const v = sc.queue[head] as number;
+    const v = queue[head] as number;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
-      const w = targets[j] as number;
-      if (inR[w] || (pq[w] as number) & Q) continue;
-      inR[w] = 1;
-      sc.queue[tail++] = w;
+      const x = targets[j] as number;
+      const f = flags[x] as number;
+      if (f & (IN_REGION | Q)) continue;
+      flags[x] = f | IN_REGION;
+      queue[tail++] = x;
     }
   }
-  const comps = findFairComponents(g, inR, groups);
+  const comps = findFairComponents(g, flags, groups, tok, w.members);
+  w.frameBytes = Math.max(w.frameBytes, comps.frameBytes);
   const stops = (v: number) => offsets[v] === offsets[v + 1];
   let anyStop = false;
-  for (let v = 0; v < n && !anyStop; v++) if (inR[v] && stops(v)) anyStop = true;
+  for (let v = 0; v < n && !anyStop; v++) if ((flags[v] as number) & IN_REGION && stops(v)) anyStop = true;
   if (comps.count === 0 && !anyStop) return null;
 
-  // Shortest prefix: BFS over (state, phase); phase 1 = a seed has been passed and q failed since.
-  const { code: parent, edge: pedge, queue } = bfs;
-  parent.fill(-2);
+  // Shortest prefix: BFS over (state, phase) pairs; phase 1 = a seed has been passed and q failed
+  // since. Phase-0 pairs are reached from start states only through phase-0 pairs, in the order a
+  // plain BFS from the start states meets the states, which is the order of their ids: the parent
+  // of (v, 0) is the edge by which the graph search found v (graphPath), and only a bit a state
+  // marks them. Phase-1 pairs keep their parent edge, the parent's phase in its top bit.
+  if (g.m >= PHASE_BIT - 1) throw new McError('MC040', `internal error: ${g.m} edges are more than the lasso search can number`);
+  w.parents ??= new Uint32Array(n);
+  const parent1 = w.parents;
+  parent1.fill(UNSEEN);
+  const seen0 = new Uint8Array((n >>> 3) + 1);
+  const qa = w.members.b;
+  const qb = w.members.get(0);
+  const qAt = (i: number) => (i < n ? (qa[i] as number) : (qb[i - n] as number));
   let qt = 0;
-  const push = (c: number, from: number, e: number) => {
-    if (parent[c] !== -2) return false;
-    parent[c] = from;
-    pedge[c] = e;
-    queue[qt++] = c;
+  const enqueue = (c: number) => {
+    if (qt < n) qa[qt] = c;
+    else qb[qt - n] = c;
+    qt++;
+  };
+  const push0 = (v: number) => {
+    if ((seen0[v >>> 3] as number) & (1 << (v & 7))) return;
+    seen0[v >>> 3] = (seen0[v >>> 3] as number) | (1 << (v & 7));
+    enqueue(v * 2);
+  };
+  const push1 = (v: number, from: number) => {
+    if (parent1[v] !== UNSEEN) return false;
+    parent1[v] = from;
+    enqueue(v * 2 + 1);
     return true;
   };
-  const isTarget = (v: number) => comps.fair[v] === 1 || stops(v);
+  const isTarget = (v: number) => ((flags[v] as number) & FAIR) !== 0 || stops(v);
+  const inR = (v: number) => ((flags[v] as number) & IN_REGION) !== 0;
+  const seed = (v: number) => ((flags[v] as number) & SEED) !== 0;
   let hit = -1;
-  for (let v = 0; v < n && isInit(v) && hit < 0; v++) {
-    if (form !== 'eventually') push(v * 2, -1, 0);
-    if (seed[v] && push(v * 2 + 1, -1, 0) && isTarget(v)) hit = v * 2 + 1;
+  for (let v = 0; v < g.nInit && hit < 0; v++) {
+    if (form !== 'eventually') push0(v);
+    if (seed(v) && push1(v, ROOT_PAIR) && isTarget(v)) hit = v;
   }
   for (let head = 0; head < qt && hit < 0; head++) {
-    const c = queue[head] as number;
+    const c = qAt(head);
     const v = c >>> 1;
     const phase = c & 1;
+    const tag = phase ? PHASE_BIT : 0;
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e && hit < 0; j++) {
-      const w = targets[j] as number;
+      const x = targets[j] as number;
       if (phase === 0) {
-        push(w * 2, c, j);
-        if (seed[w] && push(w * 2 + 1, c, j) && isTarget(w)) hit = w * 2 + 1;
-      } else if (inR[w] && push(w * 2 + 1, c, j) && isTarget(w)) {
-        hit = w * 2 + 1;
+        push0(x);
+        if (seed(x) && push1(x, j) && isTarget(x)) hit = x;
+      } else if (inR(x) && push1(x, (j | tag) >>> 0) && isTarget(x)) {
+        hit = x;
       }
     }
   }
   if (hit < 0) throw new Error('internal: a fair component or stopping state was found but is not reachable');
-  const prefix: number[] = [];
-  let c = hit;
-  while (parent[c] !== -1) {
-    prefix.push(pedge[c] as number);
-    c = parent[c] as number;
+  const back: number[] = [];
+  let v = hit;
+  let root = -1;
+  let head0: number[] = [];
+  for (;;) {
+    const pe = parent1[v] as number;
+    if (pe === ROOT_PAIR) {
+      root = v;
+      break;
+    }
+    const e = pe & (PHASE_BIT - 1);
+    back.push(e);
+    v = sourceOf(g, e);
+    if (pe >>> 31 === 0) {
+      // The rest of the way is phase 0: the search's own BFS path to v.
+      const path = graphPath(g, v, w.members.b);
+      root = path.root;
+      head0 = path.edges;
+      break;
+    }
   }
-  prefix.reverse();
-  const root = c >>> 1;
-  const entry = hit >>> 1;
-  if (comps.fair[entry] !== 1) {
+  const prefix = [...head0, ...back.reverse()];
+  const entry = hit;
+  if (((flags[entry] as number) & FAIR) === 0) {
     const end = g.cm.isEnd(graphState(g, entry));
     return { kind: end ? 'end-state' : 'deadlock', root, prefix, loop: [] };
   }
-  return { kind: 'cycle', root, prefix, loop: fairLoop(g, comps.tok, entry, groups, sc) };
+  const sc = new Scratch(new Int32Array(parent1.buffer, parent1.byteOffset, n), w.members.b, w.members.get(0));
+  return { kind: 'cycle', root, prefix, loop: fairLoop(g, tok, entry, groups, sc) };
 }
 
 function describeGoal(goal: Goal): string {
@@ -340,7 +395,7 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
   // Under symmetry reduction the lasso's states are canonical: it is walked again on concrete states.
   const { steps, loopAt } = g.canon
     ? concreteLasso(g, lasso.root, lasso.prefix, lasso.loop)
-    : { steps: edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop], prop), loopAt: lasso.prefix.length };
+    : { steps: edgeTrace(g, lasso.root, [...lasso.prefix, ...lasso.loop]), loopAt: lasso.prefix.length };
   const where = describeGoal(goal);
   const fair = mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness';
   const what =
@@ -386,7 +441,44 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true), opts, start, sym, hooks);
+  const r = livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)), opts, start, sym, hooks);
+  if (!('recheck' in r)) return r;
+  const fullJob = { ...job, properties: r.recheck };
+  return confirmed(r, livenessOnGraph(fullJob, buildGraph(job.model, job.limits, hooks), opts, start, recheckReason(r), hooks) as CheckResult<ExplicitStats>);
+}
+
+/** Whether the graph keeps each edge's permutation (livenessSymmetry.ts). */
+function annotatedFor(sym: LivenessSymmetry | null): boolean {
+  return sym?.use === true && sym.annotated;
+}
+
+/** Properties the annotated quotient found violated: checked again on the full graph for their lassos. */
+interface Recheck {
+  readonly recheck: Liveness[];
+  readonly stats: ExplicitStats;
+}
+
+function recheckReason(r: Recheck): LivenessSymmetry {
+  return {
+    use: false,
+    reason: `the annotated quotient (${r.stats.states} states) found ${r.recheck.map((p) => p.name).join(', ')} violated; the lassos come from the full graph`,
+  };
+}
+
+/** The full graph's result for the properties the quotient found violated, which must be exactly those. */
+function confirmed(r: Recheck, full: CheckResult<ExplicitStats>): CheckResult<ExplicitStats> {
+  if (full.status !== 'violated' && full.status !== 'ok') return full;
+  const got = full.status === 'violated' ? full.violations.map((v) => v.property).sort() : [];
+  const want = r.recheck.map((p) => p.name).sort();
+  if (got.join('\n') !== want.join('\n'))
+    return {
+      status: 'error',
+      code: 'MC040',
+      message: `internal error: the annotated quotient and the full graph disagree on liveness (${want.join(', ')} against ${got.join(', ') || 'none'})`,
+      stats: full.stats,
+      trace: null,
+    };
+  return full;
 }
 
 /**
@@ -404,7 +496,18 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const start = Date.now();
   const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
   const sym = symmetryFor(job, opts);
-  return livenessOnGraph(job, await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true), opts, start, sym, hooks);
+  const r = livenessOnGraph(
+    job,
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)),
+    opts,
+    start,
+    sym,
+    hooks,
+  );
+  if (!('recheck' in r)) return r;
+  const fullJob = { ...job, properties: r.recheck };
+  const full = livenessOnGraph(fullJob, await buildGraphAsync(job.model, job.limits, hooks, interrupted), opts, start, recheckReason(r), hooks);
+  return confirmed(r, full as CheckResult<ExplicitStats>);
 }
 
 /** The liveness check on a graph built (or stopped) by `buildGraph`. */
@@ -415,7 +518,7 @@ function livenessOnGraph(
   start: number,
   sym: LivenessSymmetry | null,
   hooks: Hooks,
-): CheckResult<ExplicitStats> {
+): CheckResult<ExplicitStats> | Recheck {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
   const props = job.properties.filter((p): p is Liveness => p.kind === 'liveness');
@@ -425,10 +528,12 @@ function livenessOnGraph(
     const elapsedMs = Date.now() - start;
     hooks.onProgress({ phase: 'fair cycles', generated: g.m, distinct: g.n, queue: 0, depth: g.maxDepth, elapsedMs, statesPerSec: 0 });
   }
-  let extraBytes = 0;
+  // Bytes of the analysis arrays at their peak (the graph's own are in g.bytes).
+  let analysisBytes = 0;
   const stats = (): ExplicitStats => {
     const elapsedMs = Date.now() - start;
-    const bytes = g.bytes + extraBytes;
+    // The most held at once: while the graph was built (store with its index, edges in chunks), or during the analysis.
+    const bytes = Math.max(g.buildPeakBytes, g.bytes + analysisBytes);
     return {
       engine: 'explicit',
       symmetry: g.canon !== null,
@@ -443,75 +548,104 @@ function livenessOnGraph(
     };
   };
   if (built.status === 'error') {
-    const ids = built.at >= 0 ? g.store.path(built.at) : [];
-    const trace: Trace | null = ids.length
-      ? g.canon
-        ? {
-            protocol: model.protocol,
-            variant: model.variant,
-            params: model.params,
-            engine: 'explicit',
-            property: null,
-            requirement: null,
-            note: built.error.message,
-            steps: concreteLasso(g, ids[0] as number, pathEdges(g, ids), []).steps,
-          }
-        : {
-            protocol: model.protocol,
-            variant: model.variant,
-            params: model.params,
-            engine: 'explicit',
-            property: null,
-            requirement: null,
-            note: built.error.message,
-            steps: ids.map((id, i) => {
-              const via = g.store.via(id);
-              return {
-                choice: via,
-                label: i === 0 ? `init ${model.inits[via]?.name ?? via}` : (model.instances[via]?.label ?? `#${via}`),
-                state: graphState(g, id),
-              };
-            }),
-          }
-      : null;
+    let trace: Trace | null = null;
+    if (built.at >= 0) {
+      const { root, edges } = graphPath(g, built.at);
+      trace = {
+        protocol: model.protocol,
+        variant: model.variant,
+        params: model.params,
+        engine: 'explicit',
+        property: null,
+        requirement: null,
+        note: built.error.message,
+        steps: g.canon ? concreteLasso(g, root, edges, []).steps : edgeTrace(g, root, edges),
+      };
+    }
     return { status: 'error', code: built.error.code, message: built.error.message, stats: stats(), trace };
   }
   if (built.status === 'incomplete') return { status: 'incomplete', reason: built.reason, stats: stats(), covers: [] };
 
   const goals = goalsOf(model, props);
-  const groups = fairnessGroups(model, mode);
-  // p and q of every goal on every state, evaluated in one pass over the states.
-  const pq = goals.map(() => new Uint8Array(g.n));
-  const s = new Int32Array(model.layout.nSlots);
-  const w = new Uint32Array(g.cm.words);
-  try {
-    for (let v = 0; v < g.n; v++) {
-      g.store.read(v, w, 0);
-      g.cm.unpack(w, 0, s);
-      goals.forEach((goal, i) => {
-        (pq[i] as Uint8Array)[v] = (goal.p(s) ? 1 : 0) | (goal.q(s) ? 2 : 0);
-      });
+  if (g.ann) {
+    // The annotated quotient: verdicts here (annotatedQuotient.ts), lassos of violated properties from the full graph.
+    const fairQ = quotientFairness(g, mode);
+    const recheck: Liveness[] = [];
+    const st = new Int32Array(model.layout.nSlots);
+    const wd = new Uint32Array(g.cm.words);
+    const readState = (c: number) => {
+      g.store.read(c, wd, 0);
+      g.cm.unpack(wd, 0, st);
+      return st;
+    };
+    try {
+      for (const prop of props) {
+        const r = violatedOnQuotient(
+          g,
+          goals.filter((x) => x.prop === prop),
+          fairQ,
+          readState,
+        );
+        analysisBytes = Math.max(analysisBytes, r.bytes);
+        if (r.violated) recheck.push(prop);
+      }
+    } catch (e) {
+      if (e instanceof ModelRuntimeError)
+        return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+      throw e;
     }
-  } catch (e) {
-    if (e instanceof ModelRuntimeError)
-      return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
-    throw e;
+    if (recheck.length) return { recheck, stats: stats() };
+    return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
   }
-  const sc = new Scratch(g.n);
-  const bfs = { code: new Int32Array(2 * g.n), edge: new Uint32Array(2 * g.n), queue: new Uint32Array(2 * g.n) };
-  // Region flags, the fair-cycle search (about 35 bytes a state) and the goal flags.
-  extraBytes = sc.bytes + bfs.code.byteLength * 3 + pq.length * g.n + 2 * g.n + 35 * g.n;
+  const groups = fairnessGroups(model, mode);
+  const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), members: new LazyBuffers(g.n), parents: null, frameBytes: 0 };
+  // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
+  const pq = new Uint8Array(g.n);
+  const measure = () => {
+    analysisBytes = Math.max(
+      analysisBytes,
+      work.flags.byteLength + work.tok.byteLength + work.members.bytes + (work.parents?.byteLength ?? 0) + work.frameBytes + pq.byteLength,
+    );
+  };
+  const s = new Int32Array(model.layout.nSlots);
+  const wd = new Uint32Array(g.cm.words);
   const violations: Violation[] = [];
   const done = new Set<Liveness>();
   for (let i = 0; i < goals.length; i++) {
     const goal = goals[i] as Goal;
     if (done.has(goal.prop)) continue;
-    const lasso = checkGoal(g, goal, pq[i] as Uint8Array, groups, sc, bfs);
+    const slot = i & 3;
+    if (slot === 0) {
+      const batch = goals.slice(i, i + 4);
+      try {
+        for (let v = 0; v < g.n; v++) {
+          g.store.read(v, wd, 0);
+          g.cm.unpack(wd, 0, s);
+          let bits = 0;
+          for (let k = 0; k < batch.length; k++) {
+            const b = batch[k] as Goal;
+            if (done.has(b.prop)) continue;
+            bits |= ((b.p(s) ? P : 0) | (b.q(s) ? Q : 0)) << (2 * k);
+          }
+          pq[v] = bits;
+        }
+      } catch (e) {
+        if (e instanceof ModelRuntimeError)
+          return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+        throw e;
+      }
+    }
+    const { flags } = work;
+    const shift = 2 * slot;
+    for (let v = 0; v < g.n; v++) flags[v] = ((pq[v] as number) >>> shift) & (P | Q);
+    const lasso = checkGoal(g, goal, groups, work);
+    measure();
     if (lasso) {
       violations.push(lassoViolation(g, goal, lasso, mode));
       done.add(goal.prop);
     }
   }
+  measure();
   if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
   return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
 }
@@ -525,7 +659,7 @@ function livenessOnGraph(
  */
 export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const safe = explicitCheck(job, inPhase(hooks, 'safety search'));
-  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+  return needsLiveness(job, safe) ? withLiveness(safe, livenessCheck(job, inPhase(hooks, 'liveness graph'), withSafety(opts, safe))) : safe;
 }
 
 /**
@@ -534,7 +668,12 @@ export function explicitCheckWithLiveness(job: CheckJob, hooks: Hooks = {}, opts
  */
 export async function explicitRunWithLiveness(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): Promise<CheckResult<ExplicitStats>> {
   const safe = await explicitRun(job, inPhase(hooks, 'safety search'));
-  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), opts)) : safe;
+  return needsLiveness(job, safe) ? withLiveness(safe, await livenessRun(job, inPhase(hooks, 'liveness graph'), withSafety(opts, safe))) : safe;
+}
+
+/** The liveness options with the safety search's figures when it explored everything (status ok). */
+function withSafety(opts: LivenessOptions, safe: CheckResult<ExplicitStats>): LivenessOptions {
+  return safe.status === 'ok' ? { ...opts, safety: safe.stats } : opts;
 }
 
 /** Whether the liveness phase runs after this safety result. */

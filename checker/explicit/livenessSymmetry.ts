@@ -10,16 +10,16 @@
  * back (a walk lifts to a run by taking, at each step, the permuted instance), and a closed walk
  * lifts to a run from x to a permutation of x, which repeated returns to x. Verdicts agree when
  * everything the liveness check reads of a run is the same for a state and its permutations:
- * - the property: its predicates (checkSymmetric: no symmetric value used as a number) and the
- *   value it is checked for (`each` over a type that is not symmetric);
- * - fairness: each requirement's set of instances is mapped onto itself by every permutation, so
- *   that "some instance of the set is enabled" and "an instance of the set is taken" do not change.
- *   A requirement per rule (`fairness scope: rule`) always is; a requirement per instance is when
- *   the rule has no parameter of a symmetric type (the permutation leaves the instance as it is).
- * A requirement per instance of a rule with a symmetric parameter (one per CPU, per DMA slot) is
- * renamed by the permutations: telling whether one instance keeps being skipped needs the
- * permutation along each edge of the cycle (Emerson and Sistla's annotated quotient), which the
- * graph does not keep. Then the full graph is used, and the reason is given in the statistics.
+ * - the property's predicates (checkSymmetric: no symmetric value used as a number);
+ * - fairness requirements that every permutation maps onto itself: a requirement per rule
+ *   (`fairness scope: rule`), or per instance of a rule with no parameter of a symmetric type.
+ * Then the plain reduced graph is used. A property checked for each value of a symmetric type (per
+ * DMA slot, per CPU), or a requirement per instance of a rule with a symmetric parameter, is
+ * renamed by the permutations: then the graph keeps the permutation of each edge (Emerson and
+ * Sistla's annotated quotient) and annotatedQuotient.ts decides, exactly (its header gives the
+ * procedure and the argument). This is refused only past what the annotations hold (more than
+ * 65536 permutations, or an orbit of more than 32 renamed requirements), with the reason in the
+ * statistics.
  */
 import { McError } from '../../model/lang/errors.js';
 import { type FairnessMode, fairnessRequirements } from '../../model/lang/fairness.js';
@@ -27,29 +27,46 @@ import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Liveness } from '../../properties/property.js';
 import type { TraceStep } from '../../counterexamples/trace.js';
-import type { StateGraph } from './graph.js';
+import { type StateGraph, initVia } from './graph.js';
 
-/** Whether the liveness check may run on the symmetry-reduced graph, and if not, why. */
-export type LivenessSymmetry = { readonly use: true } | { readonly use: false; readonly reason: string };
+/**
+ * Whether the liveness check may run on the symmetry-reduced graph, and if not, why. `annotated`:
+ * the graph must keep each edge's permutation and the verdicts are those of annotatedQuotient.ts
+ * (a property checked for each value of a symmetric type, or fairness per instance of a rule with
+ * a symmetric parameter); otherwise the plain reduced graph gives them.
+ */
+export type LivenessSymmetry = { readonly use: true; readonly annotated: boolean } | { readonly use: false; readonly reason: string };
 
-/** Decides whether the reduced graph gives the full graph's liveness verdicts for these properties and fairness. */
+/** Largest orbit of renamed fairness requirements the threads follow (a bit each). */
+const MAX_ORBIT = 32;
+
+/** Decides whether the reduced graph gives the full graph's liveness verdicts for these properties and fairness, and how. */
 export function livenessSymmetry(model: Model, props: readonly Liveness[], mode: FairnessMode): LivenessSymmetry {
-  const symmetric = new Set(model.indexes.filter((i) => i.symmetric).map((i) => i.name));
-  if (symmetric.size === 0) return { use: false, reason: 'no symmetric type' };
-  for (const p of props) {
-    if (p.each && symmetric.has(p.each.index.name)) return { use: false, reason: `${p.name} is checked for each ${p.each.index.name}, a symmetric type` };
-  }
+  const permuted = model.indexes.filter((i) => i.symmetric && i.size > 1);
+  if (permuted.length === 0) return { use: false, reason: 'no symmetric type' };
+  const symmetric = new Map(permuted.map((i) => [i.name, i.size]));
+  let annotated = props.some((p) => p.each && symmetric.has(p.each.index.name));
   for (const req of fairnessRequirements(model, mode)) {
     if (req.instances.length !== 1) continue;
     const inst = model.instances[req.instances[0] as number];
-    const param = inst?.rule.params.find((x) => symmetric.has(x.index.name));
-    if (inst && param && inst.rule.fairnessScope !== 'rule')
+    if (!inst || inst.rule.fairnessScope === 'rule') continue;
+    const sizes = inst.rule.params.map((x) => symmetric.get(x.index.name) ?? 1);
+    if (sizes.every((x) => x === 1)) continue;
+    annotated = true;
+    const orbit = sizes.reduce((a, x) => a * x, 1);
+    if (orbit > MAX_ORBIT)
       return {
         use: false,
-        reason: `${req.kind} fairness per instance of ${inst.rule.name}, whose parameter ${param.name} is of the symmetric type ${param.index.name}, needs the permutation along each edge`,
+        reason: `${req.kind} fairness per instance of ${inst.rule.name}: ${orbit} renamed instances, more than the ${MAX_ORBIT} the threads follow`,
       };
   }
-  return { use: true };
+  const group = permuted.reduce((a, i) => a * factorial(i.size), 1);
+  if (annotated && group > 0x10000) return { use: false, reason: `${group} permutations: more than an edge's permutation index holds (65536)` };
+  return { use: true, annotated };
+}
+
+function factorial(n: number): number {
+  return n <= 1 ? 1 : n * factorial(n - 1);
 }
 
 const sameWords = (a: Uint32Array, b: Uint32Array): boolean => {
@@ -70,7 +87,7 @@ export function concreteLasso(g: StateGraph, root: number, prefix: readonly numb
   const { model, cm } = g;
   const canon = g.canon;
   if (!canon) throw new McError('MC040', 'internal error: a concrete lasso needs the reduced graph');
-  const rootVia = g.store.via(root);
+  const rootVia = initVia(g, root);
   let cur = initState(model, model.inits[rootVia] as (typeof model.inits)[number]);
   const steps: TraceStep[] = [{ choice: rootVia, label: `init ${model.inits[rootVia]?.name ?? rootVia}`, state: cur }];
   const t = new Int32Array(model.layout.nSlots);

@@ -49,6 +49,10 @@ export interface SearchOptions {
   readonly hashSeed?: number;
   /** Explore only shard `index` (0-based) of `count` (see expander.ts). */
   readonly shard?: { readonly index: number; readonly count: number } | null;
+  /** Symmetry reduction: keep the permutation of each canonicalisation (`canon.permutation()`, read by `onEdge`). */
+  readonly trackPermutation?: boolean;
+  /** Exact store: the number of states expected (the liveness graph knows it from the safety search): its index is made at its final size, never rehashed. */
+  readonly expectedStates?: number;
 }
 
 /** How a search ended. */
@@ -132,10 +136,13 @@ export class Search<P extends Kinded = Kinded> {
     this.opts = opts;
     this.kind = opts.store ?? 'exact';
     this.cm = compileModel(model, properties);
-    this.canon = new Canonicalizer(opts.symmetry ? model : { ...model, indexes: [] }, this.cm.words, this.cm.pack);
+    this.canon = new Canonicalizer(opts.symmetry ? model : { ...model, indexes: [] }, this.cm.words, this.cm.pack, { track: opts.trackPermutation ?? false });
     const parents = opts.strategy === 'dfs' || (opts.parents ?? false);
     const maxVia = Math.max(model.instances.length, model.inits.length);
-    this.store = new StateStore(this.cm.words, { parents, maxVia });
+    const expected = opts.expectedStates ?? 0;
+    // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
+    const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
+    this.store = new StateStore(this.cm.words, { parents, maxVia, ...(tableBits !== undefined ? { tableBits } : {}) });
     if (this.kind !== 'exact') {
       this.next = new StateStore(this.cm.words);
       this.seen =

@@ -13,6 +13,25 @@ import { compileModel } from '../../model/lang/compile.js';
 import { StateStore } from './stateStore.js';
 
 describe('StateStore', () => {
+  it('after dropping its index, still reads every state by id and counts no index bytes, but refuses inserts', () => {
+    const store = new StateStore(2, { tableBits: 4 });
+    const w = new Uint32Array(2);
+    for (let i = 0; i < 1000; i++) {
+      w[0] = i;
+      w[1] = ~i >>> 0;
+      store.insert(w, 0);
+    }
+    const withIndex = store.bytes();
+    store.dropIndex();
+    expect(withIndex - store.bytes()).toBeGreaterThanOrEqual((1000 / 0.75) * 4);
+    const back = new Uint32Array(2);
+    for (const i of [0, 1, 999]) {
+      store.read(i, back, 0);
+      expect(Array.from(back)).toEqual([i, ~i >>> 0]);
+    }
+    expect(() => store.insert(w, 0)).toThrow(/index was dropped/);
+  });
+
   it('gives dense ids in insertion order and finds every duplicate, across a chunk and many growths', () => {
     const store = new StateStore(2, { parents: true, maxVia: 10, tableBits: 4 });
     const w = new Uint32Array(2);

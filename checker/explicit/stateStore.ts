@@ -64,6 +64,7 @@ export class StateStore {
   private readonly parents: Uint32Array[] | null;
   private readonly vias: (Uint32Array | Uint16Array)[] | null;
   private readonly wideVia: boolean;
+  private indexDropped = false;
 
   /**
    * `words` per packed state. `parents`: keep the parent and the producing rule instance (or init
@@ -179,6 +180,7 @@ export class StateStore {
    * when the store keeps parents.
    */
   insert(w: Uint32Array, off: number, parent = -1, via = 0): number {
+    if (this.indexDropped) throw new Error('internal: insert into a store whose index was dropped');
     const h = this.hash(w, off);
     const bits = this.tableBits;
     const tag = h >>> bits;
@@ -262,6 +264,18 @@ export class StateStore {
     this.table = t;
     this.tableMask = mask;
     this.tableBits = bits;
+  }
+
+  /**
+   * Drops the hash index: the states stay readable by id (`read`), but can no longer be looked up
+   * or inserted. The liveness graph does this once its search is over, since it reads states only
+   * by id; the index is 5-11 bytes a state.
+   */
+  dropIndex(): void {
+    this.table = new Int32Array(new SharedArrayBuffer(4));
+    this.tableMask = 0;
+    this.tableBits = 0;
+    this.indexDropped = true;
   }
 
   /** Forgets every state (the buffers are kept for reuse; the table is cleared). */

@@ -202,15 +202,27 @@ export class Canonicalizer {
   tried = 0;
   /** The next permutation tried is the first of this state's set. */
   private first = false;
+  /** With `track`: the permutation that gave the best form so far (per type), and the identity. */
+  private readonly bestPerm: Int32Array[] = [];
+  private readonly identity: Int32Array[] = [];
+  private readonly track: boolean;
+  /** The symmetric types permuted (size above one), in the order of the permutations' arrays. */
+  readonly types: readonly IndexType[];
 
   /** `wholeGroupMax`: groups up to this size are searched whole (default 6; tests set 0 to use signatures always). */
   constructor(
     model: Pick<Model, 'indexes' | 'layout'>,
     private readonly words: number,
     private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void,
-    opts: { wholeGroupMax?: number } = {},
+    opts: { wholeGroupMax?: number; track?: boolean } = {},
   ) {
     const sym = model.indexes.filter((i) => i.symmetric && i.size > 1);
+    this.types = sym;
+    this.track = opts.track ?? false;
+    for (const t of sym) {
+      this.identity.push(Int32Array.from({ length: t.size }, (_, i) => i));
+      this.bestPerm.push(Int32Array.from({ length: t.size }, (_, i) => i));
+    }
     this.active = sym.length > 0;
     this.u = new Int32Array(model.layout.nSlots);
     this.w = new Uint32Array(words);
@@ -248,6 +260,7 @@ export class Canonicalizer {
     if (this.whole) {
       // The identity is one of the group: start from the state itself.
       best.set(out);
+      if (this.track) this.keepPerm(this.identity);
       for (const p of this.whole) this.tryWhole(s, p.dest, p.perm);
     } else {
       // Only the arrangements count (the identity is not one unless it sorts the signatures).
@@ -275,30 +288,48 @@ export class Canonicalizer {
       const vt = vts[k] as number;
       u[dest[k] as number] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
     }
-    this.keepIfLess();
+    this.keepIfLess(perm);
   }
 
   /** Keeps the permuted state if its packed form is less than the best so far (compared from the last word down). */
   private tryPermutation(s: Int32Array, perm: readonly Int32Array[]): void {
     (this.lay as SymmetricLayout).permuteInto(s, perm, this.u);
-    this.keepIfLess();
+    this.keepIfLess(perm);
   }
 
-  private keepIfLess(): void {
+  private keepIfLess(perm: readonly Int32Array[]): void {
     this.tried++;
     const { u, w, best } = this;
     this.pack(u, w, 0);
     if (this.first) {
       best.set(w);
+      if (this.track) this.keepPerm(perm);
       this.first = false;
       return;
     }
     for (let i = this.words - 1; i >= 0; i--) {
       if (w[i] !== best[i]) {
-        if ((w[i] as number) < (best[i] as number)) best.set(w);
+        if ((w[i] as number) < (best[i] as number)) {
+          best.set(w);
+          if (this.track) this.keepPerm(perm);
+        }
         return;
       }
     }
+  }
+
+  private keepPerm(perm: readonly Int32Array[]): void {
+    for (let t = 0; t < perm.length; t++) (this.bestPerm[t] as Int32Array).set(perm[t] as Int32Array);
+  }
+
+  /**
+   * With `track`: the permutation the last `canonical` call applied (element i of type t went to
+   * `[t][i]`, types in the order of `types`): it maps the state given to its canonical form. Valid
+   * until the next call.
+   */
+  permutation(): readonly Int32Array[] {
+    if (!this.track) throw new Error('internal: the canonicaliser does not keep its permutations');
+    return this.bestPerm;
   }
 
   /** The signatures of every element at state `s`. */
