@@ -116,6 +116,18 @@ export const ODP_ACTORS_PARAMS: Readonly<Record<string, number>> = {
   frames: 2,
 };
 
+/**
+ * The interval's life during the run: it is inserted (MR registration) and removed (MR
+ * deregistration) while invalidations run; the other sizes as the default.
+ */
+export const ODP_LIFECYCLE_PARAMS: Readonly<Record<string, number>> = { lifecycle: 1 };
+
+/**
+ * The legacy v4.x counting scheme (per-umem notifiers_count and notifiers_seq), at the default
+ * sizes with what v4.x had: no device-exclusive (atomic) faults, non-blockable ranges refused at once.
+ */
+export const ODP_LEGACY_PARAMS: Readonly<Record<string, number | string>> = { notifier: 'legacy', atomics: 0, nonblock: 'eagain' };
+
 /** Handles the property set reads. */
 export interface OdpMirrorHandles {
   readonly Page: IndexType;
