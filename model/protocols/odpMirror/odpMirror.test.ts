@@ -151,7 +151,15 @@ describe('every bug variant is caught by its property, with a trace that replays
     expect(() => buildModel(odpMirror, { params: { notifier: 'legacy' } })).toThrow(/notifier=legacy needs atomics=0/);
     expect(() => buildModel(odpMirror, { params: { notifier: 'legacy', atomics: 0 } })).toThrow(/nonblock=eagain/);
     // The variants whose knob is on the interval notifier's sequence scheme do not apply to the legacy counters.
-    for (const variant of ['valid-flag', 'no-set-seq', 'no-read-retry', 'retry-stale-seq', 'seq-per-chunk', 'end-skipped-after-eagain', 'lock-across-read-begin'])
+    for (const variant of [
+      'valid-flag',
+      'no-set-seq',
+      'no-read-retry',
+      'retry-stale-seq',
+      'seq-per-chunk',
+      'end-skipped-after-eagain',
+      'lock-across-read-begin',
+    ])
       expect(() => buildModel(odpMirror, { variant, params: ODP_LEGACY_PARAMS })).toThrow(/does not apply/);
   });
 

@@ -194,8 +194,7 @@ const needsTrylock = (p: ParamValues) =>
   p.nonblock === 'trylock' ? null : 'with nonblock=eagain the callback never takes the lock in a non-blockable range: needs nonblock=trylock';
 const needsIntervalChunks = (p: ParamValues) =>
   (p.pages as number) >= 2 * (p.intervals as number) ? null : 'a multi-chunk fault needs at least two pages per interval';
-const needsLifecycle = (p: ParamValues) =>
-  (p.lifecycle as number) >= 1 ? null : 'the interval is removed only when its life is modelled: needs lifecycle=1';
+const needsLifecycle = (p: ParamValues) => ((p.lifecycle as number) >= 1 ? null : 'the interval is removed only when its life is modelled: needs lifecycle=1');
 // The knobs of these variants sit on the interval notifier's sequence scheme (set_seq, read_begin,
 // read_retry, the core's end), which the legacy v4.x counting scheme does not have.
 const needsIntervalNotifier = (p: ParamValues) =>
@@ -246,7 +245,7 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       0,
       0,
       1,
-      "1: the interval notifier is inserted during the run (MR registration, mmu_interval_notifier_insert) and removed (MR deregistration, mmu_interval_notifier_remove, then the umem freed) while invalidations run",
+      '1: the interval notifier is inserted during the run (MR registration, mmu_interval_notifier_insert) and removed (MR deregistration, mmu_interval_notifier_remove, then the umem freed) while invalidations run',
     ),
     notifier: enumParam(
       'interval',
@@ -1333,11 +1332,7 @@ function handlerSteps(m: Decl): void {
   // (legacy: ib_umem_mmu_notifier_retry: an invalidation is open, or one ended since the snapshot.)
   const { lcount, lseq } = m;
   const collided = (h: Expr) =>
-    lcount && lseq
-      ? or(ne(lcount, 0), ne(lseq, fh.at(h).f('s')))
-      : v('valid-flag')
-        ? ne(active, 0)
-        : ne(ivSeq.at(fh.at(h).f('iv')), fh.at(h).f('s'));
+    lcount && lseq ? or(ne(lcount, 0), ne(lseq, fh.at(h).f('s'))) : v('valid-flag') ? ne(active, 0) : ne(ivSeq.at(fh.at(h).f('iv')), fh.at(h).f('s'));
   // The fault fails (resume with an error) or the prefetch gives up; the lock-across-read-begin
   // handler still holds U then.
   const giveUp = (h: Expr): Stmt[] => [
@@ -1709,11 +1704,7 @@ function lifecycleSteps(m: Decl): void {
     body: [
       when(
         odd(mmSeq),
-        when(
-          eq(ivNode, 'deferIns'),
-          [assign(ivNode, 'none'), assign(mr, 'freed')],
-          [assign(ivNode, 'deferRem'), assign(rmSeq, mmSeq), assign(mr, 'removing')],
-        ),
+        when(eq(ivNode, 'deferIns'), [assign(ivNode, 'none'), assign(mr, 'freed')], [assign(ivNode, 'deferRem'), assign(rmSeq, mmSeq), assign(mr, 'removing')]),
         [assign(ivNode, 'none'), assign(mr, 'freed')],
       ),
       ...canonSeq(),

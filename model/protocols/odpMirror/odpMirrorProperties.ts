@@ -58,11 +58,9 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
     const ownRegionOpen = h.params.atomics > 0 ? fhIn('exclCallback', 'exclZap', 'exclWait', 'exclUnlock', 'exclEnd') : (false as Operand);
     // An end still walking the deferred list (pc 'deferred', remove-unlocked-seq only) has closed its region.
     const invPcs = (inv.at(0).f('pc').type as { values?: readonly string[] }).values ?? [];
-    const regionOpen = (i: Expr) => (invPcs.includes('deferred') ? and(ne(inv.at(i).f('pc'), 'idle'), ne(inv.at(i).f('pc'), 'deferred')) : ne(inv.at(i).f('pc'), 'idle'));
-    const openRegions = add(
-      count(Inv, regionOpen),
-      ite(ownRegionOpen, 1, 0),
-    );
+    const regionOpen = (i: Expr) =>
+      invPcs.includes('deferred') ? and(ne(inv.at(i).f('pc'), 'idle'), ne(inv.at(i).f('pc'), 'deferred')) : ne(inv.at(i).f('pc'), 'idle');
+    const openRegions = add(count(Inv, regionOpen), ite(ownRegionOpen, 1, 0));
     const alive: Operand = mmLive ? eq(mmLive, true) : true;
     const protect = (i: Expr) => eq(inv.at(i).f('event'), 'protect');
     const revokingUmr = (q: Operand) => and(umr.f('busy'), ne(umr.f('kind'), 'update'), umr.f('pages').at(q));
@@ -315,7 +313,12 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
       );
     if (mr && ivNode) {
       covers.push(
-        cover('insert-deferred', 'ODP-C14', 'the interval was inserted while the tree was fully excluded: its insert waits on the deferred list', eq(ivNode, 'deferIns')),
+        cover(
+          'insert-deferred',
+          'ODP-C14',
+          'the interval was inserted while the tree was fully excluded: its insert waits on the deferred list',
+          eq(ivNode, 'deferIns'),
+        ),
         cover('remove-waits', 'ODP-C15', 'remove waits for the final end to take the interval off the tree', eq(mr, 'removing')),
         cover('umem-freed', 'ODP-C16', 'the interval was removed and its umem freed', eq(mr, 'freed')),
       );

@@ -18,7 +18,7 @@ const thrown = (fn: () => unknown): string => {
 };
 
 describe('the odp-mirror harness binding', () => {
-  it('has a reference-driver knob for every variant of the model but those of the interval\'s insert and remove, and the wrong-driver knobs, which no variant has', () => {
+  it("has a reference-driver knob for every variant of the model but those of the interval's insert and remove, and the wrong-driver knobs, which no variant has", () => {
     expect([...odpMirrorHarness.knobs].sort()).toEqual([...DRIVER_VARIANTS, ...WRONG_DRIVER_KNOBS].sort());
     expect(odpMirror.variants.map((v) => v.name).filter((v) => !(DRIVER_VARIANTS as readonly string[]).includes(v))).toEqual(['remove-unlocked-seq']);
     for (const v of DRIVER_VARIANTS) expect(odpMirrorHarness.system(buildModel(odpMirror, { variant: v })).config.knob).toBe(v);
@@ -29,7 +29,9 @@ describe('the odp-mirror harness binding', () => {
   });
 
   it('refuses the models it does not run: the interval inserted and removed during the run, and the legacy counters (MC030)', () => {
-    expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { params: { lifecycle: 1 } })))).toMatch(/^MC030 .*lifecycle=0 notifier=interval models only/);
+    expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { params: { lifecycle: 1 } })))).toMatch(
+      /^MC030 .*lifecycle=0 notifier=interval models only/,
+    );
     expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { params: { notifier: 'legacy', atomics: 0, nonblock: 'eagain' } })))).toMatch(/^MC030/);
     expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { variant: 'remove-unlocked-seq' })))).toMatch(/^MC030 no reference-driver knob/);
   });
