@@ -191,9 +191,10 @@ describe('each bug knob conforms to its variant model, and what catches it', () 
 
 describe('each knob, driven along its variant corpus trace, conforms and breaks the trace property on mapped states', () => {
   const dir = 'model/protocols/odpMirror/corpus';
+  // The driver has knobs for the driver variants only (the interval's insert and remove are not in it).
   it.each(
     readdirSync(dir)
-      .filter((f) => f.endsWith('.itf.json'))
+      .filter((f) => f.endsWith('.itf.json') && (DRIVER_VARIANTS as readonly string[]).includes(f.replace('.itf.json', '')))
       .map((f) => [f]),
   )('%s', (file) => {
     const { header, doc } = parseItf(readFileSync(join(dir, file), 'utf8'));
