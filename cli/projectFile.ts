@@ -369,7 +369,9 @@ export async function planProject(configPath: string, opts: LoadOptions & { read
           const spec = pkg.protocol.variants.find((x) => x.name === v.name);
           const applies = spec ? sizes.filter((s) => !variantProblem(pkg.protocol, v.name, s.given)) : sizes;
           if (v.property !== null) {
-            const size = applies[0] ?? sizes[0];
+            // The property is looked up at a size where the variant applies (it may exist only with
+            // the variant's own params); a variant that applies nowhere is reported unmet instead.
+            const size = applies[0] ?? (spec?.params ? undefined : sizes[0]);
             if (size) checkExpectedProperty(pkg, size, engine, v.property, v.path, v.name);
           }
         }
