@@ -171,6 +171,19 @@ describe('mirrorcheck ci: expectations decide the exit status', () => {
     expect(r.out).toMatch(/FAILED .*stale-seq-retry: \$\.models\[0\]\.variants\[0\]: the variant applies to none of the sizes/);
   });
 
+  it("a variant's own params apply beneath a size's values: at the default size it is built at them; a size that overrides them leaves it unchecked", () => {
+    // remove-unlocked-seq declares lifecycle=1; the default size gives no lifecycle, a size of lifecycle=0 does.
+    const spec = (sizes: unknown[]) => ({
+      models: [{ model: 'odp-mirror', sizes, correct: 'skip', variants: { 'remove-unlocked-seq': { property: 'interval-lifetime' } }, corpus: false }],
+    });
+    const ok = ci(spec(['default']));
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/remove-unlocked-seq\s+violated \(interval-lifetime\)\s+violated interval-lifetime after 6 steps.*ok/);
+    const unmet = ci(spec([{ lifecycle: 0 }]));
+    expect(unmet.code).toBe(1);
+    expect(unmet.out).toMatch(/FAILED .*remove-unlocked-seq: .*the variant applies to none of the sizes/);
+  });
+
   it('exit 3: a limit that stops a case that had to be complete', () => {
     const r = ci({ models: [{ model: 'fence-migrate', engines: [{ engine: 'explicit', maxStates: 50 }], variants: 'none', corpus: false }] });
     expect(r.code).toBe(3);

@@ -132,7 +132,8 @@ async function runCase(c: PlannedCase, outDir: string, smt: () => Promise<typeof
   let model: Model;
   let all: readonly Property[];
   try {
-    model = buildModel(c.entry.pkg.protocol, { variant: c.variant, params: c.size.params });
+    // A variant's own params apply beneath the values the size gave (its defaults are not given).
+    model = buildModel(c.entry.pkg.protocol, { variant: c.variant, params: c.variant === null ? c.size.params : c.size.given });
     all = c.entry.pkg.properties.build(model);
   } catch (e) {
     if (!(e instanceof McError)) throw e;

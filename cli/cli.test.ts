@@ -34,13 +34,28 @@ describe('mirrorcheck CLI', () => {
     for (const pkg of registry) {
       expect(r.out).toContain(`${pkg.protocol.name}: ${pkg.protocol.summary}`);
       const lines = r.out.split('\n').map((l) => l.trim());
-      for (const v of pkg.protocol.variants)
+      for (const v of pkg.protocol.variants) {
+        // A variant built at its own params says which.
+        const own = v.params
+          ? ` [at ${Object.entries(v.params)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(' ')}]`
+          : '';
         expect(
-          lines.some((l) => l.startsWith(`${v.name} `) && l.endsWith(v.summary)),
+          lines.some((l) => l.startsWith(`${v.name} `) && l.endsWith(`${v.summary}${own}`)),
           v.name,
         ).toBe(true);
+      }
       for (const p of pkg.properties.build(buildModel(pkg.protocol))) expect(r.out).toContain(` ${p.name}: ${p.doc}`);
     }
+  });
+
+  it("list shows a variant's own params: in the text, and in the JSON", () => {
+    expect(run('list', 'odp-mirror').out).toMatch(/remove-unlocked-seq .* \[at lifecycle=1\]\n/);
+    const json = JSON.parse(run('list', 'odp-mirror', '--format', 'json').out);
+    const variants = json[0].variants as { name: string; params?: Record<string, unknown> }[];
+    expect(variants.find((v) => v.name === 'remove-unlocked-seq')?.params).toEqual({ lifecycle: 1 });
+    expect(variants.find((v) => v.name === 'valid-flag')?.params).toBeUndefined();
   });
 
   it('exit 0: check with no arguments checks every built-in protocol', () => {

@@ -13,7 +13,7 @@ export async function runList(protocol: string | undefined, format: 'text' | 'js
       summary: e.protocol.summary,
       spec: e.protocol.spec,
       params: Object.entries(e.protocol.params).map(([name, p]) => ({ name, ...p })),
-      variants: e.protocol.variants.map((v) => ({ name: v.name, summary: v.summary, cites: v.cites })),
+      variants: e.protocol.variants.map((v) => ({ name: v.name, summary: v.summary, cites: v.cites, ...(v.params ? { params: { ...v.params } } : {}) })),
       properties: e.properties.build(model).map((p) => ({ name: p.name, kind: p.kind, requirement: p.requirement, doc: p.doc })),
     };
   });
@@ -29,7 +29,15 @@ export async function runList(protocol: string | undefined, format: 'text' | 'js
       out(`    ${p.name} = ${p.default}  (${p.kind === 'int' ? `${p.min}..${p.max}` : p.values.join('|')}) ${p.doc}`);
     }
     out('  variants:');
-    for (const v of d.variants) out(`    ${v.name.padEnd(26)} ${v.summary}`);
+    for (const v of d.variants) {
+      // A variant built at its own parameter values says which (check --variant applies them).
+      const own = v.params
+        ? ` [at ${Object.entries(v.params)
+            .map(([k, x]) => `${k}=${x}`)
+            .join(' ')}]`
+        : '';
+      out(`    ${v.name.padEnd(26)} ${v.summary}${own}`);
+    }
     out('  properties (default parameters):');
     for (const p of d.properties) out(`    ${p.requirement.padEnd(8)} ${p.kind.padEnd(9)} ${p.name}: ${p.doc}`);
   }

@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { McError } from '../model/lang/errors.js';
-import { type ParamValues, buildModel, resolveParams } from '../model/lang/protocol.js';
+import { type ParamValues, buildModel, resolveParams, variantParams, variantProblem } from '../model/lang/protocol.js';
 import type { ProtocolPackage } from '../properties/package.js';
 import type { Property } from '../properties/property.js';
 import { type SolverName, checkSolver } from './engines.js';
@@ -69,7 +69,10 @@ export interface ProjectFile {
 export interface PlannedSize {
   /** `default`, a named size of the package, or the parameters as `k=v ...`. */
   readonly label: string;
+  /** The values resolved for the correct protocol (every parameter). */
   readonly params: ParamValues;
+  /** The values the file gave (none for `default`): a variant's own params apply beneath them. */
+  readonly given: Readonly<Record<string, number | string>>;
 }
 
 /** What a case must show. */
@@ -240,7 +243,7 @@ function sizesOf(pkg: ProtocolPackage, m: ModelSpec, where: string, notes: strin
         }
       }
       try {
-        out.push({ label: paramsLabel(c), params: resolveParams(def, c) });
+        out.push({ label: paramsLabel(c), params: resolveParams(def, c), given: c });
       } catch (e) {
         notes.push(`${where}.sizes: ${paramsLabel(c)} left out: ${e instanceof McError ? e.message : String(e)}`);
       }
@@ -252,12 +255,12 @@ function sizesOf(pkg: ProtocolPackage, m: ModelSpec, where: string, notes: strin
     const path = `${where}.sizes[${i}]`;
     try {
       if (typeof s === 'string') {
-        if (s === 'default') return { label: 'default', params: resolveParams(def) };
+        if (s === 'default') return { label: 'default', params: resolveParams(def), given: {} };
         const named = pkg.sizes?.[s];
         if (!named) return bad(path, `${def.name} has no size '${s}' (sizes: ${['default', ...Object.keys(pkg.sizes ?? {})].join(', ')})`);
-        return { label: s, params: resolveParams(def, named) };
+        return { label: s, params: resolveParams(def, named), given: named };
       }
-      return { label: paramsLabel(s), params: resolveParams(def, s) };
+      return { label: paramsLabel(s), params: resolveParams(def, s), given: s };
     } catch (e) {
       return bad(path, e);
     }
@@ -285,12 +288,13 @@ function variantsOf(pkg: ProtocolPackage, spec: VariantsSpec, path: string): { n
 }
 
 /** Checks that a property a variant must violate exists and that the engine checks it (MC015). */
-function checkExpectedProperty(pkg: ProtocolPackage, size: PlannedSize, engine: EngineSpec, property: string, path: string): void {
+function checkExpectedProperty(pkg: ProtocolPackage, size: PlannedSize, engine: EngineSpec, property: string, path: string, variant: string): void {
   if (property === 'deadlock') {
     if (engine.engine === 'prove' || engine.engine === 'smt') throw new McError('MC015', `${path}: the ${engine.engine} engine does not check deadlocks`);
     return;
   }
-  const props: readonly Property[] = pkg.properties.build(buildModel(pkg.protocol, { params: size.params }));
+  // The variant's own params apply beneath the size's, as when the case runs.
+  const props: readonly Property[] = pkg.properties.build(buildModel(pkg.protocol, { params: variantParams(pkg.protocol, variant, size.given) }));
   const p = props.find((x) => x.name === property);
   if (!p) {
     throw new McError(
@@ -363,17 +367,19 @@ export async function planProject(configPath: string, opts: LoadOptions & { read
         const variants = variantsOf(pkg, engine.variants ?? m.variants ?? 'all', vpath);
         for (const v of variants) {
           const spec = pkg.protocol.variants.find((x) => x.name === v.name);
-          const applies = sizes.filter((s) => !spec?.appliesTo?.(s.params));
+          const applies = spec ? sizes.filter((s) => !variantProblem(pkg.protocol, v.name, s.given)) : sizes;
           if (v.property !== null) {
-            const size = applies[0] ?? sizes[0];
-            if (size) checkExpectedProperty(pkg, size, engine, v.property, v.path);
+            // The property is looked up at a size where the variant applies (it may exist only with
+            // the variant's own params); a variant that applies nowhere is reported unmet instead.
+            const size = applies[0] ?? (spec?.params ? undefined : sizes[0]);
+            if (size) checkExpectedProperty(pkg, size, engine, v.property, v.path, v.name);
           }
         }
         const first = cases.length;
         for (const size of sizes) {
           if (correct === 'holds') cases.push({ where, entry, modelName: m.model, size, engine, variant: null, expect: { kind: 'holds' } });
           for (const v of variants) {
-            const why = pkg.protocol.variants.find((x) => x.name === v.name)?.appliesTo?.(size.params) ?? null;
+            const why = variantProblem(pkg.protocol, v.name, size.given);
             cases.push({
               where,
               entry,

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseItf } from '../counterexamples/itf.js';
-import { resolveParams } from '../model/lang/protocol.js';
+import { variantProblem } from '../model/lang/protocol.js';
 import type { ProtocolPackage } from '../properties/package.js';
 
 /**
@@ -19,7 +19,8 @@ import type { ProtocolPackage } from '../properties/package.js';
 export function variantSize(pkg: ProtocolPackage, variant: string): Record<string, number | string> | null {
   const v = pkg.protocol.variants.find((x) => x.name === variant);
   if (!v) return null;
-  const appliesAt = (size: Readonly<Record<string, number | string>>) => !v.appliesTo?.(resolveParams(pkg.protocol, size));
+  // The variant's own params apply beneath the size's values, as buildModel applies them.
+  const appliesAt = (size: Readonly<Record<string, number | string>>) => !variantProblem(pkg.protocol, variant, size);
   if (appliesAt({})) return {};
   const dir = pkg.corpus ? fileURLToPath(pkg.corpus) : null;
   const saved = dir ? readdirSync(dir).filter((x) => x.startsWith(`${variant}.`) && x.endsWith('.itf.json')) : [];

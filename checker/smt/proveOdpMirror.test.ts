@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { explicitCheck } from '../explicit/explicit.js';
 import { buildModel } from '../../model/lang/protocol.js';
-import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
+import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS, ODP_LIFECYCLE_PARAMS, ODP_VARIANTS, odpMirror } from '../../model/protocols/odpMirror/odpMirror.js';
 import { odpMirrorProperties } from '../../model/protocols/odpMirror/odpMirrorProperties.js';
 import { safetyProperties } from '../../properties/property.js';
 import { prove } from './prove.js';
@@ -57,6 +57,8 @@ describe('k-induction on odp-mirror', () => {
     ['every actor the default leaves out (size actors)', ODP_ACTORS_PARAMS],
     ['write-protect handled by a downgrade', { protect: 'downgrade' }],
     ['raw kernel sequences', { seq: 'kernel', atomics: 0 }],
+    ['the interval inserted and removed during the run (lifecycle)', ODP_LIFECYCLE_PARAMS],
+    ['the interval inserted and removed, raw kernel sequences', { ...ODP_LIFECYCLE_PARAMS, seq: 'kernel', atomics: 0 }],
   ])(
     'and at %s',
     async (_name, params) => {
@@ -88,6 +90,17 @@ describe('k-induction on odp-mirror', () => {
     },
     60_000,
   );
+
+  it('with lifecycle=1, ODP-S12 matters: without it the proof stops at a counterexample to induction', async () => {
+    const model = buildModel(odpMirror, { params: ODP_LIFECYCLE_PARAMS });
+    const hints = odpMirrorProperties.proofHints!(model);
+    // (the proof checks each hint too: a wrong one would be refused, so no separate explicit search)
+    expect(hints.strengthening.map((p) => p.requirement)).toEqual(Array.from({ length: 13 }, (_, i) => `ODP-S${i}`));
+    const weakened = hints.strengthening.filter((p) => p.requirement !== 'ODP-S12');
+    expect(weakened.length).toBe(hints.strengthening.length - 1);
+    const r = await prove(model, safety(odpMirrorProperties.build(model)), { maxK: 1, strengthening: weakened });
+    expect(r.status).toBe('cti');
+  }, 60_000);
 
   it.each(ODP_VARIANTS.map((v) => [v] as const))(
     'bug variant %s is not proved (up to the default k, as the CLI runs it)',

@@ -39,7 +39,7 @@ export type { FairnessMode, FairnessRequirement } from './fairness.js';
 export { applyRule, enabled, holds, initState, instanceBindings } from './interp.js';
 export { decodeState, encodeState } from './layout.js';
 export type { Layout, Value } from './layout.js';
-export { buildModel, defineProtocol, enumParam, intParam, resolveParams } from './protocol.js';
+export { buildModel, defineProtocol, enumParam, intParam, resolveParams, variantParams, variantProblem } from './protocol.js';
 export type {
   BuildConfig,
   Builder,

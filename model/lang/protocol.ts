@@ -42,6 +42,14 @@ export interface VariantSpec {
   readonly summary: string;
   /** The kernel commit, thread or document it comes from. */
   readonly cites: string;
+  /**
+   * Parameter values the variant needs to show its bug (a mode, an actor the default size leaves
+   * out), applied beneath the values the user gives: `check P --variant V` builds V at these values
+   * and the defaults elsewhere, while an explicit user value still wins (and `appliesTo` then judges
+   * the result, refusing with MC005 when the bug cannot show). The resolved values are what the
+   * model records, so a saved trace's header names them and replay rebuilds the same model.
+   */
+  readonly params?: Readonly<Record<string, number | string>>;
   /** Returns why the variant does not apply to these parameters, or null when it does. */
   readonly appliesTo?: (params: ParamValues) => string | null;
 }
@@ -240,10 +248,32 @@ function cartesian(sizes: readonly number[]): number[][] {
   return acc;
 }
 
-/** Builds a protocol for the given variant (null: the correct protocol) and parameters. */
+/**
+ * The parameter values `variant` (null: the correct protocol) is built with: the variant's own
+ * `params` beneath the `given` ones (a given value wins), resolved against the declarations.
+ */
+export function variantParams(def: ProtocolDef<unknown>, variant: string | null, given: Readonly<Record<string, string | number>> = {}): ParamValues {
+  const vs = variant === null ? undefined : def.variants.find((v) => v.name === variant);
+  return resolveParams(def, { ...(vs?.params ?? {}), ...given });
+}
+
+/**
+ * Why `variant` of `def` cannot be built at the `given` values (its `params` beneath them), or null
+ * when it can; an unknown variant or bad values throw as in `buildModel`.
+ */
+export function variantProblem(def: ProtocolDef<unknown>, variant: string, given: Readonly<Record<string, string | number>> = {}): string | null {
+  const vs = def.variants.find((v) => v.name === variant);
+  if (!vs) throw new McError('MC002', `unknown variant '${variant}' of ${def.name} (variants: ${def.variants.map((v) => v.name).join(', ')})`);
+  return vs.appliesTo?.(variantParams(def, variant, given)) ?? null;
+}
+
+/**
+ * Builds a protocol for the given variant (null: the correct protocol) and parameters; a variant's
+ * own `params` apply beneath the given ones (see `VariantSpec.params`).
+ */
 export function buildModel<H>(def: ProtocolDef<H>, opts: { variant?: string | null; params?: Readonly<Record<string, string | number>> } = {}): Model<H> {
   const variant = opts.variant ?? null;
-  const params = resolveParams(def as ProtocolDef<unknown>, opts.params);
+  const params = variantParams(def as ProtocolDef<unknown>, variant, opts.params);
   if (variant !== null) {
     const vs = def.variants.find((v) => v.name === variant);
     if (!vs) throw new McError('MC002', `unknown variant '${variant}' of ${def.name} (variants: ${def.variants.map((v) => v.name).join(', ')})`);

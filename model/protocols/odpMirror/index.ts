@@ -6,7 +6,7 @@
  */
 import { definePackage } from 'mirrorcheck';
 import { odpMirrorHarness } from './driver/harness.js';
-import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS } from './odpMirror.js';
+import { ODP_ACTORS_PARAMS, ODP_LARGE_PARAMS, ODP_LEGACY_PARAMS, ODP_LIFECYCLE_PARAMS } from './odpMirror.js';
 import { odpMirrorProperties } from './odpMirrorProperties.js';
 
 export default definePackage({
@@ -27,5 +27,9 @@ export default definePackage({
     // Every actor the default leaves out: a prefetch work item, ranges over two pages, two
     // intervals, the mm's exit (MMU_NOTIFY_RELEASE).
     actors: ODP_ACTORS_PARAMS,
+    // The interval inserted (MR registration) and removed (deregistration) while invalidations run.
+    lifecycle: ODP_LIFECYCLE_PARAMS,
+    // The v4.x umem counters (notifiers_count, notifiers_seq) instead of the interval notifier.
+    legacy: ODP_LEGACY_PARAMS,
   },
 });

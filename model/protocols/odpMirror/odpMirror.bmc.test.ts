@@ -60,6 +60,8 @@ const CASES: readonly (readonly [string, Params, string, number])[] = [
   ['zap-without-drain', {}, 'invalidation-complete', 17],
   ['no-set-page-dirty', {}, 'dirty-before-unmap', 17],
   ['sleep-when-nonblockable', {}, 'nonblocking-callback-never-sleeps', 14],
+  // Built at its own params (lifecycle=1), which `tiny` does not override.
+  ['remove-unlocked-seq', {}, 'interval-lifetime', 6],
 ];
 
 describe('BMC and explicit BFS agree on every odp-mirror variant at small sizes', () => {

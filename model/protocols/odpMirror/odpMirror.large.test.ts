@@ -35,6 +35,7 @@ describe('odp-mirror at the large size (invalidations=3 retries=3)', () => {
     ['zap-without-drain', 'invalidation-complete'],
     ['no-set-page-dirty', 'dirty-before-unmap'],
     ['sleep-when-nonblockable', 'nonblocking-callback-never-sleeps'],
+    ['remove-unlocked-seq', 'interval-lifetime'],
   ])('%s is caught by %s', (variant, property) => {
     expect(ODP_VARIANTS).toContain(variant);
     const r = check(variant);

@@ -48,6 +48,33 @@ describe('odp-mirror progress: the correct protocol under the declared fairness'
   });
 });
 
+describe("odp-mirror progress with the interval's life (lifecycle=1) and with the legacy counters", () => {
+  // One invalidating thread and one invalidation keep the liveness graph small; the insert and the
+  // remove still meet the open region (a remove that waits, an insert that is deferred).
+  const small = { lifecycle: 1, atomics: 0, invalidators: 1, invalidations: 1, retries: 1 };
+
+  it('lifecycle=1: a remove that waits for the final end eventually returns, and every other progress property holds', () => {
+    const { result, properties } = live(null, small);
+    expect(properties.map((p) => p.name)).toEqual(['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress', 'remove-progress']);
+    expect(result.status).toBe('ok');
+  });
+
+  it('the remover really depends on the final end: with B3 (the end skipped after -EAGAIN) the odd seq leaks and remove waits forever', () => {
+    const { model, result, prop } = live('end-skipped-after-eagain', small);
+    expect(violated(result).map((v) => v.property)).toEqual(['remove-progress']);
+    const t = byName(result, 'remove-progress').trace as Trace;
+    expect(labels(t)).toContain('MrRemove()');
+    expect(labels(t)).not.toContain('MrRemoveWake()');
+    expect(checkLasso(model, t, prop('remove-progress')).ok).toBe(true);
+  });
+
+  it('notifier=legacy (v4.x umem counters): every progress property holds', () => {
+    const { result, properties } = live(null, { notifier: 'legacy', atomics: 0, nonblock: 'eagain' });
+    expect(properties.map((p) => p.name)).toEqual(['fault-progress', 'no-perpetual-device-fault', 'invalidation-progress']);
+    expect(result.status).toBe('ok');
+  });
+});
+
 describe('progress bugs are lassos', () => {
   it('no-secondary-tlb-flush (B15): the device faults on its cached read-only entry forever', () => {
     const { model, result, prop } = live('no-secondary-tlb-flush');

@@ -41,6 +41,7 @@ describe('random engine on odp-mirror (swarm runs)', () => {
     ['zap-without-drain', 'invalidation-complete', 18],
     ['no-set-page-dirty', 'dirty-before-unmap', 18],
     ['sleep-when-nonblockable', 'nonblocking-callback-never-sleeps', 15],
+    ['remove-unlocked-seq', 'interval-lifetime', 6, 7],
   ];
   it('covers every variant of the protocol', () => {
     expect(ODP.map(([v]) => v).sort()).toEqual(odpMirror.variants.map((v) => v.name).sort());

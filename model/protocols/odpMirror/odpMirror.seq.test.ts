@@ -47,6 +47,19 @@ function canonical(model: Model, s: Int32Array): string {
   const mm = s[at('mmSeq')] as number;
   const intervals = model.params.intervals as number;
   const handlers = 1 + (model.params.prefetch as number);
+  if (model.params.notifier === 'legacy') {
+    // The umem's notifiers_seq is 2; a snapshot equal to it 2, a stale one 1, none 0.
+    const lseq = s[at('lseq')] as number;
+    for (let h = 0; h < handlers; h++) {
+      const q = at(`fh[${h}].s`);
+      const snap = s[q] as number;
+      t[q] = snap === 0 ? 0 : snap === lseq ? 2 : 1;
+    }
+    t[at('lseq')] = 2;
+    return t.join();
+  }
+  // The remover's snapshot: 3 while equal to the mm seq, else 1.
+  if (model.params.lifecycle === 1) t[at('rmSeq')] = (s[at('rmSeq')] as number) === mm ? 3 : 1;
   for (let h = 0; h < handlers; h++) {
     const q = at(`fh[${h}].s`);
     const iv = s[at(`ivSeq[${s[at(`fh[${h}].iv`)]}]`)] as number;
@@ -66,6 +79,10 @@ const TWO_PAGES = { ...SMALL, pages: 2, invalidations: 1, retries: 1 };
 // item beside the fault handler (two snapshots, each against its own interval).
 const TWO_INTERVALS = { ...TWO_PAGES, intervals: 2, span: 2, invalidators: 1 };
 const PREFETCH = { ...SMALL, prefetch: 1, invalidators: 1, invalidations: 1, retries: 1 };
+// The interval inserted and removed during the run (the remover's snapshot), and the legacy umem
+// counters (their own sequence), with one invalidating thread running two invalidations.
+const LIFECYCLE = { ...SMALL, invalidators: 1, lifecycle: 1 };
+const LEGACY = { ...SMALL, invalidators: 1, notifier: 'legacy', nonblock: 'eagain' };
 
 describe('the canonical sequence encoding is exact', () => {
   it.each([
@@ -76,6 +93,9 @@ describe('the canonical sequence encoding is exact', () => {
     ['two pages, seq-per-chunk', 'seq-per-chunk', TWO_PAGES],
     ['two intervals, a range over both', null, TWO_INTERVALS],
     ['a prefetch work item', null, PREFETCH],
+    ['the interval inserted and removed', null, LIFECYCLE],
+    ['the interval inserted and removed, remove-unlocked-seq', 'remove-unlocked-seq', LIFECYCLE],
+    ['the legacy umem counters', null, LEGACY],
   ])('%s: the raw reachable states map onto exactly the canonical reachable states', (_, variant, params) => {
     const raw = buildModel(odpMirror, { variant, params: { ...params, seq: 'kernel' } });
     const can = buildModel(odpMirror, { variant, params: { ...params, seq: 'canonical' } });
@@ -101,6 +121,7 @@ describe('the canonical sequence encoding is exact', () => {
     'zap-without-drain',
     'no-set-page-dirty',
     'sleep-when-nonblockable',
+    'remove-unlocked-seq',
   ])('%s: both encodings report the same property at the same depth (atomics=0)', (variant) => {
     const run = (seq: string) => {
       const model = buildModel(odpMirror, { variant, params: { atomics: 0, seq } });

@@ -9,7 +9,7 @@ import type { Trace } from '../../../counterexamples/trace.js';
 import { odpMirrorProperties } from './odpMirrorProperties.js';
 import { applyRule, enabled, initState } from '../../lang/interp.js';
 import { type Model, buildModel } from '../../lang/protocol.js';
-import { ODP_ACTORS_PARAMS, ODP_VARIANTS, odpMirror } from './odpMirror.js';
+import { ODP_ACTORS_PARAMS, ODP_LEGACY_PARAMS, ODP_LIFECYCLE_PARAMS, ODP_VARIANTS, odpMirror } from './odpMirror.js';
 
 type Params = Record<string, string | number>;
 
@@ -35,6 +35,8 @@ describe('odp-mirror golden reachable-state counts (computed once, pinned)', () 
     ['write-protect handled by a downgrade', { protect: 'downgrade' }, 301316, 946039, 9],
     ['non-blockable ranges refused at once (mlx5)', { nonblock: 'eagain' }, 258185, 814566, 8],
     ['every actor the default leaves out (size actors)', ODP_ACTORS_PARAMS, 748626, 2122517, 10],
+    ['the interval inserted and removed during the run (lifecycle)', ODP_LIFECYCLE_PARAMS, 292629, 933498, 11],
+    ['the legacy v4.x umem counters', ODP_LEGACY_PARAMS, 161050, 489026, 7],
   ])('%s %j: %i states, every safety property holds, every cover is reached', (_, params, states, transitions, covers) => {
     const { result } = check(null, params as Params);
     expect(result.status).toBe('ok');
@@ -67,6 +69,11 @@ const ODP_CAUGHT: readonly (readonly [string, string, number])[] = [
   ['zap-without-drain', 'invalidation-complete', 18],
   ['no-set-page-dirty', 'dirty-before-unmap', 18],
   ['sleep-when-nonblockable', 'nonblocking-callback-never-sleeps', 15],
+  // Built at its own params (lifecycle=1): an invalidation elsewhere opens a region, the insert
+  // makes the seq odd (partially excluded), the MR is deregistered, remove defers its removal and
+  // reads the seq, the final end bumps it and the remover's lockless read returns before the
+  // deferred walk: the umem is freed while still in the tree and on the deferred list.
+  ['remove-unlocked-seq', 'interval-lifetime', 6],
 ];
 
 /** Replays a trace state by state through the interpreter (the reference semantics). */
@@ -137,6 +144,40 @@ describe('every bug variant is caught by its property, with a trace that replays
     expect(() => buildModel(odpMirror, { variant: 'seq-per-chunk', params: { intervals: 2 } })).toThrow(/does not apply/);
     expect(() => buildModel(odpMirror, { params: { span: 3 } })).toThrow(/span/);
     expect(() => buildModel(odpMirror, { params: { pages: 1, frames: 1, intervals: 2 } })).toThrow(/intervals/);
+    // remove-unlocked-seq is built at lifecycle=1 by its own params; a user's lifecycle=0 wins and is refused.
+    expect(buildModel(odpMirror, { variant: 'remove-unlocked-seq' }).params.lifecycle).toBe(1);
+    expect(() => buildModel(odpMirror, { variant: 'remove-unlocked-seq', params: { lifecycle: 0 } })).toThrow(/does not apply.*lifecycle=1/);
+    expect(() => buildModel(odpMirror, { params: { lifecycle: 1, intervals: 2 } })).toThrow(/lifecycle=1/);
+    expect(() => buildModel(odpMirror, { params: { notifier: 'legacy' } })).toThrow(/notifier=legacy needs atomics=0/);
+    expect(() => buildModel(odpMirror, { params: { notifier: 'legacy', atomics: 0 } })).toThrow(/nonblock=eagain/);
+    // The variants whose knob is on the interval notifier's sequence scheme do not apply to the legacy counters.
+    for (const variant of [
+      'valid-flag',
+      'no-set-seq',
+      'no-read-retry',
+      'retry-stale-seq',
+      'seq-per-chunk',
+      'end-skipped-after-eagain',
+      'lock-across-read-begin',
+    ])
+      expect(() => buildModel(odpMirror, { variant, params: ODP_LEGACY_PARAMS })).toThrow(/does not apply/);
+  });
+
+  it('the variants that apply to the legacy counters are caught there too', () => {
+    for (const [variant, property] of [
+      ['zap-without-drain', 'invalidation-complete'],
+      ['no-set-page-dirty', 'dirty-before-unmap'],
+    ] as const) {
+      const v = firstViolation(check(variant, ODP_LEGACY_PARAMS).result);
+      expect(v.property).toBe(property);
+    }
+  });
+
+  it('with lifecycle=1 the sequence bugs are still caught, by the same property (a fault through an interval inserted mid-run is still checked)', () => {
+    for (const [variant, property] of ODP_CAUGHT) {
+      if (!['no-set-seq', 'no-read-retry', 'retry-stale-seq'].includes(variant)) continue;
+      expect(firstViolation(check(variant, ODP_LIFECYCLE_PARAMS).result).property).toBe(property);
+    }
   });
 });
 

@@ -88,6 +88,7 @@ export const ODP_VARIANTS = [
   'zap-without-drain',
   'no-set-page-dirty',
   'sleep-when-nonblockable',
+  'remove-unlocked-seq',
 ] as const;
 export type OdpVariant = (typeof ODP_VARIANTS)[number];
 
@@ -115,6 +116,18 @@ export const ODP_ACTORS_PARAMS: Readonly<Record<string, number>> = {
   frames: 2,
 };
 
+/**
+ * The interval's life during the run: it is inserted (MR registration) and removed (MR
+ * deregistration) while invalidations run; the other sizes as the default.
+ */
+export const ODP_LIFECYCLE_PARAMS: Readonly<Record<string, number>> = { lifecycle: 1 };
+
+/**
+ * The legacy v4.x counting scheme (per-umem notifiers_count and notifiers_seq), at the default
+ * sizes with what v4.x had: no device-exclusive (atomic) faults, non-blockable ranges refused at once.
+ */
+export const ODP_LEGACY_PARAMS: Readonly<Record<string, number | string>> = { notifier: 'legacy', atomics: 0, nonblock: 'eagain' };
+
 /** Handles the property set reads. */
 export interface OdpMirrorHandles {
   readonly Page: IndexType;
@@ -140,6 +153,12 @@ export interface OdpMirrorHandles {
   readonly acc: Ref;
   readonly fh: Ref;
   readonly snap: Ref;
+  /** lifecycle=1: the MR (umem) that owns the interval: absent, usable, revoked, removing (remove waits), freed. */
+  readonly mr: Ref | null;
+  /** lifecycle=1: where the interval is in the notifier core: none, a deferred insert, the tree, the tree with a deferred removal. */
+  readonly ivNode: Ref | null;
+  /** notifier=legacy: the umem's notifiers_count. */
+  readonly lcount: Ref | null;
   /** True when the sequence value `e` is odd (the language has no modulo). */
   readonly odd: (e: Operand) => Expr;
   /** The lock holder value of invalidator `i`. */
@@ -163,6 +182,8 @@ export interface OdpMirrorHandles {
     readonly release: boolean;
     readonly downgrade: boolean;
     readonly span: number;
+    readonly lifecycle: boolean;
+    readonly legacy: boolean;
   };
 }
 
@@ -173,6 +194,20 @@ const needsTrylock = (p: ParamValues) =>
   p.nonblock === 'trylock' ? null : 'with nonblock=eagain the callback never takes the lock in a non-blockable range: needs nonblock=trylock';
 const needsIntervalChunks = (p: ParamValues) =>
   (p.pages as number) >= 2 * (p.intervals as number) ? null : 'a multi-chunk fault needs at least two pages per interval';
+const needsLifecycle = (p: ParamValues) => ((p.lifecycle as number) >= 1 ? null : 'the interval is removed only when its life is modelled: needs lifecycle=1');
+// The knobs of these variants sit on the interval notifier's sequence scheme (set_seq, read_begin,
+// read_retry, the core's end), which the legacy v4.x counting scheme does not have.
+const needsIntervalNotifier = (p: ParamValues) =>
+  p.notifier === 'interval' ? null : "the variant's knob is on the interval notifier's sequence scheme: needs notifier=interval";
+const both =
+  (...fs: ((p: ParamValues) => string | null)[]) =>
+  (p: ParamValues): string | null => {
+    for (const f of fs) {
+      const why = f(p);
+      if (why) return why;
+    }
+    return null;
+  };
 
 export const odpMirror = defineProtocol<OdpMirrorHandles>({
   name: 'odp-mirror',
@@ -206,6 +241,17 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       ['trylock', 'eagain'],
       'a non-blockable callback: trylock and give up only when it would have to wait (dmirror), or give up at once (mlx5); both legal',
     ),
+    lifecycle: intParam(
+      0,
+      0,
+      1,
+      '1: the interval notifier is inserted during the run (MR registration, mmu_interval_notifier_insert) and removed (MR deregistration, mmu_interval_notifier_remove, then the umem freed) while invalidations run',
+    ),
+    notifier: enumParam(
+      'interval',
+      ['interval', 'legacy'],
+      'interval: the mmu interval notifier (v5.5+); legacy: the v4.x umem counting scheme (notifiers_count and notifiers_seq under umem_mutex)',
+    ),
   },
   validate: (p) => {
     if ((p.frames as number) < (p.pages as number)) return `frames (${p.frames}) must be at least pages (${p.pages})`;
@@ -217,6 +263,15 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     // Raw values grow with every region; only foreign invalidations are bounded, the driver's own
     // exclusive regions (one per atomic fault) are not.
     if (p.seq === 'kernel' && p.atomics !== 0) return 'seq=kernel needs atomics=0 (the raw sequence grows with every atomic fault)';
+    // One interval's life, in an mm that does not exit (spec: what is left out).
+    if (p.lifecycle === 1 && (p.intervals !== 1 || p.release !== 0)) return 'lifecycle=1 models one interval in a live mm: needs intervals=1 and release=0';
+    if (p.notifier === 'legacy') {
+      // v4.x had no make_device_exclusive, no ibv_advise_mr prefetch; the umem counters are per umem
+      // (one interval here), and a non-blockable start returned -EAGAIN as soon as a umem intersected.
+      if (p.atomics !== 0 || p.prefetch !== 0 || p.release !== 0 || p.intervals !== 1 || p.lifecycle !== 0)
+        return 'notifier=legacy needs atomics=0, prefetch=0, release=0, intervals=1 and lifecycle=0 (v4.x had no device-exclusive faults or prefetch; one umem, registered before the run)';
+      if (p.nonblock !== 'eagain') return 'notifier=legacy needs nonblock=eagain (v4.x refused a non-blockable range at once when a umem intersected it)';
+    }
     return null;
   },
   // For sequence diagrams of traces: who takes each step, and on whom (replay --render mermaid).
@@ -270,6 +325,12 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       DriverUmrPost: ['Driver', 'Device'],
       DriverUnlock: 'Driver',
       DriverResume: ['Driver', 'Device'],
+      MrRegister: ['Driver', 'MM'],
+      MrDeregister: ['Driver', 'Device'],
+      MrRemove: ['Driver', 'MM'],
+      MrRemoveWake: ['MM', 'Driver'],
+      MmInvalidateDeferred: 'MM',
+      MmInvalidateOther: 'MM',
     },
   },
   variants: [
@@ -279,11 +340,13 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
         'a boolean "valid" flag (cleared at start, set when the last end runs) replaces the sequence: a start+end between snapshot and check goes unseen (ABA)',
       cites:
         'B1: hmm_range valid flag, replaced by the interval notifier in 04ec32fbc2b2 "mm/hmm: allow hmm_range to be used with a mmu_range_notifier or hmm_mirror"',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'end-skipped-after-eagain',
       summary: 'after a non-blocking callback returns false (-EAGAIN), the core never runs the matching end: the active count and odd sequence leak',
       cites: 'B3: c2655835fd8c "mm/mmu_notifiers: ensure range_end() is paired with range_start()"',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'missed-unlock-nonblocking',
@@ -295,12 +358,13 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       name: 'seq-per-chunk',
       summary: 'a multi-chunk fault calls read_begin again for every chunk and keeps the earlier chunks: read_retry checks only the last sequence',
       cites: 'B5: c08972f55594 "drm/amdgpu: fix amdgpu_hmm_range_get_pages"',
-      appliesTo: (p) => needsPages2(p) ?? needsIntervalChunks(p),
+      appliesTo: both(needsPages2, needsIntervalChunks, needsIntervalNotifier),
     },
     {
       name: 'retry-stale-seq',
       summary: 'on -EBUSY the handler retries hmm_range_fault with the old sequence: check_retry stays true, it spins until the timeout and fails',
       cites: 'B6: 342981fff328 "drm/amdgpu: drop retry loop in amdgpu_hmm_range_get_pages"',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'no-secondary-tlb-flush',
@@ -318,16 +382,19 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
       name: 'lock-across-read-begin',
       summary: 'the fault handler holds the driver lock across read_begin and the page walk: read_begin waits for an end that waits for the lock',
       cites: 'H3: lockdep annotation in mmu_interval_read_begin (mm/mmu_notifier.c); hmm.rst "Address space mirroring implementation and API"',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'no-set-seq',
       summary: 'the invalidate callback zaps but never calls mmu_interval_set_seq: read_retry cannot see the collision',
       cites: 'API misuse: include/linux/mmu_notifier.h requires set_seq unconditionally in the callback',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'no-read-retry',
       summary: 'the fault handler programs the device table without calling mmu_interval_read_retry under the lock',
       cites: 'API misuse: include/linux/hmm.h, hmm.rst collision-retry pattern',
+      appliesTo: needsIntervalNotifier,
     },
     {
       name: 'zap-without-drain',
@@ -347,6 +414,15 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
         'API misuse: mmu_interval_notifier_ops may return false only to avoid sleeping in a non-blockable range (include/linux/mmu_notifier.h); mlx5_ib_invalidate_range returns false when !mmu_notifier_range_blockable',
       appliesTo: needsTrylock,
     },
+    {
+      name: 'remove-unlocked-seq',
+      summary:
+        "mmu_interval_notifier_remove's wait reads the sequence without the lock: it returns between the final end's seq++ and its walk of the deferred list, and the umem is freed while the walk still removes it from the tree",
+      cites:
+        'B2: 319561669a59 "mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()" (Fixes 99cb252f5e68 "mm/mmu_notifier: add an interval tree notifier")',
+      params: { lifecycle: 1 },
+      appliesTo: both(needsLifecycle, needsIntervalNotifier),
+    },
   ],
   build(b: Builder, cfg: BuildConfig): OdpMirrorHandles {
     const m = declare(b, cfg);
@@ -357,6 +433,7 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
     deviceSteps(m);
     handlerSteps(m);
     exclusiveSteps(m);
+    lifecycleSteps(m);
     return m.handles;
   },
 });
@@ -365,6 +442,11 @@ export const odpMirror = defineProtocol<OdpMirrorHandles>({
 // Declarations shared by the actors.
 
 type Fair = { readonly fairness: 'weak' | 'strong' };
+/** `g`, and `extra` when there is one (a conjunct only some configurations have). */
+const andIf = (g: Expr, ...extra: (Expr | null)[]): Expr => {
+  const more = extra.filter((x): x is Expr => x !== null);
+  return more.length ? and(g, ...more) : g;
+};
 const fair: Fair = { fairness: 'weak' };
 const strong: Fair = { fairness: 'strong' };
 
@@ -392,6 +474,8 @@ interface Decl {
   readonly downgrade: boolean;
   readonly nonblockEagain: boolean;
   readonly canonical: boolean;
+  readonly lifecycle: boolean;
+  readonly legacy: boolean;
   readonly Page: IndexType;
   readonly Frame: IndexType;
   readonly Inv: IndexType;
@@ -416,9 +500,21 @@ interface Decl {
   readonly acc: Ref;
   readonly fh: Ref;
   readonly snap: Ref;
+  readonly mr: Ref | null;
+  readonly ivNode: Ref | null;
+  readonly rmSeq: Ref | null;
+  readonly lcount: Ref | null;
+  readonly lseq: Ref | null;
+  /** lifecycle=1: the interval is in the tree (an invalidation calls it back); null otherwise (always). */
+  readonly inTree: Expr | null;
+  /** lifecycle=1: the MR is registered and not yet deregistered (the device may use it); null otherwise (always). */
+  readonly usable: Expr | null;
+  /** remove-unlocked-seq: no end holds the subscriptions lock across its deferred-list walk; null otherwise (always). */
+  readonly subsFree: Expr | null;
+  readonly applyDeferred: () => Stmt[];
   readonly odd: (e: Operand) => Expr;
   readonly canonSeq: () => Stmt[];
-  readonly startRegion: (hits: boolean) => Stmt[];
+  readonly startRegion: (hits: boolean | Expr) => Stmt[];
   readonly endRegion: () => Stmt[];
   readonly setSeq: (iv: Operand) => Stmt[];
   readonly holderOf: (i: Expr) => Expr;
@@ -447,6 +543,8 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   const release = cfg.int('release') > 0;
   const downgrade = cfg.str('protect') === 'downgrade';
   const nonblockEagain = cfg.str('nonblock') === 'eagain';
+  const lifecycle = cfg.int('lifecycle') > 0;
+  const legacy = cfg.str('notifier') === 'legacy';
   const v = (name: OdpVariant) => cfg.is(name);
 
   const Page = b.index('Page', P);
@@ -456,14 +554,17 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   const Interval = b.index('Interval', IV);
   const Handler = b.index('Handler', H);
   // Canonical sequence values (see canonSeq) are -1..3; 4 is reached for one statement at an end.
-  // Raw kernel values start at 2 and grow by at most 2 per overlapping invalidation (and the exit's).
+  // Raw kernel values start at 2 and grow by at most 2 per overlapping invalidation (and the exit's,
+  // and an insert's into a partially excluded tree). The legacy umem seq grows by 1 per end.
   const canonical = cfg.str('seq') === 'canonical';
-  const Seq = canonical ? range(-1, 4) : range(0, 2 + 2 * (INVS + (release ? 1 : 0)));
+  const Seq = canonical ? range(-1, 4) : range(0, 2 + 2 * (INVS + (release ? 1 : 0) + (lifecycle ? 1 : 0)));
   const FrameOpt = option(Frame);
   const Entry = record({ frame: FrameOpt, write: bool });
   const invNames = Array.from({ length: I }, (_, i) => `inv${i}`);
   const Holder = enumOf('Holder', ['free', 'fault', ...(H > 1 ? ['prefetch'] : []), ...invNames]);
-  const InvPc = enumOf('InvPc', ['idle', 'lock', 'zap', 'wait', 'unlock', 'eagain', 'pte', 'end']);
+  // 'deferred' (remove-unlocked-seq only): the final end has bumped the seq and still holds the
+  // subscriptions lock for its walk of the deferred list.
+  const InvPc = enumOf('InvPc', ['idle', 'lock', 'zap', 'wait', 'unlock', 'eagain', 'pte', 'end', ...(v('remove-unlocked-seq') ? ['deferred'] : [])]);
   const Event = enumOf('Event', ['clear', 'protect', 'elsewhere', ...(release ? ['release'] : [])]);
   const AccState = enumOf('AccState', ['idle', 'pending', 'inflight', 'faulted', 'failed']);
   const Op = enumOf('Op', A > 0 ? ['read', 'write', 'atomic'] : ['read', 'write']);
@@ -515,6 +616,14 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   // would tie the state to the number of pages, which the proof for every size cannot have).
   const fh = b.v('fh', arrayOf(Handler, record({ pc: FhPc, slot: Slot, iv: Interval, s: Seq, tries: range(0, R) })));
   const snap = b.v('snap', arrayOf(Handler, arrayOf(Page, Entry)));
+  // --- lifecycle=1: the MR that owns the interval, and the interval's place in the notifier core ---
+  // (declared last, so that the default state layout is unchanged)
+  const mr = lifecycle ? b.v('mr', enumOf('MrState', ['absent', 'usable', 'revoked', 'removing', 'freed'])) : null;
+  const ivNode = lifecycle ? b.v('ivNode', enumOf('IvNode', ['none', 'deferIns', 'tree', 'deferRem'])) : null;
+  const rmSeq = lifecycle ? b.v('rmSeq', Seq) : null; // the seq mmu_interval_notifier_remove read under the lock
+  // --- notifier=legacy: the umem's counters (ib_umem_odp of v4.x), under umem_mutex (U) ---
+  const lcount = legacy ? b.v('lcount', range(0, I)) : null; // notifiers_count
+  const lseq = legacy ? b.v('lseq', Seq) : null; // notifiers_seq
 
   // --- helpers ---
   const oddValues = Array.from({ length: Seq.hi - Seq.lo + 1 }, (_, x) => Seq.lo + x).filter((x) => x % 2 !== 0);
@@ -531,8 +640,20 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
   // 0 (none), equal to its interval's, or two below it (stale: it can never match again, the
   // interval only grows). The first epoch reads exactly as in the kernel (mm 2 -> 3 at start,
   // interval 1 -> 3 at set_seq); at the last end the kernel's (4, 3) is shown as (2, 1).
+  // The remover's snapshot is compared only with the mm seq and never exceeds it: 3 while equal (it is
+  // read while odd), else 1 (it can never match again). The legacy umem seq is compared only with the
+  // handlers' snapshots: it is 2, a snapshot equal to it 2, a stale one 1 (0: none taken).
   const canonSeq = (): Stmt[] => {
     if (!canonical) return [];
+    if (lseq) {
+      return [
+        forEach(Handler, (h) => {
+          const s = fh.at(h).f('s');
+          return assign(s, ite(eq(s, 0), 0, ite(eq(s, lseq), 2, 1)));
+        }),
+        assign(lseq, 2),
+      ];
+    }
     const cIv = (x: Operand) => ite(eq(x, mmSeq), 3, 1);
     return [
       forEach(Handler, (h) => {
@@ -541,20 +662,36 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
         return assign(s, ite(eq(s, 0), 0, ite(eq(s, iv), cIv(iv), ite(eq(iv, mmSeq), 1, -1))));
       }),
       forEach(Interval, (j) => assign(ivSeq.at(j), cIv(ivSeq.at(j)))),
+      ...(rmSeq ? [assign(rmSeq, ite(eq(rmSeq, mmSeq), 3, 1))] : []),
       assign(mmSeq, ite(odd(mmSeq), 3, 2)),
     ];
   };
-  // mn_itree_inv_start_range: active++, and seq |= 1 when an interval intersects the range.
-  const startRegion = (hits: boolean): Stmt[] => [
-    assign(active, add(active, 1)),
-    ...(hits ? [when(not(odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))), ...canonSeq()] : []),
-  ];
-  // mn_itree_inv_end: active--, and the last end makes the seq even again (then wakes readers).
-  const endRegion = (): Stmt[] => [assign(active, sub(active, 1)), when(and(eq(active, 0), odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))), ...canonSeq()];
+  // The deferred list, applied by the final end under the lock (mn_itree_inv_end): a deferred insert
+  // enters the tree, a deferred removal leaves it.
+  const applyDeferred = (): Stmt[] =>
+    ivNode ? [when(eq(ivNode, 'deferIns'), assign(ivNode, 'tree'), when(eq(ivNode, 'deferRem'), assign(ivNode, 'none')))] : [];
+  // mn_itree_inv_start_range: active++, and seq |= 1 when an interval intersects the range (with
+  // lifecycle=1: when the interval is in the tree). notifier=legacy: the core keeps no seq; active
+  // only counts the regions open (the umem's own counters are kept by the callback and the end).
+  const startRegion = (hits: boolean | Expr): Stmt[] => {
+    const mark = [when(not(odd(mmSeq)), assign(mmSeq, add(mmSeq, 1))), ...canonSeq()];
+    return [assign(active, add(active, 1)), ...(hits === false || legacy ? [] : hits === true ? mark : [when(hits, mark)])];
+  };
+  // mn_itree_inv_end: active--, and the last end makes the seq even again and applies the deferred
+  // list (then wakes readers and removers).
+  const endRegion = (): Stmt[] =>
+    legacy
+      ? [assign(active, sub(active, 1))]
+      : [
+          assign(active, sub(active, 1)),
+          when(and(eq(active, 0), odd(mmSeq)), ivNode ? [assign(mmSeq, add(mmSeq, 1)), ...applyDeferred()] : assign(mmSeq, add(mmSeq, 1))),
+          ...canonSeq(),
+        ];
   // mmu_interval_set_seq(cur_seq). cur_seq is the mm seq read at start (odd); the region stays
   // open until its own end, and an odd mm seq changes only when the active count drops to zero,
   // so the mm seq still equals cur_seq when the callback runs.
-  const setSeq = (iv: Operand): Stmt[] => [assign(ivSeq.at(iv), mmSeq), ...canonSeq()];
+  // notifier=legacy: ib_umem_notifier_start_account instead (notifiers_count++, under U).
+  const setSeq = (iv: Operand): Stmt[] => (lcount ? [assign(lcount, add(lcount, 1))] : [assign(ivSeq.at(iv), mmSeq), ...canonSeq()]);
   const holderOf = (i: Expr): Expr => {
     let e: Expr = lit(invNames[I - 1] as string, Holder);
     for (let k = I - 2; k >= 0; k--) e = ite(eq(i, k), lit(invNames[k] as string, Holder), e);
@@ -606,6 +743,9 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     );
   const mmHeld = or(...Array.from({ length: H }, (_, h) => holdsMm(lit(h, Handler))));
   const live: Expr = mmLive ? eq(mmLive, true) : lit(true);
+  const inTree: Expr | null = ivNode ? or(eq(ivNode, 'tree'), eq(ivNode, 'deferRem')) : null;
+  const usable: Expr | null = mr ? eq(mr, 'usable') : null;
+  const subsFree: Expr | null = v('remove-unlocked-seq') ? forall(Inv, (i) => ne(inv.at(i).f('pc'), 'deferred')) : null;
   const copy = (dst: Ref, src: Ref): Stmt[] => [assign(dst.f('frame'), src.f('frame')), assign(dst.f('write'), src.f('write'))];
   const frameFree = (f: Expr) => forall(Page, (q) => ne(pte.at(q).f('frame'), some(f, FrameOpt)));
   const inflightOn = (q: Expr, writesOnly: boolean) =>
@@ -635,6 +775,9 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     acc,
     fh,
     snap,
+    mr,
+    ivNode,
+    lcount,
     odd,
     holderOf,
     handlerHolder,
@@ -642,7 +785,7 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     inRange,
     calledBack,
     returned,
-    params: { pages: P, atomics: A, slots: cfg.int('slots'), intervals: IV, handlers: H, release, downgrade, span },
+    params: { pages: P, atomics: A, slots: cfg.int('slots'), intervals: IV, handlers: H, release, downgrade, span, lifecycle, legacy },
   };
   return {
     b,
@@ -659,6 +802,8 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     downgrade,
     nonblockEagain,
     canonical,
+    lifecycle,
+    legacy,
     Page,
     Frame,
     Inv,
@@ -683,6 +828,15 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
     acc,
     fh,
     snap,
+    mr,
+    ivNode,
+    rmSeq,
+    lcount,
+    lseq,
+    inTree,
+    usable,
+    subsFree,
+    applyDeferred,
     odd,
     canonSeq,
     startRegion,
@@ -707,9 +861,11 @@ function declare(b: Builder, cfg: BuildConfig): Decl {
 // The notifier core's start state (__mmu_notifier_register, mmu_interval_notifier_insert).
 
 function notifierInit(m: Decl): void {
-  const { b, mmSeq, ivSeq, invsLeft, mmLive, fh, pte, Interval, Handler, P, INVS, FrameOpt } = m;
+  const { b, mmSeq, ivSeq, invsLeft, mmLive, fh, pte, Interval, Handler, P, INVS, FrameOpt, rmSeq, lseq } = m;
   b.init('mapped', () => [
     assign(mmSeq, 2), // __mmu_notifier_register
+    ...(rmSeq ? [assign(rmSeq, 1)] : []), // no remover waits (1 never equals the mm seq)
+    ...(lseq ? [assign(lseq, 2)] : []),
     forEach(Interval, (j) => assign(ivSeq.at(j), 1)), // inserted while idle: interval seq = mm seq - 1
     assign(invsLeft, INVS),
     ...(mmLive ? [assign(mmLive, true)] : []),
@@ -722,21 +878,41 @@ function notifierInit(m: Decl): void {
 // Invalidators: start, (the callbacks: callbackSteps), PTE change, end.
 
 function invalidatorSteps(m: Decl): void {
-  const { b, Inv, Page, inv, invsLeft, pte, dirty, mmLive, intervalOf, startRegion, endRegion, span, live, mmHeld, P } = m;
+  const { b, Inv, Page, inv, invsLeft, pte, dirty, mmLive, intervalOf, startRegion, endRegion, span, live, mmHeld, P, inTree, subsFree } = m;
+  // With lifecycle=1 the range hits the interval only while it is in the tree; otherwise no callback
+  // runs, the seq stays as it is, and the PTEs change at once (blockable and iv as the last callback
+  // leaves them).
   const startRule = (name: string, event: 'clear' | 'protect', blockable: boolean) =>
-    b.rule(name, { i: Inv, p: Page, q: Page }, ({ i, p, q }) => ({
-      guard: and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live, span === 1 ? eq(p, q) : and(le(ord(p), ord(q)), lt(sub(ord(q), ord(p)), span))),
-      body: [
-        assign(invsLeft, sub(invsLeft, 1)),
-        ...startRegion(true),
-        assign(inv.at(i).f('lo'), p),
-        assign(inv.at(i).f('hi'), q),
+    b.rule(name, { i: Inv, p: Page, q: Page }, ({ i, p, q }) => {
+      const callback: Stmt[] = [
         assign(inv.at(i).f('iv'), intervalOf(p)),
         assign(inv.at(i).f('event'), event),
         assign(inv.at(i).f('blockable'), blockable),
         assign(inv.at(i).f('pc'), 'lock'),
-      ],
-    }));
+      ];
+      return {
+        guard: andIf(
+          and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live, span === 1 ? eq(p, q) : and(le(ord(p), ord(q)), lt(sub(ord(q), ord(p)), span))),
+          subsFree,
+        ),
+        body: [
+          assign(invsLeft, sub(invsLeft, 1)),
+          ...startRegion(inTree ?? true),
+          assign(inv.at(i).f('lo'), p),
+          assign(inv.at(i).f('hi'), q),
+          ...(inTree
+            ? [
+                when(inTree, callback, [
+                  reset(inv.at(i).f('iv')),
+                  assign(inv.at(i).f('event'), event),
+                  assign(inv.at(i).f('blockable'), false),
+                  assign(inv.at(i).f('pc'), 'pte'),
+                ]),
+              ]
+            : callback),
+        ],
+      };
+    });
   // madvise(MADV_DONTNEED) / munmap over pages [p, q]: clear the PTEs and free the pages.
   startRule('MmMadviseStart', 'clear', true);
   // page_mkclean (writeback): write-protect the PTEs; the dirty pages are then written back.
@@ -745,9 +921,19 @@ function invalidatorSteps(m: Decl): void {
   startRule('MmOomReapStart', 'clear', false);
   // An invalidation of a VA outside every mirrored interval: counted in active, seq stays even.
   b.rule('MmInvalidateElsewhere', { i: Inv }, ({ i }) => ({
-    guard: and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live),
+    guard: andIf(and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live), subsFree),
     body: [assign(invsLeft, sub(invsLeft, 1)), ...startRegion(false), assign(inv.at(i).f('event'), 'elsewhere'), assign(inv.at(i).f('pc'), 'end')],
   }));
+  if (m.lifecycle) {
+    // lifecycle=1: an invalidation of a VA another interval notifier of this mm covers (another MR):
+    // that interval is in the tree, so seq |= 1 (the tree is fully excluded until the final end),
+    // and only its own callback runs. Without it the one modelled interval could never be inserted
+    // or removed while the tree is fully excluded.
+    b.rule('MmInvalidateOther', { i: Inv }, ({ i }) => ({
+      guard: andIf(and(eq(inv.at(i).f('pc'), 'idle'), lt(0, invsLeft), live), subsFree),
+      body: [assign(invsLeft, sub(invsLeft, 1)), ...startRegion(true), assign(inv.at(i).f('event'), 'elsewhere'), assign(inv.at(i).f('pc'), 'end')],
+    }));
+  }
   if (mmLive) {
     // exit_mmap once mm_users has dropped to zero (no fault handler holds a reference):
     // mn_itree_release runs every interval's callback with MMU_NOTIFY_RELEASE over the whole address
@@ -794,15 +980,59 @@ function invalidatorSteps(m: Decl): void {
     },
     fair,
   );
-  b.rule(
-    'MmInvalidateEnd',
-    { i: Inv },
-    ({ i }) => ({
-      guard: eq(inv.at(i).f('pc'), 'end'),
-      body: [...endRegion(), reset(inv.at(i))],
-    }),
-    fair,
-  );
+  if (m.lcount && m.lseq) {
+    // v4.x: ib_umem_notifier_end_account for the umem the range hit, under umem_mutex (U):
+    // notifiers_seq++, notifiers_count-- (complete_all at 0, which wakes the waiting faults).
+    const { lcount, lseq, ulock } = m;
+    b.rule(
+      'MmInvalidateEnd',
+      { i: Inv },
+      ({ i }) => {
+        const hit = ne(inv.at(i).f('event'), 'elsewhere');
+        return {
+          guard: and(eq(inv.at(i).f('pc'), 'end'), or(not(hit), eq(ulock, 'free'))),
+          body: [when(hit, [assign(lseq, add(lseq, 1)), assign(lcount, sub(lcount, 1)), ...m.canonSeq()]), ...endRegion(), reset(inv.at(i))],
+        };
+      },
+      fair,
+    );
+  } else if (m.v('remove-unlocked-seq')) {
+    // B2: the final end bumps the seq in one step and walks the deferred list in the next, holding
+    // the subscriptions lock across both (the remover's lockless read sees the seq in between).
+    const { active, mmSeq, odd } = m;
+    b.rule(
+      'MmInvalidateEnd',
+      { i: Inv },
+      ({ i }) => ({
+        guard: andIf(eq(inv.at(i).f('pc'), 'end'), subsFree),
+        body: [
+          assign(active, sub(active, 1)),
+          when(and(eq(active, 0), odd(mmSeq)), [assign(mmSeq, add(mmSeq, 1)), assign(inv.at(i).f('pc'), 'deferred')], reset(inv.at(i))),
+          ...m.canonSeq(),
+        ],
+      }),
+      fair,
+    );
+    b.rule(
+      'MmInvalidateDeferred',
+      { i: Inv },
+      ({ i }) => ({
+        guard: eq(inv.at(i).f('pc'), 'deferred'),
+        body: [...m.applyDeferred(), reset(inv.at(i))],
+      }),
+      fair,
+    );
+  } else {
+    b.rule(
+      'MmInvalidateEnd',
+      { i: Inv },
+      ({ i }) => ({
+        guard: andIf(eq(inv.at(i).f('pc'), 'end'), subsFree),
+        body: [...endRegion(), reset(inv.at(i))],
+      }),
+      fair,
+    );
+  }
 }
 
 // ================================================================================================
@@ -871,7 +1101,7 @@ function unmapBody(m: Decl, c: Caller): Stmt[] {
 }
 
 function callbackSteps(m: Decl): void {
-  const { b, Inv, inv, ulock, umr, v, holderOf, intervalOf, endRegion, nonblockEagain } = m;
+  const { b, Inv, inv, ulock, umr, v, holderOf, intervalOf, endRegion, nonblockEagain, subsFree } = m;
   const callerOf = (i: Expr): Caller => {
     const me = inv.at(i);
     return {
@@ -905,13 +1135,15 @@ function callbackSteps(m: Decl): void {
       const c = callerOf(i);
       const mapped = mappedFor(m, c);
       const sleeps = v('sleep-when-nonblockable') ? lit(true) : me.f('blockable');
+      // remove-unlocked-seq: the -EAGAIN path's end waits for the subscriptions lock.
+      const endLock = subsFree ? or(me.f('blockable'), subsFree) : null;
       if (nonblockEagain)
         return {
-          guard: and(eq(me.f('pc'), 'lock'), or(not(me.f('blockable')), free)),
+          guard: andIf(and(eq(me.f('pc'), 'lock'), or(not(me.f('blockable')), free)), endLock),
           body: [when(me.f('blockable'), lockedBody(m, c, mapped), eagain(i))],
         };
       return {
-        guard: and(eq(me.f('pc'), 'lock'), or(not(sleeps), free)),
+        guard: andIf(and(eq(me.f('pc'), 'lock'), or(not(sleeps), free)), endLock),
         body: [when(sleeps, lockedBody(m, c, mapped), when(free, [...lockedBody(m, c, lit(false)), when(mapped, assign(me.f('pc'), 'eagain'))], eagain(i)))],
       };
     },
@@ -941,7 +1173,7 @@ function callbackSteps(m: Decl): void {
       const me = inv.at(i);
       const last = eq(ord(me.f('iv')), ord(intervalOf(me.f('hi'))));
       return {
-        guard: or(eq(me.f('pc'), 'unlock'), eq(me.f('pc'), 'eagain')),
+        guard: andIf(or(eq(me.f('pc'), 'unlock'), eq(me.f('pc'), 'eagain')), subsFree ? or(ne(me.f('pc'), 'eagain'), subsFree) : null),
         body: [
           when(
             eq(me.f('pc'), 'eagain'),
@@ -986,9 +1218,10 @@ function cpuSteps(m: Decl): void {
 
 function deviceSteps(m: Decl): void {
   const { b, Slot, Page, acc, tlb, dev, shadow, umr, A, copy, inflightOn, v } = m;
+  // With lifecycle=1 the device uses the MR only while it is registered (its mkey valid).
   const issue = (name: string, op: 'read' | 'write' | 'atomic') =>
     b.rule(name, { d: Slot, p: Page }, ({ d, p }) => ({
-      guard: eq(acc.at(d).f('state'), 'idle'),
+      guard: andIf(eq(acc.at(d).f('state'), 'idle'), m.usable),
       body: [assign(acc.at(d).f('state'), 'pending'), assign(acc.at(d).f('op'), op), assign(acc.at(d).f('page'), p)],
     }));
   issue('DevIssueRead', 'read');
@@ -1096,7 +1329,10 @@ function handlerSteps(m: Decl): void {
   const lockEarly = v('lock-across-read-begin');
   // check_retry / read_retry: has a callback on the handler's interval run set_seq since read_begin?
   // (valid-flag: is the range marked invalid, i.e. is any invalidation open?)
-  const collided = (h: Expr) => (v('valid-flag') ? ne(active, 0) : ne(ivSeq.at(fh.at(h).f('iv')), fh.at(h).f('s')));
+  // (legacy: ib_umem_mmu_notifier_retry: an invalidation is open, or one ended since the snapshot.)
+  const { lcount, lseq } = m;
+  const collided = (h: Expr) =>
+    lcount && lseq ? or(ne(lcount, 0), ne(lseq, fh.at(h).f('s'))) : v('valid-flag') ? ne(active, 0) : ne(ivSeq.at(fh.at(h).f('iv')), fh.at(h).f('s'));
   // The fault fails (resume with an error) or the prefetch gives up; the lock-across-read-begin
   // handler still holds U then.
   const giveUp = (h: Expr): Stmt[] => [
@@ -1126,7 +1362,7 @@ function handlerSteps(m: Decl): void {
   if (H > 1) {
     // ibv_advise_mr(PREFETCH) on interval v: the work item maps it as a read fault would.
     b.rule('AppPrefetch', { v: Interval }, ({ v: iv }) => ({
-      guard: and(eq(pc(lit(1, Handler)), 'idle'), m.live),
+      guard: andIf(and(eq(pc(lit(1, Handler)), 'idle'), m.live), m.usable),
       body: startWork(lit(1, Handler), iv),
     }));
   }
@@ -1165,10 +1401,16 @@ function handlerSteps(m: Decl): void {
     { h: Handler },
     ({ h }) => {
       const iv = ivSeq.at(fh.at(h).f('iv'));
-      const begin: Stmt[] = v('valid-flag')
-        ? [when(eq(active, 0), afterBegin(h), assign(pc(h), 'sleep'))]
-        : [when(eq(iv, mmSeq), assign(pc(h), 'sleep'), afterBegin(h)), assign(fh.at(h).f('s'), iv), ...canonSeq()];
-      return { guard: eq(pc(h), 'begin'), body: begin };
+      // legacy (v4.x mlx5 fault path): wait for notifier_completion while the umem's count is
+      // non-zero, then snapshot notifiers_seq (a snapshot taken while it is non-zero always fails
+      // its retry check, so the attempt the kernel makes first is left out).
+      const begin: Stmt[] =
+        lcount && lseq
+          ? [when(ne(lcount, 0), assign(pc(h), 'sleep'), [assign(fh.at(h).f('s'), lseq), ...canonSeq(), ...afterBegin(h)])]
+          : v('valid-flag')
+            ? [when(eq(active, 0), afterBegin(h), assign(pc(h), 'sleep'))]
+            : [when(eq(iv, mmSeq), assign(pc(h), 'sleep'), afterBegin(h)), assign(fh.at(h).f('s'), iv), ...canonSeq()];
+      return { guard: andIf(eq(pc(h), 'begin'), m.subsFree), body: begin };
     },
     fair,
   );
@@ -1176,10 +1418,13 @@ function handlerSteps(m: Decl): void {
   b.rule(
     'DriverReadBeginWake',
     { h: Handler },
-    ({ h }) => ({
-      guard: and(eq(pc(h), 'sleep'), v('valid-flag') ? eq(active, 0) : ne(mmSeq, fh.at(h).f('s'))),
-      body: afterBegin(h),
-    }),
+    ({ h }) =>
+      lcount && lseq
+        ? { guard: and(eq(pc(h), 'sleep'), eq(lcount, 0)), body: [assign(fh.at(h).f('s'), lseq), ...canonSeq(), ...afterBegin(h)] }
+        : {
+            guard: and(eq(pc(h), 'sleep'), v('valid-flag') ? eq(active, 0) : ne(mmSeq, fh.at(h).f('s'))),
+            body: afterBegin(h),
+          },
     fair,
   );
   // hmm_range_fault's loop head: check_retry, -EBUSY back to F1 (retry-stale-seq: back to the walk
@@ -1352,8 +1597,8 @@ function exclusiveSteps(m: Decl): void {
     'DriverExclusiveStart',
     {},
     () => ({
-      guard: eq(me.f('pc'), 'exclStart'),
-      body: [...startRegion(true), assign(me.f('pc'), 'exclCallback')],
+      guard: andIf(eq(me.f('pc'), 'exclStart'), m.subsFree),
+      body: [...startRegion(m.inTree ?? true), assign(me.f('pc'), 'exclCallback')],
     }),
     fair,
   );
@@ -1385,9 +1630,105 @@ function exclusiveSteps(m: Decl): void {
     'DriverExclusiveEnd',
     {},
     () => ({
-      guard: eq(me.f('pc'), 'exclEnd'),
+      guard: andIf(eq(me.f('pc'), 'exclEnd'), m.subsFree),
       body: [...endRegion(), assign(me.f('pc'), 'check')],
     }),
     fair,
+  );
+}
+
+// ================================================================================================
+// lifecycle=1: the MR's registration and deregistration, as the application and the driver run them
+// (ib_reg_mr / ib_dereg_mr on an ODP MR), and the notifier core's insert and remove. One interval's
+// life: absent, inserted (at once, or deferred while the tree is fully excluded), used, revoked,
+// removed (at once, or by the final end's deferred list while remove waits), freed.
+
+function lifecycleSteps(m: Decl): void {
+  const { b, mr, ivNode, rmSeq, mmSeq, active, ivSeq, odd, canonSeq, subsFree } = m;
+  if (!mr || !ivNode || !rmSeq) return;
+  // mmu_interval_notifier_insert (from ib_umem_odp_get), under the subscriptions lock: idle, the
+  // interval enters the tree with seq - 1 (no collision to see); partially excluded (a region open
+  // whose range is unknown), seq |= 1 and the interval enters the tree with it; fully excluded, the
+  // insert is deferred and the interval gets the odd seq, so read_begin sleeps until the final end.
+  b.rule('MrRegister', {}, () => ({
+    guard: andIf(eq(mr, 'absent'), subsFree),
+    body: [
+      when(
+        eq(active, 0),
+        [assign(ivSeq.at(0), sub(mmSeq, 1)), assign(ivNode, 'tree')],
+        when(
+          not(odd(mmSeq)),
+          [assign(mmSeq, add(mmSeq, 1)), assign(ivSeq.at(0), mmSeq), assign(ivNode, 'tree')],
+          [assign(ivSeq.at(0), mmSeq), assign(ivNode, 'deferIns')],
+        ),
+      ),
+      assign(mr, 'usable'),
+      ...canonSeq(),
+    ],
+  }));
+  // MR deregistration up to the umem's release (mlx5_ib_dereg_mr, section 4.6 of the digest): the
+  // mkey is no longer found once no fault, prefetch or UMR uses it and no access is outstanding; it
+  // is revoked (device table and TLB cleared) and, under U, every page is DMA-unmapped, dirtying
+  // those mapped writable (ib_umem_odp_unmap_dma_pages). One step: U is held and nothing else can
+  // use the MR.
+  const { fh, acc, ulock, umr, shadow, dev, tlb, dirty, Page, Frame, Handler, Slot, FrameOpt } = m;
+  b.rule('MrDeregister', {}, () => ({
+    guard: and(
+      eq(mr, 'usable'),
+      eq(ulock, 'free'),
+      not(umr.f('busy')),
+      forall(Handler, (h) => eq(fh.at(h).f('pc'), 'idle')),
+      forall(Slot, (d) => eq(acc.at(d).f('state'), 'idle')),
+    ),
+    body: [
+      ...(m.v('no-set-page-dirty')
+        ? []
+        : [
+            forEach(Frame, (f) =>
+              when(
+                exists(Page, (q) => and(eq(shadow.at(q).f('frame'), some(f, FrameOpt)), shadow.at(q).f('write'))),
+                assign(dirty.at(f), true),
+              ),
+            ),
+          ]),
+      forEach(Page, (q) => [reset(shadow.at(q)), reset(dev.at(q)), reset(tlb.at(q))]),
+      assign(mr, 'revoked'),
+    ],
+  }));
+  // mmu_interval_notifier_remove (from ib_umem_odp_release), under the subscriptions lock: fully
+  // excluded, a still-deferred insert is cancelled (remove returns at once) or the removal is
+  // deferred and remove reads the seq to wait on; otherwise the interval leaves the tree at once.
+  // Returning, remove lets the caller free the umem (kfree in ib_umem_odp_release): one step.
+  b.rule('MrRemove', {}, () => ({
+    guard: andIf(eq(mr, 'revoked'), subsFree),
+    body: [
+      when(
+        odd(mmSeq),
+        when(eq(ivNode, 'deferIns'), [assign(ivNode, 'none'), assign(mr, 'freed')], [assign(ivNode, 'deferRem'), assign(rmSeq, mmSeq), assign(mr, 'removing')]),
+        [assign(ivNode, 'none'), assign(mr, 'freed')],
+      ),
+      ...canonSeq(),
+    ],
+  }));
+  // The remover wakes once the seq differs from the one it read: under the lock (319561669a59), so
+  // not before the final end has walked the deferred list; B2 (remove-unlocked-seq) reads it
+  // without the lock. Then remove returns and the umem is freed.
+  b.rule(
+    'MrRemoveWake',
+    {},
+    () => ({
+      guard: andIf(and(eq(mr, 'removing'), ne(mmSeq, rmSeq)), m.v('remove-unlocked-seq') ? null : subsFree),
+      body: [assign(mr, 'freed'), assign(rmSeq, 1)],
+    }),
+    fair,
+  );
+  // A run may stop once the umem is freed and every invalidation and work item is done: the device
+  // has nothing left to use (a state with no successor is then not a deadlock).
+  b.endState(() =>
+    and(
+      eq(mr, 'freed'),
+      forall(m.Inv, (i) => eq(m.inv.at(i).f('pc'), 'idle')),
+      forall(Handler, (h) => eq(fh.at(h).f('pc'), 'idle')),
+    ),
   );
 }

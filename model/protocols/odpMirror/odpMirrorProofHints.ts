@@ -94,6 +94,14 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       or(and(stageIs(i, 'lock'), le(ord(inv.at(i).f('iv')), ord(j))), and(stageIs(i, 'zap', 'wait', 'unlock'), lt(ord(inv.at(i).f('iv')), ord(j)))),
     );
 
+  // lifecycle=1: the interval is in the notifier core (the tree, or the deferred list).
+  const { mr, ivNode } = h;
+  const ivIn: Expr | null = ivNode ? ne(ivNode, 'none') : null;
+
+  // Kernel values: the mm sequence plus two per invalidation left (each may open an epoch) and one
+  // while odd (the epoch's end is still to come).
+  const epochsSpent = add(add(mmSeq, mul(2, invsLeft)), ite(odd(mmSeq), 1, 0));
+
   const strengthening: Invariant[] = [
     invariant(
       'odp-s0-stage-shapes',
@@ -162,7 +170,10 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
         forall(Interval, (j) => and(odd(ivSeq.at(j)), or(lt(ivSeq.at(j), mmSeq), and(eq(ivSeq.at(j), mmSeq), odd(mmSeq))))),
         le(2, mmSeq),
         ...(canonical ? [forall(Interval, (j) => le(1, ivSeq.at(j)))] : []),
-        canonical ? le(mmSeq, 3) : le(add(add(mmSeq, mul(2, invsLeft)), ite(odd(mmSeq), 1, 0)), 2 + 2 * (INVS + (h.mmLive ? 1 : 0))),
+        // (lifecycle=1: an insert into a partially excluded tree opens an epoch of its own, once)
+        canonical
+          ? le(mmSeq, 3)
+          : le(h.mr ? add(epochsSpent, ite(eq(h.mr, 'absent'), 2, 0)) : epochsSpent, 2 + 2 * (INVS + (h.mmLive ? 1 : 0) + (h.mr ? 1 : 0))),
       ),
     ),
     invariant(
@@ -170,9 +181,14 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       'ODP-S2',
       "while a region overlapping an interval is open (an invalidator past its start, or the fault handler's own exclusive region) the mm sequence is odd: only the last end makes it even",
       implies(
-        or(
-          exists(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), overlapping(i))),
-          ownRegionOpen,
+        and(
+          // lifecycle=1: a region opened while the interval was not in the tree hit nothing; once the
+          // interval is in the core (inserted, or still there), the insert made the sequence odd.
+          ivIn ?? true,
+          or(
+            exists(Inv, (i) => and(ne(inv.at(i).f('pc'), 'idle'), overlapping(i))),
+            ownRegionOpen,
+          ),
         ),
         odd(mmSeq),
       ),
@@ -187,7 +203,7 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
             and(
               ivHit(i, j),
               or(
-                stageIs(i, 'pte', 'end'),
+                ivIn ? and(ivIn, stageIs(i, 'pte', 'end')) : stageIs(i, 'pte', 'end'),
                 and(stageIs(i, 'zap', 'wait', 'unlock', 'eagain'), le(ord(j), ord(inv.at(i).f('iv')))),
                 and(stageIs(i, 'lock'), lt(ord(j), ord(inv.at(i).f('iv')))),
               ),
@@ -383,6 +399,51 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
       ),
     ),
   ];
+  if (mr && ivNode) {
+    const rmSeq = varRef('rmSeq');
+    const quiet = and(
+      forall(Page, (q) => and(isNone(dev.at(q).f('frame')), isNone(tlb.at(q).f('frame')), isNone(shadow.at(q).f('frame')))),
+      ...handlers.map((x) => pcIs(x, 'idle')),
+      forall(h.Slot, (d) => eq(acc.at(d).f('state'), 'idle')),
+    );
+    strengthening.push(
+      invariant(
+        'odp-s12-interval-life',
+        'ODP-S12',
+        "the MR's life and the interval's place in the core agree: absent, nothing is in the core and nothing mirrored; usable or revoked, the interval is in the tree or its insert deferred; a deferred insert or removal waits for an odd sequence to end, and a deferred insert already has it; remove waits on the sequence it read while the removal is deferred, and on a changed one after; outside the usable MR the device, the pfn list and the work items are idle",
+        and(
+          implies(eq(mr, 'absent'), and(eq(ivNode, 'none'), eq(rmSeq, 1))),
+          implies(or(eq(mr, 'usable'), eq(mr, 'revoked')), and(or(eq(ivNode, 'tree'), eq(ivNode, 'deferIns')), eq(rmSeq, 1))),
+          implies(
+            eq(mr, 'removing'),
+            // (the value read is behind for good once the final end has moved it: canonical 1)
+            or(and(eq(ivNode, 'deferRem'), eq(rmSeq, mmSeq)), and(eq(ivNode, 'none'), canonical ? eq(rmSeq, 1) : lt(rmSeq, mmSeq))),
+          ),
+          implies(eq(mr, 'freed'), and(eq(ivNode, 'none'), eq(rmSeq, 1))),
+          implies(eq(ivNode, 'deferIns'), and(odd(mmSeq), eq(ivSeq.at(0), mmSeq))),
+          implies(eq(ivNode, 'deferRem'), odd(mmSeq)),
+          implies(ne(mr, 'usable'), quiet),
+          // Callbacks run only on an interval in the tree.
+          implies(
+            not(or(eq(ivNode, 'tree'), eq(ivNode, 'deferRem'))),
+            forall(Inv, (i) => not(stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain'))),
+          ),
+          // With its insert deferred, nothing is mirrored yet: read_begin sleeps on the odd sequence
+          // the interval got, until the final end applies the insert.
+          implies(
+            eq(ivNode, 'deferIns'),
+            and(
+              forall(Page, (q) => and(isNone(dev.at(q).f('frame')), isNone(tlb.at(q).f('frame')), isNone(shadow.at(q).f('frame')))),
+              not(umr.f('busy')),
+              ...handlers.map((x) => and(pcIs(x, 'idle', 'begin', 'sleep'), implies(pcIs(x, 'sleep'), eq(s(x), mmSeq)))),
+            ),
+          ),
+          ...(canonical ? [or(eq(rmSeq, 1), eq(rmSeq, 3))] : []),
+        ),
+      ),
+    );
+  }
+
   // The start, without index literals beyond the first (for the proof for every size): every page
   // mapped, writable, to a frame of its own; nothing mirrored, open, posted or in flight.
   const empty = (t: Ref, p: Expr) => and(isNone(t.at(p).f('frame')), not(t.at(p).f('write')));
@@ -420,6 +481,8 @@ export function odpMirrorProofHints(model: Model<OdpMirrorHandles>): ProofHints 
     not(umr.f('busy')),
     eq(umr.f('kind'), 'update'),
     forall(Page, (q) => not(umr.f('pages').at(q))),
+    // lifecycle=1: no MR yet, the interval in no structure, no remover waiting.
+    ...(h.mr && h.ivNode ? [eq(h.mr, 'absent'), eq(h.ivNode, 'none'), eq(varRef('rmSeq'), 1)] : []),
   );
   // Kept at their built size: the invalidators (one lock-holder value each, and start-end-paired
   // counts them), the intervals and the work items (a few, each named by its literal).

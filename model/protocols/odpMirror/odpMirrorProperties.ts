@@ -25,6 +25,7 @@ import {
   implies,
   invariant,
   isNone,
+  leadsTo,
   isSome,
   ite,
   leadsToEach,
@@ -55,10 +56,11 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
     const fhPcs = (fault.f('pc').type as { values?: readonly string[] }).values ?? [];
     const fhIn = (...pcs: string[]) => or(...pcs.filter((pc) => fhPcs.includes(pc)).map((pc) => eq(fault.f('pc'), pc)), false);
     const ownRegionOpen = h.params.atomics > 0 ? fhIn('exclCallback', 'exclZap', 'exclWait', 'exclUnlock', 'exclEnd') : (false as Operand);
-    const openRegions = add(
-      count(Inv, (i) => ne(inv.at(i).f('pc'), 'idle')),
-      ite(ownRegionOpen, 1, 0),
-    );
+    // An end still walking the deferred list (pc 'deferred', remove-unlocked-seq only) has closed its region.
+    const invPcs = (inv.at(0).f('pc').type as { values?: readonly string[] }).values ?? [];
+    const regionOpen = (i: Expr) =>
+      invPcs.includes('deferred') ? and(ne(inv.at(i).f('pc'), 'idle'), ne(inv.at(i).f('pc'), 'deferred')) : ne(inv.at(i).f('pc'), 'idle');
+    const openRegions = add(count(Inv, regionOpen), ite(ownRegionOpen, 1, 0));
     const alive: Operand = mmLive ? eq(mmLive, true) : true;
     const protect = (i: Expr) => eq(inv.at(i).f('event'), 'protect');
     const revokingUmr = (q: Operand) => and(umr.f('busy'), ne(umr.f('kind'), 'update'), umr.f('pages').at(q));
@@ -200,6 +202,38 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
         (i) => [ne(inv.at(i).f('pc'), 'idle'), eq(inv.at(i).f('pc'), 'idle')],
       ),
     ];
+    const { mr, ivNode, lcount } = h;
+    if (mr && ivNode) {
+      props.push(
+        invariant(
+          'interval-lifetime',
+          'ODP-R14',
+          'once remove has returned and the umem is freed, nothing uses the interval: it is neither in the tree nor on the deferred list (the final end would touch it), no invalidate callback for it is in progress, and no fault or prefetch works on its MR',
+          implies(
+            eq(mr, 'freed'),
+            and(
+              eq(ivNode, 'none'),
+              forall(Inv, (i) => not(stageIs(i, 'lock', 'zap', 'wait', 'unlock', 'eagain'))),
+              forall(Handler, (x) => eq(fh.at(x).f('pc'), 'idle')),
+            ),
+          ),
+        ),
+        leadsTo('remove-progress', 'ODP-R15', 'a remove that waits for the final end eventually returns', eq(mr, 'removing'), ne(mr, 'removing')),
+      );
+    }
+    if (lcount) {
+      props.push(
+        invariant(
+          'legacy-count-paired',
+          'ODP-R16',
+          "the umem's notifiers_count equals the number of invalidations hitting it whose callback has counted and whose end has not yet run (every start_account is paired with one end_account)",
+          eq(
+            lcount,
+            count(Inv, (i) => and(ne(inv.at(i).f('event'), 'elsewhere'), stageIs(i, 'zap', 'wait', 'unlock', 'pte', 'end'))),
+          ),
+        ),
+      );
+    }
     const covers: Property[] = [
       cover(
         'collision-retried',
@@ -277,6 +311,18 @@ export const odpMirrorProperties = definePropertySet<OdpMirrorHandles>(
           ),
         ),
       );
+    if (mr && ivNode) {
+      covers.push(
+        cover(
+          'insert-deferred',
+          'ODP-C14',
+          'the interval was inserted while the tree was fully excluded: its insert waits on the deferred list',
+          eq(ivNode, 'deferIns'),
+        ),
+        cover('remove-waits', 'ODP-C15', 'remove waits for the final end to take the interval off the tree', eq(mr, 'removing')),
+        cover('umem-freed', 'ODP-C16', 'the interval was removed and its umem freed', eq(mr, 'freed')),
+      );
+    }
     if (h.params.downgrade)
       covers.push(
         cover('entry-downgraded', 'ODP-C13', 'a write-protect callback posted a downgrade, not a zap', and(umr.f('busy'), eq(umr.f('kind'), 'downgrade'))),

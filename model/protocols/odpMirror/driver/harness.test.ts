@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fenceMigrate } from '../../fenceMigrate/fenceMigrate.js';
 import { odpMirror } from '../odpMirror.js';
 import { odpMirrorHarness } from './harness.js';
-import { WRONG_DRIVER_KNOBS } from './knobs.js';
+import { DRIVER_VARIANTS, WRONG_DRIVER_KNOBS } from './knobs.js';
 
 /** The McError code and message `fn` throws. */
 const thrown = (fn: () => unknown): string => {
@@ -18,13 +18,22 @@ const thrown = (fn: () => unknown): string => {
 };
 
 describe('the odp-mirror harness binding', () => {
-  it('has a reference-driver knob for every variant of the model, and the wrong-driver knobs, which no variant has', () => {
-    expect([...odpMirrorHarness.knobs].sort()).toEqual([...odpMirror.variants.map((v) => v.name), ...WRONG_DRIVER_KNOBS].sort());
-    for (const v of odpMirror.variants) expect(odpMirrorHarness.system(buildModel(odpMirror, { variant: v.name })).config.knob).toBe(v.name);
+  it("has a reference-driver knob for every variant of the model but those of the interval's insert and remove, and the wrong-driver knobs, which no variant has", () => {
+    expect([...odpMirrorHarness.knobs].sort()).toEqual([...DRIVER_VARIANTS, ...WRONG_DRIVER_KNOBS].sort());
+    expect(odpMirror.variants.map((v) => v.name).filter((v) => !(DRIVER_VARIANTS as readonly string[]).includes(v))).toEqual(['remove-unlocked-seq']);
+    for (const v of DRIVER_VARIANTS) expect(odpMirrorHarness.system(buildModel(odpMirror, { variant: v })).config.knob).toBe(v);
     for (const k of WRONG_DRIVER_KNOBS) {
       expect(odpMirror.variants.map((v) => v.name)).not.toContain(k);
       expect(odpMirrorHarness.system(buildModel(odpMirror), { knob: k }).config.knob).toBe(k);
     }
+  });
+
+  it('refuses the models it does not run: the interval inserted and removed during the run, and the legacy counters (MC030)', () => {
+    expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { params: { lifecycle: 1 } })))).toMatch(
+      /^MC030 .*lifecycle=0 notifier=interval models only/,
+    );
+    expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { params: { notifier: 'legacy', atomics: 0, nonblock: 'eagain' } })))).toMatch(/^MC030/);
+    expect(thrown(() => odpMirrorHarness.system(buildModel(odpMirror, { variant: 'remove-unlocked-seq' })))).toMatch(/^MC030 no reference-driver knob/);
   });
 
   it('the reference driver uses only kernel-shaped calls: no notifier sequence, no device access slots or tables', () => {

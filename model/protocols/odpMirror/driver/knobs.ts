@@ -28,11 +28,19 @@ import { ODP_VARIANTS, type OdpVariant } from '../odpMirror.js';
 export const WRONG_DRIVER_KNOBS = ['unlock-before-device-write', 'resume-before-umr-complete', 'retry-before-lock'] as const;
 export type WrongDriverKnob = (typeof WRONG_DRIVER_KNOBS)[number];
 
+/**
+ * The model variants the driver has a knob for: all but those on the interval's insert and remove
+ * (lifecycle=1), which the driver on the harness does not model (it registers its interval before
+ * the run and never removes it; spec/odp-mirror.md section 6).
+ */
+export type DriverVariant = Exclude<OdpVariant, 'remove-unlocked-seq'>;
+export const DRIVER_VARIANTS: readonly DriverVariant[] = ODP_VARIANTS.filter((v): v is DriverVariant => v !== 'remove-unlocked-seq');
+
 /** A bug knob of the odp-mirror reference driver: a model variant, or a wrong-driver knob. */
-export type OdpKnob = OdpVariant | WrongDriverKnob;
+export type OdpKnob = DriverVariant | WrongDriverKnob;
 
 /** Every knob: the model's variants in their order, then the wrong-driver knobs. */
-export const ODP_KNOBS: readonly OdpKnob[] = [...ODP_VARIANTS, ...WRONG_DRIVER_KNOBS];
+export const ODP_KNOBS: readonly OdpKnob[] = [...DRIVER_VARIANTS, ...WRONG_DRIVER_KNOBS];
 
 /** Whether `name` is an odp-mirror knob. */
 export function isOdpKnob(name: string | null): name is OdpKnob {

@@ -49,13 +49,20 @@ const EXPECTED: Record<string, [kind: string, added: number, words: RegExp] | nu
   'sleep-when-nonblockable': ['sleep-in-nonblocking-callback', 0, /invalidator 0 runs for a non-blockable range .* calls mutex_lock\(umem_mutex\)/],
 };
 
-const files = readdirSync(CORPUS)
+// The driver does not model the interval's insert and remove: those variants' traces stay off it.
+const OFF_DRIVER = ['remove-unlocked-seq'];
+const all = readdirSync(CORPUS)
   .filter((f) => f.endsWith('.itf.json'))
   .sort();
+const files = all.filter((f) => !OFF_DRIVER.includes(f.replace('.itf.json', '')));
 
 describe('odp-mirror corpus traces replay on the reference driver and simulated hardware', () => {
-  it('the corpus has one trace per variant, and each is covered here', () => {
-    expect(files.map((f) => f.replace('.itf.json', '')).sort()).toEqual(Object.keys(EXPECTED).sort());
+  it('the corpus has one trace per variant, and each is covered here or refused by the driver', () => {
+    expect(all.map((f) => f.replace('.itf.json', '')).sort()).toEqual([...Object.keys(EXPECTED), ...OFF_DRIVER].sort());
+    for (const v of OFF_DRIVER) {
+      const { model, trace } = load(`${v}.itf.json`);
+      expect(() => replayOdpOnHarness(model, trace)).toThrow(/no reference-driver knob/);
+    }
   });
 
   it.each(files.map((f) => [f]))('%s: followed state by state, with its damage reported', (file) => {

@@ -41,6 +41,12 @@ export function systemConfigFor(model: Model, knob: string | null = model.varian
   if (knob !== null && !isOdpKnob(knob))
     throw new McError('MC030', `no reference-driver knob for variant ${knob} of ${odpMirror.name} (knobs: ${ODP_KNOBS.join(', ')})`);
   const p = model.params;
+  // The driver registers its interval before the run and never removes it, on the interval notifier.
+  if ((p.lifecycle ?? 0) !== 0 || (p.notifier ?? 'interval') !== 'interval')
+    throw new McError(
+      'MC030',
+      `the ${odpMirror.name} reference driver registers its interval before the run and uses the interval notifier: it runs lifecycle=0 notifier=interval models only`,
+    );
   return {
     pages: p.pages as number,
     frames: p.frames as number,
