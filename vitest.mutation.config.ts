@@ -67,7 +67,7 @@ const FAST = [
   'harness/conformance.negative.test.ts',
   'harness/damageSearch.test.ts',
   'checker/explicit/{compile,liveness,livenessResult,fairCycles,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
-  'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,unrollStep}.test.ts',
+  'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,bmcSession,unrollStep}.test.ts',
   'checker/random/{engineOptions,randomTrace,runChoices}.test.ts',
   'checker/*.test.ts',
 ];
