@@ -199,12 +199,18 @@ describe('what BMC asks the solver', () => {
   it('a cover that holds in the start state is reached at depth 0; a cover query that cannot hold is not sent', async () => {
     const model = buildModel(counter);
     const { n } = model.handles;
-    const covers: Property[] = [cover('start', 'C-1', 'n is 0', eq(n, 0)), cover('two', 'C-2', 'n is 2', eq(n, 2))];
+    // 'never' folds to false before z3 (n + 10 is at most 13): it is reported unreached without a query.
+    const covers: Property[] = [
+      cover('start', 'C-1', 'n is 0', eq(n, 0)),
+      cover('two', 'C-2', 'n is 2', eq(n, 2)),
+      cover('never', 'C-3', 'n + 10 is 20', eq(add(n, 10), 20)),
+    ];
     const bfs = explicitCheck({ model, properties: covers, limits: {} });
     const { r, log } = await run({ model, properties: covers, limits: { depth: 3 } });
-    if (r.status !== 'ok' || bfs.status !== 'ok') throw new Error(`${r.status} ${bfs.status}`);
+    // BFS reports the unreached cover as a violation; BMC's verdict is bounded, so only the cover list is compared.
+    if (r.status !== 'ok' || bfs.status !== 'violated') throw new Error(`${r.status} ${bfs.status}`);
     expect(r.covers).toEqual(bfs.covers);
-    expect(r.covers.map((c) => c.depth)).toEqual([0, 2]);
+    expect(r.covers.map((c) => c.depth)).toEqual([0, 2, null]);
     // Cover queries until one is unsatisfiable or none is pending: at depth 0 two ('start' found,
     // then nothing more), at 1 one (unsat), at 2 one ('two' found, none pending after it), none
     // later; plus levels 0..2 and the last level's stuck states.
@@ -250,6 +256,24 @@ describe('the solver', () => {
   );
 });
 
+describe('a failure that is not the model', () => {
+  it('an internal error of the solver is thrown, not reported as a model the translation cannot express', async () => {
+    const model = buildModel(counter);
+    await expect(
+      withSession(async (real) => {
+        const session = new Proxy(real, {
+          get(target, p) {
+            if (p === 'check') return async () => Promise.reject(new Error('solver crashed'));
+            const v = Reflect.get(target, p, target);
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        });
+        return bmcCheck({ model, properties: [], limits: { depth: 2 } }, {}, { session });
+      }),
+    ).rejects.toThrow('solver crashed');
+  }, 30_000);
+});
+
 describe('z3 answering unknown', () => {
   it('gives incomplete, naming the depth of the query and how deep the search got', async () => {
     const model = buildModel(counter);
@@ -267,6 +291,8 @@ describe('z3 answering unknown', () => {
     const model = buildModel(counter);
     const timed = await run({ model, properties: [], limits: { depth: 6, timeLimitSec: 50 } }, { unknownAt: 3, reason: 'time limit reached' });
     expect(timed.r.status === 'incomplete' && timed.r.reason).toBe('time limit of 50s reached at depth 3 (no violation within 2 steps)');
+    const canceled = await run({ model, properties: [], limits: { depth: 6, timeLimitSec: 50 } }, { unknownAt: 3, reason: 'canceled' });
+    expect(canceled.r.status === 'incomplete' && canceled.r.reason).toBe('z3 answered unknown at depth 3 (canceled); no violation within 2 steps');
     const untimed = await run({ model, properties: [], limits: { depth: 6 } }, { unknownAt: 3, reason: 'time limit reached' });
     expect(untimed.r.status === 'incomplete' && untimed.r.reason).toBe('z3 answered unknown at depth 3 (time limit reached); no violation within 2 steps');
   }, 30_000);
@@ -312,13 +338,17 @@ describe('the replay guard refuses what a broken encoding answers', () => {
     // Top-level assertions: state 0's domain, the start states, then state 1's domain and the step.
     const { r, log } = await run({ model, properties: props, limits: { depth: 5 } }, { dropTop: (i) => i >= 2 });
     expect(r.status === 'error' && [r.code, r.trace]).toEqual(['MC040', null]);
+    // The first level's query: state 1 is not what the step from state 0 gives.
+    expect(r.status === 'error' && r.message).toMatch(/^the SMT encoding and the interpreter disagree at depth 1: /);
+    expect(r.status === 'error' && r.message).not.toMatch(/claims/);
     expect([log.openModels, log.depth, log.openSolvers]).toEqual([0, 0, 0]);
   }, 30_000);
 
   it('no query: a claimed violation the interpreter does not find is MC040', async () => {
     const { r } = await run({ model, properties: props, limits: { depth: 5 } }, { dropQuery: true });
     expect(r.status === 'error' && r.code).toBe('MC040');
-    expect(r.status === 'error' && r.message).toMatch(/property fails/);
+    // The start states' query, unconstrained: the start state, where every invariant holds.
+    expect(r.status === 'error' && r.message).toMatch(/disagree at depth 0: z3 claims a property fails/);
   }, 30_000);
 
   it('no start states: a cover witness from a state that is not a start state is MC040', async () => {
