@@ -30,10 +30,11 @@
  *   a peer stay.
  *
  * MUTATION_TESTS=fast keeps only the unit-level tests (FAST below, each file under about two
- * seconds, except the two BMC files: a few z3 queries on tiny models, 3 and 12 s under load, the
- * only tests in the set that reach bmc.ts): a quick lower bound of the score (fewer tests can only
- * kill fewer mutants), for a run on a few files or a sample, where the full mutation suite costs
- * minutes per surviving mutant.
+ * seconds, except the BMC files: a few z3 queries on tiny models, 3 to 12 s under load, and the
+ * brute-force oracles of the engines, which are what kills their mutants: fairCycles.test.ts,
+ * about 10 s under load, and unrollStep.test.ts, 5 to 9 s under load): a quick lower bound of the
+ * score (fewer tests can only kill fewer mutants), for a run on a few files or a sample, where the
+ * full mutation suite costs minutes per surviving mutant.
  *
  * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
  * usually killed by a quick test before a slow one starts, and without isolation: every mutant
