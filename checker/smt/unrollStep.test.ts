@@ -30,7 +30,7 @@ import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
 import { build, planArb } from './randomProtocol.testkit.js';
 import { type Sym, SymOps } from './symbolic.js';
-import { Terms } from './terms.js';
+import { Terms, bitsFor } from './terms.js';
 import { SlotTranslator } from './translate.js';
 import { Unrolling } from './unroll.js';
 import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
@@ -141,6 +141,20 @@ async function compareStep(
     );
   }
   session.pop(solver);
+  // The init selector takes exactly the values 0..inits-1 (its bit-vector may hold more). Each
+  // call of initConstraint makes a fresh selector, read back after the call.
+  if (model.inits.length > 1) {
+    const w = bitsFor(model.inits.length);
+    for (let v = 0; v < 2 ** w; v++) {
+      session.push(solver);
+      session.add(solver, u.initConstraint().t);
+      const sel = (u as unknown as { initSel: Z3_ast }).initSel;
+      session.add(solver, tm.eq(sel, tm.bv(v, w)));
+      const ans = await session.check(solver, null);
+      if ((ans === 'sat') !== v < model.inits.length) bad.push(`${name}: init selector ${v} is ${ans}`);
+      session.pop(solver);
+    }
+  }
   if ([...found].sort().join(' ') !== [...starts].sort().join(' '))
     bad.push(`${name}: start states ${[...found].sort().join(' ')} in smt, ${[...starts].sort().join(' ')} in the interpreter`);
   const n = model.instances.length;
