@@ -3,7 +3,8 @@
  * test exists: fairCycles.test.ts compares the liveness verdicts, which depend only on whether some
  * fair component is reachable; this compares the components themselves, state by state: a state
  * is marked fair exactly when it lies on a fair cycle inside the region, and two fair states share
- * a component token exactly when one cycle through both is fair. It also covers what the verdict
+ * a component token exactly when one cycle through both is fair, and no other state carries a fair
+ * component's token (the lasso search walks a component by its token). It also covers what the verdict
  * tests cannot see: states outside the region, several rule instances in one fairness group, a
  * group that is weak in one graph and strong in the next, and self-loops.
  */
@@ -110,6 +111,13 @@ describe('fair components against a brute force over every set of states', () =>
             const together = fairSets.some((S) => (S >> u) & 1 && (S >> v) & 1);
             expect([u, v, r.tok[u] === r.tok[v]]).toEqual([u, v, together]);
           }
+        // No other state carries a fair component's token (the lasso search walks a component by its token).
+        const fairToks = new Set(
+          Array.from({ length: c.n }, (_, v) => v)
+            .filter((v) => r.fair[v])
+            .map((v) => r.tok[v]),
+        );
+        for (let v = 0; v < c.n; v++) if (!r.fair[v]) expect([v, fairToks.has(r.tok[v] as number)]).toEqual([v, false]);
         // Each fair component is counted once.
         expect(r.count).toBe(
           new Set(
