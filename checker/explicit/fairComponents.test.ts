@@ -10,8 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FairnessGroups, STRONG, WEAK, findFairComponents } from './fairCycles.js';
-import type { StateGraph } from './graph.js';
+import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 
 interface Edge {
   readonly from: number;
@@ -47,7 +46,7 @@ const caseArb: fc.Arbitrary<Case> = fc
   );
 
 /** The graph in the CSR form the search reads (edges sorted by source; duplicates kept). */
-function graphOf(c: Case): StateGraph {
+function graphOf(c: Case): EdgeGraph {
   const sorted = [...c.edges].sort((a, b) => a.from - b.from);
   const offsets = new Uint32Array(c.n + 1);
   for (const e of sorted) (offsets[e.from + 1] as number)++;
@@ -58,7 +57,7 @@ function graphOf(c: Case): StateGraph {
     offsets,
     targets: Uint32Array.from(sorted, (e) => e.to),
     labels: Uint32Array.from(sorted, (e) => e.label),
-  } as unknown as StateGraph;
+  };
 }
 
 /** Whether the states `S` (a bit mask) form a fair cycle: strongly connected through internal edges (one at least), every group met. */
@@ -94,8 +93,9 @@ describe('fair components against a brute force over every set of states', () =>
     fc.assert(
       fc.property(caseArb, (c) => {
         const groups: FairnessGroups = { groupOf: Int32Array.from(c.groupOf), kind: Uint8Array.from(c.kind), count: c.kind.length };
-        const region = Uint8Array.from(c.inRegion, (b) => (b ? 1 : 0));
-        const r = findFairComponents(graphOf(c), region, groups);
+        const flags = Uint8Array.from(c.inRegion, (b) => (b ? IN_REGION : 0));
+        const found = findFairComponents(graphOf(c), flags, groups, new Int32Array(c.n), new LazyBuffers(c.n));
+        const r = { ...found, fair: Array.from(flags, (f) => (f & FAIR ? 1 : 0)) };
         const regionMask = c.inRegion.reduce((m, b, v) => (b ? m | (1 << v) : m), 0);
         const fairSets: number[] = [];
         for (let S = 1; S < 1 << c.n; S++) {
