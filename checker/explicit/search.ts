@@ -12,7 +12,7 @@
  * (for worker threads, or for a turn of the event loop so that a signal can stop it): the
  * synchronous entry point runs it to the end without threads, the asynchronous one awaits.
  */
-import { McError } from '../../model/lang/errors.js';
+import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { type CompiledModel, type Kinded, compileModel } from '../../model/lang/compile.js';
@@ -280,7 +280,14 @@ export class Search<P extends Kinded = Kinded> {
         this.found = { kind: 'error', code: e.code, message: e.message, runtime: e.name === 'ModelRuntimeError', at: null };
         return false;
       }
-      this.expander.insertStart(st, i);
+      try {
+        this.expander.insertStart(st, i);
+      } catch (e) {
+        // A property that cannot be evaluated in a start state (a cover's unwrap of none): a model error there.
+        if (!(e instanceof ModelRuntimeError)) throw e;
+        this.found = { kind: 'error', code: e.code, message: e.message, runtime: true, at: null };
+        return false;
+      }
       this.found = this.expander.finding;
     }
     if (this.found) return false;

@@ -18,7 +18,7 @@ import { holds as holdsPred, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import type { Cover, Invariant, StepProperty } from '../../properties/property.js';
 import type { CheckJob, CheckResult, CoverReport, Engine, Hooks, SmtStats } from '../engine.js';
-import { type DecodedPath, type Finding, modelErrorOf, replayPath, stuckFinding, violationFinding, violationOf } from './replay.js';
+import { type DecodedPath, type Finding, coverErrorFinding, modelErrorOf, replayPath, stuckFinding, violationFinding, violationOf } from './replay.js';
 import { type BoolSym, SmtUnsupported, SymOps } from './symbolic.js';
 import { Terms } from './terms.js';
 import { SlotTranslator } from './translate.js';
@@ -164,7 +164,9 @@ class Bmc {
         const why = replayPath(this.model, path);
         if (why) return this.disagree(k + 1, why);
         const last = path.states[path.states.length - 1] as Int32Array;
-        const f = stuck ? stuckFinding(this.model, last, this.checkDeadlock) : violationFinding(this.model, this.props.invariants, this.props.steps, path);
+        const f = stuck
+          ? (stuckFinding(this.model, last, this.checkDeadlock) ?? coverErrorFinding(this.model, this.props.covers, last))
+          : violationFinding(this.model, this.props.invariants, this.props.steps, path);
         if (!f)
           return this.disagree(
             path.states.length - 1,

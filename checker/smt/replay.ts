@@ -9,7 +9,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../../model/lang/interp.js';
 import { sameState, stateDiffs } from '../../model/lang/layout.js';
 import type { Model } from '../../model/lang/protocol.js';
-import type { Invariant, StepProperty } from '../../properties/property.js';
+import type { Cover, Invariant, StepProperty } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { DEADLOCK } from '../../properties/property.js';
 import { type Violation, deadlockViolation, modelErrorMessage } from '../engine.js';
@@ -80,6 +80,23 @@ export function stuckFinding(model: Model, s: Int32Array, checkDeadlock: boolean
     throw e;
   }
   return { kind: 'deadlock' };
+}
+
+/**
+ * A model error evaluating a cover's predicate in state `s` (an unwrap of none), or null. The
+ * unrolling counts such an error as one of the state (as the explicit engine, which evaluates every
+ * cover in every stored state), so a stuck state may be stuck for this reason alone.
+ */
+export function coverErrorFinding(model: Model, covers: readonly Cover[], s: Int32Array): Finding | null {
+  for (const c of covers) {
+    try {
+      holds(model, c.pred, s);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return { kind: 'error', via: -1, message: `evaluating cover ${c.name}: ${e.message}` };
+      throw e;
+    }
+  }
+  return null;
 }
 
 /**

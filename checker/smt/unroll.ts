@@ -215,10 +215,16 @@ export class Unrolling {
     return which.map((p) => this.tr.bool(p.pred, this.env(t, new Map(), null, this.ops.T, errs)));
   }
 
-  /** Some invariant fails in state t. */
+  /**
+   * Some invariant fails in state t. Covers are evaluated in every state too, so an error in a
+   * cover's predicate (an unwrap of none) is a model error of state t, as the explicit engine
+   * reports it; otherwise z3 would give the erroring predicate some value.
+   */
   invViolated(t: number): BoolSym {
     let v = this.invCache[t];
     if (!v) {
+      const errs = this.propErrs[t] as BoolSym[];
+      for (const c of this.props.covers) this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, errs));
       v = this.ops.or(this.invariantsAt(t).map((x) => this.ops.not(x)));
       this.invCache[t] = v;
     }
@@ -249,8 +255,11 @@ export class Unrolling {
     return t === 0 ? this.invViolated(0) : this.ops.or([this.invViolated(t), this.stepViolated(t)]);
   }
 
+  /** Cover `c` holds in state t, and can be evaluated there (an error is a model error of t, see invViolated). */
   coverAt(t: number, c: Cover): BoolSym {
-    return this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, []));
+    const errs: BoolSym[] = [];
+    const holds = this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, errs));
+    return this.ops.and([holds, this.ops.not(this.ops.or(errs))]);
   }
 
   /** States t and u differ in some slot. */
