@@ -172,7 +172,7 @@ describe('exact symmetry without n! permutations', () => {
   });
 
   it('fence-migrate with three slots: the signature canonical form gives the counts of the whole group', () => {
-    const model = buildModel(fenceMigrate.protocol, { params: { pages: 2, frames: 3, slots: 3, migrations: 1, writes: 2 } });
+    const model = buildModel(fenceMigrate.protocol, { params: { pages: 2, frames: 3, slots: 3, migrations: 1, writes: 1 } });
     const cm = compileModel(model, []);
     const whole = new Canonicalizer(model, cm.words, cm.pack);
     const sig = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax: 0 });
@@ -192,6 +192,10 @@ describe('exact symmetry without n! permutations', () => {
     }
     expect(reachable.length).toBe(r.stats.engine === 'explicit' ? r.stats.states : -1);
     const classes = (c: Canonicalizer) => new Set(reachable.map((s) => canonicalOf(model, c, s))).size;
-    expect(classes(sig)).toBe(classes(whole));
+    // 37,386 reachable states (one write: writes=2 has 158,820 and took two minutes here); the
+    // three slots are interchangeable in most of them, so the classes are far fewer.
+    const n = classes(whole);
+    expect(n).toBeLessThan(reachable.length / 2);
+    expect(classes(sig)).toBe(n);
   });
 });
