@@ -246,6 +246,31 @@ describe('swarm runs, the fast-check path, the depth bound and the statistics', 
     expect(r.stats.runs).toBe(3);
     expect(r.stats.states).toBeGreaterThanOrEqual(11);
     expect(r.stats.states).toBeLessThanOrEqual(1 + r.stats.steps);
+    // The same seed generates the same first two runs whatever the property: without it, those two
+    // runs find nothing. The failing run adds at most one new state per step it takes; the shrinking
+    // runs (swarm runs made plain, other choices) add none.
+    const before = randomCheck({ model, properties: [], limits: { depth: 12 }, runs: 2, seed: 4 });
+    if (before.status !== 'ok') throw new Error(before.status);
+    expect(r.stats.states).toBeGreaterThanOrEqual(before.stats.states);
+    expect(r.stats.states).toBeLessThanOrEqual(before.stats.states + (r.stats.steps - before.stats.steps));
+  });
+
+  it('the distinct states are those of the sampled runs, not of the shrinking runs', () => {
+    // a + b reaches 8 in most runs of twelve steps, so a run fails early; shrinking then tries many
+    // other interleavings, through states no sampled run saw.
+    const sum = invariant('sum-below-8', 'S-6', 'a + b stays below 8', lt(add(a, c), 8));
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const r = randomCheck({ model, properties: [sum], limits: { depth: 12 }, runs: 100, seed });
+      if (r.status !== 'violated') throw new Error(r.status);
+      expect(r.stats.shrinkRuns).toBeGreaterThan(0);
+      // The runs before the failing one, as the same seed generates them without the property.
+      const before =
+        r.stats.runs > 1 ? randomCheck({ model, properties: [], limits: { depth: 12 }, runs: r.stats.runs - 1, seed }).stats : { states: 1, steps: 0 };
+      // The failing run adds one new state per step at most (a + b grows by one each step, so a
+      // single run repeats no state); its shrinking adds none.
+      expect(r.stats.states).toBeGreaterThanOrEqual(before.states);
+      expect(r.stats.states).toBeLessThanOrEqual(before.states + (r.stats.steps - before.steps));
+    }
   });
 });
 
