@@ -170,26 +170,23 @@ class RunTally {
   }
 }
 
-/** The earliest depth at which each cover is reached by any run. */
+/**
+ * The earliest depth at which each cover is reached by any run. Every state is checked against every
+ * cover, also once all are reached: a later run can reach one at a smaller depth.
+ */
 class CoverTracker {
   private readonly depth: (number | null)[];
-  private unreached: number;
   private readonly cm: CompiledModel<Property>;
 
   constructor(cm: CompiledModel<Property>) {
     this.cm = cm;
     this.depth = cm.coverProps.map(() => null);
-    this.unreached = this.depth.length;
   }
 
   see(s: Int32Array, d: number): void {
-    if (this.unreached === 0) return;
     for (let i = 0; i < this.depth.length; i++) {
       const c = this.depth[i] ?? null;
-      if ((c === null || d < c) && (this.cm.covers[i] as (x: Int32Array) => boolean)(s)) {
-        if (c === null) this.unreached--;
-        this.depth[i] = d;
-      }
+      if ((c === null || d < c) && (this.cm.covers[i] as (x: Int32Array) => boolean)(s)) this.depth[i] = d;
     }
   }
 

@@ -16,7 +16,7 @@ import { add, and, eq, ite, lt, ne, not, or, pre } from '../../model/lang/expr.j
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { bool, range } from '../../model/lang/types.js';
-import { type Property, invariant, stepProperty } from '../../properties/property.js';
+import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { dropIrrelevantSteps, randomCheck, sameStop } from './random.js';
 import { ChoiceRunner, type RecordedStep, type RunStop } from './runChoices.js';
@@ -186,6 +186,10 @@ describe('randomCheck gives the BFS shortest counterexample where fast-check alo
       const t = r.violations[0]?.trace;
       if (!t) throw new Error('no trace');
       expect(t.steps.length - 1).toBe(shortest);
+      // The trace names the property the violation reports.
+      const v = r.violations[0];
+      expect([t.property, t.requirement]).toEqual([v?.property, v?.requirement]);
+      expect(v?.requirement).toBe(properties.length > 0 ? 'S-2' : 'deadlock');
       const rep = replayTrace(model, properties, t, { checkDeadlock: true });
       expect([rep.mismatch, rep.violation?.property ?? null]).toEqual([null, r.violations[0]?.property]);
       if ((t.extra?.fcCounterexampleSteps as number) > shortest) longer.push(seed);
@@ -236,12 +240,48 @@ describe('swarm runs, the fast-check path, the depth bound and the statistics', 
     expect(nine.status === 'ok' && [nine.bound, nine.stats.depth]).toEqual([9, 9]);
   });
 
+  it('reports each cover at the shallowest depth a run reached it: the BFS depth, which a quarter of the runs reach; and the time taken', () => {
+    // Later runs reach both covers deeper too (b = 2 after some IncA), which must not replace the depth.
+    const covers = [cover('a-1', 'S-7', 'a reaches 1', eq(a, 1)), cover('b-2', 'S-8', 'b reaches 2', eq(c, 2))];
+    const bfs = explicitCheck({ model, properties: covers, limits: {} });
+    expect(bfs.status === 'ok' && bfs.covers.map((x) => x.depth)).toEqual([1, 2]);
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const r = randomCheck({ model, properties: covers, limits: { depth: 12 }, runs: 200, seed });
+      expect(r.status === 'ok' && r.covers.map((x) => [x.name, x.reached, x.depth])).toEqual([
+        ['a-1', true, 1],
+        ['b-2', true, 2],
+      ]);
+    }
+    const t0 = Date.now();
+    const r = randomCheck({ model, properties: covers, limits: { depth: 12 }, runs: 200, seed: 1 });
+    const t1 = Date.now();
+    expect(r.stats.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(r.stats.elapsedMs).toBeLessThanOrEqual(t1 - t0);
+  });
+
+  it('a depth of one is a valid bound: one step per run', () => {
+    const r = randomCheck(job(1, 20, 1));
+    expect(r.status === 'ok' && [r.bound, r.stats.depth, r.stats.runs]).toEqual([1, 1, 20]);
+    expect(r.stats.steps).toBeLessThanOrEqual(20);
+  });
+
+  it('a time limit stops the sampling: incomplete, not a proof, after fewer runs than asked', () => {
+    const r = randomCheck({ model, properties: [], limits: { depth: 12, timeLimitSec: 0.05 }, runs: 100_000_000, seed: 1 });
+    expect(r.status).toBe('incomplete');
+    if (r.status !== 'incomplete') return;
+    expect(r.stats.runs).toBeLessThan(100_000_000);
+    expect(r.reason).toContain(`after ${r.stats.runs} of 100000000 runs`);
+  });
+
   it('records the seed, and counts distinct states of the sampled runs only (at most one per step and start)', () => {
     const r = randomCheck(job(4));
     if (r.status !== 'violated') throw new Error(r.status);
     const t = r.violations[0]?.trace;
     expect([r.stats.seed, t?.seed, t?.extra?.fcSeed]).toEqual([4, '4', 4]);
     expect(r.stats.shrinkRuns).toBeGreaterThan(0);
+    // Every shrinking run takes between 0 and 12 steps, and the first ones take some.
+    expect(r.stats.shrinkSteps).toBeGreaterThan(0);
+    expect(r.stats.shrinkSteps).toBeLessThanOrEqual(12 * r.stats.shrinkRuns);
     // The failing sampled run is run 3, and reached the race: at most 1 + its steps new states.
     expect(r.stats.runs).toBe(3);
     expect(r.stats.states).toBeGreaterThanOrEqual(11);
