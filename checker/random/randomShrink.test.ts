@@ -5,9 +5,10 @@
  * breaks, and must keep the property (two properties where dropping a step breaks the other one
  * first); a counterexample, deadlocks included, is as short as the BFS shortest on a model where
  * fast-check alone leaves a step too many. Swarm runs find a race a uniform walk misses, the
- * fast-check path replays a counterexample, the depth is a bound that is reached, the statistics
- * count the sampled runs apart from the shrinking, and the raw choices of a model error's trace
- * replay it as a plain run.
+ * fast-check path replays a counterexample, the depth is a bound that is reached (one step too),
+ * covers are reported at the BFS depth, a time limit gives `incomplete`, the statistics count the
+ * sampled runs apart from the shrinking, and the raw choices of a model error's trace replay it as a
+ * plain run.
  */
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../counterexamples/replay.js';
