@@ -67,8 +67,11 @@ export interface RandomOptions {
  */
 type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
 
-/** Whether two stops are the same broken property. */
-function sameStop(a: RunStop | null, b: RunStop): boolean {
+/**
+ * Whether two stops are the same broken property: the same invariant, the same step property, or
+ * both a deadlock. A model error is no property, so it is never the same stop. Exported for its tests.
+ */
+export function sameStop(a: RunStop | null, b: RunStop): boolean {
   if (a === null || a.kind !== b.kind) return false;
   return a.kind === 'deadlock' || (a.kind !== 'modelError' && b.kind !== 'modelError' && b.kind !== 'deadlock' && a.index === b.index);
 }
@@ -76,14 +79,18 @@ function sameStop(a: RunStop | null, b: RunStop): boolean {
 /**
  * Shortens a failing run while it still breaks the same property, to a fixpoint: drop one step; or
  * move one step later, leaving out the steps that are then no longer enabled (an operation issued
- * while its page is blocked, then resumed, becomes one issued after the unblock).
+ * while its page is blocked, then resumed, becomes one issued after the unblock). `steps` are rule
+ * instances (by id); the result is too. Exported for its tests.
  */
-function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: readonly number[], stop: RunStop, checkDeadlock: boolean): number[] {
+export function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, steps: readonly number[], stop: RunStop, checkDeadlock: boolean): number[] {
   let cur = [...steps];
   const attempt = (cand: readonly number[], lenient: boolean): boolean => {
     const r = runner.runInstances(init, cand, checkDeadlock, lenient);
-    if (!r || !sameStop(r.outcome.stop, stop) || r.outcome.length >= cur.length + (lenient ? 0 : 1)) return false;
-    cur = r.taken.slice(0, r.outcome.length);
+    if (!r) return false;
+    // A run shows a deadlock only when it is given a choice after its last step.
+    const out = stop.kind === 'deadlock' ? runner.run(init, [...r.choices, 0], { checkDeadlock }) : r.outcome;
+    if (!sameStop(out.stop, stop) || out.length >= cur.length + (lenient ? 0 : 1)) return false;
+    cur = r.taken.slice(0, out.length);
     return true;
   };
   let changed = true;
@@ -163,26 +170,23 @@ class RunTally {
   }
 }
 
-/** The earliest depth at which each cover is reached by any run. */
+/**
+ * The earliest depth at which each cover is reached by any run. Every state is checked against every
+ * cover, also once all are reached: a later run can reach one at a smaller depth.
+ */
 class CoverTracker {
   private readonly depth: (number | null)[];
-  private unreached: number;
   private readonly cm: CompiledModel<Property>;
 
   constructor(cm: CompiledModel<Property>) {
     this.cm = cm;
     this.depth = cm.coverProps.map(() => null);
-    this.unreached = this.depth.length;
   }
 
   see(s: Int32Array, d: number): void {
-    if (this.unreached === 0) return;
     for (let i = 0; i < this.depth.length; i++) {
       const c = this.depth[i] ?? null;
-      if ((c === null || d < c) && (this.cm.covers[i] as (x: Int32Array) => boolean)(s)) {
-        if (c === null) this.unreached--;
-        this.depth[i] = d;
-      }
+      if ((c === null || d < c) && (this.cm.covers[i] as (x: Int32Array) => boolean)(s)) this.depth[i] = d;
     }
   }
 
