@@ -2,7 +2,8 @@
  * The explicit-engine benchmark (`npm run bench`). Why this module exists: the engine's speed and
  * memory are measured here, never in unit tests; every figure is a labelled line, so that runs on
  * different machines can be compared line by line. Sections (all by default; --only picks some):
- * - engine: one thread on fence-migrate at the bench size (1,483,370 states), median of three runs;
+ * - engine: one thread on fence-migrate at its package's bench size (pages=3 frames=4 slots=2
+ *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
  * - stores: exact, hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
  * - por: partial-order reduction factor of every built-in protocol, and how counterexample lengths change;
@@ -22,7 +23,7 @@ import type { CheckJob, CheckResult, ExplicitStats } from '../checker/engine.js'
 import { buildModel } from '../model/lang/protocol.js';
 import fenceMigratePackage from '../model/protocols/fenceMigrate/index.js';
 import odpMirrorPackage from '../model/protocols/odpMirror/index.js';
-import type { ProtocolPackage } from '../properties/package.js';
+import { type ProtocolPackage, sizeOf } from '../properties/package.js';
 import { registry } from '../cli/registry.js';
 
 const args = process.argv.slice(2);
@@ -34,7 +35,8 @@ const only = new Set((arg('--only') ?? 'engine,workers,stores,por,symmetry,odp')
 const repeat = Number(arg('--repeat') ?? 3) || 3;
 const timeLimit = Number(arg('--time-limit') ?? 60) || 60;
 const cores = availableParallelism();
-const BENCH = { pages: 3, frames: 4, slots: 2, migrations: 3, writes: 3, mode: 'fence' };
+/** The fence-migrate package's bench size (the one bench/peers.ts runs beside SPIN and Rumur). */
+const BENCH = sizeOf(fenceMigratePackage, 'bench');
 
 /** A job on a package's safety properties. */
 function safetyJob(pkg: ProtocolPackage, params: Record<string, string | number>, variant: string | null = null): CheckJob {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
-import { type Expr, and, eq, ne, not } from '../../model/lang/expr.js';
+import { type Expr, and, eq, ite, ne, not, or } from '../../model/lang/expr.js';
 import { type Fairness, type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, range } from '../../model/lang/types.js';
@@ -63,6 +63,43 @@ const tokenPass = defineProtocol({
   },
 });
 
+/**
+ * The opposite trap: a cycle that looks fair on the quotient but is not. Two processes toggle
+ * between idle and busy (Step(i), weakly fair per process); a process leaving idle after the other
+ * one was last to leave it sets `switched`. Concretely, a run where process 0 toggles alone never
+ * switches, but it is unfair: Step(1) is enabled in every state and never taken, so every fair run
+ * switches. On the quotient the names flip along that loop: with both idle the canonical form
+ * names the last to leave idle 0, with one busy it names the busy one 1 (the idle bits are packed
+ * above `last`, and the least form is kept). So the loop reads Step(0) from the start state and
+ * Step(1) back: both instances seem taken, and read without its permutations the loop would be a
+ * fair cycle that never switches, a false violation.
+ */
+const loneToggle = defineProtocol({
+  name: 'lone-toggle',
+  summary: 'two processes toggle; a run with one toggling alone is unfair',
+  spec: 'checker/explicit/annotatedQuotient.test.ts',
+  params: {},
+  variants: [{ name: 'unfair-step', summary: 'Step has no fairness', cites: 'test' }],
+  build(b, cfg) {
+    const Proc = b.index('Proc', 2, { symmetric: true });
+    // Declared before `idle`: packed below it, so the idle bits decide the canonical form first.
+    const last = b.v('last', Proc);
+    const switched = b.v('switched', bool);
+    const idle = b.v('idle', arrayOf(Proc, bool));
+    b.init('idle', () => [assign(idle.at(0), true), assign(idle.at(1), true)]);
+    b.rule(
+      'Step',
+      { i: Proc },
+      ({ i }) => ({
+        guard: true,
+        body: [assign(switched, or(switched, and(idle.at(i), ne(last, i)))), assign(last, ite(idle.at(i), i, last)), assign(idle.at(i), not(idle.at(i)))],
+      }),
+      { fairness: cfg.is('unfair-step') ? 'none' : 'weak', fairnessScope: 'instance' },
+    );
+    return { Proc, idle, last, switched };
+  },
+});
+
 describe('the annotated quotient against the full graph', () => {
   it('a cycle that looks unfair on the quotient is fair once renamed (weak Work), and unfair under strong Work', () => {
     const weak = buildModel(tokenPass);
@@ -75,6 +112,20 @@ describe('the annotated quotient against the full graph', () => {
     const b = both(strong, [eventually('done', 'AQ-1', 'the run finishes', strong.handles.done)]);
     expect([verdict(b.full), verdict(b.sym), b.sym.stats.symmetry]).toEqual([{ status: 'ok', violated: [] }, { status: 'ok', violated: [] }, true]);
     expect(b.sym.stats.states).toBeLessThan(b.full.stats.states);
+  });
+
+  it('a cycle that looks fair on the quotient is unfair once renamed: a process toggling alone (weak Step per process)', () => {
+    const fair = buildModel(loneToggle);
+    const r = both(fair, [eventually('switch', 'AQ-3', 'the other process leaves idle', fair.handles.switched)]);
+    expect([verdict(r.full), verdict(r.sym), r.sym.stats.symmetry]).toEqual([{ status: 'ok', violated: [] }, { status: 'ok', violated: [] }, true]);
+    expect(r.sym.stats.states).toBeLessThan(r.full.stats.states);
+    // Without fairness the lone toggler's loop is a legal run: both checks find it.
+    const unfair = buildModel(loneToggle, { variant: 'unfair-step' });
+    const u = both(unfair, [eventually('switch', 'AQ-3', 'the other process leaves idle', unfair.handles.switched)]);
+    expect([verdict(u.full), verdict(u.sym)]).toEqual([
+      { status: 'violated', violated: ['switch'] },
+      { status: 'violated', violated: ['switch'] },
+    ]);
   });
 
   it('a property for each process, with the value tracked along the renamings: fails under weak Work, holds under strong Work', () => {

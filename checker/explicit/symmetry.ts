@@ -87,6 +87,13 @@ class SymmetricLayout {
   /** Per slot: the symmetric type its value refers to (an index or an option of one), or -1, and its template's hash. */
   readonly valueType: Int32Array;
   readonly pointedTag: Uint32Array;
+  /**
+   * The slots a permutation can change: those indexed by a symmetric type or holding one of its
+   * values. A permutation maps them onto themselves and leaves every other slot in place, so a
+   * permuted copy needs only these rewritten (most of a protocol's state is pages and frames, not
+   * DMA slots).
+   */
+  readonly affected: Int32Array;
 
   constructor(model: Pick<Model, 'indexes' | 'layout'>, sym: readonly IndexType[]) {
     const typeOf = new Map(sym.map((t, i) => [t.name, i]));
@@ -130,6 +137,7 @@ class SymmetricLayout {
     this.cTag = Uint32Array.from(flat, (c) => c.tag);
     this.valueType = Int32Array.from(valueType);
     this.pointedTag = Uint32Array.from(pointed);
+    this.affected = Int32Array.from(coords.keys()).filter((k) => (coords[k] as unknown[]).length > 0 || (valueType[k] as number) >= 0);
   }
 
   get nSlots(): number {
@@ -149,11 +157,15 @@ class SymmetricLayout {
     });
   }
 
-  /** Writes into `u` the state `s` with each type t permuted by perm[t] (element i goes to perm[t][i]). */
+  /**
+   * Writes into `u` the state `s` with each type t permuted by perm[t] (element i goes to perm[t][i]).
+   * Only the affected slots are written: `u` must already hold `s` in the others.
+   */
   permuteInto(s: Int32Array, perm: readonly Int32Array[], u: Int32Array): void {
-    const { cStart, cType, cIndex, cStride, valueType } = this;
-    const n = this.nSlots;
-    for (let k = 0; k < n; k++) {
+    const { cStart, cType, cIndex, cStride, valueType, affected } = this;
+    const n = affected.length;
+    for (let a = 0; a < n; a++) {
+      const k = affected[a] as number;
       let d = k;
       for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
         const i = cIndex[c] as number;
@@ -196,8 +208,10 @@ export class Canonicalizer {
   private readonly used: Uint8Array[] = [];
   private readonly perm: Int32Array[] = [];
   private readonly u: Int32Array;
-  private readonly w: Uint32Array;
   private readonly best: Uint32Array;
+  /** The least permuted state so far (unpacked), and whether it differs from the state itself (whole-group search). */
+  private readonly bestS: Int32Array;
+  private improved = false;
   /** Permutations tried so far (a figure for benchmarks). */
   tried = 0;
   /** The next permutation tried is the first of this state's set. */
@@ -225,7 +239,7 @@ export class Canonicalizer {
     }
     this.active = sym.length > 0;
     this.u = new Int32Array(model.layout.nSlots);
-    this.w = new Uint32Array(words);
+    this.bestS = new Int32Array(model.layout.nSlots);
     this.best = new Uint32Array(words);
     if (!this.active) return;
     this.lay = new SymmetricLayout(model, sym);
@@ -256,12 +270,16 @@ export class Canonicalizer {
    * Returns true when it changed.
    */
   canonical(s: Int32Array, out: Uint32Array): boolean {
-    const { best, words } = this;
+    const { best, words, bestS } = this;
+    // The permuted copies rewrite only the slots a permutation can change (SymmetricLayout.affected).
+    this.u.set(s);
     if (this.whole) {
       // The identity is one of the group: start from the state itself.
-      best.set(out);
+      bestS.set(s);
+      this.improved = false;
       if (this.track) this.keepPerm(this.identity);
       for (const p of this.whole) this.tryWhole(s, p.dest, p.perm);
+      if (!this.improved) return false;
     } else {
       // Only the arrangements count (the identity is not one unless it sorts the signatures).
       this.signatures(s);
@@ -270,6 +288,7 @@ export class Canonicalizer {
       do this.tryPermutation(s, this.arrangement());
       while (this.nextArrangement());
     }
+    this.pack(bestS, best, 0);
     for (let i = 0; i < words; i++) {
       if (out[i] !== best[i]) {
         out.set(best);
@@ -282,8 +301,9 @@ export class Canonicalizer {
   /** `tryPermutation` with the slots' destinations computed in advance (whole-group search). */
   private tryWhole(s: Int32Array, dest: Int32Array, perm: readonly Int32Array[]): void {
     const { u } = this;
-    const vts = (this.lay as SymmetricLayout).valueType;
-    for (let k = 0; k < s.length; k++) {
+    const { valueType: vts, affected } = this.lay as SymmetricLayout;
+    for (let a = 0; a < affected.length; a++) {
+      const k = affected[a] as number;
       const v = s[k] as number;
       const vt = vts[k] as number;
       u[dest[k] as number] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
@@ -291,26 +311,37 @@ export class Canonicalizer {
     this.keepIfLess(perm);
   }
 
-  /** Keeps the permuted state if its packed form is less than the best so far (compared from the last word down). */
+  /** Keeps the permuted state if its packed form is less than the best so far (see keepIfLess). */
   private tryPermutation(s: Int32Array, perm: readonly Int32Array[]): void {
     (this.lay as SymmetricLayout).permuteInto(s, perm, this.u);
     this.keepIfLess(perm);
   }
 
+  /**
+   * Keeps the permuted state `u` if its packed form is less than the best so far, without packing
+   * it: packed forms are compared from the last word down, slots are packed in order from the low
+   * bits of the first word (none straddles two words) as their value plus a fixed bias, so that
+   * order is the order of the slot values from the last slot down; and every candidate equals the
+   * state outside the affected slots, so those decide it.
+   */
   private keepIfLess(perm: readonly Int32Array[]): void {
     this.tried++;
-    const { u, w, best } = this;
-    this.pack(u, w, 0);
+    const { u, bestS } = this;
+    const aff = (this.lay as SymmetricLayout).affected;
     if (this.first) {
-      best.set(w);
+      bestS.set(u);
       if (this.track) this.keepPerm(perm);
       this.first = false;
       return;
     }
-    for (let i = this.words - 1; i >= 0; i--) {
-      if (w[i] !== best[i]) {
-        if ((w[i] as number) < (best[i] as number)) {
-          best.set(w);
+    for (let a = aff.length - 1; a >= 0; a--) {
+      const k = aff[a] as number;
+      const x = u[k] as number;
+      const y = bestS[k] as number;
+      if (x !== y) {
+        if (x < y) {
+          for (let b = a; b >= 0; b--) bestS[aff[b] as number] = u[aff[b] as number] as number;
+          this.improved = true;
           if (this.track) this.keepPerm(perm);
         }
         return;

@@ -89,14 +89,23 @@ export function stuckFinding(model: Model, s: Int32Array, checkDeadlock: boolean
  */
 export function coverErrorFinding(model: Model, covers: readonly Cover[], s: Int32Array): Finding | null {
   for (const c of covers) {
-    try {
+    const f = orModelError(() => {
       holds(model, c.pred, s);
-    } catch (e) {
-      if (e instanceof ModelRuntimeError) return { kind: 'error', via: -1, message: `evaluating cover ${c.name}: ${e.message}` };
-      throw e;
-    }
+      return null;
+    }, `evaluating cover ${c.name}: `);
+    if (f) return f;
   }
   return null;
+}
+
+/** Runs `evaluate`; a model error it raises becomes an error finding (its message after `context`). */
+function orModelError(evaluate: () => Finding | null, context = ''): Finding | null {
+  try {
+    return evaluate();
+  } catch (e) {
+    if (e instanceof ModelRuntimeError) return { kind: 'error', via: -1, message: `${context}${e.message}` };
+    throw e;
+  }
 }
 
 /**
@@ -106,7 +115,7 @@ export function coverErrorFinding(model: Model, covers: readonly Cover[], s: Int
 export function violationFinding(model: Model, invariants: readonly Invariant[], steps: readonly StepProperty[], path: DecodedPath): Finding | null {
   const n = path.states.length;
   const last = path.states[n - 1] as Int32Array;
-  try {
+  return orModelError(() => {
     if (n >= 2) {
       const inst = model.instances[path.choices[n - 1] as number];
       const prev = path.states[n - 2] as Int32Array;
@@ -118,11 +127,8 @@ export function violationFinding(model: Model, invariants: readonly Invariant[],
       }
     }
     for (const p of invariants) if (!holds(model, p.pred, last)) return { kind: 'invariant', property: p };
-  } catch (e) {
-    if (e instanceof ModelRuntimeError) return { kind: 'error', via: -1, message: e.message };
-    throw e;
-  }
-  return null;
+    return null;
+  });
 }
 
 /** An ordinary trace of a decoded path. */

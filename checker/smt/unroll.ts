@@ -53,6 +53,8 @@ export class Unrolling {
   private readonly infos: StepInfo[] = [];
   private readonly propErrs: BoolSym[][] = [];
   private readonly invCache: BoolSym[] = [];
+  /** Each cover's value in state t and the conditions under which evaluating it is an error, translated once a depth. */
+  private readonly coverCache: { holds: BoolSym; errs: BoolSym[] }[][] = [];
   readonly selWidth: number;
   private initSel: Z3_ast | null = null;
 
@@ -224,7 +226,7 @@ export class Unrolling {
     let v = this.invCache[t];
     if (!v) {
       const errs = this.propErrs[t] as BoolSym[];
-      for (const c of this.props.covers) this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, errs));
+      for (const c of this.coverSyms(t)) errs.push(...c.errs);
       v = this.ops.or(this.invariantsAt(t).map((x) => this.ops.not(x)));
       this.invCache[t] = v;
     }
@@ -257,9 +259,24 @@ export class Unrolling {
 
   /** Cover `c` holds in state t, and can be evaluated there (an error is a model error of t, see invViolated). */
   coverAt(t: number, c: Cover): BoolSym {
-    const errs: BoolSym[] = [];
-    const holds = this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, errs));
+    const i = this.props.covers.indexOf(c);
+    const { holds, errs } = i >= 0 ? (this.coverSyms(t)[i] as { holds: BoolSym; errs: BoolSym[] }) : this.coverSym(t, c);
     return this.ops.and([holds, this.ops.not(this.ops.or(errs))]);
+  }
+
+  /** The covers of the properties in state t (translated once a depth: invViolated and coverAt both read them). */
+  private coverSyms(t: number): { holds: BoolSym; errs: BoolSym[] }[] {
+    let v = this.coverCache[t];
+    if (!v) {
+      v = this.props.covers.map((c) => this.coverSym(t, c));
+      this.coverCache[t] = v;
+    }
+    return v;
+  }
+
+  private coverSym(t: number, c: Cover): { holds: BoolSym; errs: BoolSym[] } {
+    const errs: BoolSym[] = [];
+    return { holds: this.tr.bool(c.pred, this.env(t, new Map(), null, this.ops.T, errs)), errs };
   }
 
   /** States t and u differ in some slot. */
