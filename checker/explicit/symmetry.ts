@@ -198,7 +198,7 @@ export class Canonicalizer {
   readonly active: boolean;
   private readonly lay: SymmetricLayout | null = null;
   /** Whole-group search: every permutation but the identity, as the destination of each slot and a permutation per type. */
-  private readonly whole: { readonly dest: Int32Array; readonly perm: Int32Array[] }[] | null = null;
+  private readonly whole: { readonly from: Int32Array; readonly perm: Int32Array[] }[] | null = null;
   /** Per type: signature of each element, elements in signature order, start of each one's cell, twin class labels, permutation. */
   private readonly sig: Uint32Array[] = [];
   private readonly order: Int32Array[] = [];
@@ -256,7 +256,17 @@ export class Canonicalizer {
       let combos: Int32Array[][] = [[]];
       for (const t of sym) combos = combos.flatMap((c) => permutations(t.size).map((p) => [...c, Int32Array.from(p)]));
       const lay = this.lay;
-      this.whole = combos.filter((c) => c.some((p) => p.some((x, i) => x !== i))).map((perm) => ({ dest: lay.destinations(perm), perm }));
+      this.whole = combos
+        .filter((c) => c.some((p) => p.some((x, i) => x !== i)))
+        .map((perm) => {
+          // The slot whose value lands in each slot (the inverse of the destinations).
+          const dest = lay.destinations(perm);
+          const from = new Int32Array(dest.length);
+          dest.forEach((d, k) => {
+            from[d] = k;
+          });
+          return { from, perm };
+        });
     }
   }
 
@@ -271,16 +281,16 @@ export class Canonicalizer {
    */
   canonical(s: Int32Array, out: Uint32Array): boolean {
     const { best, words, bestS } = this;
-    // The permuted copies rewrite only the slots a permutation can change (SymmetricLayout.affected).
-    this.u.set(s);
     if (this.whole) {
       // The identity is one of the group: start from the state itself.
       bestS.set(s);
       this.improved = false;
       if (this.track) this.keepPerm(this.identity);
-      for (const p of this.whole) this.tryWhole(s, p.dest, p.perm);
+      for (const p of this.whole) this.tryWhole(s, p.from, p.perm);
       if (!this.improved) return false;
     } else {
+      // The permuted copies rewrite only the slots a permutation can change (SymmetricLayout.affected).
+      this.u.set(s);
       // Only the arrangements count (the identity is not one unless it sorts the signatures).
       this.signatures(s);
       this.prepare(s);
@@ -298,17 +308,36 @@ export class Canonicalizer {
     return false;
   }
 
-  /** `tryPermutation` with the slots' destinations computed in advance (whole-group search). */
-  private tryWhole(s: Int32Array, dest: Int32Array, perm: readonly Int32Array[]): void {
-    const { u } = this;
+  /**
+   * Whole-group search: compares the state permuted by `perm` with the best so far slot by slot,
+   * from the most significant affected slot down (see keepIfLess for why that is the packed
+   * order), computing each permuted value from the slot it comes from (`from`), and stops at the
+   * first difference: most permutations are told apart by a slot or two, and only a better one is
+   * written out.
+   */
+  private tryWhole(s: Int32Array, from: Int32Array, perm: readonly Int32Array[]): void {
+    this.tried++;
+    const { bestS } = this;
     const { valueType: vts, affected } = this.lay as SymmetricLayout;
-    for (let a = 0; a < affected.length; a++) {
+    for (let a = affected.length - 1; a >= 0; a--) {
       const k = affected[a] as number;
-      const v = s[k] as number;
+      const v = s[from[k] as number] as number;
       const vt = vts[k] as number;
-      u[dest[k] as number] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+      const x = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+      const y = bestS[k] as number;
+      if (x === y) continue;
+      if (x < y) {
+        for (let b = a; b >= 0; b--) {
+          const k2 = affected[b] as number;
+          const v2 = s[from[k2] as number] as number;
+          const vt2 = vts[k2] as number;
+          bestS[k2] = vt2 >= 0 && v2 >= 0 ? ((perm[vt2] as Int32Array)[v2] as number) : v2;
+        }
+        this.improved = true;
+        if (this.track) this.keepPerm(perm);
+      }
+      return;
     }
-    this.keepIfLess(perm);
   }
 
   /** Keeps the permuted state if its packed form is less than the best so far (see keepIfLess). */
