@@ -207,9 +207,18 @@ export class Canonicalizer {
   private readonly labels: Int32Array[] = [];
   private readonly used: Uint8Array[] = [];
   private readonly perm: Int32Array[] = [];
+  /** The inverse of `perm` (per type), for the slot a permuted value comes from. */
+  private readonly inv: Int32Array[] = [];
   private readonly u: Int32Array;
   private readonly best: Uint32Array;
-  /** The least permuted state so far (unpacked), and whether it differs from the state itself (whole-group search). */
+  /**
+   * The least permuted state so far, unpacked, and whether it differs from the state itself
+   * (whole-group search). Candidates are compared without packing them: packed forms are compared
+   * from the last word down, and slots are packed in order from the low bits of the first word
+   * (none straddles two words) as their value plus a fixed bias, so that order is the order of the
+   * slot values from the last slot down; every candidate equals the state outside the affected
+   * slots, so those decide it.
+   */
   private readonly bestS: Int32Array;
   private improved = false;
   /** Permutations tried so far (a figure for benchmarks). */
@@ -251,6 +260,7 @@ export class Canonicalizer {
       this.labels.push(new Int32Array(t.size));
       this.used.push(new Uint8Array(t.size));
       this.perm.push(new Int32Array(t.size));
+      this.inv.push(new Int32Array(t.size));
     }
     if (this.group <= (opts.wholeGroupMax ?? WHOLE_GROUP_MAX)) {
       let combos: Int32Array[][] = [[]];
@@ -310,9 +320,9 @@ export class Canonicalizer {
 
   /**
    * Whole-group search: compares the state permuted by `perm` with the best so far slot by slot,
-   * from the most significant affected slot down (see keepIfLess for why that is the packed
-   * order), computing each permuted value from the slot it comes from (`from`), and stops at the
-   * first difference: most permutations are told apart by a slot or two, and only a better one is
+   * from the most significant affected slot down (see `bestS` for why that is the packed order),
+   * computing each permuted value from the slot it comes from (`from`), and stops at the first
+   * difference: most permutations are told apart by a slot or two, and only a better one is
    * written out.
    */
   private tryWhole(s: Int32Array, from: Int32Array, perm: readonly Int32Array[]): void {
@@ -340,41 +350,50 @@ export class Canonicalizer {
     }
   }
 
-  /** Keeps the permuted state if its packed form is less than the best so far (see keepIfLess). */
-  private tryPermutation(s: Int32Array, perm: readonly Int32Array[]): void {
-    (this.lay as SymmetricLayout).permuteInto(s, perm, this.u);
-    this.keepIfLess(perm);
-  }
-
   /**
-   * Keeps the permuted state `u` if its packed form is less than the best so far, without packing
-   * it: packed forms are compared from the last word down, slots are packed in order from the low
-   * bits of the first word (none straddles two words) as their value plus a fixed bias, so that
-   * order is the order of the slot values from the last slot down; and every candidate equals the
-   * state outside the affected slots, so those decide it.
+   * Signature search: the first arrangement becomes the best so far; each later one is compared
+   * with it as in tryWhole, slot by slot from the most significant affected slot, the slot a
+   * permuted value comes from found through the inverse permutation, and abandoned at the first
+   * difference.
    */
-  private keepIfLess(perm: readonly Int32Array[]): void {
+  private tryPermutation(s: Int32Array, perm: readonly Int32Array[]): void {
+    const lay = this.lay as SymmetricLayout;
     this.tried++;
-    const { u, bestS } = this;
-    const aff = (this.lay as SymmetricLayout).affected;
     if (this.first) {
-      bestS.set(u);
+      lay.permuteInto(s, perm, this.u);
+      this.bestS.set(this.u);
       if (this.track) this.keepPerm(perm);
       this.first = false;
       return;
     }
-    for (let a = aff.length - 1; a >= 0; a--) {
-      const k = aff[a] as number;
-      const x = u[k] as number;
-      const y = bestS[k] as number;
-      if (x !== y) {
-        if (x < y) {
-          for (let b = a; b >= 0; b--) bestS[aff[b] as number] = u[aff[b] as number] as number;
-          this.improved = true;
-          if (this.track) this.keepPerm(perm);
-        }
-        return;
+    const { inv, bestS } = this;
+    for (let t = 0; t < perm.length; t++) {
+      const p = perm[t] as Int32Array;
+      const q = inv[t] as Int32Array;
+      for (let i = 0; i < p.length; i++) q[p[i] as number] = i;
+    }
+    const { cStart, cType, cIndex, cStride, valueType, affected } = lay;
+    const valueAt = (k: number): number => {
+      let src = k;
+      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
+        const i = cIndex[c] as number;
+        src += (((inv[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
       }
+      const v = s[src] as number;
+      const vt = valueType[k] as number;
+      return vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+    };
+    for (let a = affected.length - 1; a >= 0; a--) {
+      const k = affected[a] as number;
+      const x = valueAt(k);
+      const y = bestS[k] as number;
+      if (x === y) continue;
+      if (x < y) {
+        bestS[k] = x;
+        for (let b = a - 1; b >= 0; b--) bestS[affected[b] as number] = valueAt(affected[b] as number);
+        if (this.track) this.keepPerm(perm);
+      }
+      return;
     }
   }
 
@@ -396,9 +415,10 @@ export class Canonicalizer {
   private signatures(s: Int32Array): void {
     for (const g of this.sig) g.fill(0);
     const { sig } = this;
-    const { cStart, cType, cIndex, cTag, valueType, pointedTag } = this.lay as SymmetricLayout;
-    const n = valueType.length;
-    for (let k = 0; k < n; k++) {
+    const { cStart, cType, cIndex, cTag, valueType, pointedTag, affected } = this.lay as SymmetricLayout;
+    // Other slots have no symmetric coordinate and hold no symmetric value: they add nothing.
+    for (let a = 0; a < affected.length; a++) {
+      const k = affected[a] as number;
       const v = s[k] as number;
       const vt = valueType[k] as number;
       for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
@@ -417,9 +437,10 @@ export class Canonicalizer {
 
   /** Whether exchanging elements a and b of type `type` leaves `s` unchanged. */
   private twins(s: Int32Array, type: number, a: number, b: number): boolean {
-    const { cStart, cType, cIndex, cStride, valueType } = this.lay as SymmetricLayout;
-    const n = valueType.length;
-    for (let k = 0; k < n; k++) {
+    const { cStart, cType, cIndex, cStride, valueType, affected } = this.lay as SymmetricLayout;
+    // An exchange leaves the other slots in place, unchanged.
+    for (let x = 0; x < affected.length; x++) {
+      const k = affected[x] as number;
       let d = k;
       for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
         if (cType[c] !== type) continue;
@@ -468,7 +489,7 @@ export class Canonicalizer {
       // The first arrangement: each cell's labels ascending.
       const lab = this.labels[t] as Int32Array;
       lab.set(cls);
-      for (let end = n; end > 0; end = cellStart[end - 1] as number) lab.subarray(cellStart[end - 1] as number, end).sort();
+      for (let end = n; end > 0; end = cellStart[end - 1] as number) sortRange(lab, cellStart[end - 1] as number, end);
     }
   }
 
@@ -503,7 +524,7 @@ export class Canonicalizer {
         const start = cs[end - 1] as number;
         if (end - start > 1) {
           if (nextPermutation(lab, start, end)) return true;
-          lab.subarray(start, end).sort();
+          sortRange(lab, start, end);
         }
         end = start;
       }
@@ -533,8 +554,25 @@ function nextPermutation(a: Int32Array, start: number, end: number): boolean {
   const x = a[i] as number;
   a[i] = a[j] as number;
   a[j] = x;
-  a.subarray(i + 1, end).reverse();
+  for (let x = i + 1, y = end - 1; x < y; x++, y--) {
+    const z = a[x] as number;
+    a[x] = a[y] as number;
+    a[y] = z;
+  }
   return true;
+}
+
+/** Sorts a[start..end) in place, ascending (insertion sort: the ranges are a few elements, and a subarray view per call would be garbage). */
+function sortRange(a: Int32Array, start: number, end: number): void {
+  for (let i = start + 1; i < end; i++) {
+    const x = a[i] as number;
+    let j = i - 1;
+    while (j >= start && (a[j] as number) > x) {
+      a[j + 1] = a[j] as number;
+      j--;
+    }
+    a[j + 1] = x;
+  }
 }
 
 /** Number of slots of a type. */
