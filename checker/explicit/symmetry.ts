@@ -94,6 +94,12 @@ class SymmetricLayout {
    * DMA slots).
    */
   readonly affected: Int32Array;
+  /**
+   * Per type and element, the slots it indexes; per type, the slots holding one of its values. An
+   * exchange of two elements moves or rewrites only those slots (see `twins`).
+   */
+  readonly elementSlots: Int32Array[][];
+  readonly valueSlots: Int32Array[];
 
   constructor(model: Pick<Model, 'indexes' | 'layout'>, sym: readonly IndexType[]) {
     const typeOf = new Map(sym.map((t, i) => [t.name, i]));
@@ -138,6 +144,10 @@ class SymmetricLayout {
     this.valueType = Int32Array.from(valueType);
     this.pointedTag = Uint32Array.from(pointed);
     this.affected = Int32Array.from(coords.keys()).filter((k) => (coords[k] as unknown[]).length > 0 || (valueType[k] as number) >= 0);
+    this.elementSlots = sym.map((t, ti) =>
+      Array.from({ length: t.size }, (_, i) => Int32Array.from(coords.keys()).filter((k) => (coords[k] ?? []).some((c) => c.type === ti && c.index === i))),
+    );
+    this.valueSlots = sym.map((_, ti) => Int32Array.from(coords.keys()).filter((k) => valueType[k] === ti));
   }
 
   get nSlots(): number {
@@ -435,12 +445,25 @@ export class Canonicalizer {
     }
   }
 
-  /** Whether exchanging elements a and b of type `type` leaves `s` unchanged. */
+  /**
+   * Whether exchanging elements a and b of type `type` leaves `s` unchanged. Only the slots a or b
+   * index and the slots holding a value of the type can change, so only those are compared.
+   */
   private twins(s: Int32Array, type: number, a: number, b: number): boolean {
-    const { cStart, cType, cIndex, cStride, valueType, affected } = this.lay as SymmetricLayout;
-    // An exchange leaves the other slots in place, unchanged.
-    for (let x = 0; x < affected.length; x++) {
-      const k = affected[x] as number;
+    const lay = this.lay as SymmetricLayout;
+    const slots = lay.elementSlots[type] as Int32Array[];
+    return (
+      this.unchangedBySwap(s, type, a, b, slots[a] as Int32Array) &&
+      this.unchangedBySwap(s, type, a, b, slots[b] as Int32Array) &&
+      this.unchangedBySwap(s, type, a, b, lay.valueSlots[type] as Int32Array)
+    );
+  }
+
+  /** Whether exchanging a and b of `type` leaves each of `ks` with the value it has now. */
+  private unchangedBySwap(s: Int32Array, type: number, a: number, b: number, ks: Int32Array): boolean {
+    const { cStart, cType, cIndex, cStride, valueType } = this.lay as SymmetricLayout;
+    for (let x = 0; x < ks.length; x++) {
+      const k = ks[x] as number;
       let d = k;
       for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
         if (cType[c] !== type) continue;
