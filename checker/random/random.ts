@@ -72,8 +72,9 @@ type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
  * both a deadlock. A model error is no property, so it is never the same stop. Exported for its tests.
  */
 export function sameStop(a: RunStop | null, b: RunStop): boolean {
-  if (a === null || a.kind !== b.kind) return false;
-  return a.kind === 'deadlock' || (a.kind !== 'modelError' && b.kind !== 'modelError' && b.kind !== 'deadlock' && a.index === b.index);
+  if (a === null || a.kind !== b.kind || a.kind === 'modelError') return false;
+  // The same kind (b's is a's): a deadlock, or the same property of that kind.
+  return a.kind === 'deadlock' || a.index === (b as typeof a).index;
 }
 
 /**
@@ -89,7 +90,8 @@ export function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, step
     if (!r) return false;
     // A run shows a deadlock only when it is given a choice after its last step.
     const out = stop.kind === 'deadlock' ? runner.run(init, [...r.choices, 0], { checkDeadlock }) : r.outcome;
-    if (!sameStop(out.stop, stop) || out.length >= cur.length + (lenient ? 0 : 1)) return false;
+    // Kept only when shorter: a dropped step's candidate always is, a moved step's need not be.
+    if (!sameStop(out.stop, stop) || out.length >= cur.length) return false;
     cur = r.taken.slice(0, out.length);
     return true;
   };
@@ -97,10 +99,8 @@ export function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, step
   while (changed) {
     changed = false;
     for (let i = cur.length - 1; i >= 0; i--) {
-      if (attempt([...cur.slice(0, i), ...cur.slice(i + 1)], false)) {
-        changed = true;
-        i = Math.min(i, cur.length);
-      }
+      // After a drop, cur may be shorter than i (the property broke earlier): such an i gives cur itself, which is not shorter.
+      if (attempt([...cur.slice(0, i), ...cur.slice(i + 1)], false)) changed = true;
     }
     for (let i = 0; i < cur.length && !changed; i++) {
       for (let j = i + 1; j < cur.length && !changed; j++) {
