@@ -369,16 +369,18 @@ function counterexample(
 ): CheckResult<RandomStats> {
   const { seed, depth, details, fcInput, input, inits, recorded, stop } = run;
   const initIdx = input[0];
+  // Indices and instances come from the model itself: every one exists.
   const steps: TraceStep[] = [
-    { choice: initIdx, label: `init ${model.inits[initIdx]?.name ?? initIdx}`, state: new Int32Array(inits[initIdx] as Int32Array) },
-    ...recorded.map((r) => ({ choice: r.instance, label: model.instances[r.instance]?.label ?? `#${r.instance}`, state: r.state })),
+    { choice: initIdx, label: `init ${(model.inits[initIdx] as Model['inits'][number]).name}`, state: new Int32Array(inits[initIdx] as Int32Array) },
+    ...recorded.map((r) => ({ choice: r.instance, label: (model.instances[r.instance] as Model['instances'][number]).label, state: r.state })),
   ];
+  const held = fcInput[2];
   const extra: Record<string, unknown> = {
     fcSeed: details.seed,
     fcPath: details.counterexamplePath,
     fcCounterexampleSteps: run.firstLength,
     rawChoices: [initIdx, ...input[1]],
-    ...(fcInput[2]?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => fcInput[2]?.[i]).map((r) => r.name) } : {}),
+    ...(held?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => held[i]).map((r) => r.name) } : {}),
     runs: details.numRuns,
     depth,
     shrinks: details.numShrinks,
