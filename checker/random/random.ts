@@ -309,12 +309,9 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     }
     return { status: 'ok', guarantee: 'sampled', bound: depth, stats: tally.stats(), covers: covers.reports() };
   }
-  if (details.errorInstance && !details.counterexample) {
-    const e: unknown = details.errorInstance;
-    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: tally.stats(), trace: null };
-    throw e;
-  }
-
+  // fast-check gives a failure without a counterexample only when interrupted (handled above) or
+  // when too many runs were skipped (the property skips none). A model error in a run is a failing
+  // run, with its counterexample, since the property returns the run's stop instead of throwing.
   if (details.counterexample === null) {
     return { status: 'error', code: 'MC040', message: 'random engine: fast-check reported a failure without a failing run', stats: tally.stats(), trace: null };
   }
