@@ -95,17 +95,18 @@ const locked = defineProtocol({
   summary: 'a step that needs a lock, and a model error after it',
   spec: 'checker/random/randomShrink.test.ts',
   params: {},
-  variants: [],
-  build(b) {
+  variants: [{ name: 'twice', summary: 'Work twice to n = 2, where Boom is enabled', cites: 'test' }],
+  build(b, cfg) {
+    const top = cfg.is('twice') ? 2 : 1;
     const isLocked = b.v('locked', bool);
-    const n = b.v('n', range(0, 1));
+    const n = b.v('n', range(0, top));
     const t = b.v('t', bool);
     b.init('free', () => []);
     b.rule('Tick', {}, () => ({ guard: true, body: [assign(t, not(t))] }));
     b.rule('Lock', {}, () => ({ guard: true, body: [assign(isLocked, true)] }));
     b.rule('Unlock', {}, () => ({ guard: true, body: [assign(isLocked, false)] }));
-    b.rule('Work', {}, () => ({ guard: and(not(isLocked), eq(n, 0)), body: [assign(n, 1)] }));
-    b.rule('Boom', {}, () => ({ guard: eq(n, 1), body: [assign(n, add(n, 1))] }));
+    b.rule('Work', {}, () => ({ guard: and(not(isLocked), lt(n, top)), body: [assign(n, add(n, 1))] }));
+    b.rule('Boom', {}, () => ({ guard: eq(n, top), body: [assign(n, add(n, 1))] }));
     return { n };
   },
 });
@@ -198,6 +199,14 @@ describe('dropIrrelevantSteps', () => {
       expect(runner.runInstances(init, [L_LOCK, L_WORK], true)).toBeNull();
       expect(shrunk([L_LOCK, L_UNLOCK, L_WORK])).toEqual([L_WORK]);
       expect(shrunk([L_TICK, L_LOCK, L_UNLOCK, L_WORK])).toEqual([L_WORK]);
+    });
+    it('an irrelevant step before a run of two steps (the variant twice: Work twice breaks n < 2)', () => {
+      const twice = buildModel(locked, { variant: 'twice' });
+      const below2 = invariant('below-2', 'S-10', 'n stays below 2', lt(twice.handles.n, 2));
+      const r2 = runnerOf(twice, [below2]);
+      const run = [L_TICK, L_WORK, L_WORK];
+      expect(r2.runInstances(init, run, true)?.outcome).toMatchObject({ length: 3, stop });
+      expect(dropIrrelevantSteps(r2, init, run, stop, true)).toEqual([L_WORK, L_WORK]);
     });
     it('and randomCheck reports the BFS shortest run, one step, for every seed', () => {
       expect(bfsShortest(model, [worked])).toBe(1);
