@@ -69,7 +69,7 @@ const FAST = [
   'harness/damageSearch.test.ts',
   'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,limits,progress}.test.ts',
   'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,bmcSession,unrollStep}.test.ts',
-  'checker/random/{engineOptions,randomTrace,randomShrink,runChoices}.test.ts',
+  'checker/random/{engineOptions,randomTrace,randomShrink,randomClock,runChoices}.test.ts',
   'checker/*.test.ts',
 ];
 

@@ -72,8 +72,9 @@ type RunInput = readonly [number, readonly number[], readonly boolean[] | null];
  * both a deadlock. A model error is no property, so it is never the same stop. Exported for its tests.
  */
 export function sameStop(a: RunStop | null, b: RunStop): boolean {
-  if (a === null || a.kind !== b.kind) return false;
-  return a.kind === 'deadlock' || (a.kind !== 'modelError' && b.kind !== 'modelError' && b.kind !== 'deadlock' && a.index === b.index);
+  if (a === null || a.kind !== b.kind || a.kind === 'modelError') return false;
+  // The same kind (b's is a's): a deadlock, or the same property of that kind.
+  return a.kind === 'deadlock' || a.index === (b as typeof a).index;
 }
 
 /**
@@ -89,7 +90,8 @@ export function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, step
     if (!r) return false;
     // A run shows a deadlock only when it is given a choice after its last step.
     const out = stop.kind === 'deadlock' ? runner.run(init, [...r.choices, 0], { checkDeadlock }) : r.outcome;
-    if (!sameStop(out.stop, stop) || out.length >= cur.length + (lenient ? 0 : 1)) return false;
+    // Kept only when shorter: a dropped step's candidate always is, a moved step's need not be.
+    if (!sameStop(out.stop, stop) || out.length >= cur.length) return false;
     cur = r.taken.slice(0, out.length);
     return true;
   };
@@ -97,10 +99,8 @@ export function dropIrrelevantSteps(runner: ChoiceRunner, init: Int32Array, step
   while (changed) {
     changed = false;
     for (let i = cur.length - 1; i >= 0; i--) {
-      if (attempt([...cur.slice(0, i), ...cur.slice(i + 1)], false)) {
-        changed = true;
-        i = Math.min(i, cur.length);
-      }
+      // After a drop, cur may be shorter than i (the property broke earlier): such an i gives cur itself, which is not shorter.
+      if (attempt([...cur.slice(0, i), ...cur.slice(i + 1)], false)) changed = true;
     }
     for (let i = 0; i < cur.length && !changed; i++) {
       for (let j = i + 1; j < cur.length && !changed; j++) {
@@ -309,12 +309,9 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
     }
     return { status: 'ok', guarantee: 'sampled', bound: depth, stats: tally.stats(), covers: covers.reports() };
   }
-  if (details.errorInstance && !details.counterexample) {
-    const e: unknown = details.errorInstance;
-    if (e instanceof McError) return { status: 'error', code: e.code, message: e.message, stats: tally.stats(), trace: null };
-    throw e;
-  }
-
+  // fast-check gives a failure without a counterexample only when interrupted (handled above) or
+  // when too many runs were skipped (the property skips none). A model error in a run is a failing
+  // run, with its counterexample, since the property returns the run's stop instead of throwing.
   if (details.counterexample === null) {
     return { status: 'error', code: 'MC040', message: 'random engine: fast-check reported a failure without a failing run', stats: tally.stats(), trace: null };
   }
@@ -369,16 +366,18 @@ function counterexample(
 ): CheckResult<RandomStats> {
   const { seed, depth, details, fcInput, input, inits, recorded, stop } = run;
   const initIdx = input[0];
+  // Indices and instances come from the model itself: every one exists.
   const steps: TraceStep[] = [
-    { choice: initIdx, label: `init ${model.inits[initIdx]?.name ?? initIdx}`, state: new Int32Array(inits[initIdx] as Int32Array) },
-    ...recorded.map((r) => ({ choice: r.instance, label: model.instances[r.instance]?.label ?? `#${r.instance}`, state: r.state })),
+    { choice: initIdx, label: `init ${(model.inits[initIdx] as Model['inits'][number]).name}`, state: new Int32Array(inits[initIdx] as Int32Array) },
+    ...recorded.map((r) => ({ choice: r.instance, label: (model.instances[r.instance] as Model['instances'][number]).label, state: r.state })),
   ];
+  const held = fcInput[2];
   const extra: Record<string, unknown> = {
     fcSeed: details.seed,
     fcPath: details.counterexamplePath,
     fcCounterexampleSteps: run.firstLength,
     rawChoices: [initIdx, ...input[1]],
-    ...(fcInput[2]?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => fcInput[2]?.[i]).map((r) => r.name) } : {}),
+    ...(held?.some(Boolean) ? { swarmHeldBack: model.rules.filter((_, i) => held[i]).map((r) => r.name) } : {}),
     runs: details.numRuns,
     depth,
     shrinks: details.numShrinks,

@@ -85,6 +85,33 @@ const race = defineProtocol({
   },
 });
 
+/**
+ * Work sets n to 1, and needs the lock free; Lock and Unlock take and free it (always enabled), Tick
+ * flips a bit nothing reads. In the state Work leads to (n = 1), Boom is enabled and overflows n: the
+ * successors of that state cannot be computed, so a run can end there but not go on from there.
+ */
+const locked = defineProtocol({
+  name: 'shrink-locked',
+  summary: 'a step that needs a lock, and a model error after it',
+  spec: 'checker/random/randomShrink.test.ts',
+  params: {},
+  variants: [{ name: 'twice', summary: 'Work twice to n = 2, where Boom is enabled', cites: 'test' }],
+  build(b, cfg) {
+    const top = cfg.is('twice') ? 2 : 1;
+    const isLocked = b.v('locked', bool);
+    const n = b.v('n', range(0, top));
+    const t = b.v('t', bool);
+    b.init('free', () => []);
+    b.rule('Tick', {}, () => ({ guard: true, body: [assign(t, not(t))] }));
+    b.rule('Lock', {}, () => ({ guard: true, body: [assign(isLocked, true)] }));
+    b.rule('Unlock', {}, () => ({ guard: true, body: [assign(isLocked, false)] }));
+    b.rule('Work', {}, () => ({ guard: and(not(isLocked), lt(n, top)), body: [assign(n, add(n, 1))] }));
+    b.rule('Boom', {}, () => ({ guard: eq(n, top), body: [assign(n, add(n, 1))] }));
+    return { n };
+  },
+});
+const [L_TICK, L_LOCK, L_UNLOCK, L_WORK] = [0, 1, 2, 3];
+
 function runnerOf(model: ReturnType<typeof buildModel>, properties: Property[]) {
   return new ChoiceRunner(compileModel(model, properties), model.layout.nSlots, model.instances.length);
 }
@@ -145,6 +172,49 @@ describe('dropIrrelevantSteps', () => {
     expect(runner.run(init, [0, 0, 0, 0], { checkDeadlock: true }).stop).toEqual({ kind: 'deadlock' });
     expect(dropIrrelevantSteps(runner, init, [ISSUE, UNBLOCK, RESUME], { kind: 'deadlock' }, true)).toEqual([UNBLOCK, ISSUE]);
     expect(bfsShortest(model, [])).toBe(2);
+  });
+
+  describe('where a step cannot be moved past the violation (the state there has a model error), it is dropped', () => {
+    // Moving a step to the end needs the successors of the violating state, which raise the overflow;
+    // dropping it does not. The result is a run that stops at its last step, with the same property.
+    const model = buildModel(locked);
+    const worked = invariant('not-worked', 'S-9', 'n stays 0', eq(model.handles.n, 0));
+    const runner = runnerOf(model, [worked]);
+    const init = Int32Array.from([0, 0, 0]);
+    const stop: RunStop = { kind: 'invariant', index: 0 };
+    const shrunk = (run: number[]) => {
+      expect(runner.runInstances(init, run, true)?.outcome).toMatchObject({ length: run.length, stop });
+      const out = dropIrrelevantSteps(runner, init, run, stop, true);
+      expect(runner.runInstances(init, out, true)?.outcome).toMatchObject({ length: out.length, stop });
+      return out;
+    };
+    it('an irrelevant first step', () => {
+      expect(runner.runInstances(init, [L_WORK, L_TICK], true, true)).toBeNull();
+      expect(shrunk([L_TICK, L_WORK])).toEqual([L_WORK]);
+      expect(shrunk([L_TICK, L_TICK, L_WORK])).toEqual([L_WORK]);
+    });
+    it('a step that only the dropped step made necessary: a second round of drops', () => {
+      // With Lock taken, Unlock is needed (Work needs the lock free); once Lock is dropped, it is not.
+      // Dropping Unlock first leaves Work disabled, so the last steps are tried before Lock goes.
+      expect(runner.runInstances(init, [L_LOCK, L_WORK], true)).toBeNull();
+      expect(shrunk([L_LOCK, L_UNLOCK, L_WORK])).toEqual([L_WORK]);
+      expect(shrunk([L_TICK, L_LOCK, L_UNLOCK, L_WORK])).toEqual([L_WORK]);
+    });
+    it('an irrelevant step before a run of two steps (the variant twice: Work twice breaks n < 2)', () => {
+      const twice = buildModel(locked, { variant: 'twice' });
+      const below2 = invariant('below-2', 'S-10', 'n stays below 2', lt(twice.handles.n, 2));
+      const r2 = runnerOf(twice, [below2]);
+      const run = [L_TICK, L_WORK, L_WORK];
+      expect(r2.runInstances(init, run, true)?.outcome).toMatchObject({ length: 3, stop });
+      expect(dropIrrelevantSteps(r2, init, run, stop, true)).toEqual([L_WORK, L_WORK]);
+    });
+    it('and randomCheck reports the BFS shortest run, one step, for every seed', () => {
+      expect(bfsShortest(model, [worked])).toBe(1);
+      for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+        const r = randomCheck({ model, properties: [worked], limits: { depth: 6 }, runs: 100, seed });
+        expect(r.status === 'violated' && r.violations[0]?.trace?.steps.slice(1).map((x) => x.label)).toEqual(['Work()']);
+      }
+    });
   });
 
   describe('keeps the property that broke when dropping a step breaks another one first', () => {

@@ -41,9 +41,13 @@ const { n, late } = model.handles;
 
 describe('the trace of a random counterexample', () => {
   const below4 = invariant('below-4', 'R-1', 'n stays below 4', lt(n, 4));
-  const r = randomCheck({ model, properties: [below4], limits: { depth: 8 }, runs: 100, seed: 11 });
+  // Run in each test, not in the describe body or a beforeAll: Stryker's per-test coverage credits a
+  // test only with the code run while that test runs (its setup hooks run at beforeEach/afterEach), so
+  // a check run at collection time or in beforeAll would kill no mutant. It takes milliseconds.
+  const check = () => randomCheck({ model, properties: [below4], limits: { depth: 8 }, runs: 100, seed: 11 });
 
   it('is a run to the violation from the first start state (fast-check shrinks the start index to 0), labelled and replayable', () => {
+    const r = check();
     expect(r.status).toBe('violated');
     if (r.status !== 'violated') return;
     const t = r.violations[0]?.trace;
@@ -71,6 +75,7 @@ describe('the trace of a random counterexample', () => {
   });
 
   it('records the start index and raw choices of the run, the runs, the depth and the shrinking', () => {
+    const r = check();
     if (r.status !== 'violated') throw new Error(r.status);
     const t = r.violations[0]?.trace;
     const extra = t?.extra as Record<string, unknown>;
@@ -92,6 +97,7 @@ describe('the trace of a random counterexample', () => {
   });
 
   it('the same seed and fast-check path give the same counterexample again', () => {
+    const r = check();
     if (r.status !== 'violated') throw new Error(r.status);
     const t = r.violations[0]?.trace;
     const again = randomCheck({ model, properties: [below4], limits: { depth: 8 }, runs: 100, seed: 11 }, {}, { path: t?.extra?.fcPath as string });

@@ -86,9 +86,15 @@ export class ChoiceRunner {
     const { cm, s, nSlots } = this;
     s.set(init);
     let generated = 0;
-    opts.onState?.(s, 0);
-    const bad0 = cm.firstViolated(s);
-    if (bad0 >= 0) return { length: 0, generated, stop: { kind: 'invariant', index: bad0 }, ended: false };
+    // A property that cannot be evaluated in a state (a cover's or an invariant's unwrap of none) is
+    // a model error of that state, as in the other engines.
+    try {
+      opts.onState?.(s, 0);
+      const bad0 = cm.firstViolated(s);
+      if (bad0 >= 0) return { length: 0, generated, stop: { kind: 'invariant', index: bad0 }, ended: false };
+    } catch (error) {
+      return { length: 0, generated, stop: { kind: 'modelError', error }, ended: false };
+    }
     for (let i = 0; i < choices.length; i++) {
       this.count = 0;
       try {
@@ -111,11 +117,15 @@ export class ChoiceRunner {
       }
       s.set(this.pool.subarray(c * nSlots, (c + 1) * nSlots));
       opts.record?.({ instance: this.ids[c] as number, state: new Int32Array(s) });
-      opts.onState?.(s, i + 1);
-      const f = this.fails[c] as number;
-      if (f >= 0) return { length: i + 1, generated, stop: { kind: 'step', index: f }, ended: false };
-      const bad = cm.firstViolated(s);
-      if (bad >= 0) return { length: i + 1, generated, stop: { kind: 'invariant', index: bad }, ended: false };
+      try {
+        opts.onState?.(s, i + 1);
+        const f = this.fails[c] as number;
+        if (f >= 0) return { length: i + 1, generated, stop: { kind: 'step', index: f }, ended: false };
+        const bad = cm.firstViolated(s);
+        if (bad >= 0) return { length: i + 1, generated, stop: { kind: 'invariant', index: bad }, ended: false };
+      } catch (error) {
+        return { length: i + 1, generated, stop: { kind: 'modelError', error }, ended: false };
+      }
     }
     return { length: choices.length, generated, stop: null, ended: false };
   }
