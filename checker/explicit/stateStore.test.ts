@@ -220,6 +220,9 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(misses(store, states, 1, (i) => -(i + 1), 'has')).toEqual([]);
     expect(misses(store, states, 1, (i) => -(i + 1), 'insert')).toEqual([]);
     expect(store.has(Uint32Array.of(1), 0)).toBe(false);
+    // Chunk space past the last state (zeros) was not indexed: the zero state is new.
+    expect(store.has(Uint32Array.of(0), 0)).toBe(false);
+    expect(store.insert(Uint32Array.of(0), 0)).toBe(N);
   });
 
   it('a second view on the same buffers sees every state inserted by either (insertShared), and the grown table once it attaches again', () => {

@@ -109,6 +109,34 @@ describe('explicit traces', () => {
     });
   }
 
+  it('breadth-first, names the path the search took: the first state of each level and the first rule instance leading on (every store)', () => {
+    // Two rules lead from 0 to 1 (Left first), one from 0 to 2; both 1 and 2 lead to 3.
+    const model = buildModel(
+      defineProtocol({
+        name: 'fork',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 3));
+          b.init('zero', () => []);
+          b.rule('Left', {}, () => ({ guard: eq(x, 0), body: [assign(x, 1)] }));
+          b.rule('Right', {}, () => ({ guard: eq(x, 0), body: [assign(x, 1)] }));
+          b.rule('Other', {}, () => ({ guard: eq(x, 0), body: [assign(x, 2)] }));
+          b.rule('Join', {}, () => ({ guard: lt(0, x), body: [assign(x, 3)] }));
+          return { x };
+        },
+      }),
+    );
+    const properties = [invariant('below-three', 'F-1', '', lt((model.handles as { x: never }).x, 3))];
+    for (const store of ['exact', 'hash-compaction', 'bitstate'] as StoreKind[]) {
+      const r = explicitCheck({ model, properties, limits: {}, deadlock: false, explicit: { store, memoryBytes: 1 << 12 } });
+      const trace = r.status === 'violated' ? r.violations[0]?.trace : null;
+      expect([store, trace?.steps.map((s) => s.label)]).toEqual([store, ['init zero', 'Left()', 'Join()']]);
+    }
+  });
+
   it('under symmetry the trace is of concrete states: each step changes one counter by one, as the rule instance it names says', () => {
     const model = counters(20);
     const properties = [invariant('under-five', 'T-1', '', lt(totalOf(model), 5))];
