@@ -328,6 +328,25 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(copy.insert(Uint32Array.of(3, 3), 0)).toBe(N + 2);
   });
 
+  it("reads exactly a state's words (the words after it in the caller's buffer are left alone); a start state inserted without a parent has none", () => {
+    const store = new StateStore(2, { parents: true, maxVia: 3 });
+    expect(store.insert(Uint32Array.of(4, 5), 0)).toBe(0);
+    expect([store.parent(0), store.via(0), store.path(0)]).toEqual([-1, 0, [0]]);
+    store.insert(Uint32Array.of(6, 7), 0, 0, 1);
+    const out = Uint32Array.of(9, 9, 9, 9);
+    store.read(0, out, 1);
+    expect(Array.from(out)).toEqual([9, 4, 5, 9]);
+  });
+
+  it('appendAll of exactly one chunk of states fills it and no more', () => {
+    const W = 1;
+    const states = Uint32Array.from({ length: 65_536 * W }, (_, i) => i + 1);
+    const store = new StateStore(W, { tableBits: 4 });
+    store.appendAll(states);
+    expect([store.count, store.capacity]).toEqual([65_536, 65_536]);
+    expect(misses(store, states, W, (i) => -(i + 1), 'has')).toEqual([]);
+  });
+
   it('counts 4 + 4 bytes of parent and rule instance a state when rule instances need more than 16 bits', () => {
     const wide = new StateStore(2, { parents: true, maxVia: 0x10000, tableBits: 8 });
     wide.insert(Uint32Array.of(1, 2), 0, -1, 0x10000);
