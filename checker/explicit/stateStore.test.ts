@@ -4,13 +4,16 @@
  * rule-instance numbers; and the packing of states into words (compile.ts) for slot types of 0 to
  * 32 bits, where a slot never straddles two words.
  */
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { bool, enumOf, option, range } from '../../model/lang/types.js';
 import { stateArb } from '../../test/arbitraries.js';
+import { referenceHash, xorshift } from '../../test/referenceHash.js';
 import { compileModel } from '../../model/lang/compile.js';
-import { StateStore } from './stateStore.js';
+import { StateStore, hashWords } from './stateStore.js';
 
 describe('StateStore', () => {
   it('after dropping its index, still reads every state by id and counts no index bytes, but refuses inserts', () => {
@@ -36,11 +39,14 @@ describe('StateStore', () => {
     const store = new StateStore(2, { parents: true, maxVia: 10, tableBits: 4 });
     const w = new Uint32Array(2);
     const N = 70_000; // more than one chunk of 65536
+    // One assertion over all ids (an expect per insert cost seconds under mutation testing).
+    const wrongIds: number[] = [];
     for (let i = 0; i < N; i++) {
       w[0] = i;
       w[1] = i ^ 0x5a5a;
-      expect(store.insert(w, 0, i - 1, i % 11)).toBe(i);
+      if (store.insert(w, 0, i - 1, i % 11) !== i) wrongIds.push(i);
     }
+    expect(wrongIds).toEqual([]);
     expect(store.count).toBe(N);
     for (const i of [0, 1, 65_535, 65_536, 65_537, N - 1]) {
       w[0] = i;
@@ -100,6 +106,252 @@ describe('StateStore', () => {
     expect(s.bytes()).toBe(4 * 256 + (3 * 4 + 4 + 2));
     s.insert(Uint32Array.from([1, 0, 0]), 0, 0, 1);
     expect(s.bytes()).toBe(4 * 256 + 2 * (3 * 4 + 4 + 2));
+  });
+});
+
+/** The indexes i of the states packed in `states` (`words` each) for which `op` does not give `want(i)` (`has`: -(i + 1) when found). */
+function misses(store: StateStore, states: Uint32Array, words: number, want: (i: number) => number, op: 'insert' | 'insertShared' | 'has'): number[] {
+  const bad: number[] = [];
+  for (let i = 0; i * words < states.length; i++) {
+    const got = op === 'has' ? (store.has(states, i * words) ? -(i + 1) : 0) : store[op](states, i * words);
+    if (got !== want(i)) bad.push(i);
+  }
+  return bad;
+}
+
+describe('StateStore: the hash, growth, shared views and figures', () => {
+  it('hashes with MurmurHash3 mixing of exactly `words` words from `off` (pinned against an independent BigInt version: fingerprints and checkpoints depend on it)', () => {
+    const next = xorshift(99);
+    for (let n = 0; n <= 6; n++) {
+      for (const seed of [undefined, 0x2545f491, 0, 0xffffffff]) {
+        const buf = Uint32Array.from({ length: n + 4 }, next);
+        const words = Array.from(buf.subarray(2, 2 + n));
+        const got = seed === undefined ? hashWords(buf, 2, n) : hashWords(buf, 2, n, seed);
+        expect([n, seed, got]).toEqual([n, seed, referenceHash(words, seed)]);
+      }
+    }
+    // Two fixed values of the default seed (the hash of nothing is the finalizer of seed ^ 0).
+    expect(hashWords(new Uint32Array(0), 0, 0)).toBe(referenceHash([]));
+    expect(hashWords(Uint32Array.of(0xffffffff), 0, 1)).toBe(referenceHash([0xffffffff]));
+  });
+
+  it("finds every state inserted, whatever words surround it in the caller's buffer, after every growth of its table", () => {
+    const next = xorshift(5);
+    const W = 3;
+    const N = 5000;
+    const states = Uint32Array.from({ length: N * W }, () => next() & 0xff);
+    // Distinct states: the first word is the index.
+    for (let i = 0; i < N; i++) states[i * W] = i;
+    const store = new StateStore(W, { tableBits: 4 });
+    expect(misses(store, states, W, (i) => i, 'insert')).toEqual([]);
+    // The same states again from a copy shifted by one word, between other words.
+    const shifted = new Uint32Array(states.length + 2).fill(0xdeadbeef);
+    shifted.set(states, 1);
+    const again: number[] = [];
+    const probe = new Uint32Array(W + 2);
+    for (let i = 0; i < N; i++) {
+      probe[0] = next();
+      probe.set(states.subarray(i * W, (i + 1) * W), 1);
+      probe[W + 1] = states[(i + 1) * W] ?? 0;
+      if (store.insert(probe, 1) !== -(i + 1) || !store.has(probe, 1)) again.push(i);
+    }
+    expect(again).toEqual([]);
+    expect(store.count).toBe(N);
+    // A state that differs only in its last word is not there.
+    const other = Uint32Array.of(7, states[7 * W + 1] as number, (states[7 * W + 2] as number) + 1);
+    expect(store.has(other, 0)).toBe(false);
+    expect(store.insert(other, 0)).toBe(N);
+  });
+
+  it('grows its table exactly when more than 3/4 of it would be used (the bytes count each slot)', () => {
+    const store = new StateStore(3, { tableBits: 4 });
+    const w = new Uint32Array(3);
+    for (let i = 0; i < 12; i++) {
+      w[0] = i;
+      store.insert(w, 0);
+    }
+    expect(store.bytes()).toBe(12 * 12 + 16 * 4);
+    w[0] = 12;
+    store.insert(w, 0);
+    expect(store.bytes()).toBe(13 * 12 + 32 * 4);
+    // The default table has 2^16 slots.
+    expect(new StateStore(1).bytes()).toBe(4 << 16);
+    expect(new StateStore(1).capacity).toBe(0);
+    expect(store.capacity).toBe(65536);
+  });
+
+  it('reserve makes room for exactly the states asked for: whole chunks, and the smallest doubling of the table under a load of 3/4', () => {
+    const a = new StateStore(1, { tableBits: 4 });
+    expect(a.reserve(96)).toBe(true);
+    // 96 states: a table of 128 slots (96 = 128 * 3/4 is not above the load), one chunk.
+    expect([a.capacity, a.bytes()]).toEqual([65536, 128 * 4]);
+    expect(a.reserve(96)).toBe(false);
+    expect(a.reserve(108)).toBe(false); // 108 <= 128 * 0.85: a round may fill it that far
+    expect(a.reserve(109)).toBe(true);
+    expect(a.bytes()).toBe(256 * 4);
+    const b = new StateStore(1, { tableBits: 4 });
+    b.reserve(65536);
+    expect([b.capacity, b.bytes()]).toEqual([65536, 131072 * 4]);
+    // The room is counted from the states already stored.
+    const c = new StateStore(1, { tableBits: 4 });
+    const w = new Uint32Array(1);
+    for (let i = 0; i < 10; i++) {
+      w[0] = i;
+      c.insert(w, 0);
+    }
+    expect(c.reserve(65526)).toBe(true);
+    expect(c.capacity).toBe(65536);
+    expect(c.reserve(65527)).toBe(true);
+    expect(c.capacity).toBe(131072);
+    for (let i = 0; i < 10; i++) {
+      w[0] = i;
+      expect(c.insert(w, 0)).toBe(-(i + 1));
+    }
+  });
+
+  it('rehashes states of two chunks and still finds each of them (reserve past 65,536 states)', () => {
+    const N = 70_000;
+    const states = Uint32Array.from({ length: N }, (_, i) => i * 7 + 3);
+    const store = new StateStore(1, { tableBits: 4 });
+    expect(misses(store, states, 1, (i) => i, 'insert')).toEqual([]);
+    expect(store.reserve(60_000)).toBe(true);
+    // 130,000 states: 262,144 slots; 131,072 states fit in two chunks.
+    expect([store.capacity, store.bytes()]).toEqual([131072, N * 4 + 262144 * 4]);
+    expect(misses(store, states, 1, (i) => -(i + 1), 'has')).toEqual([]);
+    expect(misses(store, states, 1, (i) => -(i + 1), 'insert')).toEqual([]);
+    expect(store.has(Uint32Array.of(1), 0)).toBe(false);
+    // Chunk space past the last state (zeros) was not indexed: the zero state is new.
+    expect(store.has(Uint32Array.of(0), 0)).toBe(false);
+    expect(store.insert(Uint32Array.of(0), 0)).toBe(N);
+  });
+
+  it('a second view on the same buffers sees every state inserted by either (insertShared), and the grown table once it attaches again', () => {
+    const owner = new StateStore(2, { tableBits: 4 });
+    owner.reserve(2000);
+    const view = new StateStore(2, { buffers: owner.buffers() });
+    const next = xorshift(3);
+    const N = 1500;
+    const states = Uint32Array.from({ length: N * 2 }, next);
+    const ids: number[] = [];
+    for (let i = 0; i < N; i++) ids.push((i % 2 ? view : owner).insertShared(states, i * 2));
+    expect(ids).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect([owner.count, view.count]).toEqual([N, N]);
+    expect(misses(view, states, 2, (i) => -(i + 1), 'insertShared')).toEqual([]);
+    expect(misses(owner, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
+    expect(misses(view, states, 2, (i) => -(i + 1), 'has')).toEqual([]);
+    const back = new Uint32Array(2);
+    view.read(N - 1, back, 0);
+    expect(Array.from(back)).toEqual(Array.from(states.subarray(2 * N - 2)));
+    // The owner grows (chunks and table); the view, once attached, inserts into the new table.
+    expect(owner.reserve(70_000)).toBe(true);
+    view.attach(owner.buffers());
+    expect(view.capacity).toBe(owner.capacity);
+    expect(view.bytes()).toBe(owner.bytes());
+    const more = Uint32Array.from({ length: 70_000 * 2 }, (_, i) => (i % 2 ? i : 0xf0000000 + i));
+    const shared: number[] = [];
+    for (let i = 0; i < 70_000; i++) if (view.insertShared(more, i * 2) !== N + i) shared.push(i);
+    expect(shared).toEqual([]);
+    expect(misses(owner, more, 2, (i) => -(N + i + 1), 'insert')).toEqual([]);
+    expect(misses(owner, states, 2, (i) => -(i + 1), 'has')).toEqual([]);
+    view.read(N + 69_999, back, 0);
+    expect(Array.from(back)).toEqual(Array.from(more.subarray(139_998)));
+  });
+
+  it('a thread meeting a slot another thread is still filling waits for its id (has and insertShared)', async () => {
+    const store = new StateStore(1, { tableBits: 4 });
+    store.reserve(8);
+    const w = Uint32Array.of(42);
+    expect(store.insertShared(w, 0)).toBe(0);
+    const table = new Int32Array(store.buffers().table);
+    const slot = table.findIndex((v) => v !== 0);
+    const published = table[slot] as number;
+    // Marks the slot busy and lets another thread publish the id 50 ms after it starts.
+    const publishLater = async () => {
+      Atomics.store(table, slot, -1);
+      const worker = new Worker(
+        `const { workerData: d } = require('node:worker_threads');
+         setTimeout(() => Atomics.store(new Int32Array(d.table), d.slot, d.v), 50);`,
+        { eval: true, workerData: { table: store.buffers().table, slot, v: published } },
+      );
+      await once(worker, 'online');
+      return worker;
+    };
+    let worker = await publishLater();
+    expect(store.has(w, 0)).toBe(true);
+    await worker.terminate();
+    worker = await publishLater();
+    expect(store.insertShared(w, 0)).toBe(-1);
+    await worker.terminate();
+    expect(store.count).toBe(1);
+  });
+
+  it('clear forgets every state but keeps its chunks; keepsParents says whether parents are kept', () => {
+    const store = new StateStore(1, { tableBits: 4 });
+    const w = new Uint32Array(1);
+    for (let i = 0; i < 20; i++) {
+      w[0] = i + 100;
+      store.insert(w, 0);
+    }
+    store.clear();
+    expect([store.count, store.capacity]).toEqual([0, 65536]);
+    w[0] = 105;
+    expect(store.has(w, 0)).toBe(false);
+    expect(store.insert(w, 0)).toBe(0);
+    expect(store.insert(w, 0)).toBe(-1);
+    expect([store.keepsParents, new StateStore(1, { parents: true }).keepsParents]).toEqual([false, true]);
+  });
+
+  it('slices gives the words of a range of states, one piece per chunk, and appendAll stores them again, each findable', () => {
+    const N = 70_000;
+    const W = 2;
+    const states = Uint32Array.from({ length: N * W }, (_, i) => (i % 2 ? i * 3 : 0x80000000 + i));
+    const store = new StateStore(W, { tableBits: 4 });
+    expect(misses(store, states, W, (i) => i, 'insert')).toEqual([]);
+    const pieces = (from?: number, to?: number) => [...store.slices(from, to)].map((s) => Array.from(s));
+    expect(pieces(65_530, 65_540)).toEqual([Array.from(states.subarray(65_530 * W, 65_536 * W)), Array.from(states.subarray(65_536 * W, 65_540 * W))]);
+    expect(pieces(3, 5)).toEqual([Array.from(states.subarray(3 * W, 5 * W))]);
+    expect(pieces(10, 10)).toEqual([]);
+    const all = [...store.slices()];
+    expect(all.map((s) => s.length)).toEqual([65_536 * W, (N - 65_536) * W]);
+    expect(all.every((s, k) => s.every((x, j) => x === states[k * 65_536 * W + j]))).toBe(true);
+    // appendAll after two states already there: ids follow them, every state findable and readable.
+    const copy = new StateStore(W, { tableBits: 4 });
+    copy.insert(Uint32Array.of(1, 1), 0);
+    copy.insert(Uint32Array.of(2, 2), 0);
+    copy.appendAll(states);
+    expect(copy.count).toBe(N + 2);
+    expect(misses(copy, states, W, (i) => -(i + 3), 'insert')).toEqual([]);
+    expect(copy.insert(Uint32Array.of(2, 2), 0)).toBe(-2);
+    const back = new Uint32Array(W);
+    copy.read(N + 1, back, 0);
+    expect(Array.from(back)).toEqual(Array.from(states.subarray((N - 1) * W)));
+    expect(copy.insert(Uint32Array.of(3, 3), 0)).toBe(N + 2);
+  });
+
+  it("reads exactly a state's words (the words after it in the caller's buffer are left alone); a start state inserted without a parent has none", () => {
+    const store = new StateStore(2, { parents: true, maxVia: 3 });
+    expect(store.insert(Uint32Array.of(4, 5), 0)).toBe(0);
+    expect([store.parent(0), store.via(0), store.path(0)]).toEqual([-1, 0, [0]]);
+    store.insert(Uint32Array.of(6, 7), 0, 0, 1);
+    const out = Uint32Array.of(9, 9, 9, 9);
+    store.read(0, out, 1);
+    expect(Array.from(out)).toEqual([9, 4, 5, 9]);
+  });
+
+  it('appendAll of exactly one chunk of states fills it and no more', () => {
+    const W = 1;
+    const states = Uint32Array.from({ length: 65_536 * W }, (_, i) => i + 1);
+    const store = new StateStore(W, { tableBits: 4 });
+    store.appendAll(states);
+    expect([store.count, store.capacity]).toEqual([65_536, 65_536]);
+    expect(misses(store, states, W, (i) => -(i + 1), 'has')).toEqual([]);
+  });
+
+  it('counts 4 + 4 bytes of parent and rule instance a state when rule instances need more than 16 bits', () => {
+    const wide = new StateStore(2, { parents: true, maxVia: 0x10000, tableBits: 8 });
+    wide.insert(Uint32Array.of(1, 2), 0, -1, 0x10000);
+    expect(wide.bytes()).toBe(4 * 256 + (2 * 4 + 4 + 4));
+    expect(wide.via(0)).toBe(0x10000);
   });
 });
 

@@ -1,0 +1,231 @@
+/**
+ * The canonical forms of symmetry reduction (symmetry.ts, `Canonicalizer`) against brute force over
+ * every permutation of the symmetric types: each of a state's images gets the same form, that form
+ * is one of its images (so two states share a form exactly when a permutation maps one to the
+ * other), the whole-group search gives the least image, and the permutation reported maps the state
+ * to its form. States are drawn with most slots at their least value, so that elements are often
+ * interchangeable (twins) and signatures often equal, the cases the search prunes.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileModel } from '../../model/lang/compile.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Type, arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
+import { Canonicalizer } from './symmetry.js';
+
+/** Two symmetric types (P of 3, Q of 2), a plain index type, a one-element symmetric type: arrays, matrices, pointers, records. */
+const mixed = buildModel(
+  defineProtocol({
+    name: 'mixed',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
+    build(b) {
+      const P = b.index('P', 3, { symmetric: true });
+      const Q = b.index('Q', 2, { symmetric: true });
+      const N = b.index('N', 2);
+      const Z = b.index('Z', 1, { symmetric: true });
+      b.v('pc', arrayOf(P, enumOf('Pc', ['a', 'b', 'c'])));
+      b.v('next', arrayOf(P, option(P)));
+      b.v('owner', arrayOf(Q, option(P)));
+      b.v('edge', arrayOf(P, arrayOf(P, bool)));
+      b.v('slot', arrayOf(N, arrayOf(Q, range(0, 2))));
+      b.v('holder', option(Q));
+      b.v('who', P);
+      b.v('rec', arrayOf(Q, record({ at: P, n: range(0, 1) })));
+      b.v('z', arrayOf(Z, Z));
+      b.init('zero', () => []);
+      return {};
+    },
+  }),
+);
+
+/** One symmetric type of four processes: many idle twins. */
+const procs = buildModel(
+  defineProtocol({
+    name: 'procs',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
+    build(b) {
+      const T = b.index('T', 4, { symmetric: true });
+      b.v('st', arrayOf(T, enumOf('St', ['idle', 'try', 'crit'])));
+      b.v('ptr', arrayOf(T, option(T)));
+      b.v('turn', option(T));
+      b.v('count', range(0, 3));
+      b.init('zero', () => []);
+      return {};
+    },
+  }),
+);
+
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[0]];
+  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+}
+
+/** Every combination of a permutation per symmetric type (by name). */
+function allPerms(model: Model): Record<string, number[]>[] {
+  let out: Record<string, number[]>[] = [{}];
+  for (const t of model.indexes.filter((i) => i.symmetric)) out = out.flatMap((c) => permutations(t.size).map((p) => ({ ...c, [t.name]: p })));
+  return out;
+}
+
+/** The state with element i of each symmetric type renamed perm[type][i], read from the slot names (independent of symmetry.ts). */
+function permute(model: Model, s: Int32Array, perm: Record<string, number[]>): Int32Array {
+  const { slotNames, slotTypes, vars } = model.layout;
+  const where = new Map(slotNames.map((n, k) => [n, k]));
+  const u = new Int32Array(s.length);
+  slotNames.forEach((name, k) => {
+    const v = vars.find((x) => name === x.name || name.startsWith(`${x.name}[`) || name.startsWith(`${x.name}.`)) as { name: string; type: Type };
+    let t: Type = v.type;
+    const moved =
+      v.name +
+      name.slice(v.name.length).replace(/\[(\d+)\]|\.(\w+)/g, (_m, i: string | undefined, f: string | undefined) => {
+        if (f !== undefined) {
+          t = (t as Extract<Type, { kind: 'record' }>).fields[f] as Type;
+          return `.${f}`;
+        }
+        const arr = t as Extract<Type, { kind: 'array' }>;
+        t = arr.elem;
+        const p = perm[arr.index.name];
+        return `[${p ? p[Number(i)] : i}]`;
+      });
+    const st = slotTypes[k] as Type;
+    const target = st.kind === 'index' ? st.name : st.kind === 'option' && st.inner.kind === 'index' ? st.inner.name : null;
+    const val = s[k] as number;
+    const p = target ? perm[target] : undefined;
+    u[where.get(moved) as number] = p && val >= 0 ? (p[val] as number) : val;
+  });
+  return u;
+}
+
+/** States with most slots at their least value (twins and equal signatures are common). */
+const sparseState = (model: Model) =>
+  fc
+    .tuple(
+      ...model.layout.slotTypes.map((t) =>
+        fc.oneof(
+          { arbitrary: fc.constant(minValue(t)), weight: 3 },
+          { arbitrary: fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 }), weight: 2 },
+        ),
+      ),
+    )
+    .map((xs) => Int32Array.from(xs));
+
+/** `a` before `b` in the order of the canonical form: compared from the last word down. */
+function less(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number);
+  return false;
+}
+
+for (const [name, model] of [
+  ['mixed', mixed],
+  ['procs', procs],
+] as const) {
+  describe(`canonical forms against every permutation (${name})`, () => {
+    const cm = compileModel(model, []);
+    const perms = allPerms(model);
+    const packed = (s: Int32Array) => {
+      const w = new Uint32Array(cm.words);
+      cm.pack(s, w, 0);
+      return w;
+    };
+    const formOf = (c: Canonicalizer, s: Int32Array) => {
+      const w = packed(s);
+      const before = Array.from(w);
+      const changed = c.canonical(s, w);
+      expect(changed).toBe(before.join() !== Array.from(w).join());
+      return Array.from(w).join();
+    };
+
+    for (const [mode, wholeGroupMax] of [
+      ['signatures', 0],
+      ['whole group', 1000],
+    ] as const) {
+      it(`${mode}: every image of a state has its form, which is an image of it (the least one for the whole group), and the permutation reported maps it there`, () => {
+        const canon = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax, track: true });
+        const types = canon.types.map((t) => t.name);
+        fc.assert(
+          fc.property(sparseState(model), (s) => {
+            const images = perms.map((p) => packed(permute(model, s, p)));
+            const form = formOf(canon, s);
+            // The permutation applied, by type name.
+            const applied = Object.fromEntries(types.map((t, i) => [t, Array.from(canon.permutation()[i] as Int32Array)]));
+            expect(packed(permute(model, s, applied)).join()).toBe(form);
+            expect(images.some((w) => w.join() === form)).toBe(true);
+            if (wholeGroupMax > 0) {
+              const least = images.reduce((m, w) => (less(w, m) ? w : m));
+              expect(form).toBe(least.join());
+            }
+            for (const p of perms) expect(formOf(canon, permute(model, s, p))).toBe(form);
+          }),
+          { numRuns: 120, seed: 7 },
+        );
+      });
+    }
+  });
+}
+
+describe("the canonicaliser's group", () => {
+  it('permutes the symmetric types of more than one element, counts their group, and tries every other permutation in a whole-group search', () => {
+    const cm = compileModel(mixed, []);
+    const whole = new Canonicalizer(mixed, cm.words, cm.pack, { wholeGroupMax: 12 });
+    expect([whole.active, whole.types.map((t) => t.name), whole.group]).toEqual([true, ['P', 'Q'], 12]);
+    const s = new Int32Array(mixed.layout.nSlots);
+    const w = new Uint32Array(cm.words);
+    cm.pack(s, w, 0);
+    whole.canonical(s, w);
+    expect(whole.tried).toBe(11);
+    // A group just above the bound: the signatures; a state whose elements all differ needs one permutation.
+    const sig = new Canonicalizer(mixed, cm.words, cm.pack, { wholeGroupMax: 11 });
+    const distinct = new Int32Array(mixed.layout.nSlots);
+    const names = mixed.layout.slotNames;
+    distinct[names.indexOf('pc[1]')] = 1;
+    distinct[names.indexOf('pc[2]')] = 2;
+    distinct[names.indexOf('slot[0][1]')] = 1;
+    cm.pack(distinct, w, 0);
+    sig.canonical(distinct, w);
+    expect(sig.tried).toBe(1);
+    // The default bound (6) searches procs' 24 permutations by signatures: the all-idle state, all twins, needs one.
+    const pm = compileModel(procs, []);
+    const byDefault = new Canonicalizer(procs, pm.words, pm.pack);
+    const idle = new Int32Array(procs.layout.nSlots).fill(-1);
+    idle.fill(0, 0, 4);
+    idle[procs.layout.slotNames.indexOf('count')] = 0;
+    const iw = new Uint32Array(pm.words);
+    pm.pack(idle, iw, 0);
+    expect(byDefault.canonical(idle, iw)).toBe(false);
+    expect([byDefault.group, byDefault.tried]).toEqual([24, 1]);
+    // Three elements whose group is 6 or less: the whole group by default.
+    const small = new Canonicalizer({ ...procs, indexes: procs.indexes.map((t) => ({ ...t, size: 3 })) }, pm.words, pm.pack);
+    expect(small.group).toBe(6);
+  });
+
+  it('is inactive without a symmetric type of two or more elements, and keeps no permutation unless asked to', () => {
+    const plain = buildModel(
+      defineProtocol({
+        name: 'plain',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const Z = b.index('Z', 1, { symmetric: true });
+          const N = b.index('N', 3);
+          b.v('a', arrayOf(N, bool));
+          b.v('z', Z);
+          b.init('zero', () => []);
+          return {};
+        },
+      }),
+    );
+    const cm = compileModel(plain, []);
+    const c = new Canonicalizer(plain, cm.words, cm.pack);
+    expect([c.active, c.types, c.group]).toEqual([false, [], 1]);
+    const m = compileModel(mixed, []);
+    expect(() => new Canonicalizer(mixed, m.words, m.pack).permutation()).toThrow(/does not keep/);
+  });
+});
