@@ -86,15 +86,8 @@ export class ChoiceRunner {
     const { cm, s, nSlots } = this;
     s.set(init);
     let generated = 0;
-    // A property that cannot be evaluated in a state (a cover's or an invariant's unwrap of none) is
-    // a model error of that state, as in the other engines.
-    try {
-      opts.onState?.(s, 0);
-      const bad0 = cm.firstViolated(s);
-      if (bad0 >= 0) return { length: 0, generated, stop: { kind: 'invariant', index: bad0 }, ended: false };
-    } catch (error) {
-      return { length: 0, generated, stop: { kind: 'modelError', error }, ended: false };
-    }
+    const stop0 = this.stopAt(0, -1, opts.onState);
+    if (stop0) return { length: 0, generated, stop: stop0, ended: false };
     for (let i = 0; i < choices.length; i++) {
       this.count = 0;
       try {
@@ -117,17 +110,27 @@ export class ChoiceRunner {
       }
       s.set(this.pool.subarray(c * nSlots, (c + 1) * nSlots));
       opts.record?.({ instance: this.ids[c] as number, state: new Int32Array(s) });
-      try {
-        opts.onState?.(s, i + 1);
-        const f = this.fails[c] as number;
-        if (f >= 0) return { length: i + 1, generated, stop: { kind: 'step', index: f }, ended: false };
-        const bad = cm.firstViolated(s);
-        if (bad >= 0) return { length: i + 1, generated, stop: { kind: 'invariant', index: bad }, ended: false };
-      } catch (error) {
-        return { length: i + 1, generated, stop: { kind: 'modelError', error }, ended: false };
-      }
+      const stop = this.stopAt(i + 1, this.fails[c] as number, opts.onState);
+      if (stop) return { length: i + 1, generated, stop, ended: false };
     }
     return { length: choices.length, generated, stop: null, ended: false };
+  }
+
+  /**
+   * What ends a run in the state just reached (held in `s`, at `depth`): the step property
+   * `stepFail` broken by the step to it (-1: none), an invariant, or a model error. A property that
+   * cannot be evaluated there (a cover's or an invariant's unwrap of none) is a model error of that
+   * state, as in the other engines.
+   */
+  private stopAt(depth: number, stepFail: number, onState?: (s: Int32Array, depth: number) => void): RunStop | null {
+    try {
+      onState?.(this.s, depth);
+      if (stepFail >= 0) return { kind: 'step', index: stepFail };
+      const bad = this.cm.firstViolated(this.s);
+      return bad >= 0 ? { kind: 'invariant', index: bad } : null;
+    } catch (error) {
+      return { kind: 'modelError', error };
+    }
   }
 
   /**
