@@ -156,15 +156,18 @@ class SymmetricLayout {
 
   /** Where each slot goes under the permutation (element i of type t goes to perm[t][i]). */
   destinations(perm: readonly Int32Array[]): Int32Array {
+    return Int32Array.from({ length: this.nSlots }, (_, k) => this.image(k, perm));
+  }
+
+  /** The slot that slot k becomes when each type t is permuted by perm[t] (element i goes to perm[t][i]). */
+  image(k: number, perm: readonly Int32Array[]): number {
     const { cStart, cType, cIndex, cStride } = this;
-    return Int32Array.from({ length: this.nSlots }, (_, k) => {
-      let d = k;
-      for (let c = cStart[k] as number; c < (cStart[k + 1] as number); c++) {
-        const i = cIndex[c] as number;
-        d += (((perm[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
-      }
-      return d;
-    });
+    let d = k;
+    for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
+      const i = cIndex[c] as number;
+      d += (((perm[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
+    }
+    return d;
   }
 
   /**
@@ -172,20 +175,17 @@ class SymmetricLayout {
    * Only the affected slots are written: `u` must already hold `s` in the others.
    */
   permuteInto(s: Int32Array, perm: readonly Int32Array[], u: Int32Array): void {
-    const { cStart, cType, cIndex, cStride, valueType, affected } = this;
-    const n = affected.length;
-    for (let a = 0; a < n; a++) {
+    const { valueType, affected } = this;
+    for (let a = 0; a < affected.length; a++) {
       const k = affected[a] as number;
-      let d = k;
-      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
-        const i = cIndex[c] as number;
-        d += (((perm[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
-      }
-      const v = s[k] as number;
-      const vt = valueType[k] as number;
-      u[d] = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+      u[this.image(k, perm)] = renamed(s[k] as number, valueType[k] as number, perm);
     }
   }
+}
+
+/** Value `v` of a slot whose values are of symmetric type `vt` (-1: none) after the permutation (none, -1, stays). */
+function renamed(v: number, vt: number, perm: readonly Int32Array[]): number {
+  return vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
 }
 
 /**
@@ -219,7 +219,6 @@ export class Canonicalizer {
   private readonly perm: Int32Array[] = [];
   /** The inverse of `perm` (per type), for the slot a permuted value comes from. */
   private readonly inv: Int32Array[] = [];
-  private readonly u: Int32Array;
   private readonly best: Uint32Array;
   /**
    * The least permuted state so far, unpacked, and whether it differs from the state itself
@@ -257,7 +256,6 @@ export class Canonicalizer {
       this.bestPerm.push(Int32Array.from({ length: t.size }, (_, i) => i));
     }
     this.active = sym.length > 0;
-    this.u = new Int32Array(model.layout.nSlots);
     this.bestS = new Int32Array(model.layout.nSlots);
     this.best = new Uint32Array(words);
     if (!this.active) return;
@@ -309,8 +307,6 @@ export class Canonicalizer {
       for (const p of this.whole) this.tryWhole(s, p.from, p.perm);
       if (!this.improved) return false;
     } else {
-      // The permuted copies rewrite only the slots a permutation can change (SymmetricLayout.affected).
-      this.u.set(s);
       // Only the arrangements count (the identity is not one unless it sorts the signatures).
       this.signatures(s);
       this.prepare(s);
@@ -341,17 +337,13 @@ export class Canonicalizer {
     const { valueType: vts, affected } = this.lay as SymmetricLayout;
     for (let a = affected.length - 1; a >= 0; a--) {
       const k = affected[a] as number;
-      const v = s[from[k] as number] as number;
-      const vt = vts[k] as number;
-      const x = vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
+      const x = renamed(s[from[k] as number] as number, vts[k] as number, perm);
       const y = bestS[k] as number;
       if (x === y) continue;
       if (x < y) {
         for (let b = a; b >= 0; b--) {
           const k2 = affected[b] as number;
-          const v2 = s[from[k2] as number] as number;
-          const vt2 = vts[k2] as number;
-          bestS[k2] = vt2 >= 0 && v2 >= 0 ? ((perm[vt2] as Int32Array)[v2] as number) : v2;
+          bestS[k2] = renamed(s[from[k2] as number] as number, vts[k2] as number, perm);
         }
         this.improved = true;
         if (this.track) this.keepPerm(perm);
@@ -370,8 +362,8 @@ export class Canonicalizer {
     const lay = this.lay as SymmetricLayout;
     this.tried++;
     if (this.first) {
-      lay.permuteInto(s, perm, this.u);
-      this.bestS.set(this.u);
+      this.bestS.set(s);
+      lay.permuteInto(s, perm, this.bestS);
       if (this.track) this.keepPerm(perm);
       this.first = false;
       return;
@@ -382,17 +374,9 @@ export class Canonicalizer {
       const q = inv[t] as Int32Array;
       for (let i = 0; i < p.length; i++) q[p[i] as number] = i;
     }
-    const { cStart, cType, cIndex, cStride, valueType, affected } = lay;
-    const valueAt = (k: number): number => {
-      let src = k;
-      for (let c = cStart[k] as number, e = cStart[k + 1] as number; c < e; c++) {
-        const i = cIndex[c] as number;
-        src += (((inv[cType[c] as number] as Int32Array)[i] as number) - i) * (cStride[c] as number);
-      }
-      const v = s[src] as number;
-      const vt = valueType[k] as number;
-      return vt >= 0 && v >= 0 ? ((perm[vt] as Int32Array)[v] as number) : v;
-    };
+    const { valueType, affected } = lay;
+    // The value slot k takes comes from the slot the inverse permutation makes of k.
+    const valueAt = (k: number): number => renamed(s[lay.image(k, inv)] as number, valueType[k] as number, perm);
     for (let a = affected.length - 1; a >= 0; a--) {
       const k = affected[a] as number;
       const x = valueAt(k);
