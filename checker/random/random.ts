@@ -423,22 +423,34 @@ function sample(
     o.swarm ? fc.option(fc.array(fc.boolean(), { minLength: nRules, maxLength: nRules }), { freq: 2, nil: null }) : fc.constant(null),
   );
   let lastReport = tally.start;
+  // An exception of the caller's progress hook is the caller's, as in the other engines: fast-check
+  // would take it for a failing run (and shrink it), so every later run fails at once without
+  // running and the exception is thrown again once fast-check returns.
+  let hookFailure: { error: unknown } | null = null;
   const prop = fc.property(arb, (input) => {
+    if (hookFailure) return false;
     if (hooks.onProgress && ((tally.sampled.runs + tally.shrinking.runs + 1) & 63) === 0) {
       const now = Date.now();
       if (now - lastReport >= 1000) {
         lastReport = now;
-        hooks.onProgress(tally.progress(now));
+        try {
+          hooks.onProgress(tally.progress(now));
+        } catch (error) {
+          hookFailure = { error };
+          return false;
+        }
       }
     }
     return execute(input).stop === null;
   });
-  return fc.check(prop, {
+  const details = fc.check(prop, {
     seed: o.seed,
     numRuns: o.runs,
     ...(o.path !== undefined ? { path: o.path } : {}),
     ...(job.limits.timeLimitSec !== undefined ? { interruptAfterTimeLimit: job.limits.timeLimitSec * 1000, markInterruptAsFailure: false } : {}),
   });
+  if (hookFailure) throw (hookFailure as { error: unknown }).error;
+  return details;
 }
 
 /** The random engine behind the common interface. */

@@ -113,6 +113,21 @@ describe('progress reports', () => {
   });
 });
 
+describe('a progress hook that throws', () => {
+  it('gives its exception to the caller, once, instead of a failing run or an internal error (MC040)', () => {
+    steppingClock(1000);
+    const hookError = new Error('the caller stopped');
+    let calls = 0;
+    const hook = () => {
+      calls++;
+      throw hookError;
+    };
+    expect(() => randomCheck({ model, properties: [], limits: { depth: 12 }, runs: 600, seed: 3 }, { onProgress: hook })).toThrow(hookError);
+    // Nothing ran the hook again once it had thrown (fast-check's shrinking of the "failure" included).
+    expect(calls).toBe(1);
+  });
+});
+
 describe('a fresh seed', () => {
   it('is Math.random scaled to a non-negative 31-bit integer, and used and recorded by a job without one', () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
