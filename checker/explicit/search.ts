@@ -22,7 +22,7 @@ import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, t
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
 import { PartialOrder, type ReductionData } from './partialOrder.js';
-import { StateStore } from './stateStore.js';
+import { ID_BLOCK, StateStore } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
 
@@ -449,9 +449,11 @@ export class Search<P extends Kinded = Kinded> {
       const claim = claimChunk(this.expander, ctrl, this.target);
       if (claim === 'found') this.addFinding(this.expander.finding);
       if (claim !== 'expanded') break;
-      if (limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason = `state limit of ${limits.maxStates} reached`;
+      // The count includes ids the threads have taken and not used yet: at the limit by it, the
+      // round pauses, and the search stops only if the exact count (after `settle`) is at it too.
+      const atLimit = limits.maxStates !== undefined && this.count >= limits.maxStates;
       stopReason ??= ctl.tick();
-      if (stopReason !== null || ctl.atPause?.due()) {
+      if (atLimit || stopReason !== null || ctl.atPause?.due()) {
         Atomics.store(ctrl, CTRL.pause, 1);
         break;
       }
@@ -462,17 +464,33 @@ export class Search<P extends Kinded = Kinded> {
     }
     yield pool.idle();
     this.expander.setShared(false);
+    this.settleRound();
     if (limits.maxStates !== undefined && this.count >= limits.maxStates) stopReason ??= `state limit of ${limits.maxStates} reached`;
     return stopReason;
   }
 
   /**
+   * After a round (every thread idle, each has given back its unused ids): makes the ids of the
+   * target store dense again, and follows a moved state in the finding (an invariant broken by a
+   * new state names its position).
+   */
+  private settleRound(): void {
+    const moved = this.target.settle();
+    const f = this.found;
+    if (f?.kind !== 'invariant') return;
+    const base = this.storesFor().targetBase;
+    const to = moved.get(f.pos - base);
+    if (to !== undefined) this.found = { ...f, pos: base + to };
+  }
+
+  /**
    * Makes room for a round of `threads` threads inserting at once (no thread grows a store during
    * a round), and sets the count at which they stop claiming: each claim adds at most a chunk
-   * times the rule instances, so the room left then covers every chunk in flight.
+   * times the rule instances, and each thread holds a block of ids, so the room left then covers
+   * every chunk in flight.
    */
   private reserveRound(threads: number): void {
-    const slack = threads * (this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length);
+    const slack = threads * ((this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length) + ID_BLOCK);
     const target = this.target;
     const room = Math.max(4 * slack, target.count >> 3, 1 << 16);
     target.reserve(room);

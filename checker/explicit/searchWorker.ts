@@ -53,6 +53,7 @@ function round(m: WorkerRound): WorkerIdle {
   let claim: Claim;
   do claim = claimChunk(expander, ctrl, target);
   while (claim === 'expanded');
+  target.releaseIds();
   const finding = expander.finding;
   expander.finding = null;
   const f = expander.figures;

@@ -13,7 +13,7 @@ import { bool, enumOf, option, range } from '../../model/lang/types.js';
 import { stateArb } from '../../test/arbitraries.js';
 import { referenceHash, xorshift } from '../../test/referenceHash.js';
 import { compileModel } from '../../model/lang/compile.js';
-import { StateStore, hashWords } from './stateStore.js';
+import { ID_BLOCK, StateStore, hashWords } from './stateStore.js';
 
 describe('StateStore', () => {
   it('after dropping its index, still reads every state by id and counts no index bytes, but refuses inserts', () => {
@@ -234,14 +234,24 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     const states = Uint32Array.from({ length: N * 2 }, next);
     const ids: number[] = [];
     for (let i = 0; i < N; i++) ids.push((i % 2 ? view : owner).insertShared(states, i * 2));
-    expect(ids).toEqual(Array.from({ length: N }, (_, i) => i));
+    // Each view takes its ids a block at a time: the owner from 0, the view from ID_BLOCK, ...
+    expect(ids.slice(0, 4)).toEqual([0, ID_BLOCK, 1, ID_BLOCK + 1]);
+    expect(owner.count).toBe(Math.ceil(N / 2 / ID_BLOCK) * 2 * ID_BLOCK);
+    // Both give back what is left of their blocks; the ids are then 0 .. N-1.
+    view.releaseIds();
+    const moved = owner.settle();
     expect([owner.count, view.count]).toEqual([N, N]);
-    expect(misses(view, states, 2, (i) => -(i + 1), 'insertShared')).toEqual([]);
-    expect(misses(owner, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
+    const final = ids.map((id) => moved.get(id) ?? id);
+    expect([...final].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(moved.size).toBeGreaterThan(0);
+    expect(misses(view, states, 2, (i) => -((final[i] as number) + 1), 'insertShared')).toEqual([]);
+    expect(misses(owner, states, 2, (i) => -((final[i] as number) + 1), 'insert')).toEqual([]);
     expect(misses(view, states, 2, (i) => -(i + 1), 'has')).toEqual([]);
     const back = new Uint32Array(2);
-    view.read(N - 1, back, 0);
-    expect(Array.from(back)).toEqual(Array.from(states.subarray(2 * N - 2)));
+    for (let i = 0; i < N; i++) {
+      view.read(final[i] as number, back, 0);
+      if (back[0] !== states[2 * i] || back[1] !== states[2 * i + 1]) throw new Error(`state ${i} is not at its id ${final[i]}`);
+    }
     // The owner grows (chunks and table); the view, once attached, inserts into the new table.
     expect(owner.reserve(70_000)).toBe(true);
     view.attach(owner.buffers());
@@ -251,10 +261,56 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     const shared: number[] = [];
     for (let i = 0; i < 70_000; i++) if (view.insertShared(more, i * 2) !== N + i) shared.push(i);
     expect(shared).toEqual([]);
+    view.releaseIds();
+    // One view inserted alone: its ids are dense already, only the end of its last block is given back.
+    expect(owner.settle().size).toBe(0);
+    expect(owner.count).toBe(N + 70_000);
     expect(misses(owner, more, 2, (i) => -(N + i + 1), 'insert')).toEqual([]);
     expect(misses(owner, states, 2, (i) => -(i + 1), 'has')).toEqual([]);
     view.read(N + 69_999, back, 0);
     expect(Array.from(back)).toEqual(Array.from(more.subarray(139_998)));
+  });
+
+  it('settle after rounds of several views leaves dense ids, each state readable at its id and found by the table, and no state lost or doubled', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 400 })), { minLength: 1, maxLength: 600 }),
+        fc.array(fc.nat({ max: 599 }), { maxLength: 4 }),
+        (ops, roundEnds) => {
+          const owner = new StateStore(2, { tableBits: 4 });
+          const views = [owner, new StateStore(2, { buffers: owner.buffers() }), new StateStore(2, { buffers: owner.buffers() })];
+          owner.reserve(ops.length + views.length * ID_BLOCK);
+          for (const v of views) v.attach(owner.buffers());
+          // The expected id of each distinct state, followed through every settle.
+          const idOf = new Map<number, number>();
+          const w = new Uint32Array(2);
+          ops.forEach(([view, value], i) => {
+            w[0] = value;
+            w[1] = ~value >>> 0;
+            const r = (views[view] as StateStore).insertShared(w, 0);
+            if (idOf.has(value)) expect(r).toBe(-((idOf.get(value) as number) + 1));
+            else {
+              expect(r).toBeGreaterThanOrEqual(0);
+              idOf.set(value, r);
+            }
+            if (roundEnds.includes(i) || i === ops.length - 1) {
+              for (const v of views.slice(1)) v.releaseIds();
+              const moved = owner.settle();
+              for (const [value2, id] of idOf) idOf.set(value2, moved.get(id) ?? id);
+              expect(owner.count).toBe(idOf.size);
+            }
+          });
+          const back = new Uint32Array(2);
+          for (const [value, id] of idOf) {
+            owner.read(id, back, 0);
+            expect([back[0], back[1]]).toEqual([value, ~value >>> 0]);
+            expect(owner.insert(back, 0)).toBe(-(id + 1));
+          }
+          expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
   });
 
   it('a thread meeting a slot another thread is still filling waits for its id (has and insertShared)', async () => {
@@ -282,6 +338,8 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     worker = await publishLater();
     expect(store.insertShared(w, 0)).toBe(-1);
     await worker.terminate();
+    expect(store.count).toBe(ID_BLOCK);
+    store.settle();
     expect(store.count).toBe(1);
   });
 

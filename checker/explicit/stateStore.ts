@@ -8,8 +8,12 @@
  *
  * Concurrency: `insertShared` may run in several threads at once. A thread claims an empty slot by
  * compare-and-swap (marking it busy), takes the next id, writes the words, then publishes the id;
- * a thread meeting a busy slot waits for the id. Growing (more chunks, a larger table) happens only
- * while no thread inserts (`reserve`, called between rounds of work).
+ * a thread meeting a busy slot waits for the id. Ids are taken from the shared count a block at a
+ * time (`ID_BLOCK`), so that the threads do not fight over the count's cache line at every new
+ * state and each writes its states into memory of its own; at the end of a round every thread
+ * gives back what is left of its block (`releaseIds`) and the coordinator moves the last states
+ * into those holes (`settle`), so the ids are dense again. Growing (more chunks, a larger table)
+ * happens only while no thread inserts (`reserve`, called between rounds of work).
  */
 
 const CHUNK_BITS = 16;
@@ -18,6 +22,10 @@ const MASK = CHUNK - 1;
 const NO_PARENT = 0xffffffff;
 /** A slot being filled: its id is not published yet. */
 const BUSY = -1;
+/** Ids a thread takes from the shared count at a time in `insertShared`. */
+export const ID_BLOCK = 64;
+/** Blocks given back between two `settle`s at most (a thread gives back one a round). */
+const MAX_RELEASED = 256;
 /** The table grows past this load (ids of 4 bytes: 5.3 to 10.7 bytes of table per state). */
 const MAX_LOAD = 0.75;
 /** Load a table may reach during a round of several threads (`reserve`). */
@@ -28,7 +36,7 @@ export interface StoreBuffers {
   readonly words: number;
   readonly chunks: readonly SharedArrayBuffer[];
   readonly table: SharedArrayBuffer;
-  /** Int32 [count]. */
+  /** Int32 [count, blocks given back, then (first, end) of each block given back]. */
   readonly meta: SharedArrayBuffer;
 }
 
@@ -65,6 +73,9 @@ export class StateStore {
   private readonly vias: (Uint32Array | Uint16Array)[] | null;
   private readonly wideVia: boolean;
   private indexDropped = false;
+  /** This view's block of ids for `insertShared`: the next id to use, and the end of the block. */
+  private blockNext = 0;
+  private blockEnd = 0;
 
   /**
    * `words` per packed state. `parents`: keep the parent and the producing rule instance (or init
@@ -83,13 +94,16 @@ export class StateStore {
       this.attach(opts.buffers);
       return;
     }
-    this.meta = new Int32Array(new SharedArrayBuffer(8));
+    this.meta = new Int32Array(new SharedArrayBuffer(4 * (2 + 2 * MAX_RELEASED)));
     this.tableBits = opts.tableBits ?? 16;
     this.table = new Int32Array(new SharedArrayBuffer(4 << this.tableBits));
     this.tableMask = this.table.length - 1;
   }
 
-  /** Number of states stored. */
+  /**
+   * Number of states stored. While threads insert with `insertShared`, it also counts the ids they
+   * have taken and not used yet (exact again after `settle`).
+   */
   get count(): number {
     return this.meta[0] as number;
   }
@@ -203,8 +217,10 @@ export class StateStore {
   }
 
   /**
-   * `insert` for several threads at once. The caller must have reserved room (`reserve`); parents
-   * are not kept (stores with parents are used by one thread).
+   * `insert` for several threads at once. The caller must have reserved room (`reserve`) for what
+   * the threads insert plus a block of ids each (`ID_BLOCK`), and, once no thread inserts any more,
+   * have each thread call `releaseIds` and then call `settle`. Parents are not kept (stores with
+   * parents are used by one thread).
    */
   insertShared(w: Uint32Array, off: number): number {
     const h = this.hash(w, off);
@@ -217,7 +233,11 @@ export class StateStore {
       let v = Atomics.load(table, slot);
       if (v === 0) {
         if (Atomics.compareExchange(table, slot, 0, BUSY) !== 0) continue;
-        const id = Atomics.add(this.meta, 0, 1);
+        if (this.blockNext === this.blockEnd) {
+          this.blockNext = Atomics.add(this.meta, 0, ID_BLOCK);
+          this.blockEnd = this.blockNext + ID_BLOCK;
+        }
+        const id = this.blockNext++;
         this.write(id, w, off, -1, 0);
         Atomics.store(table, slot, (tag << bits) | (id + 1));
         return id;
@@ -226,6 +246,72 @@ export class StateStore {
       if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return -(v & idMask);
       slot = (slot + 1) & idMask;
     }
+  }
+
+  /** Gives back the ids of this view's block that `insertShared` has not used (each thread, at the end of a round). */
+  releaseIds(): void {
+    if (this.blockNext < this.blockEnd) {
+      const k = Atomics.add(this.meta, 1, 1);
+      if (k >= MAX_RELEASED) throw new Error('internal: too many blocks of ids given back before settle');
+      Atomics.store(this.meta, 2 + 2 * k, this.blockNext);
+      Atomics.store(this.meta, 3 + 2 * k, this.blockEnd);
+    }
+    this.blockNext = 0;
+    this.blockEnd = 0;
+  }
+
+  /**
+   * Makes the ids dense again after a round of `insertShared` (no thread inserting, every other
+   * thread's `releaseIds` done): gives back this view's own block, then moves the states with the
+   * highest ids into the ids given back, and returns where each moved state went (old id to new).
+   */
+  settle(): Map<number, number> {
+    this.releaseIds();
+    const moved = new Map<number, number>();
+    const meta = this.meta;
+    const released = Atomics.load(meta, 1);
+    if (released === 0) return moved;
+    const holes: [number, number][] = [];
+    let free = 0;
+    for (let k = 0; k < released; k++) {
+      const a = Atomics.load(meta, 2 + 2 * k);
+      const b = Atomics.load(meta, 3 + 2 * k);
+      holes.push([a, b]);
+      free += b - a;
+    }
+    meta[1] = 0;
+    const end = meta[0] as number;
+    const real = end - free;
+    const inHole = (id: number) => holes.some(([a, b]) => id >= a && id < b);
+    // Ids below `real` that are holes, ascending, take the states above it that are not.
+    const into: number[] = [];
+    for (const [a, b] of holes) for (let id = a; id < Math.min(b, real); id++) into.push(id);
+    into.sort((x, y) => x - y);
+    let from = end - 1;
+    for (const to of into) {
+      while (inHole(from)) from--;
+      this.move(from, to);
+      moved.set(from, to);
+      from--;
+    }
+    meta[0] = real;
+    return moved;
+  }
+
+  /** Moves state `from` to the unused id `to`, and its table entry with it, and clears its old place (one thread, no parents kept). */
+  private move(from: number, to: number): void {
+    const W = this.words;
+    const c = this.chunks[from >>> CHUNK_BITS] as Uint32Array;
+    const base = (from & MASK) * W;
+    this.write(to, c, base, -1, 0);
+    const h = hashWords(c, base, W);
+    const bits = this.tableBits;
+    const mask = this.tableMask;
+    let slot = h & mask;
+    while (((this.table[slot] as number) & mask) !== from + 1) slot = (slot + 1) & mask;
+    this.table[slot] = ((h >>> bits) << bits) | (to + 1);
+    // The old place is beyond the count now: cleared, so that nothing can read a stale copy there.
+    c.fill(0, base, base + W);
   }
 
   /** Whether the packed state is stored, without inserting it (safe while others insert). */
@@ -281,6 +367,7 @@ export class StateStore {
   /** Forgets every state (the buffers are kept for reuse; the table is cleared). */
   clear(): void {
     this.meta[0] = 0;
+    this.meta[1] = 0;
     this.table.fill(0);
   }
 
