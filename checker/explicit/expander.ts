@@ -269,8 +269,10 @@ export const CTRL = {
   chunk: 6,
   /** Depth of the level. */
   depth: 7,
+  /** Next id to claim when the threads fill a larger table together (`StateStore.rehashShared`). */
+  rehash: 8,
 } as const;
-export const CTRL_SIZE = 8;
+export const CTRL_SIZE = 9;
 
 /** What one claim did. */
 export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room';

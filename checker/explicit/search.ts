@@ -87,6 +87,8 @@ export interface LevelPool {
   whenReady(): Promise<void>;
   /** Starts a round: every worker claims chunks of the current level until none is left, or the search pauses or stops. */
   startRound(search: Search): void;
+  /** Starts a round in which every worker puts states of the target store into the larger table `table` (`StateStore.rehashShared`). */
+  startRehash(search: Search, table: SharedArrayBuffer): void;
   /** Resolves when every worker is idle again; their figures and findings are then in the search. */
   idle(): Promise<void>;
 }
@@ -438,9 +440,10 @@ export class Search<P extends Kinded = Kinded> {
     const ctrl = this.ctrl;
     const left = (ctrl[CTRL.end] as number) - (ctrl[CTRL.cursor] as number);
     ctrl[CTRL.chunk] = Math.max(16, Math.min(256, Math.floor(left / (8 * (pool.size + 1)))));
-    this.reserveRound(pool.size + 1);
+    const tableSize = this.reserveRound(pool.size + 1);
     ctrl[CTRL.depth] = this.depth;
     yield pool.whenReady();
+    if (tableSize !== null) yield* this.parallelRehash(pool, tableSize);
     this.expander.setShared(true);
     pool.startRound(this);
     let stopReason: string | null = null;
@@ -487,14 +490,26 @@ export class Search<P extends Kinded = Kinded> {
    * Makes room for a round of `threads` threads inserting at once (no thread grows a store during
    * a round), and sets the count at which they stop claiming: each claim adds at most a chunk
    * times the rule instances, and each thread holds a block of ids, so the room left then covers
-   * every chunk in flight.
+   * every chunk in flight. Returns the size of the larger table the round needs first (every
+   * thread fills it: `parallelRehash`), or null.
    */
-  private reserveRound(threads: number): void {
+  private reserveRound(threads: number): number | null {
     const slack = threads * ((this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length) + ID_BLOCK);
     const target = this.target;
     const room = Math.max(4 * slack, target.count >> 3, 1 << 16);
-    target.reserve(room);
+    target.reserveChunks(room);
     this.ctrl[CTRL.limit] = target.count + room - slack;
+    return target.tableSizeFor(room);
+  }
+
+  /** Every thread puts the stored states into a larger table of the target store, which then replaces its table. */
+  private *parallelRehash(pool: LevelPool, size: number): Generator<Wait, void> {
+    const table = StateStore.emptyTable(size);
+    this.ctrl[CTRL.rehash] = 0;
+    pool.startRehash(this, table);
+    this.target.rehashShared(table, this.ctrl, CTRL.rehash);
+    yield pool.idle();
+    this.target.useTable(table);
   }
 
   /** The depth-first walk (exact store, this thread only). */

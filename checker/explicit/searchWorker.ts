@@ -7,12 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCompiled } from '../../model/lang/compile.js';
 import { BitstateSet } from './bitstate.js';
-import { type Claim, Expander, type ExpanderStores, type SeenSet, claimChunk } from './expander.js';
+import { CTRL, type Claim, Expander, type ExpanderStores, type SeenSet, claimChunk } from './expander.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { PartialOrder } from './partialOrder.js';
 import { StateStore, type StoreBuffers } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
-import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRound } from './workerPool.js';
+import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRehash, WorkerRound } from './workerPool.js';
 
 const init = workerData as WorkerInit;
 const cm = loadCompiled(init.sources, init.slotNames);
@@ -60,5 +60,11 @@ function round(m: WorkerRound): WorkerIdle {
   return { type: 'idle', figures: { expanded: f.expanded, generated: f.generated, maxDepth: f.maxDepth, coverDepth: Array.from(f.coverDepth) }, finding };
 }
 
-parentPort?.on('message', (m: WorkerRound) => parentPort?.postMessage(round(m)));
+/** Fills the larger table with this thread's share of the stored states. */
+function rehash(m: WorkerRehash): { type: 'rehashed' } {
+  storeOf(m.target).rehashShared(m.table, ctrl, CTRL.rehash);
+  return { type: 'rehashed' };
+}
+
+parentPort?.on('message', (m: WorkerRound | WorkerRehash) => parentPort?.postMessage(m.type === 'round' ? round(m) : rehash(m)));
 parentPort?.postMessage({ type: 'ready' });

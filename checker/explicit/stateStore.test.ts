@@ -313,6 +313,39 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     );
   });
 
+  it('threads filling a larger table together (rehashShared, useTable) give a table that finds every state at its id, and inserts go on in it', () => {
+    const owner = new StateStore(2, { tableBits: 4 });
+    const view = new StateStore(2, { buffers: owner.buffers() });
+    const N = 40_000;
+    const states = Uint32Array.from({ length: N * 2 }, xorshift(11));
+    owner.reserveChunks(N);
+    for (let i = 0; i < N; i++) owner.insert(states, i * 2);
+    const n = owner.count;
+    const size = owner.tableSizeFor(N) as number;
+    // The table of one thread would grow to this size for N more states; none is needed for none.
+    expect(size).toBeGreaterThanOrEqual(((n + N) / 0.75) | 0);
+    expect(owner.tableSizeFor(0)).toBeNull();
+    const table = StateStore.emptyTable(size);
+    const ctrl = new Uint32Array(new SharedArrayBuffer(8));
+    view.attach(owner.buffers());
+    // The ids are claimed from ctrl[1]: a thread coming after the others have claimed all adds nothing.
+    owner.rehashShared(table, ctrl, 1);
+    expect(ctrl[1]).toBeGreaterThanOrEqual(n);
+    view.rehashShared(table, ctrl, 1);
+    expect(new Int32Array(table).filter((v) => v !== 0).length).toBe(n);
+    owner.useTable(table);
+    view.attach(owner.buffers());
+    expect(owner.bytes()).toBe(n * 8 + size * 4);
+    const found: number[] = [];
+    const back = new Uint32Array(2);
+    for (let id = 0; id < n; id++) {
+      owner.read(id, back, 0);
+      if (owner.insert(back, 0) !== -(id + 1) || view.insertShared(back, 0) !== -(id + 1)) found.push(id);
+    }
+    expect(found).toEqual([]);
+    expect(owner.insert(Uint32Array.of(1, 2), 0)).toBe(n);
+  });
+
   it('a thread meeting a slot another thread is still filling waits for its id (has and insertShared)', async () => {
     const store = new StateStore(1, { tableBits: 4 });
     store.reserve(8);

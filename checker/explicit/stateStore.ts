@@ -24,6 +24,8 @@ const NO_PARENT = 0xffffffff;
 const BUSY = -1;
 /** Ids a thread takes from the shared count at a time in `insertShared`. */
 export const ID_BLOCK = 64;
+/** Ids a thread claims at a time when the threads fill a larger table together. */
+const REHASH_CHUNK = 16384;
 /** Blocks given back between two `settle`s at most (a thread gives back one a round). */
 const MAX_RELEASED = 256;
 /** The table grows past this load (ids of 4 bytes: 5.3 to 10.7 bytes of table per state). */
@@ -137,22 +139,75 @@ export class StateStore {
    * growing. Returns true when buffers changed (other threads must `attach` again).
    */
   reserve(extra: number): boolean {
-    const need = this.count + extra;
-    let changed = false;
-    while (this.capacity < need) {
-      this.addChunk();
-      changed = true;
-    }
-    // A round may fill the table a little past the load at which one thread grows it (it grows as
-    // soon as the round ends and one thread inserts again); this keeps the table the size one
-    // thread would have.
-    if (need > this.table.length * RESERVE_LOAD) {
-      let size = this.table.length * 2;
-      while (need > size * MAX_LOAD) size *= 2;
+    let changed = this.reserveChunks(extra);
+    const size = this.tableSizeFor(extra);
+    if (size !== null) {
       this.rehash(size);
       changed = true;
     }
     return changed;
+  }
+
+  /** Adds chunks until `extra` more states fit. Returns true when it added any. */
+  reserveChunks(extra: number): boolean {
+    let changed = false;
+    while (this.capacity < this.count + extra) {
+      this.addChunk();
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * The size of table that `extra` more states need, or null when the table has room for them. A
+   * round may fill the table a little past the load at which one thread grows it (it grows as soon
+   * as the round ends and one thread inserts again); this keeps the table the size one thread
+   * would have.
+   */
+  tableSizeFor(extra: number): number | null {
+    const need = this.count + extra;
+    if (need <= this.table.length * RESERVE_LOAD) return null;
+    let size = this.table.length * 2;
+    while (need > size * MAX_LOAD) size *= 2;
+    return size;
+  }
+
+  /** An empty table of `size` slots, for the threads to fill together (`rehashShared`, then `useTable`). */
+  static emptyTable(size: number): SharedArrayBuffer {
+    if (size > 2 ** 30) throw new RangeError('the exact store holds at most 2^30 table slots (about 800 million states): use --store hash-compaction');
+    return new SharedArrayBuffer(size * 4);
+  }
+
+  /**
+   * Puts the ids of the stored states into the empty table `t`, claiming them `REHASH_CHUNK` at a
+   * time from `ctrl[at]` (several threads at once, none inserting). The same entries as `rehash`,
+   * in other slots of a probe run when two threads meet.
+   */
+  rehashShared(t: SharedArrayBuffer, ctrl: Uint32Array, at: number): void {
+    const tab = new Int32Array(t);
+    const mask = tab.length - 1;
+    const bits = Math.log2(tab.length);
+    const W = this.words;
+    const n = this.count;
+    for (;;) {
+      const a = Atomics.add(ctrl, at, REHASH_CHUNK);
+      if (a >= n) return;
+      const b = Math.min(n, a + REHASH_CHUNK);
+      for (let id = a; id < b; id++) {
+        const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
+        const h = hashWords(c, (id & MASK) * W, W);
+        const v = ((h >>> bits) << bits) | (id + 1);
+        let slot = h & mask;
+        while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
+      }
+    }
+  }
+
+  /** Takes the table the threads filled (`rehashShared`) in place of the old one. */
+  useTable(t: SharedArrayBuffer): void {
+    this.table = new Int32Array(t);
+    this.tableMask = this.table.length - 1;
+    this.tableBits = Math.log2(this.table.length);
   }
 
   private addChunk(): void {
@@ -331,8 +386,7 @@ export class StateStore {
   }
 
   private rehash(size: number): void {
-    if (size > 2 ** 30) throw new RangeError('the exact store holds at most 2^30 table slots (about 800 million states): use --store hash-compaction');
-    const t = new Int32Array(new SharedArrayBuffer(size * 4));
+    const t = new Int32Array(StateStore.emptyTable(size));
     const mask = size - 1;
     const bits = Math.log2(size);
     const W = this.words;

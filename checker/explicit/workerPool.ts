@@ -6,7 +6,8 @@
  * works alike — and attaches to the search's stores in shared memory. A round: the coordinator
  * posts the stores of the current level; every worker claims chunks from the shared cursor
  * (expander.ts `claimChunk`) until none is left or the search pauses or stops, then posts its
- * figures and its finding and waits for the next round. Threads start when the levels reach an
+ * figures and its finding and waits for the next round. When the visited set needs a larger table,
+ * a round of its own has every thread fill it. Threads start when the levels reach an
  * eighth of the size worth sharing (a small search starts none), and the first round waits until
  * every one has started.
  */
@@ -53,12 +54,22 @@ export interface WorkerRound {
   readonly seen: SeenBuffers | null;
 }
 
+/** A round in which the workers fill a larger table of the target store (`StateStore.rehashShared`). */
+export interface WorkerRehash {
+  readonly type: 'rehash';
+  readonly target: StoreBuffers;
+  readonly table: SharedArrayBuffer;
+}
+
 /** A worker's report at the end of a round: its figures so far and what it found. */
 export interface WorkerIdle {
   readonly type: 'idle';
   readonly figures: { readonly expanded: number; readonly generated: number; readonly maxDepth: number; readonly coverDepth: readonly number[] };
   readonly finding: Finding | null;
 }
+
+/** What a worker posts: started, a round's end, or its share of a larger table done. */
+type WorkerReply = { readonly type: 'ready' } | WorkerIdle | { readonly type: 'rehashed' };
 
 /** Starts the worker script: compiled JavaScript next to this module, or the TypeScript source through tsx (tests run the sources). */
 function startWorker(init: WorkerInit): Worker {
@@ -94,7 +105,7 @@ export class WorkerPool implements LevelPool {
     for (let i = 0; i < this.n; i++) {
       const w = startWorker(this.init);
       this.ready.push(false);
-      w.on('message', (m: { type: 'ready' } | WorkerIdle) => this.onMessage(i, m));
+      w.on('message', (m: WorkerReply) => this.onMessage(i, m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
         if (code !== 0 && this.workers.length) this.fail(new Error(`worker thread ${i} exited with code ${code}`));
@@ -120,10 +131,14 @@ export class WorkerPool implements LevelPool {
   }
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  private onMessage(i: number, m: { type: 'ready' } | WorkerIdle): void {
+  private onMessage(i: number, m: WorkerReply): void {
     if (m.type === 'ready') {
       this.ready[i] = true;
       if (this.ready.every(Boolean)) for (const w of this.readyWaiters.splice(0)) w.resolve();
+      return;
+    }
+    if (m.type === 'rehashed') {
+      if (--this.pending === 0) this.roundDone?.resolve();
       return;
     }
     const search = this.search as Search;
@@ -140,9 +155,17 @@ export class WorkerPool implements LevelPool {
   }
 
   startRound(search: Search): void {
+    this.post(search, search.roundMessage());
+  }
+
+  startRehash(search: Search, table: SharedArrayBuffer): void {
+    this.post(search, { type: 'rehash', target: search.target.buffers(), table });
+  }
+
+  /** Sends a round's message to every worker that has started. */
+  private post(search: Search, msg: WorkerRound | WorkerRehash): void {
     if (this.failure) throw new McError('MC040', `internal error in a worker thread: ${this.failure.message}`);
     this.search = search;
-    const msg = search.roundMessage();
     this.pending = 0;
     this.workers.forEach((w, i) => {
       if (!this.ready[i]) return;
