@@ -294,6 +294,25 @@ export class Canonicalizer {
   }
 
   /**
+   * Whether `t` is canonical because it agrees with the canonical state `src` on every slot a
+   * permutation can change (`SymmetricLayout.affected`): every permuted copy of `t` then differs
+   * from `t` exactly where the same copy of `src` differs from `src`, and in the same way (the
+   * other slots are equal in both), so none is less than `t` as none is less than `src`; the
+   * signatures, made of the affected slots only, are the same too. Most steps of a protocol change
+   * no slot indexed by a symmetric type, so this saves their canonicalisation. With `track`, the
+   * permutation kept is then the identity.
+   */
+  unchangedFrom(src: Int32Array, t: Int32Array): boolean {
+    const affected = (this.lay as SymmetricLayout).affected;
+    for (let a = 0; a < affected.length; a++) {
+      const k = affected[a] as number;
+      if (src[k] !== t[k]) return false;
+    }
+    if (this.track) this.keepPerm(this.identity);
+    return true;
+  }
+
+  /**
    * Replaces the packed state in `out` (already `pack(s)`) with its canonical form.
    * Returns true when it changed.
    */
