@@ -129,6 +129,10 @@ export interface Walked {
   transitions: number;
   maxDepth: number;
   coverDepth: (number | null)[];
+  /** The states stored, in the order stored (their ids), with their depth. */
+  order: { s: Int32Array; d: number }[];
+  /** The transitions explored: from and to as ids, k the rule instance (the edges of a state whose expansion failed are dropped). */
+  edges: { from: number; to: number; k: number }[];
 }
 
 export function walk(
@@ -142,7 +146,9 @@ export function walk(
   const invs = properties.filter((p) => p.kind === 'invariant');
   const steps = properties.filter((p) => p.kind === 'step');
   const covers = properties.filter((p) => p.kind === 'cover');
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
+  const order: { s: Int32Array; d: number }[] = [];
+  const edges: Walked['edges'] = [];
   const coverDepth: (number | null)[] = covers.map(() => null);
   let transitions = 0;
   let maxDepth = 0;
@@ -154,7 +160,8 @@ export function walk(
   const store = (s: Int32Array, d: number): boolean => {
     const k = key(s);
     if (seen.has(k)) return true;
-    seen.add(k);
+    seen.set(k, seen.size);
+    order.push({ s, d });
     maxDepth = Math.max(maxDepth, d);
     const bad = invs.find((p) => !holds(model, p.pred, s));
     if (bad) {
@@ -175,6 +182,8 @@ export function walk(
     transitions,
     maxDepth,
     coverDepth,
+    order,
+    edges,
   });
   for (const init of model.inits) if (!store(initState(model, init), 0)) return result('found');
   let head = 0;
@@ -203,6 +212,8 @@ export function walk(
       } catch {
         // The compiled rules stop at the instance that fails; a model error comes before any violation in this state.
         error = true;
+        const from = seen.get(key(s));
+        while (edges.length && edges[edges.length - 1]?.from === from) edges.pop();
         break;
       }
       if (found) continue;
@@ -213,6 +224,7 @@ export function walk(
         continue;
       }
       store(t, d + 1);
+      edges.push({ from: seen.get(key(s)) as number, to: seen.get(key(t)) as number, k: model.instances.indexOf(inst) });
     }
     if (error) {
       found = { kind: 'error', state: s, depth: d };
@@ -256,10 +268,10 @@ export function expectSame(r: CheckResult<ExplicitStats>, w: Walked, covers: rea
     if (r.status === 'violated') got.unreached = r.violations.map((v) => [v.property, v.kind]);
     if (unreached.length) want.unreached = unreached.map((c) => [c, 'cover']);
   }
-  if (w.end !== 'found' || w.found?.kind !== 'error') {
-    // After a model error the compiled rules have stored the successors of the instances before the failing one: not compared.
-    got.figures = [r.stats.states, r.stats.transitions, r.stats.depth];
-    want.figures = [w.states, w.transitions, w.maxDepth];
+  // Figures too after a model error: the states stored before the failing rule instance count.
+  got.figures = [r.stats.states, r.stats.transitions, r.stats.depth];
+  want.figures = [w.states, w.transitions, w.maxDepth];
+  if (w.found?.kind !== 'error') {
     if (r.status !== 'error') got.covers = r.covers.map((c) => [c.name, c.reached, c.depth]);
     want.covers = covers.map((c, i) => [c, w.coverDepth[i] !== null, w.coverDepth[i]]);
   }

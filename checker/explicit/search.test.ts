@@ -47,7 +47,7 @@ describe('the explicit search against an independent walk over the interpreter',
     );
   });
 
-  it('random protocols with model errors: the first failing state in search order, with its trace, breadth-first and depth-first', () => {
+  it('random protocols with model errors: the first failing state in search order, with its trace and the figures so far, breadth-first and depth-first', () => {
     let errors = 0;
     fc.assert(
       fc.property(planArb(true), (plan) => {
