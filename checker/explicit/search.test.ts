@@ -8,10 +8,39 @@
  * transitions, the deepest level, the depth of each cover, and where a limit stops it.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
-import type { StoreKind } from '../engine.js';
-import { explicitCheck, explicitRun } from './explicit.js';
+import { describe, expect, it, vi } from 'vitest';
+import { McError } from '../../model/lang/errors.js';
+import { add, eq, lt } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { range } from '../../model/lang/types.js';
+import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
+import type { ExplicitOptions, StoreKind } from '../engine.js';
+import { explicitCheck, explicitRun, searchFor } from './explicit.js';
+
+/** Two counters a and b, 0..40 (1681 states); with `start`, the second start state sets a to it (out of range past 40: a model error). */
+function grid(start = 7) {
+  const model = buildModel(
+    defineProtocol({
+      name: 'search-grid',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const a = b.v('a', range(0, 40));
+        const c = b.v('b', range(0, 40));
+        b.init('zero', () => []);
+        b.init('start', () => [assign(a, add(a, start))]);
+        b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
+        b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
+        b.endState(() => eq(a, 40));
+        return { a, b: c };
+      },
+    }),
+  );
+  return { model };
+}
 
 describe('the explicit search against an independent walk over the interpreter', () => {
   it('random protocols, breadth-first, every store: same verdict, end state, trace length, states, transitions, depth and cover depths', () => {
@@ -27,6 +56,23 @@ describe('the explicit search against an independent walk over the interpreter',
         for (const store of STORES) {
           const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
           expectSame(r, w, covers, {}, store);
+          // What each store proves, and the figures it adds.
+          const st = r.stats;
+          expect({
+            guarantee: r.status === 'ok' || r.status === 'violated' ? r.guarantee : null,
+            store: st.store,
+            omission: typeof st.omissionProbability,
+            coverage: typeof st.coverage,
+            queue: typeof st.queueBytes,
+            bits: store === 'bitstate' ? st.storeBytes : null,
+          }).toEqual({
+            guarantee: store === 'exact' ? 'exhaustive' : store,
+            store: store === 'exact' ? undefined : store,
+            omission: store === 'hash-compaction' ? 'number' : 'undefined',
+            coverage: store === 'bitstate' ? 'number' : 'undefined',
+            queue: store === 'exact' ? 'undefined' : 'number',
+            bits: store === 'bitstate' ? 1 << 16 : null,
+          });
         }
       }),
       { numRuns: 60, seed: 4101 },
@@ -144,6 +190,108 @@ describe('the explicit search against an independent walk over the interpreter',
     const plain = counters(3, 9, -1);
     const full = walk(plain.model, plain.properties, false, 'bfs', {});
     expect([classes > 0, full.states > walk(plain.model, plain.properties, false, 'bfs', {}, plain.key).states]).toEqual([true, true]);
+  });
+
+  it('shards: each shard stores the start states and the successors of its part; together they store every state, and report their part', () => {
+    for (const [i, plan] of fc.sample(planArb(false), { numRuns: 12, seed: 4107 }).entries()) {
+      const { model, properties } = build(plan);
+      const whole = walk(model, [], false, 'bfs', {});
+      for (const count of [1, 2, 3]) {
+        const union = new Set<string>();
+        let sum = 0;
+        for (let index = 0; index < count; index++) {
+          const search = searchFor({ model, properties: [], limits: {}, deadlock: false, explicit: { shard: { index, count } } });
+          const end = search.runSync({}, { tick: () => null });
+          expect(end.kind).toBe('complete');
+          for (let pos = 0; pos < search.count; pos++) union.add(Array.from(search.state(pos)).join());
+          sum += search.count;
+          const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { shard: { index, count }, store: 'hash-compaction' } });
+          expect([r.stats.shard, r.stats.store, r.status === 'ok' || r.status === 'violated' ? r.guarantee : r.status]).toEqual([
+            `${index + 1}/${count}`,
+            'hash-compaction',
+            'shard',
+          ]);
+        }
+        expect([i, count, union.size]).toEqual([i, count, whole.states]);
+        if (count === 1) expect(sum).toBe(whole.states);
+      }
+    }
+  });
+
+  it('a start state that raises a model error ends the check (MC011, no trace); options the depth-first search cannot take are refused (MC030)', async () => {
+    const { model, properties } = build(fc.sample(planArb(false), { numRuns: 1, seed: 4108 })[0] as Plan);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return 'none';
+      } catch (e) {
+        return e instanceof McError ? e.code : String(e);
+      }
+    };
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model: grid(45).model, properties: [], limits: {}, strategy });
+      expect([r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace]).toEqual(['error', 'MC011', null]);
+    }
+    const job = { model, properties, limits: {}, strategy: 'dfs' as const };
+    expect(code(() => explicitCheck({ ...job, explicit: { store: 'hash-compaction' } }))).toBe('MC030');
+    expect(code(() => explicitCheck({ ...job, explicit: { por: true } }))).toBe('MC030');
+    expect(code(() => explicitCheck({ ...job, explicit: { por: 'auto' } }))).toBe('none');
+    const rejected = async (x: ExplicitOptions) =>
+      explicitRun({ ...job, explicit: x }).then(
+        () => 'none',
+        (e) => (e instanceof McError ? e.code : String(e)),
+      );
+    expect(await rejected({ workers: 2 })).toBe('MC030');
+    expect(await rejected({ checkpoint: { dir: '/nonexistent/never-made', everyMs: 1 } })).toBe('MC030');
+    expect(await rejected({ resume: '/nonexistent/never-made' })).toBe('MC030');
+  });
+
+  it('partial-order reduction (on for rules that cannot fail, or auto): the verdict, end state and shortest trace of the search without it', () => {
+    // Runs with the reduction on.
+    let reduced = 0;
+    fc.assert(
+      fc.property(planArb(true), fc.constantFrom(true, 'auto' as const), (plan, por) => {
+        const { model, properties } = build(plan);
+        const w = walk(model, properties, plan.deadlock, 'bfs', {});
+        const canFail = plan.rules.some((r) => r.body.some((a) => a.k === 'a++'));
+        if (canFail && por === true) return;
+        const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { por } });
+        // `auto` turns the reduction on only where the compiled rules have no run-time check (the compiler decides; not predicted here).
+        const on = por === true || r.stats.por === true;
+        const v = r.status === 'violated' ? r.violations[0] : undefined;
+        const steps = v?.trace?.steps ?? (r.status === 'error' ? r.trace?.steps : undefined) ?? [];
+        const f = w.found;
+        expect({
+          por: r.stats.por ?? false,
+          status: r.status,
+          end: f ? [v?.property ?? f.kind, Array.from(steps.at(-1)?.state ?? []), steps.length - 1] : null,
+        }).toEqual({
+          por: por === true ? true : (r.stats.por ?? false),
+          status: w.end === 'complete' ? (w.coverDepth.includes(null) ? 'violated' : 'ok') : f?.kind === 'error' ? 'error' : 'violated',
+          end: f ? ['property' in f ? f.property : f.kind, Array.from(f.state), f.depth] : null,
+        });
+        if (on) reduced++;
+        if (on) expect(r.stats.states).toBeLessThanOrEqual(w.states);
+      }),
+      { numRuns: 120, seed: 4109 },
+    );
+    expect(reduced).toBeGreaterThan(12);
+  });
+
+  it('a time limit stops the search at the first tick past it (a clock that does not move: a limit of 0 s is reached at once)', () => {
+    // Two counters to 40: 1681 states, more than the 1024 expansions between two ticks.
+    const { model } = grid();
+    const now = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      for (const strategy of ['bfs', 'dfs'] as const) {
+        const r = explicitCheck({ model, properties: [], limits: { timeLimitSec: 0 }, strategy });
+        expect([strategy, r.status === 'incomplete' && r.reason, r.stats.states < 1681]).toEqual([strategy, 'time limit of 0s reached', true]);
+        expect(explicitCheck({ model, properties: [], limits: { timeLimitSec: 1 }, strategy }).status).toBe('ok');
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('the asynchronous run (explicitRun, yielding to the event loop) reports what the synchronous one does, with limits too', async () => {
