@@ -119,7 +119,8 @@ export function build(plan: Plan): { model: Model; properties: Property[] } {
 type Found =
   | { kind: 'invariant' | 'step'; property: string; state: Int32Array; depth: number }
   | { kind: 'deadlock'; state: Int32Array; depth: number }
-  | { kind: 'error'; state: Int32Array; depth: number };
+  /** `via`: the rule instance that fails (the first enabled one whose step is out of range). */
+  | { kind: 'error'; state: Int32Array; depth: number; via: number };
 export interface Walked {
   end: 'complete' | 'found' | 'limit';
   found: Found | null;
@@ -202,7 +203,7 @@ export function walk(
     if (!next) return result('complete');
     const { s, d } = next;
     let any = false;
-    let error = false;
+    let error = -1;
     for (const inst of model.instances) {
       if (!enabled(model, inst, s)) continue;
       any = true;
@@ -211,7 +212,7 @@ export function walk(
         t = applyRule(model, inst, s);
       } catch {
         // The compiled rules stop at the instance that fails; a model error comes before any violation in this state.
-        error = true;
+        error = model.instances.indexOf(inst);
         const from = seen.get(key(s));
         while (edges.length && edges[edges.length - 1]?.from === from) edges.pop();
         break;
@@ -226,8 +227,8 @@ export function walk(
       store(t, d + 1);
       edges.push({ from: seen.get(key(s)) as number, to: seen.get(key(t)) as number, k: model.instances.indexOf(inst) });
     }
-    if (error) {
-      found = { kind: 'error', state: s, depth: d };
+    if (error >= 0) {
+      found = { kind: 'error', state: s, depth: d, via: error };
       return result('found');
     }
     if (found) return result('found');
@@ -253,7 +254,11 @@ export function expectSame(r: CheckResult<ExplicitStats>, w: Walked, covers: rea
       const v = r.violations[0];
       got.end = [v?.property, last(v?.trace?.steps), (v?.trace?.steps.length ?? 0) - 1];
     } else if (r.status === 'error') {
-      got.end = ['error', last(r.trace?.steps), (r.trace?.steps.length ?? 0) - 1];
+      const steps = r.trace?.steps.length ?? 0;
+      got.end = ['error', last(r.trace?.steps), steps - 1];
+      // The trace names the rule instance that fails in its last state, and the message counts the steps.
+      got.error = [r.code, r.trace?.extra?.failingChoice, r.message.endsWith(`(after ${steps - 1} steps; the trace leads to the state where it fails)`)];
+      if (f.kind === 'error') want.error = ['MC011', f.via, true];
     }
   } else if (w.end === 'limit') {
     want.status = 'incomplete';

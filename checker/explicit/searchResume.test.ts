@@ -96,6 +96,52 @@ describe('a search saved at a state limit and resumed', () => {
   });
 });
 
+describe('what a resumed search carries over', () => {
+  it('the bitstate coverage and the hash-compaction omission probability of a search that never stopped; the elapsed time saved by the run before', async () => {
+    const plan = plans(40, 4205).find((p) => {
+      const { model, properties } = build(p);
+      return walk(model, properties, p.deadlock, 'bfs', {}).end === 'complete' && walk(model, properties, p.deadlock, 'bfs', { maxStates: 10 }).end === 'limit';
+    });
+    if (!plan) throw new Error('no plan');
+    const { model, properties } = build(plan);
+    for (const store of ['hash-compaction', 'bitstate'] as const) {
+      const dir = freshDir();
+      const x = { store, memoryBytes: 1 << 12, checkpoint: { dir, everyMs: 3_600_000 } };
+      const job = { model, properties, deadlock: plan.deadlock };
+      const whole = await explicitRun({ ...job, limits: {}, explicit: { store, memoryBytes: 1 << 12 } });
+      await explicitRun({ ...job, limits: { maxStates: 10 }, explicit: x });
+      const saved = (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { elapsedMs: number }).elapsedMs;
+      const last = await explicitRun({ ...job, limits: {}, explicit: { ...x, resume: dir } });
+      expect([store, last.stats.coverage, last.stats.omissionProbability, last.stats.states]).toEqual([
+        store,
+        whole.stats.coverage,
+        whole.stats.omissionProbability,
+        whole.stats.states,
+      ]);
+      expect(last.stats.elapsedMs).toBeGreaterThanOrEqual(saved);
+    }
+  });
+
+  it('a fresh search in a folder of another check replaces its states; states appended after the last checkpoint.json are dropped', async () => {
+    const [a, b] = plans(40, 4206).filter((p) => {
+      const { model, properties } = build(p);
+      return walk(model, properties, p.deadlock, 'bfs', {}).end === 'complete' && walk(model, properties, p.deadlock, 'bfs', { maxStates: 8 }).end === 'limit';
+    });
+    if (!a || !b) throw new Error('no plans');
+    const dir = freshDir();
+    const ck = { checkpoint: { dir, everyMs: 3_600_000 } };
+    const one = build(a);
+    await explicitRun({ ...one, limits: { maxStates: 8 }, deadlock: a.deadlock, explicit: ck });
+    const two = build(b);
+    await explicitRun({ ...two, limits: { maxStates: 8 }, deadlock: b.deadlock, explicit: ck });
+    // A run killed while appending leaves bytes past the states checkpoint.json counts.
+    writeFileSync(join(dir, 'states.bin'), new Uint8Array(4 * 64).fill(0xff), { flag: 'a' });
+    const r = await explicitRun({ ...two, limits: {}, deadlock: b.deadlock, explicit: { ...ck, resume: dir } });
+    const covers = two.properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+    expectSame(r, walk(two.model, two.properties, b.deadlock, 'bfs', {}), covers, {}, 'fresh folder');
+  });
+});
+
 describe('checkpoints that cannot be resumed (MC050)', () => {
   const plan = plans(20, 4203).find((p) => {
     const { model, properties } = build(p);
