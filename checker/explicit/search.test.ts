@@ -13,7 +13,8 @@ import { McError } from '../../model/lang/errors.js';
 import { add, eq, lt } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { range } from '../../model/lang/types.js';
+import { arrayOf, range } from '../../model/lang/types.js';
+import { invariant } from '../../properties/property.js';
 import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
@@ -291,6 +292,33 @@ describe('the explicit search against an independent walk over the interpreter',
       }
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it('traces name rule instances past 255, breadth-first (rebuilt level by level) and depth-first (parent pointers)', () => {
+    // One rule over 300 processes: `Pick(p)` marks p; the invariant fails once 299 is marked (instance 299).
+    const model = buildModel(
+      defineProtocol({
+        name: 'search-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 300);
+          const picked = b.v('picked', arrayOf(P, range(0, 1)));
+          const done = b.v('done', range(0, 1));
+          b.init('zero', () => []);
+          b.rule('Pick', { p: P }, ({ p }) => ({ guard: eq(done, 0), body: [assign(picked.at(p as never), 1), assign(done, 1)] }));
+          return { picked };
+        },
+      }),
+    );
+    const properties = [invariant('not-last', 'W-1', '', eq(model.handles.picked.at(299 as never), 0))];
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model, properties, limits: {}, deadlock: false, strategy });
+      const steps = r.status === 'violated' ? (r.violations[0]?.trace?.steps ?? []) : [];
+      expect([strategy, steps.map((x) => x.choice), steps.at(-1)?.label]).toEqual([strategy, [0, 299], 'Pick(p=299)']);
     }
   });
 
