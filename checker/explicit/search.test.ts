@@ -10,11 +10,11 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
-import { add, eq, lt } from '../../model/lang/expr.js';
+import { add, eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { arrayOf, range } from '../../model/lang/types.js';
-import { invariant } from '../../properties/property.js';
+import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
+import { cover, invariant } from '../../properties/property.js';
 import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
@@ -214,12 +214,22 @@ describe('the explicit search against an independent walk over the interpreter',
           ]);
         }
         expect([i, count, union.size]).toEqual([i, count, whole.states]);
+        // The successors of the start states (level 1) are split among the shards: each is in exactly one shard's level 1.
+        const depth1 = whole.order.filter((o) => o.d === 1).map((o) => Array.from(o.s).join());
+        const levelOne: string[] = [];
+        for (let index = 0; index < count; index++) {
+          const search = searchFor({ model, properties: [], limits: {}, deadlock: false, explicit: { shard: { index, count } } });
+          search.runSync({}, { tick: () => null });
+          const [lo, hi] = [search.levelStarts[1] as number, (search.levelStarts[2] as number | undefined) ?? search.count];
+          for (let pos = lo; pos < hi; pos++) levelOne.push(Array.from(search.state(pos)).join());
+        }
+        expect([i, count, levelOne.sort()]).toEqual([i, count, depth1.sort()]);
         if (count === 1) expect(sum).toBe(whole.states);
       }
     }
   });
 
-  it('a start state that raises a model error ends the check (MC011, no trace); options the depth-first search cannot take are refused (MC030)', async () => {
+  it('a start state that raises a model error, or where a cover cannot be evaluated, ends the check (MC011, no trace); options the depth-first search cannot take are refused (MC030)', async () => {
     const { model, properties } = build(fc.sample(planArb(false), { numRuns: 1, seed: 4108 })[0] as Plan);
     const code = (f: () => unknown) => {
       try {
@@ -232,6 +242,34 @@ describe('the explicit search against an independent walk over the interpreter',
     for (const strategy of ['bfs', 'dfs'] as const) {
       const r = explicitCheck({ model: grid(45).model, properties: [], limits: {}, strategy });
       expect([r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace]).toEqual(['error', 'MC011', null]);
+    }
+    // A cover that cannot be evaluated in the start state (an unwrap of none): a model error there, with no trace.
+    const opt = buildModel(
+      defineProtocol({
+        name: 'search-cover-error',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const E = enumOf('E', ['a', 'b']);
+          const x = b.v('x', option(E));
+          b.init('empty', () => []);
+          b.rule('Fill', {}, () => ({ guard: not(isSome(x)), body: [assign(x, some('a', option(E)))] }));
+          return { x };
+        },
+      }),
+    );
+    const unwrapping = [cover('holds-a', 'C-3', '', eq(unwrap(opt.handles.x), 'a'))];
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model: opt, properties: unwrapping, limits: {}, deadlock: false, strategy });
+      expect([strategy, r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace, r.stats.states]).toEqual([
+        strategy,
+        'error',
+        'MC011',
+        null,
+        1,
+      ]);
     }
     const job = { model, properties, limits: {}, strategy: 'dfs' as const };
     expect(code(() => explicitCheck({ ...job, explicit: { store: 'hash-compaction' } }))).toBe('MC030');
