@@ -317,13 +317,17 @@ describe('the explicit search against an independent walk over the interpreter',
     expect(reduced).toBeGreaterThan(12);
   });
 
-  it('a time limit stops the search at the first tick past it (a clock that does not move: a limit of 0 s is reached at once)', () => {
+  it('a clock that does not move: a limit of 0 s is reached at the first tick, no progress is reported', () => {
     // Two counters to 40: 1681 states, more than the 1024 expansions between two ticks.
     const { model } = grid();
     const now = Date.now();
     const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
     try {
       for (const strategy of ['bfs', 'dfs'] as const) {
+        // No second passes on this clock: no progress report either.
+        const reports: number[] = [];
+        explicitCheck({ model, properties: [], limits: {}, strategy }, { onProgress: (p) => reports.push(p.distinct) });
+        expect([strategy, reports]).toEqual([strategy, []]);
         const r = explicitCheck({ model, properties: [], limits: { timeLimitSec: 0 }, strategy });
         expect([strategy, r.status === 'incomplete' && r.reason, r.stats.states < 1681]).toEqual([strategy, 'time limit of 0s reached', true]);
         expect(explicitCheck({ model, properties: [], limits: { timeLimitSec: 1 }, strategy }).status).toBe('ok');
@@ -358,6 +362,28 @@ describe('the explicit search against an independent walk over the interpreter',
       const steps = r.status === 'violated' ? (r.violations[0]?.trace?.steps ?? []) : [];
       expect([strategy, steps.map((x) => x.choice), steps.at(-1)?.label]).toEqual([strategy, [0, 299], 'Pick(p=299)']);
     }
+  });
+
+  it('the asynchronous run gives the event loop a turn when its time slice is used up, and goes on where it stopped', async () => {
+    // A clock that jumps a second at each reading: every slice of 100 ms is used up after one chunk of expansions.
+    const { model } = grid();
+    const w = walk(model, [], true, 'bfs', {});
+    let t = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => {
+      t += 1000;
+      return t;
+    });
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      const r = await explicitRun({ model, properties: [], limits: {} });
+      expect([r.status, r.stats.states, r.stats.transitions, r.stats.depth]).toEqual(['ok', w.states, w.transitions, w.maxDepth]);
+    } finally {
+      clearInterval(timer);
+      spy.mockRestore();
+    }
+    // The event loop ran while the search did.
+    expect(turns).toBeGreaterThan(0);
   });
 
   it('the asynchronous run (explicitRun, yielding to the event loop) reports what the synchronous one does, with limits too', async () => {
