@@ -364,6 +364,21 @@ describe('the explicit search against an independent walk over the interpreter',
     }
   });
 
+  it('a cover that holds in a start state is reached at depth 0, with every store and both strategies', () => {
+    const { model } = grid();
+    const atStart = [cover('a-zero', 'C-4', '', eq(model.handles.a, 0))];
+    for (const strategy of ['bfs', 'dfs'] as const)
+      for (const store of strategy === 'bfs' ? STORES : (['exact'] as StoreKind[])) {
+        const r = explicitCheck({ model, properties: atStart, limits: {}, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+        expect([strategy, store, r.status, r.status === 'error' ? null : r.covers.map((c) => [c.reached, c.depth])]).toEqual([
+          strategy,
+          store,
+          'ok',
+          [[true, 0]],
+        ]);
+      }
+  });
+
   it('the asynchronous run gives the event loop a turn when its time slice is used up, and goes on where it stopped', async () => {
     // A clock that jumps a second at each reading: every slice of 100 ms is used up after one chunk of expansions.
     const { model } = grid();
