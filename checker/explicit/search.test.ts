@@ -1,0 +1,416 @@
+/**
+ * The explicit search (search.ts, expander.ts, explicit.ts) against an independent one
+ * (test/searchWalk.ts): a naive walk over the interpreter (not the compiled rules), states as
+ * strings in a Set, that follows the order the engine documents (start states in init order, then breadth-first levels, each state's
+ * rule instances in order; depth-first: a stack). On random small protocols, with every store,
+ * with and without state and depth limits, the engine must report exactly what that walk reports:
+ * the verdict, the property, the state the trace ends in and its length, the number of states and
+ * transitions, the deepest level, the depth of each cover, and where a limit stops it.
+ */
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { McError } from '../../model/lang/errors.js';
+import { add, eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
+import { cover, invariant } from '../../properties/property.js';
+import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
+import type { ExplicitOptions, StoreKind } from '../engine.js';
+import { explicitCheck, explicitRun, searchFor } from './explicit.js';
+
+/** Two counters a and b, 0..40 (1681 states); with `start`, the second start state sets a to it (out of range past 40: a model error). */
+function grid(start = 7) {
+  const model = buildModel(
+    defineProtocol({
+      name: 'search-grid',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const a = b.v('a', range(0, 40));
+        const c = b.v('b', range(0, 40));
+        b.init('zero', () => []);
+        b.init('start', () => [assign(a, add(a, start))]);
+        b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
+        b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
+        b.endState(() => eq(a, 40));
+        return { a, b: c };
+      },
+    }),
+  );
+  return { model };
+}
+
+describe('the explicit search against an independent walk over the interpreter', () => {
+  it('random protocols, breadth-first, every store: same verdict, end state, trace length, states, transitions, depth and cover depths', () => {
+    let violated = 0;
+    let ok = 0;
+    fc.assert(
+      fc.property(planArb(false), (plan) => {
+        const { model, properties } = build(plan);
+        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+        const w = walk(model, properties, plan.deadlock, 'bfs', {});
+        if (w.end === 'found') violated++;
+        else ok++;
+        for (const store of STORES) {
+          const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
+          expectSame(r, w, covers, {}, store);
+          // What each store proves, and the figures it adds.
+          const st = r.stats;
+          expect({
+            guarantee: r.status === 'ok' || r.status === 'violated' ? r.guarantee : null,
+            store: st.store,
+            omission: typeof st.omissionProbability,
+            coverage: typeof st.coverage,
+            queue: typeof st.queueBytes,
+            bits: store === 'bitstate' ? st.storeBytes : null,
+          }).toEqual({
+            guarantee: store === 'exact' ? 'exhaustive' : store,
+            store: store === 'exact' ? undefined : store,
+            omission: store === 'hash-compaction' ? 'number' : 'undefined',
+            coverage: store === 'bitstate' ? 'number' : 'undefined',
+            queue: store === 'exact' ? 'undefined' : 'number',
+            bits: store === 'bitstate' ? 1 << 16 : null,
+          });
+        }
+      }),
+      { numRuns: 60, seed: 4101 },
+    );
+    // Both outcomes are exercised.
+    expect([violated > 5, ok > 5]).toEqual([true, true]);
+  });
+
+  it('random protocols, depth-first: same verdict, end state, trace length, states, transitions, deepest path and first cover depths', () => {
+    fc.assert(
+      fc.property(planArb(false), (plan) => {
+        const { model, properties } = build(plan);
+        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+        const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, strategy: 'dfs' });
+        expectSame(r, walk(model, properties, plan.deadlock, 'dfs', {}), covers, {}, 'dfs');
+      }),
+      { numRuns: 60, seed: 4102 },
+    );
+  });
+
+  it('random protocols with model errors: the first failing state in search order, with its trace and the figures so far, breadth-first and depth-first', () => {
+    let errors = 0;
+    fc.assert(
+      fc.property(planArb(true), (plan) => {
+        const { model, properties } = build(plan);
+        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+        for (const strategy of ['bfs', 'dfs'] as const) {
+          const w = walk(model, properties, plan.deadlock, strategy, {});
+          if (w.found?.kind === 'error') errors++;
+          const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
+          for (const store of stores) {
+            const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+            expectSame(r, w, covers, {}, [strategy, store]);
+          }
+        }
+      }),
+      { numRuns: 40, seed: 4103 },
+    );
+    expect(errors).toBeGreaterThan(10);
+  });
+
+  it('state limits: the search stops after the state at which the store holds the limit, never as a pass, with the same figures', () => {
+    let limited = 0;
+    fc.assert(
+      fc.property(planArb(false), fc.integer({ min: 1, max: 40 }), (plan, maxStates) => {
+        const { model, properties } = build(plan);
+        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+        const limits = { maxStates };
+        for (const strategy of ['bfs', 'dfs'] as const) {
+          const w = walk(model, properties, plan.deadlock, strategy, limits);
+          if (w.end === 'limit') limited++;
+          const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
+          for (const store of stores) {
+            const r = explicitCheck({ model, properties, limits, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+            expectSame(r, w, covers, limits, [strategy, store, maxStates]);
+          }
+        }
+      }),
+      { numRuns: 60, seed: 4104 },
+    );
+    expect(limited).toBeGreaterThan(20);
+  });
+
+  it('depth limits: the levels up to the limit are stored and checked, the last is not expanded; breadth-first names the states left', () => {
+    let limited = 0;
+    fc.assert(
+      fc.property(planArb(false), fc.integer({ min: 0, max: 6 }), (plan, depth) => {
+        const { model, properties } = build(plan);
+        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+        const limits = { depth };
+        for (const strategy of ['bfs', 'dfs'] as const) {
+          const w = walk(model, properties, plan.deadlock, strategy, limits);
+          if (w.end === 'limit') limited++;
+          const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
+          for (const store of stores) {
+            const r = explicitCheck({ model, properties, limits, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+            expectSame(r, w, covers, limits, [strategy, store, depth]);
+          }
+        }
+      }),
+      { numRuns: 60, seed: 4105 },
+    );
+    expect(limited).toBeGreaterThan(20);
+  });
+
+  it('symmetry reduction: one state per class (counters as a multiset), the same transitions, depth and cover depths, every store', () => {
+    let classes = 0;
+    for (const n of [2, 3]) {
+      for (const top of [5, 9]) {
+        for (const bad of [-1, 4, 7]) {
+          const { model, properties, key } = counters(n, top, bad);
+          const w = walk(model, properties, false, 'bfs', {}, key);
+          if (w.end === 'complete') classes += w.states;
+          for (const store of STORES) {
+            const r = explicitCheck({ model, properties, limits: {}, symmetry: true, explicit: { store, memoryBytes: 1 << 16 } });
+            const v = r.status === 'violated' ? r.violations[0] : undefined;
+            const steps = v?.trace?.steps;
+            const lastState = steps?.[steps.length - 1]?.state;
+            expect({
+              status: r.status,
+              end: w.found ? [v?.property, lastState && key(lastState), (steps?.length ?? 0) - 1] : null,
+              figures: [r.stats.states, r.stats.transitions, r.stats.depth],
+              covers: r.status === 'error' ? [] : r.covers.map((c) => c.depth),
+            }).toEqual({
+              status: w.end === 'complete' ? 'ok' : 'violated',
+              end: w.found && w.found.kind === 'invariant' ? [w.found.property, key(w.found.state), w.found.depth] : null,
+              figures: [w.states, w.transitions, w.maxDepth],
+              covers: w.coverDepth,
+            });
+          }
+        }
+      }
+    }
+    // Without symmetry the same models have more states: the reduction did something.
+    const plain = counters(3, 9, -1);
+    const full = walk(plain.model, plain.properties, false, 'bfs', {});
+    expect([classes > 0, full.states > walk(plain.model, plain.properties, false, 'bfs', {}, plain.key).states]).toEqual([true, true]);
+  });
+
+  it('shards: each shard stores the start states and the successors of its part; together they store every state, and report their part', () => {
+    for (const [i, plan] of fc.sample(planArb(false), { numRuns: 12, seed: 4107 }).entries()) {
+      const { model, properties } = build(plan);
+      const whole = walk(model, [], false, 'bfs', {});
+      for (const count of [1, 2, 3]) {
+        const union = new Set<string>();
+        let sum = 0;
+        for (let index = 0; index < count; index++) {
+          const search = searchFor({ model, properties: [], limits: {}, deadlock: false, explicit: { shard: { index, count } } });
+          const end = search.runSync({}, { tick: () => null });
+          expect(end.kind).toBe('complete');
+          for (let pos = 0; pos < search.count; pos++) union.add(Array.from(search.state(pos)).join());
+          sum += search.count;
+          const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { shard: { index, count }, store: 'hash-compaction' } });
+          expect([r.stats.shard, r.stats.store, r.status === 'ok' || r.status === 'violated' ? r.guarantee : r.status]).toEqual([
+            `${index + 1}/${count}`,
+            'hash-compaction',
+            'shard',
+          ]);
+        }
+        expect([i, count, union.size]).toEqual([i, count, whole.states]);
+        // The successors of the start states (level 1) are split among the shards: each is in exactly one shard's level 1.
+        const depth1 = whole.order.filter((o) => o.d === 1).map((o) => Array.from(o.s).join());
+        const levelOne: string[] = [];
+        for (let index = 0; index < count; index++) {
+          const search = searchFor({ model, properties: [], limits: {}, deadlock: false, explicit: { shard: { index, count } } });
+          search.runSync({}, { tick: () => null });
+          const [lo, hi] = [search.levelStarts[1] as number, (search.levelStarts[2] as number | undefined) ?? search.count];
+          for (let pos = lo; pos < hi; pos++) levelOne.push(Array.from(search.state(pos)).join());
+        }
+        expect([i, count, levelOne.sort()]).toEqual([i, count, depth1.sort()]);
+        if (count === 1) expect(sum).toBe(whole.states);
+      }
+    }
+  });
+
+  it('a start state that raises a model error, or where a cover cannot be evaluated, ends the check (MC011, no trace); options the depth-first search cannot take are refused (MC030)', async () => {
+    const { model, properties } = build(fc.sample(planArb(false), { numRuns: 1, seed: 4108 })[0] as Plan);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return 'none';
+      } catch (e) {
+        return e instanceof McError ? e.code : String(e);
+      }
+    };
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model: grid(45).model, properties: [], limits: {}, strategy });
+      expect([r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace]).toEqual(['error', 'MC011', null]);
+    }
+    // A cover that cannot be evaluated in the start state (an unwrap of none): a model error there, with no trace.
+    const opt = buildModel(
+      defineProtocol({
+        name: 'search-cover-error',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const E = enumOf('E', ['a', 'b']);
+          const x = b.v('x', option(E));
+          b.init('empty', () => []);
+          b.rule('Fill', {}, () => ({ guard: not(isSome(x)), body: [assign(x, some('a', option(E)))] }));
+          return { x };
+        },
+      }),
+    );
+    const unwrapping = [cover('holds-a', 'C-3', '', eq(unwrap(opt.handles.x), 'a'))];
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model: opt, properties: unwrapping, limits: {}, deadlock: false, strategy });
+      expect([strategy, r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace, r.stats.states]).toEqual([
+        strategy,
+        'error',
+        'MC011',
+        null,
+        1,
+      ]);
+    }
+    const job = { model, properties, limits: {}, strategy: 'dfs' as const };
+    expect(code(() => explicitCheck({ ...job, explicit: { store: 'hash-compaction' } }))).toBe('MC030');
+    expect(code(() => explicitCheck({ ...job, explicit: { por: true } }))).toBe('MC030');
+    expect(code(() => explicitCheck({ ...job, explicit: { por: 'auto' } }))).toBe('none');
+    const rejected = async (x: ExplicitOptions) =>
+      explicitRun({ ...job, explicit: x }).then(
+        () => 'none',
+        (e) => (e instanceof McError ? e.code : String(e)),
+      );
+    expect(await rejected({ workers: 2 })).toBe('MC030');
+    expect(await rejected({ checkpoint: { dir: '/nonexistent/never-made', everyMs: 1 } })).toBe('MC030');
+    expect(await rejected({ resume: '/nonexistent/never-made' })).toBe('MC030');
+  });
+
+  it('partial-order reduction (on for rules that cannot fail, or auto): the verdict, end state and shortest trace of the search without it', () => {
+    // Runs with the reduction on.
+    let reduced = 0;
+    fc.assert(
+      fc.property(planArb(true), fc.constantFrom(true, 'auto' as const), (plan, por) => {
+        const { model, properties } = build(plan);
+        const w = walk(model, properties, plan.deadlock, 'bfs', {});
+        const canFail = plan.rules.some((r) => r.body.some((a) => a.k === 'a++'));
+        if (canFail && por === true) return;
+        const r = explicitCheck({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { por } });
+        // `auto` turns the reduction on only where the compiled rules have no run-time check (the compiler decides; not predicted here).
+        const on = por === true || r.stats.por === true;
+        const v = r.status === 'violated' ? r.violations[0] : undefined;
+        const steps = v?.trace?.steps ?? (r.status === 'error' ? r.trace?.steps : undefined) ?? [];
+        const f = w.found;
+        expect({
+          por: r.stats.por ?? false,
+          status: r.status,
+          end: f ? [v?.property ?? f.kind, Array.from(steps.at(-1)?.state ?? []), steps.length - 1] : null,
+        }).toEqual({
+          por: por === true ? true : (r.stats.por ?? false),
+          status: w.end === 'complete' ? (w.coverDepth.includes(null) ? 'violated' : 'ok') : f?.kind === 'error' ? 'error' : 'violated',
+          end: f ? ['property' in f ? f.property : f.kind, Array.from(f.state), f.depth] : null,
+        });
+        if (on) reduced++;
+        if (on) expect(r.stats.states).toBeLessThanOrEqual(w.states);
+      }),
+      { numRuns: 120, seed: 4109 },
+    );
+    expect(reduced).toBeGreaterThan(12);
+  });
+
+  it('a clock that does not move: a limit of 0 s is reached at the first tick, no progress is reported', () => {
+    // Two counters to 40: 1681 states, more than the 1024 expansions between two ticks.
+    const { model } = grid();
+    const now = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      for (const strategy of ['bfs', 'dfs'] as const) {
+        // No second passes on this clock: no progress report either.
+        const reports: number[] = [];
+        explicitCheck({ model, properties: [], limits: {}, strategy }, { onProgress: (p) => reports.push(p.distinct) });
+        expect([strategy, reports]).toEqual([strategy, []]);
+        const r = explicitCheck({ model, properties: [], limits: { timeLimitSec: 0 }, strategy });
+        expect([strategy, r.status === 'incomplete' && r.reason, r.stats.states < 1681]).toEqual([strategy, 'time limit of 0s reached', true]);
+        expect(explicitCheck({ model, properties: [], limits: { timeLimitSec: 1 }, strategy }).status).toBe('ok');
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('traces name rule instances past 255, breadth-first (rebuilt level by level) and depth-first (parent pointers)', () => {
+    // One rule over 300 processes: `Pick(p)` marks p; the invariant fails once 299 is marked (instance 299).
+    const model = buildModel(
+      defineProtocol({
+        name: 'search-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 300);
+          const picked = b.v('picked', arrayOf(P, range(0, 1)));
+          const done = b.v('done', range(0, 1));
+          b.init('zero', () => []);
+          b.rule('Pick', { p: P }, ({ p }) => ({ guard: eq(done, 0), body: [assign(picked.at(p as never), 1), assign(done, 1)] }));
+          return { picked };
+        },
+      }),
+    );
+    const properties = [invariant('not-last', 'W-1', '', eq(model.handles.picked.at(299 as never), 0))];
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model, properties, limits: {}, deadlock: false, strategy });
+      const steps = r.status === 'violated' ? (r.violations[0]?.trace?.steps ?? []) : [];
+      expect([strategy, steps.map((x) => x.choice), steps.at(-1)?.label]).toEqual([strategy, [0, 299], 'Pick(p=299)']);
+    }
+  });
+
+  it('a cover that holds in a start state is reached at depth 0, with every store and both strategies', () => {
+    const { model } = grid();
+    const atStart = [cover('a-zero', 'C-4', '', eq(model.handles.a, 0))];
+    for (const strategy of ['bfs', 'dfs'] as const)
+      for (const store of strategy === 'bfs' ? STORES : (['exact'] as StoreKind[])) {
+        const r = explicitCheck({ model, properties: atStart, limits: {}, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+        expect([strategy, store, r.status, r.status === 'error' ? null : r.covers.map((c) => [c.reached, c.depth])]).toEqual([
+          strategy,
+          store,
+          'ok',
+          [[true, 0]],
+        ]);
+      }
+  });
+
+  it('the asynchronous run gives the event loop a turn when its time slice is used up, and goes on where it stopped', async () => {
+    // A clock that jumps a second at each reading: every slice of 100 ms is used up after one chunk of expansions.
+    const { model } = grid();
+    const w = walk(model, [], true, 'bfs', {});
+    let t = Date.now();
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => {
+      t += 1000;
+      return t;
+    });
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      const r = await explicitRun({ model, properties: [], limits: {} });
+      expect([r.status, r.stats.states, r.stats.transitions, r.stats.depth]).toEqual(['ok', w.states, w.transitions, w.maxDepth]);
+    } finally {
+      clearInterval(timer);
+      spy.mockRestore();
+    }
+    // The event loop ran while the search did.
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it('the asynchronous run (explicitRun, yielding to the event loop) reports what the synchronous one does, with limits too', async () => {
+    const runs = fc.sample(fc.tuple(planArb(true), fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined })), { numRuns: 30, seed: 4106 });
+    for (const [plan, maxStates] of runs) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const limits = maxStates === undefined ? {} : { maxStates };
+      for (const store of STORES) {
+        const r = await explicitRun({ model, properties, limits, deadlock: plan.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
+        expectSame(r, walk(model, properties, plan.deadlock, 'bfs', limits), covers, limits, ['async', store, maxStates]);
+      }
+    }
+  });
+});

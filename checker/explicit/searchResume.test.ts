@@ -1,0 +1,223 @@
+/**
+ * Searches that stop and go on (checkpoint.ts, search.ts's restore and worker rounds) against the
+ * independent walk of test/searchWalk.ts, on random small protocols: a search stopped by a state
+ * limit, saved, and resumed (once or several times, with a checkpoint at every pause or only at the
+ * end) reports exactly what a search that never stopped reports (verdict, end state, trace,
+ * states, transitions, depth, cover depths); only the newest generation of a compact store's files
+ * is kept; a checkpoint of another check, a missing, unreadable or truncated one is refused (MC050);
+ * a search with a worker thread that expands every level in rounds finds what one thread finds.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { McError } from '../../model/lang/errors.js';
+import { STORES, build, expectSame, planArb, walk } from '../../test/searchWalk.js';
+import type { ExplicitOptions, Limits } from '../engine.js';
+import { explicitRun } from './explicit.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mc-search-resume-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = () => join(root, `d${dirs++}`);
+
+const plans = (n: number, seed: number) => fc.sample(planArb(false), { numRuns: n, seed });
+
+describe('a search saved at a state limit and resumed', () => {
+  it('ends with what a search that never stopped reports, every store, stopped once or twice, checkpoints at every pause or only at the end', async () => {
+    let resumed = 0;
+    for (const [i, plan] of plans(24, 4201).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const whole = walk(model, properties, plan.deadlock, 'bfs', {});
+      const stops = [2 + (i % 5), 9 + (i % 7)] as const;
+      for (const store of STORES) {
+        const dir = freshDir();
+        const everyMs = i % 2 === 0 ? 0 : 3_600_000;
+        const x: ExplicitOptions = { store, memoryBytes: 1 << 16, checkpoint: { dir, everyMs } };
+        const job = (limits: Limits, more: ExplicitOptions = {}) => ({ model, properties, limits, deadlock: plan.deadlock, explicit: { ...x, ...more } });
+        const first = await explicitRun(job({ maxStates: stops[0] }));
+        const w1 = walk(model, properties, plan.deadlock, 'bfs', { maxStates: stops[0] });
+        if (w1.end !== 'limit') {
+          expectSame(first, w1, covers, { maxStates: stops[0] }, [i, store, 'first']);
+          continue;
+        }
+        expect(first.status === 'incomplete' && first.reason).toBe(
+          `state limit of ${stops[0]} reached; the search is saved in ${dir} (continue it with --resume ${dir})`,
+        );
+        const again = await explicitRun(job({ maxStates: stops[1] }, { resume: dir }));
+        const w2 = walk(model, properties, plan.deadlock, 'bfs', { maxStates: stops[1] });
+        if (w2.end !== 'limit') {
+          expectSame(again, w2, covers, {}, [i, store, 'again']);
+          continue;
+        }
+        // Where a search limited to the second bound from the start would stop (unless the first stop is past it already).
+        expect([i, store, again.status, again.stats.states >= stops[1]]).toEqual([i, store, 'incomplete', true]);
+        if (w1.states < stops[1]) expect([again.stats.states, again.stats.transitions, again.stats.depth]).toEqual([w2.states, w2.transitions, w2.maxDepth]);
+        const last = await explicitRun(job({}, { resume: dir }));
+        expectSame(last, whole, covers, {}, [i, store, 'last']);
+        resumed++;
+        // A compact store keeps the files of the newest generation only.
+        if (store !== 'exact') {
+          const g = (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { generation: number }).generation;
+          const kept = readdirSync(dir).filter((f) => /^(frontier|next|fingerprints|bits)\./.test(f));
+          const seen = store === 'bitstate' ? 'bits' : 'fingerprints';
+          expect(kept.sort()).toEqual([`frontier.${g}.bin`, `next.${g}.bin`, `${seen}.${g}.bin`].sort());
+        }
+      }
+    }
+    expect(resumed).toBeGreaterThan(20);
+  });
+
+  it('a resumed search goes on from where it stopped: its figures are those of the search that never stopped, not of the part run after', async () => {
+    const plan = plans(40, 4202).find((p) => {
+      const { model, properties } = build(p);
+      const w = walk(model, properties, p.deadlock, 'bfs', {});
+      return w.end === 'complete' && w.states > 40;
+    });
+    if (!plan) throw new Error('no plan with more than 40 states');
+    const { model, properties } = build(plan);
+    const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+    for (const store of STORES) {
+      const dir = freshDir();
+      const job = (limits: Limits, resume: boolean) => ({
+        model,
+        properties,
+        limits,
+        deadlock: plan.deadlock,
+        explicit: { store, memoryBytes: 1 << 16, checkpoint: { dir, everyMs: 0 }, ...(resume ? { resume: dir } : {}) },
+      });
+      let r = await explicitRun(job({ maxStates: 3 }, false));
+      for (let k = 6; r.status === 'incomplete'; k += 5) r = await explicitRun(job({ maxStates: k }, true));
+      const w = walk(model, properties, plan.deadlock, 'bfs', {});
+      expectSame(r, w, covers, {}, store);
+    }
+  });
+});
+
+describe('what a resumed search carries over', () => {
+  it('the bitstate coverage and the hash-compaction omission probability of a search that never stopped; the elapsed time saved by the run before', async () => {
+    const plan = plans(40, 4205).find((p) => {
+      const { model, properties } = build(p);
+      return walk(model, properties, p.deadlock, 'bfs', {}).end === 'complete' && walk(model, properties, p.deadlock, 'bfs', { maxStates: 10 }).end === 'limit';
+    });
+    if (!plan) throw new Error('no plan');
+    const { model, properties } = build(plan);
+    for (const store of ['hash-compaction', 'bitstate'] as const) {
+      const dir = freshDir();
+      const x = { store, memoryBytes: 1 << 12, checkpoint: { dir, everyMs: 3_600_000 } };
+      const job = { model, properties, deadlock: plan.deadlock };
+      const whole = await explicitRun({ ...job, limits: {}, explicit: { store, memoryBytes: 1 << 12 } });
+      await explicitRun({ ...job, limits: { maxStates: 10 }, explicit: x });
+      const saved = (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { elapsedMs: number }).elapsedMs;
+      const last = await explicitRun({ ...job, limits: {}, explicit: { ...x, resume: dir } });
+      expect([store, last.stats.coverage, last.stats.omissionProbability, last.stats.states]).toEqual([
+        store,
+        whole.stats.coverage,
+        whole.stats.omissionProbability,
+        whole.stats.states,
+      ]);
+      expect(last.stats.elapsedMs).toBeGreaterThanOrEqual(saved);
+    }
+  });
+
+  it('a fresh search in a folder of another check replaces its states; states appended after the last checkpoint.json are dropped', async () => {
+    const [a, b] = plans(40, 4206).filter((p) => {
+      const { model, properties } = build(p);
+      return walk(model, properties, p.deadlock, 'bfs', {}).end === 'complete' && walk(model, properties, p.deadlock, 'bfs', { maxStates: 8 }).end === 'limit';
+    });
+    if (!a || !b) throw new Error('no plans');
+    const dir = freshDir();
+    const ck = { checkpoint: { dir, everyMs: 3_600_000 } };
+    const one = build(a);
+    await explicitRun({ ...one, limits: { maxStates: 8 }, deadlock: a.deadlock, explicit: ck });
+    const two = build(b);
+    await explicitRun({ ...two, limits: { maxStates: 8 }, deadlock: b.deadlock, explicit: ck });
+    // A run killed while appending leaves bytes past the states checkpoint.json counts.
+    writeFileSync(join(dir, 'states.bin'), new Uint8Array(4 * 64).fill(0xff), { flag: 'a' });
+    const r = await explicitRun({ ...two, limits: {}, deadlock: b.deadlock, explicit: { ...ck, resume: dir } });
+    const covers = two.properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+    expectSame(r, walk(two.model, two.properties, b.deadlock, 'bfs', {}), covers, {}, 'fresh folder');
+  });
+});
+
+describe('checkpoints that cannot be resumed (MC050)', () => {
+  const plan = plans(20, 4203).find((p) => {
+    const { model, properties } = build(p);
+    return walk(model, properties, p.deadlock, 'bfs', { maxStates: 5 }).end === 'limit';
+  }) as NonNullable<ReturnType<typeof plans>[number]>;
+  const { model, properties } = build(plan);
+  const job = (x: ExplicitOptions, limits: Limits = {}, props = properties) => ({ model, properties: props, limits, deadlock: plan.deadlock, explicit: x });
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'none',
+      (e) => (e instanceof McError ? e.code : `other: ${String(e)}`),
+    );
+  const saved = async (x: ExplicitOptions = {}) => {
+    const dir = freshDir();
+    const r = await explicitRun(job({ ...x, checkpoint: { dir, everyMs: 3_600_000 } }, { maxStates: 5 }));
+    expect(r.status).toBe('incomplete');
+    return dir;
+  };
+
+  it('another check: other properties, another store, symmetry, deadlock checking, another model', async () => {
+    const dir = await saved();
+    expect(await code(explicitRun(job({ resume: dir }, {}, properties.slice(1))))).toBe('MC050');
+    expect(await code(explicitRun(job({ resume: dir, store: 'hash-compaction' })))).toBe('MC050');
+    expect(await code(explicitRun({ ...job({ resume: dir }), deadlock: !plan.deadlock }))).toBe('MC050');
+    const other = build({ ...plan, rules: [...plan.rules, { guard: [], body: [{ k: 'flip' }] }] });
+    expect(await code(explicitRun({ ...job({ resume: dir }), model: other.model, properties: other.properties }))).toBe('MC050');
+    // The same check resumes.
+    expect(await code(explicitRun(job({ resume: dir })))).toBe('none');
+  });
+
+  it('no checkpoint.json, an unreadable one, another format, a states file shorter than it says', async () => {
+    expect(await code(explicitRun(job({ resume: freshDir() })))).toBe('MC050');
+    const bad = await saved();
+    writeFileSync(join(bad, 'checkpoint.json'), '{ not json');
+    expect(await code(explicitRun(job({ resume: bad })))).toBe('MC050');
+    const old = await saved();
+    const meta = JSON.parse(readFileSync(join(old, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(old, 'checkpoint.json'), JSON.stringify({ ...meta, format: 'mirrorcheck-checkpoint-0' }));
+    expect(await code(explicitRun(job({ resume: old })))).toBe('MC050');
+    const short = await saved();
+    truncateSync(join(short, 'states.bin'), 4);
+    expect(await code(explicitRun(job({ resume: short })))).toBe('MC050');
+    const shortFrontier = await saved({ store: 'hash-compaction' });
+    const g = (JSON.parse(readFileSync(join(shortFrontier, 'checkpoint.json'), 'utf8')) as { generation: number }).generation;
+    expect(await code(explicitRun(job({ resume: shortFrontier, store: 'hash-compaction' })))).toBe('none');
+    expect(readdirSync(shortFrontier)).toContain(`frontier.${g}.bin`);
+  });
+});
+
+describe('worker threads', () => {
+  it('a search whose every level is expanded in rounds with a worker thread finds what one thread finds (verdict, end state, trace; figures when it passes)', async () => {
+    for (const [i, plan] of plans(4, 4204).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const w = walk(model, properties, plan.deadlock, 'bfs', {});
+      const store = STORES[i % 3];
+      const r = await explicitRun({
+        model,
+        properties,
+        limits: {},
+        deadlock: plan.deadlock,
+        explicit: { workers: 2, parallelFrom: 1, store, memoryBytes: 1 << 16 },
+      });
+      if (w.end === 'complete') expectSame(r, w, covers, {}, [i, store]);
+      else {
+        const v = r.status === 'violated' ? r.violations[0] : undefined;
+        const steps = v?.trace?.steps ?? [];
+        const f = w.found;
+        expect([i, v?.property, Array.from(steps[steps.length - 1]?.state ?? []), steps.length - 1]).toEqual([
+          i,
+          f && 'property' in f ? f.property : f?.kind,
+          Array.from(f?.state ?? []),
+          f?.depth,
+        ]);
+      }
+      expect(r.stats.workers).toBe(2);
+    }
+  });
+});
