@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
-import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, ord, some } from '../../model/lang/expr.js';
+import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, or, ord, some } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type IndexType, arrayOf, bool, option, record } from '../../model/lang/types.js';
@@ -122,6 +122,22 @@ describe('checkSymmetric refuses what singles out a value', () => {
       /the constant 1/,
     ],
     [
+      'a constant among the operands of and()',
+      withRule(
+        (h, t) => and(h.on.at(t), eq(t, 1)),
+        () => [],
+      ),
+      /^MC010 rule R: the constant 1 of symmetric index T/,
+    ],
+    [
+      'a constant among the operands of or() in an assigned value',
+      withRule(
+        () => true,
+        (h, t) => [assign(h.on.at(t), or(isNone(h.opt), eq(h.who, 2)))],
+      ),
+      /^MC010 rule R: the constant 2 of symmetric index T/,
+    ],
+    [
       'a constant inside a quantifier',
       withRule(
         (h) => forall(h.T, (x) => ne(x, 2)),
@@ -196,6 +212,9 @@ describe('checkSymmetric allows what treats every value alike', () => {
           isNone(h.opt),
           forall(h.T, (x) => not(and(eq(x, t), h.on.at(x)))),
           eq(h.plain, 1),
+          // A read through a record field (no index on its path).
+          eq(h.rec.f('at'), t),
+          or(h.rec.f('flag'), isSome(h.opt)),
         ),
       (h, t) => [assign(h.opt, some(t)), assign(h.opt, none), assign(h.who, t), reset(h.on), reset(h.plain), assign(h.rec.f('at'), h.who)],
       (h) => isSome(h.opt),
