@@ -9,7 +9,7 @@ import { McError } from '../../model/lang/errors.js';
 import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, or, ord, some } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, forEach, reset, when } from '../../model/lang/stmt.js';
-import { type IndexType, arrayOf, bool, option, record } from '../../model/lang/types.js';
+import { type IndexType, arrayOf, bool, enumOf, option, record } from '../../model/lang/types.js';
 import { type Property, cover, eventually, invariant } from '../../properties/property.js';
 import { checkSymmetric } from './symmetry.js';
 import { explicitCheck } from './explicit.js';
@@ -22,6 +22,7 @@ interface H {
   opt: Ref;
   rec: Ref;
   plain: Ref;
+  ptrs: Ref;
 }
 
 /** One rule whose guard and body are given; T is symmetric, U is not. */
@@ -44,6 +45,7 @@ const withRule = (guard: (h: H, t: Expr) => Operand, body: (h: H, t: Expr) => St
           opt: b.v('opt', option(T)),
           rec: b.v('rec', record({ at: T, flag: bool })),
           plain: b.v('plain', U),
+          ptrs: b.v('ptrs', arrayOf(U, T)),
         };
         b.init('i', () => []);
         b.rule('R', { t: T }, ({ t }) => ({ guard: guard(h, t), body: body(h, t) }));
@@ -88,6 +90,16 @@ describe('checkSymmetric refuses what singles out a value', () => {
         (h) => [assign(h.opt, some(0, option(h.T)))],
       ),
       /the constant 0 of symmetric index/,
+    ],
+    [
+      // The language writes some(1) (an index literal inside); a literal of the option type holding
+      // an element is refused as well, should an expression be built that way.
+      'a literal of type option(T) holding an element',
+      withRule(
+        (h) => eq(h.opt, { op: 'lit', type: option(h.T), value: 1 } as Expr),
+        () => [],
+      ),
+      /^MC010 rule R: the constant 1 of symmetric index/,
     ],
     [
       'a constant index into an array',
@@ -170,6 +182,14 @@ describe('checkSymmetric refuses what singles out a value', () => {
       /reset\(\) sets a symmetric index value/,
     ],
     [
+      'reset of an array holding values of T',
+      withRule(
+        () => true,
+        (h) => [reset(h.ptrs)],
+      ),
+      /^MC010 rule R: reset\(\) sets a symmetric index value to a constant/,
+    ],
+    [
       'reset of an array of T-indexed bools reached by a constant',
       withRule(
         () => true,
@@ -229,6 +249,27 @@ describe('checkSymmetric allows what treats every value alike', () => {
         ),
       ),
     ).toBe('allowed');
+  });
+
+  it('an enum that shares its name with the symmetric index: its constants and resets are not the index values', () => {
+    const model = buildModel(
+      defineProtocol({
+        name: 'namesake',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 3, { symmetric: true });
+          const mode = b.v('mode', enumOf('T', ['a', 'b']));
+          const on = b.v('on', arrayOf(T, bool));
+          b.init('i', () => []);
+          b.rule('R', { t: T }, ({ t }) => ({ guard: and(eq(mode, 'b'), on.at(t)), body: [reset(mode), assign(mode, 'a')] }));
+          return {};
+        },
+      }),
+    );
+    expect(verdict(model)).toBe('allowed');
   });
 
   it('a model without symmetric types is never refused', () => {

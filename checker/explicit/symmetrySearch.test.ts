@@ -40,7 +40,7 @@ const ring = buildModel(
   }),
 );
 
-/** Two symmetric types (P of 4, Q of 3) referring to each other, a P-by-Q matrix, a plain index over P, pointers within P. */
+/** Two symmetric types (P of 4, Q of 3) referring to each other, a P-by-Q matrix, a plain index over P, pointers within P, nested arrays of records. */
 const pair = buildModel(
   defineProtocol({
     name: 'pair',
@@ -58,6 +58,10 @@ const pair = buildModel(
       b.v('grid', arrayOf(N, arrayOf(P, bool)));
       b.v('self', arrayOf(P, option(P)));
       b.v('holder', Q);
+      // Nested arrays of records (the stride of the outer index is the inner array's slots), and
+      // an option of an enum that happens to share Q's name: its values are not Q's elements.
+      b.v('cell', arrayOf(P, arrayOf(N, record({ a: bool, b: option(Q) }))));
+      b.v('tag', arrayOf(P, option(enumOf('Q', ['u', 'v', 'w']))));
       b.init('zero', () => []);
       return {};
     },
