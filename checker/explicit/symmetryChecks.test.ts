@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
 import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, or, ord, some } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type IndexType, arrayOf, bool, enumOf, option, record } from '../../model/lang/types.js';
 import { type Property, cover, eventually, invariant } from '../../properties/property.js';
@@ -55,7 +55,7 @@ const withRule = (guard: (h: H, t: Expr) => Operand, body: (h: H, t: Expr) => St
     }),
   );
 
-const verdict = (model: ReturnType<typeof withRule>, props: Property[] = []) => {
+const verdict = (model: Model, props: Property[] = []) => {
   try {
     checkSymmetric(model, props);
     return 'allowed';
