@@ -71,9 +71,12 @@ function kept(properties: Property[], s: Int32Array, coversDone = new Uint8Array
 const listOf = (start: Int32Array, list: Int32Array, i: number) => Array.from(list.subarray(start[i] as number, start[i + 1] as number));
 
 describe('partial-order reduction: the static tables', () => {
-  const d = reductionData(tiles, [notBoth]);
+  // Built inside each test, not when the tests are collected: a mutation run activates a mutant
+  // only while the tests that reach it run.
+  const tables = () => reductionData(tiles, [notBoth]);
 
   it('makes two instances dependent exactly when one writes a slot the other reads or writes', () => {
+    const d = tables();
     expect(tiles.instances.map((i) => i.label)).toEqual(['Set(p=0)', 'Set(p=1)', 'Set(p=2)', 'Flip()', 'Copy(p=0)', 'Copy(p=1)', 'Copy(p=2)', 'Bump()']);
     expect([d.nInst, d.nSlots]).toEqual([8, 5]);
     const deps = tiles.instances.map((_, i) => listOf(d.depStart, d.depList, i));
@@ -90,6 +93,7 @@ describe('partial-order reduction: the static tables', () => {
   });
 
   it('gives each guard conjunct, in order, the instances that write a slot it reads (its only possible enablers)', () => {
+    const d = tables();
     const enablers = tiles.instances.map((_, i) =>
       Array.from({ length: (d.conjStart[i + 1] as number) - (d.conjStart[i] as number) }, (_, j) =>
         listOf(d.nesStart, d.nesList, (d.conjStart[i] as number) + j),
@@ -117,6 +121,7 @@ describe('partial-order reduction: the static tables', () => {
   });
 
   it('seeds an invariant with the writers of its cheapest true disjunct (¬y: Flip; ¬x[0]: Set(0), Copy(0)), and a step property with its rule and readers', () => {
+    const d = tables();
     // Two atoms, y (one writer) before x[0] (two): the cheaper disjunct is tried first.
     expect(listOf(d.atomStart, d.atomList, 0)).toEqual([FLIP]);
     expect(listOf(d.atomStart, d.atomList, 1)).toEqual([SET0, COPY0]);
