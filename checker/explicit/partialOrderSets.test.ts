@@ -186,6 +186,13 @@ describe('partial-order reduction: the stubborn set kept, state by state', () =>
     expect(kept([step], st(0, 0, 0, 0, 0)).ks).toEqual([SET0, SET1, SET2]);
   });
 
+  it('a disabled instance brings the enablers of its first false conjunct, whichever it is: Copy(0) waiting for y brings Flip', () => {
+    const step = stepProperty(tiles, 'copyWithY', 'T-2', '', 'Copy', () => y);
+    // x[0] set, y clear: Copy(0)'s first false conjunct is its second (y), whose writer is Flip;
+    // Copy(1), Copy(2) wait for x[1], x[2] (Set(1), Set(2)). Bump stays out.
+    expect(kept([step], st(1, 0, 0, 0, 0)).ks).toEqual([SET1, SET2, FLIP]);
+  });
+
   it('one enabled instance, or none: nothing to choose, nothing reduced', () => {
     // x all set, y clear, z = 2: only Flip.
     const one = kept([notBoth], st(1, 1, 1, 0, 2));
