@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { eq } from '../../model/lang/expr.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { arrayOf, bool } from '../../model/lang/types.js';
+import { type IndexType, arrayOf, bool } from '../../model/lang/types.js';
 import { eventually, leadsToEach } from '../../properties/property.js';
 import { livenessSymmetry } from './livenessSymmetry.js';
 
@@ -116,5 +116,33 @@ describe('livenessSymmetry: whether the reduced graph gives the verdicts, and wh
       reason: "362880 permutations: more than an edge's permutation index holds (65536)",
     });
     expect(livenessSymmetry(model({ t: 9, params: 1, fairness: 'weak', scope: 'rule' }), [], 'declared')).toEqual({ use: true, annotated: false });
+  });
+
+  it('exactly 65536 permutations (sixteen symmetric pairs, 2!^16) fit; seventeen pairs do not', () => {
+    const pairs = (k: number) =>
+      buildModel(
+        defineProtocol({
+          name: 'pairs',
+          summary: '',
+          spec: '',
+          params: {},
+          variants: [],
+          build(b) {
+            const types = Array.from({ length: k }, (_, i) => b.index(`S${i}`, 2, { symmetric: true }));
+            const on = b.v('on', arrayOf(types[0] as IndexType, bool));
+            b.init('i', () => []);
+            b.rule('Go', { s: types[0] as IndexType }, ({ s }) => ({ guard: true, body: [assign(on.at(s), true)] }), {
+              fairness: 'weak',
+              fairnessScope: 'instance',
+            });
+            return {};
+          },
+        }),
+      );
+    expect(livenessSymmetry(pairs(16), [], 'declared')).toEqual({ use: true, annotated: true });
+    expect(livenessSymmetry(pairs(17), [], 'declared')).toEqual({
+      use: false,
+      reason: "131072 permutations: more than an edge's permutation index holds (65536)",
+    });
   });
 });
