@@ -155,6 +155,13 @@ describe('partial-order reduction: the stubborn set kept, state by state', () =>
     expect([r.po.expanded, r.po.reduced]).toEqual([1, 1]);
   });
 
+  it('the cheaper true disjunct is the one seeded, whatever the order they are written in', () => {
+    // ¬x[0] ∨ ¬y with x[0] written first: ¬y (one writer, Flip) still goes first; seeding ¬x[0]
+    // instead would keep Set(0) alone.
+    const reversed = invariant('notBothReversed', 'T-6', '', not(and(x.at(0), y)));
+    expect(kept([reversed], st(0, 0, 0, 0, 0)).ks).toEqual([SET0, SET1, SET2, FLIP]);
+  });
+
   it('one step from breaking it (y set): only Set(0), the step that breaks it', () => {
     const r = kept([notBoth], st(0, 0, 0, 1, 0));
     expect([r.enabled, r.ks]).toEqual([5, [SET0]]);
