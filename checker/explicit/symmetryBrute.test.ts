@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../model/lang/compile.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { type Type, arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
+import { arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
+import { allPerms, packedLess, permute } from '../../test/symmetryOracle.js';
 import { Canonicalizer } from './symmetry.js';
 
 /** Two symmetric types (P of 3, Q of 2), a plain index type, a one-element symmetric type: arrays, matrices, pointers, records. */
@@ -61,47 +62,6 @@ const procs = buildModel(
   }),
 );
 
-function permutations(n: number): number[][] {
-  if (n <= 1) return [[0]];
-  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
-}
-
-/** Every combination of a permutation per symmetric type (by name). */
-function allPerms(model: Model): Record<string, number[]>[] {
-  let out: Record<string, number[]>[] = [{}];
-  for (const t of model.indexes.filter((i) => i.symmetric)) out = out.flatMap((c) => permutations(t.size).map((p) => ({ ...c, [t.name]: p })));
-  return out;
-}
-
-/** The state with element i of each symmetric type renamed perm[type][i], read from the slot names (independent of symmetry.ts). */
-function permute(model: Model, s: Int32Array, perm: Record<string, number[]>): Int32Array {
-  const { slotNames, slotTypes, vars } = model.layout;
-  const where = new Map(slotNames.map((n, k) => [n, k]));
-  const u = new Int32Array(s.length);
-  slotNames.forEach((name, k) => {
-    const v = vars.find((x) => name === x.name || name.startsWith(`${x.name}[`) || name.startsWith(`${x.name}.`)) as { name: string; type: Type };
-    let t: Type = v.type;
-    const moved =
-      v.name +
-      name.slice(v.name.length).replace(/\[(\d+)\]|\.(\w+)/g, (_m, i: string | undefined, f: string | undefined) => {
-        if (f !== undefined) {
-          t = (t as Extract<Type, { kind: 'record' }>).fields[f] as Type;
-          return `.${f}`;
-        }
-        const arr = t as Extract<Type, { kind: 'array' }>;
-        t = arr.elem;
-        const p = perm[arr.index.name];
-        return `[${p ? p[Number(i)] : i}]`;
-      });
-    const st = slotTypes[k] as Type;
-    const target = st.kind === 'index' ? st.name : st.kind === 'option' && st.inner.kind === 'index' ? st.inner.name : null;
-    const val = s[k] as number;
-    const p = target ? perm[target] : undefined;
-    u[where.get(moved) as number] = p && val >= 0 ? (p[val] as number) : val;
-  });
-  return u;
-}
-
 /** States with most slots at their least value (twins and equal signatures are common). */
 const sparseState = (model: Model) =>
   fc
@@ -114,12 +74,6 @@ const sparseState = (model: Model) =>
       ),
     )
     .map((xs) => Int32Array.from(xs));
-
-/** `a` before `b` in the order of the canonical form: compared from the last word down. */
-function less(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number);
-  return false;
-}
 
 for (const [name, model] of [
   ['mixed', mixed],
@@ -157,7 +111,7 @@ for (const [name, model] of [
             expect(packed(permute(model, s, applied)).join()).toBe(form);
             expect(images.some((w) => w.join() === form)).toBe(true);
             if (wholeGroupMax > 0) {
-              const least = images.reduce((m, w) => (less(w, m) ? w : m));
+              const least = images.reduce((m, w) => (packedLess(w, m) ? w : m));
               expect(form).toBe(least.join());
             }
             for (const p of perms) expect(formOf(canon, permute(model, s, p))).toBe(form);

@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
-import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, ord, some } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Expr, type Operand, type Ref, and, eq, forall, isNone, isSome, lit, ne, none, not, or, ord, some } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, forEach, reset, when } from '../../model/lang/stmt.js';
-import { type IndexType, arrayOf, bool, option, record } from '../../model/lang/types.js';
+import { type IndexType, arrayOf, bool, enumOf, option, record } from '../../model/lang/types.js';
 import { type Property, cover, eventually, invariant } from '../../properties/property.js';
 import { checkSymmetric } from './symmetry.js';
 import { explicitCheck } from './explicit.js';
@@ -22,6 +22,7 @@ interface H {
   opt: Ref;
   rec: Ref;
   plain: Ref;
+  ptrs: Ref;
 }
 
 /** One rule whose guard and body are given; T is symmetric, U is not. */
@@ -44,6 +45,7 @@ const withRule = (guard: (h: H, t: Expr) => Operand, body: (h: H, t: Expr) => St
           opt: b.v('opt', option(T)),
           rec: b.v('rec', record({ at: T, flag: bool })),
           plain: b.v('plain', U),
+          ptrs: b.v('ptrs', arrayOf(U, T)),
         };
         b.init('i', () => []);
         b.rule('R', { t: T }, ({ t }) => ({ guard: guard(h, t), body: body(h, t) }));
@@ -53,7 +55,7 @@ const withRule = (guard: (h: H, t: Expr) => Operand, body: (h: H, t: Expr) => St
     }),
   );
 
-const verdict = (model: ReturnType<typeof withRule>, props: Property[] = []) => {
+const verdict = (model: Model, props: Property[] = []) => {
   try {
     checkSymmetric(model, props);
     return 'allowed';
@@ -90,6 +92,16 @@ describe('checkSymmetric refuses what singles out a value', () => {
       /the constant 0 of symmetric index/,
     ],
     [
+      // The language writes some(1) (an index literal inside); a literal of the option type holding
+      // an element is refused as well, should an expression be built that way.
+      'a literal of type option(T) holding an element',
+      withRule(
+        (h) => eq(h.opt, { op: 'lit', type: option(h.T), value: 1 } as Expr),
+        () => [],
+      ),
+      /^MC010 rule R: the constant 1 of symmetric index/,
+    ],
+    [
       'a constant index into an array',
       withRule(
         () => true,
@@ -122,6 +134,22 @@ describe('checkSymmetric refuses what singles out a value', () => {
       /the constant 1/,
     ],
     [
+      'a constant among the operands of and()',
+      withRule(
+        (h, t) => and(h.on.at(t), eq(t, 1)),
+        () => [],
+      ),
+      /^MC010 rule R: the constant 1 of symmetric index T/,
+    ],
+    [
+      'a constant among the operands of or() in an assigned value',
+      withRule(
+        () => true,
+        (h, t) => [assign(h.on.at(t), or(isNone(h.opt), eq(h.who, 2)))],
+      ),
+      /^MC010 rule R: the constant 2 of symmetric index T/,
+    ],
+    [
       'a constant inside a quantifier',
       withRule(
         (h) => forall(h.T, (x) => ne(x, 2)),
@@ -152,6 +180,14 @@ describe('checkSymmetric refuses what singles out a value', () => {
         (h) => [reset(h.rec)],
       ),
       /reset\(\) sets a symmetric index value/,
+    ],
+    [
+      'reset of an array holding values of T',
+      withRule(
+        () => true,
+        (h) => [reset(h.ptrs)],
+      ),
+      /^MC010 rule R: reset\(\) sets a symmetric index value to a constant/,
     ],
     [
       'reset of an array of T-indexed bools reached by a constant',
@@ -196,6 +232,9 @@ describe('checkSymmetric allows what treats every value alike', () => {
           isNone(h.opt),
           forall(h.T, (x) => not(and(eq(x, t), h.on.at(x)))),
           eq(h.plain, 1),
+          // A read through a record field (no index on its path).
+          eq(h.rec.f('at'), t),
+          or(h.rec.f('flag'), isSome(h.opt)),
         ),
       (h, t) => [assign(h.opt, some(t)), assign(h.opt, none), assign(h.who, t), reset(h.on), reset(h.plain), assign(h.rec.f('at'), h.who)],
       (h) => isSome(h.opt),
@@ -210,6 +249,27 @@ describe('checkSymmetric allows what treats every value alike', () => {
         ),
       ),
     ).toBe('allowed');
+  });
+
+  it('an enum that shares its name with the symmetric index: its constants and resets are not the index values', () => {
+    const model = buildModel(
+      defineProtocol({
+        name: 'namesake',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 3, { symmetric: true });
+          const mode = b.v('mode', enumOf('T', ['a', 'b']));
+          const on = b.v('on', arrayOf(T, bool));
+          b.init('i', () => []);
+          b.rule('R', { t: T }, ({ t }) => ({ guard: and(eq(mode, 'b'), on.at(t)), body: [reset(mode), assign(mode, 'a')] }));
+          return {};
+        },
+      }),
+    );
+    expect(verdict(model)).toBe('allowed');
   });
 
   it('a model without symmetric types is never refused', () => {
