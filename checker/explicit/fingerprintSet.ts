@@ -52,7 +52,11 @@ export function sortFingerprints(hi: Uint32Array, lo: Uint32Array): void {
     const src = pass < 2 ? aLo : aHi;
     const shift = (pass & 1) * 16;
     count.fill(0);
-    for (let i = 0; i < m; i++) (count[(((src[i] as number) >>> shift) & 0xffff) + 1] as number)++;
+    // (Not `(count[k] as number)++`: Stryker prints that back without its parentheses, which does not parse.)
+    for (let i = 0; i < m; i++) {
+      const k = (((src[i] as number) >>> shift) & 0xffff) + 1;
+      count[k] = (count[k] as number) + 1;
+    }
     for (let d = 0; d < 65536; d++) count[d + 1] = (count[d + 1] as number) + (count[d] as number);
     for (let i = 0; i < m; i++) {
       const d = ((src[i] as number) >>> shift) & 0xffff;
