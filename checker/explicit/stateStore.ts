@@ -185,20 +185,28 @@ export class StateStore {
    */
   rehashShared(t: SharedArrayBuffer, ctrl: Uint32Array, at: number): void {
     const tab = new Int32Array(t);
-    const mask = tab.length - 1;
-    const bits = Math.log2(tab.length);
-    const W = this.words;
     const n = this.count;
     for (;;) {
       const a = Atomics.add(ctrl, at, REHASH_CHUNK);
       if (a >= n) return;
-      const b = Math.min(n, a + REHASH_CHUNK);
-      for (let id = a; id < b; id++) {
-        const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-        const h = hashWords(c, (id & MASK) * W, W);
-        const v = ((h >>> bits) << bits) | (id + 1);
-        let slot = h & mask;
-        while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
+      this.putIds(tab, a, Math.min(n, a + REHASH_CHUNK), true);
+    }
+  }
+
+  /** Puts the ids `from .. to-1` into the table `tab` at their states' hashes (by compare-and-swap when other threads fill it too). */
+  private putIds(tab: Int32Array, from: number, to: number, shared: boolean): void {
+    const mask = tab.length - 1;
+    const bits = Math.log2(tab.length);
+    const W = this.words;
+    for (let id = from; id < to; id++) {
+      const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
+      const h = hashWords(c, (id & MASK) * W, W);
+      const v = ((h >>> bits) << bits) | (id + 1);
+      let slot = h & mask;
+      if (shared) while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
+      else {
+        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+        tab[slot] = v;
       }
     }
   }
@@ -338,10 +346,9 @@ export class StateStore {
     const end = meta[0] as number;
     const real = end - free;
     const inHole = (id: number) => holes.some(([a, b]) => id >= a && id < b);
-    // Ids below `real` that are holes, ascending, take the states above it that are not.
+    // Ids below `real` that are holes take the states above it that are not (in any pairing).
     const into: number[] = [];
     for (const [a, b] of holes) for (let id = a; id < Math.min(b, real); id++) into.push(id);
-    into.sort((x, y) => x - y);
     let from = end - 1;
     for (const to of into) {
       while (inHole(from)) from--;
@@ -386,24 +393,9 @@ export class StateStore {
   }
 
   private rehash(size: number): void {
-    const t = new Int32Array(StateStore.emptyTable(size));
-    const mask = size - 1;
-    const bits = Math.log2(size);
-    const W = this.words;
-    const n = this.count;
-    // Hash straight from the chunks, in id order (no copy per state).
-    for (let ci = 0, id = 0; ci < this.chunks.length && id < n; ci++) {
-      const c = this.chunks[ci] as Uint32Array;
-      for (let k = 0; k < CHUNK && id < n; k++, id++) {
-        const h = hashWords(c, k * W, W);
-        let slot = h & mask;
-        while ((t[slot] as number) !== 0) slot = (slot + 1) & mask;
-        t[slot] = ((h >>> bits) << bits) | (id + 1);
-      }
-    }
-    this.table = t;
-    this.tableMask = mask;
-    this.tableBits = bits;
+    const t = StateStore.emptyTable(size);
+    this.putIds(new Int32Array(t), 0, this.count, false);
+    this.useTable(t);
   }
 
   /**

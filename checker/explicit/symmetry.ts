@@ -207,7 +207,7 @@ function renamed(v: number, vt: number, perm: readonly Int32Array[]): number {
 export class Canonicalizer {
   readonly active: boolean;
   private readonly lay: SymmetricLayout | null = null;
-  /** Whole-group search: every permutation but the identity, as the destination of each slot and a permutation per type. */
+  /** Whole-group search: every permutation but the identity, as the slot each slot's value comes from and a permutation per type. */
   private readonly whole: { readonly from: Int32Array; readonly perm: Int32Array[] }[] | null = null;
   /** Per type: signature of each element, elements in signature order, start of each one's cell, twin class labels, permutation. */
   private readonly sig: Uint32Array[] = [];
