@@ -16,7 +16,7 @@ import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
 import { cover, invariant } from '../../properties/property.js';
 import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
-import type { ExplicitOptions, StoreKind } from '../engine.js';
+import type { ExplicitOptions, Limits, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
 
 /** Two counters a and b, 0..40 (1681 states); with `start`, the second start state sets a to it (out of range past 40: a model error). */
@@ -116,47 +116,11 @@ describe('the explicit search against an independent walk over the interpreter',
   });
 
   it('state limits: the search stops after the state at which the store holds the limit, never as a pass, with the same figures', () => {
-    let limited = 0;
-    fc.assert(
-      fc.property(planArb(false), fc.integer({ min: 1, max: 40 }), (plan, maxStates) => {
-        const { model, properties } = build(plan);
-        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
-        const limits = { maxStates };
-        for (const strategy of ['bfs', 'dfs'] as const) {
-          const w = walk(model, properties, plan.deadlock, strategy, limits);
-          if (w.end === 'limit') limited++;
-          const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
-          for (const store of stores) {
-            const r = explicitCheck({ model, properties, limits, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
-            expectSame(r, w, covers, limits, [strategy, store, maxStates]);
-          }
-        }
-      }),
-      { numRuns: 60, seed: 4104 },
-    );
-    expect(limited).toBeGreaterThan(20);
+    expect(limitedAgainstWalk(fc.integer({ min: 1, max: 40 }), (maxStates) => ({ maxStates }), 4104)).toBeGreaterThan(20);
   });
 
   it('depth limits: the levels up to the limit are stored and checked, the last is not expanded; breadth-first names the states left', () => {
-    let limited = 0;
-    fc.assert(
-      fc.property(planArb(false), fc.integer({ min: 0, max: 6 }), (plan, depth) => {
-        const { model, properties } = build(plan);
-        const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
-        const limits = { depth };
-        for (const strategy of ['bfs', 'dfs'] as const) {
-          const w = walk(model, properties, plan.deadlock, strategy, limits);
-          if (w.end === 'limit') limited++;
-          const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
-          for (const store of stores) {
-            const r = explicitCheck({ model, properties, limits, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
-            expectSame(r, w, covers, limits, [strategy, store, depth]);
-          }
-        }
-      }),
-      { numRuns: 60, seed: 4105 },
-    );
-    expect(limited).toBeGreaterThan(20);
+    expect(limitedAgainstWalk(fc.integer({ min: 0, max: 6 }), (depth) => ({ depth }), 4105)).toBeGreaterThan(20);
   });
 
   it('symmetry reduction: one state per class (counters as a multiset), the same transitions, depth and cover depths, every store', () => {
@@ -414,3 +378,29 @@ describe('the explicit search against an independent walk over the interpreter',
     }
   });
 });
+
+/**
+ * Checks every strategy and store against the walk on random protocols under the limits `limitsOf(n)`
+ * (60 runs of `seed`); returns how many walks ended at the limit.
+ */
+function limitedAgainstWalk(nArb: fc.Arbitrary<number>, limitsOf: (n: number) => Limits, seed: number): number {
+  let limited = 0;
+  fc.assert(
+    fc.property(planArb(false), nArb, (plan, n) => {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const limits = limitsOf(n);
+      for (const strategy of ['bfs', 'dfs'] as const) {
+        const w = walk(model, properties, plan.deadlock, strategy, limits);
+        if (w.end === 'limit') limited++;
+        const stores = strategy === 'bfs' ? STORES : (['exact'] as StoreKind[]);
+        for (const store of stores) {
+          const r = explicitCheck({ model, properties, limits, deadlock: plan.deadlock, strategy, explicit: { store, memoryBytes: 1 << 16 } });
+          expectSame(r, w, covers, limits, [strategy, store, n]);
+        }
+      }
+    }),
+    { numRuns: 60, seed },
+  );
+  return limited;
+}
