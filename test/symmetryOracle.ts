@@ -4,8 +4,9 @@
  * what the canonical search needs to be checked against (the symmetric coordinates and value type
  * of each slot, every combination of permutations, the packed order).
  */
+import fc from 'fast-check';
 import type { Model } from '../model/lang/protocol.js';
-import type { IndexType, Type } from '../model/lang/types.js';
+import { type IndexType, type Type, cardinality, minValue } from '../model/lang/types.js';
 
 /** Every permutation of 0..n-1 (element i goes to p[i]). */
 export function permutations(n: number): number[][] {
@@ -98,4 +99,21 @@ export function permute(model: Model, s: Int32Array, perm: Renaming): Int32Array
 export function packedLess(a: Uint32Array, b: Uint32Array): boolean {
   for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number);
   return false;
+}
+
+/**
+ * States with most slots at their least value (twins and equal signatures are common): each slot
+ * is its least value with weight `least`, any value with weight `any`.
+ */
+export function sparseState(model: Model, least: number, any: number): fc.Arbitrary<Int32Array> {
+  return fc
+    .tuple(
+      ...model.layout.slotTypes.map((t) =>
+        fc.oneof(
+          { arbitrary: fc.constant(minValue(t)), weight: least },
+          { arbitrary: fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 }), weight: any },
+        ),
+      ),
+    )
+    .map((xs) => Int32Array.from(xs));
 }

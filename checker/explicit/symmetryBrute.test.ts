@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../model/lang/compile.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
-import { allPerms, packedLess, permute } from '../../test/symmetryOracle.js';
+import { arrayOf, bool, enumOf, option, range, record } from '../../model/lang/types.js';
+import { allPerms, packedLess, permute, sparseState as sparseStateOf } from '../../test/symmetryOracle.js';
 import { Canonicalizer } from './symmetry.js';
 
 /** Two symmetric types (P of 3, Q of 2), a plain index type, a one-element symmetric type: arrays, matrices, pointers, records. */
@@ -62,18 +62,8 @@ const procs = buildModel(
   }),
 );
 
-/** States with most slots at their least value (twins and equal signatures are common). */
-const sparseState = (model: Model) =>
-  fc
-    .tuple(
-      ...model.layout.slotTypes.map((t) =>
-        fc.oneof(
-          { arbitrary: fc.constant(minValue(t)), weight: 3 },
-          { arbitrary: fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 }), weight: 2 },
-        ),
-      ),
-    )
-    .map((xs) => Int32Array.from(xs));
+/** States with most slots at their least value (weights 3 to 2). */
+const sparseState = (model: Model) => sparseStateOf(model, 3, 2);
 
 for (const [name, model] of [
   ['mixed', mixed],

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../model/lang/compile.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
-import { type Renaming, allPerms, packedLess, permutations, renamer, slotShapes } from '../../test/symmetryOracle.js';
+import { type Renaming, allPerms, packedLess, permutations, renamer, slotShapes, sparseState as sparseStateOf } from '../../test/symmetryOracle.js';
 import { Canonicalizer } from './symmetry.js';
 
 /** One symmetric type of five elements: states, pointers, a head, a plain value, a matrix, records holding option(T). */
@@ -68,18 +68,8 @@ const pair = buildModel(
   }),
 );
 
-/** States with most slots at their least value (twins and equal signatures are common). */
-const sparseState = (model: Model) =>
-  fc
-    .tuple(
-      ...model.layout.slotTypes.map((t) =>
-        fc.oneof(
-          { arbitrary: fc.constant(minValue(t)), weight: 4 },
-          { arbitrary: fc.integer({ min: minValue(t), max: minValue(t) + cardinality(t) - 1 }), weight: 1 },
-        ),
-      ),
-    )
-    .map((xs) => Int32Array.from(xs));
+/** States with most slots at their least value (weights 4 to 1). */
+const sparseState = (model: Model) => sparseStateOf(model, 4, 1);
 
 /** A permutation of 0..n-1 drawn at random. */
 const shuffled = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
