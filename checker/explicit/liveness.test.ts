@@ -16,6 +16,8 @@ import {
 } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckResult, Violation } from '../engine.js';
 import { explicitCheckWithLiveness, livenessCheck } from './liveness.js';
+import { fenceMigrate } from '../../model/protocols/fenceMigrate/fenceMigrate.js';
+import { fenceMigrateProperties } from '../../model/protocols/fenceMigrate/fenceMigrateProperties.js';
 
 function run<H>(
   def: ProtocolDef<H>,
@@ -185,5 +187,39 @@ describe('ITF round trip of lassos', () => {
         expect(replay(model, properties, { ...v, trace: back })).toMatchObject({ ok: true });
       }
     }
+  });
+});
+
+describe('the states moved to a file during the fair-cycle analysis (LivenessOptions.evictStatesFrom)', () => {
+  /** The result without the figures of memory and time, which are all that may differ. */
+  const verdict = (r: CheckResult) => {
+    const { bytesPerState: _b, storeBytes: _s, elapsedMs: _e, statesPerSec: _r, ...figures } = r.stats as unknown as Record<string, unknown>;
+    return { ...r, stats: figures };
+  };
+  const cases: [string, () => { model: Model; properties: PropertySet<never> | readonly Liveness[] }][] = [];
+  const fixture = <H>(name: string, def: ProtocolDef<H>, set: PropertySet<H>, params: Record<string, string | number> = {}, variant: string | null = null) =>
+    cases.push([
+      name,
+      () => {
+        const model = buildModel(def, { params, variant });
+        return { model, properties: set.build(model) as readonly Liveness[] };
+      },
+    ]);
+  fixture('mutex, weak fairness (a starving cycle)', mutex, mutexProperties, { acquire: 'weak' });
+  fixture('mutex, strong fairness (holds)', mutex, mutexProperties, { acquire: 'strong' });
+  fixture('lossy channel, no fairness', lossyChannel, lossyChannelProperties, { deliver: 'none' });
+  fixture('seq-retry stale-retry', seqRetry, seqRetryProperties, {}, 'stale-retry');
+  fixture('stopper (a state with no rule enabled)', stopper, stopperProperties);
+  fixture('fence-migrate', fenceMigrate, fenceMigrateProperties);
+  fixture('fence-migrate never-unblock', fenceMigrate, fenceMigrateProperties, {}, 'never-unblock');
+
+  it.each(cases)('%s: the same verdicts, lassos and counts as with the states kept in memory, no more bytes, and every lasso replays', (_, make) => {
+    const { model, properties } = make();
+    const job = { model, properties: properties as readonly Liveness[], limits: {} };
+    const kept = livenessCheck(job, {}, { evictStatesFrom: Number.POSITIVE_INFINITY });
+    const moved = livenessCheck(job, {}, { evictStatesFrom: 0 });
+    expect(verdict(moved)).toEqual(verdict(kept));
+    expect(moved.stats.storeBytes ?? 0).toBeLessThanOrEqual(kept.stats.storeBytes ?? 0);
+    for (const v of violations(moved)) expect(replay(model, properties as readonly Liveness[], v)).toMatchObject({ ok: true });
   });
 });

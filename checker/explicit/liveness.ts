@@ -42,7 +42,17 @@ export interface LivenessOptions {
    * reduction, so the edge arrays are made once at their final size. A wrong guess costs only a copy.
    */
   readonly safety?: ExplicitStats;
+  /**
+   * The packed states of a graph of at least this many bytes of them are moved to a temporary file
+   * during the fair-cycle analysis (StateStore.evict), which reads them only to evaluate its goals
+   * (one pass) and to print a lasso; their memory then holds the analysis' own arrays. Default
+   * 64 MiB; 0 always, Infinity never.
+   */
+  readonly evictStatesFrom?: number;
 }
+
+/** Default of `LivenessOptions.evictStatesFrom`: below this the file would save little. */
+const EVICT_STATES_FROM = 64 * 2 ** 20;
 
 /** The graph's size from the safety search's figures, when they count the same graph. */
 function sizeHint(opts: LivenessOptions, sym: LivenessSymmetry | null): GraphSizeHint | null {
@@ -598,17 +608,37 @@ function livenessOnGraph(
     return { status: 'ok', guarantee: 'exhaustive', stats: stats(), covers: [] };
   }
   const groups = fairnessGroups(model, mode);
+  // Before the analysis' arrays are made: the memory of the states is then free for them.
+  const evictedBytes = g.n * g.cm.words * 4 >= (opts.evictStatesFrom ?? EVICT_STATES_FROM) ? g.store.evict() : 0;
+  try {
+    return fairCycleAnalysis(g, goals, groups, mode, stats, (b) => {
+      analysisBytes = Math.max(analysisBytes, b - evictedBytes);
+    });
+  } finally {
+    g.store.closeEvicted();
+  }
+}
+
+/**
+ * The fair-cycle analysis of every goal on the full graph: a violation (with its lasso) per
+ * property violated. `held` is told the bytes of its arrays whenever they may be at their peak.
+ */
+function fairCycleAnalysis(
+  g: StateGraph,
+  goals: readonly Goal[],
+  groups: FairnessGroups,
+  mode: FairnessMode,
+  stats: () => ExplicitStats,
+  held: (bytes: number) => void,
+): CheckResult<ExplicitStats> {
+  const { model } = g;
   const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), members: new LazyBuffers(g.n), parents: null, frameBytes: 0 };
   // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
   const pq = new Uint8Array(g.n);
-  const measure = () => {
-    analysisBytes = Math.max(
-      analysisBytes,
-      work.flags.byteLength + work.tok.byteLength + work.members.bytes + (work.parents?.byteLength ?? 0) + work.frameBytes + pq.byteLength,
-    );
-  };
+  const measure = () =>
+    held(work.flags.byteLength + work.tok.byteLength + work.members.bytes + (work.parents?.byteLength ?? 0) + work.frameBytes + pq.byteLength);
   const s = new Int32Array(model.layout.nSlots);
-  const wd = new Uint32Array(g.cm.words);
+  const W = g.cm.words;
   const violations: Violation[] = [];
   const done = new Set<Liveness>();
   for (let i = 0; i < goals.length; i++) {
@@ -618,16 +648,19 @@ function livenessOnGraph(
     if (slot === 0) {
       const batch = goals.slice(i, i + 4);
       try {
-        for (let v = 0; v < g.n; v++) {
-          g.store.read(v, wd, 0);
-          g.cm.unpack(wd, 0, s);
-          let bits = 0;
-          for (let k = 0; k < batch.length; k++) {
-            const b = batch[k] as Goal;
-            if (done.has(b.prop)) continue;
-            bits |= ((b.p(s) ? P : 0) | (b.q(s) ? Q : 0)) << (2 * k);
+        let v = 0;
+        // Slice by slice: an evicted store reads its file in one pass.
+        for (const slice of g.store.slices()) {
+          for (let off = 0; off < slice.length; off += W, v++) {
+            g.cm.unpack(slice, off, s);
+            let bits = 0;
+            for (let k = 0; k < batch.length; k++) {
+              const b = batch[k] as Goal;
+              if (done.has(b.prop)) continue;
+              bits |= ((b.p(s) ? P : 0) | (b.q(s) ? Q : 0)) << (2 * k);
+            }
+            pq[v] = bits;
           }
-          pq[v] = bits;
         }
       } catch (e) {
         if (e instanceof ModelRuntimeError)

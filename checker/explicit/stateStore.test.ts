@@ -5,6 +5,9 @@
  * 32 bits, where a slot never straddles two words.
  */
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +36,50 @@ describe('StateStore', () => {
       expect(Array.from(back)).toEqual([i, ~i >>> 0]);
     }
     expect(() => store.insert(w, 0)).toThrow(/index was dropped/);
+  });
+
+  it('evicted to a file, gives back every state by id and in slices, holds no state bytes, leaves no file, and refuses reads once closed', () => {
+    const W = 3;
+    const N = 65536 + 700; // two chunks: a slice boundary inside the file
+    const store = new StateStore(W, { tableBits: 4 });
+    const w = new Uint32Array(W);
+    const word = (i: number, k: number) => Math.imul(i + 1, 0x9e3779b1 + k) >>> 0;
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < W; k++) w[k] = word(i, k);
+      store.insert(w, 0);
+    }
+    expect(() => store.evict()).toThrow(/can still insert/);
+    store.dropIndex();
+    const before = store.bytes();
+    const dir = mkdtempSync(join(tmpdir(), 'mc-evict-test-'));
+    try {
+      expect(store.evict(dir)).toBe(N * W * 4);
+      expect(store.isEvicted).toBe(true);
+      expect(before - store.bytes()).toBe(N * W * 4);
+      // The file is unlinked at once: nothing is left in the folder, yet the states read back.
+      expect(readdirSync(dir)).toEqual([]);
+      const back = new Uint32Array(W + 2);
+      for (const i of [0, 1, 65535, 65536, N - 1]) {
+        store.read(i, back, 2);
+        expect([i, ...back.subarray(2)]).toEqual([i, ...Array.from({ length: W }, (_, k) => word(i, k))]);
+      }
+      expect(() => store.read(N, back, 0)).toThrow(RangeError);
+      let id = 0;
+      let wrong = 0;
+      const sizes: number[] = [];
+      for (const slice of store.slices()) {
+        sizes.push(slice.length / W);
+        for (let off = 0; off < slice.length; off += W, id++) for (let k = 0; k < W; k++) if (slice[off + k] !== word(id, k)) wrong++;
+      }
+      expect([id, sizes, wrong]).toEqual([N, [65536, 700], 0]);
+      const part = [...store.slices(65530, 65540)].map((x) => Array.from(x));
+      expect(part.flat()).toEqual(Array.from({ length: 10 * W }, (_, j) => word(65530 + Math.floor(j / W), j % W)));
+      expect(store.evict(dir)).toBe(0);
+      store.closeEvicted();
+      expect(() => store.read(0, back, 0)).toThrow(/closed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives dense ids in insertion order and finds every duplicate, across a chunk and many growths', () => {

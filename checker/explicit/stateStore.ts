@@ -14,7 +14,14 @@
  * gives back what is left of its block (`releaseIds`) and the coordinator moves the last states
  * into those holes (`settle`), so the ids are dense again. Growing (more chunks, a larger table)
  * happens only while no thread inserts (`reserve`, called between rounds of work).
+ *
+ * Once nothing more is inserted, the packed states can be moved to a temporary file (`evict`):
+ * the liveness analysis reads them only in one pass and to print a lasso, and their 16 bytes a
+ * state (fence-migrate) are then free for its own arrays.
  */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
@@ -75,6 +82,8 @@ export class StateStore {
   private readonly vias: (Uint32Array | Uint16Array)[] | null;
   private readonly wideVia: boolean;
   private indexDropped = false;
+  /** After `evict`: the file holding the packed states (`dir` when it could not be unlinked at once), and a state's buffer. */
+  private evicted: { fd: number; dir: string | null; one: Uint32Array } | null = null;
   /** This view's block of ids for `insertShared`: the next id to use, and the end of the block. */
   private blockNext = 0;
   private blockEnd = 0;
@@ -419,6 +428,10 @@ export class StateStore {
 
   /** Copies the packed state `id` into `w[off..]`. */
   read(id: number, w: Uint32Array, off: number): void {
+    if (this.evicted) {
+      this.readEvicted(id, w, off);
+      return;
+    }
     const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
     const base = (id & MASK) * this.words;
     for (let i = 0; i < this.words; i++) w[off + i] = c[base + i] as number;
@@ -452,17 +465,109 @@ export class StateStore {
    * not counted: the system gives shared memory pages only when they are first written.
    */
   bytes(): number {
-    return this.count * (this.words * 4 + (this.parents ? 4 + (this.wideVia ? 4 : 2) : 0)) + this.table.byteLength;
+    return this.count * ((this.evicted ? 0 : this.words * 4) + (this.parents ? 4 + (this.wideVia ? 4 : 2) : 0)) + this.table.byteLength;
   }
 
-  /** The packed words of states `from .. to-1`, chunk by chunk (for checkpoints and spilling). */
+  /**
+   * Moves the packed states to a temporary file and lets go of their memory (once no more state is
+   * inserted: the index must have been dropped). `read` and `slices` then read the file: a state at
+   * a time costs a system call, so it is for a pass over all states (`slices`) and a few reads (a
+   * trace). The file is unlinked at once where the system allows it, so that it goes away with the
+   * process however that ends; `closeEvicted` closes it. Returns the bytes let go.
+   */
+  evict(dir = tmpdir()): number {
+    if (!this.indexDropped) throw new Error('internal: evict the states of a store that can still insert');
+    if (this.evicted) return 0;
+    const tdir = mkdtempSync(join(dir, 'mirrorcheck-states-'));
+    const path = join(tdir, 'states.bin');
+    const fd = openSync(path, 'w+');
+    let kept: string | null = null;
+    try {
+      rmSync(tdir, { recursive: true });
+    } catch {
+      kept = tdir;
+    }
+    try {
+      let pos = 0;
+      for (const s of this.slices()) {
+        const bytes = new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
+        pos += s.byteLength;
+      }
+    } catch (e) {
+      closeSync(fd);
+      if (kept) rmSync(kept, { recursive: true, force: true });
+      throw e;
+    }
+    const freed = this.count * this.words * 4;
+    this.chunks = [];
+    this.chunkBuffers = [];
+    this.evicted = { fd, dir: kept, one: new Uint32Array(this.words) };
+    return freed;
+  }
+
+  /** Whether the states are in a file (`evict`). */
+  get isEvicted(): boolean {
+    return this.evicted !== null;
+  }
+
+  /** Closes (and removes) the file of an evicted store; its states cannot be read any more. */
+  closeEvicted(): void {
+    const e = this.evicted;
+    if (!e || e.fd < 0) return;
+    closeSync(e.fd);
+    if (e.dir) rmSync(e.dir, { recursive: true, force: true });
+    e.fd = -1;
+  }
+
+  private readEvicted(id: number, w: Uint32Array, off: number): void {
+    const e = this.evicted as { fd: number; one: Uint32Array };
+    if (e.fd < 0) throw new Error('internal: a state read from a store whose file was closed');
+    if (id < 0 || id >= this.count) throw new RangeError(`internal: state ${id} read from a store of ${this.count}`);
+    const n = this.words * 4;
+    const bytes = new Uint8Array(e.one.buffer);
+    for (let done = 0; done < n; ) {
+      const r = readSync(e.fd, bytes, done, n - done, id * n + done);
+      if (r <= 0) throw new Error(`internal: the file of evicted states ends before state ${id}`);
+      done += r;
+    }
+    w.set(e.one, off);
+  }
+
+  /**
+   * The packed words of states `from .. to-1`, chunk by chunk (for checkpoints and spilling). From
+   * an evicted store, each slice is read from the file into the same buffer: valid until the next.
+   */
   *slices(from = 0, to = this.count): Generator<Uint32Array> {
     const W = this.words;
+    if (this.evicted) {
+      yield* this.evictedSlices(from, to);
+      return;
+    }
     for (let id = from; id < to; ) {
       const ci = id >>> CHUNK_BITS;
       const end = Math.min(to, (ci + 1) * CHUNK);
       yield (this.chunks[ci] as Uint32Array).subarray((id & MASK) * W, (end - ci * CHUNK) * W);
       id = end;
+    }
+  }
+
+  private *evictedSlices(from: number, to: number): Generator<Uint32Array> {
+    const e = this.evicted as { fd: number };
+    if (e.fd < 0) throw new Error('internal: states read from a store whose file was closed');
+    const W = this.words;
+    const buf = new Uint32Array(Math.min(CHUNK, Math.max(0, to - from)) * W);
+    const bytes = new Uint8Array(buf.buffer);
+    for (let id = from; id < to; ) {
+      const k = Math.min(CHUNK, to - id);
+      const n = k * W * 4;
+      for (let done = 0; done < n; ) {
+        const r = readSync(e.fd, bytes, done, n - done, id * W * 4 + done);
+        if (r <= 0) throw new Error(`internal: the file of evicted states ends before state ${id}`);
+        done += r;
+      }
+      yield buf.subarray(0, k * W);
+      id += k;
     }
   }
 
