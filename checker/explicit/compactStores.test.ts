@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registry } from '../../cli/registry.js';
 import { replayTrace } from '../../counterexamples/replay.js';
@@ -82,5 +85,25 @@ describe('compact stores find what the exact store finds', () => {
     const bits = check(fenceMigrate, null, params, false, 'bitstate').result;
     expect(bits.stats.engine === 'explicit' && bits.stats.storeBytes).toBe(2 ** 26);
     expect(bits.stats.engine === 'explicit' && bits.stats.coverage).toBeGreaterThan(0.999);
+  });
+
+  it('a compact search without a checkpoint folder leaves no level file behind, whether it passes or finds a violation', () => {
+    const before = process.env.TMPDIR;
+    const dir = mkdtempSync(join(tmpdir(), 'mc-compact-tmp-'));
+    process.env.TMPDIR = dir;
+    try {
+      expect(tmpdir()).toBe(dir);
+      for (const variant of [null, 'free-before-fence']) {
+        for (const store of ['hash-compaction', 'bitstate'] as const) {
+          const { result } = check(fenceMigrate, variant, { migrations: 1 }, false, store);
+          expect([variant, store, result.status]).toEqual([variant, store, variant ? 'violated' : 'ok']);
+          expect(readdirSync(dir)).toEqual([]);
+        }
+      }
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * files are named by level, counted, and removed only from a temporary folder of the spill's own.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelSpill } from './levelSpill.js';
@@ -64,6 +64,26 @@ describe('LevelSpill', () => {
       own.dispose();
     } finally {
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  // Linux lists a process's open descriptors in /proc/self/fd; elsewhere there is nothing to count.
+  it.runIf(platform() === 'linux')('closes every file it opens: writing and reading levels leaves no descriptor open', () => {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const spill = new LevelSpill(2);
+    try {
+      const before = open();
+      for (let level = 0; level < 20; level++) spill.write(level, [Uint32Array.of(level, 1)]);
+      for (let level = 0; level < 20; level++) {
+        expect([...spill.read(level)].map((x) => Array.from(x))).toEqual([[level, 1]]);
+        // A read abandoned after its first slice closes its file too.
+        const it = spill.read(level);
+        it.next();
+        it.return(undefined);
+      }
+      expect(open()).toBe(before);
+    } finally {
+      spill.dispose();
     }
   });
 });

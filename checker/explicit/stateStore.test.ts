@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
@@ -80,6 +80,19 @@ describe('StateStore', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.runIf(platform() === 'linux')('an evicted store holds one descriptor, given back by closeEvicted', () => {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const store = new StateStore(1, { tableBits: 4 });
+    store.insert(Uint32Array.of(42), 0);
+    store.dropIndex();
+    const before = open();
+    store.evict();
+    expect(open()).toBe(before + 1);
+    store.closeEvicted();
+    store.closeEvicted();
+    expect(open()).toBe(before);
   });
 
   it('gives dense ids in insertion order and finds every duplicate, across a chunk and many growths', () => {
