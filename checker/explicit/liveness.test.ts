@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import { parseItf, itfToTrace, traceToItf } from '../../counterexamples/itf.js';
@@ -221,5 +223,23 @@ describe('the states moved to a file during the fair-cycle analysis (LivenessOpt
     expect(verdict(moved)).toEqual(verdict(kept));
     expect(moved.stats.storeBytes ?? 0).toBeLessThanOrEqual(kept.stats.storeBytes ?? 0);
     for (const v of violations(moved)) expect(replay(model, properties as readonly Liveness[], v)).toMatchObject({ ok: true });
+  });
+
+  it('keeps the states in memory, with the same results, where no temporary file can be made', () => {
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = join(tmpdir(), 'mc-no-such-folder', String(process.pid));
+    try {
+      for (const [, make] of cases) {
+        const { model, properties } = make();
+        const job = { model, properties: properties as readonly Liveness[], limits: {} };
+        const kept = livenessCheck(job, {}, { evictStatesFrom: Number.POSITIVE_INFINITY });
+        const asked = livenessCheck(job, {}, { evictStatesFrom: 0 });
+        expect(verdict(asked)).toEqual(verdict(kept));
+        expect(asked.stats.storeBytes).toBe(kept.stats.storeBytes);
+      }
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
   });
 });

@@ -31,6 +31,7 @@ import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFa
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
+import type { StateStore } from './stateStore.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
@@ -609,13 +610,27 @@ function livenessOnGraph(
   }
   const groups = fairnessGroups(model, mode);
   // Before the analysis' arrays are made: the memory of the states is then free for them.
-  const evictedBytes = g.n * g.cm.words * 4 >= (opts.evictStatesFrom ?? EVICT_STATES_FROM) ? g.store.evict() : 0;
+  const evictedBytes = g.n * g.cm.words * 4 >= (opts.evictStatesFrom ?? EVICT_STATES_FROM) ? evictOrKeep(g.store) : 0;
   try {
     return fairCycleAnalysis(g, goals, groups, mode, stats, (b) => {
       analysisBytes = Math.max(analysisBytes, b - evictedBytes);
     });
   } finally {
     g.store.closeEvicted();
+  }
+}
+
+/**
+ * Moves the graph's states to a temporary file (StateStore.evict) and returns the bytes let go; 0
+ * when the system refuses the file (no temporary folder, no space, read-only): the states then
+ * stay in memory, which costs only memory.
+ */
+function evictOrKeep(store: StateStore): number {
+  try {
+    return store.evict();
+  } catch (e) {
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') return 0;
+    throw e;
   }
 }
 
