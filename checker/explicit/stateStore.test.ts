@@ -285,6 +285,22 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(store.insert(Uint32Array.of(0), 0)).toBe(N);
   });
 
+  it('a full table with few tag bits left (2^20 slots, 12 bits of hash a slot) finds none of 700,000 states never inserted, by has, insert or insertShared', () => {
+    const N = 700_000;
+    const store = new StateStore(1);
+    const w = new Uint32Array(1);
+    for (let i = 0; i < N; i++) {
+      w[0] = Math.imul(i, 0x9e3779b1) >>> 0;
+      store.insert(w, 0);
+    }
+    expect(store.bytes()).toBe(N * 4 + 2 ** 20 * 4);
+    // Odd multiples of the constant against even ones: none equal, many share a slot's 12 tag bits.
+    const absent = Uint32Array.from({ length: N }, (_, i) => Math.imul(i + N, 0x9e3779b1) >>> 0);
+    expect(misses(store, absent, 1, () => 0, 'has')).toEqual([]);
+    store.reserve(N);
+    expect(misses(store, absent, 1, (i) => N + i, 'insertShared')).toEqual([]);
+  });
+
   it('a second view on the same buffers sees every state inserted by either (insertShared), and the grown table once it attaches again', () => {
     const owner = new StateStore(2, { tableBits: 4 });
     owner.reserve(2000);
@@ -307,6 +323,10 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(misses(view, states, 2, (i) => -((final[i] as number) + 1), 'insertShared')).toEqual([]);
     expect(misses(owner, states, 2, (i) => -((final[i] as number) + 1), 'insert')).toEqual([]);
     expect(misses(view, states, 2, (i) => -(i + 1), 'has')).toEqual([]);
+    // States never inserted are not found, by either view (their probes cross occupied slots).
+    const absent = Uint32Array.from({ length: N * 2 }, (_, i) => (i % 2 ? 0x7fffffff - i : 0xa5a50000 + i));
+    expect(misses(view, absent, 2, () => 0, 'has')).toEqual([]);
+    expect(misses(owner, absent, 2, () => 0, 'has')).toEqual([]);
     const back = new Uint32Array(2);
     for (let i = 0; i < N; i++) {
       view.read(final[i] as number, back, 0);
