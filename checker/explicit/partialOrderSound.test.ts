@@ -25,7 +25,7 @@ import type { CheckResult } from '../engine.js';
 import { explicitCheck } from './explicit.js';
 import { PartialOrder, reductionData } from './partialOrder.js';
 
-/** A protocol with no parameters or variants, every state a legal end unless `deadlockMatters`. */
+/** A protocol with no parameters or variants (its build declares the start state and, if any, the legal end states). */
 function model<H extends Record<string, unknown>>(name: string, build: (b: Builder) => H): Model & { handles: H } {
   return buildModel(
     defineProtocol({
