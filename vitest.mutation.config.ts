@@ -69,7 +69,7 @@ const FAST = [
   'properties/*.test.ts',
   'harness/conformance.negative.test.ts',
   'harness/damageSearch.test.ts',
-  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,expander,graph}.test.ts',
+  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,expander,graph}.test.ts',
   'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,bmcSession,unrollStep}.test.ts',
   'checker/random/{engineOptions,randomTrace,randomShrink,randomClock,runChoices}.test.ts',
   'checker/*.test.ts',
