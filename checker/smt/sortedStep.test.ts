@@ -19,7 +19,10 @@ import fc from 'fast-check';
 import type { Z3_ast } from 'z3-solver';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type Ref,
   add,
+  and,
+  count,
   eq,
   exists,
   forall,
@@ -47,6 +50,8 @@ import { type Model, type RuleDef, buildModel, defineProtocol } from '../../mode
 import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type IndexType, type ScalarType, type Type, arrayOf, bool, enumOf, isScalar, option, range, record } from '../../model/lang/types.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
+import { explicitCheck } from '../explicit/explicit.js';
+import { proveUnbounded } from './proveUnbounded.js';
 import { build, orError, planArb, statesOf } from './randomProtocol.testkit.js';
 import { type LeafFn, SortedTranslator } from './sortedTranslator.js';
 import { type BoolSym, type Sym, SymOps } from './symbolic.js';
@@ -175,6 +180,9 @@ async function compareSortedStep(
       }
     }
   }
+  // Every literal of every index type is used: the proof covers the sizes built and above.
+  const sizes = JSON.stringify(Object.fromEntries(m.indexes.map((ix) => [ix.name, ix.size])));
+  if (JSON.stringify(tr.minSizes()) !== sizes) bad.push(`${mode}: smallest sizes ${JSON.stringify(tr.minSizes())}, literals up to ${sizes}`);
   const solver = session.newSolver();
   session.add(solver, ops.and([tr.literalAxioms(), ...st.axioms, ...orderPins]).t);
   // Each universe is exactly the literals of its index type.
@@ -378,4 +386,98 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
     expect(compared.stepViolations).toBeGreaterThan(1);
     expect(compared.successors).toBeGreaterThan(150);
   }, 120_000);
+});
+
+/**
+ * The background facts of the sorted translation, through the proof for every size: each holds
+ * only with its axiom, so a proof without it fails.
+ */
+describe('the background facts of the sorted translation', () => {
+  const facts = defineProtocol({
+    name: 'sorted-facts',
+    summary: 'comparisons of ords, counts over a fixed index type, literals',
+    spec: 'checker/smt/sortedStep.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const P = b.index('P', 3);
+      const S = b.index('S', 2);
+      const h = {
+        P,
+        S,
+        both: b.v('both', bool),
+        neither: b.v('neither', bool),
+        self: b.v('self', bool),
+        cycle: b.v('cycle', bool),
+        marks: b.v('marks', arrayOf(S, bool)),
+        at: b.v('at', option(P)),
+        n: b.v('n', range(0, 2)),
+      };
+      b.init('zero', () => []);
+      b.rule('Compare', { p: P, q: P }, ({ p, q }) => ({
+        guard: true,
+        body: [
+          assign(h.both, and(lt(ord(p), ord(q)), gt(ord(p), ord(q)))),
+          assign(h.neither, and(ne(p, q), not(lt(ord(p), ord(q))), not(lt(ord(q), ord(p))))),
+          assign(h.self, and(eq(p, q), lt(ord(p), ord(q)))),
+        ],
+      }));
+      b.rule('Chain', { p: P, q: P, r: P }, ({ p, q, r }) => ({
+        guard: true,
+        body: [assign(h.cycle, and(lt(ord(p), ord(q)), lt(ord(q), ord(r)), ge(ord(p), ord(r))))],
+      }));
+      b.rule('Mark', { s: S }, ({ s }) => ({ guard: not(h.marks.at(s)), body: [assign(h.marks.at(s), true), assign(h.n, ite(lt(h.n, 2), add(h.n, 1), h.n))] }));
+      b.rule('Point', {}, () => ({ guard: true, body: [assign(h.at, some(2, option(P)))] }));
+      return h;
+    },
+  });
+  const m = buildModel(facts);
+  const { both, neither, self, cycle, marks, at, n, S } = m.handles;
+  const never = (name: string, x: Ref) => invariant(`never-${name}`, 'T-1', `${name} is never set`, not(x));
+
+  it('ord comparisons over an open sort are proved asymmetric, total, irreflexive and transitive for every size', async () => {
+    const props = [never('both', both), never('neither', neither), never('self', self), never('cycle', cycle)];
+    expect(explicitCheck({ model: m, properties: props, limits: {}, deadlock: false }).status).toBe('ok');
+    const r = await proveUnbounded(m, props, {});
+    expect(r.status).toBe('proved');
+    expect(r.status === 'proved' && r.obligations?.length).toBeGreaterThan(12);
+  }, 60_000);
+
+  it('an index type kept at its built size has exactly its values: a count over it proved (refused when open), a fact of its size proved (not when open)', async () => {
+    // n counts the marks: inductive only if a rule's parameter is one of S's two values.
+    const atMost = invariant(
+      'n-counts-marks',
+      'T-2',
+      'n is the number of marks',
+      eq(
+        n,
+        count(S, (s) => marks.at(s)),
+      ),
+    );
+    const fixed = await proveUnbounded(m, [atMost], { fixedIndexes: ['S'] });
+    expect(fixed.status).toBe('proved');
+    if (fixed.status === 'proved') expect(fixed.notes[0]).toMatch(/S kept at its built size 2/);
+    const open = await proveUnbounded(m, [atMost], {});
+    expect(open.status === 'error' && open.code).toBe('MC010');
+    // "Every value of S is 0 or 1" follows from a start condition that says nothing only when S is
+    // kept at its two values.
+    const two = invariant(
+      'two-values',
+      'T-3',
+      'S has two values',
+      forall(S, (s) => or(eq(s, 0), eq(s, 1))),
+    );
+    expect((await proveUnbounded(m, [two], { fixedIndexes: ['S'], initCondition: lit(true) })).status).toBe('proved');
+    expect((await proveUnbounded(m, [two], { initCondition: lit(true) })).status).toBe('cti');
+  }, 60_000);
+
+  it('a literal index is an element of its own: the proof covers the sizes above the largest literal used', async () => {
+    const pointed = invariant('pointed-2', 'T-4', 'at points at 2 or nowhere', or(isNone(at), eq(unwrap(at), 2)));
+    const r = await proveUnbounded(m, [pointed], {});
+    expect(r.status).toBe('proved');
+    if (r.status === 'proved') expect(r.notes[0]).toMatch(/P \(>= 3\)/);
+    // Literals are distinct: 2 is not 0.
+    const notZero = invariant('not-0', 'T-5', 'at never points at 0', or(isNone(at), ne(unwrap(at), 0)));
+    expect((await proveUnbounded(m, [notZero], {})).status).toBe('proved');
+  }, 60_000);
 });
