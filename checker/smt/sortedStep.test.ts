@@ -19,6 +19,7 @@ import fc from 'fast-check';
 import type { Z3_ast } from 'z3-solver';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type Expr,
   type Ref,
   add,
   and,
@@ -47,7 +48,7 @@ import {
 import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
 import { decodeState, slotCount } from '../../model/lang/layout.js';
 import { type Model, type RuleDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
+import { type Stmt, assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type IndexType, type ScalarType, type Type, arrayOf, bool, enumOf, isScalar, option, range, record } from '../../model/lang/types.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
@@ -348,6 +349,8 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
           guard: lt(n, 3),
           body: [forEach(P, (j) => [when(cell.at(j).f('on'), [assign(cell.at(j).f('lvl'), add(cell.at(j).f('lvl'), 1)), assign(cell.at(j).f('mode'), 'w')])])],
         }));
+        // Pointwise, reading a variable the loop does not write at a fixed index.
+        b.rule('Spread', {}, () => ({ guard: true, body: [forEach(P, (j) => [assign(flag.at(j), lt(0, arr.at(0)))])] }));
         b.rule('Flag', { p: P }, ({ p }) => ({ guard: not(flag.at(p)), body: [assign(flag.at(p), true), assign(o, some(p, op))] }));
         b.rule('Compare', { p: P, q: P }, ({ p, q }) => ({
           guard: true,
@@ -479,5 +482,49 @@ describe('the background facts of the sorted translation', () => {
     // Literals are distinct: 2 is not 0.
     const notZero = invariant('not-0', 'T-5', 'at never points at 0', or(isNone(at), ne(unwrap(at), 0)));
     expect((await proveUnbounded(m, [notZero], {})).status).toBe('proved');
+  }, 60_000);
+
+  it('a forEach over an open sort whose iterations may touch the same cell is refused (MC010); one whose cells are disjoint is proved', async () => {
+    const loops = (body: (j: Expr, h: { arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) =>
+      buildModel(
+        defineProtocol({
+          name: 'sorted-loops',
+          summary: 'one forEach',
+          spec: 'checker/smt/sortedStep.test.ts',
+          params: {},
+          variants: [],
+          build(b) {
+            const P = b.index('P', 2);
+            const h = { arr: b.v('arr', arrayOf(P, range(0, 3))), flag: b.v('flag', arrayOf(P, bool)), grid: b.v('grid', arrayOf(P, arrayOf(P, bool))) };
+            b.init('zero', () => []);
+            b.rule('Loop', {}, () => ({ guard: true, body: [forEach(P, (j) => body(j, h))] }));
+            return h;
+          },
+        }),
+      );
+    const refused = async (body: (j: Expr, h: { arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) => {
+      const r = await proveUnbounded(loops(body), [], {});
+      return r.status === 'error' && r.code === 'MC010' && /do not touch disjoint cells/.test(r.message);
+    };
+    // A write at a fixed cell, a read of a written variable elsewhere, two positions of one variable.
+    expect(await refused((_, { arr }) => [assign(arr.at(0), 1)])).toBe(true);
+    expect(await refused((j, { arr }) => [assign(arr.at(j), arr.at(0))])).toBe(true);
+    expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), true), assign(grid.at(0).at(j), true)])).toBe(true);
+    expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), grid.at(0).at(j))])).toBe(true);
+    // Disjoint: each iteration reads and writes its own cells, and reads a variable it does not write anywhere.
+    const ok = loops((j, h) => [assign(h.arr.at(j), ite(h.flag.at(j), 3, 0)), assign(h.grid.at(j).at(0), h.flag.at(0)), reset(h.grid.at(j))]);
+    const r = await proveUnbounded(
+      ok,
+      [
+        invariant(
+          'small',
+          'T-6',
+          'every cell is 0 or 3',
+          forall(ok.indexes[0] as IndexType, (j) => or(eq(ok.handles.arr.at(j), 0), eq(ok.handles.arr.at(j), 3))),
+        ),
+      ],
+      {},
+    );
+    expect(r.status).toBe('proved');
   }, 60_000);
 });
