@@ -327,12 +327,16 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
           who: b.v('who', Q),
           arr: b.v('arr', arrayOf(P, range(0, 3))),
           flag: b.v('flag', arrayOf(P, bool)),
-          cell: b.v('cell', arrayOf(P, record({ on: bool, lvl: range(0, 3), owner: option(Q), mode: enumOf('M', ['r', 'w', 'x']) }))),
+          cell: b.v(
+            'cell',
+            arrayOf(P, record({ on: bool, lvl: range(0, 3), owner: option(Q), mode: enumOf('M', ['r', 'w', 'x']), peer: Q, cap: option(range(0, 3)) })),
+          ),
+          back: b.v('back', arrayOf(P, option(P))),
           grid: b.v('grid', arrayOf(P, arrayOf(Q, bool))),
           cmp: b.v('cmp', record({ lt: bool, le: bool, gt: bool, ge: bool, eq: bool, ne: bool })),
           n: b.v('n', range(0, 3)),
         };
-        const { o, who, arr, flag, cell, grid, cmp, n } = h;
+        const { o, who, arr, flag, cell, grid, cmp, n, back } = h;
         b.init('zero', () => []);
         b.init('two', () => [assign(o, some(2, op)), assign(arr.at(1), 2), assign(cell.at(0).f('on'), true)]);
         b.rule('ResetAt', { p: P }, ({ p }) => ({ guard: lt(0, arr.at(p)), body: [reset(arr.at(p))] }));
@@ -364,6 +368,23 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
           ],
         }));
         b.rule('Pick', {}, () => ({ guard: lt(n, 3), body: [assign(n, ite(isNone(o), 0, arr.at(unwrap(o))))] }));
+        b.rule('Off', { p: P }, ({ p }) => ({
+          guard: cell.at(p).f('on'),
+          body: [assign(cell.at(p).f('on'), false), assign(cell.at(p).f('cap'), some(arr.at(p))), assign(cell.at(p).f('peer'), who)],
+        }));
+        // A pointwise loop assigning constants, an element of another sort and the loop's own element.
+        b.rule('Clear', {}, () => ({
+          guard: isSome(cell.at(0).f('owner')),
+          body: [
+            forEach(P, (j) => [
+              assign(arr.at(j), 0),
+              assign(flag.at(j), true),
+              assign(cell.at(j).f('owner'), some(who, option(Q))),
+              assign(cell.at(j).f('peer'), who),
+              assign(back.at(j), some(j, op)),
+            ]),
+          ],
+        }));
         b.rule('Unwrap', {}, () => ({ guard: flag.at(0), body: [assign(arr.at(unwrap(o)), 1)] }));
         return h;
       },
@@ -383,7 +404,7 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
       stepProperty(m, 'fill-keeps-0', 'T-3', 'Fill leaves cell 0 alone', 'Fill', () => eq(arr.at(0), pre(arr.at(0)))),
       stepProperty(m, 'pick-grows', 'T-4', 'Pick never lowers n', 'Pick', () => le(pre(n), n)),
     ];
-    const { bad, compared } = await bothWays(m, invariants, steps, statesOf(m, 5, 5, 11), 'statements');
+    const { bad, compared } = await bothWays(m, invariants, steps, statesOf(m, 4, 5, 7), 'statements');
     expect(bad).toEqual([]);
     expect(compared.errors).toBeGreaterThan(3);
     expect(compared.stepViolations).toBeGreaterThan(1);
@@ -478,7 +499,8 @@ describe('the background facts of the sorted translation', () => {
     const pointed = invariant('pointed-2', 'T-4', 'at points at 2 or nowhere', or(isNone(at), eq(unwrap(at), 2)));
     const r = await proveUnbounded(m, [pointed], {});
     expect(r.status).toBe('proved');
-    if (r.status === 'proved') expect(r.notes[0]).toMatch(/P \(>= 3\)/);
+    // P's literal 2 is used; S's literals only in the start state, which the proof does not translate.
+    if (r.status === 'proved') expect(r.notes[0]).toMatch(/P \(>= 3\), S \(>= 1\)/);
     // Literals are distinct: 2 is not 0.
     const notZero = invariant('not-0', 'T-5', 'at never points at 0', or(isNone(at), ne(unwrap(at), 0)));
     expect((await proveUnbounded(m, [notZero], {})).status).toBe('proved');
@@ -526,5 +548,66 @@ describe('the background facts of the sorted translation', () => {
       {},
     );
     expect(r.status).toBe('proved');
+    // Every element of an open sort is updated, not only the literals: a step property over all of them.
+    const all = loops((j, h) => [assign(h.arr.at(j), 3)]);
+    const everyCell = stepProperty(all, 'all-3', 'T-7', 'Loop sets every cell to 3', 'Loop', () =>
+      forall(all.indexes[0] as IndexType, (j) => eq(all.handles.arr.at(j), 3)),
+    );
+    expect((await proveUnbounded(all, [everyCell], {})).status).toBe('proved');
+  }, 60_000);
+});
+
+describe('one step of the sorted translation with every index type fixed agrees with the interpreter', () => {
+  it('count, ord as a number, a loop summing over the elements, quantifiers stopping at the deciding element before one that fails; refused when the sort is open', async () => {
+    const def = defineProtocol({
+      name: 'sorted-fixed',
+      summary: 'what only a fixed index type allows',
+      spec: 'checker/smt/sortedStep.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const P = b.index('P', 3);
+        const op = option(P);
+        const h = {
+          o: b.v('o', op),
+          flag: b.v('flag', arrayOf(P, bool)),
+          arr: b.v('arr', arrayOf(P, range(0, 3))),
+          n: b.v('n', range(0, 3)),
+          k: b.v('k', range(0, 3)),
+        };
+        const { o, flag, arr, n, k } = h;
+        b.init('zero', () => []);
+        b.init('some', () => [assign(o, some(1, op)), assign(flag.at(2), true)]);
+        b.rule('Count', {}, () => ({
+          guard: true,
+          body: [
+            assign(
+              n,
+              count(P, (j) => flag.at(j)),
+            ),
+          ],
+        }));
+        b.rule('Ord', { p: P }, ({ p }) => ({ guard: lt(ord(p), 2), body: [assign(k, ord(p)), assign(flag.at(p), not(flag.at(p)))] }));
+        b.rule('Sum', {}, () => ({ guard: true, body: [forEach(P, (j) => [assign(k, ite(flag.at(j), add(k, 1), k))])] }));
+        // exists stops at the first element whose body holds, forall at the first that fails: the
+        // unwrap of a later element is never evaluated.
+        b.rule('Any', {}, () => ({ guard: exists(P, (j) => or(flag.at(j), eq(arr.at(unwrap(o)), 0))), body: [assign(arr.at(0), add(arr.at(0), 1))] }));
+        b.rule('All', {}, () => ({ guard: forall(P, (j) => and(not(flag.at(j)), eq(arr.at(unwrap(o)), 0))), body: [assign(o, none)] }));
+        b.rule('Fill', { p: P }, ({ p }) => ({ guard: true, body: [assign(flag.at(p), true), assign(o, some(p, op))] }));
+        return h;
+      },
+    });
+    const m = buildModel(def);
+    const invariants = [invariant('k-counts', 'T-1', 'k stays below 3', lt(m.handles.k, 3))];
+    const bad: string[] = [];
+    const compared: Compared = { successors: 0, errors: 0, disabled: 0, stepViolations: 0 };
+    await withSession(async (session) => {
+      await compareSortedStep(session, 'fixed', m, invariants, [], statesOf(m, 14, 10, 5), true, bad, compared);
+    });
+    expect(bad).toEqual([]);
+    expect(compared.errors).toBeGreaterThan(5);
+    expect(compared.successors).toBeGreaterThan(80);
+    const open = await proveUnbounded(m, invariants, {});
+    expect(open.status === 'error' && open.code).toBe('MC010');
   }, 60_000);
 });
