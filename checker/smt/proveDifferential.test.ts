@@ -16,14 +16,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Trace } from '../../counterexamples/trace.js';
 import type { CheckResult, Violation } from '../engine.js';
 import { explicitCheck } from '../explicit/explicit.js';
-import { type Expr, type Operand, type Ref, and, eq, none, not, some } from '../../model/lang/expr.js';
-import type { ScalarType } from '../../model/lang/types.js';
+import { type Expr, type Operand, type Ref, and, eq, none, not, some, unwrap } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { type ScalarType, option, range } from '../../model/lang/types.js';
 import { failingInstance, holds, instanceBindings } from '../../model/lang/interp.js';
-import type { Model } from '../../model/lang/protocol.js';
 import { type Invariant, type Property, type StepProperty, invariant } from '../../properties/property.js';
 import { prove } from './prove.js';
 import type { ProofResult } from './proofResult.js';
-import { build, planArb, statesOf } from './randomProtocol.testkit.js';
+import { type Plan, build, planArb, statesOf } from './randomProtocol.testkit.js';
 import { replayPath } from './replay.js';
 import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
 
@@ -191,4 +192,31 @@ describe('k-induction and explicit BFS agree on random tiny protocols', () => {
     expect(bad).toEqual([]);
     expect(notFitting).toBeGreaterThan(3);
   }, 120_000);
+
+  it('a time limit too short for any query gives incomplete, never a verdict; a start state that raises a model error gives MC011; maxK below 1 is refused', async () => {
+    const plan = fc.sample(planArb(), { numRuns: 1, seed: 20261210 })[0] as Plan;
+    const { model, props } = build(plan);
+    const r = await prove(model, props, { maxK: 3, timeLimitSec: 1e-9 });
+    expect(r.status).toBe('incomplete');
+    if (r.status === 'incomplete') expect(r.reason).toMatch(/time limit of 1e-9s reached/);
+    await expect(prove(model, props, { maxK: 0 })).rejects.toThrow(/maxK must be at least 1/);
+    const bad = buildModel(
+      defineProtocol({
+        name: 'failing-start',
+        summary: 'a start state that unwraps none',
+        spec: 'checker/smt/proveDifferential.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const o = b.v('o', option(range(0, 3)));
+          const n = b.v('n', range(0, 3));
+          b.init('zero', () => [assign(n, unwrap(o))]);
+          b.rule('Tick', {}, () => ({ guard: true, body: [assign(n, 0)] }));
+          return { o, n };
+        },
+      }),
+    );
+    const e = await prove(bad, [], {});
+    expect(e.status === 'error' && e.code).toBe('MC011');
+  }, 60_000);
 });
