@@ -12,8 +12,12 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
+import { eq, forall, unwrap } from '../../model/lang/expr.js';
 import { encodeState } from '../../model/lang/layout.js';
-import type { Invariant, StepProperty } from '../../properties/property.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, bool, option, range } from '../../model/lang/types.js';
+import { type Invariant, type StepProperty, invariant } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import type { UnboundedCti } from './proofResult.js';
 import { proveUnbounded } from './proveUnbounded.js';
@@ -97,4 +101,56 @@ describe('the proof for every size and explicit BFS agree on random tiny protoco
     for (const k of ['ok/proved', 'ok/cti', 'violated/cti']) expect(seen.get(k) ?? 0, `${k} in ${JSON.stringify([...seen])}`).toBeGreaterThan(1);
     expect(rechecked).toBeGreaterThan(15);
   }, 120_000);
+
+  it('refusals and limits: an unknown fixed index type, a start condition false in a start state, a start state breaking an invariant or raising a model error, a time limit too short', async () => {
+    const def = defineProtocol({
+      name: 'unbounded-limits',
+      summary: 'a flag per page and a counter',
+      spec: 'checker/smt/proveUnboundedDifferential.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const P = b.index('P', 2);
+        const h = { P, flag: b.v('flag', arrayOf(P, bool)), n: b.v('n', range(0, 2)) };
+        b.init('zero', () => []);
+        b.rule('Set', { p: P }, ({ p }) => ({ guard: true, body: [assign(h.flag.at(p), true)] }));
+        return h;
+      },
+    });
+    const m = buildModel(def);
+    const { flag, n, P } = m.handles;
+    const low = invariant('n-0', 'T-1', 'n stays 0', eq(n, 0));
+    const unknown = await proveUnbounded(m, [low], { fixedIndexes: ['Q'] });
+    expect(unknown.status === 'error' && unknown.code === 'MC010' && /fix index type Q/.test(unknown.message)).toBe(true);
+    const wrongStart = await proveUnbounded(m, [low], { initCondition: forall(P, (p) => flag.at(p)) });
+    expect(
+      wrongStart.status === 'error' && wrongStart.code === 'MC010' && /start condition .* does not hold in start state 'zero'/.test(wrongStart.message),
+    ).toBe(true);
+    // A strengthening invariant the start state breaks: a violation at the start, named.
+    const broken = await proveUnbounded(m, [low], { strengthening: [invariant('n-1', 'T-2', 'wrong on purpose: n is 1', eq(n, 1))] });
+    expect(broken.status === 'violated' && broken.violation.property).toBe('n-1');
+    // A start condition that holds: the start goals are proved with the rules'.
+    const started = await proveUnbounded(m, [low], { initCondition: eq(n, 0) });
+    expect(started.status === 'proved' && started.obligations?.some((g) => g.name === 'start condition implies n-0')).toBe(true);
+    const limited = await proveUnbounded(m, [low], { timeLimitSec: 1e-9 });
+    expect(limited.status).toBe('incomplete');
+    const failing = buildModel(
+      defineProtocol({
+        name: 'unbounded-failing-start',
+        summary: 'a start state that unwraps none',
+        spec: 'checker/smt/proveUnboundedDifferential.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 2));
+          const y = b.v('y', option(range(0, 2)));
+          b.init('zero', () => [assign(x, unwrap(y))]);
+          b.rule('Tick', {}, () => ({ guard: true, body: [assign(x, 0)] }));
+          return { x, y };
+        },
+      }),
+    );
+    const e = await proveUnbounded(failing, [], {});
+    expect(e.status === 'error' && e.code).toBe('MC011');
+  }, 60_000);
 });
