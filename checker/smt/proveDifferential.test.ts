@@ -144,7 +144,7 @@ function judge(
           ? !holds(model, inv.pred, last)
           : stepBroken(model, steps, t, states.length - 1, r.property);
     if (!fails) bad.push(`${name}: the counterexample to induction ends where ${r.property} holds`);
-    if (r.k !== t.steps.length - 1) bad.push(`${name}: k=${r.k} with ${t.steps.length} states`);
+    if (r.k !== maxK || r.k !== t.steps.length - 1) bad.push(`${name}: k=${r.k} with ${t.steps.length} states (maxK ${maxK})`);
     return;
   }
   bad.push(`${name}: ${r.status}`);
