@@ -507,7 +507,7 @@ describe('the background facts of the sorted translation', () => {
   }, 60_000);
 
   it('a forEach over an open sort whose iterations may touch the same cell is refused (MC010); one whose cells are disjoint is proved', async () => {
-    const loops = (body: (j: Expr, h: { arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) =>
+    const loops = (body: (j: Expr, h: { P: IndexType; arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) =>
       buildModel(
         defineProtocol({
           name: 'sorted-loops',
@@ -517,14 +517,19 @@ describe('the background facts of the sorted translation', () => {
           variants: [],
           build(b) {
             const P = b.index('P', 2);
-            const h = { arr: b.v('arr', arrayOf(P, range(0, 3))), flag: b.v('flag', arrayOf(P, bool)), grid: b.v('grid', arrayOf(P, arrayOf(P, bool))) };
+            const h = {
+              P,
+              arr: b.v('arr', arrayOf(P, range(0, 3))),
+              flag: b.v('flag', arrayOf(P, bool)),
+              grid: b.v('grid', arrayOf(P, arrayOf(P, bool))),
+            };
             b.init('zero', () => []);
             b.rule('Loop', {}, () => ({ guard: true, body: [forEach(P, (j) => body(j, h))] }));
             return h;
           },
         }),
       );
-    const refused = async (body: (j: Expr, h: { arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) => {
+    const refused = async (body: (j: Expr, h: { P: IndexType; arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) => {
       const r = await proveUnbounded(loops(body), [], {});
       return r.status === 'error' && r.code === 'MC010' && /do not touch disjoint cells/.test(r.message);
     };
@@ -533,6 +538,21 @@ describe('the background facts of the sorted translation', () => {
     expect(await refused((j, { arr }) => [assign(arr.at(j), arr.at(0))])).toBe(true);
     expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), true), assign(grid.at(0).at(j), true)])).toBe(true);
     expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), grid.at(0).at(j))])).toBe(true);
+    // A read of a written variable through another bound variable (a quantifier's) is not the loop's cell.
+    expect(
+      await refused((j, { arr }) => [
+        assign(
+          arr.at(j),
+          ite(
+            exists(arr.type.kind === 'array' ? (arr.type.index as IndexType) : (undefined as never), (k) => eq(arr.at(k), 3)),
+            3,
+            0,
+          ),
+        ),
+      ]),
+    ).toBe(true);
+    // The state before the step (pre) is not written by the loop: reading it anywhere is allowed.
+    expect(await refused((j, { arr }) => [assign(arr.at(j), pre(arr.at(0)))])).toBe(false);
     // Disjoint: each iteration reads and writes its own cells, and reads a variable it does not write anywhere.
     const ok = loops((j, h) => [assign(h.arr.at(j), ite(h.flag.at(j), 3, 0)), assign(h.grid.at(j).at(0), h.flag.at(0)), reset(h.grid.at(j))]);
     const r = await proveUnbounded(
