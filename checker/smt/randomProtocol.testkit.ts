@@ -6,9 +6,11 @@
  */
 import fc from 'fast-check';
 import { type Expr, type Ref, add, and, exists, forall, isSome, ite, le, lit, lt, none, not, or, pre, some, sub, unwrap, eq } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { applyRule, enabled, initState } from '../../model/lang/interp.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { type Stmt, assign, reset, when } from '../../model/lang/stmt.js';
-import { type EnumType, type IndexType, arrayOf, bool, enumOf, option, range } from '../../model/lang/types.js';
+import { type EnumType, type IndexType, arrayOf, bool, cardinality, enumOf, fromCode, option, range } from '../../model/lang/types.js';
 import { type Property, invariant, stepProperty } from '../../properties/property.js';
 
 // `raw` marks the few places that may raise a model error (unwrap of none, a value out of range).
@@ -275,4 +277,44 @@ export function build(plan: Plan) {
     props.push(stepProperty(model, 'step', 'T-2', 'random step property', null, () => not(and(pre(bexp(s.pre, null)), bexp(s.post, null)))));
   }
   return { model, props };
+}
+
+/** The interpreter's answer, or 'error' when it raises a model error. */
+export function orError<T>(f: () => T): T | 'error' {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ModelRuntimeError) return 'error';
+    throw e;
+  }
+}
+
+/** Up to `max` states reachable from the start states (BFS with the interpreter), then `extra` arbitrary ones. */
+export function statesOf(model: Model, max: number, extra: number, seed: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  const seen = new Set<string>();
+  const add = (s: Int32Array) => {
+    const k = s.join(',');
+    if (seen.has(k) || out.length >= max) return;
+    seen.add(k);
+    out.push(s);
+  };
+  for (const init of model.inits) add(initState(model, init));
+  for (let i = 0; i < out.length && out.length < max; i++) {
+    const s = out[i] as Int32Array;
+    for (const inst of model.instances) {
+      const next = orError(() => (enabled(model, inst, s) ? applyRule(model, inst, s) : null));
+      if (next !== null && next !== 'error') add(next);
+    }
+  }
+  let x = Math.imul(seed, 0x9e3779b1) >>> 0 || 1;
+  const rnd = (n: number) => {
+    // xorshift32: every bit of the state is mixed (the low bits of a power-of-two LCG cycle).
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  for (let i = 0; i < extra; i++) out.push(Int32Array.from(model.layout.slotTypes, (t) => fromCode(t, rnd(cardinality(t)))));
+  return out;
 }

@@ -5,7 +5,7 @@
  * cached sorts and constants, n-ary and/or that drop trivial arguments, bit-vector helpers, and
  * evaluation of terms in a model.
  */
-import type { Z3_ast, Z3_func_decl, Z3_sort } from 'z3-solver';
+import { type Z3_ast, Z3_ast_kind, type Z3_func_decl, Z3_lbool, type Z3_sort } from 'z3-solver';
 import type { ModelHandle, SmtSession } from './z3Host.js';
 
 /** Number of bits needed for the codes 0..n-1 (at least 1). */
@@ -171,11 +171,61 @@ export class Terms {
     );
   }
 
-  /** Value of a Boolean term in a model (unconstrained terms count as false). */
+  /**
+   * Value of a Boolean term in a model (unconstrained terms count as false). z3's evaluator leaves
+   * a quantifier as it is; each one left is decided over the model's universe of its bound sorts
+   * (finite: the quantifiers of the sorted translation range over index sorts).
+   */
   evalBool(m: ModelHandle, t: Z3_ast): boolean {
     const v = this.z.model_eval(this.c, m.ptr, t, true);
     if (v === null) throw new Error('z3 could not evaluate a Boolean term');
-    return this.z.get_bool_value(this.c, v) === 1;
+    const b = this.z.get_bool_value(this.c, v);
+    if (b !== Z3_lbool.Z3_L_UNDEF) return b === Z3_lbool.Z3_L_TRUE;
+    const qs = this.quantifiersIn(v);
+    if (qs.length === 0) throw new Error('z3 could not evaluate a Boolean term');
+    return this.evalBool(
+      m,
+      this.z.substitute(
+        this.c,
+        v,
+        qs,
+        qs.map((q) => (this.quantifierHolds(m, q) ? this.T : this.F)),
+      ),
+    );
+  }
+
+  /** The outermost quantifiers in a term. */
+  private quantifiersIn(t: Z3_ast, out: Z3_ast[] = []): Z3_ast[] {
+    const kind = this.z.get_ast_kind(this.c, t);
+    if (kind === Z3_ast_kind.Z3_QUANTIFIER_AST) out.push(t);
+    else if (kind === Z3_ast_kind.Z3_APP_AST) {
+      const a = this.z.to_app(this.c, t);
+      for (let i = 0; i < this.z.get_app_num_args(this.c, a); i++) this.quantifiersIn(this.z.get_app_arg(this.c, a, i), out);
+    }
+    return out;
+  }
+
+  /** A quantifier decided by instantiating its body with every element of the model's universes. */
+  private quantifierHolds(m: ModelHandle, q: Z3_ast): boolean {
+    const z = this.z;
+    const n = z.get_quantifier_num_bound(this.c, q);
+    const universes = Array.from({ length: n }, (_, j) => this.universe(m, z.get_quantifier_bound_sort(this.c, q, j)));
+    const body = z.get_quantifier_body(this.c, q);
+    const forall = z.is_quantifier_forall(this.c, q);
+    const pick: Z3_ast[] = [];
+    const walk = (j: number): boolean => {
+      // Every bound variable chosen: de Bruijn index i names bound variable n-1-i.
+      if (j === n) return this.evalBool(m, z.substitute_vars(this.c, body, [...pick].reverse())) !== forall;
+      for (const el of universes[j] as Z3_ast[]) {
+        pick.push(el);
+        const found = walk(j + 1);
+        pick.pop();
+        if (found) return true;
+      }
+      return false;
+    };
+    // forall: holds unless an instance is false; exists: holds if an instance is true.
+    return walk(0) !== forall;
   }
 
   /** Unsigned value of a bit-vector term in a model. */

@@ -20,15 +20,14 @@
 import fc from 'fast-check';
 import type { Z3_ast } from 'z3-solver';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { applyRule, enabled, failingInstance, holds, initState, instanceBindings } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import { type ScalarType, arrayOf, bool, cardinality, enumOf, fromCode, option, range } from '../../model/lang/types.js';
+import { type ScalarType, arrayOf, bool, enumOf, fromCode, option, range } from '../../model/lang/types.js';
 import { add, and, eq, isNone, isSome, ite, le, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
-import { build, planArb } from './randomProtocol.testkit.js';
+import { build, orError, planArb, statesOf } from './randomProtocol.testkit.js';
 import { type Sym, SymOps } from './symbolic.js';
 import { Terms, bitsFor } from './terms.js';
 import { SlotTranslator } from './translate.js';
@@ -38,46 +37,6 @@ import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
 afterAll(async () => {
   await shutdownSmt();
 });
-
-/** The interpreter's answer, or 'error' when it raises a model error. */
-function orError<T>(f: () => T): T | 'error' {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof ModelRuntimeError) return 'error';
-    throw e;
-  }
-}
-
-/** Up to `max` states reachable from the start states (BFS with the interpreter), then `extra` arbitrary ones. */
-function statesOf(model: Model, max: number, extra: number, seed: number): Int32Array[] {
-  const out: Int32Array[] = [];
-  const seen = new Set<string>();
-  const add = (s: Int32Array) => {
-    const k = s.join(',');
-    if (seen.has(k) || out.length >= max) return;
-    seen.add(k);
-    out.push(s);
-  };
-  for (const init of model.inits) add(initState(model, init));
-  for (let i = 0; i < out.length && out.length < max; i++) {
-    const s = out[i] as Int32Array;
-    for (const inst of model.instances) {
-      const next = orError(() => (enabled(model, inst, s) ? applyRule(model, inst, s) : null));
-      if (next !== null && next !== 'error') add(next);
-    }
-  }
-  let x = Math.imul(seed, 0x9e3779b1) >>> 0 || 1;
-  const rnd = (n: number) => {
-    // xorshift32: every bit of the state is mixed (the low bits of a power-of-two LCG cycle).
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-  for (let i = 0; i < extra; i++) out.push(Int32Array.from(model.layout.slotTypes, (t) => fromCode(t, rnd(cardinality(t)))));
-  return out;
-}
 
 /** What the comparisons met, so that a test can require each outcome to occur. */
 interface Compared {
