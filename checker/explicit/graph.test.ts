@@ -9,7 +9,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Model } from '../../model/lang/protocol.js';
+import { eq } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, range } from '../../model/lang/types.js';
 import { type Walked, build, planArb, walk } from '../../test/searchWalk.js';
 import type { Limits } from '../engine.js';
 import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
@@ -135,5 +138,29 @@ describe('the liveness graph against the independent walk', () => {
     for (const hint of [null, { states: 1, edges: 1 }, { states: w.states, edges: w.edges.length }])
       expectGraph(model, buildGraph(model, {}, {}, false, hint), w, hint);
     expectGraph(model, await buildGraphAsync(model, {}, {}, () => null), w, 'async');
+  });
+
+  it('rule instances past 255: every edge keeps its instance (the labels are wide enough), as the walk lists them', () => {
+    // One rule over 300 processes: from the start state, Pick(p) marks p; 301 states, 300 edges labelled 0..299.
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 300);
+          const picked = b.v('picked', arrayOf(P, range(0, 1)));
+          const done = b.v('done', range(0, 1));
+          b.init('zero', () => []);
+          b.rule('Pick', { p: P }, ({ p }) => ({ guard: eq(done, 0), body: [assign(picked.at(p as never), 1), assign(done, 1)] }));
+          return { picked };
+        },
+      }),
+    );
+    const w = walk(model, [], false, 'bfs', {});
+    expect([w.states, w.edges.length, Math.max(...w.edges.map((e) => e.k))]).toEqual([301, 300, 299]);
+    expectGraph(model, buildGraph(model, {}), w, 'wide');
   });
 });
