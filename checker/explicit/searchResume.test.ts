@@ -5,7 +5,8 @@
  * end) reports exactly what a search that never stopped reports (verdict, end state, trace,
  * states, transitions, depth, cover depths); only the newest generation of a compact store's files
  * is kept; a checkpoint of another check, a missing, unreadable or truncated one is refused (MC050);
- * a search with a worker thread that expands every level in rounds finds what one thread finds.
+ * a search with a worker thread that expands every level in rounds finds what one thread finds, and
+ * one stopped by a state limit in a round and resumed ends with the figures of one that never stopped.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,5 +220,32 @@ describe('worker threads', () => {
       }
       expect(r.stats.workers).toBe(2);
     }
+  });
+
+  it('a search with a worker thread, stopped by a state limit in the middle of a round, saved and resumed with the thread, ends with what a search that never stopped reports (every store)', async () => {
+    let stopped = 0;
+    for (const [i, plan] of plans(6, 4205).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const whole = walk(model, properties, plan.deadlock, 'bfs', {});
+      // A search that stops at a violation stops where each thread was: only searches that pass or miss a cover are compared.
+      if (whole.end !== 'complete') continue;
+      for (const store of STORES) {
+        const dir = freshDir();
+        const x: ExplicitOptions = { workers: 2, parallelFrom: 1, store, memoryBytes: 1 << 16, checkpoint: { dir, everyMs: i % 2 === 0 ? 0 : 3_600_000 } };
+        const job = (limits: Limits, more: ExplicitOptions = {}) => ({ model, properties, limits, deadlock: plan.deadlock, explicit: { ...x, ...more } });
+        const maxStates = 3 + (i % 6);
+        const first = await explicitRun(job({ maxStates }));
+        if (whole.states < maxStates) {
+          expectSame(first, whole, covers, {}, [i, store, 'whole']);
+          continue;
+        }
+        expect([i, store, first.status, first.stats.states >= maxStates, first.stats.workers]).toEqual([i, store, 'incomplete', true, 2]);
+        stopped++;
+        expectSame(await explicitRun(job({}, { resume: dir })), whole, covers, {}, [i, store, 'resumed']);
+      }
+    }
+    // Two of these plans have more states than their limit: stopped and resumed with each of the three stores.
+    expect(stopped).toBe(6);
   });
 });
