@@ -241,4 +241,26 @@ describe('the liveness graph against the independent walk', () => {
     // The narrowest array that holds every instance: two bytes a label here.
     expect(b.graph.labels.BYTES_PER_ELEMENT).toBe(2);
   });
+
+  it('a start state that raises a model error: the build ends with that error (MC011) at no stored state (-1), with no edges', () => {
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-bad-start',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 3));
+          b.init('fine', () => []);
+          // 3 + 3 does not fit in 0..3: a range-checked assignment fails in the start state.
+          b.init('overflow', () => [assign(x, 3), assign(x, add(x, 3))]);
+          b.rule('Up', {}, () => ({ guard: lt(x, 3), body: [assign(x, add(x, 1))] }));
+          return { x };
+        },
+      }),
+    );
+    const b = buildGraph(model, {});
+    expect([b.status, b.status === 'error' && b.error.code, b.status === 'error' && b.at, b.graph.m]).toEqual(['error', 'MC011', -1, 0]);
+  });
 });
