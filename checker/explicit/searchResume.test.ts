@@ -317,4 +317,17 @@ describe('worker threads', () => {
     // Two of these plans have more states than their limit: stopped and resumed with each of the three stores.
     expect(stopped).toBe(6);
   });
+
+  it('an interrupt is seen during the rounds with a worker thread: the run ends as interrupted', async () => {
+    let interrupted = 0;
+    for (const plan of plans(4, 4204)) {
+      const { model, properties } = build(plan);
+      const ctrl = new AbortController();
+      ctrl.abort('SIGINT');
+      const r = await explicitRun({ model, properties, limits: {}, deadlock: plan.deadlock, signal: ctrl.signal, explicit: { workers: 2, parallelFrom: 1 } });
+      if (r.status === 'incomplete' && r.reason === 'interrupted (SIGINT)') interrupted++;
+      else expect(r.status).not.toBe('ok');
+    }
+    expect(interrupted).toBe(4);
+  });
 });
