@@ -115,7 +115,7 @@ describe('a search saved at a state limit and resumed', () => {
 });
 
 describe('what a resumed search carries over', () => {
-  it("states packed in two words (exact store): the states saved are read back whole, and the search ends with the walk's figures", async () => {
+  it("states packed in two words (exact store): the states saved are read back whole and appended to, and the search ends with the walk's figures", async () => {
     // Six counters of 0..255 (48 bits a state), each bumped to 2 at most: 729 states.
     const model = buildModel(
       defineProtocol({
@@ -144,6 +144,8 @@ describe('what a resumed search carries over', () => {
       explicit: { checkpoint: { dir, everyMs: 3_600_000 }, ...x },
     });
     expect((await explicitRun(job({ maxStates: 100 }, {}))).status).toBe('incomplete');
+    // Resumed, saved again (appending to the states file), and resumed to the end.
+    expect((await explicitRun(job({ maxStates: 300 }, { resume: dir }))).status).toBe('incomplete');
     expectSame(await explicitRun(job({}, { resume: dir })), w, [], {}, 'two words');
   });
 
