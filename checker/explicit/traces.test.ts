@@ -175,7 +175,7 @@ describe('explicit traces', () => {
         },
       }),
     );
-    const h = model.handles as { P: never; cnt: { at: (p: never) => never } };
+    const h = model.handles;
     const properties = [invariant('below-three', 'T-3', '', not(exists(h.P, (p) => eq(h.cnt.at(p as never), 3))))];
     expect(bruteForce(model, properties).shortest).toBe(1);
     for (const x of [{ store: 'exact' }, { store: 'hash-compaction' }, { store: 'bitstate' }, { strategy: 'dfs' }] as const) {
