@@ -5,11 +5,17 @@
  * BFS path to every state is a path of the walk's first-found edges as long as the state's depth,
  * from the start state its init names; every edge's source is found from its index. With state and
  * depth limits the graph holds what was explored, and a model error drops the failing state's
- * edges and names it. The arrays are made at a size hint or grow past it without losing an entry.
+ * edges and names it. The arrays are made at a size hint or grow past it without losing an entry,
+ * and the memory figures say what the graph holds (the store without its index, the CSR arrays in
+ * the narrowest label array) and that building it held more. Under symmetry reduction the graph has
+ * one state per class; the asynchronous build stops when asked.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Model } from '../../model/lang/protocol.js';
+import { add, eq, lt } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, range } from '../../model/lang/types.js';
 import { type Walked, build, planArb, walk } from '../../test/searchWalk.js';
 import type { Limits } from '../engine.js';
 import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
@@ -132,8 +138,129 @@ describe('the liveness graph against the independent walk', () => {
     const { model } = build(plan);
     const w = walk(model, [], false, 'bfs', {});
     expect([w.states, w.edges.length]).toEqual([288, 2304]);
-    for (const hint of [null, { states: 1, edges: 1 }, { states: w.states, edges: w.edges.length }])
-      expectGraph(model, buildGraph(model, {}, {}, false, hint), w, hint);
+    const peaks: number[] = [];
+    for (const hint of [null, { states: 1, edges: 1 }, { states: w.states, edges: w.edges.length }]) {
+      const t0 = Date.now();
+      const b = buildGraph(model, {}, {}, false, hint);
+      const wall = Date.now() - t0;
+      expectGraph(model, b, w, hint);
+      const g = b.graph;
+      // What the graph holds: the packed states (the hash index dropped) and the CSR arrays, a byte a label below 256 instances.
+      expect([hint, g.labels.BYTES_PER_ELEMENT, g.bytes]).toEqual([
+        hint,
+        1,
+        g.store.bytes() + g.offsets.byteLength + g.targets.byteLength + g.labels.byteLength,
+      ]);
+      // While building, the store still had its hash index: the peak is above what is held at the end.
+      expect([hint, g.buildPeakBytes > g.bytes, b.elapsedMs >= 0 && b.elapsedMs <= wall]).toEqual([hint, true, true]);
+      peaks.push(g.buildPeakBytes);
+    }
+    // Arrays grown past a hint that is too small held the old and the new array at once: a higher peak than with the exact hint.
+    expect(peaks[1]).toBeGreaterThan(peaks[2] as number);
     expectGraph(model, await buildGraphAsync(model, {}, {}, () => null), w, 'async');
+  });
+
+  it('under symmetry reduction: one state per class of the walk, the edges of each class, and a start state that is not canonical names its init; the asynchronous build is without symmetry unless asked', async () => {
+    // Three symmetric counters starting at (0, 2, 1), sorted neither way: the stored start state is another arrangement.
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-mixed',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 3, { symmetric: true });
+          const cnt = b.v('cnt', arrayOf(P, range(0, 2)));
+          b.init('mixed', () => [assign(cnt.at(1 as never), 2), assign(cnt.at(2 as never), 1)]);
+          b.rule('Bump', { p: P }, ({ p }) => ({ guard: lt(cnt.at(p as never), 2), body: [assign(cnt.at(p as never), add(cnt.at(p as never), 1))] }));
+          b.rule('Drop', { p: P }, ({ p }) => ({ guard: lt(0, cnt.at(p as never)), body: [assign(cnt.at(p as never), 0)] }));
+          return { cnt };
+        },
+      }),
+    );
+    const classes = walk(model, [], false, 'bfs', {}, (s) => Array.from(s).sort().join());
+    const full = walk(model, [], false, 'bfs', {});
+    const b = buildGraph(model, {}, {}, true);
+    expect([b.status, b.graph.n, b.graph.m, b.graph.nInit, initVia(b.graph, 0)]).toEqual(['complete', classes.states, classes.edges.length, 1, 0]);
+    expect(b.graph.n).toBeLessThan(full.states);
+    const plain = await buildGraphAsync(model, {}, {}, () => null);
+    expect([plain.graph.n, plain.graph.m, plain.graph.canon]).toEqual([full.states, full.edges.length, null]);
+  });
+
+  it('the asynchronous build stops when asked (an interrupt): incomplete, with the reason given, the graph holding what was explored', async () => {
+    // Two counters to 40: 1681 states, more than the 1024 expansions between two ticks.
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-grid',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 40));
+          const y = b.v('y', range(0, 40));
+          b.init('zero', () => []);
+          b.rule('X', {}, () => ({ guard: lt(x, 40), body: [assign(x, add(x, 1))] }));
+          b.rule('Y', {}, () => ({ guard: lt(y, 40), body: [assign(y, add(y, 1))] }));
+          return { x };
+        },
+      }),
+    );
+    let asked = 0;
+    const b = await buildGraphAsync(model, {}, {}, () => (++asked > 0 ? 'interrupted (test)' : null));
+    expect([b.status, b.status === 'incomplete' && b.reason, asked > 0, b.graph.n < 1681]).toEqual(['incomplete', 'interrupted (test)', true, true]);
+    expect((await buildGraphAsync(model, {}, {}, () => null)).graph.n).toBe(1681);
+  });
+
+  it('rule instances past 255: every edge keeps its instance (the labels are wide enough), as the walk lists them; start states that differ in a later word only name their own init', () => {
+    // One rule over 300 processes: from a start state, Pick(p) marks p; 601 states, 600 edges labelled 0..299.
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 300);
+          const picked = b.v('picked', arrayOf(P, range(0, 1)));
+          const done = b.v('done', range(0, 1));
+          b.init('zero', () => []);
+          // Packed in ten words, the first of them equal to zero's: the start states differ in a later word only.
+          b.init('last', () => [assign(picked.at(299 as never), 1)]);
+          b.rule('Pick', { p: P }, ({ p }) => ({ guard: eq(done, 0), body: [assign(picked.at(p as never), 1), assign(done, 1)] }));
+          return { picked };
+        },
+      }),
+    );
+    const w = walk(model, [], false, 'bfs', {});
+    expect([w.states, w.edges.length, Math.max(...w.edges.map((e) => e.k))]).toEqual([601, 600, 299]);
+    const b = buildGraph(model, {});
+    expectGraph(model, b, w, 'wide');
+    // The narrowest array that holds every instance: two bytes a label here.
+    expect(b.graph.labels.BYTES_PER_ELEMENT).toBe(2);
+  });
+
+  it('a start state that raises a model error: the build ends with that error (MC011) at no stored state (-1), with no edges', () => {
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-bad-start',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 3));
+          b.init('fine', () => []);
+          // 3 + 3 does not fit in 0..3: a range-checked assignment fails in the start state.
+          b.init('overflow', () => [assign(x, 3), assign(x, add(x, 3))]);
+          b.rule('Up', {}, () => ({ guard: lt(x, 3), body: [assign(x, add(x, 1))] }));
+          return { x };
+        },
+      }),
+    );
+    const b = buildGraph(model, {});
+    expect([b.status, b.status === 'error' && b.error.code, b.status === 'error' && b.at, b.graph.m]).toEqual(['error', 'MC011', -1, 0]);
   });
 });

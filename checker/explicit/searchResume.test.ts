@@ -4,8 +4,11 @@
  * limit, saved, and resumed (once or several times, with a checkpoint at every pause or only at the
  * end) reports exactly what a search that never stopped reports (verdict, end state, trace,
  * states, transitions, depth, cover depths); only the newest generation of a compact store's files
- * is kept; a checkpoint of another check, a missing, unreadable or truncated one is refused (MC050);
- * a search with a worker thread that expands every level in rounds finds what one thread finds.
+ * is kept; a checkpoint is written at every pause when asked, and the elapsed time adds up; states of
+ * two words are read back whole; a checkpoint of another check (properties, store, bit array size,
+ * reduction, shard, ...), a missing, unreadable or truncated one is refused (MC050);
+ * a search with a worker thread that expands every level in rounds finds what one thread finds, and
+ * one stopped by a state limit in a round and resumed ends with the figures of one that never stopped.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +16,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
+import { add, lt } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, range } from '../../model/lang/types.js';
 import { STORES, build, expectSame, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, Limits } from '../engine.js';
 import { explicitRun } from './explicit.js';
@@ -88,15 +95,60 @@ describe('a search saved at a state limit and resumed', () => {
         deadlock: plan.deadlock,
         explicit: { store, memoryBytes: 1 << 16, checkpoint: { dir, everyMs: 0 }, ...(resume ? { resume: dir } : {}) },
       });
+      const meta = () => JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { generation: number; elapsedMs: number };
       let r = await explicitRun(job({ maxStates: 3 }, false));
-      for (let k = 6; r.status === 'incomplete'; k += 5) r = await explicitRun(job({ maxStates: k }, true));
+      let runs = 1;
+      const elapsed = [meta().elapsedMs];
+      for (let k = 6; r.status === 'incomplete'; k += 5) {
+        r = await explicitRun(job({ maxStates: k }, true));
+        runs++;
+        elapsed.push(meta().elapsedMs);
+      }
       const w = walk(model, properties, plan.deadlock, 'bfs', {});
       expectSame(r, w, covers, {}, store);
+      // A checkpoint at every pause (everyMs 0), not only where a run stops: more generations than runs.
+      expect([store, meta().generation > runs]).toEqual([store, true]);
+      // The elapsed time saved adds up the runs before.
+      expect([store, elapsed]).toEqual([store, [...elapsed].sort((a, b) => a - b)]);
     }
   });
 });
 
 describe('what a resumed search carries over', () => {
+  it("states packed in two words (exact store): the states saved are read back whole and appended to, and the search ends with the walk's figures", async () => {
+    // Six counters of 0..255 (48 bits a state), each bumped to 2 at most: 729 states.
+    const model = buildModel(
+      defineProtocol({
+        name: 'resume-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 6);
+          const cnt = b.v('cnt', arrayOf(P, range(0, 255)));
+          b.init('zero', () => []);
+          b.rule('Bump', { p: P }, ({ p }) => ({ guard: lt(cnt.at(p as never), 2), body: [assign(cnt.at(p as never), add(cnt.at(p as never), 1))] }));
+          return { cnt };
+        },
+      }),
+    );
+    const w = walk(model, [], false, 'bfs', {});
+    expect(w.states).toBe(729);
+    const dir = freshDir();
+    const job = (limits: Limits, x: ExplicitOptions) => ({
+      model,
+      properties: [],
+      limits,
+      deadlock: false,
+      explicit: { checkpoint: { dir, everyMs: 3_600_000 }, ...x },
+    });
+    expect((await explicitRun(job({ maxStates: 100 }, {}))).status).toBe('incomplete');
+    // Resumed, saved again (appending to the states file), and resumed to the end.
+    expect((await explicitRun(job({ maxStates: 300 }, { resume: dir }))).status).toBe('incomplete');
+    expectSame(await explicitRun(job({}, { resume: dir })), w, [], {}, 'two words');
+  });
+
   it('the bitstate coverage and the hash-compaction omission probability of a search that never stopped; the elapsed time saved by the run before', async () => {
     const plan = plans(40, 4205).find((p) => {
       const { model, properties } = build(p);
@@ -109,8 +161,11 @@ describe('what a resumed search carries over', () => {
       const x = { store, memoryBytes: 1 << 12, checkpoint: { dir, everyMs: 3_600_000 } };
       const job = { model, properties, deadlock: plan.deadlock };
       const whole = await explicitRun({ ...job, limits: {}, explicit: { store, memoryBytes: 1 << 12 } });
+      const t0 = Date.now();
       await explicitRun({ ...job, limits: { maxStates: 10 }, explicit: x });
+      const wall = Date.now() - t0;
       const saved = (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { elapsedMs: number }).elapsedMs;
+      expect(saved).toBeLessThanOrEqual(wall);
       const last = await explicitRun({ ...job, limits: {}, explicit: { ...x, resume: dir } });
       expect([store, last.stats.coverage, last.stats.omissionProbability, last.stats.states]).toEqual([
         store,
@@ -168,8 +223,25 @@ describe('checkpoints that cannot be resumed (MC050)', () => {
     expect(await code(explicitRun({ ...job({ resume: dir }), deadlock: !plan.deadlock }))).toBe('MC050');
     const other = build({ ...plan, rules: [...plan.rules, { guard: [], body: [{ k: 'flip' }] }] });
     expect(await code(explicitRun({ ...job({ resume: dir }), model: other.model, properties: other.properties }))).toBe('MC050');
+    // As many properties, one of them another.
+    const renamed = properties.map((p, i) => (i === 0 ? { ...p, name: `${p.name}-other` } : p));
+    expect(await code(explicitRun(job({ resume: dir }, {}, renamed)))).toBe('MC050');
+    // Partial-order reduction on.
+    expect(await code(explicitRun(job({ resume: dir, por: true })))).toBe('MC050');
     // The same check resumes.
     expect(await code(explicitRun(job({ resume: dir })))).toBe('none');
+  });
+
+  it('another bit array size of the bitstate store, another shard; a shard is named I/N (1-based) in checkpoint.json', async () => {
+    const bits = await saved({ store: 'bitstate', memoryBytes: 1 << 12 });
+    expect(await code(explicitRun(job({ resume: bits, store: 'bitstate', memoryBytes: 1 << 13 })))).toBe('MC050');
+    expect(await code(explicitRun(job({ resume: bits, store: 'bitstate', memoryBytes: 1 << 12 })))).toBe('none');
+    const shard = await saved({ shard: { index: 0, count: 2 } });
+    const meta = JSON.parse(readFileSync(join(shard, 'checkpoint.json'), 'utf8')) as { identity: { shard: string } };
+    expect(meta.identity.shard).toBe('1/2');
+    expect(await code(explicitRun(job({ resume: shard, shard: { index: 1, count: 2 } })))).toBe('MC050');
+    expect(await code(explicitRun(job({ resume: shard })))).toBe('MC050');
+    expect(await code(explicitRun(job({ resume: shard, shard: { index: 0, count: 2 } })))).toBe('none');
   });
 
   it('no checkpoint.json, an unreadable one, another format, a states file shorter than it says', async () => {
@@ -219,5 +291,45 @@ describe('worker threads', () => {
       }
       expect(r.stats.workers).toBe(2);
     }
+  });
+
+  it('a search with a worker thread, stopped by a state limit in the middle of a round, saved and resumed with the thread, ends with what a search that never stopped reports (every store)', async () => {
+    let stopped = 0;
+    for (const [i, plan] of plans(6, 4205).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const whole = walk(model, properties, plan.deadlock, 'bfs', {});
+      // A search that stops at a violation stops where each thread was: only searches that pass or miss a cover are compared.
+      if (whole.end !== 'complete') continue;
+      for (const store of STORES) {
+        const dir = freshDir();
+        const x: ExplicitOptions = { workers: 2, parallelFrom: 1, store, memoryBytes: 1 << 16, checkpoint: { dir, everyMs: i % 2 === 0 ? 0 : 3_600_000 } };
+        const job = (limits: Limits, more: ExplicitOptions = {}) => ({ model, properties, limits, deadlock: plan.deadlock, explicit: { ...x, ...more } });
+        const maxStates = 3 + (i % 6);
+        const first = await explicitRun(job({ maxStates }));
+        if (whole.states < maxStates) {
+          expectSame(first, whole, covers, {}, [i, store, 'whole']);
+          continue;
+        }
+        expect([i, store, first.status, first.stats.states >= maxStates, first.stats.workers]).toEqual([i, store, 'incomplete', true, 2]);
+        stopped++;
+        expectSame(await explicitRun(job({}, { resume: dir })), whole, covers, {}, [i, store, 'resumed']);
+      }
+    }
+    // Two of these plans have more states than their limit: stopped and resumed with each of the three stores.
+    expect(stopped).toBe(6);
+  });
+
+  it('an interrupt is seen during the rounds with a worker thread: the run ends as interrupted', async () => {
+    let interrupted = 0;
+    for (const plan of plans(4, 4204)) {
+      const { model, properties } = build(plan);
+      const ctrl = new AbortController();
+      ctrl.abort('SIGINT');
+      const r = await explicitRun({ model, properties, limits: {}, deadlock: plan.deadlock, signal: ctrl.signal, explicit: { workers: 2, parallelFrom: 1 } });
+      if (r.status === 'incomplete' && r.reason === 'interrupted (SIGINT)') interrupted++;
+      else expect(r.status).not.toBe('ok');
+    }
+    expect(interrupted).toBe(4);
   });
 });

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../counterexamples/replay.js';
 import type { Trace } from '../../counterexamples/trace.js';
-import { add, eq, le, lt, pre } from '../../model/lang/expr.js';
+import { add, eq, exists, le, lt, ne, not, pre } from '../../model/lang/expr.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, range } from '../../model/lang/types.js';
@@ -94,7 +94,12 @@ describe('explicit traces', () => {
         for (const store of ['exact', 'hash-compaction', 'bitstate'] as StoreKind[]) {
           const r = explicitCheck({ model, properties, limits: {}, symmetry, deadlock: c.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
           const trace = checkTrace(c, model, properties, r, true);
-          expect([symmetry, store, trace.property]).toEqual([symmetry, store, properties[0]?.name ?? (c.name === 'deadlock' ? 'deadlock' : null)]);
+          expect([symmetry, store, trace.property, trace.requirement]).toEqual([
+            symmetry,
+            store,
+            properties[0]?.name ?? (c.name === 'deadlock' ? 'deadlock' : null),
+            properties[0]?.requirement ?? (c.name === 'deadlock' ? 'deadlock' : null),
+          ]);
         }
       }
     });
@@ -148,6 +153,88 @@ describe('explicit traces', () => {
       const after = cnt((trace.steps[i] as { state: Int32Array }).state);
       const p = Number(/p=(\d)/.exec((trace.steps[i] as { label: string }).label)?.[1]);
       expect(after).toEqual(before.map((x, k) => (k === p ? x + 1 : x)));
+    }
+  });
+
+  it('under symmetry, from a start state that is not its own canonical form: the trace replays through concrete states to the violation, as short as the brute force says (every store, depth-first too)', () => {
+    // Counters (0, 2, 1): sorted neither way, so the canonical start state is another arrangement and
+    // the rule instance stored for a step names another counter than the one to bump concretely.
+    const model = buildModel(
+      defineProtocol({
+        name: 'mixed-counters',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 3, { symmetric: true });
+          const cnt = b.v('cnt', arrayOf(P, range(0, 3)));
+          b.init('mixed', () => [assign(cnt.at(1 as never), 2), assign(cnt.at(2 as never), 1)]);
+          b.rule('Bump', { p: P }, ({ p }) => ({ guard: lt(cnt.at(p as never), 3), body: [assign(cnt.at(p as never), add(cnt.at(p as never), 1))] }));
+          return { P, cnt };
+        },
+      }),
+    );
+    const h = model.handles;
+    const properties = [invariant('below-three', 'T-3', '', not(exists(h.P, (p) => eq(h.cnt.at(p as never), 3))))];
+    expect(bruteForce(model, properties).shortest).toBe(1);
+    for (const x of [{ store: 'exact' }, { store: 'hash-compaction' }, { store: 'bitstate' }, { strategy: 'dfs' }] as const) {
+      const r = explicitCheck({
+        model,
+        properties,
+        limits: {},
+        symmetry: true,
+        deadlock: false,
+        ...('strategy' in x ? { strategy: x.strategy } : { explicit: { store: x.store, memoryBytes: 1 << 16 } }),
+      });
+      const trace = r.status === 'violated' ? r.violations[0]?.trace : null;
+      if (!trace) throw new Error(`no trace (${JSON.stringify(x)})`);
+      const replay = replayTrace(model, properties, trace, { checkDeadlock: false });
+      expect([x, replay.mismatch, replay.violation?.property, trace.steps.map((s) => s.label)]).toEqual([
+        x,
+        null,
+        'below-three',
+        'strategy' in x ? trace.steps.map((s) => s.label) : ['init mixed', 'Bump(p=1)'],
+      ]);
+    }
+  });
+
+  it('under symmetry, a step violation ends with a rule instance whose step breaks the property, not another with the same canonical successor', () => {
+    // Take(p) makes p the owner; the step property says a take moves the owner. From owner = a,
+    // Take(a) breaks it and Take(b) does not, yet both lead to the same canonical state. One of the
+    // two start states below is not canonical, so the instance stored is not the one to take.
+    for (const start of [0, 1]) {
+      const model = buildModel(
+        defineProtocol({
+          name: 'owner',
+          summary: '',
+          spec: '',
+          params: {},
+          variants: [],
+          build(b) {
+            const P = b.index('P', 2, { symmetric: true });
+            const owner = b.v('owner', P);
+            b.init('start', () => [assign(owner, start as never)]);
+            b.rule('Take', { p: P }, ({ p }) => ({ guard: true, body: [assign(owner, p as never)] }));
+            return { owner };
+          },
+        }),
+      );
+      const owner = (model.handles as { owner: never }).owner;
+      const properties = [stepProperty(model, 'take-moves', 'T-4', '', 'Take', () => ne(owner, pre(owner)))];
+      for (const store of ['exact', 'hash-compaction'] as StoreKind[]) {
+        const r = explicitCheck({ model, properties, limits: {}, symmetry: true, deadlock: false, explicit: { store } });
+        const trace = r.status === 'violated' ? r.violations[0]?.trace : null;
+        if (!trace) throw new Error(`no trace (start ${start}, ${store})`);
+        const replay = replayTrace(model, properties, trace, { checkDeadlock: false });
+        expect([start, store, replay.mismatch, replay.violation?.property, trace.steps.map((s) => s.label)]).toEqual([
+          start,
+          store,
+          null,
+          'take-moves',
+          ['init start', `Take(p=${start})`],
+        ]);
+      }
     }
   });
 });
