@@ -521,17 +521,22 @@ export class StateStore {
   }
 
   private readEvicted(id: number, w: Uint32Array, off: number): void {
-    const e = this.evicted as { fd: number; one: Uint32Array };
-    if (e.fd < 0) throw new Error('internal: a state read from a store whose file was closed');
     if (id < 0 || id >= this.count) throw new RangeError(`internal: state ${id} read from a store of ${this.count}`);
-    const n = this.words * 4;
-    const bytes = new Uint8Array(e.one.buffer);
-    for (let done = 0; done < n; ) {
-      const r = readSync(e.fd, bytes, done, n - done, id * n + done);
+    const one = (this.evicted as { one: Uint32Array }).one;
+    this.readStates(id, 1, one);
+    w.set(one, off);
+  }
+
+  /** Reads states `id .. id+k-1` of an evicted store's file into the start of `buf`. */
+  private readStates(id: number, k: number, buf: Uint32Array): void {
+    const { fd } = this.evicted as { fd: number };
+    if (fd < 0) throw new Error('internal: states read from a store whose file was closed');
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, k * this.words * 4);
+    for (let done = 0; done < bytes.length; ) {
+      const r = readSync(fd, bytes, done, bytes.length - done, id * this.words * 4 + done);
       if (r <= 0) throw new Error(`internal: the file of evicted states ends before state ${id}`);
       done += r;
     }
-    w.set(e.one, off);
   }
 
   /**
@@ -553,19 +558,11 @@ export class StateStore {
   }
 
   private *evictedSlices(from: number, to: number): Generator<Uint32Array> {
-    const e = this.evicted as { fd: number };
-    if (e.fd < 0) throw new Error('internal: states read from a store whose file was closed');
     const W = this.words;
     const buf = new Uint32Array(Math.min(CHUNK, Math.max(0, to - from)) * W);
-    const bytes = new Uint8Array(buf.buffer);
     for (let id = from; id < to; ) {
       const k = Math.min(CHUNK, to - id);
-      const n = k * W * 4;
-      for (let done = 0; done < n; ) {
-        const r = readSync(e.fd, bytes, done, n - done, id * W * 4 + done);
-        if (r <= 0) throw new Error(`internal: the file of evicted states ends before state ${id}`);
-        done += r;
-      }
+      this.readStates(id, k, buf);
       yield buf.subarray(0, k * W);
       id += k;
     }
