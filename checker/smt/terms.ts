@@ -172,9 +172,10 @@ export class Terms {
   }
 
   /**
-   * Value of a Boolean term in a model (unconstrained terms count as false). z3's evaluator leaves
-   * a quantifier as it is; each one left is decided over the model's universe of its bound sorts
-   * (finite: the quantifiers of the sorted translation range over index sorts).
+   * Value of a Boolean term in a model (evaluated with model completion: unconstrained constants
+   * take a value of the model). z3's evaluator leaves a quantifier as it is; each one left is
+   * decided over the model's universe of its bound sorts (finite: the quantifiers of the sorted
+   * translation range over index sorts). A term left undecided without a quantifier is an error.
    */
   evalBool(m: ModelHandle, t: Z3_ast): boolean {
     const v = this.z.model_eval(this.c, m.ptr, t, true);
