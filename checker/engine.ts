@@ -27,6 +27,12 @@ export interface ExplicitOptions {
   readonly store?: StoreKind;
   /** Bitstate: bytes of the bit array (default 1 GiB). */
   readonly memoryBytes?: number;
+  /**
+   * Exact store: keep a state of three or more words as two, the id of its first words (stored
+   * once for all the states sharing them) and its last word. Fewer bytes a state where states
+   * share their first words, a second lookup a state. Default off.
+   */
+  readonly collapse?: boolean;
   /** Threads expanding breadth-first levels (default 1). */
   readonly workers?: number;
   /** Smallest breadth-first level handed to worker threads (default 4096 states; tests lower it). */

@@ -34,6 +34,15 @@ describe('explicit engine options of check', () => {
     expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
   });
 
+  it('--collapse goes to the exact store only (MC030 with a compact store, which keeps no states to collapse)', () => {
+    expect(toExplicitOptions({ ...args, store: 'exact', collapse: true, workers: 1 })).toEqual({ store: 'exact', collapse: true, workers: 1, por: 'auto' });
+    expect(toExplicitOptions({ ...args, collapse: true, workers: 1 }).collapse).toBe(true);
+    expect(toExplicitOptions({ ...args, store: 'exact', collapse: false, workers: 1 })).toEqual({ store: 'exact', workers: 1, por: 'auto' });
+    expect(code(() => toExplicitOptions({ ...args, store: 'hash-compaction', collapse: true }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', collapse: true }))).toBe('MC030');
+    expect(explicitFlagsSet({ store: 'exact', collapse: true })).toEqual(['--collapse']);
+  });
+
   it("workers default to the machine's cores; checkpoints: --resume DIR goes on saving into DIR", () => {
     expect(toExplicitOptions({ ...args, store: 'exact' }).workers).toBeGreaterThanOrEqual(1);
     expect(toExplicitOptions({ ...args, store: 'exact', strategy: 'dfs' }).workers).toBe(1);

@@ -17,6 +17,7 @@ export const STORE_KINDS = ['exact', 'hash-compaction', 'bitstate'] as const sat
 export interface ExplicitArgs {
   readonly store?: StoreKind;
   readonly memory?: string;
+  readonly collapse?: boolean;
   readonly workers?: number;
   readonly checkpoint?: string;
   readonly 'checkpoint-minutes': number;
@@ -40,6 +41,12 @@ export function explicitOptions<T>(y: Argv<T>) {
       ),
     )
     .option('memory', stringOption('memory', 'explicit engine, bitstate: size of the bit array, e.g. 512MiB or 2GiB (default 1GiB)'))
+    .option('collapse', {
+      type: 'boolean',
+      describe:
+        'explicit engine, exact store: keep each state as the id of its first words (stored once for all states sharing them) and its last word: fewer bytes a state, slower; still exhaustive',
+      defaultDescription: 'off',
+    })
     .option(
       'workers',
       numberOption(
@@ -98,6 +105,8 @@ export function defaultWorkers(): number {
 /** Checks the options (MC030) and returns the engine's options. */
 export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
   if (a.memory !== undefined && a.store !== 'bitstate') throw new McError('MC030', '--memory sizes the bit array of --store bitstate');
+  if (a.collapse && (a.store ?? 'exact') !== 'exact')
+    throw new McError('MC030', `--collapse is for --store exact (--store ${a.store} keeps no states to collapse)`);
   const memoryBytes = a.memory !== undefined ? parseBytes('memory', a.memory) : undefined;
   if (memoryBytes !== undefined && (memoryBytes < 8 || memoryBytes > 2 ** 32)) throw new McError('MC030', '--memory must be between 8 bytes and 4GiB');
   const workers = a.workers ?? (a.strategy === 'dfs' ? 1 : defaultWorkers());
@@ -113,6 +122,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     store: a.store ?? 'exact',
     workers,
     ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(a.collapse ? { collapse: true } : {}),
     ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
     ...(a.resume !== undefined ? { resume: a.resume } : {}),
     por: a.por ?? 'auto',
@@ -135,6 +145,7 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   const set: string[] = [];
   if (x.store !== undefined && x.store !== 'exact') set.push('--store');
   if (x.memoryBytes !== undefined) set.push('--memory');
+  if (x.collapse) set.push('--collapse');
   if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
   if (x.resume !== undefined) set.push('--resume');
   if (x.por === true) set.push('--por');

@@ -27,10 +27,11 @@ const chosen = new Map<ProtocolPackage, Case[]>([
 /** Every built-in protocol (from the registry), correct and each variant that applies (safety properties); symmetry where the model has a symmetric type. */
 const cases: Case[] = registry.flatMap((pkg) => chosen.get(pkg) ?? [{ pkg, params: {}, symmetry: buildModel(pkg.protocol).indexes.some((i) => i.symmetric) }]);
 
-function check(pkg: ProtocolPackage, variant: string | null, params: Record<string, string | number>, symmetry: boolean, store: StoreKind) {
+function check(pkg: ProtocolPackage, variant: string | null, params: Record<string, string | number>, symmetry: boolean, store: StoreKind | 'collapse') {
   const model = buildModel(pkg.protocol, { variant, params });
   const properties = pkg.properties.build(model).filter((p) => p.kind !== 'liveness');
-  const result = explicitCheck({ model, properties, limits: {}, symmetry, explicit: { store, memoryBytes: 2 ** 26 } });
+  const explicit = store === 'collapse' ? { store: 'exact' as const, collapse: true } : { store, memoryBytes: 2 ** 26 };
+  const result = explicitCheck({ model, properties, limits: {}, symmetry, explicit });
   return { model, properties, result };
 }
 
@@ -41,7 +42,7 @@ const summary = (r: CheckResult) => ({
   violations: r.status === 'violated' ? r.violations.map((v) => [v.property, v.trace?.steps.length ?? null]) : [],
 });
 
-describe('compact stores find what the exact store finds', () => {
+describe('compact stores and the collapsing exact store find what the exact store finds', () => {
   for (const { pkg, params, symmetry } of cases) {
     const variants = [null, ...pkg.protocol.variants.map((v) => v.name)].filter((v) => {
       try {
@@ -51,15 +52,15 @@ describe('compact stores find what the exact store finds', () => {
         return false;
       }
     });
-    it(`${pkg.protocol.name} ${JSON.stringify(params)}${symmetry ? ' with symmetry' : ''}: same verdict, states and shortest traces; traces replay; never 'exhaustive'`, () => {
+    it(`${pkg.protocol.name} ${JSON.stringify(params)}${symmetry ? ' with symmetry' : ''}: same verdict, states and shortest traces; traces replay; compact stores never 'exhaustive', collapse always`, () => {
       for (const variant of variants) {
         const exact = check(pkg, variant, params, symmetry, 'exact');
         expect(exact.result.status === 'ok' || exact.result.status === 'violated').toBe(true);
-        for (const store of ['hash-compaction', 'bitstate'] as const) {
+        for (const store of ['hash-compaction', 'bitstate', 'collapse'] as const) {
           const { model, properties, result } = check(pkg, variant, params, symmetry, store);
           expect({ variant, store, ...summary(result) }).toEqual({ variant, store, ...summary(exact.result) });
           if (result.status !== 'ok' && result.status !== 'violated') continue;
-          expect(result.guarantee).toBe(store);
+          expect(result.guarantee).toBe(store === 'collapse' ? 'exhaustive' : store);
           if (result.status !== 'violated') continue;
           for (const v of result.violations) {
             if (!v.trace) continue;

@@ -37,6 +37,8 @@ export interface SearchOptions {
   readonly store?: StoreKind;
   /** Bitstate: bytes of the bit array. */
   readonly memoryBytes?: number;
+  /** Exact store: keep each state as the id of its first words and its last word (`StateStore`'s collapse). */
+  readonly collapse?: boolean;
   /** Keep the parent of every state (depth-first search does anyway). */
   readonly parents?: boolean;
   /** Called for every transition explored, with the ids of its source and target states (graph building; exact store, one thread). */
@@ -155,7 +157,8 @@ export class Search<P extends Kinded = Kinded> {
     const expected = opts.expectedStates ?? 0;
     // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
     const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
-    this.store = new StateStore(this.cm.words, { parents, maxVia, ...(tableBits !== undefined ? { tableBits } : {}) });
+    const collapse = this.kind === 'exact' && (opts.collapse ?? false);
+    this.store = new StateStore(this.cm.words, { parents, maxVia, collapse, ...(tableBits !== undefined ? { tableBits } : {}) });
     if (this.kind !== 'exact') {
       this.next = new StateStore(this.cm.words);
       this.seen =

@@ -22,6 +22,8 @@ import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, range } from '../../model/lang/types.js';
 import { STORES, build, expectSame, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, Limits } from '../engine.js';
+import { compileModel } from '../../model/lang/compile.js';
+import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import { explicitRun } from './explicit.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mc-search-resume-'));
@@ -147,6 +149,28 @@ describe('what a resumed search carries over', () => {
     // Resumed, saved again (appending to the states file), and resumed to the end.
     expect((await explicitRun(job({ maxStates: 300 }, { resume: dir }))).status).toBe('incomplete');
     expectSame(await explicitRun(job({}, { resume: dir })), w, [], {}, 'two words');
+  });
+
+  it('a collapsing exact store (fence-migrate, three words a state or more) saved at a state limit and resumed, with or without collapse, ends with the figures of a plain search that never stopped', async () => {
+    const model = buildModel(fenceMigrate.protocol, { params: { pages: 2, frames: 3, slots: 2, migrations: 1 } });
+    const properties = fenceMigrate.properties.build(model).filter((p) => p.kind !== 'liveness');
+    expect(compileModel(model, []).words).toBeGreaterThanOrEqual(3); // so that collapse applies
+    const job = (limits: Limits, explicit: ExplicitOptions) => ({ model, properties, limits, explicit });
+    const whole = await explicitRun(job({}, { workers: 1 }));
+    expect(whole.status).toBe('ok');
+    const figures = (r: typeof whole) => (r.stats.engine === 'explicit' ? [r.status, r.stats.states, r.stats.transitions, r.stats.depth] : []);
+    for (const [workers, resumeCollapse] of [
+      [1, true],
+      [1, false],
+      [2, true],
+    ] as const) {
+      const dir = freshDir();
+      const stop = whole.stats.engine === 'explicit' ? Math.floor(whole.stats.states / 3) : 0;
+      const first = await explicitRun(job({ maxStates: stop }, { workers, parallelFrom: 64, collapse: true, checkpoint: { dir, everyMs: 0 } }));
+      expect(first.status).toBe('incomplete');
+      const last = await explicitRun(job({}, { workers, parallelFrom: 64, collapse: resumeCollapse, checkpoint: { dir, everyMs: 0 }, resume: dir }));
+      expect([workers, resumeCollapse, ...figures(last)]).toEqual([workers, resumeCollapse, ...figures(whole)]);
+    }
   });
 
   it('the bitstate coverage and the hash-compaction omission probability of a search that never stopped; the elapsed time saved by the run before', async () => {

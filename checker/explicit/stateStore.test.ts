@@ -527,6 +527,167 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
 });
 
 /** Slots of 0 (a one-value range), 1, 2, 5, 16 and 31 bits: forces new words at the 32-bit boundary. */
+/** A 4-word state whose first three words are one of `heads` head values (many states share a head). */
+function headed(w: Uint32Array, off: number, i: number, heads: number): void {
+  const h = i % heads;
+  w[off] = h;
+  w[off + 1] = Math.imul(h, 0x9e3779b1) >>> 0;
+  w[off + 2] = h >>> 3;
+  w[off + 3] = Math.floor(i / heads);
+}
+
+describe('StateStore with collapse', () => {
+  it('keeps every state readable at its id, finds each duplicate, and none of the states never inserted (same head, other last word; unknown head)', () => {
+    const store = new StateStore(4, { collapse: true, tableBits: 4 });
+    const plain = new StateStore(4, { tableBits: 4 });
+    const N = 150_000; // past two chunks
+    const w = new Uint32Array(4);
+    const wrong: string[] = [];
+    for (let i = 0; i < N; i++) {
+      headed(w, 0, i, 97);
+      if (store.insert(w, 0) !== i) wrong.push(`insert ${i}`);
+      plain.insert(w, 0);
+    }
+    const back = new Uint32Array(4);
+    const want = new Uint32Array(4);
+    for (let i = 0; i < N; i += 7) {
+      headed(want, 0, i, 97);
+      store.read(i, back, 0);
+      if (back.some((x, k) => x !== want[k])) wrong.push(`read ${i}`);
+      if (store.insert(want, 0) !== -(i + 1)) wrong.push(`duplicate ${i}`);
+      if (store.find(want, 0) !== i) wrong.push(`find ${i}`);
+      // The same head with a last word never stored, and a head never stored with a stored last word.
+      want[3] = N;
+      if (store.has(want, 0)) wrong.push(`other last word ${i}`);
+      headed(want, 0, i, 97);
+      want[2] = (want[2] as number) ^ 0x80000000;
+      if (store.has(want, 0)) wrong.push(`unknown head ${i}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(store.count).toBe(N);
+    // Two words a state instead of four, plus the 97 heads of three words and the heads' table of 2^10 slots.
+    expect(store.bytes()).toBe(plain.bytes() - N * 8 + 97 * 12 + 4 * 1024);
+  });
+
+  it('slices give whole states, equal to those of a plain store; appendAll (a checkpoint) and evict (liveness) give them back', () => {
+    const store = new StateStore(3, { collapse: true });
+    const plain = new StateStore(3);
+    const N = 70_000;
+    const w = new Uint32Array(3);
+    for (let i = 0; i < N; i++) {
+      w[0] = i % 13;
+      w[1] = (i % 13) * 3;
+      w[2] = i;
+      store.insert(w, 0);
+      plain.insert(w, 0);
+    }
+    const all = (st: StateStore, from: number, to: number) => {
+      const out: number[] = [];
+      for (const x of st.slices(from, to)) for (const v of x) out.push(v); // a slice of an evicted store is valid until the next
+      return out;
+    };
+    expect(all(store, 0, N)).toEqual(all(plain, 0, N));
+    expect(all(store, 65_530, 65_540)).toEqual(all(plain, 65_530, 65_540));
+    const again = new StateStore(3, { collapse: true });
+    again.appendAll(Uint32Array.from(all(plain, 0, N)));
+    expect(again.count).toBe(N);
+    const back = new Uint32Array(3);
+    for (let i = 0; i < N; i += 101) {
+      plain.read(i, back, 0);
+      expect(again.find(back, 0)).toBe(i);
+    }
+    store.dropIndex();
+    store.evict(mkdtempSync(join(tmpdir(), 'collapse-evict-')));
+    try {
+      expect(all(store, 0, N)).toEqual(all(plain, 0, N));
+      store.read(N - 1, back, 0);
+      expect(Array.from(back)).toEqual([(N - 1) % 13, ((N - 1) % 13) * 3, N - 1]);
+    } finally {
+      store.closeEvicted();
+    }
+  });
+
+  it('several views inserting at once, then settle: dense ids, every state at its id, heads shared across views and never moved', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 400 })), { minLength: 1, maxLength: 600 }),
+        fc.array(fc.nat({ max: 599 }), { maxLength: 4 }),
+        (ops, roundEnds) => {
+          const owner = new StateStore(4, { collapse: true, tableBits: 4 });
+          const views = [owner, new StateStore(4, { buffers: owner.buffers() }), new StateStore(4, { buffers: owner.buffers() })];
+          owner.reserve(ops.length + views.length * ID_BLOCK);
+          for (const v of views) v.attach(owner.buffers());
+          const idOf = new Map<number, number>();
+          const w = new Uint32Array(4);
+          ops.forEach(([view, value], i) => {
+            headed(w, 0, value, 11);
+            const r = (views[view] as StateStore).insertShared(w, 0);
+            if (idOf.has(value)) expect(r).toBe(-((idOf.get(value) as number) + 1));
+            else {
+              expect(r).toBeGreaterThanOrEqual(0);
+              idOf.set(value, r);
+            }
+            if (roundEnds.includes(i) || i === ops.length - 1) {
+              for (const v of views.slice(1)) v.releaseIds();
+              const moved = owner.settle();
+              for (const [value2, id] of idOf) idOf.set(value2, moved.get(id) ?? id);
+              expect(owner.count).toBe(idOf.size);
+              owner.reserve(ops.length + views.length * ID_BLOCK);
+              for (const v of views) v.attach(owner.buffers());
+            }
+          });
+          const back = new Uint32Array(4);
+          const want = new Uint32Array(4);
+          for (const [value, id] of idOf) {
+            owner.read(id, back, 0);
+            headed(want, 0, value, 11);
+            expect(Array.from(back)).toEqual(Array.from(want));
+            expect(owner.insert(back, 0)).toBe(-(id + 1));
+          }
+          expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
+  });
+
+  it('goes through 600 rounds of two views (more blocks of ids given back than one settle takes): heads given back are dropped, never reused or moved', () => {
+    const owner = new StateStore(4, { collapse: true, tableBits: 4 });
+    const view = new StateStore(4, { buffers: owner.buffers() });
+    const w = new Uint32Array(4);
+    let n = 0;
+    for (let round = 0; round < 600; round++) {
+      owner.reserve(4 + 2 * ID_BLOCK);
+      view.attach(owner.buffers());
+      for (const v of [owner, view]) {
+        headed(w, 0, n++, 1_000_000); // a new head each state
+        expect(v.insertShared(w, 0)).toBeGreaterThanOrEqual(0);
+      }
+      view.releaseIds();
+      owner.settle();
+    }
+    expect(owner.count).toBe(n);
+    const back = new Uint32Array(4);
+    const want = new Uint32Array(4);
+    for (let i = 0; i < n; i++) {
+      headed(want, 0, i, 1_000_000);
+      expect(owner.find(want, 0)).toBeGreaterThanOrEqual(0);
+      owner.read(owner.find(want, 0), back, 0);
+      expect(Array.from(back)).toEqual(Array.from(want));
+    }
+  });
+
+  it('a store of fewer than three words is not collapsed (two words would not be fewer)', () => {
+    const a = new StateStore(2, { collapse: true });
+    const b = new StateStore(2);
+    const w = new Uint32Array([5, 6]);
+    a.insert(w, 0);
+    b.insert(w, 0);
+    expect(a.bytes()).toBe(b.bytes());
+    expect(a.buffers().head).toBeUndefined();
+  });
+});
+
 const widths = defineProtocol({
   name: 'widths',
   summary: 'slots of many widths',

@@ -15,6 +15,12 @@
  * into those holes (`settle`), so the ids are dense again. Growing (more chunks, a larger table)
  * happens only while no thread inserts (`reserve`, called between rounds of work).
  *
+ * Collapse (`collapse`, like SPIN's COLLAPSE): a state of three or more words is kept as two, the id
+ * of its first words in a second store of their own (the head store; states share heads, e.g. 328 k
+ * heads for 3.8 M states of fence-migrate) and its last word. The ids, hashes and table of this
+ * store are then those of the two-word form; `read`, `slices` and `evict` give the whole state
+ * back. The head store's ids never move (it is not `settle`d: a block given back stays unused).
+ *
  * Once nothing more is inserted, the packed states can be moved to a temporary file (`evict`):
  * the liveness analysis reads them only in one pass and to print a lasso, and their 16 bytes a
  * state (fence-migrate) are then free for its own arrays.
@@ -47,6 +53,24 @@ export interface StoreBuffers {
   readonly table: SharedArrayBuffer;
   /** Int32 [count, blocks given back, then (first, end) of each block given back]. */
   readonly meta: SharedArrayBuffer;
+  /** A collapsing store's head store (the first `words - 1` words of each state). */
+  readonly head?: StoreBuffers;
+}
+
+/** Options of a `StateStore`. */
+export interface StoreOptions {
+  /** Keep the parent and the producing rule instance (or init index) of each state. */
+  readonly parents?: boolean;
+  /** The largest rule instance or init index kept with `parents`. */
+  readonly maxVia?: number;
+  /** log2 of the first table size. */
+  readonly tableBits?: number;
+  /** Another thread's store to view (`buffers()` of it). */
+  readonly buffers?: StoreBuffers;
+  /** Keep states of three or more words as two: the id of their first words (interned) and the last word. */
+  readonly collapse?: boolean;
+  /** False for a head store: ids given back are not reused, so that ids never move. Default true. */
+  readonly dense?: boolean;
 }
 
 /** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
@@ -70,7 +94,15 @@ export function hashWords(w: Uint32Array, off: number, words: number, seed = 0x9
 }
 
 export class StateStore {
+  /** Words of a packed state (as given to `insert` and returned by `read`). */
   readonly words: number;
+  /** Words each state takes in the chunks: `words`, or 2 when collapsing. */
+  private readonly sw: number;
+  /** The head store of a collapsing store (null otherwise, and once evicted). */
+  private head: StateStore | null;
+  /** The two-word form of a state being looked up or inserted (collapsing stores; one per view). */
+  private readonly form = new Uint32Array(2);
+  private readonly dense: boolean;
   private chunks: Uint32Array[] = [];
   private chunkBuffers: SharedArrayBuffer[] = [];
   private table: Int32Array;
@@ -88,12 +120,17 @@ export class StateStore {
   private blockNext = 0;
   private blockEnd = 0;
 
-  /**
-   * `words` per packed state. `parents`: keep the parent and the producing rule instance (or init
-   * index) of each state; `maxVia` is the largest such number.
-   */
-  constructor(words: number, opts: { parents?: boolean; maxVia?: number; tableBits?: number; buffers?: StoreBuffers } = {}) {
+  /** A store of states of `words` words each (see `StoreOptions`). */
+  constructor(words: number, opts: StoreOptions = {}) {
     this.words = words;
+    this.dense = opts.dense ?? true;
+    const collapse = opts.buffers ? opts.buffers.head !== undefined : (opts.collapse ?? false) && words >= 3;
+    this.sw = collapse ? 2 : words;
+    this.head = null;
+    if (collapse) {
+      const hb = opts.buffers?.head;
+      this.head = hb ? new StateStore(words - 1, { buffers: hb, dense: false }) : new StateStore(words - 1, { dense: false, tableBits: 10 });
+    }
     this.wideVia = (opts.maxVia ?? 0) >= 0xffff;
     this.parents = opts.parents ? [] : null;
     this.vias = opts.parents ? [] : null;
@@ -126,11 +163,13 @@ export class StateStore {
 
   /** The shared buffers (for a worker thread's view of this store). */
   buffers(): StoreBuffers {
-    return { words: this.words, chunks: this.chunkBuffers, table: this.table.buffer as SharedArrayBuffer, meta: this.meta.buffer as SharedArrayBuffer };
+    const b = { words: this.words, chunks: this.chunkBuffers, table: this.table.buffer as SharedArrayBuffer, meta: this.meta.buffer as SharedArrayBuffer };
+    return this.head ? { ...b, head: this.head.buffers() } : b;
   }
 
   /** Takes the chunks and the table of `b` (after the owner grew them). */
   attach(b: StoreBuffers): void {
+    if (this.head && b.head) this.head.attach(b.head);
     for (let i = this.chunks.length; i < b.chunks.length; i++) {
       const buf = b.chunks[i] as SharedArrayBuffer;
       this.chunkBuffers.push(buf);
@@ -157,9 +196,9 @@ export class StateStore {
     return changed;
   }
 
-  /** Adds chunks until `extra` more states fit. Returns true when it added any. */
+  /** Adds chunks until `extra` more states fit (and makes the head store's room). Returns true when it added any. */
   reserveChunks(extra: number): boolean {
-    let changed = false;
+    let changed = this.head ? this.head.reserve(extra) : false;
     while (this.capacity < this.count + extra) {
       this.addChunk();
       changed = true;
@@ -206,7 +245,7 @@ export class StateStore {
   private putIds(tab: Int32Array, from: number, to: number, shared: boolean): void {
     const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
-    const W = this.words;
+    const W = this.sw;
     for (let id = from; id < to; id++) {
       const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
       const h = hashWords(c, (id & MASK) * W, W);
@@ -228,7 +267,7 @@ export class StateStore {
   }
 
   private addChunk(): void {
-    const buf = new SharedArrayBuffer(CHUNK * this.words * 4);
+    const buf = new SharedArrayBuffer(CHUNK * this.sw * 4);
     this.chunkBuffers.push(buf);
     this.chunks.push(new Uint32Array(buf));
     if (this.parents && this.vias) {
@@ -237,23 +276,32 @@ export class StateStore {
     }
   }
 
-  /** Hash of a packed state held in `w[off..off+words)`. */
+  /** Hash of a state's stored form held in `w[off..]` (its packed words, or its two-word form when collapsing). */
   hash(w: Uint32Array, off: number): number {
-    return hashWords(w, off, this.words);
+    return hashWords(w, off, this.sw);
+  }
+
+  /** The two-word form of the packed state at `w[off..]`, its head inserted (`shared`: by `insertShared`). */
+  private collapsed(head: StateStore, w: Uint32Array, off: number, shared: boolean): Uint32Array {
+    const r = shared ? head.insertShared(w, off) : head.insert(w, off);
+    const f = this.form;
+    f[0] = r >= 0 ? r : -r - 1;
+    f[1] = w[off + this.words - 1] as number;
+    return f;
   }
 
   private equalAt(id: number, w: Uint32Array, off: number): boolean {
     const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-    const base = (id & MASK) * this.words;
-    for (let i = 0; i < this.words; i++) if (c[base + i] !== w[off + i]) return false;
+    const base = (id & MASK) * this.sw;
+    for (let i = 0; i < this.sw; i++) if (c[base + i] !== w[off + i]) return false;
     return true;
   }
 
   private write(id: number, w: Uint32Array, off: number, parent: number, via: number): void {
     const ci = id >>> CHUNK_BITS;
     const c = this.chunks[ci] as Uint32Array;
-    const base = (id & MASK) * this.words;
-    for (let i = 0; i < this.words; i++) c[base + i] = w[off + i] as number;
+    const base = (id & MASK) * this.sw;
+    for (let i = 0; i < this.sw; i++) c[base + i] = w[off + i] as number;
     if (this.parents && this.vias) {
       (this.parents[ci] as Uint32Array)[id & MASK] = parent < 0 ? NO_PARENT : parent;
       (this.vias[ci] as Uint32Array)[id & MASK] = via;
@@ -267,6 +315,10 @@ export class StateStore {
    */
   insert(w: Uint32Array, off: number, parent = -1, via = 0): number {
     if (this.indexDropped) throw new Error('internal: insert into a store whose index was dropped');
+    if (this.head) {
+      w = this.collapsed(this.head, w, off, false);
+      off = 0;
+    }
     const h = this.hash(w, off);
     const bits = this.tableBits;
     const tag = h >>> bits;
@@ -295,6 +347,10 @@ export class StateStore {
    * parents are used by one thread).
    */
   insertShared(w: Uint32Array, off: number): number {
+    if (this.head) {
+      w = this.collapsed(this.head, w, off, true);
+      off = 0;
+    }
     const h = this.hash(w, off);
     const bits = this.tableBits;
     const tag = h >>> bits;
@@ -322,7 +378,8 @@ export class StateStore {
 
   /** Gives back the ids of this view's block that `insertShared` has not used (each thread, at the end of a round). */
   releaseIds(): void {
-    if (this.blockNext < this.blockEnd) {
+    this.head?.releaseIds();
+    if (this.dense && this.blockNext < this.blockEnd) {
       const k = Atomics.add(this.meta, 1, 1);
       if (k >= MAX_RELEASED) throw new Error('internal: too many blocks of ids given back before settle');
       Atomics.store(this.meta, 2 + 2 * k, this.blockNext);
@@ -371,7 +428,7 @@ export class StateStore {
 
   /** Moves state `from` to the unused id `to`, and its table entry with it, and clears its old place (one thread, no parents kept). */
   private move(from: number, to: number): void {
-    const W = this.words;
+    const W = this.sw;
     const c = this.chunks[from >>> CHUNK_BITS] as Uint32Array;
     const base = (from & MASK) * W;
     this.write(to, c, base, -1, 0);
@@ -387,6 +444,19 @@ export class StateStore {
 
   /** Whether the packed state is stored, without inserting it (safe while others insert). */
   has(w: Uint32Array, off: number): boolean {
+    return this.find(w, off) >= 0;
+  }
+
+  /** The id of the packed state, or -1 when it is not stored (safe while others insert). */
+  find(w: Uint32Array, off: number): number {
+    if (this.head) {
+      const hid = this.head.find(w, off);
+      if (hid < 0) return -1;
+      this.form[0] = hid;
+      this.form[1] = w[off + this.words - 1] as number;
+      w = this.form;
+      off = 0;
+    }
     const h = this.hash(w, off);
     const bits = this.tableBits;
     const tag = h >>> bits;
@@ -394,9 +464,9 @@ export class StateStore {
     let slot = h & idMask;
     for (;;) {
       let v = Atomics.load(this.table, slot);
-      if (v === 0) return false;
+      if (v === 0) return -1;
       while (v === BUSY) v = Atomics.load(this.table, slot);
-      if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return true;
+      if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return (v & idMask) - 1;
       slot = (slot + 1) & idMask;
     }
   }
@@ -413,6 +483,7 @@ export class StateStore {
    * by id; the index is 5-11 bytes a state.
    */
   dropIndex(): void {
+    this.head?.dropIndex();
     this.table = new Int32Array(new SharedArrayBuffer(4));
     this.tableMask = 0;
     this.tableBits = 0;
@@ -421,6 +492,7 @@ export class StateStore {
 
   /** Forgets every state (the buffers are kept for reuse; the table is cleared). */
   clear(): void {
+    this.head?.clear();
     this.meta[0] = 0;
     this.meta[1] = 0;
     this.table.fill(0);
@@ -433,7 +505,12 @@ export class StateStore {
       return;
     }
     const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-    const base = (id & MASK) * this.words;
+    const base = (id & MASK) * this.sw;
+    if (this.head) {
+      this.head.read(c[base] as number, w, off);
+      w[off + this.words - 1] = c[base + 1] as number;
+      return;
+    }
     for (let i = 0; i < this.words; i++) w[off + i] = c[base + i] as number;
   }
 
@@ -465,7 +542,8 @@ export class StateStore {
    * not counted: the system gives shared memory pages only when they are first written.
    */
   bytes(): number {
-    return this.count * ((this.evicted ? 0 : this.words * 4) + (this.parents ? 4 + (this.wideVia ? 4 : 2) : 0)) + this.table.byteLength;
+    const own = this.count * ((this.evicted ? 0 : this.sw * 4) + (this.parents ? 4 + (this.wideVia ? 4 : 2) : 0)) + this.table.byteLength;
+    return own + (this.head ? this.head.bytes() : 0);
   }
 
   /**
@@ -499,9 +577,10 @@ export class StateStore {
       if (kept) rmSync(kept, { recursive: true, force: true });
       throw e;
     }
-    const freed = this.count * this.words * 4;
+    const freed = this.count * this.sw * 4 + (this.head ? this.head.bytes() : 0);
     this.chunks = [];
     this.chunkBuffers = [];
+    this.head = null;
     this.evicted = { fd, dir: kept, one: new Uint32Array(this.words) };
     return freed;
   }
@@ -549,6 +628,17 @@ export class StateStore {
       yield* this.evictedSlices(from, to);
       return;
     }
+    if (this.head) {
+      // Whole states rebuilt a chunk at a time, each slice in a fresh array (callers may keep them).
+      for (let id = from; id < to; ) {
+        const end = Math.min(to, ((id >>> CHUNK_BITS) + 1) * CHUNK);
+        const out = new Uint32Array((end - id) * W);
+        for (let k = id; k < end; k++) this.read(k, out, (k - id) * W);
+        yield out;
+        id = end;
+      }
+      return;
+    }
     for (let id = from; id < to; ) {
       const ci = id >>> CHUNK_BITS;
       const end = Math.min(to, (ci + 1) * CHUNK);
@@ -577,7 +667,8 @@ export class StateStore {
     for (let i = 0; i < n; i++) {
       const id = start + i;
       const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-      c.set(words.subarray(i * W, (i + 1) * W), (id & MASK) * W);
+      if (this.head) c.set(this.collapsed(this.head, words, i * W, false), (id & MASK) * 2);
+      else c.set(words.subarray(i * W, (i + 1) * W), (id & MASK) * W);
     }
     this.meta[0] = start + n;
     this.rehash(this.table.length);

@@ -36,6 +36,22 @@ describe('worker threads', () => {
     }
   });
 
+  it('three threads over a collapsing exact store store exactly what one thread without collapse stores, with and without symmetry', async () => {
+    const params = { pages: 3, frames: 4, slots: 2, migrations: 1, writes: 2 };
+    for (const symmetry of [false, true]) {
+      const plain = await run(fenceMigrate, null, params, { workers: 1 }, symmetry);
+      const three = await run(fenceMigrate, null, params, { workers: 3, parallelFrom: 64, collapse: true }, symmetry);
+      expect(figures(three)).toEqual(figures(plain));
+      expect(three.stats.engine === 'explicit' && three.stats.workerShare).toBeGreaterThan(0);
+    }
+    // A violation under threads and collapse: the same shortest traces as one plain thread.
+    const bug = { pages: 2, frames: 3, slots: 1, migrations: 2, writes: 2 };
+    const plainBug = await run(fenceMigrate, 'free-before-fence', bug, { workers: 1 });
+    const twoBug = await run(fenceMigrate, 'free-before-fence', bug, { workers: 2, parallelFrom: 64, collapse: true });
+    expect(plainBug.status).toBe('violated');
+    expect(figures(twoBug)).toEqual(figures(plainBug));
+  });
+
   it('with compact stores too', async () => {
     const params = { pages: 3, frames: 4, slots: 1, migrations: 2, writes: 2 };
     for (const store of ['hash-compaction', 'bitstate'] as const) {
