@@ -5,7 +5,7 @@
  * - engine: one thread on fence-migrate at its package's bench size (pages=3 frames=4 slots=2
  *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
- * - stores: exact, hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
+ * - stores: exact (plain and collapsed), hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
  * - por: partial-order reduction factor of every built-in protocol, and how counterexample lengths change;
  * - symmetry: the symmetric n-process mutex at n = 4..8 (CPU per state, n = 8 against n = 4), and
  *   fence-migrate pages=4 frames=6 slots=3 migrations=3 writes=3 with symmetry (time-limited);
@@ -87,8 +87,9 @@ if (only.has('workers')) {
 
 if (only.has('stores')) {
   const job = safetyJob(fenceMigratePackage, BENCH);
-  for (const store of ['exact', 'hash-compaction', 'bitstate'] as const) {
-    const r = explicitCheck({ ...job, explicit: { store, memoryBytes: 2 ** 28 } });
+  for (const store of ['exact', 'exact --collapse', 'hash-compaction', 'bitstate'] as const) {
+    const explicit = store === 'exact --collapse' ? { store: 'exact' as const, collapse: true } : { store, memoryBytes: 2 ** 28 };
+    const r = explicitCheck({ ...job, explicit });
     const s = r.stats;
     const extra =
       store === 'hash-compaction'

@@ -620,7 +620,8 @@ export class StateStore {
 
   /**
    * The packed words of states `from .. to-1`, chunk by chunk (for checkpoints and spilling). From
-   * an evicted store, each slice is read from the file into the same buffer: valid until the next.
+   * an evicted or a collapsing store, each slice is read (from the file, or rebuilt from the heads)
+   * into the same buffer: valid until the next.
    */
   *slices(from = 0, to = this.count): Generator<Uint32Array> {
     const W = this.words;
@@ -629,12 +630,12 @@ export class StateStore {
       return;
     }
     if (this.head) {
-      // Whole states rebuilt a chunk at a time, each slice in a fresh array (callers may keep them).
+      // Whole states rebuilt a chunk at a time into the same buffer, as from an evicted store's file.
+      const out = new Uint32Array(Math.min(CHUNK, Math.max(0, to - from)) * W);
       for (let id = from; id < to; ) {
         const end = Math.min(to, ((id >>> CHUNK_BITS) + 1) * CHUNK);
-        const out = new Uint32Array((end - id) * W);
         for (let k = id; k < end; k++) this.read(k, out, (k - id) * W);
-        yield out;
+        yield out.subarray(0, (end - id) * W);
         id = end;
       }
       return;
