@@ -219,6 +219,15 @@ describe('properties on the mapped states', () => {
     expect(step.violation).toEqual({ step: 3, property: 'never-done', requirement: 'T-3' });
   });
 
+  it("a step property of one rule is checked on that rule's steps only: one that every Inc keeps and Finish would break is not reported", () => {
+    const incBelowTwo = stepProperty(model, 'inc-from-below-two', 'T-5', 'Inc starts below 2', 'Inc', () => lt(pre(model.handles.n), 2));
+    const r = conform(model, [incBelowTwo], all(), new ScriptedSystem([inc, inc, finish]));
+    expect([r.failure, r.violation, r.matched]).toEqual([null, null, ['Inc()', 'Inc()', 'Finish()']]);
+    // The same predicate over every rule is broken by Finish (from n = 2), at step 3.
+    const everyRule = stepProperty(model, 'from-below-two', 'T-5', 'every step starts below 2', null, () => lt(pre(model.handles.n), 2));
+    expect(conform(model, [everyRule], all(), new ScriptedSystem([inc, inc, finish])).violation).toEqual({ step: 3, property: 'from-below-two', requirement: 'T-5' });
+  });
+
   it('an invariant broken in the start state is reported at step 0', () => {
     const r = conform(model, [invariant('n-positive', 'T-4', 'n is never 0', lt(0, model.handles.n))], all(), new ScriptedSystem([]));
     expect(r.violation).toEqual({ step: 0, property: 'n-positive', requirement: 'T-4' });
