@@ -130,6 +130,8 @@ export interface SearchFigures {
   readonly symmetryRefused?: string;
   /** The visited set (absent: exact). `storeBytes` counts it alone: the fingerprints or bits of a compact store. */
   readonly store?: StoreKind;
+  /** The exact store kept its states collapsed (`ExplicitOptions.collapse`, a model of three words or more). */
+  readonly collapse?: true;
   /** Compact stores: bytes of the two breadth-first levels kept in memory at the widest level (the frontier). */
   readonly queueBytes?: number;
   /** Hash compaction: probability that a state was never explored because its fingerprint was another's. */

@@ -89,7 +89,7 @@ function safetyUsed(f: SearchFigures): string {
   const threads = (f.workers ?? 1) > 1 && (f.workerShare ?? 0) > 0 ? `${f.workers} threads` : 'one thread';
   return [
     f.symmetry ? 'symmetry reduction' : 'no symmetry reduction',
-    `${f.store ?? 'exact'} store`,
+    `${f.store ?? 'exact'} store${f.collapse ? ' (collapsed)' : ''}`,
     threads,
     ...(f.por ? ['partial-order reduction'] : []),
   ].join(', ');
@@ -192,8 +192,8 @@ function pickStats(r: CheckRecord): Stats {
   switch (r.engine) {
     case 'explicit': {
       const { engine, states, transitions, depth, elapsedMs, statesPerSec, storeBytes, bytesPerState, symmetry, liveness } = r;
-      const { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck } = r;
-      const optional = { store, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck };
+      const { store, collapse, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck } = r;
+      const optional = { store, collapse, queueBytes, omissionProbability, coverage, workers, workerShare, por, shard, shardCheck };
       const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
       return {
         engine,

@@ -74,6 +74,7 @@ describe('JSON outputs match their shipped schemas', () => {
     ['explicit, incomplete', ['fence-migrate', '--max-states', '50'], 'incomplete'],
     ['explicit, hash compaction on two threads', ['odp-mirror', '--store', 'hash-compaction', '--workers', '2'], 'ok'],
     ['explicit, bitstate', ['odp-mirror', '--store', 'bitstate', '--memory', '1MiB', '--property', 'invalidation-complete'], 'ok'],
+    ['explicit, collapsed exact store', ['fence-migrate', '--collapse', '--variant', 'free-before-fence'], 'violated'],
     ['explicit, partial-order reduction', ['odp-mirror', '--por', '--variant', 'valid-flag'], 'violated'],
     ['explicit, one shard', ['odp-mirror', '--shard', '1/2'], 'ok'],
     ['random, ok', ['fence-migrate', '--engine', 'random', '--runs', '200'], 'ok'],
@@ -89,6 +90,7 @@ describe('JSON outputs match their shipped schemas', () => {
     expect(recs[0].schemaVersion).toBe(1);
     expect(problems('check', recs[0])).toBe('');
     if (recs[0].engine === 'explicit') expect(undescribed(recs[0])).toEqual([]);
+    expect(recs[0].collapse).toBe(args.includes('--collapse') ? true : undefined);
     if (status === 'violated') expect(tracesValid(out)).toBeGreaterThan(0);
   });
 

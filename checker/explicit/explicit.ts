@@ -52,6 +52,7 @@ export function searchStats(search: Search): ExplicitStats {
     bytesPerState: bytesPerStateOf(bytes, states),
     storeBytes: bytes,
     ...(search.kind === 'exact' ? {} : { store: search.kind, queueBytes: search.queueBytes() }),
+    ...(search.store.collapsing ? { collapse: true as const } : {}),
     ...(seen instanceof FingerprintSet ? { omissionProbability: seen.omissionProbability(states) } : {}),
     ...(seen instanceof BitstateSet ? { coverage: seen.coverage() } : {}),
     ...(search.opts.shard ? { shard: `${search.opts.shard.index + 1}/${search.opts.shard.count}`, store: search.kind } : {}),

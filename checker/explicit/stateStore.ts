@@ -156,6 +156,11 @@ export class StateStore {
     return this.meta[0] as number;
   }
 
+  /** Whether states are kept collapsed (the option asked for, and three words or more). */
+  get collapsing(): boolean {
+    return this.sw !== this.words;
+  }
+
   /** States that fit without another chunk. */
   get capacity(): number {
     return this.chunks.length * CHUNK;
