@@ -22,7 +22,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Trace } from '../../counterexamples/trace.js';
 import type { CheckResult, Violation } from '../engine.js';
 import { explicitCheck } from '../explicit/explicit.js';
-import { type Expr, type Operand, type Ref, add, and, eq, lt, none, not, some, unwrap } from '../../model/lang/expr.js';
+import { type Expr, type Operand, type Ref, add, and, eq, lit, lt, none, not, some, unwrap } from '../../model/lang/expr.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type ScalarType, option, range } from '../../model/lang/types.js';
@@ -264,12 +264,13 @@ describe('k-induction and explicit BFS agree on random tiny protocols', () => {
     expect(notFitting).toBeGreaterThan(3);
   }, 120_000);
 
-  it('a time limit too short for any query gives incomplete, never a verdict; a start state that raises a model error gives MC011; maxK below 1 is refused', async () => {
+  it('a time limit too short for any query gives incomplete in the first base case, never a verdict; a start state that raises a model error gives MC011; maxK below 1 is refused', async () => {
     const plan = fc.sample(planArb(), { numRuns: 1, seed: 20261210 })[0] as Plan;
     const { model, props } = build(plan);
     const r = await prove(model, props, { maxK: 3, timeLimitSec: 1e-9 });
     expect(r.status).toBe('incomplete');
-    if (r.status === 'incomplete') expect(r.reason).toMatch(/time limit of 1e-9s reached/);
+    // The first query is the base case's: that is where the time ran out.
+    if (r.status === 'incomplete') expect(r.reason).toMatch(/time limit of 1e-9s reached in the base case at depth 0/);
     await expect(prove(model, props, { maxK: 0 })).rejects.toThrow(/maxK must be at least 1/);
     const bad = buildModel(
       defineProtocol({
@@ -287,24 +288,28 @@ describe('k-induction and explicit BFS agree on random tiny protocols', () => {
         },
       }),
     );
+    const t0 = Date.now();
     const e = await prove(bad, [], {});
+    const wall = Date.now() - t0;
     expect(e.status === 'error' && e.code).toBe('MC011');
+    expect(e.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(e.elapsedMs).toBeLessThanOrEqual(wall);
   }, 60_000);
 });
 
 describe('k-induction on hand-written models whose answers are known', () => {
-  /** n climbs from 0 to 5: 3, which the invariant forbids, is reached in 3 steps. */
+  /** n climbs from 0 to 3 and stops there (a deadlock, not checked by k-induction); 3, which the invariant forbids, is reached in 3 steps. */
   const climb = buildModel(
     defineProtocol({
       name: 'climb',
-      summary: 'a counter that climbs to 5',
+      summary: 'a counter that climbs to 3',
       spec: 'checker/smt/proveDifferential.test.ts',
       params: {},
       variants: [],
       build(b) {
         const n = b.v('n', range(0, 5));
         b.init('zero', () => []);
-        b.rule('Climb', {}, () => ({ guard: lt(n, 5), body: [assign(n, add(n, 1))] }));
+        b.rule('Climb', {}, () => ({ guard: lt(n, 3), body: [assign(n, add(n, 1))] }));
         return { n };
       },
     }),
@@ -312,7 +317,7 @@ describe('k-induction on hand-written models whose answers are known', () => {
   const notThree = invariant('not-three', 'T-3', 'n never reaches 3', not(eq(climb.handles.n, 3)));
   const belowOne = invariant('below-one', 'T-4', 'wrong on purpose: n stays 0', lt(climb.handles.n, 1));
 
-  it('a hint failing after 1 step and a property after 3: the violation (3 steps, as BFS) when the base case reaches 3 steps (maxK 4), the hints do not fit when it does not (maxK 3); with and without a time limit', async () => {
+  it('a hint failing after 1 step and a property after 3 (in a stuck state): the violation (3 steps, as BFS) when the base case reaches 3 steps (maxK 4), the hints do not fit when it does not (maxK 3), with and without a time limit; without the hint the violation or a counterexample to induction; without properties no deadlock is reported', async () => {
     const bfs = bfsAnswer(explicitCheck({ model: climb, properties: [notThree], limits: {}, deadlock: false }));
     expect(bfs).toEqual({ kind: 'violated', length: 4 });
     const bad: string[] = [];
@@ -329,6 +334,20 @@ describe('k-induction on hand-written models whose answers are known', () => {
         if (maxK === 4) expect(r.status === 'violated' && r.violation.trace?.steps.length).toBe(4);
         else expect(r.status === 'cti' && r.hintFailed && r.trace?.steps.length).toBe(2);
       }
+      // Without the hint: the base case's own violation at maxK 4, a counterexample to induction at
+      // maxK 3; both end in the stuck state 3, which is no failure of k-induction's (no deadlock check).
+      for (const maxK of [4, 3]) {
+        const t0 = Date.now();
+        const r = await prove(climb, [notThree], { maxK, session });
+        judge(`maxK ${maxK}, no hint`, climb, [notThree], bfs, r, bad, maxK, Date.now() - t0);
+        expect(r.status).toBe(maxK === 4 ? 'violated' : 'cti');
+      }
+      // Without properties the wrong hint does not fit: the bounded search after it looks for
+      // property violations only, not for the deadlock 3 steps deep.
+      const t0 = Date.now();
+      const r = await prove(climb, [], { maxK: 4, session, strengthening: [belowOne] });
+      judge('no property', climb, [], { kind: 'ok', length: 0 }, r, bad, 4, Date.now() - t0, [belowOne]);
+      expect(r.status === 'cti' && r.hintFailed).toBe(true);
     });
     expect(bad).toEqual([]);
   }, 60_000);
@@ -352,7 +371,7 @@ describe('k-induction on hand-written models whose answers are known', () => {
   );
   const notJumped = invariant('not-jumped', 'T-5', 'n never reaches 3', not(eq(stall.handles.n, 3)));
 
-  it('simple paths prove a model with a self-loop at k = 2 (the default), a counterexample to induction at maxK 1; without them, one at the default maxK that stays in 2; a true hint proves it at k = 1', async () => {
+  it('simple paths prove a model with a self-loop at k = 2 (the default), a counterexample to induction at maxK 1; without them, one at the default maxK that stays in 2; an invariant false everywhere fails at the start; a true hint proves it at k = 1', async () => {
     const bfs = bfsAnswer(explicitCheck({ model: stall, properties: [notJumped], limits: {}, deadlock: false }));
     expect(bfs.kind).toBe('ok');
     const bad: string[] = [];
@@ -365,8 +384,9 @@ describe('k-induction on hand-written models whose answers are known', () => {
       const one = await prove(stall, [notJumped], { session, maxK: 1 });
       judge('maxK 1', stall, [notJumped], bfs, one, bad, 1, Date.now() - t0);
       expect(one.status === 'cti' && one.k).toBe(1);
-      // Without distinct states the path 2, 2, ..., 2, 3 is a counterexample to induction at every k.
-      const loop = await prove(stall, [notJumped], { session, simplePath: false });
+      // Without distinct states the path 2, 2, ..., 2, 3 is a counterexample to induction at every k
+      // (with a time limit far above the time needed: 20 s, not 20 ms).
+      const loop = await prove(stall, [notJumped], { session, simplePath: false, timeLimitSec: 20 });
       expect(loop.status === 'cti' && loop.k).toBe(DEFAULT_MAX_K);
       if (loop.status === 'cti') {
         const t = loop.trace as Trace;
@@ -374,6 +394,12 @@ describe('k-induction on hand-written models whose answers are known', () => {
         expect(t.steps.map((x) => x.state[0])).toEqual([...Array(DEFAULT_MAX_K).fill(2), 3]);
         expect(loop.property).toBe('not-jumped');
       }
+      // An invariant that is false in every state (its query folds to a constant) fails at the start.
+      const never = invariant('never', 'T-7', 'false on purpose', lit(false));
+      t0 = Date.now();
+      const none0 = await prove(stall, [never], { session });
+      judge('constant false', stall, [never], { kind: 'violated', length: 1 }, none0, bad, DEFAULT_MAX_K, Date.now() - t0);
+      expect(none0.status === 'violated' && none0.violation.trace?.steps.length).toBe(1);
       const hint = invariant('never-two', 'T-6', 'n is never 2', not(eq(stall.handles.n, 2)));
       t0 = Date.now();
       const hinted = await prove(stall, [notJumped], { session, strengthening: [hint] });
