@@ -22,12 +22,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Trace } from '../../counterexamples/trace.js';
 import type { CheckResult, Violation } from '../engine.js';
 import { explicitCheck } from '../explicit/explicit.js';
-import { type Expr, type Operand, type Ref, add, and, eq, lit, lt, none, not, some, unwrap } from '../../model/lang/expr.js';
+import { type Expr, type Operand, type Ref, add, and, eq, lit, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type ScalarType, option, range } from '../../model/lang/types.js';
 import { applyRule, enabled, failingInstance, holds, instanceBindings } from '../../model/lang/interp.js';
-import { type Invariant, type Property, type StepProperty, invariant } from '../../properties/property.js';
+import { type Invariant, type Property, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
 import { DEFAULT_MAX_K, prove } from './prove.js';
 import type { ProofResult } from './proofResult.js';
 import { type Plan, build, orError, planArb, statesOf } from './randomProtocol.testkit.js';
@@ -122,6 +122,7 @@ function judge(
     if ([...r.properties].sort().join() !== names.join()) bad.push(`${name}: proved ${r.properties.join()}, asked ${names.join()}`);
     if (!r.notes[0]?.startsWith(`${r.k}-induction at `)) bad.push(`${name}: the first note does not name ${r.k}-induction: ${r.notes[0]}`);
     if (!r.notes.some((n) => /deadlock freedom is not part of the proof/.test(n))) bad.push(`${name}: no note says deadlock freedom is not proved`);
+    if (r.notes.length !== (hints.length ? 3 : 2)) bad.push(`${name}: ${r.notes.length} notes: ${r.notes.join(' | ')}`);
     const hintNote = r.notes.find((n) => n.startsWith('strengthening invariants assumed and proved: '));
     if (hints.length ? hintNote !== `strengthening invariants assumed and proved: ${hints.map((h) => h.name).join(', ')}` : hintNote !== undefined)
       bad.push(`${name}: the note on the strengthening invariants is ${hintNote}`);
@@ -201,7 +202,9 @@ function judge(
     const requirement = r.property === 'no-model-error' ? 'model error' : p?.requirement;
     if (r.requirement !== requirement || t.property !== r.property || t.requirement !== requirement)
       bad.push(`${name}: the counterexample to induction names ${t.property} (${t.requirement}), the result ${r.property} (${r.requirement})`);
-    if (!r.message.includes(`not ${r.k}-inductive`)) bad.push(`${name}: the message does not say what is not ${r.k}-inductive: ${r.message}`);
+    const what = r.property === 'no-model-error' ? 'that no rule raises a model error' : r.property;
+    if (!r.message.startsWith(`${what} is not ${r.k}-inductive`))
+      bad.push(`${name}: the message does not say that ${what} is not ${r.k}-inductive: ${r.message}`);
     checkMeta(name, t, r.k ?? -1, 'k-induction step case', bad);
     if (r.property === 'no-model-error') {
       const via = checkFailingChoice(name, model, t, bad);
@@ -272,6 +275,7 @@ describe('k-induction and explicit BFS agree on random tiny protocols', () => {
     // The first query is the base case's: that is where the time ran out.
     if (r.status === 'incomplete') expect(r.reason).toMatch(/time limit of 1e-9s reached in the base case at depth 0/);
     await expect(prove(model, props, { maxK: 0 })).rejects.toThrow(/maxK must be at least 1/);
+    await expect(prove(model, props, { maxK: -1 })).rejects.toThrow(/maxK must be at least 1/);
     const bad = buildModel(
       defineProtocol({
         name: 'failing-start',
@@ -407,5 +411,33 @@ describe('k-induction on hand-written models whose answers are known', () => {
       expect(hinted.status === 'proved' && hinted.k).toBe(1);
     });
     expect(bad).toEqual([]);
+  }, 60_000);
+
+  it('the time limit is reported where it ran out: at the hint query, or at the step case when every base-case query folds to a constant; arithmetic too wide for the translation is MC010', async () => {
+    // Nothing in `stall` can raise a model error: with no invariant the base case's query is the
+    // constant false, answered without z3; the next query is the first to meet the time limit.
+    const still = stepProperty(stall, 'still', 'T-8', 'n never changes', null, () => eq(stall.handles.n, pre(stall.handles.n)));
+    const r = await prove(stall, [still], { timeLimitSec: 1e-9 });
+    expect(r.status === 'incomplete' && r.reason).toMatch(/time limit of 1e-9s reached in the step case at k=1/);
+    const wrong = invariant('wrong', 'T-9', 'false on purpose', lit(false));
+    const h = await prove(stall, [], { timeLimitSec: 1e-9, strengthening: [wrong] });
+    expect(h.status === 'incomplete' && h.reason).toMatch(/time limit of 1e-9s reached in the base case at depth 0/);
+    const wide = buildModel(
+      defineProtocol({
+        name: 'wide',
+        summary: 'a sum beyond 2^30',
+        spec: 'checker/smt/proveDifferential.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 600_000_000));
+          b.init('zero', () => []);
+          b.rule('Double', {}, () => ({ guard: lt(add(x, x), 5), body: [assign(x, 1)] }));
+          return { x };
+        },
+      }),
+    );
+    const e = await prove(wide, [invariant('small', 'T-10', 'x stays below 2', lt(wide.handles.x, 2))], { maxK: 2 });
+    expect(e.status === 'error' && e.code).toBe('MC010');
   }, 60_000);
 });
