@@ -352,4 +352,40 @@ describe('one step of the SMT unrolling agrees with the interpreter', () => {
     expect(compared.successors).toBeGreaterThan(100);
     expect(compared.disabled).toBeGreaterThan(20);
   }, 60_000);
+
+  it('on a model whose count runs a body that fails at any element (count decides nothing early)', async () => {
+    const def = defineProtocol({
+      name: 'unroll-count',
+      summary: 'a count whose body can fail',
+      spec: 'checker/smt/unrollStep.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const I = b.index('I', 3);
+        const ot = option(I);
+        const flag = b.v('flag', arrayOf(I, bool));
+        const ptr = b.v('ptr', arrayOf(I, ot));
+        b.init('zero', () => [assign(ptr.at(0), some(0, ot)), assign(ptr.at(1), some(1, ot)), assign(ptr.at(2), some(2, ot))]);
+        b.rule('Few', {}, () => ({
+          guard: lt(
+            count(I, (j) => flag.at(unwrap(ptr.at(j)))),
+            2,
+          ),
+          body: [assign(flag.at(0), true)],
+        }));
+        b.rule('Drop', { p: I }, ({ p }) => ({ guard: not(flag.at(p)), body: [assign(ptr.at(p), none)] }));
+        return { flag, ptr };
+      },
+    });
+    const model = buildModel(def);
+    const invariants = [invariant('some-first', 'T-1', 'the first pointer is set', isSome(model.handles.ptr.at(0)))];
+    const bad: string[] = [];
+    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
+    await withSession(async (session) => {
+      await compareStep(session, 'count', model, invariants, [], statesOf(model, 8, 24, 13), bad, compared);
+    });
+    expect(bad).toEqual([]);
+    expect(compared.errors).toBeGreaterThan(3);
+    expect(compared.successors).toBeGreaterThan(20);
+  }, 60_000);
 });
