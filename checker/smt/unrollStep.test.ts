@@ -15,15 +15,19 @@
  * - the slot domains (no code past a type's last value) and the start states (exactly the
  *   interpreter's, each decoded as an init that gives it).
  * The random protocols have no forEach, no reset at a computed index and few three-init models, so a
- * hand-written model of every statement form is compared too.
+ * hand-written model of every statement form is compared too; and they have only arrays of scalars
+ * (one slot an element), no `false` literal and no quantifier whose body can fail, so a second model
+ * has arrays of records and of arrays (an element several slots wide) read, written and reset at
+ * constant and computed indexes, and quantifiers whose body fails only past the deciding element or
+ * under a condition not taken.
  */
 import fc from 'fast-check';
 import type { Z3_ast } from 'z3-solver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyRule, enabled, failingInstance, holds, initState, instanceBindings } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import { type ScalarType, arrayOf, bool, enumOf, fromCode, option, range } from '../../model/lang/types.js';
-import { add, and, eq, isNone, isSome, ite, le, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
+import { type ScalarType, arrayOf, bool, enumOf, fromCode, option, range, record } from '../../model/lang/types.js';
+import { add, and, count, eq, exists, forall, isNone, isSome, ite, le, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
@@ -261,5 +265,127 @@ describe('one step of the SMT unrolling agrees with the interpreter', () => {
     expect(compared.errors).toBeGreaterThan(3);
     expect(compared.stepViolations).toBeGreaterThan(3);
     expect(compared.successors).toBeGreaterThan(100);
+  }, 60_000);
+
+  it('on a model of arrays of records and of arrays: elements several slots wide read, written and reset at constant and computed indexes, a false literal, quantifiers whose body fails past the deciding element or under a condition not taken, a count', async () => {
+    const def = defineProtocol({
+      name: 'unroll-strides',
+      summary: 'elements several slots wide, and quantifiers whose body can fail',
+      spec: 'checker/smt/unrollStep.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const I = b.index('I', 3);
+        const J = b.index('J', 2);
+        const ot = option(I);
+        const page = b.v('page', arrayOf(I, record({ pfn: range(0, 3), valid: bool })));
+        const grid = b.v('grid', arrayOf(I, arrayOf(J, range(0, 2))));
+        const ptr = b.v('ptr', arrayOf(I, ot));
+        const qtr = b.v('qtr', arrayOf(I, ot));
+        const o = b.v('o', ot);
+        const hit = b.v('hit', bool);
+        b.init('zero', () => []);
+        b.init('mapped', () => [
+          assign(page.at(1).f('valid'), true),
+          assign(page.at(1).f('pfn'), 2),
+          assign(ptr.at(0), some(1, ot)),
+          assign(grid.at(2).at(1), 2),
+        ]);
+        b.rule('Map', { p: I }, ({ p }) => ({
+          guard: not(page.at(p).f('valid')),
+          body: [
+            assign(page.at(p).f('valid'), true),
+            assign(page.at(p).f('pfn'), ite(lt(page.at(p).f('pfn'), 3), add(page.at(p).f('pfn'), 1), 0)),
+            assign(ptr.at(p), some(p, ot)),
+          ],
+        }));
+        b.rule('Unmap', { p: I }, ({ p }) => ({ guard: page.at(p).f('valid'), body: [reset(page.at(p)), assign(hit, false)] }));
+        b.rule('FixLast', {}, () => ({ guard: lt(page.at(2).f('pfn'), 3), body: [assign(page.at(2).f('pfn'), 3), assign(page.at(0).f('valid'), false)] }));
+        b.rule('Bump', { q: J }, ({ q }) => ({ guard: lt(grid.at(1).at(q), 2), body: [assign(grid.at(1).at(q), add(grid.at(1).at(q), 1))] }));
+        b.rule('CopyPicked', {}, () => ({ guard: isSome(o), body: [assign(grid.at(unwrap(o)).at(1), grid.at(2).at(0))] }));
+        b.rule('ClearRow', { p: I }, ({ p }) => ({ guard: lt(0, grid.at(p).at(1)), body: [reset(grid.at(p)), reset(page.at(1))] }));
+        b.rule('Pick', { p: I }, ({ p }) => ({ guard: isNone(o), body: [assign(o, some(p, ot))] }));
+        b.rule('Drop', {}, () => ({ guard: isSome(o), body: [assign(o, none), assign(ptr.at(1), none)] }));
+        // The body fails at an element whose pointer is none, unless an earlier element decided (one
+        // array of pointers each, so that one rule's model error does not hide another's).
+        b.rule('AllMapped', {}, () => ({ guard: forall(I, (j) => page.at(unwrap(ptr.at(j))).f('valid')), body: [assign(hit, true)] }));
+        b.rule('AnyBelow3', {}, () => ({ guard: exists(I, (j) => lt(page.at(unwrap(qtr.at(j))).f('pfn'), 3)), body: [assign(hit, false)] }));
+        b.rule('Few', {}, () => ({
+          guard: lt(
+            count(I, (j) => page.at(j).f('valid')),
+            2,
+          ),
+          body: [assign(page.at(0).f('pfn'), 0)],
+        }));
+        // The body fails when o is none, which the condition excludes.
+        b.rule('Seek', {}, () => ({
+          guard: not(hit),
+          body: [
+            when(
+              isSome(o),
+              [
+                assign(
+                  hit,
+                  exists(I, (j) => eq(unwrap(o), j)),
+                ),
+              ],
+              [],
+            ),
+          ],
+        }));
+        return { page, grid, ptr, qtr, o, hit };
+      },
+    });
+    const model = buildModel(def);
+    const { page, grid } = model.handles;
+    const invariants = [invariant('first-not-full', 'T-1', 'a valid first page is not at pfn 3', not(and(page.at(0).f('valid'), eq(page.at(0).f('pfn'), 3))))];
+    const steps = [
+      stepProperty(model, 'bump-one', 'T-2', 'Bump raises no cell by more than one', 'Bump', () => le(grid.at(1).at(1), add(pre(grid.at(1).at(1)), 1))),
+    ];
+    const bad: string[] = [];
+    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
+    await withSession(async (session) => {
+      await compareStep(session, 'strides', model, invariants, steps, statesOf(model, 8, 20, 11), bad, compared);
+    });
+    expect(bad).toEqual([]);
+    expect(compared.errors).toBeGreaterThan(3);
+    expect(compared.successors).toBeGreaterThan(100);
+    expect(compared.disabled).toBeGreaterThan(20);
+  }, 60_000);
+
+  it('on a model whose count runs a body that fails at any element (count decides nothing early)', async () => {
+    const def = defineProtocol({
+      name: 'unroll-count',
+      summary: 'a count whose body can fail',
+      spec: 'checker/smt/unrollStep.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const I = b.index('I', 3);
+        const ot = option(I);
+        const flag = b.v('flag', arrayOf(I, bool));
+        const ptr = b.v('ptr', arrayOf(I, ot));
+        b.init('zero', () => [assign(ptr.at(0), some(0, ot)), assign(ptr.at(1), some(1, ot)), assign(ptr.at(2), some(2, ot))]);
+        b.rule('Few', {}, () => ({
+          guard: lt(
+            count(I, (j) => flag.at(unwrap(ptr.at(j)))),
+            2,
+          ),
+          body: [assign(flag.at(0), true)],
+        }));
+        b.rule('Drop', { p: I }, ({ p }) => ({ guard: not(flag.at(p)), body: [assign(ptr.at(p), none)] }));
+        return { flag, ptr };
+      },
+    });
+    const model = buildModel(def);
+    const invariants = [invariant('some-first', 'T-1', 'the first pointer is set', isSome(model.handles.ptr.at(0)))];
+    const bad: string[] = [];
+    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
+    await withSession(async (session) => {
+      await compareStep(session, 'count', model, invariants, [], statesOf(model, 8, 24, 13), bad, compared);
+    });
+    expect(bad).toEqual([]);
+    expect(compared.errors).toBeGreaterThan(3);
+    expect(compared.successors).toBeGreaterThan(20);
   }, 60_000);
 });
