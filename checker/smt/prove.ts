@@ -268,6 +268,15 @@ class KInduction {
       return { status: 'violated', method: 'k-induction', violation: deeper.violations[0], elapsedMs: this.elapsed() };
     if (deeper.status === 'error')
       return { status: 'error', method: 'k-induction', code: deeper.code, message: deeper.message, trace: deeper.trace, elapsedMs: this.elapsed() };
+    // The deeper search did not finish (time limit, z3 unknown): whether a property fails within its
+    // reach is not known, so the answer is neither a counterexample nor "the hints do not fit".
+    if (deeper.status !== 'ok')
+      return {
+        status: 'incomplete',
+        method: 'k-induction',
+        reason: `the hint ${f.property.name} fails ${d} steps from the start (the hints do not fit), and the search for a property failing within ${Math.max(d, maxK - 1)} steps did not finish: ${deeper.status === 'incomplete' ? deeper.reason : deeper.status}`,
+        elapsedMs: this.elapsed(),
+      };
     return {
       status: 'cti',
       method: 'k-induction',
