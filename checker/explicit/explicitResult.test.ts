@@ -1,0 +1,108 @@
+/**
+ * What an explicit run reports besides its verdict. Why this file exists: the figures, the shard
+ * fields that `mirrorcheck merge` relies on, the thread figures and the cover requirements are
+ * built in explicit.ts from the search's counters; the search tests compare the counts with a walk
+ * but not these. The oracles: the run's own wall time, the store's bytes over its states, the same
+ * check's shards against each other and against other checks, and the walk's counts.
+ */
+import { describe, expect, it } from 'vitest';
+import { add, eq, ite, lt } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { range } from '../../model/lang/types.js';
+import { cover, invariant } from '../../properties/property.js';
+import { walk } from '../../test/searchWalk.js';
+import { type CheckJob, PREALLOCATED_STATES } from '../engine.js';
+import { explicitCheck, explicitRun } from './explicit.js';
+
+/** Three counters 0..top-1, each bumped (wrapping) by its own rule: top^3 states, three edges each. */
+function cube(top: number) {
+  const model = buildModel(
+    defineProtocol({
+      name: 'explicit-cube',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const vs = ['a', 'b', 'c'].map((n) => b.v(n, range(0, top - 1)));
+        b.init('zero', () => []);
+        vs.forEach((v, i) => b.rule(`Bump${i}`, {}, () => ({ guard: true, body: [assign(v, ite(lt(v, top - 1), add(v, 1), 0))] })));
+        return { a: vs[0], b: vs[1], c: vs[2] };
+      },
+    }),
+  );
+  return model;
+}
+
+describe('explicit run figures', () => {
+  it('states, transitions and depth as the walk; elapsed time within the wall time; states per second and bytes a state from them (null below the preallocated store)', async () => {
+    for (const top of [4, 41]) {
+      const model = cube(top);
+      const w = walk(model, [], false, 'bfs', {});
+      for (const run of ['sync', 'async']) {
+        const t0 = Date.now();
+        const job: CheckJob = { model, properties: [], limits: {}, deadlock: false };
+        const r = run === 'sync' ? explicitCheck(job) : await explicitRun(job);
+        const wall = Date.now() - t0;
+        const s = r.stats;
+        expect([run, r.status, s.states, s.transitions, s.depth]).toEqual([run, 'ok', w.states, w.transitions, w.maxDepth]);
+        expect(s.states).toBe(top ** 3);
+        expect(s.elapsedMs).toBeGreaterThanOrEqual(0);
+        expect(s.elapsedMs).toBeLessThanOrEqual(wall);
+        expect(s.statesPerSec).toBe(s.elapsedMs > 0 ? Math.round((s.states * 1000) / s.elapsedMs) : s.states * 1000);
+        expect(s.storeBytes).toBeGreaterThan(0);
+        expect(s.bytesPerState).toBe(s.states >= PREALLOCATED_STATES ? Math.round((s.storeBytes / s.states) * 10) / 10 : null);
+        expect([s.symmetry, s.store, s.queueBytes, s.shard, s.shardCheck, s.por]).toEqual([false, undefined, undefined, undefined, undefined, undefined]);
+        if (run === 'async') expect([s.workers, s.workerShare]).toEqual([1, undefined]);
+      }
+    }
+  });
+
+  it('a cover report names its requirement; an unreached cover is a violation without a trace that names it', () => {
+    const model = cube(3);
+    const h = model.handles as unknown as Record<'a' | 'b' | 'c', Parameters<typeof eq>[0]>;
+    const properties = [cover('a-two', 'C-7', 'a reaches 2', eq(h.a, 2)), cover('never', 'C-8', 'a past its range', eq(h.a, 5))];
+    const r = explicitCheck({ model, properties, limits: {}, deadlock: false });
+    expect(r.status === 'violated' && r.covers).toEqual([
+      { name: 'a-two', requirement: 'C-7', reached: true, depth: 2 },
+      { name: 'never', requirement: 'C-8', reached: false, depth: null },
+    ]);
+    expect(r.status === 'violated' && r.violations.map((v) => [v.property, v.requirement, v.kind, v.trace])).toEqual([['never', 'C-8', 'cover', null]]);
+    expect(r.status === 'violated' && r.guarantee).toBe('exhaustive');
+  });
+
+  it('shards: each names its part and the store, guarantees its part only, and carries a check hash its sibling shares and another check does not', async () => {
+    const model = cube(5);
+    const h = model.handles as unknown as Record<'a' | 'b' | 'c', Parameters<typeof eq>[0]>;
+    const inv = invariant('a-small', 'I-9', '', lt(h.a, 9));
+    const run = (index: number, x: object = {}, properties = [inv]) =>
+      explicitRun({ model, properties, limits: {}, deadlock: false, explicit: { shard: { index, count: 2 }, ...x } });
+    const [s1, s2] = [await run(0), await run(1)];
+    expect([s1.status, s1.status === 'ok' && s1.guarantee, s1.stats.shard, s1.stats.store]).toEqual(['ok', 'shard', '1/2', 'exact']);
+    expect([s2.stats.shard, s2.stats.store]).toEqual(['2/2', 'exact']);
+    expect(s1.stats.shardCheck).toMatch(/^[0-9a-f]{16}$/);
+    expect(s2.stats.shardCheck).toBe(s1.stats.shardCheck);
+    const other = await run(0, {}, [invariant('a-small', 'I-9', '', lt(h.a, 8))]);
+    const store = await run(0, { store: 'hash-compaction', memoryBytes: 1 << 20 });
+    expect([other.stats.shardCheck === s1.stats.shardCheck, store.stats.shardCheck === s1.stats.shardCheck, store.stats.store]).toEqual([
+      false,
+      false,
+      'hash-compaction',
+    ]);
+    // The shards' states add up to at least the whole (start states are in both).
+    expect(s1.stats.states + s2.stats.states).toBeGreaterThanOrEqual(125);
+    const single = explicitCheck({ model, properties: [inv], limits: {}, deadlock: false, explicit: { shard: { index: 1, count: 2 } } });
+    expect([single.stats.shard, single.stats.states]).toEqual(['2/2', s2.stats.states]);
+  });
+
+  it('two threads: the run names them and the share of states the other thread expanded', async () => {
+    const model = cube(12);
+    const r = await explicitRun({ model, properties: [], limits: {}, deadlock: false, explicit: { workers: 2, parallelFrom: 4 } });
+    const s = r.stats;
+    expect([r.status, s.states, s.workers]).toEqual(['ok', 12 ** 3, 2]);
+    expect(s.workerShare).toBeGreaterThanOrEqual(0);
+    expect(s.workerShare).toBeLessThanOrEqual(1);
+    expect(Math.round((s.workerShare as number) * 1000)).toBeCloseTo((s.workerShare as number) * 1000, 6);
+  });
+});
