@@ -25,10 +25,12 @@ function cube(top: number) {
       params: {},
       variants: [],
       build(b) {
-        const vs = ['a', 'b', 'c'].map((n) => b.v(n, range(0, top - 1)));
+        const a = b.v('a', range(0, top - 1));
+        const c = b.v('c', range(0, top - 1));
+        const d = b.v('d', range(0, top - 1));
         b.init('zero', () => []);
-        vs.forEach((v, i) => b.rule(`Bump${i}`, {}, () => ({ guard: true, body: [assign(v, ite(lt(v, top - 1), add(v, 1), 0))] })));
-        return { a: vs[0], b: vs[1], c: vs[2] };
+        for (const [i, v] of [a, c, d].entries()) b.rule(`Bump${i}`, {}, () => ({ guard: true, body: [assign(v, ite(lt(v, top - 1), add(v, 1), 0))] }));
+        return { a, c, d };
       },
     }),
   );
@@ -61,7 +63,7 @@ describe('explicit run figures', () => {
 
   it('a cover report names its requirement; an unreached cover is a violation without a trace that names it', () => {
     const model = cube(3);
-    const h = model.handles as unknown as Record<'a' | 'b' | 'c', Parameters<typeof eq>[0]>;
+    const h = model.handles;
     const properties = [cover('a-two', 'C-7', 'a reaches 2', eq(h.a, 2)), cover('never', 'C-8', 'a past its range', eq(h.a, 5))];
     const r = explicitCheck({ model, properties, limits: {}, deadlock: false });
     expect(r.status === 'violated' && r.covers).toEqual([
@@ -74,7 +76,7 @@ describe('explicit run figures', () => {
 
   it('shards: each names its part and the store, guarantees its part only, and carries a check hash its sibling shares and another check does not', async () => {
     const model = cube(5);
-    const h = model.handles as unknown as Record<'a' | 'b' | 'c', Parameters<typeof eq>[0]>;
+    const h = model.handles;
     const inv = invariant('a-small', 'I-9', '', lt(h.a, 9));
     const run = (index: number, x: object = {}, properties = [inv]) =>
       explicitRun({ model, properties, limits: {}, deadlock: false, explicit: { shard: { index, count: 2 }, ...x } });

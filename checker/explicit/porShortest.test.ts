@@ -27,7 +27,7 @@ import { explicitCheck, explicitRun, porOn } from './explicit.js';
  * order. `checked`: one rule X bumps x instead, a range-checked assignment (a run-time check, which
  * `--por auto` must see).
  */
-function bumps(checked: boolean): { model: Model; properties: Property[] } {
+function bumps(checked: boolean) {
   const def = defineProtocol({
     name: 'por-shortest',
     summary: '',
