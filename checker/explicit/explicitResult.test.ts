@@ -12,7 +12,7 @@ import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
 import { cover, invariant } from '../../properties/property.js';
 import { walk } from '../../test/searchWalk.js';
-import { type CheckJob, PREALLOCATED_STATES } from '../engine.js';
+import { type CheckJob, PREALLOCATED_STATES, modelErrorMessage } from '../engine.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 
 /** Three counters 0..top-1, each bumped (wrapping) by its own rule: top^3 states, three edges each. */
@@ -106,5 +106,40 @@ describe('explicit run figures', () => {
     expect(s.workerShare).toBeGreaterThanOrEqual(0);
     expect(s.workerShare).toBeLessThanOrEqual(1);
     expect(Math.round((s.workerShare as number) * 1000)).toBeCloseTo((s.workerShare as number) * 1000, 6);
+  });
+
+  it('a model error: the trace leads to the state where the rule fails, its note is the failure and it names the failing instance; a start state that fails has no trace', () => {
+    const overflow = (initFails: boolean) =>
+      buildModel(
+        defineProtocol({
+          name: 'explicit-overflow',
+          summary: '',
+          spec: '',
+          params: {},
+          variants: [],
+          build(b) {
+            const x = b.v('x', range(0, 2));
+            const y = b.v('y', range(0, 1));
+            b.init('zero', () => (initFails ? [assign(x, add(x, 3))] : []));
+            b.rule('Flip', {}, () => ({ guard: eq(y, 0), body: [assign(y, 1)] }));
+            b.rule('Up', {}, () => ({ guard: true, body: [assign(x, add(x, 1))] }));
+            return { x, y };
+          },
+        }),
+      );
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const r = explicitCheck({ model: overflow(false), properties: [], limits: {}, strategy });
+      expect([strategy, r.status, r.status === 'error' && r.code]).toEqual([strategy, 'error', 'MC011']);
+      if (r.status !== 'error') continue;
+      const steps = r.trace?.steps ?? [];
+      expect(Array.from(steps.at(-1)?.state ?? [])[0]).toBe(2);
+      expect(r.trace?.extra?.failingChoice).toBe(1);
+      // The note names the failing rule instance and the variable (the wording itself is not pinned).
+      expect(r.trace?.note).toMatch(/Up\(\).* x$/);
+      expect(r.message).toBe(modelErrorMessage(r.trace?.note as string, steps.length - 1));
+      if (strategy === 'bfs') expect(steps.map((s) => s.label)).toEqual(['init zero', 'Up()', 'Up()']);
+    }
+    const init = explicitCheck({ model: overflow(true), properties: [], limits: {} });
+    expect([init.status, init.status === 'error' && init.code, init.status === 'error' && init.trace]).toEqual(['error', 'MC011', null]);
   });
 });
