@@ -5,6 +5,9 @@
  * but not these. The oracles: the run's own wall time, the store's bytes over its states, the same
  * check's shards against each other and against other checks, and the walk's counts.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { add, eq, ite, lt } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
@@ -141,5 +144,39 @@ describe('explicit run figures', () => {
     }
     const init = explicitCheck({ model: overflow(true), properties: [], limits: {} });
     expect([init.status, init.status === 'error' && init.code, init.status === 'error' && init.trace]).toEqual(['error', 'MC011', null]);
+  });
+
+  it('a state limit with a checkpoint folder (made when missing): the reason says where the search is saved and how to continue, and resuming there ends as the whole search; an abort ends the run as interrupted with its reason', async () => {
+    const model = cube(6);
+    const root = mkdtempSync(join(tmpdir(), 'mc-explicit-result-'));
+    try {
+      const dir = join(root, 'a', 'b');
+      const job: CheckJob = { model, properties: [], limits: { maxStates: 40 }, deadlock: false, explicit: { checkpoint: { dir, everyMs: 60_000 } } };
+      const first = await explicitRun(job);
+      expect([first.status, first.status === 'incomplete' && first.reason]).toEqual([
+        'incomplete',
+        `state limit of 40 reached; the search is saved in ${dir} (continue it with --resume ${dir})`,
+      ]);
+      expect(existsSync(join(dir, 'checkpoint.json'))).toBe(true);
+      const resumed = await explicitRun({ ...job, limits: {}, explicit: { resume: dir } });
+      const whole = explicitCheck({ ...job, limits: {}, explicit: {} });
+      expect([resumed.status, resumed.stats.states, resumed.stats.transitions]).toEqual(['ok', whole.stats.states, whole.stats.transitions]);
+      // Without a checkpoint folder the limit's reason is the limit alone.
+      const plain = await explicitRun({ ...job, explicit: {} });
+      expect(plain.status === 'incomplete' && plain.reason).toBe('state limit of 40 reached');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    // An abort is seen at the first tick (every 1,024 expansions): 1,728 states are more.
+    const big = cube(12);
+    const ctrl = new AbortController();
+    ctrl.abort('SIGTERM');
+    const stopped = await explicitRun({ model: big, properties: [], limits: {}, deadlock: false, signal: ctrl.signal });
+    expect([stopped.status, stopped.status === 'incomplete' && stopped.reason]).toEqual(['incomplete', 'interrupted (SIGTERM)']);
+    const quiet = new AbortController();
+    quiet.abort(undefined);
+    const noReason = await explicitRun({ model: big, properties: [], limits: {}, deadlock: false, signal: quiet.signal });
+    // An abort without a reason carries the platform's AbortError: the run names it.
+    expect(noReason.status === 'incomplete' && noReason.reason).toBe(`interrupted (${String(quiet.signal.reason)})`);
   });
 });
