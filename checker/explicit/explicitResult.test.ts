@@ -150,20 +150,25 @@ describe('explicit run figures', () => {
     const model = cube(6);
     const root = mkdtempSync(join(tmpdir(), 'mc-explicit-result-'));
     try {
-      const dir = join(root, 'a', 'b');
-      const job: CheckJob = { model, properties: [], limits: { maxStates: 40 }, deadlock: false, explicit: { checkpoint: { dir, everyMs: 60_000 } } };
-      const first = await explicitRun(job);
-      expect([first.status, first.status === 'incomplete' && first.reason]).toEqual([
-        'incomplete',
-        `state limit of 40 reached; the search is saved in ${dir} (continue it with --resume ${dir})`,
-      ]);
-      expect(existsSync(join(dir, 'checkpoint.json'))).toBe(true);
-      const resumed = await explicitRun({ ...job, limits: {}, explicit: { resume: dir } });
-      const whole = explicitCheck({ ...job, limits: {}, explicit: {} });
-      expect([resumed.status, resumed.stats.states, resumed.stats.transitions]).toEqual(['ok', whole.stats.states, whole.stats.transitions]);
-      // Without a checkpoint folder the limit's reason is the limit alone.
-      const plain = await explicitRun({ ...job, explicit: {} });
-      expect(plain.status === 'incomplete' && plain.reason).toBe('state limit of 40 reached');
+      // A compact store keeps its levels in files: with a checkpoint folder, there (what resuming reads).
+      for (const store of ['exact', 'hash-compaction'] as const) {
+        const dir = join(root, store, 'a', 'b');
+        const x = { store, memoryBytes: 1 << 20 };
+        const job: CheckJob = { model, properties: [], limits: { maxStates: 40 }, deadlock: false, explicit: { ...x, checkpoint: { dir, everyMs: 60_000 } } };
+        const first = await explicitRun(job);
+        expect([store, first.status, first.status === 'incomplete' && first.reason]).toEqual([
+          store,
+          'incomplete',
+          `state limit of 40 reached; the search is saved in ${dir} (continue it with --resume ${dir})`,
+        ]);
+        expect(existsSync(join(dir, 'checkpoint.json'))).toBe(true);
+        const resumed = await explicitRun({ ...job, limits: {}, explicit: { ...x, resume: dir } });
+        const whole = explicitCheck({ ...job, limits: {}, explicit: x });
+        expect([store, resumed.status, resumed.stats.states, resumed.stats.transitions]).toEqual([store, 'ok', whole.stats.states, whole.stats.transitions]);
+        // Without a checkpoint folder the limit's reason is the limit alone.
+        const plain = await explicitRun({ ...job, explicit: x });
+        expect(plain.status === 'incomplete' && plain.reason).toBe('state limit of 40 reached');
+      }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
