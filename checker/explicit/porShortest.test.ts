@@ -105,6 +105,17 @@ describe('partial-order reduction: the counterexample reported', () => {
       }
     }
   });
+  it('keeps the reduced trace when the search without reduction stops at the state limit before it finds one', async () => {
+    // The reduced search stores 4 states to its violation; the whole graph needs 6 (5 are not enough).
+    const limited: CheckJob = { ...job, limits: { maxStates: 5 } };
+    expect(explicitCheck(limited).status).toBe('incomplete');
+    for (const r of [explicitCheck({ ...limited, explicit: { por: true } }), await explicitRun({ ...limited, explicit: { por: true } })]) {
+      expect(labels(r)).toEqual(['init zero', 'X1()', 'X2()', 'W()']);
+      const v = r.status === 'violated' ? r.violations : [];
+      expect(v.length).toBe(1);
+      expect(replayTrace(model, properties, v[0]?.trace as NonNullable<(typeof v)[0]['trace']>).violation?.property).toBe('not-both');
+    }
+  });
 });
 
 describe('--por auto', () => {
