@@ -186,6 +186,17 @@ describe('the liveness graph against the independent walk', () => {
     expect(b.graph.n).toBeLessThan(full.states);
     const plain = await buildGraphAsync(model, {}, {}, () => null);
     expect([plain.graph.n, plain.graph.m, plain.graph.canon]).toEqual([full.states, full.edges.length, null]);
+    // No permutations kept unless asked (sync and async); asked, one a edge, counted in what the graph holds.
+    const symAsync = await buildGraphAsync(model, {}, {}, () => null, true);
+    expect([b.graph.ann, b.graph.perms.length, symAsync.graph.n, symAsync.graph.ann]).toEqual([null, 0, classes.states, null]);
+    const ann = buildGraph(model, {}, {}, true, null, true).graph;
+    const annAsync = (await buildGraphAsync(model, {}, {}, () => null, true, null, true)).graph;
+    for (const g of [ann, annAsync]) {
+      // A byte a permutation id: the group of three counters has 6 permutations.
+      expect([g.n, g.ann?.length, g.perms.length > 0, g.ann?.BYTES_PER_ELEMENT]).toEqual([classes.states, classes.edges.length, true, 1]);
+      expect(g.bytes).toBe(g.store.bytes() + g.offsets.byteLength + g.targets.byteLength + g.labels.byteLength + (g.ann?.byteLength ?? 0));
+    }
+    expect(ann.bytes).toBeGreaterThan(b.graph.bytes);
   });
 
   it('the asynchronous build stops when asked (an interrupt): incomplete, with the reason given, the graph holding what was explored', async () => {
