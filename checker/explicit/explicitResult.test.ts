@@ -244,9 +244,9 @@ describe('explicit run figures', () => {
     const generation = (dir: string) => (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { generation: number }).generation;
     try {
       const job: CheckJob = { model, properties: [], limits: { maxStates: 250_000 }, deadlock: false };
-      const byDefault = join(root, 'ten-minutes');
-      const first = await explicitRun({ ...job, explicit: { checkpoint: { dir: byDefault, everyMs: 600_000 } } });
-      expect([first.status, generation(byDefault)]).toEqual(['incomplete', 1]);
+      const tenMinutes = join(root, 'ten-minutes');
+      const first = await explicitRun({ ...job, explicit: { checkpoint: { dir: tenMinutes, everyMs: 600_000 } } });
+      expect([first.status, generation(tenMinutes)]).toEqual(['incomplete', 1]);
       const everyPause = join(root, 'every');
       await explicitRun({ ...job, explicit: { checkpoint: { dir: everyPause, everyMs: 0 } } });
       expect(generation(everyPause)).toBeGreaterThan(1);
@@ -254,10 +254,10 @@ describe('explicit run figures', () => {
       const everyMs = join(root, 'one-ms');
       await explicitRun({ ...job, explicit: { checkpoint: { dir: everyMs, everyMs: 1 } } });
       expect(generation(everyMs)).toBeGreaterThan(1);
-      const resumed = await explicitRun({ ...job, limits: {}, explicit: { resume: byDefault } });
+      const resumed = await explicitRun({ ...job, limits: {}, explicit: { resume: tenMinutes } });
       expect([resumed.status, resumed.stats.states]).toEqual(['ok', 64 ** 3]);
       // The saved run's time counts: the whole is at least what was saved.
-      const saved = (JSON.parse(readFileSync(join(byDefault, 'checkpoint.json'), 'utf8')) as { elapsedMs: number }).elapsedMs;
+      const saved = (JSON.parse(readFileSync(join(tenMinutes, 'checkpoint.json'), 'utf8')) as { elapsedMs: number }).elapsedMs;
       expect(saved).toBeGreaterThan(0);
       expect(resumed.stats.elapsedMs).toBeGreaterThanOrEqual(saved);
       const h = model.handles;
