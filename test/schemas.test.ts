@@ -90,7 +90,7 @@ describe('JSON outputs match their shipped schemas', () => {
     expect(recs[0].schemaVersion).toBe(1);
     expect(problems('check', recs[0])).toBe('');
     if (recs[0].engine === 'explicit') expect(undescribed(recs[0])).toEqual([]);
-    expect(recs[0].collapse).toBe(args.includes('--collapse') ? true : undefined);
+    expect(recs[0].collapse).toBe((args as readonly string[]).includes('--collapse') ? true : undefined);
     if (status === 'violated') expect(tracesValid(out)).toBeGreaterThan(0);
   });
 

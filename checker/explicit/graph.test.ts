@@ -186,6 +186,17 @@ describe('the liveness graph against the independent walk', () => {
     expect(b.graph.n).toBeLessThan(full.states);
     const plain = await buildGraphAsync(model, {}, {}, () => null);
     expect([plain.graph.n, plain.graph.m, plain.graph.canon]).toEqual([full.states, full.edges.length, null]);
+    // No permutations kept unless asked (sync and async); asked, one a edge, counted in what the graph holds.
+    const symAsync = await buildGraphAsync(model, {}, {}, () => null, true);
+    expect([b.graph.ann, b.graph.perms.length, symAsync.graph.n, symAsync.graph.ann]).toEqual([null, 0, classes.states, null]);
+    const ann = buildGraph(model, {}, {}, true, null, true).graph;
+    const annAsync = (await buildGraphAsync(model, {}, {}, () => null, true, null, true)).graph;
+    for (const g of [ann, annAsync]) {
+      // A byte a permutation id: the group of three counters has 6 permutations.
+      expect([g.n, g.ann?.length, g.perms.length > 0, g.ann?.BYTES_PER_ELEMENT]).toEqual([classes.states, classes.edges.length, true, 1]);
+      expect(g.bytes).toBe(g.store.bytes() + g.offsets.byteLength + g.targets.byteLength + g.labels.byteLength + (g.ann?.byteLength ?? 0));
+    }
+    expect(ann.bytes).toBeGreaterThan(b.graph.bytes);
   });
 
   it('the asynchronous build stops when asked (an interrupt): incomplete, with the reason given, the graph holding what was explored', async () => {
@@ -262,5 +273,63 @@ describe('the liveness graph against the independent walk', () => {
     );
     const b = buildGraph(model, {});
     expect([b.status, b.status === 'error' && b.error.code, b.status === 'error' && b.at, b.graph.m]).toEqual(['error', 'MC011', -1, 0]);
+  });
+
+  it('label width at its boundary: a byte a label up to 256 rule instances (labels 0..255), two bytes from 257; every edge keeps its instance', () => {
+    const picks = (n: number) =>
+      buildModel(
+        defineProtocol({
+          name: `graph-picks-${n}`,
+          summary: '',
+          spec: '',
+          params: {},
+          variants: [],
+          build(b) {
+            const P = b.index('P', n);
+            const picked = b.v('picked', arrayOf(P, range(0, 1)));
+            const done = b.v('done', range(0, 1));
+            b.init('zero', () => []);
+            b.rule('Pick', { p: P }, ({ p }) => ({ guard: eq(done, 0), body: [assign(picked.at(p as never), 1), assign(done, 1)] }));
+            return { picked };
+          },
+        }),
+      );
+    for (const [n, width] of [
+      [256, 1],
+      [257, 2],
+    ] as const) {
+      const model = picks(n);
+      const w = walk(model, [], false, 'bfs', {});
+      expect([n, w.edges.length, Math.max(...w.edges.map((e) => e.k))]).toEqual([n, n, n - 1]);
+      const b = buildGraph(model, {});
+      expectGraph(model, b, w, n);
+      expect([n, b.graph.labels.BYTES_PER_ELEMENT]).toEqual([n, width]);
+    }
+  });
+
+  it('the build peak: arrays grown past a reservation count the old and the new array at once (exactly), and a stopped build peaks at least at what it holds', () => {
+    // 288 states, 8 edges each (2304 edges). The same state hint (the same store), the edges reserved at the smallest
+    // size (1024 entries, grown twice) or at the exact count. Growing the targets from 2048 to 4096 entries holds 8 KiB
+    // and 16 KiB at once; the peak is then that, the labels (2304 bytes) and the offsets, against the final targets
+    // (9216 bytes), labels and offsets without growth: 16384 + 2304 - 9216 - 2304 = 7168 bytes more.
+    const always = (k: 'a+' | 'b+' | 'x+' | 'flip') => ({ guard: [], body: [{ k }] });
+    const plan = {
+      rules: [always('a+'), always('b+'), always('x+'), always('flip')],
+      inv: null,
+      inv2: false,
+      step: null,
+      coverA: 0,
+      endOk: true,
+      deadlock: false,
+    };
+    const { model } = build(plan);
+    const grown = buildGraph(model, {}, {}, false, { states: 1, edges: 1 }).graph;
+    const exact = buildGraph(model, {}, {}, false, { states: 1, edges: 2304 }).graph;
+    expect([grown.m, exact.m, grown.bytes, grown.buildPeakBytes - exact.buildPeakBytes]).toEqual([2304, 2304, exact.bytes, 7168]);
+    // A build stopped by a depth limit keeps the store's index and has offsets for states it never expanded.
+    for (const depth of [1, 2, 3]) {
+      const stopped = buildGraph(model, { depth }, {}, false, { states: 288, edges: 2304 });
+      expect([depth, stopped.status, stopped.graph.buildPeakBytes >= stopped.graph.bytes]).toEqual([depth, 'incomplete', true]);
+    }
   });
 });
