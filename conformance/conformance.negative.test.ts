@@ -225,7 +225,11 @@ describe('properties on the mapped states', () => {
     expect([r.failure, r.violation, r.matched]).toEqual([null, null, ['Inc()', 'Inc()', 'Finish()']]);
     // The same predicate over every rule is broken by Finish (from n = 2), at step 3.
     const everyRule = stepProperty(model, 'from-below-two', 'T-5', 'every step starts below 2', null, () => lt(pre(model.handles.n), 2));
-    expect(conform(model, [everyRule], all(), new ScriptedSystem([inc, inc, finish])).violation).toEqual({ step: 3, property: 'from-below-two', requirement: 'T-5' });
+    expect(conform(model, [everyRule], all(), new ScriptedSystem([inc, inc, finish])).violation).toEqual({
+      step: 3,
+      property: 'from-below-two',
+      requirement: 'T-5',
+    });
   });
 
   it('an invariant broken in the start state is reported at step 0', () => {
