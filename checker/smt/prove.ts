@@ -117,9 +117,14 @@ class KInduction {
     return Date.now() - this.start;
   }
 
-  /** A model error, or any invariant (hints included) or step property broken in state t. */
+  /**
+   * A model error, or any invariant (hints included) or step property broken in state t. The
+   * properties are translated first: a property that cannot be evaluated in state t (an unwrap of
+   * none) is a model error of t, which `err` sees only once they are.
+   */
   private bad(u: Unrolling, t: number): BoolSym {
-    return this.ops.or([u.err(t), u.violated(t)]);
+    const violated = u.violated(t);
+    return this.ops.or([u.err(t), violated]);
   }
 
   /** A model error, or a property (not a hint) broken in state t or on the step into it. */
