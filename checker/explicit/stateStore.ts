@@ -289,8 +289,13 @@ export class StateStore {
   /** The two-word form of the packed state at `w[off..]`, its head inserted (`shared`: by `insertShared`). */
   private collapsed(head: StateStore, w: Uint32Array, off: number, shared: boolean): Uint32Array {
     const r = shared ? head.insertShared(w, off) : head.insert(w, off);
+    return this.formOf(r >= 0 ? r : -r - 1, w, off);
+  }
+
+  /** The two-word form of the packed state at `w[off..]` whose head has id `hid`. */
+  private formOf(hid: number, w: Uint32Array, off: number): Uint32Array {
     const f = this.form;
-    f[0] = r >= 0 ? r : -r - 1;
+    f[0] = hid;
     f[1] = w[off + this.words - 1] as number;
     return f;
   }
@@ -457,9 +462,7 @@ export class StateStore {
     if (this.head) {
       const hid = this.head.find(w, off);
       if (hid < 0) return -1;
-      this.form[0] = hid;
-      this.form[1] = w[off + this.words - 1] as number;
-      w = this.form;
+      w = this.formOf(hid, w, off);
       off = 0;
     }
     const h = this.hash(w, off);
@@ -631,18 +634,13 @@ export class StateStore {
   *slices(from = 0, to = this.count): Generator<Uint32Array> {
     const W = this.words;
     if (this.evicted) {
-      yield* this.evictedSlices(from, to);
+      yield* this.copiedSlices(from, to, (id, k, buf) => this.readStates(id, k, buf));
       return;
     }
     if (this.head) {
-      // Whole states rebuilt a chunk at a time into the same buffer, as from an evicted store's file.
-      const out = new Uint32Array(Math.min(CHUNK, Math.max(0, to - from)) * W);
-      for (let id = from; id < to; ) {
-        const end = Math.min(to, ((id >>> CHUNK_BITS) + 1) * CHUNK);
-        for (let k = id; k < end; k++) this.read(k, out, (k - id) * W);
-        yield out.subarray(0, (end - id) * W);
-        id = end;
-      }
+      yield* this.copiedSlices(from, to, (id, k, buf) => {
+        for (let i = 0; i < k; i++) this.read(id + i, buf, i * W);
+      });
       return;
     }
     for (let id = from; id < to; ) {
@@ -653,12 +651,13 @@ export class StateStore {
     }
   }
 
-  private *evictedSlices(from: number, to: number): Generator<Uint32Array> {
+  /** Slices of up to a chunk of whole states, each put into the same buffer by `fill(id, k, buf)`: valid until the next. */
+  private *copiedSlices(from: number, to: number, fill: (id: number, k: number, buf: Uint32Array) => void): Generator<Uint32Array> {
     const W = this.words;
     const buf = new Uint32Array(Math.min(CHUNK, Math.max(0, to - from)) * W);
     for (let id = from; id < to; ) {
       const k = Math.min(CHUNK, to - id);
-      this.readStates(id, k, buf);
+      fill(id, k, buf);
       yield buf.subarray(0, k * W);
       id += k;
     }
