@@ -179,6 +179,55 @@ function misses(store: StateStore, states: Uint32Array, words: number, want: (i:
   return bad;
 }
 
+/** Inserts of a round: [view 0-2, value]. */
+const roundOps = fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 400 })), { minLength: 1, maxLength: 600 });
+/** The inserts after which a round ends (and the last one). */
+const roundEndsArb = fc.array(fc.nat({ max: 599 }), { maxLength: 4 });
+
+/**
+ * Rounds of three views of `owner` inserting at once (`insertShared`), each ended by `settle` with
+ * room reserved again before the next (as the search does): a value inserted again gets its id back,
+ * every value keeps one id through every move, and at the end the ids are dense and every state is
+ * read back at its id and found there. `fill` writes the packed state of a value.
+ */
+function settleRounds(owner: StateStore, ops: readonly [number, number][], roundEnds: readonly number[], fill: (w: Uint32Array, value: number) => void): void {
+  const W = owner.words;
+  const views = [owner, new StateStore(W, { buffers: owner.buffers() }), new StateStore(W, { buffers: owner.buffers() })];
+  const reserve = () => {
+    owner.reserve(ops.length + views.length * ID_BLOCK);
+    for (const v of views) v.attach(owner.buffers());
+  };
+  reserve();
+  // The expected id of each distinct state, followed through every settle.
+  const idOf = new Map<number, number>();
+  const w = new Uint32Array(W);
+  ops.forEach(([view, value], i) => {
+    fill(w, value);
+    const r = (views[view] as StateStore).insertShared(w, 0);
+    if (idOf.has(value)) expect(r).toBe(-((idOf.get(value) as number) + 1));
+    else {
+      expect(r).toBeGreaterThanOrEqual(0);
+      idOf.set(value, r);
+    }
+    if (roundEnds.includes(i) || i === ops.length - 1) {
+      for (const v of views.slice(1)) v.releaseIds();
+      const moved = owner.settle();
+      for (const [value2, id] of idOf) idOf.set(value2, moved.get(id) ?? id);
+      expect(owner.count).toBe(idOf.size);
+      reserve();
+    }
+  });
+  const back = new Uint32Array(W);
+  const want = new Uint32Array(W);
+  for (const [value, id] of idOf) {
+    owner.read(id, back, 0);
+    fill(want, value);
+    expect(Array.from(back)).toEqual(Array.from(want));
+    expect(owner.insert(back, 0)).toBe(-(id + 1));
+  }
+  expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
+}
+
 describe('StateStore: the hash, growth, shared views and figures', () => {
   it('hashes with MurmurHash3 mixing of exactly `words` words from `off` (pinned against an independent BigInt version: fingerprints and checkpoints depend on it)', () => {
     const next = xorshift(99);
@@ -353,41 +402,11 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
 
   it('settle after rounds of several views leaves dense ids, each state readable at its id and found by the table, and no state lost or doubled', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 400 })), { minLength: 1, maxLength: 600 }),
-        fc.array(fc.nat({ max: 599 }), { maxLength: 4 }),
-        (ops, roundEnds) => {
-          const owner = new StateStore(2, { tableBits: 4 });
-          const views = [owner, new StateStore(2, { buffers: owner.buffers() }), new StateStore(2, { buffers: owner.buffers() })];
-          owner.reserve(ops.length + views.length * ID_BLOCK);
-          for (const v of views) v.attach(owner.buffers());
-          // The expected id of each distinct state, followed through every settle.
-          const idOf = new Map<number, number>();
-          const w = new Uint32Array(2);
-          ops.forEach(([view, value], i) => {
-            w[0] = value;
-            w[1] = ~value >>> 0;
-            const r = (views[view] as StateStore).insertShared(w, 0);
-            if (idOf.has(value)) expect(r).toBe(-((idOf.get(value) as number) + 1));
-            else {
-              expect(r).toBeGreaterThanOrEqual(0);
-              idOf.set(value, r);
-            }
-            if (roundEnds.includes(i) || i === ops.length - 1) {
-              for (const v of views.slice(1)) v.releaseIds();
-              const moved = owner.settle();
-              for (const [value2, id] of idOf) idOf.set(value2, moved.get(id) ?? id);
-              expect(owner.count).toBe(idOf.size);
-            }
-          });
-          const back = new Uint32Array(2);
-          for (const [value, id] of idOf) {
-            owner.read(id, back, 0);
-            expect([back[0], back[1]]).toEqual([value, ~value >>> 0]);
-            expect(owner.insert(back, 0)).toBe(-(id + 1));
-          }
-          expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
-        },
+      fc.property(roundOps, roundEndsArb, (ops, roundEnds) =>
+        settleRounds(new StateStore(2, { tableBits: 4 }), ops, roundEnds, (w, value) => {
+          w[0] = value;
+          w[1] = ~value >>> 0;
+        }),
       ),
       { numRuns: 200, seed: 7 },
     );
@@ -609,43 +628,8 @@ describe('StateStore with collapse', () => {
 
   it('several views inserting at once, then settle: dense ids, every state at its id, heads shared across views and never moved', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 400 })), { minLength: 1, maxLength: 600 }),
-        fc.array(fc.nat({ max: 599 }), { maxLength: 4 }),
-        (ops, roundEnds) => {
-          const owner = new StateStore(4, { collapse: true, tableBits: 4 });
-          const views = [owner, new StateStore(4, { buffers: owner.buffers() }), new StateStore(4, { buffers: owner.buffers() })];
-          owner.reserve(ops.length + views.length * ID_BLOCK);
-          for (const v of views) v.attach(owner.buffers());
-          const idOf = new Map<number, number>();
-          const w = new Uint32Array(4);
-          ops.forEach(([view, value], i) => {
-            headed(w, 0, value, 11);
-            const r = (views[view] as StateStore).insertShared(w, 0);
-            if (idOf.has(value)) expect(r).toBe(-((idOf.get(value) as number) + 1));
-            else {
-              expect(r).toBeGreaterThanOrEqual(0);
-              idOf.set(value, r);
-            }
-            if (roundEnds.includes(i) || i === ops.length - 1) {
-              for (const v of views.slice(1)) v.releaseIds();
-              const moved = owner.settle();
-              for (const [value2, id] of idOf) idOf.set(value2, moved.get(id) ?? id);
-              expect(owner.count).toBe(idOf.size);
-              owner.reserve(ops.length + views.length * ID_BLOCK);
-              for (const v of views) v.attach(owner.buffers());
-            }
-          });
-          const back = new Uint32Array(4);
-          const want = new Uint32Array(4);
-          for (const [value, id] of idOf) {
-            owner.read(id, back, 0);
-            headed(want, 0, value, 11);
-            expect(Array.from(back)).toEqual(Array.from(want));
-            expect(owner.insert(back, 0)).toBe(-(id + 1));
-          }
-          expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
-        },
+      fc.property(roundOps, roundEndsArb, (ops, roundEnds) =>
+        settleRounds(new StateStore(4, { collapse: true, tableBits: 4 }), ops, roundEnds, (w, value) => headed(w, 0, value, 11)),
       ),
       { numRuns: 200, seed: 7 },
     );
