@@ -87,6 +87,21 @@ function expectGraph(model: Model, b: GraphBuild, w: Walked, what: unknown): voi
 const startKey = (model: Model, i: number) =>
   walk({ ...model, inits: [model.inits[i] as Model['inits'][number]] }, [], false, 'bfs', { depth: 0 }).order[0]?.s.join();
 
+/** A random-protocol plan whose four rules are always enabled: 288 states, 8 edges each (2304 edges). */
+function everyRuleEnabled(): Model {
+  const always = (k: 'a+' | 'b+' | 'x+' | 'flip') => ({ guard: [], body: [{ k }] });
+  const plan = {
+    rules: [always('a+'), always('b+'), always('x+'), always('flip')],
+    inv: null,
+    inv2: false,
+    step: null,
+    coverA: 0,
+    endOk: true,
+    deadlock: false,
+  };
+  return build(plan).model;
+}
+
 describe('the liveness graph against the independent walk', () => {
   it('random protocols: the walk states in its order, edges in rule-instance order, levels, depths, paths, sources and inits', () => {
     fc.assert(
@@ -125,17 +140,7 @@ describe('the liveness graph against the independent walk', () => {
 
   it('a size hint too small, exact, or none, and the asynchronous build: the same graph (arrays grown past the hint keep every entry)', async () => {
     // Every rule always enabled: 288 states, 8 edges each (2304, past the smallest reservation of 1024 entries).
-    const always = (k: 'a+' | 'b+' | 'x+' | 'flip') => ({ guard: [], body: [{ k }] });
-    const plan = {
-      rules: [always('a+'), always('b+'), always('x+'), always('flip')],
-      inv: null,
-      inv2: false,
-      step: null,
-      coverA: 0,
-      endOk: true,
-      deadlock: false,
-    };
-    const { model } = build(plan);
+    const model = everyRuleEnabled();
     const w = walk(model, [], false, 'bfs', {});
     expect([w.states, w.edges.length]).toEqual([288, 2304]);
     const peaks: number[] = [];
@@ -312,17 +317,7 @@ describe('the liveness graph against the independent walk', () => {
     // size (1024 entries, grown twice) or at the exact count. Growing the targets from 2048 to 4096 entries holds 8 KiB
     // and 16 KiB at once; the peak is then that, the labels (2304 bytes) and the offsets, against the final targets
     // (9216 bytes), labels and offsets without growth: 16384 + 2304 - 9216 - 2304 = 7168 bytes more.
-    const always = (k: 'a+' | 'b+' | 'x+' | 'flip') => ({ guard: [], body: [{ k }] });
-    const plan = {
-      rules: [always('a+'), always('b+'), always('x+'), always('flip')],
-      inv: null,
-      inv2: false,
-      step: null,
-      coverA: 0,
-      endOk: true,
-      deadlock: false,
-    };
-    const { model } = build(plan);
+    const model = everyRuleEnabled();
     const grown = buildGraph(model, {}, {}, false, { states: 1, edges: 1 }).graph;
     const exact = buildGraph(model, {}, {}, false, { states: 1, edges: 2304 }).graph;
     expect([grown.m, exact.m, grown.bytes, grown.buildPeakBytes - exact.buildPeakBytes]).toEqual([2304, 2304, exact.bytes, 7168]);

@@ -201,11 +201,29 @@ async function compareStep(
   session.releaseSolver(solver);
 }
 
+/** Nothing compared yet. */
+const noneCompared = (): Compared => ({ successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 });
+
+/** `compareStep` on one model, in a session of its own: any disagreement fails the test. Returns what was compared. */
+async function compareModel(
+  name: string,
+  model: Model,
+  invariants: readonly Invariant[],
+  steps: readonly StepProperty[],
+  states: readonly Int32Array[],
+): Promise<Compared> {
+  const bad: string[] = [];
+  const compared = noneCompared();
+  await withSession((session) => compareStep(session, name, model, invariants, steps, states, bad, compared));
+  expect(bad).toEqual([]);
+  return compared;
+}
+
 describe('one step of the SMT unrolling agrees with the interpreter', () => {
   it('on random protocols: guards, model errors, deadlock, the invariant, every successor and the transition relation', async () => {
     const plans = fc.sample(planArb(), { numRuns: 16, seed: 20261205 });
     const bad: string[] = [];
-    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
+    const compared = noneCompared();
     await withSession(async (session) => {
       for (const [pi, plan] of plans.entries()) {
         const { model, props } = build(plan);
@@ -256,12 +274,7 @@ describe('one step of the SMT unrolling agrees with the interpreter', () => {
       stepProperty(model, 'fill-keeps-0', 'T-2', 'Fill leaves cell 0 alone', 'Fill', () => eq(arr.at(0), pre(arr.at(0)))),
       stepProperty(model, 'pick-grows', 'T-3', 'Pick never lowers n', 'Pick', () => le(pre(n), n)),
     ];
-    const bad: string[] = [];
-    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
-    await withSession(async (session) => {
-      await compareStep(session, 'statements', model, invariants, steps, statesOf(model, 12, 40, 7), bad, compared);
-    });
-    expect(bad).toEqual([]);
+    const compared = await compareModel('statements', model, invariants, steps, statesOf(model, 12, 40, 7));
     expect(compared.errors).toBeGreaterThan(3);
     expect(compared.stepViolations).toBeGreaterThan(3);
     expect(compared.successors).toBeGreaterThan(100);
@@ -342,12 +355,7 @@ describe('one step of the SMT unrolling agrees with the interpreter', () => {
     const steps = [
       stepProperty(model, 'bump-one', 'T-2', 'Bump raises no cell by more than one', 'Bump', () => le(grid.at(1).at(1), add(pre(grid.at(1).at(1)), 1))),
     ];
-    const bad: string[] = [];
-    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
-    await withSession(async (session) => {
-      await compareStep(session, 'strides', model, invariants, steps, statesOf(model, 8, 20, 11), bad, compared);
-    });
-    expect(bad).toEqual([]);
+    const compared = await compareModel('strides', model, invariants, steps, statesOf(model, 8, 20, 11));
     expect(compared.errors).toBeGreaterThan(3);
     expect(compared.successors).toBeGreaterThan(100);
     expect(compared.disabled).toBeGreaterThan(20);
@@ -379,12 +387,7 @@ describe('one step of the SMT unrolling agrees with the interpreter', () => {
     });
     const model = buildModel(def);
     const invariants = [invariant('some-first', 'T-1', 'the first pointer is set', isSome(model.handles.ptr.at(0)))];
-    const bad: string[] = [];
-    const compared: Compared = { successors: 0, errors: 0, deadlocks: 0, disabled: 0, stepViolations: 0 };
-    await withSession(async (session) => {
-      await compareStep(session, 'count', model, invariants, [], statesOf(model, 8, 24, 13), bad, compared);
-    });
-    expect(bad).toEqual([]);
+    const compared = await compareModel('count', model, invariants, [], statesOf(model, 8, 24, 13));
     expect(compared.errors).toBeGreaterThan(3);
     expect(compared.successors).toBeGreaterThan(20);
   }, 60_000);
