@@ -20,8 +20,10 @@
  *   false: all of them count; to make a disjunction false, its cheapest true disjunct must; and
  *   dually for true), down to atoms (comparisons, counts...), whose writers are taken;
  * - for each cover false in s: the same towards making it true;
- * - for each step property: the instances of the rule it checks and, when one of them is enabled,
- *   the writers of the slots the property reads (the step may then be taken first);
+ * - for each step property: the instances of the rule it checks that may write its trigger (when
+ *   stepTrigger.ts finds one: a variable such that a step leaving it unchanged cannot break the
+ *   property; else every instance of the rule) and, when one of them is enabled, the writers of the
+ *   slots the property reads (the step may then be taken first);
  * - when that brings no enabled instance: one enabled instance (each is tried; the smallest set wins).
  * Every path from s to a goal then contains an instance of the set, and the first such instance is
  * enabled in s and commutes with the steps before it: moving it to the front gives a shorter path
@@ -39,6 +41,7 @@ import type { Model, RuleInstance } from '../../model/lang/protocol.js';
 import type { Stmt } from '../../model/lang/stmt.js';
 import { subExprs } from '../../model/lang/visit.js';
 import type { Reduction } from './expander.js';
+import { postReadVariables, unbreakableWithout } from './stepTrigger.js';
 
 /** The static tables of the reduction: plain data, so that a worker thread can rebuild it. */
 export interface ReductionData {
@@ -97,6 +100,13 @@ function locSlots(model: Model, loc: Loc, bind: Bind, out: Set<number>): void {
 function exprReads(model: Model, e: Expr, bind: Bind, out: Set<number>): void {
   if (e.op === 'read') locSlots(model, e.loc, bind, out);
   for (const x of subExprs(e)) exprReads(model, x, bind, out);
+}
+
+/** Adds the slots of variable `varIdx` that `e` may read in the post-state (outside every `pre`). */
+function postSlots(model: Model, e: Expr, varIdx: number, out: Set<number>): void {
+  if (e.op === 'pre') return;
+  if (e.op === 'read' && e.loc.varIdx === varIdx) locSlots(model, e.loc, new Map(), out);
+  for (const x of subExprs(e)) postSlots(model, x, varIdx, out);
 }
 
 /** Adds the slots statements may read and write. */
@@ -350,7 +360,19 @@ export function reductionData(model: Model, properties: readonly PropertyLike[])
     .map((p) => {
       const slots = new Set<number>();
       if (p.pred) exprReads(model, p.pred, new Map(), slots);
-      const instances = insts.filter((x) => p.rule === null || p.rule === undefined || x.rule.name === p.rule).map((x) => x.id);
+      let instances = insts.filter((x) => p.rule === null || p.rule === undefined || x.rule.name === p.rule).map((x) => x.id);
+      // Only a step writing the property's trigger variable can break it (stepTrigger.ts): those are its steps.
+      if (p.pred) {
+        const pred = p.pred;
+        for (const v of postReadVariables(pred)) {
+          if (!unbreakableWithout(pred, v)) continue;
+          const vSlots = new Set<number>();
+          postSlots(model, pred, v, vSlots);
+          const writers = new Set(writersOfSet(vSlots));
+          const narrowed = instances.filter((i) => writers.has(i));
+          if (narrowed.length < instances.length) instances = narrowed;
+        }
+      }
       return { instances: Int32Array.from(instances), writers: Int32Array.from(writersOfSet(slots)) };
     });
   const cases = conjSrc.map((cs, i) => `case ${i}: ${cs.map((src, j) => `if (!${src}) return ${j};`).join(' ')} return -1;`);

@@ -15,7 +15,7 @@
  * 0..2, y = 3, z = 4.
  */
 import { describe, expect, it } from 'vitest';
-import { add, and, eq, lt, not, or, unwrap } from '../../model/lang/expr.js';
+import { add, and, eq, implies, lt, not, or, pre, unwrap } from '../../model/lang/expr.js';
 import { compileModel } from '../../model/lang/compile.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
@@ -191,6 +191,18 @@ describe('partial-order reduction: the stubborn set kept, state by state', () =>
     // No Copy enabled (x clear): the Copies bring only the enablers of their first false conjunct,
     // x[p]: the Sets; not Flip (y is their second conjunct) nor Bump.
     expect(kept([step], st(0, 0, 0, 0, 0)).ks).toEqual([SET0, SET1, SET2]);
+  });
+
+  it('a step property of every rule about a change of y ("y turned on => z < 2") is only Flip\'s: a step leaving y alone cannot break it', () => {
+    const turnsOn = stepProperty(tiles, 'yOnWithZ', 'T-5', '', null, () => implies(and(y, not(pre(y))), lt(z, 2)));
+    const d = reductionData(tiles, [turnsOn]);
+    // Its steps: Flip alone (the writer of y); the writers of what it reads: Flip (y) and Bump (z).
+    expect(d.steps.map((s) => [Array.from(s.instances), Array.from(s.writers)])).toEqual([[[FLIP], [FLIP, BUMP]]]);
+    // Flip enabled: it and Bump come in, and the Copies Flip depends on, with the Sets that enable them.
+    expect(kept([turnsOn], st(0, 0, 0, 0, 0)).ks).toEqual([SET0, SET1, SET2, FLIP, BUMP]);
+    // "z < 2 on every step" can be broken by any step once z = 2: every instance is its step.
+    const always = stepProperty(tiles, 'zSmall', 'T-6', '', null, () => lt(z, 2));
+    expect(Array.from(reductionData(tiles, [always]).steps[0]?.instances ?? [])).toEqual([SET0, SET1, SET2, FLIP, COPY0, COPY1, COPY2, BUMP]);
   });
 
   it('a disabled instance brings the enablers of its first false conjunct, whichever it is: Copy(0) waiting for y brings Flip', () => {

@@ -1,0 +1,163 @@
+/**
+ * The trigger of a step property (stepTrigger.ts): the claim "a step that leaves v unchanged cannot
+ * break it" must be true whenever it is made (else partial-order reduction skips a violation), and
+ * it must be made for the change-shaped properties the protocols write (else nothing is reduced).
+ * Soundness is checked against brute force: for random formulas over a small state, every claim is
+ * tried on every pair of states that agree on v.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Expr, and, eq, exists, forall, implies, isNone, isSome, ite, le, lt, ne, not, or, pre } from '../../model/lang/expr.js';
+import { holds } from '../../model/lang/interp.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { arrayOf, bool, option, range } from '../../model/lang/types.js';
+import { postReadVariables, unbreakableWithout } from './stepTrigger.js';
+
+/** a[0..1]: option(P), b: bool, c: 0..2, k: P (slots 0, 1, 2, 3, 4); 108 states. */
+const small = buildModel(
+  defineProtocol({
+    name: 'trigger',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
+    build(b) {
+      const P = b.index('P', 2);
+      const a = b.v('a', arrayOf(P, option(P)));
+      const flag = b.v('b', bool);
+      const c = b.v('c', range(0, 2));
+      const k = b.v('k', P);
+      b.init('zero', () => []);
+      b.rule('Tick', {}, () => ({ guard: true, body: [] }));
+      return { P, a, flag, c, k };
+    },
+  }),
+);
+const { P, a, flag, c, k } = small.handles;
+const A = 0;
+const B = 1;
+const C = 2;
+const K = 3;
+/** The slots of each variable. */
+const slotsOf = [[0, 1], [2], [3], [4]];
+
+const states: Int32Array[] = [];
+for (const a0 of [-1, 0, 1])
+  for (const a1 of [-1, 0, 1]) for (const bv of [0, 1]) for (const cv of [0, 1, 2]) for (const kv of [0, 1]) states.push(Int32Array.of(a0, a1, bv, cv, kv));
+
+/** A pair (pre, post) that agrees on variable v and breaks `pred`, or null. */
+function breakingPair(pred: Expr, v: number): [Int32Array, Int32Array] | null {
+  for (const s0 of states)
+    for (const s1 of states) {
+      if ((slotsOf[v] as number[]).some((k) => s0[k] !== s1[k])) continue;
+      let ok: boolean;
+      try {
+        ok = holds(small, pred, s1, s0);
+      } catch {
+        continue; // a run-time model error is not a verdict on the formula
+      }
+      if (!ok) return [s0, s1];
+    }
+  return null;
+}
+
+/** Installs-like: slot q gets a value it did not have. */
+const changes = (q: Expr | number) => and(isSome(a.at(q)), or(isNone(pre(a.at(q))), ne(a.at(q), pre(a.at(q)))));
+
+describe('the trigger of a step property', () => {
+  it('a property about a change of a[q] ("a[q] installed => c < 2"; "b turned on => ...") cannot be broken by a step leaving that variable alone', () => {
+    const installs = forall(P, (q) => implies(changes(q), lt(c, 2)));
+    expect([unbreakableWithout(installs, A), unbreakableWithout(installs, C)]).toEqual([true, false]);
+    const turnsOn = implies(and(flag, not(pre(flag))), eq(a.at(0), pre(a.at(1))));
+    expect([unbreakableWithout(turnsOn, B), unbreakableWithout(turnsOn, A)]).toEqual([true, false]);
+    // Written with le/lt pairs and an ite: c grows => b.
+    const grows = ite(lt(pre(c), c), flag, true);
+    expect([unbreakableWithout(grows, C), unbreakableWithout(grows, B)]).toEqual([true, false]);
+  });
+
+  it('a property a step can break without changing anything ("c < 2" on every step; "a[0] changed or b") has no trigger', () => {
+    for (const p of [lt(c, 2), or(ne(a.at(0), pre(a.at(0))), flag), le(pre(c), 1)])
+      for (const v of [A, B, C, K]) {
+        expect(unbreakableWithout(p, v)).toBe(false);
+        expect(breakingPair(p, v)).not.toBe(null);
+      }
+  });
+
+  it('a read of the trigger indexed by a post-state value is not taken as unchanged (a[k] with k read after the step)', () => {
+    // "a[k] unchanged" with k read after the step: when k itself changes, a[k] after and a[k] before name different slots.
+    const moved = eq(a.at(k), pre(a.at(k)));
+    expect(unbreakableWithout(moved, A)).toBe(false);
+    expect(breakingPair(moved, A)).not.toBe(null);
+    // With k read before the step, a[k] names the same slot on both sides.
+    const fixed = eq(a.at(pre(k)), pre(a.at(pre(k))));
+    expect(unbreakableWithout(fixed, A)).toBe(true);
+    expect(breakingPair(fixed, A)).toBe(null);
+  });
+
+  it('lists the variables a predicate reads after the step (not those only read before it)', () => {
+    expect([...postReadVariables(implies(pre(flag), lt(c, 2)))]).toEqual([C]);
+    expect([...postReadVariables(changes(0))].sort()).toEqual([A]);
+  });
+
+  it('never claims a trigger that a pair of states agreeing on it refutes (random formulas, brute force), and finds one in many', () => {
+    const term = fc.constantFrom<() => Expr>(
+      () => eq(a.at(0), pre(a.at(0))),
+      () => eq(a.at(1), pre(a.at(0))),
+      () => eq(a.at(k), pre(a.at(k))),
+      () => isSome(a.at(pre(k))),
+      () => isSome(a.at(1)),
+      () => isSome(pre(a.at(0))),
+      () => and(flag),
+      () => pre(flag),
+      () => lt(c, 2),
+      () => lt(pre(c), c),
+      () => le(c, pre(c)),
+      () => ne(c, 1),
+      () => changes(0),
+      () => changes(1),
+      () => forall(P, (q) => changes(q)),
+      () => exists(P, (q) => eq(a.at(q), pre(a.at(q)))),
+      () => and(flag, not(pre(flag))),
+    );
+    const formula: fc.Arbitrary<() => Expr> = fc.letrec<{ f: () => Expr }>((tie) => ({
+      f: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        term,
+        tie('f').map((x) => () => not(x())),
+        fc.tuple(tie('f'), tie('f')).map(
+          ([x, y]) =>
+            () =>
+              and(x(), y()),
+        ),
+        fc.tuple(tie('f'), tie('f')).map(
+          ([x, y]) =>
+            () =>
+              or(x(), y()),
+        ),
+        fc.tuple(tie('f'), tie('f')).map(
+          ([x, y]) =>
+            () =>
+              implies(x(), y()),
+        ),
+        fc.tuple(tie('f'), tie('f'), tie('f')).map(
+          ([x, y, z]) =>
+            () =>
+              ite(x(), y(), z()),
+        ),
+      ),
+    })).f;
+    let claims = 0;
+    fc.assert(
+      fc.property(formula, (mk) => {
+        const pred = mk();
+        for (const v of postReadVariables(pred)) {
+          if (!unbreakableWithout(pred, v)) continue;
+          claims++;
+          expect(breakingPair(pred, v)).toBe(null);
+        }
+      }),
+      { numRuns: 400, seed: 27 },
+    );
+    expect(claims).toBeGreaterThan(40);
+  });
+});
