@@ -57,9 +57,13 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
     mismatch,
     modelError,
   });
+  /** The property being evaluated, to name it when it raises a model error. */
+  let evaluating = '';
+  const propertyError = (e: ModelRuntimeError) => `in property ${evaluating}: ${e.detail}`;
   const checkState = (s: Int32Array, step: number) => {
     if (violation) return;
     for (const p of invariants) {
+      evaluating = p.name;
       if (!holds(model, p.pred, s)) {
         violation = { step, property: p.name, requirement: p.requirement, kind: 'invariant', doc: p.doc };
         return;
@@ -87,7 +91,12 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
     states.push(s);
     labels.push(`init ${init.name}`);
   }
-  checkState(s, 0);
+  try {
+    checkState(s, 0);
+  } catch (e) {
+    if (e instanceof ModelRuntimeError) return done(null, { step: 0, message: propertyError(e) });
+    throw e;
+  }
   for (let i = 1; i < trace.steps.length; i++) {
     const st = trace.steps[i] as Trace['steps'][number];
     const inst = model.instances[st.choice];
@@ -102,16 +111,23 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
       throw e;
     }
     if (!sameState(t, st.state)) return done({ step: i, message: `state after ${inst.label} differs: ${firstDiff(model, t, st.state)}` });
-    if (!violation) {
-      for (const p of steps) {
-        if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
-        if (!holds(model, p.pred, t, s, instanceBindings(inst))) {
-          violation = { step: i, property: p.name, requirement: p.requirement, kind: 'step', doc: p.doc };
-          break;
+    // A property that cannot be evaluated after the step (an unwrap of none in it) is a model error there.
+    try {
+      if (!violation) {
+        for (const p of steps) {
+          if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
+          evaluating = p.name;
+          if (!holds(model, p.pred, t, s, instanceBindings(inst))) {
+            violation = { step: i, property: p.name, requirement: p.requirement, kind: 'step', doc: p.doc };
+            break;
+          }
         }
       }
+      checkState(t, i);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return done(null, { step: i, message: propertyError(e) });
+      throw e;
     }
-    checkState(t, i);
     states.push(t);
     labels.push(inst.label);
     s = t;

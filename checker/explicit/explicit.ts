@@ -5,7 +5,7 @@
  * through hooks, results are returned as data. The walk itself is search.ts; this module turns what
  * the walk found into a result.
  */
-import { failingInstance } from '../../model/lang/interp.js';
+import { failingStart, failingStep } from '../../model/lang/interp.js';
 import { compileModel } from '../../model/lang/compile.js';
 import { McError } from '../../model/lang/errors.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
@@ -91,18 +91,40 @@ function violationOf(search: Search<Property>, f: Exclude<Finding, { kind: 'erro
   }
 }
 
-/** The result of a model error: the trace to the state where a rule fails, naming the failing rule instance. */
-function errorResult(search: Search, f: Extract<Finding, { kind: 'error' }>): CheckResult<ExplicitStats> {
+/**
+ * The result of a model error: the trace to the state where it happens, naming what fails (through
+ * the reference semantics): a rule instance, or a property evaluated after a step (the trace then
+ * ends with that step) or on a start state.
+ */
+function errorResult(search: Search<Property>, f: Extract<Finding, { kind: 'error' }>): CheckResult<ExplicitStats> {
+  const properties = [...search.cm.invariants, ...search.cm.steps, ...search.cm.coverProps];
   if (f.runtime && f.at !== null) {
     const trace = traceTo(search, f.at, null);
-    const fail = failingInstance(search.model, (trace.steps[trace.steps.length - 1] as TraceStep).state);
+    const fail = failingStep(search.model, properties, (trace.steps[trace.steps.length - 1] as TraceStep).state);
+    const steps = fail?.state ? [...trace.steps, { choice: fail.via, label: search.model.instances[fail.via]?.label ?? '?', state: fail.state }] : trace.steps;
     return {
       status: 'error',
       code: f.code,
-      message: fail ? modelErrorMessage(fail.message, trace.steps.length - 1) : f.message,
+      message: fail ? modelErrorMessage(fail.message, steps.length - 1) : f.message,
       stats: searchStats(search),
-      trace: { ...trace, note: fail?.message ?? f.message, ...(fail ? { extra: { failingChoice: fail.via } } : {}) },
+      trace: { ...trace, steps, note: fail?.message ?? f.message, ...(fail && !fail.state ? { extra: { failingChoice: fail.via } } : {}) },
     };
+  }
+  const start = f.runtime ? failingStart(search.model, properties) : null;
+  if (start?.state) {
+    const { model } = search;
+    const steps = [{ choice: start.via, label: `init ${model.inits[start.via]?.name}`, state: start.state }];
+    const trace = {
+      protocol: model.protocol,
+      variant: model.variant,
+      params: model.params,
+      engine: 'explicit',
+      property: null,
+      requirement: null,
+      steps,
+      note: start.message,
+    };
+    return { status: 'error', code: f.code, message: modelErrorMessage(start.message, 0), stats: searchStats(search), trace };
   }
   return { status: 'error', code: f.code, message: f.message, stats: searchStats(search), trace: null };
 }

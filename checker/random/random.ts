@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { failingInstance, initState } from '../../model/lang/interp.js';
+import { type FailingStep, failingProperty, failingStep, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
@@ -397,14 +397,33 @@ function counterexample(
   if (stop.kind === 'modelError') {
     const e = stop.error;
     if (!(e instanceof McError)) throw e;
-    const last = (steps[steps.length - 1] as TraceStep).state;
-    const f = e instanceof ModelRuntimeError ? failingInstance(model, last) : null;
-    const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f ? { failingChoice: f.via } : {}) } });
+    const f = e instanceof ModelRuntimeError ? failureAt(model, [...cm.invariants, ...cm.steps, ...cm.coverProps], steps) : null;
+    const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f && !f.state ? { failingChoice: f.via } : {}) } });
     const message = f ? modelErrorMessage(f.message, steps.length - 1) : e.message;
     return { status: 'error', code: e.code, stats: tally.stats(), trace, message };
   }
   const violation = violationOf(stop, cm, traceFor, (steps[steps.length - 1] as TraceStep).label);
   return { status: 'violated', guarantee: 'sampled', bound: depth, stats: tally.stats(), violations: [violation], covers: covers.reports() };
+}
+
+/**
+ * What raised a run-time model error at the end of `steps` (through the reference semantics): a
+ * property on the last state (or on its step), else the first step from it that fails or after
+ * which a property fails (that step is then added to `steps`, so the trace ends where it fails).
+ */
+function failureAt(model: Model, properties: readonly Property[], steps: TraceStep[]): FailingStep | null {
+  const last = steps[steps.length - 1] as TraceStep;
+  const before = steps.length > 1 ? (steps[steps.length - 2] as TraceStep) : null;
+  const here = failingProperty(model, properties, last.state, before ? (model.instances[last.choice] ?? null) : null, before?.state ?? null);
+  if (here)
+    return {
+      via: last.choice,
+      message: `${here}, ${before ? `on the state after ${last.label}` : `on start state ${model.inits[last.choice]?.name}`}`,
+      state: last.state,
+    };
+  const next = failingStep(model, properties, last.state);
+  if (next?.state) steps.push({ choice: next.via, label: model.instances[next.via]?.label ?? '?', state: next.state });
+  return next;
 }
 
 /** fast-check's sampling of runs: a choice list per run, progress through the hooks. */

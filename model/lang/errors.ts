@@ -40,9 +40,12 @@ export class ModelBuildError extends McError {
 /** A model error found while executing a rule (range overflow, unwrap of none). */
 export class ModelRuntimeError extends McError {
   readonly rule: string;
+  /** What went wrong, without where (e.g. `unwrap of none`). */
+  readonly detail: string;
   constructor(rule: string, message: string) {
     super('MC011', `in rule ${rule}: ${message}`);
     this.rule = rule;
+    this.detail = message;
     this.name = 'ModelRuntimeError';
   }
 }

@@ -177,6 +177,82 @@ export function failingInstance(model: Model, s: Int32Array): { via: number; mes
   return null;
 }
 
+/** A property as `failingStep` evaluates it (invariants and covers on states, step properties on steps). */
+export interface EvaluatedProperty {
+  readonly kind: string;
+  readonly name: string;
+  readonly pred?: Expr;
+  readonly rule?: string | null;
+}
+
+/** Where a run-time model error happens: the instance (or start state) and, for a property, the state it is evaluated in. */
+export interface FailingStep {
+  /** The rule instance (or, from `failingStart`, the start state) whose step fails or leads to the failure. */
+  readonly via: number;
+  readonly message: string;
+  /** Set when a property fails to evaluate: the state after the step (or the start state), which the trace must end in. */
+  readonly state?: Int32Array;
+}
+
+/**
+ * The first property of `properties` that cannot be evaluated on state `s`, reached by instance
+ * `pre` from state `from` (both null: a start state), as a message naming it; or null.
+ */
+export function failingProperty(
+  model: Model,
+  properties: readonly EvaluatedProperty[],
+  s: Int32Array,
+  pre: RuleInstance | null,
+  from: Int32Array | null,
+): string | null {
+  for (const p of properties) {
+    if (!p.pred) continue;
+    const step = p.kind === 'step';
+    if (step && (!pre || (p.rule != null && p.rule !== pre.rule.name))) continue;
+    if (!step && p.kind !== 'invariant' && p.kind !== 'cover') continue;
+    try {
+      evalExpr(p.pred, { s, pre: step ? from : null, bind: step && pre ? bindArgs(pre) : new Map(), layout: model.layout, where: p.name });
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return `in property ${p.name}: ${e.detail}`;
+      throw e;
+    }
+  }
+  return null;
+}
+
+/**
+ * The first step from `s` (in instance order) that raises a run-time model error: a rule instance
+ * that fails itself (as `failingInstance`), else one after which a property (a step property of
+ * the step, an invariant or cover of the state it leads to) fails to evaluate. Null when none does.
+ */
+export function failingStep(model: Model, properties: readonly EvaluatedProperty[], s: Int32Array): FailingStep | null {
+  const rule = failingInstance(model, s);
+  if (rule) return rule;
+  for (const inst of model.instances) {
+    if (!enabled(model, inst, s)) continue;
+    const t = applyRule(model, inst, s);
+    const message = failingProperty(model, properties, t, inst, s);
+    if (message) return { via: inst.id, message: `${message}, on the state after ${inst.label}`, state: t };
+  }
+  return null;
+}
+
+/** The first start state on which an invariant or cover fails to evaluate, with the error; null if none does or a start state fails to build first. */
+export function failingStart(model: Model, properties: readonly EvaluatedProperty[]): FailingStep | null {
+  for (let i = 0; i < model.inits.length; i++) {
+    let s: Int32Array;
+    try {
+      s = initState(model, model.inits[i] as InitDef);
+    } catch (e) {
+      if (e instanceof ModelRuntimeError) return null; // the start state itself fails: its own error names it
+      throw e;
+    }
+    const message = failingProperty(model, properties, s, null, null);
+    if (message) return { via: i, message: `${message}, on start state ${model.inits[i]?.name}`, state: s };
+  }
+  return null;
+}
+
 /** Evaluates a closed boolean expression on a state (with an optional pre-state and bindings). */
 export function holds(model: Model, e: Expr, s: Int32Array, pre: Int32Array | null = null, bind = new Map<number, number>()): boolean {
   return evalExpr(e, { s, pre, bind, layout: model.layout, where: 'property' }) !== 0;
