@@ -7,10 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Expr, and, eq, exists, forall, implies, isNone, isSome, ite, le, lt, ne, not, or, pre } from '../../model/lang/expr.js';
+import { type Expr, and, eq, exists, forall, ge, gt, implies, isNone, isSome, ite, le, lt, ne, not, or, pre, some } from '../../model/lang/expr.js';
 import { holds } from '../../model/lang/interp.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { arrayOf, bool, option, range } from '../../model/lang/types.js';
+import { arrayOf, bool, option, range, record } from '../../model/lang/types.js';
 import { postReadVariables, unbreakableWithout } from './stepTrigger.js';
 
 /** a[0..1]: option(P), b: bool, c: 0..2, k: P (slots 0, 1, 2, 3, 4); 108 states. */
@@ -40,6 +40,29 @@ const C = 2;
 const K = 3;
 /** The slots of each variable. */
 const slotsOf = [[0, 1], [2], [3], [4]];
+
+/** d[0..1]: record { on: bool }, e: bool (slots 0, 1, 2); 8 states. */
+const rec = buildModel(
+  defineProtocol({
+    name: 'trigger-record',
+    summary: '',
+    spec: '',
+    params: {},
+    variants: [],
+    build(b) {
+      const R = b.index('R', 2);
+      const d = b.v('d', arrayOf(R, record({ on: bool })));
+      const e = b.v('e', bool);
+      b.init('zero', () => []);
+      b.rule('Tick', {}, () => ({ guard: true, body: [] }));
+      return { R, d, e };
+    },
+  }),
+);
+const { R, d, e } = rec.handles;
+const D = 0;
+const E = 1;
+const recStates = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => Int32Array.of(i & 1, (i >> 1) & 1, (i >> 2) & 1));
 
 const states: Int32Array[] = [];
 for (const a0 of [-1, 0, 1])
@@ -92,6 +115,64 @@ describe('the trigger of a step property', () => {
     const fixed = eq(a.at(pre(k)), pre(a.at(pre(k))));
     expect(unbreakableWithout(fixed, A)).toBe(true);
     expect(breakingPair(fixed, A)).toBe(null);
+  });
+
+  it('folds comparisons of two literals and of a term with itself, by each operator, both ways', () => {
+    const ops = { eq, ne, lt, le, gt, ge } as const;
+    for (const [name, op] of Object.entries(ops)) {
+      for (const [x, y] of [
+        [1, 2],
+        [2, 1],
+        [1, 1],
+      ] as const) {
+        const truth = { eq: x === y, ne: x !== y, lt: x < y, le: x <= y, gt: x > y, ge: x >= y }[name] as boolean;
+        // Valid exactly when the literal comparison holds: otherwise "c < 2" is left, which a step keeping c breaks.
+        const p = or(op(x, y), lt(c, 2));
+        expect([name, x, y, unbreakableWithout(p, C)]).toEqual([name, x, y, truth]);
+      }
+      // c after a step that leaves c alone is c before: compared with itself.
+      const self = or(op(c, pre(c)), flag);
+      const truth = { eq: true, ne: false, lt: false, le: true, gt: false, ge: true }[name] as boolean;
+      expect([name, unbreakableWithout(self, C)]).toEqual([name, truth]);
+      if (!truth) expect(breakingPair(self, C)).not.toBe(null);
+    }
+  });
+
+  it('takes a comparison and its negation as complementary (lt/ge, gt/le, eq/ne with the sides swapped), and a junction of its parts in any order', () => {
+    const valid = [
+      or(lt(c, 1), ge(c, 1)),
+      or(gt(c, 1), le(c, 1)),
+      or(eq(c, 1), ne(1, c)),
+      or(or(flag, lt(c, 2)), not(or(lt(c, 2), flag))),
+      and(eq(c, pre(c)), le(c, pre(c))),
+      implies(false, lt(c, 2)),
+      or(isSome(some(k)), lt(c, 2)),
+    ];
+    for (const p of valid) {
+      expect(unbreakableWithout(p, C)).toBe(true);
+      expect(breakingPair(p, C)).toBe(null);
+    }
+    for (const p of [or(false, lt(c, 2)), or(lt(c, 1), gt(c, 1)), or(eq(c, 1), ne(c, 2))]) expect(unbreakableWithout(p, C)).toBe(false);
+  });
+
+  it('folds an ite whose condition is decided, or whose branches agree', () => {
+    for (const p of [ite(eq(c, pre(c)), true, flag), ite(ne(c, pre(c)), flag, true), ite(flag, eq(c, pre(c)), le(c, pre(c)))]) {
+      expect(unbreakableWithout(p, C)).toBe(true);
+      expect(breakingPair(p, C)).toBe(null);
+    }
+    expect(unbreakableWithout(ite(flag, eq(c, pre(c)), lt(c, pre(c))), C)).toBe(false);
+  });
+
+  it('freezes only the trigger: a change of another variable read after the step still counts', () => {
+    const both = and(eq(a.at(0), pre(a.at(0))), le(c, pre(c)));
+    expect([unbreakableWithout(both, A), unbreakableWithout(both, C)]).toEqual([false, false]);
+    expect([breakingPair(both, A) !== null, breakingPair(both, C) !== null]).toEqual([true, true]);
+  });
+
+  it('reads a record field of the trigger (d[q].on) as unchanged, as the protocols do (dev[q].frame)', () => {
+    const turnsOn = forall(R, (q) => implies(and(d.at(q).f('on'), not(pre(d.at(q).f('on')))), e));
+    expect([unbreakableWithout(turnsOn, D), unbreakableWithout(turnsOn, E)]).toEqual([true, false]);
+    for (const s0 of recStates) for (const s1 of recStates) if (s0[0] === s1[0] && s0[1] === s1[1]) expect(holds(rec, turnsOn, s1, s0)).toBe(true);
   });
 
   it('lists the variables a predicate reads after the step (not those only read before it)', () => {
