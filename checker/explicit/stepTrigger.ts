@@ -28,10 +28,23 @@ class Simplifier {
   /** Set when a frozen read could not be taken as a pre-state read (an index reads the post-state). */
   unsound = false;
 
+  /** Names of the quantified variables in scope, by depth: alpha-equivalent formulas get one key. */
+  private readonly bound = new Map<number, string>();
+
   constructor(
     /** Index of the variable whose post-state reads are taken as pre-state reads. */
     private readonly frozen: number,
   ) {}
+
+  /** `key` of a quantifier's body, with its variable named by its depth. */
+  private under<T>(e: Extract<Expr, { op: 'quant' }>, key: () => T): T {
+    this.bound.set(e.id, `Q${this.bound.size}`);
+    try {
+      return key();
+    } finally {
+      this.bound.delete(e.id);
+    }
+  }
 
   private locKey(loc: Loc, ctx: Ctx): string {
     let ix: Ctx = ctx;
@@ -50,7 +63,7 @@ class Simplifier {
       case 'lit':
         return `L${e.value}`;
       case 'var':
-        return `V${e.id}`;
+        return this.bound.get(e.id) ?? `V${e.id}`;
       case 'read':
         return this.locKey(e.loc, ctx);
       case 'pre':
@@ -58,7 +71,7 @@ class Simplifier {
       case 'arith':
         return `${e.fn}(${this.value(e.a, ctx)},${this.value(e.b, ctx)})`;
       case 'quant':
-        if (e.q === 'count') return `count${e.id}(${this.value(e.body, ctx)})`;
+        if (e.q === 'count') return `count:${e.index.name}(${this.under(e, () => this.value(e.body, ctx))})`;
         return `F(${this.formula(e, ctx)})`;
       case 'ite':
         return `ite(${this.value(e.c, ctx)},${this.value(e.a, ctx)},${this.value(e.b, ctx)})`;
@@ -102,10 +115,9 @@ class Simplifier {
         return `ite(${c},${a},${b})`;
       }
       case 'quant': {
-        if (e.q === 'count') return `B(${this.value(e, ctx)})`;
-        if (e.index.size === 0) return e.q === 'forall';
-        const body = this.formula(e.body, ctx);
-        return typeof body === 'boolean' ? body : `${e.q}${e.id}(${body})`;
+        // A count is an int, never a formula; an index type has at least one value (types.ts).
+        const body = this.under(e, () => this.formula(e.body, ctx));
+        return typeof body === 'boolean' ? body : `${e.q}:${e.index.name}(${body})`;
       }
       case 'cmp': {
         const a = this.value(e.a, ctx);
@@ -134,8 +146,8 @@ class Simplifier {
         }
       }
       case 'isSome':
+        // (A literal none or some cannot be written as the operand of isSome: it has no type there.)
         if (e.e.op === 'some') return true;
-        if (e.e.op === 'lit') return e.e.value >= 0;
         return `isSome(${this.value(e.e, ctx)})`;
       default:
         return `B(${this.value(e, ctx)})`;
