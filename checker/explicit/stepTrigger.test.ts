@@ -229,6 +229,13 @@ describe('the trigger of a step property', () => {
         A,
       ),
     ).toBe(false);
+    // As values too: "every a[q] is some" is not "some a[q] is some".
+    const allIsAny = eq(
+      forall(P, (q) => isSome(a.at(q))),
+      exists(P, (q) => isSome(pre(a.at(q)))),
+    );
+    expect(unbreakableWithout(allIsAny, A)).toBe(false);
+    expect(breakingPair(allIsAny, A)).not.toBe(null);
   });
 
   it('freezes only the trigger: a change of another variable read after the step still counts', () => {
