@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../counterexamples/replay.js';
-import { eq, implies, some, unwrap } from '../model/lang/expr.js';
+import { and, eq, implies, not, pre, some, unwrap } from '../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../model/lang/protocol.js';
 import { assign } from '../model/lang/stmt.js';
 import { bool, option } from '../model/lang/types.js';
@@ -16,8 +16,8 @@ import { modelErrorMessage } from './engine.js';
 import { explicitCheck } from './explicit/explicit.js';
 import { randomCheck } from './random/random.js';
 
-/** x: option(P) starts none; Set(p) makes it some(p); SetY raises y (x stays as it is). */
-const model = (symmetric: boolean) =>
+/** x: option(P) starts none; Set(p) makes it some(p); SetY raises y (x stays as it is); Poke is never enabled. */
+const model = (symmetric: boolean, initFails = false) =>
   buildModel(
     defineProtocol({
       name: 'property-errors',
@@ -29,7 +29,9 @@ const model = (symmetric: boolean) =>
         const P = b.index('P', 2, { symmetric });
         const x = b.v('x', option(P));
         const y = b.v('y', bool);
-        b.init('start', () => []);
+        b.init('start', () => (initFails ? [assign(x, some(unwrap(x)))] : []));
+        // First in instance order and never enabled: taken anyway, it would raise y with x none first.
+        b.rule('Poke', {}, () => ({ guard: and(y, not(y)), body: [assign(y, true)] }));
         b.rule('Set', { p: P }, ({ p }) => ({ guard: true, body: [assign(x, some(p))] }));
         b.rule('SetY', {}, () => ({ guard: true, body: [assign(y, true)] }));
         return { x, y };
@@ -50,6 +52,12 @@ const cases: readonly Case[] = [
     (m) => stepProperty(m, 'y-step', 'R-2', '', 'SetY', () => eq(unwrap(m.handles.x), unwrap(m.handles.x))),
     ['init start', 'SetY()'],
     'in property y-step: unwrap of none, on the state after SetY()',
+  ],
+  [
+    "a step property of one rule, on that rule's step only (Set, first in order, would fail it too)",
+    (m) => stepProperty(m, 'y-pre', 'R-4', '', 'SetY', () => eq(unwrap(pre(m.handles.x)), unwrap(pre(m.handles.x)))),
+    ['init start', 'SetY()'],
+    'in property y-pre: unwrap of none, on the state after SetY()',
   ],
   [
     'an invariant, on the start state',
@@ -81,5 +89,12 @@ describe('a property that cannot be evaluated is a model error naming it, in the
         expect([replay.mismatch, replay.modelError]).toEqual([null, { step: steps.length - 1, message: note.replace(/, on .*/, '') }]);
       }
     }
+  });
+
+  it('a start state that fails to build is its own error, whatever the properties (no trace, no property named)', () => {
+    const m = model(false, true);
+    const r = explicitCheck({ model: m, properties: [invariant('x-set', 'R-3', '', eq(unwrap(m.handles.x), unwrap(m.handles.x)))], limits: {} });
+    expect([r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace]).toEqual(['error', 'MC011', null]);
+    expect(r.status === 'error' && r.message).toBe('in rule init start: unwrap of none');
   });
 });

@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { type FailingStep, failingProperty, failingStep, initState } from '../../model/lang/interp.js';
+import { type EvaluatedProperty, type FailingStep, failingProperty, failingStep, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
@@ -411,7 +411,7 @@ function counterexample(
  * property on the last state (or on its step), else the first step from it that fails or after
  * which a property fails (that step is then added to `steps`, so the trace ends where it fails).
  */
-function failureAt(model: Model, properties: readonly Property[], steps: TraceStep[]): FailingStep | null {
+function failureAt(model: Model, properties: readonly EvaluatedProperty[], steps: TraceStep[]): FailingStep | null {
   const last = steps[steps.length - 1] as TraceStep;
   const before = steps.length > 1 ? (steps[steps.length - 2] as TraceStep) : null;
   const here = failingProperty(model, properties, last.state, before ? (model.instances[last.choice] ?? null) : null, before?.state ?? null);

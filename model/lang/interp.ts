@@ -179,9 +179,9 @@ export function failingInstance(model: Model, s: Int32Array): { via: number; mes
 
 /** A property as `failingStep` evaluates it (invariants and covers on states, step properties on steps). */
 export interface EvaluatedProperty {
-  readonly kind: string;
+  readonly kind: 'invariant' | 'cover' | 'step';
   readonly name: string;
-  readonly pred?: Expr;
+  readonly pred: Expr;
   readonly rule?: string | null;
 }
 
@@ -206,12 +206,10 @@ export function failingProperty(
   from: Int32Array | null,
 ): string | null {
   for (const p of properties) {
-    if (!p.pred) continue;
     const step = p.kind === 'step';
     if (step && (!pre || (p.rule != null && p.rule !== pre.rule.name))) continue;
-    if (!step && p.kind !== 'invariant' && p.kind !== 'cover') continue;
     try {
-      evalExpr(p.pred, { s, pre: step ? from : null, bind: step && pre ? bindArgs(pre) : new Map(), layout: model.layout, where: p.name });
+      evalExpr(p.pred, { s, pre: step ? from : null, bind: pre ? bindArgs(pre) : new Map(), layout: model.layout, where: p.name });
     } catch (e) {
       if (e instanceof ModelRuntimeError) return `in property ${p.name}: ${e.detail}`;
       throw e;
