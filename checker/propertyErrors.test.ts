@@ -17,7 +17,7 @@ import { explicitCheck } from './explicit/explicit.js';
 import { randomCheck } from './random/random.js';
 
 /** x: option(P) starts none; Set(p) makes it some(p); SetY raises y (x stays as it is); Poke is never enabled. */
-const model = (symmetric: boolean, initFails = false) =>
+const model = (symmetric: boolean, initFails = false, twoInits = false) =>
   buildModel(
     defineProtocol({
       name: 'property-errors',
@@ -30,6 +30,7 @@ const model = (symmetric: boolean, initFails = false) =>
         const x = b.v('x', option(P));
         const y = b.v('y', bool);
         b.init('start', () => (initFails ? [assign(x, some(unwrap(x)))] : []));
+        if (twoInits) b.init('other', () => [assign(y, true)]);
         // First in instance order and never enabled: taken anyway, it would raise y with x none first.
         b.rule('Poke', {}, () => ({ guard: and(y, not(y)), body: [assign(y, true)] }));
         b.rule('Set', { p: P }, ({ p }) => ({ guard: true, body: [assign(x, some(p))] }));
@@ -60,6 +61,12 @@ const cases: readonly Case[] = [
     'in property y-pre: unwrap of none, on the state after SetY()',
   ],
   [
+    'a step property of every rule',
+    (m) => stepProperty(m, 'any-step', 'R-5', '', null, () => eq(unwrap(m.handles.x), unwrap(m.handles.x))),
+    ['init start', 'SetY()'],
+    'in property any-step: unwrap of none, on the state after SetY()',
+  ],
+  [
     'an invariant, on the start state',
     (m) => invariant('x-set', 'R-3', '', eq(unwrap(m.handles.x), unwrap(m.handles.x))),
     ['init start'],
@@ -88,6 +95,24 @@ describe('a property that cannot be evaluated is a model error naming it, in the
         const replay = replayTrace(m, properties, r.trace as NonNullable<typeof r.trace>);
         expect([replay.mismatch, replay.modelError]).toEqual([null, { step: steps.length - 1, message: note.replace(/, on .*/, '') }]);
       }
+    }
+  });
+
+  it('names the start state it fails on (the second of two), and replay reproduces it', () => {
+    const m = model(false, false, true);
+    const properties = [invariant('x-with-y', 'R-1', '', implies(m.handles.y, eq(unwrap(m.handles.x), unwrap(m.handles.x))))];
+    for (const r of [explicitCheck({ model: m, properties, limits: {} }), randomCheck({ model: m, properties, limits: { depth: 4 }, runs: 50, seed: 3 })]) {
+      const note = 'in property x-with-y: unwrap of none, on start state other';
+      expect([r.status, r.status === 'error' && r.trace?.note, r.status === 'error' && r.trace?.steps.map((s) => s.label)]).toEqual([
+        'error',
+        note,
+        ['init other'],
+      ]);
+      if (r.status !== 'error') continue;
+      expect(replayTrace(m, properties, r.trace as NonNullable<typeof r.trace>).modelError).toEqual({
+        step: 0,
+        message: 'in property x-with-y: unwrap of none',
+      });
     }
   });
 
