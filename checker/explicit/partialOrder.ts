@@ -402,16 +402,21 @@ export class PartialOrder implements Reduction {
   private readonly buf: Int32Array;
   private readonly tmp: Int32Array;
   private readonly atomsOut: Int32Array;
-  /** Per instance: stamp of the state in which it is enabled, and of the closure it is in. */
-  private readonly enabledAt: Int32Array;
-  private readonly inSet: Int32Array;
+  /** Sets of instances are bit sets of `words` 32-bit words. */
+  private readonly words: number;
+  /** Rows of bit sets: the instances dependent on each instance; the enablers of each guard conjunct; the writers of each atom; per step property its instances and its readers' writers. */
+  private readonly depBits: Uint32Array;
+  private readonly nesBits: Uint32Array;
+  private readonly atomBits: Uint32Array;
+  private readonly stepBits: Uint32Array;
+  /** The instances enabled in the state expanded; the closure being built, and the part of it expanded; the seed's closure. */
+  private readonly en: Uint32Array;
+  private readonly set: Uint32Array;
+  private readonly done: Uint32Array;
+  private readonly base: Uint32Array;
   private readonly slotOf: Int32Array;
-  private readonly stack: Int32Array;
   private readonly chosen: Int32Array;
   private readonly best: Int32Array;
-  private stamp = 0;
-  private mark = 0;
-  private sp = 0;
   /** States expanded, and of them those expanded through fewer instances than were enabled. */
   reduced = 0;
   expanded = 0;
@@ -437,12 +442,30 @@ export class PartialOrder implements Reduction {
     this.buf = new Int32Array(Math.max(1, n) * d.nSlots);
     this.tmp = new Int32Array(d.nSlots);
     this.atomsOut = new Int32Array(Math.max(1, d.seedSource.split('o[n++]').length));
-    this.enabledAt = new Int32Array(n);
-    this.inSet = new Int32Array(n);
     this.slotOf = new Int32Array(n);
-    this.stack = new Int32Array(n);
     this.chosen = new Int32Array(n);
     this.best = new Int32Array(n);
+    const words = (this.words = Math.ceil(n / 32) || 1);
+    /** Bit-set rows of lists: row r holds list[start[r] .. start[r + 1]). */
+    const rows = (start: Int32Array, list: Int32Array): Uint32Array => {
+      const out = new Uint32Array(Math.max(0, start.length - 1) * words);
+      for (let r = 0; r + 1 < start.length; r++)
+        for (let x = start[r] as number; x < (start[r + 1] as number); x++) {
+          const v = list[x] as number;
+          out[r * words + (v >>> 5)] = (out[r * words + (v >>> 5)] as number) | (1 << (v & 31));
+        }
+      return out;
+    };
+    this.depBits = rows(d.depStart, d.depList);
+    this.nesBits = rows(d.nesStart, d.nesList);
+    this.atomBits = rows(d.atomStart, d.atomList);
+    const stepLists = d.steps.flatMap((x) => [x.instances, x.writers]);
+    const stepStart = Int32Array.from({ length: stepLists.length + 1 }, (_, i) => stepLists.slice(0, i).reduce((a, l) => a + l.length, 0));
+    this.stepBits = rows(stepStart, Int32Array.from(stepLists.flatMap((l) => Array.from(l))));
+    this.en = new Uint32Array(words);
+    this.set = new Uint32Array(words);
+    this.done = new Uint32Array(words);
+    this.base = new Uint32Array(words);
   }
 
   expand(s: Int32Array, t: Int32Array, emit: (k: number, f: number) => void): number {
@@ -458,9 +481,10 @@ export class PartialOrder implements Reduction {
     this.expanded++;
     const size = m > 1 ? this.choose(s, m) : m;
     if (size < m) this.reduced++;
+    const { buf } = this;
     for (let i = 0; i < size; i++) {
       const j = size < m ? (this.best[i] as number) : i;
-      t.set(this.buf.subarray(j * W, (j + 1) * W));
+      for (let x = 0, y = j * W; x < W; x++, y++) t[x] = buf[y] as number;
       emit(ks[j] as number, fs[j] as number);
     }
     return n;
@@ -468,11 +492,12 @@ export class PartialOrder implements Reduction {
 
   /** The enabled instances of the smallest stubborn set found, as successor indexes in `best` (ascending); `m` for all. */
   private choose(s: Int32Array, m: number): number {
-    const { ks } = this;
-    const st = ++this.stamp;
+    const { ks, en } = this;
+    en.fill(0);
     for (let i = 0; i < m; i++) {
-      this.enabledAt[ks[i] as number] = st;
-      this.slotOf[ks[i] as number] = i;
+      const k = ks[i] as number;
+      en[k >>> 5] = (en[k >>> 5] as number) | (1 << (k & 31));
+      this.slotOf[k] = i;
     }
     let nAtoms: number;
     try {
@@ -480,72 +505,92 @@ export class PartialOrder implements Reduction {
     } catch {
       return m; // a goal cannot be walked at this state (an unwrap of none): explore everything
     }
-    const base = this.closure(s, st, m, nAtoms, -1);
-    if (base.enabled > 0) return this.keep(base.enabled);
+    const base = this.closure(s, m, nAtoms, -1);
+    if (base > 0) return this.keep(base);
+    // The seed's closure is complete and holds no enabled instance: the closure of the seed and one
+    // enabled instance has the enabled instances of that instance's closure outside it.
+    this.base.set(this.done);
     let bestSize = m;
     for (let i = 0; i < m && bestSize > 1; i++) {
-      const r = this.closure(s, st, bestSize, nAtoms, ks[i] as number);
-      if (r.enabled > 0 && r.enabled < bestSize) bestSize = this.keep(r.enabled);
+      const r = this.closure(s, bestSize, nAtoms, ks[i] as number);
+      if (r > 0 && r < bestSize) bestSize = this.keep(r);
     }
     return bestSize;
   }
 
   /** Keeps the enabled instances just chosen (in `chosen`) as the best set, ascending. */
   private keep(size: number): number {
-    const sorted = Array.from(this.chosen.subarray(0, size)).sort((a, b) => a - b);
-    this.best.set(sorted);
+    const best = this.best.subarray(0, size);
+    best.set(this.chosen.subarray(0, size));
+    best.sort(); // a typed array sorts by value
     return size;
   }
 
-  private push(v: number, mk: number): void {
-    if (this.inSet[v] !== mk) {
-      this.inSet[v] = mk;
-      this.stack[this.sp++] = v;
-    }
+  /** `set` |= row `r` of `rows`. */
+  private or(rows: Uint32Array, r: number): void {
+    const { set, words } = this;
+    for (let w = 0, x = r * words; w < words; w++, x++) set[w] = (set[w] as number) | (rows[x] as number);
+  }
+
+  /** How many instances of `set` are enabled. */
+  private enabledIn(): number {
+    let c = 0;
+    for (let w = 0; w < this.words; w++) for (let x = (this.set[w] as number) & (this.en[w] as number); x !== 0; x &= x - 1) c++;
+    return c;
   }
 
   /**
-   * The closure of the goals' seed (and `extra`, an enabled instance, unless -1): its enabled
-   * instances go to `chosen` (as successor indexes). Stops early when `limit` are reached or a
-   * disabled instance has no false conjunct (then `enabled` is `limit`: not smaller).
+   * The closure of the goals' seed (or, when `extra` is not -1, of the seed's closure already in
+   * `base` and the enabled instance `extra`): its enabled instances go to `chosen` (as successor
+   * indexes); returns how many. Stops early when `limit` are reached or a disabled instance has no
+   * false conjunct (then returns `limit`: not smaller).
    */
-  private closure(s: Int32Array, st: number, limit: number, nAtoms: number, extra: number): { enabled: number } {
-    const { d, enabledAt } = this;
-    const mk = ++this.mark;
-    this.sp = 0;
+  private closure(s: Int32Array, limit: number, nAtoms: number, extra: number): number {
+    const { d, set, done, en, words } = this;
+    if (extra >= 0) {
+      set.set(this.base);
+      done.set(this.base);
+      set[extra >>> 5] = (set[extra >>> 5] as number) | (1 << (extra & 31));
+    } else {
+      set.fill(0);
+      done.fill(0);
+      for (let a = 0; a < nAtoms; a++) this.or(this.atomBits, this.atomsOut[a] as number);
+      for (let p = 0; p < d.steps.length; p++) {
+        // A step property's instances; when one is enabled, the writers of what it reads too.
+        this.or(this.stepBits, 2 * p);
+        let on = 0;
+        for (let w = 0, x = 2 * p * words; w < words; w++, x++) on |= (this.stepBits[x] as number) & (en[w] as number);
+        if (on !== 0) this.or(this.stepBits, 2 * p + 1);
+      }
+    }
+    for (let more = true; more; ) {
+      more = false;
+      for (let w = 0; w < words; w++) {
+        for (let todo = (set[w] as number) & ~(done[w] as number); todo !== 0; todo = (set[w] as number) & ~(done[w] as number)) {
+          const b = todo & -todo;
+          done[w] = (done[w] as number) | b;
+          more = true;
+          const u = w * 32 + 31 - Math.clz32(b);
+          if (((en[w] as number) & b) !== 0) {
+            this.or(this.depBits, u);
+            continue;
+          }
+          let j: number;
+          try {
+            j = this.firstFalse(u, s);
+          } catch {
+            j = -1;
+          }
+          // A disabled instance has a false conjunct; if none is found, give up on this set.
+          if (j < 0) return limit;
+          this.or(this.nesBits, (d.conjStart[u] as number) + j);
+        }
+      }
+      if (this.enabledIn() >= limit) return limit;
+    }
     let size = 0;
-    for (let a = 0; a < nAtoms; a++) {
-      const atom = this.atomsOut[a] as number;
-      for (let x = d.atomStart[atom] as number; x < (d.atomStart[atom + 1] as number); x++) this.push(d.atomList[x] as number, mk);
-    }
-    for (const step of d.steps) {
-      let enabled = false;
-      for (const i of step.instances) {
-        this.push(i, mk);
-        if (enabledAt[i] === st) enabled = true;
-      }
-      if (enabled) for (const w of step.writers) this.push(w, mk);
-    }
-    if (extra >= 0) this.push(extra, mk);
-    while (this.sp > 0) {
-      const u = this.stack[--this.sp] as number;
-      if (enabledAt[u] === st) {
-        this.chosen[size++] = this.slotOf[u] as number;
-        if (size >= limit) return { enabled: limit };
-        for (let x = d.depStart[u] as number; x < (d.depStart[u + 1] as number); x++) this.push(d.depList[x] as number, mk);
-        continue;
-      }
-      let j: number;
-      try {
-        j = this.firstFalse(u, s);
-      } catch {
-        j = -1;
-      }
-      // A disabled instance has a false conjunct; if none is found, give up on this set.
-      if (j < 0) return { enabled: limit };
-      const c = (d.conjStart[u] as number) + j;
-      for (let x = d.nesStart[c] as number; x < (d.nesStart[c + 1] as number); x++) this.push(d.nesList[x] as number, mk);
-    }
-    return { enabled: size };
+    for (let w = 0; w < words; w++)
+      for (let x = (set[w] as number) & (en[w] as number); x !== 0; x &= x - 1) this.chosen[size++] = this.slotOf[w * 32 + 31 - Math.clz32(x & -x)] as number;
+    return size;
   }
 }
