@@ -402,6 +402,15 @@ export class PartialOrder implements Reduction {
   private readonly buf: Int32Array;
   private readonly tmp: Int32Array;
   private readonly atomsOut: Int32Array;
+  /** How many successors `collect` has kept of the state being expanded. */
+  private m = 0;
+  /** Keeps a successor of the state being expanded (from `tmp`). */
+  private readonly collect = (k: number, f: number): void => {
+    const m = this.m++;
+    this.ks[m] = k;
+    this.fs[m] = f;
+    this.buf.set(this.tmp, m * this.d.nSlots);
+  };
   /** Sets of instances are bit sets of `words` 32-bit words. */
   private readonly words: number;
   /** Rows of bit sets: the instances dependent on each instance; the enablers of each guard conjunct; the writers of each atom; per step property its instances and its readers' writers. */
@@ -469,15 +478,11 @@ export class PartialOrder implements Reduction {
   }
 
   expand(s: Int32Array, t: Int32Array, emit: (k: number, f: number) => void): number {
-    const { d, ks, fs, tmp } = this;
+    const { d, ks, fs } = this;
     const W = d.nSlots;
-    let m = 0;
-    const n = this.cmExpand(s, tmp, (k, f) => {
-      ks[m] = k;
-      fs[m] = f;
-      this.buf.set(tmp, m * W);
-      m++;
-    });
+    this.m = 0;
+    const n = this.cmExpand(s, this.tmp, this.collect);
+    const m = this.m;
     this.expanded++;
     const size = m > 1 ? this.choose(s, m) : m;
     if (size < m) this.reduced++;
@@ -518,11 +523,15 @@ export class PartialOrder implements Reduction {
     return bestSize;
   }
 
-  /** Keeps the enabled instances just chosen (in `chosen`) as the best set, ascending. */
+  /** Keeps the enabled instances just chosen (in `chosen`) as the best set, ascending (an insertion sort: a few dozen at most). */
   private keep(size: number): number {
-    const best = this.best.subarray(0, size);
-    best.set(this.chosen.subarray(0, size));
-    best.sort(); // a typed array sorts by value
+    const { best, chosen } = this;
+    for (let i = 0; i < size; i++) {
+      const v = chosen[i] as number;
+      let j = i;
+      for (; j > 0 && (best[j - 1] as number) > v; j--) best[j] = best[j - 1] as number;
+      best[j] = v;
+    }
     return size;
   }
 
