@@ -14,6 +14,7 @@ import { type Model, buildModel, defineProtocol } from '../../model/lang/protoco
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
 import { type Property, eventually, invariant } from '../../properties/property.js';
+import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import { walk } from '../../test/searchWalk.js';
 import type { CheckJob, CheckResult, ExplicitStats } from '../engine.js';
 import { explicitCheck, explicitRun, porOn } from './explicit.js';
@@ -115,6 +116,19 @@ describe('partial-order reduction: the counterexample reported', () => {
       expect(v.length).toBe(1);
       expect(replayTrace(model, properties, v[0]?.trace as NonNullable<(typeof v)[0]['trace']>).violation?.property).toBe('not-both');
     }
+  });
+});
+
+describe('partial-order reduction in a shard', () => {
+  it("searches again within the shard: fence-migrate's no-invalidate (one migration) breaks in 4 steps overall but in 5 in shard 2/2, and --por there reports 5", () => {
+    const model = buildModel(fenceMigrate.protocol, { variant: 'no-invalidate', params: { migrations: 1 } });
+    const properties = fenceMigrate.properties.build(model).filter((p) => p.kind !== 'liveness');
+    const lengths = (explicit: CheckJob['explicit']) => {
+      const r = explicitCheck({ model, properties, limits: {}, explicit });
+      return r.status === 'violated' ? r.violations.map((v) => v.trace?.steps.length) : r.status;
+    };
+    const shard = { index: 1, count: 2 };
+    expect([lengths({}), lengths({ shard }), lengths({ shard, por: true })]).toEqual([[4], [5], [5]]);
   });
 });
 
