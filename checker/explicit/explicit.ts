@@ -32,7 +32,7 @@ import { reductionData } from './partialOrder.js';
 import { Search, type SearchEnd } from './search.js';
 import { checkSymmetric } from './symmetry.js';
 import { WorkerPool } from './workerPool.js';
-import { traceTo } from './traces.js';
+import { explicitTrace, traceTo } from './traces.js';
 
 /** The figures of a search so far. */
 export function searchStats(search: Search): ExplicitStats {
@@ -112,19 +112,14 @@ function errorResult(search: Search<Property>, f: Extract<Finding, { kind: 'erro
   }
   const start = f.runtime ? failingStart(search.model, properties) : null;
   if (start?.state) {
-    const { model } = search;
-    const steps = [{ choice: start.via, label: `init ${model.inits[start.via]?.name}`, state: start.state }];
-    const trace = {
-      protocol: model.protocol,
-      variant: model.variant,
-      params: model.params,
-      engine: 'explicit',
-      property: null,
-      requirement: null,
-      steps,
-      note: start.message,
+    const steps = [{ choice: start.via, label: `init ${search.model.inits[start.via]?.name}`, state: start.state }];
+    return {
+      status: 'error',
+      code: f.code,
+      message: modelErrorMessage(start.message, 0),
+      stats: searchStats(search),
+      trace: explicitTrace(search.model, null, steps, start.message),
     };
-    return { status: 'error', code: f.code, message: modelErrorMessage(start.message, 0), stats: searchStats(search), trace };
   }
   return { status: 'error', code: f.code, message: f.message, stats: searchStats(search), trace: null };
 }

@@ -32,6 +32,7 @@ import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, build
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 import type { StateStore } from './stateStore.js';
+import { explicitTrace } from './traces.js';
 
 /** Options of the liveness check. */
 export interface LivenessOptions {
@@ -562,16 +563,7 @@ function livenessOnGraph(
     let trace: Trace | null = null;
     if (built.at >= 0) {
       const { root, edges } = graphPath(g, built.at);
-      trace = {
-        protocol: model.protocol,
-        variant: model.variant,
-        params: model.params,
-        engine: 'explicit',
-        property: null,
-        requirement: null,
-        note: built.error.message,
-        steps: g.canon ? concreteLasso(g, root, edges, []).steps : edgeTrace(g, root, edges),
-      };
+      trace = explicitTrace(model, null, g.canon ? concreteLasso(g, root, edges, []).steps : edgeTrace(g, root, edges), built.error.message);
     }
     return { status: 'error', code: built.error.code, message: built.error.message, stats: stats(), trace };
   }

@@ -10,6 +10,7 @@
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
+import type { Model } from '../../model/lang/protocol.js';
 import type { Search } from './search.js';
 
 /** The property a trace violates (null for the path to a model error). */
@@ -160,14 +161,8 @@ function concreteSteps(search: Search, path: StoredPath, extra?: ExtraStep): Tra
   return steps;
 }
 
-/**
- * The trace to the stored state at `pos` (a path from a start state), plus an optional final
- * successor that is not stored. It replays exactly on the model.
- */
-export function traceTo(search: Search, pos: number, prop: TraceProperty, extra?: ExtraStep): Trace {
-  const { model } = search;
-  const path = pathTo(search, pos);
-  const steps = search.canon.active ? concreteSteps(search, path, extra) : plainSteps(search, path, extra);
+/** A trace of the explicit engine on `model` through `steps`, for `prop` (null: a model error). */
+export function explicitTrace(model: Pick<Model, 'protocol' | 'variant' | 'params'>, prop: TraceProperty, steps: TraceStep[], note?: string): Trace {
   return {
     protocol: model.protocol,
     variant: model.variant,
@@ -176,5 +171,15 @@ export function traceTo(search: Search, pos: number, prop: TraceProperty, extra?
     property: prop?.name ?? null,
     requirement: prop?.requirement ?? null,
     steps,
+    ...(note === undefined ? {} : { note }),
   };
+}
+
+/**
+ * The trace to the stored state at `pos` (a path from a start state), plus an optional final
+ * successor that is not stored. It replays exactly on the model.
+ */
+export function traceTo(search: Search, pos: number, prop: TraceProperty, extra?: ExtraStep): Trace {
+  const path = pathTo(search, pos);
+  return explicitTrace(search.model, prop, search.canon.active ? concreteSteps(search, path, extra) : plainSteps(search, path, extra));
 }
