@@ -94,6 +94,8 @@ describe('a property that cannot be evaluated is a model error naming it, in the
         expect(r.trace?.extra?.failingChoice).toBe(undefined);
         const replay = replayTrace(m, properties, r.trace as NonNullable<typeof r.trace>);
         expect([replay.mismatch, replay.modelError]).toEqual([null, { step: steps.length - 1, message: note.replace(/, on .*/, '') }]);
+        // The state where it fails is replayed too (shown by `mirrorcheck replay`).
+        expect(replay.states.map((x) => Array.from(x))).toEqual(steps.map((x) => Array.from(x.state)));
       }
     }
   });

@@ -111,6 +111,8 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
       throw e;
     }
     if (!sameState(t, st.state)) return done({ step: i, message: `state after ${inst.label} differs: ${firstDiff(model, t, st.state)}` });
+    states.push(t);
+    labels.push(inst.label);
     // A property that cannot be evaluated after the step (an unwrap of none in it) is a model error there.
     try {
       if (!violation) {
@@ -128,8 +130,6 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
       if (e instanceof ModelRuntimeError) return done(null, { step: i, message: propertyError(e) });
       throw e;
     }
-    states.push(t);
-    labels.push(inst.label);
     s = t;
   }
   const failing = trace.extra?.failingChoice;
