@@ -41,7 +41,7 @@ import type { Model, RuleInstance } from '../../model/lang/protocol.js';
 import type { Stmt } from '../../model/lang/stmt.js';
 import { subExprs } from '../../model/lang/visit.js';
 import type { Reduction } from './expander.js';
-import { postReadVariables, unbreakableWithout } from './stepTrigger.js';
+import { postReads, unbreakableWithout } from './stepTrigger.js';
 
 /** The static tables of the reduction: plain data, so that a worker thread can rebuild it. */
 export interface ReductionData {
@@ -100,13 +100,6 @@ function locSlots(model: Model, loc: Loc, bind: Bind, out: Set<number>): void {
 function exprReads(model: Model, e: Expr, bind: Bind, out: Set<number>): void {
   if (e.op === 'read') locSlots(model, e.loc, bind, out);
   for (const x of subExprs(e)) exprReads(model, x, bind, out);
-}
-
-/** Adds the slots of variable `varIdx` that `e` may read in the post-state (outside every `pre`). */
-function postSlots(model: Model, e: Expr, varIdx: number, out: Set<number>): void {
-  if (e.op === 'pre') return;
-  if (e.op === 'read' && e.loc.varIdx === varIdx) locSlots(model, e.loc, new Map(), out);
-  for (const x of subExprs(e)) postSlots(model, x, varIdx, out);
 }
 
 /** Adds the slots statements may read and write. */
@@ -364,13 +357,13 @@ export function reductionData(model: Model, properties: readonly PropertyLike[])
       // Only a step writing the property's trigger variable can break it (stepTrigger.ts): those are its steps.
       if (p.pred) {
         const pred = p.pred;
-        for (const v of postReadVariables(pred)) {
+        const reads = postReads(pred);
+        for (const v of new Set(reads.map((r) => r.loc.varIdx))) {
           if (!unbreakableWithout(pred, v)) continue;
           const vSlots = new Set<number>();
-          postSlots(model, pred, v, vSlots);
+          for (const r of reads) if (r.loc.varIdx === v) locSlots(model, r.loc, new Map(), vSlots);
           const writers = new Set(writersOfSet(vSlots));
-          const narrowed = instances.filter((i) => writers.has(i));
-          if (narrowed.length < instances.length) instances = narrowed;
+          instances = instances.filter((i) => writers.has(i));
         }
       }
       return { instances: Int32Array.from(instances), writers: Int32Array.from(writersOfSet(slots)) };
@@ -455,22 +448,23 @@ export class PartialOrder implements Reduction {
     this.chosen = new Int32Array(n);
     this.best = new Int32Array(n);
     const words = (this.words = Math.ceil(n / 32) || 1);
-    /** Bit-set rows of lists: row r holds list[start[r] .. start[r + 1]). */
-    const rows = (start: Int32Array, list: Int32Array): Uint32Array => {
-      const out = new Uint32Array(Math.max(0, start.length - 1) * words);
-      for (let r = 0; r + 1 < start.length; r++)
-        for (let x = start[r] as number; x < (start[r + 1] as number); x++) {
+    /** Bit-set rows, one per list. */
+    const rows = (lists: readonly ArrayLike<number>[]): Uint32Array => {
+      const out = new Uint32Array(lists.length * words);
+      lists.forEach((list, r) => {
+        for (let x = 0; x < list.length; x++) {
           const v = list[x] as number;
           out[r * words + (v >>> 5)] = (out[r * words + (v >>> 5)] as number) | (1 << (v & 31));
         }
+      });
       return out;
     };
-    this.depBits = rows(d.depStart, d.depList);
-    this.nesBits = rows(d.nesStart, d.nesList);
-    this.atomBits = rows(d.atomStart, d.atomList);
-    const stepLists = d.steps.flatMap((x) => [x.instances, x.writers]);
-    const stepStart = Int32Array.from({ length: stepLists.length + 1 }, (_, i) => stepLists.slice(0, i).reduce((a, l) => a + l.length, 0));
-    this.stepBits = rows(stepStart, Int32Array.from(stepLists.flatMap((l) => Array.from(l))));
+    /** The lists of a table of starts and entries: row r is list[start[r] .. start[r + 1]). */
+    const lists = (start: Int32Array, list: Int32Array) => Array.from({ length: start.length - 1 }, (_, r) => list.subarray(start[r], start[r + 1]));
+    this.depBits = rows(lists(d.depStart, d.depList));
+    this.nesBits = rows(lists(d.nesStart, d.nesList));
+    this.atomBits = rows(lists(d.atomStart, d.atomList));
+    this.stepBits = rows(d.steps.flatMap((x) => [x.instances, x.writers]));
     this.en = new Uint32Array(words);
     this.set = new Uint32Array(words);
     this.done = new Uint32Array(words);

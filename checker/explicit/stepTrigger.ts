@@ -172,20 +172,19 @@ function junction(parts: readonly Formula[], any: boolean): Formula {
   return `${any ? 'or' : 'and'}(${[...atoms].sort().join(',')})`;
 }
 
-/** Whether `e` reads the post-state anywhere (a read outside every `pre`). */
-function readsPost(e: Expr): boolean {
-  if (e.op === 'pre') return false;
-  if (e.op === 'read') return true;
-  return subExprs(e).some(readsPost);
-}
-
-/** The variables `e` reads in the post-state (outside every `pre`), by index. */
-export function postReadVariables(e: Expr, out = new Set<number>()): Set<number> {
+/** The reads of `e` in the post-state (outside every `pre`), those inside index expressions included. */
+export function postReads(e: Expr, out: Extract<Expr, { op: 'read' }>[] = []): Extract<Expr, { op: 'read' }>[] {
   if (e.op === 'pre') return out;
-  if (e.op === 'read') out.add(e.loc.varIdx);
-  for (const x of subExprs(e)) postReadVariables(x, out);
+  if (e.op === 'read') out.push(e);
+  for (const x of subExprs(e)) postReads(x, out);
   return out;
 }
+
+/** Whether `e` reads the post-state anywhere. */
+const readsPost = (e: Expr): boolean => postReads(e).length > 0;
+
+/** The variables `e` reads in the post-state, by index. */
+export const postReadVariables = (e: Expr): Set<number> => new Set(postReads(e).map((r) => r.loc.varIdx));
 
 /**
  * Whether a step that leaves variable `varIdx` unchanged can never break the step property `pred`:
