@@ -6,7 +6,7 @@
  * model, never silently passes.
  */
 import { ModelRuntimeError } from '../model/lang/errors.js';
-import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
+import { applyRule, enabled, failingProperty, holds, initState, instanceBindings } from '../model/lang/interp.js';
 import { sameState, stateDiffs } from '../model/lang/layout.js';
 import type { Model } from '../model/lang/protocol.js';
 import { DEADLOCK, DEADLOCK_DOC, type Property } from '../properties/property.js';
@@ -57,13 +57,9 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
     mismatch,
     modelError,
   });
-  /** The property being evaluated, to name it when it raises a model error. */
-  let evaluating = '';
-  const propertyError = (e: ModelRuntimeError) => `in property ${evaluating}: ${e.detail}`;
   const checkState = (s: Int32Array, step: number) => {
     if (violation) return;
     for (const p of invariants) {
-      evaluating = p.name;
       if (!holds(model, p.pred, s)) {
         violation = { step, property: p.name, requirement: p.requirement, kind: 'invariant', doc: p.doc };
         return;
@@ -94,7 +90,8 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
   try {
     checkState(s, 0);
   } catch (e) {
-    if (e instanceof ModelRuntimeError) return done(null, { step: 0, message: propertyError(e) });
+    // A property that cannot be evaluated (an unwrap of none in it) is a model error there, named as the engines name it.
+    if (e instanceof ModelRuntimeError) return done(null, { step: 0, message: failingProperty(model, invariants, s, null, null) ?? e.message });
     throw e;
   }
   for (let i = 1; i < trace.steps.length; i++) {
@@ -118,7 +115,6 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
       if (!violation) {
         for (const p of steps) {
           if (p.kind !== 'step' || (p.rule !== null && p.rule !== inst.rule.name)) continue;
-          evaluating = p.name;
           if (!holds(model, p.pred, t, s, instanceBindings(inst))) {
             violation = { step: i, property: p.name, requirement: p.requirement, kind: 'step', doc: p.doc };
             break;
@@ -127,7 +123,7 @@ export function replayTrace(model: Model, properties: readonly Property[], trace
       }
       checkState(t, i);
     } catch (e) {
-      if (e instanceof ModelRuntimeError) return done(null, { step: i, message: propertyError(e) });
+      if (e instanceof ModelRuntimeError) return done(null, { step: i, message: failingProperty(model, [...steps, ...invariants], t, inst, s) ?? e.message });
       throw e;
     }
     s = t;

@@ -101,18 +101,18 @@ function errorResult(search: Search<Property>, f: Extract<Finding, { kind: 'erro
   if (f.runtime && f.at !== null) {
     const trace = traceTo(search, f.at, null);
     const fail = failingStep(search.model, properties, (trace.steps[trace.steps.length - 1] as TraceStep).state);
-    const steps = fail?.state ? [...trace.steps, { choice: fail.via, label: search.model.instances[fail.via]?.label ?? '?', state: fail.state }] : trace.steps;
+    const steps = fail?.step ? [...trace.steps, { choice: fail.via, ...fail.step }] : trace.steps;
     return {
       status: 'error',
       code: f.code,
       message: fail ? modelErrorMessage(fail.message, steps.length - 1) : f.message,
       stats: searchStats(search),
-      trace: { ...trace, steps, note: fail?.message ?? f.message, ...(fail && !fail.state ? { extra: { failingChoice: fail.via } } : {}) },
+      trace: { ...trace, steps, note: fail?.message ?? f.message, ...(fail && !fail.step ? { extra: { failingChoice: fail.via } } : {}) },
     };
   }
   const start = f.runtime ? failingStart(search.model, properties) : null;
-  if (start?.state) {
-    const steps = [{ choice: start.via, label: `init ${search.model.inits[start.via]?.name}`, state: start.state }];
+  if (start?.step) {
+    const steps = [{ choice: start.via, ...start.step }];
     return {
       status: 'error',
       code: f.code,

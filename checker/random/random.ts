@@ -19,8 +19,8 @@
  */
 import fc from 'fast-check';
 import { McError, ModelRuntimeError } from '../../model/lang/errors.js';
-import { type EvaluatedProperty, type FailingStep, failingProperty, failingStep, initState } from '../../model/lang/interp.js';
-import type { Model } from '../../model/lang/protocol.js';
+import { type EvaluatedProperty, type FailingStep, failingAfter, failingOnStart, failingStep, initState } from '../../model/lang/interp.js';
+import type { Model, RuleInstance } from '../../model/lang/protocol.js';
 import { DEADLOCK, type Property } from '../../properties/property.js';
 import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import {
@@ -398,7 +398,7 @@ function counterexample(
     const e = stop.error;
     if (!(e instanceof McError)) throw e;
     const f = e instanceof ModelRuntimeError ? failureAt(model, [...cm.invariants, ...cm.steps, ...cm.coverProps], steps) : null;
-    const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f && !f.state ? { failingChoice: f.via } : {}) } });
+    const trace = traceFor(null, { note: f?.message ?? e.message, extra: { ...extra, ...(f && !f.step ? { failingChoice: f.via } : {}) } });
     const message = f ? modelErrorMessage(f.message, steps.length - 1) : e.message;
     return { status: 'error', code: e.code, stats: tally.stats(), trace, message };
   }
@@ -413,16 +413,13 @@ function counterexample(
  */
 function failureAt(model: Model, properties: readonly EvaluatedProperty[], steps: TraceStep[]): FailingStep | null {
   const last = steps[steps.length - 1] as TraceStep;
-  const before = steps.length > 1 ? (steps[steps.length - 2] as TraceStep) : null;
-  const here = failingProperty(model, properties, last.state, before ? (model.instances[last.choice] ?? null) : null, before?.state ?? null);
-  if (here)
-    return {
-      via: last.choice,
-      message: `${here}, ${before ? `on the state after ${last.label}` : `on start state ${model.inits[last.choice]?.name}`}`,
-      state: last.state,
-    };
+  const before = steps[steps.length - 2];
+  const here = before
+    ? failingAfter(model, properties, before.state, model.instances[last.choice] as RuleInstance, last.state)
+    : failingOnStart(model, properties, last.choice, last.state);
+  if (here) return here;
   const next = failingStep(model, properties, last.state);
-  if (next?.state) steps.push({ choice: next.via, label: model.instances[next.via]?.label ?? '?', state: next.state });
+  if (next?.step) steps.push({ choice: next.via, ...next.step });
   return next;
 }
 

@@ -185,13 +185,13 @@ export interface EvaluatedProperty {
   readonly rule?: string | null;
 }
 
-/** Where a run-time model error happens: the instance (or start state) and, for a property, the state it is evaluated in. */
+/** Where a run-time model error happens: the instance (or start state) and, for a property, the step to the state it is evaluated in. */
 export interface FailingStep {
-  /** The rule instance (or, from `failingStart`, the start state) whose step fails or leads to the failure. */
+  /** The rule instance (or, for a start state, the start state's index) whose step fails or leads to the failure. */
   readonly via: number;
   readonly message: string;
-  /** Set when a property fails to evaluate: the state after the step (or the start state), which the trace must end in. */
-  readonly state?: Int32Array;
+  /** Set when a property fails to evaluate: the step (its label and the state it leads to) the trace must end with. */
+  readonly step?: { readonly label: string; readonly state: Int32Array };
 }
 
 /**
@@ -218,6 +218,19 @@ export function failingProperty(
   return null;
 }
 
+/** The first property that cannot be evaluated on the step of `inst` from `from` to `t`, as the step that leads to it. */
+export function failingAfter(model: Model, properties: readonly EvaluatedProperty[], from: Int32Array, inst: RuleInstance, t: Int32Array): FailingStep | null {
+  const message = failingProperty(model, properties, t, inst, from);
+  return message ? { via: inst.id, message: `${message}, on the state after ${inst.label}`, step: { label: inst.label, state: t } } : null;
+}
+
+/** The first invariant or cover that cannot be evaluated on start state number `i`, `s`, as that start. */
+export function failingOnStart(model: Model, properties: readonly EvaluatedProperty[], i: number, s: Int32Array): FailingStep | null {
+  const message = failingProperty(model, properties, s, null, null);
+  const name = model.inits[i]?.name;
+  return message ? { via: i, message: `${message}, on start state ${name}`, step: { label: `init ${name}`, state: s } } : null;
+}
+
 /**
  * The first step from `s` (in instance order) that raises a run-time model error: a rule instance
  * that fails itself (as `failingInstance`), else one after which a property (a step property of
@@ -228,9 +241,8 @@ export function failingStep(model: Model, properties: readonly EvaluatedProperty
   if (rule) return rule;
   for (const inst of model.instances) {
     if (!enabled(model, inst, s)) continue;
-    const t = applyRule(model, inst, s);
-    const message = failingProperty(model, properties, t, inst, s);
-    if (message) return { via: inst.id, message: `${message}, on the state after ${inst.label}`, state: t };
+    const fail = failingAfter(model, properties, s, inst, applyRule(model, inst, s));
+    if (fail) return fail;
   }
   return null;
 }
@@ -245,8 +257,8 @@ export function failingStart(model: Model, properties: readonly EvaluatedPropert
       if (e instanceof ModelRuntimeError) return null; // the start state itself fails: its own error names it
       throw e;
     }
-    const message = failingProperty(model, properties, s, null, null);
-    if (message) return { via: i, message: `${message}, on start state ${model.inits[i]?.name}`, state: s };
+    const fail = failingOnStart(model, properties, i, s);
+    if (fail) return fail;
   }
   return null;
 }
