@@ -16,7 +16,7 @@
  * decide stays an opaque atom, so "true" is only ever returned for a valid formula.
  */
 import type { Expr, Loc } from '../../model/lang/expr.js';
-import { subExprs } from '../../model/lang/visit.js';
+import { locIndexExprs, subExprs } from '../../model/lang/visit.js';
 
 /** Evaluation context of a read: the state after the step, or the state before it (`pre`). */
 type Ctx = 'post' | 'pre';
@@ -25,9 +25,6 @@ type Ctx = 'post' | 'pre';
 type Formula = boolean | string;
 
 class Simplifier {
-  /** Set when a frozen read could not be taken as a pre-state read (an index reads the post-state). */
-  unsound = false;
-
   /** Names of the quantified variables in scope, by depth: alpha-equivalent formulas get one key. */
   private readonly bound = new Map<number, string>();
 
@@ -48,11 +45,8 @@ class Simplifier {
 
   private locKey(loc: Loc, ctx: Ctx): string {
     let ix: Ctx = ctx;
-    if (ctx === 'post' && loc.varIdx === this.frozen) {
-      // The whole read moves to the pre-state; sound only if its indexes do not read the post-state.
-      if (loc.path.some((p) => p.kind === 'at' && readsPost(p.e))) this.unsound = true;
-      ix = 'pre';
-    }
+    // The whole read moves to the pre-state (`unbreakableWithout` checks first that its indexes do not read the post-state).
+    if (ctx === 'post' && loc.varIdx === this.frozen) ix = 'pre';
     const path = loc.path.map((p) => (p.kind === 'field' ? `.${p.name}` : `[${this.value(p.e, ix)}]`)).join('');
     return `${ix}:${loc.varIdx}${path}`;
   }
@@ -191,7 +185,7 @@ export const postReadVariables = (e: Expr): Set<number> => new Set(postReads(e).
  * true only when that is proved by the simplification described in the module comment.
  */
 export function unbreakableWithout(pred: Expr, varIdx: number): boolean {
-  const s = new Simplifier(varIdx);
-  const f = s.formula(pred, 'post');
-  return f === true && !s.unsound;
+  // A read of the variable indexed by a post-state value may name another slot before the step.
+  if (postReads(pred).some((r) => r.loc.varIdx === varIdx && locIndexExprs(r.loc).some(readsPost))) return false;
+  return new Simplifier(varIdx).formula(pred, 'post') === true;
 }
