@@ -120,6 +120,7 @@ describe('Terms', () => {
       const f = t.func('f', [t.bvSort(4)], t.boolSort());
       const g = t.func('f', [t.bvSort(4)], t.boolSort());
       expect(t.toString(t.app(g, [a]))).toBe('(|f#2| x)');
+      expect(t.toString(t.app(t.func('f', [t.bvSort(4)], t.boolSort()), [a]))).toBe('(|f#3| x)');
       // Two constants (or functions) merged under one name could not take different values.
       const solver = s.newSolver();
       s.add(solver, t.not(t.eq(a, b)));
@@ -131,6 +132,11 @@ describe('Terms', () => {
       expect(t.evalBv(m, a)).not.toBe(t.evalBv(m, b));
       expect([t.evalBool(m, t.app(f, [a])), t.evalBool(m, t.app(g, [a])), t.evalBool(m, c)]).toEqual([true, false, true]);
       expect(() => t.evalBv(m, c), 'a Boolean is not a bit-vector value').toThrow(/bit-vector/);
+      // Constants the query never mentions take a value of the model (model completion).
+      const [u, p, e] = [t.bvConst('unmentioned', 4), t.boolConst('unmentioned'), t.constant('unmentioned', t.sort('U'))];
+      expect(t.evalBv(m, u)).toBeGreaterThanOrEqual(0);
+      expect(typeof t.evalBool(m, p)).toBe('boolean');
+      expect(t.same(t.evalTerm(m, e), e), 'an element of the sort, not the constant itself').toBe(false);
     });
   });
 
@@ -169,6 +175,10 @@ describe('Terms', () => {
         ['exists x. forall y. not r(y, x)', t.exists([x], t.forall([y], t.not(t.app(r, [y, x])))), true],
         ['forall x. exists y. r(y, x)', t.forall([x], t.exists([y], t.app(r, [y, x]))), false],
         ['not (forall x. q(x)) and exists x. q(x)', t.and([t.not(t.forall([x], t.app(q, [x]))), t.exists([x], t.app(q, [x]))]), true],
+        // z3 leaves these as an application over a quantifier (`not (exists ...)`): the quantifier is found inside.
+        ['(forall x. q(x)) = (exists x. q(x))', t.eq(t.forall([x], t.app(q, [x])), t.exists([x], t.app(q, [x]))), false],
+        ['if exists x. q(x) then forall x. q(x) else true', t.ite(t.exists([x], t.app(q, [x])), t.forall([x], t.app(q, [x])), t.T), false],
+        ['(exists x. not q(x)) = (exists x. q(x))', t.eq(t.exists([x], t.not(t.app(q, [x]))), t.exists([x], t.app(q, [x]))), true],
       ];
       for (const [what, term, want] of cases) expect(t.evalBool(m, term), what).toBe(want);
       // Two bound variables of different sorts: each must get an element of its own sort.
