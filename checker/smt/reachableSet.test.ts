@@ -242,7 +242,7 @@ describe('the reachable set', () => {
       const b = brute(model);
       if (b.states === 'error') continue;
       const inv = props.find((p) => p.kind === 'invariant');
-      if (!inv || inv.kind !== 'invariant') continue;
+      if (inv?.kind !== 'invariant') continue;
       const broken = b.states.some((s) => !holds(model, inv.pred, s));
       const r = buildReachableSet(model, [inv], 1e6, null);
       expect(r.status, `plan ${i}: invariant`).toBe(broken ? 'violation' : 'complete');
