@@ -64,7 +64,63 @@ describe('SymOps', () => {
         const [a, b] = [build(pa), build(pb)];
         const what = `${JSON.stringify(a.sym.k === 'v' ? a.value : pa)} vs ${JSON.stringify(b.sym.k === 'v' ? b.value : pb)}`;
         expect(natOf(a.sym), `${what}: the operand`).toBe(a.value);
+        // What the operands' static ranges decide is a constant, never a z3 term.
+        const over = (f: (x: number, y: number) => number | boolean) => {
+          const out = new Set<number | boolean>();
+          for (let x = ops.lo(a.sym); x <= ops.hi(a.sym); x++) for (let y = ops.lo(b.sym); y <= ops.hi(b.sym); y++) out.add(f(x, y) as never);
+          return out.size === 1;
+        };
+        const folded = (r: Sym, decided: boolean, op: string) => {
+          if (decided) expect(r.k === 'v' || (r.k === 'b' && r.c !== undefined), `${what}: ${op} is decided by the ranges, so it is a constant`).toBe(true);
+        };
+        folded(
+          ops.eqNum(a.sym, b.sym),
+          over((x, y) => x === y),
+          'eq',
+        );
+        folded(
+          ops.lessNum(a.sym, b.sym, true),
+          over((x, y) => x < y),
+          '<',
+        );
+        folded(
+          ops.lessNum(a.sym, b.sym, false),
+          over((x, y) => x <= y),
+          '<=',
+        );
+        folded(
+          ops.arith('add', a.sym, b.sym),
+          over((x, y) => x + y),
+          'add',
+        );
+        folded(
+          ops.arith('sub', a.sym, b.sym),
+          over((x, y) => x - y),
+          'sub',
+        );
+        folded(
+          ops.arith('mul', a.sym, b.sym),
+          over((x, y) => x * y + 0),
+          'mul',
+        );
+        folded(
+          ops.inRange(a.sym, rlo, rlo + rspan),
+          over((x) => x >= rlo && x <= rlo + rspan),
+          'inRange',
+        );
+        folded(
+          ops.isSome(a.sym),
+          over((x) => x >= 0),
+          'isSome',
+        );
+        if (ops.lo(a.sym) === ops.hi(a.sym)) expect(a.sym.k, 'a number of one value is a constant').toBe('v');
         truth(ops.eqNum(a.sym, b.sym), a.value === b.value, `${what}: eq`);
+        // An arithmetic result compared and combined again (its term has the width it claims).
+        const sum = ops.arith('add', a.sym, b.sym);
+        truth(ops.eqNum(sum, b.sym), a.value + b.value === b.value, `${what}: a + b = b`);
+        truth(ops.lessNum(a.sym, sum, true), a.value < a.value + b.value, `${what}: a < a + b`);
+        expect(natOf(ops.arith('sub', sum, a.sym)), `${what}: (a + b) - a`).toBe(b.value);
+        expect(natOf(ops.ite(ops.bool(tm.T), sum, a.sym) as NumLike), `${what}: ite(true, a + b, a)`).toBe(a.value + b.value);
         truth(ops.eq(a.sym, b.sym), a.value === b.value, `${what}: eq`);
         truth(ops.lessNum(a.sym, b.sym, true), a.value < b.value, `${what}: <`);
         truth(ops.lessNum(a.sym, b.sym, false), a.value <= b.value, `${what}: <=`);
@@ -138,9 +194,26 @@ describe('SymOps', () => {
         // Folding: every operand folded gives a folded result.
         if (xs.every(([, f]) => f)) expect([ops.and(syms).c, ops.or(syms).c]).toEqual([vals.every(Boolean), vals.some(Boolean)]);
       }
+      const x = ops.bool(tm.boolConst('x'));
+      const y = ops.bool(tm.boolConst('y'));
+      for (const a of [false, true]) {
+        const A = ops.lit(a);
+        expect(ops.not(A).c, `not ${a} folded`).toBe(!a);
+        for (const b of [false, true]) {
+          const B = ops.lit(b);
+          expect([ops.iff(A, B).c, ops.implies(A, B).c, (ops.ite(x, A, B) as BoolSym).c], `${a}, ${b} folded`).toEqual([
+            a === b,
+            !a || b,
+            a === b ? a : undefined,
+          ]);
+          expect(ops.ite(B, x, y), `ite(${b}, x, y) is a branch`).toBe(b ? x : y);
+        }
+        // iff with one constant is the other operand or its negation, with no new equality.
+        expect(ops.iff(A, x), `iff(${a}, x)`).toEqual(a ? x : ops.not(x));
+        expect(ops.iff(x, A), `iff(x, ${a})`).toEqual(a ? x : ops.not(x));
+      }
       expect(ops.and([]).c).toBe(true);
       expect(ops.or([]).c).toBe(false);
-      const x = ops.bool(tm.boolConst('x'));
       expect(ops.and([ops.T, x, ops.T]), 'and keeps the one operand that is not true').toBe(x);
       expect(ops.or([ops.F, x]), 'or keeps the one operand that is not false').toBe(x);
       expect(ops.ite(x, ops.T, ops.F), 'ite(c, true, false) is c').toBe(x);
@@ -185,7 +258,22 @@ describe('SymOps', () => {
       expect(ops.isSome(o)).toBe(o.some);
       expect(ops.unwrap(o)).toBe(o.val);
       expect(ops.eq(elem(2), elem(2))).toBe(ops.T);
-      expect(() => ops.ite(ops.bool(tm.T), elem(0), ops.T)).toThrow(/mismatched/);
+      // Values of different kinds are refused by ite and eq, in either order.
+      const num = ops.num(tm.bvConst('k', 2), 2, 0, 0, 3);
+      const kinds: [string, Sym][] = [
+        ['Boolean', ops.bool(tm.boolConst('q'))],
+        ['number', num],
+        ['constant', { k: 'v', v: 1 }],
+        ['element', elem(0)],
+        ['option', opt(true, 1)],
+      ];
+      const numeric = (k: string) => k === 'number' || k === 'constant';
+      for (const [ka, a] of kinds)
+        for (const [kb, b] of kinds) {
+          if (ka === kb || (numeric(ka) && numeric(kb))) continue;
+          expect(() => ops.ite(ops.bool(tm.boolConst('c')), a, b), `ite of a ${ka} and a ${kb}`).toThrow(/mismatched/);
+          expect(() => ops.eq(a, b), `eq of a ${ka} and a ${kb}`).toThrow(/mismatched/);
+        }
       expect(() => ops.eq(elem(0), { k: 'v', v: 0 })).toThrow(/mismatched/);
       expect(() => ops.asNum(elem(0), 'unwrap')).toThrow(SmtUnsupported);
       expect(() => ops.asNum(ops.T, 'unwrap')).toThrow(/Boolean/);
