@@ -55,6 +55,15 @@ function brute(model: Model): Brute {
   return { states, depth: Math.max(...seen.values()), deadlocks };
 }
 
+/** A generator of numbers in [0, 1) from a seed (a linear congruential one: reproducible, no state shared between tests). */
+function uniform(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 8) / 2 ** 24;
+  };
+}
+
 const matches = (s: Int32Array, cube: readonly SlotLit[]) => cube.every((l) => s[l.slot] === l.value);
 const matchesSets = (s: Int32Array, cube: readonly { slot: number; values: readonly number[] }[]) => cube.every((l) => l.values.includes(s[l.slot] as number));
 const key = (cube: readonly SlotLit[]) =>
@@ -90,11 +99,7 @@ describe('the reachable set', () => {
       expect([set.n, set.depth, set.deadlocks], `plan ${i}: states, depth, deadlocks`).toEqual([b.states.length, b.depth, b.deadlocks]);
       for (const s of b.states) expect(set.has(s), `plan ${i}: ${s}`).toBe(true);
       const reach = new Set(b.states.map((s) => s.join(',')));
-      let x = i + 1;
-      const rnd = () => {
-        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-        return (x >>> 8) / 2 ** 24;
-      };
+      const rnd = uniform(i + 1);
       for (let k = 0; k < 40; k++) {
         const s = arbitrary(model, rnd);
         expect(set.has(s), `plan ${i}: ${s}`).toBe(reach.has(s.join(',')));
@@ -116,11 +121,7 @@ describe('the reachable set', () => {
       const states = b.states;
       const types = model.layout.slotTypes;
       const n = types.length;
-      let x = 7 * i + 3;
-      const rnd = () => {
-        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-        return (x >>> 8) / 2 ** 24;
-      };
+      const rnd = uniform(7 * i + 3);
       const litOf = (slot: number): SlotLit => ({
         slot,
         value: fromCode(types[slot] as ScalarType, Math.floor(rnd() * cardinality(types[slot] as ScalarType))),

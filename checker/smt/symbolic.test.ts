@@ -13,11 +13,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ScalarType, bool, cardinality, enumOf, fromCode, index, minValue, option, range } from '../../model/lang/types.js';
 import { type BoolSym, type ElemSym, type NumLike, type OptSym, SmtUnsupported, type Sym, SymOps } from './symbolic.js';
 import { Terms, bitsFor } from './terms.js';
-import { shutdownSmt, withSession } from './z3Host.js';
+import { type ModelHandle, shutdownSmt, withSession } from './z3Host.js';
 
 afterAll(async () => {
   await shutdownSmt();
 });
+
+/** Runs `fn` with the symbolic operations of a fresh session and a model of an empty solver (ground terms evaluate in it). */
+function withOps(fn: (tm: Terms, ops: SymOps, m: ModelHandle) => Promise<void>): Promise<void> {
+  return withSession(async (s) => {
+    const tm = new Terms(s);
+    const solver = s.newSolver();
+    expect(await s.check(solver, null)).toBe('sat');
+    await fn(tm, new SymOps(tm), s.model(solver));
+  });
+}
 
 /** A symbolic or constant number with the natural value it stands for. */
 interface Num {
@@ -41,12 +51,7 @@ type NumPlan = typeof numPlan extends fc.Arbitrary<infer T> ? T : never;
 
 describe('SymOps', () => {
   it('eqNum, lessNum, arith, inRange, ite, unwrap, isSome and code give the values plain arithmetic gives, within exact static bounds', async () => {
-    await withSession(async (s) => {
-      const tm = new Terms(s);
-      const ops = new SymOps(tm);
-      const solver = s.newSolver();
-      expect(await s.check(solver, null)).toBe('sat');
-      const m = s.model(solver);
+    await withOps(async (tm, ops, m) => {
       const build = (p: NumPlan): Num => {
         if (p.constant) return { sym: { k: 'v', v: p.value }, value: p.value };
         const off = p.lo - p.below;
@@ -160,12 +165,7 @@ describe('SymOps', () => {
   });
 
   it('Boolean connectives agree with their truth tables, and fold constants to the right constant', async () => {
-    await withSession(async (s) => {
-      const tm = new Terms(s);
-      const ops = new SymOps(tm);
-      const solver = s.newSolver();
-      expect(await s.check(solver, null)).toBe('sat');
-      const m = s.model(solver);
+    await withOps(async (tm, ops, m) => {
       // A Boolean is a folded constant, or a term z3 evaluates (the code cannot see its value).
       const sym = ([v, folded]: [boolean, boolean]): BoolSym => (folded ? ops.lit(v) : ops.bool(v ? tm.not(tm.F) : tm.not(tm.T)));
       const check = (b: BoolSym, want: boolean, what: string) => {
@@ -294,12 +294,7 @@ describe('SymOps', () => {
   });
 
   it('slot values: a slot code reads back as the value of its type, a value stored gets its code, defaults and widths', async () => {
-    await withSession(async (s) => {
-      const tm = new Terms(s);
-      const ops = new SymOps(tm);
-      const solver = s.newSolver();
-      expect(await s.check(solver, null)).toBe('sat');
-      const m = s.model(solver);
+    await withOps(async (tm, ops, m) => {
       const types: [string, ScalarType][] = [
         ['range(-2, 3)', range(-2, 3)],
         ['range(1, 4)', range(1, 4)],
