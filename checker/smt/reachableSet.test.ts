@@ -8,11 +8,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { add, eq, lt } from '../../model/lang/expr.js';
+import { add, eq, lt, not } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type ScalarType, cardinality, fromCode, range } from '../../model/lang/types.js';
+import { invariant } from '../../properties/property.js';
 import { build, orError, planArb } from './randomProtocol.testkit.js';
 import { type SlotLit, buildReachableSet } from './reachableSet.js';
 
@@ -62,6 +63,36 @@ function uniform(seed: number): () => number {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     return (x >>> 8) / 2 ** 24;
   };
+}
+
+/**
+ * `unreachableCube` as its documentation states it, over a list of states: from the literals of
+ * `start`, add the literal of `s` that leaves the fewest states matching (it must leave fewer than
+ * now; ties: the earliest place in `prefer`, then the lowest slot) until none match (null if no
+ * literal leaves fewer: `s` is reachable); then drop each literal, latest first, that is not needed.
+ */
+function greedyCube(states: readonly Int32Array[], s: Int32Array, start: readonly number[], prefer: readonly number[]): SlotLit[] | null {
+  const chosen = [...start];
+  const lits = () => chosen.map((j) => ({ slot: j, value: s[j] as number }));
+  let left = states.filter((z) => matches(z, lits()));
+  const rank = (j: number) => (prefer.includes(j) ? prefer.indexOf(j) : Number.POSITIVE_INFINITY);
+  while (left.length > 0) {
+    const options = Array.from({ length: s.length }, (_, j) => j)
+      .filter((j) => !chosen.includes(j))
+      .map((j) => ({ j, c: left.filter((z) => z[j] === s[j]).length }))
+      .filter((o) => o.c < left.length)
+      .sort((a, b) => a.c - b.c || rank(a.j) - rank(b.j) || a.j - b.j);
+    const best = options[0];
+    if (!best) return null;
+    chosen.push(best.j);
+    left = left.filter((z) => z[best.j] === s[best.j]);
+  }
+  let cube = lits();
+  for (let i = cube.length - 1; i >= 0 && cube.length > 1; i--) {
+    const without = cube.filter((_, k) => k !== i);
+    if (!states.some((z) => matches(z, without))) cube = without;
+  }
+  return cube.sort((a, b) => a.slot - b.slot);
 }
 
 const matches = (s: Int32Array, cube: readonly SlotLit[]) => cube.every((l) => s[l.slot] === l.value);
@@ -198,8 +229,10 @@ describe('the reachable set', () => {
       for (let k = 0; k < 20; k++) {
         const s = Int32Array.from(types, (t) => fromCode(t, Math.floor(rnd() * cardinality(t))));
         const start = [...new Set(Array.from({ length: Math.floor(rnd() * 2) }, () => Math.floor(rnd() * n)))];
-        const prefer = Array.from({ length: n }, (_, j) => j).sort(() => rnd() - 0.5);
+        // Some slots, in a random order, some twice (the first place counts).
+        const prefer = Array.from({ length: n + 2 }, () => Math.floor(rnd() * n)).slice(0, Math.floor(rnd() * (n + 3)));
         const cube = set.unreachableCube(s, start, prefer);
+        expect(cube, `plan ${i}: ${s} from ${start} preferring ${prefer}`).toEqual(greedyCube(states, s, start, prefer));
         const reachable = states.some((z) => z.join(',') === s.join(','));
         if (reachable) {
           expect(cube, `plan ${i}: ${s} is reachable`).toBe(null);
@@ -316,5 +349,71 @@ describe('the reachable set', () => {
     }
     const r = buildReachableSet(model, [], 1e6, Date.now() + 600_000);
     expect(r.status === 'complete' && [r.set.n, r.set.depth, r.set.deadlocks]).toEqual([10_000, 198, 1]);
+  });
+
+  it('with 32 states (a whole word of bits), every-state queries still see the last word; a slot value outside its type is refused', () => {
+    const proto = defineProtocol({
+      name: 'reach-32',
+      summary: 'two equal counters from 0 to 31',
+      spec: 'checker/smt/reachableSet.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const x = b.v('x', range(0, 31));
+        const y = b.v('y', range(0, 31));
+        b.init('zero', () => []);
+        b.rule('Inc', {}, () => ({ guard: lt(x, 31), body: [assign(x, add(x, 1)), assign(y, x)] }));
+        return { x, y };
+      },
+    });
+    const r = buildReachableSet(buildModel(proto), [], 100, null);
+    expect(r.status === 'complete' && r.set.n).toBe(32);
+    if (r.status !== 'complete') return;
+    const all = Array.from({ length: 32 }, (_, v) => v);
+    expect(r.set.subsetOf(null, r.set.equalSet(0, 1, all)), 'x = y in every state').toBe(true);
+    expect(r.set.disjointFrom(null, r.set.equalSet(0, 1, [31])), 'x = y = 31 in the last state found').toBe(false);
+    expect(r.set.subsetOf(null, r.set.equalSet(0, 1, all.slice(0, 31))), 'not every state has x = y below 31').toBe(false);
+    expect(r.set.unreachableCube(Int32Array.from([31, 30]), [])).toEqual([
+      { slot: 0, value: 31 },
+      { slot: 1, value: 30 },
+    ]);
+    expect(() => r.set.count([{ slot: 0, value: 32 }])).toThrow('no such slot value: slot 0 = 32');
+    expect(() => r.set.meets([{ slot: 2, value: 0 }])).toThrow('no such slot value: slot 2 = 0');
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(r.elapsedMs).toBeLessThan(60_000);
+  });
+
+  it('an invariant broken in a start state, or in a state reached only once, is a violation; a start state that fails to build is a model error', () => {
+    const counter = (bad: number | null, initTo: number) =>
+      buildModel(
+        defineProtocol({
+          name: 'reach-line',
+          summary: 'a counter from 0 to 3',
+          spec: 'checker/smt/reachableSet.test.ts',
+          params: {},
+          variants: [],
+          build(b) {
+            const n = b.v('n', range(0, 3));
+            // A computed start value out of range is a model error when the start state is built.
+            b.init('start', () => [assign(n, add(n, initTo))]);
+            b.rule('Inc', {}, () => ({ guard: lt(n, 3), body: [assign(n, add(n, 1))] }));
+            return { n };
+          },
+        }),
+      );
+    for (const [bad, want] of [
+      [0, 'violation'],
+      [3, 'violation'],
+      [null, 'complete'],
+    ] as const) {
+      const model = counter(bad, 0);
+      const n = model.layout.slotNames.indexOf('n');
+      const props = bad === null ? [] : [invariant('not-bad', 'T-1', `n is never ${bad}`, not(eq(model.handles.n as never, bad)))];
+      const r = buildReachableSet(model, props, 100, null);
+      expect([n, r.status], `n is never ${bad}`).toEqual([0, want]);
+    }
+    const broken = buildReachableSet(counter(null, 7), [], 100, null);
+    expect(broken.status).toBe('error');
+    expect(broken.status !== 'complete' && [broken.states, broken.reason.length > 0]).toEqual([0, true]);
   });
 });
