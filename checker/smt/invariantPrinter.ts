@@ -312,6 +312,7 @@ export function printFacts(model: Model, facts: readonly Fact[]): PrintedFact[] 
     for (const choice of [names, ...names.map((n) => [n])]) {
       if (choice.length === 0) continue;
       const members: Fact[] = [];
+      const memberKeys = new Set<string>();
       let complete = true;
       const per = choice.map((n) => {
         const vals = [...(consts.get(n) as Set<number>)].sort((a, b) => a - b);
@@ -335,7 +336,11 @@ export function printFacts(model: Model, facts: readonly Fact[]): PrintedFact[] 
           complete = false;
           break;
         }
-        members.push(have);
+        // A renaming may map the fact to itself or to a member already met: each counts once.
+        if (!memberKeys.has(k)) {
+          memberKeys.add(k);
+          members.push(have);
+        }
       }
       if (complete && members.length > 1) {
         family = members;
