@@ -11,7 +11,8 @@
  * always `some(n)`, `top` always `n + 1` and `hi` equal to `n` once `n` is at least 1; `far` never leaves 5 and `mode`
  * never leaves `off` (an enum of its own, with as many values as the step's). Each page's `held`
  * says whether it holds a frame (so it equals `busy` of that frame), and `view` mirrors each page's
- * step (slots of one enum, always equal).
+ * step (slots of one enum, always equal). `last` and `lastPage` are the frame and the page of the
+ * latest move (a plain index value of each type).
  */
 import { add, and, eq, isSome, lt, none, some, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, initState } from '../../model/lang/interp.js';
@@ -34,6 +35,7 @@ export interface InferenceHandles {
   mode: Ref;
   top: Ref;
   view: Ref;
+  lastPage: Ref;
 }
 
 export const inferenceProtocol = defineProtocol<InferenceHandles>({
@@ -55,8 +57,9 @@ export const inferenceProtocol = defineProtocol<InferenceHandles>({
     const last = b.v('last', Frame);
     const far = b.v('far', range(5, 6));
     const mode = b.v('mode', enumOf('Mode', ['off', 'on', 'auto']));
-    const top = b.v('top', range(0, 3));
+    const top = b.v('top', range(0, 4));
     const view = b.v('view', arrayOf(Page, step));
+    const lastPage = b.v('lastPage', Page);
     b.init('start', () => [assign(cnt, some(n, option(range(0, 2)))), assign(hi, 1), assign(far, 5), assign(top, 1)]);
     b.rule('MigStart', { p: Page, f: Frame }, ({ p, f }) => ({
       guard: and(eq(mig.at(p).f('step'), 'idle'), eq(owner.at(f), none)),
@@ -68,6 +71,7 @@ export const inferenceProtocol = defineProtocol<InferenceHandles>({
         assign(owner.at(f), some(p, option(Page))),
         assign(busy.at(f), true),
         assign(last, f),
+        assign(lastPage, p),
       ],
     }));
     b.rule('MigDone', { p: Page }, ({ p }) => ({
@@ -89,7 +93,7 @@ export const inferenceProtocol = defineProtocol<InferenceHandles>({
       guard: lt(n, 2),
       body: [assign(n, add(n, 1)), assign(cnt, some(n, option(range(0, 2)))), assign(hi, n), assign(top, add(n, 1))],
     }));
-    return { Page, Frame, mig, owner, busy, n, cnt, hi, last, far, mode, top, view };
+    return { Page, Frame, mig, owner, busy, n, cnt, hi, last, far, mode, top, view, lastPage };
   },
 });
 
