@@ -470,10 +470,23 @@ describe('printFacts: families written by hand', () => {
         { slot: slot('last'), values: [f] },
       ],
     }));
+    // The latest frame one of f and g (a hypothesis over index values) and frame f busy.
+    const hyp: Fact[] = [];
+    for (const f of [0, 1, 2])
+      for (const g of [0, 1, 2])
+        if (f !== g)
+          hyp.push({
+            kind: 'sets',
+            lits: [
+              { slot: slot('last'), values: [Math.min(f, g), Math.max(f, g)] },
+              { slot: slot(`busy[${f}]`), values: [1] },
+            ],
+          });
     for (const [fs, n] of [
       [fam, 2],
       [single, 2],
       [sets, 3],
+      [hyp, 6],
     ] as const) {
       const out = checkContract(fs);
       expect(out.map((c) => c.covers)).toEqual([n]);
