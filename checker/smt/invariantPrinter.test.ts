@@ -30,7 +30,8 @@ import {
   unwrap,
 } from '../../model/lang/expr.js';
 import { holds } from '../../model/lang/interp.js';
-import { type ScalarType, bool, enumOf, option, range } from '../../model/lang/types.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type ScalarType, arrayOf, bool, enumOf, option, range } from '../../model/lang/types.js';
 import { comparable, inferenceModel, reachableStates, rng, sampleStates, slotValues } from './inferenceModel.testkit.js';
 import { type PrintedFact, exprOfLits, exprSource, printFacts, typeSource } from './invariantPrinter.js';
 import { buildReachableSet } from './reachableSet.js';
@@ -528,6 +529,55 @@ describe('printFacts: families written by hand', () => {
       expect(out.map((c) => c.covers)).toEqual([n]);
       expect(states.find((s) => evalIn((out[0] as PrintedFact).expr, s) !== allHold(fs)(s))?.join(',')).toBeUndefined();
     }
+  });
+
+  it('a family of unconditional equalities, quantified over the index values of the two compared slots', () => {
+    // Page p holds a frame exactly when frame f is busy: one fact per page and frame.
+    const fam: Fact[] = [];
+    for (const p of [0, 1]) for (const f of [0, 1, 2]) fam.push({ kind: 'eq', when: null, a: slot(`mig[${p}].held`), b: slot(`busy[${f}]`) });
+    const out = checkContract(fam);
+    expect(out.map((c) => c.covers)).toEqual([6]);
+    expect(states.find((s) => evalIn((out[0] as PrintedFact).expr, s) !== allHold(fam)(s))?.join(',')).toBeUndefined();
+  });
+
+  it('ordered pairs of frames as value sets, whose literals come in either slot order, are one family', () => {
+    const fam: Fact[] = [];
+    for (const f of [0, 1, 2])
+      for (const g of [0, 1, 2])
+        if (f !== g)
+          fam.push({
+            kind: 'sets',
+            lits: [
+              { slot: slot(`busy[${f}]`), values: [1] },
+              { slot: slot(`busy[${g}]`), values: [0] },
+            ].sort((a, b) => a.slot - b.slot),
+          });
+    const out = checkContract(fam);
+    expect(out.map((c) => c.covers)).toEqual([6]);
+    expect(states.find((s) => evalIn((out[0] as PrintedFact).expr, s) !== allHold(fam)(s))?.join(',')).toBeUndefined();
+  });
+
+  it('an index type of one value is not quantified (it gains nothing)', () => {
+    const tiny = buildModel(
+      defineProtocol({
+        name: 'one-value',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const One = b.index('One', 1);
+          const P = b.index('P', 2);
+          b.v('a', arrayOf(One, arrayOf(P, bool)));
+          b.init('start', () => []);
+          return {};
+        },
+      }),
+    );
+    const fam: Fact[] = [0, 1].map((p) => ({ kind: 'cube', lits: [{ slot: tiny.layout.slotNames.indexOf(`a[0][${p}]`), value: 1 }] }));
+    const out = printFacts(tiny, fam);
+    expect(out.map((c) => c.source)).toEqual(['forall(P, (p) => not(a.at(0).at(p)))']);
+    expect(out.map((c) => c.covers)).toEqual([2]);
   });
 
   it('a fact that every renaming maps to itself is printed as it is, covering 1', () => {
