@@ -531,13 +531,15 @@ describe('printFacts: families written by hand', () => {
     }
   });
 
-  it('a family of unconditional equalities, quantified over the index values of the two compared slots', () => {
-    // Page p holds a frame exactly when frame f is busy: one fact per page and frame.
-    const fam: Fact[] = [];
-    for (const p of [0, 1]) for (const f of [0, 1, 2]) fam.push({ kind: 'eq', when: null, a: slot(`mig[${p}].held`), b: slot(`busy[${f}]`) });
-    const out = checkContract(fam);
-    expect(out.map((c) => c.covers)).toEqual([6]);
-    expect(states.find((s) => evalIn((out[0] as PrintedFact).expr, s) !== allHold(fam)(s))?.join(',')).toBeUndefined();
+  it('families of unconditional equalities and disequalities, quantified over the index values of the two compared slots', () => {
+    // Page p holds a frame exactly when (or exactly when not) frame f is busy: one fact per page and frame.
+    for (const kind of ['eq', 'ne'] as const) {
+      const fam: Fact[] = [];
+      for (const p of [0, 1]) for (const f of [0, 1, 2]) fam.push({ kind, when: null, a: slot(`mig[${p}].held`), b: slot(`busy[${f}]`) });
+      const out = checkContract(fam);
+      expect(out.map((c) => c.covers)).toEqual([6]);
+      expect(states.find((s) => evalIn((out[0] as PrintedFact).expr, s) !== allHold(fam)(s))?.join(',')).toBeUndefined();
+    }
   });
 
   it('ordered pairs of frames as value sets, whose literals come in either slot order, are one family', () => {
