@@ -181,7 +181,21 @@ class FactPrinter {
     return eq(r, this.value(l.slot, l.value, bind));
   }
 
-  /** `slot j` takes one of `values` (all natural values of the slot's type). */
+  /**
+   * Whether slot j holds values of an index type whose values are bound (a quantified family): only
+   * the values the fact mentions are bound, so its other values cannot be written (frame 2 is
+   * "the frame that is neither f nor f2" only for one member of the family).
+   */
+  private bound(j: number, bind: Binding): boolean {
+    const ix = indexOf((this.addr[j] as SlotAddress).type);
+    return ix !== null && bind.has(ix.name);
+  }
+
+  /**
+   * `slot j` takes one of `values` (all natural values of the slot's type), written with the shorter
+   * of the values allowed and the values excluded; through the values allowed when its index values
+   * are bound.
+   */
   inExpr(j: number, values: readonly number[], bind: Binding): Expr {
     const t = (this.addr[j] as SlotAddress).type;
     const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
@@ -189,22 +203,33 @@ class FactPrinter {
     const r = this.ref(j, bind);
     if (t.kind === 'bool' && values.length === 1) return values[0] ? eq(r, true) : not(r);
     if (values.length === 1) return eq(r, this.value(j, values[0] as number, bind));
+    if (this.bound(j, bind)) return or(...values.map((v) => eq(r, this.value(j, v, bind))));
     if (out.length === 1) return ne(r, this.value(j, out[0] as number, bind));
     if (values.length <= out.length) return or(...values.map((v) => eq(r, this.value(j, v, bind))));
     return and(...out.map((v) => ne(r, this.value(j, v, bind))));
+  }
+
+  /** `slot j` takes none of `values`: one of the others, or, when its index values are bound, none of these. */
+  outExpr(j: number, values: readonly number[], bind: Binding): Expr {
+    if (this.bound(j, bind)) {
+      const r = this.ref(j, bind);
+      const nes = values.map((v) => ne(r, this.value(j, v, bind)));
+      return nes.length === 1 ? (nes[0] as Expr) : and(...nes);
+    }
+    const t = (this.addr[j] as SlotAddress).type;
+    const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
+    return this.inExpr(
+      j,
+      all.filter((v) => !values.includes(v)),
+      bind,
+    );
   }
 
   /** A fact (or a merged group) as an expression under the binding. */
   factExpr(f: Fact, bind: Binding): Expr {
     if (f.kind === 'sets') {
       const last = f.lits[f.lits.length - 1] as (typeof f.lits)[number];
-      const t = (this.addr[last.slot] as SlotAddress).type;
-      const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
-      const concl = this.inExpr(
-        last.slot,
-        all.filter((v) => !last.values.includes(v)),
-        bind,
-      );
+      const concl = this.outExpr(last.slot, last.values, bind);
       if (f.lits.length === 1) return concl;
       const hyps = f.lits.slice(0, -1).map((l) => this.inExpr(l.slot, l.values, bind));
       return implies(hyps.length === 1 ? (hyps[0] as Expr) : and(...hyps), concl);
@@ -225,13 +250,7 @@ class FactPrinter {
   }
 
   negLit(l: SlotLit, bind: Binding): Expr {
-    const t = (this.addr[l.slot] as SlotAddress).type;
-    const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
-    return this.inExpr(
-      l.slot,
-      all.filter((v) => v !== l.value),
-      bind,
-    );
+    return this.outExpr(l.slot, [l.value], bind);
   }
 }
 
@@ -312,6 +331,7 @@ export function printFacts(model: Model, facts: readonly Fact[]): PrintedFact[] 
     for (const choice of [names, ...names.map((n) => [n])]) {
       if (choice.length === 0) continue;
       const members: Fact[] = [];
+      const memberKeys = new Set<string>();
       let complete = true;
       const per = choice.map((n) => {
         const vals = [...(consts.get(n) as Set<number>)].sort((a, b) => a - b);
@@ -335,7 +355,11 @@ export function printFacts(model: Model, facts: readonly Fact[]): PrintedFact[] 
           complete = false;
           break;
         }
-        members.push(have);
+        // A renaming may map the fact to itself or to a member already met: each counts once.
+        if (!memberKeys.has(k)) {
+          memberKeys.add(k);
+          members.push(have);
+        }
       }
       if (complete && members.length > 1) {
         family = members;

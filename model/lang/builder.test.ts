@@ -195,6 +195,9 @@ describe('expressions refuse what does not type', () => {
     ['unwrap of a non-option', () => unwrap(e), /unwrap needs an option, got enum E/],
     ['some of an option', () => some(o), /some\(\) needs a non-option scalar, got option\(P\)/],
     ['some of an integer', () => some(add(n, 1)), /some\(\) needs a non-option scalar, got int/],
+    ['some of an integer literal with no range', () => some(1), /some\(\) needs a non-option scalar, got int/],
+    ['some of a literal outside the range of the option', () => some(3, option(range(0, 2))), /literal 3 is outside 0\.\.2/],
+    ['some of a fractional literal in an option of a range', () => some(0.5, option(range(0, 2))), /literal 0\.5 is outside 0\.\.2/],
     ['ord of a number', () => ord(n), /ord needs an index value, got 0\.\.3/],
   ];
   it.each(refused)('%s', (_name, fn, message) => {
@@ -218,6 +221,9 @@ describe('expressions refuse what does not type', () => {
     expect(exists(P, (i) => arr.at(i).f('y')).type).toEqual(bool);
     expect(some(e).type).toEqual(option(E));
     expect(some('b', option(E))).toMatchObject({ op: 'some', type: option(E), e: { op: 'lit', value: 1 } });
+    // An integer literal in an option of a range is a literal of that range.
+    expect(some(2, option(range(0, 2)))).toEqual({ op: 'some', type: option(range(0, 2)), e: { op: 'lit', type: range(0, 2), value: 2 } });
+    expect(some(0, option(range(0, 2)))).toMatchObject({ e: { op: 'lit', type: range(0, 2), value: 0 } });
     expect(unwrap(o).type).toEqual(P);
     expect(pre(n).type).toEqual(range(0, 3));
     expect(ord(toExpr(1, P)).type).toEqual(int);

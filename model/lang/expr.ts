@@ -11,6 +11,7 @@ import {
   type ExprType,
   type IndexType,
   type OptionType,
+  type RangeType,
   type RecordType,
   type ScalarType,
   type Type,
@@ -283,11 +284,18 @@ export function unwrap(x: Operand): Expr {
   if (e.type.kind !== 'option') fail(`unwrap needs an option, got ${typeName(e.type)}`);
   return { op: 'unwrap', type: (e.type as OptionType).inner, e };
 }
-/** Wraps a scalar value into an option. */
+/**
+ * Wraps a scalar value into an option. An integer literal in an option of a range takes that range
+ * (`some(1, option(range(0, 2)))`: a literal alone is an `int`, which an option cannot hold).
+ */
 export function some(x: Operand, t?: OptionType): Expr {
-  const e = toExpr(x, t?.inner);
+  const e = typeof x === 'number' && t?.inner.kind === 'range' ? rangeLiteral(x, t.inner) : toExpr(x, t?.inner);
   if (e.type.kind === 'option' || e.type.kind === 'int') fail(`some() needs a non-option scalar, got ${typeName(e.type)}`);
   return { op: 'some', type: t ?? { kind: 'option', inner: e.type as Exclude<ScalarType, OptionType> }, e };
+}
+function rangeLiteral(x: number, t: RangeType): Expr {
+  if (!inType(t, x)) fail(`literal ${x} is outside ${typeName(t)}`);
+  return { op: 'lit', type: t, value: x };
 }
 /** The ordinal of an index value as an integer. */
 export function ord(x: Operand): Expr {
