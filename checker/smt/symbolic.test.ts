@@ -149,6 +149,11 @@ describe('SymOps', () => {
           expect(ops.lo(r) <= Math.min(...may) && ops.hi(r) >= Math.max(...may), `${what}: ite bounds`).toBe(true);
         }
         truth(ops.isSome(a.sym), a.value >= 0, `${what}: isSome`);
+        // Unwrapped, a symbolic number keeps bounds a value can have: 0 or more, even one that is never
+        // some (its value is then meaningless: the caller records the model error), and never lo > hi.
+        const unwrapped = ops.unwrap(a.sym) as NumLike;
+        const bounds = `${what}: unwrap bounds ${ops.lo(unwrapped)}..${ops.hi(unwrapped)}`;
+        if (a.sym.k === 'n') expect(0 <= ops.lo(unwrapped) && ops.lo(unwrapped) <= ops.hi(unwrapped), bounds).toBe(true);
         if (a.value >= 0) {
           const u = ops.unwrap(a.sym) as NumLike;
           expect(natOf(u), `${what}: unwrap`).toBe(a.value);
@@ -218,6 +223,13 @@ describe('SymOps', () => {
       expect(ops.or([ops.F, x]), 'or keeps the one operand that is not false').toBe(x);
       expect(ops.ite(x, ops.T, ops.F), 'ite(c, true, false) is c').toBe(x);
       expect(ops.ite(x, ops.T, ops.T)).toBe(ops.T);
+      expect(ops.ite(x, y, y), 'the same value on both branches is that value').toBe(y);
+      // Constants that are not the shared T and F objects fold the same way.
+      const [t1, t2, f1] = [{ k: 'b', t: tm.T, c: true } as BoolSym, { k: 'b', t: tm.T, c: true } as BoolSym, { k: 'b', t: tm.F, c: false } as BoolSym];
+      expect((ops.ite(x, t1, t2) as BoolSym).c, 'ite(c, true, true) is true').toBe(true);
+      expect(ops.ite(x, t1, f1), 'ite(c, true, false) is c').toBe(x);
+      expect(tm.toString((ops.ite(x, f1, t1) as BoolSym).t)).toBe('(not x)');
+      expect(ops.iff(t1, f1).c).toBe(false);
       expect(tm.toString((ops.ite(x, ops.F, ops.T) as BoolSym).t)).toBe('(not x)');
     });
   });
@@ -276,6 +288,7 @@ describe('SymOps', () => {
         }
       expect(() => ops.eq(elem(0), { k: 'v', v: 0 })).toThrow(/mismatched/);
       expect(() => ops.asNum(elem(0), 'unwrap')).toThrow(SmtUnsupported);
+      expect(() => ops.asNum(elem(0), 'unwrap')).toThrow('unwrap needs a number here, got a index element');
       expect(() => ops.asNum(ops.T, 'unwrap')).toThrow(/Boolean/);
       expect(() => ops.asBool({ k: 'v', v: 1 })).toThrow(/Boolean/);
     });
