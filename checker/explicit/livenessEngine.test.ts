@@ -1,0 +1,245 @@
+/**
+ * The explicit engine with liveness around the fair-cycle analysis: the fairness requirements in
+ * the form the cycle search reads, the asynchronous run (livenessRun, explicitRunWithLiveness, the
+ * engine object) against the synchronous one, a stop by the job's signal, the full graph's check
+ * of what the annotated quotient found violated when only the quotient fits the state limit, the
+ * combined result's order of violations and its guarantee, and the symmetry figures. Each expected
+ * value is derived by hand from the model's declarations, or compared with the synchronous check.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkLasso } from '../../counterexamples/lasso.js';
+import type { Trace } from '../../counterexamples/trace.js';
+import { add, and, eq, lt, ne, not } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, bool, range } from '../../model/lang/types.js';
+import { type Liveness, type Property, alwaysEventually, eventually, invariant, stepProperty } from '../../properties/property.js';
+import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
+import type { CheckJob, CheckResult } from '../engine.js';
+import { STRONG, WEAK } from './fairCycles.js';
+import { explicitCheckWithLiveness, explicitLivenessEngine, explicitRunWithLiveness, fairnessGroups, livenessCheck, livenessRun } from './liveness.js';
+
+/** The result without the figures of time and memory, which are all that may differ between two runs. */
+const verdict = (r: CheckResult) => {
+  // explicitRun also reports its number of worker threads.
+  const {
+    bytesPerState: _b,
+    storeBytes: _s,
+    elapsedMs: _e,
+    statesPerSec: _r,
+    workers: _w,
+    liveness,
+    ...figures
+  } = r.stats as unknown as Record<string, unknown>;
+  const live = liveness as Record<string, unknown> | undefined;
+  const { bytesPerState: _lb, storeBytes: _ls, elapsedMs: _le, statesPerSec: _lr, ...liveFigures } = live ?? {};
+  return { ...r, stats: { ...figures, ...(live ? { liveness: liveFigures } : {}) } };
+};
+
+/** Four rules: A weak, B strong per process, C weak over all its instances together, D with no fairness. */
+const fairness = defineProtocol({
+  name: 'fairness-groups',
+  summary: 'one rule of each fairness',
+  spec: 'checker/explicit/livenessEngine.test.ts',
+  params: {},
+  variants: [],
+  build(b) {
+    const Proc = b.index('Proc', 2);
+    const x = b.v('x', range(0, 1));
+    b.init('zero', () => []);
+    b.rule('A', {}, () => ({ guard: true, body: [assign(x, 0)] }), { fairness: 'weak' });
+    b.rule('B', { i: Proc }, () => ({ guard: true, body: [assign(x, 1)] }), { fairness: 'strong', fairnessScope: 'instance' });
+    b.rule('C', { i: Proc }, () => ({ guard: true, body: [assign(x, 0)] }), { fairness: 'weak', fairnessScope: 'rule' });
+    b.rule('D', { i: Proc }, () => ({ guard: true, body: [assign(x, 1)] }));
+    return { x };
+  },
+});
+
+describe('fairnessGroups', () => {
+  const model = buildModel(fairness);
+  const inst = (label: string) => model.instances.findIndex((i) => i.label === label);
+
+  it('declared: one group per fair instance (per rule for a rule-wide requirement), weak or strong as declared; none for an unfair rule', () => {
+    const g = fairnessGroups(model, 'declared');
+    const [a, b0, b1, c0, c1, d0, d1] = ['A()', 'B(i=0)', 'B(i=1)', 'C(i=0)', 'C(i=1)', 'D(i=0)', 'D(i=1)'].map((l) => {
+      expect(inst(l)).toBeGreaterThanOrEqual(0);
+      return g.groupOf[inst(l)] as number;
+    }) as number[];
+    expect(g.count).toBe(4);
+    expect(g.groupOf.length).toBe(model.instances.length);
+    expect([d0, d1]).toEqual([-1, -1]);
+    expect(c0).toBe(c1);
+    expect(new Set([a, b0, b1, c0]).size).toBe(4);
+    for (const grp of [a, b0, b1, c0] as number[]) expect(grp >= 0 && grp < 4).toBe(true);
+    expect([g.kind[a as number], g.kind[b0 as number], g.kind[b1 as number], g.kind[c0 as number]]).toEqual([WEAK, STRONG, STRONG, WEAK]);
+    expect(g.kind.length).toBe(4);
+  });
+
+  it('none: no group at all', () => {
+    const g = fairnessGroups(model, 'none');
+    expect(g.count).toBe(0);
+    expect([...g.groupOf]).toEqual(model.instances.map(() => -1));
+  });
+});
+
+/**
+ * Two processes pass a token (Pass(i, j)); the one without it may finish the run (Work(i), weakly
+ * fair per process). Under symmetry the check runs on the annotated quotient, which finds `done`
+ * violated (the passing loop is fair), and the lasso comes from the full graph. The full graph has
+ * four states (which process holds the token, done or not), the quotient two.
+ */
+const tokenPass = defineProtocol({
+  name: 'token-pass',
+  summary: 'two processes pass a token; the one without it may finish',
+  spec: 'checker/explicit/livenessEngine.test.ts',
+  params: {},
+  variants: [],
+  build(b) {
+    const Proc = b.index('Proc', 2, { symmetric: true });
+    const has = b.v('has', arrayOf(Proc, bool));
+    const done = b.v('done', bool);
+    b.init('first', () => [assign(has.at(0), true)]);
+    b.rule('Pass', { i: Proc, j: Proc }, ({ i, j }) => ({ guard: and(has.at(i), not(has.at(j))), body: [assign(has.at(i), false), assign(has.at(j), true)] }));
+    b.rule('Work', { i: Proc }, ({ i }) => ({ guard: and(not(has.at(i)), not(done)), body: [assign(done, true)] }), {
+      fairness: 'weak',
+      fairnessScope: 'instance',
+    });
+    return { has, done };
+  },
+});
+
+interface Case {
+  readonly name: string;
+  readonly model: Model;
+  readonly properties: readonly Property[];
+  readonly symmetry?: boolean;
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  for (const acquire of ['weak', 'strong']) {
+    const model = buildModel(mutex, { params: { acquire } });
+    out.push({ name: `mutex ${acquire}`, model, properties: mutexProperties.build(model) });
+  }
+  const stop = buildModel(stopper);
+  out.push({ name: 'stopper', model: stop, properties: stopperProperties.build(stop) });
+  const lossy = buildModel(lossyChannel, { params: { deliver: 'weak' } });
+  out.push({ name: 'lossy channel', model: lossy, properties: lossyChannelProperties.build(lossy) });
+  const tp = buildModel(tokenPass);
+  const done = eventually('done', 'TP-1', 'the run finishes', tp.handles.done);
+  out.push({ name: 'token pass under symmetry (annotated quotient, then the full graph)', model: tp, properties: [done], symmetry: true });
+  out.push({ name: 'token pass without symmetry', model: tp, properties: [done] });
+  return out;
+}
+
+describe('the asynchronous run', () => {
+  it.each(cases().map((c) => [c.name, c] as const))('%s: livenessRun, explicitRunWithLiveness and the engine give the synchronous results', async (_, c) => {
+    const job: CheckJob = { model: c.model, properties: c.properties, limits: {}, ...(c.symmetry ? { symmetry: true } : {}) };
+    const sync = livenessCheck(job);
+    expect(verdict(await livenessRun(job))).toEqual(verdict(sync));
+    const both = explicitCheckWithLiveness(job);
+    expect(verdict(await explicitRunWithLiveness(job))).toEqual(verdict(both));
+    expect(explicitLivenessEngine.name).toBe('explicit');
+    expect(verdict(await explicitLivenessEngine.run(job, {}))).toEqual(verdict(both));
+    if (sync.status === 'violated')
+      for (const v of sync.violations)
+        expect(checkLasso(c.model, v.trace as Trace, c.properties.find((p) => p.name === v.property) as Liveness)).toMatchObject({ ok: true });
+  });
+
+  it('the token pass is violated, its lasso from the full graph (stats of the full graph, symmetry refused for the lasso)', () => {
+    const c = cases().find((x) => x.symmetry) as Case;
+    const r = livenessCheck({ model: c.model, properties: c.properties, limits: {}, symmetry: true });
+    expect(r.status).toBe('violated');
+    expect([r.stats.symmetry, r.stats.states]).toEqual([false, 4]);
+    expect(r.stats.symmetryRefused).toContain('done');
+  });
+
+  it('a job whose signal is aborted stops at the first check of the graph search (every 1024 states): incomplete, the reason naming the signal', async () => {
+    // x counts up to 1999: the search checks for an interrupt once it has expanded 1024 states.
+    const long = buildModel(
+      defineProtocol({
+        name: 'long-count',
+        summary: 'a counter of 2000 states',
+        spec: 'checker/explicit/livenessEngine.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 1999));
+          b.init('zero', () => []);
+          b.rule('Inc', {}, () => ({ guard: lt(x, 1999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
+          b.endState(() => eq(x, 1999));
+          return { x };
+        },
+      }),
+    );
+    const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(long.handles.x, 1999))];
+    const stopped = await livenessRun({ model: long, properties, limits: {}, signal: AbortSignal.abort('stop now') });
+    expect(stopped.status === 'incomplete' && stopped.reason).toBe('interrupted (stop now)');
+    const running = await livenessRun({ model: long, properties, limits: {}, signal: new AbortController().signal });
+    expect([running.status, running.stats.states]).toEqual(['ok', 2000]);
+  });
+});
+
+describe('what the annotated quotient finds violated is checked again on the full graph', () => {
+  const c = cases().find((x) => x.symmetry) as Case;
+  it('a state limit the quotient fits in but the full graph does not: incomplete (the full graph), not an internal error', async () => {
+    // A limit of N states stops a search that stores N (even if nothing is left to expand): the quotient's two fit under three, the full graph's four do not.
+    const maxStates = 3;
+    expect(livenessCheck({ model: c.model, properties: [], limits: { maxStates }, symmetry: true })).toMatchObject({
+      status: 'ok',
+      stats: { states: 2, symmetry: true },
+    });
+    expect(livenessCheck({ model: c.model, properties: [], limits: { maxStates } }).status).toBe('incomplete');
+    const job: CheckJob = { model: c.model, properties: c.properties, limits: { maxStates }, symmetry: true };
+    for (const r of [livenessCheck(job), await livenessRun(job)]) {
+      expect(r.status).toBe('incomplete');
+      if (r.status === 'incomplete') expect(r.reason).toBe('state limit of 3 reached');
+      expect(r.stats.symmetry).toBe(false);
+    }
+  });
+});
+
+/** x counts 0, 1, 2 by Inc and stops at 2, not a legal end state (a deadlock); the invariant x < 2 fails there. */
+const counter = defineProtocol({
+  name: 'count-to-two',
+  summary: 'a counter that stops at 2',
+  spec: 'checker/explicit/livenessEngine.test.ts',
+  params: {},
+  variants: [],
+  build(b) {
+    const x = b.v('x', range(0, 2));
+    b.init('zero', () => []);
+    b.rule('Inc', {}, () => ({ guard: lt(x, 2), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
+    return { x };
+  },
+});
+
+describe('the combined result of the safety search and the liveness check', () => {
+  const model = buildModel(counter);
+  const { x } = model.handles;
+  const small = invariant('small', 'CT-1', 'x stays below 2', lt(x, 2));
+  const back = alwaysEventually('back', 'CT-2', 'x is 0 infinitely often', eq(x, 0));
+  const two = eventually('two', 'CT-3', 'x reaches 2', eq(x, 2));
+
+  it('a safety violation (invariant or step property) first, then the lasso (which the safety search, stopping there, does not list)', () => {
+    const r = explicitCheckWithLiveness({ model, properties: [back, small], limits: {} });
+    expect(r.status === 'violated' && r.violations.map((v) => [v.kind, v.property])).toEqual([
+      ['invariant', 'small'],
+      ['liveness', 'back'],
+    ]);
+    const noTwo = stepProperty(model, 'no-two', 'CT-4', 'Inc never makes x 2', 'Inc', () => ne(x, 2));
+    const s = explicitCheckWithLiveness({ model, properties: [back, noTwo], limits: {} });
+    expect(s.status === 'violated' && s.violations.map((v) => [v.kind, v.property])).toEqual([
+      ['step', 'no-two'],
+      ['liveness', 'back'],
+    ]);
+  });
+
+  it("the guarantee is the safety search store's (the liveness graph is exact), violated or not", () => {
+    const explicit = { store: 'hash-compaction' } as const;
+    const bad = explicitCheckWithLiveness({ model, properties: [back], limits: {}, explicit });
+    expect(bad.status === 'violated' && [bad.guarantee, bad.violations.map((v) => v.kind)]).toEqual(['hash-compaction', ['liveness', 'deadlock']]);
+    const good = explicitCheckWithLiveness({ model, properties: [two], limits: {}, explicit, deadlock: false });
+    expect(good.status === 'ok' && good.guarantee).toBe('hash-compaction');
+  });
+});
