@@ -15,7 +15,8 @@ import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, range } from '../../model/lang/types.js';
 import { type Liveness, type Property, alwaysEventually, eventually, invariant, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
-import type { CheckJob, CheckResult } from '../engine.js';
+import type { CheckJob, CheckResult, Progress } from '../engine.js';
+import { buildGraph } from './graph.js';
 import { STRONG, WEAK } from './fairCycles.js';
 import { explicitCheckWithLiveness, explicitLivenessEngine, explicitRunWithLiveness, fairnessGroups, livenessCheck, livenessRun } from './liveness.js';
 
@@ -132,6 +133,25 @@ function cases(): Case[] {
   return out;
 }
 
+/** x counts up to 1999 by Inc (weakly fair), and Back may reset it: 2000 states, depth 1999. */
+const longCount = buildModel(
+  defineProtocol({
+    name: 'long-count',
+    summary: 'a counter of 2000 states',
+    spec: 'checker/explicit/livenessEngine.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const x = b.v('x', range(0, 1999));
+      b.init('zero', () => []);
+      b.rule('Inc', {}, () => ({ guard: lt(x, 1999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
+      b.rule('Back', {}, () => ({ guard: lt(0, x), body: [assign(x, 0)] }));
+      b.endState(() => eq(x, 1999));
+      return { x };
+    },
+  }),
+);
+
 describe('the asynchronous run', () => {
   it.each(cases().map((c) => [c.name, c] as const))('%s: livenessRun, explicitRunWithLiveness and the engine give the synchronous results', async (_, c) => {
     const job: CheckJob = { model: c.model, properties: c.properties, limits: {}, ...(c.symmetry ? { symmetry: true } : {}) };
@@ -154,29 +174,12 @@ describe('the asynchronous run', () => {
     expect(r.stats.symmetryRefused).toContain('done');
   });
 
-  it('a job whose signal is aborted stops at the first check of the graph search (every 1024 states): incomplete, the reason naming the signal', async () => {
-    // x counts up to 1999: the search checks for an interrupt once it has expanded 1024 states.
-    const long = buildModel(
-      defineProtocol({
-        name: 'long-count',
-        summary: 'a counter of 2000 states',
-        spec: 'checker/explicit/livenessEngine.test.ts',
-        params: {},
-        variants: [],
-        build(b) {
-          const x = b.v('x', range(0, 1999));
-          b.init('zero', () => []);
-          b.rule('Inc', {}, () => ({ guard: lt(x, 1999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
-          b.endState(() => eq(x, 1999));
-          return { x };
-        },
-      }),
-    );
-    const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(long.handles.x, 1999))];
-    const stopped = await livenessRun({ model: long, properties, limits: {}, signal: AbortSignal.abort('stop now') });
+  it('a job whose signal is aborted stops at the first check of the graph search (every 1024 states): incomplete, the reason naming the signal; one not aborted finishes', async () => {
+    const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(longCount.handles.x, 1999))];
+    const stopped = await livenessRun({ model: longCount, properties, limits: {}, signal: AbortSignal.abort('stop now') });
     expect(stopped.status === 'incomplete' && stopped.reason).toBe('interrupted (stop now)');
-    const running = await livenessRun({ model: long, properties, limits: {}, signal: new AbortController().signal });
-    expect([running.status, running.stats.states]).toEqual(['ok', 2000]);
+    const running = await livenessRun({ model: longCount, properties, limits: {}, signal: new AbortController().signal });
+    expect([running.status, running.stats.states]).toEqual(['violated', 2000]);
   });
 });
 
@@ -241,5 +244,31 @@ describe('the combined result of the safety search and the liveness check', () =
     expect(bad.status === 'violated' && [bad.guarantee, bad.violations.map((v) => v.kind)]).toEqual(['hash-compaction', ['liveness', 'deadlock']]);
     const good = explicitCheckWithLiveness({ model, properties: [two], limits: {}, explicit, deadlock: false });
     expect(good.status === 'ok' && good.guarantee).toBe('hash-compaction');
+  });
+});
+
+describe('the figures of the fair-cycle analysis', () => {
+  const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(longCount.handles.x, 1999))];
+
+  it('one progress report, with the whole graph: its states and edges, its depth, an empty queue and no rate; none when the graph stopped at a limit', () => {
+    const seen: Progress[] = [];
+    const r = livenessCheck({ model: longCount, properties, limits: {} }, { onProgress: (p) => seen.push(p) });
+    // 1999 Inc edges and 1999 Back edges; the deepest state is x = 1999.
+    expect(seen.map(({ elapsedMs: _e, ...p }) => p)).toEqual([
+      { phase: 'fair cycles', generated: 3998, distinct: 2000, queue: 0, depth: 1999, statesPerSec: 0 },
+    ]);
+    expect([r.stats.states, r.stats.transitions, r.stats.depth]).toEqual([2000, 3998, 1999]);
+    const cut: Progress[] = [];
+    expect(livenessCheck({ model: longCount, properties, limits: { maxStates: 100 } }, { onProgress: (p) => cut.push(p) }).status).toBe('incomplete');
+    expect(cut.filter((p) => p.phase === 'fair cycles')).toEqual([]);
+  });
+
+  it('the bytes reported are at least the peak of the graph search and the graph with the analysis arrays (flags, tokens, p and q: 6 bytes a state)', () => {
+    const built = buildGraph(longCount, {});
+    expect(built.status).toBe('complete');
+    const g = built.graph;
+    const r = livenessCheck({ model: longCount, properties, limits: {} });
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 6 * g.n);
   });
 });
