@@ -9,10 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
-import { add, and, eq, lt, ne, not } from '../../model/lang/expr.js';
+import { add, and, eq, lt, ne, not, or, unwrap } from '../../model/lang/expr.js';
+import { applyRule, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { arrayOf, bool, range } from '../../model/lang/types.js';
+import { arrayOf, bool, option, range } from '../../model/lang/types.js';
 import { type Liveness, type Property, alwaysEventually, eventually, invariant, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckJob, CheckResult, Progress } from '../engine.js';
@@ -270,5 +271,102 @@ describe('the figures of the fair-cycle analysis', () => {
     const r = livenessCheck({ model: longCount, properties, limits: {} });
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 6 * g.n);
+  });
+});
+
+/**
+ * The token pass with a count of passes that overflows at the second pass (variant `overflow`),
+ * and an optional value that is never set (a property that unwraps it cannot be evaluated).
+ */
+const tokenCount = defineProtocol({
+  name: 'token-count',
+  summary: 'two processes pass a token and count the passes',
+  spec: 'checker/explicit/livenessEngine.test.ts',
+  params: {},
+  variants: [{ name: 'overflow', summary: 'the count overflows at the second pass', cites: 'test' }],
+  build(b, cfg) {
+    const Proc = b.index('Proc', 2, { symmetric: true });
+    const has = b.v('has', arrayOf(Proc, bool));
+    const done = b.v('done', bool);
+    const passes = b.v('passes', range(0, 1));
+    const o = b.v('o', option(range(0, 1)));
+    b.init('first', () => [assign(has.at(0), true)]);
+    b.rule('Pass', { i: Proc, j: Proc }, ({ i, j }) => ({
+      guard: and(has.at(i), not(has.at(j))),
+      body: [assign(has.at(i), false), assign(has.at(j), true), ...(cfg.is('overflow') ? [assign(passes, add(passes, 1))] : [])],
+    }));
+    b.rule('Work', { i: Proc }, ({ i }) => ({ guard: and(not(has.at(i)), not(done)), body: [assign(done, true)] }), {
+      fairness: 'weak',
+      fairnessScope: 'instance',
+    });
+    return { has, done, o };
+  },
+});
+
+/** Whether every step of a trace is its start state or its rule applied to the state before (the interpreter's semantics). */
+function replays(model: Model, t: Trace): boolean {
+  return t.steps.every((s, i) => {
+    const want =
+      i === 0
+        ? initState(model, model.inits[s.choice] as Model['inits'][number])
+        : applyRule(model, model.instances[s.choice] as Model['instances'][number], (t.steps[i - 1] as Trace['steps'][number]).state);
+    return want.length === s.state.length && want.every((x, k) => x === s.state[k]);
+  });
+}
+
+describe('errors, and several properties, on the graph and on the annotated quotient', () => {
+  it('a model error at a start state: the trace is that start state alone', () => {
+    const m = buildModel(
+      defineProtocol({
+        name: 'boom',
+        summary: 'overflows at once',
+        spec: 'checker/explicit/livenessEngine.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 1));
+          b.init('zero', () => []);
+          b.rule('Boom', {}, () => ({ guard: true, body: [assign(x, add(x, 2))] }));
+          return { x };
+        },
+      }),
+    );
+    const r = livenessCheck({ model: m, properties: [eventually('one', 'B-1', 'x is 1', eq(m.handles.x, 1))], limits: {} });
+    expect(r.status === 'error' && [r.code, r.trace?.steps.map((s) => [s.label, s.state[0]])]).toEqual(['MC011', [['init zero', 0]]]);
+  });
+
+  it('a model error under symmetry reduction: the trace to it is made of concrete states (it replays)', () => {
+    const m = buildModel(tokenCount, { variant: 'overflow' });
+    const r = livenessCheck({ model: m, properties: [eventually('done', 'TC-1', 'the run finishes', m.handles.done)], limits: {}, symmetry: true });
+    expect(r.status === 'error' && r.code).toBe('MC011');
+    const t = (r.status === 'error' ? r.trace : null) as Trace;
+    // The first pass is the only step before the state whose pass overflows.
+    expect(t.steps.map((s) => s.label)).toEqual(['init first', 'Pass(i=0, j=1)']);
+    expect(replays(m, t)).toBe(true);
+  });
+
+  it('a property that cannot be evaluated on the annotated quotient: an error, before any lasso', () => {
+    const m = buildModel(tokenCount);
+    const bad = eventually('bad', 'TC-2', 'unwraps a value never set', eq(unwrap(m.handles.o), 1));
+    const r = livenessCheck({ model: m, properties: [bad], limits: {}, symmetry: true });
+    expect(r.status === 'error' && [r.code, r.trace]).toEqual(['MC011', null]);
+    if (r.status === 'error') expect(r.message).toMatch(/^evaluating a liveness property: /);
+    expect(r.stats.symmetry).toBe(true);
+  });
+
+  it('two properties on the annotated quotient, one holding and one failing: only the failing one is checked again and reported', () => {
+    const m = buildModel(tokenCount);
+    const { has, done } = m.handles;
+    const held = eventually('held', 'TC-3', 'someone holds the token', or(has.at(0), has.at(1)));
+    const finishes = eventually('done', 'TC-1', 'the run finishes', done);
+    for (const properties of [
+      [held, finishes],
+      [finishes, held],
+    ]) {
+      const r = livenessCheck({ model: m, properties, limits: {}, symmetry: true });
+      expect(r.status === 'violated' && r.violations.map((v) => v.property)).toEqual(['done']);
+      expect(r.stats.symmetryRefused).toBe('the annotated quotient (2 states) found done violated; the lassos come from the full graph');
+      if (r.status === 'violated') expect(checkLasso(m, r.violations[0]?.trace as Trace, finishes)).toMatchObject({ ok: true });
+    }
   });
 });

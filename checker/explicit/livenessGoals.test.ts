@@ -206,9 +206,15 @@ describe('many goals at once against a brute-force oracle', () => {
           // The kind: a loop of steps, or a stop in a legal end state or not.
           const stopAt = t.steps[last]?.state[0] as number;
           expect(t.extra?.lasso).toBe(chk.kind === 'cycle' ? 'cycle' : g.end[stopAt] ? 'end-state' : 'deadlock');
-          // The message's step numbers are the trace's.
-          if (chk.kind === 'cycle') expect(v.message).toContain(`steps ${L + 1}..${last} repeat forever`);
-          else expect(v.message).toContain(`after ${L} steps`);
+          // The message's step numbers are the trace's; it says which fairness was assumed, or how the run stopped; so does the note.
+          if (chk.kind === 'cycle') {
+            expect(v.message).toContain(`steps ${L + 1}..${last} repeat forever ${mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness'}`);
+            expect(t.note).toBe(`lasso: state ${L} is repeated at the end; steps ${L + 1}..${last} repeat forever`);
+          } else {
+            expect(v.message).toContain(g.end[stopAt] ? `ends after ${L} steps in a legal end state` : `deadlock: the run stops after ${L} steps`);
+            expect(t.note).toMatch(/^stutter: /);
+          }
+          expect([t.protocol, t.variant, t.params]).toEqual([model.protocol, model.variant, model.params]);
           // Labels: the start state's name, then each instance's label.
           expect(t.steps.map((s) => s.label)).toEqual(
             t.steps.map((s, i) => (i === 0 ? `init ${model.inits[s.choice]?.name}` : model.instances[s.choice]?.label)),
