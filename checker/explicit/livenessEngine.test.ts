@@ -17,6 +17,7 @@ import { arrayOf, bool, option, range } from '../../model/lang/types.js';
 import { type Liveness, type Property, alwaysEventually, eventually, invariant, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckJob, CheckResult, Progress } from '../engine.js';
+import { explicitCheck } from './explicit.js';
 import { buildGraph } from './graph.js';
 import { STRONG, WEAK } from './fairCycles.js';
 import { explicitCheckWithLiveness, explicitLivenessEngine, explicitRunWithLiveness, fairnessGroups, livenessCheck, livenessRun } from './liveness.js';
@@ -368,5 +369,50 @@ describe('errors, and several properties, on the graph and on the annotated quot
       expect(r.stats.symmetryRefused).toBe('the annotated quotient (2 states) found done violated; the lassos come from the full graph');
       if (r.status === 'violated') expect(checkLasso(m, r.violations[0]?.trace as Trace, finishes)).toMatchObject({ ok: true });
     }
+  });
+});
+
+/** Three processes count to 11 each, in any order (1728 states; 364 under symmetry reduction); the deepest state is a deadlock. */
+const threeCounters = defineProtocol({
+  name: 'three-counters',
+  summary: 'three processes count to 11',
+  spec: 'checker/explicit/livenessEngine.test.ts',
+  params: {},
+  variants: [],
+  build(b) {
+    const P = b.index('P', 3, { symmetric: true });
+    const c = b.v('c', arrayOf(P, range(0, 11)));
+    b.init('zero', () => []);
+    b.rule('Inc', { i: P }, ({ i }) => ({ guard: lt(c.at(i), 11), body: [assign(c.at(i), add(c.at(i), 1))] }), { fairness: 'weak' });
+    return { c };
+  },
+});
+
+describe('the safety search figures as the size of the liveness graph (LivenessOptions.safety)', () => {
+  const model = buildModel(threeCounters);
+  const job: CheckJob = { model, properties: [eventually('first-done', 'TC-1', 'process 0 reaches 11', eq(model.handles.c.at(0), 11))], limits: {} };
+  const without = livenessCheck(job);
+
+  it('figures of a search over another graph (partial-order reduced, one shard, symmetry reduced) are not taken as its size: the same verdict and bytes as without figures', () => {
+    for (const other of [
+      { ...job, properties: [], explicit: { por: true } },
+      { ...job, properties: [], explicit: { shard: { index: 0, count: 2 } } },
+      { ...job, properties: [], symmetry: true },
+    ] as CheckJob[]) {
+      const safety = explicitCheck(other).stats;
+      // Fewer states than the liveness graph: taken as its size, its arrays would grow by copies, and the bytes show it.
+      expect(safety.states).toBeLessThan(1728);
+      const r = livenessCheck(job, {}, { safety });
+      expect(verdict(r)).toEqual(verdict(without));
+      expect(r.stats.storeBytes).toBe(without.stats.storeBytes);
+    }
+  });
+
+  it('the figures of a complete exact search of the same graph: the same verdict, and no more bytes', () => {
+    const safety = explicitCheck(job).stats;
+    expect(safety.states).toBe(1728);
+    const r = livenessCheck(job, {}, { safety });
+    expect(verdict(r)).toEqual(verdict(without));
+    expect(r.stats.storeBytes).toBeLessThanOrEqual(without.stats.storeBytes);
   });
 });
