@@ -6,6 +6,9 @@
  * combined result's order of violations and its guarantee, and the symmetry figures. Each expected
  * value is derived by hand from the model's declarations, or compared with the synchronous check.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
@@ -14,7 +17,7 @@ import { applyRule, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, option, range } from '../../model/lang/types.js';
-import { type Liveness, type Property, alwaysEventually, eventually, invariant, stepProperty } from '../../properties/property.js';
+import { type Liveness, type Property, alwaysEventually, cover, eventually, invariant, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckJob, CheckResult, Progress } from '../engine.js';
 import { explicitCheck } from './explicit.js';
@@ -249,10 +252,28 @@ describe('the combined result of the safety search and the liveness check', () =
   });
 });
 
+/** x counts up to 19999 by Inc (weakly fair), and Back may reset it: 20000 states of one word. */
+const wide = buildModel(
+  defineProtocol({
+    name: 'wide-count',
+    summary: 'a counter of 20000 states',
+    spec: 'checker/explicit/livenessEngine.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const x = b.v('x', range(0, 19999));
+      b.init('zero', () => []);
+      b.rule('Inc', {}, () => ({ guard: lt(x, 19999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
+      b.rule('Back', {}, () => ({ guard: lt(0, x), body: [assign(x, 0)] }));
+      return { x };
+    },
+  }),
+);
+
 describe('the figures of the fair-cycle analysis', () => {
   const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(longCount.handles.x, 1999))];
 
-  it('one progress report, with the whole graph: its states and edges, its depth, an empty queue and no rate; none when the graph stopped at a limit', () => {
+  it('one progress report, with the whole graph: its states and edges, its depth, an empty queue, no rate, a time within the check; none when the graph stopped at a limit (incomplete, no covers)', () => {
     const seen: Progress[] = [];
     const r = livenessCheck({ model: longCount, properties, limits: {} }, { onProgress: (p) => seen.push(p) });
     // 1999 Inc edges and 1999 Back edges; the deepest state is x = 1999.
@@ -260,30 +281,20 @@ describe('the figures of the fair-cycle analysis', () => {
       { phase: 'fair cycles', generated: 3998, distinct: 2000, queue: 0, depth: 1999, statesPerSec: 0 },
     ]);
     expect([r.stats.states, r.stats.transitions, r.stats.depth]).toEqual([2000, 3998, 1999]);
+    // The report's time is part of the check's.
+    expect(seen[0]?.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(seen[0]?.elapsedMs).toBeLessThanOrEqual(r.stats.elapsedMs);
     const cut: Progress[] = [];
-    expect(livenessCheck({ model: longCount, properties, limits: { maxStates: 100 } }, { onProgress: (p) => cut.push(p) }).status).toBe('incomplete');
+    expect(livenessCheck({ model: longCount, properties, limits: { maxStates: 100 } }, { onProgress: (p) => cut.push(p) })).toMatchObject({
+      status: 'incomplete',
+      covers: [],
+    });
     expect(cut.filter((p) => p.phase === 'fair cycles')).toEqual([]);
   });
 
   it('the bytes reported are at least the peak of the graph search, and the graph with the analysis arrays of a violated goal (18 bytes a state)', () => {
     // 20000 states: the analysis arrays outweigh the graph search's reservations. Per state: a flag
     // byte, a token (4), the p and q bits (1), two queues (8) and a parent edge (4).
-    const wide = buildModel(
-      defineProtocol({
-        name: 'wide-count',
-        summary: 'a counter of 20000 states',
-        spec: 'checker/explicit/livenessEngine.test.ts',
-        params: {},
-        variants: [],
-        build(b) {
-          const x = b.v('x', range(0, 19999));
-          b.init('zero', () => []);
-          b.rule('Inc', {}, () => ({ guard: lt(x, 19999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
-          b.rule('Back', {}, () => ({ guard: lt(0, x), body: [assign(x, 0)] }));
-          return { x };
-        },
-      }),
-    );
     const built = buildGraph(wide, {});
     expect(built.status).toBe('complete');
     const g = built.graph;
@@ -433,5 +444,80 @@ describe('the safety search figures as the size of the liveness graph (LivenessO
     const r = livenessCheck(job, {}, { safety });
     expect(verdict(r)).toEqual(verdict(without));
     expect(r.stats.storeBytes).toBeLessThanOrEqual(without.stats.storeBytes);
+  });
+});
+
+describe('the states moved to a file from a threshold (LivenessOptions.evictStatesFrom)', () => {
+  const properties = [eventually('top', 'WC-1', 'x reaches 19999', eq(wide.handles.x, 19999))];
+  // 20000 states of one word: 80000 bytes of states. Moved, they no longer count in the analysis' peak.
+  const states = 20000 * 4;
+  const bytes = (evictStatesFrom?: number) =>
+    livenessCheck({ model: wide, properties, limits: {} }, {}, evictStatesFrom === undefined ? {} : { evictStatesFrom }).stats.storeBytes;
+
+  it('moved from exactly their size on (fewer bytes), kept below it and by default (64 MiB); the temporary folder is left empty', () => {
+    const kept = bytes(Number.POSITIVE_INFINITY);
+    expect(bytes()).toBe(kept);
+    expect(bytes(states + 1)).toBe(kept);
+    const before = process.env.TMPDIR;
+    const dir = mkdtempSync(join(tmpdir(), 'mc-evict-'));
+    process.env.TMPDIR = dir;
+    try {
+      expect(bytes(states)).toBeLessThan(kept);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the options and figures handed from the safety search to the liveness check', () => {
+  it('the fairness option reaches the liveness check (the lossy channel over a strongly fair link: holds under the declared fairness, not without)', () => {
+    const model = buildModel(lossyChannel, { params: { deliver: 'strong' } });
+    const job: CheckJob = { model, properties: lossyChannelProperties.build(model), limits: {}, deadlock: false };
+    expect(explicitCheckWithLiveness(job).status).toBe('ok');
+    const none = explicitCheckWithLiveness(job, {}, { fairness: 'none' });
+    expect(none.status === 'violated' && none.violations.map((v) => [v.kind, v.trace?.extra?.fairness])).toEqual([['liveness', 'none']]);
+  });
+
+  it('the figures of a safety search that stopped at a violation are not passed on: the liveness phase reports the bytes it reports alone', () => {
+    const model = buildModel(threeCounters);
+    const { c } = model.handles;
+    // Fails: the counts only go up.
+    const live = alwaysEventually('back-to-0', 'TC-4', 'process 0 is at 0 infinitely often', eq(c.at(0), 0));
+    // Fails at depth 2: the safety search stops after a few of the 1728 states.
+    const early = invariant('slow', 'TC-2', 'the sum stays below 2', lt(add(add(c.at(0), c.at(1)), c.at(2)), 2));
+    const both = explicitCheckWithLiveness({ model, properties: [live, early], limits: {} });
+    expect(both.status === 'violated' && both.violations.map((v) => v.kind)).toEqual(['invariant', 'liveness']);
+    expect(both.stats.states).toBeLessThan(1728);
+    const alone = livenessCheck({ model, properties: [live], limits: {} });
+    expect(alone.status).toBe('violated');
+    expect([both.stats.liveness?.states, both.stats.liveness?.storeBytes]).toEqual([1728, alone.stats.storeBytes]);
+  });
+
+  it('a safety search that finishes (partial-order reduced) while the liveness graph stops at the state limit: incomplete, with the covers and both figures', () => {
+    const model = buildModel(threeCounters);
+    const { c } = model.handles;
+    const job: CheckJob = {
+      model,
+      properties: [eventually('first-done', 'TC-1', 'process 0 reaches 11', eq(c.at(0), 11)), cover('one', 'TC-3', 'process 0 counts', eq(c.at(0), 1))],
+      limits: { maxStates: 100 },
+      explicit: { por: true },
+      deadlock: false,
+    };
+    const r = explicitCheckWithLiveness(job);
+    expect(r.status === 'incomplete' && [r.reason, r.covers.map((x) => [x.name, x.reached])]).toEqual(['state limit of 100 reached', [['one', true]]]);
+    expect(r.stats.states).toBeLessThan(100);
+    expect(r.stats.liveness?.states).toBeGreaterThanOrEqual(100);
+  });
+});
+
+describe('the annotated quotient, all holding', () => {
+  it('ok, exhaustive, no covers, on the quotient', () => {
+    const m = buildModel(tokenCount);
+    const held = eventually('held', 'TC-3', 'someone holds the token', or(m.handles.has.at(0), m.handles.has.at(1)));
+    const r = livenessCheck({ model: m, properties: [held], limits: {}, symmetry: true });
+    expect(r).toMatchObject({ status: 'ok', guarantee: 'exhaustive', covers: [], stats: { symmetry: true, states: 2 } });
   });
 });

@@ -171,6 +171,8 @@ describe('many goals at once against a brute-force oracle', () => {
         if (goals.reduce((s, goal) => s + goal.pq.length, 0) > 4) batches++;
         const r = livenessCheck({ model, properties: props, limits: {} }, {}, { fairness: mode });
         expect(r.status === 'ok' || r.status === 'violated').toBe(true);
+        // Covers are the safety search's: the liveness check lists none.
+        expect('covers' in r && r.covers).toEqual([]);
         // Per property: the index values whose goal fails.
         const failing = goals.map((goal) => goal.pq.flatMap((s, v) => (violated(g, goal.form, s.p, s.q, mode) ? [v] : [])));
         const vs = r.status === 'violated' ? r.violations : [];
@@ -208,7 +210,9 @@ describe('many goals at once against a brute-force oracle', () => {
           expect(t.extra?.lasso).toBe(chk.kind === 'cycle' ? 'cycle' : g.end[stopAt] ? 'end-state' : 'deadlock');
           // The message's step numbers are the trace's; it says which fairness was assumed, or how the run stopped; so does the note.
           if (chk.kind === 'cycle') {
-            expect(v.message).toContain(`steps ${L + 1}..${last} repeat forever ${mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness'}`);
+            expect(v.message).toContain(
+              `steps ${L + 1}..${last} repeat forever ${mode === 'none' ? 'with no fairness assumed' : 'under the declared fairness'}`,
+            );
             expect(t.note).toBe(`lasso: state ${L} is repeated at the end; steps ${L + 1}..${last} repeat forever`);
           } else {
             expect(v.message).toContain(g.end[stopAt] ? `ends after ${L} steps in a legal end state` : `deadlock: the run stops after ${L} steps`);
