@@ -179,12 +179,15 @@ describe('the asynchronous run', () => {
     expect(r.stats.symmetryRefused).toContain('done');
   });
 
-  it('a job whose signal is aborted stops at the first check of the graph search (every 1024 states): incomplete, the reason naming the signal; one not aborted finishes', async () => {
+  it('a job whose signal is aborted stops at the first check of the graph search (every 1024 states): incomplete, the reason naming the signal; one not aborted, or no signal, finishes', async () => {
     const properties = [eventually('top', 'LC-1', 'x reaches 1999', eq(longCount.handles.x, 1999))];
     const stopped = await livenessRun({ model: longCount, properties, limits: {}, signal: AbortSignal.abort('stop now') });
     expect(stopped.status === 'incomplete' && stopped.reason).toBe('interrupted (stop now)');
     const running = await livenessRun({ model: longCount, properties, limits: {}, signal: new AbortController().signal });
     expect([running.status, running.stats.states]).toEqual(['violated', 2000]);
+    // Without a signal the same checks find nothing to stop for.
+    const unsignalled = await livenessRun({ model: longCount, properties, limits: {} });
+    expect([unsignalled.status, unsignalled.stats.states]).toEqual(['violated', 2000]);
   });
 });
 
