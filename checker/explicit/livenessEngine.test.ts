@@ -451,11 +451,35 @@ describe('the safety search figures as the size of the liveness graph (LivenessO
 });
 
 describe('the states moved to a file from a threshold (LivenessOptions.evictStatesFrom)', () => {
-  const properties = [eventually('top', 'WC-1', 'x reaches 19999', eq(wide.handles.x, 19999))];
-  // 20000 states of one word: 80000 bytes of states. Moved, they no longer count in the analysis' peak.
-  const states = 20000 * 4;
+  // The wide counter with a padding of 20 two-bit values that never change: states of two words.
+  const padded = buildModel(
+    defineProtocol({
+      name: 'wide-padded',
+      summary: 'a counter of 20000 states of two words',
+      spec: 'checker/explicit/livenessEngine.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const x = b.v('x', range(0, 19999));
+        b.v('pad', arrayOf(b.index('Pad', 20), range(0, 3)));
+        b.init('zero', () => []);
+        b.rule('Inc', {}, () => ({ guard: lt(x, 19999), body: [assign(x, add(x, 1))] }), { fairness: 'weak' });
+        b.rule('Back', {}, () => ({ guard: lt(0, x), body: [assign(x, 0)] }));
+        return { x };
+      },
+    }),
+  );
+  const built = buildGraph(padded, {});
+  const words = built.graph.cm.words;
+  const properties = [eventually('top', 'WC-1', 'x reaches 19999', eq(padded.handles.x, 19999))];
+  // 20000 states of two words: 160000 bytes of states. Moved, they no longer count in the analysis' peak.
+  const states = 20000 * words * 4;
   const bytes = (evictStatesFrom?: number) =>
-    livenessCheck({ model: wide, properties, limits: {} }, {}, evictStatesFrom === undefined ? {} : { evictStatesFrom }).stats.storeBytes;
+    livenessCheck({ model: padded, properties, limits: {} }, {}, evictStatesFrom === undefined ? {} : { evictStatesFrom }).stats.storeBytes;
+
+  it('the states are of two words', () => {
+    expect([built.status, built.graph.n, words]).toEqual(['complete', 20000, 2]);
+  });
 
   it('moved from exactly their size on (fewer bytes), kept below it and by default (64 MiB); the temporary folder is left empty', () => {
     const kept = bytes(Number.POSITIVE_INFINITY);
