@@ -650,8 +650,9 @@ function fairCycleAnalysis(
   const done = new Set<Liveness>();
   for (let i = 0; i < goals.length; i++) {
     const goal = goals[i] as Goal;
-    if (done.has(goal.prop)) continue;
     const slot = i & 3;
+    // The pass is made at the first goal of its four even when that goal's property has already
+    // failed (the goal is then skipped): the other goals of the four read their bits from it.
     if (slot === 0) {
       const batch = goals.slice(i, i + 4);
       try {
@@ -675,6 +676,7 @@ function fairCycleAnalysis(
         throw e;
       }
     }
+    if (done.has(goal.prop)) continue;
     const { flags } = work;
     const shift = 2 * slot;
     for (let v = 0; v < g.n; v++) flags[v] = ((pq[v] as number) >>> shift) & (P | Q);
