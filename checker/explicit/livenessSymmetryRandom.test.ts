@@ -128,7 +128,7 @@ function build(p: typeof plan extends fc.Arbitrary<infer T> ? T : never) {
             exists(Proc, (i) => eq(pc.at(i), q.b)),
           ),
         );
-      case 'leadsToEach':
+      default:
         return leadsToEach(name, 'T', 'random', Proc, (i) => [eq(pc.at(i), q.a), eq(pc.at(i), q.b)]);
     }
   });
