@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { add, eq, lt, not } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js';
-import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Model, type ProtocolDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { type ScalarType, cardinality, fromCode, range } from '../../model/lang/types.js';
 import { invariant } from '../../properties/property.js';
@@ -54,6 +54,11 @@ function brute(model: Model): Brute {
     if (!any && !(model.endState && holds(model, model.endState, s))) deadlocks++;
   }
   return { states, depth: Math.max(...seen.values()), deadlocks };
+}
+
+/** A protocol of this file's: no parameters, no variants. */
+function testProtocol<H>(name: string, summary: string, def: Pick<ProtocolDef<H>, 'build'>): ProtocolDef<H> {
+  return defineProtocol({ name, summary, spec: 'checker/smt/reachableSet.test.ts', params: {}, variants: [], ...def });
 }
 
 /** A generator of numbers in [0, 1) from a seed (a linear congruential one: reproducible, no state shared between tests). */
@@ -304,12 +309,7 @@ describe('the reachable set', () => {
 
   it('a state with no enabled rule is a deadlock unless it is a legal end state', () => {
     for (const end of [3, 2, null]) {
-      const proto = defineProtocol({
-        name: 'reach-counter',
-        summary: 'a counter from 0 to 3',
-        spec: 'checker/smt/reachableSet.test.ts',
-        params: {},
-        variants: [],
+      const proto = testProtocol('reach-counter', 'a counter from 0 to 3', {
         build(b) {
           const n = b.v('n', range(0, 3));
           b.init('zero', () => []);
@@ -324,12 +324,7 @@ describe('the reachable set', () => {
   });
 
   it('a deadline already passed stops the enumeration (checked every 4096 states) with the states found so far', () => {
-    const proto = defineProtocol({
-      name: 'reach-grid',
-      summary: 'two counters from 0 to 99',
-      spec: 'checker/smt/reachableSet.test.ts',
-      params: {},
-      variants: [],
+    const proto = testProtocol('reach-grid', 'two counters from 0 to 99', {
       build(b) {
         const x = b.v('x', range(0, 99));
         const y = b.v('y', range(0, 99));
@@ -352,12 +347,7 @@ describe('the reachable set', () => {
   });
 
   it('with 32 states (a whole word of bits), every-state queries still see the last word; a slot value outside its type is refused', () => {
-    const proto = defineProtocol({
-      name: 'reach-32',
-      summary: 'two equal counters from 0 to 31',
-      spec: 'checker/smt/reachableSet.test.ts',
-      params: {},
-      variants: [],
+    const proto = testProtocol('reach-32', 'two equal counters from 0 to 31', {
       build(b) {
         const x = b.v('x', range(0, 31));
         const y = b.v('y', range(0, 31));
@@ -386,12 +376,7 @@ describe('the reachable set', () => {
   it('an invariant broken in a start state, or in a state reached only once, is a violation; a start state that fails to build is a model error', () => {
     const counter = (initTo: number) =>
       buildModel(
-        defineProtocol({
-          name: 'reach-line',
-          summary: 'a counter from 0 to 3',
-          spec: 'checker/smt/reachableSet.test.ts',
-          params: {},
-          variants: [],
+        testProtocol('reach-line', 'a counter from 0 to 3', {
           build(b) {
             const n = b.v('n', range(0, 3));
             // A computed start value out of range is a model error when the start state is built.
