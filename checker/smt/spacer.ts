@@ -46,9 +46,9 @@ export async function spacerSolve(session: SmtSession, model: Model, props: ChcP
     const p = z.mk_params(ctx);
     z.params_inc_ref(ctx, p);
     z.params_set_symbol(ctx, p, sym('engine'), sym('spacer'));
-    // z3's eager inlining of clauses loses facts when it maps the invariant back to `Reach`: on a
-    // random tiny protocol the invariant read back left out a slot's value that no step writes
-    // (spacer.test.ts), so it no longer implied the obligations and the re-proof failed. Off.
+    // z3's eager inlining of clauses loses facts when it maps the invariant back to `Reach`: on
+    // random tiny protocols the invariant read back left out a slot's value that no step writes
+    // (spacer.test.ts), so it no longer implied the obligations by itself. Off.
     z.params_set_bool(ctx, p, sym('xform.inline_eager'), false);
     const left = deadline === null ? MAX_CHECK_MS : Math.min(MAX_CHECK_MS, deadline - Date.now());
     if (left <= 0) return { status: 'unknown', reason: 'time limit reached', elapsedMs: elapsed() };
