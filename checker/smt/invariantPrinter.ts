@@ -198,7 +198,7 @@ class FactPrinter {
    */
   inExpr(j: number, values: readonly number[], bind: Binding): Expr {
     const t = (this.addr[j] as SlotAddress).type;
-    const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
+    const all = this.allValues(j);
     const out = all.filter((v) => !values.includes(v));
     const r = this.ref(j, bind);
     if (t.kind === 'bool' && values.length === 1) return values[0] ? eq(r, true) : not(r);
@@ -216,13 +216,17 @@ class FactPrinter {
       const nes = values.map((v) => ne(r, this.value(j, v, bind)));
       return nes.length === 1 ? (nes[0] as Expr) : and(...nes);
     }
-    const t = (this.addr[j] as SlotAddress).type;
-    const all = Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
     return this.inExpr(
       j,
-      all.filter((v) => !values.includes(v)),
+      this.allValues(j).filter((v) => !values.includes(v)),
       bind,
     );
+  }
+
+  /** Every natural value of slot j's type. */
+  private allValues(j: number): number[] {
+    const t = (this.addr[j] as SlotAddress).type;
+    return Array.from({ length: cardinality(t) }, (_, c) => fromCode(t, c));
   }
 
   /** A fact (or a merged group) as an expression under the binding. */
