@@ -14,7 +14,7 @@ import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js
 import type { Model } from '../../model/lang/protocol.js';
 import { cardinality, fromCode } from '../../model/lang/types.js';
 import type { Invariant, StepProperty } from '../../properties/property.js';
-import { build, orError, planArb } from './randomProtocol.testkit.js';
+import { build, orError, planArb, statesOf } from './randomProtocol.testkit.js';
 import { spacerSolve } from './spacer.js';
 import { shutdownSmt, withSession } from './z3Host.js';
 
@@ -39,27 +39,8 @@ function badIn(model: Model, invs: readonly Invariant[], steps: readonly StepPro
   return out;
 }
 
-/** The reachable states (stopping at none: a model error only ends the step that raises it), or 'error' for a start state that fails. */
-function reachable(model: Model): Int32Array[] | 'error' {
-  const seen = new Set<string>();
-  const out: Int32Array[] = [];
-  const add = (s: Int32Array) => {
-    if (seen.has(s.join(','))) return;
-    seen.add(s.join(','));
-    out.push(s);
-  };
-  for (const init of model.inits) {
-    const s = orError(() => initState(model, init));
-    if (s === 'error') return 'error';
-    add(s);
-  }
-  for (let i = 0; i < out.length; i++)
-    for (const inst of model.instances) {
-      const next = orError(() => (enabled(model, inst, out[i] as Int32Array) ? applyRule(model, inst, out[i] as Int32Array) : null));
-      if (next !== null && next !== 'error') add(next);
-    }
-  return out;
-}
+/** The reachable states (a model error only ends the step that raises it), or 'error' for a start state that fails. */
+const reachable = (model: Model): Int32Array[] | 'error' => orError(() => statesOf(model, Number.POSITIVE_INFINITY, 0, 1));
 
 describe('Spacer on the Horn clauses of the model', () => {
   it('safe only where no reachable state or step breaks an obligation, with an invariant that is inductive; unsafe with a path the interpreter takes to the obligation named', async () => {
