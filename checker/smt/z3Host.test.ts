@@ -15,6 +15,32 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
+/**
+ * Runs `fn` while counting the wasm z3's checks (the z3 functions are shared by every session of
+ * the process): how many were made, and the most running at once.
+ */
+async function watchChecks(s: SmtSession, fn: () => Promise<void>): Promise<{ calls: number; most: number }> {
+  const z = s.z as unknown as Record<string, unknown>;
+  const orig = z.solver_check_assumptions as (...a: unknown[]) => Promise<number>;
+  const seen = { calls: 0, most: 0 };
+  let active = 0;
+  z.solver_check_assumptions = async (...a: unknown[]) => {
+    seen.calls++;
+    seen.most = Math.max(seen.most, ++active);
+    try {
+      return await orig(...a);
+    } finally {
+      active--;
+    }
+  };
+  try {
+    await fn();
+  } finally {
+    z.solver_check_assumptions = orig;
+  }
+  return seen;
+}
+
 const backends: SolverBackend[] = findNativeZ3() === null ? ['wasm'] : ['wasm', 'native'];
 
 /** x * y = 2^61 - 1 over 64-bit vectors, 1 < x, y: z3 needs far more than a few milliseconds (and the answer is unsat: a Mersenne prime). */
@@ -93,19 +119,10 @@ describe.each(backends)('an SMT session (%s)', (backend) => {
       const t = new Terms(s);
       const solver = hardQuery(s, t);
       const t0 = Date.now();
-      const z = s.z as unknown as Record<string, unknown>;
-      const orig = z.solver_check_assumptions;
-      let calls = 0;
-      z.solver_check_assumptions = (...a: unknown[]) => {
-        calls++;
-        return (orig as (...b: unknown[]) => unknown)(...a);
-      };
-      try {
+      const checks = await watchChecks(s, async () => {
         expect(await s.check(solver, Date.now() - 1)).toBe('unknown');
-      } finally {
-        z.solver_check_assumptions = orig;
-      }
-      expect([calls, s.nativeStats.queries], 'z3 was not asked').toEqual([0, 0]);
+      });
+      expect([checks.calls, s.nativeStats.queries], 'z3 was not asked').toEqual([0, 0]);
       expect(s.lastReason).toBe('time limit reached');
       expect(Date.now() - t0).toBeLessThan(1000);
       s.lastReason = '';
@@ -165,31 +182,17 @@ describe('an SMT session (wasm)', () => {
 
   it('checks started together run one at a time in the process, across sessions', async () => {
     await withSession(async (s) => {
-      const z = s.z as unknown as Record<string, unknown>;
-      const orig = z.solver_check_assumptions as (...a: unknown[]) => Promise<number>;
-      let [active, most, calls] = [0, 0, 0];
-      z.solver_check_assumptions = async (...a: unknown[]) => {
-        calls++;
-        most = Math.max(most, ++active);
-        try {
-          return await orig(...a);
-        } finally {
-          active--;
-        }
-      };
-      try {
-        await withSession(async (other) => {
+      const checks = await watchChecks(s, () =>
+        withSession(async (other) => {
           const [t, u] = [new Terms(s), new Terms(other)];
           const [one, two] = [s.newSolver(), other.newSolver()];
           s.add(one, t.ule(t.bv(3, 8), t.bvConst('x', 8)));
           other.add(two, u.ule(u.bvConst('y', 8), u.bv(3, 8)));
           const answers = await Promise.all([s.check(one, null), other.check(two, null), s.check(one, null), other.check(two, null)]);
           expect(answers).toEqual(['sat', 'sat', 'sat', 'sat']);
-        });
-      } finally {
-        z.solver_check_assumptions = orig;
-      }
-      expect([calls, most]).toEqual([4, 1]);
+        }),
+      );
+      expect([checks.calls, checks.most]).toEqual([4, 1]);
     });
   }, 30_000);
 
