@@ -29,3 +29,41 @@ describe('splitting SMT-LIB 2 text into forms', () => {
     ]);
   });
 });
+
+describe('the SMT-LIB 2 reader at the edges of its input', () => {
+  it('waits for the rest of an atom, a |symbol|, a "string" or a comment that the text cuts off', () => {
+    expect(splitForms('(a) sat')).toEqual(['(a)']);
+    expect(splitForms('(a) sat\n')).toEqual(['(a)', 'sat']);
+    expect(splitForms('(a) ; a comment at the very end')).toEqual(['(a)']);
+    expect(splitForms('(a |b')).toEqual([]);
+    expect(splitForms('(a "b')).toEqual([]);
+    expect(splitForms('(a "b"" c')).toEqual([]);
+  });
+
+  it('counts no parenthesis inside a "string" (with "" escapes) or a ; comment within a form', () => {
+    expect(splitForms('(a "x)y") (b)')).toEqual(['(a "x)y")', '(b)']);
+    expect(splitForms('(a "x"")" b) (c)')).toEqual(['(a "x"")" b)', '(c)']);
+    expect(splitForms('(a ; x)\n b) (c)')).toEqual(['(a ; x)\n b)', '(c)']);
+    expect(splitForms('("")(b)')).toEqual(['("")', '(b)']);
+  });
+
+  it('parses an atom that ends the text, a comment without a newline, strings with "" escapes, and names what is unbalanced', () => {
+    expect(parseSExprs('a')).toEqual(['a']);
+    expect(parseSExprs('(a) ; trailing')).toEqual([['a']]);
+    expect(parseSExprs('(s "x"")y" "")')).toEqual([['s', '"x"")y"', '""']]);
+    expect(() => parseSExprs('a)')).toThrow(/^unbalanced \) in solver output$/);
+    expect(() => parseSExprs('((a)')).toThrow(/^unbalanced \( in solver output$/);
+    expect(() => parseSExprs('(a |b')).toThrow(/^unterminated \|symbol\| in solver output$/);
+  });
+
+  it('gives up (null) on anything but a list of constant definitions', () => {
+    expect(modelAssertions('')).toBeNull();
+    expect(modelAssertions('sat')).toBeNull();
+    expect(modelAssertions('(model x)')).toBeNull();
+    expect(modelAssertions('(model (declare-fun a () Bool))')).toBeNull();
+    expect(modelAssertions('(model (define-fun a () Bool))')).toBeNull();
+    expect(modelAssertions('(model (define-fun a () Bool true extra))')).toBeNull();
+    expect(modelAssertions('(model (define-fun a x Bool true))')).toBeNull();
+    expect(modelAssertions('(model)')).toBe('');
+  });
+});
