@@ -36,6 +36,8 @@ describe('the SMT-LIB 2 reader at the edges of its input', () => {
     expect(splitForms('(a) sat\n')).toEqual(['(a)', 'sat']);
     expect(splitForms('(a) ; a comment at the very end')).toEqual(['(a)']);
     expect(splitForms('(a |b')).toEqual([]);
+    expect(splitForms('(a (b)')).toEqual([]);
+    expect(splitForms('(a ; a comment inside, at the very end')).toEqual([]);
     expect(splitForms('(a "b')).toEqual([]);
     expect(splitForms('(a "b"" c')).toEqual([]);
   });
@@ -54,6 +56,7 @@ describe('the SMT-LIB 2 reader at the edges of its input', () => {
     expect(() => parseSExprs('a)')).toThrow(/^unbalanced \) in solver output$/);
     expect(() => parseSExprs('((a)')).toThrow(/^unbalanced \( in solver output$/);
     expect(() => parseSExprs('(a |b')).toThrow(/^unterminated \|symbol\| in solver output$/);
+    expect(() => parseSExprs('(a "b')).toThrow(/^unbalanced \( in solver output$/);
   });
 
   it('gives up (null) on anything but a list of constant definitions', () => {
@@ -64,6 +67,7 @@ describe('the SMT-LIB 2 reader at the edges of its input', () => {
     expect(modelAssertions('(model (define-fun a () Bool))')).toBeNull();
     expect(modelAssertions('(model (define-fun a () Bool true extra))')).toBeNull();
     expect(modelAssertions('(model (define-fun a x Bool true))')).toBeNull();
+    expect(modelAssertions('(model (declare-fun a () Bool true))')).toBeNull();
     expect(modelAssertions('(model)')).toBe('');
   });
 });

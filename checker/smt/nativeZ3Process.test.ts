@@ -129,22 +129,26 @@ describe('NativeZ3Process against a scripted solver', () => {
     ]);
   });
 
-  it('sends no logic when none is asked for, and tells a sort from a constant of the same name', async () => {
+  it('sends no logic when none is asked for, tells a sort from a constant of the same name, and names a declaration by its whole symbol', async () => {
     const { bin, log } = fakeZ3({ answers: ['unsat'] });
     const z3 = new NativeZ3Process(bin, null);
     z3.assertBenchmark(
-      '(declare-sort P 0)\n(declare-fun P () Bool)\n(define-sort Q () P)\n(declare-const Q Bool)\n(declare-fun  spaced () Bool)\n(declare-fun  spaced  () Bool)',
+      '(declare-sort P 0)\n(declare-fun P () Bool)\n(define-sort Q () P)\n(declare-const Q Bool)\n(declare-fun  spaced () Bool)\n(declare-fun  spaced  () Bool)\n(declare-fun pa () Bool)\n(declare-fun pb () Bool)\n(declare-fun |a b| () Bool)\n(declare-fun |a c| () Bool)',
     );
     await within(z3.check(10));
     const sent = readFileSync(log, 'utf8').split('\n').slice(1);
     z3.close();
     expect(sent.some((l) => l.startsWith('(set-logic'))).toBe(false);
-    expect(sent.slice(3, 9)).toEqual([
+    expect(sent.slice(3, 13)).toEqual([
       '(declare-sort P 0)',
       '(declare-fun P () Bool)',
       '(define-sort Q () P)',
       '(declare-const Q Bool)',
       '(declare-fun  spaced () Bool)',
+      '(declare-fun pa () Bool)',
+      '(declare-fun pb () Bool)',
+      '(declare-fun |a b| () Bool)',
+      '(declare-fun |a c| () Bool)',
       '(set-option :timeout 10)',
     ]);
   });
@@ -167,12 +171,16 @@ describe('NativeZ3Process against a scripted solver', () => {
     z3.close();
   });
 
-  it('fails a query on an error form (stdout or stderr) or an answer it does not know', async () => {
-    const { bin } = fakeZ3({ answers: ['(error "line 3: unknown constant x")', 'stderr:(error "out of memory")', 'maybe'] });
+  it('fails a query on an error form (stdout or stderr) or an answer it does not know, quoting at most 300 characters of it', async () => {
+    const long = 'y'.repeat(400);
+    const { bin } = fakeZ3({ answers: ['(error "line 3: unknown constant x")', 'stderr:(error "out of memory")', 'maybe', long, `(error "${long}")`] });
     const z3 = new NativeZ3Process(bin, null);
     await expect(within(z3.check(100))).rejects.toThrow(/^native z3: \(error "line 3: unknown constant x"\)$/);
     await expect(within(z3.check(100))).rejects.toThrow(/^native z3: \(error "out of memory"\)$/);
     await expect(within(z3.check(100))).rejects.toThrow(/^native z3 answered maybe$/);
+    // Long answers are cut to their first 300 characters in the message.
+    await expect(within(z3.check(100))).rejects.toThrow(new RegExp(`^native z3 answered ${long.slice(0, 300)}$`));
+    await expect(within(z3.check(100))).rejects.toThrow(new RegExp(`^native z3: \\(error "${long.slice(0, 292)}$`));
     z3.close();
   });
 
