@@ -7,80 +7,13 @@
  * every word the test chooses. The stand-in is a small Node script written per test: it logs what it
  * reads and answers each `(check-sat)`, `(get-model)` and `(get-info :reason-unknown)` from a script.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fakeZ3, removeFakes, scratchDir, within } from './fakeZ3.testkit.js';
 import { findNativeZ3, NativeZ3Process } from './nativeZ3.js';
 
-/** What the stand-in does: printed at start (stdout and stderr), then one step per `(check-sat)`. */
-interface Script {
-  readonly banner?: string;
-  readonly bannerErr?: string;
-  /** Per check: the answer line, or `exit:N` (exit with status N), or `stderr:TEXT` (TEXT on stderr). */
-  readonly answers: readonly string[];
-  /** Printed for each `(get-model)` and `(get-info :reason-unknown)`, in turn. */
-  readonly replies?: readonly string[];
-}
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** Writes the stand-in; returns its path and the path of the log of everything it read. */
-function fakeZ3(script: Script): { bin: string; log: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'mc-fakez3-'));
-  dirs.push(dir);
-  const bin = join(dir, 'z3');
-  const log = join(dir, 'log');
-  const source = `#!/usr/bin/env node
-const fs = require('node:fs');
-const script = ${JSON.stringify(script)};
-const log = ${JSON.stringify(log)};
-if (process.argv.slice(2).join(' ') !== '-in -smt2') { fs.writeFileSync(log, 'bad arguments: ' + process.argv.slice(2).join(' ')); process.exit(9); }
-fs.writeFileSync(log, 'pid ' + process.pid + '\\n');
-if (script.banner) process.stdout.write(script.banner);
-if (script.bannerErr) process.stderr.write(script.bannerErr);
-let answers = [...script.answers], replies = [...(script.replies || [])], buf = '';
-process.stdin.setEncoding('utf8').on('data', (d) => {
-  fs.appendFileSync(log, d);
-  buf += d;
-  let nl;
-  while ((nl = buf.indexOf('\\n')) >= 0) {
-    const line = buf.slice(0, nl).trim();
-    buf = buf.slice(nl + 1);
-    if (line === '(check-sat)') {
-      const a = answers.shift();
-      if (a.startsWith('exit:')) process.exit(Number(a.slice(5)));
-      else if (a.startsWith('stderr:')) process.stderr.write(a.slice(7) + '\\n');
-      else process.stdout.write(a + '\\n');
-    } else if (line === '(get-model)' || line === '(get-info :reason-unknown)') {
-      process.stdout.write(replies.shift() + '\\n');
-    } else if (line === '(exit)') {
-      fs.appendFileSync(log, 'bye\\n');
-      process.exit(0);
-    }
-  }
-});
-`;
-  writeFileSync(bin, source);
-  chmodSync(bin, 0o755);
-  return { bin, log };
-}
-
-/** Settles `p` or fails after `ms` (a process that is never read again would hang the test). */
-async function within<T>(p: Promise<T>, ms = 4000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+afterEach(removeFakes);
 
 const alive = (pid: number): boolean => {
   try {
@@ -231,8 +164,7 @@ describe('findNativeZ3', () => {
   it('finds the first executable z3 along PATH, skipping folders without one', () => {
     const { bin } = fakeZ3({ answers: [] });
     delete process.env.MIRRORCHECK_Z3;
-    const empty = mkdtempSync(join(tmpdir(), 'mc-nozsh-'));
-    dirs.push(empty);
+    const empty = scratchDir();
     process.env.PATH = [empty, join(bin, '..'), '/usr/bin'].join(':');
     expect(findNativeZ3()).toBe(bin);
     process.env.PATH = empty;

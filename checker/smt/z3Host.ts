@@ -49,6 +49,9 @@ export async function shutdownSmt(): Promise<void> {
 // One check at a time, process-wide.
 let checking: Promise<unknown> = Promise.resolve();
 
+/** z3's `Z3_L_FALSE` (the enum is not imported: a value imported from z3-solver would load z3 with this module). */
+const Z3_L_FALSE = -1;
+
 /** The answer of one check. */
 export type CheckAnswer = 'sat' | 'unsat' | 'unknown';
 
@@ -232,11 +235,36 @@ export class SmtSession {
       for (const a of assumptions) this.z.solver_assert(this.ctx, holder.ptr, a);
       this.nativeStats.modelsResolved++;
     }
+    // The holder is registered first, so the next check or release of `s` frees it even if this one throws.
+    this.nativeModelSolver.set(s.ptr, holder);
     const r = await this.z.solver_check(this.ctx, holder.ptr);
     this.checkError();
-    if (r !== 1) throw new Error('the native z3 model does not satisfy the query in the wasm z3');
-    this.nativeModelSolver.set(s.ptr, holder);
+    if (r !== 1 || (fixed !== null && this.falsifies(holder, s, assumptions))) throw new Error('the native z3 model does not satisfy the query in the wasm z3');
     return 'sat';
+  }
+
+  /**
+   * Whether the model of `holder` (the native model's constants) makes an assertion of `s` or an
+   * assumption false, evaluated by the wasm z3 with model completion. A native z3 that disagrees
+   * with the wasm one must not hand the decoder a state the query excludes. An assertion the
+   * evaluator leaves undecided (a quantifier) is not held against the model.
+   */
+  private falsifies(holder: SolverHandle, s: SolverHandle, assumptions: readonly Z3_ast[]): boolean {
+    const m = this.z.solver_get_model(this.ctx, holder.ptr);
+    this.z.model_inc_ref(this.ctx, m);
+    const vec = this.z.solver_get_assertions(this.ctx, s.ptr);
+    this.z.ast_vector_inc_ref(this.ctx, vec);
+    try {
+      const n = this.z.ast_vector_size(this.ctx, vec);
+      const all = [...Array.from({ length: n }, (_, i) => this.z.ast_vector_get(this.ctx, vec, i)), ...assumptions];
+      return all.some((a) => {
+        const v = this.z.model_eval(this.ctx, m, a, true);
+        return v !== null && this.z.get_bool_value(this.ctx, v) === Z3_L_FALSE;
+      });
+    } finally {
+      this.z.ast_vector_dec_ref(this.ctx, vec);
+      this.z.model_dec_ref(this.ctx, m);
+    }
   }
 
   /** The model of the last `sat` answer of `s`; release it (or close the session) when done. */
