@@ -392,3 +392,25 @@ describe('partial-order reduction keeps violations: step properties and the fall
     expect(reduced.states).toBeLessThan(full.states);
   });
 });
+
+describe('partial-order reduction: a closure across two words of instances', () => {
+  it('an instance added to an earlier word after that word was scanned is closed over too: B (word 1) brings in A (word 0), and A brings in C', () => {
+    // 31 idle instances first put A at 31 (the last of word 0), B at 32 and C at 33 (word 1).
+    // "never bad": its only writer is B; B reads v, which A writes; A writes u, which C writes.
+    const m = model('two-words', (b) => {
+      b.rule('Idle', { i: b.index('Pad', 31) }, () => ({ guard: false, body: [] }));
+      const bad = b.v('bad', bool);
+      const v = b.v('v', bool);
+      const u = b.v('u', bool);
+      b.init('zero', () => []);
+      b.rule('A', {}, () => ({ guard: true, body: [assign(v, not(v)), assign(u, not(u))] }));
+      b.rule('B', {}, () => ({ guard: true, body: [assign(bad, v)] }));
+      b.rule('C', {}, () => ({ guard: true, body: [assign(u, true)] }));
+      return { bad, v, u };
+    });
+    const properties = [invariant('no-bad', 'N', '', not(m.handles.bad))];
+    const { deps } = tables(m, properties);
+    expect([deps[31], deps[32], deps[33]]).toEqual([[32, 33], [31], [31]]);
+    expect(kept(m, properties, new Int32Array(m.layout.nSlots))).toEqual([31, 32, 33]);
+  });
+});
