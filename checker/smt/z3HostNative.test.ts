@@ -35,7 +35,7 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
   }, 30_000);
 
   it('answers sat with the native model carried into wasm, and refuses a native model that does not satisfy the query', async () => {
-    const { bin } = fakeZ3({
+    const { bin, starts } = fakeZ3({
       answers: ['sat', 'sat'],
       replies: ['(model (define-fun x () (_ BitVec 8) #xc9))', '(model (define-fun x () (_ BitVec 8) #x05))'],
     });
@@ -45,17 +45,21 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       const solver = s.newSolver();
       const x = t.bvConst('x', 8);
       s.add(solver, t.ult(t.bv(200, 8), x));
+      s.add(solver, t.not(t.eq(x, t.bv(0, 8))));
       expect(await within(s.check(solver, null), 20_000)).toBe('sat');
       expect(t.evalBv(s.model(solver), x)).toBe(201);
       expect(s.nativeStats).toMatchObject({ queries: 1, modelsResolved: 0 });
-      // 5 is not above 200: the wasm z3 finds the native model wrong.
+      // 5 is not above 200 (though it is not 0): the wasm z3 finds the native model wrong.
       await expect(within(s.check(solver, null), 20_000)).rejects.toThrow(/^the native z3 model does not satisfy the query in the wasm z3$/);
       expect(s.nativeStats.queries).toBe(2);
     }, 'native');
+    // One native process: the wasm solvers that hold the native models start none.
+    expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
   }, 30_000);
 
-  it('solves again in wasm when the native model defines a function, and counts it', async () => {
-    const { bin } = fakeZ3({ answers: ['sat'], replies: ['(model (define-fun f ((a (_ BitVec 4))) (_ BitVec 4) #x3))'] });
+  it('solves again in wasm when the native model defines a function, and counts it; fails when the wasm z3 finds no model', async () => {
+    const fn = '(model (define-fun f ((a (_ BitVec 4))) (_ BitVec 4) #x3))';
+    const { bin } = fakeZ3({ answers: ['sat', 'sat'], replies: [fn, fn] });
     process.env.MIRRORCHECK_Z3 = bin;
     await withSession(async (s) => {
       const t = new Terms(s);
@@ -65,6 +69,21 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       expect(await within(s.check(solver, null), 20_000)).toBe('sat');
       expect(t.evalBv(s.model(solver), x)).toBe(9);
       expect(s.nativeStats).toMatchObject({ queries: 1, modelsResolved: 1 });
+      // Now unsat: a native sat whose model must be found again fails when the wasm z3 finds none.
+      s.add(solver, t.eq(x, t.bv(10, 4)));
+      await expect(within(s.check(solver, null), 20_000)).rejects.toThrow(/^the native z3 model does not satisfy the query in the wasm z3$/);
+    }, 'native');
+  }, 30_000);
+
+  it('refuses a native model that leaves out a constant the query fixes (its default value would be decoded)', async () => {
+    const { bin } = fakeZ3({ answers: ['sat'], replies: ['(model (define-fun x () (_ BitVec 8) #xc9))'] });
+    process.env.MIRRORCHECK_Z3 = bin;
+    await withSession(async (s) => {
+      const t = new Terms(s);
+      const solver = s.newSolver();
+      s.add(solver, t.ult(t.bv(200, 8), t.bvConst('x', 8)));
+      s.add(solver, t.eq(t.bvConst('y', 8), t.bv(3, 8)));
+      await expect(within(s.check(solver, null), 20_000)).rejects.toThrow(/^the native z3 model does not satisfy the query in the wasm z3$/);
     }, 'native');
   }, 30_000);
 
@@ -82,6 +101,9 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       expect(s.lastReason).toBe('canceled');
       expect(await within(s.check(solver, Date.now() + 200), 20_000)).toBe('unknown');
       expect(s.lastReason).toBe('time limit reached');
+      // The time spent in the native z3 includes the 400 ms it took to answer.
+      expect(s.nativeStats.ms).toBeGreaterThanOrEqual(400);
+      expect(s.nativeStats.ms).toBeLessThan(20_000);
     }, 'native');
   }, 30_000);
 
