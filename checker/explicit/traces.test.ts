@@ -17,6 +17,7 @@ import { type Property, invariant, stepProperty } from '../../properties/propert
 import { bruteForce } from '../../test/bruteForce.js';
 import type { CheckResult, StoreKind } from '../engine.js';
 import { explicitCheck } from './explicit.js';
+import { explicitTrace } from './traces.js';
 
 /** Three symmetric counters and their total (range 0..top); two start states, the second at total 2. */
 const counters = (top: number) =>
@@ -236,5 +237,15 @@ describe('explicit traces', () => {
         ]);
       }
     }
+  });
+});
+
+describe('explicitTrace', () => {
+  it('carries the note it is given (why a start state failed), and has no note key without one', () => {
+    const m = counters(2);
+    const withNote = explicitTrace(m, null, [], 'x[0] out of range');
+    expect(withNote).toMatchObject({ protocol: 'counters', engine: 'explicit', property: null, requirement: null, steps: [], note: 'x[0] out of range' });
+    const without = explicitTrace(m, null, []);
+    expect('note' in without).toBe(false);
   });
 });
