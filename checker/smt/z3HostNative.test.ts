@@ -25,6 +25,15 @@ afterAll(async () => {
   await shutdownSmt();
 });
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** The lines the stand-in read (after its `pid` line). */
 const sent = (log: string) => readFileSync(log, 'utf8').split('\n').slice(1, -1);
 
@@ -131,5 +140,21 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
     }, 'native');
     // One process: the wasm-only solver started none.
     expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 30_000);
+
+  it('releasing a solver ends its native process', async () => {
+    const { bin, log } = fakeZ3({ answers: ['unsat'] });
+    process.env.MIRRORCHECK_Z3 = bin;
+    await withSession(async (s) => {
+      const t = new Terms(s);
+      const solver = s.newSolver();
+      s.add(solver, t.ult(t.bv(1, 8), t.bvConst('x', 8)));
+      expect(await within(s.check(solver, null), 20_000)).toBe('unsat');
+      const pid = Number(/^pid (\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+      expect(alive(pid)).toBe(true);
+      s.releaseSolver(solver);
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive(pid)).toBe(false);
+    }, 'native');
   }, 30_000);
 });
