@@ -98,3 +98,13 @@ export async function within<T>(p: Promise<T>, ms = 4000): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/** Whether the process `pid` is still running. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

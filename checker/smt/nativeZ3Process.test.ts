@@ -10,19 +10,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeZ3, removeFakes, scratchDir, within } from './fakeZ3.testkit.js';
+import { alive, fakeZ3, removeFakes, scratchDir, within } from './fakeZ3.testkit.js';
 import { findNativeZ3, NativeZ3Process } from './nativeZ3.js';
 
 afterEach(removeFakes);
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('NativeZ3Process against a scripted solver', () => {
   it('starts z3 reading SMT-LIB 2 from stdin, sends its options and logic first, each declaration once, then the query', async () => {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeZ3, removeFakes, within } from './fakeZ3.testkit.js';
+import { alive, fakeZ3, removeFakes, within } from './fakeZ3.testkit.js';
 import { Terms } from './terms.js';
 import { shutdownSmt, withSession } from './z3Host.js';
 
@@ -24,15 +24,6 @@ afterEach(() => {
 afterAll(async () => {
   await shutdownSmt();
 });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The lines the stand-in read (after its `pid` line). */
 const sent = (log: string) => readFileSync(log, 'utf8').split('\n').slice(1, -1);
