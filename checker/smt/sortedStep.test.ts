@@ -497,6 +497,10 @@ describe('the background facts of the sorted translation', () => {
     );
     expect((await proveUnbounded(m, [two], { fixedIndexes: ['S'], initCondition: lit(true) })).status).toBe('proved');
     expect((await proveUnbounded(m, [two], { initCondition: lit(true) })).status).toBe('cti');
+    // Kept at its two values also where no expression names them (S only as Mark's parameter and
+    // an array index): a counterexample to induction is over both.
+    const low = await proveUnbounded(m, [invariant('n-low', 'T-9', 'n stays below 2', lt(n, 2))], { fixedIndexes: ['S'] });
+    expect(low.status === 'cti' && low.cti?.sizes.S).toBe(2);
   }, 60_000);
 
   it('a literal index is an element of its own: the proof covers the sizes above the largest literal used', async () => {
