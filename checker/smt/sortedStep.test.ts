@@ -311,7 +311,7 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
     expect(total.stepViolations).toBeGreaterThan(0);
   }, 120_000);
 
-  it('on a model of every statement form over two index sorts: resets of records and rows, two-index updates, pointwise forEach, ord comparisons, options of an index', async () => {
+  it('on a model of every statement form over two index sorts: resets of records, rows and a whole variable, two-index updates, pointwise forEach, ord comparisons, options of an index, a quantifier whose body fails at some elements', async () => {
     const def = defineProtocol({
       name: 'sorted-statements',
       summary: 'every statement form the sorted translation takes',
@@ -386,6 +386,10 @@ describe('one step of the sorted translation agrees with the interpreter', () =>
           ],
         }));
         b.rule('Unwrap', {}, () => ({ guard: flag.at(0), body: [assign(arr.at(unwrap(o)), 1)] }));
+        // A quantifier over an open sort whose body raises a model error at some elements only (a
+        // flagged cell without a back pointer; never true, so the interpreter reaches every
+        // element), and a reset of a whole variable that is not an array.
+        b.rule('Probe', {}, () => ({ guard: not(exists(P, (j) => and(flag.at(j), lt(arr.at(unwrap(back.at(j))), 0)))), body: [reset(cmp)] }));
         return h;
       },
     });
@@ -456,7 +460,7 @@ describe('the background facts of the sorted translation', () => {
     },
   });
   const m = buildModel(facts);
-  const { both, neither, self, cycle, marks, at, n, S } = m.handles;
+  const { both, neither, self, cycle, marks, at, n, S, P } = m.handles;
   const never = (name: string, x: Ref) => invariant(`never-${name}`, 'T-1', `${name} is never set`, not(x));
 
   it('ord comparisons over an open sort are proved asymmetric, total, irreflexive and transitive for every size', async () => {
@@ -493,6 +497,10 @@ describe('the background facts of the sorted translation', () => {
     );
     expect((await proveUnbounded(m, [two], { fixedIndexes: ['S'], initCondition: lit(true) })).status).toBe('proved');
     expect((await proveUnbounded(m, [two], { initCondition: lit(true) })).status).toBe('cti');
+    // Kept at its two values also where no expression names them (S only as Mark's parameter and
+    // an array index): a counterexample to induction is over both.
+    const low = await proveUnbounded(m, [invariant('n-low', 'T-9', 'n stays below 2', lt(n, 2))], { fixedIndexes: ['S'] });
+    expect(low.status === 'cti' && low.cti?.sizes.S).toBe(2);
   }, 60_000);
 
   it('a literal index is an element of its own: the proof covers the sizes above the largest literal used', async () => {
@@ -505,6 +513,34 @@ describe('the background facts of the sorted translation', () => {
     const notZero = invariant('not-0', 'T-5', 'at never points at 0', or(isNone(at), ne(unwrap(at), 0)));
     expect((await proveUnbounded(m, [notZero], {})).status).toBe('proved');
   }, 60_000);
+
+  it('ord used as a number over an open sort is refused (MC010), on either side of a comparison', async () => {
+    for (const pred of [forall(P, (p) => le(ord(p), 2)), forall(P, (p) => le(0, ord(p)))]) {
+      const r = await proveUnbounded(m, [invariant('ord-number', 'T-6', 'ord compared with a number', pred)], {});
+      expect(r.status === 'error' && r.code, JSON.stringify(r)).toBe('MC010');
+    }
+  });
+
+  it('a counterexample to induction over a universe no larger than its largest literal reads as a state of that size', async () => {
+    // With self set, P has exactly the two elements 0 and 2 (literals are distinct): a universe of
+    // size 2 in which literal 2 has no position of its own. Point then breaks the second invariant.
+    const two = invariant(
+      'self-0-or-2',
+      'T-7',
+      'with self set, every P is 0 or 2',
+      implies(
+        self,
+        forall(P, (p) => or(eq(p, 0), eq(p, 2))),
+      ),
+    );
+    const nowhere = invariant('self-nowhere', 'T-8', 'with self set, at points nowhere', implies(self, isNone(at)));
+    const r = await proveUnbounded(m, [two, nowhere], {});
+    expect(r.status === 'cti' && r.property).toBe('Point preserves self-nowhere');
+    const cti = r.status === 'cti' ? r.cti : null;
+    expect(cti?.sizes.P).toBe(2);
+    expect(cti?.before.self).toBe(true);
+    expect([0, 1]).toContain(cti?.after.at);
+  });
 
   it('a forEach over an open sort whose iterations may touch the same cell is refused (MC010); one whose cells are disjoint is proved', async () => {
     const loops = (body: (j: Expr, h: { P: IndexType; arr: Ref; flag: Ref; grid: Ref }) => Stmt[]) =>
@@ -535,6 +571,7 @@ describe('the background facts of the sorted translation', () => {
     };
     // A write at a fixed cell, a read of a written variable elsewhere, two positions of one variable.
     expect(await refused((_, { arr }) => [assign(arr.at(0), 1)])).toBe(true);
+    expect(await refused((_, { arr }) => [reset(arr.at(0))])).toBe(true);
     expect(await refused((j, { arr }) => [assign(arr.at(j), arr.at(0))])).toBe(true);
     expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), true), assign(grid.at(0).at(j), true)])).toBe(true);
     expect(await refused((j, { grid }) => [assign(grid.at(j).at(0), grid.at(0).at(j))])).toBe(true);
@@ -578,7 +615,7 @@ describe('the background facts of the sorted translation', () => {
 });
 
 describe('one step of the sorted translation with every index type fixed agrees with the interpreter', () => {
-  it('count, ord as a number, a loop summing over the elements, quantifiers stopping at the deciding element before one that fails; refused when the sort is open', async () => {
+  it('count (failing at an element after one whose body holds), ord as a number up to the last element, a loop summing over the elements, quantifiers stopping at the deciding element before one that fails, quantifiers whose first element is a constant that does not decide them; refused when the sort is open', async () => {
     const def = defineProtocol({
       name: 'sorted-fixed',
       summary: 'what only a fixed index type allows',
@@ -614,11 +651,43 @@ describe('one step of the sorted translation with every index type fixed agrees 
         b.rule('Any', {}, () => ({ guard: exists(P, (j) => or(flag.at(j), eq(arr.at(unwrap(o)), 0))), body: [assign(arr.at(0), add(arr.at(0), 1))] }));
         b.rule('All', {}, () => ({ guard: forall(P, (j) => and(not(flag.at(j)), eq(arr.at(unwrap(o)), 0))), body: [assign(o, none)] }));
         b.rule('Fill', { p: P }, ({ p }) => ({ guard: true, body: [assign(flag.at(p), true), assign(o, some(p, op))] }));
+        // count evaluates every element: the unwrap fails at any unflagged element, even after a flagged one.
+        b.rule('CountAll', {}, () => ({
+          guard: le(
+            count(P, (j) => or(flag.at(j), eq(arr.at(unwrap(o)), 0))),
+            3,
+          ),
+          body: [],
+        }));
         return h;
       },
     });
     const m = buildModel(def);
-    const invariants = [invariant('k-counts', 'T-1', 'k stays below 3', lt(m.handles.k, 3))];
+    const { flag } = m.handles;
+    const P = m.indexes[0] as IndexType;
+    const invariants = [
+      invariant('k-counts', 'T-1', 'k stays below 3', lt(m.handles.k, 3)),
+      // Quantifiers whose first element's body is a constant that does not decide them.
+      invariant(
+        'only-0-flagged',
+        'T-2',
+        'no element but 0 is flagged',
+        forall(P, (j) => or(eq(j, 0), not(flag.at(j)))),
+      ),
+      invariant(
+        'other-flagged',
+        'T-3',
+        'an element other than 0 is flagged',
+        exists(P, (j) => and(ne(j, 0), flag.at(j))),
+      ),
+      // ord of the last element is its number.
+      invariant(
+        'ord-at-most-2',
+        'T-4',
+        'every ord is at most 2',
+        forall(P, (p) => le(ord(p), 2)),
+      ),
+    ];
     const bad: string[] = [];
     const compared: Compared = { successors: 0, errors: 0, disabled: 0, stepViolations: 0 };
     await withSession(async (session) => {
@@ -627,7 +696,7 @@ describe('one step of the sorted translation with every index type fixed agrees 
     expect(bad).toEqual([]);
     expect(compared.errors).toBeGreaterThan(5);
     expect(compared.successors).toBeGreaterThan(80);
-    const open = await proveUnbounded(m, invariants, {});
+    const open = await proveUnbounded(m, invariants.slice(0, 1), {});
     expect(open.status === 'error' && open.code).toBe('MC010');
   }, 60_000);
 });
