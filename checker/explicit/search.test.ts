@@ -460,6 +460,46 @@ describe('what a search reports of itself: figures added up, progress of a resum
     expect(new Set(kept).size).toBeGreaterThan(1);
   });
 
+  it('both walks end as complete once every state is expanded; a store keeps states of three words or more collapsed only when asked, and only the exact store', () => {
+    const { model } = grid();
+    for (const strategy of ['bfs', 'dfs'] as const) expect([strategy, plain(model, { strategy }).runSync({}, quiet)]).toEqual([strategy, { kind: 'complete' }]);
+    // 60 processes with a counter 0..3 each: 120 bits, four words a state.
+    const wide = buildModel(
+      defineProtocol({
+        name: 'search-words',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 60);
+          const c = b.v('c', arrayOf(P, range(0, 3)));
+          b.init('zero', () => []);
+          b.rule('Up', { p: P }, ({ p }) => ({ guard: lt(c.at(p as never), 1), body: [assign(c.at(p as never), 1)] }));
+          return { c };
+        },
+      }),
+    );
+    const collapsing = (store: StoreKind, collapse?: boolean) => {
+      const search = plain(wide, { store, ...(collapse === undefined ? {} : { collapse }) });
+      search.dispose();
+      return [search.cm.words, search.store.collapsing];
+    };
+    expect([
+      collapsing('exact'),
+      collapsing('exact', false),
+      collapsing('exact', true),
+      collapsing('hash-compaction', true),
+      collapsing('bitstate', true),
+    ]).toEqual([
+      [4, false],
+      [4, false],
+      [4, true],
+      [4, false],
+      [4, false],
+    ]);
+  });
+
   it('a compact search without a level folder writes its level files in a temporary folder, which dispose removes', () => {
     const search = plain(grid().model, { store: 'hash-compaction' });
     search.runSync({}, quiet);

@@ -138,6 +138,8 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
           expect([x, y, store, r.status, Array.from(steps.at(-1)?.state ?? []), steps.length - 1]).toEqual([x, y, store, 'violated', [x, y], w.found?.depth]);
           const last = settle.mock.results.at(-1)?.value as Map<number, number>;
           const f = end.kind === 'found' ? end.finding : null;
+          // The search's own record of what ended it is the moved one too.
+          expect(search.finding).toEqual(f);
           if (f?.kind === 'invariant' && [...last.values()].includes(f.pos - search.storesFor().targetBase)) moved++;
         } finally {
           settle.mockRestore();
