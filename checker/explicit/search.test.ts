@@ -460,9 +460,30 @@ describe('what a search reports of itself: figures added up, progress of a resum
     expect(new Set(kept).size).toBeGreaterThan(1);
   });
 
-  it('both walks end as complete once every state is expanded; a store keeps states of three words or more collapsed only when asked, and only the exact store', () => {
+  it('both walks end as complete once every state is expanded, levels of 924 states without a pool too; a store keeps states of three words or more collapsed only when asked, and only the exact store', async () => {
     const { model } = grid();
     for (const strategy of ['bfs', 'dfs'] as const) expect([strategy, plain(model, { strategy }).runSync({}, quiet)]).toEqual([strategy, { kind: 'complete' }]);
+    // Twelve bits set one by one: 4,096 states, level 6 of 924 (from 1,586 to 2,510; past the size at which a pool would be started, and there is none).
+    const bits = buildModel(
+      defineProtocol({
+        name: 'search-bits',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 12);
+          const c = b.v('c', arrayOf(P, range(0, 1)));
+          b.init('zero', () => []);
+          b.rule('Set', { p: P }, ({ p }) => ({ guard: lt(c.at(p as never), 1), body: [assign(c.at(p as never), 1)] }));
+          return { c };
+        },
+      }),
+    );
+    for (const run of [(s: Search) => s.runSync({}, quiet), (s: Search) => s.runAsync({}, { tick: () => null, pool: null })]) {
+      const search = plain(bits);
+      expect([await run(search), search.count, search.levelStarts.slice(6, 8)]).toEqual([{ kind: 'complete' }, 4096, [1586, 2510]]);
+    }
     // 60 processes with a counter 0..3 each: 120 bits, four words a state.
     const wide = buildModel(
       defineProtocol({

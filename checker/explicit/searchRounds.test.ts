@@ -169,12 +169,12 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
     expect(rounds).toEqual(['ready', 'rehash', 'idle', 'round', 'idle', ...Array.from({ length: big - 1 }, () => ['ready', 'round', 'idle']).flat()]);
   });
 
-  it('a state limit and a stop reason (time limit, interrupt) end a round: the limit once the store holds it (after the chunk that reached it), the reason at the next tick', async () => {
+  it('a state limit and a stop reason (time limit, interrupt) end a round: the limit after the chunk that reached it (16 states, at most 32 successors on the grid), the reason right after the claim it follows', async () => {
     const { model } = grid();
-    for (const maxStates of [1, 100, 1000]) {
+    for (const maxStates of [1, 100, 1000, 1210, 1420]) {
       const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
       const end = await search.runAsync({ maxStates }, { tick: () => null, pool: idlePool(1).pool, parallelFrom: 1 });
-      expect([maxStates, end, search.count >= maxStates, search.count < maxStates + 64]).toEqual([
+      expect([maxStates, end, search.count >= maxStates, search.count < maxStates + 32]).toEqual([
         maxStates,
         { kind: 'limit', reason: `state limit of ${maxStates} reached` },
         true,
@@ -182,9 +182,15 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
       ]);
     }
     let ticks = 0;
+    let expandedAtStop = -1;
     const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
-    const end = await search.runAsync({}, { tick: () => (++ticks >= 30 ? 'stopped here' : null), pool: idlePool(1).pool, parallelFrom: 1 });
-    expect([end, ticks, search.count < 1681]).toEqual([{ kind: 'limit', reason: 'stopped here' }, 30, true]);
+    const tick = () => {
+      if (++ticks < 30) return null;
+      expandedAtStop = search.figures().expanded;
+      return 'stopped here';
+    };
+    const end = await search.runAsync({}, { tick, pool: idlePool(1).pool, parallelFrom: 1 });
+    expect([end, ticks, search.count < 1681, search.figures().expanded]).toEqual([{ kind: 'limit', reason: 'stopped here' }, 30, true, expandedAtStop]);
   });
 });
 
