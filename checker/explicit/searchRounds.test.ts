@@ -171,7 +171,13 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
 
   it('a state limit and a stop reason (time limit, interrupt) end a round: the limit after the chunk that reached it (16 states, at most 32 successors on the grid), the reason right after the claim it follows', async () => {
     const { model } = grid();
-    for (const maxStates of [1, 100, 1000, 1210, 1420]) {
+    // Also limits just past the first states of a level of 38 or more: a round that did not stop there would store the whole level.
+    const w = walk(model, [], false, 'bfs', {});
+    const starts = Array.from({ length: w.maxDepth + 1 }, (_, d) => w.order.findIndex((o) => o.d === d));
+    const sizes = starts.map((a, d) => (starts[d + 1] ?? w.states) - a);
+    const past = starts.filter((_, d) => (sizes[d] as number) >= 38).map((a) => a + 2);
+    expect(past.length).toBeGreaterThan(2);
+    for (const maxStates of [1, 100, 1000, ...past.slice(0, 3)]) {
       const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
       const end = await search.runAsync({ maxStates }, { tick: () => null, pool: idlePool(1).pool, parallelFrom: 1 });
       expect([maxStates, end, search.count >= maxStates, search.count < maxStates + 32]).toEqual([
