@@ -33,10 +33,10 @@
  * seconds, except the BMC files: a few z3 queries on tiny models, 3 to 12 s under load, and the
  * brute-force oracles of the engines, which are what kills their mutants: fairCycles.test.ts,
  * about 10 s under load, unrollStep.test.ts, 5 to 9 s under load, and the explicit search's walk
- * (search.test.ts, graph.test.ts, about 7 s each; searchResume.test.ts, 13 s with worker threads,
- * is left out): a quick lower bound of the
- * score (fewer tests can only kill fewer mutants), for a run on a few files or a sample, where the
- * full mutation suite costs minutes per surviving mutant.
+ * (search.test.ts, graph.test.ts, about 7 s each; searchRounds.test.ts, the round code with test
+ * pools in this thread, about 3 s; searchResume.test.ts, 13 s with worker threads, is left out): a
+ * quick lower bound of the score (fewer tests can only kill fewer mutants), for a run on a few
+ * files or a sample, where the full mutation suite costs minutes per surviving mutant.
  *
  * Test files run fastest first (vitest's default runs the slowest first), so that a mutant is
  * usually killed by a quick test before a slow one starts, and without isolation: every mutant
@@ -69,7 +69,7 @@ const FAST = [
   'properties/*.test.ts',
   'harness/conformance.negative.test.ts',
   'harness/damageSearch.test.ts',
-  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,expander,graph}.test.ts',
+  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,searchRounds,expander,graph}.test.ts',
   'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,bmcSession,unrollStep,sortedStep,proveDifferential,proveUnboundedDifferential}.test.ts',
   'checker/random/{engineOptions,randomTrace,randomShrink,randomClock,runChoices}.test.ts',
   'checker/*.test.ts',

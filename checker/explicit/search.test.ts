@@ -5,43 +5,24 @@
  * rule instances in order; depth-first: a stack). On random small protocols, with every store,
  * with and without state and depth limits, the engine must report exactly what that walk reports:
  * the verdict, the property, the state the trace ends in and its length, the number of states and
- * transitions, the deepest level, the depth of each cover, and where a limit stops it.
+ * transitions, the deepest level, the depth of each cover, and where a limit stops it. And what a
+ * search reports of itself, against figures worked out by hand: the figures of worker threads and of
+ * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
+ * seeds, the temporary level folder.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
-import { add, eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
+import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
 import { cover, invariant } from '../../properties/property.js';
-import { type Plan, STORES, build, counters, expectSame, planArb, walk } from '../../test/searchWalk.js';
+import { type Plan, STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, Limits, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
-
-/** Two counters a and b, 0..40 (1681 states); with `start`, the second start state sets a to it (out of range past 40: a model error). */
-function grid(start = 7) {
-  const model = buildModel(
-    defineProtocol({
-      name: 'search-grid',
-      summary: '',
-      spec: '',
-      params: {},
-      variants: [],
-      build(b) {
-        const a = b.v('a', range(0, 40));
-        const c = b.v('b', range(0, 40));
-        b.init('zero', () => []);
-        b.init('start', () => [assign(a, add(a, start))]);
-        b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
-        b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
-        b.endState(() => eq(a, 40));
-        return { a, b: c };
-      },
-    }),
-  );
-  return { model };
-}
+import { Search, type SearchOptions } from './search.js';
 
 describe('the explicit search against an independent walk over the interpreter', () => {
   it('random protocols, breadth-first, every store: same verdict, end state, trace length, states, transitions, depth and cover depths', () => {
@@ -406,3 +387,146 @@ function limitedAgainstWalk(nArb: fc.Arbitrary<number>, limitsOf: (n: number) =>
   );
   return limited;
 }
+
+describe('what a search reports of itself: figures added up, progress of a resumed run, memory of a compact store, hash seeds, temporary files', () => {
+  const quiet = { tick: () => null };
+  const plain = (model: Model, opts: Partial<SearchOptions> = {}) => new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, ...opts });
+
+  it('the figures of a resumed run (slot 0) and of worker threads (slot 1 + i; a worker that has not reported is a hole) add up: sums, the deepest level, the first depth of each cover', () => {
+    const { model } = grid();
+    const { a, b } = model.handles;
+    const covers = ['a5', 'b7', 'never', 'ab'].map((n, i) => cover(n, `C-${i}`, '', [eq(a, 5), eq(b, 7), lt(a, 0), eq(a, b)][i] as ReturnType<typeof eq>));
+    const search = new Search(model, covers, { strategy: 'bfs', symmetry: false, deadlock: false });
+    search.runSync({}, quiet);
+    const own = search.expander.figures;
+    // This thread's own figures on the grid (start states a = 0 and a = 7): every state expanded, every transition
+    // generated, the deepest state (40, 40) 73 steps from (7, 0).
+    expect([own.expanded, own.generated, own.maxDepth, Array.from(own.coverDepth)]).toEqual([1681, 3280, 73, [5, 7, -1, 0]]);
+    own.coverDepth.set([4, -1, -1, 1]);
+    search.otherFigures[0] = { expanded: 100, generated: 250, maxDepth: 90, coverDepth: Int32Array.of(-1, 0, -1, 3) };
+    search.otherFigures[search.workerSlot(1)] = { expanded: 30, generated: 60, maxDepth: 12, coverDepth: Int32Array.of(2, 1, -1, 5) };
+    expect(search.otherFigures.length).toBe(3);
+    expect(search.figures()).toEqual({ expanded: 1681 + 130, byOthers: 30, generated: 3280 + 310, maxDepth: 90, coverDepth: [2, 0, null, 1] });
+    // Worker 0's slot is 1, after the resumed run's.
+    search.otherFigures[search.workerSlot(0)] = { expanded: 7, generated: 9, maxDepth: 0, coverDepth: Int32Array.of(0, -1, -1, -1) };
+    expect(search.figures()).toEqual({ expanded: 1681 + 137, byOthers: 37, generated: 3280 + 319, maxDepth: 90, coverDepth: [0, 0, null, 1] });
+  });
+
+  it('the progress of a resumed run counts the elapsed time of the runs before it, in its time and its states per second', () => {
+    const search = plain(grid().model);
+    search.runSync({}, quiet);
+    search.elapsedBefore = 3000;
+    // Levels 0 to 73 expanded, the empty level 74 reached.
+    expect(search.progress(search.startMs + 1000)).toEqual({
+      generated: 3280,
+      distinct: 1681,
+      queue: 0,
+      depth: 74,
+      elapsedMs: 4000,
+      statesPerSec: Math.round((1681 * 1000) / 4000),
+    });
+    expect(search.progress(search.startMs).statesPerSec).toBe(Math.round((1681 * 1000) / 3000));
+  });
+
+  it('a compact store reports as its queue the most bytes the level being expanded and the level being found held together (at the end of the largest pair)', () => {
+    const { model } = grid();
+    for (const store of ['hash-compaction', 'bitstate'] as const) {
+      const search = plain(model, { store, memoryBytes: 1 << 16 });
+      const pairs: number[] = [];
+      // Called after every chunk and at the end of every level, before it is closed: the two levels in memory then.
+      const due = () => {
+        pairs.push(search.store.bytes() + search.target.bytes());
+        return false;
+      };
+      expect(search.runSync({}, { tick: () => null, atPause: { due, run: () => {} } })).toEqual({ kind: 'complete' });
+      pairs.push(search.store.bytes() + search.target.bytes());
+      expect([store, search.queueBytes()]).toEqual([store, Math.max(...pairs)]);
+      // The two largest levels of the grid (41 states each) are not the first or the last.
+      expect([store, search.queueBytes() > pairs[0]!, search.queueBytes() > pairs.at(-1)!]).toEqual([store, true, true]);
+      search.dispose();
+    }
+  });
+
+  it('a bitstate hash seed diversifies the bits: with a bit array far too small for the grid, the seeds lose different states', () => {
+    const { model } = grid();
+    const kept = [0, 1, 2, 3].map((hashSeed) => {
+      const search = plain(model, { store: 'bitstate', memoryBytes: 64, hashSeed });
+      search.runSync({}, quiet);
+      search.dispose();
+      expect([hashSeed, search.storeBytes()]).toEqual([hashSeed, 64]);
+      return search.count;
+    });
+    expect(kept.every((n) => n < 1681)).toBe(true);
+    expect(new Set(kept).size).toBeGreaterThan(1);
+  });
+
+  it('both walks end as complete once every state is expanded, levels of 924 states without a pool too; a store keeps states of three words or more collapsed only when asked, and only the exact store', async () => {
+    const { model } = grid();
+    for (const strategy of ['bfs', 'dfs'] as const) expect([strategy, plain(model, { strategy }).runSync({}, quiet)]).toEqual([strategy, { kind: 'complete' }]);
+    // Twelve bits set one by one: 4,096 states, level 6 of 924 (from 1,586 to 2,510; past the size at which a pool would be started, and there is none).
+    const bits = buildModel(
+      defineProtocol({
+        name: 'search-bits',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 12);
+          const c = b.v('c', arrayOf(P, range(0, 1)));
+          b.init('zero', () => []);
+          b.rule('Set', { p: P }, ({ p }) => ({ guard: lt(c.at(p as never), 1), body: [assign(c.at(p as never), 1)] }));
+          return { c };
+        },
+      }),
+    );
+    for (const run of [(s: Search) => s.runSync({}, quiet), (s: Search) => s.runAsync({}, { tick: () => null, pool: null })]) {
+      const search = plain(bits);
+      expect([await run(search), search.count, search.levelStarts.slice(6, 8)]).toEqual([{ kind: 'complete' }, 4096, [1586, 2510]]);
+    }
+    // 60 processes with a counter 0..3 each: 120 bits, four words a state.
+    const wide = buildModel(
+      defineProtocol({
+        name: 'search-words',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 60);
+          const c = b.v('c', arrayOf(P, range(0, 3)));
+          b.init('zero', () => []);
+          b.rule('Up', { p: P }, ({ p }) => ({ guard: lt(c.at(p as never), 1), body: [assign(c.at(p as never), 1)] }));
+          return { c };
+        },
+      }),
+    );
+    const collapsing = (store: StoreKind, collapse?: boolean) => {
+      const search = plain(wide, { store, ...(collapse === undefined ? {} : { collapse }) });
+      search.dispose();
+      return [search.cm.words, search.store.collapsing];
+    };
+    expect([
+      collapsing('exact'),
+      collapsing('exact', false),
+      collapsing('exact', true),
+      collapsing('hash-compaction', true),
+      collapsing('bitstate', true),
+    ]).toEqual([
+      [4, false],
+      [4, false],
+      [4, true],
+      [4, false],
+      [4, false],
+    ]);
+  });
+
+  it('a compact search without a level folder writes its level files in a temporary folder, which dispose removes', () => {
+    const search = plain(grid().model, { store: 'hash-compaction' });
+    search.runSync({}, quiet);
+    const dir = search.spill?.dir as string;
+    expect([existsSync(dir), readdirSync(dir).length > 0]).toEqual([true, true]);
+    search.dispose();
+    expect(existsSync(dir)).toBe(false);
+  });
+});

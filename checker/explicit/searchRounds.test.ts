@@ -1,0 +1,289 @@
+/**
+ * The round code of the breadth-first search (search.ts: `parallelRound`, `reserveRound`,
+ * `parallelRehash`, `settleRound`, the messages for worker threads, pauses in the middle of a
+ * level), run in this thread with test pools instead of worker threads. Why this file exists: the
+ * tests with real threads (workers.test.ts, searchResume.test.ts) take tens of seconds, too long
+ * for most mutation runs, and a thread's timing decides what they reach; these take about a second
+ * and reach the same code deterministically. Oracle: the independent walk of test/searchWalk.ts,
+ * and what the LevelPool contract (search.ts) and the pause contract (`WalkControl.atPause`) say.
+ */
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { and, eq, not } from '../../model/lang/expr.js';
+import { invariant } from '../../properties/property.js';
+import { STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
+import type { BitstateSet } from './bitstate.js';
+import { CTRL, Expander, claimChunk } from './expander.js';
+import { resultOf, searchFor } from './explicit.js';
+import type { FingerprintSet } from './fingerprintSet.js';
+import type { LevelPool, Search } from './search.js';
+import { StateStore } from './stateStore.js';
+
+/** A pool of `size` worker threads that never claim a chunk (the coordinating thread expands every chunk of a round alone); it records what the search asks of it. */
+function idlePool(size: number, onRound: (search: Search) => void = () => {}): { pool: LevelPool; calls: string[] } {
+  const calls: string[] = [];
+  const pool: LevelPool = {
+    size,
+    start: () => calls.push('start'),
+    whenReady: async () => void calls.push('ready'),
+    startRound: (search) => {
+      calls.push('round');
+      onRound(search);
+    },
+    startRehash: () => calls.push('rehash'),
+    idle: async () => void calls.push('idle'),
+  };
+  return { pool, calls };
+}
+
+/**
+ * A pool of one worker that runs in this thread: at the start of a round it claims one chunk, with
+ * an expander of its own inserting through a view of the target store (as searchWorker.ts does);
+ * when the search waits for it to be idle it gives back the ids it has not used and reports its
+ * figures and finding (as workerPool.ts does). Its unused ids lie below this thread's: the round
+ * ends with states moved into them (`settle`).
+ */
+function oneChunkPool(): LevelPool {
+  let search: Search | null = null;
+  let view: StateStore | null = null;
+  let exp: Expander | null = null;
+  return {
+    size: 1,
+    start: () => {},
+    whenReady: async () => {},
+    startRehash: () => {},
+    startRound(s) {
+      search = s;
+      view = new StateStore(s.cm.words, { buffers: s.target.buffers() });
+      const stores = { ...s.storesFor(), target: view };
+      exp ??= new Expander(s.cm, s.canon, null, s.model.layout.nSlots, stores, { deadlock: s.opts.deadlock, shared: true, parents: false, shard: null });
+      exp.setStores(stores);
+      claimChunk(exp, s.ctrl, view);
+    },
+    idle: async () => {
+      if (!search || !view || !exp) return;
+      view.releaseIds();
+      const f = exp.figures;
+      search.otherFigures[search.workerSlot(0)] = { ...f, coverDepth: f.coverDepth.slice() };
+      search.addFinding(exp.finding);
+      exp.finding = null;
+      view = null;
+    },
+  };
+}
+
+describe('breadth-first levels in rounds (a pool whose threads claim nothing: this thread expands every chunk, through the round code)', () => {
+  it('random protocols, every store: the verdict, end state, trace, states, transitions, depth and cover depths of the walk', async () => {
+    let rounds = 0;
+    for (const [i, plan] of fc.sample(planArb(true), { numRuns: 8, seed: 4110 }).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const w = walk(model, properties, plan.deadlock, 'bfs', {});
+      for (const store of STORES) {
+        const search = searchFor({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
+        const { pool, calls } = idlePool(1 + (i % 3));
+        try {
+          const end = await search.runAsync({}, { tick: () => null, pool, parallelFrom: 1 });
+          expectSame(resultOf(search, end), w, covers, {}, ['rounds', i, store]);
+        } finally {
+          search.dispose();
+        }
+        rounds += calls.filter((c) => c === 'round').length;
+      }
+    }
+    expect(rounds).toBeGreaterThan(30);
+  });
+
+  it("with a worker that claims the first chunk of every round: the walk's verdict, end state, trace and figures, the worker's share counted apart; states moved into its unused ids (a violation among them followed)", async () => {
+    let shared = 0;
+    for (const [i, plan] of fc.sample(planArb(true), { numRuns: 8, seed: 4111 }).entries()) {
+      const { model, properties } = build(plan);
+      const covers = properties.filter((p) => p.kind === 'cover').map((p) => p.name);
+      const w = walk(model, properties, plan.deadlock, 'bfs', {});
+      for (const store of STORES) {
+        const search = searchFor({ model, properties, limits: {}, deadlock: plan.deadlock, explicit: { store, memoryBytes: 1 << 16 } });
+        try {
+          const end = await search.runAsync({}, { tick: () => null, pool: oneChunkPool(), parallelFrom: 1 });
+          expectSame(resultOf(search, end), w, covers, {}, ['worker', i, store]);
+          const f = search.figures();
+          const own = search.expander.figures.expanded;
+          expect([i, store, f.byOthers, f.expanded]).toEqual([i, store, search.otherFigures[1]?.expanded ?? 0, own + (search.otherFigures[1]?.expanded ?? 0)]);
+          if (f.byOthers > 0) shared++;
+        } finally {
+          search.dispose();
+        }
+      }
+    }
+    expect(shared).toBeGreaterThan(12);
+  });
+
+  it('on the grid (levels of up to 41 states: the worker claims 16, this thread the rest): a violation this thread finds in a state that settle moves into the unused ids of the worker is reported where it moved to', async () => {
+    const { model } = grid();
+    const { a, b } = model.handles;
+    let moved = 0;
+    for (const [x, y] of [
+      [20, 15],
+      [30, 30],
+    ] as const) {
+      const properties = [invariant('not-here', 'I-9', '', not(and(eq(a, x), eq(b, y))))];
+      const w = walk(model, properties, false, 'bfs', {});
+      for (const store of STORES) {
+        const search = searchFor({ model, properties, limits: {}, deadlock: false, explicit: { store, memoryBytes: 1 << 16 } });
+        const settle = vi.spyOn(StateStore.prototype, 'settle');
+        try {
+          const end = await search.runAsync({}, { tick: () => null, pool: oneChunkPool(), parallelFrom: 1 });
+          // The figures at a violation depend on how the threads split the level; the violation does not.
+          const r = resultOf(search, end);
+          const steps = r.status === 'violated' ? (r.violations[0]?.trace?.steps ?? []) : [];
+          expect([x, y, store, r.status, Array.from(steps.at(-1)?.state ?? []), steps.length - 1]).toEqual([x, y, store, 'violated', [x, y], w.found?.depth]);
+          const last = settle.mock.results.at(-1)?.value as Map<number, number>;
+          const f = end.kind === 'found' ? end.finding : null;
+          // The search's own record of what ended it is the moved one too.
+          expect(search.finding).toEqual(f);
+          if (f?.kind === 'invariant' && [...last.values()].includes(f.pos - search.storesFor().targetBase)) moved++;
+        } finally {
+          settle.mockRestore();
+          search.dispose();
+        }
+      }
+    }
+    // Three of the six violations lie in a state that settle moved.
+    expect(moved).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the pool is started once a level has an eighth of `parallelFrom` states, made ready before each round, and given exactly the levels of at least `parallelFrom` states; its first round fills a larger table first', async () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    const sizes = Array.from({ length: w.maxDepth + 1 }, (_, d) => w.order.filter((o) => o.d === d).length);
+    const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+    const { pool, calls } = idlePool(2);
+    expect(await search.runAsync({}, { tick: () => null, pool, parallelFrom: 40 })).toEqual({ kind: 'complete' });
+    expect([search.count, search.figures().generated]).toEqual([w.states, w.transitions]);
+    const big = sizes.filter((n) => n >= 40).length;
+    expect(big).toBeGreaterThan(2);
+    // The first level of 5 states or more starts the pool (start() is idempotent: called again at every such level).
+    expect(calls.indexOf('start')).toBe(0);
+    expect(calls.filter((c) => c === 'start').length).toBe(sizes.filter((n) => n >= 5).length);
+    const rounds = calls.filter((c) => c !== 'start');
+    // Every round: ready, then (the first only: the 1,681 states do not fit the first table's room for a round) a rehash and idle, then the round and idle.
+    expect(rounds).toEqual(['ready', 'rehash', 'idle', 'round', 'idle', ...Array.from({ length: big - 1 }, () => ['ready', 'round', 'idle']).flat()]);
+  });
+
+  it('a state limit and a stop reason (time limit, interrupt) end a round: the limit after the chunk that reached it (16 states, at most 32 successors on the grid), the reason right after the claim it follows', async () => {
+    const { model } = grid();
+    // Also limits just past the first states of a level of 38 or more: a round that did not stop there would store the whole level.
+    const w = walk(model, [], false, 'bfs', {});
+    const starts = Array.from({ length: w.maxDepth + 1 }, (_, d) => w.order.findIndex((o) => o.d === d));
+    const sizes = starts.map((a, d) => (starts[d + 1] ?? w.states) - a);
+    const past = starts.filter((_, d) => (sizes[d] as number) >= 38).map((a) => a + 2);
+    expect(past.length).toBeGreaterThan(2);
+    for (const maxStates of [1, 100, 1000, ...past.slice(0, 3)]) {
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      const end = await search.runAsync({ maxStates }, { tick: () => null, pool: idlePool(1).pool, parallelFrom: 1 });
+      expect([maxStates, end, search.count >= maxStates, search.count < maxStates + 32]).toEqual([
+        maxStates,
+        { kind: 'limit', reason: `state limit of ${maxStates} reached` },
+        true,
+        true,
+      ]);
+    }
+    let ticks = 0;
+    let expandedAtStop = -1;
+    const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+    const tick = () => {
+      if (++ticks < 30) return null;
+      expandedAtStop = search.figures().expanded;
+      return 'stopped here';
+    };
+    const end = await search.runAsync({}, { tick, pool: idlePool(1).pool, parallelFrom: 1 });
+    expect([end, ticks, search.count < 1681, search.figures().expanded]).toEqual([{ kind: 'limit', reason: 'stopped here' }, 30, true, expandedAtStop]);
+  });
+});
+
+describe('what worker threads are given', () => {
+  it('at the start: the compiled rules, symmetry only when on, the options and the shared words; each round: the stores of the level, their first positions and the visited set', async () => {
+    const { model, properties } = counters(2, 5, -1);
+    for (const store of STORES)
+      for (const symmetry of [false, true]) {
+        const shard = store === 'exact' ? null : { index: 1, count: 2 };
+        const search = searchFor({
+          model,
+          properties,
+          limits: {},
+          deadlock: false,
+          symmetry,
+          explicit: { store, memoryBytes: 1 << 16, ...(shard ? { shard } : {}) },
+        });
+        const init = search.workerInit();
+        expect({ ...init, sources: init.sources === search.cm.sources }).toEqual({
+          sources: true,
+          slotNames: model.layout.slotNames,
+          nSlots: model.layout.nSlots,
+          symmetry: symmetry ? { indexes: model.indexes, layout: model.layout } : null,
+          deadlock: false,
+          ctrl: search.ctrl.buffer,
+          reduction: null,
+          coversDone: search.coversDone.buffer,
+          shard,
+        });
+        const seed = shard ? (search.opts.hashSeed as number) : 0;
+        expect(seed === 0).toBe(shard === null);
+        let rounds = 0;
+        const { pool } = idlePool(1, (s) => {
+          rounds++;
+          const [lo, hi] = s.levelRange();
+          const compact = store !== 'exact';
+          expect(s.roundMessage()).toEqual({
+            type: 'round',
+            frontier: s.store.buffers(),
+            frontierBase: compact ? lo : 0,
+            target: s.target.buffers(),
+            targetBase: compact ? hi : 0,
+            seen:
+              store === 'exact'
+                ? null
+                : store === 'bitstate'
+                  ? { kind: 'bits', buffers: (s.seen as BitstateSet).buffers(), seed }
+                  : { kind: 'fingerprints', buffers: (s.seen as FingerprintSet).buffers() },
+          });
+        });
+        expect(await search.runAsync({}, { tick: () => null, pool, parallelFrom: 1 })).toEqual({ kind: 'complete' });
+        search.dispose();
+        expect([store, symmetry, rounds > 0]).toEqual([store, symmetry, true]);
+      }
+  });
+});
+
+describe('pauses (where a checkpoint is written)', () => {
+  it('a pause due in the middle of a level is taken at the end of the chunk (1,024 expansions), with the cursor inside the level; the search then goes on to the end', () => {
+    const { model } = grid();
+    const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+    const at: [number, number, number, number][] = [];
+    // A level of the grid ends after 1,017 expansions, the next one past 1,024: due from 1,018 on, the pause falls between.
+    const due = () => at.length === 0 && search.figures().expanded > 1017;
+    const run = () => {
+      const [lo, hi] = search.levelRange();
+      at.push([search.figures().expanded, lo, search.ctrl[CTRL.cursor] as number, hi]);
+    };
+    expect(search.runSync({}, { tick: () => null, atPause: { due, run } })).toEqual({ kind: 'complete' });
+    expect(search.count).toBe(1681);
+    expect(at.length).toBe(1);
+    const [expanded, lo, cursor, hi] = at[0] as [number, number, number, number];
+    expect([expanded, cursor, lo < cursor && cursor < hi]).toEqual([1024, 1024, true]);
+  });
+
+  it('in rounds too: a pause due in the middle of a level stops the round after the chunk just claimed (16 states on the grid), with the cursor inside the level', async () => {
+    const { model } = grid();
+    const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+    const at: [number, number, number, number][] = [];
+    const due = () => at.length === 0 && search.figures().expanded > 1017;
+    const run = () => {
+      const [lo, hi] = search.levelRange();
+      at.push([search.figures().expanded, lo, search.ctrl[CTRL.cursor] as number, hi]);
+    };
+    const end = await search.runAsync({}, { tick: () => null, atPause: { due, run }, pool: idlePool(1).pool, parallelFrom: 1 });
+    expect([end, search.count, at.length]).toEqual([{ kind: 'complete' }, 1681, 1]);
+    const [expanded, lo, cursor, hi] = at[0] as [number, number, number, number];
+    expect([expanded, cursor, lo < cursor && cursor < hi]).toEqual([1017 + 16, 1017 + 16, true]);
+  });
+});
