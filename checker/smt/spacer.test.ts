@@ -12,8 +12,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import { cardinality, fromCode } from '../../model/lang/types.js';
-import type { Invariant, StepProperty } from '../../properties/property.js';
+import { add, le, lt, not, pre, sub } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { bool, cardinality, fromCode, range } from '../../model/lang/types.js';
+import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
 import { build, orError, planArb, statesOf } from './randomProtocol.testkit.js';
 import { spacerSolve } from './spacer.js';
 import { shutdownSmt, withSession } from './z3Host.js';
@@ -132,6 +135,36 @@ describe('Spacer on the Horn clauses of the model', () => {
       const invs = props.filter((p): p is Invariant => p.kind === 'invariant');
       const r = await spacerSolve(session, model, { invariants: invs, steps: [] }, Date.now() - 1);
       expect(r.status === 'unknown' && r.reason).toBe('time limit reached');
+    });
+  }, 60_000);
+
+  it('a rule whose guard is the constant true steps (Spacer finds "never b" broken by it), and a step property of one rule is not asked of another', async () => {
+    const def = defineProtocol({
+      name: 'spacer-tiny',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const x = b.v('x', range(0, 2));
+        const flag = b.v('b', bool);
+        b.init('zero', () => []);
+        b.rule('Up', {}, () => ({ guard: lt(x, 2), body: [assign(x, add(x, 1))] }));
+        b.rule('Down', {}, () => ({ guard: lt(0, x), body: [assign(x, sub(x, 1))] }));
+        b.rule('Set', {}, () => ({ guard: true, body: [assign(flag, true)] }));
+        return { x, flag };
+      },
+    });
+    const model = buildModel(def);
+    const { x, flag } = model.handles;
+    await withSession(async (session) => {
+      const never = invariant('never-b', 'N', '', not(flag));
+      const unsafe = await spacerSolve(session, model, { invariants: [never], steps: [] }, Date.now() + 60_000);
+      expect(unsafe.status === 'unsafe' && { clause: unsafe.clause, choices: unsafe.path.choices }).toEqual({ clause: 'invariant:never-b', choices: [0, 2] });
+      // "Up never lowers x" holds; Down lowers it, but the property is Up's alone.
+      const upRaises = stepProperty(model, 'up-raises', 'U', '', 'Up', () => le(pre(x), x));
+      const safe = await spacerSolve(session, model, { invariants: [], steps: [upRaises] }, Date.now() + 60_000);
+      expect(safe.status).toBe('safe');
     });
   }, 60_000);
 });
