@@ -138,7 +138,7 @@ describe('Spacer on the Horn clauses of the model', () => {
     });
   }, 60_000);
 
-  it('a rule whose guard is the constant true steps (Spacer finds "never b" broken by it), and a step property of one rule is not asked of another', async () => {
+  it('a rule whose guard is the constant true steps (Spacer finds "never b" broken by it), and a step property of one rule is asked of the steps of that rule only', async () => {
     const def = defineProtocol({
       name: 'spacer-tiny',
       summary: '',
@@ -165,6 +165,13 @@ describe('Spacer on the Horn clauses of the model', () => {
       const upRaises = stepProperty(model, 'up-raises', 'U', '', 'Up', () => le(pre(x), x));
       const safe = await spacerSolve(session, model, { invariants: [], steps: [upRaises] }, Date.now() + 60_000);
       expect(safe.status).toBe('safe');
+      // "Up never raises x" is Up's, and Up breaks it at once.
+      const upLowers = stepProperty(model, 'up-lowers', 'U', '', 'Up', () => le(x, pre(x)));
+      const broken = await spacerSolve(session, model, { invariants: [], steps: [upLowers] }, Date.now() + 60_000);
+      expect(broken.status === 'unsafe' && { clause: broken.clause, choices: broken.path.choices }).toEqual({
+        clause: 'stepProperty:up-lowers:0',
+        choices: [0, 0],
+      });
     });
   }, 60_000);
 });
