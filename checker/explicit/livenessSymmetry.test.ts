@@ -154,3 +154,57 @@ describe('liveness on the symmetry-reduced graph', () => {
     expect(livenessCheck({ model: fairModel, properties: [each2], limits: {} }).status).toBe('ok');
   });
 });
+
+describe('a property for each value of a type the permutations leave alone', () => {
+  /** The lock ring (Acquire strongly fair per process, so the annotated quotient decides) and two pings, each answered by Pong: weakly fair per slot, or over the whole rule. */
+  const pings = (pong: 'instance' | 'rule') =>
+    buildModel(
+      defineProtocol({
+        name: 'lock-ring-pings',
+        summary: '',
+        spec: 'checker/explicit/livenessSymmetry.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const Proc = b.index('Proc', 2, { symmetric: true });
+          const Slot = b.index('Slot', 2);
+          const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', ['idle', 'trying', 'critical'])));
+          const held = b.v('held', bool);
+          const ping = b.v('ping', arrayOf(Slot, bool));
+          b.init('idle', () => []);
+          b.rule('Request', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'idle'), body: [assign(pc.at(i), 'trying')] }));
+          b.rule(
+            'Acquire',
+            { i: Proc },
+            ({ i }) => ({ guard: and(eq(pc.at(i), 'trying'), not(held)), body: [assign(pc.at(i), 'critical'), assign(held, true)] }),
+            {
+              fairness: 'strong',
+              fairnessScope: 'instance',
+            },
+          );
+          b.rule('Release', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'critical'), body: [assign(pc.at(i), 'idle'), assign(held, false)] }), {
+            fairness: 'weak',
+            fairnessScope: 'rule',
+          });
+          b.rule('Ping', { s: Slot }, ({ s }) => ({ guard: not(ping.at(s)), body: [assign(ping.at(s), true)] }));
+          b.rule('Pong', { s: Slot }, ({ s }) => ({ guard: ping.at(s), body: [assign(ping.at(s), false)] }), { fairness: 'weak', fairnessScope: pong });
+          return { Proc, Slot, pc, ping };
+        },
+      }),
+    );
+
+  it('is decided per value on the annotated quotient as on the full graph: answered with per-slot fairness, starved with fairness over the rule', () => {
+    for (const [pong, status] of [
+      ['instance', 'ok'],
+      ['rule', 'violated'],
+    ] as const) {
+      const model = pings(pong);
+      const { Slot, ping } = model.handles;
+      const answered = leadsToEach('ping-answered', 'LP-1', 'every ping is answered', Slot, (s) => [ping.at(s), not(ping.at(s))]);
+      const reduced = livenessCheck({ model, properties: [answered], limits: {}, symmetry: true });
+      const full = livenessCheck({ model, properties: [answered], limits: {} });
+      expect([pong, verdict(full)]).toEqual([pong, { status, violated: status === 'ok' ? [] : ['ping-answered'] }]);
+      expect([pong, verdict(reduced)]).toEqual([pong, verdict(full)]);
+    }
+  });
+});
