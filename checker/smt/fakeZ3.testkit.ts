@@ -6,7 +6,7 @@
  * is a small Node script written per call: it logs what it reads and answers each `(check-sat)`,
  * `(get-model)` and `(get-info :reason-unknown)` from its script.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -108,3 +108,12 @@ export const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+/** The lines the stand-in has read so far (its log after the `pid` line). */
+export const sentLines = (log: string): string[] => readFileSync(log, 'utf8').split('\n').slice(1, -1);
+
+/** The process id of the last stand-in started from this script (the first line of its log). */
+export const pidOf = (log: string): number => Number(/^pid (\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+
+/** How many processes were started from this script. */
+export const startsOf = (starts: string): number => readFileSync(starts, 'utf8').trim().split('\n').length;

@@ -7,10 +7,10 @@
  * every word the test chooses. The stand-in is a small Node script written per test: it logs what it
  * reads and answers each `(check-sat)`, `(get-model)` and `(get-info :reason-unknown)` from a script.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, fakeZ3, removeFakes, scratchDir, within } from './fakeZ3.testkit.js';
+import { alive, fakeZ3, pidOf, removeFakes, scratchDir, sentLines, within } from './fakeZ3.testkit.js';
 import { findNativeZ3, NativeZ3Process } from './nativeZ3.js';
 
 afterEach(removeFakes);
@@ -28,7 +28,7 @@ describe('NativeZ3Process against a scripted solver', () => {
     z3.pop();
     z3.assertBenchmark(bench('a'));
     expect((await within(z3.check(0))).answer).toBe('unsat');
-    const sent = readFileSync(log, 'utf8').split('\n').slice(1, -1);
+    const sent = sentLines(log);
     z3.close();
     expect(sent.slice(0, 4)).toEqual([
       '(set-option :print-success false)',
@@ -60,7 +60,7 @@ describe('NativeZ3Process against a scripted solver', () => {
       '(declare-sort P 0)\n(declare-fun P () Bool)\n(define-sort Q () P)\n(declare-const Q Bool)\n(declare-fun  spaced () Bool)\n(declare-fun  spaced  () Bool)\n(declare-fun pa () Bool)\n(declare-fun pb () Bool)\n(declare-fun |a b| () Bool)\n(declare-fun |a c| () Bool)',
     );
     await within(z3.check(10));
-    const sent = readFileSync(log, 'utf8').split('\n').slice(1);
+    const sent = sentLines(log);
     z3.close();
     expect(sent.some((l) => l.startsWith('(set-logic'))).toBe(false);
     expect(sent.slice(3, 13)).toEqual([
@@ -126,7 +126,7 @@ describe('NativeZ3Process against a scripted solver', () => {
     const { bin, log } = fakeZ3({ answers: ['unsat'] });
     const z3 = new NativeZ3Process(bin, null);
     await within(z3.check(100));
-    const pid = Number(/^pid (\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+    const pid = pidOf(log);
     expect(alive(pid)).toBe(true);
     z3.close();
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));

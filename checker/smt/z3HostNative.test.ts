@@ -6,9 +6,8 @@
  * the deadline was reached, solve again in wasm when the model cannot be carried, send the solver's
  * logic, keep assumptions to one check, and start no process for a solver that is wasm-only.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alive, fakeZ3, removeFakes, within } from './fakeZ3.testkit.js';
+import { alive, fakeZ3, pidOf, removeFakes, sentLines, startsOf, within } from './fakeZ3.testkit.js';
 import { Terms } from './terms.js';
 import { shutdownSmt, withSession } from './z3Host.js';
 
@@ -24,9 +23,6 @@ afterEach(() => {
 afterAll(async () => {
   await shutdownSmt();
 });
-
-/** The lines the stand-in read (after its `pid` line). */
-const sent = (log: string) => readFileSync(log, 'utf8').split('\n').slice(1, -1);
 
 describe('an SMT session on a native z3 (a scripted stand-in)', () => {
   it('refuses to start without a native z3', async () => {
@@ -54,7 +50,7 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       expect(s.nativeStats.queries).toBe(2);
     }, 'native');
     // One native process: the wasm solvers that hold the native models start none.
-    expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(startsOf(starts)).toBe(1);
   }, 30_000);
 
   it('solves again in wasm when the native model defines a function, and counts it; fails when the wasm z3 finds no model', async () => {
@@ -118,7 +114,7 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       s.add(solver, t.ult(t.bv(1, 8), x));
       expect(await within(s.check(solver, null, [t.eq(x, t.bv(0, 8))]), 20_000)).toBe('unsat');
       expect(await within(s.check(solver, null), 20_000)).toBe('unsat');
-      const lines = sent(log);
+      const lines = sentLines(log);
       expect(lines).toContain('(set-logic QF_BV)');
       const checks = lines.flatMap((l, i) => (l === '(check-sat)' ? [i] : []));
       expect(checks).toHaveLength(2);
@@ -130,7 +126,7 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       expect(lines[(checks[0] as number) + 1]).toBe('(pop 1)');
     }, 'native');
     // One process: the wasm-only solver started none.
-    expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(startsOf(starts)).toBe(1);
   }, 30_000);
 
   it('releasing a solver ends its native process', async () => {
@@ -141,7 +137,7 @@ describe('an SMT session on a native z3 (a scripted stand-in)', () => {
       const solver = s.newSolver();
       s.add(solver, t.ult(t.bv(1, 8), t.bvConst('x', 8)));
       expect(await within(s.check(solver, null), 20_000)).toBe('unsat');
-      const pid = Number(/^pid (\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+      const pid = pidOf(log);
       expect(alive(pid)).toBe(true);
       s.releaseSolver(solver);
       for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
