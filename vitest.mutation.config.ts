@@ -69,8 +69,8 @@ const FAST = [
   'properties/*.test.ts',
   'harness/conformance.negative.test.ts',
   'harness/damageSearch.test.ts',
-  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,searchRounds,expander,graph}.test.ts',
-  'checker/smt/{replayGuard,replayDiff,nativeZ3,bmc,bmcResult,bmcSession,unrollStep,sortedStep,proveDifferential,proveUnboundedDifferential}.test.ts',
+  'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,partialOrderWords,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,searchRounds,expander,graph}.test.ts',
+  'checker/smt/{replayGuard,replayDiff,nativeZ3,nativeZ3Process,z3HostNative,bmc,bmcResult,bmcSession,unrollStep,sortedStep,proveDifferential,proveUnboundedDifferential}.test.ts',
   'checker/random/{engineOptions,randomTrace,randomShrink,randomClock,runChoices}.test.ts',
   'checker/*.test.ts',
 ];
