@@ -208,3 +208,47 @@ describe('a property for each value of a type the permutations leave alone', () 
     }
   });
 });
+
+describe("a reduced lasso's steps rebuilt on concrete states", () => {
+  /**
+   * Two processes; Fair and Lazy move a process from `a` to `b` alike (the same successor), Back
+   * moves one back once both are at `b`. Only Fair is fair (strongly, over the rule), and `done`
+   * is never set, so `eventually done` fails on a loop `bb -Back-> ab -Fair-> bb`, whose Fair step
+   * starts from a state with one process at each value: the reduced edge names the instance in the
+   * canonical state's numbering, which the concrete state need not share.
+   */
+  const twins = defineProtocol({
+    name: 'twin-rules',
+    summary: 'two rules with the same effect, one of them fair',
+    spec: 'checker/explicit/livenessSymmetry.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const Proc = b.index('Proc', 2, { symmetric: true });
+      const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', ['a', 'b'])));
+      const done = b.v('done', bool);
+      b.init('start', () => []);
+      b.rule('Fair', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }), {
+        fairness: 'strong',
+        fairnessScope: 'rule',
+      });
+      b.rule('Lazy', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }));
+      b.rule('Back', { i: Proc }, ({ i }) => ({ guard: forall(Proc, (j) => eq(pc.at(j), 'b')), body: [assign(pc.at(i), 'a')] }));
+      return { done };
+    },
+  });
+
+  it('takes each step by an instance of the rule the reduced edge names, so the lasso keeps the fairness it was found under', () => {
+    const model = buildModel(twins);
+    const { done } = model.handles;
+    const prop = eventually('done', 'T', 'never set', eq(done, true));
+    const r = livenessCheck({ model, properties: [prop], limits: {}, symmetry: true });
+    expect(figures(r).symmetry).toBe(true);
+    expect(r.status).toBe('violated');
+    if (r.status !== 'violated') return;
+    const trace = r.violations[0]?.trace as Trace;
+    const loop = trace.steps.slice((trace.loop ?? trace.steps.length) + 1);
+    expect(loop.map((s) => s.label.split('(')[0]).sort()).toEqual(['Back', 'Fair']);
+    expect(checkLasso(model, trace, prop)).toMatchObject({ ok: true });
+  });
+});

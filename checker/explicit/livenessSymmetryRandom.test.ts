@@ -5,10 +5,12 @@
  * and per-instance requirements of renamed rules (followed as threads), and tracks a value of the
  * symmetric type for a property checked for each one; the hand-made lock ring of
  * livenessSymmetry.test.ts has one shape of each. Here rules with and without a symmetric
- * parameter, without fairness, with weak or strong fairness over the rule or per instance, and
- * properties over all processes or for each one, are mixed at random, and the reduced check must
- * give the full graph's verdict for every property, with lassos that replay under the declared
- * fairness.
+ * parameter (some with a second parameter of a type no permutation renames, some enabled at two
+ * values of a process's pc, so that an instance can stay enabled while the canonical numbering of
+ * the processes changes), without fairness, with weak or strong fairness over the rule or per
+ * instance, and properties over all processes or for each one, are mixed at random, and the
+ * reduced check must give the full graph's verdict for every property, with lassos that replay
+ * under the declared fairness.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +30,10 @@ type Pc = (typeof PC)[number];
 interface RulePlan {
   /** A parameter of the symmetric type Proc (else the rule acts on the shared variables only). */
   readonly param: boolean;
+  /** With `param`, a second parameter of the type Side, which no permutation renames: the instance records it in `last`. */
+  readonly side: boolean;
+  /** With `param`, the guard is "not at `to`" (enabled at two values of pc) instead of "at `from`". */
+  readonly away: boolean;
   readonly from: Pc;
   readonly to: Pc;
   /** The lock: must be free (and is taken), must be held by this process (and is freed), or is ignored. */
@@ -45,6 +51,8 @@ interface PropPlan {
 
 const rulePlan: fc.Arbitrary<RulePlan> = fc.record({
   param: fc.boolean(),
+  side: fc.boolean(),
+  away: fc.boolean(),
   from: fc.constantFrom(...PC),
   to: fc.constantFrom(...PC),
   lock: fc.constantFrom('take', 'free', 'ignore'),
@@ -75,17 +83,23 @@ function build(p: typeof plan extends fc.Arbitrary<infer T> ? T : never) {
       const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', [...PC])));
       const owner = b.v('owner', option(Proc));
       const busy = b.v('busy', bool);
+      const Side = b.index('Side', 2);
+      const last = b.v('last', Side);
       b.init('start', () => []);
       p.rules.forEach((r, k) => {
+        const at = (i: Expr) => (r.away ? not(eq(pc.at(i), r.to)) : eq(pc.at(i), r.from));
         const fair = r.fairness === 'none' ? undefined : { fairness: r.fairness, fairnessScope: r.scope };
-        if (r.param) {
+        if (r.param && r.side) {
+          // Instances (i, s) of one process differ by the `last` they leave: a permutation renames i and never s.
+          b.rule(`R${k}`, { i: Proc, s: Side }, ({ i, s }) => ({ guard: at(i), body: [assign(pc.at(i), r.to), assign(last, s)] }), fair);
+        } else if (r.param) {
           b.rule(
             `R${k}`,
             { i: Proc },
             ({ i }) => {
               const lockGuard: Expr[] = r.lock === 'take' ? [eq(owner, none)] : r.lock === 'free' ? [eq(owner, some(i))] : [];
               const lockBody = r.lock === 'take' ? [assign(owner, some(i))] : r.lock === 'free' ? [assign(owner, none)] : [];
-              return { guard: and(eq(pc.at(i), r.from), ...lockGuard), body: [assign(pc.at(i), r.to), ...lockBody] };
+              return { guard: and(at(i), ...lockGuard), body: [assign(pc.at(i), r.to), ...lockBody] };
             },
             fair,
           );
@@ -99,7 +113,7 @@ function build(p: typeof plan extends fc.Arbitrary<infer T> ? T : never) {
           );
         }
       });
-      return { Proc, pc, owner, busy };
+      return { Proc, pc, owner, busy, last };
     },
   });
   const model = buildModel(proto);
