@@ -327,6 +327,15 @@ describe('partial-order reduction keeps violations: walking the goals', () => {
     expect(reduced.covers).toEqual(full.covers);
   });
 
+  it('a cover unreached after the first levels keeps being seeded: "b and g" (two steps from the start) is reached by the reduced search as by the full one', () => {
+    const m = goals();
+    const { b, g } = m.handles;
+    const both = cover('bAndG', 'T', '', and(b, g));
+    const { full, reduced } = searches(m, [both]);
+    expect(full.covers).toEqual([['bAndG', true]]);
+    expect(reduced.covers).toEqual(full.covers);
+  });
+
   it('each cover has its own "reached in an earlier level" flag: with the second one (b) reached, only the first (g) is seeded', () => {
     const m = goals();
     const { b, g } = m.handles;
