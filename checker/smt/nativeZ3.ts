@@ -10,7 +10,11 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** The path of a native `z3` on the PATH (or in MIRRORCHECK_Z3), or null when there is none. */
+/**
+ * The path of a native `z3` on the PATH (or in MIRRORCHECK_Z3), or null when there is none. Empty
+ * PATH entries, which a shell reads as the working folder, are skipped: a `z3` lying in the folder
+ * a check runs from is never run.
+ */
 export function findNativeZ3(): string | null {
   const forced = process.env.MIRRORCHECK_Z3;
   const candidates = forced

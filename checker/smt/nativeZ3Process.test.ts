@@ -7,7 +7,7 @@
  * every word the test chooses. The stand-in is a small Node script written per test: it logs what it
  * reads and answers each `(check-sat)`, `(get-model)` and `(get-info :reason-unknown)` from a script.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, fakeZ3, pidOf, removeFakes, scratchDir, sentLines, within } from './fakeZ3.testkit.js';
@@ -160,5 +160,19 @@ describe('findNativeZ3', () => {
     expect(findNativeZ3()).toBe(bin);
     process.env.PATH = empty;
     expect(findNativeZ3()).toBeNull();
+  });
+
+  it('does not read an empty PATH entry as the working folder: a z3 there is not run', () => {
+    const { bin } = fakeZ3({ answers: [] });
+    delete process.env.MIRRORCHECK_Z3;
+    const cwd = process.cwd();
+    process.chdir(join(bin, '..'));
+    try {
+      expect(existsSync('z3')).toBe(true);
+      process.env.PATH = ['', scratchDir(), ''].join(':');
+      expect(findNativeZ3()).toBeNull();
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });
