@@ -332,8 +332,12 @@ export function counters(n: number, top: number, bad: number) {
   return { model, properties, key };
 }
 
-/** Two counters a and b, 0..40 (1681 states; start states a = 0 and a = 7: the deepest state, (40, 40), at depth 73); with `start`, the second start state sets a to it (out of range past 40: a model error). */
-export function grid(start = 7) {
+/**
+ * Two counters a and b, 0..40 (1681 states, 3280 transitions; start states a = 0 and a = 7: the
+ * deepest state, (40, 40), at depth 73); with `start`, the second start state sets a to it (out of
+ * range past 40: a model error); with `null`, there is no second start state (depth 80).
+ */
+export function grid(start: number | null = 7) {
   const model = buildModel(
     defineProtocol({
       name: 'search-grid',
@@ -345,7 +349,7 @@ export function grid(start = 7) {
         const a = b.v('a', range(0, 40));
         const c = b.v('b', range(0, 40));
         b.init('zero', () => []);
-        b.init('start', () => [assign(a, add(a, start))]);
+        if (start !== null) b.init('start', () => [assign(a, add(a, start))]);
         b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
         b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
         b.endState(() => eq(a, 40));

@@ -14,6 +14,7 @@ import type { CheckResult, Limits } from '../engine.js';
 import { randomCheck } from '../random/random.js';
 import { bmcCheck } from '../smt/bmc.js';
 import { shutdownSmt } from '../smt/z3Host.js';
+import { grid } from '../../test/searchWalk.js';
 import { explicitCheck } from './explicit.js';
 import { buildGraph } from './graph.js';
 import { livenessCheck } from './liveness.js';
@@ -37,24 +38,6 @@ const line = defineProtocol({
     b.rule('Inc', {}, () => ({ guard: lt(n, END), body: [assign(n, add(n, 1))] }));
     if (!cfg.is('no-end')) b.endState(() => eq(n, END));
     return { n };
-  },
-});
-
-/** a and b count to 40 independently: 1681 states, more than the engines' time-check period. */
-const grid = defineProtocol({
-  name: 'grid',
-  summary: 'two counters',
-  spec: 'checker/explicit/limits.test.ts',
-  params: {},
-  variants: [],
-  build(b) {
-    const a = b.v('a', range(0, 40));
-    const c = b.v('b', range(0, 40));
-    b.init('zero', () => []);
-    b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
-    b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
-    b.endState(() => eq(a, 40));
-    return {};
   },
 });
 
@@ -157,7 +140,8 @@ describe('state limit', () => {
 });
 
 describe('time limit', () => {
-  const big = buildModel(grid);
+  // a and b count to 40 independently: 1681 states, more than the engines' time-check period.
+  const big = grid(null).model;
   const zero: Limits = { timeLimitSec: 0 };
   it('explicit (BFS, DFS) and the liveness graph stop at a limit of 0 s, and finish under a generous one', () => {
     for (const strategy of ['bfs', 'dfs'] as const) {

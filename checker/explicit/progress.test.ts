@@ -4,15 +4,13 @@
  * one report per second of its clock, with figures that agree with the final statistics.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { add, and, eq, lt } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { assign } from '../../model/lang/stmt.js';
-import { range } from '../../model/lang/types.js';
+import { and, eq } from '../../model/lang/expr.js';
 import { eventually } from '../../properties/property.js';
 import type { Progress } from '../engine.js';
 import { randomCheck } from '../random/random.js';
 import { bmcCheck } from '../smt/bmc.js';
 import { shutdownSmt } from '../smt/z3Host.js';
+import { grid } from '../../test/searchWalk.js';
 import { explicitCheck } from './explicit.js';
 import { buildGraph } from './graph.js';
 import { explicitCheckWithLiveness } from './liveness.js';
@@ -24,24 +22,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** a and b count to 40: 1681 states, 3280 transitions, depth 80. */
-const grid = defineProtocol({
-  name: 'grid-progress',
-  summary: 'two counters',
-  spec: 'checker/explicit/progress.test.ts',
-  params: {},
-  variants: [],
-  build(b) {
-    const a = b.v('a', range(0, 40));
-    const c = b.v('b', range(0, 40));
-    b.init('zero', () => []);
-    b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
-    b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
-    b.endState(() => eq(a, 40));
-    return { a, b: c };
-  },
-});
-const model = buildModel(grid);
+/** a and b count to 40 (test/searchWalk.ts, one start state): 1681 states, 3280 transitions, depth 80. */
+const { model } = grid(null);
 
 /** Replaces Date.now by a clock that advances one second per read. */
 function tickingClock(): void {
