@@ -9,14 +9,14 @@
  * - `model/protocols/odpMirror/odpMirror.large.test.ts`: the benchmark-size golden run (2.3 million
  *   states, tens of seconds per variant); the same engine code is pinned by the golden counts of
  *   the smaller sizes in odpMirror.test.ts and the other protocol tests;
- * - the odp-mirror SMT and conformance golden runs (checker/smt/bmcOdpMirror.test.ts,
- *   checker/smt/proveOdpMirror.test.ts, harness/odpConformance.test.ts: about four minutes
- *   together, most of the suite's time): they run the same BMC, k-induction and conformance code
- *   on the larger protocol that bmc.test.ts, prove.test.ts, smtDifferential.test.ts,
- *   conformance.test.ts and conformance.negative.test.ts run on small models with exact answers;
+ * - the odp-mirror SMT and conformance golden runs (model/protocols/odpMirror/odpMirror.bmc.test.ts,
+ *   checker/smt/proveOdpMirror.test.ts, model/protocols/odpMirror/driver/conformance.test.ts:
+ *   about four minutes together, most of the suite's time): they run the same BMC, k-induction and
+ *   conformance code on the larger protocol that bmc.test.ts, prove.test.ts,
+ *   smtDifferential.test.ts and conformance/*.test.ts run on small models with exact answers;
  * - the golden and fuzz runs that take tens of seconds each (model/protocols/odpMirror/
  *   odpMirror.seq.test.ts, odpMirror.liveness.test.ts: odp-mirror's other encoding and its lassos,
- *   about 55 s; harness/conformance.test.ts: thousands of random
+ *   about 55 s; model/protocols/fenceMigrate/driver/conformance.test.ts: thousands of random
  *   fence-migrate schedules, about 30 s). A surviving mutant runs every test that reaches it, so
  *   these alone would cost minutes per survivor of the language and the engines; the code they run
  *   is reached by the exact small-model tests (fence-migrate's pinned counts, lang, operators,
@@ -63,12 +63,11 @@ class FastFirst extends BaseSequencer {
 }
 
 /** The unit-level tests of MUTATION_TESTS=fast. */
-const FAST = [
+export const FAST = [
   'model/lang/*.test.ts',
   'counterexamples/*.test.ts',
   'properties/*.test.ts',
-  'harness/conformance.negative.test.ts',
-  'harness/damageSearch.test.ts',
+  'conformance/*.test.ts',
   'checker/explicit/{compile,liveness,livenessInits,livenessResult,livenessSymmetry,fairCycles,fairComponents,stateStore,symmetry,symmetryChecks,symmetryBrute,symmetrySearch,partialOrderSets,partialOrderSound,partialOrderWords,livenessSymmetryChoice,compactSets,levelSpill,traces,limits,progress,search,searchRounds,expander,graph}.test.ts',
   'checker/smt/{replayGuard,replayDiff,nativeZ3,nativeZ3Process,z3HostNative,bmc,bmcResult,bmcSession,unrollStep,sortedStep,proveDifferential,proveUnboundedDifferential}.test.ts',
   'checker/random/{engineOptions,randomTrace,randomShrink,randomClock,runChoices}.test.ts',
@@ -84,12 +83,12 @@ const config = mergeConfig(
         'dist/**',
         'cli/cli.test.ts',
         'model/protocols/odpMirror/odpMirror.large.test.ts',
-        'checker/smt/bmcOdpMirror.test.ts',
+        'model/protocols/odpMirror/odpMirror.bmc.test.ts',
         'checker/smt/proveOdpMirror.test.ts',
-        'harness/odpConformance.test.ts',
+        'model/protocols/odpMirror/driver/conformance.test.ts',
         'model/protocols/odpMirror/odpMirror.seq.test.ts',
         'model/protocols/odpMirror/odpMirror.liveness.test.ts',
-        'harness/conformance.test.ts',
+        'model/protocols/fenceMigrate/driver/conformance.test.ts',
       ],
       env: { MIRRORCHECK_PEERS: 'off' },
       sequence: { sequencer: FastFirst },
