@@ -193,6 +193,45 @@ describe('each failure kind, from a deliberately wrong system', () => {
     const { r } = run([inc, inc, inc], { variant: 'overflow' });
     expect(r.failure).toMatchObject({ kind: 'model-error', step: 3, label: 'Inc()' });
     expect(r.failure?.message).toMatch(/out of range/);
+    // The compiled rules do not know which rule failed; the interpreter, run again, names it.
+    expect(r.failure?.message).toMatch(/Inc/);
+  });
+});
+
+describe('which model step explains a driver step', () => {
+  /** Inc and Bump both add one to n: every step of either has two model instances with its effect. */
+  const twins = defineProtocol({
+    name: 'twin-steps',
+    summary: 'two rules with the same effect',
+    spec: 'conformance/conformance.negative.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const n = b.v('n', range(0, 2));
+      const done = b.v('done', bool);
+      b.init('zero', () => []);
+      b.rule('Inc', {}, () => ({ guard: lt(n, 2), body: [assign(n, add(n, 1))] }));
+      b.rule('Bump', {}, () => ({ guard: lt(n, 2), body: [assign(n, add(n, 1))] }));
+      b.endState(() => not(done));
+      return { n, done };
+    },
+  });
+  const bump: Scripted = { label: 'Bump()', effect: (s) => void s.n++ };
+  const poke: Scripted = { label: 'Poke()', effect: (s) => void s.n++ };
+
+  it("the instance the step's label names, when several have its effect, whether it is declared first or last", () => {
+    const model = buildModel(twins);
+    const r = conform(model, [], all(), new ScriptedSystem([bump, inc]));
+    expect([r.failure, r.matched]).toEqual([null, ['Bump()', 'Inc()']]);
+    // Only the matched instance's step properties are checked: Bump's is broken, Inc's is not.
+    const noBump = stepProperty(model, 'no-bump', 'T-6', 'Bump never runs', 'Bump', () => false);
+    expect(conform(model, [noBump], all(), new ScriptedSystem([inc, inc])).violation).toBeNull();
+    expect(conform(model, [noBump], all(), new ScriptedSystem([inc, bump])).violation).toEqual({ step: 2, property: 'no-bump', requirement: 'T-6' });
+  });
+
+  it('the first instance in declaration order with its effect, when the label names no rule', () => {
+    const r = conform(buildModel(twins), [], all(), new ScriptedSystem([poke, poke]));
+    expect([r.failure, r.matched]).toEqual([null, ['Inc()', 'Inc()']]);
   });
 });
 
