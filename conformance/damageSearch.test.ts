@@ -72,6 +72,58 @@ describe('continuationsToDamage', () => {
   });
 });
 
+describe('continuationsToDamage never returns more than the limit', () => {
+  const x0 = new Int32Array(1);
+  /** x from 0: Left (to 1), Right (to 2); Flag (2 to 3), and with `down` Down (1 to 4); nothing else is enabled. */
+  const fork = (leftFirst: boolean, down: boolean) => {
+    const m = buildModel(
+      defineProtocol({
+        name: 'fork',
+        summary: 'two branches, one flagged, one ending in a deadlock',
+        spec: 'conformance/damageSearch.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 4));
+          b.init('zero', () => []);
+          const left = () => b.rule('Left', {}, () => ({ guard: eq(x, 0), body: [assign(x, 1)] }));
+          const right = () => b.rule('Right', {}, () => ({ guard: eq(x, 0), body: [assign(x, 2)] }));
+          if (leftFirst) left();
+          right();
+          if (!leftFirst) left();
+          if (down) b.rule('Down', {}, () => ({ guard: eq(x, 1), body: [assign(x, 4)] }));
+          b.rule('Flag', {}, () => ({ guard: eq(x, 2), body: [assign(x, 3)] }));
+          return {};
+        },
+      }),
+    );
+    const k = m.instances.findIndex((i) => i.rule.name === 'Flag');
+    const flagged = (_s: Int32Array, kk: number) => kk === k;
+    const search = (limit: number) =>
+      continuationsToDamage(compileModel(m, []), x0, flagged, { ...opts, deadlocks: true, limit }).map((p) => p.map((i) => m.instances[i]?.rule.name));
+    return search;
+  };
+  it('two flagged successors of one state: only the first, with a limit of one', () => {
+    expect(continuationsToDamage(cm, start, () => true, { ...opts, limit: 1 })).toEqual([[INC_A]]);
+    expect(continuationsToDamage(cm, start, () => true, opts)).toEqual([[INC_A], [INC_B]]);
+  });
+
+  it('a deadlock later in the level where the limit was reached is not added', () => {
+    const search = fork(false, false); // level 1: x = 2 (Right, flagged next) before x = 1 (Left, a deadlock)
+    expect(search(10)).toEqual([['Right', 'Flag'], ['Left']]);
+    expect(search(1)).toEqual([['Right', 'Flag']]);
+  });
+
+  it('no deeper level is searched once the limit is reached, even for deadlocks', () => {
+    const search = fork(true, true); // level 1: x = 1 (its successor x = 4 queued) before x = 2 (flagged next)
+    expect(search(10)).toEqual([
+      ['Right', 'Flag'],
+      ['Left', 'Down'],
+    ]);
+    expect(search(1)).toEqual([['Right', 'Flag']]);
+  });
+});
+
 describe('sameState and stateDiffs', () => {
   it('compare states slot by slot and name the differences', () => {
     expect(sameState(Int32Array.from([1, 0, 1]), Int32Array.from([1, 0, 1]))).toBe(true);
