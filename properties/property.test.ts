@@ -91,6 +91,10 @@ describe('property builders', () => {
     });
     expect(seen).toEqual({});
     expect(codeOf(() => stepProperty(model, 'lost', 'R-9', '', 'Nope', () => true))).toBe('MC010 step property lost: no rule Nope in props-toy (rules: Set)');
+    // A step property of every rule has no parameters: Set's parameter is free there, and refused.
+    const setParam = model.rules[0]?.params[0]?.v as Parameters<typeof on.at>[0];
+    expect(codeOf(() => stepProperty(model, 'free', 'R-10', '', null, () => on.at(setParam)))).toMatch(/^MC010 step property free: /);
+    expect(codeOf(() => stepProperty(model, 'bound', 'R-10', '', 'Set', () => on.at(setParam)))).toBe('none');
   });
 
   it('property sets keep their proof hints only when given; the safety subset is invariants and step properties', () => {
