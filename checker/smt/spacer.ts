@@ -150,8 +150,17 @@ function safeInvariant(session: SmtSession, fp: Z3_fixedpoint, sys: ChcSystem, m
   const bounds = sys.vars.map((v, j) => z.mk_bound(ctx, j, z.get_sort(ctx, v)));
   const inv = z.substitute(ctx, delta, bounds, [...sys.vars]);
   session.checkError();
+  return printInvariant(session, sys, model, inv);
+}
+
+/**
+ * A formula `t` over the slot variables of `sys` (as Spacer's invariant is, once read back) as a
+ * model-language expression, or null with the reason when it has a term the printer does not know;
+ * exported for the printer's own tests (spacerPrinter.test.ts).
+ */
+export function printInvariant(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): { invariant: Expr | null; why: string } {
   try {
-    return { invariant: toExpr(session, sys, model, inv), why: '' };
+    return { invariant: toExpr(session, sys, model, t), why: '' };
   } catch (e) {
     if (e instanceof Unprintable) return { invariant: null, why: e.message };
     throw e;
