@@ -203,13 +203,13 @@ function toExpr(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): E
     return null;
   };
   const bitIs = (b: { j: number; i: number }, v: number) => exprOfLits(model, [{ slot: b.j, values: values(b.j, (c) => ((c >> b.i) & 1) === v) }]);
-  // Two slots of one sort with equal codes. Their values are equal when both types are of one kind,
-  // comparable, and count from the same value; otherwise (ranges from different bounds, an option
-  // and its inner type, two enums) the codes they share are listed, pair by pair.
+  // Two slots of one sort with equal codes. Their values are equal when both types compare (which
+  // makes them of one kind) and count from the same value; otherwise (ranges from different bounds,
+  // an option and its inner type, two enums) the codes they share are listed, pair by pair.
   const sameCode = (jx: number, jy: number): Expr => {
     const [tx, ty] = [types[jx], types[jy]];
     if (!tx || !ty) throw new Unprintable('bad slot');
-    if (tx.kind === ty.kind && compatible(tx, ty) && fromCode(tx, 0) === fromCode(ty, 0)) return exprOfLits(model, [], [jx, jy]);
+    if (compatible(tx, ty) && fromCode(tx, 0) === fromCode(ty, 0)) return exprOfLits(model, [], [jx, jy]);
     const ys = new Set(values(jy, () => true).map((v) => toCode(ty, v)));
     const shared = values(jx, () => true)
       .map((v) => toCode(tx, v))

@@ -16,6 +16,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Z3_ast } from 'z3-solver';
 import { Z3_lbool } from 'z3-solver';
+import { eq } from '../../model/lang/expr.js';
 import { holds } from '../../model/lang/interp.js';
 import { toCode } from '../../model/lang/types.js';
 import { type ChcSystem, buildChc } from './chc.js';
@@ -152,6 +153,20 @@ describe('the printer of Spacer invariants', () => {
     });
   }, 60_000);
 
+  it('two slots of one type are printed as the equality of the two, as a person writes it', async () => {
+    await withSession(async (session) => {
+      const { sys, tm } = kit(session);
+      const { mig, view, owner, busy } = model.handles;
+      const slot = (name: string) => sys.vars[model.layout.slotNames.indexOf(name)] as Z3_ast;
+      const print = (a: string, b: string) => printInvariant(session, sys, model, tm.eq(slot(a), slot(b)));
+      expect([print('mig[0].step', 'view[0]'), print('owner[2]', 'owner[0]'), print('busy[1]', 'busy[0]')]).toEqual([
+        { invariant: eq(mig.at(0).f('step'), view.at(0)), why: '' },
+        { invariant: eq(owner.at(2), owner.at(0)), why: '' },
+        { invariant: eq(busy.at(1), busy.at(0)), why: '' },
+      ]);
+    });
+  }, 60_000);
+
   it('random nestings of atoms under and, or, not, implies, iff (an = of Booleans) and the constants hold exactly where z3 finds them true', async () => {
     await withSession(async (session) => {
       const k = kit(session);
@@ -208,7 +223,7 @@ describe('the printer of Spacer invariants', () => {
     });
   }, 60_000);
 
-  it('a term the printer does not know gives no invariant, with the reason quoting that term', async () => {
+  it('a term the printer does not know gives no invariant, with the reason quoting that term (cut at 200 characters)', async () => {
     await withSession(async (session) => {
       const { sys, z, ctx, tm } = kit(session);
       const slot = (name: string) => sys.vars[model.layout.slotNames.indexOf(name)] as Z3_ast;
@@ -238,8 +253,11 @@ describe('the printer of Spacer invariants', () => {
         tm.eq(tm.bvConst('other2', 2), tm.bv(1, 2)),
         tm.eq(z.mk_bound(ctx, 0, tm.bvSort(2)), tm.bv(1, 2)),
         tm.eq(tm.bv(1, 2), z.mk_bound(ctx, 0, tm.bvSort(2))),
+        // One whose text is longer than 200 characters: the reason quotes its first 200.
+        z.mk_xor(ctx, z.mk_and(ctx, [...sys.vars.map((x, j) => (types[j]?.kind === 'bool' ? x : tm.eq(x, tm.bv(0, tm.width(x)))))]), b0),
       ];
       const why = (t: Z3_ast) => `Spacer's invariant uses a term the printer does not know: ${z.ast_to_string(ctx, t).slice(0, 200)}`;
+      expect(z.ast_to_string(ctx, unknown[unknown.length - 1] as Z3_ast).length).toBeGreaterThan(200);
       for (const t of unknown) {
         expect(printInvariant(session, sys, model, t), z.ast_to_string(ctx, t)).toEqual({ invariant: null, why: why(t) });
         // Inside a formula, the reason quotes the term itself.
