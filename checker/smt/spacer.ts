@@ -16,7 +16,7 @@ import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { type Expr, and, not, or } from '../../model/lang/expr.js';
 import { applyRule, enabled, initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import { fromCode } from '../../model/lang/types.js';
+import { compatible, fromCode, toCode } from '../../model/lang/types.js';
 import { type ChcProperties, type ChcSystem, buildChc } from './chc.js';
 import type { DecodedPath } from './replay.js';
 import { exprOfLits } from './invariantPrinter.js';
@@ -150,8 +150,17 @@ function safeInvariant(session: SmtSession, fp: Z3_fixedpoint, sys: ChcSystem, m
   const bounds = sys.vars.map((v, j) => z.mk_bound(ctx, j, z.get_sort(ctx, v)));
   const inv = z.substitute(ctx, delta, bounds, [...sys.vars]);
   session.checkError();
+  return printInvariant(session, sys, model, inv);
+}
+
+/**
+ * A formula `t` over the slot variables of `sys` (as Spacer's invariant is, once read back) as a
+ * model-language expression, or null with the reason when it has a term the printer does not know;
+ * exported for the printer's own tests (spacerPrinter.test.ts).
+ */
+export function printInvariant(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): { invariant: Expr | null; why: string } {
   try {
-    return { invariant: toExpr(session, sys, model, inv), why: '' };
+    return { invariant: toExpr(session, sys, model, t), why: '' };
   } catch (e) {
     if (e instanceof Unprintable) return { invariant: null, why: e.message };
     throw e;
@@ -160,7 +169,7 @@ function safeInvariant(session: SmtSession, fp: Z3_fixedpoint, sys: ChcSystem, m
 
 class Unprintable extends Error {}
 
-/** A formula over the slot variables as a model-language expression (atoms: slot op constant, slot = slot). */
+/** A formula over the slot variables as a model-language expression (atoms: slot op constant, slot = slot, a bit of a slot). */
 function toExpr(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): Expr {
   const { z, ctx } = session;
   const types = model.layout.slotTypes;
@@ -194,6 +203,26 @@ function toExpr(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): E
     return null;
   };
   const bitIs = (b: { j: number; i: number }, v: number) => exprOfLits(model, [{ slot: b.j, values: values(b.j, (c) => ((c >> b.i) & 1) === v) }]);
+  // Two slots of one sort with equal codes. Their values are equal when both types compare (which
+  // makes them of one kind) and count from the same value; otherwise (ranges from different bounds,
+  // an option and its inner type, two enums) the codes they share are listed, pair by pair.
+  const sameCode = (jx: number, jy: number): Expr => {
+    const [tx, ty] = [types[jx], types[jy]];
+    if (!tx || !ty) throw new Unprintable('bad slot');
+    if (compatible(tx, ty) && fromCode(tx, 0) === fromCode(ty, 0)) return exprOfLits(model, [], [jx, jy]);
+    const ys = new Set(values(jy, () => true).map((v) => toCode(ty, v)));
+    const shared = values(jx, () => true)
+      .map((v) => toCode(tx, v))
+      .filter((c) => ys.has(c));
+    return or(
+      ...shared.map((c) =>
+        exprOfLits(model, [
+          { slot: jx, values: [fromCode(tx, c)] },
+          { slot: jy, values: [fromCode(ty, c)] },
+        ]),
+      ),
+    );
+  };
   const go = (a: Z3_ast): Expr => {
     if (z.get_ast_kind(ctx, a) !== 1) throw new Unprintable(`Spacer's invariant has a quantifier or variable: ${z.ast_to_string(ctx, a).slice(0, 200)}`);
     const j = slot(a);
@@ -226,7 +255,7 @@ function toExpr(session: SmtSession, sys: ChcSystem, model: Model, t: Z3_ast): E
         const jy = slot(y);
         if (jx !== undefined && num(y) !== undefined) return exprOfLits(model, [{ slot: jx, values: values(jx, (c) => c === num(y)) }]);
         if (jy !== undefined && num(x) !== undefined) return exprOfLits(model, [{ slot: jy, values: values(jy, (c) => c === num(x)) }]);
-        if (jx !== undefined && jy !== undefined) return exprOfLits(model, [], [jx, jy]);
+        if (jx !== undefined && jy !== undefined) return sameCode(jx, jy);
         const bx = bitOf(x);
         const by = bitOf(y);
         if (bx && num(y) !== undefined) return bitIs(bx, num(y) as number);
