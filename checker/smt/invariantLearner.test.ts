@@ -16,11 +16,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
-import { add, and, eq, lit, lt, ne, not, pre, sub } from '../../model/lang/expr.js';
+import { add, and, eq, le, lit, lt, ne, not, pre, some, sub, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
 import { type Model, type ProtocolDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { bool, enumOf, range } from '../../model/lang/types.js';
+import { bool, enumOf, option, range } from '../../model/lang/types.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
 import { reachableStates, slotValues } from './inferenceModel.testkit.js';
 import { type LearnProgress, type LearnResult, learnInvariant } from './invariantLearner.js';
@@ -134,8 +134,13 @@ function counted(unknownFrom = Number.POSITIVE_INFINITY) {
   };
 }
 
+/** learnInvariant in the shared session; the time it reports lies within the time the call took. */
 async function learn(model: Model, props: Props, opts: Parameters<typeof learnInvariant>[4] = { deadline: null }, reach = reachOf(model, props)) {
-  return learnInvariant(session, model, props, reach, opts);
+  const t0 = Date.now();
+  const r = await learnInvariant(session, model, props, reach, opts);
+  expect(r.elapsedMs).toBeGreaterThanOrEqual(0);
+  expect(r.elapsedMs).toBeLessThanOrEqual(Date.now() - t0);
+  return r;
 }
 
 /** Checks an `inductive` answer against the brute-force oracles. */
@@ -296,6 +301,97 @@ const jumpStep = tiny(
   }),
 );
 
+/**
+ * v is some(0) while k toggles 0 <-> 1, and some(1) at k = 2 (`Up`, `Down`); `Bad` from k = 2 with
+ * v not some(1) breaks the status. The invariant "unwrap(v) <= 1" cannot be evaluated where v is
+ * none. The one counterexample to induction is (some(0), 2), blocked by the mined "never v = some(0)
+ * and k = 2"; its neighbour (none, 2) holds that lemma and has a bad step, but is no pre-state of
+ * a counterexample (its invariant raises a model error), so it is not blocked.
+ */
+const unwrapped = tiny(
+  'unwrapped',
+  (b) => {
+    const V = option(range(0, 1));
+    const v = b.v('v', V);
+    const k = b.v('k', range(0, 2));
+    const st = b.v('st', Status);
+    b.init('start', () => [assign(v, some(0, V)), assign(k, 0), assign(st, 'ok')]);
+    b.rule('Toggle', {}, () => ({ guard: lt(k, 2), body: [assign(k, sub(1, k))] }));
+    b.rule('Up', {}, () => ({ guard: and(lt(k, 2), eq(v, some(0, V))), body: [assign(v, some(1, V)), assign(k, 2)] }));
+    b.rule('Down', {}, () => ({ guard: eq(k, 2), body: [assign(v, some(0, V)), assign(k, 0)] }));
+    b.rule('Bad', {}, () => ({ guard: and(eq(k, 2), ne(v, some(1, V))), body: [assign(st, 'broken')] }));
+    return { v, k, st };
+  },
+  (h) => ({ invariants: [invariant('ok', 'T', '', eq(h.st, 'ok')), invariant('small', 'T', '', le(unwrap(h.v), 1))] }),
+);
+
+/**
+ * a and b (enums of their own) are never both 1 and z is always z0; `Break` from a1, b1, z1 breaks
+ * the status. Two mined facts fit that counterexample: "z is never z1" (one slot the step depends
+ * on) and "never a1 and b1" (two of them): the learner takes the one sharing most slots with the
+ * step's, though it has more slots.
+ */
+const pick = tiny(
+  'pick',
+  (b) => {
+    const a = b.v('a', enumOf('A', ['a0', 'a1']));
+    const bb = b.v('b', enumOf('B', ['b0', 'b1']));
+    const z = b.v('z', enumOf('Z', ['z0', 'z1']));
+    const st = b.v('st', Status);
+    b.init('start', () => [assign(a, 'a0'), assign(bb, 'b0'), assign(z, 'z0'), assign(st, 'ok')]);
+    b.rule('SetA', {}, () => ({ guard: eq(bb, 'b0'), body: [assign(a, 'a1')] }));
+    b.rule('ClrA', {}, () => ({ guard: true, body: [assign(a, 'a0')] }));
+    b.rule('SetB', {}, () => ({ guard: eq(a, 'a0'), body: [assign(bb, 'b1')] }));
+    b.rule('ClrB', {}, () => ({ guard: true, body: [assign(bb, 'b0')] }));
+    b.rule('Break', {}, () => ({ guard: and(eq(a, 'a1'), eq(bb, 'b1'), eq(z, 'z1')), body: [assign(st, 'broken')] }));
+    return { a, b: bb, z, st };
+  },
+  (h) => ({ invariants: [invariant('ok', 'T', '', eq(h.st, 'ok'))] }),
+);
+
+/**
+ * Four slots of enum types of their own, d declared first; from the start a `Go` step reaches each
+ * listed state, so every pair of values occurs but a1 & b1 & c1 and b1 & c1 & d1 never do. The
+ * invariant "never a1, b1, c1 and d0" holds in every run, so a counterexample with a1, b1, c1 has
+ * d1, and both triples are unreachable cubes of it. With `viaError` false, `Break` (a1, b1, c1) sets
+ * the status to broken; with it true, `Step` (a1, b1, c1, r = 0) sets r to 1, where `Over` raises a
+ * model error (2 is out of range): the interpreter does not see that step as bad, z3's lifting and
+ * the guard's slots name a, b, c. Either way the step depends on a, b, c, not on d: the cube starts
+ * there and is a1 & b1 & c1, where a greedy choice from nothing would end with b1 & c1 & d1.
+ */
+function twoCubes(viaError: boolean) {
+  return tiny(
+    viaError ? 'two-cubes-error' : 'two-cubes',
+    (b) => {
+      const d = b.v('d', enumOf('D', ['d0', 'd1']));
+      const a = b.v('a', enumOf('A', ['a0', 'a1']));
+      const bb = b.v('b', enumOf('B', ['b0', 'b1']));
+      const c = b.v('c', enumOf('C', ['c0', 'c1']));
+      const last = viaError ? b.v('r', range(0, 1)) : b.v('st', Status);
+      b.init('start', () => [assign(d, 'd0'), assign(a, 'a0'), assign(bb, 'b0'), assign(c, 'c0'), assign(last, viaError ? 0 : 'ok')]);
+      // (a, b, c, d) of each listed state.
+      for (const [i, abcd] of ['1100', '1010', '1001', '0110', '0101', '0011', '1101', '1011'].entries()) {
+        const v = (k: number, x: string) => `${x}${abcd[k]}`;
+        b.rule(`Go${i}`, {}, () => ({ guard: true, body: [assign(a, v(0, 'a')), assign(bb, v(1, 'b')), assign(c, v(2, 'c')), assign(d, v(3, 'd'))] }));
+      }
+      const abc = and(eq(a, 'a1'), eq(bb, 'b1'), eq(c, 'c1'));
+      if (viaError) {
+        b.rule('Step', {}, () => ({ guard: and(abc, eq(last, 0)), body: [assign(last, 1)] }));
+        b.rule('Over', {}, () => ({ guard: eq(last, 1), body: [assign(last, add(last, 1))] }));
+      } else {
+        b.rule('Break', {}, () => ({ guard: abc, body: [assign(last, 'broken')] }));
+      }
+      return { d, a, b: bb, c, last };
+    },
+    (h) => ({
+      invariants: [
+        invariant('d1-with-abc', 'T', '', not(and(eq(h.a, 'a1'), eq(h.b, 'b1'), eq(h.c, 'c1'), eq(h.d, 'd0')))),
+        ...(viaError ? [] : [invariant('ok', 'T', '', eq(h.last, 'ok'))]),
+      ],
+    }),
+  );
+}
+
 describe('learnInvariant on hand-made models', () => {
   it('jump: the one counterexample to induction (n = 3) is blocked by the mined fact "n is never 3", found with four z3 checks', async () => {
     const { model, props } = jump;
@@ -427,6 +523,58 @@ describe('learnInvariant: the kinds of lemma and where they come from', () => {
     expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 4]);
     expect(c.checks).toBe(4);
   });
+});
+
+describe('learnInvariant: which states are blocked, and with which fact', () => {
+  it('unwrapped: a neighbour where the invariant cannot be evaluated is not blocked', async () => {
+    const { model, props } = unwrapped;
+    const r = await learn(model, props);
+    expect(checkInductive(model, props, r)).toEqual([
+      {
+        kind: 'cube',
+        lits: [
+          { slot: 0, value: 0 },
+          { slot: 1, value: 2 },
+        ],
+      },
+    ]);
+    expect(r.status === 'inductive' && [r.ctis, r.learned]).toEqual([1, 1]);
+  });
+
+  it('pick: of the mined facts the counterexample breaks, the one sharing most slots with the bad step is the lemma', async () => {
+    const { model, props } = pick;
+    const r = await learn(model, props);
+    expect(checkInductive(model, props, r)).toEqual([
+      {
+        kind: 'cube',
+        lits: [
+          { slot: 0, value: 1 },
+          { slot: 1, value: 1 },
+        ],
+      },
+    ]);
+    expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([1, 1, 4]);
+  });
+});
+
+describe('learnInvariant: the cube starts from the slots the bad step depends on', () => {
+  for (const viaError of [false, true]) {
+    it(`${viaError ? 'a step into a model error (lifting by z3)' : 'a step that breaks an invariant (the interpreter)'}: the lemma is a1 & b1 & c1, not b1 & c1 & d1`, async () => {
+      const { model, props } = twoCubes(viaError);
+      const r = await learn(model, props);
+      expect(checkInductive(model, props, r)).toEqual([
+        {
+          kind: 'cube',
+          lits: [
+            { slot: 1, value: 1 },
+            { slot: 2, value: 1 },
+            { slot: 3, value: 1 },
+          ],
+        },
+      ]);
+      expect(r.status === 'inductive' && r.ctis).toBe(1);
+    });
+  }
 });
 
 describe('learnInvariant: limits and disagreements', () => {
