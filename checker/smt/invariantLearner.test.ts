@@ -392,6 +392,30 @@ function twoCubes(viaError: boolean) {
   );
 }
 
+/**
+ * x toggles 0 <-> 1; from x >= 2 (never reached) `Break` is bad: it breaks the status (or, with
+ * `step`, a step property that Break is never taken). z3 finds one of x = 2, x = 3; the mined facts
+ * "x is never 2" and "x is never 3" block one each, and the other, one slot away, is found around
+ * the first without z3 (its step breaks the obligation itself, not a lemma).
+ */
+function ladder(step: boolean) {
+  return tiny(
+    step ? 'ladder-step' : 'ladder',
+    (b) => {
+      const x = b.v('x', range(0, 3));
+      const st = b.v('st', Status);
+      b.init('start', () => [assign(x, 0), assign(st, 'ok')]);
+      b.rule('Toggle', {}, () => ({ guard: lt(x, 2), body: [assign(x, sub(1, x))] }));
+      b.rule('Break', {}, () => ({ guard: le(2, x), body: [step ? assign(x, 0) : assign(st, 'broken')] }));
+      return { x, st };
+    },
+    (h, m) =>
+      step
+        ? { steps: [stepProperty(m, 'no-break', 'T', 'Break is never taken', 'Break', () => lit(false))] }
+        : { invariants: [invariant('ok', 'T', '', eq(h.st, 'ok'))] },
+  );
+}
+
 describe('learnInvariant on hand-made models', () => {
   it('jump: the one counterexample to induction (n = 3) is blocked by the mined fact "n is never 3", found with four z3 checks', async () => {
     const { model, props } = jump;
@@ -577,6 +601,26 @@ describe('learnInvariant: the cube starts from the slots the bad step depends on
   }
 });
 
+describe('learnInvariant: counterexamples found around one z3 found', () => {
+  for (const step of [false, true]) {
+    it(`ladder${step ? ' (a step property)' : ''}: the second counterexample is found without z3 (four checks, not five)`, async () => {
+      const { model, props } = ladder(step);
+      const c = counted();
+      let r: LearnResult;
+      try {
+        r = await learn(model, props);
+      } finally {
+        c.restore();
+      }
+      const lemmas = checkInductive(model, props, r);
+      expect(lemmas.map((f) => (f.kind === 'cube' ? f.lits.map((l) => `${l.slot}=${l.value}`).join('&') : f.kind)).sort()).toEqual(['0=2', '0=3']);
+      // Checks: the counterexample, unsat; unsat in round 1; one minimizing check.
+      expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([2, 4]);
+      expect(c.checks).toBe(4);
+    });
+  }
+});
+
 describe('learnInvariant: limits and disagreements', () => {
   it('stops at the counterexample limit, saying how many it blocked', async () => {
     // twins has two counterexamples to induction, one slot flip apart from each other's neighbours
@@ -633,7 +677,8 @@ describe('learnInvariant: limits and disagreements', () => {
 describe('learnInvariant: progress', () => {
   it('reports at most once a second, with the counts of the moment (a clock that moves 500 ms a z3 check)', async () => {
     const { model, props } = twins;
-    let clock = 0;
+    // Not zero at the start, so that a time measured from the wrong origin shows.
+    let clock = 1_000_000;
     const now = vi.spyOn(Date, 'now').mockImplementation(() => clock);
     const original = session.check.bind(session);
     const check = vi.spyOn(session, 'check').mockImplementation(async (...args) => {
