@@ -7,8 +7,8 @@
  * change lists and the hang judgement were not checked by any fast test (mutation testing, issue 9).
  *
  * A scripted system is a graph: each node has the mapped model state (pool's `held` and `want`),
- * optional mapped values (`held` and an array `dev`), the ids of its outstanding work and its
- * enabled actions, each leading to a node. Every action performed on any system built by a binding
+ * optional mapped values (`held` and an array `dev`, `none` where a node has none), the ids of
+ * its outstanding work and its enabled actions, each leading to a node. Every action performed on any system built by a binding
  * is appended to a shared log, with `new` for every system built, so the order of the search's tries
  * (and its rebuilding of a system to cut back) is observed from outside. The expected logs, steps,
  * changes and messages below are worked out by hand from the scripts and the module's header.
@@ -27,6 +27,8 @@ interface Edge {
   readonly label: string;
   readonly internal?: boolean;
   readonly to: string;
+  /** Damage the step does (kind `broken`). */
+  readonly damage?: string;
 }
 interface ScriptNode {
   readonly held: number;
@@ -61,14 +63,23 @@ class ScriptSystem implements SimSystem {
   }
 
   enabled(): Action[] {
-    return this.at.acts.map((e) => ({ label: e.label, actor: 'driver', internal: e.internal ?? false, run: () => (this.node = e.to) }));
+    return this.at.acts.map((e) => ({
+      label: e.label,
+      actor: 'driver',
+      internal: e.internal ?? false,
+      run: () => {
+        this.node = e.to;
+        if (e.damage) this.damage.push({ kind: 'broken', step: this.steps + 1, message: e.damage });
+      },
+    }));
   }
 
   perform(a: Action): StepRecord {
+    const seen = this.damage.length;
     a.run();
     this.steps++;
     this.log.push(a.label);
-    return { label: a.label, actor: a.actor, internal: a.internal, changes: [], damage: [] };
+    return { label: a.label, actor: a.actor, internal: a.internal, changes: [], damage: this.damage.slice(seen) };
   }
 
   reportHung(only?: ReadonlySet<number>, because = 'nothing else can run'): Damage[] {
@@ -86,16 +97,16 @@ const st = (held: number, want: boolean) => encodeState(model.layout, { held, wa
 function bind(
   script: Script,
   log: string[],
-  o: { start?: string; outstanding?: boolean; values?: boolean; setting?: string } = {},
+  o: { start?: string; outstanding?: boolean; values?: boolean; setting?: string; guide?: HarnessBinding['damageGuide'] } = {},
 ): HarnessBinding<ScriptSystem> {
   return {
     knobs: [],
     system: () => new ScriptSystem(script, o.start ?? 'A', log),
     stateOf: (m, sys) => sys.at.unmapped ?? encodeState(m.layout, { held: sys.at.held, want: sys.at.want }),
-    ...(o.values ? { valuesOf: (_m: unknown, sys: ScriptSystem) => sys.at.hidden ?? { held: sys.at.held, dev: sys.at.dev ?? [] } } : {}),
+    ...(o.values ? { valuesOf: (_m: unknown, sys: ScriptSystem) => sys.at.hidden ?? { held: sys.at.held, dev: sys.at.dev ?? 'none' } } : {}),
     ...(o.outstanding ? { outstanding: (sys: ScriptSystem) => new Set(sys.at.out ?? []) } : {}),
     ...(o.setting ? { setting: () => o.setting as string } : {}),
-    damageGuide: () => () => false,
+    damageGuide: o.guide ?? (() => () => false),
     continuation: { maxAdded: 2, maxSeen: 100, deadlocks: false },
     words: { intact: ' and the script is intact', before: 'the script breaks', shown: 'it' },
   };
@@ -242,9 +253,13 @@ describe('replay on scripted systems', () => {
     expect(in400.mismatch).toBeNull();
     expect(in400.steps.map((s) => s.record.label)).toEqual(['Win()']);
     // ...or the 401st, which is not made.
-    const in401 = replayOnHarness(bind(script(400), []), model, trace);
+    const log: string[] = [];
+    const in401 = replayOnHarness(bind(script(400), log), model, trace);
     expect(in401.mismatch).toEqual({ step: 1, message: `Go() is not enabled on the harness (enabled: ${[...Array(400).fill('Bad()'), 'Win()'].join(', ')})` });
     expect(in401.steps).toEqual([]);
+    // Each try is cut back by building a fresh system; the explanation starts where the search did,
+    // so it builds none.
+    expect(log).toEqual(['new', ...Array.from({ length: 400 }, () => ['Bad()', 'new']).flat()]);
   });
 
   it('a start state that differs, cannot be mapped, or an empty trace is a mismatch at step 0', () => {
@@ -280,8 +295,71 @@ describe('replay on scripted systems', () => {
     expect(replayOnHarness(bind(back, [], { outstanding: true }), model, traceOf(states.slice(0, 2), ['A()'], 0)).damage).toEqual([
       { kind: 'hung', step: 2, message: 'job #5 never completes, and steps 1..1 repeat forever without it' },
     ]);
+    // A lasso whose loop completes its work but ends where nothing can run: a plain hang.
+    const stuck: Script = {
+      A: { held: 0, want: false, acts: [{ label: 'A()', to: 'm1' }] },
+      m1: { held: 1, want: false, out: [6], acts: [] },
+    };
+    expect(replayOnHarness(bind(stuck, [], { outstanding: true }), model, traceOf(states.slice(0, 2), ['A()'], 0)).damage).toEqual([
+      { kind: 'hung', step: 2, message: 'job #6 never completes, and nothing else can run' },
+    ]);
     // Without a lasso, work outstanding where steps are still enabled is no damage.
     expect(replayOnHarness(bind(script, [], { outstanding: true }), model, traceOf(states, labels)).damage).toEqual([]);
+  });
+});
+
+describe('replay on scripted systems: continuations after the trace', () => {
+  // The guide flags a Use() taken while a unit is asked for: from the trace's end (1 held, none
+  // asked for) the only continuation of at most 2 steps it flags is Ask() then Use().
+  const use = new Set(model.instances.filter((i) => i.rule.name === 'Use').map((i) => i.id));
+  const wantSlot = model.layout.slotNames.indexOf('want');
+  const guide = () => (s: Int32Array, inst: number) => use.has(inst) && s[wantSlot] === 1;
+  const trace = (loop?: number) => traceOf([st(0, false), st(1, false)], ['Go()'], loop);
+
+  it('a continuation the harness cannot follow is dropped, even when its failed step did damage and a later one would follow', () => {
+    // Ask() leads the harness to 2 held (not the model's 1 held and asked for), doing damage; from
+    // there Boom() would reach the state the model's Use() leads to, also with damage.
+    const script: Script = {
+      A: { held: 0, want: false, acts: [{ label: 'Go()', to: 'E' }] },
+      E: { held: 1, want: false, acts: [{ label: 'Ask()', to: 'F', damage: 'asked twice' }] },
+      F: { held: 2, want: true, acts: [{ label: 'Boom()', to: 'G', damage: 'boom' }] },
+      G: { held: 1, want: true, acts: [] },
+    };
+    const rep = replayOnHarness(bind(script, [], { guide }), model, trace());
+    expect(rep.mismatch).toBeNull();
+    expect(rep.added).toEqual([]);
+    expect(rep.damage).toEqual([]);
+    expect(rep.steps.map((s) => s.record.label)).toEqual(['Go()']);
+  });
+
+  it('a continuation the harness follows with damage is reported, unless the trace is a lasso judged by outstanding work', () => {
+    const script: Script = {
+      A: { held: 0, want: false, acts: [{ label: 'Go()', to: 'E' }] },
+      E: { held: 1, want: false, acts: [{ label: 'Ask()', to: 'G' }] },
+      G: { held: 1, want: true, acts: [{ label: 'Use()', to: 'G', damage: 'used while asked' }] },
+    };
+    const rep = replayOnHarness(bind(script, [], { guide }), model, trace());
+    expect(rep.added).toEqual(['Ask()', 'Use()']);
+    expect(rep.damage).toEqual([{ kind: 'broken', step: 3, message: 'used while asked' }]);
+    expect(rep.damageInTrace).toBe(false);
+    // A lasso with no binding for outstanding work is extended the same way...
+    expect(replayOnHarness(bind(script, [], { guide }), model, trace(0)).added).toEqual(['Ask()', 'Use()']);
+    // ...but with one it is judged by that work alone (none here): no damage, nothing added.
+    const judged = replayOnHarness(bind(script, [], { guide, outstanding: true }), model, trace(0));
+    expect(judged.added).toEqual([]);
+    expect(judged.damage).toEqual([]);
+  });
+
+  it('a continuation the harness follows without damage is not reported', () => {
+    const script: Script = {
+      A: { held: 0, want: false, acts: [{ label: 'Go()', to: 'E' }] },
+      E: { held: 1, want: false, acts: [{ label: 'Ask()', to: 'G' }] },
+      G: { held: 1, want: true, acts: [{ label: 'Use()', to: 'G' }] },
+    };
+    const rep = replayOnHarness(bind(script, [], { guide }), model, trace());
+    expect(rep.added).toEqual([]);
+    expect(rep.steps.map((s) => s.record.label)).toEqual(['Go()']);
+    expect(rep.summary).toBe('no damage: the reference driver ran the 1 steps and the script is intact');
   });
 });
 
