@@ -1,0 +1,133 @@
+/**
+ * Hash compaction's fingerprint set at its edges, each against an oracle of its own: the limit on
+ * the number of fingerprints (a set of views over lazily allocated shared memory, so that the
+ * 4 GiB array is never touched), workers' views of the same buffers read in this thread beside the
+ * owner and a plain Set, and the growth of the bucket index worked out by hand.
+ */
+import { describe, expect, it } from 'vitest';
+import { xorshift } from '../../test/referenceHash.js';
+import { FingerprintSet } from './fingerprintSet.js';
+
+/** The most fingerprints whose 32-bit array stays under 4 GiB (4 n < 2^32). */
+const LIMIT = 2 ** 32 / 4 - 1;
+
+/** A growable shared buffer grown to `bytes`, up to `max` (the kind the set allocates; pages not touched are not held). */
+function grown(bytes: number, max = bytes): SharedArrayBuffer {
+  const buf = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer & { grow(b: number): void })(0, {
+    maxByteLength: max,
+  });
+  buf.grow(bytes);
+  return buf;
+}
+
+describe('hash compaction: the limit on fingerprints', () => {
+  it('refuses, naming its limit of 2^30 - 1, a commit that would pass it, and grows nothing', () => {
+    // A full set as a worker would see it: LIMIT fingerprints, every bucket of 2^16 empty but the
+    // last, which holds them all (its start 0; the buckets before it start there too).
+    const index = new SharedArrayBuffer(4 * (2 ** 16 + 1));
+    new Uint32Array(index).fill(0);
+    new Uint32Array(index)[2 ** 16] = LIMIT;
+    const lo = grown(4 * LIMIT);
+    const mid = grown(2 * LIMIT);
+    const full = new FingerprintSet(1, { n: LIMIT, bits: 16, index, lo, mid });
+    expect(full.size).toBe(LIMIT);
+    // A fingerprint of bucket 0 is not among them (bucket 0 is empty): it would be the one too many.
+    expect(full.hasFingerprint(0x00001234, 5)).toBe(false);
+    expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new RangeError(`hash compaction holds at most ${LIMIT} fingerprints`));
+    expect([full.size, lo.byteLength, mid.byteLength]).toEqual([LIMIT, 4 * LIMIT, 2 * LIMIT]);
+  });
+});
+
+/** A fingerprint as one exact number, for the oracle Set. */
+const key = (h: number, l: number): bigint => (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
+
+/**
+ * The buffers of a set holding `pairs`, laid out by hand as the module header describes: sorted by
+ * (hi, lo), cut into 2^bits buckets by the top `bits` bits of hi, the low 16 bits of hi and all of
+ * lo stored, and per bucket the position of its first entry (the last entry: the count).
+ */
+function layout(pairs: readonly (readonly [number, number])[], bits: number) {
+  const sorted = [...new Map(pairs.map(([h, l]) => [key(h, l), [h >>> 0, l >>> 0] as const])).entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map((e) => e[1]);
+  const n = sorted.length;
+  const lo = grown(4 * n, 4 * 2 ** 20);
+  const mid = grown(2 * n, 2 * 2 ** 20);
+  const index = new SharedArrayBuffer(4 * (2 ** bits + 1));
+  const loA = new Uint32Array(lo);
+  const midA = new Uint16Array(mid);
+  const idx = new Uint32Array(index);
+  sorted.forEach(([h, l], k) => {
+    loA[k] = l;
+    midA[k] = h % 2 ** 16;
+  });
+  // Entries per bucket, then the running sum: the first position of each bucket.
+  const count = new Array<number>(2 ** bits + 1).fill(0);
+  for (const [h] of sorted) {
+    const b = Math.floor(h / 2 ** (32 - bits)) + 1;
+    count[b] = (count[b] as number) + 1;
+  }
+  for (let b = 0, at = 0; b <= 2 ** bits; b++) {
+    at += count[b] as number;
+    idx[b] = at;
+  }
+  return { n, bits, index, lo, mid };
+}
+
+describe('hash compaction: views of the same buffers', () => {
+  it('reads a set cut into 2^18 buckets (as for 2^21 to 2^22 fingerprints), and merges into it, as a Set of the fingerprints does', () => {
+    const next = xorshift(99);
+    const base: [number, number][] = [
+      [0, 0],
+      [0x3fff, 1],
+      [0x4000, 1],
+      [0xffffffff, 0xffffffff],
+      [0xfffe0000, 3],
+    ];
+    for (let k = 0; k < 40; k++) {
+      const h = next();
+      const l = k % 4 === 0 ? 7 : next();
+      // The same low 16 bits (so the same stored part) in the neighbour buckets, and the same hi with another lo.
+      base.push([h, l], [(h ^ 0x10000) >>> 0, l], [(h ^ 0x4000) >>> 0, l], [h, (l + 2) >>> 0]);
+    }
+    const ref = new Set(base.map(([h, l]) => key(h, l)));
+    const view = new FingerprintSet(1, layout(base, 18));
+    const other = new FingerprintSet(1, view.buffers());
+    const probes: [number, number][] = base.flatMap(([h, l]) => [
+      [h, l] as [number, number],
+      ...Array.from({ length: 32 }, (_, k) => [(h ^ (1 << k)) >>> 0, l] as [number, number]),
+      [h, (l + 1) >>> 0],
+    ]);
+    const wrong = probes.filter(([h, l]) => view.hasFingerprint(h, l) !== ref.has(key(h, l)) || other.hasFingerprint(h, l) !== ref.has(key(h, l)));
+    expect(wrong).toEqual([]);
+    const sortedRef = [...ref].sort((a, b) => (a < b ? -1 : 1));
+    const d = view.dump();
+    expect(Array.from(d.hi, (h, k) => key(h, d.lo[k] as number))).toEqual(sortedRef);
+    expect([view.size, other.size]).toEqual([ref.size, ref.size]);
+
+    // A commit through the view: the stored entries are read under their 2^18 buckets and merged with
+    // the new ones under the 2^16 buckets of this size (bucket bits follow the count).
+    const batch: [number, number][] = [
+      ...base.slice(0, 30),
+      ...Array.from({ length: 50 }, () => [next(), next()] as [number, number]),
+      [0x3fff, 2],
+      [0x4000, 0],
+    ];
+    const before = ref.size;
+    for (const [h, l] of batch) ref.add(key(h, l));
+    expect(
+      view.commit(
+        Uint32Array.from(batch, (p) => p[0]),
+        Uint32Array.from(batch, (p) => p[1]),
+      ),
+    ).toBe(ref.size - before);
+    expect([view.size, view.bytes()]).toEqual([ref.size, 6 * ref.size + 4 * (2 ** 16 + 1)]);
+    const after = view.dump();
+    expect(Array.from(after.hi, (h, k) => key(h, after.lo[k] as number))).toEqual([...ref].sort((a, b) => (a < b ? -1 : 1)));
+    const fresh = new FingerprintSet(1, view.buffers());
+    const wrongAfter = [...probes, ...batch].filter(
+      ([h, l]) => view.hasFingerprint(h, l) !== ref.has(key(h, l)) || fresh.hasFingerprint(h, l) !== ref.has(key(h, l)),
+    );
+    expect(wrongAfter).toEqual([]);
+  });
+});
