@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { McError } from '../model/lang/errors.js';
+import { codeOf } from '../test/errorCode.js';
 import { DEFAULT_BMC_DEPTH, DEFAULT_DEPTH, DEFAULT_RUNS, checkEngineOptions, checkSwitches, flagsWritten, writtenValue } from './options.js';
 
 const root = join(import.meta.dirname, '..');
@@ -17,14 +17,6 @@ const bin = join(root, 'dist/cli/main.js');
 const run = (...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
-};
-const codeOf = (f: () => void): string => {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return e instanceof McError ? `${e.code} ${e.message}` : `raw ${(e as Error).message}`;
-  }
 };
 
 describe('option checks (unit)', () => {

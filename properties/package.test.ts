@@ -4,7 +4,7 @@
  * outside any test, so the checks that refuse a wrong package were never run by one.
  */
 import { describe, expect, it } from 'vitest';
-import { McError } from '../model/lang/errors.js';
+import { codeOf } from '../test/errorCode.js';
 import { defineProtocol, intParam } from '../model/lang/protocol.js';
 import { assign } from '../model/lang/stmt.js';
 import { bool } from '../model/lang/types.js';
@@ -28,15 +28,6 @@ const proto = (name: string) =>
 const a = proto('pkg-a');
 const b = proto('pkg-b');
 const props = definePropertySet(a, () => []);
-
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-    return 'none';
-  } catch (e) {
-    return e instanceof McError ? `${e.code} ${e.message}` : `raw ${(e as Error).message}`;
-  }
-};
 
 describe('definePackage', () => {
   it("takes the property set's protocol when none is given, and keeps the parts it is given", () => {

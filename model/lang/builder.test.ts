@@ -4,7 +4,7 @@
  * reads (cardinality, codes, compatibility) give the values a person computes by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { McError } from './errors.js';
+import { codeOf } from '../../test/errorCode.js';
 import {
   type Operand,
   Ref,
@@ -55,15 +55,6 @@ import {
   toCode,
   typeName,
 } from './types.js';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof McError ? `${e.code} ${e.message}` : `raw ${(e as Error).message}`;
-  }
-  return 'no error';
-};
 
 const P = index('P', 2);
 const Q = index('Q', 3);

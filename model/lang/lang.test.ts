@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../test/errorCode.js';
 import { explicitCheck } from '../../checker/explicit/explicit.js';
 import { invariant } from '../../properties/property.js';
-import { McError } from './errors.js';
 import { add, and, count, eq, exists, forall, isSome, lt, none, not, some, unwrap } from './expr.js';
 import { applyRule, enabled, initState } from './interp.js';
 import { buildModel, defineProtocol, intParam } from './protocol.js';
 import { assign, forEach, reset, when } from './stmt.js';
 import { arrayOf, bool, enumOf, option, range, record } from './types.js';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof McError ? `${e.code} ${e.message}` : `raw ${(e as Error).message}`;
-  }
-  return 'no error';
-};
 
 describe('build-time errors name the rule', () => {
   const broken = (body: (b: Parameters<Parameters<typeof defineProtocol>[0]['build']>[0]) => void) =>

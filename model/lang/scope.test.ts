@@ -4,21 +4,12 @@
  * predicate, a step property on a rule that does not exist, a parameter read with the wrong accessor.
  */
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../test/errorCode.js';
 import { cover, invariant, leadsTo, stepProperty } from '../../properties/property.js';
-import { McError } from './errors.js';
 import { type Expr, eq, forall, pre } from './expr.js';
 import { type Builder, type BuildConfig, buildModel, defineProtocol, enumParam, intParam } from './protocol.js';
 import { assign } from './stmt.js';
 import { bool, index } from './types.js';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof McError ? `${e.code} ${e.message}` : `raw ${(e as Error).message}`;
-  }
-  return 'no error';
-};
 
 const protocol = (build: (b: Builder, cfg: BuildConfig) => void) =>
   defineProtocol({
