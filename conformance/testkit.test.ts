@@ -51,9 +51,27 @@ describe('the conformance-test kit, on a package of its own (the pool fixture)',
     expect(kit.firstFailure(null, null, kit.uniform(300, 3, 40))).toBeNull();
   });
 
-  it("compares the harness's start state with the model's", () => {
+  it("compares the harness's start state with the model's, and throws when the harness's does not map", () => {
     const { mapped, init } = kit.startStates(kit.setup(null).model);
     expect(mapped.length).toBeGreaterThan(0);
     expect(mapped).toEqual(init);
+    const lost = conformanceKit(poolProperties, { ...poolHarness, stateOf: () => 'no pool here' });
+    expect(() => lost.startStates(kit.setup(null).model)).toThrow('the start state does not map: no pool here');
+  });
+
+  it('a survey that stops at anything stops at damage alone, with no property to break', () => {
+    const { model } = kit.setup('overdraw');
+    const quiet = kit.survey(model, [], kit.uniform(300, 2, 40), { stop: 'never' });
+    expect([quiet.violated.size, quiet.damage.has('overdrawn')]).toEqual([0, true]);
+    expect(() => kit.survey(model, [], kit.uniform(300, 2, 40))).toThrow(/"violation":null,"damage":\[\{"kind":"overdrawn"/);
+  });
+
+  it("lists the model's rules that no driver step was matched to, in the model's order", () => {
+    const { model } = kit.setup(null);
+    const names = model.rules.map((r) => r.name);
+    expect(names.length).toBeGreaterThan(1);
+    expect(kit.unmatched(model, new Set())).toEqual(names);
+    expect(kit.unmatched(model, new Set(names.slice(1)))).toEqual([names[0]]);
+    expect(kit.unmatched(model, new Set(names))).toEqual([]);
   });
 });
