@@ -135,6 +135,17 @@ function counted(unknownFrom = Number.POSITIVE_INFINITY) {
 }
 
 /** learnInvariant in the shared session; the time it reports lies within the time the call took. */
+/** `learn` with the session's z3 checks counted while it runs. */
+async function learnCounted(...args: Parameters<typeof learn>): Promise<{ r: LearnResult; checks: number }> {
+  const c = counted();
+  try {
+    const r = await learn(...args);
+    return { r, checks: c.checks };
+  } finally {
+    c.restore();
+  }
+}
+
 async function learn(model: Model, props: Props, opts: Parameters<typeof learnInvariant>[4] = { deadline: null }, reach = reachOf(model, props)) {
   const t0 = Date.now();
   const r = await learnInvariant(session, model, props, reach, opts);
@@ -420,13 +431,7 @@ describe('learnInvariant on hand-made models', () => {
   it('jump: the one counterexample to induction (n = 3) is blocked by the mined fact "n is never 3", found with four z3 checks', async () => {
     const { model, props } = jump;
     const reach = reachOf(model, props);
-    const c = counted();
-    let r: LearnResult;
-    try {
-      r = await learn(model, props, { deadline: null }, reach);
-    } finally {
-      c.restore();
-    }
+    const { r, checks } = await learnCounted(model, props, { deadline: null }, reach);
     const lemmas = checkInductive(model, props, r);
     expect(lemmas).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 3 }] }]);
     if (r.status !== 'inductive') return;
@@ -437,7 +442,7 @@ describe('learnInvariant on hand-made models', () => {
     expect(r.mined).toBe(mineFacts(model, reach).length);
     // Round 0: sat (the counterexample), unsat; round 1 (the lemma in s'): unsat; one minimizing check.
     expect(r.queries).toBe(4);
-    expect(c.checks).toBe(r.queries);
+    expect(checks).toBe(r.queries);
   });
 
   it('twins: the states where x and y differ are blocked, and nothing else', async () => {
@@ -458,13 +463,7 @@ describe('learnInvariant on hand-made models', () => {
 
   it('chain: c in {2, 3, 4} is blocked, one counterexample leading to the next', async () => {
     const { model, props } = chain;
-    const c = counted();
-    let r: LearnResult;
-    try {
-      r = await learn(model, props);
-    } finally {
-      c.restore();
-    }
+    const { r, checks } = await learnCounted(model, props);
     const lemmas = checkInductive(model, props, r);
     const allowed = allStates(model)
       .filter((s) => lemmas.every((f) => factHolds(f, s)))
@@ -474,7 +473,7 @@ describe('learnInvariant on hand-made models', () => {
     // z3 finds c = 4; around it, c = 3 (its Climb breaks the new lemma), then around that c = 2.
     // Checks: the counterexample, unsat; unsat in round 1; one minimizing check (all three needed).
     expect([r.ctis, r.learned, r.queries]).toEqual([3, 3, 4]);
-    expect(c.checks).toBe(4);
+    expect(checks).toBe(4);
   });
 
   it('a property that is inductive alone needs no lemma (one z3 check, one minimizing check)', async () => {
@@ -519,33 +518,21 @@ describe('learnInvariant: the kinds of lemma and where they come from', () => {
 
   it('overflow: a step into a model error is blocked through z3 lifting (one extra check): the lemma is "c is never 2"', async () => {
     const { model, props } = overflow;
-    const c = counted();
-    let r: LearnResult;
-    try {
-      r = await learn(model, props);
-    } finally {
-      c.restore();
-    }
+    const { r, checks } = await learnCounted(model, props);
     expect(checkInductive(model, props, r)).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 2 }] }]);
     // c = 3 raises the error itself (no pre-state); c = 2 is the one counterexample. Checks: the
     // counterexample, its lifting, unsat; unsat in round 1; one minimizing check.
     expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
-    expect(c.checks).toBe(5);
+    expect(checks).toBe(5);
   });
 
   it('jump with step properties: the step Jump breaks (only its rule`s properties and the unrestricted one apply) is blocked by "n is never 3"', async () => {
     const { model, props } = jumpStep;
-    const c = counted();
-    let r: LearnResult;
-    try {
-      r = await learn(model, props);
-    } finally {
-      c.restore();
-    }
+    const { r, checks } = await learnCounted(model, props);
     expect(checkInductive(model, props, r)).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 3 }] }]);
     // The interpreter sees the step as bad (no lifting): four checks as for `jump`.
     expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 4]);
-    expect(c.checks).toBe(4);
+    expect(checks).toBe(4);
   });
 });
 
@@ -605,18 +592,12 @@ describe('learnInvariant: counterexamples found around one z3 found', () => {
   for (const step of [false, true]) {
     it(`ladder${step ? ' (a step property)' : ''}: the second counterexample is found without z3 (four checks, not five)`, async () => {
       const { model, props } = ladder(step);
-      const c = counted();
-      let r: LearnResult;
-      try {
-        r = await learn(model, props);
-      } finally {
-        c.restore();
-      }
+      const { r, checks } = await learnCounted(model, props);
       const lemmas = checkInductive(model, props, r);
       expect(lemmas.map((f) => (f.kind === 'cube' ? f.lits.map((l) => `${l.slot}=${l.value}`).join('&') : f.kind)).sort()).toEqual(['0=2', '0=3']);
       // Checks: the counterexample, unsat; unsat in round 1; one minimizing check.
       expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([2, 4]);
-      expect(c.checks).toBe(4);
+      expect(checks).toBe(4);
     });
   }
 });
@@ -642,15 +623,8 @@ describe('learnInvariant: limits and disagreements', () => {
 
   it('an unknown answer while learning or while minimizing ends the run as incomplete with z3 reason', async () => {
     const { model, props } = chain;
-    const full = counted();
-    let n: number;
-    try {
-      const r = await learn(model, props);
-      expect(r.status).toBe('inductive');
-      n = full.checks;
-    } finally {
-      full.restore();
-    }
+    const { r: full, checks: n } = await learnCounted(model, props);
+    expect(full.status).toBe('inductive');
     for (const at of [1, 2, n]) {
       const c = counted(at);
       try {
