@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { add, and, eq, le, lit, lt, ne, not, pre, some, sub, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
-import { type Model, type ProtocolDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Builder, type Model, type ProtocolDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { bool, enumOf, option, range } from '../../model/lang/types.js';
 import { type Invariant, type StepProperty, invariant, stepProperty } from '../../properties/property.js';
@@ -173,19 +173,18 @@ function tiny<H>(name: string, build: ProtocolDef<H>['build'], props: (h: H, m: 
   return { model, props: { invariants: p.invariants ?? [], steps: p.steps ?? [] } };
 }
 
-/** n climbs 0 -> 1 -> 2 and stops; from n = 3 (never reached) a step sets `bad`. */
-const jump = tiny(
-  'jump',
-  (b) => {
-    const n = b.v('n', range(0, 3));
-    const bad = b.v('bad', bool);
-    b.init('start', () => [assign(n, 0), assign(bad, false)]);
-    b.rule('Inc', {}, () => ({ guard: lt(n, 2), body: [assign(n, add(n, 1))] }));
-    b.rule('Jump', {}, () => ({ guard: eq(n, 3), body: [assign(bad, true)] }));
-    return { n, bad };
-  },
-  (h) => ({ invariants: [invariant('ok', 'T', '', not(h.bad))] }),
-);
+/** n climbs 0 -> 1 -> 2 and stops; from n = 3 (never reached) the step Jump sets `bad`. */
+const climbAndJump = (b: Builder) => {
+  const n = b.v('n', range(0, 3));
+  const bad = b.v('bad', bool);
+  b.init('start', () => [assign(n, 0), assign(bad, false)]);
+  b.rule('Inc', {}, () => ({ guard: lt(n, 2), body: [assign(n, add(n, 1))] }));
+  b.rule('Jump', {}, () => ({ guard: eq(n, 3), body: [assign(bad, true)] }));
+  return { n, bad };
+};
+
+/** `climbAndJump`, whose bad step breaks the invariant "never bad". */
+const jump = tiny('jump', climbAndJump, (h) => ({ invariants: [invariant('ok', 'T', '', not(h.bad))] }));
 
 /** x and y flip together; a step from a state where they differ sets `bad`. */
 const twins = tiny(
@@ -293,24 +292,13 @@ const overflow = tiny(
 );
 
 /** As `jump`, but the bad step is named by a step property of rule Jump (never taken in a run). */
-const jumpStep = tiny(
-  'jump-step',
-  (b) => {
-    const n = b.v('n', range(0, 3));
-    const bad = b.v('bad', bool);
-    b.init('start', () => [assign(n, 0), assign(bad, false)]);
-    b.rule('Inc', {}, () => ({ guard: lt(n, 2), body: [assign(n, add(n, 1))] }));
-    b.rule('Jump', {}, () => ({ guard: eq(n, 3), body: [assign(bad, true)] }));
-    return { n, bad };
-  },
-  (h, m) => ({
-    steps: [
-      stepProperty(m, 'no-jump', 'T', 'Jump is never taken', 'Jump', () => lit(false)),
-      stepProperty(m, 'inc-by-one', 'T', 'Inc adds one', 'Inc', () => eq(h.n, add(pre(h.n), 1))),
-      stepProperty(m, 'small', 'T', 'n stays below 3', null, () => lt(h.n, 3)),
-    ],
-  }),
-);
+const jumpStep = tiny('jump-step', climbAndJump, (h, m) => ({
+  steps: [
+    stepProperty(m, 'no-jump', 'T', 'Jump is never taken', 'Jump', () => lit(false)),
+    stepProperty(m, 'inc-by-one', 'T', 'Inc adds one', 'Inc', () => eq(h.n, add(pre(h.n), 1))),
+    stepProperty(m, 'small', 'T', 'n stays below 3', null, () => lt(h.n, 3)),
+  ],
+}));
 
 /**
  * v is some(0) while k toggles 0 <-> 1, and some(1) at k = 2 (`Up`, `Down`); `Bad` from k = 2 with
