@@ -115,6 +115,10 @@ function timed(r: Awaited<ReturnType<typeof run>>): unknown {
   return rest;
 }
 
+/** What a run left behind: a z3 error code, its queries, references taken and released, and whether no timer is left. */
+const leftOver = (r: Awaited<ReturnType<typeof run>>) => ({ errorLeft: r.errorLeft, ...r.count, timersLeft: r.timersLeft <= 0 });
+/** A run that asked `queries` queries, released its fixedpoint once, and left no error and no timer. */
+const clean = (queries: number) => ({ errorLeft: 0, queries, incRef: 1, decRef: 1, timersLeft: true });
 const sleepUntil = (t: number) => () => new Promise<void>((res) => setTimeout(res, Math.max(0, t - Date.now())));
 
 describe('spacerSolve on scripted answers of z3', () => {
@@ -122,13 +126,7 @@ describe('spacerSolve on scripted answers of z3', () => {
     await withSession(async (session) => {
       const r = await run(session, { result: 0, error: Z3_error_code.Z3_INVALID_ARG }, null);
       expect(r.answer).toEqual(new Error(`z3 error: ${session.z.get_error_msg(session.ctx, Z3_error_code.Z3_INVALID_ARG)}`));
-      expect({ errorLeft: r.errorLeft, ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({
-        errorLeft: 0,
-        queries: 1,
-        incRef: 1,
-        decRef: 1,
-        timersLeft: true,
-      });
+      expect(leftOver(r)).toEqual(clean(1));
     });
   }, 60_000);
 
@@ -146,13 +144,7 @@ describe('spacerSolve on scripted answers of z3', () => {
           return cancelled('canceled', deadline, sleepUntil(deadline - 700));
         })(),
       ]) {
-        expect({ errorLeft: r.errorLeft, ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({
-          errorLeft: 0,
-          queries: 1,
-          incRef: 1,
-          decRef: 1,
-          timersLeft: true,
-        });
+        expect(leftOver(r)).toEqual(clean(1));
         got.push(timed(r));
       }
       expect(got).toEqual([
@@ -169,13 +161,7 @@ describe('spacerSolve on scripted answers of z3', () => {
       const unknown = async (why: string, far: boolean | null) => {
         const deadline = far === null ? null : Date.now() + (far ? 60_000 : 600);
         const r = await run(session, { result: 0, reasonUnknown: why, wait: deadline !== null && !far ? sleepUntil(deadline - 30) : undefined }, deadline);
-        expect({ errorLeft: r.errorLeft, ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({
-          errorLeft: 0,
-          queries: 1,
-          incRef: 1,
-          decRef: 1,
-          timersLeft: true,
-        });
+        expect(leftOver(r)).toEqual(clean(1));
         return timed(r);
       };
       expect([
@@ -200,7 +186,7 @@ describe('spacerSolve on scripted answers of z3', () => {
     await withSession(async (session) => {
       const r = await run(session, { result: 1, trace: 'init:0;step:2;invariant:never-b' }, Date.now() - 1);
       expect(timed(r)).toEqual({ status: 'unknown', reason: 'time limit reached' });
-      expect({ ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({ queries: 0, incRef: 1, decRef: 1, timersLeft: true });
+      expect(leftOver(r)).toEqual(clean(0));
     });
   }, 60_000);
 
@@ -208,7 +194,7 @@ describe('spacerSolve on scripted answers of z3', () => {
     await withSession(async (session) => {
       const unsafe = async (trace: string) => {
         const r = await run(session, { result: 1, trace }, Date.now() + 60_000);
-        expect({ ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({ queries: 1, incRef: 1, decRef: 1, timersLeft: true });
+        expect(leftOver(r)).toEqual(clean(1));
         const a = timed(r) as { path?: { states: Int32Array[] } };
         return a.path ? { ...a, path: { ...a.path, states: a.path.states.map((s) => [...s]) } } : a;
       };
@@ -279,7 +265,7 @@ describe('spacerSolve on scripted answers of z3', () => {
       ];
       for (const trace of traces) {
         const r = await run(session, { result: 1, trace }, Date.now() + 60_000);
-        expect({ ...r.count, timersLeft: r.timersLeft <= 0 }).toEqual({ queries: 1, incRef: 1, decRef: 1, timersLeft: true });
+        expect(leftOver(r)).toEqual(clean(1));
         answers.push(timed(r));
       }
       const no = (message: string) => ({ status: 'disagree', message });
