@@ -6,6 +6,8 @@
  * deadline, loses a scope or keeps a stale native model would show up there as a wrong verdict
  * without saying where it came from.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findNativeZ3 } from './nativeZ3.js';
 import { Terms } from './terms.js';
@@ -223,5 +225,24 @@ describe('an SMT session (wasm)', () => {
   it('the longest check allowed is under the 600 s after which the wasm z3 stops keeping Node alive', () => {
     expect(MAX_CHECK_MS).toBeLessThan(600_000);
     expect(MAX_CHECK_MS).toBeGreaterThanOrEqual(500_000);
+  });
+
+  it("z3's stderr: the notice of a worker that reported after being stopped is dropped, every other line is written, and loadZ3 installs it", () => {
+    // A child process, because the channel writes to file descriptor 2 directly (as the wasm build does).
+    const dist = fileURLToPath(new URL('../../dist/checker/smt/z3Host.js', import.meta.url));
+    const script = [
+      `import { loadZ3, z3PrintErr, shutdownSmt } from ${JSON.stringify(dist)};`,
+      'const api = await loadZ3();',
+      'process.stdout.write(String(api.em.printErr === z3PrintErr));',
+      `z3PrintErr('received "cleanupThread" command from terminated worker: 1');`,
+      `z3PrintErr('received "checkMailbox" command from terminated worker: 12');`,
+      "z3PrintErr('z3 says', 'hello');",
+      `z3PrintErr('received "cleanupThread" command from worker: 1');`,
+      'await shutdownSmt();',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('true');
+    expect(run.stderr).toBe('z3 says hello\nreceived "cleanupThread" command from worker: 1\n');
   });
 });

@@ -9,13 +9,15 @@
  * - only one `check` runs at a time in the whole process;
  * - a `check` longer than 600 s lets Node exit silently (z3's own keep-alive timer is 600 s), so every
  *   check holds a keep-alive interval and a z3 timeout under 600 s.
- * `shutdownSmt` stops z3's worker threads; the CLI calls it in a `finally`.
+ * `shutdownSmt` stops z3's worker threads; the CLI calls it in a `finally`. A worker that finishes
+ *   while it is being stopped makes the wasm build print a notice; `z3PrintErr` drops that one line.
  *
  * A session can send its checks to a native z3 instead (`backend: 'native'`, see nativeZ3.ts): the
  * terms are still built in the wasm context, every solver is mirrored by a native z3 process that
  * receives the same assertions, pushes and pops as SMT-LIB 2, and a native model is loaded back into
  * the wasm context, so every engine works unchanged with either solver.
  */
+import { writeSync } from 'node:fs';
 import type { Z3_ast, Z3_context, Z3_model, Z3_solver, Z3LowLevel } from 'z3-solver';
 import { NativeZ3Process, findNativeZ3, modelAssertions } from './nativeZ3.js';
 
@@ -31,9 +33,26 @@ export const MAX_CHECK_MS = 590_000;
 
 let loading: Promise<Api> | null = null;
 
+/**
+ * What the wasm build writes to stderr when a z3 worker thread reports back after `shutdownSmt`
+ * terminated it (a race at exit: the thread finished its work and asked to be returned to the pool
+ * while it was being killed). Harmless, and not the user's business, so it is dropped.
+ */
+const TERMINATED_WORKER_NOTICE = /^received "\w+" command from terminated worker: \d+$/;
+
+/**
+ * z3's stderr channel: every line reaches stderr as the wasm build would write it, except the
+ * notice of a terminated worker (see `TERMINATED_WORKER_NOTICE`).
+ */
+export function z3PrintErr(...args: unknown[]): void {
+  const line = args.join(' ');
+  if (TERMINATED_WORKER_NOTICE.test(line)) return;
+  writeSync(2, `${line}\n`);
+}
+
 /** Loads and initialises z3 once (the first call takes about 0.2-1 s). */
 export function loadZ3(): Promise<Api> {
-  loading ??= import('z3-solver').then((m) => m.init());
+  loading ??= import('z3-solver').then((m) => m.init({ printErr: z3PrintErr }));
   return loading;
 }
 
