@@ -11,7 +11,7 @@ import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
 import { and, eq, exists, forall, not } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol, enumParam, intParam } from '../../model/lang/protocol.js';
-import { assign } from '../../model/lang/stmt.js';
+import { assign, forEach } from '../../model/lang/stmt.js';
 import { arrayOf, bool, enumOf } from '../../model/lang/types.js';
 import { type Liveness, alwaysEventually, eventually, leadsToEach } from '../../properties/property.js';
 import type { CheckResult, ExplicitStats } from '../engine.js';
@@ -215,40 +215,48 @@ describe("a reduced lasso's steps rebuilt on concrete states", () => {
    * moves one back once both are at `b`. Only Fair is fair (strongly, over the rule), and `done`
    * is never set, so `eventually done` fails on a loop `bb -Back-> ab -Fair-> bb`, whose Fair step
    * starts from a state with one process at each value: the reduced edge names the instance in the
-   * canonical state's numbering, which the concrete state need not share.
+   * canonical state's numbering, which the concrete state need not share. Which state of the
+   * orbit {ab, ba} is canonical depends on the codes of `a` and `b`, so the protocol is built with
+   * both orders of the values: in one of them the concrete walk reaches the Fair step in the other
+   * state of the orbit, where the edge's own instance is disabled and another instance of Fair
+   * (and one of Lazy, listed after Fair) gives the same canonical successor.
    */
-  const twins = defineProtocol({
-    name: 'twin-rules',
-    summary: 'two rules with the same effect, one of them fair',
-    spec: 'checker/explicit/livenessSymmetry.test.ts',
-    params: {},
-    variants: [],
-    build(b) {
-      const Proc = b.index('Proc', 2, { symmetric: true });
-      const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', ['a', 'b'])));
-      const done = b.v('done', bool);
-      b.init('start', () => []);
-      b.rule('Fair', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }), {
-        fairness: 'strong',
-        fairnessScope: 'rule',
-      });
-      b.rule('Lazy', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }));
-      b.rule('Back', { i: Proc }, ({ i }) => ({ guard: forall(Proc, (j) => eq(pc.at(j), 'b')), body: [assign(pc.at(i), 'a')] }));
-      return { done };
-    },
-  });
+  const twins = (values: readonly [string, string]) =>
+    defineProtocol({
+      name: 'twin-rules',
+      summary: 'two rules with the same effect, one of them fair',
+      spec: 'checker/explicit/livenessSymmetry.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const Proc = b.index('Proc', 2, { symmetric: true });
+        const pc = b.v('pc', arrayOf(Proc, enumOf('Pc', values)));
+        const done = b.v('done', bool);
+        b.init('start', () => [forEach(Proc, (i) => assign(pc.at(i), 'a'))]);
+        b.rule('Fair', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }), {
+          fairness: 'strong',
+          fairnessScope: 'rule',
+        });
+        b.rule('Lazy', { i: Proc }, ({ i }) => ({ guard: eq(pc.at(i), 'a'), body: [assign(pc.at(i), 'b')] }));
+        b.rule('Back', { i: Proc }, ({ i }) => ({ guard: forall(Proc, (j) => eq(pc.at(j), 'b')), body: [assign(pc.at(i), 'a')] }));
+        return { done };
+      },
+    });
 
-  it('takes each step by an instance of the rule the reduced edge names, so the lasso keeps the fairness it was found under', () => {
-    const model = buildModel(twins);
-    const { done } = model.handles;
-    const prop = eventually('done', 'T', 'never set', eq(done, true));
-    const r = livenessCheck({ model, properties: [prop], limits: {}, symmetry: true });
-    expect(figures(r).symmetry).toBe(true);
-    expect(r.status).toBe('violated');
-    if (r.status !== 'violated') return;
-    const trace = r.violations[0]?.trace as Trace;
-    const loop = trace.steps.slice((trace.loop ?? trace.steps.length) + 1);
-    expect(loop.map((s) => s.label.split('(')[0]).sort()).toEqual(['Back', 'Fair']);
-    expect(checkLasso(model, trace, prop)).toMatchObject({ ok: true });
-  });
+  it.each([[['a', 'b']], [['b', 'a']]] as const)(
+    'takes each step by an instance of the rule the reduced edge names, so the lasso keeps the fairness it was found under (values %j)',
+    (values) => {
+      const model = buildModel(twins(values));
+      const { done } = model.handles;
+      const prop = eventually('done', 'T', 'never set', eq(done, true));
+      const r = livenessCheck({ model, properties: [prop], limits: {}, symmetry: true });
+      expect(figures(r).symmetry).toBe(true);
+      expect(r.status).toBe('violated');
+      if (r.status !== 'violated') return;
+      const trace = r.violations[0]?.trace as Trace;
+      const loop = trace.steps.slice((trace.loop ?? trace.steps.length) + 1);
+      expect(loop.map((s) => s.label.split('(')[0]).sort()).toEqual(['Back', 'Fair']);
+      expect(checkLasso(model, trace, prop)).toMatchObject({ ok: true });
+    },
+  );
 });
