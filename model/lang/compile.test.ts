@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import type { ScalarType } from './types.js';
 import { describe, expect, it } from 'vitest';
-import { type Invariant, type Property, cover, stepProperty } from '../../properties/property.js';
+import { type Invariant, type Property, cover, invariant, stepProperty } from '../../properties/property.js';
 import { build, orError, planArb, statesOf } from '../../checker/smt/randomProtocol.testkit.js';
 import { ModelRuntimeError } from './errors.js';
-import { add, eq, isSome, ite, lt, not, some, unwrap } from './expr.js';
+import { add, and, count, eq, exists, freshVar, ge, isSome, ite, lt, not, some, unwrap } from './expr.js';
 import { applyRule, enabled, holds, instanceBindings } from './interp.js';
 import { type Model, buildModel, defineProtocol } from './protocol.js';
 import { assign, forEach, reset, when } from './stmt.js';
@@ -12,7 +12,7 @@ import { arrayOf, bool, option, range, record } from './types.js';
 import { fenceMigrate } from '../protocols/fenceMigrate/fenceMigrate.js';
 import { fenceMigrateProperties } from '../protocols/fenceMigrate/fenceMigrateProperties.js';
 import { stateArb } from '../../test/arbitraries.js';
-import { compileModel } from './compile.js';
+import { compileModel, compilePredicate } from './compile.js';
 
 const configs: { variant: string | null; params: Record<string, string | number> }[] = [
   { variant: null, params: {} },
@@ -126,6 +126,7 @@ describe('compiled rules agree with the interpreter (the reference semantics)', 
         const one = b.v('one', range(5, 5));
         const wide = b.v('wide', range(0, 6));
         const narrow = b.v('narrow', range(2, 4));
+        const small = b.v('small', option(range(0, 2)));
         b.init('start', () => []);
         b.rule('Fill', { i: I }, ({ i }) => ({
           guard: not(slot.at(i).f('on')),
@@ -139,12 +140,83 @@ describe('compiled rules agree with the interpreter (the reference semantics)', 
         // Out of range when wide is outside 2..4: a model error on both sides.
         b.rule('Narrow', {}, () => ({ guard: true, body: [assign(narrow, wide), assign(wide, ite(lt(wide, 6), add(wide, 1), 0))] }));
         b.rule('Own', { i: I }, ({ i }) => ({ guard: isSome(slot.at(i).f('owner')), body: [assign(tail.at(unwrap(slot.at(i).f('owner'))), true)] }));
-        return {};
+        // A count used as a number; an ite of two bools that can be false; an option narrowed (out of range past 2).
+        b.rule('Count', {}, () => ({
+          guard: ite(
+            ge(
+              count(I, (j) => slot.at(j).f('on')),
+              1,
+            ),
+            not(tail.at(1)),
+            eq(wide, 3),
+          ),
+          body: [
+            assign(small, some(wide, option(range(0, 6)))),
+            assign(
+              wide,
+              count(I, (j) => tail.at(j)),
+            ),
+          ],
+        }));
+        return { I, wide, slot, small };
       },
     });
     const model = buildModel(proto);
+    const { I, wide, slot, small } = model.handles;
+    // A step property of Clear alone, which most steps of the other rules would break.
+    const properties = [
+      stepProperty(model, 'clear-zeroes', 'T-6', 'after Clear, wide is 0', 'Clear', () => eq(wide, 0)),
+      invariant(
+        'some-on',
+        'T-7',
+        'a slot is on',
+        exists(I, (j) => slot.at(j).f('on')),
+      ),
+      cover(
+        'two-on',
+        'T-8',
+        'both slots on',
+        eq(
+          count(I, (j) => slot.at(j).f('on')),
+          2,
+        ),
+      ),
+    ];
     const states = fc.sample(stateArb(model.layout), { numRuns: 600, seed: 5 });
-    expect(agreesWithInterpreter(model, [], states)).toBe(600);
+    expect(agreesWithInterpreter(model, properties, states)).toBe(600);
+
+    // One predicate compiled on its own (as liveness goals and partial-order guards are), with a
+    // free index variable bound, against the interpreter; an unwrap of none is a model error.
+    const j = freshVar(I, 'j');
+    const goal = and(
+      slot.at(j).f('on'),
+      eq(unwrap(small), 1),
+      ite(
+        ge(
+          count(I, (k) => slot.at(k).f('on')),
+          2,
+        ),
+        true,
+        false,
+      ),
+    );
+    for (const v of [0, 1]) {
+      const bind = new Map([[(j as { id: number }).id, v]]);
+      const pred = compilePredicate(model, goal, bind);
+      for (const s of states) {
+        const want = orError(() => holds(model, goal, s, null, bind));
+        let got: boolean | 'error';
+        try {
+          got = pred(s);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ModelRuntimeError);
+          got = 'error';
+        }
+        expect(got).toBe(want);
+      }
+    }
+    expect(states.some((s) => orError(() => holds(model, goal, s, null, new Map([[(j as { id: number }).id, 0]]))) === true)).toBe(true);
+    expect(states.some((s) => orError(() => holds(model, goal, s, null, new Map([[(j as { id: number }).id, 0]]))) === 'error')).toBe(true);
   });
 
   it('a slot that fills its word to exactly 32 bits stays in that word; one bit more starts the next', () => {
