@@ -27,7 +27,7 @@ import { type LearnProgress, type LearnResult, learnInvariant } from './invarian
 import { build, planArb } from './randomProtocol.testkit.js';
 import { type ReachableSet, buildReachableSet } from './reachableSet.js';
 import { type Fact, factHolds, mineFacts } from './stateFacts.js';
-import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
+import { type SmtSession, type SolverHandle, shutdownSmt, withSession } from './z3Host.js';
 
 type Props = { invariants: Invariant[]; steps: StepProperty[] };
 
@@ -1063,5 +1063,56 @@ describe('learnInvariant on random tiny protocols', () => {
     expect(inductive).toBeGreaterThanOrEqual(20);
     expect(withLemmas).toBeGreaterThanOrEqual(15);
     expect(dropped).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('the lemmas kept do not depend on the order z3 lists a minimizing core in (plans where minimizing drops lemmas and keeps two or more)', async () => {
+    const plans = fc.sample(planArb(), { numRuns: 120, seed: 20261206 }).filter((p) => p.size <= 2 && p.nMax <= 2);
+    // The unsat cores of the minimizing solver (the one created last) read back in reverse order.
+    const reversedCores = (own: SmtSession) => {
+      let last: SolverHandle | null = null;
+      const original = own.newSolver.bind(own);
+      const made = vi.spyOn(own, 'newSolver').mockImplementation((...args) => {
+        last = original(...args);
+        return last;
+      });
+      const { z, ctx } = own;
+      const core = z.solver_get_unsat_core.bind(z);
+      const read = vi.spyOn(z, 'solver_get_unsat_core').mockImplementation((c, s) => {
+        const vec = core(c, s);
+        if (s !== last?.ptr) return vec;
+        z.ast_vector_inc_ref(ctx, vec);
+        const out = z.mk_ast_vector(ctx);
+        for (let i = z.ast_vector_size(ctx, vec) - 1; i >= 0; i--) z.ast_vector_push(ctx, out, z.ast_vector_get(ctx, vec, i));
+        z.ast_vector_dec_ref(ctx, vec);
+        return out;
+      });
+      return () => {
+        read.mockRestore();
+        made.mockRestore();
+      };
+    };
+    let compared = 0;
+    for (const [i, plan] of plans.entries()) {
+      const { model, props: ps } = build(plan);
+      const props: Props = {
+        invariants: ps.filter((p): p is Invariant => p.kind === 'invariant'),
+        steps: ps.filter((p): p is StepProperty => p.kind === 'step'),
+      };
+      const rb = buildReachableSet(model, ps, 1e6, null);
+      if (rb.status !== 'complete') continue;
+      const plain = await withSession((own) => learnInvariant(own, model, props, rb.set, { deadline: null }));
+      if (plain.status !== 'inductive' || plain.learned === plain.lemmas.length || plain.lemmas.length < 2) continue;
+      const reversed = await withSession(async (own) => {
+        const restore = reversedCores(own);
+        try {
+          return await learnInvariant(own, model, props, rb.set, { deadline: null });
+        } finally {
+          restore();
+        }
+      });
+      expect(reversed, `plan ${i}`).toEqual({ ...plain, elapsedMs: reversed.elapsedMs });
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
