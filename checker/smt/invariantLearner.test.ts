@@ -645,6 +645,42 @@ const dropped = tiny(
   (h) => ({ invariants: [invariant('small', 'T', '', le(unwrap(h.v), 1))] }),
 );
 
+/**
+ * g and h are never both true, and differ whenever v (an option of a one-value enum) is some; `Up`
+ * (g, h, and unwrap(v) = one: the guard cannot be evaluated where g and h hold and v is none, and no
+ * run gets there) sets r to 1, where `Over` raises a model error. The one counterexample (g, h, v some,
+ * r = 0) is lifted by z3 (the interpreter does not see the step as bad). Up's guard slots are g, h
+ * (false disables it) and v (none makes the guard raise): with them preferred, the mined "g != h when
+ * v is some" (three slots shared) beats "never g and h" (two).
+ */
+const raisingGuard = tiny(
+  'raising-guard',
+  (b) => {
+    const g = b.v('g', bool);
+    const h = b.v('h', bool);
+    const V = option(enumOf('V', ['one']));
+    const v = b.v('v', V);
+    const r = b.v('r', range(0, 1));
+    b.init('start', () => [assign(g, false), assign(h, false), assign(v, none), assign(r, 0)]);
+    for (const [gv, hv, some_] of [
+      [false, false, false],
+      [true, false, false],
+      [false, true, false],
+      [true, false, true],
+      [false, true, true],
+    ] as const) {
+      b.rule(`Set${Number(gv)}${Number(hv)}${some_ ? 's' : 'n'}`, {}, () => ({
+        guard: true,
+        body: [assign(g, gv), assign(h, hv), assign(v, some_ ? some('one', V) : none)],
+      }));
+    }
+    b.rule('Up', {}, () => ({ guard: and(g, h, eq(unwrap(v), 'one')), body: [assign(r, 1)] }));
+    b.rule('Over', {}, () => ({ guard: eq(r, 1), body: [assign(r, add(r, 1))] }));
+    return { g, h, v, r };
+  },
+  () => ({}),
+);
+
 describe('learnInvariant on hand-made models', () => {
   it('jump: the one counterexample to induction (n = 3) is blocked by the mined fact "n is never 3", found with four z3 checks', async () => {
     const { model, props } = jump;
@@ -946,6 +982,15 @@ describe('learnInvariant: steps the interpreter does not see as bad are lifted b
     const { r, checks } = await learnCounted(model, props);
     expect(checkInductive(model, props, r)).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 2 }] }]);
     // As for `overflow`: the counterexample, its lifting, unsat; unsat in round 1; one minimizing check.
+    expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
+    expect(checks).toBe(5);
+  });
+
+  it('raising-guard: a slot whose other value makes the guard raise is one of its slots (the lemma shares three slots with them)', async () => {
+    const { model, props } = raisingGuard;
+    const { r, checks } = await learnCounted(model, props);
+    const lemmas = checkInductive(model, props, r);
+    expect(lemmas).toEqual([{ kind: 'ne', when: { slot: 2, value: 0 }, a: 0, b: 1 }]);
     expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
     expect(checks).toBe(5);
   });
