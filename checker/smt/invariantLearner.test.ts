@@ -11,7 +11,9 @@
  * - on hand-made models the lemmas, the number of counterexamples to induction and the z3 queries
  *   are worked out by hand (the queries are counted at the session);
  * - the limits (counterexamples, deadline, `unknown`) and the disagreements with the reachable set
- *   end the run with the documented result.
+ *   end the run with the documented result;
+ * - the result does not depend on the order z3 lists a minimizing core in (the same run again with
+ *   those cores read back reversed).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
