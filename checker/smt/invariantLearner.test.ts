@@ -11,12 +11,14 @@
  * - on hand-made models the lemmas, the number of counterexamples to induction and the z3 queries
  *   are worked out by hand (the queries are counted at the session);
  * - the limits (counterexamples, deadline, `unknown`) and the disagreements with the reachable set
- *   end the run with the documented result.
+ *   end the run with the documented result;
+ * - the result does not depend on the order z3 lists a minimizing core in (the same run again with
+ *   those cores read back reversed).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
-import { add, and, eq, le, lit, lt, ne, not, pre, some, sub, unwrap } from '../../model/lang/expr.js';
+import { add, and, eq, implies, le, lit, lt, ne, none, not, or, pre, some, sub, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, instanceBindings } from '../../model/lang/interp.js';
 import { type Builder, type Model, type ProtocolDef, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
@@ -27,7 +29,7 @@ import { type LearnProgress, type LearnResult, learnInvariant } from './invarian
 import { build, planArb } from './randomProtocol.testkit.js';
 import { type ReachableSet, buildReachableSet } from './reachableSet.js';
 import { type Fact, factHolds, mineFacts } from './stateFacts.js';
-import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
+import { type SmtSession, type SolverHandle, shutdownSmt, withSession } from './z3Host.js';
 
 type Props = { invariants: Invariant[]; steps: StepProperty[] };
 
@@ -356,7 +358,9 @@ const pick = tiny(
  * the status to broken; with it true, `Step` (a1, b1, c1, r = 0) sets r to 1, where `Over` raises a
  * model error (2 is out of range): the interpreter does not see that step as bad, z3's lifting and
  * the guard's slots name a, b, c. Either way the step depends on a, b, c, not on d: the cube starts
- * there and is a1 & b1 & c1, where a greedy choice from nothing would end with b1 & c1 & d1.
+ * there and is a1 & b1 & c1, where a greedy choice from nothing would end with b1 & c1 & d1, and a
+ * cube started from d, a, b, c too (dropping the last literal not needed first). The guards also read
+ * d ("d is d0 or d1", true for every value of its type), so d is read but not depended on.
  */
 function twoCubes(viaError: boolean) {
   return tiny(
@@ -373,7 +377,7 @@ function twoCubes(viaError: boolean) {
         const v = (k: number, x: string) => `${x}${abcd[k]}`;
         b.rule(`Go${i}`, {}, () => ({ guard: true, body: [assign(a, v(0, 'a')), assign(bb, v(1, 'b')), assign(c, v(2, 'c')), assign(d, v(3, 'd'))] }));
       }
-      const abc = and(eq(a, 'a1'), eq(bb, 'b1'), eq(c, 'c1'));
+      const abc = and(eq(a, 'a1'), eq(bb, 'b1'), eq(c, 'c1'), or(eq(d, 'd0'), eq(d, 'd1')));
       if (viaError) {
         b.rule('Step', {}, () => ({ guard: and(abc, eq(last, 0)), body: [assign(last, 1)] }));
         b.rule('Over', {}, () => ({ guard: eq(last, 1), body: [assign(last, add(last, 1))] }));
@@ -392,28 +396,292 @@ function twoCubes(viaError: boolean) {
 }
 
 /**
- * x toggles 0 <-> 1; from x >= 2 (never reached) `Break` is bad: it breaks the status (or, with
- * `step`, a step property that Break is never taken). z3 finds one of x = 2, x = 3; the mined facts
- * "x is never 2" and "x is never 3" block one each, and the other, one slot away, is found around
- * the first without z3 (its step breaks the obligation itself, not a lemma).
+ * x toggles 0 <-> 1; from x >= 2 (never reached) `Break` is bad: it breaks the status (or a step
+ * property: of rule Break, "Break is never taken"; or of every rule, "no step starts from x >= 2").
+ * z3 finds one of x = 2, x = 3; the mined facts "x is never 2" and "x is never 3" block one each, and
+ * the other, one slot away, is found around the first without z3 (its step breaks the obligation
+ * itself, not a lemma).
  */
-function ladder(step: boolean) {
+type LadderKind = 'invariant' | 'step property of Break' | 'step property of every rule';
+function ladder(kind: LadderKind) {
   return tiny(
-    step ? 'ladder-step' : 'ladder',
+    `ladder-${kind.replaceAll(' ', '-')}`,
     (b) => {
       const x = b.v('x', range(0, 3));
       const st = b.v('st', Status);
       b.init('start', () => [assign(x, 0), assign(st, 'ok')]);
       b.rule('Toggle', {}, () => ({ guard: lt(x, 2), body: [assign(x, sub(1, x))] }));
-      b.rule('Break', {}, () => ({ guard: le(2, x), body: [step ? assign(x, 0) : assign(st, 'broken')] }));
+      b.rule('Break', {}, () => ({ guard: le(2, x), body: [kind === 'invariant' ? assign(st, 'broken') : assign(x, 0)] }));
       return { x, st };
     },
     (h, m) =>
-      step
-        ? { steps: [stepProperty(m, 'no-break', 'T', 'Break is never taken', 'Break', () => lit(false))] }
-        : { invariants: [invariant('ok', 'T', '', eq(h.st, 'ok'))] },
+      kind === 'invariant'
+        ? { invariants: [invariant('ok', 'T', '', eq(h.st, 'ok'))] }
+        : kind === 'step property of Break'
+          ? { steps: [stepProperty(m, 'no-break', 'T', 'Break is never taken', 'Break', () => lit(false))] }
+          : { steps: [stepProperty(m, 'below-2', 'T', 'no step starts from x >= 2', null, () => lt(pre(h.x), 2))] },
   );
 }
+
+/**
+ * Which mined fact blocks a counterexample. Blocker's rule (its doc comment and the module header):
+ * a fact of the pool the state breaks, the one sharing most slots with the slots the bad step depends
+ * on, then the one with fewest slots, the first of equals in the pool's order (one-literal cubes,
+ * two-literal cubes, then equalities pair by pair); a new cube only when no fact fits. Slots, in this
+ * order: a, b, c (enums of their own), x, y (one enum), p, q (ranges 0..2), u, w (enums of their own),
+ * st. Reachable: (a, b, c) in 000, 110 (x, y set freely at c0), 101, 011 (entered only with x = y);
+ * (p, q) in 01, 02, 10, 12; u and w never both 1. The facts mined are then, worked out by hand: c is
+ * never c2, p is never 2, never p0 & q0, never p1 & q1, never u1 & w1, x = y when c is c1, p != q.
+ * `Break` (a1, b1, c not c0, and q = 2 when `withQ`) breaks the status; the rules that set x, y, p,
+ * q, u, w are disabled there, and the invariant `pin` fixes every other slot where Break is enabled,
+ * so the one counterexample to induction is the pinned state, whose Break step depends on a, b, c
+ * (and q). Every fact it breaks blocks it alone (with the pin, the fact excludes every state where
+ * Break is enabled), so the choice is the lemma.
+ */
+interface Pins {
+  readonly c: string;
+  readonly xy: [string, string];
+  readonly pq: [number, number];
+  readonly uw: [string, string];
+}
+function choice(pins: Pins, withQ: boolean) {
+  return tiny(
+    `choice-${pins.c}-${pins.xy.join('')}-${pins.pq.join('')}-${pins.uw.join('')}${withQ ? '-q' : ''}`,
+    (b) => {
+      const a = b.v('a', enumOf('A', ['a0', 'a1']));
+      const bb = b.v('b', enumOf('B', ['b0', 'b1']));
+      const c = b.v('c', enumOf('C', ['c0', 'c1', 'c2']));
+      const X = enumOf('X', ['x0', 'x1']);
+      const x = b.v('x', X);
+      const y = b.v('y', X);
+      const p = b.v('p', range(0, 2));
+      const q = b.v('q', range(0, 2));
+      const u = b.v('u', enumOf('U', ['u0', 'u1']));
+      const w = b.v('w', enumOf('W', ['w0', 'w1']));
+      const st = b.v('st', Status);
+      b.init('start', () => [
+        assign(a, 'a0'),
+        assign(bb, 'b0'),
+        assign(c, 'c0'),
+        assign(x, 'x0'),
+        assign(y, 'x0'),
+        assign(p, 0),
+        assign(q, 1),
+        assign(u, 'u0'),
+        assign(w, 'w0'),
+        assign(st, 'ok'),
+      ]);
+      const breakable = and(eq(a, 'a1'), eq(bb, 'b1'), ne(c, 'c0'));
+      const calm = not(breakable);
+      for (const [abc, sameXY] of [
+        ['000', false],
+        ['110', false],
+        ['101', true],
+        ['011', true],
+      ] as const) {
+        b.rule(`Go${abc}`, {}, () => ({ guard: sameXY ? eq(x, y) : true, body: [assign(a, `a${abc[0]}`), assign(bb, `b${abc[1]}`), assign(c, `c${abc[2]}`)] }));
+      }
+      for (const [slot, name] of [
+        [x, 'X'],
+        [y, 'Y'],
+      ] as const) {
+        for (const v of ['x0', 'x1']) b.rule(`${name}${v}`, {}, () => ({ guard: eq(c, 'c0'), body: [assign(slot, v)] }));
+      }
+      for (const [pv, qv] of [
+        [0, 1],
+        [0, 2],
+        [1, 0],
+        [1, 2],
+      ] as const) {
+        b.rule(`PQ${pv}${qv}`, {}, () => ({ guard: calm, body: [assign(p, pv), assign(q, qv)] }));
+      }
+      b.rule('SetU', {}, () => ({ guard: and(calm, eq(w, 'w0')), body: [assign(u, 'u1')] }));
+      b.rule('ClrU', {}, () => ({ guard: calm, body: [assign(u, 'u0')] }));
+      b.rule('SetW', {}, () => ({ guard: and(calm, eq(u, 'u0')), body: [assign(w, 'w1')] }));
+      b.rule('ClrW', {}, () => ({ guard: calm, body: [assign(w, 'w0')] }));
+      b.rule('Break', {}, () => ({ guard: withQ ? and(breakable, eq(q, 2)) : breakable, body: [assign(st, 'broken')] }));
+      return { breakable, c, x, y, p, q, u, w, st };
+    },
+    (h) => ({
+      invariants: [
+        invariant('ok', 'T', '', eq(h.st, 'ok')),
+        invariant(
+          'pin',
+          'T',
+          '',
+          implies(
+            h.breakable,
+            and(eq(h.c, pins.c), eq(h.x, pins.xy[0]), eq(h.y, pins.xy[1]), eq(h.p, pins.pq[0]), eq(h.q, pins.pq[1]), eq(h.u, pins.uw[0]), eq(h.w, pins.uw[1])),
+          ),
+        ),
+      ],
+    }),
+  );
+}
+
+/**
+ * A counterexample to induction z3 finds because its step breaks a lemma (not an obligation), two
+ * slots away from the first one. x climbs nowhere (0 <-> 1), y is set freely there; `Step` takes
+ * (2, y false) to (3, y true), where `Break` breaks the status; the invariant "y when x = 3" makes
+ * (3, true) the one counterexample of round 0, blocked by the mined "x is never 3". Around it no state
+ * has a bad step ((2, true) enables nothing), so z3 finds (2, false) in round 1, its Step breaking that
+ * lemma; the interpreter sees the step as bad and names x and y, so no lifting query is made.
+ */
+const relay = tiny(
+  'relay',
+  (b) => {
+    const x = b.v('x', range(0, 3));
+    const y = b.v('y', bool);
+    const st = b.v('st', Status);
+    b.init('start', () => [assign(x, 0), assign(y, false), assign(st, 'ok')]);
+    b.rule('Toggle', {}, () => ({ guard: lt(x, 2), body: [assign(x, sub(1, x))] }));
+    b.rule('FlipY', {}, () => ({ guard: lt(x, 2), body: [assign(y, not(y))] }));
+    b.rule('Step', {}, () => ({ guard: and(eq(x, 2), not(y)), body: [assign(x, 3), assign(y, true)] }));
+    b.rule('Break', {}, () => ({ guard: eq(x, 3), body: [assign(st, 'broken')] }));
+    return { x, y, st };
+  },
+  (h) => ({ invariants: [invariant('ok', 'T', '', eq(h.st, 'ok')), invariant('y-at-3', 'T', '', implies(eq(h.x, 3), h.y))] }),
+);
+
+/**
+ * `ladder` with a slot y declared first, false in every run and pinned to true (an invariant) where
+ * Break is enabled: both counterexamples (x = 2 and x = 3, y true) break the mined "y is never true"
+ * (first in the pool) as well as "x is never 2" or "x is never 3". Break depends on x only, so each is
+ * blocked by its x fact, the second one found around the first (its step breaks the status itself).
+ */
+const ladderY = tiny(
+  'ladder-y',
+  (b) => {
+    const y = b.v('y', bool);
+    const x = b.v('x', range(0, 3));
+    const st = b.v('st', Status);
+    b.init('start', () => [assign(y, false), assign(x, 0), assign(st, 'ok')]);
+    b.rule('Toggle', {}, () => ({ guard: lt(x, 2), body: [assign(x, sub(1, x))] }));
+    b.rule('Break', {}, () => ({ guard: le(2, x), body: [assign(st, 'broken')] }));
+    return { y, x, st };
+  },
+  (h) => ({ invariants: [invariant('ok', 'T', '', eq(h.st, 'ok')), invariant('y-above-1', 'T', '', implies(le(2, h.x), h.y))] }),
+);
+
+/**
+ * `chain` with a slot y declared first, false in every run and pinned to true from c = 2 up (an
+ * invariant), and a second way up from c = 3: `Lift` (c = 3 and y) also leads to 4, declared after
+ * Climb. z3 finds c = 4 (Climb breaks "c is never 5"), blocked by "c is never 4"; around it c = 3 is
+ * found, whose first bad step is Climb (into the lemma), which depends on c only: "c is never 3", not
+ * the mined "y is never true" (first in the pool, but sharing no slot with Climb's); then c = 2.
+ */
+const chainY = tiny(
+  'chain-y',
+  (b) => {
+    const y = b.v('y', bool);
+    const c = b.v('c', range(0, 5));
+    b.init('start', () => [assign(y, false), assign(c, 0)]);
+    b.rule('Start', {}, () => ({ guard: eq(c, 0), body: [assign(c, 1)] }));
+    b.rule('Climb', {}, () => ({ guard: and(lt(1, c), lt(c, 5)), body: [assign(c, add(c, 1))] }));
+    b.rule('Lift', {}, () => ({ guard: and(eq(c, 3), y), body: [assign(c, 4)] }));
+    return { y, c };
+  },
+  (h) => ({ invariants: [invariant('not-5', 'T', '', ne(h.c, 5)), invariant('y-above-1', 'T', '', implies(le(2, h.c), h.y))] }),
+);
+
+/**
+ * k is 0 in every run, g is set freely; `Break` from k = 1 breaks the status, and the first invariant
+ * is "k is never 2". The one counterexample (k = 1) is blocked by "k is never 1"; its neighbour k = 2
+ * holds that lemma and every step from it stays at k = 2, but it breaks the first invariant, so it is
+ * no counterexample to induction and is not blocked.
+ */
+const firstInvariant = tiny(
+  'first-invariant',
+  (b) => {
+    const g = b.v('g', bool);
+    const k = b.v('k', range(0, 2));
+    const st = b.v('st', Status);
+    b.init('start', () => [assign(g, false), assign(k, 0), assign(st, 'ok')]);
+    b.rule('FlipG', {}, () => ({ guard: true, body: [assign(g, not(g))] }));
+    b.rule('Break', {}, () => ({ guard: eq(k, 1), body: [assign(st, 'broken')] }));
+    return { g, k, st };
+  },
+  (h) => ({ invariants: [invariant('k-not-2', 'T', '', ne(h.k, 2)), invariant('ok', 'T', '', eq(h.st, 'ok'))] }),
+);
+
+/**
+ * `overflow` with Up's guard also reading an option v (some(1) in every run: the guard cannot be
+ * evaluated where v is none), and a step property of rule Over ("Over is never taken"), which says
+ * nothing about an Up step. From c = 2 Up leads to 3, where Over raises a model error: the interpreter
+ * does not see that step as bad (no invariant, and Over's property is not Up's), so z3's lifting names
+ * the slots (one extra check, as for `overflow`); the guard's slots, found by varying each, include v
+ * (v = some(0) disables Up, v = none makes its guard raise). The lemma is "c is never 2".
+ */
+const overflowGuarded = tiny(
+  'overflow-guarded',
+  (b) => {
+    const c = b.v('c', range(0, 3));
+    const V = option(range(0, 1));
+    const v = b.v('v', V);
+    b.init('start', () => [assign(c, 0), assign(v, some(1, V))]);
+    b.rule('Toggle', {}, () => ({ guard: lt(c, 2), body: [assign(c, sub(1, c))] }));
+    b.rule('Up', {}, () => ({ guard: and(eq(c, 2), eq(unwrap(v), 1)), body: [assign(c, 3)] }));
+    b.rule('Over', {}, () => ({ guard: eq(c, 3), body: [assign(c, add(c, 1))] }));
+    return { c, v };
+  },
+  (_, m) => ({ steps: [stepProperty(m, 'no-over', 'T', 'Over is never taken', 'Over', () => lit(false))] }),
+);
+
+/**
+ * c toggles 0 <-> 1 and v is some(0); from c = 2 (never reached) `Drop` sets v to none, where the
+ * invariant "unwrap(v) <= 1" cannot be evaluated (a model error of the obligations after the step).
+ * The interpreter raises on that step, so it does not count it as bad: z3's lifting names the slots
+ * (one extra check, as for `overflow`). The lemma is "c is never 2".
+ */
+const dropped = tiny(
+  'dropped',
+  (b) => {
+    const c = b.v('c', range(0, 2));
+    const V = option(range(0, 1));
+    const v = b.v('v', V);
+    b.init('start', () => [assign(c, 0), assign(v, some(0, V))]);
+    b.rule('Toggle', {}, () => ({ guard: lt(c, 2), body: [assign(c, sub(1, c))] }));
+    b.rule('Drop', {}, () => ({ guard: eq(c, 2), body: [assign(v, none)] }));
+    return { c, v };
+  },
+  (h) => ({ invariants: [invariant('small', 'T', '', le(unwrap(h.v), 1))] }),
+);
+
+/**
+ * g and h are never both true, and differ whenever v (an option of a one-value enum) is some; `Up`
+ * (g, h, and unwrap(v) = one: the guard cannot be evaluated where g and h hold and v is none, and no
+ * run gets there) sets r to 1, where `Over` raises a model error. The one counterexample (g, h, v some,
+ * r = 0) is lifted by z3 (the interpreter does not see the step as bad). Up's guard slots are g, h
+ * (false disables it) and v (none makes the guard raise): with them preferred, the mined "g != h when
+ * v is some" (three slots shared) beats "never g and h" (two).
+ */
+const raisingGuard = tiny(
+  'raising-guard',
+  (b) => {
+    const g = b.v('g', bool);
+    const h = b.v('h', bool);
+    const V = option(enumOf('V', ['one']));
+    const v = b.v('v', V);
+    const r = b.v('r', range(0, 1));
+    b.init('start', () => [assign(g, false), assign(h, false), assign(v, none), assign(r, 0)]);
+    for (const [gv, hv, some_] of [
+      [false, false, false],
+      [true, false, false],
+      [false, true, false],
+      [true, false, true],
+      [false, true, true],
+    ] as const) {
+      b.rule(`Set${Number(gv)}${Number(hv)}${some_ ? 's' : 'n'}`, {}, () => ({
+        guard: true,
+        body: [assign(g, gv), assign(h, hv), assign(v, some_ ? some('one', V) : none)],
+      }));
+    }
+    b.rule('Up', {}, () => ({ guard: and(g, h, eq(unwrap(v), 'one')), body: [assign(r, 1)] }));
+    b.rule('Over', {}, () => ({ guard: eq(r, 1), body: [assign(r, add(r, 1))] }));
+    return { g, h, v, r };
+  },
+  () => ({}),
+);
 
 describe('learnInvariant on hand-made models', () => {
   it('jump: the one counterexample to induction (n = 3) is blocked by the mined fact "n is never 3", found with four z3 checks', async () => {
@@ -577,9 +845,9 @@ describe('learnInvariant: the cube starts from the slots the bad step depends on
 });
 
 describe('learnInvariant: counterexamples found around one z3 found', () => {
-  for (const step of [false, true]) {
-    it(`ladder${step ? ' (a step property)' : ''}: the second counterexample is found without z3 (four checks, not five)`, async () => {
-      const { model, props } = ladder(step);
+  for (const kind of ['invariant', 'step property of Break', 'step property of every rule'] as const) {
+    it(`ladder (${kind}): the second counterexample is found without z3 (four checks, not five)`, async () => {
+      const { model, props } = ladder(kind);
       const { r, checks } = await learnCounted(model, props);
       const lemmas = checkInductive(model, props, r);
       expect(lemmas.map((f) => (f.kind === 'cube' ? f.lits.map((l) => `${l.slot}=${l.value}`).join('&') : f.kind)).sort()).toEqual(['0=2', '0=3']);
@@ -588,6 +856,154 @@ describe('learnInvariant: counterexamples found around one z3 found', () => {
       expect(checks).toBe(4);
     });
   }
+});
+
+describe('learnInvariant: which mined fact blocks a counterexample', () => {
+  const slot = (model: Model, name: string) => model.layout.slotNames.indexOf(name);
+  type Case = { title: string; pins: Pins; withQ: boolean; broken: (s: (n: string) => number) => Fact[]; lemma: (s: (n: string) => number) => Fact };
+  const cube = (...lits: [number, number][]): Fact => ({ kind: 'cube', lits: lits.map(([slot, value]) => ({ slot, value })) });
+  const cases: Case[] = [
+    {
+      title: 'a fact sharing no slot with the step is still taken before a new cube',
+      pins: { c: 'c1', xy: ['x0', 'x0'], pq: [0, 1], uw: ['u1', 'w1'] },
+      withQ: false,
+      broken: (s) => [cube([s('u'), 1], [s('w'), 1])],
+      lemma: (s) => cube([s('u'), 1], [s('w'), 1]),
+    },
+    {
+      title: 'one shared slot beats none, though the other fact has more slots',
+      pins: { c: 'c2', xy: ['x0', 'x0'], pq: [0, 1], uw: ['u1', 'w1'] },
+      withQ: false,
+      broken: (s) => [cube([s('c'), 2]), cube([s('u'), 1], [s('w'), 1])],
+      lemma: (s) => cube([s('c'), 2]),
+    },
+    {
+      title: 'of two facts sharing one slot, the first and smaller is kept against a later larger one',
+      pins: { c: 'c2', xy: ['x0', 'x0'], pq: [2, 2], uw: ['u0', 'w0'] },
+      withQ: true,
+      broken: (s) => [cube([s('c'), 2]), cube([s('p'), 2]), { kind: 'ne', when: null, a: s('p'), b: s('q') }],
+      lemma: (s) => cube([s('c'), 2]),
+    },
+    {
+      title: 'a fact sharing one slot is kept against a later smaller one sharing none',
+      pins: { c: 'c1', xy: ['x0', 'x1'], pq: [2, 2], uw: ['u0', 'w0'] },
+      withQ: false,
+      broken: (s) => [
+        cube([s('p'), 2]),
+        { kind: 'eq', when: { slot: s('c'), value: 1 }, a: s('x'), b: s('y') },
+        { kind: 'ne', when: null, a: s('p'), b: s('q') },
+      ],
+      lemma: (s) => ({ kind: 'eq', when: { slot: s('c'), value: 1 }, a: s('x'), b: s('y') }),
+    },
+    {
+      title: 'of two facts sharing one slot, a later smaller one replaces the first',
+      pins: { c: 'c1', xy: ['x0', 'x1'], pq: [2, 2], uw: ['u0', 'w0'] },
+      withQ: true,
+      broken: (s) => [
+        cube([s('p'), 2]),
+        { kind: 'eq', when: { slot: s('c'), value: 1 }, a: s('x'), b: s('y') },
+        { kind: 'ne', when: null, a: s('p'), b: s('q') },
+      ],
+      lemma: (s) => ({ kind: 'ne', when: null, a: s('p'), b: s('q') }),
+    },
+  ];
+  for (const { title, pins, withQ, broken, lemma } of cases) {
+    it(`choice: ${title}`, async () => {
+      const { model, props } = choice(pins, withQ);
+      const s = (n: string) => slot(model, n);
+      const reach = reachOf(model, props);
+      // The premise, worked out by hand (see `choice`): the facts the pinned state breaks, in the pool's order.
+      const cti = Int32Array.from(model.layout.slotNames.map(() => 0));
+      for (const [n, v] of [
+        ['a', 1],
+        ['b', 1],
+        ['c', Number(pins.c.slice(1))],
+        ['x', Number(pins.xy[0].slice(1))],
+        ['y', Number(pins.xy[1].slice(1))],
+        ['p', pins.pq[0]],
+        ['q', pins.pq[1]],
+        ['u', Number(pins.uw[0].slice(1))],
+        ['w', Number(pins.uw[1].slice(1))],
+      ] as const)
+        cti[s(n)] = v;
+      expect(mineFacts(model, reach).filter((f) => !factHolds(f, cti))).toEqual(broken(s));
+      const { r, checks } = await learnCounted(model, props, { deadline: null }, reach);
+      expect(checkInductive(model, props, r)).toEqual([lemma(s)]);
+      // One counterexample, blocked by the interpreter's slots (no lifting): four checks as for `jump`.
+      expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([1, 1, 4]);
+      expect(checks).toBe(4);
+    });
+  }
+});
+
+describe('learnInvariant: counterexamples whose step breaks a lemma, and the first bad step', () => {
+  const cube1 = (slot: number, value: number): Fact => ({ kind: 'cube', lits: [{ slot, value }] });
+
+  it('relay: z3 finds a state whose step breaks a lemma; the interpreter names its slots (six checks, no lifting)', async () => {
+    const { model, props } = relay;
+    const { r, checks } = await learnCounted(model, props);
+    // x is slot 0: (3, true) is blocked by "x is never 3" in round 0, (2, false) by "x is never 2" in round 1.
+    expect(checkInductive(model, props, r)).toEqual([cube1(0, 3), cube1(0, 2)]);
+    // Checks: round 0 sat, unsat; round 1 (the lemma in s') sat, unsat; round 2 unsat; one minimizing check.
+    expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([2, 2, 6]);
+    expect(checks).toBe(6);
+  });
+
+  it('ladder-y: the second counterexample (found around the first) is blocked by its fact on x, not by "y is never true"', async () => {
+    const { model, props } = ladderY;
+    const { r, checks } = await learnCounted(model, props);
+    const lemmas = checkInductive(model, props, r);
+    // y is slot 0, x slot 1.
+    expect(lemmas.map((f) => JSON.stringify(f)).sort()).toEqual([cube1(1, 2), cube1(1, 3)].map((f) => JSON.stringify(f)).sort());
+    expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([2, 2, 4]);
+    expect(checks).toBe(4);
+  });
+
+  it('chain-y: around c = 4, c = 3 is blocked through its first bad step (Climb, on c alone), then c = 2', async () => {
+    const { model, props } = chainY;
+    const { r, checks } = await learnCounted(model, props);
+    // y is slot 0, c slot 1; learned in this order.
+    expect(checkInductive(model, props, r)).toEqual([cube1(1, 4), cube1(1, 3), cube1(1, 2)]);
+    // As for `chain`: the counterexample, unsat; unsat in round 1; one minimizing check.
+    expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([3, 3, 4]);
+    expect(checks).toBe(4);
+  });
+
+  it('first-invariant: a neighbour that breaks the first invariant is not blocked', async () => {
+    const { model, props } = firstInvariant;
+    const r = await learn(model, props);
+    // k is slot 1.
+    expect(checkInductive(model, props, r)).toEqual([cube1(1, 1)]);
+    expect(r.status === 'inductive' && [r.ctis, r.learned, r.queries]).toEqual([1, 1, 4]);
+  });
+});
+
+describe('learnInvariant: steps the interpreter does not see as bad are lifted by z3', () => {
+  it('overflow-guarded: another rule`s step property says nothing about Up, and a guard that raises is no guard slot error (five checks)', async () => {
+    const { model, props } = overflowGuarded;
+    const { r, checks } = await learnCounted(model, props);
+    expect(checkInductive(model, props, r)).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 2 }] }]);
+    // As for `overflow`: the counterexample, its lifting, unsat; unsat in round 1; one minimizing check.
+    expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
+    expect(checks).toBe(5);
+  });
+
+  it('raising-guard: a slot whose other value makes the guard raise is one of its slots (the lemma shares three slots with them)', async () => {
+    const { model, props } = raisingGuard;
+    const { r, checks } = await learnCounted(model, props);
+    const lemmas = checkInductive(model, props, r);
+    expect(lemmas).toEqual([{ kind: 'ne', when: { slot: 2, value: 0 }, a: 0, b: 1 }]);
+    expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
+    expect(checks).toBe(5);
+  });
+
+  it('dropped: a step after which the invariant cannot be evaluated is lifted by z3 (five checks)', async () => {
+    const { model, props } = dropped;
+    const { r, checks } = await learnCounted(model, props);
+    expect(checkInductive(model, props, r)).toEqual([{ kind: 'cube', lits: [{ slot: 0, value: 2 }] }]);
+    expect(r.status === 'inductive' && [r.ctis, r.queries]).toEqual([1, 5]);
+    expect(checks).toBe(5);
+  });
 });
 
 describe('learnInvariant: limits and disagreements', () => {
@@ -694,5 +1110,56 @@ describe('learnInvariant on random tiny protocols', () => {
     expect(inductive).toBeGreaterThanOrEqual(20);
     expect(withLemmas).toBeGreaterThanOrEqual(15);
     expect(dropped).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('the lemmas kept do not depend on the order z3 lists a minimizing core in (plans where minimizing drops lemmas and keeps two or more)', async () => {
+    const plans = fc.sample(planArb(), { numRuns: 120, seed: 20261206 }).filter((p) => p.size <= 2 && p.nMax <= 2);
+    // The unsat cores of the minimizing solver (the one created last) read back in reverse order.
+    const reversedCores = (own: SmtSession) => {
+      let last: SolverHandle | null = null;
+      const original = own.newSolver.bind(own);
+      const made = vi.spyOn(own, 'newSolver').mockImplementation((...args) => {
+        last = original(...args);
+        return last;
+      });
+      const { z, ctx } = own;
+      const core = z.solver_get_unsat_core.bind(z);
+      const read = vi.spyOn(z, 'solver_get_unsat_core').mockImplementation((c, s) => {
+        const vec = core(c, s);
+        if (s !== last?.ptr) return vec;
+        z.ast_vector_inc_ref(ctx, vec);
+        const out = z.mk_ast_vector(ctx);
+        for (let i = z.ast_vector_size(ctx, vec) - 1; i >= 0; i--) z.ast_vector_push(ctx, out, z.ast_vector_get(ctx, vec, i));
+        z.ast_vector_dec_ref(ctx, vec);
+        return out;
+      });
+      return () => {
+        read.mockRestore();
+        made.mockRestore();
+      };
+    };
+    let compared = 0;
+    for (const [i, plan] of plans.entries()) {
+      const { model, props: ps } = build(plan);
+      const props: Props = {
+        invariants: ps.filter((p): p is Invariant => p.kind === 'invariant'),
+        steps: ps.filter((p): p is StepProperty => p.kind === 'step'),
+      };
+      const rb = buildReachableSet(model, ps, 1e6, null);
+      if (rb.status !== 'complete') continue;
+      const plain = await withSession((own) => learnInvariant(own, model, props, rb.set, { deadline: null }));
+      if (plain.status !== 'inductive' || plain.learned === plain.lemmas.length || plain.lemmas.length < 2) continue;
+      const reversed = await withSession(async (own) => {
+        const restore = reversedCores(own);
+        try {
+          return await learnInvariant(own, model, props, rb.set, { deadline: null });
+        } finally {
+          restore();
+        }
+      });
+      expect(reversed, `plan ${i}`).toEqual({ ...plain, elapsedMs: reversed.elapsedMs });
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
