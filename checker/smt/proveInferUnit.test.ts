@@ -40,6 +40,7 @@ const stub = vi.hoisted(() => ({
   prove: null as null | ((...a: unknown[]) => unknown),
   proveArgs: [] as unknown[][],
   learnArgs: [] as unknown[][],
+  explicit: null as null | ((...a: unknown[]) => unknown),
   spacerCalls: 0,
 }));
 vi.mock('./invariantLearner.js', async (actual) => {
@@ -65,6 +66,13 @@ vi.mock('./spacer.js', async (actual) => {
 vi.mock('./reachableSet.js', async (actual) => {
   const real = await actual<typeof import('./reachableSet.js')>();
   return { ...real, buildReachableSet: (...a: Parameters<typeof real.buildReachableSet>) => (stub.reach ? stub.reach(...a) : real.buildReachableSet(...a)) };
+});
+vi.mock('../explicit/explicit.js', async (actual) => {
+  const real = await actual<typeof import('../explicit/explicit.js')>();
+  return {
+    ...real,
+    explicitCheck: (...a: Parameters<typeof real.explicitCheck>) => (stub.explicit ? stub.explicit(...a) : real.explicitCheck(...a)),
+  };
 });
 vi.mock('./prove.js', async (actual) => {
   const real = await actual<typeof import('./prove.js')>();
@@ -94,6 +102,7 @@ afterEach(() => {
   stub.spacer = null;
   stub.reach = null;
   stub.prove = null;
+  stub.explicit = null;
   stub.proveArgs = [];
   stub.learnArgs = [];
   stub.spacerCalls = 0;
@@ -236,6 +245,16 @@ describe('proofs with a learned invariant', () => {
     expect(seen2.find((p) => p.phase === 'spacer')).toMatchObject({ phase: 'spacer', reason: 'more than 2 reachable states: too many to enumerate' });
     expect(r2.status).toBe('proved');
     expect(r2.status === 'proved' && r2.notes[1]).toMatch(/found by z3's Spacer engine/);
+  }, 30_000);
+
+  it('the solver asked for answers the learner and the guard (native z3), wasm by default', async () => {
+    const m = build();
+    const r = await proveInfer(m, [not3(m)], { solver: 'native' });
+    expect(r.status).toBe('proved');
+    const nameOf = (x: unknown) => (x as { solverName: string } | undefined)?.solverName;
+    expect([nameOf(stub.learnArgs[0]?.[0]), nameOf((guardOpts(0) as { session?: unknown }).session)]).toEqual(['z3-native', 'z3-native']);
+    await proveInfer(m, [not3(m)]);
+    expect(nameOf(stub.learnArgs[1]?.[0])).toBe('z3-wasm');
   }, 30_000);
 
   it('the default state budget is 3,000,000', async () => {
@@ -635,5 +654,62 @@ describe('refusals: the engines disagree or cannot answer (forced)', () => {
     const s0 = initState(m, m.inits[0] as never);
     stub.spacer = async () => ({ status: 'unsafe', path: { choices: [0], states: [s0], fromInit: true }, clause: 'query-1', elapsedMs: 0 });
     expect(await proveInfer(m, [not3(m)], { spacer: true, maxStates: 1 })).toMatchObject(mc040("Spacer's derivation (query-1) replays but breaks nothing"));
+  });
+
+  describe('the shortest trace is checked before it is reported', () => {
+    const m = build();
+    const props = [not4(m)];
+    const real = explicitCheck({ model: m, properties: props, limits: {}, deadlock: false });
+    if (real.status !== 'violated' || !real.violations[0]?.trace) throw new Error('x-not-4 must fail');
+    const v = real.violations[0];
+    const trace = v.trace as NonNullable<typeof v.trace>;
+    const withSteps = (steps: typeof trace.steps) => ({ ...real, violations: [{ ...v, trace: { ...trace, steps } }] });
+
+    it('a BFS trace that does not replay (x = 1 after the first jump): MC040', async () => {
+      const bad = trace.steps.map((st, j) => (j === 1 ? { ...st, state: Int32Array.from([1]) } : st));
+      stub.explicit = () => withSteps(bad);
+      const r = await proveInfer(m, props);
+      expect(r).toMatchObject({ status: 'error', code: 'MC040', trace: null });
+      expect(r.status === 'error' && r.message).toMatch(/^the invariant inference and the independent check disagree: the shortest trace does not replay: .+/);
+    });
+
+    it('a BFS trace that replays but stops at x = 2, where nothing fails: MC040', async () => {
+      stub.explicit = () => withSteps(trace.steps.slice(0, 2));
+      expect(await proveInfer(m, props)).toMatchObject(mc040('the shortest trace replays but breaks no property'));
+    });
+
+    it('a BFS trace whose first state is not a start state (it starts at x = 2): MC040, the start is replayed too', async () => {
+      stub.explicit = () => withSteps(trace.steps.slice(1).map((st, j) => (j === 0 ? { ...st, choice: 0 } : st)));
+      const r = await proveInfer(m, props);
+      expect(r.status === 'error' && [r.code, r.message]).toEqual(['MC040', expect.stringMatching(/: the shortest trace does not replay: .+/)]);
+    });
+
+    it('a BFS trace ending where no rule is enabled (x = 4) but x != 3 holds breaks nothing: MC040, a deadlock is not a finding', async () => {
+      // The wrong hint makes the reachable states stop; the BFS then claims x != 3 fails at x = 4.
+      stub.explicit = (...a: unknown[]) => {
+        const ps = (a[0] as { properties: { name: string }[] }).properties;
+        return ps[0]?.name === 'x-not-3'
+          ? { ...withSteps(trace.steps), violations: [{ ...v, property: 'x-not-3', trace }] }
+          : { ...real, status: 'ok', violations: [] };
+      };
+      expect(await proveInfer(m, [not3(m)], { hints: [not2(m)] })).toMatchObject(mc040('the shortest trace replays but breaks no property'));
+    });
+
+    it("the BFS trace's own extra data is kept next to the method", async () => {
+      stub.explicit = () => ({ ...real, violations: [{ ...v, trace: { ...trace, extra: { searched: 'breadth-first' } } }] });
+      const r = await proveInfer(m, props);
+      expect(r.status === 'violated' && r.violation.trace?.extra).toEqual({
+        searched: 'breadth-first',
+        method: 'prove --infer (breadth-first: a shortest trace)',
+      });
+    });
+
+    it('BFS finding nothing where the reachable states broke a property or hint: MC040', async () => {
+      stub.explicit = () => ({ ...real, status: 'ok', violations: [] });
+      expect(await proveInfer(m, props)).toMatchObject(mc040('the reachable-state search found a violation that breadth-first search does not reproduce'));
+      expect(await proveInfer(m, [not3(m)], { hints: [not2(m)] })).toMatchObject(
+        mc040('the reachable-state search found a violation that breadth-first search does not reproduce'),
+      );
+    });
   });
 });
