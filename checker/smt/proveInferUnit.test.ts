@@ -18,12 +18,12 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { replayTrace } from '../../counterexamples/replay.js';
-import { add, and, eq, le, lit, ne } from '../../model/lang/expr.js';
+import { add, and, eq, le, lit, ne, not } from '../../model/lang/expr.js';
 import type { Expr } from '../../model/lang/expr.js';
 import { holds, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol, intParam } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
-import { range } from '../../model/lang/types.js';
+import { arrayOf, bool, range } from '../../model/lang/types.js';
 import { type Invariant, invariant, stepProperty } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
 import { reachableStates } from './inferenceModel.testkit.js';
@@ -298,6 +298,32 @@ describe('counterexamples: explicit BFS is the oracle', () => {
     expect(rep.mismatch).toBeNull();
     expect(rep.violation?.property).toBe('x-not-4');
     expect(r.elapsedMs).toBeGreaterThanOrEqual(0);
+  }, 30_000);
+
+  it('a property naming one element of a symmetric index type: found without symmetry reduction, as BFS finds it (one step), and replays', async () => {
+    const slots = defineProtocol({
+      name: 'slots',
+      summary: 'interchangeable slots are taken one by one',
+      spec: 'checker/smt/proveInferUnit.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const Slot = b.index('Slot', 2, { symmetric: true });
+        const taken = b.v('taken', arrayOf(Slot, bool));
+        b.init('free', () => []);
+        b.rule('Take', { s: Slot }, ({ s }) => ({ guard: not(taken.at(s)), body: [assign(taken.at(s), true)] }));
+        return { taken };
+      },
+    });
+    const m = buildModel(slots);
+    const props = [invariant('slot-1-free', 'S-1', 'slot 1 is never taken', not(m.handles.taken.at(1)))];
+    const ex = explicitCheck({ model: m, properties: props, limits: {}, deadlock: false });
+    const r = await proveInfer(m, props);
+    if (r.status !== 'violated' || ex.status !== 'violated' || !r.violation.trace) throw new Error(`expected violations, got ${r.status}`);
+    expect(r.violation.property).toBe('slot-1-free');
+    expect(r.violation.trace.steps.length).toBe(2);
+    expect(ex.violations[0]?.trace?.steps.length).toBe(2);
+    expect(replayTrace(m, props, r.violation.trace, { checkDeadlock: false }).violation?.property).toBe('slot-1-free');
   }, 30_000);
 
   it('a wrong hint alone: a cti saying the hint does not fit, with the BFS trace to it (one step)', async () => {
