@@ -12,9 +12,10 @@
  * of range, a model error). `x != 3` holds in every reachable state but is not 1-inductive
  * (x = 1 steps to 3), so a proof needs a learned invariant; `x != 4` fails two steps from the start.
  *
- * The engines the driver calls (learner, Spacer, reachable states, k-induction) are replaced only
- * where a test says so (`stub`), to force the answers a tiny real model never gives (the engines
- * disagreeing, unknown answers, an untranslatable model); everywhere else they run for real.
+ * The engines the driver calls (learner, Spacer, reachable states, k-induction, explicit BFS) are
+ * replaced only where a test says so (`stub`), to force the answers a tiny real model never gives
+ * (the engines disagreeing, unknown answers, an untranslatable model, BFS traces that do not hold
+ * up); everywhere else they run for real (calls and their arguments are recorded).
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { replayTrace } from '../../counterexamples/replay.js';
