@@ -291,6 +291,9 @@ describe('the start of the proof: start states, start condition, vacuity', () =>
     expect(r.violation.kind).toBe('invariant');
     const steps = r.violation.trace!.steps;
     expect(steps.map((s) => [s.choice, s.label])).toEqual([[1, 'init stray']]);
+    // A trace of no steps after the start state: found at depth 0.
+    expect(r.violation.trace!.extra).toEqual({ depth: 0 });
+    expect(r.violation.trace!.property).toBe('nobody-held');
     expect(Array.from(steps[0]!.state)).toEqual(Array.from(initState(m, m.inits[1]!)));
     // The same start state with the invariant it breaks only as a strengthening one.
     const s = await proveUnbounded(m, [p.atMostOne], { strengthening: [p.heldIsOwner] });
@@ -442,6 +445,52 @@ describe('answers z3 gives on hard queries, scripted', () => {
       // A real time limit passed before the first query: z3 is not asked.
       const c = await proveUnbounded(m, [p.heldIsOwner], { session, timeLimitSec: 1e-9 });
       expect(c.status === 'incomplete' && c.reason).toBe('z3 answered unknown on whether the invariants can hold (time limit reached)');
+    });
+  }, 30_000);
+
+  it('elapsedMs is the time the call took, for every kind of result', async () => {
+    await withSession(async (session) => {
+      const timed = async (run: () => Promise<ProofResult>): Promise<ProofResult> => {
+        const t0 = Date.now();
+        const r = await run();
+        expect(r.elapsedMs, r.status).toBeGreaterThanOrEqual(0);
+        expect(r.elapsedMs, r.status).toBeLessThanOrEqual(Date.now() - t0);
+        return r;
+      };
+      const m = tokensAt(2);
+      const p = propsOf(m);
+      const buggy = tokensAt(2, 'buggy');
+      const kinds = [
+        await timed(() => proveUnbounded(m, [p.heldIsOwner], { session })),
+        await timed(() => proveUnbounded(tokensAt(2, 'two-starts'), [p.heldIsOwner], { session })),
+        await timed(() => proveUnbounded(tokensAt(2, 'two-starts'), [], { session, initCondition: p.nobodyHeld.pred })),
+        await timed(() => proveUnbounded(m, [], { session, fixedIndexes: ['Q'] })),
+        await timed(() =>
+          proveUnbounded(
+            m,
+            [
+              invariant(
+                'few',
+                'T-8',
+                'counts',
+                lt(
+                  count(m.handles.P, (q) => m.handles.held.at(q)),
+                  2,
+                ),
+              ),
+            ],
+            { session },
+          ),
+        ),
+        await timed(() => proveUnbounded({ ...m, inits: [] }, [invariant('never', 'T-6', 'false', lit(false))], { session })),
+        await timed(() => proveUnbounded(m, [p.heldIsOwner], { session, timeLimitSec: 1e-9 })),
+        (await scripted(session, { 1: 'canceled' }, () => timed(() => proveUnbounded(m, [p.heldIsOwner], { session })))).r,
+      ];
+      expect(kinds.map((r) => r.status)).toEqual(['proved', 'violated', 'error', 'error', 'error', 'error', 'incomplete', 'incomplete']);
+      // A counterexample to induction takes several z3 queries: at least a millisecond.
+      const c = await timed(() => proveUnbounded(buggy, [propsOf(buggy).heldIsOwner], { session }));
+      expect(c.status).toBe('cti');
+      expect(c.elapsedMs).toBeGreaterThan(0);
     });
   }, 30_000);
 });
