@@ -493,4 +493,47 @@ describe('answers z3 gives on hard queries, scripted', () => {
       expect(c.elapsedMs).toBeGreaterThan(0);
     });
   }, 30_000);
+
+  it('a failure that is not a model error nor untranslatable (a broken expression, a solver that throws) is thrown, not reported as a result; the solver is still released', async () => {
+    await withSession(async (session) => {
+      const m = tokensAt(2);
+      // Not an expression of the language: the interpreter cannot evaluate it.
+      const broken = { op: 'no-such-op', type: bool } as unknown as Expr;
+      await expect(proveUnbounded(m, [], { session, initCondition: broken })).rejects.toThrow();
+      let released = 0;
+      const { releaseSolver } = session;
+      session.releaseSolver = (s) => {
+        released++;
+        releaseSolver.call(session, s);
+      };
+      const real = session.check;
+      session.check = () => Promise.reject(new Error('the solver died'));
+      try {
+        await expect(proveUnbounded(m, [propsOf(m).heldIsOwner], { session })).rejects.toThrow('the solver died');
+      } finally {
+        session.check = real;
+        session.releaseSolver = releaseSolver;
+      }
+      expect(released).toBe(1);
+    });
+  }, 30_000);
+
+  it('a state type the sorted translation cannot hold (an option of a range from 1, which the type builder refuses, made by hand) is refused (MC010)', async () => {
+    const def = defineProtocol({
+      name: 'unbounded-unit-option',
+      summary: 'an option of 1..2',
+      spec: 'checker/smt/proveUnboundedUnit.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const o = b.v('o', { kind: 'option', inner: range(1, 2) } as ReturnType<typeof option>);
+        b.init('zero', () => []);
+        b.rule('Tick', {}, () => ({ guard: true, body: [] }));
+        return { o };
+      },
+    });
+    const r = await proveUnbounded(buildModel(def), []);
+    expect(r.status === 'error' && r.code).toBe('MC010');
+    expect(r.status === 'error' && r.message).toMatch(/^the unbounded translation cannot express this model: o: option of a range not starting at 0/);
+  }, 30_000);
 });
