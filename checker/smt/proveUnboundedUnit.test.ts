@@ -20,6 +20,7 @@ import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, option, range } from '../../model/lang/types.js';
 import { type Invariant, type Property, invariant, stepProperty } from '../../properties/property.js';
 import { explicitCheck } from '../explicit/explicit.js';
+import { fakeZ3, removeFakes, startsOf } from './fakeZ3.testkit.js';
 import type { ProofResult, UnboundedCti } from './proofResult.js';
 import { proveUnbounded } from './proveUnbounded.js';
 import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
@@ -535,5 +536,23 @@ describe('answers z3 gives on hard queries, scripted', () => {
     const r = await proveUnbounded(buildModel(def), []);
     expect(r.status === 'error' && r.code).toBe('MC010');
     expect(r.status === 'error' && r.message).toMatch(/^the unbounded translation cannot express this model: o: option of a range not starting at 0/);
+  }, 30_000);
+
+  it('the solver asked for answers the queries: a native z3 (a scripted stand-in) that calls the invariants contradictory is believed, the default wasm z3 proves them', async () => {
+    const m = tokensAt(2);
+    const inv = [propsOf(m).heldIsOwner];
+    expect((await proveUnbounded(m, inv)).status).toBe('proved');
+    const saved = process.env.MIRRORCHECK_Z3;
+    const { bin, starts } = fakeZ3({ answers: ['unsat'] });
+    process.env.MIRRORCHECK_Z3 = bin;
+    try {
+      const r = await proveUnbounded(m, inv, { solver: 'native' });
+      expect(r.status === 'error' && r.message).toMatch(/^the invariants cannot hold in any state/);
+      expect(startsOf(starts)).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env.MIRRORCHECK_Z3;
+      else process.env.MIRRORCHECK_Z3 = saved;
+      removeFakes();
+    }
   }, 30_000);
 });
