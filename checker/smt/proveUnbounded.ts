@@ -189,9 +189,21 @@ class UnboundedProof {
     return { cur: [...cur], pre: prev, bind, pc: this.ops.T, errs };
   }
 
-  /** Invariant `p` over the state `cur`. */
-  private inv(p: Invariant, cur: readonly LeafFn[]): BoolSym {
-    return this.tr.bool(p.pred, this.env(cur, new Map(), null, []));
+  /**
+   * Invariant `p` over the state `cur`, and when evaluating it raises a model error there (an unwrap
+   * of none): a property that cannot be evaluated in a reachable state is a model error, as in
+   * explicit search and k-induction, so it is an obligation too, never a value taken for granted.
+   */
+  private inv(p: Invariant, cur: readonly LeafFn[]): { holds: BoolSym; err: BoolSym } {
+    const errs: BoolSym[] = [];
+    const holds = this.tr.bool(p.pred, this.env(cur, new Map(), null, errs));
+    return { holds, err: this.ops.or(errs) };
+  }
+
+  /** Invariant `p` holds in `cur` and can be evaluated there (the induction hypothesis). */
+  private invHolds(p: Invariant, cur: readonly LeafFn[]): BoolSym {
+    const v = this.inv(p, cur);
+    return this.ops.and([v.holds, this.ops.not(v.err)]);
   }
 
   async run(): Promise<ProofResult> {
@@ -199,7 +211,7 @@ class UnboundedProof {
     try {
       this.pre = tr.declareState('');
       const pre = this.pre;
-      const hyp = this.invariants.map((p) => this.inv(p, pre.fns));
+      const hyp = this.invariants.map((p) => this.invHolds(p, pre.fns));
       const goals = [...this.startGoals(), ...this.ruleGoals()];
       // Background: literal distinctness, type bounds of the pre-state.
       session.add(solver, ops.and([tr.literalAxioms(), ...pre.axioms]).t);
@@ -226,7 +238,7 @@ class UnboundedProof {
     }
   }
 
-  /** Start: the start condition implies every invariant, at every size. */
+  /** Start: the start condition implies every invariant (which can be evaluated there), at every size. */
   private startGoals(): Goal[] {
     const { opts, ops, pre } = this;
     if (!opts.initCondition) return [];
@@ -237,11 +249,15 @@ class UnboundedProof {
       rule: null,
       post: null,
       args: [],
-      bad: ops.and([init, ops.not(this.inv(p, pre.fns))]),
+      bad: ops.and([init, ops.not(this.invHolds(p, pre.fns))]),
     }));
   }
 
-  /** Consecution, rule by rule with its parameters as unknown elements: no model error, every invariant kept, every step property of the rule. */
+  /**
+   * Consecution, rule by rule with its parameters as unknown elements: no model error (in the guard,
+   * the body, or evaluating an invariant after the step or a step property of the rule), every
+   * invariant kept, every step property of the rule.
+   */
   private ruleGoals(): Goal[] {
     const { model, ops, tr, pre } = this;
     const goals: Goal[] = [];
@@ -259,13 +275,15 @@ class UnboundedProof {
       tr.exec(rule.body, body);
       const post = body.cur;
       const goal = (name: string, requirement: string, bad: BoolSym): Goal => ({ name, requirement, rule, post, args, bad });
-      goals.push(goal(`${rule.name} raises no model error`, 'model error', ops.or([...gErrs, ops.and([guard, ops.or(bErrs)])])));
-      for (const p of this.invariants) goals.push(goal(`${rule.name} preserves ${p.name}`, p.requirement, ops.and([guard, ops.not(this.inv(p, post))])));
-      for (const sp of this.steps) {
-        if (sp.rule !== null && sp.rule !== rule.name) continue;
-        const ok = tr.bool(sp.pred, this.env(post, bind, pre.fns, []));
-        goals.push(goal(`${rule.name} keeps step property ${sp.name}`, sp.requirement, ops.and([guard, ops.not(ok)])));
-      }
+      const after = this.invariants.map((p) => ({ p, v: this.inv(p, post) }));
+      const pErrs: BoolSym[] = [];
+      const kept = this.steps
+        .filter((sp) => sp.rule === null || sp.rule === rule.name)
+        .map((sp) => ({ sp, ok: tr.bool(sp.pred, this.env(post, bind, pre.fns, pErrs)) }));
+      const propErrs = [...after.map(({ v }) => v.err), ...pErrs];
+      goals.push(goal(`${rule.name} raises no model error`, 'model error', ops.or([...gErrs, ops.and([guard, ops.or([...bErrs, ...propErrs])])])));
+      for (const { p, v } of after) goals.push(goal(`${rule.name} preserves ${p.name}`, p.requirement, ops.and([guard, ops.not(v.holds)])));
+      for (const { sp, ok } of kept) goals.push(goal(`${rule.name} keeps step property ${sp.name}`, sp.requirement, ops.and([guard, ops.not(ok)])));
     }
     return goals;
   }
@@ -394,7 +412,7 @@ class UnboundedProof {
         opts.initCondition
           ? 'start: the start condition implies every invariant for all sizes; the start states are checked against it at the sizes built only (the init block is code)'
           : 'start: no start condition given, so the start states are checked at the sizes built only',
-        'proved: every invariant listed, every step property, and that no enabled rule raises a model error; deadlock freedom is not part of the proof',
+        'proved: every invariant listed, every step property, and that no enabled rule raises a model error (nor any property evaluated after its step); deadlock freedom is not part of the proof',
       ],
     };
   }

@@ -12,7 +12,7 @@
  *   replacing the session's `check` on chosen calls, the other calls answered by z3.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Expr, add, and, count, eq, forall, implies, isNone, le, lit, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
+import { type Expr, add, and, count, eq, forall, implies, isNone, isSome, le, lit, lt, none, not, pre, some, unwrap } from '../../model/lang/expr.js';
 import { applyRule, enabled, holds, initState } from '../../model/lang/interp.js';
 import { encodeState } from '../../model/lang/layout.js';
 import { type Model, buildModel, defineProtocol, enumParam, intParam } from '../../model/lang/protocol.js';
@@ -22,6 +22,7 @@ import { type Invariant, type Property, invariant, stepProperty } from '../../pr
 import { explicitCheck } from '../explicit/explicit.js';
 import { fakeZ3, removeFakes, startsOf } from './fakeZ3.testkit.js';
 import type { ProofResult, UnboundedCti } from './proofResult.js';
+import { prove } from './prove.js';
 import { proveUnbounded } from './proveUnbounded.js';
 import { type SmtSession, shutdownSmt, withSession } from './z3Host.js';
 
@@ -252,6 +253,49 @@ describe('the proof for every size on a token model, against explicit BFS at siz
       const r = await proveUnbounded(m, [], { session });
       expect(r.status === 'cti' && r.property).toBe('Give raises no model error');
       expect(r.status === 'cti' && r.cti?.before.owner).toBe(null);
+    });
+  }, 60_000);
+});
+
+/**
+ * An option that starts as some(1) and is cleared once by Drop: a property that unwraps it cannot
+ * be evaluated after Drop, which explicit search and k-induction report as a model error.
+ */
+const dropped = defineProtocol({
+  name: 'unbounded-unit-dropped',
+  summary: 'a value cleared once',
+  spec: 'checker/smt/proveUnboundedUnit.test.ts',
+  params: {},
+  variants: [],
+  build(b) {
+    const o = b.v('o', option(range(0, 3)));
+    const gone = b.v('gone', bool);
+    b.init('start', () => [assign(o, some(1, option(range(0, 3))))]);
+    b.rule('Drop', {}, () => ({ guard: not(gone), body: [assign(o, none), assign(gone, true)] }));
+    return { o };
+  },
+});
+
+describe('properties that cannot be evaluated', () => {
+  it('an invariant or a step property unwrapping a value a step clears is a model error of that step, as BFS and k-induction say; guarded by isSome, proved', async () => {
+    const model = buildModel(dropped);
+    const { o } = model.handles;
+    const bare = invariant('small', 'T-1', 'the value is at most 3', le(unwrap(o), 3));
+    const step = stepProperty(model, 'small-after', 'T-2', 'after Drop the value is at most 3', 'Drop', () => le(unwrap(o), 3));
+    const guarded = invariant('small-if-some', 'T-3', 'the value, if any, is at most 3', implies(isSome(o), le(unwrap(o), 3)));
+    await withSession(async (session) => {
+      for (const p of [bare, step]) {
+        expect(bfs(model, [p])).toBe('error');
+        expect((await prove(model, [p], { session })).status).toBe('error');
+        const r = await proveUnbounded(model, [p], { session });
+        expect(r.status === 'cti' && r.property, p.name).toBe('Drop raises no model error');
+        // Before the step: Drop enabled; the invariant, assumed there, can be evaluated (some value).
+        expect(r.status === 'cti' && r.cti?.before.gone, p.name).toBe(false);
+        if (p === bare) expect(r.status === 'cti' && r.cti?.before.o, p.name).not.toBe(null);
+        expect(r.status === 'cti' && r.cti?.after.o, p.name).toBe(null);
+      }
+      expect(bfs(model, [guarded])).toBe('ok');
+      expect((await proveUnbounded(model, [guarded], { session })).status).toBe('proved');
     });
   }, 60_000);
 });
