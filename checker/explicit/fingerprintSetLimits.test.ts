@@ -154,6 +154,41 @@ describe('hash compaction: views of the same buffers', () => {
   });
 });
 
+describe('hash compaction: the dump', () => {
+  it('is a copy: a later commit, which merges into the same memory, leaves it as it was, and writing into it changes nothing in the set', () => {
+    const first: [number, number][] = [
+      [0x80000000, 9],
+      [0x80000000, 4],
+      [0xffff0001, 1],
+      [5, 6],
+    ];
+    const set = new FingerprintSet(1);
+    set.commit(
+      Uint32Array.from(first, (p) => p[0]),
+      Uint32Array.from(first, (p) => p[1]),
+    );
+    const sorted = (ps: [number, number][]) => ps.map(([h, l]) => key(h, l)).sort((a, b) => (a < b ? -1 : 1));
+    const pairs = (d: { hi: Uint32Array; lo: Uint32Array }) => Array.from(d.hi, (h, k) => key(h, d.lo[k] as number));
+    const d = set.dump();
+    expect(pairs(d)).toEqual(sorted(first));
+    // New fingerprints that sort before every stored one: the merge moves each stored entry up.
+    const more: [number, number][] = [
+      [0, 1],
+      [1, 0],
+      [2, 2],
+    ];
+    set.commit(
+      Uint32Array.from(more, (p) => p[0]),
+      Uint32Array.from(more, (p) => p[1]),
+    );
+    expect(pairs(d)).toEqual(sorted(first));
+    d.hi.fill(0);
+    d.lo.fill(0);
+    expect(pairs(set.dump())).toEqual(sorted([...first, ...more]));
+    expect([...first, ...more].every(([h, l]) => set.hasFingerprint(h, l))).toBe(true);
+  });
+});
+
 describe('hash compaction: the bucket cut at 2^20 fingerprints', () => {
   it('keeps 2^16 buckets up to 2^20 fingerprints and cuts 2^17 past it, merging into a set laid out by hand', () => {
     // Fingerprint k has hi = k 2^12 + 0x800 (ascending, 16 in each of the 2^16 buckets of its top 16
