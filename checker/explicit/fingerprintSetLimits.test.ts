@@ -2,7 +2,8 @@
  * Hash compaction's fingerprint set at its edges, each against an oracle of its own: the limit on
  * the number of fingerprints (a set of views over lazily allocated shared memory, so that the
  * 4 GiB array is never touched), workers' views of the same buffers read in this thread beside the
- * owner and a plain Set, and the growth of the bucket index worked out by hand.
+ * owner and a plain Set, and the growth of the bucket index worked out by hand (past 2^16 buckets
+ * from a set of 2^20 fingerprints laid out directly in the buffers, without sorting a million).
  */
 import { describe, expect, it } from 'vitest';
 import { xorshift } from '../../test/referenceHash.js';
@@ -35,6 +36,27 @@ describe('hash compaction: the limit on fingerprints', () => {
     expect(full.hasFingerprint(0x00001234, 5)).toBe(false);
     expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new RangeError(`hash compaction holds at most ${LIMIT} fingerprints`));
     expect([full.size, lo.byteLength, mid.byteLength]).toEqual([LIMIT, 4 * LIMIT, 2 * LIMIT]);
+  });
+
+  it('lets a set one short of the limit take one more: the commit to exactly 2^30 - 1 is not refused on the limit', () => {
+    // As above with LIMIT - 1 fingerprints, but buffers that cannot grow past them: the commit passes
+    // the limit and then fails to grow them (a RangeError of SharedArrayBuffer's own), so the 4 GiB
+    // merge is never run; a refusal on the limit would name it.
+    const n = LIMIT - 1;
+    const index = new SharedArrayBuffer(4 * (2 ** 16 + 1));
+    new Uint32Array(index)[2 ** 16] = n;
+    const lo = grown(4 * n);
+    const mid = grown(2 * n);
+    const set = new FingerprintSet(1, { n, bits: 16, index, lo, mid });
+    let thrown: unknown;
+    try {
+      set.commit(Uint32Array.of(0x00001234), Uint32Array.of(5));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(RangeError);
+    expect((thrown as Error).message).not.toContain(String(LIMIT));
+    expect([set.size, lo.byteLength, mid.byteLength]).toEqual([n, 4 * n, 2 * n]);
   });
 });
 
@@ -129,5 +151,105 @@ describe('hash compaction: views of the same buffers', () => {
       ([h, l]) => view.hasFingerprint(h, l) !== ref.has(key(h, l)) || fresh.hasFingerprint(h, l) !== ref.has(key(h, l)),
     );
     expect(wrongAfter).toEqual([]);
+  });
+});
+
+describe('hash compaction: the dump', () => {
+  it('is a copy: a later commit, which merges into the same memory, leaves it as it was, and writing into it changes nothing in the set', () => {
+    const first: [number, number][] = [
+      [0x80000000, 9],
+      [0x80000000, 4],
+      [0xffff0001, 1],
+      [5, 6],
+    ];
+    const set = new FingerprintSet(1);
+    set.commit(
+      Uint32Array.from(first, (p) => p[0]),
+      Uint32Array.from(first, (p) => p[1]),
+    );
+    const sorted = (ps: [number, number][]) => ps.map(([h, l]) => key(h, l)).sort((a, b) => (a < b ? -1 : 1));
+    const pairs = (d: { hi: Uint32Array; lo: Uint32Array }) => Array.from(d.hi, (h, k) => key(h, d.lo[k] as number));
+    const d = set.dump();
+    expect(pairs(d)).toEqual(sorted(first));
+    // New fingerprints that sort before every stored one: the merge moves each stored entry up.
+    const more: [number, number][] = [
+      [0, 1],
+      [1, 0],
+      [2, 2],
+    ];
+    set.commit(
+      Uint32Array.from(more, (p) => p[0]),
+      Uint32Array.from(more, (p) => p[1]),
+    );
+    expect(pairs(d)).toEqual(sorted(first));
+    d.hi.fill(0);
+    d.lo.fill(0);
+    expect(pairs(set.dump())).toEqual(sorted([...first, ...more]));
+    expect([...first, ...more].every(([h, l]) => set.hasFingerprint(h, l))).toBe(true);
+  });
+});
+
+describe('hash compaction: the bucket cut at 2^20 fingerprints', () => {
+  it('keeps 2^16 buckets up to 2^20 fingerprints and cuts 2^17 past it, merging into a set laid out by hand', () => {
+    // Fingerprint k has hi = k 2^12 + 0x800 (ascending, 16 in each of the 2^16 buckets of its top 16
+    // bits) and lo = 7k. Laid out as the header describes: the low 16 bits of hi and lo stored, the
+    // first position of bucket b at 16 b; the set starts one short of 2^20, as a worker's view.
+    const N = 2 ** 20;
+    const hiOf = (k: number) => k * 2 ** 12 + 0x800;
+    const loOf = (k: number) => 7 * k;
+    const lo = grown(4 * (N - 1), 4 * (N + 2));
+    const mid = grown(2 * (N - 1), 2 * (N + 2));
+    const loA = new Uint32Array(lo);
+    const midA = new Uint16Array(mid);
+    for (let k = 0; k < N - 1; k++) {
+      loA[k] = loOf(k);
+      midA[k] = hiOf(k) % 2 ** 16;
+    }
+    const index = new SharedArrayBuffer(4 * (2 ** 16 + 1));
+    const idx = new Uint32Array(index);
+    for (let b = 0; b < 2 ** 16; b++) idx[b] = 16 * b;
+    idx[2 ** 16] = N - 1;
+    const set = new FingerprintSet(1, { n: N - 1, bits: 16, index, lo, mid });
+
+    // 2^20 fingerprints: about 16 a bucket still fits 2^16 buckets (6 bytes each, 4 a bucket and one end).
+    expect(set.commit(Uint32Array.of(hiOf(N - 1), hiOf(5)), Uint32Array.of(loOf(N - 1), loOf(5)))).toBe(1);
+    expect([set.size, set.bytes()]).toEqual([N, 6 * N + 4 * (2 ** 16 + 1)]);
+    // One more (between fingerprints 0 and 1, in bucket 0): past 16 a bucket, 2^17 buckets.
+    const extra = [0x801, 3] as const;
+    expect(set.commit(Uint32Array.of(extra[0]), Uint32Array.of(extra[1]))).toBe(1);
+    expect([set.size, set.bytes()]).toEqual([N + 1, 6 * (N + 1) + 4 * (2 ** 17 + 1)]);
+
+    // The dump: every fingerprint, in order, the extra one second.
+    const d = set.dump();
+    let wrong = d.hi.length === N + 1 && d.lo.length === N + 1 ? 0 : 1;
+    for (let p = 0; p < N + 1; p++) {
+      const [h, l] = p === 1 ? extra : [hiOf(p === 0 ? 0 : p - 1), loOf(p === 0 ? 0 : p - 1)];
+      if (d.hi[p] !== h || d.lo[p] !== l) wrong++;
+    }
+    expect(wrong).toBe(0);
+    // Lookups, in the set and in a fresh view cut into 2^17 buckets: fingerprints of every bucket of
+    // 2^17 (the even and odd halves of the old buckets), and beside them what is not stored (hi + 1,
+    // lo + 1, and the same stored part in the neighbouring buckets of 2^17).
+    const view = new FingerprintSet(1, set.buffers());
+    /** Whether (h, l) is among the fingerprints committed, from their formula. */
+    const member = (h: number, l: number): boolean => {
+      const k = (h - 0x800) / 2 ** 12;
+      return (h === extra[0] && l === extra[1]) || (Number.isInteger(k) && k >= 0 && k < N && l === loOf(k));
+    };
+    const misread: [number, number][] = [];
+    const probe = (h: number, l: number) => {
+      if ((set.hasFingerprint(h, l) !== member(h, l) || view.hasFingerprint(h, l) !== member(h, l)) && misread.length < 10) misread.push([h, l]);
+    };
+    probe(extra[0], extra[1]);
+    for (let k = 0; k < N; k += 3) {
+      const h = hiOf(k);
+      const l = loOf(k);
+      probe(h, l);
+      probe(h + 1, l);
+      probe(h, l + 1);
+      probe((h ^ 0x8000) >>> 0, l);
+      probe((h ^ 0x10000) >>> 0, l);
+    }
+    expect(misread).toEqual([]);
   });
 });
