@@ -212,7 +212,7 @@ class UnboundedProof {
       this.pre = tr.declareState('');
       const pre = this.pre;
       const hyp = this.invariants.map((p) => this.invHolds(p, pre.fns));
-      const goals = [...this.startGoals(), ...this.ruleGoals()];
+      const goals = [...this.startGoals(hyp), ...this.ruleGoals()];
       // Background: literal distinctness, type bounds of the pre-state.
       session.add(solver, ops.and([tr.literalAxioms(), ...pre.axioms]).t);
       const vacuous = await this.vacuity(hyp);
@@ -238,18 +238,21 @@ class UnboundedProof {
     }
   }
 
-  /** Start: the start condition implies every invariant (which can be evaluated there), at every size. */
-  private startGoals(): Goal[] {
+  /**
+   * Start: the start condition implies every invariant (which can be evaluated there), at every size.
+   * `hyp` holds each invariant's `invHolds` over the pre-state, in the order of `invariants`.
+   */
+  private startGoals(hyp: readonly BoolSym[]): Goal[] {
     const { opts, ops, pre } = this;
     if (!opts.initCondition) return [];
     const init = this.tr.bool(opts.initCondition, this.env(pre.fns, new Map(), null, []));
-    return this.invariants.map((p) => ({
+    return this.invariants.map((p, i) => ({
       name: `start condition implies ${p.name}`,
       requirement: p.requirement,
       rule: null,
       post: null,
       args: [],
-      bad: ops.and([init, ops.not(this.invHolds(p, pre.fns))]),
+      bad: ops.and([init, ops.not(hyp[i] as BoolSym)]),
     }));
   }
 
