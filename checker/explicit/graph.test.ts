@@ -312,6 +312,38 @@ describe('the liveness graph against the independent walk', () => {
     }
   });
 
+  it("the build peak of an annotated build counts the permutation ids: with the targets grown twice, exactly the targets' growth more than with the exact reservation", () => {
+    // Four symmetric counters to 8, bumped or dropped: the quotient has one state per multiset of four values. Every
+    // edge's permutation id takes a byte (24 permutations). With the edges reserved at the smallest size (1024
+    // entries) the targets grow to 2048 and then 4096 entries; the second growth holds 8 KiB and 16 KiB at once.
+    const model = buildModel(
+      defineProtocol({
+        name: 'graph-annotated-peak',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const P = b.index('P', 4, { symmetric: true });
+          const cnt = b.v('cnt', arrayOf(P, range(0, 8)));
+          b.init('zero', () => []);
+          b.rule('Bump', { p: P }, ({ p }) => ({ guard: lt(cnt.at(p as never), 8), body: [assign(cnt.at(p as never), add(cnt.at(p as never), 1))] }));
+          b.rule('Drop', { p: P }, ({ p }) => ({ guard: lt(0, cnt.at(p as never)), body: [assign(cnt.at(p as never), 0)] }));
+          return { cnt };
+        },
+      }),
+    );
+    const classes = walk(model, [], false, 'bfs', {}, (s) => Array.from(s).sort().join());
+    const m = classes.edges.length;
+    const grown = buildGraph(model, {}, {}, true, { states: 1, edges: 1 }, true).graph;
+    const exact = buildGraph(model, {}, {}, true, { states: 1, edges: m }, true).graph;
+    expect([grown.m, exact.m, grown.ann?.BYTES_PER_ELEMENT, m > 2048 && m <= 4096]).toEqual([m, m, 1, true]);
+    expect(grown.bytes).toBe(exact.bytes);
+    // At the second growth the targets hold 2 * 2048 * 4 bytes where the exact build holds 4 * m at most; everything
+    // else (offsets, labels, permutation ids, the store) is counted at its final size in both.
+    expect(grown.buildPeakBytes - exact.buildPeakBytes).toBe(2 * 2048 * 4 - 4 * m);
+  });
+
   it('the build peak: arrays grown past a reservation count the old and the new array at once (exactly), and a stopped build peaks at least at what it holds', () => {
     // 288 states, 8 edges each (2304 edges). The same state hint (the same store), the edges reserved at the smallest
     // size (1024 entries, grown twice) or at the exact count. Growing the targets from 2048 to 4096 entries holds 8 KiB

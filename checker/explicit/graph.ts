@@ -238,14 +238,16 @@ class EdgeRecorder {
     return this.offsets.bytes + this.targets.bytes + this.labels.bytes + (this.ann?.bytes ?? 0);
   }
 
-  /** Most bytes held while recording (a growth past the reservation holds the old array and the new one). */
+  /**
+   * Most bytes held while recording, an upper bound: a growth past the reservation holds the old array and the new one
+   * (the array's own peak), counted with what every other array holds at the end.
+   */
   get peakBytes(): number {
-    return Math.max(
-      this.bytes,
-      this.offsets.peakBytes + this.targets.bytes + this.labels.bytes,
-      this.targets.peakBytes + this.labels.bytes + this.offsets.bytes,
-      this.labels.peakBytes + this.targets.bytes + this.offsets.bytes,
-    );
+    const all = this.bytes;
+    let peak = all;
+    for (const a of this.ann ? [this.offsets, this.targets, this.labels, this.ann] : [this.offsets, this.targets, this.labels])
+      peak = Math.max(peak, all - a.bytes + a.peakBytes);
+    return peak;
   }
 
   /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
