@@ -120,7 +120,7 @@ export class SlotTranslator extends ExprTranslator<Sym> {
       this.fail(env, ops.not(ops.inRange(n, fromCode(t, 0), fromCode(t, cardinality(t) - 1))));
       v = this.stored(t, n);
     }
-    for (const c of cs) env.cur[c.off] = c.cond.c === true ? v : ops.ite(c.cond, v, env.cur[c.off] as Sym);
+    for (const c of cs) env.cur[c.off] = ops.ite(c.cond, v, env.cur[c.off] as Sym);
   }
 
   protected reset(st: StmtOf<'reset'>, env: SlotEnv): void {
@@ -130,7 +130,7 @@ export class SlotTranslator extends ExprTranslator<Sym> {
       for (let k = 0; k < n; k++) {
         const off = c.off + k;
         const d = ops.defaultSym(this.model.layout.slotTypes[off] as ScalarType);
-        env.cur[off] = c.cond.c === true ? d : ops.ite(c.cond, d, env.cur[off] as Sym);
+        env.cur[off] = ops.ite(c.cond, d, env.cur[off] as Sym);
       }
     }
   }
