@@ -136,8 +136,6 @@ export class Checkpointer {
   /** States of the exact store already in `states.bin`. */
   private written = 0;
   private last = Date.now();
-  /** Checkpoints written by this run. */
-  saved = 0;
 
   constructor(
     private readonly search: Search,
@@ -205,7 +203,6 @@ export class Checkpointer {
     }
     this.generation = g;
     this.last = Date.now();
-    this.saved++;
   }
 }
 
