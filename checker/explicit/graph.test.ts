@@ -342,6 +342,10 @@ describe('the liveness graph against the independent walk', () => {
     // At the second growth the targets hold 2 * 2048 * 4 bytes where the exact build holds 4 * m at most; everything
     // else (offsets, labels, permutation ids, the store) is counted at its final size in both.
     expect(grown.buildPeakBytes - exact.buildPeakBytes).toBe(2 * 2048 * 4 - 4 * m);
+    // Without growth the peak is the end of the search: the graph's arrays as they end, the state words and the hash
+    // index, the smallest table (2^16 slots of 4 bytes: 495 states), where the finished graph holds a 4-byte stub of
+    // it and one more offset (the end of the last state's edges, written when the arrays are closed).
+    expect([exact.n, exact.buildPeakBytes - exact.bytes]).toEqual([495, 4 * 2 ** 16 - 4 - 4]);
   });
 
   it('the build peak: arrays grown past a reservation count the old and the new array at once (exactly), and a stopped build peaks at least at what it holds', () => {
