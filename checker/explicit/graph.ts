@@ -258,14 +258,10 @@ class EdgeRecorder {
   }
 }
 
-/** BFS depth of each state, from the first id of each level. */
+/** BFS depth of each state, from the first id of each level (ascending, the last one `n`). */
 function depthsOf(levelStarts: readonly number[], n: number): Uint16Array {
   const depth = new Uint16Array(n);
-  for (let d = 0; d < levelStarts.length; d++) {
-    const end = Math.min(levelStarts[d + 1] ?? n, n);
-    const start = Math.min(levelStarts[d] as number, n);
-    if (start < end) depth.fill(Math.min(d, 0xffff), start, end);
-  }
+  for (let d = 0; d + 1 < levelStarts.length; d++) depth.fill(Math.min(d, 0xffff), levelStarts[d], levelStarts[d + 1]);
   return depth;
 }
 
