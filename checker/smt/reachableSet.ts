@@ -295,20 +295,19 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
   const start = Date.now();
   const elapsed = () => Date.now() - start;
   const cm = compileModel(model, properties);
-  const store = new StateStore(cm.words, { maxVia: Math.max(model.instances.length, model.inits.length) });
+  // No parents: the set is read by id and by content only, never walked back.
+  const store = new StateStore(cm.words);
   const tmp = new Uint32Array(cm.words);
   const s = new Int32Array(model.layout.nSlots);
   const t = new Int32Array(model.layout.nSlots);
   let problem: { status: ReachFailure; reason: string } | null = null;
-  const add = (st: Int32Array, parent: number, via: number) => {
+  const add = (st: Int32Array) => {
     cm.pack(st, tmp, 0);
-    const r = store.insert(tmp, 0, parent, via);
+    const r = store.insert(tmp, 0);
     if (r >= 0 && cm.firstViolated(st) >= 0) problem = { status: 'violation', reason: 'an invariant fails in a reachable state' };
   };
   try {
-    model.inits.forEach((init, i) => {
-      add(initState(model, init), -1, i);
-    });
+    for (const init of model.inits) add(initState(model, init));
   } catch (e) {
     if (e instanceof ModelRuntimeError) return { status: 'error', reason: e.message, states: 0, elapsedMs: elapsed() };
     throw e;
@@ -317,13 +316,13 @@ export function buildReachableSet(model: Model, properties: readonly Property[],
   let deadlocks = 0;
   let levelEnd = store.count;
   let depth = 0;
-  const emit = (k: number, f: number) => {
+  const emit = (_k: number, f: number) => {
     if (problem) return;
     if (f >= 0) {
       problem = { status: 'violation', reason: 'a step property fails on a reachable step' };
       return;
     }
-    add(t, cursor - 1, k);
+    add(t);
   };
   while (cursor < store.count && !problem) {
     if (cursor === levelEnd) {
