@@ -268,7 +268,7 @@ export function randomCheck(job: CheckJob, hooks: Hooks = {}, opts: RandomOption
   const onState = (s: Int32Array, d: number) => {
     if (!tally.failedOnce) {
       cm.pack(s, packed, 0);
-      seen.insert(packed, 0, -1, 0);
+      seen.insert(packed, 0);
     }
     covers.see(s, d);
   };
