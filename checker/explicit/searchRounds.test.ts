@@ -293,6 +293,21 @@ describe('the size of claims and the room of a round (what the TSDoc of maxChunk
     for (const r of rounds) expect(r.capacity - r.limit).toBeGreaterThanOrEqual(2 * (r.chunk * 532 + ID_BLOCK));
   });
 
+  it('a state limit far from reached pauses no round: one round a level, as without a limit (on the grid, the walk counts the levels)', async () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    for (const limits of [{}, { maxStates: 1_000_000 }]) {
+      const { pool, calls } = idlePool(1);
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      try {
+        expect(await search.runAsync(limits, { tick: () => null, pool, parallelFrom: 1 })).toEqual({ kind: 'complete' });
+        expect([limits, search.count, calls.filter((c) => c === 'round').length]).toEqual([limits, w.states, w.maxDepth + 1]);
+      } finally {
+        search.dispose();
+      }
+    }
+  });
+
   it('a state limit stops the search after exactly the claim at whose end the store first holds the limit (the walk says how many states that is), also where the ids a round has taken are all used at the limit', async () => {
     const model = cube();
     const w = walk(model, [], false, 'bfs', {});
