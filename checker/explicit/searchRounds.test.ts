@@ -8,7 +8,8 @@
  * and what the LevelPool contract (search.ts) and the pause contract (`WalkControl.atPause`) say;
  * the size of claims and the room of a round against the policy the TSDoc of `maxChunk`,
  * `parallelRound` and `reserveRound` states, worked out by hand for a model of 532 rule instances;
- * a state limit at the exact count where a round's ids are used up; `sliceMs` in a round.
+ * a state limit at the exact count where a round's ids are used up; `sliceMs` in a round, in a
+ * one-thread walk and in the depth-first walk (turns of the event loop counted by the test).
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -105,8 +106,8 @@ function fan() {
   );
 }
 
-/** Three counters, 0..9 each, one rule bumping each (1,000 states; levels of up to 75 states, 0 to 27 steps deep). */
-function cube() {
+/** Three counters, 0..top each, one rule bumping each (top 9: 1,000 states; levels of up to 75 states, 0 to 27 steps deep). */
+function cube(top = 9) {
   return buildModel(
     defineProtocol({
       name: 'search-cube',
@@ -115,9 +116,9 @@ function cube() {
       params: {},
       variants: [],
       build(b) {
-        const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, 9)));
+        const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, top)));
         b.init('zero', () => []);
-        for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, 9), body: [assign(v, add(v, 1))] }));
+        for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, top), body: [assign(v, add(v, 1))] }));
         return {};
       },
     }),
@@ -339,22 +340,36 @@ describe('the size of claims and the room of a round (what the TSDoc of maxChunk
   });
 });
 
-describe('time slices of this thread in a round (`sliceMs`: yield to the event loop after this many milliseconds of work)', () => {
-  it('0: the event loop has a turn between any two claims of a round; 10 minutes: never within a round (on the grid)', async () => {
+/** Counts the turns of the event loop (a callback that schedules itself with setImmediate) until stopped. */
+function loopTurns(): { now: () => number; stop: () => void } {
+  let n = 0;
+  let on = true;
+  const spin = () => {
+    n++;
+    if (on) setImmediate(spin);
+  };
+  setImmediate(spin);
+  return {
+    now: () => n,
+    stop: () => {
+      on = false;
+    },
+  };
+}
+
+/** Whether every step between consecutive counts is positive (`more`) or zero. */
+const stepsAre = (counts: readonly number[], more: boolean) => counts.slice(1).every((t, i) => (more ? t > (counts[i] as number) : t === counts[i]));
+
+describe('time slices (`sliceMs`: yield to the event loop after this many milliseconds of work; none without it)', () => {
+  it('in a round, 0: the event loop has a turn between any two claims of this thread; 10 minutes: never within a round (on the grid)', async () => {
     const { model } = grid();
     for (const sliceMs of [0, 600_000]) {
-      let turns = 0;
-      let on = true;
-      const spin = () => {
-        turns++;
-        if (on) setImmediate(spin);
-      };
-      setImmediate(spin);
+      const turns = loopTurns();
       // The turns counted at each claim of this thread (the search ticks after every claim), a list per round.
       const seen: number[][] = [];
       const { pool } = idlePool(1, () => seen.push([]));
       const tick = () => {
-        seen.at(-1)?.push(turns);
+        seen.at(-1)?.push(turns.now());
         return null;
       };
       const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
@@ -362,15 +377,63 @@ describe('time slices of this thread in a round (`sliceMs`: yield to the event l
         expect(await search.runAsync({}, { tick, pool, parallelFrom: 1, sliceMs })).toEqual({ kind: 'complete' });
         expect(search.count).toBe(1681);
       } finally {
-        on = false;
+        turns.stop();
         search.dispose();
       }
       const several = seen.filter((r) => r.length >= 2);
       expect(several.length).toBeGreaterThan(20);
-      for (const r of several) {
-        const steps = r.slice(1).map((t, i) => t - (r[i] as number));
-        expect([sliceMs, steps.every((d) => (sliceMs === 0 ? d > 0 : d === 0))]).toEqual([sliceMs, true]);
+      for (const r of several) expect([sliceMs, stepsAre(r, sliceMs === 0)]).toEqual([sliceMs, true]);
+    }
+  });
+
+  it('one thread, breadth-first, 0: a turn after every chunk (the walk asks whether a pause is due after each); 10 minutes: none; a tick every 1,024 expansions (one on the grid)', async () => {
+    const { model } = grid();
+    for (const sliceMs of [0, 600_000]) {
+      const turns = loopTurns();
+      // The turns counted when the walk first asks about a pause with a given number of states expanded (after each chunk).
+      const atChunk = new Map<number, number>();
+      let ticks = 0;
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      const due = () => {
+        const n = search.figures().expanded;
+        if (!atChunk.has(n)) atChunk.set(n, turns.now());
+        return false;
+      };
+      const tick = () => {
+        ticks++;
+        return null;
+      };
+      try {
+        expect(await search.runAsync({}, { tick, atPause: { due, run: () => {} }, sliceMs })).toEqual({ kind: 'complete' });
+        expect([search.count, search.figures().expanded, ticks]).toEqual([1681, 1681, 1]);
+      } finally {
+        turns.stop();
+        search.dispose();
       }
+      // A chunk ends a level (74 of them) or at the tick.
+      expect(atChunk.size).toBeGreaterThanOrEqual(74);
+      expect([sliceMs, stepsAre([...atChunk.values()], sliceMs === 0)]).toEqual([sliceMs, true]);
+    }
+  });
+
+  it('depth-first: a turn after each tick (every 1,024 expansions) when slices are asked for, none without (on a cube of 3,375 states: 3 ticks)', async () => {
+    const model = cube(14);
+    for (const sliceMs of [0, undefined]) {
+      const turns = loopTurns();
+      const atTick: number[] = [];
+      const tick = () => {
+        atTick.push(turns.now());
+        return null;
+      };
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false, strategy: 'dfs' });
+      try {
+        expect(await search.runAsync({}, { tick, ...(sliceMs === undefined ? {} : { sliceMs }) })).toEqual({ kind: 'complete' });
+        expect([search.opts.strategy, search.count]).toEqual(['dfs', 15 ** 3]);
+      } finally {
+        turns.stop();
+        search.dispose();
+      }
+      expect([sliceMs, atTick.length, stepsAre(atTick, sliceMs === 0)]).toEqual([sliceMs, 3, true]);
     }
   });
 });
