@@ -8,7 +8,8 @@
  * transitions, the deepest level, the depth of each cover, and where a limit stops it. And what a
  * search reports of itself, against figures worked out by hand: the figures of worker threads and of
  * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
- * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached.
+ * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached, and the
+ * exact store's index made at once for the states expected.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
@@ -19,7 +20,7 @@ import { type Model, buildModel, defineProtocol } from '../../model/lang/protoco
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
 import { cover, invariant } from '../../properties/property.js';
-import { type Plan, STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
+import { type Plan, STORES, build, counters, cube, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, Limits, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
 import { Search, type SearchOptions } from './search.js';
@@ -563,5 +564,25 @@ describe('covers under partial-order reduction (the search marks a cover done on
       true,
       true,
     ]);
+  });
+});
+
+describe("the exact store's index when the number of states is known (`expectedStates`: made at its final size, never rehashed)", () => {
+  it('a cube of 41^3 = 68,921 states: an index of 2^17 slots from the start (the smallest power of two holding them at a load of at most 0.75), the same one at the end; without the figure the index of 2^16 slots is replaced as it fills', () => {
+    const model = cube(40);
+    const slots = (s: Search) => s.store.buffers().table.byteLength / 4;
+    for (const expectedStates of [68921, undefined]) {
+      const search = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, ...(expectedStates ? { expectedStates } : {}) });
+      const first = search.store.buffers().table;
+      const before = slots(search);
+      expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+      expect([expectedStates, search.count, before, search.store.buffers().table === first, slots(search)]).toEqual([
+        expectedStates,
+        68921,
+        expectedStates ? 2 ** 17 : 2 ** 16,
+        expectedStates !== undefined,
+        2 ** 17,
+      ]);
+    }
   });
 });

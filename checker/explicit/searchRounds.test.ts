@@ -13,12 +13,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { add, and, eq, lt, not } from '../../model/lang/expr.js';
+import { and, eq, not } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
 import { invariant } from '../../properties/property.js';
-import { STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
+import { STORES, build, counters, cube, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
 import type { BitstateSet } from './bitstate.js';
 import { CTRL, Expander, claimChunk } from './expander.js';
 import { resultOf, searchFor } from './explicit.js';
@@ -100,25 +100,6 @@ function fan() {
         b.init('zero', () => []);
         b.rule('Pick1', { p: P }, ({ p }) => ({ guard: eq(phase, 0), body: [assign(a, p as never), assign(phase, 1)] }));
         b.rule('Pick2', { q: Q }, ({ q }) => ({ guard: eq(phase, 1), body: [assign(c, q as never), assign(phase, 2)] }));
-        return {};
-      },
-    }),
-  );
-}
-
-/** Three counters, 0..top each, one rule bumping each (top 9: 1,000 states; levels of up to 75 states, 0 to 27 steps deep). */
-function cube(top = 9) {
-  return buildModel(
-    defineProtocol({
-      name: 'search-cube',
-      summary: '',
-      spec: '',
-      params: {},
-      variants: [],
-      build(b) {
-        const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, top)));
-        b.init('zero', () => []);
-        for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, top), body: [assign(v, add(v, 1))] }));
         return {};
       },
     }),
