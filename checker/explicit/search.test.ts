@@ -393,6 +393,24 @@ describe('what a search reports of itself: figures added up, progress of a resum
   const quiet = { tick: () => null };
   const plain = (model: Model, opts: Partial<SearchOptions> = {}) => new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, ...opts });
 
+  it('coversDone holds 1 for each cover reached in a finished level: after a walk (the independent walk says which) and after a restore (the restored figures say which)', () => {
+    const { model } = grid();
+    const { a, b } = model.handles;
+    const covers = ['a5', 'never', 'b7', 'ab', 'negative'].map((n, i) =>
+      cover(n, `C-${i}`, '', [eq(a, 5), lt(a, 0), eq(b, 7), eq(a, b), lt(b, 0)][i] as ReturnType<typeof eq>),
+    );
+    const w = walk(model, covers, false, 'bfs', {});
+    expect(w.coverDepth.map((d) => d !== null)).toEqual([true, false, true, true, false]);
+    const search = new Search(model, covers, { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(search.runSync({}, quiet)).toEqual({ kind: 'complete' });
+    expect(Array.from(search.coversDone)).toEqual([1, 0, 1, 1, 0]);
+    const resumed = new Search(model, covers, { strategy: 'bfs', symmetry: false, deadlock: false });
+    // A checkpoint taken where only the second and fourth covers had been reached (-1: not yet).
+    const coverDepth = Int32Array.from([-1, 4, -1, 0, -1]);
+    resumed.restore({ levelStarts: [0, 2], depth: 0, cursor: 0, elapsedMs: 0, figures: { expanded: 0, generated: 0, maxDepth: 0, coverDepth } });
+    expect(Array.from(resumed.coversDone)).toEqual([0, 1, 0, 1, 0]);
+  });
+
   it('the figures of a resumed run (slot 0) and of worker threads (slot 1 + i; a worker that has not reported is a hole) add up: sums, the deepest level, the first depth of each cover', () => {
     const { model } = grid();
     const { a, b } = model.handles;
