@@ -9,13 +9,14 @@
  * search reports of itself, against figures worked out by hand: the figures of worker threads and of
  * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
  * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached, and the
- * exact store's index made at once for the states expected.
+ * exact store's index made at once for the states expected, and the permutations kept for onEdge when asked.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
 import { add, and, eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
+import { applyRule } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
@@ -602,5 +603,34 @@ describe("the exact store's index when the number of states is known (`expectedS
         2 ** 17,
       ]);
     }
+  });
+});
+
+describe('the permutation of each canonicalisation under symmetry (`trackPermutation`, read by onEdge)', () => {
+  it('when asked: at every edge it maps the successor (the interpreter applies the rule instance to the source) to the state stored; when not asked, none is kept', () => {
+    const { model } = counters(3, 5, -1);
+    const nP = 3;
+    let edges = 0;
+    let moved = 0;
+    const search: Search = new Search(model, [], {
+      strategy: 'bfs',
+      symmetry: true,
+      deadlock: false,
+      trackPermutation: true,
+      onEdge: (from, to, k) => {
+        edges++;
+        const perm = search.canon.permutation()[0] as Int32Array;
+        const raw = applyRule(model, model.instances[k] as NonNullable<(typeof model.instances)[number]>, search.state(from));
+        const want = Array.from(raw);
+        for (let i = 0; i < nP; i++) want[perm[i] as number] = raw[i] as number;
+        if (Array.from(perm).some((j, i) => j !== i)) moved++;
+        expect([from, k, Array.from(search.state(to))]).toEqual([from, k, want]);
+      },
+    });
+    expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+    expect([edges > 50, moved > 10]).toEqual([true, true]);
+    const untracked = new Search(model, [], { strategy: 'bfs', symmetry: true, deadlock: false });
+    untracked.runSync({}, { tick: () => null });
+    expect(() => untracked.canon.permutation()).toThrow(/does not keep its permutations/);
   });
 });
