@@ -9,7 +9,8 @@
  * search reports of itself, against figures worked out by hand: the figures of worker threads and of
  * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
  * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached, and the
- * exact store's index made at once for the states expected, and the permutations kept for onEdge when asked.
+ * exact store's index made at once for the states expected, the permutations kept for onEdge and the parents kept in a
+ * breadth-first search when asked.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
@@ -632,5 +633,24 @@ describe('the permutation of each canonicalisation under symmetry (`trackPermuta
     const untracked = new Search(model, [], { strategy: 'bfs', symmetry: true, deadlock: false });
     untracked.runSync({}, { tick: () => null });
     expect(() => untracked.canon.permutation()).toThrow(/does not keep its permutations/);
+  });
+});
+
+describe('parents in a breadth-first search (`parents`: keep the parent of every state)', () => {
+  it('when asked: the path to (40, 40) on the grid is as deep as the walk says (73 steps) and each step is its rule instance applied by the interpreter; when not asked, none are kept', () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    const deepest = w.order.findIndex((o) => o.s.join() === '40,40');
+    expect(w.order[deepest]?.d).toBe(73);
+    const search = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, parents: true });
+    expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+    const ids = search.store.path(deepest);
+    expect([search.store.keepsParents, ids.length - 1, Array.from(search.state(deepest))]).toEqual([true, 73, [40, 40]]);
+    for (let i = 1; i < ids.length; i++) {
+      const inst = model.instances[search.store.via(ids[i] as number)] as NonNullable<(typeof model.instances)[number]>;
+      expect(Array.from(applyRule(model, inst, search.state(ids[i - 1] as number)))).toEqual(Array.from(search.state(ids[i] as number)));
+    }
+    const plain = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(plain.store.keepsParents).toBe(false);
   });
 });
