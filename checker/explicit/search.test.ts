@@ -10,7 +10,7 @@
  * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
  * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached, and the
  * exact store's index made at once for the states expected, the permutations kept for onEdge and the parents kept in a
- * breadth-first search when asked.
+ * breadth-first search when asked; a synchronous run to the end through time slices, and refusing worker threads.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
@@ -652,5 +652,19 @@ describe('parents in a breadth-first search (`parents`: keep the parent of every
     }
     const plain = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
     expect(plain.store.keepsParents).toBe(false);
+  });
+});
+
+describe('a synchronous run (runSync: to the end in this thread, no worker threads, no waiting)', () => {
+  it('goes on through the turns a slice asks for (sliceMs 0: after every chunk), breadth-first and depth-first, to the states of the walk; refuses a pool of worker threads', () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const search = new Search(model, [], { strategy, symmetry: false, deadlock: false });
+      expect([strategy, search.runSync({}, { tick: () => null, sliceMs: 0 }), search.count]).toEqual([strategy, { kind: 'complete' }, w.states]);
+    }
+    const pool = { size: 1, start: () => {}, whenReady: async () => {}, startRound: () => {}, startRehash: () => {}, idle: async () => {} };
+    const pooled = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(() => pooled.runSync({}, { tick: () => null, pool, parallelFrom: 1 })).toThrow('a synchronous search cannot wait for worker threads');
   });
 });
