@@ -359,3 +359,22 @@ export function grid(start: number | null = 7) {
   );
   return { model };
 }
+
+/** Three counters, 0..top each, one rule bumping each (top 9: 1,000 states; levels of up to 75 states, 0 to 27 steps deep). */
+export function cube(top = 9) {
+  return buildModel(
+    defineProtocol({
+      name: 'search-cube',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, top)));
+        b.init('zero', () => []);
+        for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, top), body: [assign(v, add(v, 1))] }));
+        return {};
+      },
+    }),
+  );
+}

@@ -8,18 +8,21 @@
  * transitions, the deepest level, the depth of each cover, and where a limit stops it. And what a
  * search reports of itself, against figures worked out by hand: the figures of worker threads and of
  * resumed runs added up, the progress of a resumed run, the queue of a compact store, bitstate hash
- * seeds, the temporary level folder.
+ * seeds, the temporary level folder. And a cover the partial-order reduction must keep in sight until it is reached, and the
+ * exact store's index made at once for the states expected, the permutations kept for onEdge and the parents kept in a
+ * breadth-first search when asked; a synchronous run to the end through time slices, and refusing worker threads.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { McError } from '../../model/lang/errors.js';
-import { eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
+import { add, and, eq, isSome, lt, not, some, unwrap } from '../../model/lang/expr.js';
+import { applyRule } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, enumOf, option, range } from '../../model/lang/types.js';
 import { cover, invariant } from '../../properties/property.js';
-import { type Plan, STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
+import { type Plan, STORES, build, counters, cube, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
 import type { ExplicitOptions, Limits, StoreKind } from '../engine.js';
 import { explicitCheck, explicitRun, searchFor } from './explicit.js';
 import { Search, type SearchOptions } from './search.js';
@@ -392,6 +395,24 @@ describe('what a search reports of itself: figures added up, progress of a resum
   const quiet = { tick: () => null };
   const plain = (model: Model, opts: Partial<SearchOptions> = {}) => new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, ...opts });
 
+  it('coversDone holds 1 for each cover reached in a finished level: after a walk (the independent walk says which) and after a restore (the restored figures say which)', () => {
+    const { model } = grid();
+    const { a, b } = model.handles;
+    const covers = ['a5', 'never', 'b7', 'ab', 'negative'].map((n, i) =>
+      cover(n, `C-${i}`, '', [eq(a, 5), lt(a, 0), eq(b, 7), eq(a, b), lt(b, 0)][i] as ReturnType<typeof eq>),
+    );
+    const w = walk(model, covers, false, 'bfs', {});
+    expect(w.coverDepth.map((d) => d !== null)).toEqual([true, false, true, true, false]);
+    const search = new Search(model, covers, { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(search.runSync({}, quiet)).toEqual({ kind: 'complete' });
+    expect(Array.from(search.coversDone)).toEqual([1, 0, 1, 1, 0]);
+    const resumed = new Search(model, covers, { strategy: 'bfs', symmetry: false, deadlock: false });
+    // A checkpoint taken where only the second and fourth covers had been reached (-1: not yet).
+    const coverDepth = Int32Array.from([-1, 4, -1, 0, -1]);
+    resumed.restore({ levelStarts: [0, 2], depth: 0, cursor: 0, elapsedMs: 0, figures: { expanded: 0, generated: 0, maxDepth: 0, coverDepth } });
+    expect(Array.from(resumed.coversDone)).toEqual([0, 1, 0, 1, 0]);
+  });
+
   it('the figures of a resumed run (slot 0) and of worker threads (slot 1 + i; a worker that has not reported is a hole) add up: sums, the deepest level, the first depth of each cover', () => {
     const { model } = grid();
     const { a, b } = model.handles;
@@ -528,5 +549,122 @@ describe('what a search reports of itself: figures added up, progress of a resum
     expect([existsSync(dir), readdirSync(dir).length > 0]).toEqual([true, true]);
     search.dispose();
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('covers under partial-order reduction (the search marks a cover done only once a finished level has reached it)', () => {
+  it('a cover reached only by taking B before A (x = 0 and y = 1) is reached with the reduction on, at depth 1 as the walk says, though the reduced search stores fewer states', () => {
+    // x counts to 2 (rule A, listed first), y is set once (rule B), independently. Without a cover to look for, the reduction
+    // takes one enabled instance in the start state (A first: then x = 0 is never seen again with y = 1).
+    const model = buildModel(
+      defineProtocol({
+        name: 'search-por-cover',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 2));
+          const y = b.v('y', range(0, 1));
+          b.init('zero', () => []);
+          b.rule('A', {}, () => ({ guard: lt(x, 2), body: [assign(x, add(x, 1))] }));
+          b.rule('B', {}, () => ({ guard: eq(y, 0), body: [assign(y, 1)] }));
+          return { x, y };
+        },
+      }),
+    );
+    const { x, y } = model.handles;
+    const properties = [cover('b-before-a', 'C-1', '', and(eq(x, 0), eq(y, 1)))];
+    const w = walk(model, properties, false, 'bfs', {});
+    expect([w.states, w.coverDepth]).toEqual([6, [1]]);
+    const r = explicitCheck({ model, properties, limits: {}, deadlock: false, explicit: { por: true } });
+    expect([r.status, r.status === 'error' ? null : r.covers.map((c) => [c.name, c.reached, c.depth]), r.stats.por, r.stats.states < 6]).toEqual([
+      'ok',
+      [['b-before-a', true, 1]],
+      true,
+      true,
+    ]);
+  });
+});
+
+describe("the exact store's index when the number of states is known (`expectedStates`: made at its final size, never rehashed)", () => {
+  it('a cube of 41^3 = 68,921 states: an index of 2^17 slots from the start (the smallest power of two holding them at a load of at most 0.75), the same one at the end; without the figure the index of 2^16 slots is replaced as it fills', () => {
+    const model = cube(40);
+    const slots = (s: Search) => s.store.buffers().table.byteLength / 4;
+    for (const expectedStates of [68921, undefined]) {
+      const search = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, ...(expectedStates ? { expectedStates } : {}) });
+      const first = search.store.buffers().table;
+      const before = slots(search);
+      expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+      expect([expectedStates, search.count, before, search.store.buffers().table === first, slots(search)]).toEqual([
+        expectedStates,
+        68921,
+        expectedStates ? 2 ** 17 : 2 ** 16,
+        expectedStates !== undefined,
+        2 ** 17,
+      ]);
+    }
+  });
+});
+
+describe('the permutation of each canonicalisation under symmetry (`trackPermutation`, read by onEdge)', () => {
+  it('when asked: at every edge it maps the successor (the interpreter applies the rule instance to the source) to the state stored; when not asked, none is kept', () => {
+    const { model } = counters(3, 5, -1);
+    const nP = 3;
+    let edges = 0;
+    let moved = 0;
+    const search: Search = new Search(model, [], {
+      strategy: 'bfs',
+      symmetry: true,
+      deadlock: false,
+      trackPermutation: true,
+      onEdge: (from, to, k) => {
+        edges++;
+        const perm = search.canon.permutation()[0] as Int32Array;
+        const raw = applyRule(model, model.instances[k] as NonNullable<(typeof model.instances)[number]>, search.state(from));
+        const want = Array.from(raw);
+        for (let i = 0; i < nP; i++) want[perm[i] as number] = raw[i] as number;
+        if (Array.from(perm).some((j, i) => j !== i)) moved++;
+        expect([from, k, Array.from(search.state(to))]).toEqual([from, k, want]);
+      },
+    });
+    expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+    expect([edges > 50, moved > 10]).toEqual([true, true]);
+    const untracked = new Search(model, [], { strategy: 'bfs', symmetry: true, deadlock: false });
+    untracked.runSync({}, { tick: () => null });
+    expect(() => untracked.canon.permutation()).toThrow(/does not keep its permutations/);
+  });
+});
+
+describe('parents in a breadth-first search (`parents`: keep the parent of every state)', () => {
+  it('when asked: the path to (40, 40) on the grid is as deep as the walk says (73 steps) and each step is its rule instance applied by the interpreter; when not asked, none are kept', () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    const deepest = w.order.findIndex((o) => o.s.join() === '40,40');
+    expect(w.order[deepest]?.d).toBe(73);
+    const search = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false, parents: true });
+    expect(search.runSync({}, { tick: () => null })).toEqual({ kind: 'complete' });
+    const ids = search.store.path(deepest);
+    expect([search.store.keepsParents, ids.length - 1, Array.from(search.state(deepest))]).toEqual([true, 73, [40, 40]]);
+    for (let i = 1; i < ids.length; i++) {
+      const inst = model.instances[search.store.via(ids[i] as number)] as NonNullable<(typeof model.instances)[number]>;
+      expect(Array.from(applyRule(model, inst, search.state(ids[i - 1] as number)))).toEqual(Array.from(search.state(ids[i] as number)));
+    }
+    const plain = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(plain.store.keepsParents).toBe(false);
+  });
+});
+
+describe('a synchronous run (runSync: to the end in this thread, no worker threads, no waiting)', () => {
+  it('goes on through the turns a slice asks for (sliceMs 0: after every chunk), breadth-first and depth-first, to the states of the walk; refuses a pool of worker threads', () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const search = new Search(model, [], { strategy, symmetry: false, deadlock: false });
+      expect([strategy, search.runSync({}, { tick: () => null, sliceMs: 0 }), search.count]).toEqual([strategy, { kind: 'complete' }, w.states]);
+    }
+    const pool = { size: 1, start: () => {}, whenReady: async () => {}, startRound: () => {}, startRehash: () => {}, idle: async () => {} };
+    const pooled = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
+    expect(() => pooled.runSync({}, { tick: () => null, pool, parallelFrom: 1 })).toThrow('a synchronous search cannot wait for worker threads');
   });
 });

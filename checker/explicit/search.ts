@@ -96,11 +96,11 @@ export interface LevelPool {
 }
 
 /**
- * The most states a thread claims at once in a round. Large claims keep the successors of
- * neighbouring states (which meet the same states again: two orders of two independent steps) in
- * one thread's caches instead of two cores' (at the bench size with two threads, 4,096 against 256
- * cost 10-20 % less CPU in three pairs of runs); but a round reserves room for every successor of
- * every claim in flight (`reserveRound`), so with many rule instances the claims are smaller.
+ * The most states a thread claims at once in a round: 4,096, or 2^18 / the rule instances when that
+ * is smaller, but never fewer than 256. Large claims keep the successors of neighbouring states
+ * (which meet the same states again: two orders of two independent steps) in one thread's caches
+ * instead of two cores' (at the bench size with two threads, 4,096 against 256 cost 10-20 % less CPU
+ * in three pairs of runs); a round reserves room for every successor of every claim in flight.
  */
 function maxChunk(instances: number): number {
   return Math.min(4096, Math.max(256, Math.floor(2 ** 18 / Math.max(1, instances))));
@@ -446,9 +446,9 @@ export class Search<P extends Kinded = Kinded> {
   private sinceTick = 0;
 
   /**
-   * A round with worker threads: every thread claims chunks until the level is done, the search
-   * stops or pauses, or the room reserved for the round is used up; this thread yields to the
-   * event loop between chunks now and then. Returns a reason to stop, or null.
+   * A round with worker threads: every thread claims chunks (a claim: an eighth of a thread's share of the states left in the
+   * level, at least 16, at most `maxChunk`) until the level is done, the search stops or pauses, or the room reserved for the
+   * round is used up; this thread yields to the event loop between chunks every `sliceMs`. Returns a reason to stop, or null.
    */
   private *parallelRound(limits: Limits, ctl: WalkControl, pool: LevelPool): Generator<Wait, string | null> {
     const ctrl = this.ctrl;
@@ -501,11 +501,11 @@ export class Search<P extends Kinded = Kinded> {
   }
 
   /**
-   * Makes room for a round of `threads` threads inserting at once (no thread grows a store during
-   * a round), and sets the count at which they stop claiming: each claim adds at most a chunk
-   * times the rule instances, and each thread holds a block of ids, so the room left then covers
-   * every chunk in flight. Returns the size of the larger table the round needs first (every
-   * thread fills it: `parallelRehash`), or null.
+   * Makes room for a round of `threads` threads inserting at once (no thread grows a store during a round), and sets the count
+   * at which they stop claiming: each claim adds at most a chunk times the rule instances, and each thread holds a block of
+   * ids, so a slack of threads × (chunk × instances + ID_BLOCK) covers every chunk in flight. The room is the largest of four
+   * times the slack, an eighth of the states stored and 65,536; claims stop at the count plus the room less the slack. Returns
+   * the size of the larger table the round needs first (every thread fills it: `parallelRehash`), or null.
    */
   private reserveRound(threads: number): number | null {
     const slack = threads * ((this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length) + ID_BLOCK);

@@ -5,19 +5,26 @@
  * tests with real threads (workers.test.ts, searchResume.test.ts) take tens of seconds, too long
  * for most mutation runs, and a thread's timing decides what they reach; these take about a second
  * and reach the same code deterministically. Oracle: the independent walk of test/searchWalk.ts,
- * and what the LevelPool contract (search.ts) and the pause contract (`WalkControl.atPause`) say.
+ * and what the LevelPool contract (search.ts) and the pause contract (`WalkControl.atPause`) say;
+ * the size of claims and the room of a round against the policy the TSDoc of `maxChunk`,
+ * `parallelRound` and `reserveRound` states, worked out by hand for a model of 532 rule instances;
+ * a state limit at the exact count where a round's ids are used up; `sliceMs` in a round, in a
+ * one-thread walk and in the depth-first walk (turns of the event loop counted by the test).
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { and, eq, not } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { range } from '../../model/lang/types.js';
 import { invariant } from '../../properties/property.js';
-import { STORES, build, counters, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
+import { STORES, build, counters, cube, expectSame, grid, planArb, walk } from '../../test/searchWalk.js';
 import type { BitstateSet } from './bitstate.js';
 import { CTRL, Expander, claimChunk } from './expander.js';
 import { resultOf, searchFor } from './explicit.js';
 import type { FingerprintSet } from './fingerprintSet.js';
 import type { LevelPool, Search } from './search.js';
-import { StateStore } from './stateStore.js';
+import { ID_BLOCK, StateStore } from './stateStore.js';
 
 /** A pool of `size` worker threads that never claim a chunk (the coordinating thread expands every chunk of a round alone); it records what the search asks of it. */
 function idlePool(size: number, onRound: (search: Search) => void = () => {}): { pool: LevelPool; calls: string[] } {
@@ -70,6 +77,33 @@ function oneChunkPool(): LevelPool {
       view = null;
     },
   };
+}
+
+/**
+ * A start state, then 512 states (`Pick1` sets a to one of 512 values), then 512 × 20 (`Pick2` sets
+ * c to one of 20): levels of 1, 512 and 10,240 states (10,753 in all), 532 rule instances.
+ */
+function fan() {
+  return buildModel(
+    defineProtocol({
+      name: 'search-fan',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const P = b.index('P', 512);
+        const Q = b.index('Q', 20);
+        const a = b.v('a', P);
+        const c = b.v('c', Q);
+        const phase = b.v('phase', range(0, 2));
+        b.init('zero', () => []);
+        b.rule('Pick1', { p: P }, ({ p }) => ({ guard: eq(phase, 0), body: [assign(a, p as never), assign(phase, 1)] }));
+        b.rule('Pick2', { q: Q }, ({ q }) => ({ guard: eq(phase, 1), body: [assign(c, q as never), assign(phase, 2)] }));
+        return {};
+      },
+    }),
+  );
 }
 
 describe('breadth-first levels in rounds (a pool whose threads claim nothing: this thread expands every chunk, through the round code)', () => {
@@ -197,6 +231,191 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
     };
     const end = await search.runAsync({}, { tick, pool: idlePool(1).pool, parallelFrom: 1 });
     expect([end, ticks, search.count < 1681, search.figures().expanded]).toEqual([{ kind: 'limit', reason: 'stopped here' }, 30, true, expandedAtStop]);
+  });
+});
+
+describe('the size of claims and the room of a round (what the TSDoc of maxChunk, parallelRound and reserveRound says)', () => {
+  it('on the fan (532 instances; levels of 1, 512 and 10,240 states; two threads): claims of 16, 32 and 492 states, and claims stop at the count plus the room less the slack, worked out by hand', async () => {
+    const model = fan();
+    expect(model.instances.length).toBe(532);
+    const rounds: { left: number; chunk: number; count: number; limit: number; capacity: number }[] = [];
+    const { pool } = idlePool(1, (s) => {
+      const c = s.ctrl;
+      rounds.push({
+        left: (c[CTRL.end] as number) - (c[CTRL.cursor] as number),
+        chunk: c[CTRL.chunk] as number,
+        count: s.target.count,
+        limit: c[CTRL.limit] as number,
+        capacity: s.target.capacity,
+      });
+    });
+    const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+    try {
+      expect(await search.runAsync({}, { tick: () => null, pool, parallelFrom: 1 })).toEqual({ kind: 'complete' });
+      // Every state stored once: 1 + 512 + 512 × 20.
+      expect(search.count).toBe(10753);
+    } finally {
+      search.dispose();
+    }
+    // Claims: an eighth of a thread's share of the level (left / 16), at least 16, at most maxChunk = 2^18 / 532 = 492 (between
+    // 256 and 4,096): level 0, 1 / 16 -> 16; level 1, 512 / 16 = 32; level 2, 10,240 / 16 = 640 -> 492.
+    expect(rounds.map((r) => [r.left, r.chunk])).toEqual([
+      [1, 16],
+      [512, 32],
+      [10240, 492],
+    ]);
+    // Slack 2 × (chunk × 532 + 64): 17,152, 34,176 and 523,616; room: four times the slack (68,608, 136,704, 2,094,464), each more
+    // than 65,536 and than an eighth of the 1, 513 and 10,753 states stored; claims stop at the count plus room less slack.
+    expect(rounds.map((r) => [r.count, r.limit - r.count])).toEqual([
+      [1, 68608 - 17152],
+      [513, 136704 - 34176],
+      [10753, 2094464 - 523616],
+    ]);
+    // The reserved states beyond that count cover every claim in flight (no store grows during a round).
+    for (const r of rounds) expect(r.capacity - r.limit).toBeGreaterThanOrEqual(2 * (r.chunk * 532 + ID_BLOCK));
+  });
+
+  it('a state limit far from reached pauses no round: one round a level, as without a limit (on the grid, the walk counts the levels)', async () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    for (const limits of [{}, { maxStates: 1_000_000 }]) {
+      const { pool, calls } = idlePool(1);
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      try {
+        expect(await search.runAsync(limits, { tick: () => null, pool, parallelFrom: 1 })).toEqual({ kind: 'complete' });
+        expect([limits, search.count, calls.filter((c) => c === 'round').length]).toEqual([limits, w.states, w.maxDepth + 1]);
+      } finally {
+        search.dispose();
+      }
+    }
+  });
+
+  it('a state limit stops the search after exactly the claim at whose end the store first holds the limit (the walk says how many states that is), also where the ids a round has taken are all used at the limit', async () => {
+    const model = cube();
+    const w = walk(model, [], false, 'bfs', {});
+    expect(w.states).toBe(1000);
+    // reach[p]: the states stored once the positions before p are expanded (ids in the order stored).
+    const reach = new Array<number>(w.states + 1).fill(1);
+    for (const e of w.edges) reach[e.from + 1] = Math.max(reach[e.from + 1] as number, e.to + 1);
+    for (let p = 1; p <= w.states; p++) reach[p] = Math.max(reach[p] as number, reach[p - 1] as number);
+    const starts = Array.from({ length: w.maxDepth + 2 }, (_, d) => (d > w.maxDepth ? w.states : w.order.findIndex((o) => o.d === d)));
+    // Claims of 16 states from each level's start (levels of at most 75 states, two threads), the last one to the level's end.
+    const ends: number[] = [];
+    for (let d = 0; d <= w.maxDepth; d++)
+      for (let e = (starts[d] as number) + 16; ; e += 16) {
+        ends.push(Math.min(e, starts[d + 1] as number));
+        if (e >= (starts[d + 1] as number)) break;
+      }
+    const stopsAt = (m: number) => reach[ends.find((e) => (reach[e] as number) >= m) as number] as number;
+    // The round of depth 14 (75 states) stores exactly 64 new states in its first four claims: the ids of the one block this
+    // thread took are used up there, so the count with unused ids is the limit then too.
+    const c14 = reach[starts[14] as number] as number;
+    expect([(starts[15] as number) - (starts[14] as number), stopsAt(c14 + 64)]).toEqual([75, c14 + 64]);
+    // Limits around the start of that round, around that count, and at the end of the round and one past it.
+    const c15 = reach[starts[15] as number] as number;
+    for (const maxStates of [c14 - 2, c14 - 1, c14, c14 + 1, c14 + 2, ...Array.from({ length: 9 }, (_, i) => c14 + 60 + i), c15, c15 + 1]) {
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      const end = await search.runAsync({ maxStates }, { tick: () => null, pool: idlePool(1).pool, parallelFrom: 1 });
+      expect([maxStates, end, search.count]).toEqual([maxStates, { kind: 'limit', reason: `state limit of ${maxStates} reached` }, stopsAt(maxStates)]);
+    }
+  });
+});
+
+/** Counts the turns of the event loop (a callback that schedules itself with setImmediate) until stopped. */
+function loopTurns(): { now: () => number; stop: () => void } {
+  let n = 0;
+  let on = true;
+  const spin = () => {
+    n++;
+    if (on) setImmediate(spin);
+  };
+  setImmediate(spin);
+  return {
+    now: () => n,
+    stop: () => {
+      on = false;
+    },
+  };
+}
+
+/** Whether every step between consecutive counts is positive (`more`) or zero. */
+const stepsAre = (counts: readonly number[], more: boolean) => counts.slice(1).every((t, i) => (more ? t > (counts[i] as number) : t === counts[i]));
+
+describe('time slices (`sliceMs`: yield to the event loop after this many milliseconds of work; none without it)', () => {
+  it('in a round, 0: the event loop has a turn between any two claims of this thread; 10 minutes: never within a round (on the grid)', async () => {
+    const { model } = grid();
+    for (const sliceMs of [0, 600_000]) {
+      const turns = loopTurns();
+      // The turns counted at each claim of this thread (the search ticks after every claim), a list per round.
+      const seen: number[][] = [];
+      const { pool } = idlePool(1, () => seen.push([]));
+      const tick = () => {
+        seen.at(-1)?.push(turns.now());
+        return null;
+      };
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      try {
+        expect(await search.runAsync({}, { tick, pool, parallelFrom: 1, sliceMs })).toEqual({ kind: 'complete' });
+        expect(search.count).toBe(1681);
+      } finally {
+        turns.stop();
+        search.dispose();
+      }
+      const several = seen.filter((r) => r.length >= 2);
+      expect(several.length).toBeGreaterThan(20);
+      for (const r of several) expect([sliceMs, stepsAre(r, sliceMs === 0)]).toEqual([sliceMs, true]);
+    }
+  });
+
+  it('one thread, breadth-first, 0: a turn after every chunk (the walk asks whether a pause is due after each); 10 minutes: none; a tick every 1,024 expansions (one on the grid)', async () => {
+    const { model } = grid();
+    for (const sliceMs of [0, 600_000]) {
+      const turns = loopTurns();
+      // The turns counted when the walk first asks about a pause with a given number of states expanded (after each chunk).
+      const atChunk = new Map<number, number>();
+      let ticks = 0;
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      const due = () => {
+        const n = search.figures().expanded;
+        if (!atChunk.has(n)) atChunk.set(n, turns.now());
+        return false;
+      };
+      const tick = () => {
+        ticks++;
+        return null;
+      };
+      try {
+        expect(await search.runAsync({}, { tick, atPause: { due, run: () => {} }, sliceMs })).toEqual({ kind: 'complete' });
+        expect([search.count, search.figures().expanded, ticks]).toEqual([1681, 1681, 1]);
+      } finally {
+        turns.stop();
+        search.dispose();
+      }
+      // A chunk ends a level (74 of them) or at the tick.
+      expect(atChunk.size).toBeGreaterThanOrEqual(74);
+      expect([sliceMs, stepsAre([...atChunk.values()], sliceMs === 0)]).toEqual([sliceMs, true]);
+    }
+  });
+
+  it('depth-first: a turn after each tick (every 1,024 expansions) when slices are asked for, none without (on a cube of 3,375 states: 3 ticks)', async () => {
+    const model = cube(14);
+    for (const sliceMs of [0, undefined]) {
+      const turns = loopTurns();
+      const atTick: number[] = [];
+      const tick = () => {
+        atTick.push(turns.now());
+        return null;
+      };
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false, strategy: 'dfs' });
+      try {
+        expect(await search.runAsync({}, { tick, ...(sliceMs === undefined ? {} : { sliceMs }) })).toEqual({ kind: 'complete' });
+        expect([search.opts.strategy, search.count]).toEqual(['dfs', 15 ** 3]);
+      } finally {
+        turns.stop();
+        search.dispose();
+      }
+      expect([sliceMs, atTick.length, stepsAre(atTick, sliceMs === 0)]).toEqual([sliceMs, 3, true]);
+    }
   });
 });
 
