@@ -4,14 +4,16 @@
  * is one of its images (so two states share a form exactly when a permutation maps one to the
  * other), the whole-group search gives the least image, and the permutation reported maps the state
  * to its form. States are drawn with most slots at their least value, so that elements are often
- * interchangeable (twins) and signatures often equal, the cases the search prunes.
+ * interchangeable (twins) and signatures often equal, the cases the search prunes. Also the shortcut
+ * for successors (`unchangedFrom`): a state that agrees with a least image on every slot a permutation
+ * can change (read from the slot names) is the least of its own images, and no other state is let through.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../model/lang/compile.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { arrayOf, bool, enumOf, option, range, record } from '../../model/lang/types.js';
-import { allPerms, packedLess, permute, sparseState as sparseStateOf } from '../../test/symmetryOracle.js';
+import { arrayOf, bool, cardinality, enumOf, minValue, option, range, record } from '../../model/lang/types.js';
+import { allPerms, packedLess, permute, slotShapes, sparseState as sparseStateOf } from '../../test/symmetryOracle.js';
 import { Canonicalizer } from './symmetry.js';
 
 /** Two symmetric types (P of 3, Q of 2), a plain index type, a one-element symmetric type: arrays, matrices, pointers, records. */
@@ -172,4 +174,70 @@ describe("the canonicaliser's group", () => {
     const m = compileModel(mixed, []);
     expect(() => new Canonicalizer(mixed, m.words, m.pack).permutation()).toThrow(/does not keep/);
   });
+});
+
+describe('a successor that agrees with a canonical state on every slot a permutation can change', () => {
+  for (const [name, model] of [
+    ['mixed', mixed],
+    ['procs', procs],
+  ] as const) {
+    it(`${name}: is reported canonical exactly when it agrees there, and is then the least of its images; the permutation kept is the identity`, () => {
+      const cm = compileModel(model, []);
+      const perms = allPerms(model);
+      const packed = (s: Int32Array) => {
+        const w = new Uint32Array(cm.words);
+        cm.pack(s, w, 0);
+        return w;
+      };
+      // The slots a permutation can change, from the slot names: indexed by a symmetric type of more than one element, or holding one of its values.
+      const permuted = new Set(model.indexes.filter((t) => t.symmetric && t.size > 1).map((t) => t.name));
+      const affected = slotShapes(model).map(
+        (sh) => sh.steps.some((st) => 'at' in st && permuted.has(st.at.name)) || (sh.valueType !== null && permuted.has(sh.valueType)),
+      );
+      expect(affected.some((a) => a) && affected.some((a) => !a)).toBe(true);
+      const others = affected.flatMap((a, k) => (a ? [] : [k]));
+      const changeable = affected.flatMap((a, k) => (a ? [k] : []));
+      const canon = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax: 1000, track: true });
+      const identity = canon.types.map((t) => Array.from({ length: t.size }, (_, i) => i));
+      const slotValue = (k: number, x: number) => {
+        const t = model.layout.slotTypes[k] as Parameters<typeof minValue>[0];
+        return minValue(t) + (x % cardinality(t));
+      };
+      let agreeing = 0;
+      let moved = 0;
+      fc.assert(
+        fc.property(
+          sparseState(model),
+          fc.array(fc.tuple(fc.nat(others.length - 1), fc.nat(7))),
+          fc.option(fc.tuple(fc.nat(changeable.length - 1), fc.nat(7))),
+          (s, edits, poke) => {
+            // The source: the least image of s over every permutation (brute force).
+            const src = perms.map((p) => permute(model, s, p)).reduce((m, u) => (packedLess(packed(u), packed(m)) ? u : m));
+            const t = Int32Array.from(src);
+            for (const [i, x] of edits) t[others[i] as number] = slotValue(others[i] as number, x);
+            if (poke) t[changeable[poke[0]] as number] = slotValue(changeable[poke[0]] as number, poke[1]);
+            const agrees = changeable.every((k) => t[k] === src[k]);
+            // First an image of the source whose canonicalisation applies another permutation than the identity (none when every image is the source itself).
+            for (const p of perms) {
+              const u = permute(model, src, p);
+              canon.canonical(u, packed(u));
+              if (canon.permutation().some((q, i) => q.join() !== (identity[i] as number[]).join())) {
+                moved++;
+                break;
+              }
+            }
+            expect(canon.unchangedFrom(src, t)).toBe(agrees);
+            if (!agrees) return;
+            agreeing++;
+            expect(canon.permutation().map((p) => Array.from(p))).toEqual(identity);
+            const images = perms.map((p) => packed(permute(model, t, p)));
+            expect(images.every((u) => !packedLess(u, packed(t)))).toBe(true);
+          },
+        ),
+        { numRuns: 100, seed: 13 },
+      );
+      expect(agreeing).toBeGreaterThan(20);
+      expect(moved).toBeGreaterThan(50);
+    });
+  }
 });

@@ -272,6 +272,28 @@ describe('checkSymmetric allows what treats every value alike', () => {
     expect(verdict(model)).toBe('allowed');
   });
 
+  it('a literal of an option of that enum holding a value (built by hand, as for option(T) above) is allowed: only an option of the symmetric index refers to it', () => {
+    const model = buildModel(
+      defineProtocol({
+        name: 'namesake-option',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 3, { symmetric: true });
+          const namesake = option(enumOf('T', ['a', 'b']));
+          const pick = b.v('pick', namesake);
+          const on = b.v('on', arrayOf(T, bool));
+          b.init('i', () => []);
+          b.rule('R', { t: T }, ({ t }) => ({ guard: and(eq(pick, { op: 'lit', type: namesake, value: 1 } as Expr), on.at(t)), body: [] }));
+          return {};
+        },
+      }),
+    );
+    expect(verdict(model)).toBe('allowed');
+  });
+
   it('a model without symmetric types is never refused', () => {
     const model = withRule(
       (_h, t) => eq(t, 1),
