@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import { parseItf, itfToTrace, traceToItf } from '../../counterexamples/itf.js';
 import type { Trace } from '../../counterexamples/trace.js';
-import { buildModel, type Model, type ProtocolDef } from '../../model/lang/protocol.js';
-import type { Liveness, PropertySet } from '../../properties/property.js';
+import { and, eq, ne, not, type Ref } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol, type Model, type ProtocolDef } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { bool, range } from '../../model/lang/types.js';
+import { definePropertySet, eventually, type Liveness, type PropertySet } from '../../properties/property.js';
 import {
   lossyChannel,
   lossyChannelProperties,
@@ -131,6 +134,44 @@ describe('textbook liveness cases with known answers', () => {
     const model = buildModel(stopper);
     const r = explicitCheckWithLiveness({ model, properties: stopperProperties.build(model), limits: {} });
     expect(violations(r).map((v) => v.kind)).toEqual(['liveness', 'liveness', 'deadlock']);
+  });
+});
+
+describe('the loop of a lasso meets every fairness requirement of its component', () => {
+  // x moves among 0, 1 and 2 by unfair steps (0 -> 1, 1 -> 0, 1 -> 2, 2 -> 0); Leave, weakly fair, ends the walk from
+  // 0 or 1 (never from 2). The shortest loop, 0 -> 1 -> 0, keeps Leave enabled throughout: under weak fairness Leave
+  // would have to be taken. The only fair loops pass through 2, where Leave is disabled, so "eventually left" fails
+  // with a loop through 2, and never through a loop of 0 and 1 alone.
+  const detour = defineProtocol<{ x: Ref; left: Ref }>({
+    name: 'detour',
+    summary: 'a weakly fair exit disabled in one state of the cycle',
+    spec: 'checker/explicit/liveness.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const x = b.v('x', range(0, 2));
+      const left = b.v('left', bool);
+      const step = (name: string, from: number, to: number) => b.rule(name, {}, () => ({ guard: and(not(left), eq(x, from)), body: [assign(x, to)] }));
+      b.init('zero', () => []);
+      step('Up', 0, 1);
+      step('Down', 1, 0);
+      step('Detour', 1, 2);
+      step('Home', 2, 0);
+      b.rule('Leave', {}, () => ({ guard: and(not(left), ne(x, 2)), body: [assign(left, true)] }), { fairness: 'weak' });
+      b.endState(() => left);
+      return { x, left };
+    },
+  });
+  const detourProperties = definePropertySet(detour, (m) => [eventually('eventually-left', 'DT-L1', 'the walk is eventually left', m.handles.left)]);
+
+  it('a weakly fair rule enabled at the entry and never taken inside: the loop visits a state where it is disabled', () => {
+    const { model, properties, result } = run(detour, detourProperties);
+    const [v] = violations(result);
+    expect(v?.property).toBe('eventually-left');
+    const tr = v?.trace as Trace;
+    const xSlot = model.layout.slotNames.indexOf('x');
+    const loopXs = tr.steps.slice(tr.loop as number).map((st) => st.state[xSlot]);
+    expect([loopXs.includes(2), replay(model, properties, v as Violation)]).toEqual([true, expect.objectContaining({ ok: true, kind: 'cycle' })]);
   });
 });
 
