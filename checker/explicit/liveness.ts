@@ -165,26 +165,21 @@ function fairLoop(g: StateGraph, tok: Int32Array, entry: number, groups: Fairnes
   const { offsets, targets, labels } = g;
   const T = tok[entry] as number;
   const { groupOf } = groups;
-  // Per group over the component: in how many states enabled, and whether taken inside.
-  const enabledIn = new Map<number, number>();
+  // The groups enabled somewhere in the component, and those of them taken inside it.
+  const enabledIn = new Set<number>();
   const taken = new Set<number>();
-  // Last state in which each group was counted (each state is visited once by the BFS).
-  const lastSeen = new Int32Array(groups.count).fill(-1);
   bfsInComponent(g, tok, T, entry, sc, (v) => {
     for (let j = offsets[v] as number, e = offsets[v + 1] as number; j < e; j++) {
       const grp = groupOf[labels[j] as number] as number;
       if (grp < 0) continue;
-      if (lastSeen[grp] !== v) {
-        lastSeen[grp] = v;
-        enabledIn.set(grp, (enabledIn.get(grp) ?? 0) + 1);
-      }
+      enabledIn.add(grp);
       if (tok[targets[j] as number] === T) taken.add(grp);
     }
     return -1;
   });
   const needEdge = new Set<number>();
   const needDisabled = new Set<number>();
-  for (const grp of enabledIn.keys()) {
+  for (const grp of enabledIn) {
     if (taken.has(grp)) needEdge.add(grp);
     else needDisabled.add(grp);
   }
