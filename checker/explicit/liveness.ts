@@ -283,7 +283,7 @@ function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): 
   for (let v = 0; v < n; v++) {
     const f = flags[v] as number;
     if (f & Q) continue;
-    const sd = form === 'eventually' ? isInit(v) : form === 'leadsTo' ? (f & P) !== 0 : true;
+    const sd = form === 'eventually' ? isInit(v) : (f & P) !== 0; // alwaysEventually's p is the constant true
     if (sd) {
       flags[v] = f | SEED | IN_REGION;
       queue[tail++] = v;
