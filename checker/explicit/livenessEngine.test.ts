@@ -17,7 +17,7 @@ import { applyRule, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, option, range } from '../../model/lang/types.js';
-import { type Liveness, type Property, alwaysEventually, cover, eventually, invariant, stepProperty } from '../../properties/property.js';
+import { type Liveness, type Property, alwaysEventually, cover, eventually, invariant, leadsToEach, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckJob, CheckResult, Progress } from '../engine.js';
 import { explicitCheck } from './explicit.js';
@@ -347,6 +347,41 @@ function replays(model: Model, t: Trace): boolean {
     return want.length === s.state.length && want.every((x, k) => x === s.state[k]);
   });
 }
+
+describe('the figures of the annotated quotient', () => {
+  it('the bytes reported are at least the quotient graph with the analysis arrays: a flag byte and a token (4) per node of the product, one node per state and tracked value', () => {
+    // Five symmetric counters 0..15, each raised by Inc(t): up to permutation a state is a multiset
+    // of five values of 0..15, C(20, 5) = 15504 of them. A property for each counter makes the graph
+    // the annotated quotient and the product tracks one of the five: 5 nodes a state. At this size
+    // those arrays outweigh the graph search's reservations.
+    const counters = buildModel(
+      defineProtocol({
+        name: 'counters',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 5, { symmetric: true });
+          const c = b.v('c', arrayOf(T, range(0, 15)));
+          b.init('zero', () => []);
+          b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
+          return { T, c };
+        },
+      }),
+    );
+    const { T, c } = counters.handles;
+    // p ~> p: holds (so the verdict and the figures are the quotient's, no full graph).
+    const top = leadsToEach('top-stays', 'L-9', 'a counter at 15 is at 15', T, (d) => [eq(c.at(d), 15), eq(c.at(d), 15)]);
+    const built = buildGraph(counters, {}, {}, true, null, true);
+    expect(built.status).toBe('complete');
+    const g = built.graph;
+    const r = livenessCheck({ model: counters, properties: [top], limits: {}, symmetry: true });
+    expect([r.status, r.stats.symmetry, g.n]).toEqual(['ok', true, 15504]);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 5 * 5 * g.n);
+  });
+});
 
 describe('errors, and several properties, on the graph and on the annotated quotient', () => {
   it('a model error at a start state: the trace is that start state alone', () => {
