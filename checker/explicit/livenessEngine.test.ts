@@ -306,6 +306,37 @@ describe('the figures of the fair-cycle analysis', () => {
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 18 * g.n);
   });
+
+  it('the same 18 bytes a state where the cycle search holds few frames: a 150 x 150 grid with no cycle, violated at its corner (no rule enabled)', () => {
+    // x and y each count up to 149 (22500 states); no edge goes back, so the analysis' own arrays
+    // are all but the whole figure, and each of them counts.
+    const grid = buildModel(
+      defineProtocol({
+        name: 'grid',
+        summary: '',
+        spec: 'checker/explicit/livenessEngine.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 149));
+          const y = b.v('y', range(0, 149));
+          b.init('zero', () => []);
+          b.rule('IncX', {}, () => ({ guard: lt(x, 149), body: [assign(x, add(x, 1))] }));
+          b.rule('IncY', {}, () => ({ guard: lt(y, 149), body: [assign(y, add(y, 1))] }));
+          return { x, y };
+        },
+      }),
+    );
+    const { x, y } = grid.handles;
+    const built = buildGraph(grid, {});
+    expect(built.status).toBe('complete');
+    const g = built.graph;
+    // Raising y first never passes (149, 0): the run stops at (149, 149).
+    const r = livenessCheck({ model: grid, properties: [eventually('corner', 'G-1', 'x reaches 149 with y at 0', and(eq(x, 149), eq(y, 0)))], limits: {} });
+    expect([r.status, g.n]).toEqual(['violated', 22500]);
+    expect(r.status === 'violated' && r.violations[0]?.message).toMatch(/deadlock/);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 18 * g.n);
+  });
 });
 
 /**
