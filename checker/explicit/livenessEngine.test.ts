@@ -507,6 +507,41 @@ describe('the safety search figures as the size of the liveness graph (LivenessO
     }
   });
 
+  it('the figures of a search without symmetry reduction are not taken as the size of the reduced liveness graph: the same bytes as without figures', () => {
+    // Four symmetric counters 0..15: 16^4 = 65536 states and 4 x 15 x 16^3 = 245760 edges in full,
+    // C(19, 4) = 3876 multisets reduced. Taken as the reduced graph's size, the full figures would
+    // make its store's table for 65536 states, and the bytes show it.
+    const counters = buildModel(
+      defineProtocol({
+        name: 'four-counters',
+        summary: '',
+        spec: 'checker/explicit/livenessEngine.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 4, { symmetric: true });
+          const c = b.v('c', arrayOf(T, range(0, 15)));
+          b.init('zero', () => []);
+          b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
+          return { c };
+        },
+      }),
+    );
+    const reduced: CheckJob = {
+      model: counters,
+      properties: [eventually('zero', 'FC-1', 'counter 0 is 0', eq(counters.handles.c.at(0), 0))],
+      limits: {},
+      symmetry: true,
+    };
+    const safety = explicitCheck({ ...reduced, properties: [], symmetry: false }).stats;
+    expect([safety.states, safety.transitions, safety.symmetry]).toEqual([65536, 245760, false]);
+    const alone = livenessCheck(reduced);
+    const r = livenessCheck(reduced, {}, { safety });
+    expect([alone.stats.states, alone.stats.symmetry]).toEqual([3876, true]);
+    expect(verdict(r)).toEqual(verdict(alone));
+    expect(r.stats.storeBytes).toBe(alone.stats.storeBytes);
+  });
+
   it('the figures of a complete exact search of the same graph: the same verdict, and no more bytes', () => {
     const safety = explicitCheck(job).stats;
     expect(safety.states).toBe(1728);
