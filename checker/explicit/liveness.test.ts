@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -264,6 +265,28 @@ describe('the states moved to a file during the fair-cycle analysis (LivenessOpt
     expect(verdict(moved)).toEqual(verdict(kept));
     expect(moved.stats.storeBytes ?? 0).toBeLessThanOrEqual(kept.stats.storeBytes ?? 0);
     for (const v of violations(moved)) expect(replay(model, properties as readonly Liveness[], v)).toMatchObject({ ok: true });
+  });
+
+  // StateStore.evict: the file is closed (closeEvicted) when the analysis ends, whatever its verdict.
+  // Counted from the process' open files (/proc/self/fd, Linux): an unlinked file stays open until closed.
+  const statesFiles = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).includes('mirrorcheck-states-');
+      } catch {
+        return false;
+      }
+    }).length;
+  it.skipIf(!existsSync('/proc/self/fd'))('closes the file of the moved states when the check ends (a violation or none)', () => {
+    const before = statesFiles();
+    // The mutex under weak fairness (a starving cycle) and under strong fairness (holds).
+    const statuses: string[] = [];
+    for (const [, make] of cases.slice(0, 2)) {
+      const { model, properties } = make();
+      statuses.push(livenessCheck({ model, properties: properties as readonly Liveness[], limits: {} }, {}, { evictStatesFrom: 0 }).status);
+      expect(statesFiles()).toBe(before);
+    }
+    expect(statuses).toEqual(['violated', 'ok']);
   });
 
   it('keeps the states in memory, with the same results, where no temporary file can be made', () => {

@@ -17,7 +17,7 @@ import { applyRule, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, bool, option, range } from '../../model/lang/types.js';
-import { type Liveness, type Property, alwaysEventually, cover, eventually, invariant, stepProperty } from '../../properties/property.js';
+import { type Liveness, type Property, alwaysEventually, cover, eventually, invariant, leadsToEach, stepProperty } from '../../properties/property.js';
 import { lossyChannel, lossyChannelProperties, mutex, mutexProperties, stopper, stopperProperties } from '../../test/fixtures/livenessProtocols.js';
 import type { CheckJob, CheckResult, Progress } from '../engine.js';
 import { explicitCheck } from './explicit.js';
@@ -306,6 +306,37 @@ describe('the figures of the fair-cycle analysis', () => {
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
     expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 18 * g.n);
   });
+
+  it('the same 18 bytes a state where the cycle search holds few frames: a 150 x 150 grid with no cycle, violated at its corner (no rule enabled)', () => {
+    // x and y each count up to 149 (22500 states); no edge goes back, so the analysis' own arrays
+    // are all but the whole figure, and each of them counts.
+    const grid = buildModel(
+      defineProtocol({
+        name: 'grid',
+        summary: '',
+        spec: 'checker/explicit/livenessEngine.test.ts',
+        params: {},
+        variants: [],
+        build(b) {
+          const x = b.v('x', range(0, 149));
+          const y = b.v('y', range(0, 149));
+          b.init('zero', () => []);
+          b.rule('IncX', {}, () => ({ guard: lt(x, 149), body: [assign(x, add(x, 1))] }));
+          b.rule('IncY', {}, () => ({ guard: lt(y, 149), body: [assign(y, add(y, 1))] }));
+          return { x, y };
+        },
+      }),
+    );
+    const { x, y } = grid.handles;
+    const built = buildGraph(grid, {});
+    expect(built.status).toBe('complete');
+    const g = built.graph;
+    // Raising y first never passes (149, 0): the run stops at (149, 149).
+    const r = livenessCheck({ model: grid, properties: [eventually('corner', 'G-1', 'x reaches 149 with y at 0', and(eq(x, 149), eq(y, 0)))], limits: {} });
+    expect([r.status, g.n]).toEqual(['violated', 22500]);
+    expect(r.status === 'violated' && r.violations[0]?.message).toMatch(/deadlock/);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 18 * g.n);
+  });
 });
 
 /**
@@ -347,6 +378,41 @@ function replays(model: Model, t: Trace): boolean {
     return want.length === s.state.length && want.every((x, k) => x === s.state[k]);
   });
 }
+
+describe('the figures of the annotated quotient', () => {
+  it('the bytes reported are at least the quotient graph with the analysis arrays: a flag byte and a token (4) per node of the product, one node per state and tracked value', () => {
+    // Five symmetric counters 0..15, each raised by Inc(t): up to permutation a state is a multiset
+    // of five values of 0..15, C(20, 5) = 15504 of them. A property for each counter makes the graph
+    // the annotated quotient and the product tracks one of the five: 5 nodes a state. At this size
+    // those arrays outweigh the graph search's reservations.
+    const counters = buildModel(
+      defineProtocol({
+        name: 'counters',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const T = b.index('T', 5, { symmetric: true });
+          const c = b.v('c', arrayOf(T, range(0, 15)));
+          b.init('zero', () => []);
+          b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
+          return { T, c };
+        },
+      }),
+    );
+    const { T, c } = counters.handles;
+    // p ~> p: holds (so the verdict and the figures are the quotient's, no full graph).
+    const top = leadsToEach('top-stays', 'L-9', 'a counter at 15 is at 15', T, (d) => [eq(c.at(d), 15), eq(c.at(d), 15)]);
+    const built = buildGraph(counters, {}, {}, true, null, true);
+    expect(built.status).toBe('complete');
+    const g = built.graph;
+    const r = livenessCheck({ model: counters, properties: [top], limits: {}, symmetry: true });
+    expect([r.status, r.stats.symmetry, g.n]).toEqual(['ok', true, 15504]);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.buildPeakBytes);
+    expect(r.stats.storeBytes).toBeGreaterThanOrEqual(g.bytes + 5 * 5 * g.n);
+  });
+});
 
 describe('errors, and several properties, on the graph and on the annotated quotient', () => {
   it('a model error at a start state: the trace is that start state alone', () => {
@@ -439,6 +505,52 @@ describe('the safety search figures as the size of the liveness graph (LivenessO
       expect(verdict(r)).toEqual(verdict(without));
       expect(r.stats.storeBytes).toBe(without.stats.storeBytes);
     }
+  });
+
+  // Four symmetric counters 0..15: 16^4 = 65536 states and 4 x 15 x 16^3 = 245760 edges in full,
+  // C(19, 4) = 3876 multisets reduced.
+  const counters = buildModel(
+    defineProtocol({
+      name: 'four-counters',
+      summary: '',
+      spec: 'checker/explicit/livenessEngine.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const T = b.index('T', 4, { symmetric: true });
+        const c = b.v('c', arrayOf(T, range(0, 15)));
+        b.init('zero', () => []);
+        b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
+        return { c };
+      },
+    }),
+  );
+  const zero = eventually('zero', 'FC-1', 'counter 0 is 0', eq(counters.handles.c.at(0), 0));
+
+  it('the figures of a search without symmetry reduction are not taken as the size of the reduced liveness graph: the same bytes as without figures', () => {
+    // Taken as the reduced graph's size, the full figures would make its store's table for 65536
+    // states, and the bytes show it.
+    const reduced: CheckJob = { model: counters, properties: [zero], limits: {}, symmetry: true };
+    const safety = explicitCheck({ ...reduced, properties: [], symmetry: false }).stats;
+    expect([safety.states, safety.transitions, safety.symmetry]).toEqual([65536, 245760, false]);
+    const alone = livenessCheck(reduced);
+    const r = livenessCheck(reduced, {}, { safety });
+    expect([alone.stats.states, alone.stats.symmetry]).toEqual([3876, true]);
+    expect(verdict(r)).toEqual(verdict(alone));
+    expect(r.stats.storeBytes).toBe(alone.stats.storeBytes);
+  });
+
+  it('the figures of a bitstate search that missed states are not taken as the graph size: the same bytes as without figures', () => {
+    // A bit array of 4096 bytes (32768 bits) cannot tell 65536 states apart: the search counts fewer.
+    const full: CheckJob = { model: counters, properties: [zero], limits: {} };
+    const safety = explicitCheck({ ...full, properties: [], explicit: { store: 'bitstate', memoryBytes: 4096 } }).stats;
+    expect(safety.store).toBe('bitstate');
+    expect(safety.states).toBeLessThan(65536);
+    const alone = livenessCheck(full);
+    const r = livenessCheck(full, {}, { safety });
+    expect(alone.stats.states).toBe(65536);
+    expect(verdict(r)).toEqual(verdict(alone));
+    expect(r.stats.storeBytes).toBe(alone.stats.storeBytes);
   });
 
   it('the figures of a complete exact search of the same graph: the same verdict, and no more bytes', () => {

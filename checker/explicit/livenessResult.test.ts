@@ -113,6 +113,29 @@ describe('livenessCheck on its own', () => {
     expect([r.trace?.engine, r.trace?.property, r.trace?.protocol]).toEqual(['explicit', null, 'live-counter']);
   });
 
+  it("a model error in a start state's own assignments: an error with no trace (there is no state to lead to)", () => {
+    // The start state cannot be made (unwrap of none): the graph search stops before storing any state.
+    const badStart = defineProtocol({
+      name: 'bad-start',
+      summary: '',
+      spec: 'checker/explicit/livenessResult.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const k = b.v('k', range(0, 3));
+        const none = b.v('none', option(range(0, 3)));
+        b.init('unwraps', () => [assign(k, unwrap(none))]);
+        b.rule('Inc', {}, () => ({ guard: lt(k, 3), body: [assign(k, add(k, 1))] }));
+        return { k };
+      },
+    });
+    const m = buildModel(badStart);
+    const r = livenessCheck({ model: m, properties: [eventually('k3', 'L-4', '', eq(m.handles.k, 3))], limits: {} });
+    expect(r.status).toBe('error');
+    if (r.status !== 'error') return;
+    expect([r.code, r.trace, r.stats.states]).toEqual(['MC011', null, 0]);
+  });
+
   it('ignores properties that are not liveness ones', () => {
     const never = invariant('never', 'S-2', 'n is never 1', lt(1, n));
     expect(livenessCheck({ model, properties: [never, reaches3], limits: {} }).status).toBe('ok');

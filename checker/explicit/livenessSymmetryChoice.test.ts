@@ -12,6 +12,7 @@ import { type Model, buildModel, defineProtocol } from '../../model/lang/protoco
 import { assign } from '../../model/lang/stmt.js';
 import { type IndexType, arrayOf, bool } from '../../model/lang/types.js';
 import { eventually, leadsToEach } from '../../properties/property.js';
+import { livenessCheck, livenessRun } from './liveness.js';
 import { livenessSymmetry } from './livenessSymmetry.js';
 
 interface Shape {
@@ -144,5 +145,24 @@ describe('livenessSymmetry: whether the reduced graph gives the verdicts, and wh
       use: false,
       reason: "131072 permutations: more than an edge's permutation index holds (65536)",
     });
+  });
+});
+
+describe('the liveness check asks livenessSymmetry with its own fairness mode (LivenessOptions.fairness, `declared` by default)', () => {
+  // Strong fairness per instance of Go over six parameters of T of 2: an orbit of 2^6 renamed
+  // requirements, refused under the declared fairness (the case above); with no fairness nothing is
+  // renamed and the plain reduced graph is used.
+  const m = model({ t: 2, params: 6, fairness: 'strong', scope: 'instance' });
+  const { flag } = m.handles as unknown as { flag: { at: (x: number) => never } };
+  const job = { model: m, properties: [eventually('flag', 'L-1', '', eq(flag.at(0), true))], limits: {}, symmetry: true };
+  const refused = 'strong fairness per instance of Go: 64 renamed instances, more than the 32 the threads follow';
+
+  it('fairness none: the reduced graph, nothing refused; declared (given or by default): refused for the orbit', async () => {
+    for (const r of [livenessCheck(job, {}, { fairness: 'none' }), await livenessRun(job, {}, { fairness: 'none' })]) {
+      expect([r.stats.symmetry, r.stats.symmetryRefused]).toEqual([true, undefined]);
+    }
+    for (const r of [livenessCheck(job, {}, { fairness: 'declared' }), livenessCheck(job), await livenessRun(job)]) {
+      expect([r.stats.symmetry, r.stats.symmetryRefused]).toEqual([false, refused]);
+    }
   });
 });
