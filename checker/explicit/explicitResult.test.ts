@@ -1,10 +1,10 @@
 /**
  * What an explicit run reports besides its verdict. Why this file exists: the figures, the shard
- * fields that `mirrorcheck merge` relies on, the thread figures and the cover requirements are
- * built in explicit.ts from the search's counters; the search tests compare the counts with a walk
- * but not these; and `collapse: true` in the figures of a collapsed exact store. The oracles: the run's own wall time, the store's bytes over its states, the same
- * check's shards against each other and against other checks, the walk's counts, and counts worked
- * out by hand.
+ * fields that `mirrorcheck merge` relies on, the thread figures, the cover requirements and
+ * `collapse: true` of a collapsed exact store are built in explicit.ts from the search's counters;
+ * the search tests compare the counts with a walk but not these. The oracles: the run's own wall
+ * time, the store's bytes over its states, the same check's shards against each other and against
+ * other checks, the walk's counts, and counts worked out by hand.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
