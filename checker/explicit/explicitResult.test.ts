@@ -1,9 +1,10 @@
 /**
  * What an explicit run reports besides its verdict. Why this file exists: the figures, the shard
- * fields that `mirrorcheck merge` relies on, the thread figures and the cover requirements are
- * built in explicit.ts from the search's counters; the search tests compare the counts with a walk
- * but not these. The oracles: the run's own wall time, the store's bytes over its states, the same
- * check's shards against each other and against other checks, and the walk's counts.
+ * fields that `mirrorcheck merge` relies on, the thread figures, the cover requirements and
+ * `collapse: true` of a collapsed exact store are built in explicit.ts from the search's counters;
+ * the search tests compare the counts with a walk but not these. The oracles: the run's own wall
+ * time, the store's bytes over its states, the same check's shards against each other and against
+ * other checks, the walk's counts, and counts worked out by hand.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -265,6 +266,42 @@ describe('explicit run figures', () => {
       await expect(other).rejects.toMatchObject({ code: 'MC050' });
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the collapsed exact store', () => {
+  /** Four variables of 24 bits (96 bits: three words a state, the least the collapse needs); `Up` raises a from 0 to 5: six states, five transitions, five deep. */
+  function wide() {
+    return buildModel(
+      defineProtocol({
+        name: 'explicit-wide',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const [a, ...rest] = [0, 1, 2, 3].map((i) => b.v(`v${i}`, range(0, 2 ** 24 - 1)));
+          b.init('zero', () => rest.map((v, i) => assign(v, 1000 + i)));
+          b.rule('Up', {}, () => ({ guard: lt(a as never, 5), body: [assign(a as never, add(a as never, 1))] }));
+          return {};
+        },
+      }),
+    );
+  }
+
+  it('collapse: true is reported (and the same counts as without), only when asked', async () => {
+    const job = (collapse: boolean): CheckJob => ({ model: wide(), properties: [], limits: {}, deadlock: false, explicit: { collapse } });
+    for (const collapse of [true, false]) {
+      for (const r of [explicitCheck(job(collapse)), await explicitRun(job(collapse))]) {
+        expect(r.stats.engine === 'explicit' && [r.status, r.stats.states, r.stats.transitions, r.stats.depth, r.stats.collapse]).toEqual([
+          'ok',
+          6,
+          5,
+          5,
+          collapse ? true : undefined,
+        ]);
+      }
     }
   });
 });
