@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { inFreshTmpdir } from '../../test/tmpdir.js';
 import { registry } from '../../cli/registry.js';
 import { replayTrace } from '../../counterexamples/replay.js';
 import { buildModel } from '../../model/lang/protocol.js';
@@ -88,11 +88,8 @@ describe('compact stores and the collapsing exact store find what the exact stor
     expect(bits.stats.engine === 'explicit' && bits.stats.coverage).toBeGreaterThan(0.999);
   });
 
-  it('a compact search without a checkpoint folder leaves no level file behind, whether it passes or finds a violation', () => {
-    const before = process.env.TMPDIR;
-    const dir = mkdtempSync(join(tmpdir(), 'mc-compact-tmp-'));
-    process.env.TMPDIR = dir;
-    try {
+  it('a compact search without a checkpoint folder leaves no level file behind, whether it passes or finds a violation', async () => {
+    await inFreshTmpdir('mc-compact-tmp-', (dir) => {
       expect(tmpdir()).toBe(dir);
       for (const variant of [null, 'free-before-fence']) {
         for (const store of ['hash-compaction', 'bitstate'] as const) {
@@ -101,10 +98,6 @@ describe('compact stores and the collapsing exact store find what the exact stor
           expect(readdirSync(dir)).toEqual([]);
         }
       }
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { lt } from '../../model/lang/expr.js';
 import { invariant } from '../../properties/property.js';
 import { grid } from '../../test/searchWalk.js';
+import { inFreshTmpdir } from '../../test/tmpdir.js';
 import type { CheckJob, CheckResult, ExplicitOptions, Limits } from '../engine.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 
@@ -36,19 +37,12 @@ function trace(r: CheckResult): { status: string; labels: string[]; lastA: numbe
 const incA30 = ['init zero', ...Array.from({ length: 30 }, () => 'IncA()')];
 
 /** Runs `f` with TMPDIR pointing to a fresh folder, and returns what is left in it. */
-async function inFreshTmp(f: () => Promise<void>): Promise<string[]> {
-  const before = process.env.TMPDIR;
-  const dir = mkdtempSync(join(tmpdir(), 'mc-folders-'));
-  process.env.TMPDIR = dir;
-  try {
+function inFreshTmp(f: () => Promise<void>): Promise<string[]> {
+  return inFreshTmpdir('mc-folders-', async (dir) => {
     expect(tmpdir()).toBe(dir);
     await f();
     return readdirSync(dir);
-  } finally {
-    if (before === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = before;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 describe('the level files of a compact search', () => {

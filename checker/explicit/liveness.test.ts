@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withTmpdir } from '../../test/tmpdir.js';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import { parseItf, itfToTrace, traceToItf } from '../../counterexamples/itf.js';
 import type { Trace } from '../../counterexamples/trace.js';
@@ -289,10 +290,8 @@ describe('the states moved to a file during the fair-cycle analysis (LivenessOpt
     expect(statuses).toEqual(['violated', 'ok']);
   });
 
-  it('keeps the states in memory, with the same results, where no temporary file can be made', () => {
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = join(tmpdir(), 'mc-no-such-folder', String(process.pid));
-    try {
+  it('keeps the states in memory, with the same results, where no temporary file can be made', async () => {
+    await withTmpdir(join(tmpdir(), 'mc-no-such-folder', String(process.pid)), () => {
       for (const [, make] of cases) {
         const { model, properties } = make();
         const job = { model, properties: properties as readonly Liveness[], limits: {} };
@@ -301,9 +300,6 @@ describe('the states moved to a file during the fair-cycle analysis (LivenessOpt
         expect(verdict(asked)).toEqual(verdict(kept));
         expect(asked.stats.storeBytes).toBe(kept.stats.storeBytes);
       }
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-    }
+    });
   });
 });

@@ -6,10 +6,9 @@
  * combined result's order of violations and its guarantee, and the symmetry figures. Each expected
  * value is derived by hand from the model's declarations, or compared with the synchronous check.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { inFreshTmpdir } from '../../test/tmpdir.js';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
 import { add, and, eq, lt, ne, not, or, unwrap } from '../../model/lang/expr.js';
@@ -593,21 +592,14 @@ describe('the states moved to a file from a threshold (LivenessOptions.evictStat
     expect([built.status, built.graph.n, words]).toEqual(['complete', 20000, 2]);
   });
 
-  it('moved from exactly their size on (fewer bytes), kept below it and by default (64 MiB); the temporary folder is left empty', () => {
+  it('moved from exactly their size on (fewer bytes), kept below it and by default (64 MiB); the temporary folder is left empty', async () => {
     const kept = bytes(Number.POSITIVE_INFINITY);
     expect(bytes()).toBe(kept);
     expect(bytes(states + 1)).toBe(kept);
-    const before = process.env.TMPDIR;
-    const dir = mkdtempSync(join(tmpdir(), 'mc-evict-'));
-    process.env.TMPDIR = dir;
-    try {
+    await inFreshTmpdir('mc-evict-', (dir) => {
       expect(bytes(states)).toBeLessThan(kept);
       expect(readdirSync(dir)).toEqual([]);
-    } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
