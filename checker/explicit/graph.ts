@@ -245,8 +245,7 @@ class EdgeRecorder {
   get peakBytes(): number {
     const all = this.bytes;
     let peak = all;
-    for (const a of this.ann ? [this.offsets, this.targets, this.labels, this.ann] : [this.offsets, this.targets, this.labels])
-      peak = Math.max(peak, all - a.bytes + a.peakBytes);
+    for (const a of [this.offsets, this.targets, this.labels, this.ann]) if (a) peak = Math.max(peak, all - a.bytes + a.peakBytes);
     return peak;
   }
 
