@@ -6,6 +6,10 @@
  *
  * - `cli/cli.test.ts`: runs the built binary (`node dist/cli/main.js`), which Stryker does not
  *   mutate (it mutates the sources in its sandbox), so it cannot kill a mutant;
+ * - `test/apiDoc.test.ts`: compares docs/api.md with the page generated from the source text of
+ *   the barrels and the declarations they re-export; in the sandbox that text is Stryker's
+ *   instrumented code, so the page comes out different and the initial run fails (a full run
+ *   stopped there, 2026-12-06). It reads text and mutates nothing, so it cannot kill a mutant;
  * - `model/protocols/odpMirror/odpMirror.large.test.ts`: the benchmark-size golden run (2.3 million
  *   states, tens of seconds per variant); the same engine code is pinned by the golden counts of
  *   the smaller sizes in odpMirror.test.ts and the other protocol tests;
@@ -82,6 +86,7 @@ const config = mergeConfig(
         'node_modules/**',
         'dist/**',
         'cli/cli.test.ts',
+        'test/apiDoc.test.ts',
         'model/protocols/odpMirror/odpMirror.large.test.ts',
         'model/protocols/odpMirror/odpMirror.bmc.test.ts',
         'checker/smt/proveOdpMirror.test.ts',
