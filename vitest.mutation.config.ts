@@ -98,6 +98,11 @@ const config = mergeConfig(
       env: { MIRRORCHECK_PEERS: 'off' },
       sequence: { sequencer: FastFirst },
       isolate: false,
+      // Stryker's instrumented code (a switch per mutant, a coverage counter per statement in the
+      // initial run) runs the engines' inner loops many times slower: checkpoint.test.ts takes
+      // 14.8 s in CI, and its three-store test alone went past 120 s in the initial run of a full
+      // run (2026-12-06). A mutant's run is timed by Stryker itself (timeoutMS, timeoutFactor).
+      testTimeout: 900_000,
     },
   }),
 );
