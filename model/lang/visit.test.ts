@@ -149,6 +149,8 @@ describe('scopeProblem and stmtScopeProblem', () => {
     expect(stmtScopeProblem(assign(cell, 1), new Set([iId]), false)).toMatch(/variable j /);
     expect(stmtScopeProblem(when(eq(X, 1), assign(m.at(i).f('f').at(0), 1)), new Set(), false)).toMatch(/variable i /);
     expect(stmtScopeProblem(when(eq(X, 1), [], assign(m.at(i).f('f').at(0), 1)), new Set([iId]), false)).toBeNull();
+    // Every nested statement is checked, not only the first: here the second branch is the wrong one.
+    expect(stmtScopeProblem(when(eq(X, 1), assign(x, 1), assign(m.at(i).f('f').at(0), 1)), new Set(), false)).toMatch(/variable i /);
     expect(
       stmtScopeProblem(
         forEach(Q, (k) => assign(m.at(0).f('f').at(k), 1)),
