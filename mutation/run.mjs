@@ -2,22 +2,29 @@
  * `npm run mutation`: runs StrykerJS (stryker.config.mjs) and prints the mutation score of each
  * folder it mutates. Why this module exists: Stryker prints one score for everything and a table per
  * file; the project's targets are per folder (model/lang and checker at least 90 %, the others at
- * least 80 %), so this reads Stryker's JSON report and adds them up per folder.
+ * least 80 %), so this reads Stryker's JSON reports and adds them up per folder.
  *
  * Score = (killed + timed out) / (killed + timed out + survived + no coverage); mutants Stryker
  * could not run (compile or runtime errors in the sandbox) and ignored ones are left out, as Stryker
- * does. Arguments are passed to `stryker run`, e.g. `npm run mutation -- --mutate model/lang/types.ts`.
- * Stryker's own output is also written to reports/mutation/stryker.log. It is not part of
- * `npm test`; .ci/mutation runs it as a manual or scheduled job.
+ * does. It is not part of `npm test`; .ci/mutation runs it as a manual or scheduled job.
  *
- * `--shard I/N` runs Stryker over the I-th of N parts of the files only (a job of a CI matrix, or
- * one of N runs in a row that together cover everything), with reports and incremental results of
- * its own (reports/mutation/shard-I-of-N.*, mutation/incremental/shard-I-of-N.json); `--list`
- * prints the shard's files instead of running it; `--summary
- * reports/mutation/shard-*.json` adds them up. Why shards: Stryker instruments every file it mutates,
- * and instrumented engine code runs many times slower in every test that reaches it (the initial
- * run of the fast test set took over 16 minutes over everything, against 77 s uninstrumented), so a
- * run over fewer files is faster per mutant, and N of them can run on N machines.
+ * - `npm run mutation`: everything, as 8 shards run one after the other (MUTATION_SHARDS=N for
+ *   another number), then the scores of all of them.
+ * - `npm run mutation -- --shard I/N`: shard I of N only (a job of a CI matrix); `--list` prints its
+ *   files instead. Each shard has its own reports (reports/mutation/shard-I-of-N.json, .log and an
+ *   HTML folder) and incremental results (mutation/incremental/shard-I-of-N.json, kept between runs
+ *   and not committed: Stryker then re-tests only the mutants whose code or covering tests changed;
+ *   MUTATION_INCREMENTAL=off re-tests all). `--summary reports/mutation/shard-*.json` adds up shards
+ *   that ran on different machines.
+ * - `npm run mutation -- --mutate <files>`: one Stryker run over those files (not incremental),
+ *   reports in reports/mutation/mutation.json and index.html, log in stryker.log.
+ * Other arguments go to `stryker run`.
+ *
+ * Why shards and not one Stryker run over everything: Stryker instruments every file it mutates,
+ * and instrumented engine code runs many times slower in every test that reaches it. One run over
+ * all 74 files (2026-12-06) had not finished its initial test run of the fast test set after 25
+ * minutes (77 s uninstrumented), where one state-store test went past its limit of 15 minutes
+ * (1.7 s normally); a shard instruments only its own files, and N shards can run on N machines.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -81,7 +88,7 @@ function merged(reports) {
 }
 
 /** The per-folder summary of one or more Stryker JSON reports. */
-function summary(reports = [reportJson], html = join(reportDir, 'index.html')) {
+function summary(reports = [reportJson], html = 'reports/mutation/index.html') {
   const files = merged(reports);
   const out = ['', 'Mutation score per folder, (killed + timeout) / (killed + timeout + survived + no coverage):'];
   for (const f of FOLDERS) {
@@ -96,7 +103,7 @@ function summary(reports = [reportJson], html = join(reportDir, 'index.html')) {
       if (t.total > 0) out.push(line(d, t, 0));
     }
   }
-  out.push('', `HTML report: ${relative(root, html)}`);
+  out.push('', `HTML report: ${html}`);
   return out.join('\n');
 }
 
@@ -145,39 +152,51 @@ function takeShard(args) {
   return { index, count };
 }
 
-const args = process.argv.slice(2);
-const shard = takeShard(args);
-// A run over everything (no --mutate) is incremental: Stryker reuses the results of the committed
-// mutation/stryker-incremental.json for every mutant whose code and covering tests did not change,
-// and rewrites the file. A run over some files is not (it would replace the file with a part of the
-// results). MUTATION_INCREMENTAL=off runs everything again.
-const partial = args.some((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
-if (shard && partial) {
-  console.error('mutation: --shard picks the files itself; it cannot be combined with --mutate');
-  process.exit(2);
+/**
+ * Runs Stryker once with `configFile`, copying its output to the terminal and to `logFile`; resolves
+ * to whether it ended well and wrote `report`.
+ */
+function runStryker(configFile, report, logFile, extra) {
+  if (existsSync(report)) rmSync(report);
+  const log = createWriteStream(logFile);
+  const stryker = join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js');
+  const child = spawn(process.execPath, [stryker, 'run', configFile, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ]) {
+    from.on('data', (d) => {
+      to.write(d);
+      log.write(d);
+    });
+  }
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      log.end();
+      if (code !== 0 || !existsSync(report)) {
+        console.error(`mutation: stryker exited with status ${code}${existsSync(report) ? '' : ' and wrote no report'}`);
+        resolve(false);
+      } else resolve(true);
+    });
+  });
 }
-const incremental = !partial && process.env.MUTATION_INCREMENTAL !== 'off' ? ['--incremental'] : [];
-mkdirSync(reportDir, { recursive: true });
-// A shard (`--shard I/N`: a job of a CI matrix, or one of several runs in a row on one machine) is a
-// run of its own over its files, with its own reports and its own incremental results
-// (mutation/incremental/shard-I-of-N.json): Stryker instruments only those files, so the code of
-// the other files runs at full speed in the tests. `node mutation/run.mjs --summary
-// reports/mutation/shard-*.json` adds the shards up.
-let configFile = 'stryker.config.mjs';
-let report = reportJson;
-if (shard) {
-  const name = `shard-${shard.index}-of-${shard.count}`;
-  const files = await shardFiles(shard.index, shard.count);
-  if (args.includes('--list')) {
-    console.log(files.join('\n'));
-    process.exit(0);
-  }
+
+/**
+ * Runs shard `index` of `count`: Stryker over its files only, with its own configuration (the
+ * project's, with the shard's files and file names), reports (reports/mutation/shard-I-of-N.*) and
+ * incremental results (mutation/incremental/shard-I-of-N.json: Stryker reuses the result of every
+ * mutant whose code and covering tests did not change since, unless MUTATION_INCREMENTAL=off).
+ * Resolves to the shard's JSON report, null when it has no file, false when Stryker failed.
+ */
+async function runShard(index, count, extra) {
+  const name = `shard-${index}-of-${count}`;
+  const files = await shardFiles(index, count);
   if (files.length === 0) {
-    console.log(`mutation: shard ${shard.index}/${shard.count} has no file to mutate`);
-    process.exit(0);
+    console.log(`mutation: shard ${index}/${count} has no file to mutate`);
+    return null;
   }
-  report = join(reportDir, `${name}.json`);
-  configFile = join('reports/mutation', `${name}.config.mjs`);
+  const report = join(reportDir, `${name}.json`);
+  const configFile = join('reports/mutation', `${name}.config.mjs`);
   const settings = {
     mutate: files,
     incrementalFile: `mutation/incremental/${name}.json`,
@@ -188,28 +207,50 @@ if (shard) {
     join(root, configFile),
     `import base from ${JSON.stringify(pathToFileURL(join(root, 'stryker.config.mjs')).href)};\nexport default { ...base, ...${JSON.stringify(settings)} };\n`,
   );
-  console.log(`mutation: shard ${shard.index}/${shard.count}, ${files.length} files: ${files.join(' ')}`);
+  console.log(`mutation: shard ${index}/${count}, ${files.length} files: ${files.join(' ')}`);
+  const incremental = process.env.MUTATION_INCREMENTAL === 'off' ? [] : ['--incremental'];
+  const ok = await runStryker(configFile, report, report.replace(/\.json$/, '.log'), [...incremental, ...extra]);
+  return ok ? report : false;
 }
-if (existsSync(report)) rmSync(report);
-const log = createWriteStream(shard ? report.replace(/\.json$/, '.log') : join(reportDir, 'stryker.log'));
-const stryker = join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js');
-const child = spawn(process.execPath, [stryker, 'run', configFile, ...incremental, ...args], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-child.stdout.on('data', (d) => {
-  process.stdout.write(d);
-  log.write(d);
-});
-child.stderr.on('data', (d) => {
-  process.stderr.write(d);
-  log.write(d);
-});
-child.on('close', (code) => {
-  log.end();
-  if (code !== 0 || !existsSync(report)) {
-    console.error(`mutation: stryker exited with status ${code}${existsSync(report) ? '' : ' and wrote no report'}`);
-    process.exit(code || 1);
+
+/** Shards a run over everything is cut into when no `--shard` is given (MUTATION_SHARDS overrides). */
+const DEFAULT_SHARDS = 8;
+
+const args = process.argv.slice(2);
+const shard = takeShard(args);
+const partial = args.some((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+if (shard && partial) {
+  console.error('mutation: --shard picks the files itself; it cannot be combined with --mutate');
+  process.exit(2);
+}
+mkdirSync(reportDir, { recursive: true });
+if (partial) {
+  // Some files, as Stryker's own --mutate picks them: one run, not incremental (its results would
+  // be a part of a shard's).
+  const ok = await runStryker('stryker.config.mjs', reportJson, join(reportDir, 'stryker.log'), args);
+  if (!ok) process.exit(1);
+  console.log(summary());
+} else if (shard) {
+  if (args.includes('--list')) {
+    console.log((await shardFiles(shard.index, shard.count)).join('\n'));
+    process.exit(0);
   }
-  console.log(summary([report], shard ? report.replace(/\.json$/, '/index.html') : undefined));
-});
+  const report = await runShard(shard.index, shard.count, args);
+  if (report === false) process.exit(1);
+  if (report) console.log(summary([report], relative(root, report.replace(/\.json$/, '/index.html'))));
+} else {
+  // Everything: the shards one after the other, then their scores added up. Each shard instruments
+  // only its own files, so the tests run the other files' code at full speed.
+  const count = Number(process.env.MUTATION_SHARDS ?? DEFAULT_SHARDS);
+  if (!Number.isInteger(count) || count < 1) {
+    console.error(`mutation: MUTATION_SHARDS must be a whole number of at least 1 (got '${process.env.MUTATION_SHARDS}')`);
+    process.exit(2);
+  }
+  const reports = [];
+  for (let i = 1; i <= count; i++) {
+    const report = await runShard(i, count, args);
+    if (report === false) process.exit(1);
+    if (report) reports.push(report);
+  }
+  console.log(summary(reports, `reports/mutation/shard-I-of-${count}/index.html, one for each shard I = 1..${count}`));
+}
