@@ -378,28 +378,33 @@ function replays(model: Model, t: Trace): boolean {
   });
 }
 
+/** `n` symmetric counters 0..15, each raised by Inc(t) below 15: up to permutation a state is a multiset of n values of 0..15. */
+function symmetricCounters(n: number) {
+  return buildModel(
+    defineProtocol({
+      name: `counters-${n}`,
+      summary: '',
+      spec: 'checker/explicit/livenessEngine.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const T = b.index('T', n, { symmetric: true });
+        const c = b.v('c', arrayOf(T, range(0, 15)));
+        b.init('zero', () => []);
+        b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
+        return { T, c };
+      },
+    }),
+  );
+}
+
 describe('the figures of the annotated quotient', () => {
   it('the bytes reported are at least the quotient graph with the analysis arrays: a flag byte and a token (4) per node of the product, one node per state and tracked value', () => {
     // Five symmetric counters 0..15, each raised by Inc(t): up to permutation a state is a multiset
     // of five values of 0..15, C(20, 5) = 15504 of them. A property for each counter makes the graph
     // the annotated quotient and the product tracks one of the five: 5 nodes a state. At this size
     // those arrays outweigh the graph search's reservations.
-    const counters = buildModel(
-      defineProtocol({
-        name: 'counters',
-        summary: '',
-        spec: '',
-        params: {},
-        variants: [],
-        build(b) {
-          const T = b.index('T', 5, { symmetric: true });
-          const c = b.v('c', arrayOf(T, range(0, 15)));
-          b.init('zero', () => []);
-          b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
-          return { T, c };
-        },
-      }),
-    );
+    const counters = symmetricCounters(5);
     const { T, c } = counters.handles;
     // p ~> p: holds (so the verdict and the figures are the quotient's, no full graph).
     const top = leadsToEach('top-stays', 'L-9', 'a counter at 15 is at 15', T, (d) => [eq(c.at(d), 15), eq(c.at(d), 15)]);
@@ -508,22 +513,7 @@ describe('the safety search figures as the size of the liveness graph (LivenessO
 
   // Four symmetric counters 0..15: 16^4 = 65536 states and 4 x 15 x 16^3 = 245760 edges in full,
   // C(19, 4) = 3876 multisets reduced.
-  const counters = buildModel(
-    defineProtocol({
-      name: 'four-counters',
-      summary: '',
-      spec: 'checker/explicit/livenessEngine.test.ts',
-      params: {},
-      variants: [],
-      build(b) {
-        const T = b.index('T', 4, { symmetric: true });
-        const c = b.v('c', arrayOf(T, range(0, 15)));
-        b.init('zero', () => []);
-        b.rule('Inc', { t: T }, ({ t }) => ({ guard: lt(c.at(t), 15), body: [assign(c.at(t), add(c.at(t), 1))] }));
-        return { c };
-      },
-    }),
-  );
+  const counters = symmetricCounters(4);
   const zero = eventually('zero', 'FC-1', 'counter 0 is 0', eq(counters.handles.c.at(0), 0));
 
   it('the figures of a search without symmetry reduction are not taken as the size of the reduced liveness graph: the same bytes as without figures', () => {
