@@ -4,11 +4,13 @@
  * report in. A single thread expands states in position order and, within a state, its rule
  * instances in order; a model error while expanding a state ends that state before any of its
  * successors is checked, a deadlock is known only after all of them; an error while building the
- * start states (no position) comes before everything.
+ * start states (no position) comes before everything. And `claimChunk`'s stop for want of room:
+ * at the state limit of a round, or at the head limit of a collapsed store.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Finding, findingKey, firstFinding } from './expander.js';
+import { CTRL, CTRL_SIZE, type Expander, type Finding, claimChunk, findingKey, firstFinding } from './expander.js';
+import { StateStore } from './stateStore.js';
 
 const finding: fc.Arbitrary<Finding> = fc.oneof(
   fc.record({ kind: fc.constant('invariant' as const), index: fc.nat(3), pos: fc.nat(50), from: fc.nat(6), via: fc.nat(4) }),
@@ -64,5 +66,49 @@ describe('merging the findings of several threads', () => {
     expect(findingKey({ kind: 'deadlock', pos: 5 })).toEqual([5, Number.MAX_SAFE_INTEGER]);
     expect(findingKey({ kind: 'error', code: 'MC011', message: '', runtime: true, at: 6 })).toEqual([6, -1]);
     expect(findingKey({ kind: 'error', code: 'MC011', message: '', runtime: true, at: null })).toEqual([-1, -1]);
+  });
+});
+
+describe('claimChunk: the room reserved for a round of several threads', () => {
+  /** A target store of 4-word states collapsed from the start: `states` states sharing `heads` heads. */
+  function target(states: number, heads: number): StateStore {
+    const store = new StateStore(4, { collapse: true });
+    const w = new Uint32Array(4);
+    for (let i = 0; i < states; i++) {
+      w[0] = i % heads;
+      w[3] = i;
+      store.insert(w, 0);
+    }
+    return store;
+  }
+  /** A control array of a level of 100 positions, claims of 10, and the two limits given. */
+  function ctrlWith(limit: number, headLimit: number): Uint32Array {
+    const ctrl = new Uint32Array(CTRL_SIZE);
+    ctrl[CTRL.end] = 100;
+    ctrl[CTRL.chunk] = 10;
+    ctrl[CTRL.limit] = limit;
+    ctrl[CTRL.headLimit] = headLimit;
+    return ctrl;
+  }
+  const expanded: [number, number][] = [];
+  const expander = { finding: null, expandRange: (a: number, b: number) => expanded.push([a, b]) } as unknown as Expander;
+
+  it('claims while the store is under both limits, and stops (need-room, nothing claimed) at the state limit or, for a collapsed store, at the head limit', () => {
+    const store = target(50, 5);
+    expect([store.count, store.headCount]).toEqual([50, 5]);
+    const cases = [
+      [51, 6],
+      [50, 6],
+      [51, 5],
+    ].map(([limit, headLimit]) => {
+      const ctrl = ctrlWith(limit as number, headLimit as number);
+      return [claimChunk(expander, ctrl, store), ctrl[CTRL.need], ctrl[CTRL.cursor]];
+    });
+    expect(cases).toEqual([
+      ['expanded', 0, 10],
+      ['need-room', 1, 0],
+      ['need-room', 1, 0],
+    ]);
+    expect(expanded).toEqual([[0, 10]]);
   });
 });

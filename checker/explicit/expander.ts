@@ -273,8 +273,10 @@ export const CTRL = {
   depth: 7,
   /** Next id to claim when the threads fill a larger table together (`StateStore.rehashShared`). */
   rehash: 8,
+  /** Threads stop claiming when a collapsed target store holds this many heads (their room, reserved apart). */
+  headLimit: 9,
 } as const;
-export const CTRL_SIZE = 9;
+export const CTRL_SIZE = 10;
 
 /** What one claim did. */
 export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room';
@@ -287,7 +289,7 @@ export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room'
  */
 export function claimChunk(expander: Expander, ctrl: Uint32Array, target: StateStore): Claim {
   if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) return 'halted';
-  if (target.count >= (ctrl[CTRL.limit] as number)) {
+  if (target.count >= (ctrl[CTRL.limit] as number) || target.headCount >= (ctrl[CTRL.headLimit] as number)) {
     Atomics.store(ctrl, CTRL.need, 1);
     return 'need-room';
   }

@@ -37,7 +37,10 @@ export interface SearchOptions {
   readonly store?: StoreKind;
   /** Bitstate: bytes of the bit array. */
   readonly memoryBytes?: number;
-  /** Exact store: keep each state as the id of its first words and its last word (`StateStore`'s collapse). */
+  /**
+   * Exact store: keep each state as the id of its first words and its last word (`StateStore`'s
+   * collapse): true, false, or (default) let the store decide (`collapse: 'auto'`).
+   */
   readonly collapse?: boolean;
   /** Keep the parent of every state (depth-first search does anyway). */
   readonly parents?: boolean;
@@ -157,7 +160,7 @@ export class Search<P extends Kinded = Kinded> {
     const expected = opts.expectedStates ?? 0;
     // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
     const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
-    const collapse = this.kind === 'exact' && (opts.collapse ?? false);
+    const collapse = this.kind === 'exact' && (opts.collapse ?? 'auto');
     this.store = new StateStore(this.cm.words, { parents, maxVia, collapse, ...(tableBits !== undefined ? { tableBits } : {}) });
     if (this.kind !== 'exact') {
       this.next = new StateStore(this.cm.words);
@@ -414,6 +417,7 @@ export class Search<P extends Kinded = Kinded> {
     ctrl[CTRL.chunk] = TICK_EVERY;
     ctrl[CTRL.depth] = this.depth;
     ctrl[CTRL.limit] = 0xffffffff;
+    ctrl[CTRL.headLimit] = 0xffffffff;
     // The clock is read only where it is needed: a slice of an asynchronous run, and a tick.
     const sliceStart = ctl.sliceMs !== undefined ? Date.now() : 0;
     for (;;) {
@@ -504,16 +508,24 @@ export class Search<P extends Kinded = Kinded> {
    * Makes room for a round of `threads` threads inserting at once (no thread grows a store during a round), and sets the count
    * at which they stop claiming: each claim adds at most a chunk times the rule instances, and each thread holds a block of
    * ids, so a slack of threads × (chunk × instances + ID_BLOCK) covers every chunk in flight. The room is the largest of four
-   * times the slack, an eighth of the states stored and 65,536; claims stop at the count plus the room less the slack. Returns
+   * times the slack, an eighth of the states stored and 65,536; claims stop at the count plus the room less the slack. A
+   * collapsed store's heads get a room of their own, the slack plus the larger of an eighth of the heads and 65,536, and
+   * claims stop at its end too (new states mostly share their heads: a room as large as the states' would double the heads' table). Returns
    * the size of the larger table the round needs first (every thread fills it: `parallelRehash`), or null.
    */
   private reserveRound(threads: number): number | null {
     const slack = threads * ((this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length) + ID_BLOCK);
     const target = this.target;
     const room = Math.max(4 * slack, target.count >> 3, 1 << 16);
-    target.reserveChunks(room);
+    const size = target.tableSizeFor(room);
+    // An exact store deciding for itself may collapse or expand its states here, and then builds the table at that size.
+    const adapted = target.adapt(size ?? undefined);
+    // The heads of a collapsed store have a room of their own, smaller: new states mostly share heads.
+    const headRoom = slack + Math.max(target.headCount >> 3, 1 << 16);
+    target.reserveChunks(room, headRoom);
     this.ctrl[CTRL.limit] = target.count + room - slack;
-    return target.tableSizeFor(room);
+    this.ctrl[CTRL.headLimit] = target.collapsing ? target.headCount + headRoom - slack : 0xffffffff;
+    return adapted ? null : size;
   }
 
   /** Every thread puts the stored states into a larger table of the target store, which then replaces its table. */

@@ -672,6 +672,122 @@ describe('StateStore with collapse', () => {
   });
 });
 
+/** Reads every state `0..n-1` of `store` and looks each up: the ids at which `want` does not come back, or is not found at its id. */
+function wrongIds(store: StateStore, n: number, want: (w: Uint32Array, i: number) => void): number[] {
+  const w = new Uint32Array(store.words);
+  const back = new Uint32Array(store.words);
+  const wrong: number[] = [];
+  for (let i = 0; i < n; i++) {
+    want(w, i);
+    store.read(i, back, 0);
+    if (back.some((x, k) => x !== w[k]) || store.find(w, 0) !== i || store.insert(w, 0) !== -(i + 1)) wrong.push(i);
+  }
+  return wrong;
+}
+
+describe("StateStore with collapse: 'auto' (the store decides)", () => {
+  const N = 100_000; // past 65,536 states and the table's growth at 98,304
+
+  it('collapses four-word states that share their heads (97 heads), keeping every id; the same bytes as a store collapsed from the start', () => {
+    const auto = new StateStore(4, { collapse: 'auto', tableBits: 4 });
+    const always = new StateStore(4, { collapse: true, tableBits: 4 });
+    const w = new Uint32Array(4);
+    const seen: boolean[] = [];
+    for (let i = 0; i < N; i++) {
+      headed(w, 0, i, 97);
+      expect(auto.insert(w, 0)).toBe(i);
+      always.insert(w, 0);
+      if (i === 65_535 || i === 98_304) seen.push(auto.collapsing);
+    }
+    // Plain at 65,536 states (it decides when its table grows past them), collapsed from the growth at 98,304.
+    expect(seen).toEqual([false, true]);
+    expect(wrongIds(auto, N, (x, i) => headed(x, 0, i, 97))).toEqual([]);
+    expect(auto.bytes()).toBe(always.bytes());
+  });
+
+  it('keeps four-word states plain when their heads are not shared (a head each), and three-word states when a third of them share theirs; two-word states are never collapsed', () => {
+    const w = new Uint32Array(4);
+    const unique = new StateStore(4, { collapse: 'auto', tableBits: 4 });
+    for (let i = 0; i < N; i++) {
+      headed(w, 0, i, 1_000_000);
+      unique.insert(w, 0);
+    }
+    // Three words: 8 bytes + 16 a head (its 8 bytes, 8 of table) at 1/3 is 13.3, over 85 % of 12.
+    const third = new StateStore(3, { collapse: 'auto', tableBits: 4 });
+    for (let i = 0; i < N; i++) third.insert(Uint32Array.of(Math.floor(i / 3), 7, i % 3), 0);
+    const two = new StateStore(2, { collapse: 'auto' });
+    for (let i = 0; i < N; i++) two.insert(Uint32Array.of(1, i), 0);
+    expect([unique.collapsing, third.collapsing, two.collapsing, two.adapt()]).toEqual([false, false, false, false]);
+    expect(wrongIds(unique, N, (x, i) => headed(x, 0, i, 1_000_000))).toEqual([]);
+    // The same bytes as a store never collapsed.
+    const plain = new StateStore(4, { tableBits: 4 });
+    for (let i = 0; i < N; i++) {
+      headed(w, 0, i, 1_000_000);
+      plain.insert(w, 0);
+    }
+    expect(unique.bytes()).toBe(plain.bytes());
+  });
+
+  it('estimates the heads from a sample past 65,536 distinct ones: 3 heads a state in 150,000 states stays plain, 20 states a head collapses', () => {
+    const w = new Uint32Array(4);
+    for (const [per, collapsed] of [
+      [1 / 3, false],
+      [20, true],
+    ] as const) {
+      const store = new StateStore(4, { collapse: 'auto', tableBits: 18 });
+      for (let i = 0; i < 150_000; i++) {
+        w[0] = Math.floor(i / per);
+        w[1] = 5;
+        w[2] = Math.floor(i / per) >>> 4;
+        w[3] = i;
+        store.insert(w, 0);
+      }
+      // The table (2^18 slots) first grows at 196,608 states: decide now.
+      expect([per, store.adapt(), store.collapsing]).toEqual([per, collapsed, collapsed]);
+    }
+  });
+
+  it('expands collapsed states again when later states stop sharing their heads, at a growth of the table, keeping every id', () => {
+    const store = new StateStore(4, { collapse: 'auto', tableBits: 4 });
+    const w = new Uint32Array(4);
+    const fill = (x: Uint32Array, i: number) => headed(x, 0, i, i < 100_000 ? 97 : 1_000_000_000);
+    const states: boolean[] = [];
+    for (let i = 0; i < 400_000; i++) {
+      fill(w, i);
+      expect(store.insert(w, 0)).toBe(i);
+      if (i === 100_000 || i === 399_999) states.push(store.collapsing);
+    }
+    // At 393,216 (a growth) 293,216 of the 393,216 states have heads of their own: 8 + 20 x 0.75 bytes is over 16.
+    expect(states).toEqual([true, false]);
+    expect(wrongIds(store, 400_000, fill)).toEqual([]);
+  });
+
+  it('a view of another thread follows the owner collapsing (adapt between rounds, then attach): it reads, finds and inserts the states at the same ids', () => {
+    const owner = new StateStore(4, { collapse: 'auto', tableBits: 4 });
+    const view = new StateStore(4, { buffers: owner.buffers() });
+    const w = new Uint32Array(4);
+    let n = 0;
+    for (; n < 70_000; n++) {
+      headed(w, 0, n, 97);
+      owner.insert(w, 0);
+    }
+    view.attach(owner.buffers());
+    expect([owner.collapsing, view.collapsing]).toEqual([false, false]);
+    expect(owner.adapt()).toBe(true);
+    owner.reserve(4 + 2 * ID_BLOCK);
+    view.attach(owner.buffers());
+    expect([owner.collapsing, view.collapsing]).toEqual([true, true]);
+    expect(wrongIds(view, n, (x, i) => headed(x, 0, i, 97))).toEqual([]);
+    for (const v of [owner, view]) {
+      headed(w, 0, n++, 97);
+      expect(v.insertShared(w, 0)).toBeGreaterThanOrEqual(0);
+    }
+    view.releaseIds();
+    owner.settle();
+    expect([owner.count, wrongIds(owner, n, (x, i) => headed(x, 0, i, 97))]).toEqual([n, []]);
+  });
+});
+
 const widths = defineProtocol({
   name: 'widths',
   summary: 'slots of many widths',
