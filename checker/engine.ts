@@ -30,9 +30,7 @@ export interface ExplicitOptions {
   /**
    * Exact store: keep a state of three or more words as two, the id of its first words (stored
    * once for all the states sharing them) and its last word. Fewer bytes a state where states
-   * share their first words, a second lookup a state. Default: the store decides, once it holds
-   * 65,536 states and as it grows (it collapses when that saves at least 15 % of the bytes of the
-   * states, and expands them again if their first words stop being shared); false: never.
+   * share their first words, a second lookup a state. Default off.
    */
   readonly collapse?: boolean;
   /** Threads expanding breadth-first levels (default 1). */
@@ -132,7 +130,7 @@ export interface SearchFigures {
   readonly symmetryRefused?: string;
   /** The visited set (absent: exact). `storeBytes` counts it alone: the fingerprints or bits of a compact store. */
   readonly store?: StoreKind;
-  /** The exact store ended with its states collapsed (`ExplicitOptions.collapse`, a model of three words or more). */
+  /** The exact store kept its states collapsed (`ExplicitOptions.collapse`, a model of three words or more). */
   readonly collapse?: true;
   /** Compact stores: bytes of the two breadth-first levels kept in memory at the widest level (the frontier). */
   readonly queueBytes?: number;

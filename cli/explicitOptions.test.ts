@@ -34,17 +34,10 @@ describe('explicit engine options of check', () => {
     expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
   });
 
-  it('--collapse and --no-collapse go to the exact store only (MC030 for --collapse with a compact store, which keeps no states to collapse); neither lets the store decide', () => {
+  it('--collapse goes to the exact store only (MC030 with a compact store, which keeps no states to collapse)', () => {
     expect(toExplicitOptions({ ...args, store: 'exact', collapse: true, workers: 1 })).toEqual({ store: 'exact', collapse: true, workers: 1, por: 'auto' });
     expect(toExplicitOptions({ ...args, collapse: true, workers: 1 }).collapse).toBe(true);
-    expect(toExplicitOptions({ ...args, store: 'exact', collapse: false, workers: 1 })).toEqual({ store: 'exact', collapse: false, workers: 1, por: 'auto' });
-    expect(toExplicitOptions({ ...args, store: 'exact', workers: 1 })).toEqual({ store: 'exact', workers: 1, por: 'auto' });
-    expect(toExplicitOptions({ ...args, store: 'hash-compaction', collapse: false, workers: 1 })).toEqual({
-      store: 'hash-compaction',
-      workers: 1,
-      por: 'auto',
-    });
-    expect(explicitFlagsSet({ store: 'exact', collapse: false })).toEqual(['--no-collapse']);
+    expect(toExplicitOptions({ ...args, store: 'exact', collapse: false, workers: 1 })).toEqual({ store: 'exact', workers: 1, por: 'auto' });
     expect(code(() => toExplicitOptions({ ...args, store: 'hash-compaction', collapse: true }))).toBe('MC030');
     expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', collapse: true }))).toBe('MC030');
     expect(explicitFlagsSet({ store: 'exact', collapse: true })).toEqual(['--collapse']);

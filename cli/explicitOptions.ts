@@ -44,8 +44,8 @@ export function explicitOptions<T>(y: Argv<T>) {
     .option('collapse', {
       type: 'boolean',
       describe:
-        'explicit engine, exact store: keep each state as the id of its first words (stored once for all states sharing them) and its last word: fewer bytes a state; still exhaustive. --no-collapse: never',
-      defaultDescription: 'decided by the store once it holds 65,536 states: on when it saves at least 15 % of their bytes',
+        'explicit engine, exact store: keep each state as the id of its first words (stored once for all states sharing them) and its last word: fewer bytes a state, slower; still exhaustive',
+      defaultDescription: 'off',
     })
     .option(
       'workers',
@@ -122,7 +122,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     store: a.store ?? 'exact',
     workers,
     ...(memoryBytes !== undefined ? { memoryBytes } : {}),
-    ...(a.collapse !== undefined && (a.store ?? 'exact') === 'exact' ? { collapse: a.collapse } : {}),
+    ...(a.collapse ? { collapse: true } : {}),
     ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
     ...(a.resume !== undefined ? { resume: a.resume } : {}),
     por: a.por ?? 'auto',
@@ -145,7 +145,7 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   const set: string[] = [];
   if (x.store !== undefined && x.store !== 'exact') set.push('--store');
   if (x.memoryBytes !== undefined) set.push('--memory');
-  if (x.collapse !== undefined) set.push(x.collapse ? '--collapse' : '--no-collapse');
+  if (x.collapse) set.push('--collapse');
   if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
   if (x.resume !== undefined) set.push('--resume');
   if (x.por === true) set.push('--por');

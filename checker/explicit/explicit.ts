@@ -165,7 +165,7 @@ export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
     deadlock: job.deadlock ?? true,
     store,
     ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
-    ...(x.collapse !== undefined ? { collapse: x.collapse } : {}),
+    ...(x.collapse ? { collapse: true } : {}),
     ...(spillDir !== undefined ? { spillDir } : {}),
     ...(porOn(job) ? { reduction: reductionData(job.model, job.properties) } : {}),
     ...(x.shard ? { shard: x.shard, hashSeed: Math.imul(x.shard.index + 1, 0x9e3779b9) >>> 0 } : {}),

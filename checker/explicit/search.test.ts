@@ -481,7 +481,7 @@ describe('what a search reports of itself: figures added up, progress of a resum
     expect(new Set(kept).size).toBeGreaterThan(1);
   });
 
-  it('both walks end as complete once every state is expanded, levels of 924 states without a pool too; a new exact store of four-word states is collapsed when asked, and otherwise not (by default the store decides for itself once it holds 65,536 states); compact stores never', async () => {
+  it('both walks end as complete once every state is expanded, levels of 924 states without a pool too; a store keeps states of three words or more collapsed only when asked, and only the exact store', async () => {
     const { model } = grid();
     for (const strategy of ['bfs', 'dfs'] as const) expect([strategy, plain(model, { strategy }).runSync({}, quiet)]).toEqual([strategy, { kind: 'complete' }]);
     // Twelve bits set one by one: 4,096 states, level 6 of 924 (from 1,586 to 2,510; past the size at which a pool would be started, and there is none).

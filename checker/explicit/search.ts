@@ -37,10 +37,7 @@ export interface SearchOptions {
   readonly store?: StoreKind;
   /** Bitstate: bytes of the bit array. */
   readonly memoryBytes?: number;
-  /**
-   * Exact store: keep each state as the id of its first words and its last word (`StateStore`'s
-   * collapse): true, false, or (default) let the store decide (`collapse: 'auto'`).
-   */
+  /** Exact store: keep each state as the id of its first words and its last word (`StateStore`'s collapse). */
   readonly collapse?: boolean;
   /** Keep the parent of every state (depth-first search does anyway). */
   readonly parents?: boolean;
@@ -160,7 +157,7 @@ export class Search<P extends Kinded = Kinded> {
     const expected = opts.expectedStates ?? 0;
     // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
     const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
-    const collapse = this.kind === 'exact' && (opts.collapse ?? 'auto');
+    const collapse = this.kind === 'exact' && (opts.collapse ?? false);
     this.store = new StateStore(this.cm.words, { parents, maxVia, collapse, ...(tableBits !== undefined ? { tableBits } : {}) });
     if (this.kind !== 'exact') {
       this.next = new StateStore(this.cm.words);
@@ -517,15 +514,12 @@ export class Search<P extends Kinded = Kinded> {
     const slack = threads * ((this.ctrl[CTRL.chunk] as number) * Math.max(1, this.model.instances.length) + ID_BLOCK);
     const target = this.target;
     const room = Math.max(4 * slack, target.count >> 3, 1 << 16);
-    const size = target.tableSizeFor(room);
-    // An exact store deciding for itself may collapse or expand its states here, and then builds the table at that size.
-    const adapted = target.adapt(size ?? undefined);
     // The heads of a collapsed store have a room of their own, smaller: new states mostly share heads.
     const headRoom = slack + Math.max(target.headCount >> 3, 1 << 16);
     target.reserveChunks(room, headRoom);
     this.ctrl[CTRL.limit] = target.count + room - slack;
     this.ctrl[CTRL.headLimit] = target.collapsing ? target.headCount + headRoom - slack : 0xffffffff;
-    return adapted ? null : size;
+    return target.tableSizeFor(room);
   }
 
   /** Every thread puts the stored states into a larger table of the target store, which then replaces its table. */

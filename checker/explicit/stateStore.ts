@@ -20,11 +20,6 @@
  * heads for 3.8 M states of fence-migrate) and its last word. The ids, hashes and table of this
  * store are then those of the two-word form; `read`, `slices` and `evict` give the whole state
  * back. The head store's ids never move (it is not `settle`d: a block given back stays unused).
- * With `collapse: 'auto'` (the search's default) the store starts plain and decides for itself
- * (`adapt`, when the table grows or between rounds): once it holds 65,536 states it estimates how
- * many distinct heads they have, and collapses when that would save at least 15 % of the bytes of
- * the states and heads; a collapsed store whose heads stop being shared goes back to plain. The
- * ids stay the same through either change, so parents, levels and findings are untouched.
  *
  * Once nothing more is inserted, the packed states can be moved to a temporary file (`evict`):
  * the liveness analysis reads them only in one pass and to print a lasso, and their 16 bytes a
@@ -50,15 +45,6 @@ const MAX_RELEASED = 256;
 const MAX_LOAD = 0.75;
 /** Load a table may reach during a round of several threads (`reserve`). */
 const RESERVE_LOAD = 0.85;
-/** `collapse: 'auto'`: states stored before the first estimate of the heads, and the growth of the count between two estimates. */
-const AUTO_FIRST = 1 << 16;
-const AUTO_GROWTH = 4;
-/** `collapse: 'auto'`: heads sampled at most in an estimate (about; a share of them picked by hash). */
-const AUTO_SAMPLE = 1 << 16;
-/** Bytes of table counted for a head in the decision (between 5.3 and 10.7 at a load of 0.375 to 0.75). */
-const HEAD_TABLE_BYTES = 8;
-/** `collapse: 'auto'` collapses when the collapsed form would take at most this share of the plain one. */
-const COLLAPSE_GAIN = 0.85;
 
 /** The shared buffers of a store, to attach another thread's view to the same store. */
 export interface StoreBuffers {
@@ -81,11 +67,8 @@ export interface StoreOptions {
   readonly tableBits?: number;
   /** Another thread's store to view (`buffers()` of it). */
   readonly buffers?: StoreBuffers;
-  /**
-   * Keep states of three or more words as two: the id of their first words (interned) and the last
-   * word. `auto`: start plain and collapse when the states share their first words enough (`adapt`).
-   */
-  readonly collapse?: boolean | 'auto';
+  /** Keep states of three or more words as two: the id of their first words (interned) and the last word. */
+  readonly collapse?: boolean;
   /** False for a head store: ids given back are not reused, so that ids never move. Default true. */
   readonly dense?: boolean;
 }
@@ -114,10 +97,7 @@ export class StateStore {
   /** Words of a packed state (as given to `insert` and returned by `read`). */
   readonly words: number;
   /** Words each state takes in the chunks: `words`, or 2 when collapsing. */
-  private sw: number;
-  /** `collapse: 'auto'`: the store decides whether to collapse (`adapt`); the count at which it next estimates the heads. */
-  private readonly auto: boolean;
-  private nextEstimate = AUTO_FIRST;
+  private readonly sw: number;
   /** The head store of a collapsing store (null otherwise, and once evicted). */
   private head: StateStore | null;
   /** The two-word form of a state being looked up or inserted (collapsing stores; one per view). */
@@ -144,8 +124,7 @@ export class StateStore {
   constructor(words: number, opts: StoreOptions = {}) {
     this.words = words;
     this.dense = opts.dense ?? true;
-    const collapse = opts.buffers ? opts.buffers.head !== undefined : opts.collapse === true && words >= 3;
-    this.auto = !opts.buffers && opts.collapse === 'auto' && words >= 3;
+    const collapse = opts.buffers ? opts.buffers.head !== undefined : (opts.collapse ?? false) && words >= 3;
     this.sw = collapse ? 2 : words;
     this.head = null;
     if (collapse) {
@@ -200,13 +179,7 @@ export class StateStore {
 
   /** Takes the chunks and the table of `b` (after the owner grew them). */
   attach(b: StoreBuffers): void {
-    if ((b.head !== undefined) !== (this.head !== null) || (this.chunkBuffers.length > 0 && b.chunks[0] !== this.chunkBuffers[0])) {
-      // The owner collapsed its states or expanded them again (`adapt`): new chunks, and heads or none.
-      this.chunks = [];
-      this.chunkBuffers = [];
-      this.head = b.head ? new StateStore(this.words - 1, { buffers: b.head, dense: false }) : null;
-      this.sw = b.head ? 2 : this.words;
-    } else if (this.head && b.head) this.head.attach(b.head);
+    if (this.head && b.head) this.head.attach(b.head);
     for (let i = this.chunks.length; i < b.chunks.length; i++) {
       const buf = b.chunks[i] as SharedArrayBuffer;
       this.chunkBuffers.push(buf);
@@ -382,7 +355,7 @@ export class StateStore {
     this.meta[0] = id + 1;
     this.write(id, w, off, parent, via);
     table[slot] = (tag << bits) | (id + 1);
-    if (id + 1 > table.length * MAX_LOAD && !this.adapt(table.length * 2)) this.rehash(table.length * 2);
+    if (id + 1 > table.length * MAX_LOAD) this.rehash(table.length * 2);
     return id;
   }
 
@@ -513,96 +486,6 @@ export class StateStore {
       if (v >>> bits === tag && this.equalAt((v & idMask) - 1, w, off)) return (v & idMask) - 1;
       slot = (slot + 1) & idMask;
     }
-  }
-
-  /**
-   * `collapse: 'auto'`: collapses the states, or expands them back, when that pays (no thread
-   * inserting; other threads' views must `attach` again when it returns true). A plain store
-   * estimates the distinct heads of its states once it holds 65,536 and each time its count has
-   * grown fourfold since, and collapses when two words a state plus the heads (their words and 8
-   * bytes of table each) would take at most 85 % of its words; a collapsed store expands when that
-   * sum passes its words, checked at every call. The room that rounds of several threads reserve in
-   * the heads' table for their worst case is not counted: it is a fixed cost (a few MiB), which
-   * matters only in small searches. Either change rebuilds the table at `size` slots (default: the present
-   * size) and keeps every id; it returns true, and false when nothing changed.
-   */
-  adapt(size = this.table.length): boolean {
-    if (!this.auto || this.indexDropped || this.evicted) return false;
-    const n = this.count;
-    const plain = 4 * this.words * n;
-    const collapsed = (heads: number) => 8 * n + (4 * (this.words - 1) + HEAD_TABLE_BYTES) * heads;
-    if (this.head) {
-      if (collapsed(this.head.count) <= plain) return false;
-      this.expandStates();
-    } else {
-      if (n < this.nextEstimate) return false;
-      this.nextEstimate = n * AUTO_GROWTH;
-      if (collapsed(this.estimateHeads()) > COLLAPSE_GAIN * plain) return false;
-      this.collapseStates();
-    }
-    this.nextEstimate = Math.max(this.nextEstimate, n * AUTO_GROWTH);
-    this.rehash(size);
-    return true;
-  }
-
-  /**
-   * About how many distinct heads (first `words - 1` words) the plain store's states have: the
-   * distinct heads whose hash (another seed than the tables') falls in a 1/2^k share, times 2^k,
-   * with k chosen so that about `AUTO_SAMPLE` are kept (exact below that).
-   */
-  private estimateHeads(): number {
-    const W = this.words;
-    const n = this.count;
-    const k = Math.max(0, Math.ceil(Math.log2(n / AUTO_SAMPLE)));
-    const sample = new StateStore(W - 1, { dense: false, tableBits: 10 });
-    for (let id = 0; id < n; id++) {
-      const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-      const base = (id & MASK) * W;
-      if (k === 0 || hashWords(c, base, W - 1, 0x7f4a7c15) >>> (32 - k) === 0) sample.insert(c, base);
-    }
-    return sample.count * 2 ** k;
-  }
-
-  /** Plain to collapsed: every state's first words go into a new head store, and its chunks hold (head id, last word). */
-  private collapseStates(): void {
-    const W = this.words;
-    const head = new StateStore(W - 1, { dense: false, tableBits: 10 });
-    const chunks: Uint32Array[] = [];
-    const buffers: SharedArrayBuffer[] = [];
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const buf = new SharedArrayBuffer(CHUNK * 2 * 4);
-      buffers.push(buf);
-      chunks.push(new Uint32Array(buf));
-    }
-    for (let id = 0; id < this.count; id++) {
-      const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-      const base = (id & MASK) * W;
-      const r = head.insert(c, base);
-      const to = chunks[id >>> CHUNK_BITS] as Uint32Array;
-      to[(id & MASK) * 2] = r >= 0 ? r : -r - 1;
-      to[(id & MASK) * 2 + 1] = c[base + W - 1] as number;
-    }
-    this.chunks = chunks;
-    this.chunkBuffers = buffers;
-    this.head = head;
-    this.sw = 2;
-  }
-
-  /** Collapsed to plain: every state's words are written whole into new chunks, and the heads are dropped. */
-  private expandStates(): void {
-    const W = this.words;
-    const chunks: Uint32Array[] = [];
-    const buffers: SharedArrayBuffer[] = [];
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const buf = new SharedArrayBuffer(CHUNK * W * 4);
-      buffers.push(buf);
-      chunks.push(new Uint32Array(buf));
-    }
-    for (let id = 0; id < this.count; id++) this.read(id, chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W);
-    this.chunks = chunks;
-    this.chunkBuffers = buffers;
-    this.head = null;
-    this.sw = W;
   }
 
   private rehash(size: number): void {

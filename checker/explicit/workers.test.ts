@@ -39,32 +39,17 @@ describe('worker threads', () => {
   it('three threads over a collapsing exact store store exactly what one thread without collapse stores, with and without symmetry', async () => {
     const params = { pages: 3, frames: 4, slots: 2, migrations: 1, writes: 2 };
     for (const symmetry of [false, true]) {
-      const plain = await run(fenceMigrate, null, params, { workers: 1, collapse: false }, symmetry);
+      const plain = await run(fenceMigrate, null, params, { workers: 1 }, symmetry);
       const three = await run(fenceMigrate, null, params, { workers: 3, parallelFrom: 64, collapse: true }, symmetry);
       expect(figures(three)).toEqual(figures(plain));
       expect(three.stats.engine === 'explicit' && three.stats.workerShare).toBeGreaterThan(0);
     }
     // A violation under threads and collapse: the same shortest traces as one plain thread.
     const bug = { pages: 2, frames: 3, slots: 1, migrations: 2, writes: 2 };
-    const plainBug = await run(fenceMigrate, 'free-before-fence', bug, { workers: 1, collapse: false });
+    const plainBug = await run(fenceMigrate, 'free-before-fence', bug, { workers: 1 });
     const twoBug = await run(fenceMigrate, 'free-before-fence', bug, { workers: 2, parallelFrom: 64, collapse: true });
     expect(plainBug.status).toBe('violated');
     expect(figures(twoBug)).toEqual(figures(plainBug));
-  });
-
-  it('by default the exact store decides for itself: fence-migrate at 231,854 states of four words collapses them, with one thread and with three, and stores exactly what a store told not to collapse stores, in fewer bytes a state on one thread', async () => {
-    const params = { pages: 3, frames: 4, slots: 2, migrations: 1, writes: 2 };
-    const plain = await run(fenceMigrate, null, params, { workers: 1, collapse: false });
-    expect([figures(plain).states, plain.stats.engine === 'explicit' && plain.stats.collapse]).toEqual([231_854, undefined]);
-    for (const workers of [1, 3]) {
-      const auto = await run(fenceMigrate, null, params, { workers, parallelFrom: 64 });
-      expect(figures(auto)).toEqual(figures(plain));
-      expect([workers, auto.stats.engine === 'explicit' && auto.stats.collapse]).toEqual([workers, true]);
-    }
-    // Fewer bytes a state on one thread (with three, at this size, the tables reserved for a round's worst case outweigh the states).
-    const one = await run(fenceMigrate, null, params, { workers: 1 });
-    const bytes = [one, plain].map((r) => (r.stats.engine === 'explicit' ? r.stats.bytesPerState : null)) as [number, number];
-    expect(bytes[0]).toBeLessThan(bytes[1]);
   });
 
   it('with compact stores too', async () => {
