@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { inFreshTmpdir } from '../../test/tmpdir.js';
 import { checkLasso } from '../../counterexamples/lasso.js';
 import type { Trace } from '../../counterexamples/trace.js';
-import { add, and, eq, lt, ne, not, or, unwrap } from '../../model/lang/expr.js';
+import { add, and, eq, ite, lt, ne, not, or, unwrap } from '../../model/lang/expr.js';
 import { applyRule, initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
@@ -640,5 +640,50 @@ describe('the annotated quotient, all holding', () => {
     const held = eventually('held', 'TC-3', 'someone holds the token', or(m.handles.has.at(0), m.handles.has.at(1)));
     const r = livenessCheck({ model: m, properties: [held], limits: {}, symmetry: true });
     expect(r).toMatchObject({ status: 'ok', guarantee: 'exhaustive', covers: [], stats: { symmetry: true, states: 2 } });
+  });
+});
+
+describe('the fair loop of a lasso reads only the edges of the state it asks about', () => {
+  /**
+   * x counts 0, 1, 2, 0, ... (Step, no fairness); Poke (weakly fair) sets done and is enabled where
+   * x is not 1 when z = 0, everywhere when z = 1 (z is fixed by the start state). `eventually done`
+   * is violated by the z = 0 cycle of Step, which is weakly fair because Poke is disabled at x = 1
+   * (the z = 1 cycle is not: Poke is enabled all along). In breadth-first order the states are
+   * (x, z, done) = (0,0,F) (0,1,F), then (0,0,T) (1,0,F) (0,1,T) (1,1,F): the state that disables
+   * Poke, (1,0,F), is followed by (0,1,T), whose first edge is Poke's. A fair loop that looked one
+   * edge past (1,0,F) would take Poke as enabled there and find no state of the cycle disabling it.
+   */
+  let doneRef: Parameters<typeof assign>[0] | null = null;
+  const poked = defineProtocol({
+    name: 'poked-cycle',
+    summary: 'a weakly fair rule disabled at one state of a cycle',
+    spec: 'checker/explicit/livenessEngine.test.ts',
+    params: {},
+    variants: [],
+    build(b) {
+      const x = b.v('x', range(0, 2));
+      const z = b.v('z', range(0, 1));
+      const done = b.v('done', bool);
+      doneRef = done;
+      b.init('z0', () => []);
+      b.init('z1', () => [assign(z, 1)]);
+      b.rule('Poke', {}, () => ({ guard: or(eq(z, 1), ne(x, 1)), body: [assign(done, true)] }), { fairness: 'weak' });
+      b.rule('Step', {}, () => ({ guard: true, body: [assign(x, ite(eq(x, 2), 0, add(x, 1)))] }));
+      return { x, z, done };
+    },
+  });
+
+  it('finds the fair cycle of Step at z = 0, whose lasso goes through x = 0, 1 and 2 with done unset, and replays', () => {
+    const model = buildModel(poked);
+    const finishes = eventually('finishes', 'T-1', 'done is set', doneRef as never);
+    const r = livenessCheck({ model, properties: [finishes], limits: {} });
+    expect(r.status).toBe('violated');
+    if (r.status !== 'violated') return;
+    const trace = r.violations[0]?.trace as Trace;
+    expect(checkLasso(model, trace, finishes)).toMatchObject({ ok: true });
+    // Slots: x, z, done (0 or 1).
+    const loop = trace.steps.slice(trace.loop ?? 0).map((s) => Array.from(s.state));
+    expect(loop.every(([, z, done]) => z === 0 && done === 0)).toBe(true);
+    expect(new Set(loop.map(([x]) => x))).toEqual(new Set([0, 1, 2]));
   });
 });
