@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../model/lang/compile.js';
-import { add, eq, lt, ne } from '../../model/lang/expr.js';
+import { add, and, eq, lt, ne } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
@@ -126,6 +126,34 @@ describe('ChoiceRunner.runInstances', () => {
       choices: [0, 1],
       taken: [INC, JUMP],
     });
+  });
+
+  it('moves on to the whole successor of each instance taken, of a model of two slots: B, enabled only once A has run, is found after A', () => {
+    /** Two slots: A raises a (to 2); B raises b once a > 0. */
+    const pair = defineProtocol({
+      name: 'choice-pair',
+      summary: 'two slots',
+      spec: 'checker/random/runChoices.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const a = b.v('a', range(0, 2));
+        const c = b.v('b', range(0, 2));
+        b.init('zero', () => []);
+        b.rule('A', {}, () => ({ guard: lt(a, 2), body: [assign(a, add(a, 1))] }));
+        b.rule('B', {}, () => ({ guard: and(lt(c, 2), lt(0, a)), body: [assign(c, add(c, 1))] }));
+        return { a, c };
+      },
+    });
+    const model = buildModel(pair);
+    const r = new ChoiceRunner(compileModel(model, []), model.layout.nSlots, model.instances.length);
+    // (0,0): A only; (1,0): A, B (B is choice 1); (1,1): A, B (A is choice 0); then (2,1).
+    expect(r.runInstances(Int32Array.from([0, 0]), [0, 1, 0], true)).toEqual({
+      outcome: { length: 3, generated: 5, stop: null, ended: false },
+      choices: [0, 1, 0],
+      taken: [0, 1, 0],
+    });
+    expect(Array.from(r.current)).toEqual([2, 1]);
   });
 
   it('a model error on the way: null', () => {
