@@ -12,8 +12,8 @@ import { hashWords } from './stateStore.js';
 
 /** Bits set per state. */
 const K = 3;
-const SEED_A = 0x1b873593;
-const SEED_B = 0x85ebca6b;
+export const SEED_A = 0x1b873593;
+export const SEED_B = 0x85ebca6b;
 
 /** The shared buffer of a bitstate set, for a worker's view. */
 export interface BitstateBuffers {
@@ -68,7 +68,8 @@ export class BitstateSet {
     const high = this.logBits > 32 ? 2 ** (this.logBits - 32) - 1 : 0;
     const lowMask = this.logBits >= 32 ? 0xffffffff : 2 ** this.logBits - 1;
     for (let i = 0; i < K; i++) {
-      const low = ((a + Math.imul(i, b)) >>> 0) & lowMask;
+      // `>>> 0` last: at 2^32 bits and more the mask is all ones, and `&` alone would give a negative position for half the states.
+      const low = ((a + Math.imul(i, b)) & lowMask) >>> 0;
       const up = ((c + Math.imul(i, d)) >>> 0) & high;
       this.pos[i] = up * 2 ** 32 + low;
     }

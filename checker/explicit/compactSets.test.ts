@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { referenceHash, xorshift } from '../../test/referenceHash.js';
-import { BitstateSet } from './bitstate.js';
+import { BitstateSet, SEED_A, SEED_B } from './bitstate.js';
 import { FingerprintSet, SEED_HI, SEED_LO } from './fingerprintSet.js';
 
 /** Index bytes of a set of `n` fingerprints: about 16 a bucket, between 2^16 and 2^30 buckets, plus one end entry. */
@@ -129,7 +129,13 @@ describe('hash compaction: figures', () => {
 function bitsOf(words: readonly number[], logBits: number, seed = 0): number[] {
   const a = BigInt(referenceHash(words, (SEED_HI ^ seed) >>> 0));
   const b = BigInt(referenceHash(words, (SEED_LO ^ seed) >>> 0) | 1) & 0xffffffffn;
-  return [0n, 1n, 2n].map((i) => Number(((a + i * b) & 0xffffffffn) % 2n ** BigInt(logBits)));
+  // Past 2^32 bits, the upper part of a position comes from two more hashes the same way.
+  const c = BigInt(referenceHash(words, (SEED_A ^ seed) >>> 0));
+  const d = BigInt(referenceHash(words, (SEED_B ^ seed) >>> 0));
+  const upper = logBits > 32 ? 2n ** BigInt(logBits - 32) : 1n;
+  return [0n, 1n, 2n].map((i) =>
+    Number((((c + i * d) & 0xffffffffn) % upper) * 2n ** 32n + (((a + i * b) & 0xffffffffn) % 2n ** BigInt(Math.min(32, logBits)))),
+  );
 }
 
 /** The positions of the bits set in an array of 32-bit words. */
@@ -175,6 +181,27 @@ describe('bitstate: figures', () => {
     const s = new BitstateSet(2, 256);
     s.commit([Uint32Array.from(states.slice(0, 7).flat()), Uint32Array.from(states.slice(7).flat())]);
     expect(setBits(s.raw())).toEqual([...new Set(states.flatMap((w) => bitsOf(w, 11)))].sort((x, y) => x - y));
+  });
+
+  it('at 2^32 bits (512 MiB) positions take all 32 bits of a hash, and past it (1 GiB, 2^33 bits) their upper part comes from two more hashes: each state sets its three reference bits, about half of them in the upper half', () => {
+    for (const [bytes, logBits] of [
+      [2 ** 29, 32],
+      [2 ** 30, 33],
+    ] as const) {
+      const s = new BitstateSet(2, bytes);
+      expect(s.size).toBe(2 ** logBits);
+      const next = xorshift(41);
+      const states = Array.from({ length: 200 }, () => [next(), next()]);
+      s.commit([Uint32Array.from(states.flat())]);
+      const raw = s.raw();
+      const isSet = (bit: number) => ((raw[Math.floor(bit / 32)] as number) >>> (bit % 32)) & 1;
+      const want = states.flatMap((w) => bitsOf(w, logBits));
+      expect([logBits, want.filter((bit) => !(bit >= 0 && bit < 2 ** logBits && isSet(bit) === 1))]).toEqual([logBits, []]);
+      expect([logBits, states.filter((w) => !s.has(Uint32Array.from(w)))]).toEqual([logBits, []]);
+      // 600 positions: at 2^32 bits, the top bit of the low hash is used too; at 2^33, the upper half is reached.
+      const above = want.filter((bit) => bit >= 2 ** (logBits - 1)).length;
+      expect([logBits, above > 200 && above < 400]).toEqual([logBits, true]);
+    }
   });
 
   it('has a state exactly when all three of its bits are set', () => {
