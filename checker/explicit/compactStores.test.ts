@@ -101,3 +101,16 @@ describe('compact stores and the collapsing exact store find what the exact stor
     });
   });
 });
+
+describe('the bitstate store at its default size', () => {
+  it('1 GiB of bits (2^33: positions past 2^32) finds the states and transitions of the exact store on hmm-migrate', () => {
+    const pkg = registry.find((p) => p.protocol.name === 'hmm-migrate') as ProtocolPackage;
+    const model = buildModel(pkg.protocol);
+    const properties = pkg.properties.build(model).filter((p) => p.kind !== 'liveness');
+    // A state limit three times the count, so that a store which forgets states ends (incomplete) instead of running on.
+    const run = (explicit: { store: StoreKind }) => summary(explicitCheck({ model, properties, limits: { maxStates: 20_000 }, explicit }));
+    const exact = run({ store: 'exact' });
+    expect(exact.states).toBe(6740);
+    expect(run({ store: 'bitstate' })).toEqual(exact);
+  });
+});
