@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { McError } from '../../model/lang/errors.js';
 import { buildModel } from '../../model/lang/protocol.js';
 import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import type { CheckResult, ExplicitOptions, Limits } from '../engine.js';
+import { readWords } from './checkpoint.js';
 import { explicitRun } from './explicit.js';
 
 const MEDIUM = { pages: 3, frames: 4, slots: 1, migrations: 2, writes: 2 };
@@ -82,5 +83,32 @@ describe('checkpoints', () => {
     expect(r.status).toBe('incomplete');
     if (r.status === 'incomplete') expect(r.reason).toMatch(/^interrupted \(SIGINT\)/);
     expect(counts(await explicitRun(job({ resume: dir })))).toEqual(counts(await explicitRun(job({}))));
+  });
+});
+
+describe('readWords', () => {
+  it('reads a file of more than one 64 MiB slice whole, each word at its place; a file shorter than asked is MC050', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mc-read-words-'));
+    const path = join(dir, 'states.bin');
+    const n = (1 << 24) + 3; // 64 MiB and 12 bytes: two slices, the second of three words
+    const words = new Uint32Array(n);
+    for (let i = 0; i < n; i++) words[i] = Math.imul(i, 0x9e3779b1) >>> 0;
+    writeFileSync(path, words);
+    const back = readWords(path);
+    expect(back.length).toBe(n);
+    const wrong: number[] = [];
+    for (let i = 0; i < n; i++) if (back[i] !== words[i]) wrong.push(i);
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(Array.from(readWords(path, 5))).toEqual(Array.from(words.subarray(0, 5)));
+    const err = (() => {
+      try {
+        readWords(path, n + 1);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err instanceof McError && err.code).toBe('MC050');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

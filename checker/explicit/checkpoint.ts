@@ -110,17 +110,19 @@ function writeAll(path: string, parts: Iterable<Uint32Array>, flags: string): nu
   return bytes;
 }
 
-function readWords(path: string, words?: number): Uint32Array {
+/** Reads `words` 32-bit words (default: the whole file) of a checkpoint file. */
+export function readWords(path: string, words?: number): Uint32Array {
   const size = statSync(path).size;
   const n = words ?? size / 4;
   if (n * 4 > size) throw new McError('MC050', `checkpoint file ${path} is shorter than its checkpoint.json says`);
   const out = new Uint32Array(n);
   const fd = openSync(path, 'r');
   try {
-    const bytes = new Uint8Array(out.buffer);
-    let off = 0;
-    while (off < bytes.length) {
-      const got = readSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 26), off);
+    // A view of at most 64 MiB at a time: a byte view of the whole array is refused past 4 GiB
+    // (more than 268 M states of four words), and a resume would have failed there.
+    for (let off = 0; off < n * 4; ) {
+      const len = Math.min(n * 4 - off, 1 << 26);
+      const got = readSync(fd, new Uint8Array(out.buffer, off, len), 0, len, off);
       if (got <= 0) throw new McError('MC050', `checkpoint file ${path} ends early`);
       off += got;
     }
