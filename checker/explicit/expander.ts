@@ -14,7 +14,7 @@
  */
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import type { LoadedModel } from '../../model/lang/compile.js';
-import { type StateStore, hashWords } from './stateStore.js';
+import { type StateStore, StoreFullError, hashWords } from './stateStore.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** Something found that ends the search: a broken property or a model error (plain data: it crosses threads). */
@@ -113,6 +113,12 @@ export interface ExpanderFigures {
 export class Expander {
   readonly figures: ExpanderFigures;
   finding: Finding | null = null;
+  /**
+   * Set when the target store could not grow while a state was expanded: that state counts as not
+   * expanded (its figures are taken back; the successors it stored stay, as they are reachable), and
+   * the search ends there (`expandRange` returns its position).
+   */
+  full: StoreFullError | null = null;
   /** Insert with compare-and-swap: other threads insert into the same target (a parallel round). */
   shared: boolean;
   private stores: ExpanderStores;
@@ -198,10 +204,17 @@ export class Expander {
     this.cm.unpack(this.r, 0, this.s);
     this.curPos = p;
     this.figures.expanded++;
+    const generated = this.figures.generated;
     let n: number;
     try {
       n = (this.por ?? this.cm).expand(this.s, this.t, this.emitFn);
     } catch (e) {
+      if (e instanceof StoreFullError) {
+        this.figures.expanded--;
+        this.figures.generated = generated;
+        this.full = e;
+        return false;
+      }
       if (!(e instanceof ModelRuntimeError)) throw e;
       this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: p };
       return false;
@@ -273,7 +286,7 @@ export const CTRL = {
   depth: 7,
   /** Next id to claim when the threads fill a larger table together (`StateStore.rehashShared`). */
   rehash: 8,
-  /** Threads stop claiming when a collapsed target store holds this many heads (their room, reserved apart). */
+  /** Threads stop claiming when a collapsed target store holds this many heads (their room, reserved apart; not read for a plain store). */
   headLimit: 9,
 } as const;
 export const CTRL_SIZE = 10;
@@ -289,7 +302,7 @@ export type Claim = 'expanded' | 'level-done' | 'found' | 'halted' | 'need-room'
  */
 export function claimChunk(expander: Expander, ctrl: Uint32Array, target: StateStore): Claim {
   if (Atomics.load(ctrl, CTRL.stop) || Atomics.load(ctrl, CTRL.pause)) return 'halted';
-  if (target.count >= (ctrl[CTRL.limit] as number) || target.headCount >= (ctrl[CTRL.headLimit] as number)) {
+  if (target.count >= (ctrl[CTRL.limit] as number) || (target.collapsing && target.headCount >= (ctrl[CTRL.headLimit] as number))) {
     Atomics.store(ctrl, CTRL.need, 1);
     return 'need-room';
   }

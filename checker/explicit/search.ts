@@ -22,7 +22,7 @@ import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, t
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
 import { PartialOrder, type ReductionData } from './partialOrder.js';
-import { ID_BLOCK, StateStore } from './stateStore.js';
+import { ID_BLOCK, StateStore, StoreFullError } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
 
@@ -41,6 +41,8 @@ export interface SearchOptions {
   readonly collapse?: boolean;
   /** Keep the parent of every state (depth-first search does anyway). */
   readonly parents?: boolean;
+  /** The most table slots of the exact store (default 2^30; tests set fewer to see it full). */
+  readonly maxTableSlots?: number;
   /** Called for every transition explored, with the ids of its source and target states (graph building; exact store, one thread). */
   readonly onEdge?: (from: number, to: number, instance: number) => void;
   /** Partial-order reduction of the successors explored (breadth-first only). */
@@ -158,7 +160,13 @@ export class Search<P extends Kinded = Kinded> {
     // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
     const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
     const collapse = this.kind === 'exact' && (opts.collapse ?? false);
-    this.store = new StateStore(this.cm.words, { parents, maxVia, collapse, ...(tableBits !== undefined ? { tableBits } : {}) });
+    this.store = new StateStore(this.cm.words, {
+      parents,
+      maxVia,
+      collapse,
+      ...(tableBits !== undefined ? { tableBits } : {}),
+      ...(opts.maxTableSlots !== undefined ? { maxTableSlots: opts.maxTableSlots } : {}),
+    });
     if (this.kind !== 'exact') {
       this.next = new StateStore(this.cm.words);
       this.seen =
@@ -430,6 +438,8 @@ export class Search<P extends Kinded = Kinded> {
         this.found = this.expander.finding;
         return null;
       }
+      // The state at the cursor is expanded again by a resumed search (its successors stored so far are found again).
+      if (this.expander.full) return this.expander.full.message;
       // States are counted one by one: the search stops once the store holds the limit, even when
       // the state just expanded was the last one (a limit is never a pass).
       if (limits.maxStates !== undefined && this.count >= limits.maxStates) return `state limit of ${limits.maxStates} reached`;
@@ -458,7 +468,15 @@ export class Search<P extends Kinded = Kinded> {
     const tableSize = this.reserveRound(pool.size + 1);
     ctrl[CTRL.depth] = this.depth;
     yield pool.whenReady();
-    if (tableSize !== null) yield* this.parallelRehash(pool, tableSize);
+    if (tableSize !== null) {
+      try {
+        yield* this.parallelRehash(pool, tableSize);
+      } catch (e) {
+        // No thread has inserted since the last round: the store is whole, and the search ends here.
+        if (e instanceof StoreFullError) return e.message;
+        throw e;
+      }
+    }
     this.expander.setShared(true);
     pool.startRound(this);
     let stopReason: string | null = null;
@@ -524,7 +542,7 @@ export class Search<P extends Kinded = Kinded> {
 
   /** Every thread puts the stored states into a larger table of the target store, which then replaces its table. */
   private *parallelRehash(pool: LevelPool, size: number): Generator<Wait, void> {
-    const table = StateStore.emptyTable(size);
+    const table = this.target.newTable(size);
     this.ctrl[CTRL.rehash] = 0;
     pool.startRehash(this, table);
     this.target.rehashShared(table, this.ctrl, CTRL.rehash);
@@ -546,6 +564,7 @@ export class Search<P extends Kinded = Kinded> {
         this.found = this.expander.finding;
         return { kind: 'found', finding: this.found };
       }
+      if (this.expander.full) return { kind: 'limit', reason: this.expander.full.message };
       if (limits.maxStates !== undefined && this.count >= limits.maxStates) return { kind: 'limit', reason: `state limit of ${limits.maxStates} reached` };
       if (++expansions % TICK_EVERY === 0) {
         const stop = ctl.tick();

@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { and, eq, not } from '../../model/lang/expr.js';
+import { add, and, eq, not } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
@@ -23,7 +23,7 @@ import type { BitstateSet } from './bitstate.js';
 import { CTRL, Expander, claimChunk } from './expander.js';
 import { resultOf, searchFor } from './explicit.js';
 import type { FingerprintSet } from './fingerprintSet.js';
-import type { LevelPool, Search } from './search.js';
+import { type LevelPool, type Search, Search as SearchClass } from './search.js';
 import { ID_BLOCK, StateStore } from './stateStore.js';
 
 /** A pool of `size` worker threads that never claim a chunk (the coordinating thread expands every chunk of a round alone); it records what the search asks of it. */
@@ -504,5 +504,66 @@ describe('pauses (where a checkpoint is written)', () => {
     expect([end, search.count, at.length]).toEqual([{ kind: 'complete' }, 1681, 1]);
     const [expanded, lo, cursor, hi] = at[0] as [number, number, number, number];
     expect([expanded, cursor, lo < cursor && cursor < hi]).toEqual([1017 + 16, 1017 + 16, true]);
+  });
+});
+
+describe('an exact store that cannot grow any more (its most table slots reached)', () => {
+  /** x, y and z count 0..39 (IncX, IncY, IncZ): 64,000 states. */
+  const cube40 = buildModel(
+    defineProtocol({
+      name: 'rounds-cube',
+      summary: 'three counters',
+      spec: 'checker/explicit/searchRounds.test.ts',
+      params: {},
+      variants: [],
+      build(b) {
+        const x = b.v('x', range(0, 39));
+        const y = b.v('y', range(0, 39));
+        const z = b.v('z', range(0, 39));
+        b.init('zero', () => []);
+        b.rule('IncX', {}, () => ({ guard: not(eq(x, 39)), body: [assign(x, add(x, 1))] }));
+        b.rule('IncY', {}, () => ({ guard: not(eq(y, 39)), body: [assign(y, add(y, 1))] }));
+        b.rule('IncZ', {}, () => ({ guard: not(eq(z, 39)), body: [assign(z, add(z, 1))] }));
+        return { x, y, z };
+      },
+    }),
+  );
+  // The table starts at 2^16 slots: it may not double.
+  const search = (strategy: 'bfs' | 'dfs') => new SearchClass(cube40, [], { strategy, symmetry: false, deadlock: false, maxTableSlots: 2 ** 16 });
+  const full = (n: number) => `the exact store is full at ${n} states (its table has at most 65536 slots); --store hash-compaction goes further`;
+
+  it('one thread, breadth-first or depth-first: the search ends as a limit once its table of 65,536 slots cannot double (at 49,153 states, past a load of 0.75), never with an error', () => {
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const s = search(strategy);
+      expect([strategy, s.runSync({}, { tick: () => null }), s.count]).toEqual([strategy, { kind: 'limit', reason: full(49_153) }, 49_153]);
+    }
+  });
+
+  it('breadth-first: the state being expanded when the table was full counts as not expanded (the cursor stays on it, its successors are not counted as transitions)', () => {
+    const s = search('bfs');
+    s.runSync({}, { tick: () => null });
+    const [lo, hi] = s.levelRange();
+    const cursor = s.ctrl[CTRL.cursor] as number;
+    const f = s.figures();
+    expect([f.expanded, lo <= cursor && cursor < hi]).toEqual([cursor, true]);
+    // Every state before the cursor was expanded: one transition for each of its counters below 39.
+    const back = new Uint32Array(s.cm.words);
+    const slots = new Int32Array(3);
+    let transitions = 0;
+    for (let id = 0; id < cursor; id++) {
+      s.store.read(id, back, 0);
+      s.cm.unpack(back, 0, slots);
+      for (const v of slots) if (v !== 39) transitions++;
+    }
+    expect(f.generated).toBe(transitions);
+  });
+
+  it('with worker rounds: the larger table a round needs is refused before the round starts, and the search ends as a limit with the states stored so far', async () => {
+    const s = search('bfs');
+    const { pool, calls } = idlePool(1);
+    const end = await s.runAsync({}, { tick: () => null, pool, parallelFrom: 8 });
+    expect([end, s.count < 49_153]).toEqual([{ kind: 'limit', reason: full(s.count) }, true]);
+    // No round was started, nor a shared rehash: the refusal came first.
+    expect(calls.filter((c) => c === 'round' || c === 'rehash')).toEqual([]);
   });
 });

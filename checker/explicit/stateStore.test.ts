@@ -424,7 +424,7 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     // The table of one thread would grow to this size for N more states; none is needed for none.
     expect(size).toBeGreaterThanOrEqual(((n + N) / 0.75) | 0);
     expect(owner.tableSizeFor(0)).toBeNull();
-    const table = StateStore.emptyTable(size);
+    const table = owner.newTable(size);
     const ctrl = new Uint32Array(new SharedArrayBuffer(8));
     view.attach(owner.buffers());
     // The ids are claimed from ctrl[1]: a thread coming after the others have claimed all adds nothing.

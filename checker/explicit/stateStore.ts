@@ -71,6 +71,25 @@ export interface StoreOptions {
   readonly collapse?: boolean;
   /** False for a head store: ids given back are not reused, so that ids never move. Default true. */
   readonly dense?: boolean;
+  /** The most table slots the store may grow to (default 2^30; tests set fewer). */
+  readonly maxTableSlots?: number;
+}
+
+/** The most slots of an exact store's table: 2^30 (ids take 30 bits of a slot), about 805 million states. */
+const MAX_TABLE_SLOTS = 2 ** 30;
+
+/**
+ * The table of an exact store would have to grow past its most slots. Thrown by `insert` (after the
+ * state is stored: the store stays whole, only fuller than it should be) and by `newTable`; the
+ * search ends there as incomplete, keeping what it found.
+ */
+export class StoreFullError extends Error {
+  constructor(
+    readonly states: number,
+    readonly slots: number,
+  ) {
+    super(`the exact store is full at ${states} states (its table has at most ${slots} slots); --store hash-compaction goes further`);
+  }
 }
 
 /** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
@@ -103,6 +122,7 @@ export class StateStore {
   /** The two-word form of a state being looked up or inserted (collapsing stores; one per view). */
   private readonly form = new Uint32Array(2);
   private readonly dense: boolean;
+  private readonly maxSlots: number;
   private chunks: Uint32Array[] = [];
   private chunkBuffers: SharedArrayBuffer[] = [];
   private table: Int32Array;
@@ -124,6 +144,7 @@ export class StateStore {
   constructor(words: number, opts: StoreOptions = {}) {
     this.words = words;
     this.dense = opts.dense ?? true;
+    this.maxSlots = opts.maxTableSlots ?? MAX_TABLE_SLOTS;
     const collapse = opts.buffers ? opts.buffers.head !== undefined : (opts.collapse ?? false) && words >= 3;
     this.sw = collapse ? 2 : words;
     this.head = null;
@@ -234,9 +255,9 @@ export class StateStore {
     return size;
   }
 
-  /** An empty table of `size` slots, for the threads to fill together (`rehashShared`, then `useTable`). */
-  static emptyTable(size: number): SharedArrayBuffer {
-    if (size > 2 ** 30) throw new RangeError('the exact store holds at most 2^30 table slots (about 800 million states): use --store hash-compaction');
+  /** An empty table of `size` slots, for the threads to fill together (`rehashShared`, then `useTable`); StoreFullError past the store's most slots. */
+  newTable(size: number): SharedArrayBuffer {
+    if (size > this.maxSlots) throw new StoreFullError(this.count, this.maxSlots);
     return new SharedArrayBuffer(size * 4);
   }
 
@@ -489,7 +510,7 @@ export class StateStore {
   }
 
   private rehash(size: number): void {
-    const t = StateStore.emptyTable(size);
+    const t = this.newTable(size);
     this.putIds(new Int32Array(t), 0, this.count, false);
     this.useTable(t);
   }
