@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { add, and, eq, not } from '../../model/lang/expr.js';
+import { and, eq, not } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { range } from '../../model/lang/types.js';
@@ -508,26 +508,8 @@ describe('pauses (where a checkpoint is written)', () => {
 });
 
 describe('an exact store that cannot grow any more (its most table slots reached)', () => {
-  /** x, y and z count 0..39 (IncX, IncY, IncZ): 64,000 states. */
-  const cube40 = buildModel(
-    defineProtocol({
-      name: 'rounds-cube',
-      summary: 'three counters',
-      spec: 'checker/explicit/searchRounds.test.ts',
-      params: {},
-      variants: [],
-      build(b) {
-        const x = b.v('x', range(0, 39));
-        const y = b.v('y', range(0, 39));
-        const z = b.v('z', range(0, 39));
-        b.init('zero', () => []);
-        b.rule('IncX', {}, () => ({ guard: not(eq(x, 39)), body: [assign(x, add(x, 1))] }));
-        b.rule('IncY', {}, () => ({ guard: not(eq(y, 39)), body: [assign(y, add(y, 1))] }));
-        b.rule('IncZ', {}, () => ({ guard: not(eq(z, 39)), body: [assign(z, add(z, 1))] }));
-        return { x, y, z };
-      },
-    }),
-  );
+  /** x, y and z count 0..39 (searchWalk's cube): 64,000 states. */
+  const cube40 = cube(39);
   // The table starts at 2^16 slots: it may not double.
   const search = (strategy: 'bfs' | 'dfs') => new SearchClass(cube40, [], { strategy, symmetry: false, deadlock: false, maxTableSlots: 2 ** 16 });
   const full = (n: number) => `the exact store is full at ${n} states (its table has at most 65536 slots); --store hash-compaction goes further`;
