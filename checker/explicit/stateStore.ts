@@ -84,10 +84,7 @@ const MAX_TABLE_SLOTS = 2 ** 30;
  * search ends there as incomplete, keeping what it found.
  */
 export class StoreFullError extends Error {
-  constructor(
-    readonly states: number,
-    readonly slots: number,
-  ) {
+  constructor(states: number, slots: number) {
     super(`the exact store is full at ${states} states (its table has at most ${slots} slots); --store hash-compaction goes further`);
   }
 }
