@@ -21,12 +21,27 @@ export type Guarantee = 'exhaustive' | 'hash-compaction' | 'bitstate' | 'shard' 
 /** How the explicit engine remembers visited states. */
 export type StoreKind = 'exact' | 'hash-compaction' | 'bitstate';
 
+/** How much memory a search may use, and how much is in use now (the explicit engine's stores ask it before they grow). */
+export interface MemoryLimit {
+  /** The most bytes. */
+  readonly bytes: number;
+  /** The bytes in use now (by default the process's resident memory; a caller may count its own). */
+  readonly inUse: () => number;
+}
+
 /** The explicit engine's own options (the other engines ignore them). */
 export interface ExplicitOptions {
   /** Visited set: every state (default), 64-bit fingerprints, or a fixed array of bits. */
   readonly store?: StoreKind;
   /** Bitstate: bytes of the bit array (default 1 GiB). */
   readonly memoryBytes?: number;
+  /**
+   * Bytes of resident memory of the process past which the stores do not grow: the search then ends
+   * as incomplete, keeping its figures, checkpoint and violations (as SPIN's -DMEMLIM). Default 90 %
+   * of the machine's memory, or of its control group's limit when smaller. A number is bytes of the
+   * process's resident memory; a `MemoryLimit` counts the bytes in use its own way.
+   */
+  readonly memoryLimit?: number | MemoryLimit;
   /**
    * Exact store: keep a state of three or more words as two, the id of its first words (stored
    * once for all the states sharing them) and its last word. Fewer bytes a state where states

@@ -13,6 +13,7 @@ export type {
   Guarantee,
   Hooks,
   Limits,
+  MemoryLimit,
   Progress,
   RandomStats,
   SearchFigures,

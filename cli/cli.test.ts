@@ -97,6 +97,9 @@ describe('mirrorcheck CLI', () => {
       [['check', 'fence-migrate', '--variant', 'unblock-before-update', '--param', 'mode=zap-and-fault'], 'MC005'],
       [['replay', join(tmp, 'missing.itf.json')], 'MC020'],
       [['check', 'fence-migrate', '--no-such-flag'], 'MC030'],
+      // The process itself uses more than 1 MiB: not even the first table fits (a refusal, not an internal error).
+      [['check', 'fence-migrate', '--max-memory', '1MiB'], 'MC030'],
+      [['check', 'fence-migrate', '--engine', 'smt', '--max-memory', '1GiB'], 'MC030'],
     ];
     for (const [args, code] of cases) {
       const r = run(...args);

@@ -34,6 +34,15 @@ describe('explicit engine options of check', () => {
     expect(code(() => toExplicitOptions({ ...args, store: 'bitstate', memory: '8GiB' }))).toBe('MC030');
   });
 
+  it('--max-memory is a size of at least 1MiB, for every store (MC030 otherwise), and counts as an explicit-engine flag', () => {
+    expect(toExplicitOptions({ ...args, 'max-memory': '8GiB', workers: 1 })).toEqual({ store: 'exact', memoryLimit: 8 * 2 ** 30, workers: 1, por: 'auto' });
+    expect(toExplicitOptions({ ...args, store: 'hash-compaction', 'max-memory': '1MiB', workers: 1 }).memoryLimit).toBe(2 ** 20);
+    expect(code(() => toExplicitOptions({ ...args, 'max-memory': '1023KiB' }))).toBe('MC030');
+    expect(code(() => toExplicitOptions({ ...args, 'max-memory': 'all of it' }))).toBe('MC030');
+    expect(toExplicitOptions({ ...args, workers: 1 }).memoryLimit).toBeUndefined();
+    expect(explicitFlagsSet({ memoryLimit: 2 ** 30 })).toEqual(['--max-memory']);
+  });
+
   it('--collapse goes to the exact store only (MC030 with a compact store, which keeps no states to collapse)', () => {
     expect(toExplicitOptions({ ...args, store: 'exact', collapse: true, workers: 1 })).toEqual({ store: 'exact', collapse: true, workers: 1, por: 'auto' });
     expect(toExplicitOptions({ ...args, collapse: true, workers: 1 }).collapse).toBe(true);

@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import type { ExplicitOptions, StoreKind } from '../checker/engine.js';
+import { defaultMemoryLimit, formatBytes } from '../checker/explicit/storeMemory.js';
 import { McError } from '../model/lang/errors.js';
 import { choiceOption, numberOption, stringOption } from './options.js';
 
@@ -17,6 +18,7 @@ export const STORE_KINDS = ['exact', 'hash-compaction', 'bitstate'] as const sat
 export interface ExplicitArgs {
   readonly store?: StoreKind;
   readonly memory?: string;
+  readonly 'max-memory'?: string;
   readonly collapse?: boolean;
   readonly workers?: number;
   readonly checkpoint?: string;
@@ -41,6 +43,13 @@ export function explicitOptions<T>(y: Argv<T>) {
       ),
     )
     .option('memory', stringOption('memory', 'explicit engine, bitstate: size of the bit array, e.g. 512MiB or 2GiB (default 1GiB)'))
+    .option('max-memory', {
+      ...stringOption(
+        'max-memory',
+        'explicit engine: memory the process may use (e.g. 8GiB): the stores do not grow past it, and the search ends there as incomplete, keeping what it found',
+      ),
+      defaultDescription: `90 % of the machine's memory or of its control group's limit, ${formatBytes(defaultMemoryLimit())} here`,
+    })
     .option('collapse', {
       type: 'boolean',
       describe:
@@ -109,6 +118,8 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     throw new McError('MC030', `--collapse is for --store exact (--store ${a.store} keeps no states to collapse)`);
   const memoryBytes = a.memory !== undefined ? parseBytes('memory', a.memory) : undefined;
   if (memoryBytes !== undefined && (memoryBytes < 8 || memoryBytes > 2 ** 32)) throw new McError('MC030', '--memory must be between 8 bytes and 4GiB');
+  const memoryLimit = a['max-memory'] !== undefined ? parseBytes('max-memory', a['max-memory']) : undefined;
+  if (memoryLimit !== undefined && memoryLimit < 2 ** 20) throw new McError('MC030', '--max-memory must be at least 1MiB');
   const workers = a.workers ?? (a.strategy === 'dfs' ? 1 : defaultWorkers());
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new McError('MC030', `--workers must be an integer from 1 to 256, got ${a.workers}`);
   const minutes = a['checkpoint-minutes'];
@@ -122,6 +133,7 @@ export function toExplicitOptions(a: ExplicitArgs): ExplicitOptions {
     store: a.store ?? 'exact',
     workers,
     ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(memoryLimit !== undefined ? { memoryLimit } : {}),
     ...(a.collapse ? { collapse: true } : {}),
     ...(dir !== undefined ? { checkpoint: { dir, everyMs: minutes * 60_000 } } : {}),
     ...(a.resume !== undefined ? { resume: a.resume } : {}),
@@ -145,6 +157,7 @@ export function explicitFlagsSet(x: ExplicitOptions | undefined): string[] {
   const set: string[] = [];
   if (x.store !== undefined && x.store !== 'exact') set.push('--store');
   if (x.memoryBytes !== undefined) set.push('--memory');
+  if (x.memoryLimit !== undefined) set.push('--max-memory');
   if (x.collapse) set.push('--collapse');
   if (x.checkpoint !== undefined && x.resume === undefined) set.push('--checkpoint');
   if (x.resume !== undefined) set.push('--resume');

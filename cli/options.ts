@@ -122,6 +122,7 @@ export const ENGINE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   solver: ['smt'],
   store: ['explicit'],
   memory: ['explicit'],
+  'max-memory': ['explicit'],
   workers: ['explicit'],
   checkpoint: ['explicit'],
   'checkpoint-minutes': ['explicit'],

@@ -7,6 +7,7 @@
  * expected fraction of lookups that found a new state's bits already set (the Bloom filter's false
  * positive rate when each state was added, summed: the expected number of states lost).
  */
+import { type MemoryLimit, sharedBuffer } from './storeMemory.js';
 import { SEED_HI, SEED_LO } from './fingerprintSet.js';
 import { hashWords } from './stateStore.js';
 
@@ -34,14 +35,15 @@ export class BitstateSet {
 
   /**
    * A set of the largest power-of-two number of bits that fits in `memoryBytes` (at most 4 GiB).
-   * `seed` diversifies the hash functions (swarm shards).
+   * `seed` diversifies the hash functions (swarm shards). `StoreFullError` when the bits would pass
+   * `memoryLimit` or cannot be allocated.
    */
-  constructor(words: number, memoryBytes: number, seed = 0, from?: BitstateBuffers) {
+  constructor(words: number, memoryBytes: number, seed = 0, from?: BitstateBuffers, memoryLimit?: MemoryLimit) {
     this.words = words;
     this.seedShift = seed;
     const bytes = from ? from.bits.byteLength : 2 ** Math.min(32, Math.max(3, Math.floor(Math.log2(memoryBytes))));
     this.logBits = Math.log2(bytes * 8);
-    this.arr = new Uint32Array(from ? from.bits : new SharedArrayBuffer(bytes));
+    this.arr = new Uint32Array(from ? from.bits : sharedBuffer(bytes, 'the bit array', memoryLimit));
   }
 
   buffers(): BitstateBuffers {

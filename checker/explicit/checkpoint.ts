@@ -38,10 +38,12 @@ import { BitstateSet } from './bitstate.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import type { Search } from './search.js';
 import type { StateStore } from './stateStore.js';
+import { StoreFullError } from './storeMemory.js';
 
 /** The codes a checkpoint raises. */
 export const CHECKPOINT_ERRORS = {
   MC050: 'checkpoint folder missing, unreadable, or saved by another check (another model, property set or option)',
+  MC051: 'checkpoint too large to resume here: its states pass the memory limit (--max-memory) or the memory',
 } as const satisfies Record<ErrorCode, string>;
 
 const FORMAT = 'mirrorcheck-checkpoint-1';
@@ -239,6 +241,29 @@ export function resumeFrom(search: Search, dir: string, identity: CheckpointIden
       'MC050',
       `the checkpoint in ${dir} was saved by another check: its ${diff} differs (${JSON.stringify(meta.identity[diff as keyof CheckpointIdentity])})`,
     );
+  try {
+    load(search, dir, meta);
+  } catch (e) {
+    if (e instanceof StoreFullError) throw new McError('MC051', `the checkpoint in ${dir} does not fit: ${e.message}`);
+    throw e;
+  }
+  search.restore({
+    levelStarts: meta.levelStarts,
+    depth: meta.depth,
+    cursor: meta.cursor,
+    elapsedMs: meta.elapsedMs,
+    figures: {
+      expanded: meta.figures.expanded,
+      generated: meta.figures.generated,
+      maxDepth: meta.figures.maxDepth,
+      coverDepth: Int32Array.from(meta.figures.coverDepth),
+    },
+  });
+  return { generation: meta.generation, written: search.kind === 'exact' ? meta.count : 0 };
+}
+
+/** Reads the stores of the checkpoint `meta` in `dir` into `search`'s (`StoreFullError` when they do not fit). */
+function load(search: Search, dir: string, meta: Meta): void {
   const W = search.cm.words;
   if (search.kind === 'exact') {
     const path = join(dir, 'states.bin');
@@ -260,17 +285,4 @@ export function resumeFrom(search: Search, dir: string, identity: CheckpointIden
       if (meta.bitstate) search.seen.restoreCounters(meta.bitstate);
     }
   }
-  search.restore({
-    levelStarts: meta.levelStarts,
-    depth: meta.depth,
-    cursor: meta.cursor,
-    elapsedMs: meta.elapsedMs,
-    figures: {
-      expanded: meta.figures.expanded,
-      generated: meta.figures.generated,
-      maxDepth: meta.figures.maxDepth,
-      coverDepth: Int32Array.from(meta.figures.coverDepth),
-    },
-  });
-  return { generation: meta.generation, written: search.kind === 'exact' ? meta.count : 0 };
 }

@@ -14,7 +14,8 @@
  */
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import type { LoadedModel } from '../../model/lang/compile.js';
-import { type StateStore, StoreFullError, hashWords } from './stateStore.js';
+import { type StateStore, hashWords } from './stateStore.js';
+import { StoreFullError } from './storeMemory.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** Something found that ends the search: a broken property or a model error (plain data: it crosses threads). */

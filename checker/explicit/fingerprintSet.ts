@@ -12,6 +12,7 @@
  * between breadth-first levels (`commit`), so threads read it without locks while a level runs.
  */
 import { hashWords } from './stateStore.js';
+import { type MemoryLimit, StoreFullError, allocate } from './storeMemory.js';
 
 /** Seeds of the two 32-bit halves of a fingerprint (and of the bitstate hash functions). */
 export const SEED_HI = 0x2545f491;
@@ -82,8 +83,13 @@ export class FingerprintSet {
   private mid: Uint16Array;
   private readonly words: number;
 
-  constructor(words: number, from?: FingerprintBuffers) {
+  /** The memory past which the set does not grow (`StoreFullError`). */
+  private readonly memoryLimit: MemoryLimit | undefined;
+
+  /** An empty set of the fingerprints of states of `words` words, or a view of another thread's (`from`); `memoryLimit` as `StateStore`'s. */
+  constructor(words: number, from?: FingerprintBuffers, memoryLimit?: MemoryLimit) {
     this.words = words;
+    this.memoryLimit = memoryLimit;
     if (from) {
       this.bits = from.bits;
       this.index = new Uint32Array(from.index);
@@ -162,19 +168,23 @@ export class FingerprintSet {
     }
     if (m === 0) return 0;
     const total = this.n + m;
-    if (total > MAX_ENTRIES) throw new RangeError(`hash compaction holds at most ${MAX_ENTRIES} fingerprints`);
-    this.loBuf.grow(4 * total);
-    this.midBuf.grow(2 * total);
-    this.mergeBackward(hi.subarray(0, m), lo.subarray(0, m), total);
+    if (total > MAX_ENTRIES) throw new StoreFullError(`it holds at most ${MAX_ENTRIES} fingerprints`);
+    const bits = bucketBits(total);
+    // Nothing is merged before all the memory is had: the set stays as it was when it cannot grow.
+    const index = allocate(6 * m + 4 * ((1 << bits) + 1), 'the fingerprints', this.memoryLimit, () => {
+      this.loBuf.grow(4 * total);
+      this.midBuf.grow(2 * total);
+      return new Uint32Array(new SharedArrayBuffer(4 * ((1 << bits) + 1)));
+    });
+    this.mergeBackward(hi.subarray(0, m), lo.subarray(0, m), total, index, bits);
     return m;
   }
 
-  /** Merges `m` sorted new fingerprints into the stored ones, from the end, rebuilding the index. */
-  private mergeBackward(nHi: Uint32Array, nLo: Uint32Array, total: number): void {
+  /** Merges `m` sorted new fingerprints into the stored ones, from the end, rebuilding the index into `index` (of `bits` bucket bits, for `total`). */
+  private mergeBackward(nHi: Uint32Array, nLo: Uint32Array, total: number, index: Uint32Array, bits: number): void {
     const oldBits = this.bits;
     const oldIndex = this.index;
-    const bits = bucketBits(total);
-    const index = new Uint32Array(new SharedArrayBuffer(4 * ((1 << bits) + 1))).fill(0xffffffff);
+    index.fill(0xffffffff);
     index[1 << bits] = total;
     const lo = new Uint32Array(this.loBuf, 0, total);
     const mid = new Uint16Array(this.midBuf, 0, total);

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { xorshift } from '../../test/referenceHash.js';
 import { FingerprintSet } from './fingerprintSet.js';
+import { StoreFullError } from './storeMemory.js';
 
 /** The most fingerprints whose 32-bit array stays under 4 GiB (4 n < 2^32). */
 const LIMIT = 2 ** 32 / 4 - 1;
@@ -34,14 +35,14 @@ describe('hash compaction: the limit on fingerprints', () => {
     expect(full.size).toBe(LIMIT);
     // A fingerprint of bucket 0 is not among them (bucket 0 is empty): it would be the one too many.
     expect(full.hasFingerprint(0x00001234, 5)).toBe(false);
-    expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new RangeError(`hash compaction holds at most ${LIMIT} fingerprints`));
+    expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new StoreFullError(`it holds at most ${LIMIT} fingerprints`));
     expect([full.size, lo.byteLength, mid.byteLength]).toEqual([LIMIT, 4 * LIMIT, 2 * LIMIT]);
   });
 
   it('lets a set one short of the limit take one more: the commit to exactly 2^30 - 1 is not refused on the limit', () => {
     // As above with LIMIT - 1 fingerprints, but buffers that cannot grow past them: the commit passes
-    // the limit and then fails to grow them (a RangeError of SharedArrayBuffer's own), so the 4 GiB
-    // merge is never run; a refusal on the limit would name it.
+    // the limit and then fails to grow them (a RangeError of SharedArrayBuffer's own, which the set
+    // reports as out of memory), so the 4 GiB merge is never run; a refusal on the limit would name it.
     const n = LIMIT - 1;
     const index = new SharedArrayBuffer(4 * (2 ** 16 + 1));
     new Uint32Array(index)[2 ** 16] = n;
@@ -54,7 +55,8 @@ describe('hash compaction: the limit on fingerprints', () => {
     } catch (e) {
       thrown = e;
     }
-    expect(thrown).toBeInstanceOf(RangeError);
+    expect(thrown).toBeInstanceOf(StoreFullError);
+    expect((thrown as Error).message).toMatch(/^out of memory: .* more for the fingerprints could not be allocated$/);
     expect((thrown as Error).message).not.toContain(String(LIMIT));
     expect([set.size, lo.byteLength, mid.byteLength]).toEqual([n, 4 * n, 2 * n]);
   });

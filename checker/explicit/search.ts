@@ -22,9 +22,30 @@ import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, t
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
 import { PartialOrder, type ReductionData } from './partialOrder.js';
-import { ID_BLOCK, StateStore, StoreFullError } from './stateStore.js';
+import { ID_BLOCK, StateStore, type StoreOptions } from './stateStore.js';
+import { type MemoryLimit, StoreFullError, allocate } from './storeMemory.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
+
+/** The bit array of `--store bitstate`: MC030 when its size does not fit the memory limit or the memory. */
+function bitArray(words: number, bytes: number, seed: number, memoryLimit: MemoryLimit | undefined): BitstateSet {
+  try {
+    return new BitstateSet(words, bytes, seed, undefined, memoryLimit);
+  } catch (e) {
+    if (e instanceof StoreFullError) throw new McError('MC030', `--memory: the bit array does not fit: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A store as the search starts: MC030 when not even its first table fits the memory limit or the memory. */
+function firstStore(words: number, opts: StoreOptions): StateStore {
+  try {
+    return new StateStore(words, opts);
+  } catch (e) {
+    if (e instanceof StoreFullError) throw new McError('MC030', `--max-memory: the search cannot start: ${e.message}`);
+    throw e;
+  }
+}
 
 /** How the search walks the state space. */
 export interface SearchOptions {
@@ -43,6 +64,11 @@ export interface SearchOptions {
   readonly parents?: boolean;
   /** The most table slots of the exact store (default 2^30; tests set fewer to see it full). */
   readonly maxTableSlots?: number;
+  /**
+   * The memory past which the stores do not grow (storeMemory.ts): the search then ends as a
+   * limit; MC030 when not even the first table fits. None: only an allocation that fails ends it.
+   */
+  readonly memoryLimit?: MemoryLimit;
   /** Called for every transition explored, with the ids of its source and target states (graph building; exact store, one thread). */
   readonly onEdge?: (from: number, to: number, instance: number) => void;
   /** Partial-order reduction of the successors explored (breadth-first only). */
@@ -160,17 +186,24 @@ export class Search<P extends Kinded = Kinded> {
     // The size the index would reach (it grows past a load of 0.75): made at once, no old index left for the collector.
     const tableBits = expected > 0 ? Math.max(16, Math.ceil(Math.log2(expected / 0.75 + 1))) : undefined;
     const collapse = this.kind === 'exact' && (opts.collapse ?? false);
-    this.store = new StateStore(this.cm.words, {
+    const memoryLimit = opts.memoryLimit;
+    const limit = memoryLimit !== undefined ? { memoryLimit } : {};
+    const label = this.kind === 'exact' ? 'the states' : "a level's states";
+    this.store = firstStore(this.cm.words, {
       parents,
       maxVia,
       collapse,
+      label,
+      ...limit,
       ...(tableBits !== undefined ? { tableBits } : {}),
       ...(opts.maxTableSlots !== undefined ? { maxTableSlots: opts.maxTableSlots } : {}),
     });
     if (this.kind !== 'exact') {
-      this.next = new StateStore(this.cm.words);
+      this.next = firstStore(this.cm.words, { label, ...limit });
       this.seen =
-        this.kind === 'hash-compaction' ? new FingerprintSet(this.cm.words) : new BitstateSet(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0);
+        this.kind === 'hash-compaction'
+          ? new FingerprintSet(this.cm.words, undefined, memoryLimit)
+          : bitArray(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0, memoryLimit);
       this.spill = new LevelSpill(this.cm.words, opts.spillDir);
     }
     this.coversDone = new Uint8Array(new SharedArrayBuffer(Math.max(1, this.cm.coverProps.length)));
@@ -346,8 +379,7 @@ export class Search<P extends Kinded = Kinded> {
     }
     const fp = this.seen as FingerprintSet;
     const n = level.count;
-    const hi = new Uint32Array(n);
-    const lo = new Uint32Array(n);
+    const [hi, lo] = allocate(8 * n, "the fingerprints of a level's states", this.opts.memoryLimit, () => [new Uint32Array(n), new Uint32Array(n)]);
     const w = new Uint32Array(this.cm.words);
     for (let id = 0; id < n; id++) {
       level.read(id, w, 0);
@@ -383,9 +415,31 @@ export class Search<P extends Kinded = Kinded> {
       if (hi - lo >= from / 8) ctl.pool?.start();
       const end = yield* this.expandLevel(limits, ctl, hi - lo >= from ? (ctl.pool ?? null) : null);
       if (end) return end;
+      try {
+        this.finishLevel();
+      } catch (e) {
+        // The level is expanded and kept as it was (a compact store's set did not grow): the search ends here, as at a pause at
+        // the end of the level, from which a resumed search finishes the level.
+        if (e instanceof StoreFullError) return { kind: 'limit', reason: this.fullReason(e) };
+        throw e;
+      }
       this.depth++;
-      this.finishLevel();
     }
+  }
+
+  /** The reason a search ends when a store cannot take more states: where, why, and what goes further. */
+  private fullReason(e: StoreFullError): string {
+    const further =
+      this.kind === 'exact'
+        ? this.opts.collapse
+          ? '--store hash-compaction goes further'
+          : '--collapse or --store hash-compaction go further'
+        : this.kind === 'hash-compaction'
+          ? '--store bitstate goes further'
+          : 'a smaller --memory leaves more for the levels';
+    const limit = e.message.startsWith('the memory limit') ? ' (or a higher --max-memory)' : '';
+    const n = this.count;
+    return `the ${this.kind} store is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}; ${further}${limit}`;
   }
 
   /** Set by a resumed checkpoint: the first position of the current level not yet expanded. */
@@ -439,7 +493,7 @@ export class Search<P extends Kinded = Kinded> {
         return null;
       }
       // The state at the cursor is expanded again by a resumed search (its successors stored so far are found again).
-      if (this.expander.full) return this.expander.full.message;
+      if (this.expander.full) return this.fullReason(this.expander.full);
       // States are counted one by one: the search stops once the store holds the limit, even when
       // the state just expanded was the last one (a limit is never a pass).
       if (limits.maxStates !== undefined && this.count >= limits.maxStates) return `state limit of ${limits.maxStates} reached`;
@@ -465,7 +519,14 @@ export class Search<P extends Kinded = Kinded> {
     const ctrl = this.ctrl;
     const left = (ctrl[CTRL.end] as number) - (ctrl[CTRL.cursor] as number);
     ctrl[CTRL.chunk] = Math.max(16, Math.min(maxChunk(this.model.instances.length), Math.floor(left / (8 * (pool.size + 1)))));
-    const tableSize = this.reserveRound(pool.size + 1);
+    let tableSize: number | null;
+    try {
+      tableSize = this.reserveRound(pool.size + 1);
+    } catch (e) {
+      // A chunk that cannot be had is not added: the store is whole, and the search ends here.
+      if (e instanceof StoreFullError) return this.fullReason(e);
+      throw e;
+    }
     ctrl[CTRL.depth] = this.depth;
     yield pool.whenReady();
     if (tableSize !== null) {
@@ -473,7 +534,7 @@ export class Search<P extends Kinded = Kinded> {
         yield* this.parallelRehash(pool, tableSize);
       } catch (e) {
         // No thread has inserted since the last round: the store is whole, and the search ends here.
-        if (e instanceof StoreFullError) return e.message;
+        if (e instanceof StoreFullError) return this.fullReason(e);
         throw e;
       }
     }
@@ -564,7 +625,7 @@ export class Search<P extends Kinded = Kinded> {
         this.found = this.expander.finding;
         return { kind: 'found', finding: this.found };
       }
-      if (this.expander.full) return { kind: 'limit', reason: this.expander.full.message };
+      if (this.expander.full) return { kind: 'limit', reason: this.fullReason(this.expander.full) };
       if (limits.maxStates !== undefined && this.count >= limits.maxStates) return { kind: 'limit', reason: `state limit of ${limits.maxStates} reached` };
       if (++expansions % TICK_EVERY === 0) {
         const stop = ctl.tick();
@@ -613,7 +674,13 @@ export class Search<P extends Kinded = Kinded> {
   private insertStartsOnce(): boolean {
     if (this.startsDone) return true;
     this.startsDone = true;
-    return this.insertStarts();
+    try {
+      return this.insertStarts();
+    } catch (e) {
+      // The start states and their level do not fit: there is no search to keep.
+      if (e instanceof StoreFullError) throw new McError('MC030', `--max-memory: the search cannot start: ${e.message}`);
+      throw e;
+    }
   }
 
   /** Takes up where a checkpoint left off (its stores are loaded already; see checkpoint.ts). */

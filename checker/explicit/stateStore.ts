@@ -28,6 +28,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type MemoryLimit, StoreFullError, allocate, sharedBuffer } from './storeMemory.js';
 
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
@@ -73,21 +74,14 @@ export interface StoreOptions {
   readonly dense?: boolean;
   /** The most table slots the store may grow to (default 2^30; tests set fewer). */
   readonly maxTableSlots?: number;
+  /** The memory past which the store does not grow (`StoreFullError`; storeMemory.ts). None: no limit. */
+  readonly memoryLimit?: MemoryLimit;
+  /** What the states are, in the messages of `StoreFullError` (default "the states"). */
+  readonly label?: string;
 }
 
 /** The most slots of an exact store's table: 2^30 (ids take 30 bits of a slot), about 805 million states. */
 const MAX_TABLE_SLOTS = 2 ** 30;
-
-/**
- * The table of an exact store would have to grow past its most slots. Thrown by `insert` (after the
- * state is stored: the store stays whole, only fuller than it should be) and by `newTable`; the
- * search ends there as incomplete, keeping what it found.
- */
-export class StoreFullError extends Error {
-  constructor(states: number, slots: number) {
-    super(`the exact store is full at ${states} states (its table has at most ${slots} slots); --store hash-compaction goes further`);
-  }
-}
 
 /** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
 export function hashWords(w: Uint32Array, off: number, words: number, seed = 0x9e3779b9): number {
@@ -120,6 +114,8 @@ export class StateStore {
   private readonly form = new Uint32Array(2);
   private readonly dense: boolean;
   private readonly maxSlots: number;
+  private readonly memoryLimit: MemoryLimit | undefined;
+  private readonly label: string;
   private chunks: Uint32Array[] = [];
   private chunkBuffers: SharedArrayBuffer[] = [];
   private table: Int32Array;
@@ -142,12 +138,18 @@ export class StateStore {
     this.words = words;
     this.dense = opts.dense ?? true;
     this.maxSlots = opts.maxTableSlots ?? MAX_TABLE_SLOTS;
+    this.memoryLimit = opts.memoryLimit;
+    this.label = opts.label ?? 'the states';
     const collapse = opts.buffers ? opts.buffers.head !== undefined : (opts.collapse ?? false) && words >= 3;
     this.sw = collapse ? 2 : words;
     this.head = null;
     if (collapse) {
       const hb = opts.buffers?.head;
-      this.head = hb ? new StateStore(words - 1, { buffers: hb, dense: false }) : new StateStore(words - 1, { dense: false, tableBits: 10 });
+      const limit = opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {};
+      const label = `the heads of ${this.label}`;
+      this.head = hb
+        ? new StateStore(words - 1, { buffers: hb, dense: false, label })
+        : new StateStore(words - 1, { dense: false, tableBits: 10, label, ...limit });
     }
     this.wideVia = (opts.maxVia ?? 0) >= 0xffff;
     this.parents = opts.parents ? [] : null;
@@ -162,7 +164,7 @@ export class StateStore {
     }
     this.meta = new Int32Array(new SharedArrayBuffer(4 * (2 + 2 * MAX_RELEASED)));
     this.tableBits = opts.tableBits ?? 16;
-    this.table = new Int32Array(new SharedArrayBuffer(4 << this.tableBits));
+    this.table = new Int32Array(sharedBuffer(4 << this.tableBits, `the table of ${this.label}`, this.memoryLimit));
     this.tableMask = this.table.length - 1;
   }
 
@@ -252,10 +254,14 @@ export class StateStore {
     return size;
   }
 
-  /** An empty table of `size` slots, for the threads to fill together (`rehashShared`, then `useTable`); StoreFullError past the store's most slots. */
+  /**
+   * An empty table of `size` slots, for the threads to fill together (`rehashShared`, then
+   * `useTable`); StoreFullError past the store's most slots, past the memory limit, or when it
+   * cannot be allocated.
+   */
   newTable(size: number): SharedArrayBuffer {
-    if (size > this.maxSlots) throw new StoreFullError(this.count, this.maxSlots);
-    return new SharedArrayBuffer(size * 4);
+    if (size > this.maxSlots) throw new StoreFullError(`its table has at most ${this.maxSlots} slots`);
+    return sharedBuffer(size * 4, `the table of ${this.label}`, this.memoryLimit);
   }
 
   /**
@@ -298,13 +304,19 @@ export class StateStore {
     this.tableBits = Math.log2(this.table.length);
   }
 
+  /** Adds room for `CHUNK` more states (every array of the chunk allocated before any is kept, so a failure leaves the store as it was). */
   private addChunk(): void {
-    const buf = new SharedArrayBuffer(CHUNK * this.sw * 4);
+    const bytes = CHUNK * (this.sw * 4 + (this.parents ? (this.wideVia ? 8 : 6) : 0));
+    const [buf, parents, vias] = allocate(bytes, this.label, this.memoryLimit, () => {
+      const b = new SharedArrayBuffer(CHUNK * this.sw * 4);
+      if (!this.parents) return [b, null, null] as const;
+      return [b, new Uint32Array(CHUNK), this.wideVia ? new Uint32Array(CHUNK) : new Uint16Array(CHUNK)] as const;
+    });
     this.chunkBuffers.push(buf);
     this.chunks.push(new Uint32Array(buf));
-    if (this.parents && this.vias) {
-      this.parents.push(new Uint32Array(CHUNK));
-      this.vias.push(this.wideVia ? new Uint32Array(CHUNK) : new Uint16Array(CHUNK));
+    if (parents && vias && this.parents && this.vias) {
+      this.parents.push(parents);
+      this.vias.push(vias);
     }
   }
 

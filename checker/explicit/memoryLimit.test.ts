@@ -1,0 +1,188 @@
+/**
+ * The memory limit of the explicit engine's stores (storeMemory.ts): a store that would pass it, or
+ * whose memory cannot be allocated, ends the search as incomplete with its figures and a checkpoint
+ * that resumes to the counts of a search that never stopped; a search whose first table does not fit
+ * is refused (MC030); the CLI's `--max-memory`. The limits here count allocations (the k-th
+ * question "how much is in use?" answers k MiB), so every place where a store grows is reached by
+ * some limit, whatever the process's resident memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cube } from '../../test/searchWalk.js';
+import type { McError } from '../../model/lang/errors.js';
+import type { CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
+import { explicitRun } from './explicit.js';
+import { StateStore } from './stateStore.js';
+import { StoreFullError, allocate, availableMemory, defaultMemoryLimit, formatBytes, residentLimit, sharedBuffer } from './storeMemory.js';
+
+const MiB = 2 ** 20;
+const root = mkdtempSync(join(tmpdir(), 'mc-memory-limit-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+
+/** A limit of `bytes` whose k-th question (from 0) is answered with k MiB in use; `asked` counts the questions. */
+function countingLimit(bytes: number): MemoryLimit & { asked: number } {
+  const l = { bytes, asked: 0, inUse: () => l.asked++ * MiB };
+  return l;
+}
+
+describe('storeMemory: allocations under a limit', () => {
+  it('allocate gives what make() returns within the limit, and StoreFullError naming the limit, the use and the need when past it (make() not called)', () => {
+    expect(allocate(MiB, 'x', { bytes: 3 * MiB, inUse: () => 2 * MiB }, () => 'made')).toBe('made');
+    let called = false;
+    const past = () =>
+      allocate(MiB + 1, 'the table of the states', { bytes: 3 * MiB, inUse: () => 2 * MiB }, () => {
+        called = true;
+      });
+    expect(past).toThrow(new StoreFullError('the memory limit of 3.0 MiB is reached (2.0 MiB in use, 1.0 MiB more needed for the table of the states)'));
+    expect(called).toBe(false);
+    // No limit: only the allocation decides.
+    expect(sharedBuffer(64, 'x', undefined).byteLength).toBe(64);
+  });
+
+  it('an allocation that fails with a RangeError becomes StoreFullError ("out of memory"); any other error passes unchanged', () => {
+    const refuse = () => {
+      throw new RangeError('Array buffer allocation failed');
+    };
+    expect(() => allocate(2 * 2 ** 30, 'the states', undefined, refuse)).toThrow(
+      new StoreFullError('out of memory: 2.0 GiB more for the states could not be allocated'),
+    );
+    const other = new TypeError('not memory');
+    expect(() =>
+      allocate(1, 'x', undefined, () => {
+        throw other;
+      }),
+    ).toThrow(other);
+    // A real refusal: V8 does not make a buffer past its largest size.
+    expect(() => sharedBuffer(2 ** 53, 'x', undefined)).toThrow(StoreFullError);
+  });
+
+  it('the available memory is the smaller of the machine memory and a control group limit (v2, then v1; "max" and unreadable files set none)', () => {
+    const files = (m: Record<string, string>) => (p: string) => m[p] ?? null;
+    const machine = availableMemory(files({}));
+    expect(machine).toBeGreaterThan(0);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': 'max\n' }))).toBe(machine);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': `${8 * MiB}\n` }))).toBe(8 * MiB);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${16 * MiB}\n` }))).toBe(16 * MiB);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' }))).toBe(machine);
+    expect(defaultMemoryLimit()).toBe(Math.floor(0.9 * availableMemory()));
+    expect([formatBytes(1.5 * MiB), formatBytes(3 * 2 ** 30), residentLimit(5).bytes, residentLimit(5).inUse() > MiB]).toEqual(['1.5 MiB', '3.0 GiB', 5, true]);
+  });
+
+  it('a store that cannot have a chunk stays as it was: the same count, every state readable, and it takes states again once memory is there', () => {
+    let inUse = 0;
+    const store = new StateStore(2, { memoryLimit: { bytes: MiB, inUse: () => inUse } });
+    const w = new Uint32Array(2);
+    for (let i = 0; i < 65536; i++) {
+      w[0] = i;
+      store.insert(w, 0);
+    }
+    inUse = MiB; // the next state needs a second chunk
+    w[0] = 65536;
+    expect(() => store.insert(w, 0)).toThrow(/^the memory limit of 1\.0 MiB is reached \(1\.0 MiB in use, 0\.5 MiB more needed for the states\)$/);
+    const back = new Uint32Array(2);
+    store.read(65535, back, 0);
+    expect([store.count, store.capacity, back[0], store.find(w, 0)]).toEqual([65536, 65536, 65535, -1]);
+    inUse = 0;
+    expect([store.insert(w, 0), store.count]).toEqual([65536, 65537]);
+  });
+});
+
+describe('a search that reaches the memory limit', () => {
+  const model = cube(39); // 64,000 states, 117 levels
+  const job = (explicit: ExplicitOptions) => ({ model, properties: [], limits: {}, deadlock: false, explicit });
+  const figures = (r: CheckResult<ExplicitStats>) => [r.status, r.stats.states, r.stats.transitions, r.stats.depth];
+
+  it('every store, one thread or two: at eight places spread over the search where a store grows, the search ends as incomplete (or is refused before it starts, MC030) and the checkpoint resumes to the figures of a search that never stopped', async () => {
+    for (const store of ['exact', 'hash-compaction', 'bitstate'] as StoreKind[]) {
+      for (const workers of [1, 2]) {
+        const base: ExplicitOptions = { store, workers, parallelFrom: 64, ...(store === 'bitstate' ? { memoryBytes: 1 << 20 } : {}) };
+        const whole = await explicitRun(job(base));
+        expect([store, workers, ...figures(whole)]).toEqual([store, workers, 'ok', 64_000, 187_200, 117]);
+        // How many times the stores ask, in a search that never stops.
+        const count = countingLimit(2 ** 50);
+        await explicitRun(job({ ...base, memoryLimit: count }));
+        let incomplete = 0;
+        for (let k = 0; k < count.asked; k += Math.max(1, Math.floor(count.asked / 8))) {
+          const dir = join(root, `d${dirs++}`);
+          // The k-th question is refused, whatever it asks for (even nothing: the limit is passed already).
+          const limit = countingLimit(k * MiB - 1);
+          let first: CheckResult<ExplicitStats>;
+          try {
+            first = await explicitRun(job({ ...base, memoryLimit: limit, checkpoint: { dir, everyMs: 3_600_000 } }));
+          } catch (e) {
+            // Only the first allocations (the first tables, the bit array, the start state's chunk, its level's fingerprints) can
+            // refuse the search.
+            expect([store, workers, k <= 4, (e as McError).code, (e as McError).message]).toEqual([
+              store,
+              workers,
+              true,
+              'MC030',
+              expect.stringMatching(/^(--max-memory: the search cannot start|--memory: the bit array does not fit): the memory limit of /),
+            ]);
+            continue;
+          }
+          expect([store, workers, k, first.status]).toEqual([store, workers, k, 'incomplete']);
+          const reason = first.status === 'incomplete' ? first.reason : '';
+          const states = `${first.stats.states} state${first.stats.states === 1 ? '' : 's'}`;
+          expect(reason).toMatch(
+            new RegExp(
+              `^the ${store} store is full at ${states}: the memory limit of .* is reached .*; .* \\(or a higher --max-memory\\); the search is saved in `,
+            ),
+          );
+          incomplete++;
+          const again = await explicitRun(job({ ...base, resume: dir }));
+          expect([store, workers, k, ...figures(again)]).toEqual([store, workers, k, 'ok', 64_000, 187_200, 117]);
+        }
+        expect([store, workers, count.asked, incomplete > 0]).toEqual([store, workers, count.asked, true]);
+      }
+    }
+  });
+
+  it('a hash-compaction search whose fingerprints cannot grow at the end of a level ends there, the level expanded and counted, and resumes from it', async () => {
+    const base: ExplicitOptions = { store: 'hash-compaction', workers: 1 };
+    let seen = false;
+    for (let k = 0; k < 400 && !seen; k++) {
+      const dir = join(root, `d${dirs++}`);
+      let first: CheckResult<ExplicitStats>;
+      try {
+        first = await explicitRun(job({ ...base, memoryLimit: countingLimit(k * MiB - 1), checkpoint: { dir, everyMs: 3_600_000 } }));
+      } catch (e) {
+        // The first tables, the start state's chunk and its level's fingerprints: the search cannot start.
+        expect((e as McError).code).toBe('MC030');
+        continue;
+      }
+      if (first.status !== 'incomplete' || !/needed for the fingerprints/.test(first.reason)) continue;
+      seen = true;
+      // The states of every level up to the deepest found (x + y + z <= depth) are counted: the last one was found in full.
+      const d = first.stats.depth;
+      let upTo = 0;
+      for (let x = 0; x < 40; x++) for (let y = 0; y < 40; y++) for (let z = 0; z < 40; z++) if (x + y + z <= d) upTo++;
+      expect(first.stats.states).toBe(upTo);
+      const again = await explicitRun(job({ ...base, resume: dir }));
+      expect(figures(again)).toEqual(['ok', 64_000, 187_200, 117]);
+    }
+    expect(seen).toBe(true);
+  });
+
+  it('a checkpoint whose states do not fit under the limit is refused (MC051) and kept: it resumes once there is memory', async () => {
+    for (const store of ['exact', 'hash-compaction'] as StoreKind[]) {
+      const dir = join(root, `d${dirs++}`);
+      const stopped = await explicitRun({ ...job({ store, workers: 1, checkpoint: { dir, everyMs: 3_600_000 } }), limits: { maxStates: 30_000 } });
+      expect(stopped.status).toBe('incomplete');
+      // Past the first tables of the search (one store, or two levels' stores), the states read from the checkpoint ask for more.
+      const tables = store === 'exact' ? 1 : 2;
+      let refused = '';
+      try {
+        await explicitRun(job({ store, workers: 1, resume: dir, memoryLimit: countingLimit(tables * MiB - 1) }));
+      } catch (e) {
+        refused = `${(e as McError).code} ${(e as McError).message}`;
+      }
+      expect(refused).toMatch(new RegExp(`^MC051 the checkpoint in ${dir} does not fit: the memory limit of `));
+      const again = await explicitRun(job({ store, workers: 1, resume: dir }));
+      expect([store, ...figures(again)]).toEqual([store, 'ok', 64_000, 187_200, 117]);
+    }
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Memory for the explicit engine's stores. Why this module exists: a search of hundreds of millions
+ * of states ends when memory runs out, and it must then end as an incomplete result that keeps its
+ * figures, its checkpoint and any violation found, never as an internal error (an allocation that
+ * fails throws a RangeError) or as a process the kernel kills (where memory is overcommitted, the
+ * allocation succeeds and the kernel kills the process once the pages are used). So every large
+ * buffer of a store is taken here: past the search's memory limit, checked against the process's
+ * resident memory before allocating (as SPIN's -DMEMLIM), or when the allocation fails, it throws
+ * `StoreFullError`, which the search turns into a limit.
+ */
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import type { MemoryLimit } from '../engine.js';
+
+export type { MemoryLimit };
+
+/**
+ * A store cannot take more states: its table is at its most slots, the memory limit would be
+ * passed, or the memory could not be allocated. The message says which (without the state count:
+ * the search adds it, and what to do). Thrown before the store changes, or after a state is stored
+ * in full (the store stays whole, only fuller than it should be).
+ */
+export class StoreFullError extends Error {}
+
+/** Bytes as the messages print them: MiB or GiB with one decimal. */
+export function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** A limit of `bytes` bytes of resident memory of the process. */
+export function residentLimit(bytes: number): MemoryLimit {
+  return { bytes, inUse: () => process.memoryUsage.rss() };
+}
+
+/** Throws `StoreFullError` when taking `bytes` more would bring the memory in use past the limit. */
+function checkLimit(bytes: number, what: string, limit: MemoryLimit | undefined): void {
+  if (limit === undefined) return;
+  const inUse = limit.inUse();
+  if (inUse + bytes > limit.bytes) {
+    throw new StoreFullError(
+      `the memory limit of ${formatBytes(limit.bytes)} is reached (${formatBytes(inUse)} in use, ${formatBytes(bytes)} more needed for ${what})`,
+    );
+  }
+}
+
+/**
+ * `make()`, which allocates about `bytes` bytes for `what` (e.g. "the table of the states"):
+ * `StoreFullError` instead when that passes the limit or when the allocation fails.
+ */
+export function allocate<T>(bytes: number, what: string, limit: MemoryLimit | undefined, make: () => T): T {
+  checkLimit(bytes, what, limit);
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof RangeError) throw new StoreFullError(`out of memory: ${formatBytes(bytes)} more for ${what} could not be allocated`);
+    throw e;
+  }
+}
+
+/** A shared buffer of `bytes` bytes for `what`, as `allocate`. */
+export function sharedBuffer(bytes: number, what: string, limit: MemoryLimit | undefined): SharedArrayBuffer {
+  return allocate(bytes, what, limit, () => new SharedArrayBuffer(bytes));
+}
+
+/** The smaller of the machine's memory and a control group's limit, when one is set (cgroup v2, then v1). */
+export function availableMemory(read: (path: string) => string | null = readText): number {
+  let bytes = totalmem();
+  for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    const text = read(path)?.trim();
+    // cgroup v2 says "max" when there is no limit; v1 a huge number.
+    if (text && /^\d+$/.test(text)) bytes = Math.min(bytes, Number(text));
+  }
+  return bytes;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The default memory limit of a search: 90 % of the available memory (`availableMemory`). */
+export function defaultMemoryLimit(): number {
+  return Math.floor(0.9 * availableMemory());
+}
