@@ -5,7 +5,7 @@
  * through hooks, results are returned as data. The walk itself is search.ts; this module turns what
  * the walk found into a result.
  */
-import { defaultMemoryLimit, residentLimit } from './storeMemory.js';
+import { limitOf } from './storeMemory.js';
 import { failingStart, failingStep } from '../../model/lang/interp.js';
 import { compileModel } from '../../model/lang/compile.js';
 import { McError } from '../../model/lang/errors.js';
@@ -166,7 +166,7 @@ export function searchFor(job: CheckJob, spillDir?: string): Search<Property> {
     deadlock: job.deadlock ?? true,
     store,
     ...(x.memoryBytes !== undefined ? { memoryBytes: x.memoryBytes } : {}),
-    memoryLimit: typeof x.memoryLimit === 'object' ? x.memoryLimit : residentLimit(x.memoryLimit ?? defaultMemoryLimit()),
+    memoryLimit: limitOf(x.memoryLimit),
     ...(x.collapse ? { collapse: true } : {}),
     ...(spillDir !== undefined ? { spillDir } : {}),
     ...(porOn(job) ? { reduction: reductionData(job.model, job.properties) } : {}),

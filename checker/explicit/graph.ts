@@ -21,11 +21,13 @@
 import { type ErrorCode, McError } from '../../model/lang/errors.js';
 import { initState } from '../../model/lang/interp.js';
 import type { Model } from '../../model/lang/protocol.js';
-import type { Hooks, Limits } from '../engine.js';
+import type { Hooks, Limits, MemoryLimit } from '../engine.js';
 import type { CompiledModel } from '../../model/lang/compile.js';
 import type { Property } from '../../properties/property.js';
+import { CTRL } from './expander.js';
 import { Search, type SearchEnd } from './search.js';
 import type { StateStore } from './stateStore.js';
+import { allocate } from './storeMemory.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
@@ -115,6 +117,8 @@ class ReservedArray<T extends Narrow> {
   constructor(
     private readonly make: new (n: number) => T,
     reserve: number,
+    /** Asked before the array grows past its reservation (`StoreFullError` past it). */
+    private readonly limit?: MemoryLimit,
   ) {
     this.a = ReservedArray.allocate(make, Math.max(1024, reserve));
   }
@@ -133,7 +137,7 @@ class ReservedArray<T extends Narrow> {
   push(x: number): void {
     if (this.length === this.a.length) {
       this.peakBytes = Math.max(this.peakBytes, 2 * this.bytes);
-      const b = new this.make(this.a.length * 2);
+      const b = allocate(2 * this.a.byteLength, "the liveness graph's edges", this.limit, () => new this.make(this.a.length * 2));
       b.set(this.a as unknown as ArrayLike<number>);
       this.a = b;
     }
@@ -179,12 +183,12 @@ class EdgeRecorder {
   readonly perms: Int32Array[][] = [];
   private readonly permIds = new Map<string, number>();
 
-  constructor(nInst: number, hint: GraphSizeHint | null, annotate: { readonly group: number } | null) {
-    this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES);
-    this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES);
-    this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES);
+  constructor(nInst: number, hint: GraphSizeHint | null, annotate: { readonly group: number } | null, limit?: MemoryLimit) {
+    this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES, limit);
+    this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES, limit);
+    this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES, limit);
     const annType = (annotate && annotate.group <= 0x100 ? Uint8Array : Uint16Array) as new (n: number) => Uint8Array | Uint16Array;
-    this.ann = annotate ? new ReservedArray(annType, hint?.edges ?? RESERVE_EDGES) : null;
+    this.ann = annotate ? new ReservedArray(annType, hint?.edges ?? RESERVE_EDGES, limit) : null;
   }
 
   /** Records the permutation of the edge just added. */
@@ -366,8 +370,16 @@ export function sourceOf(g: StateGraph, j: number): number {
  * search with status `incomplete` (the graph then holds what was explored). Progress goes through
  * `hooks.onProgress`.
  */
-export function buildGraph(model: Model, limits: Limits, hooks: Hooks = {}, symmetry = false, hint: GraphSizeHint | null = null, annotate = false): GraphBuild {
-  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
+export function buildGraph(
+  model: Model,
+  limits: Limits,
+  hooks: Hooks = {},
+  symmetry = false,
+  hint: GraphSizeHint | null = null,
+  annotate = false,
+  memoryLimit?: MemoryLimit,
+): GraphBuild {
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
@@ -380,8 +392,9 @@ export async function buildGraphAsync(
   symmetry = false,
   hint: GraphSizeHint | null = null,
   annotate = false,
+  memoryLimit?: MemoryLimit,
 ): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model, symmetry, hint, annotate);
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
@@ -389,24 +402,44 @@ export async function buildGraphAsync(
  * A breadth-first search without partial-order reduction (with symmetry reduction when asked) that
  * records every edge, and with `annotate` (under symmetry reduction) the permutation of each.
  */
-function graphSearch(model: Model, symmetry: boolean, hint: GraphSizeHint | null, annotate: boolean): { search: Search; edges: EdgeRecorder } {
+function graphSearch(
+  model: Model,
+  symmetry: boolean,
+  hint: GraphSizeHint | null,
+  annotate: boolean,
+  memoryLimit: MemoryLimit | undefined,
+): { search: Search; edges: EdgeRecorder } {
   const track = symmetry && annotate;
   let edges: EdgeRecorder | null = null;
+  // The limit holds from the first edge on: the first tables and the start states (which the safety search held already) are
+  // never refused, so the liveness phase never fails to start after a safety search that passed; past them it ends as a limit.
+  let armed = false;
+  const limit: MemoryLimit | undefined = memoryLimit && {
+    get bytes() {
+      return armed ? memoryLimit.bytes : Number.POSITIVE_INFINITY;
+    },
+    inUse: memoryLimit.inUse,
+  };
   const search: Search = new Search(model, [], {
     strategy: 'bfs',
     symmetry,
     deadlock: false,
     trackPermutation: track,
+    ...(limit ? { memoryLimit: limit } : {}),
     ...(hint ? { expectedStates: hint.states } : {}),
     onEdge: track
       ? (from, to, k) => {
+          armed = true;
           const r = edges as EdgeRecorder;
           r.add(from, to, k);
           r.annotate(search.canon.permutation());
         }
-      : (from, to, k) => (edges as EdgeRecorder).add(from, to, k),
+      : (from, to, k) => {
+          armed = true;
+          (edges as EdgeRecorder).add(from, to, k);
+        },
   });
-  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null);
+  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null, limit);
   return { search, edges };
 }
 
@@ -426,6 +459,8 @@ function graphBuilt(search: Search, edges: EdgeRecorder, end: SearchEnd): GraphB
       elapsedMs: elapsedMs(),
     };
   }
+  // The state being expanded when a store or the edges could not grow counts as not expanded: the edges it had are dropped.
+  if (end.kind === 'limit' && search.expander.full) edges.dropEdgesOf(search.ctrl[CTRL.cursor] as number);
   const graph = graphOf(search, edges, end.kind === 'complete');
   return end.kind === 'complete'
     ? { status: 'complete', graph, elapsedMs: elapsedMs() }

@@ -29,6 +29,7 @@ import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
+import { limitOf } from './storeMemory.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 import type { StateStore } from './stateStore.js';
@@ -448,10 +449,27 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
-  const r = livenessOnGraph(job, buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)), opts, start, sym, hooks);
+  const r = livenessOnGraph(
+    job,
+    buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym), limitOf(job.explicit?.memoryLimit)),
+    opts,
+    start,
+    sym,
+    hooks,
+  );
   if (!('recheck' in r)) return r;
   const fullJob = { ...job, properties: r.recheck };
-  return confirmed(r, livenessOnGraph(fullJob, buildGraph(job.model, job.limits, hooks), opts, start, recheckReason(r), hooks) as CheckResult<ExplicitStats>);
+  return confirmed(
+    r,
+    livenessOnGraph(
+      fullJob,
+      buildGraph(job.model, job.limits, hooks, false, null, false, limitOf(job.explicit?.memoryLimit)),
+      opts,
+      start,
+      recheckReason(r),
+      hooks,
+    ) as CheckResult<ExplicitStats>,
+  );
 }
 
 /** Whether the graph keeps each edge's permutation (livenessSymmetry.ts). */
@@ -505,7 +523,16 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const sym = symmetryFor(job, opts);
   const r = livenessOnGraph(
     job,
-    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym)),
+    await buildGraphAsync(
+      job.model,
+      job.limits,
+      hooks,
+      interrupted,
+      sym?.use === true,
+      sizeHint(opts, sym),
+      annotatedFor(sym),
+      limitOf(job.explicit?.memoryLimit),
+    ),
     opts,
     start,
     sym,
@@ -513,7 +540,14 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   );
   if (!('recheck' in r)) return r;
   const fullJob = { ...job, properties: r.recheck };
-  const full = livenessOnGraph(fullJob, await buildGraphAsync(job.model, job.limits, hooks, interrupted), opts, start, recheckReason(r), hooks);
+  const full = livenessOnGraph(
+    fullJob,
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, false, null, false, limitOf(job.explicit?.memoryLimit)),
+    opts,
+    start,
+    recheckReason(r),
+    hooks,
+  );
   return confirmed(r, full as CheckResult<ExplicitStats>);
 }
 

@@ -2,20 +2,28 @@
  * The memory limit of the explicit engine's stores (storeMemory.ts): a store that would pass it, or
  * whose memory cannot be allocated, ends the search as incomplete with its figures and a checkpoint
  * that resumes to the counts of a search that never stopped; a search whose first table does not fit
- * is refused (MC030); the CLI's `--max-memory`. The limits here count allocations (the k-th
+ * is refused (MC030), a checkpoint that does not fit (MC051); the liveness graph ends its phase as
+ * incomplete, dropping the edges of the state it was expanding. The limits here count allocations (the k-th
  * question "how much is in use?" answers k MiB), so every place where a store grows is reached by
  * some limit, whatever the process's resident memory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cube } from '../../test/searchWalk.js';
 import type { McError } from '../../model/lang/errors.js';
+import { type Ref, add, eq, lt } from '../../model/lang/expr.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { range } from '../../model/lang/types.js';
+import { eventually } from '../../properties/property.js';
 import type { CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
 import { explicitRun } from './explicit.js';
+import { buildGraph, graphState } from './graph.js';
+import { explicitRunWithLiveness } from './liveness.js';
 import { StateStore } from './stateStore.js';
-import { StoreFullError, allocate, availableMemory, defaultMemoryLimit, formatBytes, residentLimit, sharedBuffer } from './storeMemory.js';
+import { StoreFullError, allocate, availableMemory, defaultMemoryLimit, formatBytes, readText, residentLimit, sharedBuffer } from './storeMemory.js';
 
 const MiB = 2 ** 20;
 const root = mkdtempSync(join(tmpdir(), 'mc-memory-limit-'));
@@ -67,8 +75,21 @@ describe('storeMemory: allocations under a limit', () => {
     expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': `${8 * MiB}\n` }))).toBe(8 * MiB);
     expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${16 * MiB}\n` }))).toBe(16 * MiB);
     expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' }))).toBe(machine);
+    // Only a whole number is a limit.
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': `${8 * MiB}x` }))).toBe(machine);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': `x${8 * MiB}` }))).toBe(machine);
+    // The default reader: a file's text, or null.
+    const file = join(root, 'memory.max');
+    writeFileSync(file, '123\n');
+    expect([readText(file), readText(join(root, 'none'))]).toEqual(['123\n', null]);
     expect(defaultMemoryLimit()).toBe(Math.floor(0.9 * availableMemory()));
-    expect([formatBytes(1.5 * MiB), formatBytes(3 * 2 ** 30), residentLimit(5).bytes, residentLimit(5).inUse() > MiB]).toEqual(['1.5 MiB', '3.0 GiB', 5, true]);
+    expect([formatBytes(1.5 * MiB), formatBytes(2 ** 30), formatBytes(3 * 2 ** 30), residentLimit(5).bytes, residentLimit(5).inUse() > MiB]).toEqual([
+      '1.5 MiB',
+      '1.0 GiB',
+      '3.0 GiB',
+      5,
+      true,
+    ]);
   });
 
   it('a store that cannot have a chunk stays as it was: the same count, every state readable, and it takes states again once memory is there', () => {
@@ -184,5 +205,78 @@ describe('a search that reaches the memory limit', () => {
       const again = await explicitRun(job({ store, workers: 1, resume: dir }));
       expect([store, ...figures(again)]).toEqual([store, 'ok', 64_000, 187_200, 117]);
     }
+  });
+
+  it('the liveness graph: a store or the edges past the limit end the liveness phase as incomplete, naming the graph, after a safety search that passed', async () => {
+    // A cube of 50^3 = 125,000 states (two chunks of the store, so that one is added after the first edge) with a liveness
+    // property: every maximal run ends at (49, 49, 49), so x reaches 49.
+    let x: Ref | null = null;
+    const live = buildModel(
+      defineProtocol({
+        name: 'memory-cube',
+        summary: '',
+        spec: '',
+        params: {},
+        variants: [],
+        build(b) {
+          const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, 49)));
+          x = vs[0] as Ref;
+          b.init('zero', () => []);
+          for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, 49), body: [assign(v, add(v, 1))] }));
+          return {};
+        },
+      }),
+    );
+    const properties = [eventually('x-top', '', '', eq(x as unknown as Ref, 49))];
+    const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
+    const whole = await explicitRunWithLiveness(liveJob(countingLimit(2 ** 50)));
+    expect([whole.status, whole.stats.liveness?.states]).toEqual(['ok', 125_000]);
+    const total = countingLimit(2 ** 50);
+    await explicitRunWithLiveness(liveJob(total));
+    let stopped = 0;
+    for (let k = 0; k < total.asked; k++) {
+      let r: CheckResult<ExplicitStats>;
+      try {
+        r = await explicitRunWithLiveness(liveJob(countingLimit(k * MiB - 1)));
+      } catch (e) {
+        expect([k, (e as McError).code]).toEqual([k, 'MC030']); // the safety search's start
+        continue;
+      }
+      // The graph's first tables and start states are never refused (the limit holds from the first edge on); the safety
+      // search before it stops as any search does.
+      if (r.status === 'ok' || (r.status === 'incomplete' && r.reason.startsWith('the exact store is full'))) continue;
+      const n = r.stats.liveness?.states ?? -1;
+      expect([k, r.status, r.status === 'incomplete' ? r.reason : '', n < 125_000]).toEqual([
+        k,
+        'incomplete',
+        expect.stringMatching(
+          new RegExp(`^the liveness graph is full at ${n} states?: the memory limit of .* is reached .*; a higher --max-memory goes further`),
+        ),
+        true,
+      ]);
+      stopped++;
+    }
+    expect(stopped).toBeGreaterThan(0);
+    // The graph itself: the state being expanded when it stopped keeps no edges, so every state has all its edges (one for each
+    // counter below 49) or none, and those with all of them come first.
+    const graphs = countingLimit(2 ** 50);
+    buildGraph(live, {}, {}, false, null, false, graphs);
+    let partial = 0;
+    for (let k = 1; k < graphs.asked; k++) {
+      const b = buildGraph(live, {}, {}, false, null, false, countingLimit(k * MiB - 1));
+      if (b.status !== 'incomplete') continue;
+      const g = b.graph;
+      let expanded = 0;
+      const wrong: number[] = [];
+      for (let v = 0; v < g.n; v++) {
+        const deg = (g.offsets[v + 1] as number) - (g.offsets[v] as number);
+        const full = Array.from(graphState(g, v)).filter((c) => c < 49).length;
+        if (deg === full && full > 0 && expanded === v) expanded++;
+        else if (deg !== 0) wrong.push(v);
+      }
+      expect([k, wrong, expanded > 0]).toEqual([k, [], true]);
+      partial++;
+    }
+    expect(partial).toBeGreaterThan(0);
   });
 });

@@ -429,6 +429,11 @@ export class Search<P extends Kinded = Kinded> {
 
   /** The reason a search ends when a store cannot take more states: where, why, and what goes further. */
   private fullReason(e: StoreFullError): string {
+    const n = this.count;
+    const limit = e.message.startsWith('the memory limit') ? ' (or a higher --max-memory)' : '';
+    // The liveness graph's search (the one that records edges): only more memory goes further.
+    if (this.opts.onEdge)
+      return `the liveness graph is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}${limit ? '; a higher --max-memory goes further' : ''}`;
     const further =
       this.kind === 'exact'
         ? this.opts.collapse
@@ -437,8 +442,6 @@ export class Search<P extends Kinded = Kinded> {
         : this.kind === 'hash-compaction'
           ? '--store bitstate goes further'
           : 'a smaller --memory leaves more for the levels';
-    const limit = e.message.startsWith('the memory limit') ? ' (or a higher --max-memory)' : '';
-    const n = this.count;
     return `the ${this.kind} store is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}; ${further}${limit}`;
   }
 

@@ -73,12 +73,18 @@ export function availableMemory(read: (path: string) => string | null = readText
   return bytes;
 }
 
-function readText(path: string): string | null {
+/** The text of the file at `path`, or null when it cannot be read. */
+export function readText(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch {
     return null;
   }
+}
+
+/** The limit an `ExplicitOptions.memoryLimit` asks for: bytes of resident memory (default `defaultMemoryLimit`), or a limit of its own. */
+export function limitOf(option: number | MemoryLimit | undefined): MemoryLimit {
+  return typeof option === 'object' ? option : residentLimit(option ?? defaultMemoryLimit());
 }
 
 /** The default memory limit of a search: 90 % of the available memory (`availableMemory`). */
