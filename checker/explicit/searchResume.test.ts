@@ -269,7 +269,9 @@ describe('checkpoints that cannot be resumed (MC050)', () => {
   });
 
   it('no checkpoint.json, an unreadable one, another format, a states file shorter than it says', async () => {
-    expect(await code(explicitRun(job({ resume: freshDir() })))).toBe('MC050');
+    const none = freshDir();
+    // Named as missing, not as unreadable.
+    await expect(explicitRun(job({ resume: none }))).rejects.toThrow(new McError('MC050', `no checkpoint in ${none} (no checkpoint.json)`));
     const bad = await saved();
     writeFileSync(join(bad, 'checkpoint.json'), '{ not json');
     expect(await code(explicitRun(job({ resume: bad })))).toBe('MC050');
