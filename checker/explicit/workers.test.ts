@@ -62,6 +62,17 @@ describe('worker threads', () => {
     }
   });
 
+  it("one shard of two, exact store and bitstate: two threads store exactly the states of one (the worker thread's bitstate set uses the shard's seed)", async () => {
+    const params = { pages: 3, frames: 4, slots: 2, migrations: 1, writes: 2 };
+    const shard = { index: 1, count: 2 };
+    for (const x of [{ store: 'exact' }, { store: 'bitstate', memoryBytes: 2 ** 26 }] as const) {
+      const one = await run(fenceMigrate, null, params, { workers: 1, shard, ...x });
+      const two = await run(fenceMigrate, null, params, { workers: 2, parallelFrom: 64, shard, ...x });
+      expect({ store: x.store, ...figures(two) }).toEqual({ store: x.store, ...figures(one) });
+      expect(two.stats.engine === 'explicit' && two.stats.workerShare).toBeGreaterThan(0);
+    }
+  });
+
   it('under partial-order reduction too (the reduced graph does not depend on thread timing)', async () => {
     const one = await run(odpMirror, null, {}, { workers: 1, por: true });
     const two = await run(odpMirror, null, {}, { workers: 2, por: true, parallelFrom: 64 });
