@@ -20,17 +20,17 @@ const noSymmetry = { indexes: [], layout: { vars: [], nSlots: init.nSlots, slotT
 const canon = new Canonicalizer(init.symmetry ?? noSymmetry, cm.words, cm.pack);
 const ctrl = new Uint32Array(init.ctrl);
 const reduction = init.reduction ? new PartialOrder(init.reduction, cm.expand, new Uint8Array(init.coversDone)) : null;
-/** Views of the shared stores, by the buffer of their count. */
-const stores = new Map<SharedArrayBuffer, StateStore>();
 let expander: Expander | null = null;
 
+/**
+ * A view of a shared store for one round. A fresh view each round, never kept: a shared buffer
+ * arrives in each message as a new object (the same memory), so views cached by buffer were never
+ * found again, and the cache kept every view of every round, and with them every table the store
+ * had replaced, for the life of the thread. A view holds nothing across rounds (its block of ids is
+ * given back at the end of each).
+ */
 function storeOf(b: StoreBuffers): StateStore {
-  let s = stores.get(b.meta);
-  if (!s) {
-    s = new StateStore(b.words, { buffers: b });
-    stores.set(b.meta, s);
-  } else s.attach(b);
-  return s;
+  return new StateStore(b.words, { buffers: b });
 }
 
 function seenOf(b: SeenBuffers | null): SeenSet | null {
