@@ -210,7 +210,6 @@ describe('a search that reaches the memory limit', () => {
   it('the liveness graph: a store or the edges past the limit end the liveness phase as incomplete, naming the graph, after a safety search that passed', async () => {
     // A cube of 50^3 = 125,000 states (two chunks of the store, so that one is added after the first edge) with a liveness
     // property: every maximal run ends at (49, 49, 49), so x reaches 49.
-    let x: Ref | null = null;
     const live = buildModel(
       defineProtocol({
         name: 'memory-cube',
@@ -220,14 +219,13 @@ describe('a search that reaches the memory limit', () => {
         variants: [],
         build(b) {
           const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, 49)));
-          x = vs[0] as Ref;
           b.init('zero', () => []);
           for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, 49), body: [assign(v, add(v, 1))] }));
-          return {};
+          return { x: vs[0] as Ref };
         },
       }),
     );
-    const properties = [eventually('x-top', '', '', eq(x as unknown as Ref, 49))];
+    const properties = [eventually('x-top', '', '', eq(live.handles.x, 49))];
     const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
     const whole = await explicitRunWithLiveness(liveJob(countingLimit(2 ** 50)));
     expect([whole.status, whole.stats.liveness?.states]).toEqual(['ok', 125_000]);
