@@ -434,9 +434,11 @@ export class Search<P extends Kinded = Kinded> {
     // The liveness graph's search (the one that records edges): only more memory goes further.
     if (this.opts.onEdge)
       return `the liveness graph is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}${limit ? '; a higher --max-memory goes further' : ''}`;
+    // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store.
+    const slots = e.message.startsWith('its table has at most');
     const further =
       this.kind === 'exact'
-        ? this.opts.collapse
+        ? this.opts.collapse || slots
           ? '--store hash-compaction goes further'
           : '--collapse or --store hash-compaction go further'
         : this.kind === 'hash-compaction'

@@ -512,7 +512,7 @@ describe('an exact store that cannot grow any more (its most table slots reached
   const cube40 = cube(39);
   // The table starts at 2^16 slots: it may not double.
   const search = (strategy: 'bfs' | 'dfs') => new SearchClass(cube40, [], { strategy, symmetry: false, deadlock: false, maxTableSlots: 2 ** 16 });
-  const full = (n: number) => `the exact store is full at ${n} states: its table has at most 65536 slots; --collapse or --store hash-compaction go further`;
+  const full = (n: number) => `the exact store is full at ${n} states: its table has at most 65536 slots; --store hash-compaction goes further`;
 
   it('one thread, breadth-first or depth-first: the search ends as a limit once its table of 65,536 slots cannot double (at 49,153 states, past a load of 0.75), never with an error', () => {
     for (const strategy of ['bfs', 'dfs'] as const) {
