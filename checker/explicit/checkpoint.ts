@@ -38,7 +38,7 @@ import { BitstateSet } from './bitstate.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import type { Search } from './search.js';
 import type { StateStore } from './stateStore.js';
-import { StoreFullError } from './storeMemory.js';
+import { refusedWhenFull } from './storeMemory.js';
 
 /** The codes a checkpoint raises. */
 export const CHECKPOINT_ERRORS = {
@@ -241,12 +241,7 @@ export function resumeFrom(search: Search, dir: string, identity: CheckpointIden
       'MC050',
       `the checkpoint in ${dir} was saved by another check: its ${diff} differs (${JSON.stringify(meta.identity[diff as keyof CheckpointIdentity])})`,
     );
-  try {
-    load(search, dir, meta);
-  } catch (e) {
-    if (e instanceof StoreFullError) throw new McError('MC051', `the checkpoint in ${dir} does not fit: ${e.message}`);
-    throw e;
-  }
+  refusedWhenFull('MC051', `the checkpoint in ${dir} does not fit`, () => load(search, dir, meta));
   search.restore({
     levelStarts: meta.levelStarts,
     depth: meta.depth,

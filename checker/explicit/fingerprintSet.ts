@@ -168,7 +168,7 @@ export class FingerprintSet {
     }
     if (m === 0) return 0;
     const total = this.n + m;
-    if (total > MAX_ENTRIES) throw new StoreFullError(`it holds at most ${MAX_ENTRIES} fingerprints`);
+    if (total > MAX_ENTRIES) throw new StoreFullError('entries', `it holds at most ${MAX_ENTRIES} fingerprints`);
     const bits = bucketBits(total);
     // Nothing is merged before all the memory is had: the set stays as it was when it cannot grow.
     const index = allocate(6 * m + 4 * ((1 << bits) + 1), 'the fingerprints', this.memoryLimit, () => {

@@ -35,7 +35,7 @@ describe('hash compaction: the limit on fingerprints', () => {
     expect(full.size).toBe(LIMIT);
     // A fingerprint of bucket 0 is not among them (bucket 0 is empty): it would be the one too many.
     expect(full.hasFingerprint(0x00001234, 5)).toBe(false);
-    expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new StoreFullError(`it holds at most ${LIMIT} fingerprints`));
+    expect(() => full.commit(Uint32Array.of(0x00001234), Uint32Array.of(5))).toThrow(new StoreFullError('entries', `it holds at most ${LIMIT} fingerprints`));
     expect([full.size, lo.byteLength, mid.byteLength]).toEqual([LIMIT, 4 * LIMIT, 2 * LIMIT]);
   });
 

@@ -22,30 +22,10 @@ import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, t
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
 import { PartialOrder, type ReductionData } from './partialOrder.js';
-import { ID_BLOCK, StateStore, type StoreOptions } from './stateStore.js';
-import { type MemoryLimit, StoreFullError, allocate } from './storeMemory.js';
+import { ID_BLOCK, StateStore } from './stateStore.js';
+import { StoreFullError, allocate, refusedWhenFull, type MemoryLimit } from './storeMemory.js';
 import { Canonicalizer } from './symmetry.js';
 import type { SeenBuffers, WorkerInit, WorkerRound } from './workerPool.js';
-
-/** The bit array of `--store bitstate`: MC030 when its size does not fit the memory limit or the memory. */
-function bitArray(words: number, bytes: number, seed: number, memoryLimit: MemoryLimit | undefined): BitstateSet {
-  try {
-    return new BitstateSet(words, bytes, seed, undefined, memoryLimit);
-  } catch (e) {
-    if (e instanceof StoreFullError) throw new McError('MC030', `--memory: the bit array does not fit: ${e.message}`);
-    throw e;
-  }
-}
-
-/** A store as the search starts: MC030 when not even its first table fits the memory limit or the memory. */
-function firstStore(words: number, opts: StoreOptions): StateStore {
-  try {
-    return new StateStore(words, opts);
-  } catch (e) {
-    if (e instanceof StoreFullError) throw new McError('MC030', `--max-memory: the search cannot start: ${e.message}`);
-    throw e;
-  }
-}
 
 /** How the search walks the state space. */
 export interface SearchOptions {
@@ -189,21 +169,32 @@ export class Search<P extends Kinded = Kinded> {
     const memoryLimit = opts.memoryLimit;
     const limit = memoryLimit !== undefined ? { memoryLimit } : {};
     const label = this.kind === 'exact' ? 'the states' : "a level's states";
-    this.store = firstStore(this.cm.words, {
-      parents,
-      maxVia,
-      collapse,
-      label,
-      ...limit,
-      ...(tableBits !== undefined ? { tableBits } : {}),
-      ...(opts.maxTableSlots !== undefined ? { maxTableSlots: opts.maxTableSlots } : {}),
-    });
+    // A search whose first tables, bit array or start states do not fit is refused (MC030): there is no search to keep.
+    const cannotStart = '--max-memory: the search cannot start';
+    this.store = refusedWhenFull(
+      'MC030',
+      cannotStart,
+      () =>
+        new StateStore(this.cm.words, {
+          parents,
+          maxVia,
+          collapse,
+          label,
+          ...limit,
+          ...(tableBits !== undefined ? { tableBits } : {}),
+          ...(opts.maxTableSlots !== undefined ? { maxTableSlots: opts.maxTableSlots } : {}),
+        }),
+    );
     if (this.kind !== 'exact') {
-      this.next = firstStore(this.cm.words, { label, ...limit });
+      this.next = refusedWhenFull('MC030', cannotStart, () => new StateStore(this.cm.words, { label, ...limit }));
       this.seen =
         this.kind === 'hash-compaction'
           ? new FingerprintSet(this.cm.words, undefined, memoryLimit)
-          : bitArray(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0, memoryLimit);
+          : refusedWhenFull(
+              'MC030',
+              '--memory: the bit array does not fit',
+              () => new BitstateSet(this.cm.words, opts.memoryBytes ?? 2 ** 30, opts.hashSeed ?? 0, undefined, memoryLimit),
+            );
       this.spill = new LevelSpill(this.cm.words, opts.spillDir);
     }
     this.coversDone = new Uint8Array(new SharedArrayBuffer(Math.max(1, this.cm.coverProps.length)));
@@ -430,15 +421,14 @@ export class Search<P extends Kinded = Kinded> {
   /** The reason a search ends when a store cannot take more states: where, why, and what goes further. */
   private fullReason(e: StoreFullError): string {
     const n = this.count;
-    const limit = e.message.startsWith('the memory limit') ? ' (or a higher --max-memory)' : '';
+    const limit = e.because === 'limit' ? ' (or a higher --max-memory)' : '';
     // The liveness graph's search (the one that records edges): only more memory goes further.
     if (this.opts.onEdge)
       return `the liveness graph is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}${limit ? '; a higher --max-memory goes further' : ''}`;
     // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store.
-    const slots = e.message.startsWith('its table has at most');
     const further =
       this.kind === 'exact'
-        ? this.opts.collapse || slots
+        ? this.opts.collapse || e.because === 'slots'
           ? '--store hash-compaction goes further'
           : '--collapse or --store hash-compaction go further'
         : this.kind === 'hash-compaction'
@@ -679,13 +669,8 @@ export class Search<P extends Kinded = Kinded> {
   private insertStartsOnce(): boolean {
     if (this.startsDone) return true;
     this.startsDone = true;
-    try {
-      return this.insertStarts();
-    } catch (e) {
-      // The start states and their level do not fit: there is no search to keep.
-      if (e instanceof StoreFullError) throw new McError('MC030', `--max-memory: the search cannot start: ${e.message}`);
-      throw e;
-    }
+    // The start states and their level do not fit: there is no search to keep.
+    return refusedWhenFull('MC030', '--max-memory: the search cannot start', () => this.insertStarts());
   }
 
   /** Takes up where a checkpoint left off (its stores are loaded already; see checkpoint.ts). */

@@ -260,7 +260,7 @@ export class StateStore {
    * cannot be allocated.
    */
   newTable(size: number): SharedArrayBuffer {
-    if (size > this.maxSlots) throw new StoreFullError(`its table has at most ${this.maxSlots} slots`);
+    if (size > this.maxSlots) throw new StoreFullError('slots', `its table has at most ${this.maxSlots} slots`);
     return sharedBuffer(size * 4, `the table of ${this.label}`, this.memoryLimit);
   }
 

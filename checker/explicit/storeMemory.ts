@@ -10,17 +10,40 @@
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { type ErrorCode, McError } from '../../model/lang/errors.js';
 import type { MemoryLimit } from '../engine.js';
 
 export type { MemoryLimit };
 
 /**
- * A store cannot take more states: its table is at its most slots, the memory limit would be
- * passed, or the memory could not be allocated. The message says which (without the state count:
- * the search adds it, and what to do). Thrown before the store changes, or after a state is stored
- * in full (the store stays whole, only fuller than it should be).
+ * Why a store is full: its table is at its most slots, a fingerprint set at its most entries, the
+ * memory limit would be passed, or the memory could not be allocated.
  */
-export class StoreFullError extends Error {}
+export type FullBecause = 'slots' | 'entries' | 'limit' | 'memory';
+
+/**
+ * A store cannot take more states (`because` says why). The message says it in words (without the
+ * state count: the search adds it, and what to do). Thrown before the store changes, or after a
+ * state is stored in full (the store stays whole, only fuller than it should be).
+ */
+export class StoreFullError extends Error {
+  constructor(
+    readonly because: FullBecause,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `make()`, with a `StoreFullError` turned into McError `code` whose message is `prefix: ` and the error's (a search that cannot start). */
+export function refusedWhenFull<T>(code: ErrorCode, prefix: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof StoreFullError) throw new McError(code, `${prefix}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** Bytes as the messages print them: MiB or GiB with one decimal. */
 export function formatBytes(bytes: number): string {
@@ -38,6 +61,7 @@ function checkLimit(bytes: number, what: string, limit: MemoryLimit | undefined)
   const inUse = limit.inUse();
   if (inUse + bytes > limit.bytes) {
     throw new StoreFullError(
+      'limit',
       `the memory limit of ${formatBytes(limit.bytes)} is reached (${formatBytes(inUse)} in use, ${formatBytes(bytes)} more needed for ${what})`,
     );
   }
@@ -52,7 +76,7 @@ export function allocate<T>(bytes: number, what: string, limit: MemoryLimit | un
   try {
     return make();
   } catch (e) {
-    if (e instanceof RangeError) throw new StoreFullError(`out of memory: ${formatBytes(bytes)} more for ${what} could not be allocated`);
+    if (e instanceof RangeError) throw new StoreFullError('memory', `out of memory: ${formatBytes(bytes)} more for ${what} could not be allocated`);
     throw e;
   }
 }
