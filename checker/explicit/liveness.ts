@@ -449,9 +449,10 @@ function lassoViolation(g: StateGraph, goal: Goal, lasso: Lasso, mode: FairnessM
 export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOptions = {}): CheckResult<ExplicitStats> {
   const start = Date.now();
   const sym = symmetryFor(job, opts);
+  const memory = limitOf(job.explicit?.memoryLimit);
   const r = livenessOnGraph(
     job,
-    buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym), limitOf(job.explicit?.memoryLimit)),
+    buildGraph(job.model, job.limits, hooks, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym), memory),
     opts,
     start,
     sym,
@@ -463,7 +464,7 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
     r,
     livenessOnGraph(
       fullJob,
-      buildGraph(job.model, job.limits, hooks, false, null, false, limitOf(job.explicit?.memoryLimit)),
+      buildGraph(job.model, job.limits, hooks, false, null, false, memory),
       opts,
       start,
       recheckReason(r),
@@ -521,18 +522,10 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const start = Date.now();
   const interrupted = () => (job.signal?.aborted ? `interrupted (${String(job.signal.reason ?? 'signal')})` : null);
   const sym = symmetryFor(job, opts);
+  const memory = limitOf(job.explicit?.memoryLimit);
   const r = livenessOnGraph(
     job,
-    await buildGraphAsync(
-      job.model,
-      job.limits,
-      hooks,
-      interrupted,
-      sym?.use === true,
-      sizeHint(opts, sym),
-      annotatedFor(sym),
-      limitOf(job.explicit?.memoryLimit),
-    ),
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, sym?.use === true, sizeHint(opts, sym), annotatedFor(sym), memory),
     opts,
     start,
     sym,
@@ -542,7 +535,7 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
   const fullJob = { ...job, properties: r.recheck };
   const full = livenessOnGraph(
     fullJob,
-    await buildGraphAsync(job.model, job.limits, hooks, interrupted, false, null, false, limitOf(job.explicit?.memoryLimit)),
+    await buildGraphAsync(job.model, job.limits, hooks, interrupted, false, null, false, memory),
     opts,
     start,
     recheckReason(r),
