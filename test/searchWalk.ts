@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { CheckResult, ExplicitStats, Limits, StoreKind } from '../checker/engine.js';
-import { type Expr, add, and, eq, exists, ite, le, lt, ne, not, or, pre } from '../model/lang/expr.js';
+import { type Expr, type Ref, add, and, eq, exists, ite, le, lt, ne, not, or, pre } from '../model/lang/expr.js';
 import { applyRule, enabled, holds, initState, instanceBindings } from '../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../model/lang/protocol.js';
 import { type Stmt, assign } from '../model/lang/stmt.js';
@@ -360,7 +360,7 @@ export function grid(start: number | null = 7) {
   return { model };
 }
 
-/** Three counters, 0..top each, one rule bumping each (top 9: 1,000 states; levels of up to 75 states, 0 to 27 steps deep). */
+/** Three counters, 0..top each, one rule bumping each (top 9: 1,000 states; levels of up to 75 states, 0 to 27 steps deep); the handle `x` names the first. */
 export function cube(top = 9) {
   return buildModel(
     defineProtocol({
@@ -370,10 +370,10 @@ export function cube(top = 9) {
       params: {},
       variants: [],
       build(b) {
-        const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, top)));
+        const [x, y, z] = ['x', 'y', 'z'].map((n) => b.v(n, range(0, top))) as [Ref, Ref, Ref];
         b.init('zero', () => []);
-        for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, top), body: [assign(v, add(v, 1))] }));
-        return {};
+        for (const [i, v] of [x, y, z].entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, top), body: [assign(v, add(v, 1))] }));
+        return { x };
       },
     }),
   );

@@ -13,10 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cube } from '../../test/searchWalk.js';
 import type { McError } from '../../model/lang/errors.js';
-import { type Ref, add, eq, lt } from '../../model/lang/expr.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { assign } from '../../model/lang/stmt.js';
-import { range } from '../../model/lang/types.js';
+import { eq } from '../../model/lang/expr.js';
 import { eventually } from '../../properties/property.js';
 import type { CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
 import { explicitRun } from './explicit.js';
@@ -44,7 +41,9 @@ describe('storeMemory: allocations under a limit', () => {
       allocate(MiB + 1, 'the table of the states', { bytes: 3 * MiB, inUse: () => 2 * MiB }, () => {
         called = true;
       });
-    expect(past).toThrow(new StoreFullError('the memory limit of 3.0 MiB is reached (2.0 MiB in use, 1.0 MiB more needed for the table of the states)'));
+    expect(past).toThrow(
+      new StoreFullError('limit', 'the memory limit of 3.0 MiB is reached (2.0 MiB in use, 1.0 MiB more needed for the table of the states)'),
+    );
     expect(called).toBe(false);
     // No limit: only the allocation decides.
     expect(sharedBuffer(64, 'x', undefined).byteLength).toBe(64);
@@ -55,7 +54,7 @@ describe('storeMemory: allocations under a limit', () => {
       throw new RangeError('Array buffer allocation failed');
     };
     expect(() => allocate(2 * 2 ** 30, 'the states', undefined, refuse)).toThrow(
-      new StoreFullError('out of memory: 2.0 GiB more for the states could not be allocated'),
+      new StoreFullError('memory', 'out of memory: 2.0 GiB more for the states could not be allocated'),
     );
     const other = new TypeError('not memory');
     expect(() =>
@@ -210,21 +209,7 @@ describe('a search that reaches the memory limit', () => {
   it('the liveness graph: a store or the edges past the limit end the liveness phase as incomplete, naming the graph, after a safety search that passed', async () => {
     // A cube of 50^3 = 125,000 states (two chunks of the store, so that one is added after the first edge) with a liveness
     // property: every maximal run ends at (49, 49, 49), so x reaches 49.
-    const live = buildModel(
-      defineProtocol({
-        name: 'memory-cube',
-        summary: '',
-        spec: '',
-        params: {},
-        variants: [],
-        build(b) {
-          const vs = ['x', 'y', 'z'].map((n) => b.v(n, range(0, 49)));
-          b.init('zero', () => []);
-          for (const [i, v] of vs.entries()) b.rule(`Inc${i}`, {}, () => ({ guard: lt(v, 49), body: [assign(v, add(v, 1))] }));
-          return { x: vs[0] as Ref };
-        },
-      }),
-    );
+    const live = cube(49);
     const properties = [eventually('x-top', '', '', eq(live.handles.x, 49))];
     const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
     const whole = await explicitRunWithLiveness(liveJob(countingLimit(2 ** 50)));
