@@ -40,6 +40,13 @@ const BUSY = -1;
 export const ID_BLOCK = 64;
 /** Ids a thread claims at a time when the threads fill a larger table together. */
 const REHASH_CHUNK = 16384;
+/** log2 of the regions `putIdsByRegion` sorts a batch of ids into. */
+const REGION_BITS = 8;
+const REGIONS = 1 << REGION_BITS;
+/** Ids `putIdsByRegion` sorts at a time (12 bytes each while it runs). */
+const REGION_BATCH = 1 << 19;
+/** Tables smaller than this (in slots: 4 MiB) fit in the cache: `putIds` fills them in id order. */
+const REGION_MIN_TABLE = 1 << 20;
 /** Blocks given back between two `settle`s at most (a thread gives back one a round). */
 const MAX_RELEASED = 256;
 /** The table grows past this load (ids of 4 bytes: 5.3 to 10.7 bytes of table per state). */
@@ -279,8 +286,16 @@ export class StateStore {
     }
   }
 
-  /** Puts the ids `from .. to-1` into the table `tab` at their states' hashes (by compare-and-swap when other threads fill it too). */
+  /**
+   * Puts the ids `from .. to-1` into the table `tab` at their states' hashes (by compare-and-swap
+   * when other threads fill it too). One thread filling a large table does it by region
+   * (`putIdsByRegion`).
+   */
   private putIds(tab: Int32Array, from: number, to: number, shared: boolean): void {
+    if (!shared && tab.length >= REGION_MIN_TABLE && to - from >= REGION_BATCH / 4) {
+      this.putIdsByRegion(tab, from, to);
+      return;
+    }
     const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
     const W = this.sw;
@@ -293,6 +308,53 @@ export class StateStore {
       else {
         while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
         tab[slot] = v;
+      }
+    }
+  }
+
+  /**
+   * `putIds` for one thread, a batch of ids at a time: the batch's hashes are computed in id order
+   * (reading the states in the order they are stored), sorted by the region of the table they fall
+   * into (`REGIONS` regions, by the high bits of the home slot), and then put region by region, so
+   * that the writes of each region land in a part of the table small enough to stay in the cache.
+   * Put in id order instead, every write is a cache miss (and a TLB miss) into a table of tens of
+   * megabytes: 150 ns a state on the bench machine against about 90 this way (a table of 2^24 slots,
+   * 4 M states). Within a region the ids keep their order; where a probe run crosses into the next
+   * region the slots may differ from those `putIds` gives, but the table holds the same entries,
+   * each found from its home slot by the same probing. The batch's arrays (12 bytes an id, 6 MiB)
+   * live only while it runs.
+   */
+  private putIdsByRegion(tab: Int32Array, from: number, to: number): void {
+    const mask = tab.length - 1;
+    const bits = Math.log2(tab.length);
+    const shift = bits - REGION_BITS;
+    const W = this.sw;
+    const n = Math.min(REGION_BATCH, to - from);
+    const hashes = new Int32Array(n);
+    const sortedHashes = new Int32Array(n);
+    const sortedIds = new Int32Array(n);
+    const start = new Int32Array(REGIONS + 1);
+    for (let base = from; base < to; base += n) {
+      const k = Math.min(n, to - base);
+      start.fill(0);
+      for (let i = 0; i < k; i++) {
+        const id = base + i;
+        const h = hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W);
+        hashes[i] = h;
+        (start[((h & mask) >>> shift) + 1] as number)++;
+      }
+      for (let r = 0; r < REGIONS; r++) start[r + 1] = (start[r + 1] as number) + (start[r] as number);
+      for (let i = 0; i < k; i++) {
+        const h = hashes[i] as number;
+        const at = (start[(h & mask) >>> shift] as number)++;
+        sortedHashes[at] = h;
+        sortedIds[at] = base + i;
+      }
+      for (let i = 0; i < k; i++) {
+        const h = (sortedHashes[i] as number) >>> 0;
+        let slot = h & mask;
+        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+        tab[slot] = ((h >>> bits) << bits) | ((sortedIds[i] as number) + 1);
       }
     }
   }
