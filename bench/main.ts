@@ -2,6 +2,7 @@
  * The explicit-engine benchmark (`npm run bench`). Why this module exists: the engine's speed and
  * memory are measured here, never in unit tests; every figure is a labelled line, so that runs on
  * different machines can be compared line by line. Sections (all by default; --only picks some):
+ * - machine: what a random access into 64 MiB costs here (writes, and dependent reads);
  * - engine: one thread on fence-migrate at its package's bench size (pages=3 frames=4 slots=2
  *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
@@ -14,7 +15,7 @@
  * bench/README.md says how to read the figures and how the engine scales. A loaded machine gives
  * lower and noisier figures: the load average is printed first.
  *
- * Usage: node dist/bench/main.js [--only engine,workers,stores,por,symmetry,odp] [--repeat N] [--time-limit S]
+ * Usage: node dist/bench/main.js [--only machine,engine,workers,stores,por,symmetry,odp] [--repeat N] [--time-limit S]
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { symmetricMutex, symmetricMutexProperties } from './models/symmetricMutex.js';
@@ -31,7 +32,7 @@ const arg = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? String(args[i + 1]) : null;
 };
-const only = new Set((arg('--only') ?? 'engine,workers,stores,por,symmetry,odp').split(','));
+const only = new Set((arg('--only') ?? 'machine,engine,workers,stores,por,symmetry,odp').split(','));
 const repeat = Number(arg('--repeat') ?? 3) || 3;
 const timeLimit = Number(arg('--time-limit') ?? 60) || 60;
 const cores = availableParallelism();
@@ -55,6 +56,46 @@ console.log(
     .map((x) => x.toFixed(1))
     .join(' ')} (figures measured under load are low and noisy)`,
 );
+
+if (only.has('machine')) {
+  // What a cache miss costs here: the store's lookups are random accesses into tables and chunks of
+  // tens of megabytes, so this bounds how fast any one thread can go on this machine.
+  const slots = 2 ** 24; // 64 MiB of 32-bit slots, the size of the bench's chunks plus table
+  const n = 4_000_000;
+  const writes: number[] = [];
+  const chases: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const tab = new Int32Array(new SharedArrayBuffer(slots * 4));
+    let x = 0x9e3779b9 + rep;
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      tab[(x >>> 0) & (slots - 1)] = i + 1;
+    }
+    writes.push(((performance.now() - t0) * 1e6) / n);
+    // One random cycle through every slot (Sattolo), then n dependent reads along it.
+    for (let i = 0; i < slots; i++) tab[i] = i;
+    for (let i = slots - 1; i > 0; i--) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const j = (x >>> 0) % i;
+      const v = tab[i] as number;
+      tab[i] = tab[j] as number;
+      tab[j] = v;
+    }
+    let p = 0;
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) p = tab[p] as number;
+    chases.push(((performance.now() - t0) * 1e6) / n + (p === -1 ? 1 : 0));
+  }
+  line(
+    'machine random access',
+    `64 MiB shared table: ${median(writes).toFixed(0)} ns a random write, ${median(chases).toFixed(0)} ns a dependent random read (medians of 3; a lookup that misses the cache costs one or two of these)`,
+  );
+}
 
 if (only.has('engine')) {
   const job = safetyJob(fenceMigratePackage, BENCH);
