@@ -341,12 +341,15 @@ export class StateStore {
         const id = base + i;
         const h = hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W);
         hashes[i] = h;
-        (start[((h & mask) >>> shift) + 1] as number)++;
+        const r = ((h & mask) >>> shift) + 1;
+        start[r] = (start[r] as number) + 1;
       }
       for (let r = 0; r < REGIONS; r++) start[r + 1] = (start[r + 1] as number) + (start[r] as number);
       for (let i = 0; i < k; i++) {
         const h = hashes[i] as number;
-        const at = (start[(h & mask) >>> shift] as number)++;
+        const r = (h & mask) >>> shift;
+        const at = start[r] as number;
+        start[r] = at + 1;
         sortedHashes[at] = h;
         sortedIds[at] = base + i;
       }
