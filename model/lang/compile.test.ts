@@ -27,8 +27,9 @@ const configs: { variant: string | null; params: Record<string, string | number>
  * Compiles `model` with `properties` and compares the compiled functions with the interpreter on
  * each of `states`: successors in order with the first failing step property of each (or a model
  * error on both sides), the first violated invariant, every cover, the end-state predicate, and
- * pack then unpack. Compiling happens here, inside the test that calls it, so that every part of
- * the compiler a test reaches is credited to that test.
+ * pack then unpack; and that `t` is back to the state once `expand` is done. Compiling happens
+ * here, inside the test that calls it, so that every part of the compiler a test reaches is
+ * credited to that test.
  */
 function agreesWithInterpreter(model: Model, properties: readonly Property[], states: Iterable<Int32Array>): number {
   const cm = compileModel(model, properties);
@@ -39,7 +40,8 @@ function agreesWithInterpreter(model: Model, properties: readonly Property[], st
   let compared = 0;
   for (const s of states) {
     const got: string[] = [];
-    const t = new Int32Array(s.length);
+    // Whatever t holds before: expand starts from s.
+    const t = new Int32Array(s.length).fill(-7);
     let err: unknown = null;
     try {
       cm.expand(s, t, (k, f) => got.push(`${k}:${f}:${t.join()}`));
@@ -64,6 +66,8 @@ function agreesWithInterpreter(model: Model, properties: readonly Property[], st
     expect(err === null, `compiled ${String(err)}, interpreted ${String(werr)}`).toBe(werr === null);
     if (err !== null) expect(err).toBeInstanceOf(ModelRuntimeError);
     if (err === null) expect(got).toEqual(want);
+    // Each successor's writes are put back after its emit: t ends as s (when no rule failed).
+    if (err === null && want.length > 0) expect(Array.from(t)).toEqual(Array.from(s));
     const inv = cm.invariants.findIndex((p) => p.kind === 'invariant' && !holds(model, p.pred, s));
     expect(cm.firstViolated(s)).toBe(inv);
     expect(cm.covers.map((c) => c(s))).toEqual(covers.map((c) => holds(model, c.pred, s)));

@@ -33,7 +33,11 @@ export interface Kinded {
 }
 
 export interface CompiledModel<P extends Kinded = Kinded> {
-  /** Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many were enabled. */
+  /**
+   * Computes all successors of `s`, writing each into `t` before calling `emit`. Returns how many
+   * were enabled. `t` holds a successor only during its `emit` (the slots its rule wrote are put
+   * back from `s` afterwards), so `emit` copies what it keeps and must not write into `t`.
+   */
   readonly expand: (s: Int32Array, t: Int32Array, emit: EmitFn) => number;
   /** Index (into `invariants`) of the first invariant `s` violates, or -1. */
   readonly firstViolated: (s: Int32Array) => number;
@@ -57,7 +61,51 @@ export interface CompiledModel<P extends Kinded = Kinded> {
 }
 
 type Code = { readonly c: string; readonly bool: boolean };
-type Ctx = { readonly vars: ReadonlyMap<number, string>; readonly cur: string; readonly pre: string | null };
+type Ctx = {
+  readonly vars: ReadonlyMap<number, string>;
+  readonly cur: string;
+  readonly pre: string | null;
+  /** A rule body's writes, to undo once its successor is emitted (`expand` only; see `Undo`). */
+  readonly undo?: Undo;
+};
+
+/**
+ * The slots a rule body writes, so that `expand` can put them back from the state expanded once
+ * the successor is emitted, instead of copying the whole state before each successor. A constant
+ * offset is put back as it is; an offset computed at run time (it may read the successor being
+ * built) is kept in a variable of its own at the write (`sites` names them), and put back from there.
+ */
+class Undo {
+  readonly constants = new Set<number>();
+  readonly sites: string[] = [];
+  /** Site variables that start a run of more than one slot (a `reset` of a record or array), with the run's length. */
+  readonly spans = new Map<string, number>();
+  /** The offset expression to write at: the constant itself, or a new variable assigned the offset. */
+  at(off: string, out: string[], ind: string): string {
+    if (isConst(off)) {
+      this.constants.add(Number(off));
+      return off;
+    }
+    const v = `o${this.sites.length}`;
+    this.sites.push(v);
+    out.push(`${ind}${v} = ${off};`);
+    return v;
+  }
+  /** Marks the `n` slots from the offset `at` returned (a constant or a site variable) as written. */
+  range(at: string, n: number): void {
+    if (isConst(at)) for (let i = 1; i < n; i++) this.constants.add(Number(at) + i);
+    else if (n > 1) this.spans.set(at, n);
+  }
+  /** Declarations of the site variables (before the body) and the statements that undo the body (after `emit`). */
+  code(t: string, s: string): { declare: string | null; restore: string[] } {
+    const restore = [...this.constants].sort((a, b) => a - b).map((k) => `${t}[${k}] = ${s}[${k}];`);
+    for (const v of this.sites) {
+      const n = this.spans.get(v) ?? 1;
+      for (let i = 0; i < n; i++) restore.push(`${t}[${v}${i ? ` + ${i}` : ''}] = ${s}[${v}${i ? ` + ${i}` : ''}];`);
+    }
+    return { declare: this.sites.length ? `let ${this.sites.map((v) => `${v} = 0`).join(', ')};` : null, restore };
+  }
+}
 
 const num = (x: Code): string => (x.bool ? `(${x.c} ? 1 : 0)` : x.c);
 const boo = (x: Code): string => (x.bool ? x.c : `(${x.c} !== 0)`);
@@ -136,7 +184,7 @@ class Gen {
 
   private readonly stmtGen: StmtVisitor<void, { ctx: Ctx; out: string[]; ind: string }> = {
     assign: (st, { ctx, out, ind }) => {
-      const off = this.offset(st.loc, ctx);
+      const off = ctx.undo ? ctx.undo.at(this.offset(st.loc, ctx), out, ind) : this.offset(st.loc, ctx);
       const t = st.loc.type as ScalarType;
       const v = this.expr(st.e, ctx);
       const same = st.e.type === t || (st.e.type.kind === t.kind && t.kind !== 'range' && t.kind !== 'option');
@@ -149,8 +197,9 @@ class Gen {
       }
     },
     reset: (st, { ctx, out, ind }) => {
-      const off = this.offset(st.loc, ctx);
       const defaults = this.defaults(st.loc.type);
+      const off = ctx.undo ? ctx.undo.at(this.offset(st.loc, ctx), out, ind) : this.offset(st.loc, ctx);
+      ctx.undo?.range(off, defaults.length);
       for (let i = 0; i < defaults.length; i++) out.push(`${ind}${ctx.cur}[${off} + ${i}] = ${defaults[i]};`);
     },
     if: (st, { ctx, out, ind }) => {
@@ -235,7 +284,7 @@ export function compileModel<P extends Kinded>(model: Model, properties: readonl
   const invariants = properties.filter((p) => p.kind === 'invariant') as (P & StatePredicate)[];
   const steps = properties.filter((p) => p.kind === 'step') as (P & StepPredicate)[];
   const coverProps = properties.filter((p) => p.kind === 'cover') as (P & StatePredicate)[];
-  const lines: string[] = ['let n = 0;'];
+  const lines: string[] = ['let n = 0;', 't.set(s);'];
   let base = 0;
   model.rules.forEach((r: RuleDef) => {
     const vars = new Map<number, string>();
@@ -258,12 +307,18 @@ export function compileModel<P extends Kinded>(model: Model, properties: readonl
       ind += '  ';
     });
     lines.push(`${ind}if (${boo(g.expr(r.guard, gctx))}) {`);
-    lines.push(`${ind}  t.set(s);`);
-    g.stmts(r.body, bctx, lines, `${ind}  `);
+    // t equals s here: the state is copied once, and each body's writes are undone after its emit.
+    const undo = new Undo();
+    const body: string[] = [];
+    g.stmts(r.body, { ...bctx, undo }, body, `${ind}  `);
+    const { declare, restore } = undo.code('t', 's');
+    if (declare) lines.push(`${ind}  ${declare}`);
+    lines.push(...body);
     const mine = steps.map((p, i) => ({ p, i })).filter(({ p }) => p.kind === 'step' && (p.rule === null || p.rule === r.name));
     lines.push(`${ind}  let f = -1;`);
     for (const { p, i } of mine) lines.push(`${ind}  if (f < 0 && !${boo(g.expr(p.pred, bctx))}) f = ${i};`);
     lines.push(`${ind}  n++; emit(${idExpr}, f);`);
+    for (const line of restore) lines.push(`${ind}  ${line}`);
     lines.push(`${ind}}`);
     for (let i = 0; i < r.params.length; i++) {
       ind = ind.slice(2);
