@@ -351,23 +351,29 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
   });
 
   it('a table of 2^20 slots or more, filled by region in batches of 2^19 ids, holds exactly one entry an id (its tag and id) and finds every state at its id', () => {
-    // 1.2 M states: the table grows to 2^20 slots at 393,217 (one batch) and to 2^21 at 786,433 (two batches).
+    // 1.2 M states of two words: the table grows to 2^20 slots at 393,217 (one batch) and to 2^21 at 786,433 (two batches).
     const N = 1_200_000;
-    const store = new StateStore(1);
-    const states = Uint32Array.from({ length: N }, (_, i) => Math.imul(i, 0x9e3779b1) >>> 0);
-    for (let i = 0; i < N; i++) store.insert(states, i);
+    const store = new StateStore(2);
+    const states = new Uint32Array(2 * N);
+    for (let i = 0; i < N; i++) {
+      states[2 * i] = Math.imul(i, 0x9e3779b1) >>> 0;
+      states[2 * i + 1] = (i * 7) >>> 0;
+    }
+    for (let i = 0; i < N; i++) store.insert(states, 2 * i);
     const table = (store as unknown as { table: Int32Array }).table;
     expect(table.length).toBe(2 ** 21);
-    const expected = Uint32Array.from(states, (_s, id) => (((hashWords(states, id, 1) >>> 21) << 21) | (id + 1)) >>> 0).sort();
+    const expected = new Uint32Array(N);
+    for (let id = 0; id < N; id++) expected[id] = (((hashWords(states, 2 * id, 2) >>> 21) << 21) | (id + 1)) >>> 0;
+    expected.sort();
     const held = new Uint32Array(table.buffer.slice(0)).filter((v) => v !== 0).sort();
     expect(held.length).toBe(N);
     expect(held.findIndex((v, i) => v !== expected[i])).toBe(-1);
-    expect(misses(store, states, 1, (i) => -(i + 1), 'insert')).toEqual([]);
+    expect(misses(store, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
     // Filled again at the same size (a checkpoint's appendAll does this), in three batches.
-    const again = new StateStore(1);
+    const again = new StateStore(2);
     again.appendAll(states);
-    expect(misses(again, states, 1, (i) => -(i + 1), 'insert')).toEqual([]);
-    expect(again.insert(Uint32Array.of(Math.imul(N, 0x9e3779b1) >>> 0), 0)).toBe(N);
+    expect(misses(again, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
+    expect(again.insert(Uint32Array.of(1, 2), 0)).toBe(N);
   });
   it('a second view on the same buffers sees every state inserted by either (insertShared), and the grown table once it attaches again', () => {
     const owner = new StateStore(2, { tableBits: 4 });
