@@ -1,0 +1,198 @@
+/**
+ * `expandRange` holds the successors it meets and stores them a batch at a time (expander.ts,
+ * `flush`), so that the cache misses of their lookups overlap. Its TSDoc promises everything a
+ * search sees is as if each successor had been stored at once. Oracle: the same expansion done one
+ * state at a time with `expandOne`, which stores at once, then the promise of `expandRange`
+ * (stop at a state whose expansion ends the search, or after the state at which `maxStates` are
+ * stored) applied by hand. Model: the grid of test/searchWalk.ts (states (a, b), 0..40 each; 1,681
+ * in all, two successors each), every state in the frontier and a fresh target store, so that one
+ * range holds thousands of successors, many more than a batch, and a finding, a limit or a full
+ * store falls in the middle of a batch, after later states were already expanded.
+ */
+import { describe, expect, it } from 'vitest';
+import { and, eq, ne } from '../../model/lang/expr.js';
+import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
+import { grid } from '../../test/searchWalk.js';
+import { Expander, type ExpanderStores, type Reduction, type SeenSet } from './expander.js';
+import { searchFor } from './explicit.js';
+import { StateStore } from './stateStore.js';
+
+type Grid = ReturnType<typeof grid>['model'];
+
+interface Setup {
+  readonly properties?: (h: Grid['handles'], model: Grid) => Property[];
+  /** Wraps the model's expansion (for errors and deadlocks at chosen states). */
+  readonly reduction?: (expand: Reduction['expand']) => Reduction;
+  readonly maxStates?: number;
+  /** The target store's most table slots (a full store part-way). */
+  readonly maxTableSlots?: number;
+  readonly seen?: (a: number, b: number) => boolean;
+  readonly shared?: boolean;
+  /** The frontier's states, in this order. */
+  readonly order?: 'levels' | 'columns';
+}
+
+/** Runs the setup twice, `expandRange` over the whole frontier and `expandOne` state by state, and returns what each gives. */
+function both(setup: Setup) {
+  const { model } = grid(null);
+  const properties = setup.properties?.(model.handles, model) ?? [];
+  const { cm, canon } = searchFor({ model, properties, limits: {}, deadlock: true });
+  const nSlots = model.layout.nSlots;
+  const frontier = new StateStore(cm.words);
+  const s = new Int32Array(nSlots);
+  const w = new Uint32Array(cm.words);
+  const cells: [number, number][] = [];
+  for (let d = 0; d <= 80; d++) for (let a = Math.max(0, d - 40); a <= Math.min(40, d); a++) cells.push([a, d - a]);
+  if (setup.order === 'columns') cells.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  for (const [a, b] of cells) {
+    s[0] = a;
+    s[1] = b;
+    cm.pack(s, w, 0);
+    frontier.insert(w, 0);
+  }
+  const seen: SeenSet | null = setup.seen
+    ? {
+        has: (x) => {
+          const u = new Int32Array(nSlots);
+          cm.unpack(x, 0, u);
+          return (setup.seen as (a: number, b: number) => boolean)(u[0] as number, u[1] as number);
+        },
+      }
+    : null;
+  const run = (batched: boolean) => {
+    const target = new StateStore(cm.words, { parents: true, maxVia: 2, tableBits: 8, ...(setup.maxTableSlots ? { maxTableSlots: setup.maxTableSlots } : {}) });
+    if (setup.shared) target.reserve(4000);
+    const stores: ExpanderStores = { frontier, frontierBase: 0, target, targetBase: 0, seen };
+    const por = setup.reduction ? setup.reduction((st, t, emit) => cm.expand(st, t, emit)) : null;
+    const exp = new Expander(cm, canon, por, nSlots, stores, { deadlock: true, shared: setup.shared ?? false, parents: true });
+    const max = setup.maxStates ?? Number.POSITIVE_INFINITY;
+    let reached: number;
+    if (batched) reached = exp.expandRange(0, frontier.count, 3, max);
+    else {
+      reached = frontier.count;
+      for (let p = 0; p < frontier.count; p++) {
+        if (!exp.expandOne(p, 4)) {
+          reached = p;
+          break;
+        }
+        if (target.count >= max) {
+          reached = p + 1;
+          break;
+        }
+      }
+    }
+    const states: number[][] = [];
+    const u = new Uint32Array(cm.words);
+    const v = new Int32Array(nSlots);
+    for (let id = 0; id < target.count; id++) {
+      target.read(id, u, 0);
+      cm.unpack(u, 0, v);
+      states.push(setup.shared ? [v[0] as number, v[1] as number] : [v[0] as number, v[1] as number, target.parent(id), target.via(id)]);
+    }
+    return {
+      reached,
+      finding: exp.finding,
+      full: exp.full?.message ?? null,
+      figures: { ...exp.figures, coverDepth: [...exp.figures.coverDepth] },
+      states,
+    };
+  };
+  return { batched: run(true), oneByOne: run(false) };
+}
+
+/** A reduction that expands as the model does, except at state (a, b): `act` there. */
+const at =
+  (a0: number, b0: number, act: 'error' | 'error-after-one' | 'deadlock') =>
+  (expand: Reduction['expand']): Reduction => ({
+    expand(s, t, emit) {
+      if (s[0] !== a0 || s[1] !== b0) return expand(s, t, emit);
+      if (act === 'deadlock') return 0;
+      if (act === 'error-after-one') expand(s, t, (k, f) => k === 0 && emit(k, f));
+      throw new ModelRuntimeError('IncA', 'unwrap of none');
+    },
+  });
+
+describe('expandRange stores the successors it holds as if each had been stored at once', () => {
+  it('a whole run: the same states, parents, rule instances, figures and end (more successors than a batch holds)', () => {
+    const { batched, oneByOne } = both({});
+    expect(batched.states.length).toBeGreaterThan(1000);
+    expect(batched).toEqual(oneByOne);
+    expect(batched.reached).toBe(1681);
+  });
+
+  it.each([
+    ['an invariant broken late in the run', (h: Grid['handles']) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))]],
+    [
+      'an invariant broken by the last state (found when the range ends)',
+      (h: Grid['handles']) => [invariant('not-40-40', 'I', '', ne(and(eq(h.a, 40), eq(h.b, 40)), true))],
+    ],
+    ['an invariant broken by the first successor stored', (h: Grid['handles']) => [invariant('not-0-1', 'I', '', ne(and(eq(h.a, 0), eq(h.b, 1)), true))]],
+    ['a step property broken part-way', (_h: Grid['handles'], m: Grid) => [stepProperty(m, 'no-a-25', 'S', '', 'IncA', () => ne(m.handles.a, 25))]],
+    ['covers met at several points', (h: Grid['handles']) => [cover('a-7', 'C', '', eq(h.a, 7)), cover('b-33', 'C', '', and(eq(h.b, 33), eq(h.a, 2)))]],
+  ])('%s: the same finding, figures, states and stopping position', (_name, properties) => {
+    const { batched, oneByOne } = both({ properties });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding !== null || batched.figures.coverDepth.every((d) => d === 4)).toBe(true);
+  });
+
+  it.each([1, 2, 100, 255, 256, 257, 700, 1500])('a state limit of %i: stops after the same state, with the same states', (maxStates) => {
+    const { batched, oneByOne } = both({ maxStates });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.states.length).toBeGreaterThanOrEqual(Math.min(maxStates, 1680));
+    expect(batched.reached).toBeLessThan(1681);
+  });
+
+  it.each([
+    ['a model error', at(20, 5, 'error')],
+    ['a model error after one successor was emitted', at(20, 5, 'error-after-one')],
+    ['a deadlock', at(33, 2, 'deadlock')],
+  ] as const)('%s at a state part-way: the successors met before it are stored first, then the same finding', (_name, reduction) => {
+    const { batched, oneByOne } = both({ reduction });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding?.kind).toBe(_name === 'a deadlock' ? 'deadlock' : 'error');
+  });
+
+  it('an invariant broken by a successor held before a model error comes first', () => {
+    const { batched, oneByOne } = both({
+      properties: (h) => [invariant('not-21-5', 'I', '', ne(and(eq(h.a, 21), eq(h.b, 5)), true))],
+      reduction: at(20, 5, 'error-after-one'),
+      order: 'columns',
+    });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding?.kind).toBe('invariant');
+  });
+
+  it.each([2 ** 9, 2 ** 10])(
+    'a store that cannot grow past %i slots: the parent of the successor that did not fit counts as not expanded, what was stored stays',
+    (maxTableSlots) => {
+      const { batched, oneByOne } = both({ maxTableSlots });
+      expect(batched).toEqual(oneByOne);
+      expect(batched.full).not.toBeNull();
+      expect(batched.reached).toBeLessThan(1681);
+    },
+  );
+
+  it('a full store when a batch fills in the middle of a state (some successors seen before): no later successor of that state is counted', () => {
+    for (const maxTableSlots of [2 ** 9, 2 ** 10])
+      for (const m of [5, 7]) {
+        const { batched, oneByOne } = both({ maxTableSlots, seen: (a, b) => (a * 3 + b) % m === 2 });
+        expect(batched).toEqual(oneByOne);
+        expect(batched.full).not.toBeNull();
+      }
+  });
+
+  it('states of earlier levels (compact stores) are not stored, in the frontier order by columns too', () => {
+    for (const order of ['levels', 'columns'] as const) {
+      const { batched, oneByOne } = both({ seen: (a, b) => (a * 7 + b) % 5 === 1, order });
+      expect(batched).toEqual(oneByOne);
+      expect(batched.states.length).toBeLessThan(1400);
+    }
+  });
+
+  it('shared inserts (compare-and-swap, ids in blocks): the same states', () => {
+    const { batched, oneByOne } = both({ shared: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding?.kind).toBe('invariant');
+  });
+});
