@@ -470,6 +470,33 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(owner.insert(Uint32Array.of(1, 2), 0)).toBe(n);
   });
 
+  it('threads filling a table of 2^20 slots or more together claim 2^17 ids at a time and put each claim by region: exactly one entry an id, every state found at its id', () => {
+    // 800,000 two-word states: six claims of 131,072 put by region, the last 13,568 (too few to sort) in id order.
+    const N = 800_000;
+    const owner = new StateStore(2);
+    const states = new Uint32Array(2 * N);
+    for (let i = 0; i < N; i++) {
+      states[2 * i] = Math.imul(i, 0x9e3779b1) >>> 0;
+      states[2 * i + 1] = (i * 7) >>> 0;
+    }
+    for (let i = 0; i < N; i++) owner.insert(states, 2 * i);
+    const table = owner.newTable(2 ** 21);
+    const ctrl = new Uint32Array(new SharedArrayBuffer(8));
+    const view = new StateStore(2, { buffers: owner.buffers() });
+    view.rehashShared(table, ctrl, 0);
+    // Seven claims, and the one that found nothing left.
+    expect(ctrl[0]).toBe(8 * 2 ** 17);
+    owner.rehashShared(table, ctrl, 0);
+    const expected = new Uint32Array(N);
+    for (let id = 0; id < N; id++) expected[id] = (((hashWords(states, 2 * id, 2) >>> 21) << 21) | (id + 1)) >>> 0;
+    expected.sort();
+    const held = new Uint32Array(table.slice(0)).filter((v) => v !== 0).sort();
+    expect(held.length).toBe(N);
+    expect(held.findIndex((v, i) => v !== expected[i])).toBe(-1);
+    owner.useTable(table);
+    expect(misses(owner, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
+  });
+
   it('a thread meeting a slot another thread is still filling waits for its id (has and insertShared)', async () => {
     const store = new StateStore(1, { tableBits: 4 });
     store.reserve(8);

@@ -281,21 +281,23 @@ export class StateStore {
   rehashShared(t: SharedArrayBuffer, ctrl: Uint32Array, at: number): void {
     const tab = new Int32Array(t);
     const n = this.count;
+    // Claims large enough to be put by region (`putIdsByRegion`) where the table is.
+    const claim = tab.length >= REGION_MIN_TABLE ? REGION_BATCH / 4 : REHASH_CHUNK;
     for (;;) {
-      const a = Atomics.add(ctrl, at, REHASH_CHUNK);
+      const a = Atomics.add(ctrl, at, claim);
       if (a >= n) return;
-      this.putIds(tab, a, Math.min(n, a + REHASH_CHUNK), true);
+      this.putIds(tab, a, Math.min(n, a + claim), true);
     }
   }
 
   /**
    * Puts the ids `from .. to-1` into the table `tab` at their states' hashes (by compare-and-swap
-   * when other threads fill it too). One thread filling a large table does it by region
-   * (`putIdsByRegion`).
+   * when other threads fill it too). A large table is filled by region (`putIdsByRegion`), by
+   * one thread or by several, each its own claims of ids.
    */
   private putIds(tab: Int32Array, from: number, to: number, shared: boolean): void {
-    if (!shared && tab.length >= REGION_MIN_TABLE && to - from >= REGION_BATCH / 4) {
-      this.putIdsByRegion(tab, from, to);
+    if (tab.length >= REGION_MIN_TABLE && to - from >= REGION_BATCH / 8) {
+      this.putIdsByRegion(tab, from, to, shared);
       return;
     }
     const mask = tab.length - 1;
@@ -326,7 +328,7 @@ export class StateStore {
    * each found from its home slot by the same probing. The batch's arrays (12 bytes an id, 6 MiB)
    * live only while it runs.
    */
-  private putIdsByRegion(tab: Int32Array, from: number, to: number): void {
+  private putIdsByRegion(tab: Int32Array, from: number, to: number, shared: boolean): void {
     const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
     const shift = bits - REGION_BITS;
@@ -358,8 +360,12 @@ export class StateStore {
       for (let i = 0; i < k; i++) {
         const h = (sortedHashes[i] as number) >>> 0;
         let slot = h & mask;
-        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-        tab[slot] = ((h >>> bits) << bits) | ((sortedIds[i] as number) + 1);
+        const v = ((h >>> bits) << bits) | ((sortedIds[i] as number) + 1);
+        if (shared) while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
+        else {
+          while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+          tab[slot] = v;
+        }
       }
     }
   }
