@@ -6,7 +6,7 @@ import { runRumur, toolAvailable } from '../../exporters/runPeers.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { initState } from '../../model/lang/interp.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { arrayOf, bool, enumOf, option, range } from '../../model/lang/types.js';
+import { arrayOf, bool, enumOf, option, range, record } from '../../model/lang/types.js';
 import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import { stateArb } from '../../test/arbitraries.js';
 import { explicitCheck } from './explicit.js';
@@ -34,6 +34,24 @@ const shapes = defineProtocol({
     return {};
   },
 });
+
+/** A model of the variables `build` declares and one start state (every slot at its least value). */
+function modelOf(name: string, build: (b: Parameters<Parameters<typeof defineProtocol>[0]['build']>[0]) => void): Model {
+  return buildModel(
+    defineProtocol({
+      name,
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        build(b);
+        b.init('zero', () => []);
+        return {};
+      },
+    }),
+  );
+}
 
 /** Every permutation of 0..n-1. */
 function permutations(n: number): number[][] {
@@ -171,11 +189,104 @@ describe('exact symmetry without n! permutations', () => {
     }
   });
 
+  it('a layout made of rows (one symmetric type, none of its values stored): sorting the rows gives the canonical form of the whole-group search, state by state', () => {
+    const models = [
+      modelOf('one-array', (b) => {
+        b.v('on', arrayOf(b.index('T', 3, { symmetric: true }), bool));
+      }),
+      // Two arrays over T around a plain slot: a row is an element's slots in both, and the later array decides first.
+      modelOf('two-arrays', (b) => {
+        const T = b.index('T', 4, { symmetric: true });
+        b.v('a', arrayOf(T, record({ x: range(0, 3), y: bool })));
+        b.v('flag', range(0, 3));
+        b.v('b', arrayOf(T, enumOf('E', ['p', 'q', 'r', 's'])));
+      }),
+      // T inside a plain array: the rows interleave with the pages.
+      modelOf('nested', (b) => {
+        const T = b.index('T', 3, { symmetric: true });
+        b.v('m', arrayOf(b.index('N', 2), arrayOf(T, range(0, 1))));
+        b.v('last', arrayOf(T, bool));
+      }),
+    ];
+    for (const model of models) {
+      const cm = compileModel(model, []);
+      const rows = new Canonicalizer(model, cm.words, cm.pack);
+      const whole = new Canonicalizer(model, cm.words, cm.pack, { rows: false, wholeGroupMax: 24 });
+      rows.tried = 0;
+      fc.assert(
+        fc.property(stateArb(model.layout), (s) => {
+          const [a, b] = [new Uint32Array(cm.words), new Uint32Array(cm.words)];
+          cm.pack(s, a, 0);
+          cm.pack(s, b, 0);
+          expect([rows.canonical(s, a), Array.from(a)]).toEqual([whole.canonical(s, b), Array.from(b)]);
+        }),
+        { numRuns: 400 },
+      );
+      // One sort a state, not a permutation tried.
+      expect(rows.tried).toBe(400);
+    }
+  });
+
+  it('a layout that is not made of rows is never sorted as rows: two symmetric types, a value of the type (alone or in a row), a matrix', () => {
+    const models = [
+      buildModel(shapes),
+      modelOf('pointer', (b) => {
+        const T = b.index('T', 3, { symmetric: true });
+        b.v('on', arrayOf(T, range(0, 3)));
+        b.v('holder', option(T));
+      }),
+      modelOf('pointer-in-row', (b) => {
+        const T = b.index('T', 3, { symmetric: true });
+        b.v('next', arrayOf(T, option(T)));
+      }),
+      modelOf('two-types', (b) => {
+        b.v('a', arrayOf(b.index('T', 3, { symmetric: true }), bool));
+        b.v('b', arrayOf(b.index('U', 2, { symmetric: true }), range(0, 3)));
+      }),
+      modelOf('matrix', (b) => {
+        const T = b.index('T', 3, { symmetric: true });
+        b.v('on', arrayOf(T, range(0, 1)));
+        b.v('edge', arrayOf(T, arrayOf(T, bool)));
+      }),
+    ];
+    for (const model of models) {
+      const cm = compileModel(model, []);
+      // The same search either way (the whole group up to six permutations, signatures above).
+      const byDefault = new Canonicalizer(model, cm.words, cm.pack);
+      const noRows = new Canonicalizer(model, cm.words, cm.pack, { rows: false });
+      fc.assert(
+        fc.property(stateArb(model.layout), (s) => {
+          expect(canonicalOf(cm, byDefault, s)).toBe(canonicalOf(cm, noRows, s));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
+  it('a canonicaliser that keeps its permutations does not sort rows: the permutation kept maps the state to its canonical form', () => {
+    const model = modelOf('row', (b) => {
+      b.v('on', arrayOf(b.index('T', 3, { symmetric: true }), range(0, 3)));
+    });
+    const cm = compileModel(model, []);
+    const canon = new Canonicalizer(model, cm.words, cm.pack, { track: true });
+    const s = Int32Array.of(0, 3, 1);
+    const w = new Uint32Array(cm.words);
+    cm.pack(s, w, 0);
+    expect(canon.canonical(s, w)).toBe(true);
+    // The rows sorted, greatest first: element 1 (3) to 0, element 2 (1) to 1, element 0 (0) to 2.
+    const want = new Uint32Array(cm.words);
+    cm.pack(Int32Array.of(3, 1, 0), want, 0);
+    expect(Array.from(w)).toEqual(Array.from(want));
+    expect(Array.from(canon.permutation()[0] as Int32Array)).toEqual([2, 0, 1]);
+  });
+
   it('fence-migrate with three slots: the signature canonical form gives the counts of the whole group', () => {
     const model = buildModel(fenceMigrate.protocol, { params: { pages: 2, frames: 3, slots: 3, migrations: 1, writes: 1 } });
     const cm = compileModel(model, []);
-    const whole = new Canonicalizer(model, cm.words, cm.pack);
-    const sig = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax: 0 });
+    const whole = new Canonicalizer(model, cm.words, cm.pack, { rows: false });
+    const sig = new Canonicalizer(model, cm.words, cm.pack, { wholeGroupMax: 0, rows: false });
+    // Its DMA slots are rows: the default sorts them.
+    const rows = new Canonicalizer(model, cm.words, cm.pack);
     const r = explicitCheck({ model, properties: [], limits: {}, symmetry: false, deadlock: false });
     expect(r.status).toBe('ok');
     // Every reachable state, canonicalised both ways: the same number of classes.
@@ -197,5 +308,8 @@ describe('exact symmetry without n! permutations', () => {
     const n = classes(whole);
     expect(n).toBeLessThan(reachable.length / 2);
     expect(classes(sig)).toBe(n);
+    rows.tried = 0;
+    expect(reachable.findIndex((s) => canonicalOf(cm, rows, s) !== canonicalOf(cm, whole, s))).toBe(-1);
+    expect(rows.tried).toBe(reachable.length);
   });
 });

@@ -241,12 +241,23 @@ export class Canonicalizer {
   /** The symmetric types permuted (size above one), in the order of the permutations' arrays. */
   readonly types: readonly IndexType[];
 
-  /** `wholeGroupMax`: groups up to this size are searched whole (default 6; tests set 0 to use signatures always). */
+  /**
+   * Rows (see `sortRows`): per element of the one symmetric type, the slots it indexes in
+   * ascending order, where the layout is made of such rows; null otherwise.
+   */
+  private readonly rows: Int32Array[] | null = null;
+  /** `sortRows`: the elements in the order of the positions they go to. */
+  private readonly rowOrder: Int32Array = new Int32Array(0);
+
+  /**
+   * `wholeGroupMax`: groups up to this size are searched whole (default 6; tests set 0 to use
+   * signatures always). `rows: false`: never sort rows (tests compare the searches).
+   */
   constructor(
     model: Pick<Model, 'indexes' | 'layout'>,
     private readonly words: number,
     private readonly pack: (s: Int32Array, w: Uint32Array, off: number) => void,
-    opts: { wholeGroupMax?: number; track?: boolean } = {},
+    opts: { wholeGroupMax?: number; track?: boolean; rows?: boolean } = {},
   ) {
     const sym = model.indexes.filter((i) => i.symmetric && i.size > 1);
     this.types = sym;
@@ -260,6 +271,10 @@ export class Canonicalizer {
     this.best = new Uint32Array(words);
     if (!this.active) return;
     this.lay = new SymmetricLayout(model, sym);
+    if (!this.track && (opts.rows ?? true)) {
+      this.rows = rowsOf(this.lay);
+      this.rowOrder = new Int32Array(this.rows?.length ?? 0);
+    }
     for (const t of sym) {
       this.sig.push(new Uint32Array(t.size));
       this.order.push(new Int32Array(t.size));
@@ -318,7 +333,9 @@ export class Canonicalizer {
    */
   canonical(s: Int32Array, out: Uint32Array): boolean {
     const { best, words, bestS } = this;
-    if (this.whole) {
+    if (this.rows) {
+      if (!this.sortRows(s)) return false;
+    } else if (this.whole) {
       // The identity is one of the group: start from the state itself.
       bestS.set(s);
       this.improved = false;
@@ -408,6 +425,43 @@ export class Canonicalizer {
       }
       return;
     }
+  }
+
+  /**
+   * Row search, where the state's symmetric part is made of rows (`rowsOf`: one symmetric type,
+   * no slot holding one of its values, each affected slot indexed once by it). A permutation then only moves whole rows,
+   * and the least packed form, compared from the last slot down, puts the least row last: the
+   * rows sorted by their slots from the last down, the greatest first. One sort of n rows instead
+   * of trying permutations (fence-migrate: its DMA slots). Writes the sorted state into `bestS` and
+   * returns true when it differs from `s`.
+   */
+  private sortRows(s: Int32Array): boolean {
+    const rows = this.rows as Int32Array[];
+    const order = this.rowOrder;
+    const n = order.length;
+    this.tried++;
+    for (let i = 0; i < n; i++) order[i] = i;
+    // Insertion sort (n is small), greatest row first; equal rows keep their order.
+    for (let i = 1; i < n; i++) {
+      const x = order[i] as number;
+      let j = i - 1;
+      while (j >= 0 && compareRows(s, rows[order[j] as number] as Int32Array, rows[x] as Int32Array) < 0) {
+        order[j + 1] = order[j] as number;
+        j--;
+      }
+      order[j + 1] = x;
+    }
+    let moved = false;
+    for (let p = 0; p < n && !moved; p++) moved = order[p] !== p && compareRows(s, rows[order[p] as number] as Int32Array, rows[p] as Int32Array) !== 0;
+    if (!moved) return false;
+    const bestS = this.bestS;
+    bestS.set(s);
+    for (let p = 0; p < n; p++) {
+      const from = rows[order[p] as number] as Int32Array;
+      const to = rows[p] as Int32Array;
+      for (let j = 0; j < to.length; j++) bestS[to[j] as number] = s[from[j] as number] as number;
+    }
+    return true;
   }
 
   private keepPerm(perm: readonly Int32Array[]): void {
@@ -557,6 +611,29 @@ export class Canonicalizer {
     }
     return false;
   }
+}
+
+/** Compares two rows of `s` slot by slot from the last slot down (the order of packed forms). */
+function compareRows(s: Int32Array, x: Int32Array, y: Int32Array): number {
+  for (let j = x.length - 1; j >= 0; j--) {
+    const a = s[x[j] as number] as number;
+    const b = s[y[j] as number] as number;
+    if (a !== b) return a - b;
+  }
+  return 0;
+}
+
+/**
+ * The rows of a layout whose symmetric part is made of rows (see `Canonicalizer.sortRows`): per
+ * element, the slots it indexes, ascending; null when there is more than one symmetric type, a
+ * slot holds one of its values, or a slot is indexed by it twice (a matrix).
+ */
+function rowsOf(lay: SymmetricLayout): Int32Array[] | null {
+  if (lay.sizes.length !== 1 || (lay.valueSlots[0] as Int32Array).length > 0) return null;
+  for (const k of lay.affected) if ((lay.cStart[k + 1] as number) - (lay.cStart[k] as number) !== 1) return null;
+  // Each element's slots then correspond in order: an exchange of two elements moves each slot of
+  // one by a fixed stride within its variable, and the variables' slots do not interleave.
+  return lay.elementSlots[0] as Int32Array[];
 }
 
 function permutations(n: number): number[][] {
