@@ -194,18 +194,19 @@ describe('exact symmetry without n! permutations', () => {
       modelOf('one-array', (b) => {
         b.v('on', arrayOf(b.index('T', 3, { symmetric: true }), bool));
       }),
-      // Two arrays over T around a plain slot: a row is an element's slots in both, and the later array decides first.
+      // Two arrays over T around a plain slot: a row is an element's slots in both, and the later
+      // array decides first; values packed with a bias (2..5 as 0..3), one of 32 bits.
       modelOf('two-arrays', (b) => {
         const T = b.index('T', 4, { symmetric: true });
-        b.v('a', arrayOf(T, record({ x: range(0, 3), y: bool })));
+        b.v('a', arrayOf(T, record({ x: range(2, 5), y: bool, big: range(-(2 ** 31), 2 ** 31 - 1) })));
         b.v('flag', range(0, 3));
         b.v('b', arrayOf(T, enumOf('E', ['p', 'q', 'r', 's'])));
       }),
-      // T inside a plain array: the rows interleave with the pages.
+      // T inside a plain array: the rows interleave with the pages; a field of one value (no bits).
       modelOf('nested', (b) => {
         const T = b.index('T', 3, { symmetric: true });
         b.v('m', arrayOf(b.index('N', 2), arrayOf(T, range(0, 1))));
-        b.v('last', arrayOf(T, bool));
+        b.v('last', arrayOf(T, record({ c: range(7, 7), d: bool })));
       }),
     ];
     for (const model of models) {

@@ -8,6 +8,7 @@
 import { McError } from '../../model/lang/errors.js';
 import type { Expr } from '../../model/lang/expr.js';
 import type { Model } from '../../model/lang/protocol.js';
+import { type SlotPlacement, slotPlacement } from '../../model/lang/compile.js';
 import type { Stmt } from '../../model/lang/stmt.js';
 import type { IndexType, Type } from '../../model/lang/types.js';
 import type { Property } from '../../properties/property.js';
@@ -248,6 +249,8 @@ export class Canonicalizer {
   private readonly rows: Int32Array[] | null = null;
   /** `sortRows`: the elements in the order of the positions they go to. */
   private readonly rowOrder: Int32Array = new Int32Array(0);
+  /** `sortRows`: where each slot lies in the packed form, to rewrite the rows moved there. */
+  private readonly place: SlotPlacement | null = null;
 
   /**
    * `wholeGroupMax`: groups up to this size are searched whole (default 6; tests set 0 to use
@@ -274,6 +277,7 @@ export class Canonicalizer {
     if (!this.track && (opts.rows ?? true)) {
       this.rows = rowsOf(this.lay);
       this.rowOrder = new Int32Array(this.rows?.length ?? 0);
+      this.place = slotPlacement(model.layout.slotTypes);
     }
     for (const t of sym) {
       this.sig.push(new Uint32Array(t.size));
@@ -333,9 +337,8 @@ export class Canonicalizer {
    */
   canonical(s: Int32Array, out: Uint32Array): boolean {
     const { best, words, bestS } = this;
-    if (this.rows) {
-      if (!this.sortRows(s)) return false;
-    } else if (this.whole) {
+    if (this.rows) return this.sortRows(s, out);
+    if (this.whole) {
       // The identity is one of the group: start from the state itself.
       bestS.set(s);
       this.improved = false;
@@ -432,10 +435,10 @@ export class Canonicalizer {
    * no slot holding one of its values, each affected slot indexed once by it). A permutation then only moves whole rows,
    * and the least packed form, compared from the last slot down, puts the least row last: the
    * rows sorted by their slots from the last down, the greatest first. One sort of n rows instead
-   * of trying permutations (fence-migrate: its DMA slots). Writes the sorted state into `bestS` and
-   * returns true when it differs from `s`.
+   * of trying permutations (fence-migrate: its DMA slots). Rewrites in the packed state `out` the
+   * slots of the rows that moved (`place`), and returns true when any did.
    */
-  private sortRows(s: Int32Array): boolean {
+  private sortRows(s: Int32Array, out: Uint32Array): boolean {
     const rows = this.rows as Int32Array[];
     const order = this.rowOrder;
     const n = order.length;
@@ -454,12 +457,21 @@ export class Canonicalizer {
     let moved = false;
     for (let p = 0; p < n && !moved; p++) moved = order[p] !== p && compareRows(s, rows[order[p] as number] as Int32Array, rows[p] as Int32Array) !== 0;
     if (!moved) return false;
-    const bestS = this.bestS;
-    bestS.set(s);
+    const { word, shift, bits, bias } = this.place as SlotPlacement;
     for (let p = 0; p < n; p++) {
+      if (order[p] === p) continue;
       const from = rows[order[p] as number] as Int32Array;
       const to = rows[p] as Int32Array;
-      for (let j = 0; j < to.length; j++) bestS[to[j] as number] = s[from[j] as number] as number;
+      for (let j = 0; j < to.length; j++) {
+        const k = to[j] as number;
+        const wd = word[k] as number;
+        // A slot of one value is packed in no bit (and is equal in every row).
+        if (wd < 0) continue;
+        const sh = shift[k] as number;
+        const mask = (bits[k] as number) === 32 ? 0xffffffff : (1 << (bits[k] as number)) - 1;
+        const code = ((s[from[j] as number] as number) + (bias[k] as number)) & mask;
+        out[wd] = ((out[wd] as number) & ~(mask << sh)) | (code << sh);
+      }
     }
     return true;
   }

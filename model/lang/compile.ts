@@ -241,41 +241,73 @@ function bitsFor(t: ScalarType): number {
   return c <= 1 ? 0 : Math.ceil(Math.log2(c));
 }
 
-/** Generates pack/unpack code: slots laid into 32-bit words, no slot straddling two words. */
-function packCode(model: Model): { words: number; bits: number; pack: string[]; unpack: string[] } {
-  const types = model.layout.slotTypes;
-  const pack: string[] = [];
-  const unpack: string[] = [];
+/**
+ * Where each slot of a state lies in its packed form: slots are laid into 32-bit words in order
+ * from the low bits, none straddling two words, each as its value plus `bias` in `bits` bits (a
+ * slot of one value takes none: `word` -1). `packCode` generates the packing from this, and the
+ * symmetry reduction rewrites single slots of a packed state with it.
+ */
+export interface SlotPlacement {
+  readonly words: number;
+  readonly word: Int32Array;
+  readonly shift: Int32Array;
+  readonly bits: Int32Array;
+  readonly bias: Int32Array;
+}
+
+/** The placement of the slots of types `types` (see `SlotPlacement`). */
+export function slotPlacement(types: readonly ScalarType[]): SlotPlacement {
+  const n = types.length;
+  const p = { word: new Int32Array(n), shift: new Int32Array(n), bits: new Int32Array(n), bias: new Int32Array(n) };
   let word = 0;
   let used = 0;
-  let bits = 0;
-  let parts: string[] = [];
-  const flush = () => {
-    pack.push(`w[off + ${word}] = ${parts.length ? parts.join(' | ') : '0'};`);
-    parts = [];
-  };
   types.forEach((t, i) => {
     const b = bitsFor(t);
+    p.bits[i] = b;
+    p.bias[i] = toCode(t, 0); // code = natural + bias
+    if (b === 0) {
+      p.word[i] = -1;
+      return;
+    }
+    if (used + b > 32) {
+      word++;
+      used = 0;
+    }
+    p.word[i] = word;
+    p.shift[i] = used;
+    used += b;
+  });
+  return { words: word + 1, ...p };
+}
+
+/** Generates pack/unpack code from the slots' placement (`slotPlacement`). */
+function packCode(model: Model): { words: number; bits: number; pack: string[]; unpack: string[] } {
+  const types = model.layout.slotTypes;
+  const place = slotPlacement(types);
+  const pack: string[] = [];
+  const unpack: string[] = [];
+  const parts: string[][] = Array.from({ length: place.words }, () => []);
+  let bits = 0;
+  types.forEach((t, i) => {
+    const b = place.bits[i] as number;
     bits += b;
-    const bias = toCode(t, 0); // code = natural + bias
     if (b === 0) {
       unpack.push(`s[${i}] = ${minValue(t)};`);
       return;
     }
-    if (used + b > 32) {
-      flush();
-      word++;
-      used = 0;
-    }
+    const bias = place.bias[i] as number;
+    const word = place.word[i] as number;
+    const used = place.shift[i] as number;
     const codeExpr = bias === 0 ? `s[${i}]` : `(s[${i}] + ${bias})`;
-    parts.push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
+    (parts[word] as string[]).push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
     const mask = b === 32 ? '0xffffffff' : `0x${(2 ** b - 1).toString(16)}`;
     const field = used === 0 ? `w[off + ${word}]` : `(w[off + ${word}] >>> ${used})`;
     unpack.push(`s[${i}] = (${field} & ${mask})${bias === 0 ? '' : ` - ${bias}`};`);
-    used += b;
   });
-  flush();
-  return { words: word + 1, bits, pack, unpack };
+  parts.forEach((ps, word) => {
+    pack.push(`w[off + ${word}] = ${ps.length ? ps.join(' | ') : '0'};`);
+  });
+  return { words: place.words, bits, pack, unpack };
 }
 
 /** Compiles the model's rules, start-state-independent predicates and packing. */
