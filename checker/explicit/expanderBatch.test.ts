@@ -10,8 +10,11 @@
  * store falls in the middle of a batch, after later states were already expanded.
  */
 import { describe, expect, it } from 'vitest';
-import { and, eq, ne } from '../../model/lang/expr.js';
+import { add, and, eq, lt, ne } from '../../model/lang/expr.js';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
+import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { assign } from '../../model/lang/stmt.js';
+import { arrayOf, range } from '../../model/lang/types.js';
 import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
 import { grid } from '../../test/searchWalk.js';
 import { Expander, type ExpanderStores, type Reduction, type SeenSet } from './expander.js';
@@ -20,7 +23,35 @@ import { StateStore } from './stateStore.js';
 
 type Grid = ReturnType<typeof grid>['model'];
 
+/**
+ * The grid with two more slots no rule writes (a pair of 21-bit values), so that its states take
+ * two words: the held states then lie two words apart.
+ */
+function wideGrid(): Grid {
+  return buildModel(
+    defineProtocol({
+      name: 'search-grid-wide',
+      summary: '',
+      spec: '',
+      params: {},
+      variants: [],
+      build(b) {
+        const a = b.v('a', range(0, 40));
+        const c = b.v('b', range(0, 40));
+        b.v('pad', arrayOf(b.index('P', 2), range(0, 2 ** 21 - 1)));
+        b.init('zero', () => []);
+        b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
+        b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
+        b.endState(() => eq(a, 40));
+        return { a, b: c };
+      },
+    }),
+  );
+}
+
 interface Setup {
+  /** States of two words (`wideGrid`). */
+  readonly wide?: boolean;
   readonly properties?: (h: Grid['handles'], model: Grid) => Property[];
   /** Wraps the model's expansion (for errors and deadlocks at chosen states). */
   readonly reduction?: (expand: Reduction['expand']) => Reduction;
@@ -35,7 +66,7 @@ interface Setup {
 
 /** Runs the setup twice, `expandRange` over the whole frontier and `expandOne` state by state, and returns what each gives. */
 function both(setup: Setup) {
-  const { model } = grid(null);
+  const model = setup.wide ? wideGrid() : grid(null).model;
   const properties = setup.properties?.(model.handles, model) ?? [];
   const { cm, canon } = searchFor({ model, properties, limits: {}, deadlock: true });
   const nSlots = model.layout.nSlots;
@@ -121,7 +152,20 @@ describe('expandRange stores the successors it holds as if each had been stored 
     expect(batched.reached).toBe(1681);
   });
 
+  it('states of two words (held two words apart): the same as each stored at once, with an invariant late in the run', () => {
+    const { batched, oneByOne } = both({ wide: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding?.kind).toBe('invariant');
+    const plain = both({ wide: true });
+    expect(plain.batched).toEqual(plain.oneByOne);
+    expect(plain.batched.states.length).toBe(1680);
+  });
+
   it.each([
+    [
+      'an invariant broken by the first state stored (id 0 of the target)',
+      (h: Grid['handles']) => [invariant('not-1-0', 'I', '', ne(and(eq(h.a, 1), eq(h.b, 0)), true))],
+    ],
     ['an invariant broken late in the run', (h: Grid['handles']) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))]],
     [
       'an invariant broken by the last state (found when the range ends)',
