@@ -357,7 +357,13 @@ export class Expander {
       }
       if (r >= 0) {
         this.cm.unpack(hw, i * words, this.u);
-        this.onNew(targetBase + r, this.u, from, via);
+        try {
+          this.onNew(targetBase + r, this.u, from, via);
+        } catch (e) {
+          // A property that cannot be evaluated on the new state: a model error of its parent's expansion, as when stored at once.
+          if (!(e instanceof ModelRuntimeError)) throw e;
+          this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: from };
+        }
         if (this.finding) {
           this.figures.generated = this.heldGenerated[i] as number;
           this.figures.expanded = this.heldExpanded[i] as number;

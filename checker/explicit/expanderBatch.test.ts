@@ -10,11 +10,8 @@
  * store falls in the middle of a batch, after later states were already expanded.
  */
 import { describe, expect, it } from 'vitest';
-import { add, and, eq, lt, ne } from '../../model/lang/expr.js';
+import { and, eq, ne } from '../../model/lang/expr.js';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
-import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
-import { assign } from '../../model/lang/stmt.js';
-import { arrayOf, range } from '../../model/lang/types.js';
 import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
 import { grid } from '../../test/searchWalk.js';
 import { Expander, type ExpanderStores, type Reduction, type SeenSet } from './expander.js';
@@ -23,34 +20,8 @@ import { StateStore } from './stateStore.js';
 
 type Grid = ReturnType<typeof grid>['model'];
 
-/**
- * The grid with two more slots no rule writes (a pair of 21-bit values), so that its states take
- * two words: the held states then lie two words apart.
- */
-function wideGrid(): Grid {
-  return buildModel(
-    defineProtocol({
-      name: 'search-grid-wide',
-      summary: '',
-      spec: '',
-      params: {},
-      variants: [],
-      build(b) {
-        const a = b.v('a', range(0, 40));
-        const c = b.v('b', range(0, 40));
-        b.v('pad', arrayOf(b.index('P', 2), range(0, 2 ** 21 - 1)));
-        b.init('zero', () => []);
-        b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));
-        b.rule('IncB', {}, () => ({ guard: lt(c, 40), body: [assign(c, add(c, 1))] }));
-        b.endState(() => eq(a, 40));
-        return { a, b: c };
-      },
-    }),
-  );
-}
-
 interface Setup {
-  /** States of two words (`wideGrid`). */
+  /** States of two words (the grid's `wide` form). */
   readonly wide?: boolean;
   readonly properties?: (h: Grid['handles'], model: Grid) => Property[];
   /** Wraps the model's expansion (for errors and deadlocks at chosen states). */
@@ -60,15 +31,25 @@ interface Setup {
   readonly maxTableSlots?: number;
   readonly seen?: (a: number, b: number) => boolean;
   readonly shared?: boolean;
+  /** The invariants raise a model error on this state (as an unwrap of none would). */
+  readonly throwAt?: readonly [number, number];
   /** The frontier's states, in this order. */
   readonly order?: 'levels' | 'columns';
 }
 
 /** Runs the setup twice, `expandRange` over the whole frontier and `expandOne` state by state, and returns what each gives. */
 function both(setup: Setup) {
-  const model = setup.wide ? wideGrid() : grid(null).model;
+  const { model } = grid(null, { wide: setup.wide ?? false });
   const properties = setup.properties?.(model.handles, model) ?? [];
   const { cm, canon } = searchFor({ model, properties, limits: {}, deadlock: true });
+  if (setup.throwAt) {
+    const [a0, b0] = setup.throwAt;
+    const firstViolated = cm.firstViolated;
+    (cm as { firstViolated: typeof firstViolated }).firstViolated = (st) => {
+      if (st[0] === a0 && st[1] === b0) throw new ModelRuntimeError('I', 'unwrap of none');
+      return firstViolated(st);
+    };
+  }
   const nSlots = model.layout.nSlots;
   const frontier = new StateStore(cm.words);
   const s = new Int32Array(nSlots);
@@ -195,6 +176,16 @@ describe('expandRange stores the successors it holds as if each had been stored 
     const { batched, oneByOne } = both({ reduction });
     expect(batched).toEqual(oneByOne);
     expect(batched.finding?.kind).toBe(_name === 'a deadlock' ? 'deadlock' : 'error');
+  });
+
+  it.each([
+    [30, 20],
+    [1, 0],
+    [40, 40],
+  ] as const)('a property raising a model error on new state (%i, %i): an error of its parent, as when stored at once', (a, b) => {
+    const { batched, oneByOne } = both({ throwAt: [a, b] });
+    expect(batched).toEqual(oneByOne);
+    expect(batched.finding?.kind).toBe('error');
   });
 
   it('an invariant broken by a successor held before a model error comes first', () => {
