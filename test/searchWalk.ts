@@ -335,12 +335,13 @@ export function counters(n: number, top: number, bad: number) {
 /**
  * Two counters a and b, 0..40 (1681 states, 3280 transitions; start states a = 0 and a = 7: the
  * deepest state, (40, 40), at depth 73); with `start`, the second start state sets a to it (out of
- * range past 40: a model error); with `null`, there is no second start state (depth 80).
+ * range past 40: a model error); with `null`, there is no second start state (depth 80). `wide`
+ * adds two slots no rule writes (21 bits each), so that a state takes two words.
  */
-export function grid(start: number | null = 7) {
+export function grid(start: number | null = 7, opts: { wide?: boolean } = {}) {
   const model = buildModel(
     defineProtocol({
-      name: 'search-grid',
+      name: opts.wide ? 'search-grid-wide' : 'search-grid',
       summary: '',
       spec: '',
       params: {},
@@ -348,6 +349,7 @@ export function grid(start: number | null = 7) {
       build(b) {
         const a = b.v('a', range(0, 40));
         const c = b.v('b', range(0, 40));
+        if (opts.wide) b.v('pad', arrayOf(b.index('P', 2), range(0, 2 ** 21 - 1)));
         b.init('zero', () => []);
         if (start !== null) b.init('start', () => [assign(a, add(a, start))]);
         b.rule('IncA', {}, () => ({ guard: lt(a, 40), body: [assign(a, add(a, 1))] }));

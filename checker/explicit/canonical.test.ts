@@ -5,10 +5,11 @@ import { rumurFlags, toMurphi } from '../../exporters/murphi.js';
 import { runRumur, toolAvailable } from '../../exporters/runPeers.js';
 import { type CompiledModel, compileModel } from '../../model/lang/compile.js';
 import { initState } from '../../model/lang/interp.js';
-import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import { type Builder, type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { arrayOf, bool, enumOf, option, range, record } from '../../model/lang/types.js';
 import fenceMigrate from '../../model/protocols/fenceMigrate/index.js';
 import { stateArb } from '../../test/arbitraries.js';
+import { tinyModel } from '../../test/tinyModel.js';
 import { explicitCheck } from './explicit.js';
 import { Canonicalizer } from './symmetry.js';
 
@@ -36,21 +37,12 @@ const shapes = defineProtocol({
 });
 
 /** A model of the variables `build` declares and one start state (every slot at its least value). */
-function modelOf(name: string, build: (b: Parameters<Parameters<typeof defineProtocol>[0]['build']>[0]) => void): Model {
-  return buildModel(
-    defineProtocol({
-      name,
-      summary: '',
-      spec: '',
-      params: {},
-      variants: [],
-      build(b) {
-        build(b);
-        b.init('zero', () => []);
-        return {};
-      },
-    }),
-  );
+function modelOf(name: string, build: (b: Builder) => void): Model {
+  return tinyModel(name, (b) => {
+    build(b);
+    b.init('zero', () => []);
+    return {};
+  });
 }
 
 /** Every permutation of 0..n-1. */

@@ -17,27 +17,14 @@
 import { describe, expect, it } from 'vitest';
 import { type Ref, and, eq, exists, forall, implies, lt, not, or } from '../../model/lang/expr.js';
 import { compileModel } from '../../model/lang/compile.js';
-import { type Builder, type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
+import type { Builder, Model } from '../../model/lang/protocol.js';
 import { assign, forEach, reset, when } from '../../model/lang/stmt.js';
 import { arrayOf, bool, range, record } from '../../model/lang/types.js';
 import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
 import type { CheckResult } from '../engine.js';
+import { tinyModel as model } from '../../test/tinyModel.js';
 import { explicitCheck } from './explicit.js';
 import { PartialOrder, reductionData } from './partialOrder.js';
-
-/** A protocol with no parameters or variants (its build declares the start state and, if any, the legal end states). */
-function model<H extends Record<string, unknown>>(name: string, build: (b: Builder) => H): Model & { handles: H } {
-  return buildModel(
-    defineProtocol({
-      name,
-      summary: '',
-      spec: '',
-      params: {},
-      variants: [],
-      build: (b) => build(b),
-    }),
-  ) as Model & { handles: H };
-}
 
 /** `Tick`: toggles `t`, which nothing else reads or writes. */
 function tick(b: Builder): Ref {
