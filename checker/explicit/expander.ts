@@ -33,6 +33,11 @@ export type Finding =
   /** A model error while expanding `at` (null: while building a start state). */
   | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly runtime: boolean; readonly at: number | null };
 
+/** The finding of a model error raised while expanding the state at `at` (or checking one of its successors). */
+function modelError(e: ModelRuntimeError, at: number): Finding {
+  return { kind: 'error', code: e.code, message: e.message, runtime: true, at };
+}
+
 /** The order in which a single thread meets findings: by the state expanded, then by rule instance (an error first). */
 export function findingKey(f: Finding): [number, number] {
   switch (f.kind) {
@@ -274,7 +279,7 @@ export class Expander {
       if (!(e instanceof ModelRuntimeError)) throw e;
       // The successors met before the error are stored first, as they would have been at once.
       if (!this.flush()) return false;
-      this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: p };
+      this.finding = modelError(e, p);
       return false;
     }
     if (this.finding || this.full) return false;
@@ -341,9 +346,9 @@ export class Expander {
     for (let i = 0; i < n; i++) {
       const from = this.heldFrom[i] as number;
       const via = this.heldVia[i] as number;
+      const off = i * words;
       let r: number;
       try {
-        const off = i * words;
         if (hashed) r = this.shared ? target.insertSharedHashed(hw, off, hs[i] as number) : target.insertHashed(hw, off, hs[i] as number, from, via);
         else r = this.shared ? target.insertShared(hw, off) : target.insert(hw, off, from, via);
       } catch (e) {
@@ -356,13 +361,13 @@ export class Expander {
         return false;
       }
       if (r >= 0) {
-        this.cm.unpack(hw, i * words, this.u);
+        this.cm.unpack(hw, off, this.u);
         try {
           this.onNew(targetBase + r, this.u, from, via);
         } catch (e) {
           // A property that cannot be evaluated on the new state: a model error of its parent's expansion, as when stored at once.
           if (!(e instanceof ModelRuntimeError)) throw e;
-          this.finding = { kind: 'error', code: e.code, message: e.message, runtime: true, at: from };
+          this.finding = modelError(e, from);
         }
         if (this.finding) {
           this.figures.generated = this.heldGenerated[i] as number;

@@ -228,6 +228,16 @@ function settleRounds(owner: StateStore, ops: readonly [number, number][], round
   expect([...idOf.values()].sort((x, y) => x - y)).toEqual(Array.from({ length: idOf.size }, (_, i) => i));
 }
 
+/** `n` distinct two-word states (state i: i times an odd constant, and 7i), for the tables of 2^20 slots and more. */
+function twoWordStates(n: number): Uint32Array {
+  const states = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    states[2 * i] = Math.imul(i, 0x9e3779b1) >>> 0;
+    states[2 * i + 1] = (i * 7) >>> 0;
+  }
+  return states;
+}
+
 describe('StateStore: the hash, growth, shared views and figures', () => {
   it('hashes with MurmurHash3 mixing of exactly `words` words from `off` (pinned against an independent BigInt version: fingerprints and checkpoints depend on it)', () => {
     const next = xorshift(99);
@@ -354,11 +364,7 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     // 1.2 M states of two words: the table grows to 2^20 slots at 393,217 (one batch) and to 2^21 at 786,433 (two batches).
     const N = 1_200_000;
     const store = new StateStore(2);
-    const states = new Uint32Array(2 * N);
-    for (let i = 0; i < N; i++) {
-      states[2 * i] = Math.imul(i, 0x9e3779b1) >>> 0;
-      states[2 * i + 1] = (i * 7) >>> 0;
-    }
+    const states = twoWordStates(N);
     for (let i = 0; i < N; i++) store.insert(states, 2 * i);
     const table = (store as unknown as { table: Int32Array }).table;
     expect(table.length).toBe(2 ** 21);
@@ -474,11 +480,7 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     // 800,000 two-word states: six claims of 131,072 put by region, the last 13,568 (too few to sort) in id order.
     const N = 800_000;
     const owner = new StateStore(2);
-    const states = new Uint32Array(2 * N);
-    for (let i = 0; i < N; i++) {
-      states[2 * i] = Math.imul(i, 0x9e3779b1) >>> 0;
-      states[2 * i + 1] = (i * 7) >>> 0;
-    }
+    const states = twoWordStates(N);
     for (let i = 0; i < N; i++) owner.insert(states, 2 * i);
     const table = owner.newTable(2 ** 21);
     const ctrl = new Uint32Array(new SharedArrayBuffer(8));

@@ -457,7 +457,7 @@ export class Canonicalizer {
     let moved = false;
     for (let p = 0; p < n && !moved; p++) moved = order[p] !== p && compareRows(s, rows[order[p] as number] as Int32Array, rows[p] as Int32Array) !== 0;
     if (!moved) return false;
-    const { word, shift, bits, bias } = this.place as SlotPlacement;
+    const { word, shift, mask: masks, bias } = this.place as SlotPlacement;
     for (let p = 0; p < n; p++) {
       if (order[p] === p) continue;
       const from = rows[order[p] as number] as Int32Array;
@@ -468,7 +468,7 @@ export class Canonicalizer {
         // A slot of one value is packed in no bit (and is equal in every row).
         if (wd < 0) continue;
         const sh = shift[k] as number;
-        const mask = (bits[k] as number) === 32 ? 0xffffffff : (1 << (bits[k] as number)) - 1;
+        const mask = masks[k] as number;
         const code = ((s[from[j] as number] as number) + (bias[k] as number)) & mask;
         out[wd] = ((out[wd] as number) & ~(mask << sh)) | (code << sh);
       }

@@ -252,18 +252,21 @@ export interface SlotPlacement {
   readonly word: Int32Array;
   readonly shift: Int32Array;
   readonly bits: Int32Array;
+  /** `bits` low bits set (all 32 for a slot of 32 bits). */
+  readonly mask: Uint32Array;
   readonly bias: Int32Array;
 }
 
 /** The placement of the slots of types `types` (see `SlotPlacement`). */
 export function slotPlacement(types: readonly ScalarType[]): SlotPlacement {
   const n = types.length;
-  const p = { word: new Int32Array(n), shift: new Int32Array(n), bits: new Int32Array(n), bias: new Int32Array(n) };
+  const p = { word: new Int32Array(n), shift: new Int32Array(n), bits: new Int32Array(n), mask: new Uint32Array(n), bias: new Int32Array(n) };
   let word = 0;
   let used = 0;
   types.forEach((t, i) => {
     const b = bitsFor(t);
     p.bits[i] = b;
+    p.mask[i] = 2 ** b - 1;
     p.bias[i] = toCode(t, 0); // code = natural + bias
     if (b === 0) {
       p.word[i] = -1;
@@ -300,7 +303,7 @@ function packCode(model: Model): { words: number; bits: number; pack: string[]; 
     const used = place.shift[i] as number;
     const codeExpr = bias === 0 ? `s[${i}]` : `(s[${i}] + ${bias})`;
     (parts[word] as string[]).push(used === 0 ? codeExpr : `(${codeExpr} << ${used})`);
-    const mask = b === 32 ? '0xffffffff' : `0x${(2 ** b - 1).toString(16)}`;
+    const mask = `0x${(place.mask[i] as number).toString(16)}`;
     const field = used === 0 ? `w[off + ${word}]` : `(w[off + ${word}] >>> ${used})`;
     unpack.push(`s[${i}] = (${field} & ${mask})${bias === 0 ? '' : ` - ${bias}`};`);
   });
