@@ -336,7 +336,8 @@ export function counters(n: number, top: number, bad: number) {
  * Two counters a and b, 0..40 (1681 states, 3280 transitions; start states a = 0 and a = 7: the
  * deepest state, (40, 40), at depth 73); with `start`, the second start state sets a to it (out of
  * range past 40: a model error); with `null`, there is no second start state (depth 80). `wide`
- * adds two slots no rule writes (21 bits each), so that a state takes two words.
+ * adds two slots no rule writes (21 bits each), so that a state takes three words (a and b in the
+ * first, each added slot in a word of its own).
  */
 export function grid(start: number | null = 7, opts: { wide?: boolean } = {}) {
   const model = buildModel(

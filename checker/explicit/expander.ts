@@ -164,6 +164,8 @@ export class Expander {
   private readonly heldExpanded = new Float64Array(BATCH);
   private readonly heldGeneratedBefore = new Float64Array(BATCH);
   private readonly heldHashes = new Int32Array(BATCH);
+  /** The two-word forms of the successors held, for a collapsing target (`StateStore.touchCollapsed`). */
+  private readonly heldForms = new Uint32Array(2 * BATCH);
   /** A successor held, unpacked again to check it once stored. */
   private readonly u: Int32Array;
   /** Generated before the state being expanded. */
@@ -340,17 +342,23 @@ export class Expander {
     const words = this.cm.words;
     const hw = this.heldWords;
     const hs = this.heldHashes;
-    // A collapsing store hashes a state's two-word form, known only once its head is stored.
-    const hashed = !target.collapsing;
-    if (hashed) this.touched ^= target.touch(hw, n, hs);
+    // A collapsing store looks up a state's two-word form, known once its head is stored: the
+    // heads are stored first (up to `heads`, fewer when the head store could not grow).
+    const collapsing = target.collapsing;
+    const forms = collapsing ? this.heldForms : hw;
+    const stride = collapsing ? 2 : words;
+    let heads = n;
+    if (collapsing) heads = target.touchCollapsed(hw, n, forms, hs, this.shared);
+    else this.touched ^= target.touch(hw, n, hs);
     for (let i = 0; i < n; i++) {
       const from = this.heldFrom[i] as number;
       const via = this.heldVia[i] as number;
       const off = i * words;
+      const fo = i * stride;
       let r: number;
       try {
-        if (hashed) r = this.shared ? target.insertSharedHashed(hw, off, hs[i] as number) : target.insertHashed(hw, off, hs[i] as number, from, via);
-        else r = this.shared ? target.insertShared(hw, off) : target.insert(hw, off, from, via);
+        if (i === heads) throw target.headFull;
+        r = this.shared ? target.insertSharedHashed(forms, fo, hs[i] as number) : target.insertHashed(forms, fo, hs[i] as number, from, via);
       } catch (e) {
         if (!(e instanceof StoreFullError)) throw e;
         // The successor's parent counts as not expanded; what was stored before it stays.

@@ -21,8 +21,10 @@ import { StateStore } from './stateStore.js';
 type Grid = ReturnType<typeof grid>['model'];
 
 interface Setup {
-  /** States of two words (the grid's `wide` form). */
+  /** States of three words (the grid's `wide` form). */
   readonly wide?: boolean;
+  /** A collapsing target store (`wide` states kept as a head id and the last word); `headSlots`: its head store's most table slots. */
+  readonly collapse?: { readonly headSlots?: number };
   readonly properties?: (h: Grid['handles'], model: Grid) => Property[];
   /** Wraps the model's expansion (for errors and deadlocks at chosen states). */
   readonly reduction?: (expand: Reduction['expand']) => Reduction;
@@ -73,7 +75,15 @@ function both(setup: Setup) {
       }
     : null;
   const run = (batched: boolean) => {
-    const target = new StateStore(cm.words, { parents: true, maxVia: 2, tableBits: 8, ...(setup.maxTableSlots ? { maxTableSlots: setup.maxTableSlots } : {}) });
+    const target = new StateStore(cm.words, {
+      parents: true,
+      maxVia: 2,
+      tableBits: 8,
+      collapse: setup.collapse !== undefined,
+      ...(setup.maxTableSlots ? { maxTableSlots: setup.maxTableSlots } : {}),
+    });
+    // The head store takes no options of its own: its limit is set as a search's memory would end it.
+    if (setup.collapse?.headSlots) (target as unknown as { head: { maxSlots: number } }).head.maxSlots = setup.collapse.headSlots;
     if (setup.shared) target.reserve(4000);
     const stores: ExpanderStores = { frontier, frontierBase: 0, target, targetBase: 0, seen };
     const por = setup.reduction ? setup.reduction((st, t, emit) => cm.expand(st, t, emit)) : null;
@@ -133,7 +143,7 @@ describe('expandRange stores the successors it holds as if each had been stored 
     expect(batched.reached).toBe(1681);
   });
 
-  it('states of two words (held two words apart): the same as each stored at once, with an invariant late in the run', () => {
+  it('states of three words (held three words apart): the same as each stored at once, with an invariant late in the run', () => {
     const { batched, oneByOne } = both({ wide: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });
     expect(batched).toEqual(oneByOne);
     expect(batched.finding?.kind).toBe('invariant');
@@ -224,6 +234,29 @@ describe('expandRange stores the successors it holds as if each had been stored 
       expect(batched.states.length).toBeLessThan(1400);
     }
   });
+
+  it('a collapsing store (heads stored first, then the two-word forms): the same states, one by one and shared, with an invariant late in the run', () => {
+    const properties = (h: Grid['handles']) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))];
+    for (const shared of [false, true]) {
+      const { batched, oneByOne } = both({ wide: true, collapse: {}, shared, properties });
+      expect(batched).toEqual(oneByOne);
+      expect(batched.finding?.kind).toBe('invariant');
+      const plain = both({ wide: true, collapse: {}, shared });
+      expect(plain.batched).toEqual(plain.oneByOne);
+      // Ids given out in blocks count until the store settles.
+      expect(plain.batched.states.length).toBe(shared ? 1728 : 1680);
+    }
+  });
+
+  it.each([2 ** 10, 2 ** 11])(
+    'a collapsing store whose head store cannot grow past %i slots: the states before the head that did not fit are stored, its parent counts as not expanded',
+    (headSlots) => {
+      const { batched, oneByOne } = both({ wide: true, collapse: { headSlots } });
+      expect(batched).toEqual(oneByOne);
+      expect(batched.full).toBe(`its table has at most ${headSlots} slots`);
+      expect(batched.states.length).toBe(headSlots * 0.75);
+    },
+  );
 
   it('shared inserts (compare-and-swap, ids in blocks): the same states', () => {
     const { batched, oneByOne } = both({ shared: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });

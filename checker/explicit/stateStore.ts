@@ -141,6 +141,10 @@ export class StateStore {
   private blockEnd = 0;
   /** `touch`'s ids of the states met by each probe. */
   private touchIds = new Int32Array(0);
+  /** What `touchCollapsed` read (kept so that the reads are not optimised away). */
+  touched = 0;
+  /** Set by `touchCollapsed` when the head store could not grow. */
+  headFull: StoreFullError | null = null;
 
   /** A store of states of `words` words each (see `StoreOptions`). */
   constructor(words: number, opts: StoreOptions = {}) {
@@ -442,6 +446,43 @@ export class StateStore {
    */
   touch(w: Uint32Array, n: number, hs: Int32Array): number {
     if (this.head || this.indexDropped) return 0;
+    return this.touchTable(w, n, hs, this.sw);
+  }
+
+  /**
+   * For a collapsing store, what `touch` is for a plain one, in two stages. The heads of the `n`
+   * packed states held one after another in `w` are touched in the head store, then stored there
+   * in order (`shared`: with `insertSharedHashed`); the two-word form of each goes to `forms` (two
+   * words apart), and this store's table is touched for those forms, their hashes going to `hs`.
+   * `insertHashed(forms, 2 * i, hs[i], ...)` (or `insertSharedHashed`) then stores state i. Returns
+   * how many heads were stored: `n`, or fewer when the head store could not grow (`headFull` is
+   * then its error, for the state after the last one returned; storing the states before it goes
+   * on as if each had been stored at once, and a head stored for nothing only takes room).
+   */
+  touchCollapsed(w: Uint32Array, n: number, forms: Uint32Array, hs: Int32Array, shared: boolean): number {
+    const head = this.head as StateStore;
+    const words = this.words;
+    this.headFull = null;
+    this.touched ^= head.touchTable(w, n, hs, words);
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const off = i * words;
+        const h = hs[i] as number;
+        const r = shared ? head.insertSharedHashed(w, off, h) : head.insertHashed(w, off, h);
+        forms[2 * i] = r >= 0 ? r : -r - 1;
+        forms[2 * i + 1] = w[off + words - 1] as number;
+      }
+    } catch (e) {
+      if (!(e instanceof StoreFullError)) throw e;
+      this.headFull = e;
+    }
+    if (!this.indexDropped) this.touched ^= this.touchTable(forms, i, hs, 2);
+    return i;
+  }
+
+  /** `touch` of states held `stride` words apart (the first `sw` words of each are looked up). */
+  private touchTable(w: Uint32Array, n: number, hs: Int32Array, stride: number): number {
     const sw = this.sw;
     const table = this.table;
     const mask = this.tableMask;
@@ -449,7 +490,7 @@ export class StateStore {
     // Four passes, so that no hashing and no mispredicted branch (which discards the loads issued
     // after it) comes between the loads that miss: hash, read the slots, follow each probe to the
     // id its tag names (the slots are in the cache by then), read those states' first words.
-    for (let i = 0; i < n; i++) hs[i] = hashWords(w, i * sw, sw);
+    for (let i = 0; i < n; i++) hs[i] = hashWords(w, i * stride, sw);
     let acc = 0;
     for (let i = 0; i < n; i++) acc ^= table[(hs[i] as number) & mask] as number;
     if (this.touchIds.length < n) this.touchIds = new Int32Array(n);
@@ -494,7 +535,7 @@ export class StateStore {
     return this.insertHashed(w, off, this.hash(w, off), parent, via);
   }
 
-  /** `insert` of a state whose hash `h` is known (`touch` gave it; not for a collapsing store). */
+  /** `insert` of a state whose hash `h` is known (`touch` gave it; for a collapsing store, of the two-word form `touchCollapsed` wrote). */
   insertHashed(w: Uint32Array, off: number, h: number, parent = -1, via = 0): number {
     if (this.indexDropped) throw new Error('internal: insert into a store whose index was dropped');
     const bits = this.tableBits;
@@ -531,7 +572,7 @@ export class StateStore {
     return this.insertSharedHashed(w, off, this.hash(w, off));
   }
 
-  /** `insertShared` of a state whose hash `h` is known (`touch` gave it; not for a collapsing store). */
+  /** `insertShared` of a state whose hash `h` is known (`touch` gave it; for a collapsing store, of the two-word form `touchCollapsed` wrote). */
   insertSharedHashed(w: Uint32Array, off: number, h: number): number {
     const bits = this.tableBits;
     const tag = h >>> bits;
