@@ -6,6 +6,8 @@
  * - engine: one thread on fence-migrate at its package's bench size (pages=3 frames=4 slots=2
  *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
+ *   and what the machine gives two threads: two one-thread runs at once in separate processes
+ *   (nothing shared but the machine), their states/s added up over one run alone;
  * - stores: exact (plain and collapsed), hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
  * - por: partial-order reduction factor of every built-in protocol, and how counterexample lengths change;
  * - symmetry: the symmetric n-process mutex at n = 4..8 (CPU per state, n = 8 against n = 4), and
@@ -16,8 +18,12 @@
  * lower and noisier figures: the load average is printed first.
  *
  * Usage: node dist/bench/main.js [--only machine,engine,workers,stores,por,symmetry,odp] [--repeat N] [--time-limit S]
+ * (`--only solo` is the workers section's child: one one-thread run, its states/s printed alone.)
  */
+import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { symmetricMutex, symmetricMutexProperties } from './models/symmetricMutex.js';
 import { explicitCheck, explicitRun } from '../checker/explicit/explicit.js';
 import type { CheckJob, CheckResult, ExplicitStats } from '../checker/engine.js';
@@ -98,6 +104,8 @@ if (only.has('machine')) {
   );
 }
 
+if (only.has('solo')) console.log(explicitCheck(safetyJob(fenceMigratePackage, BENCH)).stats.statesPerSec);
+
 if (only.has('engine')) {
   const job = safetyJob(fenceMigratePackage, BENCH);
   const rates: number[] = [];
@@ -116,7 +124,20 @@ if (only.has('workers')) {
   // Alternated: one run of each count in turn, so that a slow phase of the machine falls on every
   // count alike; the speed-up is the median of the ratios of runs made one after the other.
   const runs = new Map<number, ExplicitStats[]>(counts.map((w) => [w, []]));
-  for (let i = 0; i < repeat; i++) for (const w of counts) runs.get(w)?.push((await explicitRun({ ...job, explicit: { workers: w } })).stats);
+  // Two one-thread runs at once, each in a process of its own: their states/s added up over the
+  // rate of one run alone made just before. What the machine itself gives two threads (its cores'
+  // clock, the caches and memory they share), with no store, claim or round shared between them.
+  const solo = async () =>
+    Number((await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--only', 'solo'])).stdout.trim().split('\n').pop());
+  const ceilings: number[] = [];
+  const shares: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    for (const w of counts) runs.get(w)?.push((await explicitRun({ ...job, explicit: { workers: w } })).stats);
+    const alone = await solo();
+    const both = await Promise.all([solo(), solo()]);
+    ceilings.push((both[0] + both[1]) / alone);
+    shares.push(...both.map((r) => r / alone));
+  }
   /** The run of median speed. */
   const medianRun = (rs: readonly ExplicitStats[]) => [...rs].sort((a, b) => b.statesPerSec - a.statesPerSec)[Math.floor(rs.length / 2)] as ExplicitStats;
   const ones = runs.get(1) as ExplicitStats[];
@@ -134,6 +155,10 @@ if (only.has('workers')) {
         : `, speed-up ${median(ratios).toFixed(2)}x over one thread (median of ${repeat} alternated pairs, ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x)`;
     line(`workers ${w}`, `${figures(mid)}${speedUp}, workers expanded ${((mid.workerShare ?? 0) * 100).toFixed(0)} %; ${same}`);
   }
+  line(
+    'two runs at once',
+    `two one-thread runs in separate processes at the same time: each at ${Math.round(100 * Math.min(...shares))}-${Math.round(100 * Math.max(...shares))} % of the rate of one alone, together ${median(ceilings).toFixed(2)}x (median of ${repeat}, ${Math.min(...ceilings).toFixed(2)}-${Math.max(...ceilings).toFixed(2)}x): what this machine gives two copies of the work that share nothing (read the workers' speed-up against it)`,
+  );
 }
 
 if (only.has('stores')) {
