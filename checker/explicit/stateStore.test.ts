@@ -38,6 +38,15 @@ describe('StateStore', () => {
     expect(() => store.insert(w, 0)).toThrow(/index was dropped/);
   });
 
+  it('a collapsing store whose index was dropped refuses a batch too: the error of its heads is not taken for a full store', () => {
+    const store = new StateStore(3, { tableBits: 4, collapse: true });
+    const w = Uint32Array.of(1, 2, 3, 4, 5, 6);
+    expect(store.insert(w, 0)).toBe(0);
+    store.dropIndex();
+    expect(() => store.touchCollapsed(w, 2, new Uint32Array(4), new Int32Array(2), false)).toThrow(/index was dropped/);
+    expect(store.headFull).toBeNull();
+  });
+
   it('evicted to a file, gives back every state by id and in slices, holds no state bytes, leaves no file, and refuses reads once closed', () => {
     const W = 3;
     const N = 65536 + 700; // two chunks: a slice boundary inside the file

@@ -477,7 +477,8 @@ export class StateStore {
       if (!(e instanceof StoreFullError)) throw e;
       this.headFull = e;
     }
-    if (!this.indexDropped) this.touched ^= this.touchTable(forms, i, hs, 2);
+    // (A dropped index drops the heads' too: their insert has thrown by now.)
+    this.touched ^= this.touchTable(forms, i, hs, 2);
     return i;
   }
 
