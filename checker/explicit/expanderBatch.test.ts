@@ -39,6 +39,13 @@ interface Setup {
   readonly order?: 'levels' | 'columns';
 }
 
+/** The grid's states in the frontier's order by levels: by a + b, then by a. */
+function frontierCells(): [number, number][] {
+  const cells: [number, number][] = [];
+  for (let d = 0; d <= 80; d++) for (let a = Math.max(0, d - 40); a <= Math.min(40, d); a++) cells.push([a, d - a]);
+  return cells;
+}
+
 /** Runs the setup twice, `expandRange` over the whole frontier and `expandOne` state by state, and returns what each gives. */
 function both(setup: Setup) {
   const { model } = grid(null, { wide: setup.wide ?? false });
@@ -56,8 +63,7 @@ function both(setup: Setup) {
   const frontier = new StateStore(cm.words);
   const s = new Int32Array(nSlots);
   const w = new Uint32Array(cm.words);
-  const cells: [number, number][] = [];
-  for (let d = 0; d <= 80; d++) for (let a = Math.max(0, d - 40); a <= Math.min(40, d); a++) cells.push([a, d - a]);
+  const cells = frontierCells();
   if (setup.order === 'columns') cells.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   for (const [a, b] of cells) {
     s[0] = a;
@@ -125,12 +131,13 @@ function both(setup: Setup) {
 
 /** A reduction that expands as the model does, except at state (a, b): `act` there. */
 const at =
-  (a0: number, b0: number, act: 'error' | 'error-after-one' | 'deadlock') =>
+  (a0: number, b0: number, act: 'error' | 'error-after-one' | 'error-after-all' | 'deadlock') =>
   (expand: Reduction['expand']): Reduction => ({
     expand(s, t, emit) {
       if (s[0] !== a0 || s[1] !== b0) return expand(s, t, emit);
       if (act === 'deadlock') return 0;
       if (act === 'error-after-one') expand(s, t, (k, f) => k === 0 && emit(k, f));
+      if (act === 'error-after-all') expand(s, t, emit);
       throw new ModelRuntimeError('IncA', 'unwrap of none');
     },
   });
@@ -217,6 +224,21 @@ describe('expandRange stores the successors it holds as if each had been stored 
       expect(batched.reached).toBeLessThan(1681);
     },
   );
+
+  it('a store that fills while a state is expanded, which then raises a model error: the store is full and no error is reported (the state counts as not expanded)', () => {
+    // Held successors are stored when 256 are held, so the batch that fills the store is stored
+    // while a later state than the one whose successor did not fit is expanded: each state from
+    // that one on raises the error in turn (128 states hold 256 successors).
+    const plain = both({ maxTableSlots: 2 ** 9 });
+    const cells = frontierCells();
+    for (let q = plain.oneByOne.reached; q < plain.oneByOne.reached + 130; q++) {
+      const [a, b] = cells[q] as [number, number];
+      const { batched, oneByOne } = both({ maxTableSlots: 2 ** 9, reduction: at(a, b, 'error-after-all') });
+      expect(batched).toEqual(oneByOne);
+      expect(oneByOne.full).not.toBeNull();
+      expect(oneByOne.finding).toBeNull();
+    }
+  });
 
   it('a full store when a batch fills in the middle of a state (some successors seen before): no later successor of that state is counted', () => {
     for (const maxTableSlots of [2 ** 9, 2 ** 10])
