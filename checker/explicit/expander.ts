@@ -299,7 +299,7 @@ export class Expander {
     const { t, w } = this;
     // The state expanded is canonical: a successor that agrees with it wherever a permutation acts is too.
     this.cm.pack(t, w, 0);
-    if (this.canon.active && !this.canon.unchangedFrom(this.s, t)) this.canon.canonical(t, w);
+    if (this.canon.active && !this.canon.unchangedFrom(this.r, w)) this.canon.canonical(t, w);
     const shard = this.opts.shard;
     if (shard && this.childDepth === 1 && shardOf(w, shard.count) !== shard.index) return;
     if (f >= 0) {

@@ -249,6 +249,9 @@ export class Canonicalizer {
   private readonly rows: Int32Array[] | null = null;
   /** `sortRows`: the elements in the order of the positions they go to. */
   private readonly rowOrder: Int32Array = new Int32Array(0);
+  /** `unchangedFrom`: the packed words holding a slot a permutation can change, and those slots' bits in each. */
+  private readonly affectedWords: Int32Array = new Int32Array(0);
+  private readonly affectedBits: Uint32Array = new Uint32Array(0);
   /** `sortRows`: where each slot lies in the packed form, to rewrite the rows moved there. */
   private readonly place: SlotPlacement | null = null;
 
@@ -274,10 +277,20 @@ export class Canonicalizer {
     this.best = new Uint32Array(words);
     if (!this.active) return;
     this.lay = new SymmetricLayout(model, sym);
+    const place = slotPlacement(model.layout.slotTypes);
+    const bits = new Uint32Array(place.words);
+    for (const k of this.lay.affected) {
+      const wd = place.word[k] as number;
+      // A slot of one value (no bits) is equal in every state.
+      if (wd >= 0) bits[wd] = (bits[wd] as number) | ((place.mask[k] as number) << (place.shift[k] as number));
+    }
+    const used = [...bits.keys()].filter((i) => bits[i] !== 0);
+    this.affectedWords = Int32Array.from(used);
+    this.affectedBits = Uint32Array.from(used, (i) => bits[i] as number);
     if (!this.track && (opts.rows ?? true)) {
       this.rows = rowsOf(this.lay);
       this.rowOrder = new Int32Array(this.rows?.length ?? 0);
-      this.place = slotPlacement(model.layout.slotTypes);
+      this.place = place;
     }
     for (const t of sym) {
       this.sig.push(new Uint32Array(t.size));
@@ -313,19 +326,20 @@ export class Canonicalizer {
   }
 
   /**
-   * Whether `t` is canonical because it agrees with the canonical state `src` on every slot a
-   * permutation can change (`SymmetricLayout.affected`): every permuted copy of `t` then differs
+   * Whether the packed state `t` is canonical because it agrees with the packed canonical state
+   * `src` on every slot a permutation can change (`SymmetricLayout.affected`; compared as the bits
+   * of those slots in each packed word, `affectedBits`): every permuted copy of `t` then differs
    * from `t` exactly where the same copy of `src` differs from `src`, and in the same way (the
    * other slots are equal in both), so none is less than `t` as none is less than `src`; the
    * signatures, made of the affected slots only, are the same too. Most steps of a protocol change
    * no slot indexed by a symmetric type, so this saves their canonicalisation. With `track`, the
    * permutation kept is then the identity.
    */
-  unchangedFrom(src: Int32Array, t: Int32Array): boolean {
-    const affected = (this.lay as SymmetricLayout).affected;
-    for (let a = 0; a < affected.length; a++) {
-      const k = affected[a] as number;
-      if (src[k] !== t[k]) return false;
+  unchangedFrom(src: Uint32Array, t: Uint32Array): boolean {
+    const { affectedWords: words, affectedBits: bits } = this;
+    for (let i = 0; i < words.length; i++) {
+      const wd = words[i] as number;
+      if ((((src[wd] as number) ^ (t[wd] as number)) & (bits[i] as number)) !== 0) return false;
     }
     if (this.track) this.keepPerm(this.identity);
     return true;
