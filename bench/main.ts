@@ -7,7 +7,7 @@
  *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
  *   and what the machine gives two threads: two one-thread runs at once in separate processes
- *   (nothing shared but the machine), their states/s added up over one run alone;
+ *   (nothing shared but the machine), their states/s added up over one run alone (before and after);
  * - stores: exact (plain and collapsed), hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
  * - por: partial-order reduction factor of every built-in protocol, and how counterexample lengths change;
  * - symmetry: the symmetric n-process mutex at n = 4..8 (CPU per state, n = 8 against n = 4), and
@@ -125,16 +125,19 @@ if (only.has('workers')) {
   // count alike; the speed-up is the median of the ratios of runs made one after the other.
   const runs = new Map<number, ExplicitStats[]>(counts.map((w) => [w, []]));
   // Two one-thread runs at once, each in a process of its own: their states/s added up over the
-  // rate of one run alone made just before. What the machine itself gives two threads (its cores'
-  // clock, the caches and memory they share), with no store, claim or round shared between them.
+  // rate of one run alone (the mean of one just before and one just after). What the machine
+  // itself gives two threads (its cores' clock, the caches and memory they share), with no store,
+  // claim or round shared between them.
   const solo = async () =>
     Number((await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--only', 'solo'])).stdout.trim().split('\n').pop());
   const ceilings: number[] = [];
   const shares: number[] = [];
   for (let i = 0; i < repeat; i++) {
     for (const w of counts) runs.get(w)?.push((await explicitRun({ ...job, explicit: { workers: w } })).stats);
-    const alone = await solo();
+    // The run alone just before and just after the pair (their mean), so that a slow phase of the machine on one side weighs half.
+    const before = await solo();
     const both = await Promise.all([solo(), solo()]);
+    const alone = (before + (await solo())) / 2;
     ceilings.push((both[0] + both[1]) / alone);
     shares.push(...both.map((r) => r / alone));
   }
