@@ -45,6 +45,13 @@ function modelOf(name: string, build: (b: Builder) => void): Model {
   });
 }
 
+/** Rows of 64 bits (a symmetric array of records of a 32-bit, a 31-bit and a 1-bit field): more than a float holds exactly. */
+function wideRows(): Model {
+  return modelOf('wide-rows', (b) => {
+    b.v('w', arrayOf(b.index('T', 3, { symmetric: true }), record({ big: range(-(2 ** 31), 2 ** 31 - 1), z: range(0, 2 ** 31 - 1), c: range(0, 1) })));
+  });
+}
+
 /** Every permutation of 0..n-1. */
 function permutations(n: number): number[][] {
   if (n <= 1) return [[0]];
@@ -194,10 +201,7 @@ describe('exact symmetry without n! permutations', () => {
         b.v('flag', range(0, 3));
         b.v('b', arrayOf(T, enumOf('E', ['p', 'q', 'r', 's'])));
       }),
-      // Rows of 64 bits.
-      modelOf('wide-rows', (b) => {
-        b.v('w', arrayOf(b.index('T', 3, { symmetric: true }), record({ big: range(-(2 ** 31), 2 ** 31 - 1), z: range(0, 2 ** 31 - 1), c: range(0, 1) })));
-      }),
+      wideRows(),
       // T inside a plain array: the rows interleave with the pages; a field of one value (no bits).
       modelOf('nested', (b) => {
         const T = b.index('T', 3, { symmetric: true });
@@ -224,10 +228,8 @@ describe('exact symmetry without n! permutations', () => {
     }
   });
 
-  it('rows that differ only in the low bits of their least significant slot are told apart (rows of 64 bits: as one float they would round equal)', () => {
-    const model = modelOf('wide-rows', (b) => {
-      b.v('w', arrayOf(b.index('T', 3, { symmetric: true }), record({ big: range(-(2 ** 31), 2 ** 31 - 1), z: range(0, 2 ** 31 - 1), c: range(0, 1) })));
-    });
+  it('rows of 64 bits that differ only in the low bits of their least significant slot are told apart', () => {
+    const model = wideRows();
     const cm = compileModel(model, []);
     const rows = new Canonicalizer(model, cm.words, cm.pack);
     const whole = new Canonicalizer(model, cm.words, cm.pack, { rows: false });
