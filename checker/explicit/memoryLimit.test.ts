@@ -34,7 +34,7 @@ function countingLimit(bytes: number): MemoryLimit & { asked: number } {
 }
 
 describe('storeMemory: allocations under a limit', () => {
-  it('allocate gives what make() returns within the limit, and StoreFullError naming the limit, the use and the need when past it (make() not called)', () => {
+  it('allocate gives what make() returns within the limit, and StoreFullError naming the limit, the use, the need and what it was for when past it (make() not called)', () => {
     expect(allocate(MiB, 'x', { bytes: 3 * MiB, inUse: () => 2 * MiB }, () => 'made')).toBe('made');
     let called = false;
     const past = () =>
@@ -42,7 +42,11 @@ describe('storeMemory: allocations under a limit', () => {
         called = true;
       });
     expect(past).toThrow(
-      new StoreFullError('limit', 'the memory limit of 3.0 MiB is reached (2.0 MiB in use, 1.0 MiB more needed for the table of the states)'),
+      new StoreFullError(
+        'limit',
+        'the memory limit of 3.0 MiB is reached (2.0 MiB in use, 1.0 MiB more needed for the table of the states)',
+        'the table of the states',
+      ),
     );
     expect(called).toBe(false);
     // No limit: only the allocation decides.
@@ -54,7 +58,7 @@ describe('storeMemory: allocations under a limit', () => {
       throw new RangeError('Array buffer allocation failed');
     };
     expect(() => allocate(2 * 2 ** 30, 'the states', undefined, refuse)).toThrow(
-      new StoreFullError('memory', 'out of memory: 2.0 GiB more for the states could not be allocated'),
+      new StoreFullError('memory', 'out of memory: 2.0 GiB more for the states could not be allocated', 'the states'),
     );
     const other = new TypeError('not memory');
     expect(() =>

@@ -18,6 +18,7 @@ import type { Model } from '../../model/lang/protocol.js';
 import { type CompiledModel, type Kinded, compileModel } from '../../model/lang/compile.js';
 import type { Hooks, Limits, Progress, StoreKind } from '../engine.js';
 import { BitstateSet } from './bitstate.js';
+import { DFS_STACK, DfsStack } from './dfsStack.js';
 import { CTRL, CTRL_SIZE, Expander, type ExpanderFigures, type ExpanderStores, type Finding, claimChunk, firstFinding } from './expander.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import { LevelSpill } from './levelSpill.js';
@@ -151,8 +152,8 @@ export class Search<P extends Kinded = Kinded> {
   elapsedBefore = 0;
   startMs: number;
   private found: Finding | null = null;
-  private readonly stack: number[] = [];
-  private readonly dfsDepth: number[] = [];
+  /** The depth-first walk's stack (null for a breadth-first search). */
+  private readonly stack: DfsStack | null;
 
   constructor(model: Model, properties: readonly P[], opts: SearchOptions) {
     this.model = model;
@@ -197,6 +198,7 @@ export class Search<P extends Kinded = Kinded> {
             );
       this.spill = new LevelSpill(this.cm.words, opts.spillDir);
     }
+    this.stack = opts.strategy === 'dfs' ? refusedWhenFull('MC030', cannotStart, () => new DfsStack(memoryLimit)) : null;
     this.coversDone = new Uint8Array(new SharedArrayBuffer(Math.max(1, this.cm.coverProps.length)));
     this.reduction = opts.reduction ? new PartialOrder(opts.reduction, this.cm.expand, this.coversDone) : null;
     this.expander = new Expander(this.cm, this.canon, this.reduction, model.layout.nSlots, this.storesFor(), {
@@ -236,7 +238,7 @@ export class Search<P extends Kinded = Kinded> {
 
   /** States expanded or waiting: the rest of the level and the next one (BFS), or the stack (DFS). */
   get queued(): number {
-    return this.opts.strategy === 'bfs' ? this.count - Math.min(this.ctrl[CTRL.cursor] as number, this.count) : this.stack.length;
+    return this.opts.strategy === 'bfs' ? this.count - Math.min(this.ctrl[CTRL.cursor] as number, this.count) : (this.stack?.length ?? 0);
   }
 
   /** The figures of all threads added up (and of the runs this one resumes). */
@@ -425,6 +427,9 @@ export class Search<P extends Kinded = Kinded> {
     // The liveness graph's search (the one that records edges): only more memory goes further.
     if (this.opts.onEdge)
       return `the liveness graph is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}${limit ? '; a higher --max-memory goes further' : ''}`;
+    // The walk's own stack (8 bytes a waiting state, besides the store's parents): a breadth-first search keeps neither.
+    if (e.what === DFS_STACK)
+      return `the depth-first stack is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}; the breadth-first strategy goes further${limit}`;
     // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store.
     const further =
       this.kind === 'exact'
@@ -609,11 +614,12 @@ export class Search<P extends Kinded = Kinded> {
   /** The depth-first walk (exact store, this thread only). */
   *dfs(limits: Limits, ctl: WalkControl): Generator<Wait, SearchEnd> {
     const depthLimit = limits.depth ?? Number.POSITIVE_INFINITY;
+    const stack = this.stack as DfsStack;
     let expansions = 0;
     for (;;) {
-      const id = this.stack.pop();
-      if (id === undefined) return { kind: 'complete' };
-      const depth = this.dfsDepth[id] as number;
+      const id = stack.pop();
+      if (id < 0) return { kind: 'complete' };
+      const depth = stack.depth;
       if (depth >= depthLimit) return { kind: 'limit', reason: `depth limit ${depthLimit} reached` };
       this.expander.expandOne(id, depth + 1);
       if (this.expander.finding) {
@@ -630,10 +636,9 @@ export class Search<P extends Kinded = Kinded> {
     }
   }
 
-  /** Queues a new state for the depth-first walk. */
+  /** Queues a new state for the depth-first walk (`StoreFullError` when the stack cannot grow: the state is stored and checked, not queued). */
   private queueDfs(pos: number): void {
-    this.dfsDepth[pos] = this.expander.currentChildDepth;
-    this.stack.push(pos);
+    (this.stack as DfsStack).push(pos, this.expander.currentChildDepth);
   }
 
   /** The walk this search's strategy asks for. */

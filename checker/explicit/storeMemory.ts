@@ -30,6 +30,8 @@ export class StoreFullError extends Error {
   constructor(
     readonly because: FullBecause,
     message: string,
+    /** What could not grow, as `allocate` was told (e.g. "the states"), when it was told. */
+    readonly what?: string,
   ) {
     super(message);
   }
@@ -63,6 +65,7 @@ function checkLimit(bytes: number, what: string, limit: MemoryLimit | undefined)
     throw new StoreFullError(
       'limit',
       `the memory limit of ${formatBytes(limit.bytes)} is reached (${formatBytes(inUse)} in use, ${formatBytes(bytes)} more needed for ${what})`,
+      what,
     );
   }
 }
@@ -76,7 +79,7 @@ export function allocate<T>(bytes: number, what: string, limit: MemoryLimit | un
   try {
     return make();
   } catch (e) {
-    if (e instanceof RangeError) throw new StoreFullError('memory', `out of memory: ${formatBytes(bytes)} more for ${what} could not be allocated`);
+    if (e instanceof RangeError) throw new StoreFullError('memory', `out of memory: ${formatBytes(bytes)} more for ${what} could not be allocated`, what);
     throw e;
   }
 }
