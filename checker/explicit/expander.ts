@@ -254,10 +254,21 @@ export class Expander {
     return this.childDepth;
   }
 
-  /** Expands the state at position `pos` whose successors are at depth `childDepth` (depth-first search). */
+  /**
+   * Expands the state at position `pos` whose successors are at depth `childDepth` (depth-first
+   * search). Its successors are held and stored together, as `expandRange` does (so their lookups
+   * overlap), with the same outcome as storing each at once; not when `onEdge` is given.
+   */
   expandOne(pos: number, childDepth: number): boolean {
     this.childDepth = childDepth;
-    return this.expandAt(pos);
+    this.batching = this.opts.onEdge === undefined;
+    this.stoppedAt = -1;
+    try {
+      return this.expandAt(pos) && this.flush();
+    } finally {
+      this.held = 0;
+      this.batching = false;
+    }
   }
 
   private expandAt(p: number): boolean {

@@ -1,10 +1,11 @@
 /**
  * `expandRange` holds the successors it meets and stores them a batch at a time (expander.ts,
- * `flush`), so that the cache misses of their lookups overlap. Its TSDoc promises everything a
- * search sees is as if each successor had been stored at once. Oracle: the same expansion done one
- * state at a time with `expandOne`, which stores at once, then the promise of `expandRange`
- * (stop at a state whose expansion ends the search, or after the state at which `maxStates` are
- * stored) applied by hand. Model: the grid of test/searchWalk.ts (states (a, b), 0..40 each; 1,681
+ * `flush`), so that the cache misses of their lookups overlap; `expandOne` (the depth-first walk)
+ * holds the successors of its one state. Their TSDoc promises everything a search sees is as if
+ * each successor had been stored at once. Oracle: the same expansion done one state at a time with
+ * `expandOne` by an expander given an `onEdge` callback (a liveness graph's build, which stores at
+ * once), then the promise of `expandRange` (stop at a state whose expansion ends the search, or
+ * after the state at which `maxStates` are stored) applied by hand. Model: the grid of test/searchWalk.ts (states (a, b), 0..40 each; 1,681
  * in all, two successors each), every state in the frontier and a fresh target store, so that one
  * range holds thousands of successors, many more than a batch, and a finding, a limit or a full
  * store falls in the middle of a batch, after later states were already expanded.
@@ -46,7 +47,11 @@ function frontierCells(): [number, number][] {
   return cells;
 }
 
-/** Runs the setup twice, `expandRange` over the whole frontier and `expandOne` state by state, and returns what each gives. */
+/**
+ * Runs the setup three times, `expandRange` over the whole frontier (`batched`), `expandOne` state
+ * by state (`depthFirst`), and the oracle (`oneByOne`: `expandOne` storing at once), and returns
+ * what each gives.
+ */
 function both(setup: Setup) {
   const { model } = grid(null, { wide: setup.wide ?? false });
   const properties = setup.properties?.(model.handles, model) ?? [];
@@ -80,7 +85,7 @@ function both(setup: Setup) {
         },
       }
     : null;
-  const run = (batched: boolean) => {
+  const run = (how: 'range' | 'one' | 'oracle') => {
     const target = new StateStore(cm.words, {
       parents: true,
       maxVia: 2,
@@ -93,10 +98,16 @@ function both(setup: Setup) {
     if (setup.shared) target.reserve(4000);
     const stores: ExpanderStores = { frontier, frontierBase: 0, target, targetBase: 0, seen };
     const por = setup.reduction ? setup.reduction((st, t, emit) => cm.expand(st, t, emit)) : null;
-    const exp = new Expander(cm, canon, por, nSlots, stores, { deadlock: true, shared: setup.shared ?? false, parents: true });
+    const exp = new Expander(cm, canon, por, nSlots, stores, {
+      deadlock: true,
+      shared: setup.shared ?? false,
+      parents: true,
+      // An edge callback turns holding off: the oracle stores each successor at once.
+      ...(how === 'oracle' ? { onEdge: () => {} } : {}),
+    });
     const max = setup.maxStates ?? Number.POSITIVE_INFINITY;
     let reached: number;
-    if (batched) reached = exp.expandRange(0, frontier.count, 3, max);
+    if (how === 'range') reached = exp.expandRange(0, frontier.count, 3, max);
     else {
       reached = frontier.count;
       for (let p = 0; p < frontier.count; p++) {
@@ -126,7 +137,7 @@ function both(setup: Setup) {
       states,
     };
   };
-  return { batched: run(true), oneByOne: run(false) };
+  return { batched: run('range'), depthFirst: run('one'), oneByOne: run('oracle') };
 }
 
 /** A reduction that expands as the model does, except at state (a, b): `act` there. */
@@ -142,20 +153,23 @@ const at =
     },
   });
 
-describe('expandRange stores the successors it holds as if each had been stored at once', () => {
+describe('expandRange, and expandOne (the depth-first walk), store the successors they hold as if each had been stored at once', () => {
   it('a whole run: the same states, parents, rule instances, figures and end (more successors than a batch holds)', () => {
-    const { batched, oneByOne } = both({});
+    const { batched, depthFirst, oneByOne } = both({});
     expect(batched.states.length).toBeGreaterThan(1000);
-    expect(batched).toEqual(oneByOne);
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.reached).toBe(1681);
   });
 
   it('states of three words (held three words apart): the same as each stored at once, with an invariant late in the run', () => {
-    const { batched, oneByOne } = both({ wide: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({
+      wide: true,
+      properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))],
+    });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding?.kind).toBe('invariant');
     const plain = both({ wide: true });
-    expect(plain.batched).toEqual(plain.oneByOne);
+    expect([plain.batched, plain.depthFirst]).toEqual([plain.oneByOne, plain.oneByOne]);
     expect(plain.batched.states.length).toBe(1680);
   });
 
@@ -173,14 +187,14 @@ describe('expandRange stores the successors it holds as if each had been stored 
     ['a step property broken part-way', (_h: Grid['handles'], m: Grid) => [stepProperty(m, 'no-a-25', 'S', '', 'IncA', () => ne(m.handles.a, 25))]],
     ['covers met at several points', (h: Grid['handles']) => [cover('a-7', 'C', '', eq(h.a, 7)), cover('b-33', 'C', '', and(eq(h.b, 33), eq(h.a, 2)))]],
   ])('%s: the same finding, figures, states and stopping position', (_name, properties) => {
-    const { batched, oneByOne } = both({ properties });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({ properties });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding !== null || batched.figures.coverDepth.every((d) => d === 4)).toBe(true);
   });
 
   it.each([1, 2, 100, 255, 256, 257, 700, 1500])('a state limit of %i: stops after the same state, with the same states', (maxStates) => {
-    const { batched, oneByOne } = both({ maxStates });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({ maxStates });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.states.length).toBeGreaterThanOrEqual(Math.min(maxStates, 1680));
     expect(batched.reached).toBeLessThan(1681);
   });
@@ -190,8 +204,8 @@ describe('expandRange stores the successors it holds as if each had been stored 
     ['a model error after one successor was emitted', at(20, 5, 'error-after-one')],
     ['a deadlock', at(33, 2, 'deadlock')],
   ] as const)('%s at a state part-way: the successors met before it are stored first, then the same finding', (_name, reduction) => {
-    const { batched, oneByOne } = both({ reduction });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({ reduction });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding?.kind).toBe(_name === 'a deadlock' ? 'deadlock' : 'error');
   });
 
@@ -200,26 +214,26 @@ describe('expandRange stores the successors it holds as if each had been stored 
     [1, 0],
     [40, 40],
   ] as const)('a property raising a model error on new state (%i, %i): an error of its parent, as when stored at once', (a, b) => {
-    const { batched, oneByOne } = both({ throwAt: [a, b] });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({ throwAt: [a, b] });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding?.kind).toBe('error');
   });
 
   it('an invariant broken by a successor held before a model error comes first', () => {
-    const { batched, oneByOne } = both({
+    const { batched, depthFirst, oneByOne } = both({
       properties: (h) => [invariant('not-21-5', 'I', '', ne(and(eq(h.a, 21), eq(h.b, 5)), true))],
       reduction: at(20, 5, 'error-after-one'),
       order: 'columns',
     });
-    expect(batched).toEqual(oneByOne);
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding?.kind).toBe('invariant');
   });
 
   it.each([2 ** 9, 2 ** 10])(
     'a store that cannot grow past %i slots: the parent of the successor that did not fit counts as not expanded, what was stored stays',
     (maxTableSlots) => {
-      const { batched, oneByOne } = both({ maxTableSlots });
-      expect(batched).toEqual(oneByOne);
+      const { batched, depthFirst, oneByOne } = both({ maxTableSlots });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(batched.full).not.toBeNull();
       expect(batched.reached).toBeLessThan(1681);
     },
@@ -233,8 +247,8 @@ describe('expandRange stores the successors it holds as if each had been stored 
     const cells = frontierCells();
     for (let q = plain.oneByOne.reached; q < plain.oneByOne.reached + 130; q++) {
       const [a, b] = cells[q] as [number, number];
-      const { batched, oneByOne } = both({ maxTableSlots: 2 ** 9, reduction: at(a, b, 'error-after-all') });
-      expect(batched).toEqual(oneByOne);
+      const { batched, depthFirst, oneByOne } = both({ maxTableSlots: 2 ** 9, reduction: at(a, b, 'error-after-all') });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(oneByOne.full).not.toBeNull();
       expect(oneByOne.finding).toBeNull();
     }
@@ -243,16 +257,16 @@ describe('expandRange stores the successors it holds as if each had been stored 
   it('a full store when a batch fills in the middle of a state (some successors seen before): no later successor of that state is counted', () => {
     for (const maxTableSlots of [2 ** 9, 2 ** 10])
       for (const m of [5, 7]) {
-        const { batched, oneByOne } = both({ maxTableSlots, seen: (a, b) => (a * 3 + b) % m === 2 });
-        expect(batched).toEqual(oneByOne);
+        const { batched, depthFirst, oneByOne } = both({ maxTableSlots, seen: (a, b) => (a * 3 + b) % m === 2 });
+        expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
         expect(batched.full).not.toBeNull();
       }
   });
 
   it('states of earlier levels (compact stores) are not stored, in the frontier order by columns too', () => {
     for (const order of ['levels', 'columns'] as const) {
-      const { batched, oneByOne } = both({ seen: (a, b) => (a * 7 + b) % 5 === 1, order });
-      expect(batched).toEqual(oneByOne);
+      const { batched, depthFirst, oneByOne } = both({ seen: (a, b) => (a * 7 + b) % 5 === 1, order });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(batched.states.length).toBeLessThan(1400);
     }
   });
@@ -260,11 +274,11 @@ describe('expandRange stores the successors it holds as if each had been stored 
   it('a collapsing store (heads stored first, then the two-word forms): the same states, one by one and shared, with an invariant late in the run', () => {
     const properties = (h: Grid['handles']) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))];
     for (const shared of [false, true]) {
-      const { batched, oneByOne } = both({ wide: true, collapse: {}, shared, properties });
-      expect(batched).toEqual(oneByOne);
+      const { batched, depthFirst, oneByOne } = both({ wide: true, collapse: {}, shared, properties });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(batched.finding?.kind).toBe('invariant');
       const plain = both({ wide: true, collapse: {}, shared });
-      expect(plain.batched).toEqual(plain.oneByOne);
+      expect([plain.batched, plain.depthFirst]).toEqual([plain.oneByOne, plain.oneByOne]);
       // Ids given out in blocks count until the store settles.
       expect(plain.batched.states.length).toBe(shared ? 1728 : 1680);
     }
@@ -273,16 +287,19 @@ describe('expandRange stores the successors it holds as if each had been stored 
   it.each([2 ** 10, 2 ** 11])(
     'a collapsing store whose head store cannot grow past %i slots: the states before the head that did not fit are stored, its parent counts as not expanded',
     (headSlots) => {
-      const { batched, oneByOne } = both({ wide: true, collapse: { headSlots } });
-      expect(batched).toEqual(oneByOne);
+      const { batched, depthFirst, oneByOne } = both({ wide: true, collapse: { headSlots } });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(batched.full).toBe(`its table has at most ${headSlots} slots`);
       expect(batched.states.length).toBe(headSlots * 0.75);
     },
   );
 
   it('shared inserts (compare-and-swap, ids in blocks): the same states', () => {
-    const { batched, oneByOne } = both({ shared: true, properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))] });
-    expect(batched).toEqual(oneByOne);
+    const { batched, depthFirst, oneByOne } = both({
+      shared: true,
+      properties: (h) => [invariant('not-30-20', 'I', '', ne(and(eq(h.a, 30), eq(h.b, 20)), true))],
+    });
+    expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
     expect(batched.finding?.kind).toBe('invariant');
   });
 });
