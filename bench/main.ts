@@ -2,7 +2,8 @@
  * The explicit-engine benchmark (`npm run bench`). Why this module exists: the engine's speed and
  * memory are measured here, never in unit tests; every figure is a labelled line, so that runs on
  * different machines can be compared line by line. Sections (all by default; --only picks some):
- * - machine: what a random access into 64 MiB costs here (writes, and dependent reads);
+ * - machine: what a random access into 64 MiB costs here (writes, and dependent reads), and what
+ *   a page fault costs (fresh memory written the first time);
  * - engine: one thread on fence-migrate at its package's bench size (pages=3 frames=4 slots=2
  *   migrations=2 writes=2, no symmetry: 3,806,010 states), median of three runs;
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
@@ -63,6 +64,16 @@ console.log(
     .join(' ')} (figures measured under load are low and noisy)`,
 );
 
+/** What the machine section measured a page fault to cost (microseconds), or null. */
+let pageFaultUs: number | null = null;
+/** The page faults of `run()` (minor: fresh memory mapped on first touch), and what they cost at the measured rate when known. */
+function withFaults<T>(run: () => T): { result: T; faults: string } {
+  const before = process.resourceUsage().minorPageFault;
+  const result = run();
+  const n = process.resourceUsage().minorPageFault - before;
+  return { result, faults: `${n} page faults${pageFaultUs === null ? '' : ` (about ${((n * pageFaultUs) / 1000).toFixed(0)} ms at the rate measured above)`}` };
+}
+
 if (only.has('machine')) {
   // What a cache miss costs here: the store's lookups are random accesses into tables and chunks of
   // tens of megabytes, so this bounds how fast any one thread can go on this machine.
@@ -102,6 +113,22 @@ if (only.has('machine')) {
     'machine random access',
     `64 MiB shared table: ${median(writes).toFixed(0)} ns a random write, ${median(chases).toFixed(0)} ns a dependent random read (medians of 3; a lookup that misses the cache costs one or two of these)`,
   );
+  // What memory costs the first time it is written: every chunk and table a store takes is fresh
+  // memory, and the kernel (or a sandbox's) maps it a page at a time as it is first written.
+  const touches: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const faults = process.resourceUsage().minorPageFault;
+    const fresh = new Int32Array(new SharedArrayBuffer(slots * 4));
+    const t0 = performance.now();
+    for (let i = 0; i < slots; i += 1024) fresh[i] = i + 1;
+    const ms = performance.now() - t0;
+    touches.push((ms * 1000) / Math.max(1, process.resourceUsage().minorPageFault - faults));
+  }
+  pageFaultUs = median(touches);
+  line(
+    'machine fresh memory',
+    `64 MiB never written before, one write a 4 KiB page: ${pageFaultUs.toFixed(1)} us a page fault, ${((pageFaultUs * 256) / 1000).toFixed(1)} ms a MiB (median of 3)`,
+  );
 }
 
 if (only.has('solo')) console.log(explicitCheck(safetyJob(fenceMigratePackage, BENCH)).stats.statesPerSec);
@@ -110,12 +137,18 @@ if (only.has('engine')) {
   const job = safetyJob(fenceMigratePackage, BENCH);
   const rates: number[] = [];
   let last: CheckResult<ExplicitStats> | null = null;
+  let faults = '';
   for (let i = 0; i < repeat; i++) {
-    last = explicitCheck(job);
+    const run = withFaults(() => explicitCheck(job));
+    last = run.result;
+    faults = run.faults;
     rates.push(last.stats.statesPerSec);
   }
   if (last)
-    line('engine one thread', `${figures(last.stats)}; median of ${repeat}: ${k(median(rates))} states/s (${fenceMigratePackage.protocol.name} bench size)`);
+    line(
+      'engine one thread',
+      `${figures(last.stats)}; median of ${repeat}: ${k(median(rates))} states/s (${fenceMigratePackage.protocol.name} bench size); the last run: ${faults}`,
+    );
 }
 
 if (only.has('workers')) {
