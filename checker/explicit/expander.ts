@@ -262,13 +262,8 @@ export class Expander {
   expandOne(pos: number, childDepth: number): boolean {
     this.childDepth = childDepth;
     this.batching = this.opts.onEdge === undefined;
-    this.stoppedAt = -1;
-    try {
-      return this.expandAt(pos) && this.flush();
-    } finally {
-      this.held = 0;
-      this.batching = false;
-    }
+    // Nothing is left held: `flush` empties the batch, and a search that ends (a finding, a full store) drops the rest.
+    return this.expandAt(pos) && this.flush();
   }
 
   private expandAt(p: number): boolean {
@@ -372,18 +367,15 @@ export class Expander {
         r = this.shared ? target.insertSharedHashed(forms, fo, hs[i] as number) : target.insertHashed(forms, fo, hs[i] as number, from, via);
       } catch (e) {
         if (!(e instanceof StoreFullError)) throw e;
-        // The successor's parent counts as not expanded; what was stored before it stays.
-        this.figures.expanded = (this.heldExpanded[i] as number) - 1;
-        this.figures.generated = this.heldGeneratedBefore[i] as number;
-        this.full = e;
-        this.stoppedAt = from;
-        return false;
+        return this.fullAt(i, e);
       }
       if (r >= 0) {
         this.cm.unpack(hw, off, this.u);
         try {
           this.onNew(targetBase + r, this.u, from, via);
         } catch (e) {
+          // Stored and checked but not queued (the depth-first stack could not grow): the search ends there, as when stored at once.
+          if (e instanceof StoreFullError) return this.fullAt(i, e);
           // A property that cannot be evaluated on the new state: a model error of its parent's expansion, as when stored at once.
           if (!(e instanceof ModelRuntimeError)) throw e;
           this.finding = modelError(e, from);
@@ -397,6 +389,18 @@ export class Expander {
       }
     }
     return this.finding === null && this.full === null;
+  }
+
+  /**
+   * Ends a flush at held successor `i`, which a store (or the depth-first stack) could not take:
+   * its parent counts as not expanded, and what was stored before it stays.
+   */
+  private fullAt(i: number, e: StoreFullError): false {
+    this.figures.expanded = (this.heldExpanded[i] as number) - 1;
+    this.figures.generated = this.heldGeneratedBefore[i] as number;
+    this.full = e;
+    this.stoppedAt = this.heldFrom[i] as number;
+    return false;
   }
 
   /** Packs `st` into `w`, in canonical form under symmetry reduction. */

@@ -18,6 +18,7 @@ import { grid } from '../../test/searchWalk.js';
 import { Expander, type ExpanderStores, type Reduction, type SeenSet } from './expander.js';
 import { searchFor } from './explicit.js';
 import { StateStore } from './stateStore.js';
+import { StoreFullError } from './storeMemory.js';
 
 type Grid = ReturnType<typeof grid>['model'];
 
@@ -38,6 +39,8 @@ interface Setup {
   readonly throwAt?: readonly [number, number];
   /** The frontier's states, in this order. */
   readonly order?: 'levels' | 'columns';
+  /** The new-state callback (the depth-first walk's queue) refuses the n-th new state (from 0) as a full stack would. */
+  readonly refuseNew?: number;
 }
 
 /** The grid's states in the frontier's order by levels: by a + b, then by a. */
@@ -85,6 +88,7 @@ function both(setup: Setup) {
         },
       }
     : null;
+  let oracleEdges = 0;
   const run = (how: 'range' | 'one' | 'oracle') => {
     const target = new StateStore(cm.words, {
       parents: true,
@@ -98,12 +102,23 @@ function both(setup: Setup) {
     if (setup.shared) target.reserve(4000);
     const stores: ExpanderStores = { frontier, frontierBase: 0, target, targetBase: 0, seen };
     const por = setup.reduction ? setup.reduction((st, t, emit) => cm.expand(st, t, emit)) : null;
+    let news = 0;
+    const onNew = () => {
+      if (news++ === setup.refuseNew) throw new StoreFullError('limit', 'the stack is full', 'the depth-first stack');
+    };
     const exp = new Expander(cm, canon, por, nSlots, stores, {
       deadlock: true,
       shared: setup.shared ?? false,
       parents: true,
-      // An edge callback turns holding off: the oracle stores each successor at once.
-      ...(how === 'oracle' ? { onEdge: () => {} } : {}),
+      ...(setup.refuseNew !== undefined ? { onNew } : {}),
+      // An edge callback turns holding off: the oracle stores each successor at once (and is told each edge).
+      ...(how === 'oracle'
+        ? {
+            onEdge: () => {
+              oracleEdges++;
+            },
+          }
+        : {}),
     });
     const max = setup.maxStates ?? Number.POSITIVE_INFINITY;
     let reached: number;
@@ -137,7 +152,8 @@ function both(setup: Setup) {
       states,
     };
   };
-  return { batched: run('range'), depthFirst: run('one'), oneByOne: run('oracle') };
+  const runs = { batched: run('range'), depthFirst: run('one'), oneByOne: run('oracle') };
+  return { ...runs, oracleEdges };
 }
 
 /** A reduction that expands as the model does, except at state (a, b): `act` there. */
@@ -154,11 +170,11 @@ const at =
   });
 
 describe('expandRange, and expandOne (the depth-first walk), store the successors they hold as if each had been stored at once', () => {
-  it('a whole run: the same states, parents, rule instances, figures and end (more successors than a batch holds)', () => {
-    const { batched, depthFirst, oneByOne } = both({});
+  it('a whole run: the same states, parents, rule instances, figures and end (more successors than a batch holds); the oracle is told every edge', () => {
+    const { batched, depthFirst, oneByOne, oracleEdges } = both({});
     expect(batched.states.length).toBeGreaterThan(1000);
     expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
-    expect(batched.reached).toBe(1681);
+    expect([batched.reached, oracleEdges]).toEqual([1681, oneByOne.figures.generated]);
   });
 
   it('states of three words (held three words apart): the same as each stored at once, with an invariant late in the run', () => {
@@ -291,6 +307,15 @@ describe('expandRange, and expandOne (the depth-first walk), store the successor
       expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(batched.full).toBe(`its table has at most ${headSlots} slots`);
       expect(batched.states.length).toBe(headSlots * 0.75);
+    },
+  );
+
+  it.each([0, 1, 255, 256, 700])(
+    'a new state that cannot be queued (the %i-th: a depth-first stack that cannot grow): stored and checked, the search full there, its parent not expanded',
+    (refuseNew) => {
+      const { batched, depthFirst, oneByOne } = both({ refuseNew });
+      expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
+      expect([oneByOne.full, oneByOne.states.length]).toEqual(['the stack is full', refuseNew + 1]);
     },
   );
 

@@ -428,8 +428,8 @@ export class Search<P extends Kinded = Kinded> {
     if (this.opts.onEdge)
       return `the liveness graph is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}${limit ? '; a higher --max-memory goes further' : ''}`;
     // The walk's own stack (8 bytes a waiting state, besides the store's parents): a breadth-first search keeps neither.
-    if (e.what === DFS_STACK)
-      return `the depth-first stack is full at ${n} state${n === 1 ? '' : 's'}: ${e.message}; the breadth-first strategy goes further${limit}`;
+    // (Its first chunk is taken before the search starts: it is full only past 65,536 states.)
+    if (e.what === DFS_STACK) return `the depth-first stack is full at ${n} states: ${e.message}; the breadth-first strategy goes further${limit}`;
     // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store.
     const further =
       this.kind === 'exact'
