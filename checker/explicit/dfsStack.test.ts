@@ -127,7 +127,7 @@ describe('a depth-first search whose stack cannot grow', () => {
     explicit: { workers: 1, ...(memoryLimit ? { memoryLimit } : {}) },
   });
 
-  it('at every place where the stack or the store grows, ends as incomplete (naming the stack where it is the stack) with the states stored so far, or is refused before it starts (MC030)', async () => {
+  it('at every place where the stack or the store grows, ends as incomplete (naming the stack where it is the stack; for the store, what goes further in a depth-first search) with the states stored so far, or is refused before it starts (MC030)', async () => {
     let peak = 0;
     const push = DfsStack.prototype.push;
     const whole = await (async () => {
@@ -165,7 +165,7 @@ describe('a depth-first search whose stack cannot grow', () => {
         k,
         expect.stringMatching(
           new RegExp(
-            `^(the depth-first stack is full at ${states}: the memory limit of .* is reached \\(.* more needed for the depth-first stack\\); the breadth-first strategy goes further|the exact store is full at ${states}: .*) \\(or a higher --max-memory\\)$`,
+            `^(the depth-first stack is full at ${states}: the memory limit of .* is reached \\(.* more needed for the depth-first stack\\); the breadth-first strategy goes further|the exact store is full at ${states}: the memory limit of .* is reached \\(.*\\); --collapse or the breadth-first strategy with --store hash-compaction go further) \\(or a higher --max-memory\\)$`,
           ),
         ),
       ]);

@@ -430,12 +430,13 @@ export class Search<P extends Kinded = Kinded> {
     // The walk's own stack (8 bytes a waiting state, besides the store's parents): a breadth-first search keeps neither.
     // (Its first chunk is taken before the search starts: it is full only past 65,536 states.)
     if (e.what === DFS_STACK) return `the depth-first stack is full at ${n} states: ${e.message}; the breadth-first strategy goes further${limit}`;
-    // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store.
+    // Collapsing saves bytes, not table slots: a table at its most slots is passed only by a compact store (breadth-first only).
+    const compact = this.opts.strategy === 'dfs' ? 'the breadth-first strategy with --store hash-compaction' : '--store hash-compaction';
     const further =
       this.kind === 'exact'
         ? this.opts.collapse || e.because === 'slots'
-          ? '--store hash-compaction goes further'
-          : '--collapse or --store hash-compaction go further'
+          ? `${compact} goes further`
+          : `--collapse or ${compact} go further`
         : this.kind === 'hash-compaction'
           ? '--store bitstate goes further'
           : 'a smaller --memory leaves more for the levels';

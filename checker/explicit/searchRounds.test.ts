@@ -512,12 +512,14 @@ describe('an exact store that cannot grow any more (its most table slots reached
   const cube40 = cube(39);
   // The table starts at 2^16 slots: it may not double.
   const search = (strategy: 'bfs' | 'dfs') => new SearchClass(cube40, [], { strategy, symmetry: false, deadlock: false, maxTableSlots: 2 ** 16 });
-  const full = (n: number) => `the exact store is full at ${n} states: its table has at most 65536 slots; --store hash-compaction goes further`;
+  // A compact store keeps levels: a depth-first search is told to go breadth-first for one.
+  const full = (n: number, strategy: 'bfs' | 'dfs') =>
+    `the exact store is full at ${n} states: its table has at most 65536 slots; ${strategy === 'dfs' ? 'the breadth-first strategy with ' : ''}--store hash-compaction goes further`;
 
-  it('one thread, breadth-first or depth-first: the search ends as a limit once its table of 65,536 slots cannot double (at 49,153 states, past a load of 0.75), never with an error', () => {
+  it('one thread, breadth-first or depth-first: the search ends as a limit once its table of 65,536 slots cannot double (at 49,153 states, past a load of 0.75), never with an error, saying what goes further', () => {
     for (const strategy of ['bfs', 'dfs'] as const) {
       const s = search(strategy);
-      expect([strategy, s.runSync({}, { tick: () => null }), s.count]).toEqual([strategy, { kind: 'limit', reason: full(49_153) }, 49_153]);
+      expect([strategy, s.runSync({}, { tick: () => null }), s.count]).toEqual([strategy, { kind: 'limit', reason: full(49_153, strategy) }, 49_153]);
     }
   });
 
@@ -544,7 +546,7 @@ describe('an exact store that cannot grow any more (its most table slots reached
     const s = search('bfs');
     const { pool, calls } = idlePool(1);
     const end = await s.runAsync({}, { tick: () => null, pool, parallelFrom: 8 });
-    expect([end, s.count < 49_153]).toEqual([{ kind: 'limit', reason: full(s.count) }, true]);
+    expect([end, s.count < 49_153]).toEqual([{ kind: 'limit', reason: full(s.count, 'bfs') }, true]);
     // No round was started, nor a shared rehash: the refusal came first.
     expect(calls.filter((c) => c === 'round' || c === 'rehash')).toEqual([]);
   });
