@@ -165,6 +165,39 @@ describe('the liveness graph against the independent walk', () => {
     expectGraph(model, await buildGraphAsync(model, {}, {}, () => null), w, 'async');
   });
 
+  it('a graph that would pass its most transitions ends incomplete, naming them, with every edge of the states expanded before and none of the state it was expanding (also built asynchronously)', async () => {
+    // 288 states, 8 edges each: 125 states fill 1,000 edges, and the 126th (id 125) is refused its first (1,000) or its fifth (1,004).
+    const model = everyRuleEnabled();
+    for (const maxEdges of [1000, 1004]) {
+      for (const b of [
+        buildGraph(model, {}, {}, false, null, false, undefined, maxEdges),
+        await buildGraphAsync(model, {}, {}, () => null, false, null, false, undefined, maxEdges),
+      ]) {
+        const g = b.graph;
+        const degrees = Array.from({ length: 126 }, (_, v) => (g.offsets[v + 1] as number) - (g.offsets[v] as number));
+        expect([
+          maxEdges,
+          b.status,
+          b.status === 'incomplete' ? b.reason : '',
+          g.targets.length,
+          degrees.slice(0, 125).every((d) => d === 8),
+          degrees[125],
+        ]).toEqual([
+          maxEdges,
+          'incomplete',
+          `the liveness graph is full at ${g.n} states: it holds at most ${maxEdges} transitions (the fair-cycle search numbers them in 31 bits)`,
+          1000,
+          true,
+          0,
+        ]);
+      }
+    }
+    // At exactly the bound: 2,304 transitions fit in a graph of at most 2,304; one fewer leaves out the last state's.
+    const exact = buildGraph(model, {}, {}, false, null, false, undefined, 2304);
+    const short = buildGraph(model, {}, {}, false, null, false, undefined, 2303);
+    expect([exact.status, exact.graph.targets.length, short.status, short.graph.targets.length]).toEqual(['complete', 2304, 'incomplete', 2296]);
+  });
+
   it('under symmetry reduction: one state per class of the walk, the edges of each class, and a start state that is not canonical names its init; the asynchronous build is without symmetry unless asked', async () => {
     // Three symmetric counters starting at (0, 2, 1), sorted neither way: the stored start state is another arrangement.
     const model = buildModel(

@@ -27,7 +27,7 @@ import type { Property } from '../../properties/property.js';
 import { CTRL } from './expander.js';
 import { Search, type SearchEnd } from './search.js';
 import type { StateStore } from './stateStore.js';
-import { allocate } from './storeMemory.js';
+import { StoreFullError, allocate } from './storeMemory.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
@@ -164,6 +164,14 @@ class ReservedArray<T extends Narrow> {
   }
 }
 
+/**
+ * The most transitions a liveness graph holds: the fair-cycle search numbers them, and the end of
+ * the last one, in 31 bits below its mask (its frames and the lasso search keep a flag in the
+ * 32nd; fairCycles.ts refuses a graph of 2^31 - 1). A graph that would hold more ends its build as
+ * full, as at the memory limit.
+ */
+export const MAX_GRAPH_EDGES = 2 ** 31 - 2;
+
 /** The size of the graph when known before it is built (from the safety search of the same check): its arrays are then made once, at their final size. */
 export interface GraphSizeHint {
   readonly states: number;
@@ -183,7 +191,13 @@ class EdgeRecorder {
   readonly perms: Int32Array[][] = [];
   private readonly permIds = new Map<string, number>();
 
-  constructor(nInst: number, hint: GraphSizeHint | null, annotate: { readonly group: number } | null, limit?: MemoryLimit) {
+  constructor(
+    nInst: number,
+    hint: GraphSizeHint | null,
+    annotate: { readonly group: number } | null,
+    limit?: MemoryLimit,
+    private readonly maxEdges = MAX_GRAPH_EDGES,
+  ) {
     this.offsets = new ReservedArray(Uint32Array, hint ? hint.states + 1 : RESERVE_STATES, limit);
     this.targets = new ReservedArray(Uint32Array, hint?.edges ?? RESERVE_EDGES, limit);
     this.labels = new ReservedArray(narrowFor(Math.max(0, nInst - 1)), hint?.edges ?? RESERVE_EDGES, limit);
@@ -209,6 +223,8 @@ class EdgeRecorder {
   }
 
   add(from: number, to: number, k: number): void {
+    if (this.targets.length >= this.maxEdges)
+      throw new StoreFullError('entries', `it holds at most ${this.maxEdges} transitions (the fair-cycle search numbers them in 31 bits)`);
     this.startState(from);
     this.targets.push(to);
     this.labels.push(k);
@@ -367,8 +383,9 @@ export function sourceOf(g: StateGraph, j: number): number {
 
 /**
  * Explores every reachable state of `model` breadth-first and records all edges. Limits stop the
- * search with status `incomplete` (the graph then holds what was explored). Progress goes through
- * `hooks.onProgress`.
+ * search with status `incomplete` (the graph then holds what was explored), and so does a graph
+ * past `memoryLimit` or past `maxEdges` transitions (`MAX_GRAPH_EDGES`; tests set fewer). Progress
+ * goes through `hooks.onProgress`.
  */
 export function buildGraph(
   model: Model,
@@ -378,8 +395,9 @@ export function buildGraph(
   hint: GraphSizeHint | null = null,
   annotate = false,
   memoryLimit?: MemoryLimit,
+  maxEdges = MAX_GRAPH_EDGES,
 ): GraphBuild {
-  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit);
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit, maxEdges);
   return graphBuilt(search, edges, search.runSync(limits, { tick: search.ticker(limits, hooks) }));
 }
 
@@ -393,8 +411,9 @@ export async function buildGraphAsync(
   hint: GraphSizeHint | null = null,
   annotate = false,
   memoryLimit?: MemoryLimit,
+  maxEdges = MAX_GRAPH_EDGES,
 ): Promise<GraphBuild> {
-  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit);
+  const { search, edges } = graphSearch(model, symmetry, hint, annotate, memoryLimit, maxEdges);
   return graphBuilt(search, edges, await search.runAsync(limits, { tick: search.ticker(limits, hooks, stop), sliceMs: 100 }));
 }
 
@@ -408,6 +427,7 @@ function graphSearch(
   hint: GraphSizeHint | null,
   annotate: boolean,
   memoryLimit: MemoryLimit | undefined,
+  maxEdges: number,
 ): { search: Search; edges: EdgeRecorder } {
   const track = symmetry && annotate;
   let edges: EdgeRecorder | null = null;
@@ -439,7 +459,7 @@ function graphSearch(
           (edges as EdgeRecorder).add(from, to, k);
         },
   });
-  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null, limit);
+  edges = new EdgeRecorder(model.instances.length, hint, track && search.canon.active ? { group: search.canon.group } : null, limit, maxEdges);
   return { search, edges };
 }
 
