@@ -28,8 +28,8 @@ import {
   renameSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { type ErrorCode, McError } from '../../model/lang/errors.js';
@@ -38,7 +38,8 @@ import { BitstateSet } from './bitstate.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import type { Search } from './search.js';
 import type { StateStore } from './stateStore.js';
-import { refusedWhenFull } from './storeMemory.js';
+import { isFileError, writeFully } from './fileWrites.js';
+import { StoreFullError, refusedWhenFull } from './storeMemory.js';
 
 /** The codes a checkpoint raises. */
 export const CHECKPOINT_ERRORS = {
@@ -102,7 +103,7 @@ function writeAll(path: string, parts: Iterable<Uint32Array>, flags: string): nu
   let bytes = 0;
   try {
     for (const p of parts) {
-      writeSync(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+      writeFully(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
       bytes += p.byteLength;
     }
     fsyncSync(fd);
@@ -159,8 +160,43 @@ export class Checkpointer {
     this.written = written;
   }
 
-  /** Writes the search as it stands (every thread idle). */
+  /** The message of the last write that failed (a full disk), or null. */
+  failed: string | null = null;
+
+  /**
+   * Writes the search as it stands (every thread idle). A file that cannot be written (a full
+   * disk) throws `StoreFullError` ('disk'): what this write had added is removed, and the
+   * checkpoint saved before (if any) stands as it was.
+   */
   write(): void {
+    const before = this.written;
+    try {
+      this.save();
+    } catch (e) {
+      if (!isFileError(e)) throw e;
+      this.undo(before);
+      this.failed = `the checkpoint could not be saved in ${this.dir} (${e.message}); free space there, or checkpoint to a folder with room`;
+      throw new StoreFullError('disk', this.failed, 'the checkpoint');
+    }
+  }
+
+  /** Removes what a failed write of generation `generation + 1` added (best effort: the files are cut back or removed). */
+  private undo(statesBefore: number): void {
+    const { dir, search } = this;
+    const g = this.generation + 1;
+    const quietly = (f: () => void) => {
+      try {
+        f();
+      } catch {}
+    };
+    this.written = statesBefore;
+    const states = join(dir, 'states.bin');
+    if (search.kind === 'exact' && existsSync(states)) quietly(() => truncateSync(states, statesBefore * 4 * search.cm.words));
+    for (const name of ['frontier', 'next', 'fingerprints', 'bits']) quietly(() => rmSync(join(dir, `${name}.${g}.bin`), { force: true }));
+    quietly(() => rmSync(join(dir, `${META}.tmp`), { force: true }));
+  }
+
+  private save(): void {
     const { search, dir } = this;
     const g = this.generation + 1;
     const files: string[] = [];

@@ -5,7 +5,7 @@
  * through hooks, results are returned as data. The walk itself is search.ts; this module turns what
  * the walk found into a result.
  */
-import { limitOf } from './storeMemory.js';
+import { StoreFullError, limitOf } from './storeMemory.js';
 import { failingStart, failingStep } from '../../model/lang/interp.js';
 import { compileModel } from '../../model/lang/compile.js';
 import { McError } from '../../model/lang/errors.js';
@@ -259,9 +259,15 @@ export async function explicitRun(job: CheckJob, hooks: Hooks = {}): Promise<Che
       ...(checkpointer ? { atPause: checkpointer.atPause } : {}),
     };
     let end = await search.runAsync(job.limits, ctl);
-    if (end.kind === 'limit' && checkpointer) {
-      checkpointer.write();
-      end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
+    // A search stopped early is saved, unless a checkpoint has just failed to be written (its reason says so).
+    if (end.kind === 'limit' && checkpointer && checkpointer.failed === null) {
+      try {
+        checkpointer.write();
+        end = { kind: 'limit', reason: `${end.reason}; the search is saved in ${checkpointer.dir} (continue it with --resume ${checkpointer.dir})` };
+      } catch (e) {
+        if (!(e instanceof StoreFullError)) throw e;
+        end = { kind: 'limit', reason: `${end.reason}; ${e.message}` };
+      }
     }
     const result = withShardCheck(withRunFigures(resultOf(search, end), search, workers, search.reduction !== null), identity);
     const again = shortestJob(job, result);

@@ -5,9 +5,11 @@
  * sequential write, cheap beside the search), and a trace is rebuilt backwards by scanning the
  * files for a predecessor. A checkpoint of a compact search keeps these files.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isFileError, writeFully } from './fileWrites.js';
+import { StoreFullError } from './storeMemory.js';
 
 export class LevelSpill {
   readonly dir: string;
@@ -33,17 +35,36 @@ export class LevelSpill {
     return join(this.dir, `level-${String(level).padStart(5, '0')}.bin`);
   }
 
-  /** Writes level `level` (replacing an older copy) from packed slices. */
+  /**
+   * Writes level `level` (replacing an older copy) from packed slices. A file that cannot be
+   * written (a full disk) throws `StoreFullError` ('disk'), the partial file removed.
+   */
   write(level: number, slices: Iterable<Uint32Array>): void {
-    const fd = openSync(this.file(level), 'w');
+    const path = this.file(level);
+    let written = 0;
     try {
-      for (const s of slices) {
-        writeSync(fd, new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
-        this.bytesWritten += s.byteLength;
+      const fd = openSync(path, 'w');
+      try {
+        for (const s of slices) {
+          writeFully(fd, new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
+          written += s.byteLength;
+        }
+      } finally {
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
+    } catch (e) {
+      if (!isFileError(e)) throw e;
+      // Best effort: a partial file would be written again in full by a resumed search anyway.
+      try {
+        rmSync(path, { force: true });
+      } catch {}
+      throw new StoreFullError(
+        'disk',
+        `the states of level ${level} could not be written in ${this.dir} (${e.message}); free space there, or set TMPDIR (or --checkpoint DIR) to a folder with room`,
+        'the levels',
+      );
     }
+    this.bytesWritten += written;
   }
 
   /** Whether level `level` is on disk. */

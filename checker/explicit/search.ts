@@ -351,6 +351,8 @@ export class Search<P extends Kinded = Kinded> {
       this.peakQueueBytes = this.queueBytes();
       const level = this.levelStarts.length - 1;
       this.commitSeen(this.next);
+      // A file that cannot be written (a full disk) ends the search here; a resumed search finishes the level again (committing
+      // its states to the seen set again changes nothing).
       this.spill.write(level, this.next.slices());
       const done = this.store;
       (this as { store: StateStore }).store = this.next;
@@ -423,6 +425,8 @@ export class Search<P extends Kinded = Kinded> {
   /** The reason a search ends when a store cannot take more states: where, why, and what goes further. */
   private fullReason(e: StoreFullError): string {
     const n = this.count;
+    // A file the search keeps (a level's states, a checkpoint) could not be written: more disk, not memory, goes further.
+    if (e.because === 'disk') return `the search stopped at ${n} state${n === 1 ? '' : 's'}: ${e.message}`;
     const limit = e.because === 'limit' ? ' (or a higher --max-memory)' : '';
     // The liveness graph's search (the one that records edges): only more memory goes further.
     if (this.opts.onEdge)
@@ -461,7 +465,15 @@ export class Search<P extends Kinded = Kinded> {
       Atomics.store(ctrl, CTRL.need, 0);
       Atomics.store(ctrl, CTRL.pause, 0);
       if (this.found) return { kind: 'found', finding: this.found };
-      if (ctl.atPause?.due()) ctl.atPause.run();
+      if (ctl.atPause?.due()) {
+        try {
+          ctl.atPause.run();
+        } catch (e) {
+          // A checkpoint that cannot be written (a full disk): the search ends here, every thread idle.
+          if (e instanceof StoreFullError) return { kind: 'limit', reason: this.fullReason(e) };
+          throw e;
+        }
+      }
       if (stopReason !== null) return { kind: 'limit', reason: stopReason };
       if (cursor >= (ctrl[CTRL.end] as number)) return null;
     }

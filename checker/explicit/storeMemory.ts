@@ -17,9 +17,10 @@ export type { MemoryLimit };
 
 /**
  * Why a store is full: its table is at its most slots, a fingerprint set at its most entries, the
- * memory limit would be passed, or the memory could not be allocated.
+ * memory limit would be passed, the memory could not be allocated, or a file the search keeps (a
+ * level's states, a checkpoint) could not be written (a full disk).
  */
-export type FullBecause = 'slots' | 'entries' | 'limit' | 'memory';
+export type FullBecause = 'slots' | 'entries' | 'limit' | 'memory' | 'disk';
 
 /**
  * A store cannot take more states (`because` says why). The message says it in words (without the
@@ -37,11 +38,16 @@ export class StoreFullError extends Error {
   }
 }
 
-/** `make()`, with a `StoreFullError` turned into McError `code` whose message is `prefix: ` and the error's (a search that cannot start). */
+/**
+ * `make()`, with a `StoreFullError` turned into McError `code` whose message is `prefix: ` and the
+ * error's (a search that cannot start); one for a file that could not be written into MC031.
+ */
 export function refusedWhenFull<T>(code: ErrorCode, prefix: string, make: () => T): T {
   try {
     return make();
   } catch (e) {
+    // A file that cannot be written is not a question of memory: MC031, whatever the caller's code.
+    if (e instanceof StoreFullError && e.because === 'disk') throw new McError('MC031', `the search cannot start: ${e.message}`);
     if (e instanceof StoreFullError) throw new McError(code, `${prefix}: ${e.message}`);
     throw e;
   }
