@@ -25,9 +25,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const fresh = () => mkdtempSync(join(root, `d${dirs++}-`));
 
-const MEDIUM = { pages: 3, frames: 4, slots: 1, migrations: 2, writes: 2 };
+/** fence-migrate at its default size (81,697 states). */
+const SMALL = {};
 function job(explicit: ExplicitOptions, limits: Limits = {}) {
-  const model = buildModel(fenceMigrate.protocol, { params: MEDIUM });
+  const model = buildModel(fenceMigrate.protocol, { params: SMALL });
   return { model, properties: fenceMigrate.properties.build(model).filter((p) => p.kind !== 'liveness'), limits, explicit };
 }
 const counts = (r: CheckResult) => [r.status, r.stats.engine === 'explicit' ? [r.stats.states, r.stats.transitions, r.stats.depth] : null];
