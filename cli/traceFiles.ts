@@ -10,6 +10,7 @@ import { McError } from '../model/lang/errors.js';
 import type { Model } from '../model/lang/protocol.js';
 import { printable } from './errors.js';
 import { makeDir } from './outputPaths.js';
+import { quietly } from '../checker/explicit/fileWrites.js';
 
 /** A file name in `dir` that does not exist yet: `base.itf.json`, else `base.1.itf.json`, ... */
 export function freshPath(dir: string, base: string): string {
@@ -43,11 +44,8 @@ export function saveTrace(dir: string, model: Model, trace: Trace, kind: 'violat
     }
     return path;
   } catch (e) {
-    if (created !== null) {
-      try {
-        rmSync(created, { force: true });
-      } catch {}
-    }
+    const partial = created;
+    if (partial !== null) quietly(() => rmSync(partial, { force: true }));
     throw new McError('MC031', `could not save the trace ${base} in '${printable(dir)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }

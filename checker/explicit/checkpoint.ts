@@ -38,7 +38,7 @@ import { BitstateSet } from './bitstate.js';
 import { FingerprintSet } from './fingerprintSet.js';
 import type { Search } from './search.js';
 import type { StateStore } from './stateStore.js';
-import { isFileError, writeFully } from './fileWrites.js';
+import { isFileError, quietly, writeWords } from './fileWrites.js';
 import { StoreFullError, refusedWhenFull } from './storeMemory.js';
 
 /** The codes a checkpoint raises. */
@@ -102,10 +102,7 @@ function writeAll(path: string, parts: Iterable<Uint32Array>, flags: string): nu
   const fd = openSync(path, flags);
   let bytes = 0;
   try {
-    for (const p of parts) {
-      writeFully(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-      bytes += p.byteLength;
-    }
+    bytes = writeWords(fd, parts);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -184,11 +181,6 @@ export class Checkpointer {
   private undo(statesBefore: number): void {
     const { dir, search } = this;
     const g = this.generation + 1;
-    const quietly = (f: () => void) => {
-      try {
-        f();
-      } catch {}
-    };
     this.written = statesBefore;
     const states = join(dir, 'states.bin');
     if (search.kind === 'exact' && existsSync(states)) quietly(() => truncateSync(states, statesBefore * 4 * search.cm.words));

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isFileError, writeFully } from './fileWrites.js';
+import { isFileError, quietly, writeWords } from './fileWrites.js';
 import { StoreFullError } from './storeMemory.js';
 
 export class LevelSpill {
@@ -45,19 +45,14 @@ export class LevelSpill {
     try {
       const fd = openSync(path, 'w');
       try {
-        for (const s of slices) {
-          writeFully(fd, new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
-          written += s.byteLength;
-        }
+        written = writeWords(fd, slices);
       } finally {
         closeSync(fd);
       }
     } catch (e) {
       if (!isFileError(e)) throw e;
       // Best effort: a partial file would be written again in full by a resumed search anyway.
-      try {
-        rmSync(path, { force: true });
-      } catch {}
+      quietly(() => rmSync(path, { force: true }));
       throw new StoreFullError(
         'disk',
         `the states of level ${level} could not be written in ${this.dir} (${e.message}); free space there, or set TMPDIR (or --checkpoint DIR) to a folder with room`,

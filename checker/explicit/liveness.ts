@@ -33,6 +33,7 @@ import { limitOf } from './storeMemory.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 import type { StateStore } from './stateStore.js';
+import { isFileError } from './fileWrites.js';
 import { explicitTrace } from './traces.js';
 
 /** Options of the liveness check. */
@@ -643,7 +644,7 @@ function evictOrKeep(store: StateStore): number {
   try {
     return store.evict();
   } catch (e) {
-    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') return 0;
+    if (isFileError(e)) return 0;
     throw e;
   }
 }

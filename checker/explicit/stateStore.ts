@@ -25,9 +25,10 @@
  * the liveness analysis reads them only in one pass and to print a lasso, and their 16 bytes a
  * state (fence-migrate) are then free for its own arrays.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeWords } from './fileWrites.js';
 import { type MemoryLimit, StoreFullError, allocate, sharedBuffer } from './storeMemory.js';
 
 const CHUNK_BITS = 16;
@@ -787,12 +788,7 @@ export class StateStore {
       kept = tdir;
     }
     try {
-      let pos = 0;
-      for (const s of this.slices()) {
-        const bytes = new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
-        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, pos + done);
-        pos += s.byteLength;
-      }
+      writeWords(fd, this.slices(), 0);
     } catch (e) {
       closeSync(fd);
       if (kept) rmSync(kept, { recursive: true, force: true });
