@@ -4,6 +4,7 @@
  * search whose stack cannot grow ends as incomplete, naming the stack, with its figures.
  */
 import { describe, expect, it } from 'vitest';
+import { MiB, countingLimit } from '../../test/countingLimit.js';
 import type { McError } from '../../model/lang/errors.js';
 import { add, lt } from '../../model/lang/expr.js';
 import { buildModel, defineProtocol } from '../../model/lang/protocol.js';
@@ -15,7 +16,6 @@ import { explicitRun } from './explicit.js';
 import { StoreFullError } from './storeMemory.js';
 
 const CHUNK = 65536;
-const MiB = 2 ** 20;
 
 describe('DfsStack', () => {
   it('pops the pairs pushed, last first, across three chunks, then -1 when empty; depths and ids up to 2^32 - 1 kept', () => {
@@ -108,12 +108,6 @@ function ladder() {
       },
     }),
   );
-}
-
-/** A limit of `bytes` whose k-th question (from 0) is answered with k MiB in use; `asked` counts the questions. */
-function countingLimit(bytes: number): MemoryLimit & { asked: number } {
-  const l = { bytes, asked: 0, inUse: () => l.asked++ * MiB };
-  return l;
 }
 
 describe('a depth-first search whose stack cannot grow', () => {

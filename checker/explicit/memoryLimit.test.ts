@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MiB, countingLimit } from '../../test/countingLimit.js';
 import { cube } from '../../test/searchWalk.js';
 import type { McError } from '../../model/lang/errors.js';
 import { eq } from '../../model/lang/expr.js';
@@ -22,16 +23,9 @@ import { explicitRunWithLiveness } from './liveness.js';
 import { StateStore } from './stateStore.js';
 import { StoreFullError, allocate, availableMemory, defaultMemoryLimit, formatBytes, readText, residentLimit, sharedBuffer } from './storeMemory.js';
 
-const MiB = 2 ** 20;
 const root = mkdtempSync(join(tmpdir(), 'mc-memory-limit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
-
-/** A limit of `bytes` whose k-th question (from 0) is answered with k MiB in use; `asked` counts the questions. */
-function countingLimit(bytes: number): MemoryLimit & { asked: number } {
-  const l = { bytes, asked: 0, inUse: () => l.asked++ * MiB };
-  return l;
-}
 
 describe('storeMemory: allocations under a limit', () => {
   it('allocate gives what make() returns within the limit, and StoreFullError naming the limit, the use, the need and what it was for when past it (make() not called)', () => {
