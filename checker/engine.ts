@@ -27,6 +27,12 @@ export interface MemoryLimit {
   readonly bytes: number;
   /** The bytes in use now (by default the process's resident memory; a caller may count its own). */
   readonly inUse: () => number;
+  /**
+   * Frees what is no longer used but still counted in `inUse` (the default limit: a full garbage
+   * collection, since a dropped table or evicted states leave the resident memory only then).
+   * Called once before an allocation is refused, which then asks `inUse` again.
+   */
+  readonly collect?: () => void;
 }
 
 /** The explicit engine's own options (the other engines ignore them). */

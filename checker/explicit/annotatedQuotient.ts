@@ -50,7 +50,20 @@ import type { Model } from '../../model/lang/protocol.js';
 import type { FairnessMode } from '../../model/lang/fairness.js';
 import { fairnessRequirements } from '../../model/lang/fairness.js';
 import type { Liveness } from '../../properties/property.js';
-import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, LazyBuffers, Nodes, STRONG, type Threads, WEAK, findFairComponents } from './fairCycles.js';
+import {
+  type EdgeGraph,
+  FAIR,
+  type FairnessGroups,
+  IN_REGION,
+  LazyBuffers,
+  Nodes,
+  STRONG,
+  type TakeArray,
+  type Threads,
+  WEAK,
+  findFairComponents,
+  takeFreely,
+} from './fairCycles.js';
 import type { StateGraph } from './graph.js';
 
 /** One value of a property with its compiled predicates (liveness.ts's goals). */
@@ -155,6 +168,7 @@ export function violatedOnQuotient(
   goals: readonly QuotientGoal[],
   fair: QuotientFairness,
   readState: (c: number) => Int32Array,
+  take: TakeArray = takeFreely,
 ): { violated: boolean; bytes: number } {
   const prop = (goals[0] as QuotientGoal).prop;
   const types = (g.canon?.types ?? []).map((t) => t.name);
@@ -164,9 +178,9 @@ export function violatedOnQuotient(
   const nd = new Nodes(A);
   // Without a tracked value the goals are those of a type the permutations leave alone, or one: each is checked on the quotient.
   const sets = t >= 0 ? [goals] : goals.map((x) => [x]);
-  const flags = new Uint8Array(A.n);
-  const tok = new Int32Array(A.n);
-  const ab = new LazyBuffers(A.n);
+  const flags = take(A.n, "the fair-cycle search's flags", () => new Uint8Array(A.n));
+  const tok = take(4 * A.n, "the fair-cycle search's component tokens", () => new Int32Array(A.n));
+  const ab = new LazyBuffers(A.n, take);
   let bytes = flags.byteLength + tok.byteLength + ab.bytes;
   const threads = fair.threads;
   const form = prop.form;
@@ -201,7 +215,7 @@ export function violatedOnQuotient(
       }
     }
     for (let u = 0; u < A.n; u++) if ((flags[u] as number) & IN_REGION && nd.first(u) === nd.end(u)) return { violated: true, bytes };
-    const comps = findFairComponents(A, flags, fair.groups, tok, ab, threads);
+    const comps = findFairComponents(A, flags, fair.groups, tok, ab, threads, take);
     bytes = Math.max(bytes, flags.byteLength + tok.byteLength + ab.bytes + comps.frameBytes);
     for (let u = 0; u < A.n; u++) if ((flags[u] as number) & FAIR) return { violated: true, bytes };
   }

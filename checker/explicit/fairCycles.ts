@@ -124,16 +124,30 @@ export interface MemberBuffers {
   get(i: number): Uint32Array;
 }
 
+/**
+ * How the analysis takes an array of a size that grows with the graph: `make()`, which allocates
+ * about `bytes` bytes for `what`. The liveness check passes one that refuses past the search's
+ * memory limit (storeMemory.ts `allocate`, throwing `StoreFullError`), so that an analysis that
+ * does not fit ends as a limit, not as a process the kernel kills.
+ */
+export type TakeArray = <T>(bytes: number, what: string, make: () => T) => T;
+
+/** A `TakeArray` without a limit. */
+export const takeFreely: TakeArray = (_bytes, _what, make) => make();
+
 /** Member arrays of n entries: the second made at once, the first when first asked for. */
 export class LazyBuffers implements MemberBuffers {
   private a: Uint32Array | null = null;
   readonly b: Uint32Array;
-  constructor(private readonly n: number) {
-    this.b = new Uint32Array(n);
+  constructor(
+    private readonly n: number,
+    private readonly take: TakeArray = takeFreely,
+  ) {
+    this.b = take(4 * n, "the fair-cycle search's member list", () => new Uint32Array(n));
   }
   get(i: number): Uint32Array {
     if (i === 1) return this.b;
-    this.a ??= new Uint32Array(this.n);
+    this.a ??= this.take(4 * this.n, "the fair-cycle search's second member list", () => new Uint32Array(this.n));
     return this.a;
   }
   /** Bytes of the arrays made so far. */
@@ -177,6 +191,7 @@ class Refinement {
     readonly tok: Int32Array,
     private readonly bufs: MemberBuffers,
     private readonly threads: Threads | null = null,
+    private readonly take: TakeArray = takeFreely,
   ) {
     this.nodes = new Nodes(g);
     const { n } = g;
@@ -247,9 +262,8 @@ class Refinement {
 
   private growFrames(): void {
     const size = Math.ceil(this.fNode.length * 1.5);
-    const node = new Uint32Array(size);
+    const [node, edge] = this.take(8 * size, "the fair-cycle search's depth-first frames", () => [new Uint32Array(size), new Uint32Array(size)]);
     node.set(this.fNode);
-    const edge = new Uint32Array(size);
     edge.set(this.fEdge);
     this.fNode = node;
     this.fEdge = edge;
@@ -418,7 +432,11 @@ class Refinement {
     if (!this.tMask) {
       // A bit per position of the largest orbit, in the narrowest array.
       const widest = th.orbits.reduce((a, o) => Math.max(a, o.length), 1);
-      this.tMask = widest <= 8 ? new Uint8Array(this.g.n) : widest <= 16 ? new Uint16Array(this.g.n) : new Uint32Array(this.g.n);
+      const n = this.g.n;
+      const width = widest <= 8 ? 1 : widest <= 16 ? 2 : 4;
+      this.tMask = this.take(width * n, "the fair-cycle search's thread marks", () =>
+        width === 1 ? new Uint8Array(n) : width === 2 ? new Uint16Array(n) : new Uint32Array(n),
+      );
     }
     const mask = this.tMask;
     const u0 = members[s] as number;
@@ -434,10 +452,9 @@ class Refinement {
           if ((mask[u] as number) & (1 << i)) return;
           mask[u] = (mask[u] as number) | (1 << i);
           if (qt === this.qNode.length) {
-            const n2 = new Uint32Array(qt * 2);
+            const [n2, p2] = this.take(5 * qt * 2, "the fair-cycle search's thread queue", () => [new Uint32Array(qt * 2), new Uint8Array(qt * 2)] as const);
             n2.set(this.qNode);
             this.qNode = n2;
-            const p2 = new Uint8Array(qt * 2);
             p2.set(this.qPos);
             this.qPos = p2;
           }
@@ -518,8 +535,9 @@ export function findFairComponents(
   tok: Int32Array,
   bufs: MemberBuffers,
   threads: Threads | null = null,
+  take: TakeArray = takeFreely,
 ): FairComponents {
-  const r = new Refinement(g, flags, groups, tok, bufs, threads);
+  const r = new Refinement(g, flags, groups, tok, bufs, threads, take);
   r.run();
   return { tok, count: r.fairCount, frameBytes: r.frameBytes };
 }

@@ -16,7 +16,8 @@ import { add, eq, lt } from '../../model/lang/expr.js';
 import { type Model, buildModel, defineProtocol } from '../../model/lang/protocol.js';
 import { assign } from '../../model/lang/stmt.js';
 import { arrayOf, range } from '../../model/lang/types.js';
-import { type Walked, build, planArb, walk } from '../../test/searchWalk.js';
+import { MiB, countingLimit } from '../../test/countingLimit.js';
+import { type Walked, build, cube, planArb, walk } from '../../test/searchWalk.js';
 import type { Limits } from '../engine.js';
 import { type GraphBuild, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 
@@ -196,6 +197,34 @@ describe('the liveness graph against the independent walk', () => {
     const exact = buildGraph(model, {}, {}, false, null, false, undefined, 2304);
     const short = buildGraph(model, {}, {}, false, null, false, undefined, 2303);
     expect([exact.status, exact.graph.targets.length, short.status, short.graph.targets.length]).toEqual(['complete', 2304, 'incomplete', 2296]);
+  });
+
+  it('edges written inside their reservation ask the memory limit for each MiB before writing it (their pages are mapped as they are written), not for the whole reservation: refused, the build ends incomplete, every state with all its edges or none', () => {
+    // The cube of 50^3 states, 367,500 edges: with the exact size as the hint no array grows past its reservation, yet the
+    // targets (1.4 MiB) ask twice and the other arrays once each.
+    const model = cube(49);
+    const hint = { states: 125_000, edges: 367_500 };
+    const total = countingLimit(2 ** 50);
+    expect(buildGraph(model, {}, {}, false, hint, false, total).status).toBe('complete');
+    const reasons = new Set<string>();
+    for (let k = 1; k < total.asked; k++) {
+      const b = buildGraph(model, {}, {}, false, hint, false, countingLimit(k * MiB - 1));
+      if (b.status !== 'incomplete') continue;
+      const what = /more needed for ([^)]*)\)/.exec(b.reason)?.[1] ?? b.reason;
+      reasons.add(what);
+      const { offsets, n } = b.graph;
+      const degrees = Array.from({ length: n }, (_, v) => (offsets[v + 1] as number) - (offsets[v] as number));
+      const expanded = degrees.findIndex((d) => d === 0);
+      const full = (v: number) => Array.from(graphState(b.graph, v)).filter((c) => c < 49).length;
+      // States are expanded in id order: the first ones have all their edges, the rest none.
+      const wrong = degrees.filter((d, v) => (expanded < 0 || v < expanded ? d !== full(v) : d !== 0)).length;
+      expect([k, wrong]).toEqual([k, 0]);
+    }
+    expect([...reasons].sort()).toEqual(["the liveness graph's edges", 'the states']);
+    // A MiB ahead, not the whole reservation: without a hint the targets reserve 2^27 entries (512 MiB, untouched), and a
+    // limit of 64 MiB with nothing else in use still lets the whole graph (about 4 MiB) be built.
+    const roomy = { bytes: 64 * MiB, inUse: () => 0 };
+    expect(buildGraph(model, {}, {}, false, null, false, roomy).status).toBe('complete');
   });
 
   it('under symmetry reduction: one state per class of the walk, the edges of each class, and a start state that is not canonical names its init; the asynchronous build is without symmetry unless asked', async () => {

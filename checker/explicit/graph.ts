@@ -103,6 +103,7 @@ function narrowFor(max: number): new (n: number) => Narrow {
  */
 const RESERVE_EDGES = 2 ** 27;
 const RESERVE_STATES = 2 ** 25;
+const MIB = 2 ** 20;
 
 /**
  * A list of numbers appended to one typed array reserved at a size that is rarely exceeded (the
@@ -112,6 +113,8 @@ const RESERVE_STATES = 2 ** 25;
 class ReservedArray<T extends Narrow> {
   private a: T;
   length = 0;
+  /** The length at which `push` next asks the limit (inside the reservation, before each MiB written: its pages are mapped as they are written). */
+  private nextAsk = 0;
   /** Most bytes written at once: twice the entries while a full reservation is copied into a larger one. */
   peakBytes = 0;
   constructor(
@@ -134,14 +137,24 @@ class ReservedArray<T extends Narrow> {
     }
   }
 
-  push(x: number): void {
+  /** Appends `x`; `StoreFullError` (nothing appended) when the memory it needs is past the limit, unless `unlimited`. */
+  push(x: number, unlimited = false): void {
+    if (this.length === this.nextAsk) this.grow(unlimited ? undefined : this.limit);
+    this.a[this.length++] = x;
+  }
+
+  /** Makes room for the next MiB of entries: asks `limit` for it, and past the reservation copies the entries into an array twice as large. */
+  private grow(limit: MemoryLimit | undefined): void {
+    const what = "the liveness graph's edges";
     if (this.length === this.a.length) {
       this.peakBytes = Math.max(this.peakBytes, 2 * this.bytes);
-      const b = allocate(2 * this.a.byteLength, "the liveness graph's edges", this.limit, () => new this.make(this.a.length * 2));
+      const b = allocate(2 * this.a.byteLength, what, limit, () => new this.make(this.a.length * 2));
       b.set(this.a as unknown as ArrayLike<number>);
       this.a = b;
     }
-    this.a[this.length++] = x;
+    const next = Math.min(this.a.length, this.length + MIB / this.a.BYTES_PER_ELEMENT);
+    allocate((next - this.length) * this.a.BYTES_PER_ELEMENT, what, limit, () => null);
+    this.nextAsk = next;
   }
 
   get(i: number): number {
@@ -230,10 +243,14 @@ class EdgeRecorder {
     this.labels.push(k);
   }
 
-  /** Marks the edges of states up to `v` as started (states without an edge get an empty range). */
-  private startState(v: number): void {
+  /**
+   * Marks the edges of states up to `v` as started (states without an edge get an empty range).
+   * `unlimited` when the graph is closed: the states stored but not expanded need their (empty)
+   * ranges whatever the limit, 4 bytes each.
+   */
+  private startState(v: number, unlimited = false): void {
     while (this.next <= v) {
-      this.offsets.push(this.m);
+      this.offsets.push(this.m, unlimited);
       this.next++;
     }
   }
@@ -271,7 +288,7 @@ class EdgeRecorder {
 
   /** Closes the CSR arrays for `n` states (states not expanded get no edges). */
   finish(n: number): { offsets: Uint32Array; targets: Uint32Array; labels: Narrow; ann: Uint8Array | Uint16Array | null } {
-    this.startState(n);
+    this.startState(n, true);
     this.offsets.truncate(n + 1);
     return { offsets: this.offsets.toArray(), targets: this.targets.toArray(), labels: this.labels.toArray(), ann: this.ann?.toArray() ?? null };
   }
@@ -439,6 +456,7 @@ function graphSearch(
       return armed ? memoryLimit.bytes : Number.POSITIVE_INFINITY;
     },
     inUse: memoryLimit.inUse,
+    ...(memoryLimit.collect ? { collect: memoryLimit.collect } : {}),
   };
   const search: Search = new Search(model, [], {
     strategy: 'bfs',

@@ -27,9 +27,9 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
-import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
+import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, type TakeArray, WEAK, findFairComponents } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
-import { limitOf } from './storeMemory.js';
+import { type MemoryLimit, StoreFullError, allocate, limitOf } from './storeMemory.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 import type { StateStore } from './stateStore.js';
@@ -271,6 +271,8 @@ interface Work {
   parents: Uint32Array | null;
   /** Most bytes of the fair-cycle search's frames. */
   frameBytes: number;
+  /** Takes the arrays that grow with the graph, under the search's memory limit. */
+  readonly take: TakeArray;
 }
 
 /** Checks one goal on a complete graph whose P and Q bits are in `w.flags`; returns a lasso or null. */
@@ -302,7 +304,7 @@ function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): 
       queue[tail++] = x;
     }
   }
-  const comps = findFairComponents(g, flags, groups, tok, w.members);
+  const comps = findFairComponents(g, flags, groups, tok, w.members, null, w.take);
   w.frameBytes = Math.max(w.frameBytes, comps.frameBytes);
   const stops = (v: number) => offsets[v] === offsets[v + 1];
   let anyStop = false;
@@ -315,10 +317,10 @@ function checkGoal(g: StateGraph, goal: Goal, groups: FairnessGroups, w: Work): 
   // of (v, 0) is the edge by which the graph search found v (graphPath), and only a bit a state
   // marks them. Phase-1 pairs keep their parent edge, the parent's phase in its top bit.
   if (g.m >= PHASE_BIT - 1) throw new McError('MC040', `internal error: ${g.m} edges are more than the lasso search can number`);
-  w.parents ??= new Uint32Array(n);
+  w.parents ??= w.take(4 * n, "the lasso search's parents", () => new Uint32Array(n));
   const parent1 = w.parents;
   parent1.fill(UNSEEN);
-  const seen0 = new Uint8Array((n >>> 3) + 1);
+  const seen0 = w.take((n >>> 3) + 1, "the lasso search's marks", () => new Uint8Array((n >>> 3) + 1));
   const qa = w.members.b;
   const qb = w.members.get(0);
   const qAt = (i: number) => (i < n ? (qa[i] as number) : (qb[i - n] as number));
@@ -458,6 +460,7 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
     start,
     sym,
     hooks,
+    memory,
   );
   if (!('recheck' in r)) return r;
   const fullJob = { ...job, properties: r.recheck };
@@ -470,6 +473,7 @@ export function livenessCheck(job: CheckJob, hooks: Hooks = {}, opts: LivenessOp
       start,
       recheckReason(r),
       hooks,
+      memory,
     ) as CheckResult<ExplicitStats>,
   );
 }
@@ -531,6 +535,7 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
     start,
     sym,
     hooks,
+    memory,
   );
   if (!('recheck' in r)) return r;
   const fullJob = { ...job, properties: r.recheck };
@@ -541,6 +546,7 @@ export async function livenessRun(job: CheckJob, hooks: Hooks = {}, opts: Livene
     start,
     recheckReason(r),
     hooks,
+    memory,
   );
   return confirmed(r, full as CheckResult<ExplicitStats>);
 }
@@ -553,6 +559,7 @@ function livenessOnGraph(
   start: number,
   sym: LivenessSymmetry | null,
   hooks: Hooks,
+  memory?: MemoryLimit,
 ): CheckResult<ExplicitStats> | Recheck {
   const { model } = job;
   const mode = opts.fairness ?? 'declared';
@@ -593,6 +600,14 @@ function livenessOnGraph(
   if (built.status === 'incomplete') return { status: 'incomplete', reason: built.reason, stats: stats(), covers: [] };
 
   const goals = goalsOf(model, props);
+  const take: TakeArray = (bytes, what, make) => allocate(bytes, what, memory, make);
+  // An analysis that does not fit ends as a limit: the graph was complete, so the figures are its.
+  const refused = (e: StoreFullError, found: string): CheckResult<ExplicitStats> => ({
+    status: 'incomplete',
+    reason: `the fair-cycle analysis of the complete graph (${g.n} states, ${g.m} transitions) stopped${found}: ${e.message}${e.because === 'limit' ? '; a higher --max-memory goes further' : ''}`,
+    stats: stats(),
+    covers: [],
+  });
   if (g.ann) {
     // The annotated quotient: verdicts here (annotatedQuotient.ts), lassos of violated properties from the full graph.
     const fairQ = quotientFairness(g, mode);
@@ -611,6 +626,7 @@ function livenessOnGraph(
           goals.filter((x) => x.prop === prop),
           fairQ,
           readState,
+          take,
         );
         analysisBytes = Math.max(analysisBytes, r.bytes);
         if (r.violated) recheck.push(prop);
@@ -618,6 +634,13 @@ function livenessOnGraph(
     } catch (e) {
       if (e instanceof ModelRuntimeError)
         return { status: 'error', code: e.code, message: `evaluating a liveness property: ${e.message}`, stats: stats(), trace: null };
+      if (e instanceof StoreFullError)
+        return refused(
+          e,
+          recheck.length
+            ? ` (on the symmetry quotient, having found ${recheck.map((p) => p.name).join(', ')} violated: its lasso comes from the full graph, not built)`
+            : ' (on the symmetry quotient)',
+        );
       throw e;
     }
     if (recheck.length) return { recheck, stats: stats() };
@@ -627,7 +650,7 @@ function livenessOnGraph(
   // Before the analysis' arrays are made: the memory of the states is then free for them.
   const evictedBytes = g.n * g.cm.words * 4 >= (opts.evictStatesFrom ?? EVICT_STATES_FROM) ? evictOrKeep(g.store) : 0;
   try {
-    return fairCycleAnalysis(g, goals, groups, mode, stats, (b) => {
+    return fairCycleAnalysis(g, goals, groups, mode, stats, take, refused, (b) => {
       analysisBytes = Math.max(analysisBytes, b - evictedBytes);
     });
   } finally {
@@ -651,7 +674,9 @@ function evictOrKeep(store: StateStore): number {
 
 /**
  * The fair-cycle analysis of every goal on the full graph: a violation (with its lasso) per
- * property violated. `held` is told the bytes of its arrays whenever they may be at their peak.
+ * property violated. Its arrays are taken with `take`; when one is refused (the memory limit), the
+ * violations found so far are the result, or `refused(e, ...)` when there are none yet. `held`
+ * is told the bytes of its arrays whenever they may be at their peak.
  */
 function fairCycleAnalysis(
   g: StateGraph,
@@ -659,17 +684,53 @@ function fairCycleAnalysis(
   groups: FairnessGroups,
   mode: FairnessMode,
   stats: () => ExplicitStats,
+  take: TakeArray,
+  refused: (e: StoreFullError, found: string) => CheckResult<ExplicitStats>,
   held: (bytes: number) => void,
 ): CheckResult<ExplicitStats> {
+  const violations: Violation[] = [];
+  let checking: Goal | null = null;
+  try {
+    return analyseGoals(g, goals, groups, mode, stats, take, held, violations, (goal) => {
+      checking = goal;
+    });
+  } catch (e) {
+    if (!(e instanceof StoreFullError)) throw e;
+    // What was found stands (each violation has its lasso); the properties not yet decided are not reported.
+    if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
+    const at = checking as Goal | null;
+    return refused(e, at ? ` while checking ${at.prop.name}${describeGoal(at)}` : ' before its first property');
+  }
+}
+
+/** `fairCycleAnalysis` without the limit: pushes each violation to `violations` as it is found, and tells `checking` each goal it starts. */
+function analyseGoals(
+  g: StateGraph,
+  goals: readonly Goal[],
+  groups: FairnessGroups,
+  mode: FairnessMode,
+  stats: () => ExplicitStats,
+  take: TakeArray,
+  held: (bytes: number) => void,
+  violations: Violation[],
+  checking: (goal: Goal) => void,
+): CheckResult<ExplicitStats> {
   const { model } = g;
-  const work: Work = { flags: new Uint8Array(g.n), tok: new Int32Array(g.n), members: new LazyBuffers(g.n), parents: null, frameBytes: 0 };
+  const n = g.n;
+  const work: Work = {
+    flags: take(n, "the fair-cycle search's flags", () => new Uint8Array(n)),
+    tok: take(4 * n, "the fair-cycle search's component tokens", () => new Int32Array(n)),
+    members: new LazyBuffers(n, take),
+    parents: null,
+    frameBytes: 0,
+    take,
+  };
   // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
-  const pq = new Uint8Array(g.n);
+  const pq = take(n, "the liveness goals' bits", () => new Uint8Array(n));
   const measure = () =>
     held(work.flags.byteLength + work.tok.byteLength + work.members.bytes + (work.parents?.byteLength ?? 0) + work.frameBytes + pq.byteLength);
   const s = new Int32Array(model.layout.nSlots);
   const W = g.cm.words;
-  const violations: Violation[] = [];
   const done = new Set<Liveness>();
   for (let i = 0; i < goals.length; i++) {
     const goal = goals[i] as Goal;
@@ -700,6 +761,7 @@ function fairCycleAnalysis(
       }
     }
     if (done.has(goal.prop)) continue;
+    checking(goal);
     const { flags } = work;
     const shift = 2 * slot;
     for (let v = 0; v < g.n; v++) flags[v] = ((pq[v] as number) >>> shift) & (P | Q);

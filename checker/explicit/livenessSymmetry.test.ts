@@ -16,6 +16,7 @@ import { arrayOf, bool, enumOf } from '../../model/lang/types.js';
 import { type Liveness, alwaysEventually, eventually, leadsToEach } from '../../properties/property.js';
 import type { CheckResult, ExplicitStats } from '../engine.js';
 import { livenessCheck } from './liveness.js';
+import { MiB, countingLimit } from '../../test/countingLimit.js';
 
 /**
  * n processes (a symmetric type) sharing one lock. Acquire's fairness: strong or weak over the
@@ -115,6 +116,37 @@ describe('liveness on the symmetry-reduced graph', () => {
     expect(figures(full).states).toBe(48);
     // Classes: held (0..3 others trying: 4) or free (0..4 trying: 5).
     expect(figures(reduced).states).toBe(9);
+  });
+
+  it('the annotated quotient past the memory limit: the liveness phase is incomplete, saying whether the quotient or the full graph stopped and what was found', () => {
+    const model = lockRingModel({ n: 3, acquire: 'strong-instance' });
+    const props = properties(model);
+    const total = countingLimit(2 ** 50);
+    const whole = livenessCheck({ model, properties: props, limits: {}, symmetry: true, explicit: { memoryLimit: total } });
+    expect(whole.status === 'violated' ? whole.violations.map((v) => v.property) : whole.status).toEqual(['all-quiet']);
+    const stopped = 'the fair-cycle analysis of the complete graph';
+    const KINDS: [RegExp, string][] = [
+      [new RegExp(`^${stopped} \\(7 states, \\d+ transitions\\) stopped \\(on the symmetry quotient\\): the memory limit `), 'quotient'],
+      [
+        new RegExp(
+          `^${stopped} \\(7 states, \\d+ transitions\\) stopped \\(on the symmetry quotient, having found all-quiet violated: its lasso comes from the full graph, not built\\): `,
+        ),
+        'quotient, all-quiet found',
+      ],
+      [new RegExp(`^${stopped} \\(20 states, 48 transitions\\) stopped (before its first property|while checking all-quiet): `), 'full graph'],
+      [/^the liveness graph is full at 2 states: the memory limit of .* more needed for the liveness graph's edges\)/, 'edges'],
+    ];
+    const kinds = new Set<string>();
+    for (let k = 0; k < total.asked; k++) {
+      const r = livenessCheck({ model, properties: props, limits: {}, symmetry: true, explicit: { memoryLimit: countingLimit(k * MiB - 1) } });
+      const reason = r.status === 'incomplete' ? r.reason : r.status;
+      // (The graphs are too small to grow past their first tables, which the limit never refuses; their first edge asks for a MiB.)
+      const kind = KINDS.find(([re]) => re.test(reason))?.[1] ?? reason;
+      kinds.add(kind);
+    }
+    // Either graph is refused at its first edge (its two start states stored), the quotient (7 states) before or after it
+    // finds all-quiet violated, or the full graph (20 states) for its lasso.
+    expect([...kinds].sort()).toEqual(['edges', 'full graph', 'quotient', 'quotient, all-quiet found']);
   });
 
   it('per-instance fairness of a rule with a symmetric parameter: the annotated quotient gives the full graph verdicts', () => {

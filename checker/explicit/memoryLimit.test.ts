@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MiB, countingLimit } from '../../test/countingLimit.js';
 import { cube } from '../../test/searchWalk.js';
 import type { McError } from '../../model/lang/errors.js';
-import { eq } from '../../model/lang/expr.js';
+import { eq, gt, lt } from '../../model/lang/expr.js';
 import { eventually } from '../../properties/property.js';
 import type { CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
 import { explicitRun } from './explicit.js';
@@ -45,6 +45,30 @@ describe('storeMemory: allocations under a limit', () => {
     expect(called).toBe(false);
     // No limit: only the allocation decides.
     expect(sharedBuffer(64, 'x', undefined).byteLength).toBe(64);
+  });
+
+  it("a limit that can collect garbage is asked again after one collection before it refuses: within it then, the allocation is made; the resident limit's collection returns a dropped array to the system", () => {
+    // Answers: 2.5 MiB in use, then (after the collection) `after`.
+    const limit = (after: number) => {
+      const l = { bytes: 3 * MiB, collected: 0, answers: [2.5 * MiB, after], inUse: () => l.answers.shift() ?? Number.NaN, collect: () => void l.collected++ };
+      return l;
+    };
+    const freed = limit(MiB);
+    expect([allocate(MiB, 'x', freed, () => 'made'), freed.collected, freed.answers.length]).toEqual(['made', 1, 0]);
+    const held = limit(2.5 * MiB);
+    expect(() => allocate(MiB, 'x', held, () => 'made')).toThrow(/\(2\.5 MiB in use, 1\.0 MiB more needed for x\)/);
+    expect(held.collected).toBe(1);
+    // Within the limit at the first answer: no collection.
+    const fits = limit(0);
+    expect([allocate(0.5 * MiB, 'x', fits, () => 'made'), fits.collected, fits.answers.length]).toEqual(['made', 0, 1]);
+    // The process's own: 64 MiB written, dropped, and resident until the collection gives them back.
+    const resident = residentLimit(2 ** 40);
+    let big: Uint8Array | null = new Uint8Array(64 * MiB).fill(1);
+    const withIt = resident.inUse();
+    expect(big.length).toBe(64 * MiB);
+    big = null;
+    resident.collect?.();
+    expect(withIt - resident.inUse()).toBeGreaterThan(48 * MiB);
   });
 
   it('an allocation that fails with a RangeError becomes StoreFullError ("out of memory"); any other error passes unchanged', () => {
@@ -204,7 +228,7 @@ describe('a search that reaches the memory limit', () => {
     }
   });
 
-  it('the liveness graph: a store or the edges past the limit end the liveness phase as incomplete, naming the graph, after a safety search that passed', async () => {
+  it('the liveness graph and its analysis: a store, the edges or an array of the fair-cycle analysis past the limit end the liveness phase as incomplete, naming what stopped, after a safety search that passed', async () => {
     // A cube of 50^3 = 125,000 states (two chunks of the store, so that one is added after the first edge) with a liveness
     // property: every maximal run ends at (49, 49, 49), so x reaches 49.
     const live = cube(49);
@@ -215,6 +239,7 @@ describe('a search that reaches the memory limit', () => {
     const total = countingLimit(2 ** 50);
     await explicitRunWithLiveness(liveJob(total));
     let stopped = 0;
+    let analysisStopped = 0;
     for (let k = 0; k < total.asked; k++) {
       let r: CheckResult<ExplicitStats>;
       try {
@@ -227,7 +252,20 @@ describe('a search that reaches the memory limit', () => {
       // search before it stops as any search does.
       if (r.status === 'ok' || (r.status === 'incomplete' && r.reason.startsWith('the exact store is full'))) continue;
       const n = r.stats.liveness?.states ?? -1;
-      expect([k, r.status, r.status === 'incomplete' ? r.reason : '', n < 125_000]).toEqual([
+      const reason = r.status === 'incomplete' ? r.reason : '';
+      if (n === 125_000) {
+        // The graph is complete; the fair-cycle analysis's arrays are past the limit.
+        expect([k, r.status, reason]).toEqual([
+          k,
+          'incomplete',
+          expect.stringMatching(
+            /^the fair-cycle analysis of the complete graph \(125000 states, 367500 transitions\) stopped (before its first property|while checking x-top): the memory limit of .* is reached .* more needed for the (fair-cycle search's|liveness goals') .*; a higher --max-memory goes further$/,
+          ),
+        ]);
+        analysisStopped++;
+        continue;
+      }
+      expect([k, r.status, reason, n < 125_000]).toEqual([
         k,
         'incomplete',
         expect.stringMatching(
@@ -237,7 +275,7 @@ describe('a search that reaches the memory limit', () => {
       ]);
       stopped++;
     }
-    expect(stopped).toBeGreaterThan(0);
+    expect([stopped > 0, analysisStopped > 0]).toEqual([true, true]);
     // The graph itself: the state being expanded when it stopped keeps no edges, so every state has all its edges (one for each
     // counter below 49) or none, and those with all of them come first.
     const graphs = countingLimit(2 ** 50);
@@ -255,9 +293,50 @@ describe('a search that reaches the memory limit', () => {
         if (deg === full && full > 0 && expanded === v) expanded++;
         else if (deg !== 0) wrong.push(v);
       }
-      expect([k, wrong, expanded > 0]).toEqual([k, [], true]);
-      partial++;
+      expect([k, wrong]).toEqual([k, []]);
+      // Refused at its first edge, a graph has no state expanded; the others stop part-way.
+      if (expanded > 0) partial++;
     }
     expect(partial).toBeGreaterThan(0);
+  });
+
+  it('a liveness violation found before the analysis reaches the limit stands, with its lasso; refused before any, the phase is incomplete', async () => {
+    // In the cube every maximal run stops at (49, 49, 49): x is never below 0 nor above 49, so both properties fail (a run that stops).
+    const live = cube(49);
+    const properties = [eventually('x-past', '', '', lt(live.handles.x, 0)), eventually('y-past', '', '', gt(live.handles.x, 49))];
+    const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
+    const total = countingLimit(2 ** 50);
+    const whole = await explicitRunWithLiveness(liveJob(total));
+    expect(whole.status === 'violated' ? whole.violations.map((v) => [v.property, v.trace?.steps.length, v.trace?.loop]) : whole.status).toEqual([
+      ['x-past', 148, 147],
+      ['y-past', 148, 147],
+    ]);
+    const seen = new Set<string>();
+    for (let k = 0; k < total.asked; k++) {
+      let r: CheckResult<ExplicitStats>;
+      try {
+        r = await explicitRunWithLiveness(liveJob(countingLimit(k * MiB - 1)));
+      } catch (e) {
+        expect([k, (e as McError).code]).toEqual([k, 'MC030']);
+        continue;
+      }
+      if (r.status === 'violated') {
+        const found = r.violations.map((v) => v.property);
+        // Each violation kept has its whole lasso: the run from a start state to the state where it stops.
+        const lassos = r.violations.map((v) => [v.trace?.steps.length, v.trace?.loop]);
+        expect([k, found, lassos]).toEqual([k, ['x-past'], [[148, 147]]]);
+        seen.add(found.join(','));
+      } else if (r.status === 'incomplete' && (r.stats.liveness?.states ?? 0) === 125_000) {
+        expect([k, r.reason]).toEqual([
+          k,
+          expect.stringMatching(/^the fair-cycle analysis of the complete graph .* stopped (before its first property|while checking x-past): /),
+        ]);
+        seen.add('analysis stopped');
+      } else {
+        expect([k, r.status]).toEqual([k, 'incomplete']);
+      }
+    }
+    // Some limit stops the analysis while y-past is checked, after x-past was found: that violation is the result.
+    expect([...seen].sort()).toEqual(['analysis stopped', 'x-past']);
   });
 });
