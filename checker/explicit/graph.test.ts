@@ -214,7 +214,7 @@ describe('the liveness graph against the independent walk', () => {
       reasons.add(what);
       const { offsets, n } = b.graph;
       const degrees = Array.from({ length: n }, (_, v) => (offsets[v + 1] as number) - (offsets[v] as number));
-      const expanded = degrees.findIndex((d) => d === 0);
+      const expanded = degrees.indexOf(0);
       const full = (v: number) => Array.from(graphState(b.graph, v)).filter((c) => c < 49).length;
       // States are expanded in id order: the first ones have all their edges, the rest none.
       const wrong = degrees.filter((d, v) => (expanded < 0 || v < expanded ? d !== full(v) : d !== 0)).length;
