@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, WEAK, findFairComponents } from './fairCycles.js';
+import { type EdgeGraph, FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, type TakeArray, WEAK, findFairComponents } from './fairCycles.js';
 
 interface Edge {
   readonly from: number;
@@ -133,5 +133,62 @@ describe('fair components against a brute force over every set of states', () =>
     // The generator must give both fair components and cycles that fairness rules out.
     expect(fairSeen).toBeGreaterThan(300);
     expect(unfairCycles).toBeGreaterThan(300);
+  });
+});
+
+describe('many sets pending at once', () => {
+  // K components a_i <-> b_i <-> c_i (label 0), and a_i -> x (label 1, a strong requirement; x outside the region): one split
+  // finds all K, each drops a_i (the requirement is enabled there and never taken inside) and leaves {b_i, c_i} to refine
+  // again, K sets pending at once (four entries each: 800 for K = 200, past the 256 first taken).
+  const K = 200;
+  const x = 3 * K;
+  const edges: Edge[] = [];
+  for (let i = 0; i < K; i++) {
+    const [a, b, c] = [3 * i, 3 * i + 1, 3 * i + 2];
+    edges.push(
+      { from: a, to: b, label: 0 },
+      { from: b, to: a, label: 0 },
+      { from: b, to: c, label: 0 },
+      { from: c, to: b, label: 0 },
+      { from: a, to: x, label: 1 },
+    );
+  }
+  const c: Case = { n: x + 1, edges, inRegion: Array.from({ length: x + 1 }, (_, v) => v < x), groupOf: [-1, 0], kind: [STRONG] };
+  const groups: FairnessGroups = { groupOf: Int32Array.from(c.groupOf), kind: Uint8Array.from(c.kind), count: 1 };
+
+  it('every b_i, c_i is a fair component of its own, no a_i is fair, and the pending sets were taken as asked', () => {
+    const flags = Uint8Array.from(c.inRegion, (b) => (b ? IN_REGION : 0));
+    const asked: string[] = [];
+    const take: TakeArray = (bytes, what, make) => {
+      asked.push(`${what} ${bytes}`);
+      return make();
+    };
+    const r = findFairComponents(graphOf(c), flags, groups, new Int32Array(c.n), new LazyBuffers(c.n, take), null, take);
+    const fair = Array.from(flags, (f) => (f & FAIR ? 1 : 0));
+    const wrong = Array.from({ length: K }, (_, i) => i).filter(
+      (i) => fair[3 * i] !== 0 || fair[3 * i + 1] !== 1 || fair[3 * i + 2] !== 1 || r.tok[3 * i + 1] !== r.tok[3 * i + 2],
+    );
+    expect([r.count, wrong, new Set(Array.from({ length: K }, (_, i) => r.tok[3 * i + 1])).size, fair[x]]).toEqual([K, [], K, 0]);
+    // The member lists (4 bytes a state), the second taken once the first sets are refined again; the pending sets grown by
+    // half from 256 entries: 384, 576, 864.
+    expect(asked.filter((a) => a.includes('member list'))).toEqual([
+      `the fair-cycle search's member list ${4 * c.n}`,
+      `the fair-cycle search's second member list ${4 * c.n}`,
+    ]);
+    expect(asked.filter((a) => a.startsWith("the fair-cycle search's pending sets"))).toEqual([
+      "the fair-cycle search's pending sets 1536",
+      "the fair-cycle search's pending sets 2304",
+      "the fair-cycle search's pending sets 3456",
+    ]);
+  });
+
+  it('pending sets that cannot grow: the refusal of take passes through, unchanged', () => {
+    const flags = Uint8Array.from(c.inRegion, (b) => (b ? IN_REGION : 0));
+    const refusal = new Error('refused');
+    const take: TakeArray = (_bytes, what, make) => {
+      if (what.includes('pending sets')) throw refusal;
+      return make();
+    };
+    expect(() => findFairComponents(graphOf(c), flags, groups, new Int32Array(c.n), new LazyBuffers(c.n), null, take)).toThrow(refusal);
   });
 });

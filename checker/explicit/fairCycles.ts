@@ -156,6 +156,52 @@ export class LazyBuffers implements MemberBuffers {
   }
 }
 
+/**
+ * The refinement's pending sets, each a quadruple (first member, end, token, which member array + 1),
+ * in a typed array grown by half through `take`. The sets pending at once have disjoint member
+ * ranges, so there are at most as many as states: a JavaScript array of them could pass V8's
+ * largest array (about 112 M entries) on a graph of tens of millions of states.
+ */
+class WorkStack {
+  private a = new Uint32Array(256);
+  private top = 0;
+  constructor(private readonly take: TakeArray) {}
+
+  get size(): number {
+    return this.top;
+  }
+
+  get bytes(): number {
+    return this.a.byteLength;
+  }
+
+  push(first: number, end: number, token: number, which: number): void {
+    if (this.top + 4 > this.a.length) {
+      const size = Math.ceil(this.a.length * 1.5);
+      const b = this.take(4 * size, "the fair-cycle search's pending sets", () => new Uint32Array(size));
+      b.set(this.a);
+      this.a = b;
+    }
+    const { a, top } = this;
+    a[top] = first;
+    a[top + 1] = end;
+    a[top + 2] = token;
+    a[top + 3] = which + 1;
+    this.top = top + 4;
+  }
+
+  /** Removes the last set; its fields are then read with `field(0..3)` until the next push. */
+  pop(): void {
+    this.top -= 4;
+  }
+
+  /** Field k of the set last popped: 0 first member, 1 end, 2 token, 3 which member array (-1: none). */
+  field(k: number): number {
+    const x = this.a[this.top + k] as number;
+    return k === 3 ? x - 1 : x;
+  }
+}
+
 /** Token of a state on the Tarjan stack with index i (tokens of sets are >= 0; -1 is outside every set). */
 const onStackTok = (i: number): number => -2 - i;
 /** A frame's root bit (top bit of its edge cursor: edge indices stay below 2^31). */
@@ -175,7 +221,7 @@ class Refinement {
   private readonly gBad: Int32Array;
   private readonly touched: Int32Array;
   /** Work items: quadruples (first member, end, token, which member array; -1: the states with the token, in id order). */
-  private readonly work: number[] = [];
+  private readonly work: WorkStack;
   private nextTok = 1;
   private round = 0;
   private counter = 0;
@@ -194,6 +240,7 @@ class Refinement {
     private readonly take: TakeArray = takeFreely,
   ) {
     this.nodes = new Nodes(g);
+    this.work = new WorkStack(take);
     const { n } = g;
     if (g.m >= EDGE_MASK) throw new Error(`internal: ${g.m} edges are more than the fair-cycle search can number (2^31)`);
     let size = 0;
@@ -214,18 +261,22 @@ class Refinement {
     this.work.push(0, size, 0, -1);
   }
 
-  /** Bytes of the frames and of the thread search. */
+  /** Bytes of the frames, the pending sets and the thread search. */
   get frameBytes(): number {
-    return this.fNode.byteLength + this.fEdge.byteLength + (this.tMask ? this.tMask.byteLength + this.qNode.byteLength + this.qPos.byteLength : 0);
+    return (
+      this.fNode.byteLength + this.fEdge.byteLength + this.work.bytes + (this.tMask ? this.tMask.byteLength + this.qNode.byteLength + this.qPos.byteLength : 0)
+    );
   }
 
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
   run(): void {
-    while (this.work.length) {
-      const which = this.work.pop() as number;
-      const T = this.work.pop() as number;
-      const b = this.work.pop() as number;
-      const a = this.work.pop() as number;
+    const { work } = this;
+    while (work.size) {
+      work.pop();
+      const a = work.field(0);
+      const b = work.field(1);
+      const T = work.field(2);
+      const which = work.field(3);
       const out = which === 1 ? 0 : 1;
       this.splitIntoSccs(a, b, T, which, out);
     }

@@ -207,11 +207,13 @@ describe('the liveness graph against the independent walk', () => {
     const total = countingLimit(2 ** 50);
     expect(buildGraph(model, {}, {}, false, hint, false, total).status).toBe('complete');
     const reasons = new Set<string>();
+    const edgeAsks = new Set<string>();
     for (let k = 1; k < total.asked; k++) {
       const b = buildGraph(model, {}, {}, false, hint, false, countingLimit(k * MiB - 1));
       if (b.status !== 'incomplete') continue;
-      const what = /more needed for ([^)]*)\)/.exec(b.reason)?.[1] ?? b.reason;
-      reasons.add(what);
+      const [, needed, what] = /([\d.]+ MiB) more needed for ([^)]*)\)/.exec(b.reason) ?? [b.reason, '', b.reason];
+      reasons.add(what as string);
+      if (what === "the liveness graph's edges") edgeAsks.add(needed as string);
       const { offsets, n } = b.graph;
       const degrees = Array.from({ length: n }, (_, v) => (offsets[v + 1] as number) - (offsets[v] as number));
       const expanded = degrees.indexOf(0);
@@ -221,10 +223,24 @@ describe('the liveness graph against the independent walk', () => {
       expect([k, wrong]).toEqual([k, 0]);
     }
     expect([...reasons].sort()).toEqual(["the liveness graph's edges", 'the states']);
+    // What the edges ask for: the offsets' 0.5 MiB (125,001 of 4 bytes), the targets' first MiB and their last 0.4.
+    expect([...edgeAsks].sort()).toEqual(['0.4 MiB', '0.5 MiB', '1.0 MiB']);
     // A MiB ahead, not the whole reservation: without a hint the targets reserve 2^27 entries (512 MiB, untouched), and a
     // limit of 64 MiB with nothing else in use still lets the whole graph (about 4 MiB) be built.
     const roomy = { bytes: 64 * MiB, inUse: () => 0 };
     expect(buildGraph(model, {}, {}, false, null, false, roomy).status).toBe('complete');
+    // Past a reservation (a hint of 1,000 edges: 1,024 entries), the array twice as large is asked for whole: 8 KiB for the
+    // targets. A limit that refuses any ask over 8 KiB - 1 stops the build there; one over 8 KiB lets it pass (to the next growth).
+    const upTo = (bytes: number) => ({ bytes: 64 * MiB, inUse: () => 64 * MiB - bytes });
+    const small = { states: 10, edges: 1000 };
+    const stopped = buildGraph(model, {}, {}, false, small, false, upTo(8 * 1024 - 1));
+    // (The state being expanded at the 1,025th edge keeps none of its edges: 1,023 remain.)
+    expect([stopped.status, stopped.status === 'incomplete' ? stopped.reason : '', stopped.graph.targets.length]).toEqual([
+      'incomplete',
+      "the liveness graph is full at 431 states: the memory limit of 64.0 MiB is reached (64.0 MiB in use, 0.0 MiB more needed for the liveness graph's edges); a higher --max-memory goes further",
+      1023,
+    ]);
+    expect(buildGraph(model, {}, {}, false, small, false, upTo(8 * 1024)).graph.targets.length).toBeGreaterThan(2000);
   });
 
   it('under symmetry reduction: one state per class of the walk, the edges of each class, and a start state that is not canonical names its init; the asynchronous build is without symmetry unless asked', async () => {

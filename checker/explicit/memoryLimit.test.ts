@@ -240,6 +240,7 @@ describe('a search that reaches the memory limit', () => {
     await explicitRunWithLiveness(liveJob(total));
     let stopped = 0;
     let analysisStopped = 0;
+    const analysisAsks = new Set<string>();
     for (let k = 0; k < total.asked; k++) {
       let r: CheckResult<ExplicitStats>;
       try {
@@ -262,6 +263,8 @@ describe('a search that reaches the memory limit', () => {
             /^the fair-cycle analysis of the complete graph \(125000 states, 367500 transitions\) stopped (before its first property|while checking x-top): the memory limit of .* is reached .* more needed for the (fair-cycle search's|liveness goals') .*; a higher --max-memory goes further$/,
           ),
         ]);
+        const [, needed, what] = /([\d.]+ MiB) more needed for ([^)]*)\)/.exec(reason) ?? [];
+        analysisAsks.add(`${what}: ${needed}`);
         analysisStopped++;
         continue;
       }
@@ -276,6 +279,13 @@ describe('a search that reaches the memory limit', () => {
       stopped++;
     }
     expect([stopped > 0, analysisStopped > 0]).toEqual([true, true]);
+    // A byte a state for the flags and the goals' bits (125,000 B), four for the tokens and the member list.
+    expect([...analysisAsks].sort()).toEqual([
+      "the fair-cycle search's component tokens: 0.5 MiB",
+      "the fair-cycle search's flags: 0.1 MiB",
+      "the fair-cycle search's member list: 0.5 MiB",
+      "the liveness goals' bits: 0.1 MiB",
+    ]);
     // The graph itself: the state being expanded when it stopped keeps no edges, so every state has all its edges (one for each
     // counter below 49) or none, and those with all of them come first.
     const graphs = countingLimit(2 ** 50);
@@ -332,11 +342,14 @@ describe('a search that reaches the memory limit', () => {
           expect.stringMatching(/^the fair-cycle analysis of the complete graph .* stopped (before its first property|while checking x-past): /),
         ]);
         seen.add('analysis stopped');
+        const [, needed, what] = /([\d.]+ MiB) more needed for ([^)]*)\)/.exec(r.reason) ?? [];
+        if (what?.startsWith('the lasso')) seen.add(`${what}: ${needed}`);
       } else {
         expect([k, r.status]).toEqual([k, 'incomplete']);
       }
     }
     // Some limit stops the analysis while y-past is checked, after x-past was found: that violation is the result.
-    expect([...seen].sort()).toEqual(['analysis stopped', 'x-past']);
+    // The lasso search of x-past takes its parents (4 bytes a state) and marks (a bit a state) under the limit too.
+    expect([...seen].sort()).toEqual(['analysis stopped', "the lasso search's marks: 0.0 MiB", "the lasso search's parents: 0.5 MiB", 'x-past']);
   });
 });
