@@ -175,6 +175,9 @@ describe('many sets pending at once', () => {
       `the fair-cycle search's member list ${4 * c.n}`,
       `the fair-cycle search's second member list ${4 * c.n}`,
     ]);
+    // The bytes it reports besides the caller's arrays: the frames (two arrays of 1,024 entries: the walks here are shallow)
+    // and the pending sets at their largest (864 entries).
+    expect(r.frameBytes).toBe(2 * 4 * 1024 + 4 * 864);
     expect(asked.filter((a) => a.startsWith("the fair-cycle search's pending sets"))).toEqual([
       "the fair-cycle search's pending sets 1536",
       "the fair-cycle search's pending sets 2304",

@@ -74,7 +74,7 @@ describe('writeFully', () => {
     ]);
   });
 
-  it('writeWords writes each part after the one before, from a position, and returns the bytes written', () => {
+  it('writeWords writes each part after the one before, from a position or at the file position, and returns the bytes written', () => {
     const file = join(root, 'words');
     const fd = openSync(file, 'w+');
     let bytes = 0;
@@ -86,5 +86,16 @@ describe('writeFully', () => {
     }
     const words = new Uint32Array(Uint8Array.from(readFileSync(file)).buffer);
     expect([bytes, Array.from(words)]).toEqual([12, [0, 1, 2, 3]]);
+    // Without a position: at the file's own, after what is there (the first part written at 0, the next after it).
+    const appended = join(root, 'appended');
+    const fa = openSync(appended, 'w+');
+    try {
+      capWrites(5);
+      writeWords(fa, [Uint32Array.of(7)]);
+      writeWords(fa, [Uint32Array.of(8), Uint32Array.of(9)]);
+    } finally {
+      closeSync(fa);
+    }
+    expect(Array.from(new Uint32Array(Uint8Array.from(readFileSync(appended)).buffer))).toEqual([7, 8, 9]);
   });
 });
