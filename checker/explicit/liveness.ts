@@ -29,7 +29,7 @@ import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
 import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, type TakeArray, WEAK, findFairComponents } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
-import { type MemoryLimit, StoreFullError, allocate, limitOf } from './storeMemory.js';
+import { type MemoryLimit, StoreFullError, allocate, fullCollection, limitOf } from './storeMemory.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
 import { type LivenessSymmetry, concreteLasso, livenessSymmetry } from './livenessSymmetry.js';
 import type { StateStore } from './stateStore.js';
@@ -649,6 +649,9 @@ function livenessOnGraph(
   const groups = fairnessGroups(model, mode);
   // Before the analysis' arrays are made: the memory of the states is then free for them.
   const evictedBytes = g.n * g.cm.words * 4 >= (opts.evictStatesFrom ?? EVICT_STATES_FROM) ? evictOrKeep(g.store) : 0;
+  // The states let go (and the graph's dropped index) leave the resident memory only when collected: collected now, the
+  // analysis's arrays take their place instead of adding to them.
+  if (evictedBytes > 0) fullCollection();
   try {
     return fairCycleAnalysis(g, goals, groups, mode, stats, take, refused, (b) => {
       analysisBytes = Math.max(analysisBytes, b - evictedBytes);
