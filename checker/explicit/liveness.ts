@@ -653,9 +653,10 @@ function livenessOnGraph(
   // analysis's arrays take their place instead of adding to them.
   if (evictedBytes > 0) fullCollection();
   try {
-    return fairCycleAnalysis(g, goals, groups, mode, stats, take, refused, (b) => {
+    const held = (b: number) => {
       analysisBytes = Math.max(analysisBytes, b - evictedBytes);
-    });
+    };
+    return fairCycleAnalysis({ g, goals, groups, mode, stats, take, held }, refused);
   } finally {
     g.store.closeEvicted();
   }
@@ -675,49 +676,44 @@ function evictOrKeep(store: StateStore): number {
   }
 }
 
+/** What the fair-cycle analysis works on, how it takes its arrays, and what it reports to. */
+interface Analysis {
+  readonly g: StateGraph;
+  readonly goals: readonly Goal[];
+  readonly groups: FairnessGroups;
+  readonly mode: FairnessMode;
+  /** The statistics of a result. */
+  readonly stats: () => ExplicitStats;
+  /** Takes the arrays that grow with the graph (under the memory limit). */
+  readonly take: TakeArray;
+  /** Told the bytes of its arrays whenever they may be at their peak. */
+  readonly held: (bytes: number) => void;
+}
+
 /**
  * The fair-cycle analysis of every goal on the full graph: a violation (with its lasso) per
- * property violated. Its arrays are taken with `take`; when one is refused (the memory limit), the
- * violations found so far are the result, or `refused(e, ...)` when there are none yet. `held`
- * is told the bytes of its arrays whenever they may be at their peak.
+ * property violated. Its arrays are taken with `a.take`; when one is refused (the memory limit), the
+ * violations found so far are the result, or `refused(e, ...)` when there are none yet.
  */
-function fairCycleAnalysis(
-  g: StateGraph,
-  goals: readonly Goal[],
-  groups: FairnessGroups,
-  mode: FairnessMode,
-  stats: () => ExplicitStats,
-  take: TakeArray,
-  refused: (e: StoreFullError, found: string) => CheckResult<ExplicitStats>,
-  held: (bytes: number) => void,
-): CheckResult<ExplicitStats> {
+function fairCycleAnalysis(a: Analysis, refused: (e: StoreFullError, found: string) => CheckResult<ExplicitStats>): CheckResult<ExplicitStats> {
   const violations: Violation[] = [];
   let checking: Goal | null = null;
   try {
-    return analyseGoals(g, goals, groups, mode, stats, take, held, violations, (goal) => {
+    return analyseGoals(a, violations, (goal) => {
       checking = goal;
     });
   } catch (e) {
     if (!(e instanceof StoreFullError)) throw e;
     // What was found stands (each violation has its lasso); the properties not yet decided are not reported.
-    if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: stats(), violations, covers: [] };
+    if (violations.length) return { status: 'violated', guarantee: 'exhaustive', stats: a.stats(), violations, covers: [] };
     const at = checking as Goal | null;
     return refused(e, at ? ` while checking ${at.prop.name}${describeGoal(at)}` : ' before its first property');
   }
 }
 
 /** `fairCycleAnalysis` without the limit: pushes each violation to `violations` as it is found, and tells `checking` each goal it starts. */
-function analyseGoals(
-  g: StateGraph,
-  goals: readonly Goal[],
-  groups: FairnessGroups,
-  mode: FairnessMode,
-  stats: () => ExplicitStats,
-  take: TakeArray,
-  held: (bytes: number) => void,
-  violations: Violation[],
-  checking: (goal: Goal) => void,
-): CheckResult<ExplicitStats> {
+function analyseGoals(a: Analysis, violations: Violation[], checking: (goal: Goal) => void): CheckResult<ExplicitStats> {
+  const { g, goals, groups, mode, stats, take, held } = a;
   const { model } = g;
   const n = g.n;
   const work: Work = {
