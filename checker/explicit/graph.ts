@@ -27,7 +27,7 @@ import type { Property } from '../../properties/property.js';
 import { CTRL } from './expander.js';
 import { Search, type SearchEnd } from './search.js';
 import type { StateStore } from './stateStore.js';
-import { StoreFullError, allocate } from './storeMemory.js';
+import { StoreFullError, allocate, checkLimit } from './storeMemory.js';
 import type { Canonicalizer } from './symmetry.js';
 
 /** The reachable graph: states in `store` (ids 0..n-1, BFS order), edges in CSR form. */
@@ -153,7 +153,7 @@ class ReservedArray<T extends Narrow> {
       this.a = b;
     }
     const next = Math.min(this.a.length, this.length + MIB / this.a.BYTES_PER_ELEMENT);
-    allocate((next - this.length) * this.a.BYTES_PER_ELEMENT, what, limit, () => null);
+    checkLimit((next - this.length) * this.a.BYTES_PER_ELEMENT, what, limit);
     this.nextAsk = next;
   }
 

@@ -87,8 +87,12 @@ export function fullCollection(): void {
   gc?.();
 }
 
-/** Throws `StoreFullError` when taking `bytes` more would bring the memory in use past the limit (after `limit.collect`, when it has one). */
-function checkLimit(bytes: number, what: string, limit: MemoryLimit | undefined): void {
+/**
+ * Throws `StoreFullError` when taking `bytes` more would bring the memory in use past the limit
+ * (after `limit.collect`, when it has one). `allocate` asks it before allocating; memory mapped as
+ * it is written (the untouched rest of a large reservation) asks it before writing.
+ */
+export function checkLimit(bytes: number, what: string, limit: MemoryLimit | undefined): void {
   if (limit === undefined) return;
   let inUse = limit.inUse();
   if (inUse + bytes > limit.bytes && limit.collect) {
