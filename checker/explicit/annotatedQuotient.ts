@@ -55,7 +55,6 @@ import {
   FAIR,
   type FairnessGroups,
   IN_REGION,
-  LazyBuffers,
   Nodes,
   STRONG,
   type TakeArray,
@@ -63,6 +62,7 @@ import {
   WEAK,
   findFairComponents,
   takeFreely,
+  takeRegionArrays,
 } from './fairCycles.js';
 import type { StateGraph } from './graph.js';
 
@@ -178,9 +178,7 @@ export function violatedOnQuotient(
   const nd = new Nodes(A);
   // Without a tracked value the goals are those of a type the permutations leave alone, or one: each is checked on the quotient.
   const sets = t >= 0 ? [goals] : goals.map((x) => [x]);
-  const flags = take(A.n, "the fair-cycle search's flags", () => new Uint8Array(A.n));
-  const tok = take(4 * A.n, "the fair-cycle search's component tokens", () => new Int32Array(A.n));
-  const ab = new LazyBuffers(A.n, take);
+  const { flags, tok, members: ab } = takeRegionArrays(A.n, take);
   let bytes = flags.byteLength + tok.byteLength + ab.bytes;
   const threads = fair.threads;
   const form = prop.form;

@@ -156,6 +156,22 @@ export class LazyBuffers implements MemberBuffers {
   }
 }
 
+/** The arrays of one state a caller of `findFairComponents` lends it: the flags, the component tokens and the member lists. */
+export interface RegionArrays {
+  readonly flags: Uint8Array;
+  readonly tok: Int32Array;
+  readonly members: LazyBuffers;
+}
+
+/** `RegionArrays` of `n` states, taken with `take` (flags, then tokens, then the first member list). */
+export function takeRegionArrays(n: number, take: TakeArray): RegionArrays {
+  return {
+    flags: take(n, "the fair-cycle search's flags", () => new Uint8Array(n)),
+    tok: take(4 * n, "the fair-cycle search's component tokens", () => new Int32Array(n)),
+    members: new LazyBuffers(n, take),
+  };
+}
+
 /**
  * The refinement's pending sets, each a quadruple (first member, end, token, which member array + 1),
  * in a typed array grown by half through `take`. The sets pending at once have disjoint member

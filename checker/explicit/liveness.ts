@@ -27,7 +27,7 @@ import type { Trace, TraceStep } from '../../counterexamples/trace.js';
 import { type CheckJob, type CheckResult, type Engine, type ExplicitStats, type Hooks, type Progress, type Violation, bytesPerStateOf } from '../engine.js';
 import { compilePredicate } from '../../model/lang/compile.js';
 import { explicitCheck, explicitRun } from './explicit.js';
-import { FAIR, type FairnessGroups, IN_REGION, LazyBuffers, STRONG, type TakeArray, WEAK, findFairComponents } from './fairCycles.js';
+import { FAIR, type FairnessGroups, IN_REGION, type LazyBuffers, STRONG, type TakeArray, WEAK, findFairComponents, takeRegionArrays } from './fairCycles.js';
 import { type GraphBuild, type GraphSizeHint, type StateGraph, buildGraph, buildGraphAsync, graphPath, graphState, initVia, sourceOf } from './graph.js';
 import { type MemoryLimit, StoreFullError, allocate, fullCollection, limitOf } from './storeMemory.js';
 import { quotientFairness, violatedOnQuotient } from './annotatedQuotient.js';
@@ -716,14 +716,7 @@ function analyseGoals(a: Analysis, violations: Violation[], checking: (goal: Goa
   const { g, goals, groups, mode, stats, take, held } = a;
   const { model } = g;
   const n = g.n;
-  const work: Work = {
-    flags: take(n, "the fair-cycle search's flags", () => new Uint8Array(n)),
-    tok: take(4 * n, "the fair-cycle search's component tokens", () => new Int32Array(n)),
-    members: new LazyBuffers(n, take),
-    parents: null,
-    frameBytes: 0,
-    take,
-  };
+  const work: Work = { ...takeRegionArrays(n, take), parents: null, frameBytes: 0, take };
   // p and q of up to four goals a byte, evaluated in one pass over the states for each four goals.
   const pq = take(n, "the liveness goals' bits", () => new Uint8Array(n));
   const measure = () =>
