@@ -15,8 +15,8 @@ import { MiB, countingLimit } from '../../test/countingLimit.js';
 import { cube } from '../../test/searchWalk.js';
 import type { McError } from '../../model/lang/errors.js';
 import { eq, gt, lt } from '../../model/lang/expr.js';
-import { eventually } from '../../properties/property.js';
-import type { CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
+import { type Property, eventually } from '../../properties/property.js';
+import type { CheckJob, CheckResult, ExplicitOptions, ExplicitStats, MemoryLimit, StoreKind } from '../engine.js';
 import { explicitRun } from './explicit.js';
 import { buildGraph, graphState } from './graph.js';
 import { explicitRunWithLiveness } from './liveness.js';
@@ -26,6 +26,21 @@ import { StoreFullError, allocate, availableMemory, defaultMemoryLimit, formatBy
 const root = mkdtempSync(join(tmpdir(), 'mc-memory-limit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
+
+/** A check of `properties` on `model` with liveness, one thread, no deadlock check, under the limit it is given. */
+const jobOf =
+  (model: ReturnType<typeof cube>, properties: Property[]) =>
+  (memoryLimit: MemoryLimit): CheckJob => ({ model, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
+
+/** `job` run with its k-th allocation refused: the result, or null when the safety search before it cannot start (MC030). */
+async function refusedAt(job: (limit: MemoryLimit) => CheckJob, k: number): Promise<CheckResult<ExplicitStats> | null> {
+  try {
+    return await explicitRunWithLiveness(job(countingLimit(k * MiB - 1)));
+  } catch (e) {
+    expect([k, (e as McError).code]).toEqual([k, 'MC030']); // the safety search's start
+    return null;
+  }
+}
 
 describe('storeMemory: allocations under a limit', () => {
   it('allocate gives what make() returns within the limit, and StoreFullError naming the limit, the use, the need and what it was for when past it (make() not called)', () => {
@@ -233,7 +248,7 @@ describe('a search that reaches the memory limit', () => {
     // property: every maximal run ends at (49, 49, 49), so x reaches 49.
     const live = cube(49);
     const properties = [eventually('x-top', '', '', eq(live.handles.x, 49))];
-    const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
+    const liveJob = jobOf(live, properties);
     const whole = await explicitRunWithLiveness(liveJob(countingLimit(2 ** 50)));
     expect([whole.status, whole.stats.liveness?.states]).toEqual(['ok', 125_000]);
     const total = countingLimit(2 ** 50);
@@ -242,13 +257,8 @@ describe('a search that reaches the memory limit', () => {
     let analysisStopped = 0;
     const analysisAsks = new Set<string>();
     for (let k = 0; k < total.asked; k++) {
-      let r: CheckResult<ExplicitStats>;
-      try {
-        r = await explicitRunWithLiveness(liveJob(countingLimit(k * MiB - 1)));
-      } catch (e) {
-        expect([k, (e as McError).code]).toEqual([k, 'MC030']); // the safety search's start
-        continue;
-      }
+      const r = await refusedAt(liveJob, k);
+      if (r === null) continue;
       // The graph's first tables and start states are never refused (the limit holds from the first edge on); the safety
       // search before it stops as any search does.
       if (r.status === 'ok' || (r.status === 'incomplete' && r.reason.startsWith('the exact store is full'))) continue;
@@ -314,7 +324,7 @@ describe('a search that reaches the memory limit', () => {
     // In the cube every maximal run stops at (49, 49, 49): x is never below 0 nor above 49, so both properties fail (a run that stops).
     const live = cube(49);
     const properties = [eventually('x-past', '', '', lt(live.handles.x, 0)), eventually('y-past', '', '', gt(live.handles.x, 49))];
-    const liveJob = (memoryLimit: MemoryLimit) => ({ model: live, properties, limits: {}, deadlock: false, explicit: { workers: 1, memoryLimit } });
+    const liveJob = jobOf(live, properties);
     const total = countingLimit(2 ** 50);
     const whole = await explicitRunWithLiveness(liveJob(total));
     expect(whole.status === 'violated' ? whole.violations.map((v) => [v.property, v.trace?.steps.length, v.trace?.loop]) : whole.status).toEqual([
@@ -323,13 +333,8 @@ describe('a search that reaches the memory limit', () => {
     ]);
     const seen = new Set<string>();
     for (let k = 0; k < total.asked; k++) {
-      let r: CheckResult<ExplicitStats>;
-      try {
-        r = await explicitRunWithLiveness(liveJob(countingLimit(k * MiB - 1)));
-      } catch (e) {
-        expect([k, (e as McError).code]).toEqual([k, 'MC030']);
-        continue;
-      }
+      const r = await refusedAt(liveJob, k);
+      if (r === null) continue;
       if (r.status === 'violated') {
         const found = r.violations.map((v) => v.property);
         // Each violation kept has its whole lasso: the run from a start state to the state where it stops.
