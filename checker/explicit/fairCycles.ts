@@ -183,8 +183,9 @@ class WorkStack {
   private top = 0;
   constructor(private readonly take: TakeArray) {}
 
-  get size(): number {
-    return this.top;
+  /** Whether no set is pending. */
+  get empty(): boolean {
+    return this.top === 0;
   }
 
   get bytes(): number {
@@ -287,7 +288,7 @@ class Refinement {
   /** Refines until no work is left: split each set into SCCs, then analyse each SCC. */
   run(): void {
     const { work } = this;
-    while (work.size) {
+    while (!work.empty) {
       work.pop();
       const a = work.field(0);
       const b = work.field(1);
