@@ -47,11 +47,14 @@
  * run starts the test files that reach it, and re-importing every module for each file cost more
  * than the tests themselves (16 s against 7 s for eight small files, measured under load). The
  * tests leave no state behind that another file reads (they restore mocks, environment variables
- * and z3 sessions).
+ * and z3 sessions). The few files that replace a module (`vi.mock`) cannot share modules with the
+ * others, so they run in a second, isolated project (`MOCKING` below).
  */
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { globSync } from 'tinyglobby';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
-import { defineConfig, mergeConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /** Runs the test files with the shortest last duration first (unknown ones: the smallest first). */
@@ -78,38 +81,64 @@ export const FAST = [
   'checker/*.test.ts',
 ];
 
-const config = mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      exclude: [
-        'node_modules/**',
-        'dist/**',
-        'cli/cli.test.ts',
-        'test/apiDoc.test.ts',
-        'model/protocols/odpMirror/odpMirror.large.test.ts',
-        'model/protocols/odpMirror/odpMirror.bmc.test.ts',
-        'checker/smt/proveOdpMirror.test.ts',
-        'model/protocols/odpMirror/driver/conformance.test.ts',
-        'model/protocols/odpMirror/odpMirror.seq.test.ts',
-        'model/protocols/odpMirror/odpMirror.liveness.test.ts',
-        'model/protocols/fenceMigrate/driver/conformance.test.ts',
-      ],
-      env: { MIRRORCHECK_PEERS: 'off' },
-      sequence: { sequencer: FastFirst },
-      isolate: false,
-      // Stryker's instrumented code (a switch per mutant, a coverage counter per statement in the
-      // initial run) runs the engines' inner loops many times slower: checkpoint.test.ts takes
-      // 14.8 s in CI, and its three-store test alone went past 120 s in the initial run of a full
-      // run (2026-12-06). A mutant's run is timed by Stryker itself (timeoutMS, timeoutFactor).
-      testTimeout: 900_000,
-    },
-  }),
-);
-// mergeConfig appends arrays; the fast set replaces the include list. MUTATION_TEST_FILES (a
-// comma-separated list of test files or globs) narrows it further, for a re-run of one engine's
-// mutants with the tests written for it: the score is then a lower bound for that test set.
-if (process.env.MUTATION_TESTS === 'fast' && config.test) config.test.include = FAST;
-if (process.env.MUTATION_TEST_FILES && config.test) config.test.include = process.env.MUTATION_TEST_FILES.split(',');
+/** Test files whose tests replace modules (`vi.mock`, `vi.doMock`): see `MOCKING` below. */
+const MOCK_CALL = /\bvi\.(?:do)?[mM]ock\(/;
+
+/**
+ * The test files that replace a module with `vi.mock` or `vi.doMock`. Without isolation a module is
+ * imported once for every file a worker runs, so a file that replaces a module which an earlier file
+ * already imported (directly or through another) gets the real one and fails: the initial run of
+ * `npm run mutation` failed on checker/explicit/livenessCollect.test.ts that way (2026-12-07), and
+ * fileWrites, traceFiles, proveInferUnit and proveHintDeeper failed the same way when run after a
+ * file that imports what they replace. These files run in a project of their own, isolated.
+ */
+const NOT_TESTS = ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'];
+export const MOCKING = globSync('**/*.test.ts', { ignore: NOT_TESTS })
+  .filter((f) => MOCK_CALL.test(readFileSync(f, 'utf8')))
+  .sort();
+
+/** The test files of the run: all of them, the fast set (MUTATION_TESTS=fast) or those named (MUTATION_TEST_FILES). */
+const include = process.env.MUTATION_TEST_FILES ? process.env.MUTATION_TEST_FILES.split(',') : process.env.MUTATION_TESTS === 'fast' ? FAST : ['**/*.test.ts'];
+
+/** Left out of every mutation run, each for the reason given at the top of this file. */
+export const LEFT_OUT = [
+  'cli/cli.test.ts',
+  'test/apiDoc.test.ts',
+  'model/protocols/odpMirror/odpMirror.large.test.ts',
+  'model/protocols/odpMirror/odpMirror.bmc.test.ts',
+  'checker/smt/proveOdpMirror.test.ts',
+  'model/protocols/odpMirror/driver/conformance.test.ts',
+  'model/protocols/odpMirror/odpMirror.seq.test.ts',
+  'model/protocols/odpMirror/odpMirror.liveness.test.ts',
+  'model/protocols/fenceMigrate/driver/conformance.test.ts',
+];
+
+const included = new Set(globSync(include, { ignore: NOT_TESTS }));
+
+const exclude = ['**/node_modules/**', 'dist/**', '.stryker-tmp/**', ...LEFT_OUT];
+
+// The root's include and exclude would be added to each project's (a project that extends the root
+// merges lists by appending), so they are left out here and each project has its own.
+const { include: _include, exclude: _exclude, ...baseTest } = base.test ?? {};
+
+const config = defineConfig({
+  ...base,
+  test: {
+    ...baseTest,
+    env: { MIRRORCHECK_PEERS: 'off' },
+    sequence: { sequencer: FastFirst },
+    // Stryker's instrumented code (a switch per mutant, a coverage counter per statement in the
+    // initial run) runs the engines' inner loops many times slower: checkpoint.test.ts takes
+    // 14.8 s in CI, and its three-store test alone went past 120 s in the initial run of a full
+    // run (2026-12-06). A mutant's run is timed by Stryker itself (timeoutMS, timeoutFactor).
+    testTimeout: 900_000,
+    projects: [
+      // Every other test file, without isolation (see the top of this file).
+      { extends: true, test: { name: 'shared', include, exclude: [...exclude, ...MOCKING], isolate: false } },
+      // The files that replace modules, each with modules of its own.
+      { extends: true, test: { name: 'isolated', include: MOCKING.filter((f) => included.has(f)), exclude, isolate: true } },
+    ],
+  },
+});
 
 export default config;
