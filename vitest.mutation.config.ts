@@ -81,8 +81,10 @@ export const FAST = [
   'checker/*.test.ts',
 ];
 
-/** Test files whose tests replace modules (`vi.mock`, `vi.doMock`): see `MOCKING` below. */
-const MOCK_CALL = /\bvi\.(?:do)?[mM]ock\(/;
+// The root's include and exclude would be added to each project's (a project that extends the root
+// merges lists by appending), so they are taken out here; each project has its own, and what the
+// root leaves out (dependencies, the build, Stryker's sandbox) is never a test file of this run.
+const { include: _include, exclude: NOT_TESTS = [], ...baseTest } = base.test ?? {};
 
 /**
  * The test files that replace a module with `vi.mock` or `vi.doMock`. Without isolation a module is
@@ -92,9 +94,8 @@ const MOCK_CALL = /\bvi\.(?:do)?[mM]ock\(/;
  * fileWrites, traceFiles, proveInferUnit and proveHintDeeper failed the same way when run after a
  * file that imports what they replace. These files run in a project of their own, isolated.
  */
-const NOT_TESTS = ['**/node_modules/**', 'dist/**', '.stryker-tmp/**'];
 export const MOCKING = globSync('**/*.test.ts', { ignore: NOT_TESTS })
-  .filter((f) => MOCK_CALL.test(readFileSync(f, 'utf8')))
+  .filter((f) => /\bvi\.(?:mock|doMock)\(/.test(readFileSync(f, 'utf8')))
   .sort();
 
 /** The test files of the run: all of them, the fast set (MUTATION_TESTS=fast) or those named (MUTATION_TEST_FILES). */
@@ -115,11 +116,7 @@ export const LEFT_OUT = [
 
 const included = new Set(globSync(include, { ignore: NOT_TESTS }));
 
-const exclude = ['**/node_modules/**', 'dist/**', '.stryker-tmp/**', ...LEFT_OUT];
-
-// The root's include and exclude would be added to each project's (a project that extends the root
-// merges lists by appending), so they are left out here and each project has its own.
-const { include: _include, exclude: _exclude, ...baseTest } = base.test ?? {};
+const exclude = [...NOT_TESTS, ...LEFT_OUT];
 
 const config = defineConfig({
   ...base,
