@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/slowFirstSequencer.js';
 
 // Built-in protocols import the public API by the package's own name, as a driver author's model
 // does; in tests that name resolves to the sources (tsconfig.json maps it the same way for tsc).
@@ -23,6 +24,8 @@ export default defineConfig({
     // One test file per core: the default leaves a core idle on a 2-core CI machine.
     maxWorkers: availableParallelism(),
     testTimeout: 120_000,
+    // On a fresh clone (CI), the files known to take minutes start first (test/slowFirstSequencer.ts).
+    sequence: { sequencer: SlowFirstSequencer },
     hookTimeout: 60_000,
   },
 });
