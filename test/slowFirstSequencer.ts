@@ -5,10 +5,10 @@
  * generated C compiled and run), and one of them started late: on 2026-12-07,
  * checker/smt/proveInfer.large.test.ts (348 s) started 1,139 s into a 1,487 s run, and for the
  * last 119 s one of the CI machine's two cores had nothing to do. So where vitest knows the
- * durations of fewer than half of the files, the files of `SLOW_FILES` start first, slowest
- * first (within each project); everything else keeps vitest's own order. The list only orders: a file missing from it
- * or listed in the wrong place still runs, only perhaps later (test/slowFirstSequencer.test.ts
- * checks that every listed file exists).
+ * durations of fewer than half of the files, the files of `SLOW_FILES` start first, slowest first
+ * (within each project); everything else keeps vitest's own order. The list only orders: a file
+ * missing from it or listed in the wrong place still runs, only perhaps later
+ * (test/slowFirstSequencer.test.ts checks that every listed file exists).
  */
 import { relative, sep } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
