@@ -55,10 +55,10 @@ export function slowFirst<T>(files: readonly T[], pathOf: (f: T) => string): T[]
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const root = this.ctx.config.root;
-    const pathOf = (f: TestSpecification) => relative(root, f.moduleId).split(sep).join('/');
+    const rel = (f: TestSpecification) => relative(this.ctx.config.root, f.moduleId);
+    const pathOf = (f: TestSpecification) => rel(f).split(sep).join('/');
     // The key vitest's own sort looks durations up by.
-    const known = sorted.filter((f) => this.ctx.cache.getFileTestResults(`${f.project.name}:${relative(root, f.moduleId)}`)).length;
+    const known = sorted.filter((f) => this.ctx.cache.getFileTestResults(`${f.project.name}:${rel(f)}`)).length;
     if (known * 2 >= sorted.length) return sorted;
     // vitest runs projects one after another (the mutation configuration has two): reorder within each.
     const projects = [...new Set(sorted.map((f) => f.project.name))];
