@@ -443,7 +443,7 @@ export const CTRL = {
   chunk: 6,
   /** Depth of the level. */
   depth: 7,
-  /** Next id to claim when the threads fill a larger table together (`StateStore.rehashShared`). */
+  /** Next id to claim when the threads hash the stored states for a larger table (`StateStore.hashShared`). */
   rehash: 8,
   /** Threads stop claiming when a collapsed target store holds this many heads (their room, reserved apart; not read for a plain store). */
   headLimit: 9,

@@ -663,7 +663,7 @@ describe('a synchronous run (runSync: to the end in this thread, no worker threa
       const search = new Search(model, [], { strategy, symmetry: false, deadlock: false });
       expect([strategy, search.runSync({}, { tick: () => null, sliceMs: 0 }), search.count]).toEqual([strategy, { kind: 'complete' }, w.states]);
     }
-    const pool = { size: 1, start: () => {}, whenReady: async () => {}, startRound: () => {}, startRehash: () => {}, idle: async () => {} };
+    const pool = { size: 1, start: () => {}, whenReady: async () => {}, startRound: () => {}, startRehash: () => 0, idle: async () => {} };
     const pooled = new Search(model, [], { strategy: 'bfs', symmetry: false, deadlock: false });
     expect(() => pooled.runSync({}, { tick: () => null, pool, parallelFrom: 1 })).toThrow('a synchronous search cannot wait for worker threads');
   });

@@ -98,8 +98,12 @@ export interface LevelPool {
   whenReady(): Promise<void>;
   /** Starts a round: every worker claims chunks of the current level until none is left, or the search pauses or stops. */
   startRound(search: Search): void;
-  /** Starts a round in which every worker puts states of the target store into the larger table `table` (`StateStore.rehashShared`). */
-  startRehash(search: Search, table: SharedArrayBuffer): void;
+  /**
+   * Starts a step of the fill of the target store's larger table `table`: `hash`, every worker hashes stored states
+   * (`StateStore.hashShared`); `put`, worker i (from 1) puts the ids of part i (`StateStore.fillPart`), handing the ids it
+   * could not put to `Search.addOverflow`. Returns the workers that take part.
+   */
+  startRehash(search: Search, table: SharedArrayBuffer, step: 'hash' | 'put'): number;
   /** Resolves when every worker is idle again; their figures and findings are then in the search. */
   idle(): Promise<void>;
 }
@@ -614,14 +618,33 @@ export class Search<P extends Kinded = Kinded> {
     return target.tableSizeFor(room);
   }
 
-  /** Every thread puts the stored states into a larger table of the target store, which then replaces its table. */
+  /**
+   * Every thread puts the stored states into a larger table of the target store, which then replaces its table: all hash
+   * the states, then each puts those whose home slot is in its own part of the table (this thread part 0), then this
+   * thread puts the few whose probe run left their part (see `StateStore.fillPart`).
+   */
   private *parallelRehash(pool: LevelPool, size: number): Generator<Wait, void> {
-    const table = this.target.newTable(size);
+    const target = this.target;
+    const table = target.newTable(size);
     this.ctrl[CTRL.rehash] = 0;
-    pool.startRehash(this, table);
-    this.target.rehashShared(table, this.ctrl, CTRL.rehash);
+    pool.startRehash(this, table, 'hash');
+    target.hashShared(this.ctrl, CTRL.rehash);
     yield pool.idle();
-    this.target.useTable(table);
+    this.overflow = [];
+    const parts = pool.startRehash(this, table, 'put') + 1;
+    this.addOverflow(target.fillPart(table, 0, parts));
+    yield pool.idle();
+    target.fillOverflow(table, this.overflow);
+    this.overflow = [];
+    target.useTable(table);
+  }
+
+  /** Ids the threads could not put in their part of a larger table (`parallelRehash`). */
+  private overflow: number[] = [];
+
+  /** Takes ids a thread could not put in its part of a larger table, for this thread to put once every part is put. */
+  addOverflow(ids: readonly number[]): void {
+    for (const id of ids) this.overflow.push(id);
   }
 
   /** The depth-first walk (exact store, this thread only). */

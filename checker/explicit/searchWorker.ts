@@ -12,7 +12,7 @@ import { FingerprintSet } from './fingerprintSet.js';
 import { PartialOrder } from './partialOrder.js';
 import { StateStore, type StoreBuffers } from './stateStore.js';
 import { Canonicalizer } from './symmetry.js';
-import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRehash, WorkerRound } from './workerPool.js';
+import type { SeenBuffers, WorkerIdle, WorkerInit, WorkerRehash, WorkerRehashed, WorkerRound } from './workerPool.js';
 
 const init = workerData as WorkerInit;
 const cm = loadCompiled(init.sources, init.slotNames);
@@ -60,10 +60,14 @@ function round(m: WorkerRound): WorkerIdle {
   return { type: 'idle', figures: { expanded: f.expanded, generated: f.generated, maxDepth: f.maxDepth, coverDepth: Array.from(f.coverDepth) }, finding };
 }
 
-/** Fills the larger table with this thread's share of the stored states. */
-function rehash(m: WorkerRehash): { type: 'rehashed' } {
-  storeOf(m.target).rehashShared(m.table, ctrl, CTRL.rehash);
-  return { type: 'rehashed' };
+/** This thread's share of a step of the fill of a larger table: hashing stored states, or putting those of its part. */
+function rehash(m: WorkerRehash): WorkerRehashed {
+  const store = storeOf(m.target);
+  if (m.step === 'hash') {
+    store.hashShared(ctrl, CTRL.rehash);
+    return { type: 'rehashed', overflow: [] };
+  }
+  return { type: 'rehashed', overflow: store.fillPart(m.table, m.part, m.parts) };
 }
 
 parentPort?.on('message', (m: WorkerRound | WorkerRehash) => parentPort?.postMessage(m.type === 'round' ? round(m) : rehash(m)));

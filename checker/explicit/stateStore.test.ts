@@ -452,7 +452,7 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     );
   });
 
-  it('threads filling a larger table together (rehashShared, useTable) give a table that finds every state at its id, and inserts go on in it', () => {
+  it('threads filling a larger table together (hashShared, fillPart in three parts, fillOverflow, useTable) give a table that finds every state at its id, and inserts go on in it', () => {
     const owner = new StateStore(2, { tableBits: 4 });
     const view = new StateStore(2, { buffers: owner.buffers() });
     const N = 40_000;
@@ -467,10 +467,14 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     const table = owner.newTable(size);
     const ctrl = new Uint32Array(new SharedArrayBuffer(8));
     view.attach(owner.buffers());
-    // The ids are claimed from ctrl[1]: a thread coming after the others have claimed all adds nothing.
-    owner.rehashShared(table, ctrl, 1);
+    // The ids are hashed in claims from ctrl[1]: a thread coming after the others have claimed all adds nothing.
+    owner.hashShared(ctrl, 1);
     expect(ctrl[1]).toBeGreaterThanOrEqual(n);
-    view.rehashShared(table, ctrl, 1);
+    view.hashShared(ctrl, 1);
+    // Three parts (a share that is not a power of two), the owner two of them, the view one.
+    const overflow = [...owner.fillPart(table, 0, 3), ...view.fillPart(table, 1, 3), ...owner.fillPart(table, 2, 3)];
+    expect(new Int32Array(table).filter((v) => v !== 0).length).toBe(n - overflow.length);
+    owner.fillOverflow(table, overflow);
     expect(new Int32Array(table).filter((v) => v !== 0).length).toBe(n);
     owner.useTable(table);
     view.attach(owner.buffers());
@@ -485,8 +489,46 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     expect(owner.insert(Uint32Array.of(1, 2), 0)).toBe(n);
   });
 
-  it('threads filling a table of 2^20 slots or more together claim 2^17 ids at a time and put each claim by region: exactly one entry an id, every state found at its id', () => {
-    // 800,000 two-word states: six claims of 131,072 put by region, the last 13,568 (too few to sort) in id order.
+  it('a probe run that reaches the end of its part is left to fillOverflow, which puts it past the end (round to slot 0 from the last part): every state found at its id', () => {
+    // A table of 64 slots in two parts: five states whose home is slot 31 (part 0's last) and five at slot 63 (the table's last).
+    const picked: number[] = [];
+    const homes = new Map<number, number>([
+      [31, 0],
+      [63, 0],
+    ]);
+    const w = new Uint32Array(2);
+    for (let x = 1; picked.length < 20; x++) {
+      w[0] = x;
+      w[1] = ~x >>> 0;
+      const home = hashWords(w, 0, 2) & 63;
+      const seen = homes.get(home);
+      if (seen === undefined || seen === 5) continue;
+      homes.set(home, seen + 1);
+      picked.push(x, ~x >>> 0);
+    }
+    const states = Uint32Array.from(picked);
+    const owner = new StateStore(2, { tableBits: 4 });
+    for (let i = 0; i * 2 < states.length; i++) owner.insert(states, 2 * i);
+    const n = owner.count;
+    expect(n).toBe(states.length / 2);
+    const table = owner.newTable(64);
+    const ctrl = new Uint32Array(new SharedArrayBuffer(4));
+    owner.hashShared(ctrl, 0);
+    const part0 = owner.fillPart(table, 0, 2);
+    const part1 = owner.fillPart(table, 1, 2);
+    // Slot 31 takes one of the five, slot 63 one of its five: four of each are left over.
+    expect([part0.length, part1.length]).toEqual([4, 4]);
+    const tab = new Int32Array(table);
+    owner.fillOverflow(table, [...part0, ...part1]);
+    // Part 0's four went on into part 1 (slots 32-35), part 1's round to the table's first slots (no state has its home there).
+    expect(Array.from(tab, (v, i) => (v !== 0 ? i : -1)).filter((i) => i >= 0)).toEqual([0, 1, 2, 3, 31, 32, 33, 34, 35, 63]);
+    expect(tab.filter((v) => v !== 0).length).toBe(n);
+    owner.useTable(table);
+    expect(misses(owner, states, 2, (i) => -(i + 1), 'insert')).toEqual([]);
+  });
+
+  it('threads filling a table of 2^20 slots or more together put each part by region: exactly one entry an id, every state found at its id', () => {
+    // 800,000 two-word states: the hashes in claims of 16,384, then two parts, each sorting its ids by region in batches of 2^19.
     const N = 800_000;
     const owner = new StateStore(2);
     const states = twoWordStates(N);
@@ -494,10 +536,12 @@ describe('StateStore: the hash, growth, shared views and figures', () => {
     const table = owner.newTable(2 ** 21);
     const ctrl = new Uint32Array(new SharedArrayBuffer(8));
     const view = new StateStore(2, { buffers: owner.buffers() });
-    view.rehashShared(table, ctrl, 0);
-    // Seven claims, and the one that found nothing left.
-    expect(ctrl[0]).toBe(8 * 2 ** 17);
-    owner.rehashShared(table, ctrl, 0);
+    view.hashShared(ctrl, 0);
+    // Every claim, and the one that found nothing left.
+    expect(ctrl[0]).toBe(Math.ceil(N / 16384) * 16384 + 16384);
+    owner.hashShared(ctrl, 0);
+    const overflow = [...view.fillPart(table, 1, 2), ...owner.fillPart(table, 0, 2)];
+    owner.fillOverflow(table, overflow);
     const expected = new Uint32Array(N);
     for (let id = 0; id < N; id++) expected[id] = (((hashWords(states, 2 * id, 2) >>> 21) << 21) | (id + 1)) >>> 0;
     expected.sort();

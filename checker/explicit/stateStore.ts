@@ -39,12 +39,12 @@ const NO_PARENT = 0xffffffff;
 const BUSY = -1;
 /** Ids a thread takes from the shared count at a time in `insertShared`. */
 export const ID_BLOCK = 64;
-/** Ids a thread claims at a time when the threads fill a larger table together. */
+/** Ids a thread claims at a time when the threads hash the stored states together (`hashShared`). */
 const REHASH_CHUNK = 16384;
 /** log2 of the regions `putIdsByRegion` sorts a batch of ids into. */
 const REGION_BITS = 8;
 const REGIONS = 1 << REGION_BITS;
-/** Ids `putIdsByRegion` sorts at a time (12 bytes each while it runs). */
+/** Ids `putIdsByRegion` and `fillPart` sort at a time (16 bytes each while they run). */
 const REGION_BATCH = 1 << 19;
 /** Tables smaller than this (in slots: 4 MiB) fit in the cache: `putIds` fills them in id order. */
 const REGION_MIN_TABLE = 1 << 20;
@@ -90,6 +90,45 @@ export interface StoreOptions {
 
 /** The most slots of an exact store's table: 2^30 (ids take 30 bits of a slot), about 805 million states. */
 const MAX_TABLE_SLOTS = 2 ** 30;
+
+/**
+ * A counting sort of hashes (with their ids) by the region of a table of `size` slots their home
+ * slot falls into (`REGIONS` regions, by the high bits of the home slot). Within a region the
+ * order given is kept. Its arrays are reused from batch to batch.
+ */
+class RegionSort {
+  readonly hashes: Int32Array;
+  readonly ids: Int32Array;
+  private readonly start = new Int32Array(REGIONS + 1);
+  private readonly mask: number;
+  private readonly shift: number;
+
+  constructor(batch: number, size: number) {
+    this.hashes = new Int32Array(batch);
+    this.ids = new Int32Array(batch);
+    this.mask = size - 1;
+    this.shift = Math.log2(size) - REGION_BITS;
+  }
+
+  /** Sorts the first `k` of `hs` and `ids` into `this.hashes` and `this.ids`. */
+  sort(hs: Int32Array, ids: Int32Array, k: number): void {
+    const { start, mask, shift } = this;
+    start.fill(0);
+    for (let i = 0; i < k; i++) {
+      const r = (((hs[i] as number) & mask) >>> shift) + 1;
+      start[r] = (start[r] as number) + 1;
+    }
+    for (let r = 0; r < REGIONS; r++) start[r + 1] = (start[r + 1] as number) + (start[r] as number);
+    for (let i = 0; i < k; i++) {
+      const h = hs[i] as number;
+      const r = (h & mask) >>> shift;
+      const at = start[r] as number;
+      start[r] = at + 1;
+      this.hashes[at] = h;
+      this.ids[at] = ids[i] as number;
+    }
+  }
+}
 
 /** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
 export function hashWords(w: Uint32Array, off: number, words: number, seed = 0x9e3779b9): number {
@@ -269,9 +308,9 @@ export class StateStore {
   }
 
   /**
-   * An empty table of `size` slots, for the threads to fill together (`rehashShared`, then
-   * `useTable`); StoreFullError past the store's most slots, past the memory limit, or when it
-   * cannot be allocated.
+   * An empty table of `size` slots, for the threads to fill together (`hashShared`, `fillPart`,
+   * `fillOverflow`, then `useTable`); StoreFullError past the store's most slots, past the memory
+   * limit, or when it cannot be allocated.
    */
   newTable(size: number): SharedArrayBuffer {
     if (size > this.maxSlots) throw new StoreFullError('slots', `its table has at most ${this.maxSlots} slots`);
@@ -279,30 +318,104 @@ export class StateStore {
   }
 
   /**
-   * Puts the ids of the stored states into the empty table `t`, claiming them `REHASH_CHUNK` at a
-   * time from `ctrl[at]` (several threads at once, none inserting). The same entries as `rehash`,
-   * in other slots of a probe run when two threads meet.
+   * The first step of a fill by several threads (none inserting): the hash of every stored state,
+   * written at its id into the store's present table, which the new one replaces and which no
+   * thread reads until then (it has more slots than the store has states, so the hashes take no
+   * memory of their own). Ids are claimed `REHASH_CHUNK` at a time from `ctrl[at]`, so a thread
+   * that starts late takes what is left.
    */
-  rehashShared(t: SharedArrayBuffer, ctrl: Uint32Array, at: number): void {
-    const tab = new Int32Array(t);
+  hashShared(ctrl: Uint32Array, at: number): void {
     const n = this.count;
-    // Claims large enough to be put by region (`putIdsByRegion`) where the table is.
-    const claim = tab.length >= REGION_MIN_TABLE ? REGION_BATCH / 4 : REHASH_CHUNK;
+    const W = this.sw;
+    const out = this.table;
     for (;;) {
-      const a = Atomics.add(ctrl, at, claim);
+      const a = Atomics.add(ctrl, at, REHASH_CHUNK);
       if (a >= n) return;
-      this.putIds(tab, a, Math.min(n, a + claim), true);
+      const b = Math.min(n, a + REHASH_CHUNK);
+      for (let id = a; id < b; id++) out[id] = hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W);
     }
   }
 
   /**
-   * Puts the ids `from .. to-1` into the table `tab` at their states' hashes (by compare-and-swap
-   * when other threads fill it too). A large table is filled by region (`putIdsByRegion`), by
-   * one thread or by several, each its own claims of ids.
+   * The second step, once every thread has done the first: part `part` of `parts` (one a thread)
+   * puts, into its own share of the slots of the new table `t`, the ids whose home slot lies in
+   * that share, reading their hashes from the first step. No other thread writes there, so the
+   * writes are plain ones: a compare-and-swap on every put made a third of the time two threads
+   * took to fill a large table, and the threads' writes met in the same cache lines. An id whose
+   * probe run reaches the end of the share is not put: it is returned, for `fillOverflow` (a few
+   * ids a share: a run of full slots as long as a share's gap to its end). A large table's share is
+   * put by region, as `putIdsByRegion` does for one thread.
    */
-  private putIds(tab: Int32Array, from: number, to: number, shared: boolean): void {
+  fillPart(t: SharedArrayBuffer, part: number, parts: number): number[] {
+    const tab = new Int32Array(t);
+    const size = tab.length;
+    const lo = Math.floor((size * part) / parts);
+    const hi = Math.floor((size * (part + 1)) / parts);
+    const mask = size - 1;
+    const hashes = this.table;
+    const n = this.count;
+    const overflow: number[] = [];
+    const batch = Math.max(1, Math.min(REGION_BATCH, n));
+    const hs = new Int32Array(batch);
+    const ids = new Int32Array(batch);
+    const sorted = size >= REGION_MIN_TABLE ? new RegionSort(batch, size) : null;
+    let k = 0;
+    const flush = (): void => {
+      if (sorted) sorted.sort(hs, ids, k);
+      this.putRange(tab, sorted ? sorted.hashes : hs, sorted ? sorted.ids : ids, k, hi, overflow);
+      k = 0;
+    };
+    for (let id = 0; id < n; id++) {
+      const h = hashes[id] as number;
+      const home = h & mask;
+      if (home < lo || home >= hi) continue;
+      hs[k] = h;
+      ids[k] = id;
+      if (++k === batch) flush();
+    }
+    if (k > 0) flush();
+    return overflow;
+  }
+
+  /**
+   * The last step, in one thread once every part is put: the ids `fillPart` returned, each put at
+   * the first free slot from its home (past the end of its part, into the next one, or round to
+   * the table's start). Every slot a probe passes was full before, and stays full: each id is
+   * found from its home by the same probing as the ids one thread puts.
+   */
+  fillOverflow(t: SharedArrayBuffer, overflow: readonly number[]): void {
+    const tab = new Int32Array(t);
+    const mask = tab.length - 1;
+    const bits = Math.log2(tab.length);
+    for (const id of overflow) {
+      const h = (this.table[id] as number) >>> 0;
+      let slot = h & mask;
+      while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+      tab[slot] = ((h >>> bits) << bits) | (id + 1);
+    }
+  }
+
+  /** Puts `k` ids with their hashes (homes below `hi`), in the order given, at free slots below `hi`; an id whose probe run reaches `hi` goes to `overflow`. */
+  private putRange(tab: Int32Array, hs: Int32Array, ids: Int32Array, k: number, hi: number, overflow: number[]): void {
+    const mask = tab.length - 1;
+    const bits = Math.log2(tab.length);
+    for (let i = 0; i < k; i++) {
+      const h = (hs[i] as number) >>> 0;
+      const id = ids[i] as number;
+      let slot = h & mask;
+      while (slot < hi && (tab[slot] as number) !== 0) slot++;
+      if (slot === hi) overflow.push(id);
+      else tab[slot] = ((h >>> bits) << bits) | (id + 1);
+    }
+  }
+
+  /**
+   * Puts the ids `from .. to-1` into the table `tab` at their states' hashes (one thread). A large
+   * table is filled by region (`putIdsByRegion`).
+   */
+  private putIds(tab: Int32Array, from: number, to: number): void {
     if (tab.length >= REGION_MIN_TABLE && to - from >= REGION_BATCH / 8) {
-      this.putIdsByRegion(tab, from, to, shared);
+      this.putIdsByRegion(tab, from, to);
       return;
     }
     const mask = tab.length - 1;
@@ -311,71 +424,49 @@ export class StateStore {
     for (let id = from; id < to; id++) {
       const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
       const h = hashWords(c, (id & MASK) * W, W);
-      const v = ((h >>> bits) << bits) | (id + 1);
       let slot = h & mask;
-      if (shared) while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
-      else {
-        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-        tab[slot] = v;
-      }
+      while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+      tab[slot] = ((h >>> bits) << bits) | (id + 1);
     }
   }
 
   /**
-   * `putIds` for one thread, a batch of ids at a time: the batch's hashes are computed in id order
-   * (reading the states in the order they are stored), sorted by the region of the table they fall
-   * into (`REGIONS` regions, by the high bits of the home slot), and then put region by region, so
-   * that the writes of each region land in a part of the table small enough to stay in the cache.
-   * Put in id order instead, every write is a cache miss (and a TLB miss) into a table of tens of
-   * megabytes: 150 ns a state on the bench machine against about 90 this way (a table of 2^24 slots,
-   * 4 M states). Within a region the ids keep their order; where a probe run crosses into the next
-   * region the slots may differ from those `putIds` gives, but the table holds the same entries,
-   * each found from its home slot by the same probing. The batch's arrays (12 bytes an id, 6 MiB)
-   * live only while it runs.
+   * `putIds` a batch of ids at a time: the batch's hashes are computed in id order (reading the
+   * states in the order they are stored), sorted by the region of the table they fall into
+   * (`RegionSort`), and then put region by region, so that the writes of each region land in a
+   * part of the table small enough to stay in the cache. Put in id order instead, every write is a
+   * cache miss (and a TLB miss) into a table of tens of megabytes: 150 ns a state on the bench
+   * machine against about 90 this way (a table of 2^24 slots, 4 M states). Within a region the ids
+   * keep their order; where a probe run crosses into the next region the slots may differ from
+   * those of id order, but the table holds the same entries, each found from its home slot by the
+   * same probing. The batch's arrays (16 bytes an id, 8 MiB) live only while it runs.
    */
-  private putIdsByRegion(tab: Int32Array, from: number, to: number, shared: boolean): void {
+  private putIdsByRegion(tab: Int32Array, from: number, to: number): void {
     const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
-    const shift = bits - REGION_BITS;
     const W = this.sw;
     const n = Math.min(REGION_BATCH, to - from);
     const hashes = new Int32Array(n);
-    const sortedHashes = new Int32Array(n);
-    const sortedIds = new Int32Array(n);
-    const start = new Int32Array(REGIONS + 1);
+    const ids = new Int32Array(n);
+    const sorted = new RegionSort(n, tab.length);
     for (let base = from; base < to; base += n) {
       const k = Math.min(n, to - base);
-      start.fill(0);
       for (let i = 0; i < k; i++) {
         const id = base + i;
-        const h = hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W);
-        hashes[i] = h;
-        const r = ((h & mask) >>> shift) + 1;
-        start[r] = (start[r] as number) + 1;
+        hashes[i] = hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W);
+        ids[i] = id;
       }
-      for (let r = 0; r < REGIONS; r++) start[r + 1] = (start[r + 1] as number) + (start[r] as number);
+      sorted.sort(hashes, ids, k);
       for (let i = 0; i < k; i++) {
-        const h = hashes[i] as number;
-        const r = (h & mask) >>> shift;
-        const at = start[r] as number;
-        start[r] = at + 1;
-        sortedHashes[at] = h;
-        sortedIds[at] = base + i;
-      }
-      for (let i = 0; i < k; i++) {
-        const h = (sortedHashes[i] as number) >>> 0;
+        const h = (sorted.hashes[i] as number) >>> 0;
         let slot = h & mask;
-        const v = ((h >>> bits) << bits) | ((sortedIds[i] as number) + 1);
-        if (shared) while (Atomics.compareExchange(tab, slot, 0, v) !== 0) slot = (slot + 1) & mask;
-        else {
-          while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-          tab[slot] = v;
-        }
+        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+        tab[slot] = ((h >>> bits) << bits) | ((sorted.ids[i] as number) + 1);
       }
     }
   }
 
-  /** Takes the table the threads filled (`rehashShared`) in place of the old one. */
+  /** Takes the table the threads filled (`hashShared`, `fillPart`, `fillOverflow`) in place of the old one. */
   useTable(t: SharedArrayBuffer): void {
     this.table = new Int32Array(t);
     this.tableMask = this.table.length - 1;
@@ -695,7 +786,7 @@ export class StateStore {
 
   private rehash(size: number): void {
     const t = this.newTable(size);
-    this.putIds(new Int32Array(t), 0, this.count, false);
+    this.putIds(new Int32Array(t), 0, this.count);
     this.useTable(t);
   }
 

@@ -21,7 +21,7 @@ import { STORES, cube } from '../../test/searchWalk.js';
 import { CTRL } from './expander.js';
 import { searchFor } from './explicit.js';
 import type { Search } from './search.js';
-import { WorkerPool } from './workerPool.js';
+import { type WorkerRehash, WorkerPool } from './workerPool.js';
 
 const newSearch = () => searchFor({ model: cube(), properties: [], limits: {} });
 
@@ -118,25 +118,48 @@ describe('WorkerPool', () => {
     await pool.idle();
     // A rehash round of an empty store: each thread replies at once; wait for both replies to be in.
     const posted = vi.spyOn(Worker.prototype, 'postMessage');
-    pool.startRehash(search, search.target.newTable(1 << 10));
+    expect(pool.startRehash(search, search.target.newTable(1 << 10), 'hash')).toBe(2);
     expect(posted.mock.calls.length).toBe(2);
     await new Promise((r) => setTimeout(r, 300));
     await pool.idle();
     await pool.close();
   });
 
-  it('a rehash round: the threads alone put every stored state into the larger table, and idle() resolves when each has replied', async () => {
+  it('a fill of a larger table: the worker threads alone hash every stored state, then each puts its part (1 and 2 of 3), the ids left over reach the search, and idle() resolves when each has replied', async () => {
     const search = newSearch();
     // The cube's first six levels: 56 states.
     await search.runAsync({ depth: 5 }, { tick: () => null });
     expect(search.target.count).toBe(56);
     const pool = new WorkerPool(2, search.workerInit());
     await pool.whenReady();
-    const table = search.target.newTable(1 << 10);
+    const table = search.target.newTable(1 << 6);
     search.ctrl[CTRL.rehash] = 0;
-    pool.startRehash(search, table);
+    expect(pool.startRehash(search, table, 'hash')).toBe(2);
     await pool.idle();
+    expect(search.ctrl[CTRL.rehash]).toBeGreaterThanOrEqual(56);
+    const left: number[] = [];
+    const handed = vi.spyOn(search, 'addOverflow').mockImplementation((ids) => void left.push(...ids));
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    expect(pool.startRehash(search, table, 'put')).toBe(2);
+    expect(posted.mock.calls.map(([m]) => [(m as WorkerRehash).part, (m as WorkerRehash).parts])).toEqual([
+      [1, 3],
+      [2, 3],
+    ]);
+    left.push(...search.target.fillPart(table, 0, 3));
+    await pool.idle();
+    expect(handed).toHaveBeenCalledTimes(2);
+    search.target.fillOverflow(table, left);
     expect(new Int32Array(table).filter((v) => v !== 0).length).toBe(56);
+    search.target.useTable(table);
+    const back = new Uint32Array(search.cm.words);
+    const lost: number[] = [];
+    for (let id = 0; id < 56; id++) {
+      search.target.read(id, back, 0);
+      if (search.target.insert(back, 0) !== -(id + 1)) lost.push(id);
+    }
+    expect(lost).toEqual([]);
+    posted.mockRestore();
+    handed.mockRestore();
     await pool.close();
   });
 

@@ -54,11 +54,21 @@ export interface WorkerRound {
   readonly seen: SeenBuffers | null;
 }
 
-/** A round in which the workers fill a larger table of the target store (`StateStore.rehashShared`). */
+/** A step of the fill of a larger table of the target store: every worker hashes stored states, or puts those of its part. */
 export interface WorkerRehash {
   readonly type: 'rehash';
+  readonly step: 'hash' | 'put';
   readonly target: StoreBuffers;
   readonly table: SharedArrayBuffer;
+  /** The worker's part of the table in the `put` step (the coordinating thread's is 0), of `parts`. */
+  readonly part: number;
+  readonly parts: number;
+}
+
+/** A worker's step of a fill done: the ids whose probe run left its part (none for the `hash` step). */
+export interface WorkerRehashed {
+  readonly type: 'rehashed';
+  readonly overflow: readonly number[];
 }
 
 /** A worker's report at the end of a round: its figures so far and what it found. */
@@ -69,7 +79,7 @@ export interface WorkerIdle {
 }
 
 /** What a worker posts: started, a round's end, or its share of a larger table done. */
-type WorkerReply = { readonly type: 'ready' } | WorkerIdle | { readonly type: 'rehashed' };
+type WorkerReply = { readonly type: 'ready' } | WorkerIdle | WorkerRehashed;
 
 /** Starts the worker script: compiled JavaScript next to this module, or the TypeScript source through tsx (tests run the sources). */
 function startWorker(init: WorkerInit): Worker {
@@ -138,6 +148,7 @@ export class WorkerPool implements LevelPool {
       return;
     }
     if (m.type === 'rehashed') {
+      (this.search as Search).addOverflow(m.overflow);
       if (--this.pending === 0) this.roundDone?.resolve();
       return;
     }
@@ -158,20 +169,23 @@ export class WorkerPool implements LevelPool {
     this.post(search, search.roundMessage());
   }
 
-  startRehash(search: Search, table: SharedArrayBuffer): void {
-    this.post(search, { type: 'rehash', target: search.target.buffers(), table });
+  startRehash(search: Search, table: SharedArrayBuffer, step: 'hash' | 'put'): number {
+    const target = search.target.buffers();
+    const parts = 1 + this.ready.filter(Boolean).length;
+    return this.post(search, (part) => ({ type: 'rehash', step, target, table, part, parts }));
   }
 
-  /** Sends a round's message to every worker that has started. */
-  private post(search: Search, msg: WorkerRound | WorkerRehash): void {
+  /** Sends a round's message to every worker that has started (the `k`th of them from 1 gets `msg(k)`); returns how many. */
+  private post(search: Search, msg: WorkerRound | WorkerRehash | ((k: number) => WorkerRehash)): number {
     if (this.failure) throw new McError('MC040', `internal error in a worker thread: ${this.failure.message}`);
     this.search = search;
     this.pending = 0;
     this.workers.forEach((w, i) => {
       if (!this.ready[i]) return;
       this.pending++;
-      w.postMessage(msg);
+      w.postMessage(typeof msg === 'function' ? msg(this.pending) : msg);
     });
+    return this.pending;
   }
 
   idle(): Promise<void> {
