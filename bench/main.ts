@@ -9,6 +9,7 @@
  * - workers: 1, 2 and every core: states/s, speed-up over one thread, and that the counts agree;
  *   and what the machine gives two threads: two one-thread runs at once in separate processes
  *   (nothing shared but the machine), their states/s added up over one run alone (before and after);
+ * - fill: what filling a grown table costs one thread and two (bench/fill.ts; `--fill-states N`, default 3 M);
  * - stores: exact (plain and collapsed), hash compaction, bitstate: states/s, bytes a state, the frontier's memory;
  * - por: partial-order reduction factor of every built-in protocol, and how counterexample lengths change;
  * - symmetry: the symmetric n-process mutex at n = 4..8 (CPU per state, n = 8 against n = 4), and
@@ -18,13 +19,14 @@
  * bench/README.md says how to read the figures and how the engine scales. A loaded machine gives
  * lower and noisier figures: the load average is printed first.
  *
- * Usage: node dist/bench/main.js [--only machine,engine,workers,stores,por,symmetry,odp] [--repeat N] [--time-limit S]
+ * Usage: node dist/bench/main.js [--only machine,engine,workers,fill,stores,por,symmetry,odp] [--repeat N] [--time-limit S] [--fill-states N]
  * (`--only solo` is the workers section's child: one one-thread run, its states/s printed alone.)
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fillFigures } from './fill.js';
 import { symmetricMutex, symmetricMutexProperties } from './models/symmetricMutex.js';
 import { explicitCheck, explicitRun } from '../checker/explicit/explicit.js';
 import type { CheckJob, CheckResult, ExplicitStats } from '../checker/engine.js';
@@ -39,7 +41,7 @@ const arg = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? String(args[i + 1]) : null;
 };
-const only = new Set((arg('--only') ?? 'machine,engine,workers,stores,por,symmetry,odp').split(','));
+const only = new Set((arg('--only') ?? 'machine,engine,workers,fill,stores,por,symmetry,odp').split(','));
 const repeat = Number(arg('--repeat') ?? 3) || 3;
 const timeLimit = Number(arg('--time-limit') ?? 60) || 60;
 const cores = availableParallelism();
@@ -194,6 +196,19 @@ if (only.has('workers')) {
   line(
     'two runs at once',
     `two one-thread runs in separate processes at the same time: each at ${Math.round(100 * Math.min(...shares))}-${Math.round(100 * Math.max(...shares))} % of the rate of one alone, together ${median(ceilings).toFixed(2)}x (median of ${repeat}, ${Math.min(...ceilings).toFixed(2)}-${Math.max(...ceilings).toFixed(2)}x): what this machine gives two copies of the work that share nothing (read the workers' speed-up against it)`,
+  );
+}
+
+if (only.has('fill')) {
+  // 3 M states: where a search of the bench size grows its table the last time (to 2^23 slots);
+  // --fill-states 45000000 is about scale.sh's last growth (51 M ids into 2^27 slots).
+  const states = Number(arg('--fill-states') ?? 3_000_000) || 3_000_000;
+  const f = await fillFigures(states, 4, repeat);
+  const one = median([...f.oneMs]);
+  const two = median([...f.twoMs]);
+  line(
+    'fill of a grown table',
+    `${f.states} states of 4 words into ${f.slots} slots: one thread ${one.toFixed(0)} ms, two threads ${two.toFixed(0)} ms, ${(one / two).toFixed(2)}x (medians of ${repeat}, alternated; ${f.overflow} ids left to the coordinator)`,
   );
 }
 

@@ -784,7 +784,8 @@ export class StateStore {
     }
   }
 
-  private rehash(size: number): void {
+  /** Grows the table to `size` slots, this thread alone (no other inserting). */
+  rehash(size: number): void {
     const t = this.newTable(size);
     this.putIds(new Int32Array(t), 0, this.count);
     this.useTable(t);
