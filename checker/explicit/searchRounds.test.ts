@@ -216,6 +216,65 @@ describe('breadth-first levels in rounds (a pool whose threads claim nothing: th
     ]);
   });
 
+  it("the ids a fill's parts hand back (this thread's part 0 and a worker's part 1) are put once both parts are done: every state is found again, the counts those of one thread", async () => {
+    const { model } = grid();
+    const w = walk(model, [], false, 'bfs', {});
+    const realFillPart = StateStore.prototype.fillPart;
+    const withheld: number[] = [];
+    // Each part put as usual, less the entry that ends its last run of full slots, whose id is handed back as if its probe
+    // run had left the part (the slot after it is free or the next part's: no other id's run passes it).
+    const fillPart = vi.spyOn(StateStore.prototype, 'fillPart').mockImplementation(function (this: StateStore, t, part, parts) {
+      const left = realFillPart.call(this, t, part, parts);
+      const tab = new Int32Array(t);
+      const lo = Math.floor((tab.length * part) / parts);
+      const hi = Math.floor((tab.length * (part + 1)) / parts);
+      let at = hi - 1;
+      while (at >= lo && (tab[at] === 0 || (at + 1 < hi && tab[at + 1] !== 0))) at--;
+      if (at < lo) return left;
+      const id = ((tab[at] as number) & (tab.length - 1)) - 1;
+      tab[at] = 0;
+      withheld.push(id);
+      return [...left, id];
+    });
+    try {
+      const search = searchFor({ model, properties: [], limits: {}, deadlock: false });
+      // One worker that expands nothing, and puts part 1 of a fill through a view of the store, as searchWorker.ts does.
+      const pool: LevelPool = {
+        size: 1,
+        start: () => {},
+        whenReady: async () => {},
+        startRound: () => {},
+        startRehash(s, table, step) {
+          if (step === 'put') s.addOverflow(new StateStore(s.cm.words, { buffers: s.target.buffers() }).fillPart(table, 1, 2));
+          return 1;
+        },
+        idle: async () => {},
+      };
+      expect(await search.runAsync({}, { tick: () => null, pool, parallelFrom: 40 })).toEqual({ kind: 'complete' });
+      expect([search.count, search.figures().generated]).toEqual([w.states, w.transitions]);
+      // The grid's successors never go back a level, so a state missing from the table would not be met again: look each up.
+      const back = new Uint32Array(search.cm.words);
+      const lost: number[] = [];
+      for (let id = 0; id < search.count; id++) {
+        search.store.read(id, back, 0);
+        if (!search.store.has(back, 0)) lost.push(id);
+      }
+      expect(lost).toEqual([]);
+      // At least one fill: the worker's part, then this thread's, each handing back one id.
+      const parts = fillPart.mock.calls.map((c) => [c[1], c[2]]);
+      expect(parts.length).toBeGreaterThanOrEqual(2);
+      expect(parts).toEqual(
+        Array.from({ length: parts.length / 2 }, () => [
+          [1, 2],
+          [0, 2],
+        ]).flat(),
+      );
+      expect(withheld.length).toBe(parts.length);
+    } finally {
+      fillPart.mockRestore();
+    }
+  });
+
   it('a state limit and a stop reason (time limit, interrupt) end a round: the limit after the chunk that reached it (16 states, at most 32 successors on the grid), the reason right after the claim it follows', async () => {
     const { model } = grid();
     // Also limits just past the first states of a level of 38 or more: a round that did not stop there would store the whole level.
