@@ -10,7 +10,7 @@
  * range holds thousands of successors, many more than a batch, and a finding, a limit or a full
  * store falls in the middle of a batch, after later states were already expanded.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { and, eq, ne } from '../../model/lang/expr.js';
 import { ModelRuntimeError } from '../../model/lang/errors.js';
 import { type Property, cover, invariant, stepProperty } from '../../properties/property.js';
@@ -267,6 +267,52 @@ describe('expandRange, and expandOne (the depth-first walk), store the successor
       expect([batched, depthFirst]).toEqual([oneByOne, oneByOne]);
       expect(oneByOne.full).not.toBeNull();
       expect(oneByOne.finding).toBeNull();
+    }
+  });
+
+  it('an error that is neither a full store nor a model error, thrown by the store or by the new-state callback while a batch is stored, comes out of expandRange as it is', () => {
+    const { model } = grid();
+    const { cm, canon } = searchFor({ model, properties: [], limits: {}, deadlock: true });
+    const nSlots = model.layout.nSlots;
+    const frontier = new StateStore(cm.words);
+    const s = new Int32Array(nSlots);
+    const w = new Uint32Array(cm.words);
+    for (const [a, b] of frontierCells()) {
+      s[0] = a;
+      s[1] = b;
+      cm.pack(s, w, 0);
+      frontier.insert(w, 0);
+    }
+    const expander = (onNew?: () => void) =>
+      new Expander(
+        cm,
+        canon,
+        null,
+        nSlots,
+        { frontier, frontierBase: 0, target: new StateStore(cm.words, { parents: true, maxVia: 2, tableBits: 8 }), targetBase: 0, seen: null },
+        { deadlock: true, shared: false, parents: true, ...(onNew ? { onNew } : {}) },
+      );
+    const internal = new Error('internal: a defect, not the model');
+    // The 300th new state's callback (the depth-first walk's queue) fails: not taken for a model error of its parent.
+    let news = 0;
+    const failing = expander(() => {
+      if (news++ === 300) throw internal;
+    });
+    expect(() => failing.expandRange(0, frontier.count, 3, Number.POSITIVE_INFINITY)).toThrow(internal);
+    expect(failing.finding).toBeNull();
+    // The store's insert fails: not taken for a full store.
+    let inserts = 0;
+    const real = StateStore.prototype.insertHashed;
+    const spy = vi.spyOn(StateStore.prototype, 'insertHashed').mockImplementation(function (this: StateStore, ...args) {
+      if (inserts++ === 300) throw internal;
+      return real.apply(this, args);
+    });
+    try {
+      const storing = expander();
+      expect(() => storing.expandRange(0, frontier.count, 3, Number.POSITIVE_INFINITY)).toThrow(internal);
+      expect(storing.full).toBeNull();
+    } finally {
+      spy.mockRestore();
     }
   });
 
