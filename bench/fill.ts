@@ -20,8 +20,8 @@ export interface FillFigures {
 }
 
 /**
- * Stores `states` random states of `words` words, then fills a table of twice the slots one thread
- * would have grown to, `repeat` times each way in turn: one thread as a one-thread search grows its
+ * Stores `states` random states of `words` words, then fills the table a search grows to next
+ * (twice the store's present one), `repeat` times each way in turn: one thread as a one-thread search grows its
  * table (`rehash`), and two threads as a search with a worker does (`hashShared`, `fillPart`,
  * `fillOverflow`). Every two-thread table is checked to hold one entry a state.
  */
