@@ -130,6 +130,18 @@ class RegionSort {
   }
 }
 
+/**
+ * Puts the entry of state `id` (its tag, the high bits of its hash `h`, and `id + 1`) at the first
+ * free slot of `tab` (2^`bits` slots) from its home, round the table's end: how one thread fills a
+ * table no other thread writes.
+ */
+function putEntry(tab: Int32Array, bits: number, h: number, id: number): void {
+  const mask = tab.length - 1;
+  let slot = h & mask;
+  while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
+  tab[slot] = ((h >>> bits) << bits) | (id + 1);
+}
+
 /** Hash of `words` 32-bit words at `w[off..]`. Fixed constants: stable across runs and threads. */
 export function hashWords(w: Uint32Array, off: number, words: number, seed = 0x9e3779b9): number {
   let h = seed ^ words;
@@ -385,14 +397,8 @@ export class StateStore {
    */
   fillOverflow(t: SharedArrayBuffer, overflow: readonly number[]): void {
     const tab = new Int32Array(t);
-    const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
-    for (const id of overflow) {
-      const h = (this.table[id] as number) >>> 0;
-      let slot = h & mask;
-      while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-      tab[slot] = ((h >>> bits) << bits) | (id + 1);
-    }
+    for (const id of overflow) putEntry(tab, bits, (this.table[id] as number) >>> 0, id);
   }
 
   /** Puts `k` ids with their hashes (homes below `hi`), in the order given, at free slots below `hi`; an id whose probe run reaches `hi` goes to `overflow`. */
@@ -418,16 +424,9 @@ export class StateStore {
       this.putIdsByRegion(tab, from, to);
       return;
     }
-    const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
     const W = this.sw;
-    for (let id = from; id < to; id++) {
-      const c = this.chunks[id >>> CHUNK_BITS] as Uint32Array;
-      const h = hashWords(c, (id & MASK) * W, W);
-      let slot = h & mask;
-      while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-      tab[slot] = ((h >>> bits) << bits) | (id + 1);
-    }
+    for (let id = from; id < to; id++) putEntry(tab, bits, hashWords(this.chunks[id >>> CHUNK_BITS] as Uint32Array, (id & MASK) * W, W), id);
   }
 
   /**
@@ -442,7 +441,6 @@ export class StateStore {
    * same probing. The batch's arrays (16 bytes an id, 8 MiB) live only while it runs.
    */
   private putIdsByRegion(tab: Int32Array, from: number, to: number): void {
-    const mask = tab.length - 1;
     const bits = Math.log2(tab.length);
     const W = this.sw;
     const n = Math.min(REGION_BATCH, to - from);
@@ -457,12 +455,7 @@ export class StateStore {
         ids[i] = id;
       }
       sorted.sort(hashes, ids, k);
-      for (let i = 0; i < k; i++) {
-        const h = (sorted.hashes[i] as number) >>> 0;
-        let slot = h & mask;
-        while ((tab[slot] as number) !== 0) slot = (slot + 1) & mask;
-        tab[slot] = ((h >>> bits) << bits) | ((sorted.ids[i] as number) + 1);
-      }
+      for (let i = 0; i < k; i++) putEntry(tab, bits, (sorted.hashes[i] as number) >>> 0, sorted.ids[i] as number);
     }
   }
 
