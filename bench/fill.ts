@@ -45,10 +45,13 @@ export async function fillFigures(states: number, words: number, repeat: number)
   const saved = oldTable.slice();
   // The bench runs compiled (npm run bench): the worker's script is the compiled one beside this module.
   const worker = new Worker(new URL('./fillWorker.js', import.meta.url));
+  // One error listener for the worker's life (one added a call would pass Node's limit of ten at --repeat 6).
+  let failed: (e: Error) => void = () => {};
+  worker.on('error', (e) => failed(e));
   const call = (m: FillStep) =>
     new Promise<number[]>((resolve, reject) => {
+      failed = reject;
       worker.once('message', resolve);
-      worker.once('error', reject);
       worker.postMessage(m);
     });
   const oneMs: number[] = [];

@@ -58,7 +58,7 @@ const k = (n: number) => `${Math.round(n / 1000)}k`;
 const line = (label: string, text: string) => console.log(`${label.padEnd(26)} ${text}`);
 const figures = (s: ExplicitStats) =>
   `${s.states} states, ${(s.elapsedMs / 1000).toFixed(2)} s, ${k(s.statesPerSec)} states/s, ${s.bytesPerState === null ? 'too few states for a bytes/state figure' : `${s.bytesPerState} bytes/state`}`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 console.log(
   `mirrorcheck bench: node ${process.version}, ${cores} cores, load average ${loadavg()
@@ -204,8 +204,8 @@ if (only.has('fill')) {
   // --fill-states 45000000 is about scale.sh's last growth (51 M ids into 2^27 slots).
   const states = Number(arg('--fill-states') ?? 3_000_000) || 3_000_000;
   const f = await fillFigures(states, 4, repeat);
-  const one = median([...f.oneMs]);
-  const two = median([...f.twoMs]);
+  const one = median(f.oneMs);
+  const two = median(f.twoMs);
   line(
     'fill of a grown table',
     `${f.states} states of 4 words into ${f.slots} slots: one thread ${one.toFixed(0)} ms, two threads ${two.toFixed(0)} ms, ${(one / two).toFixed(2)}x (medians of ${repeat}, alternated; ${f.overflow} ids left to the coordinator)`,
