@@ -635,7 +635,6 @@ export class Search<P extends Kinded = Kinded> {
     this.addOverflow(target.fillPart(table, 0, parts));
     yield pool.idle();
     target.fillOverflow(table, this.overflow);
-    this.overflow = [];
     target.useTable(table);
   }
 
