@@ -50,6 +50,20 @@ function frontierCells(): [number, number][] {
   return cells;
 }
 
+/** A frontier store holding the grid's states `cells`, in that order. */
+function frontierOf(cm: ReturnType<typeof searchFor>['cm'], nSlots: number, cells: readonly [number, number][]): StateStore {
+  const frontier = new StateStore(cm.words);
+  const s = new Int32Array(nSlots);
+  const w = new Uint32Array(cm.words);
+  for (const [a, b] of cells) {
+    s[0] = a;
+    s[1] = b;
+    cm.pack(s, w, 0);
+    frontier.insert(w, 0);
+  }
+  return frontier;
+}
+
 /**
  * Runs the setup three times, `expandRange` over the whole frontier (`batched`), `expandOne` state
  * by state (`depthFirst`), and the oracle (`oneByOne`: `expandOne` storing at once), and returns
@@ -68,17 +82,9 @@ function both(setup: Setup) {
     };
   }
   const nSlots = model.layout.nSlots;
-  const frontier = new StateStore(cm.words);
-  const s = new Int32Array(nSlots);
-  const w = new Uint32Array(cm.words);
   const cells = frontierCells();
   if (setup.order === 'columns') cells.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-  for (const [a, b] of cells) {
-    s[0] = a;
-    s[1] = b;
-    cm.pack(s, w, 0);
-    frontier.insert(w, 0);
-  }
+  const frontier = frontierOf(cm, nSlots, cells);
   const seen: SeenSet | null = setup.seen
     ? {
         has: (x) => {
@@ -274,15 +280,7 @@ describe('expandRange, and expandOne (the depth-first walk), store the successor
     const { model } = grid();
     const { cm, canon } = searchFor({ model, properties: [], limits: {}, deadlock: true });
     const nSlots = model.layout.nSlots;
-    const frontier = new StateStore(cm.words);
-    const s = new Int32Array(nSlots);
-    const w = new Uint32Array(cm.words);
-    for (const [a, b] of frontierCells()) {
-      s[0] = a;
-      s[1] = b;
-      cm.pack(s, w, 0);
-      frontier.insert(w, 0);
-    }
+    const frontier = frontierOf(cm, nSlots, frontierCells());
     const expander = (onNew?: () => void) =>
       new Expander(
         cm,
