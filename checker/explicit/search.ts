@@ -630,11 +630,13 @@ export class Search<P extends Kinded = Kinded> {
     pool.startRehash(this, table, 'hash');
     target.hashShared(this.ctrl, CTRL.rehash);
     yield pool.idle();
-    this.overflow = [];
+    // A list of this fill's own, where every part's handed-back ids go: none can be left from an earlier fill.
+    const left: number[] = [];
+    this.overflow = left;
     const parts = pool.startRehash(this, table, 'put') + 1;
     this.addOverflow(target.fillPart(table, 0, parts));
     yield pool.idle();
-    target.fillOverflow(table, this.overflow);
+    target.fillOverflow(table, left);
     target.useTable(table);
   }
 
